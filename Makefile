@@ -1,0 +1,29 @@
+# Short named recipes; the README's two commands need none of them.
+CARGO ?= cargo
+
+.PHONY: run test check fmt clippy test-ci build
+
+## run: the whole suite locally (SQLite + embedded Kafka), Ctrl-C stops it
+run:
+	$(CARGO) run -p blangkon -- dev
+
+## test: every test; PostgreSQL and an external broker when
+## BLANGKON_TEST_DATABASE_URL / BLANGKON_TEST_KAFKA are set
+test:
+	$(CARGO) test --workspace
+
+## check: formatting and lints, as CI runs them
+check: fmt clippy
+
+fmt:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+build:
+	$(CARGO) build --workspace --all-targets
+
+## test-ci: what .ci/run does: PostgreSQL + tansu, then check and test
+test-ci:
+	bash .ci/run

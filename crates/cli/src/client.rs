@@ -1,0 +1,489 @@
+//! Client commands for regency and province admins: `blangkon regency ...`
+//! and `blangkon vendor ...`.
+
+use std::time::Duration;
+
+use anyhow::bail;
+use blangkon_platform::auth::bearer;
+use blangkon_proto::vendor as pb;
+use blangkon_proto::vendor::vendor_service_client::VendorServiceClient;
+use clap::{Args, Subcommand, ValueEnum};
+use tonic::Request;
+use tonic::transport::Channel;
+
+use crate::output;
+
+#[derive(Args)]
+pub struct Connection {
+    /// Vendor service address.
+    #[arg(
+        long,
+        env = "BLANGKON_VENDOR_ENDPOINT",
+        default_value = "http://127.0.0.1:50051",
+        global = true
+    )]
+    vendor_endpoint: String,
+    /// Bearer token (`blangkon dev` prints some; `blangkon token` mints more).
+    #[arg(long, env = "BLANGKON_TOKEN", hide_env_values = true, global = true)]
+    token: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+impl Connection {
+    async fn vendor_client(&self) -> anyhow::Result<VendorServiceClient<Channel>> {
+        let channel =
+            blangkon_platform::grpc::channel(&self.vendor_endpoint, Duration::from_secs(15))?;
+        Ok(VendorServiceClient::new(channel))
+    }
+
+    fn request<T>(&self, message: T) -> anyhow::Result<Request<T>> {
+        let Some(token) = &self.token else {
+            bail!(
+                "no token: pass --token or set BLANGKON_TOKEN (`blangkon dev` prints tokens, `blangkon token` mints one)"
+            );
+        };
+        let mut request = Request::new(message);
+        request.metadata_mut().insert(
+            "authorization",
+            bearer(token.trim()).map_err(output::status_error)?,
+        );
+        Ok(request)
+    }
+}
+
+#[derive(Args)]
+pub struct RegencyArgs {
+    #[command(flatten)]
+    connection: Connection,
+    #[command(subcommand)]
+    command: RegencyCommand,
+}
+
+#[derive(Subcommand)]
+enum RegencyCommand {
+    /// A regency or city joins the platform (province admin).
+    Join { code: String },
+    /// List regencies with their joined flag and vendor counts.
+    List {
+        /// Only this province, e.g. 33.
+        #[arg(long)]
+        province: Option<String>,
+        /// Only joined regencies.
+        #[arg(long)]
+        joined: bool,
+    },
+    /// Add a regency that is not known yet (province admin).
+    Add {
+        code: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum)]
+        kind: RegencyKindArg,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RegencyKindArg {
+    Kabupaten,
+    Kota,
+}
+
+pub async fn regency(args: RegencyArgs) -> anyhow::Result<()> {
+    let conn = &args.connection;
+    let mut client = conn.vendor_client().await?;
+    match args.command {
+        RegencyCommand::Join { code } => {
+            let r = client
+                .join_regency(conn.request(pb::JoinRegencyRequest { code })?)
+                .await
+                .map_err(output::status_error)?
+                .into_inner();
+            if conn.json {
+                output::print_json(&output::regency_json(&r));
+            } else {
+                println!("{} {} joined Blangkon", r.code, r.name);
+            }
+        }
+        RegencyCommand::List { province, joined } => {
+            let list = client
+                .list_regencies(conn.request(pb::ListRegenciesRequest {
+                    province_code: province.unwrap_or_default(),
+                    joined_only: joined,
+                })?)
+                .await
+                .map_err(output::status_error)?
+                .into_inner();
+            if conn.json {
+                output::print_json(&serde_json::Value::Array(
+                    list.regencies.iter().map(output::regency_json).collect(),
+                ));
+            } else {
+                list.regencies.iter().for_each(output::print_regency);
+            }
+        }
+        RegencyCommand::Add { code, name, kind } => {
+            let kind = match kind {
+                RegencyKindArg::Kabupaten => pb::RegencyKind::Kabupaten,
+                RegencyKindArg::Kota => pb::RegencyKind::Kota,
+            };
+            let r = client
+                .add_regency(conn.request(pb::AddRegencyRequest {
+                    code,
+                    name,
+                    kind: kind as i32,
+                })?)
+                .await
+                .map_err(output::status_error)?
+                .into_inner();
+            if conn.json {
+                output::print_json(&output::regency_json(&r));
+            } else {
+                output::print_regency(&r);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct VendorArgs {
+    #[command(flatten)]
+    connection: Connection,
+    #[command(subcommand)]
+    command: VendorCommand,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LegalFormArg {
+    Individual,
+    Pt,
+    Cv,
+    Koperasi,
+    Ud,
+    Firma,
+}
+
+impl LegalFormArg {
+    fn proto(self) -> pb::LegalForm {
+        match self {
+            LegalFormArg::Individual => pb::LegalForm::Individual,
+            LegalFormArg::Pt => pb::LegalForm::Pt,
+            LegalFormArg::Cv => pb::LegalForm::Cv,
+            LegalFormArg::Koperasi => pb::LegalForm::Koperasi,
+            LegalFormArg::Ud => pb::LegalForm::Ud,
+            LegalFormArg::Firma => pb::LegalForm::Firma,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ScaleArg {
+    Micro,
+    Small,
+    Medium,
+}
+
+impl ScaleArg {
+    fn proto(self) -> pb::Scale {
+        match self {
+            ScaleArg::Micro => pb::Scale::Micro,
+            ScaleArg::Small => pb::Scale::Small,
+            ScaleArg::Medium => pb::Scale::Medium,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StatusArg {
+    Pending,
+    Verified,
+    Rejected,
+    Suspended,
+}
+
+impl StatusArg {
+    fn proto(self) -> pb::VendorStatus {
+        match self {
+            StatusArg::Pending => pb::VendorStatus::Pending,
+            StatusArg::Verified => pb::VendorStatus::Verified,
+            StatusArg::Rejected => pb::VendorStatus::Rejected,
+            StatusArg::Suspended => pb::VendorStatus::Suspended,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TrainingKindArg {
+    Training,
+    Mentoring,
+}
+
+#[derive(Subcommand)]
+enum VendorCommand {
+    /// Register a vendor (pending verification).
+    Register {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum)]
+        legal_form: LegalFormArg,
+        /// 16-digit NIK (individuals).
+        #[arg(long, default_value = "")]
+        nik: String,
+        /// 13-digit NIB (business entities).
+        #[arg(long, default_value = "")]
+        nib: String,
+        /// 15- or 16-digit NPWP (required for business entities).
+        #[arg(long, default_value = "")]
+        npwp: String,
+        #[arg(long, value_enum)]
+        scale: ScaleArg,
+        #[arg(long)]
+        address: String,
+        /// Regency code, e.g. 33.74.
+        #[arg(long)]
+        regency: String,
+        #[arg(long)]
+        phone: String,
+        #[arg(long, default_value = "")]
+        email: String,
+        #[arg(long)]
+        bank: String,
+        #[arg(long)]
+        account_number: String,
+        #[arg(long)]
+        account_holder: String,
+    },
+    /// Show one vendor with its history and trainings.
+    Get { vendor_id: String },
+    /// List vendors.
+    List {
+        #[arg(long)]
+        regency: Option<String>,
+        #[arg(long, value_enum)]
+        status: Option<StatusArg>,
+        #[arg(long, value_enum)]
+        legal_form: Option<LegalFormArg>,
+        #[arg(long, value_enum)]
+        scale: Option<ScaleArg>,
+        /// Part of the name, any case.
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        page_size: i32,
+        #[arg(long, default_value = "")]
+        page_token: String,
+        /// Follow page tokens to the end.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Verify a pending vendor.
+    Verify {
+        vendor_id: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Reject a pending vendor.
+    Reject {
+        vendor_id: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Suspend a verified vendor.
+    Suspend {
+        vendor_id: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Reinstate a suspended vendor.
+    Reinstate {
+        vendor_id: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Record a training or mentoring session a vendor attended.
+    Training {
+        vendor_id: String,
+        #[arg(long)]
+        topic: String,
+        #[arg(long, value_enum, default_value = "training")]
+        kind: TrainingKindArg,
+        /// Date attended, YYYY-MM-DD.
+        #[arg(long)]
+        date: String,
+        #[arg(long, default_value = "")]
+        organizer: String,
+    },
+}
+
+pub async fn vendor(args: VendorArgs) -> anyhow::Result<()> {
+    let conn = &args.connection;
+    let mut client = conn.vendor_client().await?;
+    let show = |v: pb::Vendor| {
+        if conn.json {
+            output::print_json(&output::vendor_json(&v));
+        } else {
+            output::print_vendor(&v);
+        }
+    };
+    match args.command {
+        VendorCommand::Register {
+            name,
+            legal_form,
+            nik,
+            nib,
+            npwp,
+            scale,
+            address,
+            regency,
+            phone,
+            email,
+            bank,
+            account_number,
+            account_holder,
+        } => {
+            let request = pb::RegisterVendorRequest {
+                name,
+                legal_form: legal_form.proto() as i32,
+                nik,
+                nib,
+                npwp,
+                scale: scale.proto() as i32,
+                address,
+                regency_code: regency,
+                contact: Some(pb::Contact { phone, email }),
+                bank_account: Some(pb::BankAccount {
+                    bank_name: bank,
+                    account_number,
+                    account_holder,
+                }),
+            };
+            let v = client
+                .register_vendor(conn.request(request)?)
+                .await
+                .map_err(output::status_error)?;
+            show(v.into_inner());
+        }
+        VendorCommand::Get { vendor_id } => {
+            let v = client
+                .get_vendor(conn.request(pb::GetVendorRequest { vendor_id })?)
+                .await
+                .map_err(output::status_error)?;
+            show(v.into_inner());
+        }
+        VendorCommand::List {
+            regency,
+            status,
+            legal_form,
+            scale,
+            name,
+            page_size,
+            mut page_token,
+            all,
+        } => {
+            let mut found = Vec::new();
+            loop {
+                let page = client
+                    .list_vendors(conn.request(pb::ListVendorsRequest {
+                        regency_code: regency.clone().unwrap_or_default(),
+                        status: status.map_or(0, |s| s.proto() as i32),
+                        legal_form: legal_form.map_or(0, |f| f.proto() as i32),
+                        scale: scale.map_or(0, |s| s.proto() as i32),
+                        name_contains: name.clone().unwrap_or_default(),
+                        page_size,
+                        page_token: page_token.clone(),
+                    })?)
+                    .await
+                    .map_err(output::status_error)?
+                    .into_inner();
+                found.extend(page.vendors);
+                page_token = page.next_page_token;
+                if !all || page_token.is_empty() {
+                    break;
+                }
+            }
+            if conn.json {
+                output::print_json(&serde_json::json!({
+                    "vendors": found.iter().map(output::vendor_json).collect::<Vec<_>>(),
+                    "next_page_token": page_token,
+                }));
+            } else {
+                found.iter().for_each(output::print_vendor_row);
+                if !page_token.is_empty() {
+                    println!("more: --page-token {page_token}");
+                }
+            }
+        }
+        VendorCommand::Verify { vendor_id, note } => {
+            let v = client
+                .verify_vendor(conn.request(pb::VerifyVendorRequest { vendor_id, note })?)
+                .await
+                .map_err(output::status_error)?;
+            show(v.into_inner());
+        }
+        VendorCommand::Reject { vendor_id, reason } => {
+            let v = client
+                .reject_vendor(conn.request(pb::RejectVendorRequest { vendor_id, reason })?)
+                .await
+                .map_err(output::status_error)?;
+            show(v.into_inner());
+        }
+        VendorCommand::Suspend { vendor_id, reason } => {
+            let v = client
+                .suspend_vendor(conn.request(pb::SuspendVendorRequest { vendor_id, reason })?)
+                .await
+                .map_err(output::status_error)?;
+            show(v.into_inner());
+        }
+        VendorCommand::Reinstate { vendor_id, note } => {
+            let v = client
+                .reinstate_vendor(conn.request(pb::ReinstateVendorRequest { vendor_id, note })?)
+                .await
+                .map_err(output::status_error)?;
+            show(v.into_inner());
+        }
+        VendorCommand::Training {
+            vendor_id,
+            topic,
+            kind,
+            date,
+            organizer,
+        } => {
+            let kind = match kind {
+                TrainingKindArg::Training => pb::TrainingKind::Training,
+                TrainingKindArg::Mentoring => pb::TrainingKind::Mentoring,
+            };
+            let t = client
+                .record_training(conn.request(pb::RecordTrainingRequest {
+                    vendor_id,
+                    topic,
+                    kind: kind as i32,
+                    attended_on: date,
+                    organizer,
+                })?)
+                .await
+                .map_err(output::status_error)?
+                .into_inner();
+            if conn.json {
+                output::print_json(&output::training_json(&t));
+            } else {
+                println!(
+                    "recorded {} {} on {} for vendor {}",
+                    output_kind(t.kind),
+                    t.topic,
+                    t.attended_on,
+                    t.vendor_id
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn output_kind(kind: i32) -> &'static str {
+    match pb::TrainingKind::try_from(kind) {
+        Ok(pb::TrainingKind::Mentoring) => "mentoring",
+        _ => "training",
+    }
+}

@@ -1,0 +1,219 @@
+//! `blangkon dev`: the whole suite in one process with zero infrastructure.
+//!
+//! Each service gets its own SQLite file under the data directory and its
+//! own gRPC port; Kafka is librdkafka's mock cluster, which speaks the real
+//! protocol on a loopback port. The service code is the production code;
+//! only the URLs differ.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest};
+use blangkon_platform::settings::{
+    AuthSettings, DatabaseSettings, GrpcSettings, KafkaSettings, LogFormat, TelemetrySettings,
+};
+use blangkon_platform::{grpc, outbox, telemetry};
+use clap::Args;
+use rdkafka::mocking::MockCluster;
+
+use crate::token;
+
+#[derive(Args)]
+pub struct DevArgs {
+    /// Where the services keep their SQLite files and the token secret.
+    #[arg(long, env = "BLANGKON_DATA_DIR", default_value = token::DEFAULT_DATA_DIR)]
+    data_dir: PathBuf,
+    /// Address the services listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: std::net::IpAddr,
+    /// gRPC port of the vendor service.
+    #[arg(long, default_value_t = blangkon_vendor::settings::DEFAULT_PORT)]
+    vendor_port: u16,
+    /// Log filter (tracing directives).
+    #[arg(long, default_value = "info,librdkafka=warn")]
+    log: String,
+}
+
+pub async fn run(args: DevArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating data directory {}", args.data_dir.display()))?;
+    let data_dir = args.data_dir.canonicalize()?;
+    let secret = token::ensure_secret(&data_dir)?;
+    let telemetry_settings = TelemetrySettings {
+        log_format: LogFormat::Human,
+        log_filter: args.log.clone(),
+        otlp_endpoint: std::env::var("BLANGKON_OTLP_ENDPOINT").unwrap_or_default(),
+    };
+    telemetry_settings
+        .validate("--log")
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let _telemetry = telemetry::init("dev", &telemetry_settings)?;
+
+    // The mock cluster is not Send: it lives on this task for the whole run.
+    let kafka = MockCluster::new(1).context("starting the embedded Kafka broker")?;
+    let bootstrap = kafka.bootstrap_servers();
+    let kafka_settings = KafkaSettings {
+        bootstrap_servers: bootstrap.clone(),
+        client_id: "blangkon-dev".into(),
+        relay_poll_ms: 500,
+        // The embedded broker creates topics on first use and has no
+        // CreateTopics API.
+        create_topics: false,
+        ..KafkaSettings::default()
+    };
+    let auth = AuthSettings {
+        jwt_secret: secret.clone(),
+        ..AuthSettings::default()
+    };
+    let sqlite = |name: &str| DatabaseSettings {
+        url: format!(
+            "sqlite://{}?mode=rwc",
+            data_dir.join(format!("{name}.db")).display()
+        ),
+        max_connections: 5,
+        migrate_on_start: true,
+    };
+
+    let vendor = blangkon_vendor::Application::build(blangkon_vendor::Settings {
+        grpc: GrpcSettings {
+            listen: SocketAddr::new(args.host, args.vendor_port),
+            shutdown_grace_secs: 5,
+        },
+        database: sqlite("vendor"),
+        kafka: kafka_settings.clone(),
+        auth: auth.clone(),
+        telemetry: telemetry_settings.clone(),
+        regencies: Vec::new(),
+    })
+    .await
+    .context("starting the vendor service")?;
+    // The embedded broker starts empty every time: send the stored history
+    // again so that topics show every event; consumers deduplicate by id.
+    let replayed = outbox::republish_all(vendor.database()).await?;
+    let vendor_address = vendor.address();
+
+    print_banner(&data_dir, &bootstrap, vendor_address, &secret)?;
+    if replayed > 0 {
+        tracing::info!(
+            events = replayed,
+            "republishing stored vendor events to the fresh broker"
+        );
+    }
+
+    let shutdown = grpc::shutdown_on_signals();
+    let vendor_task = tokio::spawn(vendor.run(shutdown.clone()));
+    shutdown.cancelled().await;
+    match tokio::time::timeout(Duration::from_secs(15), vendor_task).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => tracing::error!(error = %e, "vendor service stopped with an error"),
+        Ok(Err(e)) => tracing::error!(error = %e, "vendor service task failed"),
+        Err(_) => tracing::warn!("vendor service did not stop within 15 s"),
+    }
+    drop(kafka);
+    println!("blangkon dev stopped; data kept in {}", data_dir.display());
+    Ok(())
+}
+
+fn print_banner(
+    data_dir: &std::path::Path,
+    bootstrap: &str,
+    vendor: SocketAddr,
+    secret: &str,
+) -> anyhow::Result<()> {
+    let issuer = TokenIssuer::new(secret, None);
+    let day = Duration::from_secs(24 * 3600);
+    let mint = |role: Role, request: TokenRequest| {
+        issuer
+            .issue(role, request, day)
+            .map_err(|e| anyhow::anyhow!("minting the {role} token: {e}"))
+    };
+    let tokens = [
+        (
+            "province_admin",
+            mint(
+                Role::ProvinceAdmin,
+                TokenRequest {
+                    subject: "admin@jatengprov.go.id".into(),
+                    ..TokenRequest::default()
+                },
+            )?,
+        ),
+        (
+            "regency_admin (33.74 Kota Semarang)",
+            mint(
+                Role::RegencyAdmin,
+                TokenRequest {
+                    subject: "admin@semarangkota.go.id".into(),
+                    regency: Some("33.74".into()),
+                    ..TokenRequest::default()
+                },
+            )?,
+        ),
+        (
+            "vendor (self-registration)",
+            mint(
+                Role::Vendor,
+                TokenRequest {
+                    subject: "umkm-demo".into(),
+                    ..TokenRequest::default()
+                },
+            )?,
+        ),
+        (
+            "buyer (33.74, Dinas Pendidikan)",
+            mint(
+                Role::Buyer,
+                TokenRequest {
+                    subject: "ppk@disdik.semarangkota.go.id".into(),
+                    regency: Some("33.74".into()),
+                    work_unit: Some("Dinas Pendidikan Kota Semarang".into()),
+                    ..TokenRequest::default()
+                },
+            )?,
+        ),
+        (
+            "analyst",
+            mint(
+                Role::Analyst,
+                TokenRequest {
+                    subject: "analyst@jatengprov.go.id".into(),
+                    ..TokenRequest::default()
+                },
+            )?,
+        ),
+        (
+            "service",
+            mint(
+                Role::Service,
+                TokenRequest {
+                    subject: "service".into(),
+                    ..TokenRequest::default()
+                },
+            )?,
+        ),
+    ];
+    println!();
+    println!(
+        "Blangkon local suite is running. Ctrl-C stops it; data stays in {}",
+        data_dir.display()
+    );
+    println!();
+    println!(
+        "  vendor service   grpc://{vendor}  (health + reflection: grpcurl -plaintext {vendor} list)"
+    );
+    println!(
+        "  kafka bootstrap  {bootstrap}  (kcat -b {bootstrap} -t blangkon.vendor.events.v1 -C)"
+    );
+    println!();
+    println!("Dev tokens (valid 24 h; `blangkon token --role ...` mints more):");
+    for (label, token) in &tokens {
+        println!("  {label}:");
+        println!("    {token}");
+    }
+    println!();
+    println!("Try:  export BLANGKON_TOKEN=<province_admin token>; blangkon regency join 33.74");
+    println!();
+    Ok(())
+}

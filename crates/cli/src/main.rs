@@ -1,0 +1,60 @@
+//! `blangkon`: runs the local suite and talks to the services.
+
+mod client;
+mod dev;
+mod output;
+mod token;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "blangkon",
+    version,
+    about = "Blangkon: e-catalog procurement from local businesses (UMKM)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every service in one process on SQLite and an embedded Kafka broker.
+    Dev(dev::DevArgs),
+    /// Mint a bearer token for the local suite (or any secret you pass).
+    Token(token::TokenArgs),
+    /// Regencies and cities: join the platform, list them.
+    Regency(client::RegencyArgs),
+    /// Vendors: register, verify, reject, suspend, reinstate, trainings.
+    Vendor(client::VendorArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Dev(args) => dev::run(args).await,
+            Command::Token(args) => token::run(args),
+            Command::Regency(args) => client::regency(args).await,
+            Command::Vendor(args) => client::vendor(args).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

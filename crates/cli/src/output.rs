@@ -1,0 +1,204 @@
+//! How the client commands print: readable text by default, JSON with
+//! `--json`, and errors that name the offending fields.
+
+use blangkon_proto::vendor as pb;
+use serde_json::{Value, json};
+use tonic_types::StatusExt;
+
+fn time(t: &Option<prost_types::Timestamp>) -> String {
+    t.as_ref()
+        .and_then(blangkon_platform::time::from_timestamp)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+fn enum_name(name: &str, prefix: &str) -> String {
+    name.strip_prefix(prefix)
+        .unwrap_or(name)
+        .to_ascii_lowercase()
+}
+
+pub fn legal_form(v: i32) -> String {
+    pb::LegalForm::try_from(v).map_or("?".into(), |e| enum_name(e.as_str_name(), "LEGAL_FORM_"))
+}
+
+pub fn scale(v: i32) -> String {
+    pb::Scale::try_from(v).map_or("?".into(), |e| enum_name(e.as_str_name(), "SCALE_"))
+}
+
+pub fn status(v: i32) -> String {
+    pb::VendorStatus::try_from(v)
+        .map_or("?".into(), |e| enum_name(e.as_str_name(), "VENDOR_STATUS_"))
+}
+
+fn training_kind(v: i32) -> String {
+    pb::TrainingKind::try_from(v)
+        .map_or("?".into(), |e| enum_name(e.as_str_name(), "TRAINING_KIND_"))
+}
+
+fn regency_kind(v: i32) -> String {
+    pb::RegencyKind::try_from(v).map_or("?".into(), |e| enum_name(e.as_str_name(), "REGENCY_KIND_"))
+}
+
+pub fn regency_json(r: &pb::Regency) -> Value {
+    json!({
+        "code": r.code,
+        "name": r.name,
+        "kind": regency_kind(r.kind),
+        "joined": r.joined,
+        "joined_at": time(&r.joined_at),
+        "vendor_count": r.vendor_count,
+        "verified_vendor_count": r.verified_vendor_count,
+    })
+}
+
+pub fn training_json(t: &pb::Training) -> Value {
+    json!({
+        "id": t.id,
+        "vendor_id": t.vendor_id,
+        "topic": t.topic,
+        "kind": training_kind(t.kind),
+        "attended_on": t.attended_on,
+        "organizer": t.organizer,
+        "recorded_by": t.recorded_by,
+        "recorded_at": time(&t.recorded_at),
+    })
+}
+
+pub fn vendor_json(v: &pb::Vendor) -> Value {
+    let contact = v.contact.clone().unwrap_or_default();
+    let bank = v.bank_account.clone().unwrap_or_default();
+    json!({
+        "id": v.id,
+        "name": v.name,
+        "legal_form": legal_form(v.legal_form),
+        "nik": v.nik,
+        "nib": v.nib,
+        "npwp": v.npwp,
+        "scale": scale(v.scale),
+        "address": v.address,
+        "regency_code": v.regency_code,
+        "contact": {"phone": contact.phone, "email": contact.email},
+        "bank_account": {
+            "bank_name": bank.bank_name,
+            "account_number": bank.account_number,
+            "account_holder": bank.account_holder,
+        },
+        "status": status(v.status),
+        "registered_at": time(&v.registered_at),
+        "updated_at": time(&v.updated_at),
+        "history": v.history.iter().map(|h| json!({
+            "from": status(h.from_status),
+            "to": status(h.to_status),
+            "actor": h.actor,
+            "actor_role": h.actor_role,
+            "reason": h.reason,
+            "at": time(&h.changed_at),
+        })).collect::<Vec<_>>(),
+        "trainings": v.trainings.iter().map(training_json).collect::<Vec<_>>(),
+    })
+}
+
+pub fn print_json(value: &Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_else(|e| e.to_string())
+    );
+}
+
+pub fn print_vendor(v: &pb::Vendor) {
+    println!("{}  {}", v.id, v.name);
+    println!("  status       {}", status(v.status));
+    println!(
+        "  legal form   {}   scale {}",
+        legal_form(v.legal_form),
+        scale(v.scale)
+    );
+    println!("  regency      {}", v.regency_code);
+    for (label, value) in [("NIK", &v.nik), ("NIB", &v.nib), ("NPWP", &v.npwp)] {
+        if !value.is_empty() {
+            println!("  {label:<12} {value}");
+        }
+    }
+    println!("  address      {}", v.address);
+    if let Some(c) = &v.contact {
+        println!("  contact      {} {}", c.phone, c.email);
+    }
+    if let Some(b) = &v.bank_account {
+        println!(
+            "  bank         {} {} a.n. {}",
+            b.bank_name, b.account_number, b.account_holder
+        );
+    }
+    println!("  registered   {}", time(&v.registered_at));
+    if !v.history.is_empty() {
+        println!("  history");
+        for h in &v.history {
+            let from = if h.from_status == 0 {
+                "-".to_string()
+            } else {
+                status(h.from_status)
+            };
+            println!(
+                "    {}  {} -> {}  by {} ({}){}",
+                time(&h.changed_at),
+                from,
+                status(h.to_status),
+                h.actor,
+                h.actor_role,
+                if h.reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", h.reason)
+                }
+            );
+        }
+    }
+    if !v.trainings.is_empty() {
+        println!("  trainings");
+        for t in &v.trainings {
+            println!(
+                "    {}  {}  {} ({})",
+                t.attended_on,
+                training_kind(t.kind),
+                t.topic,
+                t.organizer
+            );
+        }
+    }
+}
+
+pub fn print_vendor_row(v: &pb::Vendor) {
+    println!(
+        "{:<36}  {:<9}  {:<10}  {:<6}  {:<5}  {}",
+        v.id,
+        status(v.status),
+        legal_form(v.legal_form),
+        scale(v.scale),
+        v.regency_code,
+        v.name
+    );
+}
+
+pub fn print_regency(r: &pb::Regency) {
+    println!(
+        "{}  {:<9}  {:<24}  {:<6}  vendors {:>5}  verified {:>5}",
+        r.code,
+        regency_kind(r.kind),
+        r.name,
+        if r.joined { "joined" } else { "-" },
+        r.vendor_count,
+        r.verified_vendor_count
+    );
+}
+
+/// Turns a gRPC status into an error message that lists every bad field.
+pub fn status_error(status: tonic::Status) -> anyhow::Error {
+    let mut message = format!("{:?}: {}", status.code(), status.message());
+    if let Some(bad) = status.get_details_bad_request() {
+        for v in bad.field_violations {
+            message.push_str(&format!("\n  {}: {}", v.field, v.description));
+        }
+    }
+    anyhow::anyhow!(message)
+}

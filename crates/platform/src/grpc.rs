@@ -1,0 +1,174 @@
+//! Serving gRPC the same way in every service: health (`grpc.health.v1`)
+//! and server reflection beside the service, a span per call whose parent is
+//! the caller's W3C trace context, and a graceful shutdown that lets
+//! in-flight calls finish within a grace period.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic::service::Routes;
+use tonic::transport::{Channel, Endpoint, Server};
+use tonic_health::ServingStatus;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GrpcError {
+    #[error("cannot bind gRPC listener on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("gRPC server: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    #[error("server reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("invalid endpoint `{endpoint}`: {reason}")]
+    Endpoint { endpoint: String, reason: String },
+}
+
+/// Binds the listener first, so the real address (port 0 in tests) is known
+/// and logged before serving starts.
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, GrpcError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| GrpcError::Bind { addr, source })
+}
+
+/// Serves `routes` on `listener` until `shutdown` is cancelled, then drains
+/// in-flight calls for at most `grace`. `service_names` are the fully
+/// qualified gRPC names reported as SERVING by the health service.
+pub async fn serve(
+    listener: TcpListener,
+    service_names: &[&str],
+    routes: Routes,
+    grace: Duration,
+    shutdown: CancellationToken,
+) -> Result<(), GrpcError> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    for name in service_names {
+        reporter
+            .set_service_status(*name, ServingStatus::Serving)
+            .await;
+    }
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(blangkon_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    // grpcurl and older tools still ask the v1alpha reflection service.
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(blangkon_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let names: Vec<String> = service_names.iter().map(|s| s.to_string()).collect();
+    let signal = {
+        let shutdown = shutdown.clone();
+        async move {
+            shutdown.cancelled().await;
+            // Tell load balancers first, so new calls go elsewhere.
+            for name in &names {
+                reporter
+                    .set_service_status(name.as_str(), ServingStatus::NotServing)
+                    .await;
+            }
+            reporter
+                .set_service_status("", ServingStatus::NotServing)
+                .await;
+        }
+    };
+    let routes = routes
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
+    let server = Server::builder()
+        .trace_fn(call_span)
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+
+    tokio::select! {
+        result = server => Ok(result?),
+        _ = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!(grace_secs = grace.as_secs(), "in-flight calls did not finish within the grace period");
+            Ok(())
+        }
+    }
+}
+
+fn call_span(request: &http::Request<()>) -> tracing::Span {
+    let span = tracing::info_span!(
+        "grpc",
+        rpc.method = %request.uri().path(),
+        otel.kind = "server",
+    );
+    let headers = request
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)));
+    crate::telemetry::set_parent_from(&span, headers);
+    span
+}
+
+/// A client channel with a connect timeout and a per-call deadline. It
+/// connects lazily, so a service can start before the ones it calls.
+pub fn channel(endpoint: &str, deadline: Duration) -> Result<Channel, GrpcError> {
+    let invalid = |reason: String| GrpcError::Endpoint {
+        endpoint: endpoint.to_string(),
+        reason,
+    };
+    let endpoint = Endpoint::from_shared(endpoint.to_string())
+        .map_err(|e| invalid(e.to_string()))?
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(deadline);
+    Ok(endpoint.connect_lazy())
+}
+
+/// Client interceptor that carries the current trace context to the callee.
+pub fn propagate_trace(
+    mut request: tonic::Request<()>,
+) -> Result<tonic::Request<()>, tonic::Status> {
+    for (key, value) in crate::telemetry::current_trace_headers() {
+        if let (Ok(key), Ok(value)) = (
+            tonic::metadata::MetadataKey::from_bytes(key.as_bytes()),
+            value.parse(),
+        ) {
+            request.metadata_mut().insert(key, value);
+        }
+    }
+    Ok(request)
+}
+
+/// Cancelled on Ctrl-C or SIGTERM: the one shutdown signal of a process.
+pub fn shutdown_on_signals() -> CancellationToken {
+    let token = CancellationToken::new();
+    let trigger = token.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutdown requested");
+        trigger.cancel();
+    });
+    token
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C only");
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,276 @@
+//! Inbox consumer: applies events from Kafka effectively once.
+//!
+//! For each record the consumer opens a transaction, records the event id in
+//! the `inbox` table and lets the handler change its read model in that same
+//! transaction. A redelivered event finds its id already recorded and is
+//! skipped. The Kafka offset is stored only after the commit, so a crash
+//! between the two redelivers the event instead of losing it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use blangkon_proto::events::EventEnvelope;
+use chrono::Utc;
+use prost::Message as _;
+use rdkafka::Message;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{BorrowedMessage, Headers};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveValue::Set, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::kafka::{self, KafkaError};
+use crate::settings::KafkaSettings;
+
+pub(crate) mod entity {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "inbox")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub consumer: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub event_id: String,
+        pub topic: String,
+        pub partition: i32,
+        pub offset: i64,
+        pub processed_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// An event as a handler sees it.
+#[derive(Debug, Clone)]
+pub struct ReceivedEvent {
+    pub envelope: EventEnvelope,
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// Worth retrying: the database was busy, a connection dropped.
+    #[error("database: {0}")]
+    Db(#[from] DbErr),
+    /// Retrying will not help; the event is recorded and skipped.
+    #[error("unusable event: {0}")]
+    Unusable(String),
+}
+
+/// What a service does with one event, inside the inbox transaction.
+#[async_trait::async_trait]
+pub trait EventHandler: Send + Sync + 'static {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &ReceivedEvent,
+    ) -> Result<(), HandlerError>;
+}
+
+/// Outcome of applying one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// The handler ran and its changes are committed.
+    Handled,
+    /// The event id was already in the inbox; nothing changed.
+    Duplicate,
+    /// The handler refused the event for good; it is recorded as consumed.
+    Skipped,
+}
+
+/// Applies `event` once: records it in the inbox and runs `handler` in the
+/// same transaction. Public so that replays and tests use the same path as
+/// the Kafka loop.
+pub async fn apply(
+    db: &DatabaseConnection,
+    consumer_name: &str,
+    handler: &dyn EventHandler,
+    event: &ReceivedEvent,
+) -> Result<Applied, DbErr> {
+    let txn = crate::db::begin_write(db).await?;
+    if !record(&txn, consumer_name, event).await? {
+        txn.rollback().await?;
+        return Ok(Applied::Duplicate);
+    }
+    match handler.handle(&txn, event).await {
+        Ok(()) => {
+            txn.commit().await?;
+            Ok(Applied::Handled)
+        }
+        Err(HandlerError::Unusable(reason)) => {
+            // Keep the inbox row (so it is not retried) but none of the
+            // handler's partial work: roll back and record the id alone.
+            txn.rollback().await?;
+            tracing::error!(event_id = %event.envelope.event_id, %reason, "event skipped");
+            let txn = crate::db::begin_write(db).await?;
+            record(&txn, consumer_name, event).await?;
+            txn.commit().await?;
+            Ok(Applied::Skipped)
+        }
+        Err(HandlerError::Db(e)) => {
+            txn.rollback().await?;
+            Err(e)
+        }
+    }
+}
+
+/// Records `event` as consumed by `consumer_name`; false if it already was.
+async fn record(
+    txn: &DatabaseTransaction,
+    consumer_name: &str,
+    event: &ReceivedEvent,
+) -> Result<bool, DbErr> {
+    let row = entity::ActiveModel {
+        consumer: Set(consumer_name.to_string()),
+        event_id: Set(event.envelope.event_id.clone()),
+        topic: Set(event.topic.clone()),
+        partition: Set(event.partition),
+        offset: Set(event.offset),
+        processed_at: Set(Utc::now()),
+    };
+    let inserted = entity::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([entity::Column::Consumer, entity::Column::EventId])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    Ok(inserted > 0)
+}
+
+/// A consumer-group member feeding one handler.
+pub struct InboxConsumer {
+    name: String,
+    db: DatabaseConnection,
+    consumer: StreamConsumer,
+    handler: Arc<dyn EventHandler>,
+}
+
+impl std::fmt::Debug for InboxConsumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InboxConsumer")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+impl InboxConsumer {
+    /// `name` is both the consumer-group id and the inbox's consumer column.
+    pub fn new(
+        name: &str,
+        db: DatabaseConnection,
+        settings: &KafkaSettings,
+        topics: &[&str],
+        handler: Arc<dyn EventHandler>,
+    ) -> Result<Self, KafkaError> {
+        let consumer = kafka::consumer(settings, name)?;
+        consumer.subscribe(topics)?;
+        Ok(Self {
+            name: name.to_string(),
+            db,
+            consumer,
+            handler,
+        })
+    }
+
+    /// Consumes until `shutdown`, then commits the stored offsets once more.
+    pub async fn run(self, shutdown: CancellationToken) {
+        loop {
+            let message = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                message = self.consumer.recv() => message,
+            };
+            match message {
+                Ok(message) => {
+                    if !self.process(&message, &shutdown).await {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(consumer = %self.name, error = %e, "kafka receive failed");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
+        if let Err(e) = self.consumer.commit_consumer_state(CommitMode::Sync) {
+            // Nothing stored since the last commit is also an error here.
+            tracing::debug!(consumer = %self.name, error = %e, "final offset commit");
+        }
+    }
+
+    /// Applies one record, retrying database failures until they pass or
+    /// shutdown comes. Returns false on shutdown.
+    async fn process(&self, message: &BorrowedMessage<'_>, shutdown: &CancellationToken) -> bool {
+        let envelope = match message.payload().map(EventEnvelope::decode) {
+            Some(Ok(envelope)) => envelope,
+            other => {
+                // Not ours or corrupt: nothing can apply it. Skip it loudly.
+                tracing::error!(
+                    consumer = %self.name,
+                    topic = message.topic(),
+                    partition = message.partition(),
+                    offset = message.offset(),
+                    error = ?other.and_then(|r| r.err()),
+                    "undecodable record skipped"
+                );
+                self.store_offset(message);
+                return true;
+            }
+        };
+        let span = tracing::info_span!(
+            "consume",
+            consumer = %self.name,
+            event_type = %envelope.event_type,
+            event_id = %envelope.event_id,
+            otel.kind = "consumer",
+        );
+        if let Some(headers) = message.headers() {
+            let pairs: Vec<(&str, &str)> = headers
+                .iter()
+                .filter_map(|h| Some((h.key, std::str::from_utf8(h.value?).ok()?)))
+                .collect();
+            crate::telemetry::set_parent_from(&span, pairs.into_iter());
+        }
+        let event = ReceivedEvent {
+            envelope,
+            topic: message.topic().to_string(),
+            partition: message.partition(),
+            offset: message.offset(),
+        };
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let result = apply(&self.db, &self.name, self.handler.as_ref(), &event)
+                .instrument(span.clone())
+                .await;
+            match result {
+                Ok(applied) => {
+                    tracing::debug!(parent: &span, ?applied, "event applied");
+                    self.store_offset(message);
+                    return true;
+                }
+                Err(e) => {
+                    tracing::warn!(parent: &span, error = %e, retry_in_ms = backoff.as_millis() as u64, "event not applied; retrying");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return false,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+    }
+
+    fn store_offset(&self, message: &BorrowedMessage<'_>) {
+        if let Err(e) = self.consumer.store_offset_from_message(message) {
+            tracing::warn!(consumer = %self.name, error = %e, "cannot store offset");
+        }
+    }
+}

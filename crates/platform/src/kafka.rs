@@ -1,0 +1,104 @@
+//! Kafka clients configured the way every Blangkon service needs them, the
+//! topic names, and topic creation.
+
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::StreamConsumer;
+use rdkafka::producer::FutureProducer;
+use rdkafka::types::RDKafkaErrorCode;
+
+pub use rdkafka::error::KafkaError;
+
+use crate::settings::KafkaSettings;
+
+/// Topic names. Versioned: a breaking change of a payload gets a new topic.
+pub mod topics {
+    pub const VENDOR_EVENTS: &str = "blangkon.vendor.events.v1";
+    pub const CATALOG_EVENTS: &str = "blangkon.catalog.events.v1";
+    pub const ORDER_EVENTS: &str = "blangkon.order.events.v1";
+}
+
+/// A topic a service needs, with the partitions it is created with.
+#[derive(Debug, Clone, Copy)]
+pub struct TopicSpec<'a> {
+    pub name: &'a str,
+    pub partitions: i32,
+}
+
+fn base_config(settings: &KafkaSettings, client_suffix: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", &settings.bootstrap_servers)
+        .set(
+            "client.id",
+            format!("{}-{client_suffix}", settings.client_id),
+        )
+        // Loopback brokers (the local suite) must not be reached over IPv6
+        // when they only listen on 127.0.0.1.
+        .set("broker.address.family", "v4");
+    config
+}
+
+/// An idempotent producer: acks from all replicas, retries that never
+/// duplicate or reorder a partition's messages.
+pub fn idempotent_producer(
+    settings: &KafkaSettings,
+    client_suffix: &str,
+) -> Result<FutureProducer, KafkaError> {
+    base_config(settings, client_suffix)
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "5")
+        .set(
+            "message.timeout.ms",
+            settings.delivery_timeout_ms.to_string(),
+        )
+        .create()
+}
+
+/// A consumer-group member that commits only offsets the application has
+/// stored, i.e. after its work is durable.
+pub fn consumer(settings: &KafkaSettings, group_id: &str) -> Result<StreamConsumer, KafkaError> {
+    base_config(settings, group_id)
+        .set("group.id", group_id)
+        .set("enable.auto.commit", "true")
+        .set("auto.commit.interval.ms", "1000")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("session.timeout.ms", "10000")
+        .create()
+}
+
+/// Creates the topics that do not exist yet. Existing topics are left as
+/// they are, so this is safe at every start.
+pub async fn ensure_topics(
+    settings: &KafkaSettings,
+    specs: &[TopicSpec<'_>],
+) -> Result<(), KafkaError> {
+    let admin: AdminClient<DefaultClientContext> = base_config(settings, "admin").create()?;
+    let topics: Vec<NewTopic<'_>> = specs
+        .iter()
+        .map(|s| {
+            NewTopic::new(
+                s.name,
+                s.partitions,
+                TopicReplication::Fixed(settings.replication_factor),
+            )
+        })
+        .collect();
+    let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(10)));
+    for result in admin.create_topics(topics.iter(), &options).await? {
+        match result {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((topic, code)) => {
+                return Err(KafkaError::AdminOp(code)).inspect_err(|_| {
+                    tracing::error!(%topic, ?code, "cannot create topic");
+                });
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,17 @@
+//! What every Blangkon service shares: layered settings, telemetry, gRPC
+//! serving with health and reflection, database connection and migrations,
+//! the transactional outbox and its relay, the inbox consumer, and bearer
+//! token authentication.
+
+pub mod auth;
+pub mod db;
+pub mod grpc;
+pub mod inbox;
+pub mod kafka;
+pub mod migration;
+pub mod outbox;
+pub mod settings;
+pub mod telemetry;
+pub mod time;
+
+pub use tokio_util::sync::CancellationToken;

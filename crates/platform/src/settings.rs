@@ -1,0 +1,382 @@
+//! Layered service configuration: built-in defaults, then an optional file,
+//! then environment variables `BLANGKON_<SERVICE>__SECTION__KEY`.
+//!
+//! Every service's settings are one struct made of the sections below plus
+//! its own. Loading checks every value; a bad one stops the service with a
+//! message that names the key.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration key `{key}`: {problem}")]
+    Invalid { key: String, problem: String },
+}
+
+impl SettingsError {
+    pub fn invalid(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self::Invalid {
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Implemented by each service's top-level settings, so the loader can check
+/// the values after they are merged.
+pub trait Validate {
+    fn validate(&self) -> Result<(), SettingsError>;
+}
+
+/// Loads `T` for `service` ("vendor", "catalog", ...): defaults from
+/// `T::default()`, then `file` if given, then the environment.
+pub fn load<T>(service: &str, file: Option<&Path>) -> Result<T, SettingsError>
+where
+    T: Default + Serialize + DeserializeOwned + Validate,
+{
+    load_from(service, file, std::env::vars())
+}
+
+/// [`load`] with an explicit environment, so tests need not touch the
+/// process environment.
+pub fn load_from<T>(
+    service: &str,
+    file: Option<&Path>,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<T, SettingsError>
+where
+    T: Default + Serialize + DeserializeOwned + Validate,
+{
+    let prefix = format!("BLANGKON_{}", service.to_uppercase());
+    let env: config::Map<String, String> = env
+        .into_iter()
+        .filter(|(k, _)| k.starts_with(&format!("{prefix}__")))
+        .collect();
+    let mut builder =
+        config::Config::builder().add_source(config::Config::try_from(&T::default())?);
+    if let Some(file) = file {
+        builder = builder.add_source(config::File::from(file).required(true));
+    }
+    builder = builder.add_source(
+        config::Environment::with_prefix(&prefix)
+            .prefix_separator("__")
+            .separator("__")
+            .try_parsing(true)
+            .list_separator(",")
+            .with_list_parse_key("auth.issuers")
+            .source(Some(env)),
+    );
+    let settings: T = builder.build()?.try_deserialize()?;
+    settings.validate()?;
+    Ok(settings)
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrpcSettings {
+    /// Address the gRPC server binds; port 0 picks a free port (tests).
+    pub listen: SocketAddr,
+    /// How long in-flight calls may take to finish on shutdown.
+    pub shutdown_grace_secs: u64,
+}
+
+impl GrpcSettings {
+    pub fn with_port(port: u16) -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], port)),
+            shutdown_grace_secs: 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `postgres://user@host/db` in production, `sqlite://path?mode=rwc` locally.
+    pub url: String,
+    pub max_connections: u32,
+    /// Apply pending migrations when the service starts. Turn off when a
+    /// deployment runs `migrate` as a separate job.
+    pub migrate_on_start: bool,
+}
+
+impl DatabaseSettings {
+    pub fn validate(&self, section: &str) -> Result<(), SettingsError> {
+        if !(self.url.starts_with("postgres://")
+            || self.url.starts_with("postgresql://")
+            || self.url.starts_with("sqlite:"))
+        {
+            return Err(SettingsError::invalid(
+                format!("{section}.url"),
+                "must start with postgres://, postgresql:// or sqlite:",
+            ));
+        }
+        if self.max_connections == 0 {
+            return Err(SettingsError::invalid(
+                format!("{section}.max_connections"),
+                "must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaSettings {
+    /// Comma-separated `host:port` list.
+    pub bootstrap_servers: String,
+    /// Prefix for client and consumer-group ids.
+    pub client_id: String,
+    /// How often the outbox relay looks for unpublished events when nobody
+    /// woke it (another replica wrote them, or a publish failed).
+    pub relay_poll_ms: u64,
+    /// Events the relay publishes per round.
+    pub relay_batch_size: u64,
+    /// How long the producer keeps trying one message before the relay gives
+    /// the round up and retries later.
+    pub delivery_timeout_ms: u64,
+    /// Create missing topics at start. Turn off where topics are managed
+    /// by the cluster's operators.
+    pub create_topics: bool,
+    /// Replication factor of topics created at start (3 on a real cluster).
+    pub replication_factor: i32,
+}
+
+impl KafkaSettings {
+    pub fn validate(&self, section: &str) -> Result<(), SettingsError> {
+        if self.bootstrap_servers.trim().is_empty() {
+            return Err(SettingsError::invalid(
+                format!("{section}.bootstrap_servers"),
+                "must name at least one host:port",
+            ));
+        }
+        for server in self.bootstrap_servers.split(',') {
+            let ok = server
+                .trim()
+                .rsplit_once(':')
+                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+            if !ok {
+                return Err(SettingsError::invalid(
+                    format!("{section}.bootstrap_servers"),
+                    format!("`{server}` is not host:port"),
+                ));
+            }
+        }
+        if self.relay_batch_size == 0 {
+            return Err(SettingsError::invalid(
+                format!("{section}.relay_batch_size"),
+                "must be at least 1",
+            ));
+        }
+        if self.replication_factor < 1 {
+            return Err(SettingsError::invalid(
+                format!("{section}.replication_factor"),
+                "must be at least 1",
+            ));
+        }
+        if self.delivery_timeout_ms < 1000 {
+            return Err(SettingsError::invalid(
+                format!("{section}.delivery_timeout_ms"),
+                "must be at least 1000",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Default for KafkaSettings {
+    fn default() -> Self {
+        Self {
+            bootstrap_servers: "127.0.0.1:9092".into(),
+            client_id: "blangkon".into(),
+            relay_poll_ms: 1000,
+            relay_batch_size: 500,
+            delivery_timeout_ms: 10_000,
+            create_topics: true,
+            replication_factor: 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// HMAC secret (HS256) that signs bearer tokens. Required, at least 32
+    /// bytes. Rotate by moving the old one to `previous_secret`.
+    pub jwt_secret: String,
+    /// A secret that is still accepted while tokens signed with it expire.
+    pub previous_secret: String,
+    /// Accepted `iss` values; empty accepts any issuer.
+    pub issuers: Vec<String>,
+}
+
+impl AuthSettings {
+    pub fn validate(&self, section: &str) -> Result<(), SettingsError> {
+        if self.jwt_secret.len() < 32 {
+            return Err(SettingsError::invalid(
+                format!("{section}.jwt_secret"),
+                "must be set to a secret of at least 32 bytes",
+            ));
+        }
+        if !self.previous_secret.is_empty() && self.previous_secret.len() < 32 {
+            return Err(SettingsError::invalid(
+                format!("{section}.previous_secret"),
+                "must be empty or at least 32 bytes",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Readable lines for a terminal.
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    pub log_format: LogFormat,
+    /// `tracing` filter directives, e.g. `info,blangkon_vendor=debug`.
+    pub log_filter: String,
+    /// OTLP/gRPC collector, e.g. `http://otel-collector:4317`. Empty: traces
+    /// stay in-process (trace context is still propagated).
+    pub otlp_endpoint: String,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        Self {
+            log_format: LogFormat::Human,
+            log_filter: "info".into(),
+            otlp_endpoint: String::new(),
+        }
+    }
+}
+
+impl TelemetrySettings {
+    pub fn validate(&self, section: &str) -> Result<(), SettingsError> {
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log_filter) {
+            return Err(SettingsError::invalid(
+                format!("{section}.log_filter"),
+                e.to_string(),
+            ));
+        }
+        let endpoint = &self.otlp_endpoint;
+        let is_url = endpoint.starts_with("http://") || endpoint.starts_with("https://");
+        if !endpoint.is_empty() && !is_url {
+            return Err(SettingsError::invalid(
+                format!("{section}.otlp_endpoint"),
+                "must be an http:// or https:// URL",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Demo {
+        kafka: KafkaSettings,
+        telemetry: TelemetrySettings,
+    }
+
+    impl Validate for Demo {
+        fn validate(&self) -> Result<(), SettingsError> {
+            self.kafka.validate("kafka")?;
+            self.telemetry.validate("telemetry")
+        }
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_configured() {
+        let demo: Demo = load_from("demo", None, env(&[])).unwrap();
+        assert_eq!(demo.kafka.relay_batch_size, 500);
+    }
+
+    #[test]
+    fn environment_overrides_nested_keys_of_its_own_service_only() {
+        let demo: Demo = load_from(
+            "demo",
+            None,
+            env(&[
+                ("BLANGKON_DEMO__KAFKA__RELAY_BATCH_SIZE", "7"),
+                ("BLANGKON_OTHER__KAFKA__RELAY_BATCH_SIZE", "9"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(demo.kafka.relay_batch_size, 7);
+    }
+
+    #[test]
+    fn a_file_sits_between_defaults_and_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("demo.toml");
+        std::fs::write(
+            &path,
+            "[kafka]\nrelay_batch_size = 3\nclient_id = \"from-file\"\n",
+        )
+        .unwrap();
+        let demo: Demo = load_from(
+            "demo",
+            Some(&path),
+            env(&[("BLANGKON_DEMO__KAFKA__CLIENT_ID", "from-env")]),
+        )
+        .unwrap();
+        assert_eq!(demo.kafka.relay_batch_size, 3);
+        assert_eq!(demo.kafka.client_id, "from-env");
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_names_its_key() {
+        let err = load_from::<Demo>(
+            "demo",
+            None,
+            env(&[("BLANGKON_DEMO__KAFKA__RELAY_BATCH_SIZE", "lots")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("relay_batch_size"), "{err}");
+    }
+
+    #[test]
+    fn a_value_that_fails_its_check_names_its_key() {
+        let err = load_from::<Demo>(
+            "demo",
+            None,
+            env(&[("BLANGKON_DEMO__KAFKA__BOOTSTRAP_SERVERS", "nohost")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("kafka.bootstrap_servers"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_key_in_a_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("demo.toml");
+        std::fs::write(&path, "[kafka]\nbootstrap_server = \"x:1\"\n").unwrap();
+        let err = load_from::<Demo>("demo", Some(&path), env(&[])).unwrap_err();
+        assert!(err.to_string().contains("bootstrap_server"), "{err}");
+    }
+}

@@ -1,0 +1,130 @@
+//! Logs and traces. Logs go to stdout, human-readable or JSON. Spans are
+//! OpenTelemetry spans, exported over OTLP/gRPC when an endpoint is set; W3C
+//! trace context travels in gRPC metadata and Kafka headers either way, so a
+//! trace follows a vendor registration from the API call to every consumer.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+use crate::settings::{LogFormat, TelemetrySettings};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    #[error("telemetry.otlp_endpoint: {0}")]
+    Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
+    #[error("telemetry.log_filter: {0}")]
+    Filter(#[from] tracing_subscriber::filter::ParseError),
+    #[error("telemetry is already initialised in this process")]
+    AlreadyInitialised,
+}
+
+/// Keeps the tracer provider alive; dropping it flushes pending spans.
+#[must_use = "dropping the guard shuts tracing export down"]
+pub struct TelemetryGuard {
+    provider: SdkTracerProvider,
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        if let Err(e) = self.provider.shutdown() {
+            eprintln!("telemetry: flushing spans failed: {e}");
+        }
+    }
+}
+
+static INITIALISED: OnceLock<()> = OnceLock::new();
+
+/// Installs the global subscriber. Call once per process, from `main`.
+pub fn init(service: &str, settings: &TelemetrySettings) -> Result<TelemetryGuard, TelemetryError> {
+    if INITIALISED.set(()).is_err() {
+        return Err(TelemetryError::AlreadyInitialised);
+    }
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+
+    let resource = opentelemetry_sdk::Resource::builder()
+        .with_service_name(format!("blangkon-{service}"))
+        .build();
+    let mut provider = SdkTracerProvider::builder().with_resource(resource);
+    if !settings.otlp_endpoint.is_empty() {
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(settings.otlp_endpoint.clone())
+            .build()?;
+        provider = provider.with_batch_exporter(exporter);
+    }
+    let provider = provider.build();
+    let tracer = provider.tracer(format!("blangkon-{service}"));
+    opentelemetry::global::set_tracer_provider(provider.clone());
+
+    let filter = EnvFilter::try_new(&settings.log_filter)?;
+    let fmt = match settings.log_format {
+        LogFormat::Human => tracing_subscriber::fmt::layer().with_target(true).boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .boxed(),
+    };
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(tracing_opentelemetry::layer().with_tracer(tracer))
+        .try_init()
+        .map_err(|_| TelemetryError::AlreadyInitialised)?;
+    Ok(TelemetryGuard { provider })
+}
+
+/// The current span's trace context as carrier headers (`traceparent`, and
+/// `tracestate` when there is one). Empty when no trace is active.
+pub fn current_trace_headers() -> HashMap<String, String> {
+    let cx = tracing::Span::current().context();
+    let mut carrier = HashMap::new();
+    TraceContextPropagator::new().inject_context(&cx, &mut MapCarrier(&mut carrier));
+    carrier
+}
+
+/// Makes `span` a child of the trace context found in `headers`, if any.
+pub fn set_parent_from<'a>(
+    span: &tracing::Span,
+    headers: impl Iterator<Item = (&'a str, &'a str)>,
+) {
+    let map: HashMap<String, String> = headers
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
+        .collect();
+    if !map.contains_key("traceparent") {
+        return;
+    }
+    let cx = TraceContextPropagator::new().extract(&ReadCarrier(&map));
+    // Fails only when the span is disabled; then there is nothing to link.
+    let _ = span.set_parent(cx);
+}
+
+struct MapCarrier<'a>(&'a mut HashMap<String, String>);
+
+impl Injector for MapCarrier<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_string(), value);
+    }
+}
+
+struct ReadCarrier<'a>(&'a HashMap<String, String>);
+
+impl Extractor for ReadCarrier<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(String::as_str).collect()
+    }
+}

@@ -1,0 +1,262 @@
+//! Test infrastructure shared by the services' integration tests.
+//!
+//! - [`TestDatabase`]: a fresh PostgreSQL database per test when
+//!   `BLANGKON_TEST_DATABASE_URL` names a server (CI does), otherwise a
+//!   fresh SQLite file.
+//! - [`TestKafka`]: the broker named by `BLANGKON_TEST_KAFKA` (CI runs
+//!   tansu), otherwise an in-process librdkafka mock cluster, which speaks
+//!   the real Kafka protocol on a loopback port.
+//! - [`EventReader`]: reads a topic from the start and decodes envelopes.
+
+#![allow(clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use blangkon_proto::events::EventEnvelope;
+use prost::Message as _;
+use rdkafka::ClientConfig;
+use rdkafka::Message;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::DefaultProducerContext;
+use sea_orm::{ConnectionTrait, Database};
+
+/// Environment variable naming a PostgreSQL server for tests, e.g.
+/// `postgres://postgres@127.0.0.1:5432`.
+pub const DATABASE_ENV: &str = "BLANGKON_TEST_DATABASE_URL";
+/// Environment variable naming an external Kafka broker, `host:port`.
+pub const KAFKA_ENV: &str = "BLANGKON_TEST_KAFKA";
+
+/// A database that exists for one test.
+pub struct TestDatabase {
+    pub url: String,
+    /// Server URL and database name to drop afterwards (PostgreSQL).
+    postgres: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    pub async fn new() -> Self {
+        match std::env::var(DATABASE_ENV) {
+            Ok(server) if !server.trim().is_empty() => {
+                let server = server.trim().trim_end_matches('/').to_string();
+                let name = format!("blangkon_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = Database::connect(format!("{server}/postgres"))
+                    .await
+                    .unwrap_or_else(|e| panic!("{DATABASE_ENV}={server}: cannot connect: {e}"));
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create test database");
+                admin.close().await.ok();
+                Self {
+                    url: format!("{server}/{name}"),
+                    postgres: Some((server, name)),
+                    _dir: None,
+                }
+            }
+            _ => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+                Self {
+                    url,
+                    postgres: None,
+                    _dir: Some(dir),
+                }
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((server, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime; use a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                if let Ok(admin) = Database::connect(format!("{server}/postgres")).await {
+                    let _ = admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                    let _ = admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A Kafka-protocol broker for one test.
+pub struct TestKafka {
+    pub bootstrap: String,
+    mock: Option<MockCluster<'static, DefaultProducerContext>>,
+}
+
+impl TestKafka {
+    /// The external broker if configured, else a fresh mock cluster.
+    pub fn new() -> Self {
+        match std::env::var(KAFKA_ENV) {
+            Ok(bootstrap) if !bootstrap.trim().is_empty() => Self {
+                bootstrap: bootstrap.trim().to_string(),
+                mock: None,
+            },
+            _ => Self::mock(),
+        }
+    }
+
+    /// Always an in-process mock cluster: for tests that take the broker
+    /// down and up, which an external broker cannot do on command.
+    pub fn mock() -> Self {
+        let mock = MockCluster::new(1).expect("start mock cluster");
+        Self {
+            bootstrap: mock.bootstrap_servers(),
+            mock: Some(mock),
+        }
+    }
+
+    pub fn is_mock(&self) -> bool {
+        self.mock.is_some()
+    }
+
+    /// Creates a topic. The mock cluster does not implement the CreateTopics
+    /// API, so it gets the topic through its own control interface.
+    pub async fn create_topic(&self, name: &str, partitions: i32) {
+        if let Some(mock) = &self.mock {
+            mock.create_topic(name, partitions, 1)
+                .expect("create mock topic");
+            return;
+        }
+        let admin: rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext> =
+            ClientConfig::new()
+                .set("bootstrap.servers", &self.bootstrap)
+                .set("broker.address.family", "v4")
+                .create()
+                .expect("admin client");
+        let topic = rdkafka::admin::NewTopic::new(
+            name,
+            partitions,
+            rdkafka::admin::TopicReplication::Fixed(1),
+        );
+        let results = admin
+            .create_topics([&topic], &rdkafka::admin::AdminOptions::new())
+            .await
+            .expect("create topics request");
+        for result in results {
+            match result {
+                Ok(_) | Err((_, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((topic, code)) => panic!("create topic {topic}: {code:?}"),
+            }
+        }
+    }
+
+    /// Makes the broker unreachable (mock cluster only).
+    pub fn broker_down(&self) {
+        self.mock
+            .as_ref()
+            .expect("broker_down needs the mock cluster")
+            .broker_down(1)
+            .expect("broker down");
+    }
+
+    pub fn broker_up(&self) {
+        self.mock
+            .as_ref()
+            .expect("broker_up needs the mock cluster")
+            .broker_up(1)
+            .expect("broker up");
+    }
+}
+
+impl Default for TestKafka {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A decoded record of a domain-event topic.
+#[derive(Debug, Clone)]
+pub struct ReadEvent {
+    pub key: String,
+    pub envelope: EventEnvelope,
+    pub headers: HashMap<String, String>,
+}
+
+/// Reads a topic from its beginning with a consumer group of its own.
+pub struct EventReader {
+    consumer: StreamConsumer,
+}
+
+impl EventReader {
+    pub fn new(bootstrap: &str, topic: &str) -> Self {
+        let consumer: StreamConsumer = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .set("broker.address.family", "v4")
+            .set("group.id", format!("test-reader-{}", uuid::Uuid::new_v4()))
+            .set("auto.offset.reset", "earliest")
+            .set("enable.auto.commit", "false")
+            // Notice a topic created after subscribing within a second.
+            .set("topic.metadata.refresh.interval.ms", "1000")
+            .create()
+            .expect("test consumer");
+        consumer.subscribe(&[topic]).expect("subscribe");
+        Self { consumer }
+    }
+
+    /// Reads until `done` holds for what was read, or `timeout` passes.
+    pub async fn read_until(
+        &self,
+        timeout: Duration,
+        mut done: impl FnMut(&[ReadEvent]) -> bool,
+    ) -> Vec<ReadEvent> {
+        let deadline = Instant::now() + timeout;
+        let mut events = Vec::new();
+        while !done(&events) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            let wait = left.min(Duration::from_millis(500));
+            let Ok(Ok(message)) = tokio::time::timeout(wait, self.consumer.recv()).await else {
+                continue;
+            };
+            let Some(Ok(envelope)) = message.payload().map(EventEnvelope::decode) else {
+                continue;
+            };
+            let key = message
+                .key()
+                .map(|k| String::from_utf8_lossy(k).into_owned())
+                .unwrap_or_default();
+            let mut headers = HashMap::new();
+            if let Some(h) = message.headers() {
+                use rdkafka::message::Headers;
+                for header in h.iter() {
+                    if let Some(value) = header.value {
+                        headers.insert(
+                            header.key.to_string(),
+                            String::from_utf8_lossy(value).into_owned(),
+                        );
+                    }
+                }
+            }
+            events.push(ReadEvent {
+                key,
+                envelope,
+                headers,
+            });
+        }
+        events
+    }
+}

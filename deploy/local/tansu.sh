@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# A throwaway Apache-Kafka-compatible broker (tansu, in-memory storage) for
+# end-to-end tests on machines without Kafka.
+#
+#   deploy/local/tansu.sh install   build tansu once into ~/.cargo/bin (~17 min)
+#   deploy/local/tansu.sh start     start it; prints the bootstrap address
+#   deploy/local/tansu.sh stop      stop the broker this script started
+set -euo pipefail
+
+PORT="${TANSU_PORT:-19092}"
+STATE_DIR="${TANSU_STATE_DIR:-${TMPDIR:-/tmp}/blangkon-tansu}"
+TANSU="${CARGO_HOME:-$HOME/.cargo}/bin/tansu"
+
+install() {
+  if [ -x "$TANSU" ]; then
+    return
+  fi
+  echo "installing tansu (first time only, about 17 minutes)..." >&2
+  cargo install tansu --locked --features dynostore
+}
+
+port_open() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null
+}
+
+start() {
+  install
+  mkdir -p "$STATE_DIR"
+  if [ -f "$STATE_DIR/pid" ] && kill -0 "$(cat "$STATE_DIR/pid")" 2>/dev/null; then
+    echo "127.0.0.1:$PORT"
+    return
+  fi
+  if port_open; then
+    echo "port $PORT is taken by something else; set TANSU_PORT" >&2
+    exit 1
+  fi
+  "$TANSU" broker \
+    --listener-url "tcp://127.0.0.1:$PORT" \
+    --advertised-listener-url "tcp://127.0.0.1:$PORT" \
+    --storage-engine "memory://tansu/" \
+    >"$STATE_DIR/broker.log" 2>&1 &
+  echo $! >"$STATE_DIR/pid"
+  for _ in $(seq 1 100); do
+    if port_open; then
+      echo "127.0.0.1:$PORT"
+      return
+    fi
+    sleep 0.1
+  done
+  echo "tansu did not open port $PORT; its log:" >&2
+  cat "$STATE_DIR/broker.log" >&2
+  exit 1
+}
+
+stop() {
+  if [ -f "$STATE_DIR/pid" ]; then
+    kill "$(cat "$STATE_DIR/pid")" 2>/dev/null || true
+    rm -f "$STATE_DIR/pid"
+  fi
+}
+
+case "${1:-}" in
+  install) install ;;
+  start) start ;;
+  stop) stop ;;
+  *) echo "usage: $0 install|start|stop" >&2; exit 2 ;;
+esac

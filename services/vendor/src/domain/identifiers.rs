@@ -1,0 +1,302 @@
+//! Indonesian identifiers a vendor registers with, each parsed once at the
+//! boundary so that the rest of the code holds only valid values.
+//!
+//! - NIK (*Nomor Induk Kependudukan*), 16 digits: province and regency
+//!   (4), district (2), birth date DDMMYY with 40 added to the day for women
+//!   (6), serial (4).
+//! - NIB (*Nomor Induk Berusaha*), the business identification number from
+//!   OSS: 13 digits.
+//! - NPWP (*Nomor Pokok Wajib Pajak*), the taxpayer number: 15 digits, or
+//!   16 since the 2024 format. Often written with dots and a dash.
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdentifierError {
+    #[error("must be {expected} digits, got {got}")]
+    Length { expected: &'static str, got: usize },
+    #[error("must contain only digits")]
+    NotDigits,
+    #[error("birth date part `{0}` is not a real date (DDMMYY, day + 40 for women)")]
+    BirthDate(String),
+    #[error("serial part must not be 0000")]
+    Serial,
+    #[error("must be a regency code like 33.74")]
+    RegencyCodeFormat,
+}
+
+/// Strips the separators people type (spaces, dots, dashes) and checks
+/// what remains is digits.
+fn digits_of(input: &str) -> Result<String, IdentifierError> {
+    let digits: String = input
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '.' | '-'))
+        .collect();
+    if !digits.chars().all(|c| c.is_ascii_digit()) {
+        return Err(IdentifierError::NotDigits);
+    }
+    Ok(digits)
+}
+
+/// Kemendagri code of a regency (*kabupaten*) or city (*kota*): province
+/// code, a dot, regency code, e.g. `33.74` for Kota Semarang.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RegencyCode(String);
+
+impl RegencyCode {
+    pub fn parse(input: &str) -> Result<Self, IdentifierError> {
+        let input = input.trim();
+        let bytes = input.as_bytes();
+        let ok = bytes.len() == 5
+            && bytes[2] == b'.'
+            && bytes[..2].iter().chain(&bytes[3..]).all(u8::is_ascii_digit);
+        if ok {
+            Ok(Self(input.to_string()))
+        } else {
+            Err(IdentifierError::RegencyCodeFormat)
+        }
+    }
+
+    /// The two-digit province code, `33` for Central Java.
+    pub fn province(&self) -> &str {
+        &self.0[..2]
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RegencyCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sex {
+    Male,
+    Female,
+}
+
+/// A NIK whose shape and birth date are valid. Whether its regency exists is
+/// for the caller to check against the known regencies ([`Nik::regency_code`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nik(String);
+
+impl Nik {
+    pub fn parse(input: &str) -> Result<Self, IdentifierError> {
+        let digits = digits_of(input)?;
+        if digits.len() != 16 {
+            return Err(IdentifierError::Length {
+                expected: "16",
+                got: digits.len(),
+            });
+        }
+        let num = |range: std::ops::Range<usize>| -> u32 {
+            digits[range]
+                .bytes()
+                .fold(0, |n, b| n * 10 + u32::from(b - b'0'))
+        };
+        let (mut day, month, year) = (num(6..8), num(8..10), num(10..12));
+        if day > 40 {
+            day -= 40;
+        }
+        if !is_real_date(day, month, year) {
+            return Err(IdentifierError::BirthDate(digits[6..12].to_string()));
+        }
+        if num(12..16) == 0 {
+            return Err(IdentifierError::Serial);
+        }
+        Ok(Self(digits))
+    }
+
+    /// The regency the NIK was issued in, from its first four digits.
+    pub fn regency_code(&self) -> RegencyCode {
+        RegencyCode(format!("{}.{}", &self.0[..2], &self.0[2..4]))
+    }
+
+    pub fn sex(&self) -> Sex {
+        if self.0[6..8] > *"40" {
+            Sex::Female
+        } else {
+            Sex::Male
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A two-digit year is either 19YY or 20YY; 29 February is real if it is a
+/// leap day in either century.
+fn is_real_date(day: u32, month: u32, yy: u32) -> bool {
+    let leap = |y: u32| (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap(1900 + yy) || leap(2000 + yy) => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days_in_month).contains(&day)
+}
+
+/// A 13-digit NIB.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nib(String);
+
+impl Nib {
+    pub fn parse(input: &str) -> Result<Self, IdentifierError> {
+        let digits = digits_of(input)?;
+        if digits.len() != 13 {
+            return Err(IdentifierError::Length {
+                expected: "13",
+                got: digits.len(),
+            });
+        }
+        Ok(Self(digits))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A 15- or 16-digit NPWP, stored without separators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Npwp(String);
+
+impl Npwp {
+    pub fn parse(input: &str) -> Result<Self, IdentifierError> {
+        let digits = digits_of(input)?;
+        if !(digits.len() == 15 || digits.len() == 16) {
+            return Err(IdentifierError::Length {
+                expected: "15 or 16",
+                got: digits.len(),
+            });
+        }
+        Ok(Self(digits))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nik_of_a_man_born_in_semarang_parses() {
+        let nik = Nik::parse("3374011708450001").unwrap();
+        assert_eq!(nik.regency_code().as_str(), "33.74");
+        assert_eq!(nik.sex(), Sex::Male);
+    }
+
+    #[test]
+    fn a_nik_with_day_plus_forty_is_a_woman() {
+        let nik = Nik::parse("3301025712900003").unwrap(); // 17 Dec 1990
+        assert_eq!(nik.sex(), Sex::Female);
+    }
+
+    #[test]
+    fn a_nik_may_be_typed_with_spaces_and_dots() {
+        assert_eq!(
+            Nik::parse("3374 0117 0845 0001").unwrap(),
+            Nik::parse("3374011708450001").unwrap()
+        );
+    }
+
+    #[test]
+    fn a_nik_of_fifteen_digits_is_refused() {
+        assert_eq!(
+            Nik::parse("337401170845000"),
+            Err(IdentifierError::Length {
+                expected: "16",
+                got: 15
+            })
+        );
+    }
+
+    #[test]
+    fn a_nik_with_letters_is_refused() {
+        assert_eq!(
+            Nik::parse("33740117084500A1"),
+            Err(IdentifierError::NotDigits)
+        );
+    }
+
+    #[test]
+    fn a_nik_born_on_the_thirty_second_is_refused() {
+        assert!(matches!(
+            Nik::parse("3374013208450001"),
+            Err(IdentifierError::BirthDate(_))
+        ));
+    }
+
+    #[test]
+    fn a_woman_born_on_day_seventy_two_is_refused() {
+        // 72 - 40 = 32: not a day of any month.
+        assert!(matches!(
+            Nik::parse("3374017208450001"),
+            Err(IdentifierError::BirthDate(_))
+        ));
+    }
+
+    #[test]
+    fn a_nik_in_month_thirteen_is_refused() {
+        assert!(matches!(
+            Nik::parse("3374011713450001"),
+            Err(IdentifierError::BirthDate(_))
+        ));
+    }
+
+    #[test]
+    fn the_thirtieth_of_february_is_refused() {
+        assert!(matches!(
+            Nik::parse("3374013002850001"),
+            Err(IdentifierError::BirthDate(_))
+        ));
+    }
+
+    #[test]
+    fn a_leap_day_is_real_only_in_a_leap_year() {
+        assert!(Nik::parse("3374012902840001").is_ok()); // 1984 or 2084
+        assert!(Nik::parse("3374012902000001").is_ok()); // 2000
+        assert!(Nik::parse("3374012902850001").is_err()); // 1985 nor 2085
+    }
+
+    #[test]
+    fn a_nik_with_serial_zero_is_refused() {
+        assert_eq!(Nik::parse("3374011708450000"), Err(IdentifierError::Serial));
+    }
+
+    #[test]
+    fn a_nib_has_thirteen_digits() {
+        assert!(Nib::parse("9120001234567").is_ok());
+        assert!(Nib::parse("912000123456").is_err());
+        assert!(Nib::parse("91200012345678").is_err());
+    }
+
+    #[test]
+    fn an_npwp_has_fifteen_or_sixteen_digits_and_may_carry_separators() {
+        assert_eq!(
+            Npwp::parse("01.234.567.8-901.000").unwrap().as_str(),
+            "012345678901000"
+        );
+        assert!(Npwp::parse("0123456789010001").is_ok());
+        assert!(Npwp::parse("01234567890100").is_err());
+        assert!(Npwp::parse("01234567890100012").is_err());
+    }
+
+    #[test]
+    fn a_regency_code_is_two_digits_a_dot_and_two_digits() {
+        assert_eq!(RegencyCode::parse("33.74").unwrap().province(), "33");
+        for bad in ["3374", "33.7", "33-74", "ab.cd", "33.745"] {
+            assert!(RegencyCode::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

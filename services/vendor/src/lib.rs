@@ -1,0 +1,17 @@
+//! The vendor service: regencies join Blangkon, and onboard and verify their
+//! local businesses (UMKM) here.
+//!
+//! - [`domain`]: identifiers, registrations, the verification state machine;
+//! - [`store`]: tables, queries and migrations;
+//! - [`api`]: the gRPC handlers;
+//! - [`events`]: what goes to `blangkon.vendor.events.v1`.
+
+pub mod api;
+pub mod app;
+pub mod domain;
+pub mod events;
+pub mod settings;
+pub mod store;
+
+pub use app::Application;
+pub use settings::Settings;

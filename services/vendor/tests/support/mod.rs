@@ -1,0 +1,296 @@
+//! `spawn_app()`: a vendor service on a free port with a fresh database and
+//! a Kafka-protocol broker, plus helpers to call it as each role.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use blangkon_platform::CancellationToken;
+use blangkon_platform::auth::{AuthError, Role, TokenIssuer, TokenRequest, bearer};
+use blangkon_platform::settings::{
+    AuthSettings, DatabaseSettings, GrpcSettings, KafkaSettings, TelemetrySettings,
+};
+use blangkon_proto::vendor as pb;
+use blangkon_proto::vendor::vendor_service_client::VendorServiceClient;
+use blangkon_testkit::{TestDatabase, TestKafka};
+use blangkon_vendor::app::StartError;
+use blangkon_vendor::{Application, Settings};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use tokio::task::JoinHandle;
+use tonic::Request;
+use tonic::transport::Channel;
+
+pub const SECRET: &str = "integration-test-secret-0123456789abcdef";
+pub const SEMARANG: &str = "33.74";
+pub const CILACAP: &str = "33.01";
+
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub db: TestDatabase,
+    pub kafka: TestKafka,
+    shutdown: CancellationToken,
+    handle: JoinHandle<Result<(), StartError>>,
+    issuer: TokenIssuer,
+}
+
+pub fn settings(database_url: &str, bootstrap: &str) -> Settings {
+    Settings {
+        grpc: GrpcSettings {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            shutdown_grace_secs: 5,
+        },
+        database: DatabaseSettings {
+            url: database_url.to_string(),
+            max_connections: 5,
+            migrate_on_start: true,
+        },
+        kafka: KafkaSettings {
+            bootstrap_servers: bootstrap.to_string(),
+            client_id: "vendor-test".into(),
+            relay_poll_ms: 200,
+            delivery_timeout_ms: 3000,
+            ..KafkaSettings::default()
+        },
+        auth: AuthSettings {
+            jwt_secret: SECRET.into(),
+            ..AuthSettings::default()
+        },
+        telemetry: TelemetrySettings::default(),
+        regencies: Vec::new(),
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(TestDatabase::new().await, TestKafka::new()).await
+}
+
+pub async fn spawn_with(db: TestDatabase, kafka: TestKafka) -> TestApp {
+    spawn_with_settings(db, kafka, |_| {}).await
+}
+
+pub async fn spawn_with_settings(
+    db: TestDatabase,
+    kafka: TestKafka,
+    adjust: impl FnOnce(&mut Settings),
+) -> TestApp {
+    // Logs of the service under test show with the failing test's output.
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,librdkafka=off".into()))
+        .try_init();
+    let mut settings = settings(&db.url, &kafka.bootstrap);
+    // The mock cluster has no CreateTopics API; it creates topics on first use.
+    settings.kafka.create_topics = !kafka.is_mock();
+    adjust(&mut settings);
+    let app = Application::build(settings)
+        .await
+        .expect("vendor service starts");
+    let address = app.address();
+    let shutdown = CancellationToken::new();
+    let handle = tokio::spawn(app.run(shutdown.clone()));
+    TestApp {
+        address,
+        db,
+        kafka,
+        shutdown,
+        handle,
+        issuer: TokenIssuer::new(SECRET, None),
+    }
+}
+
+impl TestApp {
+    pub async fn client(&self) -> VendorServiceClient<Channel> {
+        VendorServiceClient::connect(format!("http://{}", self.address))
+            .await
+            .expect("connect to vendor service")
+    }
+
+    pub async fn channel(&self) -> Channel {
+        tonic::transport::Endpoint::from_shared(format!("http://{}", self.address))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
+    }
+
+    pub fn token(&self, role: Role, request: TokenRequest) -> Result<String, AuthError> {
+        self.issuer.issue(role, request, Duration::from_secs(600))
+    }
+
+    fn with_token<T>(&self, token: String, message: T) -> Request<T> {
+        let mut request = Request::new(message);
+        request
+            .metadata_mut()
+            .insert("authorization", bearer(&token).unwrap());
+        request
+    }
+
+    pub fn as_province<T>(&self, message: T) -> Request<T> {
+        let token = self
+            .token(
+                Role::ProvinceAdmin,
+                TokenRequest {
+                    subject: "admin@jatengprov.go.id".into(),
+                    ..TokenRequest::default()
+                },
+            )
+            .unwrap();
+        self.with_token(token, message)
+    }
+
+    pub fn as_regency<T>(&self, regency: &str, message: T) -> Request<T> {
+        let token = self
+            .token(
+                Role::RegencyAdmin,
+                TokenRequest {
+                    subject: format!("admin@{regency}"),
+                    regency: Some(regency.into()),
+                    ..TokenRequest::default()
+                },
+            )
+            .unwrap();
+        self.with_token(token, message)
+    }
+
+    pub fn as_vendor<T>(&self, subject: &str, vendor_id: Option<&str>, message: T) -> Request<T> {
+        let token = self
+            .token(
+                Role::Vendor,
+                TokenRequest {
+                    subject: subject.into(),
+                    vendor_id: vendor_id.map(String::from),
+                    ..TokenRequest::default()
+                },
+            )
+            .unwrap();
+        self.with_token(token, message)
+    }
+
+    pub fn as_role<T>(&self, role: Role, message: T) -> Request<T> {
+        let token = self
+            .token(
+                role,
+                TokenRequest {
+                    subject: format!("test-{role}"),
+                    regency: Some(SEMARANG.into()),
+                    work_unit: Some("Dinas Pendidikan".into()),
+                    ..TokenRequest::default()
+                },
+            )
+            .unwrap();
+        self.with_token(token, message)
+    }
+
+    /// A separate connection to the service's database, for assertions.
+    pub async fn database(&self) -> DatabaseConnection {
+        Database::connect(self.db.url.clone()).await.unwrap()
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        let db = self.database().await;
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let n = row.try_get::<i64>("", "n").unwrap();
+        db.close().await.ok();
+        n
+    }
+
+    /// Stops the service gracefully and hands back its database and broker.
+    pub async fn stop(self) -> (TestDatabase, TestKafka) {
+        self.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(30), self.handle)
+            .await
+            .expect("service stops within 30 s")
+            .expect("service task")
+            .expect("service ran without error");
+        (self.db, self.kafka)
+    }
+
+    /// Joins Kota Semarang and registers one individual vendor there.
+    pub async fn joined_vendor(&self, serial: u32) -> pb::Vendor {
+        self.join(SEMARANG).await;
+        self.client()
+            .await
+            .register_vendor(self.as_regency(SEMARANG, individual(SEMARANG, serial)))
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    pub async fn join(&self, regency: &str) {
+        let result = self
+            .client()
+            .await
+            .join_regency(self.as_province(pb::JoinRegencyRequest {
+                code: regency.into(),
+            }))
+            .await;
+        match result {
+            Ok(_) => {}
+            Err(status) if status.code() == tonic::Code::AlreadyExists => {}
+            Err(status) => panic!("join {regency}: {status}"),
+        }
+    }
+}
+
+/// A valid NIK issued in `regency` with the given serial.
+pub fn nik(regency: &str, serial: u32) -> String {
+    format!(
+        "{}011708{:02}{:04}",
+        regency.replace('.', ""),
+        80 + serial % 20,
+        serial % 9999 + 1
+    )
+}
+
+pub fn individual(regency: &str, serial: u32) -> pb::RegisterVendorRequest {
+    pb::RegisterVendorRequest {
+        name: format!("Katering Bu Sri {serial}"),
+        legal_form: pb::LegalForm::Individual as i32,
+        nik: nik(regency, serial),
+        nib: String::new(),
+        npwp: String::new(),
+        scale: pb::Scale::Micro as i32,
+        address: "Jl. Pandanaran 12".into(),
+        regency_code: regency.into(),
+        contact: Some(pb::Contact {
+            phone: "081225001234".into(),
+            email: "sri@example.id".into(),
+        }),
+        bank_account: Some(pb::BankAccount {
+            bank_name: "Bank Jateng".into(),
+            account_number: "2010123456".into(),
+            account_holder: "Sri Wahyuni".into(),
+        }),
+    }
+}
+
+pub fn company(regency: &str, serial: u32) -> pb::RegisterVendorRequest {
+    pb::RegisterVendorRequest {
+        name: format!("CV Batik Lasem {serial}"),
+        legal_form: pb::LegalForm::Cv as i32,
+        nik: String::new(),
+        nib: format!("91200{serial:08}"),
+        npwp: format!("01234567{serial:07}"),
+        scale: pb::Scale::Small as i32,
+        ..individual(regency, serial)
+    }
+}
+
+/// Field names of the `BadRequest` details of an error status.
+pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    let mut fields: Vec<String> = status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default();
+    fields.sort();
+    fields
+}
