@@ -213,7 +213,10 @@ pub struct AuthSettings {
     pub jwt_secret: String,
     /// A secret that is still accepted while tokens signed with it expire.
     pub previous_secret: String,
-    /// Accepted `iss` values; empty accepts any issuer.
+    /// Accepted `iss` values; empty accepts any issuer. In the environment:
+    /// a comma-separated list.
+    // An empty list vanishes from the merged defaults, so it needs its own.
+    #[serde(default)]
     pub issuers: Vec<String>,
 }
 
@@ -294,6 +297,7 @@ mod tests {
     struct Demo {
         kafka: KafkaSettings,
         telemetry: TelemetrySettings,
+        auth: AuthSettings,
     }
 
     impl Validate for Demo {
@@ -308,6 +312,22 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn a_list_setting_may_be_left_empty_or_given_comma_separated() {
+        let demo: Demo = load_from("demo", None, env(&[])).unwrap();
+        assert!(demo.auth.issuers.is_empty());
+        let demo: Demo = load_from(
+            "demo",
+            None,
+            env(&[(
+                "BLANGKON_DEMO__AUTH__ISSUERS",
+                "https://sso.a,https://sso.b",
+            )]),
+        )
+        .unwrap();
+        assert_eq!(demo.auth.issuers, ["https://sso.a", "https://sso.b"]);
     }
 
     #[test]

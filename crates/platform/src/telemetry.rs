@@ -68,7 +68,10 @@ pub fn init(service: &str, settings: &TelemetrySettings) -> Result<TelemetryGuar
 
     let filter = EnvFilter::try_new(&settings.log_filter)?;
     let fmt = match settings.log_format {
-        LogFormat::Human => tracing_subscriber::fmt::layer().with_target(true).boxed(),
+        LogFormat::Human => tracing_subscriber::fmt::layer()
+            .with_target(true)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .flatten_event(true)
@@ -126,5 +129,36 @@ impl Extractor for ReadCarrier<'_> {
 
     fn keys(&self) -> Vec<&str> {
         self.0.keys().map(String::as_str).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_incoming_trace_context_is_carried_to_outgoing_headers() {
+        let provider = SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("grpc");
+            let incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+            set_parent_from(&span, [("traceparent", incoming)].into_iter());
+            let _entered = span.enter();
+            let outgoing = current_trace_headers();
+            let traceparent = outgoing.get("traceparent").expect("traceparent");
+            // Same trace, a new span of our own as the parent of the next hop.
+            assert!(
+                traceparent.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"),
+                "{traceparent}"
+            );
+            assert!(!traceparent.contains("00f067aa0ba902b7"), "{traceparent}");
+        });
+    }
+
+    #[test]
+    fn without_a_trace_nothing_is_injected() {
+        assert!(current_trace_headers().is_empty());
     }
 }

@@ -23,6 +23,8 @@ pub struct Settings {
     /// Regencies beyond the seeded 35 of Central Java (another province, a
     /// new code): added at start if missing. Set them in the config file:
     /// `[[regencies]]` with `code`, `name`, `kind`.
+    // An empty list vanishes from the merged defaults, so it needs its own.
+    #[serde(default)]
     pub regencies: Vec<RegencySetting>,
 }
 
@@ -79,5 +81,58 @@ impl Validate for Settings {
         self.auth.validate("auth")?;
         self.telemetry.validate("telemetry")?;
         self.extra_regencies().map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use blangkon_platform::settings::load_from;
+
+    const SECRET: (&str, &str) = (
+        "BLANGKON_VENDOR__AUTH__JWT_SECRET",
+        "0123456789abcdef0123456789abcdef",
+    );
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_defaults_need_only_a_secret() {
+        let settings: Settings = load_from("vendor", None, env(&[SECRET])).unwrap();
+        assert_eq!(settings.grpc.listen.port(), DEFAULT_PORT);
+        assert!(settings.regencies.is_empty());
+    }
+
+    #[test]
+    fn without_a_secret_the_service_does_not_start() {
+        let err = load_from::<Settings>("vendor", None, env(&[])).unwrap_err();
+        assert!(err.to_string().contains("auth.jwt_secret"), "{err}");
+    }
+
+    #[test]
+    fn regencies_of_other_provinces_come_from_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vendor.toml");
+        std::fs::write(
+            &path,
+            "[[regencies]]\ncode = \"34.71\"\nname = \"Yogyakarta\"\nkind = \"kota\"\n",
+        )
+        .unwrap();
+        let settings: Settings = load_from("vendor", Some(&path), env(&[SECRET])).unwrap();
+        let extra = settings.extra_regencies().unwrap();
+        assert_eq!(extra[0].code.as_str(), "34.71");
+
+        std::fs::write(
+            &path,
+            "[[regencies]]\ncode = \"3471\"\nname = \"Yogyakarta\"\nkind = \"kota\"\n",
+        )
+        .unwrap();
+        let err = load_from::<Settings>("vendor", Some(&path), env(&[SECRET])).unwrap_err();
+        assert!(err.to_string().contains("regencies[0].code"), "{err}");
     }
 }

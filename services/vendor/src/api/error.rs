@@ -62,7 +62,7 @@ impl From<ApiError> for Status {
             ApiError::AlreadyExists { field, message } => Status::with_error_details(
                 Code::AlreadyExists,
                 message.clone(),
-                bad_request(&[Violation::new(field.clone(), "is already registered")]),
+                bad_request(&[Violation::new(field.clone(), message.clone())]),
             ),
             ApiError::NotFound(m) => Status::not_found(m.clone()),
             ApiError::PermissionDenied(m) => Status::permission_denied(m.clone()),

@@ -240,6 +240,29 @@ impl TestApp {
     }
 }
 
+/// Tokens without a running `TestApp`, e.g. for the binary under test.
+pub struct TestTokens;
+
+impl TestTokens {
+    pub fn province<T>(&self, message: T) -> Request<T> {
+        let token = TokenIssuer::new(SECRET, None)
+            .issue(
+                Role::ProvinceAdmin,
+                TokenRequest {
+                    subject: "admin@jatengprov.go.id".into(),
+                    ..TokenRequest::default()
+                },
+                Duration::from_secs(600),
+            )
+            .unwrap();
+        let mut request = Request::new(message);
+        request
+            .metadata_mut()
+            .insert("authorization", bearer(&token).unwrap());
+        request
+    }
+}
+
 /// A valid NIK issued in `regency` with the given serial.
 pub fn nik(regency: &str, serial: u32) -> String {
     format!(

@@ -1,0 +1,307 @@
+//! `blangkon dev` and the client commands as a user runs them: start the
+//! suite, join a regency, register and verify a vendor, read the events
+//! from the embedded broker, stop with SIGTERM, start again.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use blangkon_platform::kafka::topics;
+use blangkon_testkit::EventReader;
+
+const BIN: &str = env!("CARGO_BIN_EXE_blangkon");
+
+struct Suite {
+    child: Child,
+    endpoint: String,
+    bootstrap: String,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start(data_dir: &Path, port: u16) -> Suite {
+    let mut child = Command::new(BIN)
+        .args(["dev", "--vendor-port", &port.to_string(), "--log", "warn"])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start blangkon dev");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let mut bootstrap = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(rest) = line.trim().strip_prefix("kafka bootstrap") {
+            bootstrap = rest.split_whitespace().next().map(String::from);
+        }
+        if line.starts_with("Try:") {
+            break;
+        }
+    }
+    // Keep draining so the suite never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Suite {
+        child,
+        endpoint: format!("http://127.0.0.1:{port}"),
+        bootstrap: bootstrap.expect("banner names the kafka bootstrap"),
+    }
+}
+
+impl Suite {
+    fn cli(&self, data_dir: &Path, token_role: &[&str], args: &[&str]) -> Output {
+        let token = token(data_dir, token_role);
+        Command::new(BIN)
+            .args(args)
+            .args(["--vendor-endpoint", &self.endpoint, "--json"])
+            .env("BLANGKON_TOKEN", token)
+            .output()
+            .expect("run blangkon")
+    }
+
+    fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(
+                    status.success(),
+                    "blangkon dev exits cleanly on SIGTERM: {status}"
+                );
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "blangkon dev stops within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Suite {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn token(data_dir: &Path, role: &[&str]) -> String {
+    let output = Command::new(BIN)
+        .arg("token")
+        .args(role)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
+fn json(output: &Output) -> serde_json::Value {
+    assert!(
+        output.status.success(),
+        "command failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("--json prints JSON")
+}
+
+const PROVINCE: &[&str] = &["--role", "province_admin"];
+const SEMARANG: &[&str] = &["--role", "regency_admin", "--regency", "33.74"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_regency_onboards_a_vendor_through_the_local_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path();
+    let port = free_port();
+    let suite = start(data_dir, port);
+
+    let joined = json(&suite.cli(data_dir, PROVINCE, &["regency", "join", "33.74"]));
+    assert_eq!(joined["joined"], true);
+    assert_eq!(joined["name"], "Semarang");
+
+    let registered = json(&suite.cli(
+        data_dir,
+        SEMARANG,
+        &[
+            "vendor",
+            "register",
+            "--name",
+            "Katering Bu Sri",
+            "--legal-form",
+            "individual",
+            "--nik",
+            "3374015708800002",
+            "--scale",
+            "micro",
+            "--address",
+            "Jl. Pandanaran 12",
+            "--regency",
+            "33.74",
+            "--phone",
+            "081225001234",
+            "--bank",
+            "Bank Jateng",
+            "--account-number",
+            "2010123456",
+            "--account-holder",
+            "Sri Wahyuni",
+        ],
+    ));
+    assert_eq!(registered["status"], "pending");
+    let id = registered["id"].as_str().unwrap().to_string();
+
+    let verified = json(&suite.cli(
+        data_dir,
+        SEMARANG,
+        &["vendor", "verify", &id, "--note", "KTP checked"],
+    ));
+    assert_eq!(verified["status"], "verified");
+    assert_eq!(verified["history"].as_array().unwrap().len(), 2);
+
+    // A bad request names its fields and fails the command.
+    let bad = suite.cli(
+        data_dir,
+        SEMARANG,
+        &[
+            "vendor",
+            "register",
+            "--name",
+            "X",
+            "--legal-form",
+            "individual",
+            "--nik",
+            "123",
+            "--scale",
+            "micro",
+            "--address",
+            "x",
+            "--regency",
+            "33.74",
+            "--phone",
+            "081225001234",
+            "--bank",
+            "b",
+            "--account-number",
+            "2010123456",
+            "--account-holder",
+            "h",
+        ],
+    );
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("InvalidArgument") && stderr.contains("nik: must be 16 digits"),
+        "{stderr}"
+    );
+
+    // The events are on the embedded broker for any Kafka client.
+    let reader = EventReader::new(&suite.bootstrap, topics::VENDOR_EVENTS);
+    let events = reader
+        .read_until(Duration::from_secs(30), |e| e.len() >= 3)
+        .await;
+    // Order holds per key (partition), not across keys.
+    let of_vendor: Vec<&str> = events
+        .iter()
+        .filter(|e| e.key == id)
+        .map(|e| e.envelope.event_type.as_str())
+        .collect();
+    assert_eq!(
+        of_vendor,
+        [
+            "blangkon.events.v1.VendorRegistered",
+            "blangkon.events.v1.VendorVerified"
+        ]
+    );
+    assert!(
+        events.iter().any(
+            |e| e.key == "33.74" && e.envelope.event_type == "blangkon.events.v1.RegencyJoined"
+        )
+    );
+    assert_eq!(events.len(), 3);
+    suite.stop();
+
+    // Data survives a restart; the fresh broker gets the history again.
+    let suite = start(data_dir, port);
+    let again = json(&suite.cli(data_dir, PROVINCE, &["vendor", "get", &id]));
+    assert_eq!(again["status"], "verified");
+    assert_eq!(again["nik"], "3374015708800002");
+    let reader = EventReader::new(&suite.bootstrap, topics::VENDOR_EVENTS);
+    let replayed = reader
+        .read_until(Duration::from_secs(30), |e| e.len() >= 3)
+        .await;
+    assert_eq!(replayed.len(), 3);
+    suite.stop();
+}
+
+#[test]
+fn a_token_needs_the_suite_secret_or_an_explicit_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(BIN)
+        .args(["token", "--role", "analyst", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("start `blangkon dev` first"));
+
+    let output = Command::new(BIN)
+        .args([
+            "token",
+            "--role",
+            "regency_admin",
+            "--secret",
+            "0123456789abcdef0123456789abcdef",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        !output.status.success(),
+        "a regency admin token needs --regency"
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("regency"));
+
+    let output = Command::new(BIN)
+        .args([
+            "token",
+            "--role",
+            "mayor",
+            "--secret",
+            "0123456789abcdef0123456789abcdef",
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--role"));
+}
+
+#[test]
+fn a_client_command_without_a_token_says_how_to_get_one() {
+    let output = Command::new(BIN)
+        .args(["regency", "list", "--vendor-endpoint", "http://127.0.0.1:1"])
+        .env_remove("BLANGKON_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no token"));
+}
