@@ -103,7 +103,7 @@ pub async fn regency(args: RegencyArgs) -> anyhow::Result<()> {
             if conn.json {
                 output::print_json(&output::regency_json(&r));
             } else {
-                println!("{} {} joined Blangkon", r.code, r.name);
+                say!("{} {} joined Blangkon", r.code, r.name);
             }
         }
         RegencyCommand::List { province, joined } => {
@@ -411,7 +411,7 @@ pub async fn vendor(args: VendorArgs) -> anyhow::Result<()> {
             } else {
                 found.iter().for_each(output::print_vendor_row);
                 if !page_token.is_empty() {
-                    println!("more: --page-token {page_token}");
+                    say!("more: --page-token {page_token}");
                 }
             }
         }
@@ -468,7 +468,7 @@ pub async fn vendor(args: VendorArgs) -> anyhow::Result<()> {
             if conn.json {
                 output::print_json(&output::training_json(&t));
             } else {
-                println!(
+                say!(
                     "recorded {} {} on {} for vendor {}",
                     output_kind(t.kind),
                     t.topic,

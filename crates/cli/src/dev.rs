@@ -112,7 +112,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         Err(_) => tracing::warn!("vendor service did not stop within 15 s"),
     }
     drop(kafka);
-    println!("blangkon dev stopped; data kept in {}", data_dir.display());
+    say!("blangkon dev stopped; data kept in {}", data_dir.display());
     Ok(())
 }
 
@@ -194,26 +194,24 @@ fn print_banner(
             )?,
         ),
     ];
-    println!();
-    println!(
+    say!();
+    say!(
         "Blangkon local suite is running. Ctrl-C stops it; data stays in {}",
         data_dir.display()
     );
-    println!();
-    println!(
+    say!();
+    say!(
         "  vendor service   grpc://{vendor}  (health + reflection: grpcurl -plaintext {vendor} list)"
     );
-    println!(
-        "  kafka bootstrap  {bootstrap}  (kcat -b {bootstrap} -t blangkon.vendor.events.v1 -C)"
-    );
-    println!();
-    println!("Dev tokens (valid 24 h; `blangkon token --role ...` mints more):");
+    say!("  kafka bootstrap  {bootstrap}  (kcat -b {bootstrap} -t blangkon.vendor.events.v1 -C)");
+    say!();
+    say!("Dev tokens (valid 24 h; `blangkon token --role ...` mints more):");
     for (label, token) in &tokens {
-        println!("  {label}:");
-        println!("    {token}");
+        say!("  {label}:");
+        say!("    {token}");
     }
-    println!();
-    println!("Try:  export BLANGKON_TOKEN=<province_admin token>; blangkon regency join 33.74");
-    println!();
+    say!();
+    say!("Try:  export BLANGKON_TOKEN=<province_admin token>; blangkon regency join 33.74");
+    say!();
     Ok(())
 }

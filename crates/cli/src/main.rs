@@ -1,5 +1,18 @@
 //! `blangkon`: runs the local suite and talks to the services.
 
+/// `println!` that ends the process quietly when stdout is closed (as in
+/// `blangkon vendor list | head`) instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+    }};
+}
+
 mod client;
 mod dev;
 mod output;

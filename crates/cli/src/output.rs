@@ -100,46 +100,48 @@ pub fn vendor_json(v: &pb::Vendor) -> Value {
 }
 
 pub fn print_json(value: &Value) {
-    println!(
+    say!(
         "{}",
         serde_json::to_string_pretty(value).unwrap_or_else(|e| e.to_string())
     );
 }
 
 pub fn print_vendor(v: &pb::Vendor) {
-    println!("{}  {}", v.id, v.name);
-    println!("  status       {}", status(v.status));
-    println!(
+    say!("{}  {}", v.id, v.name);
+    say!("  status       {}", status(v.status));
+    say!(
         "  legal form   {}   scale {}",
         legal_form(v.legal_form),
         scale(v.scale)
     );
-    println!("  regency      {}", v.regency_code);
+    say!("  regency      {}", v.regency_code);
     for (label, value) in [("NIK", &v.nik), ("NIB", &v.nib), ("NPWP", &v.npwp)] {
         if !value.is_empty() {
-            println!("  {label:<12} {value}");
+            say!("  {label:<12} {value}");
         }
     }
-    println!("  address      {}", v.address);
+    say!("  address      {}", v.address);
     if let Some(c) = &v.contact {
-        println!("  contact      {} {}", c.phone, c.email);
+        say!("  contact      {} {}", c.phone, c.email);
     }
     if let Some(b) = &v.bank_account {
-        println!(
+        say!(
             "  bank         {} {} a.n. {}",
-            b.bank_name, b.account_number, b.account_holder
+            b.bank_name,
+            b.account_number,
+            b.account_holder
         );
     }
-    println!("  registered   {}", time(&v.registered_at));
+    say!("  registered   {}", time(&v.registered_at));
     if !v.history.is_empty() {
-        println!("  history");
+        say!("  history");
         for h in &v.history {
             let from = if h.from_status == 0 {
                 "-".to_string()
             } else {
                 status(h.from_status)
             };
-            println!(
+            say!(
                 "    {}  {} -> {}  by {} ({}){}",
                 time(&h.changed_at),
                 from,
@@ -155,9 +157,9 @@ pub fn print_vendor(v: &pb::Vendor) {
         }
     }
     if !v.trainings.is_empty() {
-        println!("  trainings");
+        say!("  trainings");
         for t in &v.trainings {
-            println!(
+            say!(
                 "    {}  {}  {} ({})",
                 t.attended_on,
                 training_kind(t.kind),
@@ -169,7 +171,7 @@ pub fn print_vendor(v: &pb::Vendor) {
 }
 
 pub fn print_vendor_row(v: &pb::Vendor) {
-    println!(
+    say!(
         "{:<36}  {:<9}  {:<10}  {:<6}  {:<5}  {}",
         v.id,
         status(v.status),
@@ -181,7 +183,7 @@ pub fn print_vendor_row(v: &pb::Vendor) {
 }
 
 pub fn print_regency(r: &pb::Regency) {
-    println!(
+    say!(
         "{}  {:<9}  {:<24}  {:<6}  vendors {:>5}  verified {:>5}",
         r.code,
         regency_kind(r.kind),

@@ -62,7 +62,7 @@ pub fn run(args: TokenArgs) -> anyhow::Result<()> {
             Duration::from_secs(args.hours * 3600),
         )
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    println!("{token}");
+    say!("{token}");
     Ok(())
 }
 

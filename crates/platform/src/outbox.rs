@@ -95,6 +95,7 @@ impl NewEvent {
 /// the change the event describes. Returns the event id.
 pub async fn enqueue(conn: &impl ConnectionTrait, event: NewEvent) -> Result<String, DbErr> {
     let mut headers = crate::telemetry::current_trace_headers();
+    headers.retain(|_, value| !value.is_empty());
     headers.insert("content-type".into(), CONTENT_TYPE.into());
     headers.insert("event-type".into(), event.envelope.event_type.clone());
     headers.insert("event-id".into(), event.envelope.event_id.clone());
