@@ -4,6 +4,7 @@
 #
 #   deploy/local/tansu.sh install   build tansu once into ~/.cargo/bin (~17 min)
 #   deploy/local/tansu.sh start     start it; prints the bootstrap address
+#   deploy/local/tansu.sh running   exit 0 if the broker this script started runs
 #   deploy/local/tansu.sh stop      stop the broker this script started
 set -euo pipefail
 
@@ -52,6 +53,10 @@ start() {
   exit 1
 }
 
+running() {
+  [ -f "$STATE_DIR/pid" ] && kill -0 "$(cat "$STATE_DIR/pid")" 2>/dev/null
+}
+
 stop() {
   if [ -f "$STATE_DIR/pid" ]; then
     kill "$(cat "$STATE_DIR/pid")" 2>/dev/null || true
@@ -62,6 +67,7 @@ stop() {
 case "${1:-}" in
   install) install ;;
   start) start ;;
+  running) running ;;
   stop) stop ;;
-  *) echo "usage: $0 install|start|stop" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start|running|stop" >&2; exit 2 ;;
 esac

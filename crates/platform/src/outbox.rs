@@ -331,6 +331,12 @@ impl Relay {
         if let Some(txn) = lease {
             txn.commit().await?;
         }
+        tracing::debug!(
+            batch = batch.len(),
+            delivered,
+            failed = failure.is_some(),
+            "outbox relay round"
+        );
         if let Some((id, event_id, reason)) = failure {
             entity::Entity::update_many()
                 .col_expr(

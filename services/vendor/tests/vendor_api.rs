@@ -159,20 +159,55 @@ async fn every_change_publishes_exactly_one_event_keyed_by_its_aggregate() {
     app.stop().await;
 }
 
+/// Polls `probe` until it holds or `within` passes.
+async fn eventually<F, Fut>(within: Duration, what: &str, mut probe: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + within;
+    while !probe().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn outbox_attempts(db: &sea_orm::DatabaseConnection) -> Vec<(bool, i32)> {
+    db.query_all_raw(Statement::from_string(
+        db.get_database_backend(),
+        "SELECT published_at IS NOT NULL AS published, attempts FROM outbox ORDER BY id",
+    ))
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| {
+        (
+            r.try_get("", "published").unwrap(),
+            r.try_get("", "attempts").unwrap(),
+        )
+    })
+    .collect()
+}
+
 #[tokio::test]
 async fn a_change_committed_while_the_broker_is_down_is_published_when_it_returns() {
+    // Taking a broker down on command needs the in-process mock cluster.
     let app = spawn_with(
         blangkon_testkit::TestDatabase::new().await,
         TestKafka::mock(),
     )
     .await;
+    let db = app.database().await;
     app.join(SEMARANG).await;
-    let reader = EventReader::new(&app.kafka.bootstrap, topics::VENDOR_EVENTS);
-    // Wait until the join event is out, so only the next change is pending.
-    let joined = reader
-        .read_until(Duration::from_secs(20), |e| !e.is_empty())
-        .await;
-    assert_eq!(joined.len(), 1);
+    eventually(
+        Duration::from_secs(20),
+        "the join event is published",
+        || async { outbox_attempts(&db).await == [(true, 0)] },
+    )
+    .await;
 
     app.kafka.broker_down();
     let vendor = app
@@ -182,19 +217,33 @@ async fn a_change_committed_while_the_broker_is_down_is_published_when_it_return
         .await
         .expect("the change commits although Kafka is down")
         .into_inner();
-    // The relay tries and fails (3 s delivery timeout); the event waits.
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    let db = app.database().await;
+    // The relay tries, the delivery times out (3 s), the event stays queued.
+    eventually(
+        Duration::from_secs(30),
+        "a failed delivery is recorded",
+        || async {
+            outbox_attempts(&db)
+                .await
+                .get(1)
+                .is_some_and(|(_, attempts)| *attempts >= 1)
+        },
+    )
+    .await;
     assert_eq!(
         blangkon_platform::outbox::pending_count(&db).await.unwrap(),
         1
     );
 
     app.kafka.broker_up();
+    eventually(
+        Duration::from_secs(60),
+        "the queued event is published",
+        || async { blangkon_platform::outbox::pending_count(&db).await.unwrap() == 0 },
+    )
+    .await;
+    let reader = EventReader::new(&app.kafka.bootstrap, topics::VENDOR_EVENTS);
     let events = reader
-        .read_until(Duration::from_secs(60), |events| {
-            events.iter().any(|e| e.key == vendor.id)
-        })
+        .read_until(Duration::from_secs(30), |events| events.len() >= 2)
         .await;
     let registered: Vec<_> = events.iter().filter(|e| e.key == vendor.id).collect();
     assert_eq!(
@@ -206,14 +255,6 @@ async fn a_change_committed_while_the_broker_is_down_is_published_when_it_return
         registered[0].envelope.event_type,
         "blangkon.events.v1.VendorRegistered"
     );
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while blangkon_platform::outbox::pending_count(&db).await.unwrap() > 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "outbox row marked published"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     app.stop().await;
 }
 
