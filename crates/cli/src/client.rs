@@ -320,12 +320,14 @@ enum VendorCommand {
 pub async fn vendor(args: VendorArgs) -> anyhow::Result<()> {
     let conn = &args.connection;
     let mut client = conn.vendor_client().await?;
-    let show = |v: pb::Vendor| {
+    let show = |reply: Result<tonic::Response<pb::Vendor>, tonic::Status>| -> anyhow::Result<()> {
+        let v = reply.map_err(output::status_error)?.into_inner();
         if conn.json {
             output::print_json(&output::vendor_json(&v));
         } else {
             output::print_vendor(&v);
         }
+        Ok(())
     };
     match args.command {
         VendorCommand::Register {
@@ -359,18 +361,14 @@ pub async fn vendor(args: VendorArgs) -> anyhow::Result<()> {
                     account_holder,
                 }),
             };
-            let v = client
-                .register_vendor(conn.request(request)?)
-                .await
-                .map_err(output::status_error)?;
-            show(v.into_inner());
+            show(client.register_vendor(conn.request(request)?).await)?;
         }
         VendorCommand::Get { vendor_id } => {
-            let v = client
-                .get_vendor(conn.request(pb::GetVendorRequest { vendor_id })?)
-                .await
-                .map_err(output::status_error)?;
-            show(v.into_inner());
+            show(
+                client
+                    .get_vendor(conn.request(pb::GetVendorRequest { vendor_id })?)
+                    .await,
+            )?;
         }
         VendorCommand::List {
             regency,
@@ -416,32 +414,32 @@ pub async fn vendor(args: VendorArgs) -> anyhow::Result<()> {
             }
         }
         VendorCommand::Verify { vendor_id, note } => {
-            let v = client
-                .verify_vendor(conn.request(pb::VerifyVendorRequest { vendor_id, note })?)
-                .await
-                .map_err(output::status_error)?;
-            show(v.into_inner());
+            show(
+                client
+                    .verify_vendor(conn.request(pb::VerifyVendorRequest { vendor_id, note })?)
+                    .await,
+            )?;
         }
         VendorCommand::Reject { vendor_id, reason } => {
-            let v = client
-                .reject_vendor(conn.request(pb::RejectVendorRequest { vendor_id, reason })?)
-                .await
-                .map_err(output::status_error)?;
-            show(v.into_inner());
+            show(
+                client
+                    .reject_vendor(conn.request(pb::RejectVendorRequest { vendor_id, reason })?)
+                    .await,
+            )?;
         }
         VendorCommand::Suspend { vendor_id, reason } => {
-            let v = client
-                .suspend_vendor(conn.request(pb::SuspendVendorRequest { vendor_id, reason })?)
-                .await
-                .map_err(output::status_error)?;
-            show(v.into_inner());
+            show(
+                client
+                    .suspend_vendor(conn.request(pb::SuspendVendorRequest { vendor_id, reason })?)
+                    .await,
+            )?;
         }
         VendorCommand::Reinstate { vendor_id, note } => {
-            let v = client
-                .reinstate_vendor(conn.request(pb::ReinstateVendorRequest { vendor_id, note })?)
-                .await
-                .map_err(output::status_error)?;
-            show(v.into_inner());
+            show(
+                client
+                    .reinstate_vendor(conn.request(pb::ReinstateVendorRequest { vendor_id, note })?)
+                    .await,
+            )?;
         }
         VendorCommand::Training {
             vendor_id,

@@ -172,3 +172,26 @@ async fn wait_for_signal() {
 async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::TracerProvider as _;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    #[test]
+    fn calls_to_other_services_carry_the_current_trace() {
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("place_order");
+            let _entered = span.enter();
+            let request = propagate_trace(tonic::Request::new(())).unwrap();
+            let traceparent = request.metadata().get("traceparent").expect("traceparent");
+            assert!(traceparent.to_str().unwrap().starts_with("00-"));
+        });
+        let outside = propagate_trace(tonic::Request::new(())).unwrap();
+        assert!(outside.metadata().get("traceparent").is_none());
+    }
+}
