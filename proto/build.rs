@@ -8,6 +8,8 @@ const PROTOS: &[&str] = &[
     "blangkon/vendor/v1/vendor.proto",
     "blangkon/events/v1/envelope.proto",
     "blangkon/events/v1/vendor_events.proto",
+    "blangkon/catalog/v1/catalog.proto",
+    "blangkon/events/v1/catalog_events.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

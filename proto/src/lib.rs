@@ -12,6 +12,11 @@ pub mod blangkon {
             tonic::include_proto!("blangkon.vendor.v1");
         }
     }
+    pub mod catalog {
+        pub mod v1 {
+            tonic::include_proto!("blangkon.catalog.v1");
+        }
+    }
     pub mod events {
         pub mod v1 {
             tonic::include_proto!("blangkon.events.v1");
@@ -19,5 +24,6 @@ pub mod blangkon {
     }
 }
 
+pub use blangkon::catalog::v1 as catalog;
 pub use blangkon::events::v1 as events;
 pub use blangkon::vendor::v1 as vendor;

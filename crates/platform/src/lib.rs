@@ -3,6 +3,7 @@
 //! the transactional outbox and its relay, the inbox consumer, and bearer
 //! token authentication.
 
+pub mod api_error;
 pub mod auth;
 pub mod db;
 pub mod grpc;
@@ -13,5 +14,6 @@ pub mod outbox;
 pub mod settings;
 pub mod telemetry;
 pub mod time;
+pub mod validation;
 
 pub use tokio_util::sync::CancellationToken;

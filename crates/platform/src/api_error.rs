@@ -1,0 +1,58 @@
+//! How a service's failures become gRPC statuses: each service's handlers
+//! return [`ApiError`], and this is the one place it turns into a `Status`.
+//! Unexpected errors are logged here and leave as a bare `INTERNAL`, so no
+//! database detail reaches a caller.
+
+use crate::validation::{self, Violation};
+use sea_orm::DbErr;
+use tonic::{Code, Status};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("invalid request: {}", validation::describe(.0))]
+    Invalid(Vec<Violation>),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{message}")]
+    AlreadyExists { field: String, message: String },
+    #[error("{0}")]
+    PermissionDenied(String),
+    #[error("{0}")]
+    FailedPrecondition(String),
+    #[error("database: {0}")]
+    Db(#[from] DbErr),
+}
+
+impl ApiError {
+    pub fn invalid(field: &str, description: impl Into<String>) -> Self {
+        Self::Invalid(vec![Violation::new(field, description)])
+    }
+
+    pub fn denied(message: impl Into<String>) -> Self {
+        Self::PermissionDenied(message.into())
+    }
+}
+
+impl From<ApiError> for Status {
+    fn from(err: ApiError) -> Self {
+        match &err {
+            ApiError::Invalid(violations) => validation::invalid_argument(violations),
+            ApiError::AlreadyExists { field, message } => validation::status_with_fields(
+                Code::AlreadyExists,
+                message.clone(),
+                &[Violation::new(field.clone(), message.clone())],
+            ),
+            ApiError::NotFound(m) => Status::not_found(m.clone()),
+            ApiError::PermissionDenied(m) => Status::permission_denied(m.clone()),
+            ApiError::FailedPrecondition(m) => Status::failed_precondition(m.clone()),
+            ApiError::Db(DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) => {
+                tracing::warn!(error = %err, "database unreachable");
+                Status::unavailable("database unavailable, retry later")
+            }
+            ApiError::Db(e) => {
+                tracing::error!(error = %e, "database error");
+                Status::internal("internal error")
+            }
+        }
+    }
+}
