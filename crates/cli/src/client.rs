@@ -23,12 +23,20 @@ pub struct Connection {
         global = true
     )]
     vendor_endpoint: String,
+    /// Catalog service address.
+    #[arg(
+        long,
+        env = "BLANGKON_CATALOG_ENDPOINT",
+        default_value = "http://127.0.0.1:50052",
+        global = true
+    )]
+    catalog_endpoint: String,
     /// Bearer token (`blangkon dev` prints some; `blangkon token` mints more).
     #[arg(long, env = "BLANGKON_TOKEN", hide_env_values = true, global = true)]
     token: Option<String>,
     /// Print JSON instead of text.
     #[arg(long, global = true)]
-    json: bool,
+    pub json: bool,
 }
 
 impl Connection {
@@ -38,7 +46,17 @@ impl Connection {
         Ok(VendorServiceClient::new(channel))
     }
 
-    fn request<T>(&self, message: T) -> anyhow::Result<Request<T>> {
+    pub async fn catalog_client(
+        &self,
+    ) -> anyhow::Result<
+        blangkon_proto::catalog::catalog_service_client::CatalogServiceClient<Channel>,
+    > {
+        let channel =
+            blangkon_platform::grpc::channel(&self.catalog_endpoint, Duration::from_secs(15))?;
+        Ok(blangkon_proto::catalog::catalog_service_client::CatalogServiceClient::new(channel))
+    }
+
+    pub fn request<T>(&self, message: T) -> anyhow::Result<Request<T>> {
         let Some(token) = &self.token else {
             bail!(
                 "no token: pass --token or set BLANGKON_TOKEN (`blangkon dev` prints tokens, `blangkon token` mints one)"

@@ -31,6 +31,9 @@ pub struct DevArgs {
     /// gRPC port of the vendor service.
     #[arg(long, default_value_t = blangkon_vendor::settings::DEFAULT_PORT)]
     vendor_port: u16,
+    /// gRPC port of the catalog service.
+    #[arg(long, default_value_t = blangkon_catalog::settings::DEFAULT_PORT)]
+    catalog_port: u16,
     /// Log filter (tracing directives).
     #[arg(long, default_value = "info,librdkafka=warn")]
     log: String,
@@ -89,27 +92,52 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     })
     .await
     .context("starting the vendor service")?;
+    let catalog = blangkon_catalog::Application::build(blangkon_catalog::Settings {
+        grpc: GrpcSettings {
+            listen: SocketAddr::new(args.host, args.catalog_port),
+            shutdown_grace_secs: 5,
+        },
+        database: sqlite("catalog"),
+        kafka: kafka_settings.clone(),
+        auth: auth.clone(),
+        telemetry: telemetry_settings.clone(),
+        catalog: blangkon_catalog::settings::CatalogSettings {
+            max_price: 200_000_000,
+        },
+    })
+    .await
+    .context("starting the catalog service")?;
+
     // The embedded broker starts empty every time: send the stored history
     // again so that topics show every event; consumers deduplicate by id.
-    let replayed = outbox::republish_all(vendor.database()).await?;
-    let vendor_address = vendor.address();
-
-    print_banner(&data_dir, &bootstrap, vendor_address, &secret)?;
+    let replayed = outbox::republish_all(vendor.database()).await?
+        + outbox::republish_all(catalog.database()).await?;
+    let endpoints = [("vendor", vendor.address()), ("catalog", catalog.address())];
+    print_banner(&data_dir, &bootstrap, &endpoints, &secret)?;
     if replayed > 0 {
         tracing::info!(
             events = replayed,
-            "republishing stored vendor events to the fresh broker"
+            "republishing stored events to the fresh broker"
         );
     }
 
     let shutdown = grpc::shutdown_on_signals();
-    let vendor_task = tokio::spawn(vendor.run(shutdown.clone()));
+    let vendor_task = {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move { vendor.run(shutdown).await.map_err(|e| e.to_string()) })
+    };
+    let catalog_task = {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move { catalog.run(shutdown).await.map_err(|e| e.to_string()) })
+    };
     shutdown.cancelled().await;
-    match tokio::time::timeout(Duration::from_secs(15), vendor_task).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => tracing::error!(error = %e, "vendor service stopped with an error"),
-        Ok(Err(e)) => tracing::error!(error = %e, "vendor service task failed"),
-        Err(_) => tracing::warn!("vendor service did not stop within 15 s"),
+    for (name, task) in [("vendor", vendor_task), ("catalog", catalog_task)] {
+        match tokio::time::timeout(Duration::from_secs(15), task).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => tracing::error!(error = %e, "{name} service stopped with an error"),
+            Ok(Err(e)) => tracing::error!(error = %e, "{name} service task failed"),
+            Err(_) => tracing::warn!("{name} service did not stop within 15 s"),
+        }
     }
     drop(kafka);
     say!("blangkon dev stopped; data kept in {}", data_dir.display());
@@ -119,7 +147,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
 fn print_banner(
     data_dir: &std::path::Path,
     bootstrap: &str,
-    vendor: SocketAddr,
+    endpoints: &[(&str, SocketAddr)],
     secret: &str,
 ) -> anyhow::Result<()> {
     let issuer = TokenIssuer::new(secret, None);
@@ -200,9 +228,9 @@ fn print_banner(
         data_dir.display()
     );
     say!();
-    say!(
-        "  vendor service   grpc://{vendor}  (health + reflection: grpcurl -plaintext {vendor} list)"
-    );
+    for (name, address) in endpoints {
+        say!("  {name:<8} service  grpc://{address}  (grpcurl -plaintext {address} list)");
+    }
     say!("  kafka bootstrap  {bootstrap}  (kcat -b {bootstrap} -t blangkon.vendor.events.v1 -C)");
     say!();
     say!("Dev tokens (valid 24 h; `blangkon token --role ...` mints more):");

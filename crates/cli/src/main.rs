@@ -13,6 +13,7 @@ macro_rules! say {
     }};
 }
 
+mod catalog;
 mod client;
 mod dev;
 mod output;
@@ -41,6 +42,10 @@ enum Command {
     Regency(client::RegencyArgs),
     /// Vendors: register, verify, reject, suspend, reinstate, trainings.
     Vendor(client::VendorArgs),
+    /// Products: create, update, publish, unlist, get.
+    Product(catalog::ProductArgs),
+    /// The catalog: categories.
+    Catalog(catalog::CatalogArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -61,6 +66,8 @@ fn main() -> std::process::ExitCode {
             Command::Token(args) => token::run(args),
             Command::Regency(args) => client::regency(args).await,
             Command::Vendor(args) => client::vendor(args).await,
+            Command::Product(args) => catalog::product(args).await,
+            Command::Catalog(args) => catalog::catalog(args).await,
         }
     });
     match result {

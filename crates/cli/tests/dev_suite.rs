@@ -17,6 +17,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_blangkon");
 struct Suite {
     child: Child,
     endpoint: String,
+    catalog_endpoint: String,
     bootstrap: String,
 }
 
@@ -28,9 +29,10 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start(data_dir: &Path, port: u16) -> Suite {
+fn start(data_dir: &Path, port: u16, catalog_port: u16) -> Suite {
     let mut child = Command::new(BIN)
         .args(["dev", "--vendor-port", &port.to_string(), "--log", "warn"])
+        .args(["--catalog-port", &catalog_port.to_string()])
         .arg("--data-dir")
         .arg(data_dir)
         .stdout(Stdio::piped())
@@ -54,6 +56,7 @@ fn start(data_dir: &Path, port: u16) -> Suite {
     Suite {
         child,
         endpoint: format!("http://127.0.0.1:{port}"),
+        catalog_endpoint: format!("http://127.0.0.1:{catalog_port}"),
         bootstrap: bootstrap.expect("banner names the kafka bootstrap"),
     }
 }
@@ -64,6 +67,7 @@ impl Suite {
         Command::new(BIN)
             .args(args)
             .args(["--vendor-endpoint", &self.endpoint, "--json"])
+            .args(["--catalog-endpoint", &self.catalog_endpoint])
             .env("BLANGKON_TOKEN", token)
             .output()
             .expect("run blangkon")
@@ -134,8 +138,8 @@ const SEMARANG: &[&str] = &["--role", "regency_admin", "--regency", "33.74"];
 async fn a_regency_onboards_a_vendor_through_the_local_suite() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path();
-    let port = free_port();
-    let suite = start(data_dir, port);
+    let (port, catalog_port) = (free_port(), free_port());
+    let suite = start(data_dir, port, catalog_port);
 
     let joined = json(&suite.cli(data_dir, PROVINCE, &["regency", "join", "33.74"]));
     assert_eq!(joined["joined"], true);
@@ -179,6 +183,54 @@ async fn a_regency_onboards_a_vendor_through_the_local_suite() {
     ));
     assert_eq!(verified["status"], "verified");
     assert_eq!(verified["history"].as_array().unwrap().len(), 2);
+
+    // The catalog learns of the verification through Kafka; then the vendor
+    // lists a product that buyers see.
+    let as_vendor = ["--role", "vendor", "--vendor-id", id.as_str()];
+    let mut created = None;
+    for _ in 0..100 {
+        let output = suite.cli(
+            data_dir,
+            &as_vendor,
+            &[
+                "product",
+                "create",
+                "--name",
+                "Nasi Kotak Ayam Bakar",
+                "--category",
+                "katering.nasi-kotak",
+                "--unit",
+                "kotak",
+                "--price",
+                "25000",
+                "--min-order",
+                "20",
+                "--stock",
+                "500",
+                "--delivers-to",
+                "33.74",
+            ],
+        );
+        if output.status.success() {
+            created = Some(json(&output));
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let created = created.expect("the catalog learns the vendor is verified");
+    let product_id = created["id"].as_str().unwrap().to_string();
+    let listed = json(&suite.cli(data_dir, &as_vendor, &["product", "publish", &product_id]));
+    assert_eq!(listed["status"], "listed");
+    let buyer = [
+        "--role",
+        "buyer",
+        "--regency",
+        "33.74",
+        "--work-unit",
+        "Disdik",
+    ];
+    let seen = json(&suite.cli(data_dir, &buyer, &["product", "get", &product_id]));
+    assert_eq!(seen["price"], 25000);
 
     // A bad request names its fields and fails the command.
     let bad = suite.cli(
@@ -243,7 +295,7 @@ async fn a_regency_onboards_a_vendor_through_the_local_suite() {
     suite.stop();
 
     // Data survives a restart; the fresh broker gets the history again.
-    let suite = start(data_dir, port);
+    let suite = start(data_dir, port, catalog_port);
     let again = json(&suite.cli(data_dir, PROVINCE, &["vendor", "get", &id]));
     assert_eq!(again["status"], "verified");
     assert_eq!(again["nik"], "3374015708800002");

@@ -163,7 +163,8 @@ impl std::fmt::Debug for InboxConsumer {
 }
 
 impl InboxConsumer {
-    /// `name` is both the consumer-group id and the inbox's consumer column.
+    /// `name` identifies the consumer in the inbox table; its consumer group
+    /// is `<kafka.consumer_group_prefix>.<name>`.
     pub fn new(
         name: &str,
         db: DatabaseConnection,
@@ -171,7 +172,8 @@ impl InboxConsumer {
         topics: &[&str],
         handler: Arc<dyn EventHandler>,
     ) -> Result<Self, KafkaError> {
-        let consumer = kafka::consumer(settings, name)?;
+        let group = format!("{}.{name}", settings.consumer_group_prefix);
+        let consumer = kafka::consumer(settings, &group)?;
         consumer.subscribe(topics)?;
         Ok(Self {
             name: name.to_string(),

@@ -147,6 +147,9 @@ pub struct KafkaSettings {
     pub create_topics: bool,
     /// Replication factor of topics created at start (3 on a real cluster).
     pub replication_factor: i32,
+    /// Consumer groups are named `<prefix>.<consumer>`; separate installs
+    /// (or tests) sharing one cluster use different prefixes.
+    pub consumer_group_prefix: String,
 }
 
 impl KafkaSettings {
@@ -201,6 +204,7 @@ impl Default for KafkaSettings {
             delivery_timeout_ms: 10_000,
             create_topics: true,
             replication_factor: 1,
+            consumer_group_prefix: "blangkon".into(),
         }
     }
 }

@@ -77,7 +77,9 @@ pub async fn spawn_with_settings(
     // Logs of the service under test show with the failing test's output.
     let _ = tracing_subscriber::fmt()
         .with_test_writer()
-        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,librdkafka=off".into()))
+        .with_env_filter(
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,librdkafka=off,rdkafka=off".into()),
+        )
         .try_init();
     let mut settings = settings(&db.url, &kafka.bootstrap);
     // The mock cluster has no CreateTopics API; it creates topics on first use.

@@ -1,0 +1,468 @@
+//! gRPC handlers of `blangkon.catalog.v1.CatalogService`: authorise the
+//! caller, parse the request into domain values, write the change and its
+//! event in one transaction, and wake the outbox relay.
+
+use blangkon_platform::api_error::ApiError;
+use blangkon_platform::auth::{Principal, Role, principal};
+use blangkon_platform::db;
+use blangkon_platform::outbox::{self, RelayWaker};
+use blangkon_platform::time::to_timestamp;
+use blangkon_proto::catalog as pb;
+use blangkon_proto::catalog::catalog_service_server::CatalogService;
+use chrono::Utc;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use tonic::{Request, Response, Status};
+
+use crate::domain::product::{self as rules, DetailsInput, ProductDetails, ProductStatus};
+use crate::events;
+use crate::store::{self, product};
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// The catalog service's gRPC API.
+#[derive(Debug, Clone)]
+pub struct CatalogApi {
+    db: DatabaseConnection,
+    relay: RelayWaker,
+    /// Highest price per unit a product may carry, in rupiah.
+    max_price: i64,
+}
+
+impl CatalogApi {
+    pub fn new(db: DatabaseConnection, relay: RelayWaker, max_price: i64) -> Self {
+        Self {
+            db,
+            relay,
+            max_price,
+        }
+    }
+}
+
+fn parse_product_id(id: &str) -> ApiResult<String> {
+    uuid::Uuid::parse_str(id.trim())
+        .map(|u| u.to_string())
+        .map_err(|_| ApiError::invalid("product_id", "must be a product id (UUID)"))
+}
+
+fn details_input(details: Option<pb::ProductDetails>) -> DetailsInput {
+    let d = details.unwrap_or_default();
+    DetailsInput {
+        name: d.name,
+        description: d.description,
+        category_code: d.category_code,
+        unit: d.unit,
+        price: d.price,
+        min_order_quantity: d.min_order_quantity,
+        stock: d.stock,
+        image_urls: d.image_urls,
+        delivery_regencies: d.delivery_regencies,
+        domestic_product: d.domestic_product,
+    }
+}
+
+fn json_list(values: &[String]) -> String {
+    serde_json::to_string(values).unwrap_or_else(|_| "[]".into())
+}
+
+fn status_of(row: &product::Model) -> ApiResult<ProductStatus> {
+    ProductStatus::parse(&row.status).ok_or_else(|| {
+        ApiError::Db(sea_orm::DbErr::Custom(format!(
+            "product {} has unknown status {}",
+            row.id, row.status
+        )))
+    })
+}
+
+pub fn product_to_proto(
+    row: product::Model,
+    history: Vec<store::price_history::Model>,
+) -> pb::Product {
+    let status = match ProductStatus::parse(&row.status) {
+        Some(ProductStatus::Draft) => pb::ProductStatus::Draft,
+        Some(ProductStatus::Listed) => pb::ProductStatus::Listed,
+        Some(ProductStatus::Unlisted) => pb::ProductStatus::Unlisted,
+        None => pb::ProductStatus::Unspecified,
+    };
+    pb::Product {
+        id: row.id,
+        vendor_id: row.vendor_id,
+        details: Some(pb::ProductDetails {
+            name: row.name,
+            description: row.description,
+            category_code: row.category_code,
+            unit: row.unit,
+            price: row.price,
+            min_order_quantity: row.min_order_quantity,
+            stock: row.stock,
+            image_urls: serde_json::from_str(&row.image_urls).unwrap_or_default(),
+            delivery_regencies: serde_json::from_str(&row.delivery_regencies).unwrap_or_default(),
+            domestic_product: row.domestic_product,
+        }),
+        status: status as i32,
+        created_at: Some(to_timestamp(row.created_at)),
+        updated_at: Some(to_timestamp(row.updated_at)),
+        price_history: history
+            .into_iter()
+            .map(|h| pb::PriceChange {
+                old_price: h.old_price,
+                new_price: h.new_price,
+                changed_by: h.changed_by,
+                changed_at: Some(to_timestamp(h.changed_at)),
+            })
+            .collect(),
+    }
+}
+
+impl CatalogApi {
+    /// The vendor a `vendor` token acts for, if the catalog knows it as
+    /// verified: only verified vendors manage products.
+    async fn verified_vendor(
+        &self,
+        conn: &impl ConnectionTrait,
+        who: &Principal,
+    ) -> ApiResult<String> {
+        if who.role != Role::Vendor {
+            return Err(ApiError::denied(format!(
+                "role {} may not manage products",
+                who.role
+            )));
+        }
+        let vendor_id = who.vendor_id.clone().ok_or_else(|| {
+            ApiError::denied("this vendor token is not bound to a vendor (no vendor_id claim)")
+        })?;
+        let vendor = store::find_vendor(conn, &vendor_id).await?.ok_or_else(|| {
+            ApiError::FailedPrecondition(format!(
+                "vendor {vendor_id} is not known to the catalog; it must be registered and verified first"
+            ))
+        })?;
+        if vendor.status != "verified" {
+            return Err(ApiError::FailedPrecondition(format!(
+                "vendor {vendor_id} is {}; only verified vendors manage products",
+                vendor.status
+            )));
+        }
+        Ok(vendor_id)
+    }
+
+    async fn parse_details(
+        &self,
+        conn: &impl ConnectionTrait,
+        details: Option<pb::ProductDetails>,
+    ) -> ApiResult<ProductDetails> {
+        let details = ProductDetails::parse(details_input(details), self.max_price)
+            .map_err(ApiError::Invalid)?;
+        if !store::category_exists(conn, &details.category_code).await? {
+            return Err(ApiError::invalid(
+                "details.category_code",
+                format!(
+                    "`{}` is not a category; see ListCategories",
+                    details.category_code
+                ),
+            ));
+        }
+        Ok(details)
+    }
+
+    /// The product, if `vendor_id` owns it.
+    async fn own_product(
+        &self,
+        conn: &impl ConnectionTrait,
+        vendor_id: &str,
+        product_id: &str,
+    ) -> ApiResult<product::Model> {
+        let row = store::find_product(conn, product_id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("product {product_id}")))?;
+        if row.vendor_id != vendor_id {
+            return Err(ApiError::denied(
+                "a vendor may manage only its own products",
+            ));
+        }
+        Ok(row)
+    }
+
+    async fn with_history(&self, row: product::Model) -> ApiResult<pb::Product> {
+        let history = store::price_history(&self.db, &row.id).await?;
+        Ok(product_to_proto(row, history))
+    }
+
+    async fn do_list_categories(
+        &self,
+        _who: &Principal,
+        _req: pb::ListCategoriesRequest,
+    ) -> ApiResult<pb::ListCategoriesResponse> {
+        Ok(pb::ListCategoriesResponse {
+            categories: store::categories(&self.db)
+                .await?
+                .into_iter()
+                .map(|c| pb::Category {
+                    code: c.code,
+                    name: c.name,
+                    parent_code: c.parent_code.unwrap_or_default(),
+                })
+                .collect(),
+        })
+    }
+
+    async fn do_create_product(
+        &self,
+        who: &Principal,
+        req: pb::CreateProductRequest,
+    ) -> ApiResult<pb::Product> {
+        let vendor_id = self.verified_vendor(&self.db, who).await?;
+        let details = self.parse_details(&self.db, req.details).await?;
+        let now = Utc::now();
+        let row = product::Model {
+            id: uuid::Uuid::now_v7().to_string(),
+            vendor_id,
+            category_code: details.category_code,
+            name: details.name,
+            description: details.description,
+            unit: details.unit,
+            price: details.price,
+            min_order_quantity: details.min_order_quantity,
+            stock: details.stock,
+            image_urls: json_list(&details.image_urls),
+            delivery_regencies: json_list(&details.delivery_regencies),
+            domestic_product: details.domestic_product,
+            status: ProductStatus::Draft.as_str().into(),
+            version: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        // A draft is private to its vendor: nothing to announce yet.
+        store::insert_product(&self.db, row.clone()).await?;
+        tracing::info!(product_id = %row.id, vendor_id = %row.vendor_id, "product created");
+        Ok(product_to_proto(row, Vec::new()))
+    }
+
+    async fn do_update_product(
+        &self,
+        who: &Principal,
+        req: pb::UpdateProductRequest,
+    ) -> ApiResult<pb::Product> {
+        let product_id = parse_product_id(&req.product_id)?;
+        let txn = db::begin_write(&self.db).await?;
+        let vendor_id = self.verified_vendor(&txn, who).await?;
+        let details = self.parse_details(&txn, req.details).await?;
+        let before = self.own_product(&txn, &vendor_id, &product_id).await?;
+        let status = status_of(&before)?;
+        let now = Utc::now();
+        let after = product::Model {
+            category_code: details.category_code,
+            name: details.name,
+            description: details.description,
+            unit: details.unit,
+            price: details.price,
+            min_order_quantity: details.min_order_quantity,
+            stock: details.stock,
+            image_urls: json_list(&details.image_urls),
+            delivery_regencies: json_list(&details.delivery_regencies),
+            domestic_product: details.domestic_product,
+            version: before.version + 1,
+            updated_at: now,
+            ..before.clone()
+        };
+        if !store::update_product(&txn, after.clone()).await? {
+            return Err(ApiError::FailedPrecondition(format!(
+                "product {product_id} changed while this update was made; reload it and try again"
+            )));
+        }
+        if after.price != before.price {
+            store::record_price_change(
+                &txn,
+                &product_id,
+                before.price,
+                after.price,
+                &who.subject,
+                now,
+            )
+            .await?;
+        }
+        // Buyers and reporting hear about products once they were listed.
+        if status != ProductStatus::Draft {
+            outbox::enqueue(&txn, events::product_updated(&after, before.price)).await?;
+            if after.stock != before.stock {
+                outbox::enqueue(&txn, events::stock_changed(&after, before.stock)).await?;
+            }
+        }
+        txn.commit().await?;
+        self.relay.wake();
+        self.with_history(after).await
+    }
+
+    async fn do_publish_product(
+        &self,
+        who: &Principal,
+        req: pb::PublishProductRequest,
+    ) -> ApiResult<pb::Product> {
+        let product_id = parse_product_id(&req.product_id)?;
+        let txn = db::begin_write(&self.db).await?;
+        let vendor_id = self.verified_vendor(&txn, who).await?;
+        let before = self.own_product(&txn, &vendor_id, &product_id).await?;
+        let to = rules::publish(status_of(&before)?)
+            .map_err(|e| ApiError::FailedPrecondition(e.to_string()))?;
+        let after = product::Model {
+            status: to.as_str().into(),
+            version: before.version + 1,
+            updated_at: Utc::now(),
+            ..before.clone()
+        };
+        if !store::update_product(&txn, after.clone()).await? {
+            return Err(ApiError::FailedPrecondition(format!(
+                "product {product_id} changed meanwhile; try again"
+            )));
+        }
+        outbox::enqueue(&txn, events::product_listed(&after)).await?;
+        txn.commit().await?;
+        self.relay.wake();
+        tracing::info!(%product_id, "product listed");
+        self.with_history(after).await
+    }
+
+    async fn do_unlist_product(
+        &self,
+        who: &Principal,
+        req: pb::UnlistProductRequest,
+    ) -> ApiResult<pb::Product> {
+        let product_id = parse_product_id(&req.product_id)?;
+        let reason = req.reason.trim().to_string();
+        if reason.chars().count() > 1000 {
+            return Err(ApiError::invalid(
+                "reason",
+                "must be at most 1000 characters",
+            ));
+        }
+        let txn = db::begin_write(&self.db).await?;
+        let before = match who.role {
+            // A vendor may take its own product down whatever its status.
+            Role::Vendor => {
+                let vendor_id = who.vendor_id.clone().ok_or_else(|| {
+                    ApiError::denied("this vendor token is not bound to a vendor")
+                })?;
+                self.own_product(&txn, &vendor_id, &product_id).await?
+            }
+            Role::ProvinceAdmin => {
+                if reason.is_empty() {
+                    return Err(ApiError::invalid(
+                        "reason",
+                        "is required when the province unlists a product",
+                    ));
+                }
+                store::find_product(&txn, &product_id)
+                    .await?
+                    .ok_or_else(|| ApiError::NotFound(format!("product {product_id}")))?
+            }
+            role => {
+                return Err(ApiError::denied(format!(
+                    "role {role} may not unlist products"
+                )));
+            }
+        };
+        let to = rules::unlist(status_of(&before)?)
+            .map_err(|e| ApiError::FailedPrecondition(e.to_string()))?;
+        let after = product::Model {
+            status: to.as_str().into(),
+            version: before.version + 1,
+            updated_at: Utc::now(),
+            ..before.clone()
+        };
+        if !store::update_product(&txn, after.clone()).await? {
+            return Err(ApiError::FailedPrecondition(format!(
+                "product {product_id} changed meanwhile; try again"
+            )));
+        }
+        outbox::enqueue(
+            &txn,
+            events::product_unlisted(&after, &reason, &who.subject),
+        )
+        .await?;
+        txn.commit().await?;
+        self.relay.wake();
+        self.with_history(after).await
+    }
+
+    async fn do_get_product(
+        &self,
+        who: &Principal,
+        req: pb::GetProductRequest,
+    ) -> ApiResult<pb::Product> {
+        let product_id = parse_product_id(&req.product_id)?;
+        let not_found = || ApiError::NotFound(format!("product {product_id}"));
+        let row = store::find_product(&self.db, &product_id)
+            .await?
+            .ok_or_else(not_found)?;
+        let sees_everything = matches!(
+            who.role,
+            Role::ProvinceAdmin | Role::Analyst | Role::Service
+        ) || (who.role == Role::Vendor
+            && who.vendor_id.as_deref() == Some(row.vendor_id.as_str()));
+        if !sees_everything {
+            // Others see what buyers see: listed products of verified
+            // vendors. The rest does not exist for them.
+            let vendor_verified = store::find_vendor(&self.db, &row.vendor_id)
+                .await?
+                .is_some_and(|v| v.status == "verified");
+            if status_of(&row)? != ProductStatus::Listed || !vendor_verified {
+                return Err(not_found());
+            }
+        }
+        self.with_history(row).await
+    }
+}
+
+macro_rules! handle {
+    ($self:ident, $request:ident, $method:ident) => {{
+        let who = principal(&$request)?;
+        $self
+            .$method(&who, $request.into_inner())
+            .await
+            .map(Response::new)
+            .map_err(Status::from)
+    }};
+}
+
+#[tonic::async_trait]
+impl CatalogService for CatalogApi {
+    async fn list_categories(
+        &self,
+        request: Request<pb::ListCategoriesRequest>,
+    ) -> Result<Response<pb::ListCategoriesResponse>, Status> {
+        handle!(self, request, do_list_categories)
+    }
+
+    async fn create_product(
+        &self,
+        request: Request<pb::CreateProductRequest>,
+    ) -> Result<Response<pb::Product>, Status> {
+        handle!(self, request, do_create_product)
+    }
+
+    async fn update_product(
+        &self,
+        request: Request<pb::UpdateProductRequest>,
+    ) -> Result<Response<pb::Product>, Status> {
+        handle!(self, request, do_update_product)
+    }
+
+    async fn publish_product(
+        &self,
+        request: Request<pb::PublishProductRequest>,
+    ) -> Result<Response<pb::Product>, Status> {
+        handle!(self, request, do_publish_product)
+    }
+
+    async fn unlist_product(
+        &self,
+        request: Request<pb::UnlistProductRequest>,
+    ) -> Result<Response<pb::Product>, Status> {
+        handle!(self, request, do_unlist_product)
+    }
+
+    async fn get_product(
+        &self,
+        request: Request<pb::GetProductRequest>,
+    ) -> Result<Response<pb::Product>, Status> {
+        handle!(self, request, do_get_product)
+    }
+}

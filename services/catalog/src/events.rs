@@ -1,0 +1,209 @@
+//! What the catalog publishes to `blangkon.catalog.events.v1`, and how it
+//! keeps its projection of vendor status from `blangkon.vendor.events.v1`.
+
+use blangkon_platform::inbox::{EventHandler, HandlerError, ReceivedEvent};
+use blangkon_platform::kafka::{TopicSpec, topics};
+use blangkon_platform::outbox::NewEvent;
+use blangkon_proto::events as pb;
+use blangkon_proto::vendor::{LegalForm, Scale, VendorStatus};
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseTransaction;
+
+use crate::store::{self, product, vendor};
+
+pub const TOPIC: &str = topics::CATALOG_EVENTS;
+const PRODUCER: &str = "catalog";
+
+/// Topics this service writes, created at start when allowed.
+pub const TOPICS: &[TopicSpec<'static>] = &[TopicSpec {
+    name: TOPIC,
+    partitions: 6,
+}];
+
+/// Consumer group (and inbox name) of the vendor-status projection.
+pub const VENDOR_PROJECTION: &str = "catalog-vendor-projection";
+
+fn catalog_product(row: &product::Model) -> pb::CatalogProduct {
+    pb::CatalogProduct {
+        product_id: row.id.clone(),
+        vendor_id: row.vendor_id.clone(),
+        category_code: row.category_code.clone(),
+        name: row.name.clone(),
+        unit: row.unit.clone(),
+        price: row.price,
+        stock: row.stock,
+        delivery_regencies: serde_json::from_str(&row.delivery_regencies).unwrap_or_default(),
+        domestic_product: row.domestic_product,
+    }
+}
+
+fn product_event<M: prost::Name>(row: &product::Model, at: DateTime<Utc>, payload: &M) -> NewEvent {
+    NewEvent::new(TOPIC, PRODUCER, "product", &row.id, at, payload)
+}
+
+pub fn product_listed(row: &product::Model) -> NewEvent {
+    product_event(
+        row,
+        row.updated_at,
+        &pb::ProductListed {
+            product: Some(catalog_product(row)),
+        },
+    )
+}
+
+pub fn product_updated(row: &product::Model, old_price: i64) -> NewEvent {
+    product_event(
+        row,
+        row.updated_at,
+        &pb::ProductUpdated {
+            product: Some(catalog_product(row)),
+            old_price,
+            new_price: row.price,
+        },
+    )
+}
+
+pub fn product_unlisted(row: &product::Model, reason: &str, actor: &str) -> NewEvent {
+    product_event(
+        row,
+        row.updated_at,
+        &pb::ProductUnlisted {
+            product: Some(catalog_product(row)),
+            reason: reason.to_string(),
+            actor: actor.to_string(),
+        },
+    )
+}
+
+pub fn stock_changed(row: &product::Model, old_stock: i64) -> NewEvent {
+    product_event(
+        row,
+        row.updated_at,
+        &pb::StockChanged {
+            product_id: row.id.clone(),
+            vendor_id: row.vendor_id.clone(),
+            old_stock,
+            new_stock: row.stock,
+        },
+    )
+}
+
+fn status_name(status: i32) -> Option<&'static str> {
+    match VendorStatus::try_from(status).ok()? {
+        VendorStatus::Pending => Some("pending"),
+        VendorStatus::Verified => Some("verified"),
+        VendorStatus::Rejected => Some("rejected"),
+        VendorStatus::Suspended => Some("suspended"),
+        VendorStatus::Unspecified => None,
+    }
+}
+
+fn legal_form_name(value: i32) -> String {
+    LegalForm::try_from(value)
+        .map(|f| {
+            f.as_str_name()
+                .trim_start_matches("LEGAL_FORM_")
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default()
+}
+
+fn scale_name(value: i32) -> String {
+    Scale::try_from(value)
+        .map(|s| {
+            s.as_str_name()
+                .trim_start_matches("SCALE_")
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default()
+}
+
+/// Keeps `vendors` in step with the vendor service, so that only verified
+/// vendors manage and sell products.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VendorProjection;
+
+#[async_trait::async_trait]
+impl EventHandler for VendorProjection {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &ReceivedEvent,
+    ) -> Result<(), HandlerError> {
+        let Some(payload) = &event.envelope.payload else {
+            return Err(HandlerError::Unusable("event without payload".into()));
+        };
+        let at = event
+            .envelope
+            .occurred_at
+            .as_ref()
+            .and_then(blangkon_platform::time::from_timestamp)
+            .unwrap_or_else(Utc::now);
+        let unusable = |e: prost::DecodeError| HandlerError::Unusable(e.to_string());
+        let change = match event.envelope.event_type.as_str() {
+            "blangkon.events.v1.VendorRegistered" => {
+                let e: pb::VendorRegistered = payload.to_msg().map_err(unusable)?;
+                vendor::Model {
+                    vendor_id: e.vendor_id,
+                    regency_code: e.regency_code,
+                    legal_form: legal_form_name(e.legal_form),
+                    scale: scale_name(e.scale),
+                    status: status_name(e.status).unwrap_or("pending").to_string(),
+                    status_at: at,
+                }
+            }
+            "blangkon.events.v1.VendorVerified" => status_change(
+                payload
+                    .to_msg::<pb::VendorVerified>()
+                    .map_err(unusable)?
+                    .change,
+                at,
+            )?,
+            "blangkon.events.v1.VendorRejected" => status_change(
+                payload
+                    .to_msg::<pb::VendorRejected>()
+                    .map_err(unusable)?
+                    .change,
+                at,
+            )?,
+            "blangkon.events.v1.VendorSuspended" => status_change(
+                payload
+                    .to_msg::<pb::VendorSuspended>()
+                    .map_err(unusable)?
+                    .change,
+                at,
+            )?,
+            "blangkon.events.v1.VendorReinstated" => status_change(
+                payload
+                    .to_msg::<pb::VendorReinstated>()
+                    .map_err(unusable)?
+                    .change,
+                at,
+            )?,
+            // Regencies joining and trainings do not concern the catalog.
+            _ => return Ok(()),
+        };
+        tracing::info!(vendor_id = %change.vendor_id, status = %change.status, "vendor status projected");
+        store::upsert_vendor(txn, change).await?;
+        Ok(())
+    }
+}
+
+fn status_change(
+    change: Option<pb::VendorStatusChange>,
+    at: DateTime<Utc>,
+) -> Result<vendor::Model, HandlerError> {
+    let change =
+        change.ok_or_else(|| HandlerError::Unusable("status change without its change".into()))?;
+    let status = status_name(change.status).ok_or_else(|| {
+        HandlerError::Unusable(format!("unknown vendor status {}", change.status))
+    })?;
+    Ok(vendor::Model {
+        vendor_id: change.vendor_id,
+        regency_code: change.regency_code,
+        legal_form: legal_form_name(change.legal_form),
+        scale: scale_name(change.scale),
+        status: status.to_string(),
+        status_at: at,
+    })
+}

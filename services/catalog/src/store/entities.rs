@@ -1,0 +1,100 @@
+//! sea-orm entities of the catalog database.
+
+pub mod category {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "categories")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub code: String,
+        pub name: String,
+        pub parent_code: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod product {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "products")]
+    pub struct Model {
+        /// UUIDv7, so id order is creation order.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub vendor_id: String,
+        pub category_code: String,
+        pub name: String,
+        pub description: String,
+        pub unit: String,
+        /// Rupiah per unit.
+        pub price: i64,
+        pub min_order_quantity: i64,
+        pub stock: i64,
+        /// JSON array of URLs.
+        pub image_urls: String,
+        /// JSON array of regency codes.
+        pub delivery_regencies: String,
+        pub domestic_product: bool,
+        pub status: String,
+        /// Bumped by every change: concurrent edits are detected, not lost.
+        pub version: i64,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod price_history {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "price_history")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub product_id: String,
+        pub old_price: i64,
+        pub new_price: i64,
+        pub changed_by: String,
+        pub changed_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The catalog's projection of vendor status, fed by vendor events.
+pub mod vendor {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "vendors")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub vendor_id: String,
+        pub regency_code: String,
+        pub legal_form: String,
+        pub scale: String,
+        /// pending, verified, rejected or suspended.
+        pub status: String,
+        /// When the event that set this state happened.
+        pub status_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

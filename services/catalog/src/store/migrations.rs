@@ -1,0 +1,248 @@
+//! Schema of the catalog database, platform tables first.
+
+use blangkon_platform::migration::{CreateInbox, CreateOutbox};
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::{ActiveValue::Set, EntityTrait};
+
+use super::entities::category;
+use crate::domain::category::TAXONOMY;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(CreateOutbox),
+            Box::new(CreateInbox),
+            Box::new(CreateCatalogTables),
+            Box::new(SeedTaxonomy),
+        ]
+    }
+}
+
+#[derive(DeriveIden)]
+enum Categories {
+    Table,
+    Code,
+    Name,
+    ParentCode,
+}
+
+#[derive(DeriveIden)]
+enum Products {
+    Table,
+    Id,
+    VendorId,
+    CategoryCode,
+    Name,
+    Description,
+    Unit,
+    Price,
+    MinOrderQuantity,
+    Stock,
+    ImageUrls,
+    DeliveryRegencies,
+    DomesticProduct,
+    Status,
+    Version,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum PriceHistory {
+    Table,
+    Id,
+    ProductId,
+    OldPrice,
+    NewPrice,
+    ChangedBy,
+    ChangedAt,
+}
+
+#[derive(DeriveIden)]
+enum Vendors {
+    Table,
+    VendorId,
+    RegencyCode,
+    LegalForm,
+    Scale,
+    Status,
+    StatusAt,
+}
+
+fn text(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col).string().not_null().to_owned()
+}
+
+fn time(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col)
+        .timestamp_with_time_zone()
+        .not_null()
+        .to_owned()
+}
+
+fn money(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col).big_integer().not_null().to_owned()
+}
+
+struct CreateCatalogTables;
+
+impl MigrationName for CreateCatalogTables {
+    fn name(&self) -> &str {
+        "m20261127_000200_catalog_tables"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateCatalogTables {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(Categories::Table)
+                .col(
+                    ColumnDef::new(Categories::Code)
+                        .string_len(64)
+                        .not_null()
+                        .primary_key(),
+                )
+                .col(text(Categories::Name))
+                .col(ColumnDef::new(Categories::ParentCode).string_len(64).null())
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(Vendors::Table)
+                .col(
+                    ColumnDef::new(Vendors::VendorId)
+                        .string_len(36)
+                        .not_null()
+                        .primary_key(),
+                )
+                .col(
+                    ColumnDef::new(Vendors::RegencyCode)
+                        .string_len(5)
+                        .not_null(),
+                )
+                .col(text(Vendors::LegalForm))
+                .col(text(Vendors::Scale))
+                .col(text(Vendors::Status))
+                .col(time(Vendors::StatusAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(Products::Table)
+                .col(
+                    ColumnDef::new(Products::Id)
+                        .string_len(36)
+                        .not_null()
+                        .primary_key(),
+                )
+                .col(ColumnDef::new(Products::VendorId).string_len(36).not_null())
+                .col(
+                    ColumnDef::new(Products::CategoryCode)
+                        .string_len(64)
+                        .not_null(),
+                )
+                .col(text(Products::Name))
+                .col(ColumnDef::new(Products::Description).text().not_null())
+                .col(text(Products::Unit))
+                .col(money(Products::Price))
+                .col(money(Products::MinOrderQuantity))
+                .col(money(Products::Stock))
+                .col(ColumnDef::new(Products::ImageUrls).text().not_null())
+                .col(
+                    ColumnDef::new(Products::DeliveryRegencies)
+                        .text()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(Products::DomesticProduct)
+                        .boolean()
+                        .not_null(),
+                )
+                .col(text(Products::Status))
+                .col(money(Products::Version))
+                .col(time(Products::CreatedAt))
+                .col(time(Products::UpdatedAt))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(Products::Table, Products::CategoryCode)
+                        .to(Categories::Table, Categories::Code),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("products_vendor")
+                .table(Products::Table)
+                .col(Products::VendorId)
+                .col(Products::Id)
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(PriceHistory::Table)
+                .col(
+                    ColumnDef::new(PriceHistory::Id)
+                        .string_len(36)
+                        .not_null()
+                        .primary_key(),
+                )
+                .col(
+                    ColumnDef::new(PriceHistory::ProductId)
+                        .string_len(36)
+                        .not_null(),
+                )
+                .col(money(PriceHistory::OldPrice))
+                .col(money(PriceHistory::NewPrice))
+                .col(text(PriceHistory::ChangedBy))
+                .col(time(PriceHistory::ChangedAt))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(PriceHistory::Table, PriceHistory::ProductId)
+                        .to(Products::Table, Products::Id),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("price_history_product")
+                .table(PriceHistory::Table)
+                .col(PriceHistory::ProductId)
+                .col(PriceHistory::Id)
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+struct SeedTaxonomy;
+
+impl MigrationName for SeedTaxonomy {
+    fn name(&self) -> &str {
+        "m20261127_000201_seed_taxonomy"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for SeedTaxonomy {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let rows = TAXONOMY.iter().map(|c| category::ActiveModel {
+            code: Set(c.code.to_string()),
+            name: Set(c.name.to_string()),
+            parent_code: Set(c.parent.map(String::from)),
+        });
+        category::Entity::insert_many(rows)
+            .exec_without_returning(m.get_connection())
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,124 @@
+//! Persistence of the catalog service. Every function takes
+//! `&impl ConnectionTrait`, so it runs on the pool or inside a transaction.
+
+pub mod entities;
+pub mod migrations;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, QueryOrder,
+};
+
+pub use entities::{category, price_history, product, vendor};
+
+pub async fn categories(conn: &impl ConnectionTrait) -> Result<Vec<category::Model>, DbErr> {
+    category::Entity::find()
+        .order_by_asc(category::Column::Code)
+        .all(conn)
+        .await
+}
+
+pub async fn category_exists(conn: &impl ConnectionTrait, code: &str) -> Result<bool, DbErr> {
+    Ok(category::Entity::find_by_id(code.to_string())
+        .one(conn)
+        .await?
+        .is_some())
+}
+
+pub async fn find_vendor(
+    conn: &impl ConnectionTrait,
+    vendor_id: &str,
+) -> Result<Option<vendor::Model>, DbErr> {
+    vendor::Entity::find_by_id(vendor_id.to_string())
+        .one(conn)
+        .await
+}
+
+/// Sets a vendor's projected state from an event. Events of one vendor
+/// arrive in order (one key, one partition), so the last write wins.
+pub async fn upsert_vendor(conn: &impl ConnectionTrait, row: vendor::Model) -> Result<(), DbErr> {
+    vendor::Entity::insert(vendor::ActiveModel::from(row))
+        .on_conflict(
+            OnConflict::column(vendor::Column::VendorId)
+                .update_columns([
+                    vendor::Column::RegencyCode,
+                    vendor::Column::LegalForm,
+                    vendor::Column::Scale,
+                    vendor::Column::Status,
+                    vendor::Column::StatusAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn insert_product(conn: &impl ConnectionTrait, row: product::Model) -> Result<(), DbErr> {
+    product::Entity::insert(product::ActiveModel::from(row))
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn find_product(
+    conn: &impl ConnectionTrait,
+    id: &str,
+) -> Result<Option<product::Model>, DbErr> {
+    product::Entity::find_by_id(id.to_string()).one(conn).await
+}
+
+/// Writes every column of `row`, whose `version` must be one more than the
+/// stored one. Returns false if another change got there first.
+pub async fn update_product(
+    conn: &impl ConnectionTrait,
+    row: product::Model,
+) -> Result<bool, DbErr> {
+    let id = row.id.clone();
+    let expected_version = row.version - 1;
+    // `From<Model>` marks every value unchanged, which an UPDATE skips:
+    // reset them all to "set", except the key we filter on.
+    let mut active = product::ActiveModel::from(row).reset_all();
+    active.id = sea_orm::ActiveValue::NotSet;
+    let result = product::Entity::update_many()
+        .set(active)
+        .filter(product::Column::Id.eq(id))
+        .filter(product::Column::Version.eq(expected_version))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+pub async fn record_price_change(
+    conn: &impl ConnectionTrait,
+    product_id: &str,
+    old_price: i64,
+    new_price: i64,
+    changed_by: &str,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    price_history::Entity::insert(price_history::ActiveModel {
+        id: Set(uuid::Uuid::now_v7().to_string()),
+        product_id: Set(product_id.to_string()),
+        old_price: Set(old_price),
+        new_price: Set(new_price),
+        changed_by: Set(changed_by.to_string()),
+        changed_at: Set(at),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn price_history(
+    conn: &impl ConnectionTrait,
+    product_id: &str,
+) -> Result<Vec<price_history::Model>, DbErr> {
+    price_history::Entity::find()
+        .filter(price_history::Column::ProductId.eq(product_id))
+        .order_by_asc(price_history::Column::Id)
+        .all(conn)
+        .await
+}

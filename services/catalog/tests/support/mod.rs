@@ -1,0 +1,313 @@
+//! `spawn_app()`: a catalog service on a free port with a fresh database and
+//! a Kafka-protocol broker, plus the vendor events that feed it.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use blangkon_catalog::{Application, Settings};
+use blangkon_platform::CancellationToken;
+use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest, bearer};
+use blangkon_platform::kafka::topics;
+use blangkon_platform::outbox::NewEvent;
+use blangkon_platform::settings::{
+    AuthSettings, DatabaseSettings, GrpcSettings, KafkaSettings, TelemetrySettings,
+};
+use blangkon_proto::catalog as pb;
+use blangkon_proto::catalog::catalog_service_client::CatalogServiceClient;
+use blangkon_proto::events as ev;
+use blangkon_proto::vendor::{LegalForm, Scale, VendorStatus};
+use blangkon_testkit::{TestDatabase, TestKafka};
+use prost::Message as _;
+use rdkafka::ClientConfig;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use tokio::task::JoinHandle;
+use tonic::Request;
+use tonic::transport::Channel;
+
+pub const SECRET: &str = "integration-test-secret-0123456789abcdef";
+
+pub struct TestApp {
+    pub address: std::net::SocketAddr,
+    pub db: TestDatabase,
+    pub kafka: TestKafka,
+    shutdown: CancellationToken,
+    handle: JoinHandle<Result<(), blangkon_catalog::app::StartError>>,
+    producer: FutureProducer,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter(
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,librdkafka=off,rdkafka=off".into()),
+        )
+        .try_init();
+    let db = TestDatabase::new().await;
+    let kafka = TestKafka::new();
+    kafka.create_topic(topics::VENDOR_EVENTS, 6).await;
+    let settings = Settings {
+        grpc: GrpcSettings {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            shutdown_grace_secs: 5,
+        },
+        database: DatabaseSettings {
+            url: db.url.clone(),
+            max_connections: 5,
+            migrate_on_start: true,
+        },
+        kafka: KafkaSettings {
+            bootstrap_servers: kafka.bootstrap.clone(),
+            client_id: "catalog-test".into(),
+            relay_poll_ms: 200,
+            delivery_timeout_ms: 3000,
+            create_topics: !kafka.is_mock(),
+            // Tests sharing one broker must not share consumer groups.
+            consumer_group_prefix: format!("test-{}", uuid::Uuid::new_v4().simple()),
+            ..KafkaSettings::default()
+        },
+        auth: AuthSettings {
+            jwt_secret: SECRET.into(),
+            ..AuthSettings::default()
+        },
+        telemetry: TelemetrySettings::default(),
+        catalog: blangkon_catalog::settings::CatalogSettings {
+            max_price: 200_000_000,
+        },
+    };
+    let app = Application::build(settings).await.expect("catalog starts");
+    let address = app.address();
+    let shutdown = CancellationToken::new();
+    let handle = tokio::spawn(app.run(shutdown.clone()));
+    let producer = ClientConfig::new()
+        .set("bootstrap.servers", &kafka.bootstrap)
+        .set("broker.address.family", "v4")
+        .create()
+        .unwrap();
+    TestApp {
+        address,
+        db,
+        kafka,
+        shutdown,
+        handle,
+        producer,
+    }
+}
+
+impl TestApp {
+    pub async fn client(&self) -> CatalogServiceClient<Channel> {
+        CatalogServiceClient::connect(format!("http://{}", self.address))
+            .await
+            .unwrap()
+    }
+
+    fn request<T>(&self, role: Role, token: TokenRequest, message: T) -> Request<T> {
+        let token = TokenIssuer::new(SECRET, None)
+            .issue(role, token, Duration::from_secs(600))
+            .unwrap();
+        let mut request = Request::new(message);
+        request
+            .metadata_mut()
+            .insert("authorization", bearer(&token).unwrap());
+        request
+    }
+
+    pub fn as_vendor<T>(&self, vendor_id: &str, message: T) -> Request<T> {
+        self.request(
+            Role::Vendor,
+            TokenRequest {
+                subject: format!("vendor-{vendor_id}"),
+                vendor_id: Some(vendor_id.into()),
+                ..TokenRequest::default()
+            },
+            message,
+        )
+    }
+
+    pub fn as_role<T>(&self, role: Role, message: T) -> Request<T> {
+        self.request(
+            role,
+            TokenRequest {
+                subject: format!("test-{role}"),
+                regency: Some("33.74".into()),
+                work_unit: Some("Dinas Pendidikan".into()),
+                ..TokenRequest::default()
+            },
+            message,
+        )
+    }
+
+    /// Publishes a vendor event as the vendor service would.
+    pub async fn publish(&self, event: NewEvent) -> String {
+        let payload = event.envelope.encode_to_vec();
+        self.producer
+            .send(
+                FutureRecord::to(topics::VENDOR_EVENTS)
+                    .key(&event.envelope.aggregate_id)
+                    .payload(&payload),
+                Duration::from_secs(10),
+            )
+            .await
+            .map_err(|(e, _)| e)
+            .unwrap();
+        event.envelope.event_id
+    }
+
+    /// Publishes the vendor's registration and, if not pending, its status,
+    /// then waits until the catalog has projected it.
+    pub async fn vendor_with_status(&self, status: VendorStatus) -> String {
+        let vendor_id = uuid::Uuid::now_v7().to_string();
+        self.publish(registered(&vendor_id)).await;
+        if status != VendorStatus::Pending {
+            self.publish(status_change(&vendor_id, VendorStatus::Pending, status))
+                .await;
+        }
+        self.wait_for_vendor_status(&vendor_id, status).await;
+        vendor_id
+    }
+
+    pub async fn wait_for_vendor_status(&self, vendor_id: &str, status: VendorStatus) {
+        let want = status
+            .as_str_name()
+            .trim_start_matches("VENDOR_STATUS_")
+            .to_ascii_lowercase();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if self.projected_status(vendor_id).await.as_deref() == Some(want.as_str()) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "vendor {vendor_id} projected as {want}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn database(&self) -> DatabaseConnection {
+        Database::connect(self.db.url.clone()).await.unwrap()
+    }
+
+    pub async fn projected_status(&self, vendor_id: &str) -> Option<String> {
+        let db = self.database().await;
+        let backend = db.get_database_backend();
+        let sql = match backend {
+            sea_orm::DbBackend::Postgres => "SELECT status FROM vendors WHERE vendor_id = $1",
+            _ => "SELECT status FROM vendors WHERE vendor_id = ?",
+        };
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_sql_and_values(
+                backend,
+                sql,
+                [vendor_id.into()],
+            ))
+            .await
+            .unwrap();
+        db.close().await.ok();
+        row.map(|r| r.try_get::<String>("", "status").unwrap())
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        let db = self.database().await;
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get::<i64>("", "n").unwrap()
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(30), self.handle)
+            .await
+            .expect("stops within 30 s")
+            .unwrap()
+            .unwrap();
+    }
+}
+
+pub fn registered(vendor_id: &str) -> NewEvent {
+    NewEvent::new(
+        topics::VENDOR_EVENTS,
+        "vendor",
+        "vendor",
+        vendor_id,
+        chrono::Utc::now(),
+        &ev::VendorRegistered {
+            vendor_id: vendor_id.into(),
+            name: "Katering Bu Sri".into(),
+            regency_code: "33.74".into(),
+            legal_form: LegalForm::Individual as i32,
+            scale: Scale::Micro as i32,
+            status: VendorStatus::Pending as i32,
+            actor: None,
+        },
+    )
+}
+
+pub fn status_change(vendor_id: &str, from: VendorStatus, to: VendorStatus) -> NewEvent {
+    let change = Some(ev::VendorStatusChange {
+        vendor_id: vendor_id.into(),
+        regency_code: "33.74".into(),
+        previous_status: from as i32,
+        status: to as i32,
+        reason: String::new(),
+        actor: None,
+        legal_form: LegalForm::Individual as i32,
+        scale: Scale::Micro as i32,
+    });
+    let at = chrono::Utc::now();
+    fn make<M: prost::Name>(
+        vendor_id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        payload: &M,
+    ) -> NewEvent {
+        NewEvent::new(
+            topics::VENDOR_EVENTS,
+            "vendor",
+            "vendor",
+            vendor_id,
+            at,
+            payload,
+        )
+    }
+    match to {
+        VendorStatus::Verified if from == VendorStatus::Suspended => {
+            make(vendor_id, at, &ev::VendorReinstated { change })
+        }
+        VendorStatus::Verified => make(vendor_id, at, &ev::VendorVerified { change }),
+        VendorStatus::Suspended => make(vendor_id, at, &ev::VendorSuspended { change }),
+        VendorStatus::Rejected => make(vendor_id, at, &ev::VendorRejected { change }),
+        other => panic!("no event moves a vendor to {other:?}"),
+    }
+}
+
+pub fn nasi_kotak() -> pb::ProductDetails {
+    pb::ProductDetails {
+        name: "Nasi Kotak Ayam Bakar".into(),
+        description: "Nasi, ayam bakar, lalapan, sambal dan kerupuk".into(),
+        category_code: "katering.nasi-kotak".into(),
+        unit: "kotak".into(),
+        price: 25_000,
+        min_order_quantity: 20,
+        stock: 500,
+        image_urls: vec!["https://cdn.example.id/nasi.jpg".into()],
+        delivery_regencies: vec!["33.74".into(), "33.22".into()],
+        domestic_product: true,
+    }
+}
+
+pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    let mut fields: Vec<String> = status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default();
+    fields.sort();
+    fields
+}
