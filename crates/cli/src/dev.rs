@@ -103,6 +103,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         telemetry: telemetry_settings.clone(),
         catalog: blangkon_catalog::settings::CatalogSettings {
             max_price: 200_000_000,
+            search_poll_ms: 100,
         },
     })
     .await

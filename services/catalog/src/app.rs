@@ -17,6 +17,7 @@ use tonic::service::Routes;
 
 use crate::api::CatalogApi;
 use crate::events::{self, VendorProjection};
+use crate::search::Search;
 use crate::settings::Settings;
 use crate::store::migrations::Migrator;
 
@@ -38,6 +39,9 @@ pub struct Application {
     relay: Relay,
     projection: InboxConsumer,
     api: CatalogApi,
+    search: Arc<Search>,
+    search_from: i64,
+    search_poll: Duration,
     verifier: Arc<TokenVerifier>,
     grace: Duration,
 }
@@ -70,6 +74,7 @@ impl Application {
             &[topics::VENDOR_EVENTS],
             Arc::new(VendorProjection),
         )?;
+        let (search, search_from) = Search::load(&db).await.map_err(db::DbError::Migrate)?;
         let listener = grpc::bind(settings.grpc.listen).await?;
         let address = listener
             .local_addr()
@@ -81,7 +86,15 @@ impl Application {
         Ok(Self {
             listener,
             address,
-            api: CatalogApi::new(db.clone(), waker, settings.catalog.max_price),
+            api: CatalogApi::new(
+                db.clone(),
+                waker,
+                search.clone(),
+                settings.catalog.max_price,
+            ),
+            search,
+            search_from,
+            search_poll: Duration::from_millis(settings.catalog.search_poll_ms),
             db,
             relay,
             projection,
@@ -103,6 +116,12 @@ impl Application {
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), StartError> {
         let relay = tokio::spawn(self.relay.run(shutdown.clone()));
         let projection = tokio::spawn(self.projection.run(shutdown.clone()));
+        let search = tokio::spawn(self.search.follow(
+            self.db.clone(),
+            self.search_from,
+            self.search_poll,
+            shutdown.clone(),
+        ));
         let service = CatalogServiceServer::with_interceptor(self.api, interceptor(self.verifier));
         let served = grpc::serve(
             self.listener,
@@ -113,7 +132,11 @@ impl Application {
         )
         .await;
         shutdown.cancel();
-        for (name, task) in [("outbox relay", relay), ("vendor projection", projection)] {
+        for (name, task) in [
+            ("outbox relay", relay),
+            ("vendor projection", projection),
+            ("search feed", search),
+        ] {
             if let Err(e) = task.await {
                 tracing::error!(error = %e, "{name} task failed");
             }

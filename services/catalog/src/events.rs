@@ -184,7 +184,9 @@ impl EventHandler for VendorProjection {
             _ => return Ok(()),
         };
         tracing::info!(vendor_id = %change.vendor_id, status = %change.status, "vendor status projected");
+        let vendor_id = change.vendor_id.clone();
         store::upsert_vendor(txn, change).await?;
+        store::record_search_change(txn, store::Changed::Vendor, &vendor_id).await?;
         Ok(())
     }
 }

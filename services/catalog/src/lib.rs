@@ -11,6 +11,7 @@ pub mod api;
 pub mod app;
 pub mod domain;
 pub mod events;
+pub mod search;
 pub mod settings;
 pub mod store;
 

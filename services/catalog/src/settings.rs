@@ -26,6 +26,9 @@ pub struct CatalogSettings {
     /// Highest price per unit a product may carry, in rupiah. Default: the
     /// Rp200,000,000 direct-purchase limit.
     pub max_price: i64,
+    /// How often each replica looks for product and vendor changes made
+    /// elsewhere to bring its search index up to date.
+    pub search_poll_ms: u64,
 }
 
 impl Default for Settings {
@@ -45,6 +48,7 @@ impl Default for Settings {
             telemetry: TelemetrySettings::default(),
             catalog: CatalogSettings {
                 max_price: 200_000_000,
+                search_poll_ms: 250,
             },
         }
     }

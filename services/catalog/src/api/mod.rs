@@ -15,7 +15,10 @@ use tonic::{Request, Response, Status};
 
 use crate::domain::product::{self as rules, DetailsInput, ProductDetails, ProductStatus};
 use crate::events;
-use crate::store::{self, product};
+use crate::search::{self, Search};
+use crate::store::{self, Changed, product};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -24,17 +27,30 @@ type ApiResult<T> = Result<T, ApiError>;
 pub struct CatalogApi {
     db: DatabaseConnection,
     relay: RelayWaker,
+    search: Arc<Search>,
     /// Highest price per unit a product may carry, in rupiah.
     max_price: i64,
 }
 
 impl CatalogApi {
-    pub fn new(db: DatabaseConnection, relay: RelayWaker, max_price: i64) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        relay: RelayWaker,
+        search: Arc<Search>,
+        max_price: i64,
+    ) -> Self {
         Self {
             db,
             relay,
+            search,
             max_price,
         }
+    }
+
+    /// After a commit: publish its events and refresh search now.
+    fn committed(&self) {
+        self.relay.wake();
+        self.search.wake();
     }
 }
 
@@ -280,6 +296,7 @@ impl CatalogApi {
             .await?;
         }
         // Buyers and reporting hear about products once they were listed.
+        store::record_search_change(&txn, Changed::Product, &product_id).await?;
         if status != ProductStatus::Draft {
             outbox::enqueue(&txn, events::product_updated(&after, before.price)).await?;
             if after.stock != before.stock {
@@ -287,7 +304,7 @@ impl CatalogApi {
             }
         }
         txn.commit().await?;
-        self.relay.wake();
+        self.committed();
         self.with_history(after).await
     }
 
@@ -314,8 +331,9 @@ impl CatalogApi {
             )));
         }
         outbox::enqueue(&txn, events::product_listed(&after)).await?;
+        store::record_search_change(&txn, Changed::Product, &product_id).await?;
         txn.commit().await?;
-        self.relay.wake();
+        self.committed();
         tracing::info!(%product_id, "product listed");
         self.with_history(after).await
     }
@@ -377,8 +395,9 @@ impl CatalogApi {
             events::product_unlisted(&after, &reason, &who.subject),
         )
         .await?;
+        store::record_search_change(&txn, Changed::Product, &product_id).await?;
         txn.commit().await?;
-        self.relay.wake();
+        self.committed();
         self.with_history(after).await
     }
 
@@ -408,6 +427,201 @@ impl CatalogApi {
             }
         }
         self.with_history(row).await
+    }
+}
+
+const DEFAULT_PAGE_SIZE: i32 = 20;
+const MAX_PAGE_SIZE: i32 = 100;
+
+fn encode_cursor(cursor: &search::Cursor) -> String {
+    use base64::Engine as _;
+    let text = match cursor {
+        search::Cursor::Relevance { score, product_id } => {
+            format!("r:{}:{product_id}", score.to_bits())
+        }
+        search::Cursor::Price { price, product_id } => format!("p:{price}:{product_id}"),
+        search::Cursor::Newest { product_id } => format!("n:0:{product_id}"),
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}
+
+fn decode_cursor(token: &str, sort: search::SortOrder) -> Option<search::Cursor> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let mut parts = text.splitn(3, ':');
+    let (kind, value, product_id) = (parts.next()?, parts.next()?, parts.next()?.to_string());
+    uuid::Uuid::parse_str(&product_id).ok()?;
+    let cursor = match (kind, sort) {
+        ("r", search::SortOrder::Relevance) => search::Cursor::Relevance {
+            score: f32::from_bits(value.parse().ok()?),
+            product_id,
+        },
+        ("p", search::SortOrder::PriceAscending | search::SortOrder::PriceDescending) => {
+            search::Cursor::Price {
+                price: value.parse().ok()?,
+                product_id,
+            }
+        }
+        ("n", search::SortOrder::Newest) => search::Cursor::Newest { product_id },
+        _ => return None,
+    };
+    Some(cursor)
+}
+
+impl CatalogApi {
+    async fn do_search_products(
+        &self,
+        _who: &Principal,
+        req: pb::SearchProductsRequest,
+    ) -> ApiResult<pb::SearchProductsResponse> {
+        use blangkon_platform::validation::Violation;
+        use blangkon_proto::vendor::{LegalForm, Scale};
+        let mut v = Vec::new();
+        let text = req.query.trim().to_string();
+        if text.chars().count() > 200 {
+            v.push(Violation::new("query", "must be at most 200 characters"));
+        }
+        let category =
+            (!req.category_code.trim().is_empty()).then(|| req.category_code.trim().to_string());
+        if let Some(code) = &category
+            && !self.search.has_category(code)
+        {
+            v.push(Violation::new(
+                "category_code",
+                format!("`{code}` is not a category"),
+            ));
+        }
+        let regency = (!req.delivery_regency.trim().is_empty())
+            .then(|| req.delivery_regency.trim().to_string());
+        if let Some(code) = &regency {
+            let b = code.as_bytes();
+            if !(b.len() == 5
+                && b[2] == b'.'
+                && b[..2].iter().chain(&b[3..]).all(u8::is_ascii_digit))
+            {
+                v.push(Violation::new(
+                    "delivery_regency",
+                    "must be a regency code like 33.74",
+                ));
+            }
+        }
+        if req.min_price < 0 {
+            v.push(Violation::new("min_price", "must not be negative"));
+        }
+        if req.max_price < 0 {
+            v.push(Violation::new("max_price", "must not be negative"));
+        }
+        if req.max_price > 0 && req.min_price > req.max_price {
+            v.push(Violation::new("max_price", "must not be below min_price"));
+        }
+        let legal_form = match LegalForm::try_from(req.vendor_legal_form) {
+            Ok(LegalForm::Unspecified) => None,
+            Ok(f) => Some(
+                f.as_str_name()
+                    .trim_start_matches("LEGAL_FORM_")
+                    .to_ascii_lowercase(),
+            ),
+            Err(_) => {
+                v.push(Violation::new("vendor_legal_form", "is not a legal form"));
+                None
+            }
+        };
+        let scale = match Scale::try_from(req.vendor_scale) {
+            Ok(Scale::Unspecified) => None,
+            Ok(s) => Some(
+                s.as_str_name()
+                    .trim_start_matches("SCALE_")
+                    .to_ascii_lowercase(),
+            ),
+            Err(_) => {
+                v.push(Violation::new("vendor_scale", "is not a scale"));
+                None
+            }
+        };
+        let sort = match pb::SortOrder::try_from(req.sort) {
+            Ok(pb::SortOrder::Unspecified) if text.is_empty() => search::SortOrder::Newest,
+            Ok(pb::SortOrder::Unspecified | pb::SortOrder::Relevance) => {
+                search::SortOrder::Relevance
+            }
+            Ok(pb::SortOrder::PriceAscending) => search::SortOrder::PriceAscending,
+            Ok(pb::SortOrder::PriceDescending) => search::SortOrder::PriceDescending,
+            Ok(pb::SortOrder::Newest) => search::SortOrder::Newest,
+            Err(_) => {
+                v.push(Violation::new("sort", "is not a sort order"));
+                search::SortOrder::Relevance
+            }
+        };
+        let page_size = match req.page_size {
+            0 => DEFAULT_PAGE_SIZE,
+            n if (1..=MAX_PAGE_SIZE).contains(&n) => n,
+            _ => {
+                v.push(Violation::new(
+                    "page_size",
+                    format!("must be 1 to {MAX_PAGE_SIZE}"),
+                ));
+                DEFAULT_PAGE_SIZE
+            }
+        };
+        let after = if req.page_token.is_empty() {
+            None
+        } else {
+            let cursor = decode_cursor(&req.page_token, sort);
+            if cursor.is_none() {
+                v.push(Violation::new(
+                    "page_token",
+                    "is not a token of this search's sort order",
+                ));
+            }
+            cursor
+        };
+        if !v.is_empty() {
+            return Err(ApiError::Invalid(v));
+        }
+        let query = search::Query {
+            text,
+            category,
+            delivery_regency: regency,
+            min_price: (req.min_price > 0).then_some(req.min_price),
+            max_price: (req.max_price > 0).then_some(req.max_price),
+            legal_form,
+            scale,
+            sort,
+            page_size: page_size as usize,
+            after,
+        };
+        let result = self.search.search(&query);
+        let ids: Vec<String> = result.hits.iter().map(|h| h.product_id.clone()).collect();
+        let mut rows: HashMap<String, product::Model> = store::products_by_ids(&self.db, &ids)
+            .await?
+            .into_iter()
+            .map(|r| (r.id.clone(), r))
+            .collect();
+        let hits = result
+            .hits
+            .iter()
+            .filter_map(|h| {
+                rows.remove(&h.product_id).map(|row| pb::SearchHit {
+                    product: Some(product_to_proto(row, Vec::new())),
+                    score: h.score,
+                })
+            })
+            .collect();
+        Ok(pb::SearchProductsResponse {
+            hits,
+            next_page_token: result.next.as_ref().map(encode_cursor).unwrap_or_default(),
+            total_matches: result.total_matches as i64,
+            facets: result
+                .facets
+                .into_iter()
+                .map(|(category_code, count)| pb::CategoryFacet {
+                    category_code,
+                    count: count as i64,
+                })
+                .collect(),
+        })
     }
 }
 
@@ -464,5 +678,12 @@ impl CatalogService for CatalogApi {
         request: Request<pb::GetProductRequest>,
     ) -> Result<Response<pb::Product>, Status> {
         handle!(self, request, do_get_product)
+    }
+
+    async fn search_products(
+        &self,
+        request: Request<pb::SearchProductsRequest>,
+    ) -> Result<Response<pb::SearchProductsResponse>, Status> {
+        handle!(self, request, do_search_products)
     }
 }

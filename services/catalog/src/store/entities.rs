@@ -98,3 +98,24 @@ pub mod vendor {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// A product or vendor whose search entry must be refreshed.
+pub mod search_change {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "search_changes")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub seq: i64,
+        /// `product` or `vendor`.
+        pub entity: String,
+        pub entity_id: String,
+        pub changed_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

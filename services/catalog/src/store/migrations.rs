@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateInbox),
             Box::new(CreateCatalogTables),
             Box::new(SeedTaxonomy),
+            Box::new(CreateSearchChanges),
         ]
     }
 }
@@ -244,5 +245,61 @@ impl MigrationTrait for SeedTaxonomy {
             .exec_without_returning(m.get_connection())
             .await?;
         Ok(())
+    }
+}
+
+#[derive(DeriveIden)]
+enum SearchChanges {
+    Table,
+    Seq,
+    Entity,
+    EntityId,
+    ChangedAt,
+}
+
+/// The change log every search replica tails to keep its index current.
+struct CreateSearchChanges;
+
+impl MigrationName for CreateSearchChanges {
+    fn name(&self) -> &str {
+        "m20261127_000202_search_changes"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateSearchChanges {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(SearchChanges::Table)
+                .col(
+                    ColumnDef::new(SearchChanges::Seq)
+                        .big_integer()
+                        .not_null()
+                        .auto_increment()
+                        .primary_key(),
+                )
+                .col(
+                    ColumnDef::new(SearchChanges::Entity)
+                        .string_len(16)
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(SearchChanges::EntityId)
+                        .string_len(36)
+                        .not_null(),
+                )
+                .col(time(SearchChanges::ChangedAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("search_changes_changed_at")
+                .table(SearchChanges::Table)
+                .col(SearchChanges::ChangedAt)
+                .to_owned(),
+        )
+        .await
     }
 }

@@ -11,7 +11,7 @@ use sea_orm::{
     QueryFilter, QueryOrder,
 };
 
-pub use entities::{category, price_history, product, vendor};
+pub use entities::{category, price_history, product, search_change, vendor};
 
 pub async fn categories(conn: &impl ConnectionTrait) -> Result<Vec<category::Model>, DbErr> {
     category::Entity::find()
@@ -119,6 +119,115 @@ pub async fn price_history(
     price_history::Entity::find()
         .filter(price_history::Column::ProductId.eq(product_id))
         .order_by_asc(price_history::Column::Id)
+        .all(conn)
+        .await
+}
+
+/// What a search change is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Changed {
+    Product,
+    Vendor,
+}
+
+impl Changed {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Changed::Product => "product",
+            Changed::Vendor => "vendor",
+        }
+    }
+}
+
+/// Notes, in the writing transaction, that search must refresh an entry.
+pub async fn record_search_change(
+    conn: &impl ConnectionTrait,
+    what: Changed,
+    id: &str,
+) -> Result<(), DbErr> {
+    search_change::Entity::insert(search_change::ActiveModel {
+        entity: Set(what.as_str().to_string()),
+        entity_id: Set(id.to_string()),
+        changed_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+/// Changes after `after_seq`, plus those of the last `window` (a change
+/// whose transaction committed late can carry a lower number than one
+/// already read).
+pub async fn search_changes_since(
+    conn: &impl ConnectionTrait,
+    after_seq: i64,
+    since: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<search_change::Model>, DbErr> {
+    use sea_orm::{QuerySelect, sea_query::Condition};
+    search_change::Entity::find()
+        .filter(
+            Condition::any()
+                .add(search_change::Column::Seq.gt(after_seq))
+                .add(search_change::Column::ChangedAt.gt(since)),
+        )
+        .order_by_asc(search_change::Column::Seq)
+        .limit(limit)
+        .all(conn)
+        .await
+}
+
+pub async fn last_search_change(conn: &impl ConnectionTrait) -> Result<i64, DbErr> {
+    use sea_orm::QuerySelect;
+    let max: Option<Option<i64>> = search_change::Entity::find()
+        .select_only()
+        .column_as(search_change::Column::Seq.max(), "max")
+        .into_tuple()
+        .one(conn)
+        .await?;
+    Ok(max.flatten().unwrap_or(0))
+}
+
+/// Forgets changes every replica has long applied.
+pub async fn prune_search_changes(
+    conn: &impl ConnectionTrait,
+    before: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let result = search_change::Entity::delete_many()
+        .filter(search_change::Column::ChangedAt.lt(before))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+pub async fn products_of_vendor(
+    conn: &impl ConnectionTrait,
+    vendor_id: &str,
+) -> Result<Vec<product::Model>, DbErr> {
+    product::Entity::find()
+        .filter(product::Column::VendorId.eq(vendor_id))
+        .all(conn)
+        .await
+}
+
+pub async fn listed_products(conn: &impl ConnectionTrait) -> Result<Vec<product::Model>, DbErr> {
+    product::Entity::find()
+        .filter(product::Column::Status.eq("listed"))
+        .all(conn)
+        .await
+}
+
+pub async fn all_vendors(conn: &impl ConnectionTrait) -> Result<Vec<vendor::Model>, DbErr> {
+    vendor::Entity::find().all(conn).await
+}
+
+pub async fn products_by_ids(
+    conn: &impl ConnectionTrait,
+    ids: &[String],
+) -> Result<Vec<product::Model>, DbErr> {
+    product::Entity::find()
+        .filter(product::Column::Id.is_in(ids.iter().cloned()))
         .all(conn)
         .await
 }

@@ -74,6 +74,7 @@ pub async fn spawn_app() -> TestApp {
         telemetry: TelemetrySettings::default(),
         catalog: blangkon_catalog::settings::CatalogSettings {
             max_price: 200_000_000,
+            search_poll_ms: 100,
         },
     };
     let app = Application::build(settings).await.expect("catalog starts");
@@ -157,11 +158,28 @@ impl TestApp {
     /// Publishes the vendor's registration and, if not pending, its status,
     /// then waits until the catalog has projected it.
     pub async fn vendor_with_status(&self, status: VendorStatus) -> String {
+        self.vendor_of(status, LegalForm::Individual, Scale::Micro)
+            .await
+    }
+
+    pub async fn vendor_of(
+        &self,
+        status: VendorStatus,
+        legal_form: LegalForm,
+        scale: Scale,
+    ) -> String {
         let vendor_id = uuid::Uuid::now_v7().to_string();
-        self.publish(registered(&vendor_id)).await;
+        self.publish(registered_as(&vendor_id, legal_form, scale))
+            .await;
         if status != VendorStatus::Pending {
-            self.publish(status_change(&vendor_id, VendorStatus::Pending, status))
-                .await;
+            self.publish(status_change_as(
+                &vendor_id,
+                VendorStatus::Pending,
+                status,
+                legal_form,
+                scale,
+            ))
+            .await;
         }
         self.wait_for_vendor_status(&vendor_id, status).await;
         vendor_id
@@ -232,6 +250,10 @@ impl TestApp {
 }
 
 pub fn registered(vendor_id: &str) -> NewEvent {
+    registered_as(vendor_id, LegalForm::Individual, Scale::Micro)
+}
+
+pub fn registered_as(vendor_id: &str, legal_form: LegalForm, scale: Scale) -> NewEvent {
     NewEvent::new(
         topics::VENDOR_EVENTS,
         "vendor",
@@ -242,8 +264,8 @@ pub fn registered(vendor_id: &str) -> NewEvent {
             vendor_id: vendor_id.into(),
             name: "Katering Bu Sri".into(),
             regency_code: "33.74".into(),
-            legal_form: LegalForm::Individual as i32,
-            scale: Scale::Micro as i32,
+            legal_form: legal_form as i32,
+            scale: scale as i32,
             status: VendorStatus::Pending as i32,
             actor: None,
         },
@@ -251,6 +273,18 @@ pub fn registered(vendor_id: &str) -> NewEvent {
 }
 
 pub fn status_change(vendor_id: &str, from: VendorStatus, to: VendorStatus) -> NewEvent {
+    status_change_as(vendor_id, from, to, LegalForm::Individual, Scale::Micro)
+}
+
+/// A status change of a vendor of the given legal form and scale; like the
+/// vendor service's events, it repeats both.
+pub fn status_change_as(
+    vendor_id: &str,
+    from: VendorStatus,
+    to: VendorStatus,
+    legal_form: LegalForm,
+    scale: Scale,
+) -> NewEvent {
     let change = Some(ev::VendorStatusChange {
         vendor_id: vendor_id.into(),
         regency_code: "33.74".into(),
@@ -258,8 +292,8 @@ pub fn status_change(vendor_id: &str, from: VendorStatus, to: VendorStatus) -> N
         status: to as i32,
         reason: String::new(),
         actor: None,
-        legal_form: LegalForm::Individual as i32,
-        scale: Scale::Micro as i32,
+        legal_form: legal_form as i32,
+        scale: scale as i32,
     });
     let at = chrono::Utc::now();
     fn make<M: prost::Name>(
