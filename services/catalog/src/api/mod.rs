@@ -2,6 +2,8 @@
 //! caller, parse the request into domain values, write the change and its
 //! event in one transaction, and wake the outbox relay.
 
+mod stock;
+
 use blangkon_platform::api_error::ApiError;
 use blangkon_platform::auth::{Principal, Role, principal};
 use blangkon_platform::db;
@@ -9,7 +11,6 @@ use blangkon_platform::outbox::{self, RelayWaker};
 use blangkon_platform::time::to_timestamp;
 use blangkon_proto::catalog as pb;
 use blangkon_proto::catalog::catalog_service_server::CatalogService;
-use chrono::Utc;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tonic::{Request, Response, Status};
 
@@ -227,7 +228,7 @@ impl CatalogApi {
     ) -> ApiResult<pb::Product> {
         let vendor_id = self.verified_vendor(&self.db, who).await?;
         let details = self.parse_details(&self.db, req.details).await?;
-        let now = Utc::now();
+        let now = blangkon_platform::time::now();
         let row = product::Model {
             id: uuid::Uuid::now_v7().to_string(),
             vendor_id,
@@ -263,7 +264,7 @@ impl CatalogApi {
         let details = self.parse_details(&txn, req.details).await?;
         let before = self.own_product(&txn, &vendor_id, &product_id).await?;
         let status = status_of(&before)?;
-        let now = Utc::now();
+        let now = blangkon_platform::time::now();
         let after = product::Model {
             category_code: details.category_code,
             name: details.name,
@@ -322,7 +323,7 @@ impl CatalogApi {
         let after = product::Model {
             status: to.as_str().into(),
             version: before.version + 1,
-            updated_at: Utc::now(),
+            updated_at: blangkon_platform::time::now(),
             ..before.clone()
         };
         if !store::update_product(&txn, after.clone()).await? {
@@ -382,7 +383,7 @@ impl CatalogApi {
         let after = product::Model {
             status: to.as_str().into(),
             version: before.version + 1,
-            updated_at: Utc::now(),
+            updated_at: blangkon_platform::time::now(),
             ..before.clone()
         };
         if !store::update_product(&txn, after.clone()).await? {
@@ -685,5 +686,26 @@ impl CatalogService for CatalogApi {
         request: Request<pb::SearchProductsRequest>,
     ) -> Result<Response<pb::SearchProductsResponse>, Status> {
         handle!(self, request, do_search_products)
+    }
+
+    async fn quote_prices(
+        &self,
+        request: Request<pb::QuotePricesRequest>,
+    ) -> Result<Response<pb::QuotePricesResponse>, Status> {
+        handle!(self, request, do_quote_prices)
+    }
+
+    async fn reserve_stock(
+        &self,
+        request: Request<pb::ReserveStockRequest>,
+    ) -> Result<Response<pb::Reservation>, Status> {
+        handle!(self, request, do_reserve_stock)
+    }
+
+    async fn release_stock(
+        &self,
+        request: Request<pb::ReleaseStockRequest>,
+    ) -> Result<Response<pb::Reservation>, Status> {
+        handle!(self, request, do_release_stock)
     }
 }

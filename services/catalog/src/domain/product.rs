@@ -297,3 +297,86 @@ mod tests {
         assert_eq!(unlist(Unlisted), Err(ListingError::NotListed(Unlisted)));
     }
 }
+
+/// Why a product cannot be ordered in a quantity right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Unavailable {
+    #[error("the product is not listed")]
+    NotListed,
+    #[error("the vendor is not verified")]
+    VendorNotVerified,
+    #[error("below the minimum order quantity")]
+    BelowMinimumOrder,
+    #[error("not enough stock")]
+    OutOfStock,
+}
+
+/// The facts an availability check needs.
+#[derive(Debug, Clone, Copy)]
+pub struct Offer {
+    pub listed: bool,
+    pub vendor_verified: bool,
+    pub min_order_quantity: i64,
+    pub stock: i64,
+}
+
+/// Whether `quantity` of an offer can be ordered, checked in the order a
+/// buyer can do something about last.
+pub fn check_availability(offer: Offer, quantity: i64) -> Result<(), Unavailable> {
+    if !offer.listed {
+        return Err(Unavailable::NotListed);
+    }
+    if !offer.vendor_verified {
+        return Err(Unavailable::VendorNotVerified);
+    }
+    if quantity < offer.min_order_quantity {
+        return Err(Unavailable::BelowMinimumOrder);
+    }
+    if quantity > offer.stock {
+        return Err(Unavailable::OutOfStock);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod availability_tests {
+    use super::*;
+
+    const OFFER: Offer = Offer {
+        listed: true,
+        vendor_verified: true,
+        min_order_quantity: 20,
+        stock: 100,
+    };
+
+    #[test]
+    fn an_order_between_minimum_and_stock_is_available() {
+        assert_eq!(check_availability(OFFER, 20), Ok(()));
+        assert_eq!(check_availability(OFFER, 100), Ok(()));
+    }
+
+    #[test]
+    fn each_reason_is_told() {
+        assert_eq!(
+            check_availability(OFFER, 19),
+            Err(Unavailable::BelowMinimumOrder)
+        );
+        assert_eq!(check_availability(OFFER, 101), Err(Unavailable::OutOfStock));
+        let unlisted = Offer {
+            listed: false,
+            ..OFFER
+        };
+        assert_eq!(
+            check_availability(unlisted, 20),
+            Err(Unavailable::NotListed)
+        );
+        let suspended = Offer {
+            vendor_verified: false,
+            ..OFFER
+        };
+        assert_eq!(
+            check_availability(suspended, 20),
+            Err(Unavailable::VendorNotVerified)
+        );
+    }
+}

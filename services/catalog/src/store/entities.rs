@@ -119,3 +119,27 @@ pub mod search_change {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// One line of a stock reservation.
+pub mod reservation {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "reservations")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub reservation_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub product_id: String,
+        pub quantity: i64,
+        /// `held` or `released`.
+        pub status: String,
+        pub reserved_at: DateTimeUtc,
+        pub released_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -18,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateCatalogTables),
             Box::new(SeedTaxonomy),
             Box::new(CreateSearchChanges),
+            Box::new(CreateReservations),
         ]
     }
 }
@@ -298,6 +299,61 @@ impl MigrationTrait for CreateSearchChanges {
                 .name("search_changes_changed_at")
                 .table(SearchChanges::Table)
                 .col(SearchChanges::ChangedAt)
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum Reservations {
+    Table,
+    ReservationId,
+    ProductId,
+    Quantity,
+    Status,
+    ReservedAt,
+    ReleasedAt,
+}
+
+/// Stock held for orders: one row per reservation line.
+struct CreateReservations;
+
+impl MigrationName for CreateReservations {
+    fn name(&self) -> &str {
+        "m20261127_000203_reservations"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateReservations {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(Reservations::Table)
+                .col(
+                    ColumnDef::new(Reservations::ReservationId)
+                        .string_len(36)
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(Reservations::ProductId)
+                        .string_len(36)
+                        .not_null(),
+                )
+                .col(money(Reservations::Quantity))
+                .col(text(Reservations::Status))
+                .col(time(Reservations::ReservedAt))
+                .col(
+                    ColumnDef::new(Reservations::ReleasedAt)
+                        .timestamp_with_time_zone()
+                        .null(),
+                )
+                .primary_key(
+                    Index::create()
+                        .col(Reservations::ReservationId)
+                        .col(Reservations::ProductId),
+                )
                 .to_owned(),
         )
         .await

@@ -11,7 +11,7 @@ use sea_orm::{
     QueryFilter, QueryOrder,
 };
 
-pub use entities::{category, price_history, product, search_change, vendor};
+pub use entities::{category, price_history, product, reservation, search_change, vendor};
 
 pub async fn categories(conn: &impl ConnectionTrait) -> Result<Vec<category::Model>, DbErr> {
     category::Entity::find()
@@ -230,4 +230,89 @@ pub async fn products_by_ids(
         .filter(product::Column::Id.is_in(ids.iter().cloned()))
         .all(conn)
         .await
+}
+
+pub async fn reservation_lines(
+    conn: &impl ConnectionTrait,
+    reservation_id: &str,
+) -> Result<Vec<reservation::Model>, DbErr> {
+    reservation::Entity::find()
+        .filter(reservation::Column::ReservationId.eq(reservation_id))
+        .order_by_asc(reservation::Column::ProductId)
+        .all(conn)
+        .await
+}
+
+/// Takes `quantity` from a product's stock if it has that much. Returns
+/// false, changing nothing, if it has not: stock never goes negative, even
+/// under concurrent reservations (the check and the write are one
+/// statement).
+pub async fn take_stock(
+    conn: &impl ConnectionTrait,
+    product_id: &str,
+    quantity: i64,
+) -> Result<bool, DbErr> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    let result = product::Entity::update_many()
+        .col_expr(
+            product::Column::Stock,
+            Expr::col(product::Column::Stock).sub(quantity),
+        )
+        .col_expr(
+            product::Column::Version,
+            Expr::col(product::Column::Version).add(1),
+        )
+        .filter(product::Column::Id.eq(product_id))
+        .filter(product::Column::Stock.gte(quantity))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+pub async fn give_stock(
+    conn: &impl ConnectionTrait,
+    product_id: &str,
+    quantity: i64,
+) -> Result<(), DbErr> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    product::Entity::update_many()
+        .col_expr(
+            product::Column::Stock,
+            Expr::col(product::Column::Stock).add(quantity),
+        )
+        .col_expr(
+            product::Column::Version,
+            Expr::col(product::Column::Version).add(1),
+        )
+        .filter(product::Column::Id.eq(product_id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn insert_reservation_line(
+    conn: &impl ConnectionTrait,
+    row: reservation::Model,
+) -> Result<(), DbErr> {
+    reservation::Entity::insert(reservation::ActiveModel::from(row))
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks a reservation released. Returns false if it was not held.
+pub async fn release_reservation(
+    conn: &impl ConnectionTrait,
+    reservation_id: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    use sea_orm::sea_query::Expr;
+    let result = reservation::Entity::update_many()
+        .col_expr(reservation::Column::Status, Expr::value("released"))
+        .col_expr(reservation::Column::ReleasedAt, Expr::value(at))
+        .filter(reservation::Column::ReservationId.eq(reservation_id))
+        .filter(reservation::Column::Status.eq("held"))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected > 0)
 }

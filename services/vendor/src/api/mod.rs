@@ -12,7 +12,6 @@ use blangkon_platform::db::{self, is_unique_violation};
 use blangkon_platform::outbox::{self, RelayWaker};
 use blangkon_proto::vendor as pb;
 use blangkon_proto::vendor::vendor_service_server::VendorService;
-use chrono::Utc;
 use sea_orm::{DatabaseConnection, DbErr};
 use tonic::{Request, Response, Status};
 
@@ -139,7 +138,7 @@ impl VendorApi {
         require(who, &[Role::ProvinceAdmin], "let regencies join")?;
         let code =
             RegencyCode::parse(&req.code).map_err(|e| ApiError::invalid("code", e.to_string()))?;
-        let now = Utc::now();
+        let now = blangkon_platform::time::now();
         let txn = db::begin_write(&self.db).await?;
         let mut row = store::find_regency(&txn, &code).await?.ok_or_else(|| {
             ApiError::NotFound(format!("regency {code} is not known; add it first"))
@@ -272,7 +271,7 @@ impl VendorApi {
             });
         }
 
-        let now = Utc::now();
+        let now = blangkon_platform::time::now();
         let row = vendor::Model {
             id: uuid::Uuid::now_v7().to_string(),
             name_search: registration.name.to_lowercase(),
@@ -355,7 +354,7 @@ impl VendorApi {
         })?;
         let to =
             next_status(from, decision).map_err(|e| ApiError::FailedPrecondition(e.to_string()))?;
-        let now = Utc::now();
+        let now = blangkon_platform::time::now();
         if !store::change_status(&txn, &vendor_id, from, to, now).await? {
             return Err(ApiError::FailedPrecondition(format!(
                 "vendor {vendor_id} changed while this decision was made; reload it and decide again"
@@ -405,7 +404,7 @@ impl VendorApi {
                 attended_on: req.attended_on,
                 organizer: req.organizer,
             },
-            Utc::now().date_naive(),
+            blangkon_platform::time::now().date_naive(),
         )
         .map_err(ApiError::Invalid)?;
 
@@ -422,7 +421,7 @@ impl VendorApi {
             attended_on: record.attended_on,
             organizer: record.organizer,
             recorded_by: who.subject.clone(),
-            recorded_at: Utc::now(),
+            recorded_at: blangkon_platform::time::now(),
         };
         store::insert_training(&txn, training::ActiveModel::from(row.clone())).await?;
         outbox::enqueue(

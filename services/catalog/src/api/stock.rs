@@ -1,0 +1,281 @@
+//! Price quotes and stock reservations, for the order service.
+
+use std::collections::HashMap;
+
+use blangkon_platform::api_error::ApiError;
+use blangkon_platform::auth::{Principal, Role};
+use blangkon_platform::db;
+use blangkon_platform::outbox;
+use blangkon_platform::time::to_timestamp;
+use blangkon_platform::validation::Violation;
+use blangkon_proto::catalog as pb;
+use sea_orm::ConnectionTrait;
+
+use super::CatalogApi;
+use crate::domain::product::{Offer, ProductStatus, check_availability};
+use crate::events;
+use crate::store::{self, reservation};
+
+const MAX_LINES: usize = 100;
+
+/// Lines with valid ids and positive quantities; the same product twice is
+/// refused so a reservation line is one product.
+fn parse_lines(lines: &[pb::QuoteLine]) -> Result<Vec<(String, i64)>, ApiError> {
+    let mut v = Vec::new();
+    if lines.is_empty() || lines.len() > MAX_LINES {
+        v.push(Violation::new(
+            "lines",
+            format!("must hold 1 to {MAX_LINES} lines"),
+        ));
+    }
+    let mut out: Vec<(String, i64)> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        match uuid::Uuid::parse_str(line.product_id.trim()) {
+            Ok(id) => {
+                let id = id.to_string();
+                if out.iter().any(|(seen, _)| *seen == id) {
+                    v.push(Violation::new(
+                        format!("lines[{i}].product_id"),
+                        "appears twice",
+                    ));
+                }
+                out.push((id, line.quantity));
+            }
+            Err(_) => v.push(Violation::new(
+                format!("lines[{i}].product_id"),
+                "must be a product id (UUID)",
+            )),
+        }
+        if line.quantity < 1 {
+            v.push(Violation::new(
+                format!("lines[{i}].quantity"),
+                "must be at least 1",
+            ));
+        }
+    }
+    if v.is_empty() {
+        Ok(out)
+    } else {
+        Err(ApiError::Invalid(v))
+    }
+}
+
+fn reservation_to_proto(reservation_id: &str, rows: &[reservation::Model]) -> pb::Reservation {
+    let held = rows.iter().all(|r| r.status == "held");
+    pb::Reservation {
+        reservation_id: reservation_id.to_string(),
+        lines: rows
+            .iter()
+            .map(|r| pb::QuoteLine {
+                product_id: r.product_id.clone(),
+                quantity: r.quantity,
+            })
+            .collect(),
+        status: if held {
+            pb::ReservationStatus::Held
+        } else {
+            pb::ReservationStatus::Released
+        } as i32,
+        reserved_at: rows.first().map(|r| to_timestamp(r.reserved_at)),
+    }
+}
+
+fn same_lines(rows: &[reservation::Model], lines: &[(String, i64)]) -> bool {
+    let mut wanted: Vec<(&str, i64)> = lines.iter().map(|(p, q)| (p.as_str(), *q)).collect();
+    wanted.sort();
+    let mut held: Vec<(&str, i64)> = rows
+        .iter()
+        .map(|r| (r.product_id.as_str(), r.quantity))
+        .collect();
+    held.sort();
+    wanted == held
+}
+
+impl CatalogApi {
+    async fn offer(
+        &self,
+        conn: &impl ConnectionTrait,
+        product: &store::product::Model,
+    ) -> Result<Offer, ApiError> {
+        let vendor_verified = store::find_vendor(conn, &product.vendor_id)
+            .await?
+            .is_some_and(|v| v.status == "verified");
+        Ok(Offer {
+            listed: ProductStatus::parse(&product.status) == Some(ProductStatus::Listed),
+            vendor_verified,
+            min_order_quantity: product.min_order_quantity,
+            stock: product.stock,
+        })
+    }
+
+    pub(super) async fn do_quote_prices(
+        &self,
+        who: &Principal,
+        req: pb::QuotePricesRequest,
+    ) -> Result<pb::QuotePricesResponse, ApiError> {
+        if !matches!(who.role, Role::Service | Role::Buyer) {
+            return Err(ApiError::denied(format!(
+                "role {} may not ask for quotes",
+                who.role
+            )));
+        }
+        let lines = parse_lines(&req.lines)?;
+        let ids: Vec<String> = lines.iter().map(|(id, _)| id.clone()).collect();
+        let mut rows: HashMap<String, store::product::Model> =
+            store::products_by_ids(&self.db, &ids)
+                .await?
+                .into_iter()
+                .map(|r| (r.id.clone(), r))
+                .collect();
+        let mut quotes = Vec::with_capacity(lines.len());
+        for (product_id, quantity) in lines {
+            let Some(row) = rows.remove(&product_id) else {
+                return Err(ApiError::NotFound(format!("product {product_id}")));
+            };
+            let availability = check_availability(self.offer(&self.db, &row).await?, quantity);
+            quotes.push(pb::Quote {
+                available: availability.is_ok(),
+                unavailable_reason: availability
+                    .err()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default(),
+                product_id,
+                vendor_id: row.vendor_id,
+                name: row.name,
+                category_code: row.category_code,
+                unit: row.unit,
+                unit_price: row.price,
+                quantity,
+                min_order_quantity: row.min_order_quantity,
+                stock: row.stock,
+            });
+        }
+        Ok(pb::QuotePricesResponse { quotes })
+    }
+
+    pub(super) async fn do_reserve_stock(
+        &self,
+        who: &Principal,
+        req: pb::ReserveStockRequest,
+    ) -> Result<pb::Reservation, ApiError> {
+        if who.role != Role::Service {
+            return Err(ApiError::denied(format!(
+                "role {} may not reserve stock",
+                who.role
+            )));
+        }
+        let reservation_id = uuid::Uuid::parse_str(req.reservation_id.trim())
+            .map_err(|_| {
+                ApiError::invalid("reservation_id", "must be a UUID chosen by the caller")
+            })?
+            .to_string();
+        let lines = parse_lines(&req.lines)?;
+
+        let txn = db::begin_write(&self.db).await?;
+        let existing = store::reservation_lines(&txn, &reservation_id).await?;
+        if !existing.is_empty() {
+            // A retry: answer what the first call did, reserve nothing.
+            if !same_lines(&existing, &lines) {
+                return Err(ApiError::AlreadyExists {
+                    field: "reservation_id".into(),
+                    message: format!("reservation {reservation_id} exists with other lines"),
+                });
+            }
+            return Ok(reservation_to_proto(&reservation_id, &existing));
+        }
+        let now = blangkon_platform::time::now();
+        let mut rows = Vec::with_capacity(lines.len());
+        for (i, (product_id, quantity)) in lines.iter().enumerate() {
+            let product = store::find_product(&txn, product_id)
+                .await?
+                .ok_or_else(|| ApiError::NotFound(format!("product {product_id}")))?;
+            let mut offer = self.offer(&txn, &product).await?;
+            // Stock is checked by the conditional update below; here only
+            // the other rules.
+            offer.stock = i64::MAX;
+            if let Err(reason) = check_availability(offer, *quantity) {
+                return Err(ApiError::FailedPrecondition(format!(
+                    "lines[{i}]: product {product_id}: {reason}"
+                )));
+            }
+            if !store::take_stock(&txn, product_id, *quantity).await? {
+                // Dropping the transaction gives back what earlier lines took.
+                return Err(ApiError::FailedPrecondition(format!(
+                    "lines[{i}]: product {product_id}: not enough stock ({} left, {quantity} asked)",
+                    product.stock
+                )));
+            }
+            let row = reservation::Model {
+                reservation_id: reservation_id.clone(),
+                product_id: product_id.clone(),
+                quantity: *quantity,
+                status: "held".into(),
+                reserved_at: now,
+                released_at: None,
+            };
+            if let Err(e) = store::insert_reservation_line(&txn, row.clone()).await {
+                // A concurrent call with the same id got there first.
+                if db::is_unique_violation(&e) {
+                    drop(txn);
+                    let existing = store::reservation_lines(&self.db, &reservation_id).await?;
+                    return Ok(reservation_to_proto(&reservation_id, &existing));
+                }
+                return Err(e.into());
+            }
+            let after = store::product::Model {
+                stock: product.stock - quantity,
+                updated_at: now,
+                ..product
+            };
+            outbox::enqueue(&txn, events::stock_changed(&after, after.stock + quantity)).await?;
+            rows.push(row);
+        }
+        if let Err(e) = txn.commit().await {
+            if db::is_unique_violation(&e) {
+                let existing = store::reservation_lines(&self.db, &reservation_id).await?;
+                return Ok(reservation_to_proto(&reservation_id, &existing));
+            }
+            return Err(e.into());
+        }
+        self.committed();
+        Ok(reservation_to_proto(&reservation_id, &rows))
+    }
+
+    pub(super) async fn do_release_stock(
+        &self,
+        who: &Principal,
+        req: pb::ReleaseStockRequest,
+    ) -> Result<pb::Reservation, ApiError> {
+        if who.role != Role::Service {
+            return Err(ApiError::denied(format!(
+                "role {} may not release stock",
+                who.role
+            )));
+        }
+        let reservation_id = uuid::Uuid::parse_str(req.reservation_id.trim())
+            .map_err(|_| ApiError::invalid("reservation_id", "must be a reservation id (UUID)"))?
+            .to_string();
+        let txn = db::begin_write(&self.db).await?;
+        let lines = store::reservation_lines(&txn, &reservation_id).await?;
+        if lines.is_empty() {
+            return Err(ApiError::NotFound(format!("reservation {reservation_id}")));
+        }
+        let now = blangkon_platform::time::now();
+        if store::release_reservation(&txn, &reservation_id, now).await? {
+            for line in &lines {
+                store::give_stock(&txn, &line.product_id, line.quantity).await?;
+                if let Some(after) = store::find_product(&txn, &line.product_id).await? {
+                    outbox::enqueue(
+                        &txn,
+                        events::stock_changed(&after, after.stock - line.quantity),
+                    )
+                    .await?;
+                }
+            }
+        }
+        txn.commit().await?;
+        self.committed();
+        let lines = store::reservation_lines(&self.db, &reservation_id).await?;
+        Ok(reservation_to_proto(&reservation_id, &lines))
+    }
+}
