@@ -1,7 +1,7 @@
 # Short named recipes; the README's two commands need none of them.
 CARGO ?= cargo
 
-.PHONY: run test check fmt clippy test-ci build
+.PHONY: run test check fmt clippy test-ci build bench bench-catalog
 
 ## run: the whole suite locally (SQLite + embedded Kafka), Ctrl-C stops it
 run:
@@ -27,3 +27,10 @@ build:
 ## test-ci: what .ci/run does: PostgreSQL + tansu, then check and test
 test-ci:
 	bash .ci/run
+
+## bench-catalog: load 500,000 products into PostgreSQL and measure search
+## over gRPC (p50/p99, throughput at several concurrency levels)
+bench-catalog:
+	$(CARGO) run --release -p blangkon -- bench catalog $(BENCH_ARGS)
+
+bench: bench-catalog

@@ -204,6 +204,29 @@ pub struct CatalogArgs {
 enum CatalogCommand {
     /// The category taxonomy.
     Categories,
+    /// Search listed products: stemmed, typo-tolerant, with filters.
+    Search {
+        /// Words to find (empty: browse).
+        #[arg(default_value = "")]
+        text: String,
+        /// Category code; a top-level code includes its subcategories.
+        #[arg(long)]
+        category: Option<String>,
+        /// Only products delivered to this regency, e.g. 33.74.
+        #[arg(long)]
+        regency: Option<String>,
+        #[arg(long)]
+        min_price: Option<i64>,
+        #[arg(long)]
+        max_price: Option<i64>,
+        /// relevance, price-asc, price-desc or newest.
+        #[arg(long, default_value = "relevance")]
+        sort: String,
+        #[arg(long, default_value_t = 20)]
+        page_size: i32,
+        #[arg(long, default_value = "")]
+        page_token: String,
+    },
 }
 
 pub async fn catalog(args: CatalogArgs) -> anyhow::Result<()> {
@@ -228,6 +251,75 @@ pub async fn catalog(args: CatalogArgs) -> anyhow::Result<()> {
                 for c in &categories {
                     let indent = if c.parent_code.is_empty() { "" } else { "  " };
                     say!("{indent}{:<24} {}", c.code, c.name);
+                }
+            }
+        }
+        CatalogCommand::Search {
+            text,
+            category,
+            regency,
+            min_price,
+            max_price,
+            sort,
+            page_size,
+            page_token,
+        } => {
+            let sort = match sort.as_str() {
+                "relevance" => pb::SortOrder::Relevance,
+                "price-asc" => pb::SortOrder::PriceAscending,
+                "price-desc" => pb::SortOrder::PriceDescending,
+                "newest" => pb::SortOrder::Newest,
+                other => anyhow::bail!(
+                    "--sort: `{other}` is not relevance, price-asc, price-desc or newest"
+                ),
+            };
+            let sort = if text.is_empty() && sort == pb::SortOrder::Relevance {
+                pb::SortOrder::Unspecified
+            } else {
+                sort
+            };
+            let response = client
+                .search_products(conn.request(pb::SearchProductsRequest {
+                    query: text,
+                    category_code: category.unwrap_or_default(),
+                    delivery_regency: regency.unwrap_or_default(),
+                    min_price: min_price.unwrap_or(0),
+                    max_price: max_price.unwrap_or(0),
+                    sort: sort as i32,
+                    page_size,
+                    page_token,
+                    ..Default::default()
+                })?)
+                .await
+                .map_err(output::status_error)?
+                .into_inner();
+            if conn.json {
+                output::print_json(&json!({
+                    "total_matches": response.total_matches,
+                    "hits": response.hits.iter().map(|h| {
+                        let mut p = product_json(h.product.as_ref().unwrap_or(&pb::Product::default()));
+                        p["score"] = json!(h.score);
+                        p
+                    }).collect::<Vec<_>>(),
+                    "facets": response.facets.iter().map(|f| json!({"category_code": f.category_code, "count": f.count})).collect::<Vec<_>>(),
+                    "next_page_token": response.next_page_token,
+                }));
+            } else {
+                say!("{} matches", response.total_matches);
+                for hit in &response.hits {
+                    let p = hit.product.clone().unwrap_or_default();
+                    let d = p.details.unwrap_or_default();
+                    say!(
+                        "{}  Rp{:>11}/{:<6} {:<22} {}",
+                        p.id,
+                        d.price,
+                        d.unit,
+                        d.category_code,
+                        d.name
+                    );
+                }
+                if !response.next_page_token.is_empty() {
+                    say!("more: --page-token {}", response.next_page_token);
                 }
             }
         }

@@ -13,6 +13,7 @@ macro_rules! say {
     }};
 }
 
+mod bench;
 mod catalog;
 mod client;
 mod dev;
@@ -44,8 +45,10 @@ enum Command {
     Vendor(client::VendorArgs),
     /// Products: create, update, publish, unlist, get.
     Product(catalog::ProductArgs),
-    /// The catalog: categories.
+    /// The catalog: categories and search.
     Catalog(catalog::CatalogArgs),
+    /// Benchmarks against the real service code (see `make bench`).
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -68,6 +71,7 @@ fn main() -> std::process::ExitCode {
             Command::Vendor(args) => client::vendor(args).await,
             Command::Product(args) => catalog::product(args).await,
             Command::Catalog(args) => catalog::catalog(args).await,
+            Command::Bench(args) => bench::run(args).await,
         }
     });
     match result {

@@ -486,3 +486,105 @@ fn unreachable_doc() -> &'static ProductDoc {
         listed: false,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(i: usize, name: &str, price: i64) -> ProductDoc {
+        ProductDoc {
+            product_id: format!("00000000-0000-7000-8000-{i:012}"),
+            vendor_id: "v".into(),
+            category_code: "atk.kertas".into(),
+            parent_category: "atk".into(),
+            category_name: "Kertas".into(),
+            name: name.into(),
+            description: String::new(),
+            price,
+            delivery_regencies: vec!["33.74".into()],
+            listed: true,
+        }
+    }
+
+    fn index_with(n: usize) -> SearchIndex {
+        let mut index = SearchIndex::default();
+        index.set_vendor(
+            "v",
+            VendorDoc {
+                verified: true,
+                legal_form: "cv".into(),
+                scale: "small".into(),
+            },
+        );
+        for i in 0..n {
+            index.upsert(doc(i, &format!("Kertas HVS nomor {i}"), 1000 + i as i64));
+        }
+        index
+    }
+
+    fn query(text: &str) -> Query {
+        Query {
+            text: text.into(),
+            page_size: 10,
+            ..Query::default()
+        }
+    }
+
+    #[test]
+    fn removing_most_documents_compacts_without_losing_the_rest() {
+        let mut index = index_with(3000);
+        for i in 0..2500 {
+            index.remove(&doc(i, "", 0).product_id);
+        }
+        assert_eq!(index.len(), 500);
+        assert!(index.dead_slots < 1024, "compacted");
+        let result = index.search(&query("kertas"));
+        assert_eq!(result.total_matches, 500);
+        let hit = index.search(&query("2999")).hits;
+        assert_eq!(hit[0].product_id, doc(2999, "", 0).product_id);
+    }
+
+    #[test]
+    fn replacing_a_document_finds_only_its_new_words() {
+        let mut index = index_with(1);
+        index.upsert(doc(0, "Pulpen Gel", 1000));
+        assert_eq!(index.search(&query("hvs")).total_matches, 0);
+        assert_eq!(index.search(&query("pulpen")).total_matches, 1);
+    }
+
+    #[test]
+    fn an_unverified_vendor_hides_its_products() {
+        let mut index = index_with(3);
+        index.set_vendor(
+            "v",
+            VendorDoc {
+                verified: false,
+                legal_form: "cv".into(),
+                scale: "small".into(),
+            },
+        );
+        assert_eq!(index.search(&query("kertas")).total_matches, 0);
+    }
+
+    #[test]
+    fn price_pages_follow_each_other_without_gaps() {
+        let index = index_with(25);
+        let mut after = None;
+        let mut seen = Vec::new();
+        loop {
+            let result = index.search(&Query {
+                sort: SortOrder::PriceDescending,
+                after: after.clone(),
+                page_size: 7,
+                ..Query::default()
+            });
+            seen.extend(result.hits.iter().map(|h| h.price));
+            match result.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        let expected: Vec<i64> = (0..25).rev().map(|i| 1000 + i).collect();
+        assert_eq!(seen, expected);
+    }
+}
