@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::service::Routes;
@@ -82,10 +83,20 @@ pub async fn serve(
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
+    // Serving our own listener skips tonic's TCP settings: without
+    // TCP_NODELAY a small response waits for the client's delayed ACK
+    // (~40 ms per call, measured with `blangkon bench catalog`).
+    let incoming = TcpListenerStream::new(listener).map(|stream| {
+        let stream = stream?;
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+        Ok::<_, std::io::Error>(stream)
+    });
     let server = Server::builder()
         .trace_fn(call_span)
         .add_routes(routes)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+        .serve_with_incoming_shutdown(incoming, signal);
 
     tokio::select! {
         result = server => Ok(result?),

@@ -4,6 +4,12 @@
 //!
 //! It is a projection of the catalog tables, so it answers the same on
 //! PostgreSQL and SQLite: the database only supplies the rows.
+//!
+//! Built for half a million products and more: posting lists are sorted by
+//! slot, so the words of a query are intersected by merging, without
+//! hashing; documents keep only integers (ids, interned vendors,
+//! categories and regencies), so filters, facets and sorting compare
+//! numbers.
 
 use std::collections::{HashMap, HashSet};
 
@@ -22,6 +28,7 @@ const B: f32 = 0.75;
 /// What the index needs of a product.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProductDoc {
+    /// A UUID.
     pub product_id: String,
     pub vendor_id: String,
     pub category_code: String,
@@ -44,12 +51,26 @@ pub struct VendorDoc {
     pub scale: String,
 }
 
+/// A document as stored: integers only.
 struct Doc {
-    product: ProductDoc,
+    id: u128,
+    vendor: u32,
+    category: u16,
+    parent: u16,
+    price: i64,
+    /// Regency codes as numbers, "33.74" -> 3374.
+    regencies: Box<[u16]>,
     /// Weighted length (sum of field-weighted term counts).
     length: f32,
     /// Weighted term frequencies, to undo document frequencies on removal.
-    terms: Vec<(u32, f32)>,
+    terms: Box<[(u32, f32)]>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Vendor {
+    verified: bool,
+    legal_form: u8,
+    scale: u8,
 }
 
 /// Order of results.
@@ -104,17 +125,44 @@ pub struct SearchResult {
     pub facets: Vec<(String, usize)>,
 }
 
+/// Strings stored once and referred to by a small number.
+#[derive(Default)]
+struct Interner {
+    ids: HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Interner {
+    fn id(&mut self, name: &str) -> u32 {
+        if let Some(id) = self.ids.get(name) {
+            return *id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(name.to_string());
+        self.ids.insert(name.to_string(), id);
+        id
+    }
+
+    fn get(&self, name: &str) -> Option<u32> {
+        self.ids.get(name).copied()
+    }
+}
+
 /// The index. Writers hold it exclusively; queries share it.
 #[derive(Default)]
 pub struct SearchIndex {
     analyzer: Analyzer,
     slots: Vec<Option<Doc>>,
-    slot_of: HashMap<String, u32>,
-    vendors: HashMap<String, VendorDoc>,
+    slot_of: HashMap<u128, u32>,
+    vendor_ids: Interner,
+    vendors: Vec<Vendor>,
+    /// Legal forms and scales, interned.
+    labels: Interner,
+    categories: Interner,
     term_ids: HashMap<String, u32>,
     terms: Vec<String>,
-    /// Per term: (slot, weighted tf). Entries of removed slots are skipped
-    /// and dropped at the next compaction.
+    /// Per term: (slot, weighted tf), in slot order. Entries of removed
+    /// slots are skipped and dropped at the next compaction.
     postings: Vec<Vec<(u32, f32)>>,
     /// Live documents containing each term.
     df: Vec<u32>,
@@ -141,6 +189,37 @@ fn one_deletions(term: &str) -> Vec<String> {
         .collect()
 }
 
+/// "33.74" -> 3374; anything else -> None.
+fn regency_number(code: &str) -> Option<u16> {
+    let b = code.as_bytes();
+    if b.len() != 5 || b[2] != b'.' {
+        return None;
+    }
+    code.replace('.', "").parse().ok()
+}
+
+fn uuid_number(id: &str) -> u128 {
+    uuid::Uuid::parse_str(id).map(|u| u.as_u128()).unwrap_or(0)
+}
+
+/// Merges two slot-sorted match lists, keeping slots in both, adding scores.
+fn intersect(a: &[(u32, f32)], b: &[(u32, f32)]) -> Vec<(u32, f32)> {
+    let mut out = Vec::with_capacity(a.len().min(b.len()));
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push((a[i].0, a[i].1 + b[j].1));
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
+}
+
 impl SearchIndex {
     pub fn len(&self) -> usize {
         self.live
@@ -150,8 +229,28 @@ impl SearchIndex {
         self.live == 0
     }
 
+    fn vendor_index(&mut self, vendor_id: &str) -> u32 {
+        let id = self.vendor_ids.id(vendor_id);
+        if id as usize == self.vendors.len() {
+            // Not heard of yet: hidden until the vendor is known verified.
+            self.vendors.push(Vendor {
+                verified: false,
+                legal_form: u8::MAX,
+                scale: u8::MAX,
+            });
+        }
+        id
+    }
+
     pub fn set_vendor(&mut self, vendor_id: &str, vendor: VendorDoc) {
-        self.vendors.insert(vendor_id.to_string(), vendor);
+        let id = self.vendor_index(vendor_id);
+        let legal_form = self.labels.id(&vendor.legal_form) as u8;
+        let scale = self.labels.id(&vendor.scale) as u8;
+        self.vendors[id as usize] = Vendor {
+            verified: vendor.verified,
+            legal_form,
+            scale,
+        };
     }
 
     fn term_id(&mut self, term: &str) -> u32 {
@@ -179,41 +278,52 @@ impl SearchIndex {
             return;
         }
         let mut weighted: HashMap<u32, f32> = HashMap::new();
-        let fields = [
-            (product.name.clone(), NAME_WEIGHT),
-            (product.category_name.clone(), CATEGORY_WEIGHT),
-            (product.description.clone(), DESCRIPTION_WEIGHT),
-        ];
         let mut length = 0.0;
-        for (text, weight) in fields {
-            for term in self.analyzer.terms(&text) {
+        for (text, weight) in [
+            (&product.name, NAME_WEIGHT),
+            (&product.category_name, CATEGORY_WEIGHT),
+            (&product.description, DESCRIPTION_WEIGHT),
+        ] {
+            for term in self.analyzer.terms(text) {
                 let id = self.term_id(&term);
                 *weighted.entry(id).or_default() += weight;
                 length += weight;
             }
         }
+        // Slots only grow, so pushing keeps every posting list slot-sorted.
         let slot = self.slots.len() as u32;
-        let terms: Vec<(u32, f32)> = weighted.into_iter().collect();
-        for (term, tf) in &terms {
+        let terms: Box<[(u32, f32)]> = weighted.into_iter().collect();
+        for (term, tf) in terms.iter() {
             self.postings[*term as usize].push((slot, *tf));
             self.df[*term as usize] += 1;
         }
-        self.slot_of.insert(product.product_id.clone(), slot);
-        self.slots.push(Some(Doc {
-            product,
+        let id = uuid_number(&product.product_id);
+        let doc = Doc {
+            id,
+            vendor: self.vendor_index(&product.vendor_id),
+            category: self.categories.id(&product.category_code) as u16,
+            parent: self.categories.id(&product.parent_category) as u16,
+            price: product.price,
+            regencies: product
+                .delivery_regencies
+                .iter()
+                .filter_map(|r| regency_number(r))
+                .collect(),
             length,
             terms,
-        }));
+        };
+        self.slot_of.insert(id, slot);
+        self.slots.push(Some(doc));
         self.live += 1;
         self.total_length += f64::from(length);
     }
 
     pub fn remove(&mut self, product_id: &str) {
-        let Some(slot) = self.slot_of.remove(product_id) else {
+        let Some(slot) = self.slot_of.remove(&uuid_number(product_id)) else {
             return;
         };
         if let Some(doc) = self.slots[slot as usize].take() {
-            for (term, _) in &doc.terms {
+            for (term, _) in doc.terms.iter() {
                 self.df[*term as usize] -= 1;
             }
             self.live -= 1;
@@ -225,7 +335,8 @@ impl SearchIndex {
         }
     }
 
-    /// Drops removed slots from the postings.
+    /// Drops removed slots; renumbering keeps slot order, so posting
+    /// lists stay sorted.
     fn compact(&mut self) {
         let mut remap = vec![u32::MAX; self.slots.len()];
         let mut slots = Vec::with_capacity(self.live);
@@ -242,9 +353,8 @@ impl SearchIndex {
                 new != u32::MAX
             });
         }
-        for (id, slot) in self.slot_of.iter_mut() {
+        for slot in self.slot_of.values_mut() {
             *slot = remap[*slot as usize];
-            debug_assert!(*slot != u32::MAX, "{id} remapped");
         }
         self.slots = slots;
         self.dead_slots = 0;
@@ -261,13 +371,12 @@ impl SearchIndex {
             return out;
         }
         let mut candidates: HashSet<u32> = HashSet::new();
-        // A term with one letter more, or the same length (substitution,
-        // transposition), has a deletion equal to one of ours or to us.
+        // A longer or same-length term shares a deletion with us, or has
+        // us as one; a shorter term is one of our deletions.
         for key in std::iter::once(term.to_string()).chain(one_deletions(term)) {
             if let Some(ids) = self.deletes.get(&key) {
                 candidates.extend(ids);
             }
-            // A term with one letter less than ours is one of our deletions.
             if let Some(id) = self.term_ids.get(&key) {
                 candidates.insert(*id);
             }
@@ -276,18 +385,40 @@ impl SearchIndex {
             if out.iter().any(|(o, _)| *o == id) {
                 continue;
             }
-            let candidate = &self.terms[id as usize];
-            if self.df[id as usize] > 0 && within_one_edit(term, candidate) {
+            if self.df[id as usize] > 0 && within_one_edit(term, &self.terms[id as usize]) {
                 out.push((id, TYPO_FACTOR));
             }
         }
         out
     }
 
-    fn visible(&self, doc: &ProductDoc) -> Option<&VendorDoc> {
-        self.vendors
-            .get(&doc.vendor_id)
-            .filter(|v| v.verified && doc.listed)
+    /// Slot-sorted live matches of one query term, BM25-scored; a slot
+    /// matched by several spellings keeps its best score.
+    fn term_matches(&self, term: &str, n: f32, average: f32) -> Vec<(u32, f32)> {
+        let mut lists: Vec<Vec<(u32, f32)>> = Vec::new();
+        for (term_id, factor) in self.expand(term) {
+            let df = self.df[term_id as usize] as f32;
+            let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln() * factor;
+            let list = self.postings[term_id as usize]
+                .iter()
+                .filter_map(|&(slot, tf)| {
+                    let doc = self.slots[slot as usize].as_ref()?;
+                    let norm = tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * doc.length / average));
+                    Some((slot, idf * norm))
+                })
+                .collect();
+            lists.push(list);
+        }
+        match lists.len() {
+            0 => Vec::new(),
+            1 => lists.pop().unwrap_or_default(),
+            _ => {
+                let mut all: Vec<(u32, f32)> = lists.into_iter().flatten().collect();
+                all.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
+                all.dedup_by_key(|m| m.0);
+                all
+            }
+        }
     }
 
     pub fn search(&self, query: &Query) -> SearchResult {
@@ -295,7 +426,7 @@ impl SearchIndex {
         query_terms.sort();
         query_terms.dedup();
 
-        // Score every document that matches all query terms.
+        // Every document that matches all query terms, with its score.
         let mut scored: Vec<(u32, f32)> = if query_terms.is_empty() {
             self.slots
                 .iter()
@@ -305,123 +436,102 @@ impl SearchIndex {
                 .collect()
         } else {
             let n = self.live.max(1) as f32;
-            let average = (self.total_length / self.live.max(1) as f64) as f32;
-            let mut acc: HashMap<u32, (f32, u32)> = HashMap::new();
-            for (i, term) in query_terms.iter().enumerate() {
-                let mut best: HashMap<u32, f32> = HashMap::new();
-                for (term_id, factor) in self.expand(term) {
-                    let df = self.df[term_id as usize] as f32;
-                    let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
-                    for &(slot, tf) in &self.postings[term_id as usize] {
-                        let Some(doc) = &self.slots[slot as usize] else {
-                            continue;
-                        };
-                        let norm = tf * (K1 + 1.0)
-                            / (tf + K1 * (1.0 - B + B * doc.length / average.max(1.0)));
-                        let s = idf * norm * factor;
-                        let e = best.entry(slot).or_insert(0.0);
-                        if s > *e {
-                            *e = s;
-                        }
-                    }
-                }
-                for (slot, s) in best {
-                    let e = acc.entry(slot).or_insert((0.0, 0));
-                    if e.1 == i as u32 {
-                        e.0 += s;
-                        e.1 += 1;
-                    }
-                }
-            }
-            let all = query_terms.len() as u32;
-            acc.into_iter()
-                .filter(|(_, (_, matched))| *matched == all)
-                .map(|(slot, (score, _))| (slot, score))
-                .collect()
+            let average = ((self.total_length / self.live.max(1) as f64) as f32).max(1.0);
+            let mut lists: Vec<Vec<(u32, f32)>> = query_terms
+                .iter()
+                .map(|t| self.term_matches(t, n, average))
+                .collect();
+            lists.sort_by_key(Vec::len);
+            let mut lists = lists.into_iter();
+            let first = lists.next().unwrap_or_default();
+            lists.fold(first, |acc, list| intersect(&acc, &list))
         };
 
-        // Filters, and facets over everything but the category filter.
-        let mut facets: HashMap<&str, usize> = HashMap::new();
+        // Filters compare integers; facets count by category id over
+        // everything but the category filter.
+        let unknown = u32::MAX;
+        let category = query
+            .category
+            .as_deref()
+            .map(|c| self.categories.get(c).unwrap_or(unknown));
+        let regency = query
+            .delivery_regency
+            .as_deref()
+            .map(|r| regency_number(r).unwrap_or(u16::MAX));
+        let legal_form = query
+            .legal_form
+            .as_deref()
+            .map(|f| self.labels.get(f).unwrap_or(unknown));
+        let scale = query
+            .scale
+            .as_deref()
+            .map(|s| self.labels.get(s).unwrap_or(unknown));
+        let mut facet_counts = vec![0usize; self.categories.names.len()];
         scored.retain(|(slot, _)| {
             let Some(doc) = &self.slots[*slot as usize] else {
                 return false;
             };
-            let p = &doc.product;
-            let Some(vendor) = self.visible(p) else {
-                return false;
-            };
-            let keep = query
-                .delivery_regency
-                .as_ref()
-                .is_none_or(|r| p.delivery_regencies.contains(r))
-                && query.min_price.is_none_or(|m| p.price >= m)
-                && query.max_price.is_none_or(|m| p.price <= m)
-                && query
-                    .legal_form
-                    .as_ref()
-                    .is_none_or(|f| *f == vendor.legal_form)
-                && query.scale.as_ref().is_none_or(|s| *s == vendor.scale);
+            let vendor = self.vendors[doc.vendor as usize];
+            let keep = vendor.verified
+                && regency.is_none_or(|r| doc.regencies.contains(&r))
+                && query.min_price.is_none_or(|m| doc.price >= m)
+                && query.max_price.is_none_or(|m| doc.price <= m)
+                && legal_form.is_none_or(|f| f == u32::from(vendor.legal_form))
+                && scale.is_none_or(|s| s == u32::from(vendor.scale));
             if !keep {
                 return false;
             }
-            *facets.entry(p.category_code.as_str()).or_default() += 1;
-            if p.parent_category != p.category_code {
-                *facets.entry(p.parent_category.as_str()).or_default() += 1;
+            facet_counts[doc.category as usize] += 1;
+            if doc.parent != doc.category {
+                facet_counts[doc.parent as usize] += 1;
             }
-            query
-                .category
-                .as_ref()
-                .is_none_or(|c| *c == p.category_code || *c == p.parent_category)
+            category.is_none_or(|c| c == u32::from(doc.category) || c == u32::from(doc.parent))
         });
-        let mut facets: Vec<(String, usize)> = facets
+        let mut facets: Vec<(String, usize)> = facet_counts
             .into_iter()
-            .map(|(c, n)| (c.to_string(), n))
+            .enumerate()
+            .filter(|(_, n)| *n > 0)
+            .map(|(c, n)| (self.categories.names[c].clone(), n))
             .collect();
         facets.sort();
         let total_matches = scored.len();
 
-        let doc = |slot: u32| -> &ProductDoc {
-            match &self.slots[slot as usize] {
-                Some(d) => &d.product,
-                None => unreachable_doc(),
-            }
-        };
         // Keyset pagination: keep what sorts after the cursor, then take the
         // best page of it.
+        let doc = |slot: u32| self.slots[slot as usize].as_ref();
+        let key = |slot: u32| doc(slot).map_or((0i64, 0u128), |d| (d.price, d.id));
         if let Some(after) = &query.after {
             scored.retain(|(slot, score)| {
-                let p = doc(*slot);
+                let (price, id) = key(*slot);
                 match after {
                     Cursor::Relevance {
                         score: s,
                         product_id,
-                    } => *score < *s || (*score == *s && p.product_id > *product_id),
-                    Cursor::Price { price, product_id } => match query.sort {
-                        SortOrder::PriceDescending => {
-                            p.price < *price || (p.price == *price && p.product_id > *product_id)
+                    } => {
+                        let last = uuid_number(product_id);
+                        *score < *s || (*score == *s && id > last)
+                    }
+                    Cursor::Price {
+                        price: p,
+                        product_id,
+                    } => {
+                        let last = uuid_number(product_id);
+                        match query.sort {
+                            SortOrder::PriceDescending => price < *p || (price == *p && id > last),
+                            _ => price > *p || (price == *p && id > last),
                         }
-                        _ => p.price > *price || (p.price == *price && p.product_id > *product_id),
-                    },
-                    Cursor::Newest { product_id } => p.product_id < *product_id,
+                    }
+                    Cursor::Newest { product_id } => id < uuid_number(product_id),
                 }
             });
         }
         let order = |a: &(u32, f32), b: &(u32, f32)| {
-            let (pa, pb) = (doc(a.0), doc(b.0));
+            let ((pa, ia), (pb, ib)) = (key(a.0), key(b.0));
             match query.sort {
-                SortOrder::Relevance => {
-                    b.1.total_cmp(&a.1)
-                        .then_with(|| pa.product_id.cmp(&pb.product_id))
-                }
-                SortOrder::PriceAscending => pa
-                    .price
-                    .cmp(&pb.price)
-                    .then_with(|| pa.product_id.cmp(&pb.product_id)),
-                SortOrder::PriceDescending => pb
-                    .price
-                    .cmp(&pa.price)
-                    .then_with(|| pa.product_id.cmp(&pb.product_id)),
-                SortOrder::Newest => pb.product_id.cmp(&pa.product_id),
+                SortOrder::Relevance => b.1.total_cmp(&a.1).then(ia.cmp(&ib)),
+                SortOrder::PriceAscending => pa.cmp(&pb).then(ia.cmp(&ib)),
+                SortOrder::PriceDescending => pb.cmp(&pa).then(ia.cmp(&ib)),
+                SortOrder::Newest => ib.cmp(&ia),
             }
         };
         let page = query.page_size.max(1);
@@ -434,11 +544,11 @@ impl SearchIndex {
         let hits: Vec<Hit> = scored
             .iter()
             .map(|(slot, score)| {
-                let p = doc(*slot);
+                let (price, id) = key(*slot);
                 Hit {
-                    product_id: p.product_id.clone(),
+                    product_id: uuid::Uuid::from_u128(id).to_string(),
                     score: *score,
-                    price: p.price,
+                    price,
                 }
             })
             .collect();
@@ -466,25 +576,6 @@ impl SearchIndex {
             facets,
         }
     }
-}
-
-#[cold]
-fn unreachable_doc() -> &'static ProductDoc {
-    // Only live slots are scored; a removed slot here is a bug worth
-    // surfacing in tests rather than a panic on a request path.
-    static EMPTY: std::sync::OnceLock<ProductDoc> = std::sync::OnceLock::new();
-    EMPTY.get_or_init(|| ProductDoc {
-        product_id: String::new(),
-        vendor_id: String::new(),
-        category_code: String::new(),
-        parent_category: String::new(),
-        category_name: String::new(),
-        name: String::new(),
-        description: String::new(),
-        price: 0,
-        delivery_regencies: Vec::new(),
-        listed: false,
-    })
 }
 
 #[cfg(test)]
