@@ -231,6 +231,22 @@ async fn a_regency_onboards_a_vendor_through_the_local_suite() {
     ];
     let seen = json(&suite.cli(data_dir, &buyer, &["product", "get", &product_id]));
     assert_eq!(seen["price"], 25000);
+    // Found by a stemmed, misspelt search ("makanan" -> "makan" is in the
+    // category name; "ayma" is one swap from "ayam").
+    let mut found = serde_json::Value::Null;
+    for _ in 0..100 {
+        found = json(&suite.cli(
+            data_dir,
+            &buyer,
+            &["catalog", "search", "nasi ayma", "--regency", "33.74"],
+        ));
+        if found["total_matches"] == 1 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(found["total_matches"], 1, "{found}");
+    assert_eq!(found["hits"][0]["id"], product_id.as_str());
 
     // A bad request names its fields and fails the command.
     let bad = suite.cli(
