@@ -197,6 +197,8 @@ pub struct ReadEvent {
 /// Reads a topic from its beginning with a consumer group of its own.
 pub struct EventReader {
     consumer: StreamConsumer,
+    topic: String,
+    subscribed: std::sync::atomic::AtomicBool,
 }
 
 impl EventReader {
@@ -211,8 +213,38 @@ impl EventReader {
             .set("topic.metadata.refresh.interval.ms", "1000")
             .create()
             .expect("test consumer");
-        consumer.subscribe(&[topic]).expect("subscribe");
-        Self { consumer }
+        Self {
+            consumer,
+            topic: topic.to_string(),
+            subscribed: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Subscribes once the topic exists: a group that joins before its
+    /// topic is created waits for a metadata refresh and a rebalance, which
+    /// on a busy machine can outlast a test's patience.
+    async fn subscribe(&self, deadline: Instant) {
+        use std::sync::atomic::Ordering;
+        if self.subscribed.load(Ordering::Relaxed) {
+            return;
+        }
+        while Instant::now() < deadline {
+            let exists = self
+                .consumer
+                .fetch_metadata(Some(&self.topic), Duration::from_millis(200))
+                .map(|m| {
+                    m.topics()
+                        .iter()
+                        .any(|t| t.error().is_none() && !t.partitions().is_empty())
+                })
+                .unwrap_or(false);
+            if exists {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.consumer.subscribe(&[&self.topic]).expect("subscribe");
+        self.subscribed.store(true, Ordering::Relaxed);
     }
 
     /// Reads until `done` holds for what was read, or `timeout` passes.
@@ -222,6 +254,7 @@ impl EventReader {
         mut done: impl FnMut(&[ReadEvent]) -> bool,
     ) -> Vec<ReadEvent> {
         let deadline = Instant::now() + timeout;
+        self.subscribe(deadline).await;
         let mut events = Vec::new();
         while !done(&events) {
             let left = deadline.saturating_duration_since(Instant::now());

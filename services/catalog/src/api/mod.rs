@@ -198,6 +198,30 @@ impl CatalogApi {
         Ok(row)
     }
 
+    /// Moves a product to `to` (already checked against the listing rules)
+    /// and tells search, inside the caller's transaction.
+    async fn set_status(
+        &self,
+        txn: &impl ConnectionTrait,
+        before: product::Model,
+        to: ProductStatus,
+    ) -> ApiResult<product::Model> {
+        let after = product::Model {
+            status: to.as_str().into(),
+            version: before.version + 1,
+            updated_at: blangkon_platform::time::now(),
+            ..before
+        };
+        if !store::update_product(txn, after.clone()).await? {
+            return Err(ApiError::FailedPrecondition(format!(
+                "product {} changed meanwhile; reload it and try again",
+                after.id
+            )));
+        }
+        store::record_search_change(txn, Changed::Product, &after.id).await?;
+        Ok(after)
+    }
+
     async fn with_history(&self, row: product::Model) -> ApiResult<pb::Product> {
         let history = store::price_history(&self.db, &row.id).await?;
         Ok(product_to_proto(row, history))
@@ -320,19 +344,8 @@ impl CatalogApi {
         let before = self.own_product(&txn, &vendor_id, &product_id).await?;
         let to = rules::publish(status_of(&before)?)
             .map_err(|e| ApiError::FailedPrecondition(e.to_string()))?;
-        let after = product::Model {
-            status: to.as_str().into(),
-            version: before.version + 1,
-            updated_at: blangkon_platform::time::now(),
-            ..before.clone()
-        };
-        if !store::update_product(&txn, after.clone()).await? {
-            return Err(ApiError::FailedPrecondition(format!(
-                "product {product_id} changed meanwhile; try again"
-            )));
-        }
+        let after = self.set_status(&txn, before, to).await?;
         outbox::enqueue(&txn, events::product_listed(&after)).await?;
-        store::record_search_change(&txn, Changed::Product, &product_id).await?;
         txn.commit().await?;
         self.committed();
         tracing::info!(%product_id, "product listed");
@@ -380,23 +393,12 @@ impl CatalogApi {
         };
         let to = rules::unlist(status_of(&before)?)
             .map_err(|e| ApiError::FailedPrecondition(e.to_string()))?;
-        let after = product::Model {
-            status: to.as_str().into(),
-            version: before.version + 1,
-            updated_at: blangkon_platform::time::now(),
-            ..before.clone()
-        };
-        if !store::update_product(&txn, after.clone()).await? {
-            return Err(ApiError::FailedPrecondition(format!(
-                "product {product_id} changed meanwhile; try again"
-            )));
-        }
+        let after = self.set_status(&txn, before, to).await?;
         outbox::enqueue(
             &txn,
             events::product_unlisted(&after, &reason, &who.subject),
         )
         .await?;
-        store::record_search_change(&txn, Changed::Product, &product_id).await?;
         txn.commit().await?;
         self.committed();
         self.with_history(after).await
