@@ -10,6 +10,8 @@ const PROTOS: &[&str] = &[
     "blangkon/events/v1/vendor_events.proto",
     "blangkon/catalog/v1/catalog.proto",
     "blangkon/events/v1/catalog_events.proto",
+    "blangkon/order/v1/order.proto",
+    "blangkon/events/v1/order_events.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

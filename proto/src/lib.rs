@@ -17,6 +17,11 @@ pub mod blangkon {
             tonic::include_proto!("blangkon.catalog.v1");
         }
     }
+    pub mod order {
+        pub mod v1 {
+            tonic::include_proto!("blangkon.order.v1");
+        }
+    }
     pub mod events {
         pub mod v1 {
             tonic::include_proto!("blangkon.events.v1");
@@ -26,4 +31,5 @@ pub mod blangkon {
 
 pub use blangkon::catalog::v1 as catalog;
 pub use blangkon::events::v1 as events;
+pub use blangkon::order::v1 as order;
 pub use blangkon::vendor::v1 as vendor;

@@ -19,6 +19,9 @@ pub enum ApiError {
     PermissionDenied(String),
     #[error("{0}")]
     FailedPrecondition(String),
+    /// A service this one depends on cannot answer now; retrying later may.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("database: {0}")]
     Db(#[from] DbErr),
 }
@@ -45,6 +48,7 @@ impl From<ApiError> for Status {
             ApiError::NotFound(m) => Status::not_found(m.clone()),
             ApiError::PermissionDenied(m) => Status::permission_denied(m.clone()),
             ApiError::FailedPrecondition(m) => Status::failed_precondition(m.clone()),
+            ApiError::Unavailable(m) => Status::unavailable(m.clone()),
             ApiError::Db(DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) => {
                 tracing::warn!(error = %err, "database unreachable");
                 Status::unavailable("database unavailable, retry later")

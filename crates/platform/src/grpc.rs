@@ -139,6 +139,12 @@ pub fn channel(endpoint: &str, deadline: Duration) -> Result<Channel, GrpcError>
 pub fn propagate_trace(
     mut request: tonic::Request<()>,
 ) -> Result<tonic::Request<()>, tonic::Status> {
+    inject_trace(&mut request);
+    Ok(request)
+}
+
+/// Puts the current trace context into an outgoing request's metadata.
+pub fn inject_trace<T>(request: &mut tonic::Request<T>) {
     for (key, value) in crate::telemetry::current_trace_headers() {
         if let (Ok(key), Ok(value)) = (
             tonic::metadata::MetadataKey::from_bytes(key.as_bytes()),
@@ -147,7 +153,6 @@ pub fn propagate_trace(
             request.metadata_mut().insert(key, value);
         }
     }
-    Ok(request)
 }
 
 /// Cancelled on Ctrl-C or SIGTERM: the one shutdown signal of a process.

@@ -1,0 +1,773 @@
+//! gRPC handlers of `blangkon.order.v1.OrderService`.
+//!
+//! Placing an order asks the catalog for current prices and the vendor
+//! service whether the vendor is verified, reserves stock under a
+//! reservation id derived from the buyer's idempotency key (so a retry
+//! never reserves twice), then writes the order, its items, its first
+//! history line, the idempotency key and the event in one transaction.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use blangkon_platform::api_error::ApiError;
+use blangkon_platform::auth::{Principal, Role, principal};
+use blangkon_platform::db;
+use blangkon_platform::outbox::{self, RelayWaker};
+use blangkon_platform::time::{now, to_timestamp};
+use blangkon_platform::validation::Violation;
+use blangkon_proto::order as pb;
+use blangkon_proto::order::order_service_server::OrderService;
+use sea_orm::DatabaseConnection;
+use sha2::{Digest, Sha256};
+use tonic::{Request, Response, Status};
+
+use crate::domain::lifecycle::{Action, OrderStatus, Party, next_status, releases_stock};
+use crate::domain::money;
+use crate::events::{self, Transition};
+use crate::peers::Peers;
+use crate::store::{self, OrderFilter, idempotency, item, order};
+
+type ApiResult<T> = Result<T, ApiError>;
+
+const MAX_LINES: usize = 100;
+
+/// The order service's gRPC API.
+#[derive(Debug, Clone)]
+pub struct OrderApi {
+    db: DatabaseConnection,
+    relay: RelayWaker,
+    peers: Peers,
+    max_order_total: i64,
+}
+
+impl OrderApi {
+    pub fn new(
+        db: DatabaseConnection,
+        relay: RelayWaker,
+        peers: Peers,
+        max_order_total: i64,
+    ) -> Self {
+        Self {
+            db,
+            relay,
+            peers,
+            max_order_total,
+        }
+    }
+}
+
+fn status_of(row: &order::Model) -> ApiResult<OrderStatus> {
+    OrderStatus::parse(&row.status).ok_or_else(|| {
+        ApiError::Db(sea_orm::DbErr::Custom(format!(
+            "order {} has unknown status {}",
+            row.id, row.status
+        )))
+    })
+}
+
+fn proto_status(status: &str) -> pb::OrderStatus {
+    match OrderStatus::parse(status) {
+        Some(OrderStatus::Placed) => pb::OrderStatus::Placed,
+        Some(OrderStatus::Accepted) => pb::OrderStatus::Accepted,
+        Some(OrderStatus::Rejected) => pb::OrderStatus::Rejected,
+        Some(OrderStatus::Shipped) => pb::OrderStatus::Shipped,
+        Some(OrderStatus::Received) => pb::OrderStatus::Received,
+        Some(OrderStatus::Paid) => pb::OrderStatus::Paid,
+        Some(OrderStatus::Completed) => pb::OrderStatus::Completed,
+        Some(OrderStatus::Cancelled) => pb::OrderStatus::Cancelled,
+        None => pb::OrderStatus::Unspecified,
+    }
+}
+
+fn order_to_proto(
+    row: order::Model,
+    items: Vec<item::Model>,
+    history: Vec<store::history::Model>,
+) -> pb::Order {
+    pb::Order {
+        status: proto_status(&row.status) as i32,
+        id: row.id,
+        buyer_work_unit: row.buyer_work_unit,
+        buyer_regency: row.buyer_regency,
+        vendor_id: row.vendor_id,
+        items: items
+            .into_iter()
+            .map(|i| pb::OrderItem {
+                product_id: i.product_id,
+                name: i.name,
+                category_code: i.category_code,
+                unit: i.unit,
+                quantity: i.quantity,
+                unit_price: i.unit_price,
+                line_total: i.line_total,
+            })
+            .collect(),
+        total: row.total,
+        bast_number: row.bast_number.unwrap_or_default(),
+        bast_date: row
+            .bast_date
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default(),
+        payment_reference: row.payment_reference.unwrap_or_default(),
+        placed_at: Some(to_timestamp(row.placed_at)),
+        updated_at: Some(to_timestamp(row.updated_at)),
+        history: history
+            .into_iter()
+            .map(|h| pb::StatusChange {
+                from_status: h
+                    .from_status
+                    .as_deref()
+                    .map_or(pb::OrderStatus::Unspecified, proto_status)
+                    as i32,
+                to_status: proto_status(&h.to_status) as i32,
+                actor: h.actor,
+                actor_role: h.actor_role,
+                note: h.note,
+                changed_at: Some(to_timestamp(h.changed_at)),
+            })
+            .collect(),
+    }
+}
+
+/// The buyer's work unit and regency, from its token.
+fn buyer_of(who: &Principal) -> ApiResult<(String, String)> {
+    match (who.role, &who.work_unit, &who.regency) {
+        (Role::Buyer, Some(unit), Some(regency)) => Ok((unit.clone(), regency.clone())),
+        (Role::Buyer, _, _) => Err(ApiError::denied(
+            "a buyer token must name its work unit and regency",
+        )),
+        (role, _, _) => Err(ApiError::denied(format!(
+            "role {role} may not place orders"
+        ))),
+    }
+}
+
+/// Lines parsed and canonical: valid ids, positive quantities, no product
+/// twice, sorted so that the same order always hashes the same.
+fn parse_lines(lines: &[pb::OrderLine]) -> ApiResult<Vec<(String, i64)>> {
+    let mut v = Vec::new();
+    if lines.is_empty() || lines.len() > MAX_LINES {
+        v.push(Violation::new(
+            "lines",
+            format!("must hold 1 to {MAX_LINES} lines"),
+        ));
+    }
+    let mut out: Vec<(String, i64)> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        match uuid::Uuid::parse_str(line.product_id.trim()) {
+            Ok(id) if out.iter().any(|(p, _)| *p == id.to_string()) => {
+                v.push(Violation::new(
+                    format!("lines[{i}].product_id"),
+                    "appears twice",
+                ));
+            }
+            Ok(id) => out.push((id.to_string(), line.quantity)),
+            Err(_) => v.push(Violation::new(
+                format!("lines[{i}].product_id"),
+                "must be a product id (UUID)",
+            )),
+        }
+        if line.quantity < 1 {
+            v.push(Violation::new(
+                format!("lines[{i}].quantity"),
+                "must be at least 1",
+            ));
+        }
+    }
+    if !v.is_empty() {
+        return Err(ApiError::Invalid(v));
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn request_hash(lines: &[(String, i64)], note: &str) -> String {
+    let mut hasher = Sha256::new();
+    for (product_id, quantity) in lines {
+        hasher.update(format!("{product_id}:{quantity};"));
+    }
+    hasher.update(note.as_bytes());
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The reservation id of an idempotency key: a retry of a half-done
+/// placing reserves under the same id, which the catalog takes once.
+fn reservation_id(work_unit: &str, key: &str) -> String {
+    uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_OID,
+        format!("blangkon-order:{work_unit}:{key}").as_bytes(),
+    )
+    .to_string()
+}
+
+impl OrderApi {
+    async fn full(&self, row: order::Model) -> ApiResult<pb::Order> {
+        let items = store::items(&self.db, &row.id).await?;
+        let history = store::history(&self.db, &row.id).await?;
+        Ok(order_to_proto(row, items, history))
+    }
+
+    /// The order a key made, if the body matches; ALREADY_EXISTS if not.
+    async fn replay(&self, key: &idempotency::Model, hash: &str) -> ApiResult<pb::Order> {
+        if key.request_hash != hash {
+            return Err(ApiError::AlreadyExists {
+                field: "idempotency_key".into(),
+                message: format!("idempotency key {} was used for another order", key.key),
+            });
+        }
+        let row = store::find_order(&self.db, &key.order_id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("order {}", key.order_id)))?;
+        self.full(row).await
+    }
+
+    async fn do_place_order(
+        &self,
+        who: &Principal,
+        req: pb::PlaceOrderRequest,
+    ) -> ApiResult<pb::Order> {
+        let (work_unit, regency) = buyer_of(who)?;
+        let key = req.idempotency_key.trim().to_string();
+        let mut violations = Vec::new();
+        if !(8..=100).contains(&key.len()) || !key.chars().all(|c| c.is_ascii_graphic()) {
+            violations.push(Violation::new(
+                "idempotency_key",
+                "must be 8 to 100 printable ASCII characters",
+            ));
+        }
+        let note = req.note.trim().to_string();
+        if note.chars().count() > 1000 {
+            violations.push(Violation::new("note", "must be at most 1000 characters"));
+        }
+        let lines = match parse_lines(&req.lines) {
+            Ok(lines) => lines,
+            Err(ApiError::Invalid(mut v)) => {
+                violations.append(&mut v);
+                Vec::new()
+            }
+            Err(e) => return Err(e),
+        };
+        if !violations.is_empty() {
+            return Err(ApiError::Invalid(violations));
+        }
+        let hash = request_hash(&lines, &note);
+        if let Some(existing) = store::find_key(&self.db, &work_unit, &key).await? {
+            return self.replay(&existing, &hash).await;
+        }
+
+        // Current prices and availability, from the catalog.
+        let quotes = self.peers.quote(&lines).await?;
+        let mut refused = Vec::new();
+        for (i, quote) in quotes.iter().enumerate() {
+            if !quote.available {
+                refused.push(Violation::new(
+                    format!("lines[{i}]"),
+                    quote.unavailable_reason.clone(),
+                ));
+            }
+        }
+        let vendor_id = quotes
+            .first()
+            .map(|q| q.vendor_id.clone())
+            .unwrap_or_default();
+        if quotes.iter().any(|q| q.vendor_id != vendor_id) {
+            return Err(ApiError::invalid(
+                "lines",
+                "every product of an order must come from one vendor",
+            ));
+        }
+        if !refused.is_empty() {
+            return Err(ApiError::Invalid(refused));
+        }
+        let (line_totals, total) = money::totals(
+            &quotes
+                .iter()
+                .map(|q| (q.quantity, q.unit_price))
+                .collect::<Vec<_>>(),
+            self.max_order_total,
+        )
+        .map_err(|e| ApiError::invalid("lines", e.to_string()))?;
+
+        // The vendor must be verified now, not only when it listed.
+        let vendor = self.peers.vendor(&vendor_id).await?;
+        if vendor.status != blangkon_proto::vendor::VendorStatus::Verified as i32 {
+            return Err(ApiError::FailedPrecondition(format!(
+                "vendor {vendor_id} is not verified and cannot take orders"
+            )));
+        }
+        let label = |name: &str, prefix: &str| name.trim_start_matches(prefix).to_ascii_lowercase();
+        let legal_form = blangkon_proto::vendor::LegalForm::try_from(vendor.legal_form)
+            .map(|f| label(f.as_str_name(), "LEGAL_FORM_"))
+            .unwrap_or_default();
+        let scale = blangkon_proto::vendor::Scale::try_from(vendor.scale)
+            .map(|s| label(s.as_str_name(), "SCALE_"))
+            .unwrap_or_default();
+
+        let reservation = reservation_id(&work_unit, &key);
+        self.peers.reserve(&reservation, &lines).await?;
+
+        let at = now();
+        let row = order::Model {
+            id: uuid::Uuid::now_v7().to_string(),
+            buyer_work_unit: work_unit.clone(),
+            buyer_regency: regency,
+            buyer_subject: who.subject.clone(),
+            vendor_id,
+            vendor_regency: vendor.regency_code,
+            vendor_legal_form: legal_form,
+            vendor_scale: scale,
+            total,
+            status: OrderStatus::Placed.as_str().into(),
+            bast_number: None,
+            bast_date: None,
+            payment_reference: None,
+            note: note.clone(),
+            version: 0,
+            placed_at: at,
+            updated_at: at,
+        };
+        let items: Vec<item::Model> = quotes
+            .iter()
+            .zip(line_totals)
+            .map(|(q, line_total)| item::Model {
+                order_id: row.id.clone(),
+                product_id: q.product_id.clone(),
+                name: q.name.clone(),
+                category_code: q.category_code.clone(),
+                unit: q.unit.clone(),
+                quantity: q.quantity,
+                unit_price: q.unit_price,
+                line_total,
+            })
+            .collect();
+        let written = self
+            .write_new_order(who, &key, &hash, row.clone(), items.clone(), at)
+            .await;
+        match written {
+            Ok(()) => {
+                self.relay.wake();
+                tracing::info!(order_id = %row.id, total = row.total, "order placed");
+                let history = store::history(&self.db, &row.id).await?;
+                Ok(order_to_proto(row, items, history))
+            }
+            Err(e) if db::is_unique_violation(&e) => {
+                // A concurrent call with the same key won; it used the same
+                // reservation, so there is nothing to give back.
+                let existing = store::find_key(&self.db, &work_unit, &key)
+                    .await?
+                    .ok_or_else(|| ApiError::Db(e))?;
+                self.replay(&existing, &hash).await
+            }
+            Err(e) => {
+                if let Err(release) = self.peers.release(&reservation).await {
+                    tracing::warn!(%reservation, error = %release, "could not release stock after a failed placing");
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    async fn write_new_order(
+        &self,
+        who: &Principal,
+        key: &str,
+        hash: &str,
+        row: order::Model,
+        items: Vec<item::Model>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), sea_orm::DbErr> {
+        let txn = db::begin_write(&self.db).await?;
+        store::insert_key(
+            &txn,
+            idempotency::Model {
+                work_unit: row.buyer_work_unit.clone(),
+                key: key.to_string(),
+                request_hash: hash.to_string(),
+                order_id: row.id.clone(),
+                created_at: at,
+            },
+        )
+        .await?;
+        store::insert_order(&txn, row.clone(), items.clone()).await?;
+        store::record_change(
+            &txn,
+            &row.id,
+            None,
+            OrderStatus::Placed,
+            &who.subject,
+            who.role.as_str(),
+            &row.note,
+            at,
+        )
+        .await?;
+        outbox::enqueue(
+            &txn,
+            events::order_event(
+                &row,
+                &items,
+                Transition {
+                    previous: None,
+                    actor_role: who.role.as_str(),
+                    note: &row.note,
+                    at,
+                },
+            ),
+        )
+        .await?;
+        txn.commit().await
+    }
+
+    /// Whether `who` is the party that may take `action` on `row`.
+    fn may_act(who: &Principal, row: &order::Model, action: Action) -> ApiResult<()> {
+        let allowed = match action.party() {
+            Party::Vendor => {
+                who.role == Role::Vendor && who.vendor_id.as_deref() == Some(row.vendor_id.as_str())
+            }
+            Party::Buyer => {
+                who.role == Role::Buyer
+                    && who.work_unit.as_deref() == Some(row.buyer_work_unit.as_str())
+            }
+        };
+        if allowed {
+            Ok(())
+        } else {
+            let party = match action.party() {
+                Party::Vendor => "the order's vendor",
+                Party::Buyer => "the order's buyer",
+            };
+            Err(ApiError::denied(format!(
+                "only {party} may {} this order",
+                action.as_str()
+            )))
+        }
+    }
+
+    async fn transition(
+        &self,
+        who: &Principal,
+        order_id: &str,
+        action: Action,
+        note: &str,
+        apply: impl FnOnce(&mut order::Model),
+    ) -> ApiResult<pb::Order> {
+        let order_id = uuid::Uuid::parse_str(order_id.trim())
+            .map_err(|_| ApiError::invalid("order_id", "must be an order id (UUID)"))?
+            .to_string();
+        let note = note.trim();
+        if note.chars().count() > 1000 {
+            return Err(ApiError::invalid("note", "must be at most 1000 characters"));
+        }
+        let before = store::find_order(&self.db, &order_id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))?;
+        Self::may_act(who, &before, action)?;
+        let from = status_of(&before)?;
+        let to =
+            next_status(from, action).map_err(|e| ApiError::FailedPrecondition(e.to_string()))?;
+        if releases_stock(to) {
+            // Give the stock back first: if that fails the order stays as it
+            // was and the caller retries; releasing twice is harmless.
+            let key = store::find_key_of_order(&self.db, &order_id).await?;
+            if let Some(key) = key {
+                self.peers
+                    .release(&reservation_id(&key.work_unit, &key.key))
+                    .await?;
+            }
+        }
+        let at = now();
+        let mut after = order::Model {
+            status: to.as_str().into(),
+            version: before.version + 1,
+            updated_at: at,
+            ..before.clone()
+        };
+        apply(&mut after);
+        let items = store::items(&self.db, &order_id).await?;
+        let txn = db::begin_write(&self.db).await?;
+        if !store::update_order(&txn, after.clone()).await? {
+            return Err(ApiError::FailedPrecondition(format!(
+                "order {order_id} changed while this was done; reload it and try again"
+            )));
+        }
+        store::record_change(
+            &txn,
+            &order_id,
+            Some(from),
+            to,
+            &who.subject,
+            who.role.as_str(),
+            note,
+            at,
+        )
+        .await?;
+        outbox::enqueue(
+            &txn,
+            events::order_event(
+                &after,
+                &items,
+                Transition {
+                    previous: Some(from.as_str()),
+                    actor_role: who.role.as_str(),
+                    note,
+                    at,
+                },
+            ),
+        )
+        .await?;
+        txn.commit().await?;
+        self.relay.wake();
+        self.full(after).await
+    }
+
+    /// Whether `who` may read `row`.
+    fn may_read(who: &Principal, row: &order::Model) -> bool {
+        match who.role {
+            Role::ProvinceAdmin | Role::Analyst | Role::Service => true,
+            Role::RegencyAdmin => who.regency.as_deref() == Some(row.buyer_regency.as_str()),
+            Role::Buyer => who.work_unit.as_deref() == Some(row.buyer_work_unit.as_str()),
+            Role::Vendor => who.vendor_id.as_deref() == Some(row.vendor_id.as_str()),
+        }
+    }
+
+    async fn do_get_order(
+        &self,
+        who: &Principal,
+        req: pb::GetOrderRequest,
+    ) -> ApiResult<pb::Order> {
+        let order_id = uuid::Uuid::parse_str(req.order_id.trim())
+            .map_err(|_| ApiError::invalid("order_id", "must be an order id (UUID)"))?
+            .to_string();
+        let row = store::find_order(&self.db, &order_id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))?;
+        if !Self::may_read(who, &row) {
+            return Err(ApiError::denied(
+                "this order belongs to another buyer, vendor or regency",
+            ));
+        }
+        self.full(row).await
+    }
+
+    async fn do_list_orders(
+        &self,
+        who: &Principal,
+        req: pb::ListOrdersRequest,
+    ) -> ApiResult<pb::ListOrdersResponse> {
+        let mut v = Vec::new();
+        let page_size = match req.page_size {
+            0 => 50,
+            n if (1..=500).contains(&n) => n as u64,
+            _ => {
+                v.push(Violation::new("page_size", "must be 1 to 500"));
+                50
+            }
+        };
+        let after = if req.page_token.is_empty() {
+            None
+        } else {
+            let id = URL_SAFE_NO_PAD
+                .decode(&req.page_token)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .filter(|id| uuid::Uuid::parse_str(id).is_ok());
+            if id.is_none() {
+                v.push(Violation::new(
+                    "page_token",
+                    "is not a token this service issued",
+                ));
+            }
+            id
+        };
+        let status = match pb::OrderStatus::try_from(req.status) {
+            Ok(pb::OrderStatus::Unspecified) => None,
+            Ok(s) => Some(
+                s.as_str_name()
+                    .trim_start_matches("ORDER_STATUS_")
+                    .to_ascii_lowercase(),
+            ),
+            Err(_) => {
+                v.push(Violation::new("status", "is not an order status"));
+                None
+            }
+        };
+        if !v.is_empty() {
+            return Err(ApiError::Invalid(v));
+        }
+        let mut filter = OrderFilter {
+            status,
+            vendor_id: (!req.vendor_id.is_empty()).then(|| req.vendor_id.clone()),
+            ..OrderFilter::default()
+        };
+        match who.role {
+            Role::ProvinceAdmin | Role::Analyst | Role::Service => {}
+            Role::RegencyAdmin => filter.regency = who.regency.clone(),
+            Role::Buyer => filter.work_unit = who.work_unit.clone(),
+            Role::Vendor => {
+                let own = who.vendor_id.clone().ok_or_else(|| {
+                    ApiError::denied("this vendor token is not bound to a vendor")
+                })?;
+                if filter.vendor_id.as_ref().is_some_and(|v| *v != own) {
+                    return Err(ApiError::denied("a vendor may list only its own orders"));
+                }
+                filter.vendor_id = Some(own);
+            }
+        }
+        let mut rows =
+            store::list_orders(&self.db, &filter, after.as_deref(), page_size + 1).await?;
+        let next_page_token = if rows.len() as u64 > page_size {
+            rows.truncate(page_size as usize);
+            rows.last()
+                .map(|r| URL_SAFE_NO_PAD.encode(r.id.as_bytes()))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let mut orders = Vec::with_capacity(rows.len());
+        for row in rows {
+            let items = store::items(&self.db, &row.id).await?;
+            orders.push(order_to_proto(row, items, Vec::new()));
+        }
+        Ok(pb::ListOrdersResponse {
+            orders,
+            next_page_token,
+        })
+    }
+}
+
+macro_rules! handle {
+    ($self:ident, $request:ident, $method:ident) => {{
+        let who = principal(&$request)?;
+        $self
+            .$method(&who, $request.into_inner())
+            .await
+            .map(Response::new)
+            .map_err(Status::from)
+    }};
+}
+
+macro_rules! transition {
+    ($self:ident, $request:ident, $action:expr) => {{
+        let who = principal(&$request)?;
+        let req = $request.into_inner();
+        $self
+            .transition(&who, &req.order_id, $action, &req.note, |_| {})
+            .await
+            .map(Response::new)
+            .map_err(Status::from)
+    }};
+}
+
+#[tonic::async_trait]
+impl OrderService for OrderApi {
+    async fn place_order(
+        &self,
+        request: Request<pb::PlaceOrderRequest>,
+    ) -> Result<Response<pb::Order>, Status> {
+        handle!(self, request, do_place_order)
+    }
+
+    async fn get_order(
+        &self,
+        request: Request<pb::GetOrderRequest>,
+    ) -> Result<Response<pb::Order>, Status> {
+        handle!(self, request, do_get_order)
+    }
+
+    async fn list_orders(
+        &self,
+        request: Request<pb::ListOrdersRequest>,
+    ) -> Result<Response<pb::ListOrdersResponse>, Status> {
+        handle!(self, request, do_list_orders)
+    }
+
+    async fn accept_order(
+        &self,
+        request: Request<pb::TransitionRequest>,
+    ) -> Result<Response<pb::Order>, Status> {
+        transition!(self, request, Action::Accept)
+    }
+
+    async fn reject_order(
+        &self,
+        request: Request<pb::TransitionRequest>,
+    ) -> Result<Response<pb::Order>, Status> {
+        transition!(self, request, Action::Reject)
+    }
+
+    async fn ship_order(
+        &self,
+        request: Request<pb::TransitionRequest>,
+    ) -> Result<Response<pb::Order>, Status> {
+        transition!(self, request, Action::Ship)
+    }
+
+    async fn complete_order(
+        &self,
+        request: Request<pb::TransitionRequest>,
+    ) -> Result<Response<pb::Order>, Status> {
+        transition!(self, request, Action::Complete)
+    }
+
+    async fn cancel_order(
+        &self,
+        request: Request<pb::TransitionRequest>,
+    ) -> Result<Response<pb::Order>, Status> {
+        transition!(self, request, Action::Cancel)
+    }
+
+    async fn receive_order(
+        &self,
+        request: Request<pb::ReceiveOrderRequest>,
+    ) -> Result<Response<pb::Order>, Status> {
+        let who = principal(&request)?;
+        let req = request.into_inner();
+        let mut v = Vec::new();
+        let number = req.bast_number.trim().to_string();
+        if number.is_empty() || number.chars().count() > 100 {
+            v.push(Violation::new("bast_number", "must be 1 to 100 characters"));
+        }
+        let date = chrono::NaiveDate::parse_from_str(req.bast_date.trim(), "%Y-%m-%d").ok();
+        match date {
+            None => v.push(Violation::new("bast_date", "must be a date YYYY-MM-DD")),
+            Some(d) if d > now().date_naive() => {
+                v.push(Violation::new("bast_date", "must not be in the future"))
+            }
+            Some(_) => {}
+        }
+        if !v.is_empty() {
+            return Err(ApiError::Invalid(v).into());
+        }
+        let note = format!("BAST {number}");
+        self.transition(&who, &req.order_id, Action::Receive, &note, |o| {
+            o.bast_number = Some(number.clone());
+            o.bast_date = date;
+        })
+        .await
+        .map(Response::new)
+        .map_err(Status::from)
+    }
+
+    async fn pay_order(
+        &self,
+        request: Request<pb::PayOrderRequest>,
+    ) -> Result<Response<pb::Order>, Status> {
+        let who = principal(&request)?;
+        let req = request.into_inner();
+        let reference = req.payment_reference.trim().to_string();
+        if reference.is_empty() || reference.chars().count() > 100 {
+            return Err(
+                ApiError::invalid("payment_reference", "must be 1 to 100 characters").into(),
+            );
+        }
+        let note = format!("payment {reference}");
+        self.transition(&who, &req.order_id, Action::Pay, &note, |o| {
+            o.payment_reference = Some(reference.clone());
+        })
+        .await
+        .map(Response::new)
+        .map_err(Status::from)
+    }
+}

@@ -1,0 +1,18 @@
+//! The order service: government work units buy from one vendor at the
+//! listed price, and every step to payment is recorded.
+//!
+//! - [`domain`]: the lifecycle table and money arithmetic;
+//! - [`store`]: orders, items, history, idempotency keys;
+//! - [`api`]: the gRPC handlers; [`peers`]: calls to vendor and catalog;
+//! - [`events`]: one event per transition to `blangkon.order.events.v1`.
+
+pub mod api;
+pub mod app;
+pub mod domain;
+pub mod events;
+pub mod peers;
+pub mod settings;
+pub mod store;
+
+pub use app::Application;
+pub use settings::Settings;

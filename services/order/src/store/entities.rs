@@ -1,0 +1,105 @@
+//! sea-orm entities of the order database.
+
+pub mod order {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "orders")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub buyer_work_unit: String,
+        pub buyer_regency: String,
+        pub buyer_subject: String,
+        pub vendor_id: String,
+        pub vendor_regency: String,
+        pub vendor_legal_form: String,
+        pub vendor_scale: String,
+        /// Rupiah, computed from the items.
+        pub total: i64,
+        pub status: String,
+        pub bast_number: Option<String>,
+        pub bast_date: Option<Date>,
+        pub payment_reference: Option<String>,
+        pub note: String,
+        pub version: i64,
+        pub placed_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod item {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "order_items")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub order_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub product_id: String,
+        pub name: String,
+        pub category_code: String,
+        pub unit: String,
+        pub quantity: i64,
+        /// Price snapshot at placing time.
+        pub unit_price: i64,
+        pub line_total: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod history {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "order_history")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub order_id: String,
+        pub from_status: Option<String>,
+        pub to_status: String,
+        pub actor: String,
+        pub actor_role: String,
+        pub note: String,
+        pub changed_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// An idempotency key of a buyer's work unit and the order it made.
+pub mod idempotency {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "idempotency_keys")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub work_unit: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        /// Fingerprint of the request body: same key, other body is refused.
+        pub request_hash: String,
+        pub order_id: String,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -1,0 +1,718 @@
+//! The order service with the real vendor and catalog services, each on its
+//! own database, all on one Kafka-protocol broker.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use blangkon_platform::CancellationToken;
+use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest, bearer};
+use blangkon_platform::kafka::topics;
+use blangkon_platform::settings::{
+    AuthSettings, DatabaseSettings, GrpcSettings, KafkaSettings, TelemetrySettings,
+};
+use blangkon_proto::catalog as cat;
+use blangkon_proto::catalog::catalog_service_client::CatalogServiceClient;
+use blangkon_proto::order as pb;
+use blangkon_proto::order::order_service_client::OrderServiceClient;
+use blangkon_proto::vendor as ven;
+use blangkon_proto::vendor::vendor_service_client::VendorServiceClient;
+use blangkon_testkit::{EventReader, TestDatabase, TestKafka};
+use tonic::{Code, Request};
+
+const SECRET: &str = "integration-test-secret-0123456789abcdef";
+const WORK_UNIT: &str = "Dinas Pendidikan Kota Semarang";
+
+fn grpc() -> GrpcSettings {
+    GrpcSettings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        shutdown_grace_secs: 5,
+    }
+}
+
+fn database(db: &TestDatabase) -> DatabaseSettings {
+    DatabaseSettings {
+        url: db.url.clone(),
+        max_connections: 5,
+        migrate_on_start: true,
+    }
+}
+
+fn kafka(k: &TestKafka, group: &str) -> KafkaSettings {
+    KafkaSettings {
+        bootstrap_servers: k.bootstrap.clone(),
+        relay_poll_ms: 200,
+        delivery_timeout_ms: 3000,
+        create_topics: !k.is_mock(),
+        consumer_group_prefix: group.to_string(),
+        ..KafkaSettings::default()
+    }
+}
+
+fn auth() -> AuthSettings {
+    AuthSettings {
+        jwt_secret: SECRET.into(),
+        ..AuthSettings::default()
+    }
+}
+
+struct Running<E> {
+    address: SocketAddr,
+    shutdown: CancellationToken,
+    handle: tokio::task::JoinHandle<Result<(), E>>,
+}
+
+impl<E: std::fmt::Debug> Running<E> {
+    async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(30), self.handle)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+    }
+}
+
+struct Suite {
+    kafka: TestKafka,
+    group: String,
+    vendor_db: TestDatabase,
+    catalog_db: TestDatabase,
+    order_db: TestDatabase,
+    vendor: Running<blangkon_vendor::app::StartError>,
+    catalog: Option<Running<blangkon_catalog::app::StartError>>,
+    order: Running<blangkon_order::app::StartError>,
+    vendor_id: String,
+    product_id: String,
+}
+
+async fn start_catalog(
+    s: &TestKafka,
+    db: &TestDatabase,
+    group: &str,
+    listen: Option<SocketAddr>,
+) -> Running<blangkon_catalog::app::StartError> {
+    let app = blangkon_catalog::Application::build(blangkon_catalog::Settings {
+        grpc: GrpcSettings {
+            listen: listen.unwrap_or_else(|| "127.0.0.1:0".parse().unwrap()),
+            shutdown_grace_secs: 5,
+        },
+        database: database(db),
+        kafka: kafka(s, group),
+        auth: auth(),
+        telemetry: TelemetrySettings::default(),
+        catalog: blangkon_catalog::settings::CatalogSettings {
+            max_price: 200_000_000,
+            search_poll_ms: 100,
+        },
+    })
+    .await
+    .unwrap();
+    let address = app.address();
+    let shutdown = CancellationToken::new();
+    let handle = tokio::spawn(app.run(shutdown.clone()));
+    Running {
+        address,
+        shutdown,
+        handle,
+    }
+}
+
+fn token(role: Role, request: TokenRequest) -> String {
+    TokenIssuer::new(SECRET, None)
+        .issue(role, request, Duration::from_secs(600))
+        .unwrap()
+}
+
+fn with<T>(token: &str, message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", bearer(token).unwrap());
+    request
+}
+
+fn buyer() -> String {
+    token(
+        Role::Buyer,
+        TokenRequest {
+            subject: "ppk@disdik".into(),
+            regency: Some("33.74".into()),
+            work_unit: Some(WORK_UNIT.into()),
+            ..TokenRequest::default()
+        },
+    )
+}
+
+fn province() -> String {
+    token(
+        Role::ProvinceAdmin,
+        TokenRequest {
+            subject: "admin".into(),
+            ..TokenRequest::default()
+        },
+    )
+}
+
+impl Suite {
+    fn vendor_token(&self) -> String {
+        token(
+            Role::Vendor,
+            TokenRequest {
+                subject: "umkm".into(),
+                vendor_id: Some(self.vendor_id.clone()),
+                ..TokenRequest::default()
+            },
+        )
+    }
+
+    async fn orders(&self) -> OrderServiceClient<tonic::transport::Channel> {
+        OrderServiceClient::connect(format!("http://{}", self.order.address))
+            .await
+            .unwrap()
+    }
+
+    async fn catalog(&self) -> CatalogServiceClient<tonic::transport::Channel> {
+        let address = self.catalog.as_ref().unwrap().address;
+        CatalogServiceClient::connect(format!("http://{address}"))
+            .await
+            .unwrap()
+    }
+
+    async fn place(&self, key: &str, quantity: i64) -> Result<pb::Order, tonic::Status> {
+        self.orders()
+            .await
+            .place_order(with(
+                &buyer(),
+                pb::PlaceOrderRequest {
+                    idempotency_key: key.into(),
+                    lines: vec![pb::OrderLine {
+                        product_id: self.product_id.clone(),
+                        quantity,
+                    }],
+                    note: String::new(),
+                },
+            ))
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    async fn stock(&self) -> i64 {
+        self.catalog()
+            .await
+            .get_product(with(
+                &token(Role::Service, TokenRequest::default()),
+                cat::GetProductRequest {
+                    product_id: self.product_id.clone(),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .details
+            .unwrap()
+            .stock
+    }
+
+    async fn count_orders(&self) -> i64 {
+        use sea_orm::ConnectionTrait;
+        let db = sea_orm::Database::connect(self.order_db.url.clone())
+            .await
+            .unwrap();
+        db.query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM orders",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap()
+    }
+
+    async fn stop(self) {
+        self.order.stop().await;
+        if let Some(catalog) = self.catalog {
+            catalog.stop().await;
+        }
+        self.vendor.stop().await;
+        let _ = (&self.kafka, &self.vendor_db, &self.catalog_db);
+    }
+}
+
+/// Vendor, catalog and order services; one verified vendor in Kota
+/// Semarang with one listed product (Rp25,000 a box, 500 in stock).
+async fn suite() -> Suite {
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter(
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,librdkafka=off,rdkafka=off".into()),
+        )
+        .try_init();
+    let kafka_broker = TestKafka::new();
+    kafka_broker.create_topic(topics::VENDOR_EVENTS, 6).await;
+    let group = format!("test-{}", uuid::Uuid::new_v4().simple());
+    let (vendor_db, catalog_db, order_db) = (
+        TestDatabase::new().await,
+        TestDatabase::new().await,
+        TestDatabase::new().await,
+    );
+
+    let vendor_app = blangkon_vendor::Application::build(blangkon_vendor::Settings {
+        grpc: grpc(),
+        database: database(&vendor_db),
+        kafka: kafka(&kafka_broker, &group),
+        auth: auth(),
+        telemetry: TelemetrySettings::default(),
+        regencies: Vec::new(),
+    })
+    .await
+    .unwrap();
+    let vendor_address = vendor_app.address();
+    let vendor_shutdown = CancellationToken::new();
+    let vendor = Running {
+        address: vendor_address,
+        shutdown: vendor_shutdown.clone(),
+        handle: tokio::spawn(vendor_app.run(vendor_shutdown)),
+    };
+    let catalog = start_catalog(&kafka_broker, &catalog_db, &group, None).await;
+
+    let order_app = blangkon_order::Application::build(blangkon_order::Settings {
+        grpc: grpc(),
+        database: database(&order_db),
+        kafka: kafka(&kafka_broker, &group),
+        auth: auth(),
+        telemetry: TelemetrySettings::default(),
+        order: blangkon_order::settings::OrderSettings {
+            max_order_total: 200_000_000,
+            vendor_endpoint: format!("http://{vendor_address}"),
+            catalog_endpoint: format!("http://{}", catalog.address),
+            call_timeout_ms: 2_000,
+        },
+    })
+    .await
+    .unwrap();
+    let order_shutdown = CancellationToken::new();
+    let order = Running {
+        address: order_app.address(),
+        shutdown: order_shutdown.clone(),
+        handle: tokio::spawn(order_app.run(order_shutdown)),
+    };
+
+    // Onboard a vendor through the vendor service.
+    let mut vendors = VendorServiceClient::connect(format!("http://{vendor_address}"))
+        .await
+        .unwrap();
+    vendors
+        .join_regency(with(
+            &province(),
+            ven::JoinRegencyRequest {
+                code: "33.74".into(),
+            },
+        ))
+        .await
+        .unwrap();
+    let registered = vendors
+        .register_vendor(with(
+            &province(),
+            ven::RegisterVendorRequest {
+                name: "Katering Bu Sri".into(),
+                legal_form: ven::LegalForm::Individual as i32,
+                nik: "3374015708800002".into(),
+                scale: ven::Scale::Micro as i32,
+                address: "Jl. Pandanaran 12".into(),
+                regency_code: "33.74".into(),
+                contact: Some(ven::Contact {
+                    phone: "081225001234".into(),
+                    email: String::new(),
+                }),
+                bank_account: Some(ven::BankAccount {
+                    bank_name: "Bank Jateng".into(),
+                    account_number: "2010123456".into(),
+                    account_holder: "Sri".into(),
+                }),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    vendors
+        .verify_vendor(with(
+            &province(),
+            ven::VerifyVendorRequest {
+                vendor_id: registered.id.clone(),
+                note: String::new(),
+            },
+        ))
+        .await
+        .unwrap();
+
+    let mut suite = Suite {
+        kafka: kafka_broker,
+        group,
+        vendor_db,
+        catalog_db,
+        order_db,
+        vendor,
+        catalog: Some(catalog),
+        order,
+        vendor_id: registered.id,
+        product_id: String::new(),
+    };
+    // The catalog hears of the verification over Kafka.
+    let vendor_token = suite.vendor_token();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let product = loop {
+        let created = suite
+            .catalog()
+            .await
+            .create_product(with(
+                &vendor_token,
+                cat::CreateProductRequest {
+                    details: Some(cat::ProductDetails {
+                        name: "Nasi Kotak Ayam Bakar".into(),
+                        description: "Nasi, ayam bakar, lalapan".into(),
+                        category_code: "katering.nasi-kotak".into(),
+                        unit: "kotak".into(),
+                        price: 25_000,
+                        min_order_quantity: 20,
+                        stock: 500,
+                        image_urls: vec![],
+                        delivery_regencies: vec!["33.74".into()],
+                        domestic_product: true,
+                    }),
+                },
+            ))
+            .await;
+        match created {
+            Ok(p) => break p.into_inner(),
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(e) => panic!("catalog never saw the vendor verified: {e}"),
+        }
+    };
+    suite
+        .catalog()
+        .await
+        .publish_product(with(
+            &vendor_token,
+            cat::PublishProductRequest {
+                product_id: product.id.clone(),
+            },
+        ))
+        .await
+        .unwrap();
+    suite.product_id = product.id;
+    suite
+}
+
+fn key() -> String {
+    format!("po-{}", uuid::Uuid::now_v7())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_goes_from_placed_to_completed_with_one_event_per_step() {
+    let s = suite().await;
+    let order = s.place(&key(), 100).await.unwrap();
+    assert_eq!(order.status, pb::OrderStatus::Placed as i32);
+    assert_eq!(order.total, 2_500_000);
+    assert_eq!(order.items[0].unit_price, 25_000);
+    assert_eq!(s.stock().await, 400);
+
+    let mut orders = s.orders().await;
+    let vendor = s.vendor_token();
+    let id = || pb::TransitionRequest {
+        order_id: order.id.clone(),
+        note: String::new(),
+    };
+    orders.accept_order(with(&vendor, id())).await.unwrap();
+    orders.ship_order(with(&vendor, id())).await.unwrap();
+    orders
+        .receive_order(with(
+            &buyer(),
+            pb::ReceiveOrderRequest {
+                order_id: order.id.clone(),
+                bast_number: "BAST/027/DISDIK/2026".into(),
+                bast_date: "2026-11-20".into(),
+            },
+        ))
+        .await
+        .unwrap();
+    orders
+        .pay_order(with(
+            &buyer(),
+            pb::PayOrderRequest {
+                order_id: order.id.clone(),
+                payment_reference: "SP2D-0001".into(),
+            },
+        ))
+        .await
+        .unwrap();
+    let done = orders
+        .complete_order(with(&buyer(), id()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(done.status, pb::OrderStatus::Completed as i32);
+    assert_eq!(done.bast_number, "BAST/027/DISDIK/2026");
+    assert_eq!(done.history.len(), 6);
+
+    let reader = EventReader::new(&s.kafka.bootstrap, topics::ORDER_EVENTS);
+    let events = reader
+        .read_until(Duration::from_secs(30), |e| {
+            e.iter().filter(|e| e.key == order.id).count() >= 6
+        })
+        .await;
+    let statuses: Vec<String> = events
+        .iter()
+        .filter(|e| e.key == order.id)
+        .map(|e| {
+            let payload = e.envelope.payload.as_ref().unwrap();
+            let snapshot = if e.envelope.event_type.ends_with("OrderPlaced") {
+                payload
+                    .to_msg::<blangkon_proto::events::OrderPlaced>()
+                    .unwrap()
+                    .order
+            } else {
+                payload
+                    .to_msg::<blangkon_proto::events::OrderStatusChanged>()
+                    .unwrap()
+                    .order
+            };
+            let snapshot = snapshot.unwrap();
+            assert_eq!(
+                (
+                    snapshot.vendor_legal_form.as_str(),
+                    snapshot.vendor_scale.as_str()
+                ),
+                ("individual", "micro")
+            );
+            assert_eq!(snapshot.items[0].category_code, "katering.nasi-kotak");
+            snapshot.status
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "placed",
+            "accepted",
+            "shipped",
+            "received",
+            "paid",
+            "completed"
+        ]
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forbidden_transitions_and_parties_are_refused() {
+    let s = suite().await;
+    let order = s.place(&key(), 20).await.unwrap();
+    let mut orders = s.orders().await;
+    let vendor = s.vendor_token();
+    let id = || pb::TransitionRequest {
+        order_id: order.id.clone(),
+        note: String::new(),
+    };
+
+    let ship_early = orders.ship_order(with(&vendor, id())).await.unwrap_err();
+    assert_eq!(ship_early.code(), Code::FailedPrecondition);
+    assert_eq!(ship_early.message(), "a placed order cannot be shipped");
+    let buyer_accepts = orders.accept_order(with(&buyer(), id())).await.unwrap_err();
+    assert_eq!(buyer_accepts.code(), Code::PermissionDenied);
+    let vendor_pays = orders
+        .pay_order(with(
+            &vendor,
+            pb::PayOrderRequest {
+                order_id: order.id.clone(),
+                payment_reference: "x".into(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(vendor_pays.code(), Code::PermissionDenied);
+
+    orders.accept_order(with(&vendor, id())).await.unwrap();
+    orders.ship_order(with(&vendor, id())).await.unwrap();
+    let cancel_late = orders.cancel_order(with(&buyer(), id())).await.unwrap_err();
+    assert_eq!(cancel_late.message(), "a shipped order cannot be cancelled");
+
+    // Cancelling before shipping gives the stock back.
+    let second = s.place(&key(), 30).await.unwrap();
+    assert_eq!(s.stock().await, 500 - 20 - 30);
+    orders
+        .cancel_order(with(
+            &buyer(),
+            pb::TransitionRequest {
+                order_id: second.id.clone(),
+                note: "anggaran dialihkan".into(),
+            },
+        ))
+        .await
+        .unwrap();
+    assert_eq!(s.stock().await, 500 - 20);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_order_is_placed_once_even_when_retries_race() {
+    let s = suite().await;
+    let k = key();
+    let first = s.place(&k, 40).await.unwrap();
+    let again = s.place(&k, 40).await.unwrap();
+    assert_eq!(again.id, first.id);
+    let other_body = s.place(&k, 41).await.unwrap_err();
+    assert_eq!(other_body.code(), Code::AlreadyExists);
+
+    let racing = key();
+    let mut tasks = Vec::new();
+    for _ in 0..5 {
+        let address = s.order.address;
+        let product = s.product_id.clone();
+        let racing = racing.clone();
+        tasks.push(tokio::spawn(async move {
+            OrderServiceClient::connect(format!("http://{address}"))
+                .await
+                .unwrap()
+                .place_order(with(
+                    &buyer(),
+                    pb::PlaceOrderRequest {
+                        idempotency_key: racing,
+                        lines: vec![pb::OrderLine {
+                            product_id: product,
+                            quantity: 50,
+                        }],
+                        note: String::new(),
+                    },
+                ))
+                .await
+                .map(|r| r.into_inner().id)
+        }));
+    }
+    let mut ids = std::collections::HashSet::new();
+    for task in tasks {
+        ids.insert(task.await.unwrap().unwrap());
+    }
+    assert_eq!(ids.len(), 1, "five racing retries, one order");
+    assert_eq!(s.count_orders().await, 2);
+    assert_eq!(s.stock().await, 500 - 40 - 50);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_order_keeps_the_price_it_was_placed_at() {
+    let s = suite().await;
+    let order = s.place(&key(), 20).await.unwrap();
+    s.catalog()
+        .await
+        .update_product(with(
+            &s.vendor_token(),
+            cat::UpdateProductRequest {
+                product_id: s.product_id.clone(),
+                details: Some(cat::ProductDetails {
+                    name: "Nasi Kotak Ayam Bakar".into(),
+                    category_code: "katering.nasi-kotak".into(),
+                    unit: "kotak".into(),
+                    price: 30_000,
+                    min_order_quantity: 20,
+                    stock: 480,
+                    delivery_regencies: vec!["33.74".into()],
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .unwrap();
+    let again = s
+        .orders()
+        .await
+        .get_order(with(
+            &buyer(),
+            pb::GetOrderRequest {
+                order_id: order.id.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((again.items[0].unit_price, again.total), (25_000, 500_000));
+    let next = s.place(&key(), 20).await.unwrap();
+    assert_eq!(next.total, 600_000);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_orders_are_refused_before_anything_is_written() {
+    let s = suite().await;
+    let below_minimum = s.place(&key(), 5).await.unwrap_err();
+    assert_eq!(below_minimum.code(), Code::InvalidArgument);
+    assert!(
+        below_minimum.message().contains("minimum order"),
+        "{}",
+        below_minimum.message()
+    );
+    let over_limit = s.place(&key(), 9_000).await.unwrap_err();
+    assert_eq!(over_limit.code(), Code::InvalidArgument);
+    let bad = s
+        .orders()
+        .await
+        .place_order(with(
+            &buyer(),
+            pb::PlaceOrderRequest {
+                idempotency_key: "short".into(),
+                lines: vec![pb::OrderLine {
+                    product_id: "nope".into(),
+                    quantity: 0,
+                }],
+                note: String::new(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    let vendor_places = s
+        .orders()
+        .await
+        .place_order(with(
+            &s.vendor_token(),
+            pb::PlaceOrderRequest {
+                idempotency_key: key(),
+                lines: vec![pb::OrderLine {
+                    product_id: s.product_id.clone(),
+                    quantity: 20,
+                }],
+                note: String::new(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(vendor_places.code(), Code::PermissionDenied);
+    assert_eq!(s.count_orders().await, 0);
+    assert_eq!(s.stock().await, 500);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_catalog_down_nothing_is_left_behind_and_a_retry_succeeds_once() {
+    let mut s = suite().await;
+    let catalog = s.catalog.take().unwrap();
+    let address = catalog.address;
+    catalog.stop().await;
+
+    let k = key();
+    let down = s.place(&k, 20).await.unwrap_err();
+    assert_eq!(down.code(), Code::Unavailable, "{down}");
+    assert_eq!(s.count_orders().await, 0);
+
+    s.catalog = Some(start_catalog(&s.kafka, &s.catalog_db, &s.group, Some(address)).await);
+    let placed = s.place(&k, 20).await.unwrap();
+    let retried = s.place(&k, 20).await.unwrap();
+    assert_eq!(placed.id, retried.id);
+    assert_eq!(s.count_orders().await, 1);
+    assert_eq!(s.stock().await, 480);
+    s.stop().await;
+}
