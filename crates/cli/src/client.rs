@@ -31,6 +31,14 @@ pub struct Connection {
         global = true
     )]
     catalog_endpoint: String,
+    /// Order service address.
+    #[arg(
+        long,
+        env = "BLANGKON_ORDER_ENDPOINT",
+        default_value = "http://127.0.0.1:50053",
+        global = true
+    )]
+    order_endpoint: String,
     /// Bearer token (`blangkon dev` prints some; `blangkon token` mints more).
     #[arg(long, env = "BLANGKON_TOKEN", hide_env_values = true, global = true)]
     token: Option<String>,
@@ -54,6 +62,15 @@ impl Connection {
         let channel =
             blangkon_platform::grpc::channel(&self.catalog_endpoint, Duration::from_secs(15))?;
         Ok(blangkon_proto::catalog::catalog_service_client::CatalogServiceClient::new(channel))
+    }
+
+    pub async fn order_client(
+        &self,
+    ) -> anyhow::Result<blangkon_proto::order::order_service_client::OrderServiceClient<Channel>>
+    {
+        let channel =
+            blangkon_platform::grpc::channel(&self.order_endpoint, Duration::from_secs(15))?;
+        Ok(blangkon_proto::order::order_service_client::OrderServiceClient::new(channel))
     }
 
     pub fn request<T>(&self, message: T) -> anyhow::Result<Request<T>> {

@@ -34,6 +34,9 @@ pub struct DevArgs {
     /// gRPC port of the catalog service.
     #[arg(long, default_value_t = blangkon_catalog::settings::DEFAULT_PORT)]
     catalog_port: u16,
+    /// gRPC port of the order service.
+    #[arg(long, default_value_t = blangkon_order::settings::DEFAULT_PORT)]
+    order_port: u16,
     /// Log filter (tracing directives).
     #[arg(long, default_value = "info,librdkafka=warn")]
     log: String,
@@ -109,11 +112,34 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     .await
     .context("starting the catalog service")?;
 
+    let order = blangkon_order::Application::build(blangkon_order::Settings {
+        grpc: GrpcSettings {
+            listen: SocketAddr::new(args.host, args.order_port),
+            shutdown_grace_secs: 5,
+        },
+        database: sqlite("order"),
+        kafka: kafka_settings.clone(),
+        auth: auth.clone(),
+        telemetry: telemetry_settings.clone(),
+        order: blangkon_order::settings::OrderSettings {
+            vendor_endpoint: format!("http://{}", vendor.address()),
+            catalog_endpoint: format!("http://{}", catalog.address()),
+            ..blangkon_order::Settings::default().order
+        },
+    })
+    .await
+    .context("starting the order service")?;
+
     // The embedded broker starts empty every time: send the stored history
     // again so that topics show every event; consumers deduplicate by id.
     let replayed = outbox::republish_all(vendor.database()).await?
-        + outbox::republish_all(catalog.database()).await?;
-    let endpoints = [("vendor", vendor.address()), ("catalog", catalog.address())];
+        + outbox::republish_all(catalog.database()).await?
+        + outbox::republish_all(order.database()).await?;
+    let endpoints = [
+        ("vendor", vendor.address()),
+        ("catalog", catalog.address()),
+        ("order", order.address()),
+    ];
     print_banner(&data_dir, &bootstrap, &endpoints, &secret)?;
     if replayed > 0 {
         tracing::info!(
@@ -131,8 +157,16 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         let shutdown = shutdown.clone();
         tokio::spawn(async move { catalog.run(shutdown).await.map_err(|e| e.to_string()) })
     };
+    let order_task = {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move { order.run(shutdown).await.map_err(|e| e.to_string()) })
+    };
     shutdown.cancelled().await;
-    for (name, task) in [("vendor", vendor_task), ("catalog", catalog_task)] {
+    for (name, task) in [
+        ("order", order_task),
+        ("catalog", catalog_task),
+        ("vendor", vendor_task),
+    ] {
         match tokio::time::timeout(Duration::from_secs(15), task).await {
             Ok(Ok(Ok(()))) => {}
             Ok(Ok(Err(e))) => tracing::error!(error = %e, "{name} service stopped with an error"),

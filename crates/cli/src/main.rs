@@ -17,6 +17,7 @@ mod bench;
 mod catalog;
 mod client;
 mod dev;
+mod order;
 mod output;
 mod token;
 
@@ -47,6 +48,8 @@ enum Command {
     Product(catalog::ProductArgs),
     /// The catalog: categories and search.
     Catalog(catalog::CatalogArgs),
+    /// Orders: place, get, list, and each step to payment.
+    Order(order::OrderArgs),
     /// Benchmarks against the real service code (see `make bench`).
     Bench(bench::BenchArgs),
 }
@@ -71,6 +74,7 @@ fn main() -> std::process::ExitCode {
             Command::Vendor(args) => client::vendor(args).await,
             Command::Product(args) => catalog::product(args).await,
             Command::Catalog(args) => catalog::catalog(args).await,
+            Command::Order(args) => order::order(args).await,
             Command::Bench(args) => bench::run(args).await,
         }
     });

@@ -18,6 +18,7 @@ struct Suite {
     child: Child,
     endpoint: String,
     catalog_endpoint: String,
+    order_endpoint: String,
     bootstrap: String,
 }
 
@@ -30,9 +31,11 @@ fn free_port() -> u16 {
 }
 
 fn start(data_dir: &Path, port: u16, catalog_port: u16) -> Suite {
+    let order_port = free_port();
     let mut child = Command::new(BIN)
         .args(["dev", "--vendor-port", &port.to_string(), "--log", "warn"])
         .args(["--catalog-port", &catalog_port.to_string()])
+        .args(["--order-port", &order_port.to_string()])
         .arg("--data-dir")
         .arg(data_dir)
         .stdout(Stdio::piped())
@@ -57,6 +60,7 @@ fn start(data_dir: &Path, port: u16, catalog_port: u16) -> Suite {
         child,
         endpoint: format!("http://127.0.0.1:{port}"),
         catalog_endpoint: format!("http://127.0.0.1:{catalog_port}"),
+        order_endpoint: format!("http://127.0.0.1:{order_port}"),
         bootstrap: bootstrap.expect("banner names the kafka bootstrap"),
     }
 }
@@ -68,6 +72,7 @@ impl Suite {
             .args(args)
             .args(["--vendor-endpoint", &self.endpoint, "--json"])
             .args(["--catalog-endpoint", &self.catalog_endpoint])
+            .args(["--order-endpoint", &self.order_endpoint])
             .env("BLANGKON_TOKEN", token)
             .output()
             .expect("run blangkon")
@@ -247,6 +252,17 @@ async fn a_regency_onboards_a_vendor_through_the_local_suite() {
     }
     assert_eq!(found["total_matches"], 1, "{found}");
     assert_eq!(found["hits"][0]["id"], product_id.as_str());
+
+    // The buyer orders 20 boxes; the vendor accepts.
+    let item = format!("{product_id}=20");
+    let placed = json(&suite.cli(data_dir, &buyer, &["order", "place", "--item", &item]));
+    assert_eq!(
+        (placed["status"].as_str(), placed["total"].as_i64()),
+        (Some("placed"), Some(500_000))
+    );
+    let order_id = placed["id"].as_str().unwrap().to_string();
+    let accepted = json(&suite.cli(data_dir, &as_vendor, &["order", "accept", &order_id]));
+    assert_eq!(accepted["status"], "accepted");
 
     // A bad request names its fields and fails the command.
     let bad = suite.cli(

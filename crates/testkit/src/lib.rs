@@ -220,30 +220,42 @@ impl EventReader {
         }
     }
 
-    /// Subscribes once the topic exists: a group that joins before its
-    /// topic is created waits for a metadata refresh and a rebalance, which
-    /// on a busy machine can outlast a test's patience.
+    /// Assigns every partition of the topic, from the beginning, once the
+    /// topic exists. No consumer group is joined: a join waits for the
+    /// group coordinator and rebalances, which on a busy machine outlasted
+    /// tests; reading assigned partitions has no such wait.
     async fn subscribe(&self, deadline: Instant) {
         use std::sync::atomic::Ordering;
         if self.subscribed.load(Ordering::Relaxed) {
             return;
         }
+        let mut partitions = 0;
         while Instant::now() < deadline {
-            let exists = self
+            partitions = self
                 .consumer
-                .fetch_metadata(Some(&self.topic), Duration::from_millis(200))
-                .map(|m| {
+                .fetch_metadata(Some(&self.topic), Duration::from_millis(500))
+                .ok()
+                .and_then(|m| {
                     m.topics()
                         .iter()
-                        .any(|t| t.error().is_none() && !t.partitions().is_empty())
+                        .find(|t| t.name() == self.topic && t.error().is_none())
+                        .map(|t| t.partitions().len())
                 })
-                .unwrap_or(false);
-            if exists {
+                .unwrap_or(0);
+            if partitions > 0 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        self.consumer.subscribe(&[&self.topic]).expect("subscribe");
+        let mut assignment = rdkafka::TopicPartitionList::new();
+        for partition in 0..partitions as i32 {
+            assignment
+                .add_partition_offset(&self.topic, partition, rdkafka::Offset::Beginning)
+                .expect("partition offset");
+        }
+        self.consumer
+            .assign(&assignment)
+            .expect("assign partitions");
         self.subscribed.store(true, Ordering::Relaxed);
     }
 
