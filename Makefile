@@ -1,7 +1,7 @@
 # Short named recipes; the README's two commands need none of them.
 CARGO ?= cargo
 
-.PHONY: run test check fmt clippy test-ci build bench bench-catalog
+.PHONY: run test check fmt clippy test-ci build bench bench-catalog bench-order
 
 ## run: the whole suite locally (SQLite + embedded Kafka), Ctrl-C stops it
 run:
@@ -33,4 +33,9 @@ test-ci:
 bench-catalog:
 	$(CARGO) run --release -p blangkon -- bench catalog $(BENCH_ARGS)
 
-bench: bench-catalog
+## bench-order: many buyers placing orders on PostgreSQL, against the raw
+## single-row insert transaction rate of the same server
+bench-order:
+	$(CARGO) run --release -p blangkon -- bench order $(BENCH_ARGS)
+
+bench: bench-catalog bench-order

@@ -32,6 +32,8 @@ pub struct BenchArgs {
 enum BenchTarget {
     /// Search latency and throughput at catalog scale.
     Catalog(CatalogBench),
+    /// Order placement throughput against the raw write limit of PostgreSQL.
+    Order(crate::bench_order::OrderBench),
 }
 
 #[derive(Args)]
@@ -60,6 +62,7 @@ struct CatalogBench {
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.target {
         BenchTarget::Catalog(bench) => catalog(bench).await,
+        BenchTarget::Order(bench) => crate::bench_order::run(bench).await,
     }
 }
 
@@ -542,7 +545,7 @@ fn queries() -> Vec<pb::SearchProductsRequest> {
     ]
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }

@@ -14,6 +14,7 @@ macro_rules! say {
 }
 
 mod bench;
+mod bench_order;
 mod catalog;
 mod client;
 mod dev;

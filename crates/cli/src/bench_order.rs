@@ -1,0 +1,380 @@
+//! `blangkon bench order`: many buyers place orders at once against the
+//! vendor, catalog and order services on PostgreSQL; beside it, in the same
+//! run, the throughput of a plain single-row insert transaction on the same
+//! server — the limit no write path can beat — and the ratio of the two.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest, bearer};
+use blangkon_platform::settings::{
+    AuthSettings, DatabaseSettings, GrpcSettings, KafkaSettings, TelemetrySettings,
+};
+use blangkon_platform::{CancellationToken, db};
+use blangkon_proto::catalog as cat;
+use blangkon_proto::catalog::catalog_service_client::CatalogServiceClient;
+use blangkon_proto::order as pb;
+use blangkon_proto::order::order_service_client::OrderServiceClient;
+use blangkon_proto::vendor as ven;
+use blangkon_proto::vendor::vendor_service_client::VendorServiceClient;
+use clap::Args;
+use rdkafka::mocking::MockCluster;
+use sea_orm::{ConnectionTrait, Database, TransactionTrait};
+
+use crate::bench::percentile;
+
+#[derive(Args)]
+pub struct OrderBench {
+    /// PostgreSQL server; the benchmark makes its own databases on it.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
+    server: String,
+    /// Seconds of measurement per concurrency level.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent buyers.
+    #[arg(long, value_delimiter = ',', default_value = "4,16")]
+    concurrency: Vec<usize>,
+}
+
+const SECRET: &str = "benchmark-secret-0123456789abcdef0123";
+
+async fn fresh_database(server: &str, name: &str) -> anyhow::Result<DatabaseSettings> {
+    let admin = Database::connect(format!("{server}/postgres"))
+        .await
+        .with_context(|| format!("connecting to {server}"))?;
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await?;
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await?;
+    admin.close().await.ok();
+    Ok(DatabaseSettings {
+        url: format!("{server}/{name}"),
+        max_connections: 20,
+        migrate_on_start: true,
+    })
+}
+
+fn token(role: Role, request: TokenRequest) -> anyhow::Result<String> {
+    TokenIssuer::new(SECRET, None)
+        .issue(role, request, Duration::from_secs(3600))
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn with<T>(token: &str, message: T) -> anyhow::Result<tonic::Request<T>> {
+    let mut request = tonic::Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", bearer(token)?);
+    Ok(request)
+}
+
+/// Runs `work` on `workers` tasks for `seconds`; returns every latency.
+async fn measure<F, Fut>(
+    workers: usize,
+    seconds: u64,
+    work: F,
+) -> anyhow::Result<(Vec<Duration>, f64)>
+where
+    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
+    let work = Arc::new(work);
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let work = work.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut seen = Vec::new();
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                work(w, n).await?;
+                seen.push(t.elapsed());
+                n += 1;
+            }
+            anyhow::Ok(seen)
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await??);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.sort();
+    Ok((all, elapsed))
+}
+
+pub async fn run(bench: OrderBench) -> anyhow::Result<()> {
+    let kafka = MockCluster::new(1).context("starting the embedded broker")?;
+    let kafka_settings = KafkaSettings {
+        bootstrap_servers: kafka.bootstrap_servers(),
+        create_topics: false,
+        ..KafkaSettings::default()
+    };
+    let auth = AuthSettings {
+        jwt_secret: SECRET.into(),
+        ..AuthSettings::default()
+    };
+    let grpc = || GrpcSettings {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        shutdown_grace_secs: 5,
+    };
+    let shutdown = CancellationToken::new();
+
+    let vendor = blangkon_vendor::Application::build(blangkon_vendor::Settings {
+        grpc: grpc(),
+        database: fresh_database(&bench.server, "blangkon_bench_vendor").await?,
+        kafka: kafka_settings.clone(),
+        auth: auth.clone(),
+        telemetry: TelemetrySettings::default(),
+        regencies: Vec::new(),
+    })
+    .await?;
+    let vendor_address = vendor.address();
+    let catalog = blangkon_catalog::Application::build(blangkon_catalog::Settings {
+        grpc: grpc(),
+        database: fresh_database(&bench.server, "blangkon_bench_order_catalog").await?,
+        kafka: kafka_settings.clone(),
+        auth: auth.clone(),
+        telemetry: TelemetrySettings::default(),
+        catalog: blangkon_catalog::settings::CatalogSettings {
+            max_price: 200_000_000,
+            search_poll_ms: 250,
+        },
+    })
+    .await?;
+    let catalog_address = catalog.address();
+    let order = blangkon_order::Application::build(blangkon_order::Settings {
+        grpc: grpc(),
+        database: fresh_database(&bench.server, "blangkon_bench_order").await?,
+        kafka: kafka_settings.clone(),
+        auth: auth.clone(),
+        telemetry: TelemetrySettings::default(),
+        order: blangkon_order::settings::OrderSettings {
+            vendor_endpoint: format!("http://{vendor_address}"),
+            catalog_endpoint: format!("http://{catalog_address}"),
+            ..blangkon_order::Settings::default().order
+        },
+    })
+    .await?;
+    let order_address = order.address();
+    let tasks = [
+        tokio::spawn({
+            let s = shutdown.clone();
+            async move { vendor.run(s).await.map_err(|e| e.to_string()) }
+        }),
+        tokio::spawn({
+            let s = shutdown.clone();
+            async move { catalog.run(s).await.map_err(|e| e.to_string()) }
+        }),
+        tokio::spawn({
+            let s = shutdown.clone();
+            async move { order.run(s).await.map_err(|e| e.to_string()) }
+        }),
+    ];
+
+    // One verified vendor with 50 products in plenty of stock.
+    let province = token(
+        Role::ProvinceAdmin,
+        TokenRequest {
+            subject: "bench".into(),
+            ..TokenRequest::default()
+        },
+    )?;
+    let mut vendors = VendorServiceClient::connect(format!("http://{vendor_address}")).await?;
+    vendors
+        .join_regency(with(
+            &province,
+            ven::JoinRegencyRequest {
+                code: "33.74".into(),
+            },
+        )?)
+        .await?;
+    let registered = vendors
+        .register_vendor(with(
+            &province,
+            ven::RegisterVendorRequest {
+                name: "Katering Bench".into(),
+                legal_form: ven::LegalForm::Individual as i32,
+                nik: "3374015708800002".into(),
+                scale: ven::Scale::Micro as i32,
+                address: "Jl. Pandanaran 12".into(),
+                regency_code: "33.74".into(),
+                contact: Some(ven::Contact {
+                    phone: "081225001234".into(),
+                    email: String::new(),
+                }),
+                bank_account: Some(ven::BankAccount {
+                    bank_name: "Bank Jateng".into(),
+                    account_number: "2010123456".into(),
+                    account_holder: "Bench".into(),
+                }),
+                ..Default::default()
+            },
+        )?)
+        .await?
+        .into_inner();
+    vendors
+        .verify_vendor(with(
+            &province,
+            ven::VerifyVendorRequest {
+                vendor_id: registered.id.clone(),
+                note: String::new(),
+            },
+        )?)
+        .await?;
+    let vendor_token = token(
+        Role::Vendor,
+        TokenRequest {
+            subject: "bench-vendor".into(),
+            vendor_id: Some(registered.id.clone()),
+            ..TokenRequest::default()
+        },
+    )?;
+    let mut catalog_client =
+        CatalogServiceClient::connect(format!("http://{catalog_address}")).await?;
+    let mut products = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while products.len() < 50 {
+        let created = catalog_client
+            .create_product(with(
+                &vendor_token,
+                cat::CreateProductRequest {
+                    details: Some(cat::ProductDetails {
+                        name: format!("Nasi Kotak Paket {}", products.len()),
+                        category_code: "katering.nasi-kotak".into(),
+                        unit: "kotak".into(),
+                        price: 25_000,
+                        min_order_quantity: 1,
+                        stock: 1_000_000_000,
+                        delivery_regencies: vec!["33.74".into()],
+                        ..Default::default()
+                    }),
+                },
+            )?)
+            .await;
+        match created {
+            Ok(p) => {
+                let id = p.into_inner().id;
+                catalog_client
+                    .publish_product(with(
+                        &vendor_token,
+                        cat::PublishProductRequest {
+                            product_id: id.clone(),
+                        },
+                    )?)
+                    .await?;
+                products.push(id);
+            }
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(e) => anyhow::bail!("the catalog never saw the vendor verified: {e}"),
+        }
+    }
+    let products = Arc::new(products);
+
+    // The raw limit: one single-row insert transaction, on the same server.
+    let raw = db::connect(&fresh_database(&bench.server, "blangkon_bench_raw").await?).await?;
+    raw.execute_unprepared(
+        "CREATE TABLE raw_orders (id UUID PRIMARY KEY, work_unit TEXT NOT NULL, total BIGINT NOT NULL, placed_at TIMESTAMPTZ NOT NULL)",
+    )
+    .await?;
+
+    println!();
+    println!(
+        "order placement over gRPC (quote, vendor check, stock reservation, order write) vs a raw insert transaction, PostgreSQL"
+    );
+    println!(
+        "{:>8} {:>9} {:>9} {:>9} {:>9} {:>11} {:>7}",
+        "buyers", "orders/s", "p50 ms", "p99 ms", "failed", "raw tx/s", "ratio"
+    );
+    for &workers in &bench.concurrency {
+        let endpoint = format!("http://{order_address}");
+        let products_ref = products.clone();
+        let mut clients = Vec::new();
+        for _ in 0..workers {
+            clients.push(OrderServiceClient::connect(endpoint.clone()).await?);
+        }
+        let clients = Arc::new(clients);
+        let failed = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let failed_ref = failed.clone();
+        let run = uuid::Uuid::now_v7();
+        let (latencies, elapsed) = measure(workers, bench.seconds, move |w, n| {
+            let mut client = clients[w].clone();
+            let product = products_ref[(w + n as usize) % products_ref.len()].clone();
+            let failed = failed_ref.clone();
+            async move {
+                let buyer = token(
+                    Role::Buyer,
+                    TokenRequest {
+                        subject: format!("bench-{w}"),
+                        regency: Some("33.74".into()),
+                        work_unit: Some(format!("Satker {w}")),
+                        ..TokenRequest::default()
+                    },
+                )?;
+                let placed = client
+                    .place_order(with(
+                        &buyer,
+                        pb::PlaceOrderRequest {
+                            idempotency_key: format!("bench-{run}-{w}-{n}"),
+                            lines: vec![pb::OrderLine {
+                                product_id: product,
+                                quantity: 20,
+                            }],
+                            note: String::new(),
+                        },
+                    )?)
+                    .await;
+                if placed.is_err() {
+                    failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                Ok(())
+            }
+        })
+        .await?;
+
+        let raw_db = raw.clone();
+        let (raw_latencies, raw_elapsed) = measure(workers, bench.seconds, move |w, _| {
+            let raw_db = raw_db.clone();
+            async move {
+                let txn = raw_db.begin().await?;
+                txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+                    sea_orm::DbBackend::Postgres,
+                    "INSERT INTO raw_orders (id, work_unit, total, placed_at) VALUES ($1, $2, $3, now())",
+                    [uuid::Uuid::now_v7().into(), format!("Satker {w}").into(), 500_000i64.into()],
+                ))
+                .await?;
+                txn.commit().await?;
+                Ok(())
+            }
+        })
+        .await?;
+        let orders_per_s = latencies.len() as f64 / elapsed;
+        let raw_per_s = raw_latencies.len() as f64 / raw_elapsed;
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        println!(
+            "{:>8} {:>9.0} {:>9.2} {:>9.2} {:>9} {:>11.0} {:>6.0}%",
+            workers,
+            orders_per_s,
+            ms(percentile(&latencies, 50.0)),
+            ms(percentile(&latencies, 99.0)),
+            failed.load(std::sync::atomic::Ordering::Relaxed),
+            raw_per_s,
+            100.0 * orders_per_s / raw_per_s,
+        );
+    }
+    shutdown.cancel();
+    for task in tasks {
+        if let Ok(Err(e)) = task.await {
+            eprintln!("a service stopped with an error: {e}");
+        }
+    }
+    drop(kafka);
+    Ok(())
+}
