@@ -31,6 +31,35 @@ pub(crate) enum Inbox {
     ProcessedAt,
 }
 
+/// Column helpers every service's migrations use, so that the same kind of
+/// value has the same column type in every database.
+pub mod columns {
+    use sea_orm_migration::prelude::*;
+
+    /// A required string.
+    pub fn text(col: impl IntoIden) -> ColumnDef {
+        ColumnDef::new(col).string().not_null().to_owned()
+    }
+
+    /// A required point in time, with its zone.
+    pub fn time(col: impl IntoIden) -> ColumnDef {
+        ColumnDef::new(col)
+            .timestamp_with_time_zone()
+            .not_null()
+            .to_owned()
+    }
+
+    /// Required rupiah or quantities: 64-bit integers, never floats.
+    pub fn money(col: impl IntoIden) -> ColumnDef {
+        ColumnDef::new(col).big_integer().not_null().to_owned()
+    }
+
+    /// A required UUID kept as its 36-character text.
+    pub fn id(col: impl IntoIden) -> ColumnDef {
+        ColumnDef::new(col).string_len(36).not_null().to_owned()
+    }
+}
+
 /// Creates the `outbox` table.
 pub struct CreateOutbox;
 

@@ -1,5 +1,6 @@
 //! Schema of the catalog database, platform tables first.
 
+use blangkon_platform::migration::columns::{money, text, time};
 use blangkon_platform::migration::{CreateInbox, CreateOutbox};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ActiveValue::Set, EntityTrait};
@@ -72,21 +73,6 @@ enum Vendors {
     Scale,
     Status,
     StatusAt,
-}
-
-fn text(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).string().not_null().to_owned()
-}
-
-fn time(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col)
-        .timestamp_with_time_zone()
-        .not_null()
-        .to_owned()
-}
-
-fn money(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).big_integer().not_null().to_owned()
 }
 
 struct CreateCatalogTables;

@@ -1,5 +1,6 @@
 //! Schema of the order database, platform tables first.
 
+use blangkon_platform::migration::columns::{id, money, text, time};
 use blangkon_platform::migration::{CreateInbox, CreateOutbox};
 use sea_orm_migration::prelude::*;
 
@@ -72,25 +73,6 @@ enum IdempotencyKeys {
     RequestHash,
     OrderId,
     CreatedAt,
-}
-
-fn text(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).string().not_null().to_owned()
-}
-
-fn time(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col)
-        .timestamp_with_time_zone()
-        .not_null()
-        .to_owned()
-}
-
-fn money(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).big_integer().not_null().to_owned()
-}
-
-fn id(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).string_len(36).not_null().to_owned()
 }
 
 struct CreateOrderTables;

@@ -1,5 +1,6 @@
 //! Schema of the vendor database, platform tables first.
 
+use blangkon_platform::migration::columns::{text, time};
 use blangkon_platform::migration::{CreateInbox, CreateOutbox};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ActiveValue::Set, EntityTrait};
@@ -90,17 +91,6 @@ impl MigrationName for CreateVendorTables {
     fn name(&self) -> &str {
         "m20261127_000100_vendor_tables"
     }
-}
-
-fn text(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).string().not_null().to_owned()
-}
-
-fn time(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col)
-        .timestamp_with_time_zone()
-        .not_null()
-        .to_owned()
 }
 
 #[async_trait::async_trait]
