@@ -7,6 +7,7 @@ pub mod api_error;
 pub mod auth;
 pub mod db;
 pub mod grpc;
+pub mod host;
 pub mod inbox;
 pub mod kafka;
 pub mod migration;

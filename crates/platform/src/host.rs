@@ -1,0 +1,169 @@
+//! What every service does around its own API: connect and migrate its
+//! database, create its topics, bind its gRPC port, run its outbox relay
+//! and background tasks, serve, and on shutdown drain calls, let the tasks
+//! finish their last round and close the database.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
+use sea_orm_migration::MigratorTrait;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::service::Routes;
+
+use crate::auth::{TokenVerifier, interceptor};
+use crate::db::{self, DbError};
+use crate::grpc::{self, GrpcError};
+use crate::kafka::{self, KafkaError, TopicSpec};
+use crate::outbox::{Relay, RelayWaker};
+use crate::settings::{AuthSettings, DatabaseSettings, GrpcSettings, KafkaSettings};
+
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Grpc(#[from] GrpcError),
+    #[error("kafka: {0}")]
+    Kafka(#[from] KafkaError),
+}
+
+type Task = Box<dyn FnOnce(CancellationToken) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+
+/// The parts of a service every service has, bound and ready to run.
+pub struct ServiceHost {
+    name: &'static str,
+    listener: TcpListener,
+    address: SocketAddr,
+    db: DatabaseConnection,
+    relay: Relay,
+    waker: RelayWaker,
+    verifier: Arc<TokenVerifier>,
+    grace: Duration,
+    tasks: Vec<(&'static str, Task)>,
+}
+
+impl std::fmt::Debug for ServiceHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceHost")
+            .field("name", &self.name)
+            .field("address", &self.address)
+            .finish()
+    }
+}
+
+impl ServiceHost {
+    /// Connects, migrates with `M` (if configured), creates missing
+    /// `topics` (if allowed) and binds the gRPC listener. Nothing is served
+    /// until [`ServiceHost::serve`].
+    pub async fn start<M: MigratorTrait>(
+        name: &'static str,
+        grpc_settings: &GrpcSettings,
+        database: &DatabaseSettings,
+        kafka_settings: &KafkaSettings,
+        auth: &AuthSettings,
+        topics: &[TopicSpec<'_>],
+    ) -> Result<Self, HostError> {
+        let db = db::connect(database).await?;
+        if database.migrate_on_start {
+            db::migrate::<M>(&db).await?;
+        }
+        if kafka_settings.create_topics
+            && let Err(e) = kafka::ensure_topics(kafka_settings, topics).await
+        {
+            // Not fatal: the outbox keeps events until the broker is back,
+            // and brokers that auto-create topics need none of this.
+            tracing::warn!(error = %e, "could not create topics at start");
+        }
+        let waker = RelayWaker::default();
+        let relay = Relay::new(name, db.clone(), kafka_settings, waker.clone())?;
+        let listener = grpc::bind(grpc_settings.listen).await?;
+        let address = listener.local_addr().map_err(|source| GrpcError::Bind {
+            addr: grpc_settings.listen,
+            source,
+        })?;
+        tracing::info!(service = name, %address, "listening");
+        Ok(Self {
+            name,
+            listener,
+            address,
+            db,
+            relay,
+            waker,
+            verifier: Arc::new(TokenVerifier::new(auth)),
+            grace: Duration::from_secs(grpc_settings.shutdown_grace_secs),
+            tasks: Vec::new(),
+        })
+    }
+
+    /// The bound address (the real port when configured with port 0).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn database(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Wakes the outbox relay after a commit.
+    pub fn waker(&self) -> RelayWaker {
+        self.waker.clone()
+    }
+
+    /// The interceptor that authenticates every call of this service.
+    pub fn authenticator(
+        &self,
+    ) -> impl FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Clone + use<>
+    {
+        interceptor(self.verifier.clone())
+    }
+
+    /// A background task (a consumer, a feed) started by `serve` and told
+    /// to stop by the same shutdown signal.
+    pub fn run_beside<F, Fut>(&mut self, name: &'static str, task: F)
+    where
+        F: FnOnce(CancellationToken) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.tasks
+            .push((name, Box::new(move |token| Box::pin(task(token)))));
+    }
+
+    /// Serves `routes` until `shutdown`; then drains calls, lets the relay
+    /// and the background tasks finish their last round, and closes the
+    /// database.
+    pub async fn serve(
+        self,
+        service_names: &[&str],
+        routes: Routes,
+        shutdown: CancellationToken,
+    ) -> Result<(), GrpcError> {
+        let mut running = vec![(
+            "outbox relay",
+            tokio::spawn(self.relay.run(shutdown.clone())),
+        )];
+        for (name, task) in self.tasks {
+            running.push((name, tokio::spawn(task(shutdown.clone()))));
+        }
+        let served = grpc::serve(
+            self.listener,
+            service_names,
+            routes,
+            self.grace,
+            shutdown.clone(),
+        )
+        .await;
+        shutdown.cancel();
+        for (name, task) in running {
+            if let Err(e) = task.await {
+                tracing::error!(service = self.name, error = %e, "{name} task failed");
+            }
+        }
+        self.db.close_by_ref().await.ok();
+        served
+    }
+}
