@@ -401,7 +401,10 @@ pub async fn vendor(args: VendorArgs) -> anyhow::Result<()> {
         VendorCommand::Get { vendor_id } => {
             show(
                 client
-                    .get_vendor(conn.request(pb::GetVendorRequest { vendor_id })?)
+                    .get_vendor(conn.request(pb::GetVendorRequest {
+                        vendor_id,
+                        ..Default::default()
+                    })?)
                     .await,
             )?;
         }

@@ -3,7 +3,7 @@
 //! Unexpected errors are logged here and leave as a bare `INTERNAL`, so no
 //! database detail reaches a caller.
 
-use crate::validation::{self, Violation};
+use crate::validation::{self, Refusal, Violation};
 use sea_orm::DbErr;
 use tonic::{Code, Status};
 
@@ -19,6 +19,9 @@ pub enum ApiError {
     PermissionDenied(String),
     #[error("{0}")]
     FailedPrecondition(String),
+    /// The current state refuses named parts of the request.
+    #[error("refused: {}", .0.iter().map(|r| format!("{}: {}", r.subject, r.description)).collect::<Vec<_>>().join("; "))]
+    Refused(Vec<Refusal>),
     /// A service this one depends on cannot answer now; retrying later may.
     #[error("{0}")]
     Unavailable(String),
@@ -48,6 +51,7 @@ impl From<ApiError> for Status {
             ApiError::NotFound(m) => Status::not_found(m.clone()),
             ApiError::PermissionDenied(m) => Status::permission_denied(m.clone()),
             ApiError::FailedPrecondition(m) => Status::failed_precondition(m.clone()),
+            ApiError::Refused(refusals) => validation::failed_precondition(refusals),
             ApiError::Unavailable(m) => Status::unavailable(m.clone()),
             ApiError::Db(DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) => {
                 tracing::warn!(error = %err, "database unreachable");

@@ -4,10 +4,13 @@
 
 use std::time::Duration;
 
+use sea_orm::sea_query::{
+    CommonTableExpression, Expr, InsertStatement, Query, WithClause, WithQuery,
+};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -53,6 +56,48 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     .await
 }
 
+/// Writes every row, or none. On PostgreSQL the inserts travel as one
+/// statement of data-modifying common table expressions (`WITH w0 AS
+/// (INSERT ...), w1 AS (INSERT ...) SELECT 1`): a statement is its own
+/// transaction, so that is one round trip and one commit where a
+/// transaction would take one per insert plus `BEGIN` and `COMMIT`. The
+/// inserts cannot see each other's rows, but foreign keys are checked at
+/// the end of the statement, so parents and children may go together. On
+/// SQLite, which has no data-modifying CTEs, they run in order in one
+/// `BEGIN IMMEDIATE` transaction. A constraint violation fails the whole
+/// write on both.
+pub async fn insert_all(
+    db: &DatabaseConnection,
+    inserts: Vec<InsertStatement>,
+) -> Result<(), DbErr> {
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            db.execute(&as_one_statement(inserts)).await?;
+            Ok(())
+        }
+        _ => {
+            let txn = begin_write(db).await?;
+            for insert in &inserts {
+                txn.execute(insert).await?;
+            }
+            txn.commit().await
+        }
+    }
+}
+
+fn as_one_statement(inserts: Vec<InsertStatement>) -> WithQuery {
+    let mut with = WithClause::new();
+    for (i, insert) in inserts.into_iter().enumerate() {
+        with.cte(
+            CommonTableExpression::new()
+                .query(insert)
+                .table_name(format!("w{i}"))
+                .to_owned(),
+        );
+    }
+    with.query(Query::select().expr(Expr::val(1)).to_owned())
+}
+
 /// Applies every pending migration of `M`.
 pub async fn migrate<M: MigratorTrait>(db: &DatabaseConnection) -> Result<(), DbError> {
     M::up(db, None).await.map_err(DbError::Migrate)
@@ -64,4 +109,28 @@ pub fn is_unique_violation(err: &DbErr) -> bool {
         err.sql_err(),
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::sea_query::{Alias, PostgresQueryBuilder};
+
+    #[test]
+    fn inserts_become_one_postgresql_statement_with_their_values_bound() {
+        let insert = |table: &str, value: &str| {
+            Query::insert()
+                .into_table(Alias::new(table))
+                .columns([Alias::new("v")])
+                .values_panic([value.into()])
+                .to_owned()
+        };
+        let (sql, values) = as_one_statement(vec![insert("orders", "a"), insert("items", "b")])
+            .build(PostgresQueryBuilder);
+        assert_eq!(
+            sql,
+            r#"WITH "w0" AS (INSERT INTO "orders" ("v") VALUES ($1)) , "w1" AS (INSERT INTO "items" ("v") VALUES ($2)) SELECT $3"#
+        );
+        assert_eq!(values.0.len(), 3);
+    }
 }

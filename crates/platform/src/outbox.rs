@@ -13,10 +13,10 @@ use chrono::{DateTime, Utc};
 use prost::Message;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, InsertStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement, TransactionTrait,
 };
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -94,6 +94,14 @@ impl NewEvent {
 /// Stores `event` for publishing. Call it with the transaction that writes
 /// the change the event describes. Returns the event id.
 pub async fn enqueue(conn: &impl ConnectionTrait, event: NewEvent) -> Result<String, DbErr> {
+    let (event_id, insert) = insert_statement(event)?;
+    conn.execute(&insert).await?;
+    Ok(event_id)
+}
+
+/// The insert that enqueues `event`, to write together with other rows in
+/// one statement (see [`crate::db::insert_all`]); and the event's id.
+pub fn insert_statement(event: NewEvent) -> Result<(String, InsertStatement), DbErr> {
     let mut headers = crate::telemetry::current_trace_headers();
     headers.retain(|_, value| !value.is_empty());
     headers.insert("content-type".into(), CONTENT_TYPE.into());
@@ -114,10 +122,7 @@ pub async fn enqueue(conn: &impl ConnectionTrait, event: NewEvent) -> Result<Str
         last_error: Set(None),
         ..Default::default()
     };
-    entity::Entity::insert(row)
-        .exec_without_returning(conn)
-        .await?;
-    Ok(event_id)
+    Ok((event_id, entity::Entity::insert(row).into_query()))
 }
 
 /// Events not yet acknowledged by the broker.
@@ -171,6 +176,7 @@ pub struct Relay {
     producer: FutureProducer,
     waker: RelayWaker,
     poll: Duration,
+    linger: Duration,
     batch_size: u64,
     /// Stable id for the PostgreSQL advisory lock that lets only one replica
     /// publish at a time, which keeps per-key order across replicas.
@@ -198,6 +204,7 @@ impl Relay {
             producer,
             waker,
             poll: Duration::from_millis(settings.relay_poll_ms.max(10)),
+            linger: Duration::from_millis(settings.relay_linger_ms),
             batch_size: settings.relay_batch_size,
             lock_key: lock_key_for(service),
         })
@@ -224,7 +231,15 @@ impl Relay {
             };
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = self.waker.0.notified() => {}
+                _ = self.waker.0.notified() => {
+                    // Let the commits right behind this one join the round.
+                    if !self.linger.is_zero() {
+                        tokio::select! {
+                            _ = shutdown.cancelled() => break,
+                            _ = tokio::time::sleep(self.linger) => {}
+                        }
+                    }
+                }
                 _ = tokio::time::sleep(wait) => {}
             }
         }

@@ -139,6 +139,11 @@ pub struct KafkaSettings {
     pub relay_poll_ms: u64,
     /// Events the relay publishes per round.
     pub relay_batch_size: u64,
+    /// How long the relay waits after a commit woke it before it publishes,
+    /// so that commits close together share one round (Kafka's linger.ms,
+    /// for the outbox): every round costs a few statements whatever its
+    /// size. 0 publishes at once.
+    pub relay_linger_ms: u64,
     /// How long the producer keeps trying one message before the relay gives
     /// the round up and retries later.
     pub delivery_timeout_ms: u64,
@@ -201,6 +206,7 @@ impl Default for KafkaSettings {
             client_id: "blangkon".into(),
             relay_poll_ms: 1000,
             relay_batch_size: 500,
+            relay_linger_ms: 5,
             delivery_timeout_ms: 10_000,
             create_topics: true,
             replication_factor: 1,

@@ -6,7 +6,7 @@ mod support;
 
 use blangkon_platform::auth::Role;
 use blangkon_proto::catalog as pb;
-use blangkon_proto::vendor::VendorStatus;
+use blangkon_proto::vendor::{LegalForm, Scale, VendorStatus};
 use support::*;
 use tonic::Code;
 
@@ -209,6 +209,19 @@ async fn a_reservation_is_taken_once_however_often_it_is_retried() {
         .unwrap()
         .into_inner();
     assert_eq!(first.status, pb::ReservationStatus::Held as i32);
+    // The reservation answers what was taken and at which price.
+    assert_eq!(
+        first.lines,
+        [pb::ReservedLine {
+            product_id: product.clone(),
+            quantity: 30,
+            vendor_id: vendor.clone(),
+            name: "Nasi Kotak Ayam Bakar".into(),
+            category_code: "katering.nasi-kotak".into(),
+            unit: "kotak".into(),
+            unit_price: 25_000,
+        }]
+    );
     let retry = client
         .reserve_stock(app.as_role(Role::Service, reserve(&id, vec![line(&product, 30)])))
         .await
@@ -236,6 +249,17 @@ async fn a_reservation_is_taken_once_however_often_it_is_retried() {
             .into_inner();
         assert_eq!(released.status, pb::ReservationStatus::Released as i32);
         assert_eq!(stock_of(&app, &product).await, 500);
+    }
+    // Asked again after its release, the reservation is held again, once.
+    for _ in 0..2 {
+        let again = client
+            .reserve_stock(app.as_role(Role::Service, reserve(&id, vec![line(&product, 30)])))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(again.status, pb::ReservationStatus::Held as i32);
+        assert_eq!(again.lines, first.lines);
+        assert_eq!(stock_of(&app, &product).await, 470);
     }
     let buyer = client
         .reserve_stock(app.as_role(
@@ -271,8 +295,77 @@ async fn a_reservation_takes_every_line_or_none() {
         "{}",
         refused.message()
     );
+    let refusals = blangkon_platform::validation::refusals_of(&refused);
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert_eq!(refusals[0].kind, "OUT_OF_STOCK");
+    assert_eq!(refusals[0].subject, "lines[1]");
     assert_eq!(stock_of(&app, &plenty).await, 500);
     assert_eq!(stock_of(&app, &scarce).await, 25);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_refused_reservation_names_the_line_and_the_rule() {
+    let app = spawn_app().await;
+    let mut client = app.client().await;
+    let vendor = app.vendor_with_status(VendorStatus::Verified).await;
+    let listed = listed_product(&app, &vendor, 500).await;
+    let draft = client
+        .create_product(app.as_vendor(
+            &vendor,
+            pb::CreateProductRequest {
+                details: Some(nasi_kotak()),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .id;
+    let reserve_lines = |lines: Vec<pb::QuoteLine>| {
+        let request = app.as_role(
+            Role::Service,
+            reserve(&uuid::Uuid::now_v7().to_string(), lines),
+        );
+        let mut client = client.clone();
+        async move { client.reserve_stock(request).await.unwrap_err() }
+    };
+
+    // Below the minimum of 20 is the request's fault.
+    let small = reserve_lines(vec![
+        line(&listed, 20),
+        line(&listed_product(&app, &vendor, 9).await, 19),
+    ])
+    .await;
+    assert_eq!(small.code(), Code::InvalidArgument, "{small}");
+    assert_eq!(violated_fields(&small), ["lines[1].quantity"]);
+
+    let unlisted = reserve_lines(vec![line(&draft, 20)]).await;
+    assert_eq!(unlisted.code(), Code::FailedPrecondition);
+    let refusals = blangkon_platform::validation::refusals_of(&unlisted);
+    assert_eq!(refusals[0].kind, "NOT_LISTED");
+    assert_eq!(refusals[0].subject, "lines[0]");
+
+    let unknown = reserve_lines(vec![line(&uuid::Uuid::now_v7().to_string(), 20)]).await;
+    assert_eq!(unknown.code(), Code::NotFound);
+
+    app.publish(status_change_as(
+        &vendor,
+        VendorStatus::Verified,
+        VendorStatus::Suspended,
+        LegalForm::Individual,
+        Scale::Micro,
+    ))
+    .await;
+    app.wait_for_vendor_status(&vendor, VendorStatus::Suspended)
+        .await;
+    let suspended = reserve_lines(vec![line(&listed, 20)]).await;
+    assert_eq!(suspended.code(), Code::FailedPrecondition);
+    assert_eq!(
+        blangkon_platform::validation::refusals_of(&suspended)[0].kind,
+        "VENDOR_NOT_VERIFIED"
+    );
+    // Nothing of any refused reservation was taken.
+    assert_eq!(stock_of(&app, &listed).await, 500);
     app.stop().await;
 }
 

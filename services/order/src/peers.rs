@@ -2,23 +2,32 @@
 //! order service's own `service` token, the caller's trace context, and
 //! their failures mapped to what the buyer should do.
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use blangkon_platform::api_error::ApiError;
 use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest, bearer};
+use blangkon_platform::validation::{refusals_of, violations_of};
 use blangkon_proto::catalog as catalog_pb;
 use blangkon_proto::catalog::catalog_service_client::CatalogServiceClient;
 use blangkon_proto::vendor as vendor_pb;
 use blangkon_proto::vendor::vendor_service_client::VendorServiceClient;
+use tonic::metadata::AsciiMetadataValue;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
+
+/// How long a service token is valid, and how long one is reused: signing
+/// one per call would cost every order an HMAC for nothing.
+const TOKEN_LIFETIME: Duration = Duration::from_secs(300);
+const TOKEN_REUSE: Duration = Duration::from_secs(60);
 
 /// The services an order depends on.
 #[derive(Clone)]
 pub struct Peers {
     vendor: Channel,
     catalog: Channel,
-    issuer: std::sync::Arc<TokenIssuer>,
+    issuer: Arc<TokenIssuer>,
+    token: Arc<Mutex<Option<(Instant, AsciiMetadataValue)>>>,
 }
 
 impl std::fmt::Debug for Peers {
@@ -29,14 +38,22 @@ impl std::fmt::Debug for Peers {
 
 /// A failure of a call to another service, as the buyer should see it:
 /// unreachable or slow peers are `UNAVAILABLE` (retry later); their
-/// refusals keep their code and message.
+/// refusals keep their code, message and the fields they name.
 pub fn peer_error(service: &str, status: Status) -> ApiError {
     match status.code() {
         Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown => {
             ApiError::Unavailable(format!("the {service} service is unavailable; retry later"))
         }
         Code::NotFound => ApiError::NotFound(status.message().to_string()),
-        Code::FailedPrecondition => ApiError::FailedPrecondition(status.message().to_string()),
+        Code::InvalidArgument if !violations_of(&status).is_empty() => {
+            ApiError::Invalid(violations_of(&status))
+        }
+        Code::FailedPrecondition => match refusals_of(&status) {
+            refusals if refusals.is_empty() => {
+                ApiError::FailedPrecondition(status.message().to_string())
+            }
+            refusals => ApiError::Refused(refusals),
+        },
         code => ApiError::Unavailable(format!(
             "the {service} service failed ({code:?}); retry later"
         )),
@@ -48,7 +65,8 @@ impl Peers {
         Self {
             vendor,
             catalog,
-            issuer: std::sync::Arc::new(TokenIssuer::new(secret, None)),
+            issuer: Arc::new(TokenIssuer::new(secret, None)),
+            token: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -65,7 +83,18 @@ impl Peers {
         ))
     }
 
-    fn request<T>(&self, message: T) -> Result<Request<T>, ApiError> {
+    /// The `authorization` value of the order service's own `service`
+    /// token, signed again once it is a minute old.
+    fn authorization(&self) -> Result<AsciiMetadataValue, ApiError> {
+        let mut cached = self
+            .token
+            .lock()
+            .map_err(|_| ApiError::Unavailable("the service token cache is poisoned".into()))?;
+        if let Some((signed, value)) = cached.as_ref()
+            && signed.elapsed() < TOKEN_REUSE
+        {
+            return Ok(value.clone());
+        }
         let token = self
             .issuer
             .issue(
@@ -74,15 +103,20 @@ impl Peers {
                     subject: "order-service".into(),
                     ..TokenRequest::default()
                 },
-                Duration::from_secs(300),
+                TOKEN_LIFETIME,
             )
             .map_err(|e| ApiError::Unavailable(format!("cannot sign a service token: {e}")))?;
+        let value = bearer(&token).map_err(|s| ApiError::Unavailable(s.message().to_string()))?;
+        *cached = Some((Instant::now(), value.clone()));
+        Ok(value)
+    }
+
+    fn request<T>(&self, message: T) -> Result<Request<T>, ApiError> {
         let mut request = Request::new(message);
         blangkon_platform::grpc::inject_trace(&mut request);
-        request.metadata_mut().insert(
-            "authorization",
-            bearer(&token).map_err(|s| ApiError::Unavailable(s.message().to_string()))?,
-        );
+        request
+            .metadata_mut()
+            .insert("authorization", self.authorization()?);
         Ok(request)
     }
 
@@ -90,34 +124,36 @@ impl Peers {
         VendorServiceClient::new(self.vendor.clone())
             .get_vendor(self.request(vendor_pb::GetVendorRequest {
                 vendor_id: vendor_id.to_string(),
+                // Only its status and identity: one lookup, not its history.
+                view: vendor_pb::VendorView::Basic as i32,
             })?)
             .await
             .map(tonic::Response::into_inner)
             .map_err(|s| peer_error("vendor", s))
     }
 
-    pub async fn quote(&self, lines: &[(String, i64)]) -> Result<Vec<catalog_pb::Quote>, ApiError> {
-        CatalogServiceClient::new(self.catalog.clone())
-            .quote_prices(self.request(catalog_pb::QuotePricesRequest {
-                lines: quote_lines(lines),
-            })?)
-            .await
-            .map(|r| r.into_inner().quotes)
-            .map_err(|s| peer_error("catalog", s))
-    }
-
+    /// Takes the stock of every line and answers the price each was taken
+    /// at: the order's price snapshot.
     pub async fn reserve(
         &self,
         reservation_id: &str,
         lines: &[(String, i64)],
-    ) -> Result<(), ApiError> {
+    ) -> Result<catalog_pb::Reservation, ApiError> {
         CatalogServiceClient::new(self.catalog.clone())
-            .reserve_stock(self.request(catalog_pb::ReserveStockRequest {
-                reservation_id: reservation_id.to_string(),
-                lines: quote_lines(lines),
-            })?)
+            .reserve_stock(
+                self.request(catalog_pb::ReserveStockRequest {
+                    reservation_id: reservation_id.to_string(),
+                    lines: lines
+                        .iter()
+                        .map(|(product_id, quantity)| catalog_pb::QuoteLine {
+                            product_id: product_id.clone(),
+                            quantity: *quantity,
+                        })
+                        .collect(),
+                })?,
+            )
             .await
-            .map(|_| ())
+            .map(tonic::Response::into_inner)
             .map_err(|s| peer_error("catalog", s))
     }
 
@@ -134,14 +170,4 @@ impl Peers {
             Err(s) => Err(peer_error("catalog", s)),
         }
     }
-}
-
-fn quote_lines(lines: &[(String, i64)]) -> Vec<catalog_pb::QuoteLine> {
-    lines
-        .iter()
-        .map(|(product_id, quantity)| catalog_pb::QuoteLine {
-            product_id: product_id.clone(),
-            quantity: *quantity,
-        })
-        .collect()
 }

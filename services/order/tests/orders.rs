@@ -80,11 +80,40 @@ struct Suite {
     vendor_db: TestDatabase,
     catalog_db: TestDatabase,
     order_db: TestDatabase,
-    vendor: Running<blangkon_vendor::app::StartError>,
+    vendor: Option<Running<blangkon_vendor::app::StartError>>,
     catalog: Option<Running<blangkon_catalog::app::StartError>>,
     order: Running<blangkon_order::app::StartError>,
     vendor_id: String,
     product_id: String,
+}
+
+async fn start_vendor(
+    s: &TestKafka,
+    db: &TestDatabase,
+    group: &str,
+    listen: Option<SocketAddr>,
+) -> Running<blangkon_vendor::app::StartError> {
+    let app = blangkon_vendor::Application::build(blangkon_vendor::Settings {
+        grpc: GrpcSettings {
+            listen: listen.unwrap_or_else(|| "127.0.0.1:0".parse().unwrap()),
+            shutdown_grace_secs: 5,
+        },
+        database: database(db),
+        kafka: kafka(s, group),
+        auth: auth(),
+        telemetry: TelemetrySettings::default(),
+        regencies: Vec::new(),
+    })
+    .await
+    .unwrap();
+    let address = app.address();
+    let shutdown = CancellationToken::new();
+    let handle = tokio::spawn(app.run(shutdown.clone()));
+    Running {
+        address,
+        shutdown,
+        handle,
+    }
 }
 
 async fn start_catalog(
@@ -181,38 +210,11 @@ impl Suite {
     }
 
     async fn place(&self, key: &str, quantity: i64) -> Result<pb::Order, tonic::Status> {
-        self.orders()
-            .await
-            .place_order(with(
-                &buyer(),
-                pb::PlaceOrderRequest {
-                    idempotency_key: key.into(),
-                    lines: vec![pb::OrderLine {
-                        product_id: self.product_id.clone(),
-                        quantity,
-                    }],
-                    note: String::new(),
-                },
-            ))
-            .await
-            .map(tonic::Response::into_inner)
+        self.place_lines(key, &[(&self.product_id, quantity)]).await
     }
 
     async fn stock(&self) -> i64 {
-        self.catalog()
-            .await
-            .get_product(with(
-                &token(Role::Service, TokenRequest::default()),
-                cat::GetProductRequest {
-                    product_id: self.product_id.clone(),
-                },
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .details
-            .unwrap()
-            .stock
+        self.stock_of(&self.product_id).await
     }
 
     async fn count_orders(&self) -> i64 {
@@ -236,7 +238,9 @@ impl Suite {
         if let Some(catalog) = self.catalog {
             catalog.stop().await;
         }
-        self.vendor.stop().await;
+        if let Some(vendor) = self.vendor {
+            vendor.stop().await;
+        }
         let _ = (&self.kafka, &self.vendor_db, &self.catalog_db);
     }
 }
@@ -259,23 +263,8 @@ async fn suite() -> Suite {
         TestDatabase::new().await,
     );
 
-    let vendor_app = blangkon_vendor::Application::build(blangkon_vendor::Settings {
-        grpc: grpc(),
-        database: database(&vendor_db),
-        kafka: kafka(&kafka_broker, &group),
-        auth: auth(),
-        telemetry: TelemetrySettings::default(),
-        regencies: Vec::new(),
-    })
-    .await
-    .unwrap();
-    let vendor_address = vendor_app.address();
-    let vendor_shutdown = CancellationToken::new();
-    let vendor = Running {
-        address: vendor_address,
-        shutdown: vendor_shutdown.clone(),
-        handle: tokio::spawn(vendor_app.run(vendor_shutdown)),
-    };
+    let vendor = start_vendor(&kafka_broker, &vendor_db, &group, None).await;
+    let vendor_address = vendor.address;
     let catalog = start_catalog(&kafka_broker, &catalog_db, &group, None).await;
 
     let order_app = blangkon_order::Application::build(blangkon_order::Settings {
@@ -355,58 +344,108 @@ async fn suite() -> Suite {
         vendor_db,
         catalog_db,
         order_db,
-        vendor,
+        vendor: Some(vendor),
         catalog: Some(catalog),
         order,
         vendor_id: registered.id,
         product_id: String::new(),
     };
-    // The catalog hears of the verification over Kafka.
-    let vendor_token = suite.vendor_token();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let product = loop {
-        let created = suite
-            .catalog()
+    suite.product_id = suite
+        .listed_product(cat::ProductDetails {
+            name: "Nasi Kotak Ayam Bakar".into(),
+            description: "Nasi, ayam bakar, lalapan".into(),
+            category_code: "katering.nasi-kotak".into(),
+            unit: "kotak".into(),
+            price: 25_000,
+            min_order_quantity: 20,
+            stock: 500,
+            image_urls: vec![],
+            delivery_regencies: vec!["33.74".into()],
+            domestic_product: true,
+        })
+        .await;
+    suite
+}
+
+impl Suite {
+    /// Lists a product of the suite's vendor, waiting until the catalog
+    /// has heard over Kafka that the vendor is verified.
+    async fn listed_product(&self, details: cat::ProductDetails) -> String {
+        let vendor_token = self.vendor_token();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let product = loop {
+            let created = self
+                .catalog()
+                .await
+                .create_product(with(
+                    &vendor_token,
+                    cat::CreateProductRequest {
+                        details: Some(details.clone()),
+                    },
+                ))
+                .await;
+            match created {
+                Ok(p) => break p.into_inner(),
+                Err(_) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
+                Err(e) => panic!("catalog never saw the vendor verified: {e}"),
+            }
+        };
+        self.catalog()
             .await
-            .create_product(with(
+            .publish_product(with(
                 &vendor_token,
-                cat::CreateProductRequest {
-                    details: Some(cat::ProductDetails {
-                        name: "Nasi Kotak Ayam Bakar".into(),
-                        description: "Nasi, ayam bakar, lalapan".into(),
-                        category_code: "katering.nasi-kotak".into(),
-                        unit: "kotak".into(),
-                        price: 25_000,
-                        min_order_quantity: 20,
-                        stock: 500,
-                        image_urls: vec![],
-                        delivery_regencies: vec!["33.74".into()],
-                        domestic_product: true,
-                    }),
+                cat::PublishProductRequest {
+                    product_id: product.id.clone(),
                 },
             ))
-            .await;
-        match created {
-            Ok(p) => break p.into_inner(),
-            Err(_) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(100)).await
-            }
-            Err(e) => panic!("catalog never saw the vendor verified: {e}"),
-        }
-    };
-    suite
-        .catalog()
-        .await
-        .publish_product(with(
-            &vendor_token,
-            cat::PublishProductRequest {
-                product_id: product.id.clone(),
-            },
-        ))
-        .await
-        .unwrap();
-    suite.product_id = product.id;
-    suite
+            .await
+            .unwrap();
+        product.id
+    }
+
+    async fn stock_of(&self, product_id: &str) -> i64 {
+        self.catalog()
+            .await
+            .get_product(with(
+                &token(Role::Service, TokenRequest::default()),
+                cat::GetProductRequest {
+                    product_id: product_id.into(),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .details
+            .unwrap()
+            .stock
+    }
+
+    async fn place_lines(
+        &self,
+        key: &str,
+        lines: &[(&str, i64)],
+    ) -> Result<pb::Order, tonic::Status> {
+        self.orders()
+            .await
+            .place_order(with(
+                &buyer(),
+                pb::PlaceOrderRequest {
+                    idempotency_key: key.into(),
+                    lines: lines
+                        .iter()
+                        .map(|(product_id, quantity)| pb::OrderLine {
+                            product_id: product_id.to_string(),
+                            quantity: *quantity,
+                        })
+                        .collect(),
+                    note: String::new(),
+                },
+            ))
+            .await
+            .map(tonic::Response::into_inner)
+    }
 }
 
 fn key() -> String {
@@ -655,8 +694,48 @@ async fn bad_orders_are_refused_before_anything_is_written() {
         "{}",
         below_minimum.message()
     );
-    let over_limit = s.place(&key(), 9_000).await.unwrap_err();
-    assert_eq!(over_limit.code(), Code::InvalidArgument);
+    use tonic_types::StatusExt;
+    assert_eq!(
+        below_minimum
+            .get_details_bad_request()
+            .unwrap()
+            .field_violations[0]
+            .field,
+        "lines[0].quantity"
+    );
+    // Rp60,000,000 a unit: four units pass the Rp200,000,000 ceiling.
+    let generator = s
+        .listed_product(cat::ProductDetails {
+            name: "Genset Diesel 100 kVA".into(),
+            description: "Generator set untuk gedung kantor".into(),
+            category_code: "katering.nasi-kotak".into(),
+            unit: "unit".into(),
+            price: 60_000_000,
+            min_order_quantity: 1,
+            stock: 10,
+            image_urls: vec![],
+            delivery_regencies: vec!["33.74".into()],
+            domestic_product: true,
+        })
+        .await;
+    let over_limit = s
+        .place_lines(&key(), &[(&s.product_id, 20), (&generator, 4)])
+        .await
+        .unwrap_err();
+    assert_eq!(over_limit.code(), Code::InvalidArgument, "{over_limit}");
+    assert!(over_limit.message().contains("200000000"), "{over_limit}");
+    assert_eq!(s.stock_of(&generator).await, 10, "the stock was given back");
+    // More than the stock is the catalog's state, named by line.
+    let too_many = s
+        .place_lines(&key(), &[(&generator, 1), (&s.product_id, 501)])
+        .await
+        .unwrap_err();
+    assert_eq!(too_many.code(), Code::FailedPrecondition, "{too_many}");
+    let refusals = blangkon_platform::validation::refusals_of(&too_many);
+    assert_eq!(refusals.len(), 1);
+    assert_eq!(refusals[0].kind, "OUT_OF_STOCK");
+    assert_eq!(refusals[0].subject, "lines[1]");
+    assert_eq!(s.stock_of(&generator).await, 10);
     let bad = s
         .orders()
         .await
@@ -713,6 +792,78 @@ async fn with_the_catalog_down_nothing_is_left_behind_and_a_retry_succeeds_once(
     let retried = s.place(&k, 20).await.unwrap();
     assert_eq!(placed.id, retried.id);
     assert_eq!(s.count_orders().await, 1);
+    assert_eq!(s.stock().await, 480);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_vendor_service_down_the_stock_is_given_back_and_a_retry_succeeds_once() {
+    let mut s = suite().await;
+    let vendor = s.vendor.take().unwrap();
+    let address = vendor.address;
+    vendor.stop().await;
+
+    let k = key();
+    let down = s.place(&k, 20).await.unwrap_err();
+    assert_eq!(down.code(), Code::Unavailable, "{down}");
+    assert_eq!(s.count_orders().await, 0);
+    assert_eq!(s.stock().await, 500, "the reservation was released");
+
+    s.vendor = Some(start_vendor(&s.kafka, &s.vendor_db, &s.group, Some(address)).await);
+    let placed = s.place(&k, 20).await.unwrap();
+    let retried = s.place(&k, 20).await.unwrap();
+    assert_eq!(placed.id, retried.id);
+    assert_eq!(s.count_orders().await, 1);
+    assert_eq!(s.stock().await, 480);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspended_vendor_cannot_receive_orders() {
+    let s = suite().await;
+    let mut vendors =
+        VendorServiceClient::connect(format!("http://{}", s.vendor.as_ref().unwrap().address))
+            .await
+            .unwrap();
+    vendors
+        .suspend_vendor(with(
+            &province(),
+            ven::SuspendVendorRequest {
+                vendor_id: s.vendor_id.clone(),
+                reason: "laporan harga tidak wajar".into(),
+            },
+        ))
+        .await
+        .unwrap();
+    // At once: the vendor service says so, whatever the catalog has heard.
+    let refused = s.place(&key(), 20).await.unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused}");
+    assert_eq!(s.count_orders().await, 0);
+    assert_eq!(s.stock().await, 500);
+
+    // Reinstated, it can take orders again.
+    vendors
+        .reinstate_vendor(with(
+            &province(),
+            ven::ReinstateVendorRequest {
+                vendor_id: s.vendor_id.clone(),
+                note: String::new(),
+            },
+        ))
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let placed = loop {
+        match s.place(&key(), 20).await {
+            Ok(order) => break order,
+            // The catalog hears of the reinstatement over Kafka.
+            Err(e) if e.code() == Code::FailedPrecondition && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(e) => panic!("a reinstated vendor could not take an order: {e}"),
+        }
+    };
+    assert_eq!(placed.status, pb::OrderStatus::Placed as i32);
     assert_eq!(s.stock().await, 480);
     s.stop().await;
 }

@@ -281,6 +281,7 @@ async fn a_regency_admin_cannot_act_on_another_regencys_vendor() {
             CILACAP,
             pb::GetVendorRequest {
                 vendor_id: vendor.id.clone(),
+                ..Default::default()
             },
         ))
         .await
@@ -328,13 +329,41 @@ async fn a_regency_admin_cannot_act_on_another_regencys_vendor() {
     // Nothing changed: the vendor is still pending with one history line.
     let still = client
         .get_vendor(app.as_province(pb::GetVendorRequest {
-            vendor_id: vendor.id,
+            vendor_id: vendor.id.clone(),
+            ..Default::default()
         }))
         .await
         .unwrap()
         .into_inner();
     assert_eq!(still.status, pb::VendorStatus::Pending as i32);
     assert_eq!(still.history.len(), 1);
+
+    // The basic view is the same vendor without history and trainings.
+    let basic = client
+        .get_vendor(app.as_province(pb::GetVendorRequest {
+            vendor_id: vendor.id.clone(),
+            view: pb::VendorView::Basic as i32,
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        basic,
+        pb::Vendor {
+            history: Vec::new(),
+            trainings: Vec::new(),
+            ..still
+        }
+    );
+    let bad_view = client
+        .get_vendor(app.as_province(pb::GetVendorRequest {
+            vendor_id: vendor.id,
+            view: 99,
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_view.code(), Code::InvalidArgument);
+    assert_eq!(violated_fields(&bad_view), ["view"]);
     app.stop().await;
 }
 
@@ -747,6 +776,7 @@ async fn a_vendor_registers_itself_only_into_a_joined_regency_and_sees_only_itse
             None,
             pb::GetVendorRequest {
                 vendor_id: own.id.clone(),
+                ..Default::default()
             },
         ))
         .await
@@ -764,6 +794,7 @@ async fn a_vendor_registers_itself_only_into_a_joined_regency_and_sees_only_itse
             Some(&own.id),
             pb::GetVendorRequest {
                 vendor_id: other.id.clone(),
+                ..Default::default()
             },
         ))
         .await
@@ -776,6 +807,7 @@ async fn a_vendor_registers_itself_only_into_a_joined_regency_and_sees_only_itse
             Role::Buyer,
             pb::GetVendorRequest {
                 vendor_id: other.id,
+                ..Default::default()
             },
         ))
         .await
@@ -893,6 +925,7 @@ async fn data_survives_a_restart() {
         .await
         .get_vendor(app.as_province(pb::GetVendorRequest {
             vendor_id: vendor.id.clone(),
+            ..Default::default()
         }))
         .await
         .unwrap()

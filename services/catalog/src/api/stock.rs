@@ -7,12 +7,12 @@ use blangkon_platform::auth::{Principal, Role};
 use blangkon_platform::db;
 use blangkon_platform::outbox;
 use blangkon_platform::time::to_timestamp;
-use blangkon_platform::validation::Violation;
+use blangkon_platform::validation::{Refusal, Violation};
 use blangkon_proto::catalog as pb;
 use sea_orm::ConnectionTrait;
 
 use super::CatalogApi;
-use crate::domain::product::{Offer, ProductStatus, check_availability};
+use crate::domain::product::{Offer, ProductStatus, Unavailable, check_availability};
 use crate::events;
 use crate::store::{self, reservation};
 
@@ -66,9 +66,14 @@ fn reservation_to_proto(reservation_id: &str, rows: &[reservation::Model]) -> pb
         reservation_id: reservation_id.to_string(),
         lines: rows
             .iter()
-            .map(|r| pb::QuoteLine {
+            .map(|r| pb::ReservedLine {
                 product_id: r.product_id.clone(),
                 quantity: r.quantity,
+                vendor_id: r.vendor_id.clone(),
+                name: r.name.clone(),
+                category_code: r.category_code.clone(),
+                unit: r.unit.clone(),
+                unit_price: r.unit_price,
             })
             .collect(),
         status: if held {
@@ -89,6 +94,23 @@ fn same_lines(rows: &[reservation::Model], lines: &[(String, i64)]) -> bool {
         .collect();
     held.sort();
     wanted == held
+}
+
+/// Whether a reservation is new or a released one held again.
+#[derive(Clone, Copy)]
+enum Write {
+    New,
+    Rehold,
+}
+
+/// How one attempt to take the stock of every line ended.
+enum Taking {
+    /// Committed: the reservation's lines.
+    Reserved(Vec<reservation::Model>),
+    /// A rule refused this line; nothing was written.
+    Refused(usize),
+    /// The reservation id exists already; nothing was written.
+    Exists,
 }
 
 impl CatalogApi {
@@ -171,74 +193,139 @@ impl CatalogApi {
             .to_string();
         let lines = parse_lines(&req.lines)?;
 
-        let txn = db::begin_write(&self.db).await?;
-        let existing = store::reservation_lines(&txn, &reservation_id).await?;
-        if !existing.is_empty() {
-            // A retry: answer what the first call did, reserve nothing.
+        // The common case is one round of conditional writes; only a
+        // refusal or a retry pays for the reads that explain it.
+        let mut taking = self.take_stock(&reservation_id, &lines, Write::New).await?;
+        // Bounded: each round follows a concurrent change of the same id.
+        for _ in 0..3 {
+            let existing = match taking {
+                Taking::Reserved(rows) => {
+                    // Stock is not in the search index: only the relay has work.
+                    self.relay.wake();
+                    return Ok(reservation_to_proto(&reservation_id, &rows));
+                }
+                Taking::Exists => store::reservation_lines(&self.db, &reservation_id).await?,
+                Taking::Refused(line) => {
+                    // A retry may find its stock gone to its own first call.
+                    let existing = store::reservation_lines(&self.db, &reservation_id).await?;
+                    if existing.is_empty() || existing.iter().all(|r| r.status != "held") {
+                        return Err(self.why_refused(line, &lines[line]).await?);
+                    }
+                    existing
+                }
+            };
             if !same_lines(&existing, &lines) {
                 return Err(ApiError::AlreadyExists {
                     field: "reservation_id".into(),
                     message: format!("reservation {reservation_id} exists with other lines"),
                 });
             }
-            return Ok(reservation_to_proto(&reservation_id, &existing));
+            if existing.iter().any(|r| r.status == "held") {
+                return Ok(reservation_to_proto(&reservation_id, &existing));
+            }
+            // Released: asking again holds it again, so a caller that gave
+            // the stock back after a failure can retry with the same id.
+            taking = self
+                .take_stock(&reservation_id, &lines, Write::Rehold)
+                .await?;
         }
+        Err(ApiError::Unavailable(format!(
+            "reservation {reservation_id} is being changed by concurrent calls; retry"
+        )))
+    }
+
+    /// Takes the stock of every line in one transaction, or none of it.
+    async fn take_stock(
+        &self,
+        reservation_id: &str,
+        lines: &[(String, i64)],
+        write: Write,
+    ) -> Result<Taking, ApiError> {
         let now = blangkon_platform::time::now();
+        let txn = db::begin_write(&self.db).await?;
         let mut rows = Vec::with_capacity(lines.len());
+        let mut changes = Vec::with_capacity(lines.len());
         for (i, (product_id, quantity)) in lines.iter().enumerate() {
-            let product = store::find_product(&txn, product_id)
-                .await?
-                .ok_or_else(|| ApiError::NotFound(format!("product {product_id}")))?;
-            let mut offer = self.offer(&txn, &product).await?;
-            // Stock is checked by the conditional update below; here only
-            // the other rules.
-            offer.stock = i64::MAX;
-            if let Err(reason) = check_availability(offer, *quantity) {
-                return Err(ApiError::FailedPrecondition(format!(
-                    "lines[{i}]: product {product_id}: {reason}"
-                )));
-            }
-            if !store::take_stock(&txn, product_id, *quantity).await? {
+            let Some(after) = store::take_stock_for_order(&txn, product_id, *quantity).await?
+            else {
                 // Dropping the transaction gives back what earlier lines took.
-                return Err(ApiError::FailedPrecondition(format!(
-                    "lines[{i}]: product {product_id}: not enough stock ({} left, {quantity} asked)",
-                    product.stock
-                )));
-            }
-            let row = reservation::Model {
-                reservation_id: reservation_id.clone(),
+                return Ok(Taking::Refused(i));
+            };
+            rows.push(reservation::Model {
+                reservation_id: reservation_id.to_string(),
                 product_id: product_id.clone(),
                 quantity: *quantity,
                 status: "held".into(),
                 reserved_at: now,
                 released_at: None,
-            };
-            if let Err(e) = store::insert_reservation_line(&txn, row.clone()).await {
-                // A concurrent call with the same id got there first.
-                if db::is_unique_violation(&e) {
-                    drop(txn);
-                    let existing = store::reservation_lines(&self.db, &reservation_id).await?;
-                    return Ok(reservation_to_proto(&reservation_id, &existing));
+                line: i32::try_from(i).unwrap_or(i32::MAX),
+                vendor_id: after.vendor_id.clone(),
+                name: after.name.clone(),
+                category_code: after.category_code.clone(),
+                unit: after.unit.clone(),
+                unit_price: after.price,
+            });
+            changes.push(events::stock_changed(&after, after.stock + quantity));
+        }
+        match write {
+            Write::New => match store::insert_reservation_lines(&txn, rows.clone()).await {
+                Err(e) if db::is_unique_violation(&e) => return Ok(Taking::Exists),
+                other => other?,
+            },
+            Write::Rehold => {
+                if !store::rehold_reservation_lines(&txn, rows.clone()).await? {
+                    return Ok(Taking::Exists);
                 }
-                return Err(e.into());
             }
-            let after = store::product::Model {
-                stock: product.stock - quantity,
-                updated_at: now,
-                ..product
-            };
-            outbox::enqueue(&txn, events::stock_changed(&after, after.stock + quantity)).await?;
-            rows.push(row);
         }
-        if let Err(e) = txn.commit().await {
-            if db::is_unique_violation(&e) {
-                let existing = store::reservation_lines(&self.db, &reservation_id).await?;
-                return Ok(reservation_to_proto(&reservation_id, &existing));
-            }
-            return Err(e.into());
+        for change in changes {
+            outbox::enqueue(&txn, change).await?;
         }
-        self.committed();
-        Ok(reservation_to_proto(&reservation_id, &rows))
+        match txn.commit().await {
+            // A concurrent call with the same id committed first.
+            Err(e) if db::is_unique_violation(&e) => Ok(Taking::Exists),
+            other => other.map(|()| Taking::Reserved(rows)).map_err(Into::into),
+        }
+    }
+
+    /// Why the stock of line `i` could not be taken, as the caller should
+    /// see it: a quantity below the minimum is the request's fault, the
+    /// rest is the state of the product.
+    async fn why_refused(
+        &self,
+        i: usize,
+        (product_id, quantity): &(String, i64),
+    ) -> Result<ApiError, ApiError> {
+        let product = store::find_product(&self.db, product_id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("product {product_id}")))?;
+        let offer = self.offer(&self.db, &product).await?;
+        Ok(match check_availability(offer, *quantity) {
+            Err(Unavailable::BelowMinimumOrder) => ApiError::invalid(
+                &format!("lines[{i}].quantity"),
+                format!(
+                    "is below the minimum order quantity {} of product {product_id}",
+                    product.min_order_quantity
+                ),
+            ),
+            Err(Unavailable::OutOfStock) => ApiError::Refused(vec![Refusal::new(
+                Unavailable::OutOfStock.kind(),
+                format!("lines[{i}]"),
+                format!(
+                    "product {product_id}: not enough stock ({} left, {quantity} asked)",
+                    product.stock
+                ),
+            )]),
+            Err(reason) => ApiError::Refused(vec![Refusal::new(
+                reason.kind(),
+                format!("lines[{i}]"),
+                format!("product {product_id}: {reason}"),
+            )]),
+            // Another reservation or a product change came in between.
+            Ok(()) => ApiError::Unavailable(format!(
+                "product {product_id} changed while its stock was taken; retry"
+            )),
+        })
     }
 
     pub(super) async fn do_release_stock(
@@ -274,7 +361,8 @@ impl CatalogApi {
             }
         }
         txn.commit().await?;
-        self.committed();
+        // Stock is not in the search index: only the relay has work.
+        self.relay.wake();
         let lines = store::reservation_lines(&self.db, &reservation_id).await?;
         Ok(reservation_to_proto(&reservation_id, &lines))
     }

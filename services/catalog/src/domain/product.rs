@@ -311,6 +311,18 @@ pub enum Unavailable {
     OutOfStock,
 }
 
+impl Unavailable {
+    /// A stable name for machines, as `google.rpc.PreconditionFailure` types.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Unavailable::NotListed => "NOT_LISTED",
+            Unavailable::VendorNotVerified => "VENDOR_NOT_VERIFIED",
+            Unavailable::BelowMinimumOrder => "BELOW_MINIMUM_ORDER",
+            Unavailable::OutOfStock => "OUT_OF_STOCK",
+        }
+    }
+}
+
 /// The facts an availability check needs.
 #[derive(Debug, Clone, Copy)]
 pub struct Offer {

@@ -136,6 +136,14 @@ pub mod reservation {
         pub status: String,
         pub reserved_at: DateTimeUtc,
         pub released_at: Option<DateTimeUtc>,
+        /// Place of the line in the request that made the reservation.
+        pub line: i32,
+        /// The product as it was when its stock was taken.
+        pub vendor_id: String,
+        pub name: String,
+        pub category_code: String,
+        pub unit: String,
+        pub unit_price: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

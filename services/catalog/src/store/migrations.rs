@@ -20,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(SeedTaxonomy),
             Box::new(CreateSearchChanges),
             Box::new(CreateReservations),
+            Box::new(AddReservationSnapshots),
         ]
     }
 }
@@ -300,6 +301,12 @@ enum Reservations {
     Status,
     ReservedAt,
     ReleasedAt,
+    Line,
+    VendorId,
+    Name,
+    CategoryCode,
+    Unit,
+    UnitPrice,
 }
 
 /// Stock held for orders: one row per reservation line.
@@ -343,5 +350,45 @@ impl MigrationTrait for CreateReservations {
                 .to_owned(),
         )
         .await
+    }
+}
+
+/// Each reservation line keeps its place in the request and the product as
+/// it was when its stock was taken, so a retried reservation answers the
+/// same prices as the first call. Rows from before this migration get
+/// empty snapshots. One column per statement: SQLite alters one at a time.
+struct AddReservationSnapshots;
+
+impl MigrationName for AddReservationSnapshots {
+    fn name(&self) -> &str {
+        "m20261128_000204_reservation_snapshots"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddReservationSnapshots {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let columns = [
+            ColumnDef::new(Reservations::Line)
+                .integer()
+                .not_null()
+                .default(0)
+                .to_owned(),
+            text(Reservations::VendorId).default("").to_owned(),
+            text(Reservations::Name).default("").to_owned(),
+            text(Reservations::CategoryCode).default("").to_owned(),
+            text(Reservations::Unit).default("").to_owned(),
+            money(Reservations::UnitPrice).default(0).to_owned(),
+        ];
+        for column in columns {
+            m.alter_table(
+                Table::alter()
+                    .table(Reservations::Table)
+                    .add_column(column)
+                    .to_owned(),
+            )
+            .await?;
+        }
+        Ok(())
     }
 }

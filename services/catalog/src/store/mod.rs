@@ -13,6 +13,8 @@ use sea_orm::{
 
 pub use entities::{category, price_history, product, reservation, search_change, vendor};
 
+use crate::domain::product::ProductStatus;
+
 pub async fn categories(conn: &impl ConnectionTrait) -> Result<Vec<category::Model>, DbErr> {
     category::Entity::find()
         .order_by_asc(category::Column::Code)
@@ -238,22 +240,30 @@ pub async fn reservation_lines(
 ) -> Result<Vec<reservation::Model>, DbErr> {
     reservation::Entity::find()
         .filter(reservation::Column::ReservationId.eq(reservation_id))
-        .order_by_asc(reservation::Column::ProductId)
+        .order_by_asc(reservation::Column::Line)
         .all(conn)
         .await
 }
 
-/// Takes `quantity` from a product's stock if it has that much. Returns
-/// false, changing nothing, if it has not: stock never goes negative, even
-/// under concurrent reservations (the check and the write are one
-/// statement).
-pub async fn take_stock(
+/// Takes `quantity` of a product for an order, in one statement, if every
+/// rule allows it at this moment: the product is listed, its vendor is
+/// verified in this service's projection, the quantity is at least the
+/// minimum order and the stock covers it. Returns the product as it is
+/// after, or None, changing nothing, if any rule refused. Because the check
+/// and the write are one statement, stock never goes negative under
+/// concurrent reservations.
+pub async fn take_stock_for_order(
     conn: &impl ConnectionTrait,
     product_id: &str,
     quantity: i64,
-) -> Result<bool, DbErr> {
-    use sea_orm::sea_query::{Expr, ExprTrait};
-    let result = product::Entity::update_many()
+) -> Result<Option<product::Model>, DbErr> {
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    let verified_vendors = Query::select()
+        .column(vendor::Column::VendorId)
+        .from(vendor::Entity)
+        .and_where(vendor::Column::Status.eq("verified"))
+        .to_owned();
+    let mut taken = product::Entity::update_many()
         .col_expr(
             product::Column::Stock,
             Expr::col(product::Column::Stock).sub(quantity),
@@ -263,10 +273,13 @@ pub async fn take_stock(
             Expr::col(product::Column::Version).add(1),
         )
         .filter(product::Column::Id.eq(product_id))
+        .filter(product::Column::Status.eq(ProductStatus::Listed.as_str()))
+        .filter(product::Column::MinOrderQuantity.lte(quantity))
         .filter(product::Column::Stock.gte(quantity))
-        .exec(conn)
+        .filter(product::Column::VendorId.in_subquery(verified_vendors))
+        .exec_with_returning(conn)
         .await?;
-    Ok(result.rows_affected == 1)
+    Ok(taken.pop())
 }
 
 pub async fn give_stock(
@@ -290,14 +303,40 @@ pub async fn give_stock(
     Ok(())
 }
 
-pub async fn insert_reservation_line(
+pub async fn insert_reservation_lines(
     conn: &impl ConnectionTrait,
-    row: reservation::Model,
+    rows: Vec<reservation::Model>,
 ) -> Result<(), DbErr> {
-    reservation::Entity::insert(reservation::ActiveModel::from(row))
+    reservation::Entity::insert_many(rows.into_iter().map(reservation::ActiveModel::from))
         .exec_without_returning(conn)
         .await?;
     Ok(())
+}
+
+/// Holds a released reservation's lines again, with new snapshots. Returns
+/// false, changing nothing visible once the caller rolls back, if any line
+/// was not released (a concurrent call held it first).
+pub async fn rehold_reservation_lines(
+    conn: &impl ConnectionTrait,
+    rows: Vec<reservation::Model>,
+) -> Result<bool, DbErr> {
+    for row in rows {
+        let (reservation_id, product_id) = (row.reservation_id.clone(), row.product_id.clone());
+        let mut active = reservation::ActiveModel::from(row).reset_all();
+        active.reservation_id = sea_orm::ActiveValue::NotSet;
+        active.product_id = sea_orm::ActiveValue::NotSet;
+        let result = reservation::Entity::update_many()
+            .set(active)
+            .filter(reservation::Column::ReservationId.eq(reservation_id))
+            .filter(reservation::Column::ProductId.eq(product_id))
+            .filter(reservation::Column::Status.eq("released"))
+            .exec(conn)
+            .await?;
+        if result.rows_affected != 1 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Marks a reservation released. Returns false if it was not held.

@@ -1,10 +1,13 @@
 //! gRPC handlers of `blangkon.order.v1.OrderService`.
 //!
-//! Placing an order asks the catalog for current prices and the vendor
-//! service whether the vendor is verified, reserves stock under a
-//! reservation id derived from the buyer's idempotency key (so a retry
-//! never reserves twice), then writes the order, its items, its first
-//! history line, the idempotency key and the event in one transaction.
+//! Placing an order reserves the stock at the catalog, which answers the
+//! price and product details each line was taken at (one call prices and
+//! reserves), asks the vendor service whether the vendor is verified, then
+//! writes the order, its items, its first history line, the idempotency key
+//! and the event in one transaction. The reservation id is derived from the
+//! buyer's idempotency key, so a retry never reserves twice; whatever stops
+//! an order after its stock was taken gives the stock back, and a retry with
+//! the same key holds it again.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -14,6 +17,7 @@ use blangkon_platform::db;
 use blangkon_platform::outbox::{self, RelayWaker};
 use blangkon_platform::time::{now, to_timestamp};
 use blangkon_platform::validation::Violation;
+use blangkon_proto::catalog as catalog_pb;
 use blangkon_proto::order as pb;
 use blangkon_proto::order::order_service_server::OrderService;
 use sea_orm::DatabaseConnection;
@@ -29,6 +33,23 @@ use crate::store::{self, OrderFilter, idempotency, item, order};
 type ApiResult<T> = Result<T, ApiError>;
 
 const MAX_LINES: usize = 100;
+
+/// Who is placing which order, under which key.
+struct Placing<'a> {
+    who: &'a Principal,
+    key: &'a str,
+    hash: &'a str,
+    work_unit: &'a str,
+    regency: &'a str,
+    note: &'a str,
+}
+
+/// A placed order: this call's, or the one an earlier call with the same
+/// key placed.
+enum Placed {
+    New(pb::Order),
+    Earlier(order::Model),
+}
 
 /// The order service's gRPC API.
 #[derive(Debug, Clone)]
@@ -141,8 +162,9 @@ fn buyer_of(who: &Principal) -> ApiResult<(String, String)> {
     }
 }
 
-/// Lines parsed and canonical: valid ids, positive quantities, no product
-/// twice, sorted so that the same order always hashes the same.
+/// Lines parsed, in the order the buyer sent them (so `lines[i]` in an
+/// error is the buyer's line i): valid ids, positive quantities, no
+/// product twice.
 fn parse_lines(lines: &[pb::OrderLine]) -> ApiResult<Vec<(String, i64)>> {
     let mut v = Vec::new();
     if lines.is_empty() || lines.len() > MAX_LINES {
@@ -176,13 +198,16 @@ fn parse_lines(lines: &[pb::OrderLine]) -> ApiResult<Vec<(String, i64)>> {
     if !v.is_empty() {
         return Err(ApiError::Invalid(v));
     }
-    out.sort();
     Ok(out)
 }
 
+/// The body of a placing, independent of line order: the same order
+/// always hashes the same.
 fn request_hash(lines: &[(String, i64)], note: &str) -> String {
+    let mut sorted: Vec<&(String, i64)> = lines.iter().collect();
+    sorted.sort();
     let mut hasher = Sha256::new();
-    for (product_id, quantity) in lines {
+    for (product_id, quantity) in sorted {
         hasher.update(format!("{product_id}:{quantity};"));
     }
     hasher.update(note.as_bytes());
@@ -258,34 +283,69 @@ impl OrderApi {
             return self.replay(&existing, &hash).await;
         }
 
-        // Current prices and availability, from the catalog.
-        let quotes = self.peers.quote(&lines).await?;
-        let mut refused = Vec::new();
-        for (i, quote) in quotes.iter().enumerate() {
-            if !quote.available {
-                refused.push(Violation::new(
-                    format!("lines[{i}]"),
-                    quote.unavailable_reason.clone(),
-                ));
+        let reservation = reservation_id(&work_unit, &key);
+        let reserved = self.peers.reserve(&reservation, &lines).await?;
+        let placing = Placing {
+            who,
+            key: &key,
+            hash: &hash,
+            work_unit: &work_unit,
+            regency: &regency,
+            note: &note,
+        };
+        match self.place_reserved(&placing, reserved).await {
+            Ok(Placed::New(order)) => Ok(order),
+            Ok(Placed::Earlier(order)) => {
+                // A concurrent call with the same key won. If its order no
+                // longer holds stock, this call may have held it again.
+                if OrderStatus::parse(&order.status).is_some_and(releases_stock) {
+                    self.give_back(&reservation).await;
+                }
+                self.full(order).await
+            }
+            Err(e) => {
+                self.give_back(&reservation).await;
+                Err(e)
             }
         }
-        let vendor_id = quotes
+    }
+
+    /// Releases a reservation that no order will use. A failure is logged,
+    /// not returned: the caller's error matters more, and a retry with the
+    /// same key holds the reservation again.
+    async fn give_back(&self, reservation: &str) {
+        if let Err(e) = self.peers.release(reservation).await {
+            tracing::warn!(%reservation, error = %e, "could not give back the stock of an order that was not placed");
+        }
+    }
+
+    /// The rest of placing once the stock is held: one vendor, totals under
+    /// the ceiling, the vendor verified now, then the write.
+    async fn place_reserved(
+        &self,
+        placing: &Placing<'_>,
+        reserved: catalog_pb::Reservation,
+    ) -> ApiResult<Placed> {
+        if reserved.status != catalog_pb::ReservationStatus::Held as i32 {
+            return Err(ApiError::Unavailable(
+                "the catalog did not hold the stock; retry".into(),
+            ));
+        }
+        let lines = reserved.lines;
+        let vendor_id = lines
             .first()
-            .map(|q| q.vendor_id.clone())
+            .map(|l| l.vendor_id.clone())
             .unwrap_or_default();
-        if quotes.iter().any(|q| q.vendor_id != vendor_id) {
+        if lines.iter().any(|l| l.vendor_id != vendor_id) {
             return Err(ApiError::invalid(
                 "lines",
                 "every product of an order must come from one vendor",
             ));
         }
-        if !refused.is_empty() {
-            return Err(ApiError::Invalid(refused));
-        }
         let (line_totals, total) = money::totals(
-            &quotes
+            &lines
                 .iter()
-                .map(|q| (q.quantity, q.unit_price))
+                .map(|l| (l.quantity, l.unit_price))
                 .collect::<Vec<_>>(),
             self.max_order_total,
         )
@@ -306,14 +366,12 @@ impl OrderApi {
             .map(|s| label(s.as_str_name(), "SCALE_"))
             .unwrap_or_default();
 
-        let reservation = reservation_id(&work_unit, &key);
-        self.peers.reserve(&reservation, &lines).await?;
-
+        let who = placing.who;
         let at = now();
         let row = order::Model {
             id: uuid::Uuid::now_v7().to_string(),
-            buyer_work_unit: work_unit.clone(),
-            buyer_regency: regency,
+            buyer_work_unit: placing.work_unit.to_string(),
+            buyer_regency: placing.regency.to_string(),
             buyer_subject: who.subject.clone(),
             vendor_id,
             vendor_regency: vendor.regency_code,
@@ -324,100 +382,101 @@ impl OrderApi {
             bast_number: None,
             bast_date: None,
             payment_reference: None,
-            note: note.clone(),
+            note: placing.note.to_string(),
             version: 0,
             placed_at: at,
             updated_at: at,
         };
-        let items: Vec<item::Model> = quotes
-            .iter()
+        let mut items: Vec<item::Model> = lines
+            .into_iter()
             .zip(line_totals)
-            .map(|(q, line_total)| item::Model {
+            .map(|(l, line_total)| item::Model {
                 order_id: row.id.clone(),
-                product_id: q.product_id.clone(),
-                name: q.name.clone(),
-                category_code: q.category_code.clone(),
-                unit: q.unit.clone(),
-                quantity: q.quantity,
-                unit_price: q.unit_price,
+                product_id: l.product_id,
+                name: l.name,
+                category_code: l.category_code,
+                unit: l.unit,
+                quantity: l.quantity,
+                unit_price: l.unit_price,
                 line_total,
             })
             .collect();
+        // Stored and answered in product id order, as GetOrder reads them.
+        items.sort_by(|a, b| a.product_id.cmp(&b.product_id));
+        let first = store::history::Model {
+            id: uuid::Uuid::now_v7().to_string(),
+            order_id: row.id.clone(),
+            from_status: None,
+            to_status: OrderStatus::Placed.as_str().into(),
+            actor: who.subject.clone(),
+            actor_role: who.role.as_str().into(),
+            note: row.note.clone(),
+            changed_at: at,
+        };
         let written = self
-            .write_new_order(who, &key, &hash, row.clone(), items.clone(), at)
+            .write_new_order(placing, row.clone(), items.clone(), first.clone())
             .await;
         match written {
             Ok(()) => {
                 self.relay.wake();
                 tracing::info!(order_id = %row.id, total = row.total, "order placed");
-                let history = store::history(&self.db, &row.id).await?;
-                Ok(order_to_proto(row, items, history))
+                Ok(Placed::New(order_to_proto(row, items, vec![first])))
             }
             Err(e) if db::is_unique_violation(&e) => {
-                // A concurrent call with the same key won; it used the same
-                // reservation, so there is nothing to give back.
-                let existing = store::find_key(&self.db, &work_unit, &key)
+                let earlier = store::find_key(&self.db, placing.work_unit, placing.key)
                     .await?
-                    .ok_or_else(|| ApiError::Db(e))?;
-                self.replay(&existing, &hash).await
-            }
-            Err(e) => {
-                if let Err(release) = self.peers.release(&reservation).await {
-                    tracing::warn!(%reservation, error = %release, "could not release stock after a failed placing");
+                    .ok_or(ApiError::Db(e))?;
+                if earlier.request_hash != placing.hash {
+                    return Err(ApiError::AlreadyExists {
+                        field: "idempotency_key".into(),
+                        message: format!(
+                            "idempotency key {} was used for another order",
+                            placing.key
+                        ),
+                    });
                 }
-                Err(e.into())
+                let order = store::find_order(&self.db, &earlier.order_id)
+                    .await?
+                    .ok_or_else(|| ApiError::NotFound(format!("order {}", earlier.order_id)))?;
+                Ok(Placed::Earlier(order))
             }
+            Err(e) => Err(e.into()),
         }
     }
 
     async fn write_new_order(
         &self,
-        who: &Principal,
-        key: &str,
-        hash: &str,
+        placing: &Placing<'_>,
         row: order::Model,
         items: Vec<item::Model>,
-        at: chrono::DateTime<chrono::Utc>,
+        first: store::history::Model,
     ) -> Result<(), sea_orm::DbErr> {
-        let txn = db::begin_write(&self.db).await?;
-        store::insert_key(
-            &txn,
+        let event = events::order_event(
+            &row,
+            &items,
+            Transition {
+                previous: None,
+                actor_role: placing.who.role.as_str(),
+                note: &row.note,
+                at: row.placed_at,
+            },
+        );
+        let (_, event) = outbox::insert_statement(event)?;
+        let mut inserts = store::new_order_inserts(
             idempotency::Model {
                 work_unit: row.buyer_work_unit.clone(),
-                key: key.to_string(),
-                request_hash: hash.to_string(),
+                key: placing.key.to_string(),
+                request_hash: placing.hash.to_string(),
                 order_id: row.id.clone(),
-                created_at: at,
+                created_at: row.placed_at,
             },
-        )
-        .await?;
-        store::insert_order(&txn, row.clone(), items.clone()).await?;
-        store::record_change(
-            &txn,
-            &row.id,
-            None,
-            OrderStatus::Placed,
-            &who.subject,
-            who.role.as_str(),
-            &row.note,
-            at,
-        )
-        .await?;
-        outbox::enqueue(
-            &txn,
-            events::order_event(
-                &row,
-                &items,
-                Transition {
-                    previous: None,
-                    actor_role: who.role.as_str(),
-                    note: &row.note,
-                    at,
-                },
-            ),
-        )
-        .await?;
-        txn.commit().await
+            row,
+            items,
+            first,
+        );
+        inserts.push(event);
+        // One statement on PostgreSQL: the order's write is one round trip.
+        db::insert_all(&self.db, inserts).await
     }
 
     /// Whether `who` is the party that may take `action` on `row`.
@@ -492,15 +551,18 @@ impl OrderApi {
                 "order {order_id} changed while this was done; reload it and try again"
             )));
         }
-        store::record_change(
+        store::insert_history(
             &txn,
-            &order_id,
-            Some(from),
-            to,
-            &who.subject,
-            who.role.as_str(),
-            note,
-            at,
+            store::history::Model {
+                id: uuid::Uuid::now_v7().to_string(),
+                order_id: order_id.clone(),
+                from_status: Some(from.as_str().into()),
+                to_status: to.as_str().into(),
+                actor: who.subject.clone(),
+                actor_role: who.role.as_str().into(),
+                note: note.into(),
+                changed_at: at,
+            },
         )
         .await?;
         outbox::enqueue(

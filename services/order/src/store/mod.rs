@@ -4,15 +4,13 @@
 pub mod entities;
 pub mod migrations;
 
-use chrono::{DateTime, Utc};
+use sea_orm::sea_query::InsertStatement;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
 };
 
 pub use entities::{history, idempotency, item, order};
-
-use crate::domain::lifecycle::OrderStatus;
 
 pub async fn find_key(
     conn: &impl ConnectionTrait,
@@ -35,25 +33,21 @@ pub async fn find_key_of_order(
         .await
 }
 
-pub async fn insert_key(conn: &impl ConnectionTrait, row: idempotency::Model) -> Result<(), DbErr> {
-    idempotency::Entity::insert(idempotency::ActiveModel::from(row))
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
-}
-
-pub async fn insert_order(
-    conn: &impl ConnectionTrait,
+/// The rows of a newly placed order — its idempotency key, the order, its
+/// items and its first history line — as inserts to write together with
+/// its event (see `db::insert_all`).
+pub fn new_order_inserts(
+    key: idempotency::Model,
     row: order::Model,
     items: Vec<item::Model>,
-) -> Result<(), DbErr> {
-    order::Entity::insert(order::ActiveModel::from(row))
-        .exec_without_returning(conn)
-        .await?;
-    item::Entity::insert_many(items.into_iter().map(item::ActiveModel::from))
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
+    first: history::Model,
+) -> Vec<InsertStatement> {
+    vec![
+        idempotency::Entity::insert(idempotency::ActiveModel::from(key)).into_query(),
+        order::Entity::insert(order::ActiveModel::from(row)).into_query(),
+        item::Entity::insert_many(items.into_iter().map(item::ActiveModel::from)).into_query(),
+        history::Entity::insert(history::ActiveModel::from(first)).into_query(),
+    ]
 }
 
 pub async fn find_order(
@@ -98,29 +92,11 @@ pub async fn update_order(conn: &impl ConnectionTrait, row: order::Model) -> Res
     Ok(result.rows_affected == 1)
 }
 
-#[allow(clippy::too_many_arguments)]
-pub async fn record_change(
-    conn: &impl ConnectionTrait,
-    order_id: &str,
-    from: Option<OrderStatus>,
-    to: OrderStatus,
-    actor: &str,
-    actor_role: &str,
-    note: &str,
-    at: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    history::Entity::insert(history::ActiveModel {
-        id: Set(uuid::Uuid::now_v7().to_string()),
-        order_id: Set(order_id.to_string()),
-        from_status: Set(from.map(|s| s.as_str().to_string())),
-        to_status: Set(to.as_str().to_string()),
-        actor: Set(actor.to_string()),
-        actor_role: Set(actor_role.to_string()),
-        note: Set(note.to_string()),
-        changed_at: Set(at),
-    })
-    .exec_without_returning(conn)
-    .await?;
+/// Records one step of an order's lifecycle.
+pub async fn insert_history(conn: &impl ConnectionTrait, row: history::Model) -> Result<(), DbErr> {
+    history::Entity::insert(history::ActiveModel::from(row))
+        .exec_without_returning(conn)
+        .await?;
     Ok(())
 }
 

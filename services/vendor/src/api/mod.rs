@@ -477,11 +477,18 @@ impl VendorApi {
         req: pb::GetVendorRequest,
     ) -> ApiResult<pb::Vendor> {
         let vendor_id = parse_vendor_id(&req.vendor_id)?;
+        let view = pb::VendorView::try_from(req.view)
+            .map_err(|_| ApiError::invalid("view", "is not a vendor view"))?;
         let row = store::find_vendor(&self.db, &vendor_id)
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("vendor {vendor_id}")))?;
         let visibility = Self::visibility(who, &row)?;
-        self.vendor_with_details(row, visibility).await
+        match view {
+            pb::VendorView::Basic => Ok(convert::vendor_to_proto(row, visibility)),
+            pb::VendorView::Unspecified | pb::VendorView::Full => {
+                self.vendor_with_details(row, visibility).await
+            }
+        }
     }
 
     async fn do_list_vendors(
