@@ -34,6 +34,15 @@ enum OrderCommand {
     List {
         #[arg(long)]
         status: Option<String>,
+        /// Only this vendor's orders.
+        #[arg(long, default_value = "")]
+        vendor: String,
+        /// Placed on or after this day (YYYY-MM-DD, Western Indonesia Time).
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        /// Placed before this day (YYYY-MM-DD, Western Indonesia Time).
+        #[arg(long)]
+        until: Option<chrono::NaiveDate>,
         #[arg(long, default_value_t = 50)]
         page_size: i32,
         #[arg(long, default_value = "")]
@@ -193,9 +202,18 @@ pub async fn order(args: OrderArgs) -> anyhow::Result<()> {
         }
         OrderCommand::List {
             status: wanted,
+            vendor,
+            from,
+            until,
             page_size,
             page_token,
         } => {
+            // Days start at midnight in Central Java (UTC+7).
+            let day_start = |d: chrono::NaiveDate| {
+                let wib = chrono::FixedOffset::east_opt(7 * 3600)?;
+                let start = d.and_hms_opt(0, 0, 0)?.and_local_timezone(wib).single()?;
+                Some(blangkon_platform::time::to_timestamp(start.to_utc()))
+            };
             let wanted_status = match wanted.as_deref() {
                 None => pb::OrderStatus::Unspecified,
                 Some(name) => pb::OrderStatus::from_str_name(&format!(
@@ -207,9 +225,11 @@ pub async fn order(args: OrderArgs) -> anyhow::Result<()> {
             let list = client
                 .list_orders(conn.request(pb::ListOrdersRequest {
                     status: wanted_status as i32,
-                    vendor_id: String::new(),
+                    vendor_id: vendor,
                     page_size,
                     page_token,
+                    placed_from: from.and_then(day_start),
+                    placed_until: until.and_then(day_start),
                 })?)
                 .await
                 .map_err(output::status_error)?

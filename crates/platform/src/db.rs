@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use sea_orm::sea_query::{
-    CommonTableExpression, Expr, InsertStatement, Query, WithClause, WithQuery,
+    CommonTableExpression, Expr, Query, SubQueryStatement, WithClause, WithQuery,
 };
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
@@ -56,38 +56,47 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     .await
 }
 
-/// Writes every row, or none. On PostgreSQL the inserts travel as one
-/// statement of data-modifying common table expressions (`WITH w0 AS
-/// (INSERT ...), w1 AS (INSERT ...) SELECT 1`): a statement is its own
-/// transaction, so that is one round trip and one commit where a
-/// transaction would take one per insert plus `BEGIN` and `COMMIT`. The
-/// inserts cannot see each other's rows, but foreign keys are checked at
-/// the end of the statement, so parents and children may go together. On
-/// SQLite, which has no data-modifying CTEs, they run in order in one
-/// `BEGIN IMMEDIATE` transaction. A constraint violation fails the whole
-/// write on both.
-pub async fn insert_all(
+/// Makes every write, or none: inserts, updates and deletes that need not
+/// see each other's effects. On PostgreSQL they travel as one statement of
+/// data-modifying common table expressions (`WITH w0 AS (INSERT ...), w1
+/// AS (DELETE ...) SELECT 1`): a statement is its own transaction, so that
+/// is one round trip and one commit where a transaction would take one per
+/// write plus `BEGIN` and `COMMIT`. The writes cannot see each other's
+/// rows, but foreign keys are checked at the end of the statement, so
+/// parents and children may go together. On SQLite, which has no
+/// data-modifying CTEs, they run in order in one `BEGIN IMMEDIATE`
+/// transaction. A constraint violation fails the whole write on both.
+pub async fn write_all(
     db: &DatabaseConnection,
-    inserts: Vec<InsertStatement>,
+    writes: Vec<SubQueryStatement>,
 ) -> Result<(), DbErr> {
     match db.get_database_backend() {
         DbBackend::Postgres => {
-            db.execute(&as_one_statement(inserts)).await?;
+            db.execute(&as_one_statement(writes)).await?;
             Ok(())
         }
         _ => {
             let txn = begin_write(db).await?;
-            for insert in &inserts {
-                txn.execute(insert).await?;
+            for write in writes {
+                match write {
+                    SubQueryStatement::InsertStatement(s) => txn.execute(&s).await?,
+                    SubQueryStatement::UpdateStatement(s) => txn.execute(&s).await?,
+                    SubQueryStatement::DeleteStatement(s) => txn.execute(&s).await?,
+                    SubQueryStatement::SelectStatement(_) | SubQueryStatement::WithStatement(_) => {
+                        return Err(DbErr::Custom(
+                            "write_all takes inserts, updates and deletes".into(),
+                        ));
+                    }
+                };
             }
             txn.commit().await
         }
     }
 }
 
-fn as_one_statement(inserts: Vec<InsertStatement>) -> WithQuery {
+fn as_one_statement(writes: Vec<SubQueryStatement>) -> WithQuery {
     let mut with = WithClause::new();
-    for (i, insert) in inserts.into_iter().enumerate() {
+    for (i, insert) in writes.into_iter().enumerate() {
         with.cte(
             CommonTableExpression::new()
                 .query(insert)
@@ -125,8 +134,11 @@ mod tests {
                 .values_panic([value.into()])
                 .to_owned()
         };
-        let (sql, values) = as_one_statement(vec![insert("orders", "a"), insert("items", "b")])
-            .build(PostgresQueryBuilder);
+        let (sql, values) = as_one_statement(vec![
+            insert("orders", "a").into(),
+            insert("items", "b").into(),
+        ])
+        .build(PostgresQueryBuilder);
         assert_eq!(
             sql,
             r#"WITH "w0" AS (INSERT INTO "orders" ("v") VALUES ($1)) , "w1" AS (INSERT INTO "items" ("v") VALUES ($2)) SELECT $3"#

@@ -100,7 +100,7 @@ pub async fn enqueue(conn: &impl ConnectionTrait, event: NewEvent) -> Result<Str
 }
 
 /// The insert that enqueues `event`, to write together with other rows in
-/// one statement (see [`crate::db::insert_all`]); and the event's id.
+/// one statement (see [`crate::db::write_all`]); and the event's id.
 pub fn insert_statement(event: NewEvent) -> Result<(String, InsertStatement), DbErr> {
     let mut headers = crate::telemetry::current_trace_headers();
     headers.retain(|_, value| !value.is_empty());

@@ -13,6 +13,7 @@ use crate::api::OrderApi;
 use crate::peers::Peers;
 use crate::settings::Settings;
 use crate::store::migrations::Migrator;
+use crate::sweeper::Sweeper;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -31,7 +32,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
-        let host = ServiceHost::start::<Migrator>(
+        let mut host = ServiceHost::start::<Migrator>(
             "order",
             &settings.grpc,
             &settings.database,
@@ -46,6 +47,14 @@ impl Application {
             Duration::from_millis(settings.order.call_timeout_ms),
             &settings.auth.jwt_secret,
         )?;
+        let sweeper = Sweeper::new(
+            host.database().clone(),
+            peers.clone(),
+            Duration::from_secs(settings.order.abandoned_placing_secs),
+        );
+        host.run_beside("abandoned placing sweeper", |shutdown| {
+            sweeper.run(shutdown)
+        });
         let api = OrderApi::new(
             host.database().clone(),
             host.waker(),

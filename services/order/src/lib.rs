@@ -4,7 +4,8 @@
 //! - [`domain`]: the lifecycle table and money arithmetic;
 //! - [`store`]: orders, items, history, idempotency keys;
 //! - [`api`]: the gRPC handlers; [`peers`]: calls to vendor and catalog;
-//! - [`events`]: one event per transition to `blangkon.order.events.v1`.
+//! - [`events`]: one event per transition to `blangkon.order.events.v1`;
+//! - [`sweeper`]: gives back stock that a placing reserved and never used.
 
 pub mod api;
 pub mod app;
@@ -13,6 +14,7 @@ pub mod events;
 pub mod peers;
 pub mod settings;
 pub mod store;
+pub mod sweeper;
 
 pub use app::Application;
 pub use settings::Settings;

@@ -29,6 +29,11 @@ pub struct OrderSettings {
     pub catalog_endpoint: String,
     /// Deadline of every call to the vendor and catalog services.
     pub call_timeout_ms: u64,
+    /// A placing that reserved stock and has neither written its order nor
+    /// given the stock back after this long was abandoned (the process
+    /// stopped in between); its stock is released. Far longer than any
+    /// call may take.
+    pub abandoned_placing_secs: u64,
 }
 
 impl Default for Settings {
@@ -51,6 +56,7 @@ impl Default for Settings {
                 vendor_endpoint: "http://127.0.0.1:50051".into(),
                 catalog_endpoint: "http://127.0.0.1:50052".into(),
                 call_timeout_ms: 3_000,
+                abandoned_placing_secs: 300,
             },
         }
     }
@@ -83,6 +89,13 @@ impl Validate for Settings {
             return Err(SettingsError::invalid(
                 "order.call_timeout_ms",
                 "must be 100 to 60000",
+            ));
+        }
+        // A placing makes three calls; an attempt younger than that may be live.
+        if self.order.abandoned_placing_secs * 1000 < 10 * self.order.call_timeout_ms {
+            return Err(SettingsError::invalid(
+                "order.abandoned_placing_secs",
+                "must be at least ten call timeouts",
             ));
         }
         Ok(())

@@ -278,6 +278,7 @@ async fn suite() -> Suite {
             vendor_endpoint: format!("http://{vendor_address}"),
             catalog_endpoint: format!("http://{}", catalog.address),
             call_timeout_ms: 2_000,
+            abandoned_placing_secs: 300,
         },
     })
     .await
@@ -865,5 +866,375 @@ async fn a_suspended_vendor_cannot_receive_orders() {
     };
     assert_eq!(placed.status, pb::OrderStatus::Placed as i32);
     assert_eq!(s.stock().await, 480);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_held_by_an_abandoned_placing_is_given_back() {
+    use blangkon_order::store;
+    let s = suite().await;
+    let order_db = sea_orm::Database::connect(s.order_db.url.clone())
+        .await
+        .unwrap();
+    let long_ago = blangkon_platform::time::now() - chrono::Duration::minutes(10);
+
+    // A placing that reserved and then stopped, as the process left it.
+    let abandoned = key();
+    let reservation = blangkon_order::api::reservation_id(WORK_UNIT, &abandoned);
+    s.catalog()
+        .await
+        .reserve_stock(with(
+            &token(Role::Service, TokenRequest::default()),
+            cat::ReserveStockRequest {
+                reservation_id: reservation.clone(),
+                lines: vec![cat::QuoteLine {
+                    product_id: s.product_id.clone(),
+                    quantity: 20,
+                }],
+            },
+        ))
+        .await
+        .unwrap();
+    store::record_attempt(
+        &order_db,
+        store::attempt::Model {
+            work_unit: WORK_UNIT.into(),
+            key: abandoned.clone(),
+            reservation_id: reservation,
+            started_at: long_ago,
+        },
+    )
+    .await
+    .unwrap();
+    // And one whose order was written though its attempt was left behind.
+    let placed_key = key();
+    let placed = s.place(&placed_key, 20).await.unwrap();
+    store::record_attempt(
+        &order_db,
+        store::attempt::Model {
+            work_unit: WORK_UNIT.into(),
+            key: placed_key.clone(),
+            reservation_id: blangkon_order::api::reservation_id(WORK_UNIT, &placed_key),
+            started_at: long_ago,
+        },
+    )
+    .await
+    .unwrap();
+    // A live attempt is younger than the abandonment age: left alone.
+    let live = key();
+    store::record_attempt(
+        &order_db,
+        store::attempt::Model {
+            work_unit: WORK_UNIT.into(),
+            key: live.clone(),
+            reservation_id: blangkon_order::api::reservation_id(WORK_UNIT, &live),
+            started_at: blangkon_platform::time::now(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.stock().await, 460);
+
+    let peers = blangkon_order::peers::Peers::connect(
+        &format!("http://{}", s.vendor.as_ref().unwrap().address),
+        &format!("http://{}", s.catalog.as_ref().unwrap().address),
+        Duration::from_secs(2),
+        SECRET,
+    )
+    .unwrap();
+    let sweeper =
+        blangkon_order::sweeper::Sweeper::new(order_db.clone(), peers, Duration::from_secs(60));
+    assert_eq!(sweeper.sweep().await.unwrap(), 1, "only the abandoned one");
+    assert_eq!(
+        s.stock().await,
+        480,
+        "its 20 came back; the order keeps its 20"
+    );
+    assert_eq!(sweeper.sweep().await.unwrap(), 0, "nothing twice");
+    let left = store::stale_attempts(
+        &order_db,
+        blangkon_platform::time::now() + chrono::Duration::minutes(1),
+        10,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        left.iter().map(|a| a.key.as_str()).collect::<Vec<_>>(),
+        [live.as_str()]
+    );
+
+    // The order that was placed still holds its stock; a late retry of the
+    // abandoned key places its order once.
+    assert_eq!(
+        s.place(&placed_key, 20).await.unwrap().id,
+        placed.id,
+        "the placed order replays"
+    );
+    let late = s.place(&abandoned, 20).await.unwrap();
+    assert_eq!(s.place(&abandoned, 20).await.unwrap().id, late.id);
+    assert_eq!(s.stock().await, 460);
+    assert_eq!(s.count_orders().await, 2);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_role_sees_its_own_orders_and_lists_filter_and_page() {
+    let s = suite().await;
+    let first = s.place(&key(), 20).await.unwrap();
+    let between = blangkon_platform::time::now();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let second = s.place(&key(), 30).await.unwrap();
+    // Another work unit, in Kabupaten Kendal, buys from the same vendor.
+    let kendal_buyer = token(
+        Role::Buyer,
+        TokenRequest {
+            subject: "ppk@rsud-kendal".into(),
+            regency: Some("33.24".into()),
+            work_unit: Some("RSUD Dr. Soewondo Kendal".into()),
+            ..TokenRequest::default()
+        },
+    );
+    let kendal = s
+        .orders()
+        .await
+        .place_order(with(
+            &kendal_buyer,
+            pb::PlaceOrderRequest {
+                idempotency_key: key(),
+                lines: vec![pb::OrderLine {
+                    product_id: s.product_id.clone(),
+                    quantity: 25,
+                }],
+                note: String::new(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    s.orders()
+        .await
+        .accept_order(with(
+            &s.vendor_token(),
+            pb::TransitionRequest {
+                order_id: second.id.clone(),
+                note: String::new(),
+            },
+        ))
+        .await
+        .unwrap();
+
+    let list = |who: String, request: pb::ListOrdersRequest| {
+        let address = s.order.address;
+        async move {
+            OrderServiceClient::connect(format!("http://{address}"))
+                .await
+                .unwrap()
+                .list_orders(with(&who, request))
+                .await
+                .map(|r| {
+                    r.into_inner()
+                        .orders
+                        .into_iter()
+                        .map(|o| o.id)
+                        .collect::<Vec<_>>()
+                })
+        }
+    };
+    let all = pb::ListOrdersRequest::default;
+    let role = |role: Role, regency: Option<&str>, vendor: Option<&str>| {
+        token(
+            role,
+            TokenRequest {
+                subject: "someone".into(),
+                regency: regency.map(Into::into),
+                vendor_id: vendor.map(Into::into),
+                ..TokenRequest::default()
+            },
+        )
+    };
+    let everything = vec![first.id.clone(), second.id.clone(), kendal.id.clone()];
+    assert_eq!(
+        list(buyer(), all()).await.unwrap(),
+        [first.id.as_str(), second.id.as_str()]
+    );
+    assert_eq!(
+        list(kendal_buyer.clone(), all()).await.unwrap(),
+        [kendal.id.as_str()]
+    );
+    assert_eq!(list(s.vendor_token(), all()).await.unwrap(), everything);
+    let stranger = uuid::Uuid::now_v7().to_string();
+    assert!(
+        list(role(Role::Vendor, None, Some(&stranger)), all())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        list(role(Role::RegencyAdmin, Some("33.74"), None), all())
+            .await
+            .unwrap(),
+        [first.id.as_str(), second.id.as_str()]
+    );
+    assert_eq!(
+        list(role(Role::RegencyAdmin, Some("33.24"), None), all())
+            .await
+            .unwrap(),
+        [kendal.id.as_str()]
+    );
+    for reader in [Role::ProvinceAdmin, Role::Analyst] {
+        assert_eq!(
+            list(role(reader, None, None), all()).await.unwrap(),
+            everything
+        );
+    }
+    let peeking = list(
+        s.vendor_token(),
+        pb::ListOrdersRequest {
+            vendor_id: stranger.clone(),
+            ..all()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(peeking.code(), Code::PermissionDenied);
+
+    // GetOrder follows the same lines.
+    let get = |who: String, id: String| {
+        let address = s.order.address;
+        async move {
+            OrderServiceClient::connect(format!("http://{address}"))
+                .await
+                .unwrap()
+                .get_order(with(&who, pb::GetOrderRequest { order_id: id }))
+                .await
+        }
+    };
+    assert!(get(buyer(), first.id.clone()).await.is_ok());
+    assert_eq!(
+        get(buyer(), kendal.id.clone()).await.unwrap_err().code(),
+        Code::PermissionDenied
+    );
+    assert_eq!(
+        get(
+            role(Role::RegencyAdmin, Some("33.24"), None),
+            first.id.clone()
+        )
+        .await
+        .unwrap_err()
+        .code(),
+        Code::PermissionDenied
+    );
+    assert_eq!(
+        get(role(Role::Vendor, None, Some(&stranger)), first.id.clone())
+            .await
+            .unwrap_err()
+            .code(),
+        Code::PermissionDenied
+    );
+    let seen = get(role(Role::Analyst, None, None), kendal.id.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(seen.items.len(), 1);
+    assert_eq!(seen.history.len(), 1);
+    assert_eq!(
+        get(buyer(), uuid::Uuid::now_v7().to_string())
+            .await
+            .unwrap_err()
+            .code(),
+        Code::NotFound
+    );
+
+    // Filters: status, date range, and pages that neither skip nor repeat.
+    let analyst = role(Role::Analyst, None, None);
+    assert_eq!(
+        list(
+            analyst.clone(),
+            pb::ListOrdersRequest {
+                status: pb::OrderStatus::Accepted as i32,
+                ..all()
+            }
+        )
+        .await
+        .unwrap(),
+        [second.id.as_str()]
+    );
+    let at = |t: chrono::DateTime<chrono::Utc>| Some(blangkon_platform::time::to_timestamp(t));
+    assert_eq!(
+        list(
+            analyst.clone(),
+            pb::ListOrdersRequest {
+                placed_from: at(between),
+                ..all()
+            }
+        )
+        .await
+        .unwrap(),
+        [second.id.as_str(), kendal.id.as_str()]
+    );
+    assert_eq!(
+        list(
+            analyst.clone(),
+            pb::ListOrdersRequest {
+                placed_until: at(between),
+                ..all()
+            }
+        )
+        .await
+        .unwrap(),
+        [first.id.as_str()]
+    );
+    let mut client = s.orders().await;
+    let mut paged = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = client
+            .list_orders(with(
+                &analyst,
+                pb::ListOrdersRequest {
+                    page_size: 2,
+                    page_token: page_token.clone(),
+                    ..all()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(page.orders.len() <= 2);
+        paged.extend(page.orders.into_iter().map(|o| o.id));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    assert_eq!(paged, everything);
+
+    let bad = list(
+        analyst.clone(),
+        pb::ListOrdersRequest {
+            page_size: 501,
+            page_token: "not-ours".into(),
+            vendor_id: "nope".into(),
+            placed_from: at(between),
+            placed_until: at(between),
+            ..all()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    use tonic_types::StatusExt;
+    let mut fields: Vec<String> = bad
+        .get_details_bad_request()
+        .unwrap()
+        .field_violations
+        .into_iter()
+        .map(|v| v.field)
+        .collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        ["page_size", "page_token", "placed_until", "vendor_id"]
+    );
     s.stop().await;
 }

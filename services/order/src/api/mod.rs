@@ -220,7 +220,7 @@ fn request_hash(lines: &[(String, i64)], note: &str) -> String {
 
 /// The reservation id of an idempotency key: a retry of a half-done
 /// placing reserves under the same id, which the catalog takes once.
-fn reservation_id(work_unit: &str, key: &str) -> String {
+pub fn reservation_id(work_unit: &str, key: &str) -> String {
     uuid::Uuid::new_v5(
         &uuid::Uuid::NAMESPACE_OID,
         format!("blangkon-order:{work_unit}:{key}").as_bytes(),
@@ -284,7 +284,27 @@ impl OrderApi {
         }
 
         let reservation = reservation_id(&work_unit, &key);
-        let reserved = self.peers.reserve(&reservation, &lines).await?;
+        // Recorded first, so that stock held by a placing this process never
+        // finishes is found and given back (see `sweeper`).
+        store::record_attempt(
+            &self.db,
+            store::attempt::Model {
+                work_unit: work_unit.clone(),
+                key: key.clone(),
+                reservation_id: reservation.clone(),
+                started_at: now(),
+            },
+        )
+        .await?;
+        let reserved = match self.peers.reserve(&reservation, &lines).await {
+            Ok(reserved) => reserved,
+            Err(e) => {
+                // The catalog may have taken the stock before failing to
+                // answer: give it back (harmless if it did not).
+                self.give_back(&work_unit, &key, &reservation).await;
+                return Err(e);
+            }
+        };
         let placing = Placing {
             who,
             key: &key,
@@ -299,23 +319,30 @@ impl OrderApi {
                 // A concurrent call with the same key won. If its order no
                 // longer holds stock, this call may have held it again.
                 if OrderStatus::parse(&order.status).is_some_and(releases_stock) {
-                    self.give_back(&reservation).await;
+                    self.give_back(&work_unit, &key, &reservation).await;
+                } else if let Err(e) = store::forget_attempt(&self.db, &work_unit, &key).await {
+                    tracing::warn!(error = %e, "could not end a placing attempt; the sweeper will");
                 }
                 self.full(order).await
             }
             Err(e) => {
-                self.give_back(&reservation).await;
+                self.give_back(&work_unit, &key, &reservation).await;
                 Err(e)
             }
         }
     }
 
-    /// Releases a reservation that no order will use. A failure is logged,
-    /// not returned: the caller's error matters more, and a retry with the
-    /// same key holds the reservation again.
-    async fn give_back(&self, reservation: &str) {
+    /// Releases a reservation that no order will use, and ends its attempt.
+    /// A failure is logged, not returned: the caller's error matters more;
+    /// a retry with the same key holds the reservation again, and if none
+    /// comes the sweeper releases it.
+    async fn give_back(&self, work_unit: &str, key: &str, reservation: &str) {
         if let Err(e) = self.peers.release(reservation).await {
-            tracing::warn!(%reservation, error = %e, "could not give back the stock of an order that was not placed");
+            tracing::warn!(%reservation, error = %e, "could not give back the stock of an order that was not placed; the sweeper will");
+            return;
+        }
+        if let Err(e) = store::forget_attempt(&self.db, work_unit, key).await {
+            tracing::warn!(%reservation, error = %e, "could not end a placing attempt; the sweeper will");
         }
     }
 
@@ -462,7 +489,7 @@ impl OrderApi {
             },
         );
         let (_, event) = outbox::insert_statement(event)?;
-        let mut inserts = store::new_order_inserts(
+        let mut writes = store::new_order_writes(
             idempotency::Model {
                 work_unit: row.buyer_work_unit.clone(),
                 key: placing.key.to_string(),
@@ -474,9 +501,9 @@ impl OrderApi {
             items,
             first,
         );
-        inserts.push(event);
+        writes.push(event.into());
         // One statement on PostgreSQL: the order's write is one round trip.
-        db::insert_all(&self.db, inserts).await
+        db::write_all(&self.db, writes).await
     }
 
     /// Whether `who` is the party that may take `action` on `row`.
@@ -655,12 +682,41 @@ impl OrderApi {
                 None
             }
         };
+        let mut time = |field: &str, t: Option<&prost_types::Timestamp>| match t {
+            None => None,
+            Some(t) => {
+                let parsed = blangkon_platform::time::from_timestamp(t);
+                if parsed.is_none() {
+                    v.push(Violation::new(field, "is not a valid time"));
+                }
+                parsed
+            }
+        };
+        let placed_from = time("placed_from", req.placed_from.as_ref());
+        let placed_until = time("placed_until", req.placed_until.as_ref());
+        if let (Some(from), Some(until)) = (placed_from, placed_until)
+            && from >= until
+        {
+            v.push(Violation::new("placed_until", "must be after placed_from"));
+        }
+        let vendor_id = match req.vendor_id.trim() {
+            "" => None,
+            id => match uuid::Uuid::parse_str(id) {
+                Ok(id) => Some(id.to_string()),
+                Err(_) => {
+                    v.push(Violation::new("vendor_id", "must be a vendor id (UUID)"));
+                    None
+                }
+            },
+        };
         if !v.is_empty() {
             return Err(ApiError::Invalid(v));
         }
         let mut filter = OrderFilter {
             status,
-            vendor_id: (!req.vendor_id.is_empty()).then(|| req.vendor_id.clone()),
+            vendor_id,
+            placed_from,
+            placed_until,
             ..OrderFilter::default()
         };
         match who.role {
@@ -687,11 +743,20 @@ impl OrderApi {
         } else {
             String::new()
         };
-        let mut orders = Vec::with_capacity(rows.len());
-        for row in rows {
-            let items = store::items(&self.db, &row.id).await?;
-            orders.push(order_to_proto(row, items, Vec::new()));
+        // Items of the whole page in one query; history only in GetOrder.
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let mut items: std::collections::HashMap<String, Vec<item::Model>> =
+            std::collections::HashMap::new();
+        for item in store::items_of(&self.db, &ids).await? {
+            items.entry(item.order_id.clone()).or_default().push(item);
         }
+        let orders = rows
+            .into_iter()
+            .map(|row| {
+                let its = items.remove(&row.id).unwrap_or_default();
+                order_to_proto(row, its, Vec::new())
+            })
+            .collect();
         Ok(pb::ListOrdersResponse {
             orders,
             next_page_token,

@@ -103,3 +103,27 @@ pub mod idempotency {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// A placing that may hold stock at the catalog without an order: written
+/// before the stock is reserved, deleted with the order's write or once the
+/// stock is given back. A row that outlives any call is an order service
+/// that stopped in between; the sweeper gives its stock back.
+pub mod attempt {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "placing_attempts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub work_unit: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        pub reservation_id: String,
+        pub started_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

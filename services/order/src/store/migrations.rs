@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateOutbox),
             Box::new(CreateInbox),
             Box::new(CreateOrderTables),
+            Box::new(CreatePlacingAttempts),
         ]
     }
 }
@@ -197,6 +198,53 @@ impl MigrationTrait for CreateOrderTables {
                         .col(IdempotencyKeys::WorkUnit)
                         .col(IdempotencyKeys::Key),
                 )
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum PlacingAttempts {
+    Table,
+    WorkUnit,
+    Key,
+    ReservationId,
+    StartedAt,
+}
+
+/// Placings that reserved stock and have not yet written their order.
+struct CreatePlacingAttempts;
+
+impl MigrationName for CreatePlacingAttempts {
+    fn name(&self) -> &str {
+        "m20261128_000301_placing_attempts"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreatePlacingAttempts {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(PlacingAttempts::Table)
+                .col(text(PlacingAttempts::WorkUnit))
+                .col(text(PlacingAttempts::Key))
+                .col(id(PlacingAttempts::ReservationId))
+                .col(time(PlacingAttempts::StartedAt))
+                .primary_key(
+                    Index::create()
+                        .col(PlacingAttempts::WorkUnit)
+                        .col(PlacingAttempts::Key),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("placing_attempts_started")
+                .table(PlacingAttempts::Table)
+                .col(PlacingAttempts::StartedAt)
                 .to_owned(),
         )
         .await

@@ -4,13 +4,13 @@
 pub mod entities;
 pub mod migrations;
 
-use sea_orm::sea_query::InsertStatement;
+use sea_orm::sea_query::{DeleteStatement, OnConflict, SubQueryStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, QueryTrait,
 };
 
-pub use entities::{history, idempotency, item, order};
+pub use entities::{attempt, history, idempotency, item, order};
 
 pub async fn find_key(
     conn: &impl ConnectionTrait,
@@ -33,21 +33,92 @@ pub async fn find_key_of_order(
         .await
 }
 
-/// The rows of a newly placed order — its idempotency key, the order, its
-/// items and its first history line — as inserts to write together with
-/// its event (see `db::insert_all`).
-pub fn new_order_inserts(
+/// The writes of a newly placed order — its idempotency key, the order,
+/// its items, its first history line, and the end of its placing attempt —
+/// to go together with its event (see `db::write_all`).
+pub fn new_order_writes(
     key: idempotency::Model,
     row: order::Model,
     items: Vec<item::Model>,
     first: history::Model,
-) -> Vec<InsertStatement> {
+) -> Vec<SubQueryStatement> {
+    let attempt_done = forget_attempt_statement(&key.work_unit, &key.key);
     vec![
-        idempotency::Entity::insert(idempotency::ActiveModel::from(key)).into_query(),
-        order::Entity::insert(order::ActiveModel::from(row)).into_query(),
-        item::Entity::insert_many(items.into_iter().map(item::ActiveModel::from)).into_query(),
-        history::Entity::insert(history::ActiveModel::from(first)).into_query(),
+        idempotency::Entity::insert(idempotency::ActiveModel::from(key))
+            .into_query()
+            .into(),
+        order::Entity::insert(order::ActiveModel::from(row))
+            .into_query()
+            .into(),
+        item::Entity::insert_many(items.into_iter().map(item::ActiveModel::from))
+            .into_query()
+            .into(),
+        history::Entity::insert(history::ActiveModel::from(first))
+            .into_query()
+            .into(),
+        attempt_done.into(),
     ]
+}
+
+/// Records that a placing is about to reserve stock; a retry refreshes
+/// the time, so the sweeper never takes a live attempt for an abandoned one.
+pub async fn record_attempt(conn: &impl ConnectionTrait, row: attempt::Model) -> Result<(), DbErr> {
+    attempt::Entity::insert(attempt::ActiveModel::from(row))
+        .on_conflict(
+            OnConflict::columns([attempt::Column::WorkUnit, attempt::Column::Key])
+                .update_columns([attempt::Column::ReservationId, attempt::Column::StartedAt])
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+fn forget_attempt_statement(work_unit: &str, key: &str) -> DeleteStatement {
+    attempt::Entity::delete_many()
+        .filter(attempt::Column::WorkUnit.eq(work_unit))
+        .filter(attempt::Column::Key.eq(key))
+        .into_query()
+}
+
+/// Ends a placing attempt whose stock was given back or used.
+pub async fn forget_attempt(
+    conn: &impl ConnectionTrait,
+    work_unit: &str,
+    key: &str,
+) -> Result<(), DbErr> {
+    conn.execute(&forget_attempt_statement(work_unit, key))
+        .await?;
+    Ok(())
+}
+
+/// Attempts started before `before`, oldest first.
+pub async fn stale_attempts(
+    conn: &impl ConnectionTrait,
+    before: chrono::DateTime<chrono::Utc>,
+    limit: u64,
+) -> Result<Vec<attempt::Model>, DbErr> {
+    attempt::Entity::find()
+        .filter(attempt::Column::StartedAt.lt(before))
+        .order_by_asc(attempt::Column::StartedAt)
+        .limit(limit)
+        .all(conn)
+        .await
+}
+
+/// Deletes `row` if no retry has refreshed it since it was read. Returns
+/// whether this caller now owns its clean-up.
+pub async fn claim_attempt(
+    conn: &impl ConnectionTrait,
+    row: &attempt::Model,
+) -> Result<bool, DbErr> {
+    let result = attempt::Entity::delete_many()
+        .filter(attempt::Column::WorkUnit.eq(row.work_unit.as_str()))
+        .filter(attempt::Column::Key.eq(row.key.as_str()))
+        .filter(attempt::Column::StartedAt.eq(row.started_at))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
 }
 
 pub async fn find_order(
@@ -60,6 +131,19 @@ pub async fn find_order(
 pub async fn items(conn: &impl ConnectionTrait, order_id: &str) -> Result<Vec<item::Model>, DbErr> {
     item::Entity::find()
         .filter(item::Column::OrderId.eq(order_id))
+        .order_by_asc(item::Column::ProductId)
+        .all(conn)
+        .await
+}
+
+/// The items of many orders, in one query.
+pub async fn items_of(
+    conn: &impl ConnectionTrait,
+    order_ids: &[String],
+) -> Result<Vec<item::Model>, DbErr> {
+    item::Entity::find()
+        .filter(item::Column::OrderId.is_in(order_ids.iter().cloned()))
+        .order_by_asc(item::Column::OrderId)
         .order_by_asc(item::Column::ProductId)
         .all(conn)
         .await
@@ -107,6 +191,8 @@ pub struct OrderFilter {
     pub vendor_id: Option<String>,
     pub regency: Option<String>,
     pub status: Option<String>,
+    pub placed_from: Option<chrono::DateTime<chrono::Utc>>,
+    pub placed_until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 pub async fn list_orders(
@@ -127,6 +213,12 @@ pub async fn list_orders(
     }
     if let Some(v) = &filter.status {
         query = query.filter(order::Column::Status.eq(v.as_str()));
+    }
+    if let Some(from) = filter.placed_from {
+        query = query.filter(order::Column::PlacedAt.gte(from));
+    }
+    if let Some(until) = filter.placed_until {
+        query = query.filter(order::Column::PlacedAt.lt(until));
     }
     if let Some(after) = after_id {
         query = query.filter(order::Column::Id.gt(after));
