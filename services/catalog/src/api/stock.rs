@@ -246,7 +246,7 @@ impl CatalogApi {
         let mut rows = Vec::with_capacity(lines.len());
         let mut changes = Vec::with_capacity(lines.len());
         for (i, (product_id, quantity)) in lines.iter().enumerate() {
-            let Some(after) = store::take_stock_for_order(&txn, product_id, *quantity).await?
+            let Some(mut after) = store::take_stock_for_order(&txn, product_id, *quantity).await?
             else {
                 // Dropping the transaction gives back what earlier lines took.
                 return Ok(Taking::Refused(i));
@@ -265,6 +265,8 @@ impl CatalogApi {
                 unit: after.unit.clone(),
                 unit_price: after.price,
             });
+            // The event happened now, whenever the product was last edited.
+            after.updated_at = now;
             changes.push(events::stock_changed(&after, after.stock + quantity));
         }
         match write {
@@ -351,7 +353,8 @@ impl CatalogApi {
         if store::release_reservation(&txn, &reservation_id, now).await? {
             for line in &lines {
                 store::give_stock(&txn, &line.product_id, line.quantity).await?;
-                if let Some(after) = store::find_product(&txn, &line.product_id).await? {
+                if let Some(mut after) = store::find_product(&txn, &line.product_id).await? {
+                    after.updated_at = now;
                     outbox::enqueue(
                         &txn,
                         events::stock_changed(&after, after.stock - line.quantity),
