@@ -35,6 +35,9 @@ pub struct OrderBench {
     /// Concurrent buyers.
     #[arg(long, value_delimiter = ',', default_value = "4,16")]
     concurrency: Vec<usize>,
+    /// The services' outbox relay linger (kafka.relay_linger_ms).
+    #[arg(long, default_value_t = KafkaSettings::default().relay_linger_ms)]
+    relay_linger_ms: u64,
 }
 
 const SECRET: &str = "benchmark-secret-0123456789abcdef0123";
@@ -113,6 +116,7 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<()> {
     let kafka_settings = KafkaSettings {
         bootstrap_servers: kafka.bootstrap_servers(),
         create_topics: false,
+        relay_linger_ms: bench.relay_linger_ms,
         ..KafkaSettings::default()
     };
     let auth = AuthSettings {
