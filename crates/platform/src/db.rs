@@ -5,12 +5,13 @@
 use std::time::Duration;
 
 use sea_orm::sea_query::{
-    CommonTableExpression, Expr, Query, SubQueryStatement, WithClause, WithQuery,
+    CommonTableExpression, Expr, Query, SelectStatement, SubQueryStatement, WithClause, WithQuery,
 };
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    DbErr, EntityTrait, QueryTrait, Select, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -94,7 +95,36 @@ pub async fn write_all(
     }
 }
 
+/// Makes every write, as [`write_all`], and reads what `read` finds, in
+/// one round trip on PostgreSQL. The read does not see the writes (on
+/// PostgreSQL all parts of a statement share one snapshot), so it must not
+/// depend on them.
+pub async fn write_all_then_read<E: EntityTrait>(
+    db: &DatabaseConnection,
+    writes: Vec<SubQueryStatement>,
+    read: Select<E>,
+) -> Result<Vec<E::Model>, DbErr> {
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let statement = with_writes(writes, read.into_query());
+            E::find()
+                .from_raw_sql(db.get_database_backend().build(&statement))
+                .all(db)
+                .await
+        }
+        _ => {
+            let rows = read.all(db).await?;
+            write_all(db, writes).await?;
+            Ok(rows)
+        }
+    }
+}
+
 fn as_one_statement(writes: Vec<SubQueryStatement>) -> WithQuery {
+    with_writes(writes, Query::select().expr(Expr::val(1)).to_owned())
+}
+
+fn with_writes(writes: Vec<SubQueryStatement>, then: SelectStatement) -> WithQuery {
     let mut with = WithClause::new();
     for (i, insert) in writes.into_iter().enumerate() {
         with.cte(
@@ -104,7 +134,7 @@ fn as_one_statement(writes: Vec<SubQueryStatement>) -> WithQuery {
                 .to_owned(),
         );
     }
-    with.query(Query::select().expr(Expr::val(1)).to_owned())
+    with.query(then)
 }
 
 /// Applies every pending migration of `M`.
@@ -123,7 +153,7 @@ pub fn is_unique_violation(err: &DbErr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sea_orm::sea_query::{Alias, PostgresQueryBuilder};
+    use sea_orm::sea_query::{Alias, ExprTrait, PostgresQueryBuilder};
 
     #[test]
     fn inserts_become_one_postgresql_statement_with_their_values_bound() {
@@ -144,5 +174,24 @@ mod tests {
             r#"WITH "w0" AS (INSERT INTO "orders" ("v") VALUES ($1)) , "w1" AS (INSERT INTO "items" ("v") VALUES ($2)) SELECT $3"#
         );
         assert_eq!(values.0.len(), 3);
+    }
+
+    #[test]
+    fn a_read_can_follow_the_writes_in_the_same_statement() {
+        let upsert = Query::insert()
+            .into_table(Alias::new("attempts"))
+            .columns([Alias::new("k")])
+            .values_panic(["a".into()])
+            .to_owned();
+        let read = Query::select()
+            .column(Alias::new("k"))
+            .from(Alias::new("keys"))
+            .and_where(Expr::col(Alias::new("k")).eq("a"))
+            .to_owned();
+        let (sql, _) = with_writes(vec![upsert.into()], read).build(PostgresQueryBuilder);
+        assert_eq!(
+            sql,
+            r#"WITH "w0" AS (INSERT INTO "attempts" ("k") VALUES ($1)) SELECT "k" FROM "keys" WHERE "k" = $2"#
+        );
     }
 }

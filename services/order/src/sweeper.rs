@@ -7,6 +7,13 @@
 //! its reservation would otherwise hold the vendor's stock for ever. The
 //! sweeper finds those: if the key did produce an order, the attempt is
 //! only forgotten; if not, the reservation is released.
+//!
+//! The attempt is claimed (deleted if unchanged) before the release, so a
+//! retry that refreshed it first keeps its stock. One window is left: a
+//! retry of the abandoned key that starts after the claim and reserves
+//! before the release (milliseconds, minutes after the buyer gave up) would
+//! write an order whose stock was given back. Closing it would cost every
+//! order a lock; the window is documented instead.
 
 use std::time::Duration;
 

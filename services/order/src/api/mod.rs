@@ -279,14 +279,12 @@ impl OrderApi {
             return Err(ApiError::Invalid(violations));
         }
         let hash = request_hash(&lines, &note);
-        if let Some(existing) = store::find_key(&self.db, &work_unit, &key).await? {
-            return self.replay(&existing, &hash).await;
-        }
-
         let reservation = reservation_id(&work_unit, &key);
-        // Recorded first, so that stock held by a placing this process never
-        // finishes is found and given back (see `sweeper`).
-        store::record_attempt(
+        // One round trip: the attempt is recorded before any stock is
+        // reserved, so that stock held by a placing this process never
+        // finishes is found and given back (see `sweeper`); and the key's
+        // earlier use, if any, is read.
+        let earlier = store::start_attempt(
             &self.db,
             store::attempt::Model {
                 work_unit: work_unit.clone(),
@@ -296,6 +294,13 @@ impl OrderApi {
             },
         )
         .await?;
+        if let Some(existing) = earlier {
+            // A replay reserves nothing: its attempt ends here.
+            if let Err(e) = store::forget_attempt(&self.db, &work_unit, &key).await {
+                tracing::warn!(error = %e, "could not end a placing attempt; the sweeper will");
+            }
+            return self.replay(&existing, &hash).await;
+        }
         let reserved = match self.peers.reserve(&reservation, &lines).await {
             Ok(reserved) => reserved,
             Err(e) => {

@@ -1,13 +1,15 @@
-//! Persistence of the order service. Every function takes
-//! `&impl ConnectionTrait`, so it runs on the pool or inside a transaction.
+//! Persistence of the order service. Most functions take
+//! `&impl ConnectionTrait`, so they run on the pool or inside a
+//! transaction; those that make their own one-statement writes take the
+//! pool.
 
 pub mod entities;
 pub mod migrations;
 
-use sea_orm::sea_query::{DeleteStatement, OnConflict, SubQueryStatement};
+use sea_orm::sea_query::{DeleteStatement, InsertStatement, OnConflict, SubQueryStatement};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 
 pub use entities::{attempt, history, idempotency, item, order};
@@ -63,15 +65,32 @@ pub fn new_order_writes(
 /// Records that a placing is about to reserve stock; a retry refreshes
 /// the time, so the sweeper never takes a live attempt for an abandoned one.
 pub async fn record_attempt(conn: &impl ConnectionTrait, row: attempt::Model) -> Result<(), DbErr> {
+    conn.execute(&attempt_upsert(row)).await?;
+    Ok(())
+}
+
+fn attempt_upsert(row: attempt::Model) -> InsertStatement {
     attempt::Entity::insert(attempt::ActiveModel::from(row))
         .on_conflict(
             OnConflict::columns([attempt::Column::WorkUnit, attempt::Column::Key])
                 .update_columns([attempt::Column::ReservationId, attempt::Column::StartedAt])
                 .to_owned(),
         )
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
+        .into_query()
+}
+
+/// Records a placing's attempt (as [`record_attempt`]) and answers the
+/// idempotency key's earlier use, if any, in one round trip on PostgreSQL.
+pub async fn start_attempt(
+    db: &DatabaseConnection,
+    row: attempt::Model,
+) -> Result<Option<idempotency::Model>, DbErr> {
+    let earlier = idempotency::Entity::find_by_id((row.work_unit.clone(), row.key.clone()));
+    Ok(
+        blangkon_platform::db::write_all_then_read(db, vec![attempt_upsert(row).into()], earlier)
+            .await?
+            .pop(),
+    )
 }
 
 fn forget_attempt_statement(work_unit: &str, key: &str) -> DeleteStatement {
