@@ -72,27 +72,38 @@ pub async fn write_all(
     writes: Vec<SubQueryStatement>,
 ) -> Result<(), DbErr> {
     match db.get_database_backend() {
-        DbBackend::Postgres => {
-            db.execute(&as_one_statement(writes)).await?;
-            Ok(())
-        }
+        DbBackend::Postgres => write_all_in(db, writes).await,
         _ => {
             let txn = begin_write(db).await?;
-            for write in writes {
-                match write {
-                    SubQueryStatement::InsertStatement(s) => txn.execute(&s).await?,
-                    SubQueryStatement::UpdateStatement(s) => txn.execute(&s).await?,
-                    SubQueryStatement::DeleteStatement(s) => txn.execute(&s).await?,
-                    SubQueryStatement::SelectStatement(_) | SubQueryStatement::WithStatement(_) => {
-                        return Err(DbErr::Custom(
-                            "write_all takes inserts, updates and deletes".into(),
-                        ));
-                    }
-                };
-            }
+            write_all_in(&txn, writes).await?;
             txn.commit().await
         }
     }
+}
+
+/// [`write_all`] inside a transaction the caller holds: one statement on
+/// PostgreSQL, one per write elsewhere (atomic by the caller's transaction).
+pub async fn write_all_in(
+    conn: &impl ConnectionTrait,
+    writes: Vec<SubQueryStatement>,
+) -> Result<(), DbErr> {
+    if conn.get_database_backend() == DbBackend::Postgres {
+        conn.execute(&as_one_statement(writes)).await?;
+        return Ok(());
+    }
+    for write in writes {
+        match write {
+            SubQueryStatement::InsertStatement(s) => conn.execute(&s).await?,
+            SubQueryStatement::UpdateStatement(s) => conn.execute(&s).await?,
+            SubQueryStatement::DeleteStatement(s) => conn.execute(&s).await?,
+            SubQueryStatement::SelectStatement(_) | SubQueryStatement::WithStatement(_) => {
+                return Err(DbErr::Custom(
+                    "write_all takes inserts, updates and deletes".into(),
+                ));
+            }
+        };
+    }
+    Ok(())
 }
 
 /// Makes every write, as [`write_all`], and reads what `read` finds, in

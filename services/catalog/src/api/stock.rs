@@ -270,18 +270,25 @@ impl CatalogApi {
             changes.push(events::stock_changed(&after, after.stock + quantity));
         }
         match write {
-            Write::New => match store::insert_reservation_lines(&txn, rows.clone()).await {
-                Err(e) if db::is_unique_violation(&e) => return Ok(Taking::Exists),
-                other => other?,
-            },
+            Write::New => {
+                // The lines and their events in one statement on PostgreSQL.
+                let mut writes = vec![store::reservation_lines_insert(rows.clone()).into()];
+                for change in changes {
+                    writes.push(outbox::insert_statement(change)?.1.into());
+                }
+                match db::write_all_in(&txn, writes).await {
+                    Err(e) if db::is_unique_violation(&e) => return Ok(Taking::Exists),
+                    other => other?,
+                }
+            }
             Write::Rehold => {
                 if !store::rehold_reservation_lines(&txn, rows.clone()).await? {
                     return Ok(Taking::Exists);
                 }
+                for change in changes {
+                    outbox::enqueue(&txn, change).await?;
+                }
             }
-        }
-        for change in changes {
-            outbox::enqueue(&txn, change).await?;
         }
         match txn.commit().await {
             // A concurrent call with the same id committed first.

@@ -5,10 +5,10 @@ pub mod entities;
 pub mod migrations;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{InsertStatement, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, QueryOrder,
+    QueryFilter, QueryOrder, QueryTrait,
 };
 
 pub use entities::{category, price_history, product, reservation, search_change, vendor};
@@ -303,14 +303,10 @@ pub async fn give_stock(
     Ok(())
 }
 
-pub async fn insert_reservation_lines(
-    conn: &impl ConnectionTrait,
-    rows: Vec<reservation::Model>,
-) -> Result<(), DbErr> {
+/// The insert of a new reservation's lines, to go with their events.
+pub fn reservation_lines_insert(rows: Vec<reservation::Model>) -> InsertStatement {
     reservation::Entity::insert_many(rows.into_iter().map(reservation::ActiveModel::from))
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
+        .into_query()
 }
 
 /// Holds a released reservation's lines again, with new snapshots. Returns
