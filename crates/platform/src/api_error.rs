@@ -22,6 +22,9 @@ pub enum ApiError {
     /// The current state refuses named parts of the request.
     #[error("refused: {}", .0.iter().map(|r| format!("{}: {}", r.subject, r.description)).collect::<Vec<_>>().join("; "))]
     Refused(Vec<Refusal>),
+    /// A concurrent call got in the way; retrying the same call will do.
+    #[error("{0}")]
+    Aborted(String),
     /// A service this one depends on cannot answer now; retrying later may.
     #[error("{0}")]
     Unavailable(String),
@@ -53,6 +56,7 @@ impl From<ApiError> for Status {
             ApiError::FailedPrecondition(m) => Status::failed_precondition(m.clone()),
             ApiError::Refused(refusals) => validation::failed_precondition(refusals),
             ApiError::Unavailable(m) => Status::unavailable(m.clone()),
+            ApiError::Aborted(m) => Status::aborted(m.clone()),
             ApiError::Db(DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) => {
                 tracing::warn!(error = %err, "database unreachable");
                 Status::unavailable("database unavailable, retry later")

@@ -5,13 +5,12 @@
 use std::time::Duration;
 
 use sea_orm::sea_query::{
-    CommonTableExpression, Expr, Query, SelectStatement, SubQueryStatement, WithClause, WithQuery,
+    CommonTableExpression, Expr, Query, SubQueryStatement, WithClause, WithQuery,
 };
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, EntityTrait, QueryTrait, Select, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -106,36 +105,7 @@ pub async fn write_all_in(
     Ok(())
 }
 
-/// Makes every write, as [`write_all`], and reads what `read` finds, in
-/// one round trip on PostgreSQL. The read does not see the writes (on
-/// PostgreSQL all parts of a statement share one snapshot), so it must not
-/// depend on them.
-pub async fn write_all_then_read<E: EntityTrait>(
-    db: &DatabaseConnection,
-    writes: Vec<SubQueryStatement>,
-    read: Select<E>,
-) -> Result<Vec<E::Model>, DbErr> {
-    match db.get_database_backend() {
-        DbBackend::Postgres => {
-            let statement = with_writes(writes, read.into_query());
-            E::find()
-                .from_raw_sql(db.get_database_backend().build(&statement))
-                .all(db)
-                .await
-        }
-        _ => {
-            let rows = read.all(db).await?;
-            write_all(db, writes).await?;
-            Ok(rows)
-        }
-    }
-}
-
 fn as_one_statement(writes: Vec<SubQueryStatement>) -> WithQuery {
-    with_writes(writes, Query::select().expr(Expr::val(1)).to_owned())
-}
-
-fn with_writes(writes: Vec<SubQueryStatement>, then: SelectStatement) -> WithQuery {
     let mut with = WithClause::new();
     for (i, insert) in writes.into_iter().enumerate() {
         with.cte(
@@ -145,7 +115,7 @@ fn with_writes(writes: Vec<SubQueryStatement>, then: SelectStatement) -> WithQue
                 .to_owned(),
         );
     }
-    with.query(then)
+    with.query(Query::select().expr(Expr::val(1)).to_owned())
 }
 
 /// Applies every pending migration of `M`.
@@ -164,7 +134,7 @@ pub fn is_unique_violation(err: &DbErr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sea_orm::sea_query::{Alias, ExprTrait, PostgresQueryBuilder};
+    use sea_orm::sea_query::{Alias, PostgresQueryBuilder};
 
     #[test]
     fn inserts_become_one_postgresql_statement_with_their_values_bound() {
@@ -185,24 +155,5 @@ mod tests {
             r#"WITH "w0" AS (INSERT INTO "orders" ("v") VALUES ($1)) , "w1" AS (INSERT INTO "items" ("v") VALUES ($2)) SELECT $3"#
         );
         assert_eq!(values.0.len(), 3);
-    }
-
-    #[test]
-    fn a_read_can_follow_the_writes_in_the_same_statement() {
-        let upsert = Query::insert()
-            .into_table(Alias::new("attempts"))
-            .columns([Alias::new("k")])
-            .values_panic(["a".into()])
-            .to_owned();
-        let read = Query::select()
-            .column(Alias::new("k"))
-            .from(Alias::new("keys"))
-            .and_where(Expr::col(Alias::new("k")).eq("a"))
-            .to_owned();
-        let (sql, _) = with_writes(vec![upsert.into()], read).build(PostgresQueryBuilder);
-        assert_eq!(
-            sql,
-            r#"WITH "w0" AS (INSERT INTO "attempts" ("k") VALUES ($1)) SELECT "k" FROM "keys" WHERE "k" = $2"#
-        );
     }
 }

@@ -60,6 +60,7 @@ impl Application {
             host.waker(),
             peers,
             settings.order.max_order_total,
+            settings.order.placing_lease(),
         );
         Ok(Self { host, api })
     }

@@ -36,6 +36,16 @@ pub struct OrderSettings {
     pub abandoned_placing_secs: u64,
 }
 
+impl OrderSettings {
+    /// How long a placing may run: three calls and its writes. A second
+    /// call with the same key is refused with ABORTED for that long, then
+    /// takes over from a placing that stopped (14 s by default).
+    pub fn placing_lease(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(3 * self.call_timeout_ms)
+            + std::time::Duration::from_secs(5)
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -91,11 +101,13 @@ impl Validate for Settings {
                 "must be 100 to 60000",
             ));
         }
-        // A placing makes three calls; an attempt younger than that may be live.
-        if self.order.abandoned_placing_secs * 1000 < 10 * self.order.call_timeout_ms {
+        // An attempt younger than its lease may be live.
+        if std::time::Duration::from_secs(self.order.abandoned_placing_secs)
+            < 2 * self.order.placing_lease()
+        {
             return Err(SettingsError::invalid(
                 "order.abandoned_placing_secs",
-                "must be at least ten call timeouts",
+                "must be at least twice the placing lease (3 call timeouts + 5 s)",
             ));
         }
         Ok(())

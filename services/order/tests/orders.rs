@@ -615,27 +615,41 @@ async fn a_retried_order_is_placed_once_even_when_retries_race() {
         let product = s.product_id.clone();
         let racing = racing.clone();
         tasks.push(tokio::spawn(async move {
-            OrderServiceClient::connect(format!("http://{address}"))
+            let mut client = OrderServiceClient::connect(format!("http://{address}"))
                 .await
-                .unwrap()
-                .place_order(with(
-                    &buyer(),
-                    pb::PlaceOrderRequest {
-                        idempotency_key: racing,
-                        lines: vec![pb::OrderLine {
-                            product_id: product,
-                            quantity: 50,
-                        }],
-                        note: String::new(),
-                    },
-                ))
-                .await
-                .map(|r| r.into_inner().id)
+                .unwrap();
+            // A call that finds another one placing with its key is told
+            // to retry, as a client would.
+            let mut aborted = 0;
+            loop {
+                let placed = client
+                    .place_order(with(
+                        &buyer(),
+                        pb::PlaceOrderRequest {
+                            idempotency_key: racing.clone(),
+                            lines: vec![pb::OrderLine {
+                                product_id: product.clone(),
+                                quantity: 50,
+                            }],
+                            note: String::new(),
+                        },
+                    ))
+                    .await;
+                match placed {
+                    Ok(order) => return (order.into_inner().id, aborted),
+                    Err(e) if e.code() == Code::Aborted && aborted < 100 => {
+                        aborted += 1;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    Err(e) => panic!("a racing retry failed: {e}"),
+                }
+            }
         }));
     }
     let mut ids = std::collections::HashSet::new();
     for task in tasks {
-        ids.insert(task.await.unwrap().unwrap());
+        let (id, _aborted) = task.await.unwrap();
+        ids.insert(id);
     }
     assert_eq!(ids.len(), 1, "five racing retries, one order");
     assert_eq!(s.count_orders().await, 2);
@@ -962,6 +976,12 @@ async fn stock_held_by_an_abandoned_placing_is_given_back() {
         left.iter().map(|a| a.key.as_str()).collect::<Vec<_>>(),
         [live.as_str()]
     );
+
+    // A call with the key of a live placing is told to retry, and takes
+    // nothing meanwhile.
+    let busy = s.place(&live, 20).await.unwrap_err();
+    assert_eq!(busy.code(), Code::Aborted, "{busy}");
+    assert_eq!(s.stock().await, 480);
 
     // The order that was placed still holds its stock; a late retry of the
     // abandoned key places its order once.

@@ -58,6 +58,9 @@ pub struct OrderApi {
     relay: RelayWaker,
     peers: Peers,
     max_order_total: i64,
+    /// How long a placing may run; a call with the same key waits that long
+    /// before it takes over from one that stopped.
+    placing_lease: chrono::Duration,
 }
 
 impl OrderApi {
@@ -66,12 +69,15 @@ impl OrderApi {
         relay: RelayWaker,
         peers: Peers,
         max_order_total: i64,
+        placing_lease: std::time::Duration,
     ) -> Self {
         Self {
             db,
             relay,
             peers,
             max_order_total,
+            placing_lease: chrono::Duration::from_std(placing_lease)
+                .unwrap_or(chrono::Duration::MAX),
         }
     }
 }
@@ -279,27 +285,31 @@ impl OrderApi {
             return Err(ApiError::Invalid(violations));
         }
         let hash = request_hash(&lines, &note);
+        if let Some(existing) = store::find_key(&self.db, &work_unit, &key).await? {
+            return self.replay(&existing, &hash).await;
+        }
+        // Calls with one key share one reservation, so only one of them at
+        // a time may reserve or give stock back: the others are told to
+        // retry (and then get the order). The lease is also the record that
+        // lets the sweeper give back the stock of a placing this process
+        // never finishes.
         let reservation = reservation_id(&work_unit, &key);
-        // One round trip: the attempt is recorded before any stock is
-        // reserved, so that stock held by a placing this process never
-        // finishes is found and given back (see `sweeper`); and the key's
-        // earlier use, if any, is read.
-        let earlier = store::start_attempt(
+        let started = now();
+        let leased = store::lease_attempt(
             &self.db,
             store::attempt::Model {
                 work_unit: work_unit.clone(),
                 key: key.clone(),
                 reservation_id: reservation.clone(),
-                started_at: now(),
+                started_at: started,
             },
+            started - self.placing_lease,
         )
         .await?;
-        if let Some(existing) = earlier {
-            // A replay reserves nothing: its attempt ends here.
-            if let Err(e) = store::forget_attempt(&self.db, &work_unit, &key).await {
-                tracing::warn!(error = %e, "could not end a placing attempt; the sweeper will");
-            }
-            return self.replay(&existing, &hash).await;
+        if !leased {
+            return Err(ApiError::Aborted(format!(
+                "an order with idempotency key {key} is being placed by another call; retry"
+            )));
         }
         let reserved = match self.peers.reserve(&reservation, &lines).await {
             Ok(reserved) => reserved,
@@ -324,7 +334,8 @@ impl OrderApi {
                 // A concurrent call with the same key won. If its order no
                 // longer holds stock, this call may have held it again.
                 if OrderStatus::parse(&order.status).is_some_and(releases_stock) {
-                    self.give_back(&work_unit, &key, &reservation).await;
+                    self.release_and_forget(&work_unit, &key, &reservation)
+                        .await;
                 } else if let Err(e) = store::forget_attempt(&self.db, &work_unit, &key).await {
                     tracing::warn!(error = %e, "could not end a placing attempt; the sweeper will");
                 }
@@ -342,8 +353,34 @@ impl OrderApi {
     /// a retry with the same key holds the reservation again, and if none
     /// comes the sweeper releases it.
     async fn give_back(&self, work_unit: &str, key: &str, reservation: &str) {
+        // A call that finished before this one took the lease may have
+        // placed the order on this very reservation: then it is not ours.
+        match store::find_key(&self.db, work_unit, key).await {
+            Ok(None) => {}
+            Ok(Some(_)) => {
+                if let Err(e) = store::forget_attempt(&self.db, work_unit, key).await {
+                    tracing::warn!(error = %e, "could not end a placing attempt; the sweeper will");
+                }
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(%reservation, error = %e, "cannot tell whether the stock is used; the sweeper will decide");
+                return;
+            }
+        }
+        self.release_and_forget(work_unit, key, reservation).await;
+    }
+
+    async fn release_and_forget(&self, work_unit: &str, key: &str, reservation: &str) {
         if let Err(e) = self.peers.release(reservation).await {
             tracing::warn!(%reservation, error = %e, "could not give back the stock of an order that was not placed; the sweeper will");
+            // A retry may take over at once (and reuse the reservation); if
+            // none comes, the sweeper releases it.
+            if let Err(e) =
+                store::expire_lease(&self.db, work_unit, key, now() - self.placing_lease).await
+            {
+                tracing::warn!(%reservation, error = %e, "could not give up a placing lease; a retry waits for it to run out");
+            }
             return;
         }
         if let Err(e) = store::forget_attempt(&self.db, work_unit, key).await {

@@ -1,15 +1,15 @@
-//! Persistence of the order service. Most functions take
-//! `&impl ConnectionTrait`, so they run on the pool or inside a
-//! transaction; those that make their own one-statement writes take the
-//! pool.
+//! Persistence of the order service. Every function takes
+//! `&impl ConnectionTrait`, so it runs on the pool or inside a transaction.
 
 pub mod entities;
 pub mod migrations;
 
-use sea_orm::sea_query::{DeleteStatement, InsertStatement, OnConflict, SubQueryStatement};
+use sea_orm::sea_query::{
+    DeleteStatement, Expr, ExprTrait, InsertStatement, OnConflict, SubQueryStatement,
+};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
 };
 
 pub use entities::{attempt, history, idempotency, item, order};
@@ -79,18 +79,27 @@ fn attempt_upsert(row: attempt::Model) -> InsertStatement {
         .into_query()
 }
 
-/// Records a placing's attempt (as [`record_attempt`]) and answers the
-/// idempotency key's earlier use, if any, in one round trip on PostgreSQL.
-pub async fn start_attempt(
-    db: &DatabaseConnection,
+/// Takes the placing lease of an idempotency key: records the attempt
+/// unless another attempt with the key started after `live_since` and may
+/// still be running. Returns whether this caller holds the lease. While it
+/// does, no other call with the key reserves or releases its stock.
+pub async fn lease_attempt(
+    conn: &impl ConnectionTrait,
     row: attempt::Model,
-) -> Result<Option<idempotency::Model>, DbErr> {
-    let earlier = idempotency::Entity::find_by_id((row.work_unit.clone(), row.key.clone()));
-    Ok(
-        blangkon_platform::db::write_all_then_read(db, vec![attempt_upsert(row).into()], earlier)
-            .await?
-            .pop(),
-    )
+    live_since: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, DbErr> {
+    let mut upsert = attempt::Entity::insert(attempt::ActiveModel::from(row))
+        .on_conflict(
+            OnConflict::columns([attempt::Column::WorkUnit, attempt::Column::Key])
+                .update_columns([attempt::Column::ReservationId, attempt::Column::StartedAt])
+                .action_and_where(
+                    Expr::col((attempt::Entity, attempt::Column::StartedAt)).lt(live_since),
+                )
+                .to_owned(),
+        )
+        .into_query();
+    upsert.returning_col(attempt::Column::Key);
+    Ok(conn.query_all(&upsert).await?.len() == 1)
 }
 
 fn forget_attempt_statement(work_unit: &str, key: &str) -> DeleteStatement {
@@ -98,6 +107,23 @@ fn forget_attempt_statement(work_unit: &str, key: &str) -> DeleteStatement {
         .filter(attempt::Column::WorkUnit.eq(work_unit))
         .filter(attempt::Column::Key.eq(key))
         .into_query()
+}
+
+/// Gives up a placing's lease but keeps its record for the sweeper: the
+/// attempt is dated back to `at`, before any live lease.
+pub async fn expire_lease(
+    conn: &impl ConnectionTrait,
+    work_unit: &str,
+    key: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), DbErr> {
+    attempt::Entity::update_many()
+        .col_expr(attempt::Column::StartedAt, Expr::value(at))
+        .filter(attempt::Column::WorkUnit.eq(work_unit))
+        .filter(attempt::Column::Key.eq(key))
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 /// Ends a placing attempt whose stock was given back or used.
