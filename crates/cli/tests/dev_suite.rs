@@ -264,6 +264,25 @@ async fn a_regency_onboards_a_vendor_through_the_local_suite() {
     let accepted = json(&suite.cli(data_dir, &as_vendor, &["order", "accept", &order_id]));
     assert_eq!(accepted["status"], "accepted");
 
+    // The buyer lists its orders by day (WIB): today's has it, before today none.
+    let today = (chrono::Utc::now() + chrono::Duration::hours(7))
+        .date_naive()
+        .to_string();
+    let listed = |flag: &str| {
+        json(&suite.cli(
+            data_dir,
+            &buyer,
+            &["order", "list", "--status", "accepted", flag, &today],
+        ))["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["id"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(listed("--from"), [order_id.as_str()]);
+    assert!(listed("--until").is_empty());
+
     // A bad request names its fields and fails the command.
     let bad = suite.cli(
         data_dir,
