@@ -571,6 +571,7 @@ async fn catalog(bench: CatalogBench) -> anyhow::Result<()> {
     load(&bench, &database).await?;
 
     let kafka = MockCluster::new(1).context("starting the embedded broker")?;
+    crate::dev::create_embedded_topics(&kafka)?;
     let rss_before = rss_mib();
     let started = Instant::now();
     let app = blangkon_catalog::Application::build(blangkon_catalog::Settings {

@@ -113,6 +113,7 @@ where
 
 pub async fn run(bench: OrderBench) -> anyhow::Result<()> {
     let kafka = MockCluster::new(1).context("starting the embedded broker")?;
+    crate::dev::create_embedded_topics(&kafka)?;
     let kafka_settings = KafkaSettings {
         bootstrap_servers: kafka.bootstrap_servers(),
         create_topics: false,

@@ -59,13 +59,14 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
 
     // The mock cluster is not Send: it lives on this task for the whole run.
     let kafka = MockCluster::new(1).context("starting the embedded Kafka broker")?;
+    create_embedded_topics(&kafka)?;
     let bootstrap = kafka.bootstrap_servers();
     let kafka_settings = KafkaSettings {
         bootstrap_servers: bootstrap.clone(),
         client_id: "blangkon-dev".into(),
         relay_poll_ms: 500,
-        // The embedded broker creates topics on first use and has no
-        // CreateTopics API.
+        // The embedded broker has no CreateTopics API: its topics were
+        // made through its own, above.
         create_topics: false,
         ..KafkaSettings::default()
     };
@@ -276,5 +277,23 @@ fn print_banner(
     say!();
     say!("Try:  export BLANGKON_TOKEN=<province_admin token>; blangkon regency join 33.74");
     say!();
+    Ok(())
+}
+
+/// Creates every service's topics on the embedded broker before anything
+/// subscribes, so consumers find them at once. Its Kafka API has no
+/// CreateTopics; the mock cluster's own call does the same.
+pub fn create_embedded_topics<C: rdkafka::ClientContext>(
+    kafka: &MockCluster<'_, C>,
+) -> anyhow::Result<()> {
+    for topic in blangkon_vendor::events::TOPICS
+        .iter()
+        .chain(blangkon_catalog::events::TOPICS)
+        .chain(blangkon_order::events::TOPICS)
+    {
+        kafka
+            .create_topic(topic.name, topic.partitions, 1)
+            .with_context(|| format!("creating topic {} on the embedded broker", topic.name))?;
+    }
     Ok(())
 }
