@@ -54,6 +54,49 @@ pub fn invalid_argument(violations: &[Violation]) -> Status {
     )
 }
 
+/// Most lines an order or a stock reservation may hold.
+pub const MAX_LINES: usize = 100;
+
+/// The product lines of an order or a reservation, in the caller's order
+/// (so `lines[i]` in an error is the caller's line i): 1 to [`MAX_LINES`]
+/// lines, product ids that are UUIDs (answered in canonical form),
+/// quantities of at least 1, no product twice. Every bad field is named.
+pub fn product_lines<'a>(
+    lines: impl IntoIterator<Item = (&'a str, i64)>,
+) -> Result<Vec<(String, i64)>, Vec<Violation>> {
+    let lines: Vec<(&str, i64)> = lines.into_iter().collect();
+    let mut v = Vec::new();
+    if lines.is_empty() || lines.len() > MAX_LINES {
+        v.push(Violation::new(
+            "lines",
+            format!("must hold 1 to {MAX_LINES} lines"),
+        ));
+    }
+    let mut out: Vec<(String, i64)> = Vec::with_capacity(lines.len());
+    for (i, (product_id, quantity)) in lines.into_iter().enumerate() {
+        match uuid::Uuid::parse_str(product_id.trim()) {
+            Ok(id) if out.iter().any(|(seen, _)| *seen == id.to_string()) => {
+                v.push(Violation::new(
+                    format!("lines[{i}].product_id"),
+                    "appears twice",
+                ));
+            }
+            Ok(id) => out.push((id.to_string(), quantity)),
+            Err(_) => v.push(Violation::new(
+                format!("lines[{i}].product_id"),
+                "must be a product id (UUID)",
+            )),
+        }
+        if quantity < 1 {
+            v.push(Violation::new(
+                format!("lines[{i}].quantity"),
+                "must be at least 1",
+            ));
+        }
+    }
+    if v.is_empty() { Ok(out) } else { Err(v) }
+}
+
 /// The field violations a status carries, if any.
 pub fn violations_of(status: &Status) -> Vec<Violation> {
     status
@@ -169,5 +212,32 @@ mod tests {
         assert_eq!(refusals_of(&refused)[1].kind, "NOT_LISTED");
         assert!(violations_of(&refused).is_empty());
         assert!(refusals_of(&Status::failed_precondition("plain")).is_empty());
+    }
+
+    #[test]
+    fn product_lines_name_every_bad_line_in_the_callers_order() {
+        let id = "0192f2a0-0000-7000-8000-000000000001";
+        assert_eq!(product_lines([(id, 3)]), Ok(vec![(id.to_string(), 3)]));
+        let fields: Vec<String> = product_lines([("x", 0), (id, 1), (id, 1)])
+            .unwrap_err()
+            .into_iter()
+            .map(|v| v.field)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "lines[0].product_id",
+                "lines[0].quantity",
+                "lines[2].product_id"
+            ]
+        );
+        assert_eq!(product_lines([]).unwrap_err()[0].field, "lines");
+        let many = vec![(id, 1); MAX_LINES + 1];
+        assert!(
+            product_lines(many)
+                .unwrap_err()
+                .iter()
+                .any(|v| v.field == "lines")
+        );
     }
 }

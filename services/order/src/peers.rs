@@ -45,9 +45,14 @@ pub fn peer_error(service: &str, status: Status) -> ApiError {
             ApiError::Unavailable(format!("the {service} service is unavailable; retry later"))
         }
         Code::NotFound => ApiError::NotFound(status.message().to_string()),
-        Code::InvalidArgument if !violations_of(&status).is_empty() => {
-            ApiError::Invalid(violations_of(&status))
-        }
+        Code::InvalidArgument => match violations_of(&status) {
+            // Not about the buyer's fields: this service asked wrongly.
+            violations if violations.is_empty() => ApiError::Unavailable(format!(
+                "the {service} service refused a call ({}); retry later",
+                status.message()
+            )),
+            violations => ApiError::Invalid(violations),
+        },
         Code::FailedPrecondition => match refusals_of(&status) {
             refusals if refusals.is_empty() => {
                 ApiError::FailedPrecondition(status.message().to_string())

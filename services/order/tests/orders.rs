@@ -636,7 +636,7 @@ async fn a_retried_order_is_placed_once_even_when_retries_race() {
                     ))
                     .await;
                 match placed {
-                    Ok(order) => return (order.into_inner().id, aborted),
+                    Ok(order) => return order.into_inner().id,
                     Err(e) if e.code() == Code::Aborted && aborted < 100 => {
                         aborted += 1;
                         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -648,8 +648,7 @@ async fn a_retried_order_is_placed_once_even_when_retries_race() {
     }
     let mut ids = std::collections::HashSet::new();
     for task in tasks {
-        let (id, _aborted) = task.await.unwrap();
-        ids.insert(id);
+        ids.insert(task.await.unwrap());
     }
     assert_eq!(ids.len(), 1, "five racing retries, one order");
     assert_eq!(s.count_orders().await, 2);

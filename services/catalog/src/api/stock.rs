@@ -7,7 +7,7 @@ use blangkon_platform::auth::{Principal, Role};
 use blangkon_platform::db;
 use blangkon_platform::outbox;
 use blangkon_platform::time::to_timestamp;
-use blangkon_platform::validation::{Refusal, Violation};
+use blangkon_platform::validation::{Refusal, product_lines};
 use blangkon_proto::catalog as pb;
 use sea_orm::ConnectionTrait;
 
@@ -16,48 +16,11 @@ use crate::domain::product::{Offer, ProductStatus, Unavailable, check_availabili
 use crate::events;
 use crate::store::{self, reservation};
 
-const MAX_LINES: usize = 100;
-
-/// Lines with valid ids and positive quantities; the same product twice is
-/// refused so a reservation line is one product.
-fn parse_lines(lines: &[pb::QuoteLine]) -> Result<Vec<(String, i64)>, ApiError> {
-    let mut v = Vec::new();
-    if lines.is_empty() || lines.len() > MAX_LINES {
-        v.push(Violation::new(
-            "lines",
-            format!("must hold 1 to {MAX_LINES} lines"),
-        ));
-    }
-    let mut out: Vec<(String, i64)> = Vec::new();
-    for (i, line) in lines.iter().enumerate() {
-        match uuid::Uuid::parse_str(line.product_id.trim()) {
-            Ok(id) => {
-                let id = id.to_string();
-                if out.iter().any(|(seen, _)| *seen == id) {
-                    v.push(Violation::new(
-                        format!("lines[{i}].product_id"),
-                        "appears twice",
-                    ));
-                }
-                out.push((id, line.quantity));
-            }
-            Err(_) => v.push(Violation::new(
-                format!("lines[{i}].product_id"),
-                "must be a product id (UUID)",
-            )),
-        }
-        if line.quantity < 1 {
-            v.push(Violation::new(
-                format!("lines[{i}].quantity"),
-                "must be at least 1",
-            ));
-        }
-    }
-    if v.is_empty() {
-        Ok(out)
-    } else {
-        Err(ApiError::Invalid(v))
-    }
+/// A request's lines, checked; the same product twice is refused so a
+/// reservation line is one product.
+fn request_lines(lines: &[pb::QuoteLine]) -> Result<Vec<(String, i64)>, ApiError> {
+    product_lines(lines.iter().map(|l| (l.product_id.as_str(), l.quantity)))
+        .map_err(ApiError::Invalid)
 }
 
 fn reservation_to_proto(reservation_id: &str, rows: &[reservation::Model]) -> pb::Reservation {
@@ -141,7 +104,7 @@ impl CatalogApi {
                 who.role
             )));
         }
-        let lines = parse_lines(&req.lines)?;
+        let lines = request_lines(&req.lines)?;
         let ids: Vec<String> = lines.iter().map(|(id, _)| id.clone()).collect();
         let mut rows: HashMap<String, store::product::Model> =
             store::products_by_ids(&self.db, &ids)
@@ -191,7 +154,7 @@ impl CatalogApi {
                 ApiError::invalid("reservation_id", "must be a UUID chosen by the caller")
             })?
             .to_string();
-        let lines = parse_lines(&req.lines)?;
+        let lines = request_lines(&req.lines)?;
 
         // The common case is one round of conditional writes; only a
         // refusal or a retry pays for the reads that explain it.

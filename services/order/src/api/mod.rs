@@ -16,7 +16,7 @@ use blangkon_platform::auth::{Principal, Role, principal};
 use blangkon_platform::db;
 use blangkon_platform::outbox::{self, RelayWaker};
 use blangkon_platform::time::{now, to_timestamp};
-use blangkon_platform::validation::Violation;
+use blangkon_platform::validation::{Violation, product_lines};
 use blangkon_proto::catalog as catalog_pb;
 use blangkon_proto::order as pb;
 use blangkon_proto::order::order_service_server::OrderService;
@@ -31,8 +31,6 @@ use crate::peers::Peers;
 use crate::store::{self, OrderFilter, idempotency, item, order};
 
 type ApiResult<T> = Result<T, ApiError>;
-
-const MAX_LINES: usize = 100;
 
 /// Who is placing which order, under which key.
 struct Placing<'a> {
@@ -168,45 +166,6 @@ fn buyer_of(who: &Principal) -> ApiResult<(String, String)> {
     }
 }
 
-/// Lines parsed, in the order the buyer sent them (so `lines[i]` in an
-/// error is the buyer's line i): valid ids, positive quantities, no
-/// product twice.
-fn parse_lines(lines: &[pb::OrderLine]) -> ApiResult<Vec<(String, i64)>> {
-    let mut v = Vec::new();
-    if lines.is_empty() || lines.len() > MAX_LINES {
-        v.push(Violation::new(
-            "lines",
-            format!("must hold 1 to {MAX_LINES} lines"),
-        ));
-    }
-    let mut out: Vec<(String, i64)> = Vec::new();
-    for (i, line) in lines.iter().enumerate() {
-        match uuid::Uuid::parse_str(line.product_id.trim()) {
-            Ok(id) if out.iter().any(|(p, _)| *p == id.to_string()) => {
-                v.push(Violation::new(
-                    format!("lines[{i}].product_id"),
-                    "appears twice",
-                ));
-            }
-            Ok(id) => out.push((id.to_string(), line.quantity)),
-            Err(_) => v.push(Violation::new(
-                format!("lines[{i}].product_id"),
-                "must be a product id (UUID)",
-            )),
-        }
-        if line.quantity < 1 {
-            v.push(Violation::new(
-                format!("lines[{i}].quantity"),
-                "must be at least 1",
-            ));
-        }
-    }
-    if !v.is_empty() {
-        return Err(ApiError::Invalid(v));
-    }
-    Ok(out)
-}
-
 /// The body of a placing, independent of line order: the same order
 /// always hashes the same.
 fn request_hash(lines: &[(String, i64)], note: &str) -> String {
@@ -273,14 +232,15 @@ impl OrderApi {
         if note.chars().count() > 1000 {
             violations.push(Violation::new("note", "must be at most 1000 characters"));
         }
-        let lines = match parse_lines(&req.lines) {
-            Ok(lines) => lines,
-            Err(ApiError::Invalid(mut v)) => {
-                violations.append(&mut v);
-                Vec::new()
-            }
-            Err(e) => return Err(e),
-        };
+        let lines = product_lines(
+            req.lines
+                .iter()
+                .map(|l| (l.product_id.as_str(), l.quantity)),
+        )
+        .unwrap_or_else(|mut v| {
+            violations.append(&mut v);
+            Vec::new()
+        });
         if !violations.is_empty() {
             return Err(ApiError::Invalid(violations));
         }
@@ -336,8 +296,8 @@ impl OrderApi {
                 if OrderStatus::parse(&order.status).is_some_and(releases_stock) {
                     self.release_and_forget(&work_unit, &key, &reservation)
                         .await;
-                } else if let Err(e) = store::forget_attempt(&self.db, &work_unit, &key).await {
-                    tracing::warn!(error = %e, "could not end a placing attempt; the sweeper will");
+                } else {
+                    self.end_attempt(&work_unit, &key).await;
                 }
                 self.full(order).await
             }
@@ -358,9 +318,7 @@ impl OrderApi {
         match store::find_key(&self.db, work_unit, key).await {
             Ok(None) => {}
             Ok(Some(_)) => {
-                if let Err(e) = store::forget_attempt(&self.db, work_unit, key).await {
-                    tracing::warn!(error = %e, "could not end a placing attempt; the sweeper will");
-                }
+                self.end_attempt(work_unit, key).await;
                 return;
             }
             Err(e) => {
@@ -383,8 +341,14 @@ impl OrderApi {
             }
             return;
         }
+        self.end_attempt(work_unit, key).await;
+    }
+
+    /// Ends a placing's attempt (and lease). A failure is only logged: the
+    /// sweeper ends it later, releasing nothing an order uses.
+    async fn end_attempt(&self, work_unit: &str, key: &str) {
         if let Err(e) = store::forget_attempt(&self.db, work_unit, key).await {
-            tracing::warn!(%reservation, error = %e, "could not end a placing attempt; the sweeper will");
+            tracing::warn!(%work_unit, error = %e, "could not end a placing attempt; the sweeper will");
         }
     }
 
@@ -650,7 +614,9 @@ impl OrderApi {
         .await?;
         txn.commit().await?;
         self.relay.wake();
-        self.full(after).await
+        // The items were read above; only the history grew.
+        let history = store::history(&self.db, &order_id).await?;
+        Ok(order_to_proto(after, items, history))
     }
 
     /// Whether `who` may read `row`.

@@ -62,18 +62,21 @@ pub fn new_order_writes(
     ]
 }
 
-/// Records that a placing is about to reserve stock; a retry refreshes
-/// the time, so the sweeper never takes a live attempt for an abandoned one.
+/// Records that a placing is about to reserve stock, whatever attempt
+/// with the key is recorded (the sweeper puts back one it could not finish).
 pub async fn record_attempt(conn: &impl ConnectionTrait, row: attempt::Model) -> Result<(), DbErr> {
-    conn.execute(&attempt_upsert(row)).await?;
+    conn.execute(&attempt_upsert(row, None)).await?;
     Ok(())
 }
 
-fn attempt_upsert(row: attempt::Model) -> InsertStatement {
+/// Inserts an attempt, or replaces the recorded one with the same key if
+/// `replace_if` holds for it.
+fn attempt_upsert(row: attempt::Model, replace_if: Option<Expr>) -> InsertStatement {
     attempt::Entity::insert(attempt::ActiveModel::from(row))
         .on_conflict(
             OnConflict::columns([attempt::Column::WorkUnit, attempt::Column::Key])
                 .update_columns([attempt::Column::ReservationId, attempt::Column::StartedAt])
+                .action_and_where_option(replace_if)
                 .to_owned(),
         )
         .into_query()
@@ -88,16 +91,10 @@ pub async fn lease_attempt(
     row: attempt::Model,
     live_since: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool, DbErr> {
-    let mut upsert = attempt::Entity::insert(attempt::ActiveModel::from(row))
-        .on_conflict(
-            OnConflict::columns([attempt::Column::WorkUnit, attempt::Column::Key])
-                .update_columns([attempt::Column::ReservationId, attempt::Column::StartedAt])
-                .action_and_where(
-                    Expr::col((attempt::Entity, attempt::Column::StartedAt)).lt(live_since),
-                )
-                .to_owned(),
-        )
-        .into_query();
+    let mut upsert = attempt_upsert(
+        row,
+        Some(Expr::col((attempt::Entity, attempt::Column::StartedAt)).lt(live_since)),
+    );
     upsert.returning_col(attempt::Column::Key);
     Ok(conn.query_all(&upsert).await?.len() == 1)
 }
