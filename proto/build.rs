@@ -12,6 +12,7 @@ const PROTOS: &[&str] = &[
     "blangkon/events/v1/catalog_events.proto",
     "blangkon/order/v1/order.proto",
     "blangkon/events/v1/order_events.proto",
+    "blangkon/reporting/v1/reporting.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -39,6 +39,14 @@ pub struct Connection {
         global = true
     )]
     order_endpoint: String,
+    /// Reporting service address.
+    #[arg(
+        long,
+        env = "BLANGKON_REPORTING_ENDPOINT",
+        default_value = "http://127.0.0.1:50054",
+        global = true
+    )]
+    reporting_endpoint: String,
     /// Bearer token (`blangkon dev` prints some; `blangkon token` mints more).
     #[arg(long, env = "BLANGKON_TOKEN", hide_env_values = true, global = true)]
     token: Option<String>,
@@ -71,6 +79,29 @@ impl Connection {
         let channel =
             blangkon_platform::grpc::channel(&self.order_endpoint, Duration::from_secs(15))?;
         Ok(blangkon_proto::order::order_service_client::OrderServiceClient::new(channel))
+    }
+
+    pub async fn reporting_client(
+        &self,
+    ) -> anyhow::Result<
+        blangkon_proto::reporting::reporting_service_client::ReportingServiceClient<Channel>,
+    > {
+        let channel =
+            blangkon_platform::grpc::channel(&self.reporting_endpoint, Duration::from_secs(60))?;
+        Ok(
+            blangkon_proto::reporting::reporting_service_client::ReportingServiceClient::new(
+                channel,
+            ),
+        )
+    }
+
+    /// A request to a public endpoint: the token goes along when there is
+    /// one, and none is needed.
+    pub fn public_request<T>(&self, message: T) -> anyhow::Result<Request<T>> {
+        match &self.token {
+            Some(_) => self.request(message),
+            None => Ok(Request::new(message)),
+        }
     }
 
     pub fn request<T>(&self, message: T) -> anyhow::Result<Request<T>> {

@@ -37,6 +37,9 @@ pub struct DevArgs {
     /// gRPC port of the order service.
     #[arg(long, default_value_t = blangkon_order::settings::DEFAULT_PORT)]
     order_port: u16,
+    /// gRPC port of the reporting service.
+    #[arg(long, default_value_t = blangkon_reporting::settings::DEFAULT_PORT)]
+    reporting_port: u16,
     /// Log filter (tracing directives).
     #[arg(long, default_value = "info,librdkafka=warn")]
     log: String,
@@ -131,15 +134,34 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     .await
     .context("starting the order service")?;
 
+    let reporting = blangkon_reporting::Application::build(blangkon_reporting::Settings {
+        grpc: GrpcSettings {
+            listen: SocketAddr::new(args.host, args.reporting_port),
+            shutdown_grace_secs: 5,
+        },
+        database: sqlite("reporting"),
+        kafka: kafka_settings.clone(),
+        auth: auth.clone(),
+        telemetry: telemetry_settings.clone(),
+        reporting: blangkon_reporting::settings::ReportingSettings::default(),
+    })
+    .await
+    .context("starting the reporting service")?;
+
     // The embedded broker starts empty every time: send the stored history
     // again so that topics show every event; consumers deduplicate by id.
+    // (Reporting's analyst records included: their readers see the stream
+    // from its start again.)
     let replayed = outbox::republish_all(vendor.database()).await?
         + outbox::republish_all(catalog.database()).await?
-        + outbox::republish_all(order.database()).await?;
+        + outbox::republish_all(order.database()).await?
+        + outbox::republish_all(reporting.database()).await?;
+    write_bootstrap(&data_dir, &bootstrap)?;
     let endpoints = [
         ("vendor", vendor.address()),
         ("catalog", catalog.address()),
         ("order", order.address()),
+        ("reporting", reporting.address()),
     ];
     print_banner(&data_dir, &bootstrap, &endpoints, &secret)?;
     if replayed > 0 {
@@ -162,8 +184,13 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         let shutdown = shutdown.clone();
         tokio::spawn(async move { order.run(shutdown).await.map_err(|e| e.to_string()) })
     };
+    let reporting_task = {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move { reporting.run(shutdown).await.map_err(|e| e.to_string()) })
+    };
     shutdown.cancelled().await;
     for (name, task) in [
+        ("reporting", reporting_task),
         ("order", order_task),
         ("catalog", catalog_task),
         ("vendor", vendor_task),
@@ -176,6 +203,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         }
     }
     drop(kafka);
+    std::fs::remove_file(data_dir.join(BOOTSTRAP_FILE)).ok();
     say!("blangkon dev stopped; data kept in {}", data_dir.display());
     Ok(())
 }
@@ -267,7 +295,9 @@ fn print_banner(
     for (name, address) in endpoints {
         say!("  {name:<8} service  grpc://{address}  (grpcurl -plaintext {address} list)");
     }
-    say!("  kafka bootstrap  {bootstrap}  (kcat -b {bootstrap} -t blangkon.vendor.events.v1 -C)");
+    say!("  kafka bootstrap  {bootstrap}");
+    say!("    analysts:  kcat -b {bootstrap} -C -t blangkon.reporting.transactions.v1");
+    say!("               (or: blangkon stream transactions --from-beginning)");
     say!();
     say!("Dev tokens (valid 24 h; `blangkon token --role ...` mints more):");
     for (label, token) in &tokens {
@@ -280,6 +310,27 @@ fn print_banner(
     Ok(())
 }
 
+/// Where `blangkon dev` notes its broker's address while it runs, for
+/// `blangkon stream`.
+const BOOTSTRAP_FILE: &str = "kafka-bootstrap";
+
+fn write_bootstrap(data_dir: &std::path::Path, bootstrap: &str) -> anyhow::Result<()> {
+    std::fs::write(data_dir.join(BOOTSTRAP_FILE), bootstrap)
+        .with_context(|| format!("writing {}", data_dir.join(BOOTSTRAP_FILE).display()))
+}
+
+/// The address of the running local suite's embedded broker.
+pub fn read_bootstrap(data_dir: &std::path::Path) -> anyhow::Result<String> {
+    let path = data_dir.join(BOOTSTRAP_FILE);
+    let bootstrap = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "no running `blangkon dev` found ({} is missing); pass --bootstrap",
+            path.display()
+        )
+    })?;
+    Ok(bootstrap.trim().to_string())
+}
+
 /// Creates every service's topics on the embedded broker before anything
 /// subscribes, so consumers find them at once. Its Kafka API has no
 /// CreateTopics; the mock cluster's own call does the same.
@@ -290,6 +341,7 @@ pub fn create_embedded_topics<C: rdkafka::ClientContext>(
         .iter()
         .chain(blangkon_catalog::events::TOPICS)
         .chain(blangkon_order::events::TOPICS)
+        .chain(blangkon_reporting::projection::TOPICS)
     {
         kafka
             .create_topic(topic.name, topic.partitions, 1)

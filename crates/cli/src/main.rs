@@ -20,6 +20,7 @@ mod client;
 mod dev;
 mod order;
 mod output;
+mod report;
 mod token;
 
 use clap::{Parser, Subcommand};
@@ -51,6 +52,12 @@ enum Command {
     Catalog(catalog::CatalogArgs),
     /// Orders: place, get, list, and each step to payment.
     Order(order::OrderArgs),
+    /// Open data: summary, breakdowns, the public ledger, OCDS (no token needed).
+    Report(report::ReportArgs),
+    /// Follow an analyst stream from Kafka and print its JSON records.
+    Stream(report::StreamArgs),
+    /// Operate the reporting service: rebuild its read model.
+    Reporting(report::ReportingArgs),
     /// Benchmarks against the real service code (see `make bench`).
     Bench(bench::BenchArgs),
 }
@@ -76,6 +83,9 @@ fn main() -> std::process::ExitCode {
             Command::Product(args) => catalog::product(args).await,
             Command::Catalog(args) => catalog::catalog(args).await,
             Command::Order(args) => order::order(args).await,
+            Command::Report(args) => report::report(args).await,
+            Command::Stream(args) => report::stream(args).await,
+            Command::Reporting(args) => report::reporting(args).await,
             Command::Bench(args) => bench::run(args).await,
         }
     });

@@ -5,7 +5,7 @@ use blangkon_proto::vendor as pb;
 use serde_json::{Value, json};
 use tonic_types::StatusExt;
 
-fn time(t: &Option<prost_types::Timestamp>) -> String {
+pub fn time(t: &Option<prost_types::Timestamp>) -> String {
     t.as_ref()
         .and_then(blangkon_platform::time::from_timestamp)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))

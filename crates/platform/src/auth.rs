@@ -276,6 +276,22 @@ pub fn interceptor(
     }
 }
 
+/// An interceptor for open-data services, whose reads need no token: a
+/// call without `authorization` passes with no principal; a call that sends
+/// one must send a valid one (a bad token is `UNAUTHENTICATED`, not ignored,
+/// so a client learns its token is wrong).
+pub fn open_interceptor(
+    verifier: Arc<TokenVerifier>,
+) -> impl FnMut(Request<()>) -> Result<Request<()>, Status> + Clone {
+    move |mut request: Request<()>| {
+        if request.metadata().get("authorization").is_some() {
+            let principal = verifier.authenticate(&request)?;
+            request.extensions_mut().insert(principal);
+        }
+        Ok(request)
+    }
+}
+
 /// The principal the interceptor attached; `UNAUTHENTICATED` if the service
 /// was wired without it (a bug that must not turn into open access).
 pub fn principal<T>(request: &Request<T>) -> Result<Principal, Status> {

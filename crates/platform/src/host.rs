@@ -122,6 +122,15 @@ impl ServiceHost {
         interceptor(self.verifier.clone())
     }
 
+    /// The interceptor of a public open-data service: tokens optional,
+    /// checked when sent.
+    pub fn open_authenticator(
+        &self,
+    ) -> impl FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Clone + use<>
+    {
+        crate::auth::open_interceptor(self.verifier.clone())
+    }
+
     /// A background task (a consumer, a feed) started by `serve` and told
     /// to stop by the same shutdown signal.
     pub fn run_beside<F, Fut>(&mut self, name: &'static str, task: F)

@@ -19,6 +19,11 @@ pub mod topics {
     pub const VENDOR_EVENTS: &str = "blangkon.vendor.events.v1";
     pub const CATALOG_EVENTS: &str = "blangkon.catalog.events.v1";
     pub const ORDER_EVENTS: &str = "blangkon.order.events.v1";
+    /// Analysts' stream: one JSON fact per order change, keyed by order id.
+    pub const REPORTING_TRANSACTIONS: &str = "blangkon.reporting.transactions.v1";
+    /// Analysts' stream: compacted running aggregates, JSON, keyed by
+    /// `measure/dimension/key`.
+    pub const REPORTING_SUMMARY: &str = "blangkon.reporting.summary.v1";
 }
 
 /// A topic a service needs, with the partitions it is created with.
@@ -26,6 +31,9 @@ pub mod topics {
 pub struct TopicSpec<'a> {
     pub name: &'a str,
     pub partitions: i32,
+    /// Log compaction (`cleanup.policy=compact`): the topic keeps the
+    /// latest record of each key, as a table does.
+    pub compacted: bool,
 }
 
 fn base_config(settings: &KafkaSettings, client_suffix: &str) -> ClientConfig {
@@ -82,11 +90,16 @@ pub async fn ensure_topics(
     let topics: Vec<NewTopic<'_>> = specs
         .iter()
         .map(|s| {
-            NewTopic::new(
+            let topic = NewTopic::new(
                 s.name,
                 s.partitions,
                 TopicReplication::Fixed(settings.replication_factor),
-            )
+            );
+            if s.compacted {
+                topic.set("cleanup.policy", "compact")
+            } else {
+                topic
+            }
         })
         .collect();
     let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(10)));

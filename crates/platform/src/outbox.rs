@@ -102,19 +102,84 @@ pub async fn enqueue(conn: &impl ConnectionTrait, event: NewEvent) -> Result<Str
 /// The insert that enqueues `event`, to write together with other rows in
 /// one statement (see [`crate::db::write_all`]); and the event's id.
 pub fn insert_statement(event: NewEvent) -> Result<(String, InsertStatement), DbErr> {
+    let event_id = event.envelope.event_id.clone();
+    let insert = outbox_row(
+        event.topic,
+        event.envelope.aggregate_id.clone(),
+        event_id.clone(),
+        event.envelope.event_type.clone(),
+        CONTENT_TYPE,
+        event.envelope.encode_to_vec(),
+    )?;
+    Ok((event_id, insert))
+}
+
+/// A record for a stream that is not made of event envelopes: the
+/// reporting service's analyst streams, JSON for stock Kafka tools. It
+/// travels through the same outbox, so it is published exactly when the
+/// change it describes commits.
+#[derive(Debug, Clone)]
+pub struct NewRecord {
+    pub topic: String,
+    pub key: String,
+    /// Names the record's schema; sent as the `record-type` header.
+    pub record_type: String,
+    pub content_type: &'static str,
+    pub value: Vec<u8>,
+}
+
+impl NewRecord {
+    /// A JSON record.
+    pub fn json(
+        topic: &str,
+        key: &str,
+        record_type: &str,
+        value: &impl serde::Serialize,
+    ) -> Result<Self, DbErr> {
+        Ok(Self {
+            topic: topic.to_string(),
+            key: key.to_string(),
+            record_type: record_type.to_string(),
+            content_type: "application/json",
+            value: serde_json::to_vec(value).map_err(|e| DbErr::Custom(e.to_string()))?,
+        })
+    }
+}
+
+/// Stores `record` for publishing, in the caller's transaction.
+pub async fn enqueue_record(conn: &impl ConnectionTrait, record: NewRecord) -> Result<(), DbErr> {
+    let insert = outbox_row(
+        record.topic,
+        record.key,
+        uuid::Uuid::now_v7().to_string(),
+        record.record_type,
+        record.content_type,
+        record.value,
+    )?;
+    conn.execute(&insert).await?;
+    Ok(())
+}
+
+fn outbox_row(
+    topic: String,
+    message_key: String,
+    event_id: String,
+    event_type: String,
+    content_type: &str,
+    payload: Vec<u8>,
+) -> Result<InsertStatement, DbErr> {
     let mut headers = crate::telemetry::current_trace_headers();
     headers.retain(|_, value| !value.is_empty());
-    headers.insert("content-type".into(), CONTENT_TYPE.into());
-    headers.insert("event-type".into(), event.envelope.event_type.clone());
-    headers.insert("event-id".into(), event.envelope.event_id.clone());
+    headers.insert("content-type".into(), content_type.into());
+    headers.insert("event-type".into(), event_type.clone());
+    headers.insert("event-id".into(), event_id.clone());
     let headers = serde_json::to_string(&headers).map_err(|e| DbErr::Custom(e.to_string()))?;
-    let event_id = event.envelope.event_id.clone();
     let row = entity::ActiveModel {
-        event_id: Set(event_id.clone()),
-        topic: Set(event.topic),
-        message_key: Set(event.envelope.aggregate_id.clone()),
-        event_type: Set(event.envelope.event_type.clone()),
-        payload: Set(event.envelope.encode_to_vec()),
+        event_id: Set(event_id),
+        topic: Set(topic),
+        message_key: Set(message_key),
+        event_type: Set(event_type),
+        payload: Set(payload),
         headers: Set(headers),
         created_at: Set(Utc::now()),
         published_at: Set(None),
@@ -122,7 +187,7 @@ pub fn insert_statement(event: NewEvent) -> Result<(String, InsertStatement), Db
         last_error: Set(None),
         ..Default::default()
     };
-    Ok((event_id, entity::Entity::insert(row).into_query()))
+    Ok(entity::Entity::insert(row).into_query())
 }
 
 /// Events not yet acknowledged by the broker.

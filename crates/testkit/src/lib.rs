@@ -259,7 +259,8 @@ impl EventReader {
         self.subscribed.store(true, Ordering::Relaxed);
     }
 
-    /// Reads until `done` holds for what was read, or `timeout` passes.
+    /// Reads envelopes until `done` holds for what was read, or `timeout`
+    /// passes. Records that are not envelopes are passed over.
     pub async fn read_until(
         &self,
         timeout: Duration,
@@ -269,15 +270,49 @@ impl EventReader {
         self.subscribe(deadline).await;
         let mut events = Vec::new();
         while !done(&events) {
+            let Some(record) = self.next_record(deadline).await else {
+                break;
+            };
+            let Ok(envelope) = EventEnvelope::decode(record.value.as_slice()) else {
+                continue;
+            };
+            events.push(ReadEvent {
+                key: record.key,
+                envelope,
+                headers: record.headers,
+            });
+        }
+        events
+    }
+
+    /// Reads records as they are (the JSON analyst streams) until `done`
+    /// holds for what was read, or `timeout` passes.
+    pub async fn read_records_until(
+        &self,
+        timeout: Duration,
+        mut done: impl FnMut(&[RawRecord]) -> bool,
+    ) -> Vec<RawRecord> {
+        let deadline = Instant::now() + timeout;
+        self.subscribe(deadline).await;
+        let mut records = Vec::new();
+        while !done(&records) {
+            let Some(record) = self.next_record(deadline).await else {
+                break;
+            };
+            records.push(record);
+        }
+        records
+    }
+
+    /// The next record, or `None` once `deadline` passed.
+    async fn next_record(&self, deadline: Instant) -> Option<RawRecord> {
+        loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                break;
+                return None;
             }
             let wait = left.min(Duration::from_millis(500));
             let Ok(Ok(message)) = tokio::time::timeout(wait, self.consumer.recv()).await else {
-                continue;
-            };
-            let Some(Ok(envelope)) = message.payload().map(EventEnvelope::decode) else {
                 continue;
             };
             let key = message
@@ -296,12 +331,23 @@ impl EventReader {
                     }
                 }
             }
-            events.push(ReadEvent {
+            return Some(RawRecord {
                 key,
-                envelope,
+                value: message.payload().unwrap_or_default().to_vec(),
                 headers,
+                partition: message.partition(),
+                offset: message.offset(),
             });
         }
-        events
     }
+}
+
+/// A record of any topic, undecoded.
+#[derive(Debug, Clone)]
+pub struct RawRecord {
+    pub key: String,
+    pub value: Vec<u8>,
+    pub headers: HashMap<String, String>,
+    pub partition: i32,
+    pub offset: i64,
 }

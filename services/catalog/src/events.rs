@@ -4,8 +4,8 @@
 use blangkon_platform::inbox::{EventHandler, HandlerError, ReceivedEvent};
 use blangkon_platform::kafka::{TopicSpec, topics};
 use blangkon_platform::outbox::NewEvent;
+use blangkon_proto::codes;
 use blangkon_proto::events as pb;
-use blangkon_proto::vendor::{LegalForm, Scale, VendorStatus};
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseTransaction;
 
@@ -18,6 +18,7 @@ const PRODUCER: &str = "catalog";
 pub const TOPICS: &[TopicSpec<'static>] = &[TopicSpec {
     name: TOPIC,
     partitions: 6,
+    compacted: false,
 }];
 
 /// Consumer group (and inbox name) of the vendor-status projection.
@@ -88,34 +89,12 @@ pub fn stock_changed(row: &product::Model, old_stock: i64) -> NewEvent {
     )
 }
 
-fn status_name(status: i32) -> Option<&'static str> {
-    match VendorStatus::try_from(status).ok()? {
-        VendorStatus::Pending => Some("pending"),
-        VendorStatus::Verified => Some("verified"),
-        VendorStatus::Rejected => Some("rejected"),
-        VendorStatus::Suspended => Some("suspended"),
-        VendorStatus::Unspecified => None,
-    }
-}
-
 fn legal_form_name(value: i32) -> String {
-    LegalForm::try_from(value)
-        .map(|f| {
-            f.as_str_name()
-                .trim_start_matches("LEGAL_FORM_")
-                .to_ascii_lowercase()
-        })
-        .unwrap_or_default()
+    codes::legal_form(value).unwrap_or_default()
 }
 
 fn scale_name(value: i32) -> String {
-    Scale::try_from(value)
-        .map(|s| {
-            s.as_str_name()
-                .trim_start_matches("SCALE_")
-                .to_ascii_lowercase()
-        })
-        .unwrap_or_default()
+    codes::scale(value).unwrap_or_default()
 }
 
 /// Keeps `vendors` in step with the vendor service, so that only verified
@@ -148,7 +127,7 @@ impl EventHandler for VendorProjection {
                     regency_code: e.regency_code,
                     legal_form: legal_form_name(e.legal_form),
                     scale: scale_name(e.scale),
-                    status: status_name(e.status).unwrap_or("pending").to_string(),
+                    status: codes::vendor_status(e.status).unwrap_or_else(|| "pending".into()),
                     status_at: at,
                 }
             }
@@ -197,7 +176,7 @@ fn status_change(
 ) -> Result<vendor::Model, HandlerError> {
     let change =
         change.ok_or_else(|| HandlerError::Unusable("status change without its change".into()))?;
-    let status = status_name(change.status).ok_or_else(|| {
+    let status = codes::vendor_status(change.status).ok_or_else(|| {
         HandlerError::Unusable(format!("unknown vendor status {}", change.status))
     })?;
     Ok(vendor::Model {
@@ -205,7 +184,7 @@ fn status_change(
         regency_code: change.regency_code,
         legal_form: legal_form_name(change.legal_form),
         scale: scale_name(change.scale),
-        status: status.to_string(),
+        status,
         status_at: at,
     })
 }

@@ -14,6 +14,7 @@ pub const TOPIC: &str = topics::ORDER_EVENTS;
 pub const TOPICS: &[TopicSpec<'static>] = &[TopicSpec {
     name: TOPIC,
     partitions: 6,
+    compacted: false,
 }];
 
 /// The transition an event reports.
@@ -59,6 +60,7 @@ fn snapshot(row: &order::Model, items: &[item::Model], t: Transition<'_>) -> pb:
             .map(|d| d.format("%Y-%m-%d").to_string())
             .unwrap_or_default(),
         payment_reference: row.payment_reference.clone().unwrap_or_default(),
+        version: row.version,
     }
 }
 

@@ -19,6 +19,7 @@ const PRODUCER: &str = "vendor";
 pub const TOPICS: &[TopicSpec<'static>] = &[TopicSpec {
     name: TOPIC,
     partitions: 6,
+    compacted: false,
 }];
 
 fn actor(principal: &Principal) -> pb::Actor {

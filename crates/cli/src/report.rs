@@ -1,0 +1,509 @@
+//! Open data from the reporting service: `blangkon report ...` (no token
+//! needed), `blangkon stream ...` (the analyst streams from Kafka) and
+//! `blangkon reporting rebuild`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use blangkon_platform::kafka::topics;
+use blangkon_platform::settings::KafkaSettings;
+use blangkon_proto::reporting as pb;
+use clap::{Args, Subcommand, ValueEnum};
+use rdkafka::Message;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use serde_json::json;
+
+use crate::client::Connection;
+use crate::output::{print_json, status_error, time};
+use crate::token;
+
+#[derive(Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    connection: Connection,
+    #[command(subcommand)]
+    command: ReportCommand,
+}
+
+#[derive(Args, Clone)]
+struct PeriodArgs {
+    /// First day, YYYY-MM-DD (Western Indonesia Time); open when omitted.
+    #[arg(long, default_value = "")]
+    from: String,
+    /// Last day, included; open when omitted.
+    #[arg(long, default_value = "")]
+    until: String,
+}
+
+impl PeriodArgs {
+    fn period(&self) -> Option<pb::Period> {
+        Some(pb::Period {
+            from_date: self.from.clone(),
+            until_date: self.until.clone(),
+        })
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DimensionArg {
+    Category,
+    Subcategory,
+    Regency,
+    BuyerRegency,
+    Month,
+    LegalForm,
+    Scale,
+    Status,
+    BuyerUnit,
+    Vendor,
+}
+
+impl From<DimensionArg> for pb::Dimension {
+    fn from(d: DimensionArg) -> Self {
+        match d {
+            DimensionArg::Category => pb::Dimension::Category,
+            DimensionArg::Subcategory => pb::Dimension::Subcategory,
+            DimensionArg::Regency => pb::Dimension::Regency,
+            DimensionArg::BuyerRegency => pb::Dimension::BuyerRegency,
+            DimensionArg::Month => pb::Dimension::Month,
+            DimensionArg::LegalForm => pb::Dimension::LegalForm,
+            DimensionArg::Scale => pb::Dimension::Scale,
+            DimensionArg::Status => pb::Dimension::Status,
+            DimensionArg::BuyerUnit => pb::Dimension::BuyerUnit,
+            DimensionArg::Vendor => pb::Dimension::Vendor,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// The headline figures: vendors, products, transactions, regencies, the
+    /// share for micro and small businesses.
+    Summary,
+    /// Orders and value by one dimension over a period.
+    Breakdown {
+        #[arg(value_enum)]
+        dimension: DimensionArg,
+        #[command(flatten)]
+        period: PeriodArgs,
+    },
+    /// The public ledger of orders, newest first.
+    Transactions {
+        #[arg(long, default_value = "")]
+        status: String,
+        #[arg(long, default_value = "")]
+        vendor: String,
+        /// Orders whose vendor or buyer is in this regency (e.g. 33.74).
+        #[arg(long, default_value = "")]
+        regency: String,
+        /// A top-level category (katering) or a full code (katering.tumpeng).
+        #[arg(long, default_value = "")]
+        category: String,
+        #[command(flatten)]
+        period: PeriodArgs,
+        #[arg(long, default_value_t = 50)]
+        page_size: i32,
+        #[arg(long, default_value = "")]
+        page_token: String,
+    },
+    /// An OCDS 1.1 release package of the orders placed in a period.
+    Ocds {
+        #[command(flatten)]
+        period: PeriodArgs,
+        /// Write the package here instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        #[arg(long, default_value_t = 0)]
+        page_size: i32,
+        #[arg(long, default_value = "")]
+        page_token: String,
+    },
+}
+
+fn rupiah(value: i64) -> String {
+    let digits = value.unsigned_abs().to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push('.');
+        }
+        grouped.push(c);
+    }
+    format!("{}Rp{grouped}", if value < 0 { "-" } else { "" })
+}
+
+fn key_value_json(rows: &[pb::KeyValue]) -> Vec<serde_json::Value> {
+    rows.iter()
+        .map(|r| json!({"key": r.key, "label": r.label, "orders": r.orders, "value": r.value}))
+        .collect()
+}
+
+fn counts_json(rows: &[pb::KeyCount]) -> serde_json::Value {
+    rows.iter()
+        .map(|r| (r.key.clone(), json!(r.count)))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
+    let c = &args.connection;
+    let mut client = c.reporting_client().await?;
+    match args.command {
+        ReportCommand::Summary => {
+            let s = client
+                .get_summary(c.public_request(pb::GetSummaryRequest {})?)
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            if c.json {
+                print_json(&json!({
+                    "vendors_total": s.vendors_total,
+                    "vendors_individual": s.vendors_individual,
+                    "vendors_business_entity": s.vendors_business_entity,
+                    "vendors_by_legal_form": counts_json(&s.vendors_by_legal_form),
+                    "vendors_by_status": counts_json(&s.vendors_by_status),
+                    "vendors_by_scale": counts_json(&s.vendors_by_scale),
+                    "products_listed": s.products_listed,
+                    "transactions": s.transactions,
+                    "transaction_value": s.transaction_value,
+                    "top_categories": key_value_json(&s.top_categories),
+                    "orders_by_status": key_value_json(&s.orders_by_status),
+                    "regencies_joined": s.regencies_joined,
+                    "regencies_transacting": s.regencies_transacting,
+                    "vendors_trained": s.vendors_trained,
+                    "micro_small_value": s.micro_small_value,
+                    "micro_small_share_bp": s.micro_small_share_bp,
+                    "micro_small_target_met": s.micro_small_target_met,
+                    "as_of": time(&s.as_of),
+                }));
+                return Ok(());
+            }
+            say!(
+                "Vendors           {} ({} individuals, {} business entities)",
+                s.vendors_total,
+                s.vendors_individual,
+                s.vendors_business_entity
+            );
+            let line = |rows: &[pb::KeyCount]| {
+                rows.iter()
+                    .map(|r| format!("{} {}", r.key, r.count))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            say!("  by status       {}", line(&s.vendors_by_status));
+            say!("  by scale        {}", line(&s.vendors_by_scale));
+            say!("  trained         {}", s.vendors_trained);
+            say!("Products listed   {}", s.products_listed);
+            say!(
+                "Transactions      {} worth {}",
+                s.transactions,
+                rupiah(s.transaction_value)
+            );
+            for (i, c) in s.top_categories.iter().enumerate() {
+                say!(
+                    "  {}. {:<14} {} ({} orders)",
+                    i + 1,
+                    c.key,
+                    rupiah(c.value),
+                    c.orders
+                );
+            }
+            say!(
+                "Orders by status  {}",
+                s.orders_by_status
+                    .iter()
+                    .map(|r| format!("{} {}", r.key, r.orders))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            say!(
+                "Regencies         {} joined, {} transacting",
+                s.regencies_joined,
+                s.regencies_transacting
+            );
+            say!(
+                "Micro, small & cooperatives  {} = {}.{:02}% of spending (target 40%: {})",
+                rupiah(s.micro_small_value),
+                s.micro_small_share_bp / 100,
+                s.micro_small_share_bp % 100,
+                if s.micro_small_target_met {
+                    "met"
+                } else {
+                    "not met"
+                }
+            );
+            say!("As of             {}", time(&s.as_of));
+        }
+        ReportCommand::Breakdown { dimension, period } => {
+            let b = client
+                .get_breakdown(c.public_request(pb::GetBreakdownRequest {
+                    dimension: pb::Dimension::from(dimension) as i32,
+                    period: period.period(),
+                })?)
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            if c.json {
+                print_json(&json!({
+                    "rows": key_value_json(&b.rows),
+                    "orders_total": b.orders_total,
+                    "value_total": b.value_total,
+                }));
+                return Ok(());
+            }
+            for r in &b.rows {
+                let name = if r.label.is_empty() {
+                    r.key.clone()
+                } else {
+                    format!("{} {}", r.key, r.label)
+                };
+                say!("{name:<40} {:>6} orders  {:>22}", r.orders, rupiah(r.value));
+            }
+            say!(
+                "{:<40} {:>6} orders  {:>22}",
+                "total",
+                b.orders_total,
+                rupiah(b.value_total)
+            );
+        }
+        ReportCommand::Transactions {
+            status,
+            vendor,
+            regency,
+            category,
+            period,
+            page_size,
+            page_token,
+        } => {
+            let page = client
+                .list_transactions(c.public_request(pb::ListTransactionsRequest {
+                    page_size,
+                    page_token,
+                    status,
+                    vendor_id: vendor,
+                    regency_code: regency,
+                    category_code: category,
+                    period: period.period(),
+                })?)
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            if c.json {
+                print_json(&json!({
+                    "transactions": page.transactions.iter().map(|t| json!({
+                        "order_id": t.order_id,
+                        "status": t.status,
+                        "buyer_work_unit": t.buyer_work_unit,
+                        "buyer_regency": t.buyer_regency,
+                        "vendor_id": t.vendor_id,
+                        "vendor_name": t.vendor_name,
+                        "vendor_regency": t.vendor_regency,
+                        "vendor_legal_form": t.vendor_legal_form,
+                        "vendor_scale": t.vendor_scale,
+                        "total": t.total,
+                        "placed_at": time(&t.placed_at),
+                        "updated_at": time(&t.updated_at),
+                        "bast_date": t.bast_date,
+                        "paid_at": time(&t.paid_at),
+                        "items": t.items.iter().map(|i| json!({
+                            "product_id": i.product_id,
+                            "name": i.name,
+                            "category_code": i.category_code,
+                            "unit": i.unit,
+                            "quantity": i.quantity,
+                            "unit_price": i.unit_price,
+                            "line_total": i.line_total,
+                        })).collect::<Vec<_>>(),
+                    })).collect::<Vec<_>>(),
+                    "next_page_token": page.next_page_token,
+                }));
+                return Ok(());
+            }
+            for t in &page.transactions {
+                say!(
+                    "{}  {:<10} {:>18}  {} → {} ({})  {}",
+                    t.order_id,
+                    t.status,
+                    rupiah(t.total),
+                    t.buyer_work_unit,
+                    if t.vendor_name.is_empty() {
+                        &t.vendor_id
+                    } else {
+                        &t.vendor_name
+                    },
+                    t.vendor_regency,
+                    time(&t.placed_at)
+                );
+            }
+            if !page.next_page_token.is_empty() {
+                say!("next page: --page-token {}", page.next_page_token);
+            }
+        }
+        ReportCommand::Ocds {
+            period,
+            output,
+            page_size,
+            page_token,
+        } => {
+            let package = client
+                .export_ocds(c.public_request(pb::ExportOcdsRequest {
+                    period: period.period(),
+                    page_size,
+                    page_token,
+                })?)
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            match output {
+                Some(path) => {
+                    std::fs::write(&path, &package.json)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    eprintln!(
+                        "{} releases written to {}",
+                        package.releases,
+                        path.display()
+                    );
+                }
+                None => say!("{}", package.json),
+            }
+            if !package.next_page_token.is_empty() {
+                eprintln!("more releases: --page-token {}", package.next_page_token);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct StreamArgs {
+    /// Kafka bootstrap servers; by default the running `blangkon dev`
+    /// suite's embedded broker.
+    #[arg(long, env = "BLANGKON_KAFKA")]
+    bootstrap: Option<String>,
+    /// Where `blangkon dev` keeps its data (and notes its broker).
+    #[arg(long, env = "BLANGKON_DATA_DIR", default_value = token::DEFAULT_DATA_DIR)]
+    data_dir: PathBuf,
+    /// Start at the beginning of the stream instead of its end.
+    #[arg(long)]
+    from_beginning: bool,
+    /// Stop after this many records.
+    #[arg(long)]
+    count: Option<u64>,
+    #[command(subcommand)]
+    stream: StreamName,
+}
+
+#[derive(Subcommand, Clone, Copy)]
+enum StreamName {
+    /// `blangkon.reporting.transactions.v1`: one fact per order change.
+    Transactions,
+    /// `blangkon.reporting.summary.v1`: running figures by dimension.
+    Summary,
+}
+
+/// Follows an analyst stream and prints each record as one line of JSON,
+/// as `kcat -C -t <topic>` would.
+pub async fn stream(args: StreamArgs) -> anyhow::Result<()> {
+    let bootstrap = match args.bootstrap {
+        Some(b) => b,
+        None => crate::dev::read_bootstrap(&args.data_dir)?,
+    };
+    let topic = match args.stream {
+        StreamName::Transactions => topics::REPORTING_TRANSACTIONS,
+        StreamName::Summary => topics::REPORTING_SUMMARY,
+    };
+    let settings = KafkaSettings {
+        bootstrap_servers: bootstrap,
+        client_id: "blangkon-stream".into(),
+        ..KafkaSettings::default()
+    };
+    // A group of its own each time: a reader, not a member of anyone's group.
+    let group = format!("blangkon-stream-{}", uuid::Uuid::new_v4());
+    let consumer: StreamConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &settings.bootstrap_servers)
+        .set("group.id", &group)
+        .set("enable.auto.commit", "false")
+        .set("broker.address.family", "v4")
+        .set(
+            "auto.offset.reset",
+            if args.from_beginning {
+                "earliest"
+            } else {
+                "latest"
+            },
+        )
+        .create()
+        .context("creating the Kafka consumer")?;
+    consumer.subscribe(&[topic])?;
+    eprintln!(
+        "following {topic} on {} (Ctrl-C stops)",
+        settings.bootstrap_servers
+    );
+    let mut seen = 0u64;
+    loop {
+        let message = tokio::select! {
+            m = consumer.recv() => m,
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        };
+        match message {
+            Ok(m) => {
+                let value = m.payload().map(String::from_utf8_lossy).unwrap_or_default();
+                say!("{value}");
+                seen += 1;
+                if args.count.is_some_and(|n| seen >= n) {
+                    return Ok(());
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "kafka receive failed");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct ReportingArgs {
+    #[command(subcommand)]
+    command: ReportingCommand,
+}
+
+#[derive(Subcommand)]
+enum ReportingCommand {
+    /// Empty the reporting read model and replay the domain topics into it.
+    /// Stop the reporting service first. Reads the reporting service's
+    /// settings (BLANGKON_REPORTING__*, or --config).
+    Rebuild {
+        /// TOML settings file of the reporting service.
+        #[arg(long, env = "BLANGKON_REPORTING_CONFIG")]
+        config: Option<PathBuf>,
+    },
+}
+
+pub async fn reporting(args: ReportingArgs) -> anyhow::Result<()> {
+    match args.command {
+        ReportingCommand::Rebuild { config } => {
+            let settings: blangkon_reporting::Settings =
+                blangkon_platform::settings::load("reporting", config.as_deref())?;
+            let db = blangkon_platform::db::connect(&settings.database).await?;
+            blangkon_platform::db::migrate::<blangkon_reporting::store::migrations::Migrator>(&db)
+                .await?;
+            let outcome = blangkon_reporting::rebuild::rebuild(&db, &settings.kafka).await?;
+            say!("{outcome}");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rupiah;
+
+    #[test]
+    fn rupiah_groups_thousands_with_dots() {
+        assert_eq!(rupiah(0), "Rp0");
+        assert_eq!(rupiah(15_000_000_000), "Rp15.000.000.000");
+        assert_eq!(rupiah(-2_500), "-Rp2.500");
+    }
+}

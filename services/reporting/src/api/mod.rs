@@ -1,0 +1,429 @@
+//! The public gRPC API: figures, breakdowns, the ledger and the OCDS
+//! export, read from the read model. Every answer is open data: nothing in
+//! the read model is personal, and nothing here needs a token.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use blangkon_platform::api_error::ApiError;
+use blangkon_platform::time::{now, to_timestamp};
+use blangkon_platform::validation::Violation;
+use blangkon_proto::reporting as pb;
+use blangkon_proto::reporting::reporting_service_server::ReportingService;
+use chrono::{DateTime, Utc};
+use sea_orm::{DatabaseConnection, DbErr};
+use tonic::{Request, Response, Status};
+
+use crate::domain::calendar::Period;
+use crate::domain::figures::{Dimension, INDIVIDUAL, MICRO_SMALL_COOPERATIVE, OrderFacts};
+use crate::domain::ocds::{self, Publisher};
+use crate::domain::records::Names;
+use crate::settings::ReportingSettings;
+use crate::store::{self, After, OrderFilter, vendor};
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// Share of spending regulation reserves for micro and small businesses
+/// and cooperatives, in basis points.
+const TARGET_SHARE_BP: i64 = 4_000;
+const TOP_CATEGORIES: usize = 5;
+
+#[derive(Debug, Clone)]
+pub struct ReportingApi {
+    db: DatabaseConnection,
+    publisher: Publisher,
+}
+
+impl ReportingApi {
+    pub fn new(db: DatabaseConnection, settings: ReportingSettings) -> Self {
+        Self {
+            db,
+            publisher: Publisher {
+                ocid_prefix: settings.ocid_prefix,
+                name: settings.publisher_name,
+                package_uri_base: settings.package_uri_base,
+            },
+        }
+    }
+
+    async fn summary(&self) -> ApiResult<pb::Summary> {
+        let db = &self.db;
+        let counts = |rows: Vec<(String, i64)>| -> Vec<pb::KeyCount> {
+            rows.into_iter()
+                .map(|(key, count)| pb::KeyCount { key, count })
+                .collect()
+        };
+        let by_legal_form = store::vendors_by(db, vendor::Column::LegalForm).await?;
+        let vendors_total: i64 = by_legal_form.iter().map(|(_, n)| n).sum();
+        let vendors_individual: i64 = by_legal_form
+            .iter()
+            .filter(|(form, _)| form == INDIVIDUAL)
+            .map(|(_, n)| n)
+            .sum();
+        let (transactions, transaction_value) = store::total_of(db, Dimension::All, "").await?;
+        let (_, micro_small_value) =
+            store::total_of(db, Dimension::TargetGroup, MICRO_SMALL_COOPERATIVE).await?;
+        let share_bp = if transaction_value > 0 {
+            // i128: value × 10,000 overflows i64 above ~Rp922 trillion.
+            (i128::from(micro_small_value) * 10_000 / i128::from(transaction_value)) as i64
+        } else {
+            0
+        };
+        let mut top_categories = store::totals_by_key(db, Dimension::Category, None, None).await?;
+        top_categories.truncate(TOP_CATEGORIES);
+        let regencies_transacting = store::totals_by_key(db, Dimension::Regency, None, None)
+            .await?
+            .iter()
+            .filter(|(_, orders, _)| *orders > 0)
+            .count() as i64;
+        Ok(pb::Summary {
+            vendors_total,
+            vendors_individual,
+            vendors_business_entity: vendors_total - vendors_individual,
+            vendors_by_legal_form: counts(by_legal_form),
+            vendors_by_status: counts(store::vendors_by(db, vendor::Column::Status).await?),
+            vendors_by_scale: counts(store::vendors_by(db, vendor::Column::Scale).await?),
+            products_listed: store::products_listed(db).await?,
+            transactions,
+            transaction_value,
+            top_categories: self.rows(Dimension::Category, top_categories).await?,
+            orders_by_status: self
+                .rows(
+                    Dimension::Status,
+                    store::totals_by_key(db, Dimension::Status, None, None).await?,
+                )
+                .await?,
+            regencies_joined: store::regencies_joined(db).await?,
+            regencies_transacting,
+            vendors_trained: store::vendors_trained(db).await?,
+            micro_small_value,
+            micro_small_share_bp: share_bp as i32,
+            micro_small_target_met: transaction_value > 0 && share_bp >= TARGET_SHARE_BP,
+            as_of: store::last_event_at(db).await?.map(to_timestamp),
+        })
+    }
+
+    /// Rows with the names reporting knows for their keys.
+    async fn rows(
+        &self,
+        dimension: Dimension,
+        totals: Vec<(String, i64, i64)>,
+    ) -> Result<Vec<pb::KeyValue>, DbErr> {
+        let keys: Vec<String> = totals.iter().map(|(k, _, _)| k.clone()).collect();
+        let labels = match dimension {
+            Dimension::Regency | Dimension::BuyerRegency => {
+                store::regency_names(&self.db, &keys).await?
+            }
+            Dimension::Vendor => store::vendor_names(&self.db, &keys).await?,
+            _ => Default::default(),
+        };
+        Ok(totals
+            .into_iter()
+            .map(|(key, orders, value)| pb::KeyValue {
+                label: labels.get(&key).cloned().unwrap_or_default(),
+                key,
+                orders,
+                value,
+            })
+            .collect())
+    }
+
+    async fn breakdown(&self, req: pb::GetBreakdownRequest) -> ApiResult<pb::Breakdown> {
+        let mut violations = Vec::new();
+        let dimension = match pb::Dimension::try_from(req.dimension) {
+            Ok(pb::Dimension::Category) => Some(Dimension::Category),
+            Ok(pb::Dimension::Subcategory) => Some(Dimension::Subcategory),
+            Ok(pb::Dimension::Regency) => Some(Dimension::Regency),
+            Ok(pb::Dimension::BuyerRegency) => Some(Dimension::BuyerRegency),
+            Ok(pb::Dimension::Month) => Some(Dimension::Month),
+            Ok(pb::Dimension::LegalForm) => Some(Dimension::LegalForm),
+            Ok(pb::Dimension::Scale) => Some(Dimension::Scale),
+            Ok(pb::Dimension::Status) => Some(Dimension::Status),
+            Ok(pb::Dimension::BuyerUnit) => Some(Dimension::BuyerUnit),
+            Ok(pb::Dimension::Vendor) => Some(Dimension::Vendor),
+            Ok(pb::Dimension::Unspecified) | Err(_) => {
+                violations.push(Violation::new("dimension", "must name a dimension"));
+                None
+            }
+        };
+        let period = period_of(req.period.as_ref(), &mut violations);
+        let (Some(dimension), Some(period), true) = (dimension, period, violations.is_empty())
+        else {
+            return Err(ApiError::Invalid(violations));
+        };
+        let (from, until) = (period.from_day(), period.until_day());
+        let totals =
+            store::totals_by_key(&self.db, dimension, from.as_deref(), until.as_deref()).await?;
+        // The totals: every order for the status dimension, transactions
+        // otherwise.
+        let (orders_total, value_total) = if dimension == Dimension::Status {
+            totals
+                .iter()
+                .fold((0, 0), |(o, v), (_, orders, value)| (o + orders, v + value))
+        } else {
+            store::totals_by_key(&self.db, Dimension::All, from.as_deref(), until.as_deref())
+                .await?
+                .first()
+                .map(|(_, o, v)| (*o, *v))
+                .unwrap_or((0, 0))
+        };
+        Ok(pb::Breakdown {
+            dimension: req.dimension,
+            period: req.period,
+            rows: self.rows(dimension, totals).await?,
+            orders_total,
+            value_total,
+        })
+    }
+
+    async fn transactions(
+        &self,
+        req: pb::ListTransactionsRequest,
+    ) -> ApiResult<pb::ListTransactionsResponse> {
+        let mut violations = Vec::new();
+        let page_size = page_size(req.page_size, 50, 500, &mut violations);
+        let after = page_token(&req.page_token, &mut violations);
+        let status = optional(&req.status);
+        if let Some(s) = &status
+            && !crate::domain::figures::STATUSES.contains(&s.as_str())
+        {
+            violations.push(Violation::new(
+                "status",
+                "must be placed, accepted, rejected, shipped, received, paid, completed or cancelled",
+            ));
+        }
+        let vendor_id = optional(&req.vendor_id);
+        if let Some(id) = &vendor_id
+            && uuid::Uuid::parse_str(id).is_err()
+        {
+            violations.push(Violation::new("vendor_id", "must be a vendor id (UUID)"));
+        }
+        let regency_code = optional(&req.regency_code);
+        if let Some(code) = &regency_code
+            && !is_regency_code(code)
+        {
+            violations.push(Violation::new(
+                "regency_code",
+                "must be a Kemendagri regency code such as 33.74",
+            ));
+        }
+        let category_code = optional(&req.category_code);
+        if let Some(code) = &category_code
+            && !code
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+        {
+            violations.push(Violation::new(
+                "category_code",
+                "must be a category code such as katering or katering.nasi-kotak",
+            ));
+        }
+        let period = period_of(req.period.as_ref(), &mut violations);
+        let (Some(period), true) = (period, violations.is_empty()) else {
+            return Err(ApiError::Invalid(violations));
+        };
+        let filter = OrderFilter {
+            status,
+            vendor_id,
+            regency_code,
+            category_code,
+            from_day: period.from_day(),
+            until_day: period.until_day(),
+        };
+        let mut rows =
+            store::orders_page(&self.db, &filter, after.as_ref(), true, page_size + 1).await?;
+        let next_page_token = next_token(&mut rows, page_size);
+        let vendor_ids: Vec<String> = rows.iter().map(|o| o.vendor_id.clone()).collect();
+        let names = store::vendor_names(&self.db, &vendor_ids).await?;
+        Ok(pb::ListTransactionsResponse {
+            transactions: rows
+                .into_iter()
+                .map(|o| transaction(names.get(&o.vendor_id).cloned().unwrap_or_default(), o))
+                .collect(),
+            next_page_token,
+        })
+    }
+
+    async fn ocds(&self, req: pb::ExportOcdsRequest) -> ApiResult<pb::OcdsPackage> {
+        let mut violations = Vec::new();
+        let page_size = page_size(req.page_size, 1_000, 5_000, &mut violations);
+        let after = page_token(&req.page_token, &mut violations);
+        let period = period_of(req.period.as_ref(), &mut violations);
+        let (Some(period), true) = (period, violations.is_empty()) else {
+            return Err(ApiError::Invalid(violations));
+        };
+        let filter = OrderFilter {
+            from_day: period.from_day(),
+            until_day: period.until_day(),
+            ..OrderFilter::default()
+        };
+        let mut rows =
+            store::orders_page(&self.db, &filter, after.as_ref(), false, page_size + 1).await?;
+        let next_page_token = next_token(&mut rows, page_size);
+        let mut releases = Vec::with_capacity(rows.len());
+        for order in &rows {
+            let names: Names = store::names_for(&self.db, order).await?;
+            releases.push(ocds::release(&self.publisher, order, &names));
+        }
+        let count = releases.len() as i32;
+        let package = ocds::package(
+            &self.publisher,
+            &period.slug(),
+            &req.page_token,
+            now(),
+            releases,
+        );
+        Ok(pb::OcdsPackage {
+            json: serde_json::to_string_pretty(&package)
+                .map_err(|e| ApiError::Db(DbErr::Custom(e.to_string())))?,
+            releases: count,
+            next_page_token,
+        })
+    }
+}
+
+fn optional(value: &str) -> Option<String> {
+    Some(value.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+fn is_regency_code(code: &str) -> bool {
+    let bytes = code.as_bytes();
+    bytes.len() == 5
+        && bytes[2] == b'.'
+        && bytes
+            .iter()
+            .enumerate()
+            .all(|(i, b)| i == 2 || b.is_ascii_digit())
+}
+
+fn page_size(requested: i32, default: u64, max: u64, violations: &mut Vec<Violation>) -> u64 {
+    match requested {
+        0 => default,
+        n if n > 0 && (n as u64) <= max => n as u64,
+        _ => {
+            violations.push(Violation::new(
+                "page_size",
+                format!("must be 1 to {max} (0 for {default})"),
+            ));
+            default
+        }
+    }
+}
+
+/// A page token: where the previous page ended, `micros|order_id`.
+fn page_token(token: &str, violations: &mut Vec<Violation>) -> Option<After> {
+    if token.is_empty() {
+        return None;
+    }
+    let after = URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| {
+            let (micros, id) = s.split_once('|')?;
+            let placed_at = DateTime::<Utc>::from_timestamp_micros(micros.parse().ok()?)?;
+            uuid::Uuid::parse_str(id).ok()?;
+            Some(After {
+                placed_at,
+                order_id: id.to_string(),
+            })
+        });
+    if after.is_none() {
+        violations.push(Violation::new(
+            "page_token",
+            "is not a token this service issued",
+        ));
+    }
+    after
+}
+
+/// Cuts `rows` (read one longer than a page) to the page and answers the
+/// token of the next page, empty on the last one.
+fn next_token(rows: &mut Vec<OrderFacts>, page_size: u64) -> String {
+    if rows.len() as u64 <= page_size {
+        return String::new();
+    }
+    rows.truncate(page_size as usize);
+    rows.last().map_or_else(String::new, |last| {
+        URL_SAFE_NO_PAD.encode(format!(
+            "{}|{}",
+            last.placed_at.timestamp_micros(),
+            last.order_id
+        ))
+    })
+}
+
+fn period_of(period: Option<&pb::Period>, violations: &mut Vec<Violation>) -> Option<Period> {
+    let (from, until) = period.map_or(("", ""), |p| (p.from_date.as_str(), p.until_date.as_str()));
+    match Period::parse("period", from, until) {
+        Ok(p) => Some(p),
+        Err(v) => {
+            violations.extend(v);
+            None
+        }
+    }
+}
+
+fn transaction(vendor_name: String, o: OrderFacts) -> pb::Transaction {
+    pb::Transaction {
+        order_id: o.order_id,
+        status: o.status,
+        buyer_work_unit: o.buyer_work_unit,
+        buyer_regency: o.buyer_regency,
+        vendor_id: o.vendor_id,
+        vendor_name,
+        vendor_regency: o.vendor_regency,
+        vendor_legal_form: o.legal_form,
+        vendor_scale: o.scale,
+        items: o
+            .items
+            .into_iter()
+            .map(|i| pb::TransactionItem {
+                product_id: i.product_id,
+                name: i.name,
+                category_code: i.category_code,
+                unit: i.unit,
+                quantity: i.quantity,
+                unit_price: i.unit_price,
+                line_total: i.line_total,
+            })
+            .collect(),
+        total: o.total,
+        placed_at: Some(to_timestamp(o.placed_at)),
+        updated_at: Some(to_timestamp(o.changed_at)),
+        bast_date: o.bast_date,
+        paid_at: o.paid_at.map(to_timestamp),
+    }
+}
+
+#[tonic::async_trait]
+impl ReportingService for ReportingApi {
+    async fn get_summary(
+        &self,
+        _request: Request<pb::GetSummaryRequest>,
+    ) -> Result<Response<pb::Summary>, Status> {
+        Ok(Response::new(self.summary().await?))
+    }
+
+    async fn get_breakdown(
+        &self,
+        request: Request<pb::GetBreakdownRequest>,
+    ) -> Result<Response<pb::Breakdown>, Status> {
+        Ok(Response::new(self.breakdown(request.into_inner()).await?))
+    }
+
+    async fn list_transactions(
+        &self,
+        request: Request<pb::ListTransactionsRequest>,
+    ) -> Result<Response<pb::ListTransactionsResponse>, Status> {
+        Ok(Response::new(
+            self.transactions(request.into_inner()).await?,
+        ))
+    }
+
+    async fn export_ocds(
+        &self,
+        request: Request<pb::ExportOcdsRequest>,
+    ) -> Result<Response<pb::OcdsPackage>, Status> {
+        Ok(Response::new(self.ocds(request.into_inner()).await?))
+    }
+}

@@ -1,0 +1,115 @@
+//! Days as Central Java counts them: Western Indonesia Time (WIB, UTC+7).
+//! A period is a range of such days, both ends included.
+
+use blangkon_platform::validation::Violation;
+use chrono::{DateTime, FixedOffset, NaiveDate, Offset as _, Utc};
+
+/// WIB has no daylight saving: a fixed UTC+7.
+pub fn wib() -> FixedOffset {
+    // Seven hours is within chrono's ±24 h, so the fallback never happens.
+    FixedOffset::east_opt(7 * 3600).unwrap_or_else(|| Utc.fix())
+}
+
+/// The WIB calendar day of `at`, `YYYY-MM-DD`.
+pub fn day_of(at: DateTime<Utc>) -> String {
+    at.with_timezone(&wib()).format("%Y-%m-%d").to_string()
+}
+
+/// The month of a `YYYY-MM-DD` day, `YYYY-MM`.
+pub fn month_of(day: &str) -> &str {
+    day.get(..7).unwrap_or(day)
+}
+
+/// A checked period: each end a `YYYY-MM-DD` day or open.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Period {
+    pub from: Option<NaiveDate>,
+    pub until: Option<NaiveDate>,
+}
+
+impl Period {
+    /// Parses the ends of a request's period; `field` names it in errors
+    /// (`period.from_date`).
+    pub fn parse(field: &str, from: &str, until: &str) -> Result<Self, Vec<Violation>> {
+        let mut violations = Vec::new();
+        let mut day = |name: &str, value: &str| {
+            let value = value.trim();
+            if value.is_empty() {
+                return None;
+            }
+            match NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+                Ok(d) => Some(d),
+                Err(_) => {
+                    violations.push(Violation::new(
+                        format!("{field}.{name}"),
+                        "must be a day written YYYY-MM-DD",
+                    ));
+                    None
+                }
+            }
+        };
+        let period = Self {
+            from: day("from_date", from),
+            until: day("until_date", until),
+        };
+        if let (Some(from), Some(until)) = (period.from, period.until)
+            && from > until
+        {
+            violations.push(Violation::new(
+                format!("{field}.until_date"),
+                "must not be before from_date",
+            ));
+        }
+        if violations.is_empty() {
+            Ok(period)
+        } else {
+            Err(violations)
+        }
+    }
+
+    pub fn from_day(&self) -> Option<String> {
+        self.from.map(|d| d.format("%Y-%m-%d").to_string())
+    }
+
+    pub fn until_day(&self) -> Option<String> {
+        self.until.map(|d| d.format("%Y-%m-%d").to_string())
+    }
+
+    /// `from_until` for names and URIs: `2026-01-01_2026-12-31`, `all` when open.
+    pub fn slug(&self) -> String {
+        match (self.from_day(), self.until_day()) {
+            (None, None) => "all".into(),
+            (from, until) => format!(
+                "{}_{}",
+                from.unwrap_or_else(|| "start".into()),
+                until.unwrap_or_else(|| "now".into())
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_day_is_counted_in_wib() {
+        let late_utc = DateTime::parse_from_rfc3339("2026-01-31T18:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(day_of(late_utc), "2026-02-01");
+        assert_eq!(month_of(&day_of(late_utc)), "2026-02");
+    }
+
+    #[test]
+    fn periods_name_their_bad_ends() {
+        assert_eq!(Period::parse("period", "", "").unwrap(), Period::default());
+        let ok = Period::parse("period", "2026-01-01", "2026-01-31").unwrap();
+        assert_eq!(ok.slug(), "2026-01-01_2026-01-31");
+        let bad = Period::parse("period", "2026-13-01", "yesterday").unwrap_err();
+        let fields: Vec<_> = bad.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, ["period.from_date", "period.until_date"]);
+        let reversed = Period::parse("period", "2026-02-01", "2026-01-01").unwrap_err();
+        assert_eq!(reversed[0].field, "period.until_date");
+    }
+}

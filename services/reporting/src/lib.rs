@@ -1,0 +1,21 @@
+//! The reporting service: Blangkon's figures and its open data, built only
+//! from the domain event topics.
+//!
+//! - [`projection`]: applies vendor, catalog and order events to the read
+//!   model, each once, and writes the analyst streams through the outbox;
+//! - [`domain`]: what an order contributes to which figure, WIB days and
+//!   periods, the analyst records, the OCDS release of an order;
+//! - [`store`]: the read model's tables and the queries behind the figures;
+//! - [`api`]: the public gRPC API; [`rebuild`]: replays the topics from the
+//!   start into an empty read model.
+
+pub mod api;
+pub mod app;
+pub mod domain;
+pub mod projection;
+pub mod rebuild;
+pub mod settings;
+pub mod store;
+
+pub use app::Application;
+pub use settings::Settings;

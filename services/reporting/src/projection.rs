@@ -1,0 +1,440 @@
+//! Applies the domain events of all three services to the read model, each
+//! once (the platform inbox records its id in the same transaction), and
+//! writes the analyst streams through the outbox in that transaction too.
+//!
+//! Out-of-order delivery: each service publishes an aggregate's events in
+//! order on one partition, but topics and partitions interleave freely and
+//! a rebuild may meet them in any order. So every change is applied only
+//! if it is newer than what the read model holds for that aggregate (an
+//! order's version, a vendor's status time, a product's change time), and
+//! nothing joins across topics at write time: an order carries its
+//! vendor's legal form and scale itself; names are looked up when read.
+
+use std::collections::BTreeSet;
+
+use blangkon_platform::inbox::{EventHandler, HandlerError, ReceivedEvent};
+use blangkon_platform::kafka::{TopicSpec, topics};
+use blangkon_platform::outbox::{self, NewRecord, RelayWaker};
+use blangkon_platform::time::from_timestamp;
+use blangkon_proto::codes;
+use blangkon_proto::events as pb;
+use chrono::{DateTime, Utc};
+use sea_orm::{DatabaseTransaction, DbErr};
+
+use crate::domain::figures::{self, Dimension, ItemFacts, OrderFacts, top_category};
+use crate::domain::records::{SummaryRecord, TransactionFact};
+use crate::store::{self, product, regency, training, vendor};
+
+/// The inbox name and consumer group of the projection.
+pub const CONSUMER: &str = "reporting";
+
+/// The domain topics reporting is built from.
+pub const SOURCES: &[&str] = &[
+    topics::VENDOR_EVENTS,
+    topics::CATALOG_EVENTS,
+    topics::ORDER_EVENTS,
+];
+
+/// The analyst streams this service writes, created at start when allowed.
+pub const TOPICS: &[TopicSpec<'static>] = &[
+    TopicSpec {
+        name: topics::REPORTING_TRANSACTIONS,
+        partitions: 6,
+        compacted: false,
+    },
+    TopicSpec {
+        name: topics::REPORTING_SUMMARY,
+        partitions: 3,
+        compacted: true,
+    },
+];
+
+/// The reporting service's event handler.
+#[derive(Debug, Clone)]
+pub struct Projection {
+    /// Whether to write the analyst streams: off while rebuilding, since
+    /// analysts already received those facts.
+    publish: bool,
+    waker: Option<RelayWaker>,
+}
+
+impl Projection {
+    /// The live projection: applies events and publishes analyst records.
+    pub fn new(waker: RelayWaker) -> Self {
+        Self {
+            publish: true,
+            waker: Some(waker),
+        }
+    }
+
+    /// The projection of a rebuild: the same rules, no analyst records.
+    pub fn replaying() -> Self {
+        Self {
+            publish: false,
+            waker: None,
+        }
+    }
+}
+
+fn unusable(e: prost::DecodeError) -> HandlerError {
+    HandlerError::Unusable(e.to_string())
+}
+
+#[async_trait::async_trait]
+impl EventHandler for Projection {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &ReceivedEvent,
+    ) -> Result<(), HandlerError> {
+        let Some(payload) = &event.envelope.payload else {
+            return Err(HandlerError::Unusable("event without payload".into()));
+        };
+        let at = event
+            .envelope
+            .occurred_at
+            .as_ref()
+            .and_then(from_timestamp)
+            .unwrap_or_else(Utc::now);
+        let mut out = Outgoing::default();
+        match event.envelope.event_type.as_str() {
+            "blangkon.events.v1.RegencyJoined" => {
+                let e: pb::RegencyJoined = payload.to_msg().map_err(unusable)?;
+                store::upsert_regency(
+                    txn,
+                    regency::Model {
+                        code: e.regency_code,
+                        name: e.regency_name,
+                        joined_at: e.joined_at.as_ref().and_then(from_timestamp).unwrap_or(at),
+                    },
+                )
+                .await?;
+            }
+            "blangkon.events.v1.VendorRegistered" => {
+                let e: pb::VendorRegistered = payload.to_msg().map_err(unusable)?;
+                let registered = vendor::Model {
+                    vendor_id: e.vendor_id,
+                    name: e.name,
+                    regency_code: e.regency_code,
+                    legal_form: codes::legal_form(e.legal_form).unwrap_or_default(),
+                    scale: codes::scale(e.scale).unwrap_or_default(),
+                    status: codes::vendor_status(e.status).unwrap_or_else(|| "pending".into()),
+                    status_at: at,
+                };
+                apply_vendor(txn, registered, &mut out).await?;
+            }
+            "blangkon.events.v1.VendorVerified" => {
+                let e: pb::VendorVerified = payload.to_msg().map_err(unusable)?;
+                apply_vendor(txn, status_change(e.change, at)?, &mut out).await?;
+            }
+            "blangkon.events.v1.VendorRejected" => {
+                let e: pb::VendorRejected = payload.to_msg().map_err(unusable)?;
+                apply_vendor(txn, status_change(e.change, at)?, &mut out).await?;
+            }
+            "blangkon.events.v1.VendorSuspended" => {
+                let e: pb::VendorSuspended = payload.to_msg().map_err(unusable)?;
+                apply_vendor(txn, status_change(e.change, at)?, &mut out).await?;
+            }
+            "blangkon.events.v1.VendorReinstated" => {
+                let e: pb::VendorReinstated = payload.to_msg().map_err(unusable)?;
+                apply_vendor(txn, status_change(e.change, at)?, &mut out).await?;
+            }
+            "blangkon.events.v1.TrainingRecorded" => {
+                let e: pb::TrainingRecorded = payload.to_msg().map_err(unusable)?;
+                store::insert_training(
+                    txn,
+                    training::Model {
+                        training_id: e.training_id,
+                        vendor_id: e.vendor_id,
+                        kind: e.kind,
+                        attended_at: e
+                            .attended_on
+                            .as_ref()
+                            .and_then(from_timestamp)
+                            .unwrap_or(at),
+                    },
+                )
+                .await?;
+            }
+            "blangkon.events.v1.ProductListed" => {
+                let e: pb::ProductListed = payload.to_msg().map_err(unusable)?;
+                apply_product(txn, e.product, Some(true), at, &mut out).await?;
+            }
+            "blangkon.events.v1.ProductUpdated" => {
+                let e: pb::ProductUpdated = payload.to_msg().map_err(unusable)?;
+                apply_product(txn, e.product, None, at, &mut out).await?;
+            }
+            "blangkon.events.v1.ProductUnlisted" => {
+                let e: pb::ProductUnlisted = payload.to_msg().map_err(unusable)?;
+                apply_product(txn, e.product, Some(false), at, &mut out).await?;
+            }
+            "blangkon.events.v1.OrderPlaced" => {
+                let e: pb::OrderPlaced = payload.to_msg().map_err(unusable)?;
+                apply_order(txn, &event.envelope.event_id, e.order, &mut out).await?;
+            }
+            "blangkon.events.v1.OrderStatusChanged" => {
+                let e: pb::OrderStatusChanged = payload.to_msg().map_err(unusable)?;
+                apply_order(txn, &event.envelope.event_id, e.order, &mut out).await?;
+            }
+            // Stock levels are no figure; events of newer kinds wait for a
+            // newer reporting service (a rebuild then picks them up).
+            other => {
+                tracing::debug!(event_type = other, "event not reported on");
+                return Ok(());
+            }
+        }
+        store::advance_watermark(txn, at).await?;
+        if self.publish && !out.records.is_empty() {
+            for record in out.records {
+                outbox::enqueue_record(txn, record).await?;
+            }
+            if let Some(waker) = &self.waker {
+                // The relay lingers a few milliseconds after a wake, by
+                // which time this transaction has committed; if not, its
+                // next poll takes the records.
+                waker.wake();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Analyst records an event produced, written if the projection publishes.
+#[derive(Default)]
+struct Outgoing {
+    records: Vec<NewRecord>,
+}
+
+impl Outgoing {
+    fn summary(&mut self, record: SummaryRecord) -> Result<(), DbErr> {
+        self.records.push(NewRecord::json(
+            topics::REPORTING_SUMMARY,
+            &record.kafka_key(),
+            record.schema,
+            &record,
+        )?);
+        Ok(())
+    }
+}
+
+fn status_change(
+    change: Option<pb::VendorStatusChange>,
+    at: DateTime<Utc>,
+) -> Result<vendor::Model, HandlerError> {
+    let change =
+        change.ok_or_else(|| HandlerError::Unusable("status change without its change".into()))?;
+    let status = codes::vendor_status(change.status).ok_or_else(|| {
+        HandlerError::Unusable(format!("unknown vendor status {}", change.status))
+    })?;
+    Ok(vendor::Model {
+        vendor_id: change.vendor_id,
+        // Status events carry no name; the registration's is kept.
+        name: String::new(),
+        regency_code: change.regency_code,
+        legal_form: codes::legal_form(change.legal_form).unwrap_or_default(),
+        scale: codes::scale(change.scale).unwrap_or_default(),
+        status,
+        status_at: at,
+    })
+}
+
+/// The vendor columns the summary stream counts by.
+const VENDOR_DIMENSIONS: [(vendor::Column, &str); 4] = [
+    (vendor::Column::LegalForm, "legal_form"),
+    (vendor::Column::Scale, "scale"),
+    (vendor::Column::Status, "status"),
+    (vendor::Column::RegencyCode, "regency"),
+];
+
+fn vendor_key(row: &vendor::Model, column: vendor::Column) -> &str {
+    match column {
+        vendor::Column::LegalForm => &row.legal_form,
+        vendor::Column::Scale => &row.scale,
+        vendor::Column::Status => &row.status,
+        _ => &row.regency_code,
+    }
+}
+
+async fn apply_vendor(
+    txn: &DatabaseTransaction,
+    mut incoming: vendor::Model,
+    out: &mut Outgoing,
+) -> Result<(), HandlerError> {
+    let stored = store::find_vendor(txn, &incoming.vendor_id).await?;
+    if let Some(stored) = &stored {
+        if incoming.name.is_empty() {
+            incoming.name = stored.name.clone();
+        }
+        if stored.status_at > incoming.status_at {
+            // A newer status is already applied: take only the name a late
+            // registration brings.
+            if stored.name.is_empty() && !incoming.name.is_empty() {
+                store::save_vendor(
+                    txn,
+                    vendor::Model {
+                        name: incoming.name,
+                        ..stored.clone()
+                    },
+                )
+                .await?;
+            }
+            return Ok(());
+        }
+    }
+    store::save_vendor(txn, incoming.clone()).await?;
+    let at = incoming.status_at;
+    for (column, dimension) in VENDOR_DIMENSIONS {
+        let mut keys = BTreeSet::from([vendor_key(&incoming, column).to_string()]);
+        if let Some(stored) = &stored {
+            keys.insert(vendor_key(stored, column).to_string());
+        }
+        for key in keys {
+            let count = store::vendors_with(txn, column, &key).await?;
+            out.summary(SummaryRecord::count("vendors", dimension, &key, count, at))?;
+        }
+    }
+    Ok(())
+}
+
+async fn apply_product(
+    txn: &DatabaseTransaction,
+    product: Option<pb::CatalogProduct>,
+    listed: Option<bool>,
+    at: DateTime<Utc>,
+    out: &mut Outgoing,
+) -> Result<(), HandlerError> {
+    let product =
+        product.ok_or_else(|| HandlerError::Unusable("product event without product".into()))?;
+    let stored = store::find_product(txn, &product.product_id).await?;
+    if stored.as_ref().is_some_and(|s| s.changed_at > at) {
+        return Ok(());
+    }
+    let listed = listed
+        .or_else(|| stored.as_ref().map(|s| s.listed))
+        .unwrap_or(false);
+    let row = product::Model {
+        product_id: product.product_id,
+        vendor_id: product.vendor_id,
+        category_code: product.category_code,
+        listed,
+        changed_at: at,
+    };
+    store::save_product(txn, row.clone()).await?;
+    let moved = stored
+        .as_ref()
+        .is_none_or(|s| s.listed != row.listed || s.category_code != row.category_code);
+    if moved {
+        let mut categories = BTreeSet::from([top_category(&row.category_code).to_string()]);
+        if let Some(stored) = &stored {
+            categories.insert(top_category(&stored.category_code).to_string());
+        }
+        for category in categories {
+            let count = store::products_listed_in(txn, &category).await?;
+            out.summary(SummaryRecord::count(
+                "products", "category", &category, count, at,
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+fn order_facts(snapshot: pb::OrderSnapshot) -> Result<OrderFacts, HandlerError> {
+    let time = |t: Option<prost_types::Timestamp>, name: &str| {
+        t.as_ref()
+            .and_then(from_timestamp)
+            .ok_or_else(|| HandlerError::Unusable(format!("order snapshot without {name}")))
+    };
+    let placed_at = time(snapshot.placed_at, "placed_at")?;
+    let changed_at = time(snapshot.changed_at, "changed_at")?;
+    if !figures::STATUSES.contains(&snapshot.status.as_str()) {
+        return Err(HandlerError::Unusable(format!(
+            "unknown order status {:?}",
+            snapshot.status
+        )));
+    }
+    Ok(OrderFacts {
+        order_id: snapshot.order_id,
+        version: snapshot.version,
+        paid_at: (snapshot.status == "paid").then_some(changed_at),
+        status: snapshot.status,
+        buyer_work_unit: snapshot.buyer_work_unit,
+        buyer_regency: snapshot.buyer_regency,
+        vendor_id: snapshot.vendor_id,
+        vendor_regency: snapshot.vendor_regency,
+        legal_form: snapshot.vendor_legal_form,
+        scale: snapshot.vendor_scale,
+        total: snapshot.total,
+        placed_at,
+        changed_at,
+        bast_date: snapshot.bast_date,
+        items: snapshot
+            .items
+            .into_iter()
+            .map(|i| ItemFacts {
+                product_id: i.product_id,
+                name: i.name,
+                category_code: i.category_code,
+                unit: i.unit,
+                quantity: i.quantity,
+                unit_price: i.unit_price,
+                line_total: i.line_total,
+            })
+            .collect(),
+    })
+}
+
+async fn apply_order(
+    txn: &DatabaseTransaction,
+    event_id: &str,
+    snapshot: Option<pb::OrderSnapshot>,
+    out: &mut Outgoing,
+) -> Result<(), HandlerError> {
+    let snapshot =
+        snapshot.ok_or_else(|| HandlerError::Unusable("order event without order".into()))?;
+    let previous_status = snapshot.previous_status.clone();
+    let mut incoming = order_facts(snapshot)?;
+    let stored = store::find_order(txn, &incoming.order_id).await?;
+    // The moment of payment is kept from the `paid` event whenever it
+    // comes, even after `completed`.
+    let paid_at = stored.as_ref().and_then(|s| s.paid_at).or(incoming.paid_at);
+    match &stored {
+        Some(stored) if !incoming.supersedes(stored) => {
+            if stored.paid_at.is_none() && paid_at.is_some() {
+                let mut kept = stored.clone();
+                kept.paid_at = paid_at;
+                store::save_order(txn, &kept, false).await?;
+            }
+        }
+        _ => {
+            incoming.paid_at = paid_at;
+            let change = figures::change(stored.as_ref(), &incoming);
+            store::save_order(txn, &incoming, stored.is_none()).await?;
+            store::add_to_totals(txn, &change).await?;
+            let touched: BTreeSet<(Dimension, &str)> = change
+                .iter()
+                .map(|c| (c.dimension, c.key.as_str()))
+                .collect();
+            for (dimension, key) in touched {
+                let (orders, value) = store::total_of(txn, dimension, key).await?;
+                out.summary(SummaryRecord::orders(
+                    dimension.as_str(),
+                    key,
+                    orders,
+                    value,
+                    incoming.changed_at,
+                ))?;
+            }
+        }
+    }
+    // Every change is a fact, a late one too: analysts keep the highest
+    // version per order.
+    let names = store::names_for(txn, &incoming).await?;
+    let fact = TransactionFact::new(event_id, &previous_status, &incoming, names);
+    out.records.push(NewRecord::json(
+        topics::REPORTING_TRANSACTIONS,
+        &incoming.order_id,
+        fact.schema,
+        &fact,
+    )?);
+    Ok(())
+}

@@ -1,0 +1,144 @@
+//! Rebuilds the read model from nothing: empties it, replays the domain
+//! topics from their first retained record to where they end now through
+//! the same projection the live service runs, and leaves the service's
+//! consumer group at those ends, so the service resumes after them.
+//!
+//! Run it with the service stopped: the consumer group must have no live
+//! member while the rebuild commits its offsets. Analyst records are not
+//! written again; analysts already have them.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use blangkon_platform::inbox::{self, Applied, ReceivedEvent};
+use blangkon_platform::kafka::{self, KafkaError};
+use blangkon_platform::settings::KafkaSettings;
+use blangkon_proto::events::EventEnvelope;
+use prost::Message as _;
+use rdkafka::consumer::{CommitMode, Consumer};
+use rdkafka::{Message, Offset, TopicPartitionList};
+use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+
+use crate::projection::{CONSUMER, Projection, SOURCES};
+use crate::store;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RebuildError {
+    #[error("database: {0}")]
+    Db(#[from] DbErr),
+    #[error("kafka: {0}")]
+    Kafka(#[from] KafkaError),
+    #[error("no record arrived for {0:?} while {1} partitions were unfinished")]
+    Stalled(Duration, usize),
+}
+
+/// What a rebuild read and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RebuildOutcome {
+    pub records: u64,
+    pub applied: u64,
+    /// Records whose event id had been applied already (a topic may hold an
+    /// event twice: the outbox relay may publish again after a failure).
+    pub duplicates: u64,
+    /// Records nothing can apply: undecodable, or refused by the
+    /// projection as unusable.
+    pub skipped: u64,
+    pub elapsed: Duration,
+}
+
+impl std::fmt::Display for RebuildOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "rebuilt the read model from {} records in {:.1} s: {} applied, {} duplicates, {} skipped",
+            self.records,
+            self.elapsed.as_secs_f64(),
+            self.applied,
+            self.duplicates,
+            self.skipped
+        )
+    }
+}
+
+/// How long the rebuild waits for a record it knows exists.
+const STALL: Duration = Duration::from_secs(30);
+const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub async fn rebuild(
+    db: &DatabaseConnection,
+    settings: &KafkaSettings,
+) -> Result<RebuildOutcome, RebuildError> {
+    let started = Instant::now();
+    let txn = db.begin().await?;
+    store::clear(&txn).await?;
+    txn.commit().await?;
+
+    let group = format!("{}.{CONSUMER}", settings.consumer_group_prefix);
+    let consumer = kafka::consumer(settings, &group)?;
+    // Where each partition ends now: the rebuild reads up to there.
+    let mut assignment = TopicPartitionList::new();
+    let mut ends = TopicPartitionList::new();
+    let mut remaining: HashMap<(String, i32), i64> = HashMap::new();
+    for topic in SOURCES {
+        let metadata = consumer.fetch_metadata(Some(topic), METADATA_TIMEOUT)?;
+        for t in metadata.topics() {
+            for p in t.partitions() {
+                let (low, high) = consumer.fetch_watermarks(topic, p.id(), METADATA_TIMEOUT)?;
+                ends.add_partition_offset(topic, p.id(), Offset::Offset(high))?;
+                if high > low {
+                    assignment.add_partition_offset(topic, p.id(), Offset::Beginning)?;
+                    remaining.insert((topic.to_string(), p.id()), high);
+                }
+            }
+        }
+    }
+    let mut outcome = RebuildOutcome::default();
+    let projection = Projection::replaying();
+    if !remaining.is_empty() {
+        consumer.assign(&assignment)?;
+    }
+    while !remaining.is_empty() {
+        let message = match tokio::time::timeout(STALL, consumer.recv()).await {
+            Ok(message) => message?,
+            Err(_) => return Err(RebuildError::Stalled(STALL, remaining.len())),
+        };
+        let key = (message.topic().to_string(), message.partition());
+        let Some(&end) = remaining.get(&key) else {
+            continue;
+        };
+        if message.offset() >= end {
+            remaining.remove(&key);
+            continue;
+        }
+        outcome.records += 1;
+        match message.payload().map(EventEnvelope::decode) {
+            Some(Ok(envelope)) => {
+                let event = ReceivedEvent {
+                    envelope,
+                    topic: key.0.clone(),
+                    partition: key.1,
+                    offset: message.offset(),
+                };
+                match inbox::apply(db, CONSUMER, &projection, &event).await? {
+                    Applied::Handled => outcome.applied += 1,
+                    Applied::Duplicate => outcome.duplicates += 1,
+                    Applied::Skipped => outcome.skipped += 1,
+                }
+            }
+            _ => {
+                tracing::error!(topic = %key.0, partition = key.1, offset = message.offset(), "undecodable record skipped");
+                outcome.skipped += 1;
+            }
+        }
+        if message.offset() + 1 >= end {
+            remaining.remove(&key);
+        }
+    }
+    // The live service continues from where the rebuild ended.
+    if ends.count() > 0 {
+        consumer.commit(&ends, CommitMode::Sync)?;
+    }
+    outcome.elapsed = started.elapsed();
+    tracing::info!(%outcome, "rebuild finished");
+    Ok(outcome)
+}

@@ -1,0 +1,186 @@
+//! sea-orm entities of the reporting database: what the domain events said
+//! about regencies, vendors, products and orders, and the running order
+//! figures.
+
+pub mod regency {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "regencies")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub code: String,
+        pub name: String,
+        pub joined_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod vendor {
+    use sea_orm::entity::prelude::*;
+
+    /// No personal data: the vendor service's events carry none.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "vendors")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub vendor_id: String,
+        /// Empty until the registration event arrives.
+        pub name: String,
+        pub regency_code: String,
+        pub legal_form: String,
+        pub scale: String,
+        pub status: String,
+        /// When the status was set: an older status event changes nothing.
+        pub status_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod training {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "trainings")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub training_id: String,
+        pub vendor_id: String,
+        pub kind: String,
+        pub attended_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod product {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "products")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub product_id: String,
+        pub vendor_id: String,
+        pub category_code: String,
+        /// Shown in the catalog now (produk tayang).
+        pub listed: bool,
+        pub changed_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod order {
+    use sea_orm::entity::prelude::*;
+
+    /// The latest state of an order its events told. No buyer account, no
+    /// notes, no payment reference: only what the public ledger shows.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "orders")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub order_id: String,
+        pub version: i64,
+        pub status: String,
+        pub buyer_work_unit: String,
+        pub buyer_regency: String,
+        pub vendor_id: String,
+        pub vendor_regency: String,
+        pub legal_form: String,
+        pub scale: String,
+        pub total: i64,
+        pub placed_at: DateTimeUtc,
+        /// WIB day of the placing, `YYYY-MM-DD`: periods filter on it.
+        pub placed_day: String,
+        pub changed_at: DateTimeUtc,
+        pub bast_date: String,
+        pub paid_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod order_item {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "order_items")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub order_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub line: i32,
+        pub product_id: String,
+        pub name: String,
+        pub category_code: String,
+        pub unit: String,
+        pub quantity: i64,
+        pub unit_price: i64,
+        pub line_total: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod order_total {
+    use sea_orm::entity::prelude::*;
+
+    /// Orders and rupiah one key of one dimension holds from the orders
+    /// placed on one WIB day (see `domain::figures`).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "order_totals")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub dimension: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub figure_key: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub day: String,
+        pub orders: i64,
+        pub value: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod watermark {
+    use sea_orm::entity::prelude::*;
+
+    /// One row: when the newest event applied happened.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "watermark")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: i32,
+        pub last_event_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
