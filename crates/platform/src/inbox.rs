@@ -164,7 +164,8 @@ impl std::fmt::Debug for InboxConsumer {
 
 impl InboxConsumer {
     /// `name` identifies the consumer in the inbox table; its consumer group
-    /// is `<kafka.consumer_group_prefix>.<name>`.
+    /// is `<kafka.consumer_group_prefix>.<name>`; `topics` are named without
+    /// `kafka.topic_prefix`.
     pub fn new(
         name: &str,
         db: DatabaseConnection,
@@ -174,7 +175,9 @@ impl InboxConsumer {
     ) -> Result<Self, KafkaError> {
         let group = format!("{}.{name}", settings.consumer_group_prefix);
         let consumer = kafka::consumer(settings, &group)?;
-        consumer.subscribe(topics)?;
+        let topics: Vec<String> = topics.iter().map(|t| settings.topic(t)).collect();
+        let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
+        consumer.subscribe(&topics)?;
         Ok(Self {
             name: name.to_string(),
             db,

@@ -87,11 +87,13 @@ pub async fn ensure_topics(
     specs: &[TopicSpec<'_>],
 ) -> Result<(), KafkaError> {
     let admin: AdminClient<DefaultClientContext> = base_config(settings, "admin").create()?;
+    let names: Vec<String> = specs.iter().map(|s| settings.topic(s.name)).collect();
     let topics: Vec<NewTopic<'_>> = specs
         .iter()
-        .map(|s| {
+        .zip(&names)
+        .map(|(s, name)| {
             let topic = NewTopic::new(
-                s.name,
+                name,
                 s.partitions,
                 TopicReplication::Fixed(settings.replication_factor),
             );

@@ -243,6 +243,8 @@ pub struct Relay {
     poll: Duration,
     linger: Duration,
     batch_size: u64,
+    /// `kafka.topic_prefix`: rows name topics without it.
+    topic_prefix: String,
     /// Stable id for the PostgreSQL advisory lock that lets only one replica
     /// publish at a time, which keeps per-key order across replicas.
     lock_key: i64,
@@ -271,6 +273,7 @@ impl Relay {
             poll: Duration::from_millis(settings.relay_poll_ms.max(10)),
             linger: Duration::from_millis(settings.relay_linger_ms),
             batch_size: settings.relay_batch_size,
+            topic_prefix: settings.topic_prefix.clone(),
             lock_key: lock_key_for(service),
         })
     }
@@ -354,7 +357,11 @@ impl Relay {
         // Enqueue the whole batch, then wait: the idempotent producer keeps
         // per-partition order and never writes a retried message twice.
         let mut deliveries = Vec::with_capacity(batch.len());
-        for row in &batch {
+        let topics: Vec<String> = batch
+            .iter()
+            .map(|row| format!("{}{}", self.topic_prefix, row.topic))
+            .collect();
+        for (row, topic) in batch.iter().zip(&topics) {
             let headers: HashMap<String, String> =
                 serde_json::from_str(&row.headers).unwrap_or_default();
             let mut kafka_headers = OwnedHeaders::new_with_capacity(headers.len());
@@ -364,7 +371,7 @@ impl Relay {
                     value: Some(value.as_bytes()),
                 });
             }
-            let record = FutureRecord::to(&row.topic)
+            let record = FutureRecord::to(topic)
                 .key(&row.message_key)
                 .payload(&row.payload)
                 .headers(kafka_headers);

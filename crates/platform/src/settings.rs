@@ -155,10 +155,29 @@ pub struct KafkaSettings {
     /// Consumer groups are named `<prefix>.<consumer>`; separate installs
     /// (or tests) sharing one cluster use different prefixes.
     pub consumer_group_prefix: String,
+    /// Put before every topic name, e.g. `staging.` for
+    /// `staging.blangkon.order.events.v1`: installs (or tests) that share
+    /// one cluster keep apart. Empty by default.
+    pub topic_prefix: String,
 }
 
 impl KafkaSettings {
+    /// The name `topic` has on the cluster.
+    pub fn topic(&self, topic: &str) -> String {
+        format!("{}{topic}", self.topic_prefix)
+    }
+
     pub fn validate(&self, section: &str) -> Result<(), SettingsError> {
+        if !self
+            .topic_prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        {
+            return Err(SettingsError::invalid(
+                format!("{section}.topic_prefix"),
+                "may hold only letters, digits, `.`, `_` and `-`",
+            ));
+        }
         if self.bootstrap_servers.trim().is_empty() {
             return Err(SettingsError::invalid(
                 format!("{section}.bootstrap_servers"),
@@ -211,6 +230,7 @@ impl Default for KafkaSettings {
             create_topics: true,
             replication_factor: 1,
             consumer_group_prefix: "blangkon".into(),
+            topic_prefix: String::new(),
         }
     }
 }

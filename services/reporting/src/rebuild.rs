@@ -1,11 +1,13 @@
-//! Rebuilds the read model from nothing: empties it, replays the domain
+//! Rebuilds the read model from nothing: empties it and replays the domain
 //! topics from their first retained record to where they end now through
-//! the same projection the live service runs, and leaves the service's
-//! consumer group at those ends, so the service resumes after them.
+//! the same projection, inbox included, that the live service runs.
 //!
-//! Run it with the service stopped: the consumer group must have no live
-//! member while the rebuild commits its offsets. Analyst records are not
-//! written again; analysts already have them.
+//! The service's consumer group is left alone. When the service starts
+//! again it resumes from its committed offsets, which lie before the ends
+//! the rebuild read to (the service was stopped first): what it reads
+//! again up to there is already in the rebuilt inbox and is skipped as a
+//! duplicate, and what came after is applied as usual. Analyst records are
+//! not written again; analysts already have them.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -15,7 +17,7 @@ use blangkon_platform::kafka::{self, KafkaError};
 use blangkon_platform::settings::KafkaSettings;
 use blangkon_proto::events::EventEnvelope;
 use prost::Message as _;
-use rdkafka::consumer::{CommitMode, Consumer};
+use rdkafka::consumer::Consumer;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
 
@@ -62,6 +64,10 @@ impl std::fmt::Display for RebuildOutcome {
 
 /// How long the rebuild waits for a record it knows exists.
 const STALL: Duration = Duration::from_secs(30);
+/// Past the noted ends: the quiet that ends the rebuild, and how long it
+/// reads on at most when the topics never fall quiet.
+const SETTLE: Duration = Duration::from_secs(2);
+const SETTLE_AT_MOST: Duration = Duration::from_secs(30);
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub async fn rebuild(
@@ -73,20 +79,26 @@ pub async fn rebuild(
     store::clear(&txn).await?;
     txn.commit().await?;
 
-    let group = format!("{}.{CONSUMER}", settings.consumer_group_prefix);
+    // A reader of its own: partitions are assigned, nothing is committed.
+    let group = format!(
+        "{}.{CONSUMER}-rebuild-{}",
+        settings.consumer_group_prefix,
+        uuid::Uuid::new_v4().simple()
+    );
     let consumer = kafka::consumer(settings, &group)?;
     // Where each partition ends now: the rebuild reads up to there.
     let mut assignment = TopicPartitionList::new();
-    let mut ends = TopicPartitionList::new();
     let mut remaining: HashMap<(String, i32), i64> = HashMap::new();
     for topic in SOURCES {
+        let topic = settings.topic(topic);
+        let topic = topic.as_str();
         let metadata = consumer.fetch_metadata(Some(topic), METADATA_TIMEOUT)?;
         for t in metadata.topics() {
             for p in t.partitions() {
                 let (low, high) = consumer.fetch_watermarks(topic, p.id(), METADATA_TIMEOUT)?;
-                ends.add_partition_offset(topic, p.id(), Offset::Offset(high))?;
+                tracing::debug!(topic, partition = p.id(), low, high, "replaying");
+                assignment.add_partition_offset(topic, p.id(), Offset::Beginning)?;
                 if high > low {
-                    assignment.add_partition_offset(topic, p.id(), Offset::Beginning)?;
                     remaining.insert((topic.to_string(), p.id()), high);
                 }
             }
@@ -94,21 +106,35 @@ pub async fn rebuild(
     }
     let mut outcome = RebuildOutcome::default();
     let projection = Projection::replaying();
-    if !remaining.is_empty() {
-        consumer.assign(&assignment)?;
-    }
-    while !remaining.is_empty() {
-        let message = match tokio::time::timeout(STALL, consumer.recv()).await {
+    consumer.assign(&assignment)?;
+    // Read to the ends noted above, then on until the topics are quiet for
+    // a moment: some brokers (tansu) answer a high watermark short of the
+    // last record, and what arrived meanwhile is welcome too. Applying an
+    // event the live service will read again is harmless: the inbox skips it.
+    let mut settling_since: Option<Instant> = None;
+    loop {
+        if remaining.is_empty() && settling_since.is_none() {
+            settling_since = Some(Instant::now());
+        }
+        if settling_since.is_some_and(|since| since.elapsed() >= SETTLE_AT_MOST) {
+            break;
+        }
+        let wait = if settling_since.is_some() {
+            SETTLE
+        } else {
+            STALL
+        };
+        let message = match tokio::time::timeout(wait, consumer.recv()).await {
             Ok(message) => message?,
+            Err(_) if settling_since.is_some() => break,
             Err(_) => return Err(RebuildError::Stalled(STALL, remaining.len())),
         };
         let key = (message.topic().to_string(), message.partition());
-        let Some(&end) = remaining.get(&key) else {
-            continue;
-        };
-        if message.offset() >= end {
+        if remaining
+            .get(&key)
+            .is_some_and(|&end| message.offset() + 1 >= end)
+        {
             remaining.remove(&key);
-            continue;
         }
         outcome.records += 1;
         match message.payload().map(EventEnvelope::decode) {
@@ -130,13 +156,6 @@ pub async fn rebuild(
                 outcome.skipped += 1;
             }
         }
-        if message.offset() + 1 >= end {
-            remaining.remove(&key);
-        }
-    }
-    // The live service continues from where the rebuild ended.
-    if ends.count() > 0 {
-        consumer.commit(&ends, CommitMode::Sync)?;
     }
     outcome.elapsed = started.elapsed();
     tracing::info!(%outcome, "rebuild finished");

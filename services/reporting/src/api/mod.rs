@@ -259,6 +259,12 @@ impl ReportingApi {
         let mut rows =
             store::orders_page(&self.db, &filter, after.as_ref(), false, page_size + 1).await?;
         let next_page_token = next_token(&mut rows, page_size);
+        if rows.is_empty() {
+            // OCDS has no empty package: it holds at least one release.
+            return Err(ApiError::NotFound(
+                "no orders were placed in this period (or after this page token)".into(),
+            ));
+        }
         let mut releases = Vec::with_capacity(rows.len());
         for order in &rows {
             let names: Names = store::names_for(&self.db, order).await?;

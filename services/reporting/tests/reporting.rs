@@ -1,0 +1,1315 @@
+//! The reporting service with the real vendor, catalog and order services,
+//! each on its own database, all on one Kafka-protocol broker (PostgreSQL
+//! and tansu in CI).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use blangkon_platform::CancellationToken;
+use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest, bearer};
+use blangkon_platform::inbox::{self, Applied, ReceivedEvent};
+use blangkon_platform::kafka::topics;
+use blangkon_platform::settings::{
+    AuthSettings, DatabaseSettings, GrpcSettings, KafkaSettings, TelemetrySettings,
+};
+use blangkon_proto::catalog as cat;
+use blangkon_proto::catalog::catalog_service_client::CatalogServiceClient;
+use blangkon_proto::order as ord;
+use blangkon_proto::order::order_service_client::OrderServiceClient;
+use blangkon_proto::reporting as pb;
+use blangkon_proto::reporting::reporting_service_client::ReportingServiceClient;
+use blangkon_proto::reporting::reporting_service_server::ReportingService;
+use blangkon_proto::vendor as ven;
+use blangkon_proto::vendor::vendor_service_client::VendorServiceClient;
+use blangkon_reporting::api::ReportingApi;
+use blangkon_reporting::projection::{CONSUMER, Projection};
+use blangkon_reporting::settings::ReportingSettings;
+use blangkon_testkit::{EventReader, TestDatabase, TestKafka};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use tonic::transport::Channel;
+use tonic::{Code, Request};
+
+const SECRET: &str = "integration-test-secret-0123456789abcdef";
+
+// Personal and private data given to the other services; none of it may
+// reach a public answer or an analyst stream.
+const PRIVATE: &[&str] = &[
+    "3374015708800002", // NIK
+    "2010123456",       // bank account
+    "081225001234",     // phone
+    "sri@example.id",   // e-mail
+    "Jl. Pandanaran",   // address
+    "SP2D-2026-000123", // payment reference
+    "ppk@disdik",       // buyer account
+    "catatan rahasia",  // a note on a transition
+    "123456789012301",  // NPWP of the CV
+];
+
+fn database(db: &TestDatabase) -> DatabaseSettings {
+    DatabaseSettings {
+        url: db.url.clone(),
+        max_connections: 5,
+        migrate_on_start: true,
+    }
+}
+
+fn kafka(k: &TestKafka, group: &str) -> KafkaSettings {
+    KafkaSettings {
+        bootstrap_servers: k.bootstrap.clone(),
+        relay_poll_ms: 200,
+        delivery_timeout_ms: 5000,
+        create_topics: !k.is_mock(),
+        consumer_group_prefix: group.to_string(),
+        // Topics of their own: a shared broker keeps other tests' events.
+        topic_prefix: format!("{group}."),
+        ..KafkaSettings::default()
+    }
+}
+
+fn auth() -> AuthSettings {
+    AuthSettings {
+        jwt_secret: SECRET.into(),
+        ..AuthSettings::default()
+    }
+}
+
+fn grpc() -> GrpcSettings {
+    GrpcSettings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        shutdown_grace_secs: 5,
+    }
+}
+
+fn token(role: Role, request: TokenRequest) -> String {
+    TokenIssuer::new(SECRET, None)
+        .issue(role, request, Duration::from_secs(900))
+        .unwrap()
+}
+
+fn with<T>(token: &str, message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", bearer(token).unwrap());
+    request
+}
+
+fn province() -> String {
+    token(
+        Role::ProvinceAdmin,
+        TokenRequest {
+            subject: "admin".into(),
+            ..TokenRequest::default()
+        },
+    )
+}
+
+fn buyer(regency: &str, unit: &str) -> String {
+    token(
+        Role::Buyer,
+        TokenRequest {
+            subject: "ppk@disdik".into(),
+            regency: Some(regency.into()),
+            work_unit: Some(unit.into()),
+            ..TokenRequest::default()
+        },
+    )
+}
+
+fn vendor_token(vendor_id: &str) -> String {
+    token(
+        Role::Vendor,
+        TokenRequest {
+            subject: "umkm".into(),
+            vendor_id: Some(vendor_id.into()),
+            ..TokenRequest::default()
+        },
+    )
+}
+
+struct Running {
+    address: SocketAddr,
+    shutdown: CancellationToken,
+    handle: tokio::task::JoinHandle<Result<(), String>>,
+}
+
+impl Running {
+    fn spawn<F>(address: SocketAddr, run: impl FnOnce(CancellationToken) -> F) -> Self
+    where
+        F: std::future::Future<Output = Result<(), String>> + Send + 'static,
+    {
+        let shutdown = CancellationToken::new();
+        let handle = tokio::spawn(run(shutdown.clone()));
+        Self {
+            address,
+            shutdown,
+            handle,
+        }
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(30), self.handle)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+    }
+}
+
+fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter(
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,librdkafka=off,rdkafka=off".into()),
+        )
+        .try_init();
+}
+
+async fn start_reporting(k: &TestKafka, db: &TestDatabase, group: &str) -> Running {
+    let app = blangkon_reporting::Application::build(blangkon_reporting::Settings {
+        grpc: grpc(),
+        database: database(db),
+        kafka: kafka(k, group),
+        auth: auth(),
+        telemetry: TelemetrySettings::default(),
+        reporting: ReportingSettings::default(),
+    })
+    .await
+    .unwrap();
+    Running::spawn(app.address(), |s| async move {
+        app.run(s).await.map_err(|e| e.to_string())
+    })
+}
+
+/// The four services on one broker.
+struct Suite {
+    kafka: TestKafka,
+    group: String,
+    vendor_db: TestDatabase,
+    order_db: TestDatabase,
+    reporting_db: TestDatabase,
+    _catalog_db: TestDatabase,
+    services: Vec<Running>,
+    reporting: Option<Running>,
+    vendor_address: SocketAddr,
+    catalog_address: SocketAddr,
+    order_address: SocketAddr,
+}
+
+async fn suite() -> Suite {
+    init_tracing();
+    let k = TestKafka::new();
+    let group = format!("test-{}", uuid::Uuid::new_v4().simple());
+    for topic in [
+        topics::VENDOR_EVENTS,
+        topics::CATALOG_EVENTS,
+        topics::ORDER_EVENTS,
+        topics::REPORTING_TRANSACTIONS,
+        topics::REPORTING_SUMMARY,
+    ] {
+        k.create_topic(&kafka(&k, &group).topic(topic), 3).await;
+    }
+    let (vendor_db, catalog_db, order_db, reporting_db) = (
+        TestDatabase::new().await,
+        TestDatabase::new().await,
+        TestDatabase::new().await,
+        TestDatabase::new().await,
+    );
+    let vendor = blangkon_vendor::Application::build(blangkon_vendor::Settings {
+        grpc: grpc(),
+        database: database(&vendor_db),
+        kafka: kafka(&k, &group),
+        auth: auth(),
+        telemetry: TelemetrySettings::default(),
+        regencies: Vec::new(),
+    })
+    .await
+    .unwrap();
+    let vendor = Running::spawn(vendor.address(), |s| async move {
+        vendor.run(s).await.map_err(|e| e.to_string())
+    });
+    let catalog = blangkon_catalog::Application::build(blangkon_catalog::Settings {
+        grpc: grpc(),
+        database: database(&catalog_db),
+        kafka: kafka(&k, &group),
+        auth: auth(),
+        telemetry: TelemetrySettings::default(),
+        catalog: blangkon_catalog::settings::CatalogSettings {
+            max_price: 200_000_000,
+            search_poll_ms: 100,
+        },
+    })
+    .await
+    .unwrap();
+    let catalog = Running::spawn(catalog.address(), |s| async move {
+        catalog.run(s).await.map_err(|e| e.to_string())
+    });
+    let order = blangkon_order::Application::build(blangkon_order::Settings {
+        grpc: grpc(),
+        database: database(&order_db),
+        kafka: kafka(&k, &group),
+        auth: auth(),
+        telemetry: TelemetrySettings::default(),
+        order: blangkon_order::settings::OrderSettings {
+            vendor_endpoint: format!("http://{}", vendor.address),
+            catalog_endpoint: format!("http://{}", catalog.address),
+            ..blangkon_order::Settings::default().order
+        },
+    })
+    .await
+    .unwrap();
+    let order = Running::spawn(order.address(), |s| async move {
+        order.run(s).await.map_err(|e| e.to_string())
+    });
+    let reporting = start_reporting(&k, &reporting_db, &group).await;
+    Suite {
+        vendor_address: vendor.address,
+        catalog_address: catalog.address,
+        order_address: order.address,
+        services: vec![order, catalog, vendor],
+        reporting: Some(reporting),
+        kafka: k,
+        group,
+        vendor_db,
+        order_db,
+        reporting_db,
+        _catalog_db: catalog_db,
+    }
+}
+
+impl Suite {
+    /// A topic's name on the broker.
+    fn topic(&self, name: &str) -> String {
+        kafka(&self.kafka, &self.group).topic(name)
+    }
+
+    async fn vendors(&self) -> VendorServiceClient<Channel> {
+        VendorServiceClient::connect(format!("http://{}", self.vendor_address))
+            .await
+            .unwrap()
+    }
+
+    async fn catalog(&self) -> CatalogServiceClient<Channel> {
+        CatalogServiceClient::connect(format!("http://{}", self.catalog_address))
+            .await
+            .unwrap()
+    }
+
+    async fn orders(&self) -> OrderServiceClient<Channel> {
+        OrderServiceClient::connect(format!("http://{}", self.order_address))
+            .await
+            .unwrap()
+    }
+
+    async fn reports(&self) -> ReportingServiceClient<Channel> {
+        let address = self.reporting.as_ref().unwrap().address;
+        ReportingServiceClient::connect(format!("http://{address}"))
+            .await
+            .unwrap()
+    }
+
+    async fn register(&self, request: ven::RegisterVendorRequest, verify: bool) -> String {
+        let mut vendors = self.vendors().await;
+        let id = vendors
+            .register_vendor(with(&province(), request))
+            .await
+            .unwrap()
+            .into_inner()
+            .id;
+        if verify {
+            vendors
+                .verify_vendor(with(
+                    &province(),
+                    ven::VerifyVendorRequest {
+                        vendor_id: id.clone(),
+                        note: String::new(),
+                    },
+                ))
+                .await
+                .unwrap();
+        }
+        id
+    }
+
+    /// Creates and publishes a product, waiting until the catalog has heard
+    /// that its vendor is verified.
+    async fn product(&self, vendor_id: &str, code: &str, price: i64, min: i64) -> String {
+        let details = cat::ProductDetails {
+            name: format!("Produk {code}"),
+            description: "Produk UMKM Jawa Tengah".into(),
+            category_code: code.into(),
+            unit: "paket".into(),
+            price,
+            min_order_quantity: min,
+            stock: 1_000,
+            image_urls: vec![],
+            delivery_regencies: vec!["33.74".into(), "33.22".into()],
+            domestic_product: true,
+        };
+        let token = vendor_token(vendor_id);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let product = loop {
+            match self
+                .catalog()
+                .await
+                .create_product(with(
+                    &token,
+                    cat::CreateProductRequest {
+                        details: Some(details.clone()),
+                    },
+                ))
+                .await
+            {
+                Ok(p) => break p.into_inner(),
+                Err(_) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
+                Err(e) => panic!("catalog never saw vendor {vendor_id} verified: {e}"),
+            }
+        };
+        self.catalog()
+            .await
+            .publish_product(with(
+                &token,
+                cat::PublishProductRequest {
+                    product_id: product.id.clone(),
+                },
+            ))
+            .await
+            .unwrap();
+        product.id
+    }
+
+    async fn place(&self, buyer: &str, lines: &[(&str, i64)]) -> String {
+        self.orders()
+            .await
+            .place_order(with(
+                buyer,
+                ord::PlaceOrderRequest {
+                    idempotency_key: uuid::Uuid::new_v4().to_string(),
+                    lines: lines
+                        .iter()
+                        .map(|(product_id, quantity)| ord::OrderLine {
+                            product_id: product_id.to_string(),
+                            quantity: *quantity,
+                        })
+                        .collect(),
+                    note: "catatan rahasia".into(),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .id
+    }
+
+    async fn summary(&self) -> pb::Summary {
+        self.reports()
+            .await
+            .get_summary(Request::new(pb::GetSummaryRequest {}))
+            .await
+            .unwrap()
+            .into_inner()
+    }
+}
+
+fn transition(order_id: &str) -> ord::TransitionRequest {
+    ord::TransitionRequest {
+        order_id: order_id.into(),
+        note: "catatan rahasia".into(),
+    }
+}
+
+fn individual(name: &str, regency: &str) -> ven::RegisterVendorRequest {
+    ven::RegisterVendorRequest {
+        name: name.into(),
+        legal_form: ven::LegalForm::Individual as i32,
+        nik: "3374015708800002".into(),
+        scale: ven::Scale::Micro as i32,
+        address: "Jl. Pandanaran 12".into(),
+        regency_code: regency.into(),
+        contact: Some(ven::Contact {
+            phone: "081225001234".into(),
+            email: "sri@example.id".into(),
+        }),
+        bank_account: Some(ven::BankAccount {
+            bank_name: "Bank Jateng".into(),
+            account_number: "2010123456".into(),
+            account_holder: "Sri".into(),
+        }),
+        ..Default::default()
+    }
+}
+
+fn entity(
+    name: &str,
+    form: ven::LegalForm,
+    scale: ven::Scale,
+    regency: &str,
+    nib: &str,
+) -> ven::RegisterVendorRequest {
+    ven::RegisterVendorRequest {
+        name: name.into(),
+        legal_form: form as i32,
+        nib: nib.into(),
+        npwp: format!("{nib}01"),
+        scale: scale as i32,
+        address: "Jl. Pandanaran 99".into(),
+        regency_code: regency.into(),
+        contact: Some(ven::Contact {
+            phone: "081225001234".into(),
+            email: String::new(),
+        }),
+        bank_account: Some(ven::BankAccount {
+            bank_name: "Bank Jateng".into(),
+            account_number: "2010123456".into(),
+            account_holder: name.into(),
+        }),
+        ..Default::default()
+    }
+}
+
+async fn connect(db: &TestDatabase) -> DatabaseConnection {
+    Database::connect(db.url.clone()).await.unwrap()
+}
+
+async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
+    db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap()
+}
+
+/// The figures the order and vendor services' own databases give.
+struct Truth {
+    transactions: i64,
+    value: i64,
+    micro_small_value: i64,
+    orders: i64,
+    vendors: i64,
+    individuals: i64,
+}
+
+async fn truth(s: &Suite) -> Truth {
+    let orders = connect(&s.order_db).await;
+    let vendors = connect(&s.vendor_db).await;
+    let transacted = "FROM orders WHERE status NOT IN ('rejected', 'cancelled')";
+    Truth {
+        transactions: scalar(&orders, &format!("SELECT COUNT(*) AS n {transacted}")).await,
+        value: scalar(
+            &orders,
+            &format!("SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) AS n {transacted}"),
+        )
+        .await,
+        micro_small_value: scalar(
+            &orders,
+            &format!(
+                "SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) AS n {transacted} \
+                 AND (vendor_scale IN ('micro', 'small') OR vendor_legal_form = 'koperasi')"
+            ),
+        )
+        .await,
+        orders: scalar(&orders, "SELECT COUNT(*) AS n FROM orders").await,
+        vendors: scalar(&vendors, "SELECT COUNT(*) AS n FROM vendors").await,
+        individuals: scalar(
+            &vendors,
+            "SELECT COUNT(*) AS n FROM vendors WHERE legal_form = 'individual'",
+        )
+        .await,
+    }
+}
+
+fn count_of(rows: &[pb::KeyCount], key: &str) -> i64 {
+    rows.iter().find(|r| r.key == key).map_or(0, |r| r.count)
+}
+
+fn leaks(text: &str) -> Vec<&'static str> {
+    PRIVATE
+        .iter()
+        .copied()
+        .filter(|p| text.contains(p))
+        .collect()
+}
+
+/// Every domain event of the three topics, read until there are `n`.
+async fn domain_events(s: &Suite, n: usize) -> Vec<ReceivedEvent> {
+    let mut all = Vec::new();
+    for topic in [
+        topics::VENDOR_EVENTS,
+        topics::CATALOG_EVENTS,
+        topics::ORDER_EVENTS,
+    ] {
+        let reader = EventReader::new(&s.kafka.bootstrap, &s.topic(topic));
+        // Everything published is on the topic by now; read it all.
+        let events = reader.read_until(Duration::from_secs(4), |_| false).await;
+        all.extend(events.into_iter().map(|e| ReceivedEvent {
+            envelope: e.envelope,
+            topic: topic.to_string(),
+            partition: 0,
+            offset: 0,
+        }));
+    }
+    // One id may travel twice (the relay may send again after a failure).
+    let mut seen = HashSet::new();
+    all.retain(|e| seen.insert(e.envelope.event_id.clone()));
+    assert_eq!(all.len(), n, "domain events on the topics vs the inbox");
+    all
+}
+
+/// The figures a reporting database answers, through the API's own code.
+async fn figures(db: DatabaseConnection) -> (pb::Summary, Vec<pb::Breakdown>, Vec<String>) {
+    let api = ReportingApi::new(db, ReportingSettings::default());
+    let summary = api
+        .get_summary(Request::new(pb::GetSummaryRequest {}))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut breakdowns = Vec::new();
+    for dimension in [
+        pb::Dimension::Category,
+        pb::Dimension::Subcategory,
+        pb::Dimension::Regency,
+        pb::Dimension::BuyerRegency,
+        pb::Dimension::Month,
+        pb::Dimension::LegalForm,
+        pb::Dimension::Scale,
+        pb::Dimension::Status,
+        pb::Dimension::BuyerUnit,
+        pb::Dimension::Vendor,
+    ] {
+        breakdowns.push(
+            api.get_breakdown(Request::new(pb::GetBreakdownRequest {
+                dimension: dimension as i32,
+                period: None,
+            }))
+            .await
+            .unwrap()
+            .into_inner(),
+        );
+    }
+    let ledger = api
+        .list_transactions(Request::new(pb::ListTransactionsRequest {
+            page_size: 500,
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .transactions
+        .iter()
+        .map(|t| format!("{t:?}"))
+        .collect();
+    (summary, breakdowns, ledger)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn figures_streams_and_open_data_after_a_scripted_scenario() {
+    let mut s = suite().await;
+    let province_token = province();
+    let mut vendors = s.vendors().await;
+    for code in ["33.74", "33.22", "33.01"] {
+        vendors
+            .join_regency(with(
+                &province_token,
+                ven::JoinRegencyRequest { code: code.into() },
+            ))
+            .await
+            .unwrap();
+    }
+    // Four vendors: an individual (micro), a CV (small), a PT (medium), a
+    // cooperative left pending.
+    let sri = s
+        .register(individual("Katering Bu Sri", "33.74"), true)
+        .await;
+    let cv = s
+        .register(
+            entity(
+                "CV Sinar Kertas",
+                ven::LegalForm::Cv,
+                ven::Scale::Small,
+                "33.22",
+                "1234567890123",
+            ),
+            true,
+        )
+        .await;
+    let pt = s
+        .register(
+            entity(
+                "PT Mebel Jaya",
+                ven::LegalForm::Pt,
+                ven::Scale::Medium,
+                "33.22",
+                "1234567890124",
+            ),
+            true,
+        )
+        .await;
+    s.register(
+        entity(
+            "Koperasi Batik Lasem",
+            ven::LegalForm::Koperasi,
+            ven::Scale::Small,
+            "33.74",
+            "1234567890125",
+        ),
+        false,
+    )
+    .await;
+    vendors
+        .record_training(with(
+            &province_token,
+            ven::RecordTrainingRequest {
+                vendor_id: sri.clone(),
+                topic: "Mengunggah produk".into(),
+                kind: ven::TrainingKind::Training as i32,
+                attended_on: "2026-11-02".into(),
+                organizer: "Dinas Koperasi dan UKM".into(),
+            },
+        ))
+        .await
+        .unwrap();
+
+    let nasi = s.product(&sri, "katering.nasi-kotak", 25_000, 20).await;
+    let tumpeng = s.product(&sri, "katering.tumpeng", 750_000, 1).await;
+    let kertas = s.product(&cv, "atk.kertas", 55_000, 1).await;
+    let pena = s.product(&cv, "atk.alat-tulis", 3_000, 1).await;
+    let meja = s.product(&pt, "mebel.kantor", 2_500_000, 1).await;
+    s.catalog()
+        .await
+        .unlist_product(with(
+            &vendor_token(&cv),
+            cat::UnlistProductRequest {
+                product_id: pena,
+                reason: "stok habis".into(),
+            },
+        ))
+        .await
+        .unwrap();
+
+    let disdik = buyer("33.74", "Dinas Pendidikan Kota Semarang");
+    let dinkes = buyer("33.22", "Dinas Kesehatan Kabupaten Semarang");
+    let mut orders = s.orders().await;
+    // O1: the whole way, Rp1,750,000 from a micro business.
+    let o1 = s.place(&disdik, &[(&nasi, 40), (&tumpeng, 1)]).await;
+    let sri_token = vendor_token(&sri);
+    orders
+        .accept_order(with(&sri_token, transition(&o1)))
+        .await
+        .unwrap();
+    orders
+        .ship_order(with(&sri_token, transition(&o1)))
+        .await
+        .unwrap();
+    orders
+        .receive_order(with(
+            &disdik,
+            ord::ReceiveOrderRequest {
+                order_id: o1.clone(),
+                bast_number: "BAST/027/2026".into(),
+                bast_date: "2026-11-20".into(),
+            },
+        ))
+        .await
+        .unwrap();
+    orders
+        .pay_order(with(
+            &disdik,
+            ord::PayOrderRequest {
+                order_id: o1.clone(),
+                payment_reference: "SP2D-2026-000123".into(),
+            },
+        ))
+        .await
+        .unwrap();
+    orders
+        .complete_order(with(&disdik, transition(&o1)))
+        .await
+        .unwrap();
+    // O2: accepted, Rp550,000 from a small business.
+    let o2 = s.place(&dinkes, &[(&kertas, 10)]).await;
+    orders
+        .accept_order(with(&vendor_token(&cv), transition(&o2)))
+        .await
+        .unwrap();
+    // O3: rejected; O4: cancelled; neither is a transaction.
+    let o3 = s.place(&disdik, &[(&meja, 2)]).await;
+    orders
+        .reject_order(with(&vendor_token(&pt), transition(&o3)))
+        .await
+        .unwrap();
+    let o4 = s.place(&dinkes, &[(&nasi, 20)]).await;
+    orders
+        .cancel_order(with(&dinkes, transition(&o4)))
+        .await
+        .unwrap();
+    // O5: placed, Rp2,500,000 from a medium business, which is then suspended.
+    let o5 = s.place(&dinkes, &[(&meja, 1)]).await;
+    vendors
+        .suspend_vendor(with(
+            &province_token,
+            ven::SuspendVendorRequest {
+                vendor_id: pt.clone(),
+                reason: "dokumen kedaluwarsa".into(),
+            },
+        ))
+        .await
+        .unwrap();
+
+    // Reporting catches up through Kafka.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let summary = loop {
+        let summary = s.summary().await;
+        let settled = summary
+            .orders_by_status
+            .iter()
+            .map(|r| r.orders)
+            .sum::<i64>()
+            == 5
+            && summary
+                .orders_by_status
+                .iter()
+                .any(|r| r.key == "completed")
+            && summary
+                .orders_by_status
+                .iter()
+                .any(|r| r.key == "cancelled")
+            && count_of(&summary.vendors_by_status, "suspended") == 1
+            && summary.products_listed == 4
+            && summary.vendors_trained == 1
+            && summary.regencies_joined == 3;
+        if settled {
+            break summary;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "reporting never caught up: {summary:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+
+    // The summary equals what the order and vendor databases say, to the rupiah.
+    let t = truth(&s).await;
+    assert_eq!(summary.transactions, t.transactions);
+    assert_eq!(summary.transaction_value, t.value);
+    assert_eq!(summary.micro_small_value, t.micro_small_value);
+    assert_eq!(summary.vendors_total, t.vendors);
+    assert_eq!(summary.vendors_individual, t.individuals);
+    assert_eq!(
+        summary
+            .orders_by_status
+            .iter()
+            .map(|r| r.orders)
+            .sum::<i64>(),
+        t.orders
+    );
+    // And what the script did, worked out by hand.
+    assert_eq!(
+        (summary.transactions, summary.transaction_value),
+        (3, 4_800_000)
+    );
+    assert_eq!(summary.micro_small_value, 2_300_000);
+    assert_eq!(summary.micro_small_share_bp, 4_791);
+    assert!(summary.micro_small_target_met);
+    assert_eq!(
+        (
+            summary.vendors_total,
+            summary.vendors_individual,
+            summary.vendors_business_entity
+        ),
+        (4, 1, 3)
+    );
+    assert_eq!(count_of(&summary.vendors_by_status, "verified"), 2);
+    assert_eq!(count_of(&summary.vendors_by_status, "pending"), 1);
+    assert_eq!(count_of(&summary.vendors_by_legal_form, "koperasi"), 1);
+    assert_eq!(
+        (summary.regencies_joined, summary.regencies_transacting),
+        (3, 2)
+    );
+    let top: Vec<(&str, i64, i64)> = summary
+        .top_categories
+        .iter()
+        .map(|c| (c.key.as_str(), c.orders, c.value))
+        .collect();
+    assert_eq!(
+        top,
+        [
+            ("mebel", 1, 2_500_000),
+            ("katering", 1, 1_750_000),
+            ("atk", 1, 550_000)
+        ]
+    );
+    assert!(summary.as_of.is_some());
+
+    // Breakdowns: by month over today, and over a year with no orders.
+    let mut reports = s.reports().await;
+    let today = blangkon_reporting::domain::calendar::day_of(chrono::Utc::now());
+    let by_month = reports
+        .get_breakdown(Request::new(pb::GetBreakdownRequest {
+            dimension: pb::Dimension::Month as i32,
+            period: Some(pb::Period {
+                from_date: today.clone(),
+                until_date: today.clone(),
+            }),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (by_month.orders_total, by_month.value_total),
+        (3, 4_800_000)
+    );
+    assert_eq!(by_month.rows.len(), 1);
+    assert_eq!(by_month.rows[0].key, &today[..7]);
+    let empty = reports
+        .get_breakdown(Request::new(pb::GetBreakdownRequest {
+            dimension: pb::Dimension::Category as i32,
+            period: Some(pb::Period {
+                from_date: "2020-01-01".into(),
+                until_date: "2020-12-31".into(),
+            }),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(empty.rows.is_empty());
+    assert_eq!((empty.orders_total, empty.value_total), (0, 0));
+    let by_regency = reports
+        .get_breakdown(Request::new(pb::GetBreakdownRequest {
+            dimension: pb::Dimension::Regency as i32,
+            period: None,
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let regency_rows: Vec<(&str, i64, i64)> = by_regency
+        .rows
+        .iter()
+        .map(|r| (r.key.as_str(), r.orders, r.value))
+        .collect();
+    assert_eq!(
+        regency_rows,
+        [("33.22", 2, 3_050_000), ("33.74", 1, 1_750_000)]
+    );
+    assert!(
+        !by_regency.rows[0].label.is_empty(),
+        "regency names come from RegencyJoined"
+    );
+    let by_status = reports
+        .get_breakdown(Request::new(pb::GetBreakdownRequest {
+            dimension: pb::Dimension::Status as i32,
+            period: None,
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(by_status.orders_total, 5);
+
+    // The public ledger: every order, newest first, pages without repeats.
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    let mut ledger_text = String::new();
+    loop {
+        let page = reports
+            .list_transactions(Request::new(pb::ListTransactionsRequest {
+                page_size: 2,
+                page_token: token.clone(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        ledger_text.push_str(&format!("{page:?}"));
+        seen.extend(page.transactions.iter().map(|t| t.order_id.clone()));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(
+        seen,
+        [o5.clone(), o4.clone(), o3.clone(), o2.clone(), o1.clone()]
+    );
+    let filtered = |req: pb::ListTransactionsRequest| {
+        let mut reports = reports.clone();
+        async move {
+            let mut ids: Vec<String> = reports
+                .list_transactions(Request::new(req))
+                .await
+                .unwrap()
+                .into_inner()
+                .transactions
+                .into_iter()
+                .map(|t| t.order_id)
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    assert_eq!(
+        filtered(pb::ListTransactionsRequest {
+            category_code: "katering".into(),
+            ..Default::default()
+        })
+        .await,
+        sorted(vec![o1.clone(), o4.clone()])
+    );
+    assert_eq!(
+        filtered(pb::ListTransactionsRequest {
+            regency_code: "33.74".into(),
+            ..Default::default()
+        })
+        .await,
+        sorted(vec![o1.clone(), o3.clone(), o4.clone()])
+    );
+    assert_eq!(
+        filtered(pb::ListTransactionsRequest {
+            status: "placed".into(),
+            vendor_id: pt.clone(),
+            ..Default::default()
+        })
+        .await,
+        vec![o5.clone()]
+    );
+    let first = reports
+        .list_transactions(Request::new(pb::ListTransactionsRequest {
+            vendor_id: sri.clone(),
+            status: "completed".into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .transactions;
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].vendor_name, "Katering Bu Sri");
+    assert_eq!(first[0].total, 1_750_000);
+    assert_eq!(first[0].bast_date, "2026-11-20");
+    assert!(first[0].paid_at.is_some());
+    assert_eq!(first[0].items.len(), 2);
+
+    // The OCDS export validates against the standard with zero errors.
+    let package = reports
+        .export_ocds(Request::new(pb::ExportOcdsRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(package.releases, 5);
+    let report = validate_ocds(&package.json);
+    assert_eq!(
+        report["validation_errors"],
+        serde_json::json!([]),
+        "{report:#}"
+    );
+    assert_eq!(
+        report["additional_closed_codelist_values"],
+        serde_json::json!({}),
+        "{report:#}"
+    );
+    assert_eq!(report["count"], 5);
+
+    // The analyst stream: one readable JSON fact per order change.
+    let changes: HashMap<&str, usize> = HashMap::from([
+        (o1.as_str(), 6),
+        (o2.as_str(), 2),
+        (o3.as_str(), 2),
+        (o4.as_str(), 2),
+        (o5.as_str(), 1),
+    ]);
+    let expected_facts: usize = changes.values().sum();
+    let reader = EventReader::new(&s.kafka.bootstrap, &s.topic(topics::REPORTING_TRANSACTIONS));
+    let mut facts = reader
+        .read_records_until(Duration::from_secs(30), |r| r.len() >= expected_facts)
+        .await;
+    // Nothing more follows.
+    facts.extend(
+        reader
+            .read_records_until(Duration::from_secs(2), |_| false)
+            .await,
+    );
+    assert_eq!(
+        facts.len(),
+        expected_facts,
+        "one fact per order change, no more"
+    );
+    let mut per_order: HashMap<String, Vec<serde_json::Value>> = HashMap::new();
+    let mut stream_text = String::new();
+    for record in &facts {
+        assert_eq!(
+            record.headers.get("content-type").map(String::as_str),
+            Some("application/json")
+        );
+        let text = std::str::from_utf8(&record.value).unwrap();
+        stream_text.push_str(text);
+        let fact: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(fact["order_id"], record.key.as_str());
+        per_order.entry(record.key.clone()).or_default().push(fact);
+    }
+    for (order_id, n) in &changes {
+        let facts = &per_order[*order_id];
+        assert_eq!(facts.len(), *n, "facts of {order_id}");
+        let versions: Vec<i64> = facts
+            .iter()
+            .map(|f| f["version"].as_i64().unwrap())
+            .collect();
+        assert_eq!(
+            versions,
+            (0..*n as i64).collect::<Vec<_>>(),
+            "in order per order id"
+        );
+    }
+    let last = per_order[o1.as_str()].last().unwrap();
+    assert_eq!(last["status"], "completed");
+    assert_eq!(last["vendor"]["name"], "Katering Bu Sri");
+    assert_eq!(last["vendor"]["micro_small_or_cooperative"], true);
+    assert_eq!(last["items"][0]["top_category"], "katering");
+    assert_eq!(last["total"], 1_750_000);
+    // An analyst's aggregate from the stream alone: the latest fact per
+    // order, transactions only.
+    let value: i64 = per_order
+        .values()
+        .map(|facts| facts.iter().max_by_key(|f| f["version"].as_i64()).unwrap())
+        .filter(|f| f["is_transaction"] == true)
+        .map(|f| f["total"].as_i64().unwrap())
+        .sum();
+    assert_eq!(value, summary.transaction_value);
+
+    // The summary stream: the latest record of each key is its running
+    // figure (read until the final values of two keys arrived, which each
+    // reach only at the end; partitions interleave).
+    let finals = [
+        ("orders/all/", 4_800_000),
+        ("orders/category/mebel", 2_500_000),
+    ];
+    let summaries = EventReader::new(&s.kafka.bootstrap, &s.topic(topics::REPORTING_SUMMARY))
+        .read_records_until(Duration::from_secs(30), |records| {
+            finals.iter().all(|(key, value)| {
+                records.iter().any(|r| {
+                    r.key == *key
+                        && serde_json::from_slice::<serde_json::Value>(&r.value).unwrap()["value"]
+                            == *value
+                })
+            })
+        })
+        .await;
+    let mut latest: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+    for r in &summaries {
+        stream_text.push_str(std::str::from_utf8(&r.value).unwrap());
+        latest.insert(r.key.clone(), serde_json::from_slice(&r.value).unwrap());
+    }
+    assert_eq!(latest["orders/all/"]["count"], 3);
+    assert_eq!(latest["orders/all/"]["value"], 4_800_000);
+    assert_eq!(latest["orders/category/mebel"]["value"], 2_500_000);
+
+    // No personal data in public answers or streams.
+    let public = format!("{summary:?}{ledger_text}{}{stream_text}", package.json);
+    assert_eq!(leaks(&public), Vec::<&str>::new());
+
+    // Redelivered events change nothing; the same change under a new id
+    // (a producer's duplicate) changes nothing either.
+    let reporting_db = connect(&s.reporting_db).await;
+    let before = figures(reporting_db.clone()).await;
+    let applied = scalar(&reporting_db, "SELECT COUNT(*) AS n FROM inbox").await as usize;
+    let events = domain_events(&s, applied).await;
+    let replaying = Projection::replaying();
+    for event in &events {
+        let again = inbox::apply(&reporting_db, CONSUMER, &replaying, event)
+            .await
+            .unwrap();
+        assert_eq!(again, Applied::Duplicate);
+    }
+    for event in events.iter().filter(|e| e.topic == topics::ORDER_EVENTS) {
+        let mut copy = event.clone();
+        copy.envelope.event_id = uuid::Uuid::new_v4().to_string();
+        let applied = inbox::apply(&reporting_db, CONSUMER, &replaying, &copy)
+            .await
+            .unwrap();
+        assert_eq!(applied, Applied::Handled);
+    }
+    assert_eq!(figures(reporting_db.clone()).await, before);
+
+    // Out of order: every event, newest first, into an empty read model.
+    let reversed_db = TestDatabase::new().await;
+    let reversed = connect(&reversed_db).await;
+    blangkon_platform::db::migrate::<blangkon_reporting::store::migrations::Migrator>(&reversed)
+        .await
+        .unwrap();
+    for event in events.iter().rev() {
+        inbox::apply(&reversed, CONSUMER, &replaying, event)
+            .await
+            .unwrap();
+    }
+    assert_eq!(figures(reversed).await, before);
+
+    // Rebuild: with the service stopped, the topics replayed from their
+    // start into an emptied read model give identical figures.
+    s.reporting.take().unwrap().stop().await;
+    let outcome = blangkon_reporting::rebuild::rebuild(&reporting_db, &kafka(&s.kafka, &s.group))
+        .await
+        .unwrap();
+    assert_eq!(outcome.applied as usize, events.len(), "{outcome}");
+    assert_eq!(figures(reporting_db.clone()).await, before);
+
+    for service in s.services.drain(..) {
+        service.stop().await;
+    }
+}
+
+/// Runs libcoveocds (installed by deploy/local/ocds-validator.sh) on
+/// `json` offline against the OCDS 1.1.5 schema kept with these tests.
+fn validate_ocds(json: &str) -> serde_json::Value {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let script = root.join("../../deploy/local/ocds-validator.sh");
+    let installed = std::process::Command::new("bash")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(
+        installed.status.success(),
+        "installing libcoveocds failed: {}",
+        String::from_utf8_lossy(&installed.stderr)
+    );
+    let command = String::from_utf8(installed.stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("package.json");
+    std::fs::write(&file, json).unwrap();
+    let output = std::process::Command::new(&command)
+        .arg("--standard-zip")
+        .arg(root.join("tests/data/ocds-schema-1.1.5.zip"))
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "libcoveocds failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_endpoints_need_no_token_refuse_a_bad_one_and_name_bad_fields() {
+    init_tracing();
+    let k = TestKafka::new();
+    let db = TestDatabase::new().await;
+    let group = format!("test-{}", uuid::Uuid::new_v4().simple());
+    let reporting = start_reporting(&k, &db, &group).await;
+    let mut client = ReportingServiceClient::connect(format!("http://{}", reporting.address))
+        .await
+        .unwrap();
+
+    let empty = client
+        .get_summary(Request::new(pb::GetSummaryRequest {}))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (
+            empty.transactions,
+            empty.transaction_value,
+            empty.micro_small_share_bp
+        ),
+        (0, 0, 0)
+    );
+    assert!(!empty.micro_small_target_met);
+    let analyst = token(
+        Role::Analyst,
+        TokenRequest {
+            subject: "analyst".into(),
+            ..TokenRequest::default()
+        },
+    );
+    client
+        .get_summary(with(&analyst, pb::GetSummaryRequest {}))
+        .await
+        .unwrap();
+    let forged = TokenIssuer::new("another-secret-0123456789abcdef-xyz", None)
+        .issue(
+            Role::Analyst,
+            TokenRequest {
+                subject: "x".into(),
+                ..Default::default()
+            },
+            Duration::from_secs(60),
+        )
+        .unwrap();
+    let refused = client
+        .get_summary(with(&forged, pb::GetSummaryRequest {}))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::Unauthenticated);
+
+    let fields = |status: tonic::Status| -> Vec<String> {
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        blangkon_platform::validation::violations_of(&status)
+            .into_iter()
+            .map(|v| v.field)
+            .collect()
+    };
+    let bad = client
+        .get_breakdown(Request::new(pb::GetBreakdownRequest {
+            dimension: 0,
+            period: Some(pb::Period {
+                from_date: "2026-02-30".into(),
+                until_date: String::new(),
+            }),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(fields(bad), ["dimension", "period.from_date"]);
+    let bad = client
+        .list_transactions(Request::new(pb::ListTransactionsRequest {
+            page_size: 9_999,
+            page_token: "not-a-token".into(),
+            status: "lost".into(),
+            vendor_id: "v1".into(),
+            regency_code: "3374".into(),
+            category_code: "Katering!".into(),
+            period: Some(pb::Period {
+                from_date: "2026-03-01".into(),
+                until_date: "2026-02-01".into(),
+            }),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        fields(bad),
+        [
+            "page_size",
+            "page_token",
+            "status",
+            "vendor_id",
+            "regency_code",
+            "category_code",
+            "period.until_date"
+        ]
+    );
+    let bad = client
+        .export_ocds(Request::new(pb::ExportOcdsRequest {
+            page_size: -1,
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(fields(bad), ["page_size"]);
+    // OCDS has no empty package.
+    let none = client
+        .export_ocds(Request::new(pb::ExportOcdsRequest::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(none.code(), Code::NotFound);
+    reporting.stop().await;
+}
