@@ -379,16 +379,16 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
 pub struct StreamArgs {
     /// Kafka bootstrap servers; by default the running `blangkon dev`
     /// suite's embedded broker.
-    #[arg(long, env = "BLANGKON_KAFKA")]
+    #[arg(long, env = "BLANGKON_KAFKA", global = true)]
     bootstrap: Option<String>,
     /// Where `blangkon dev` keeps its data (and notes its broker).
-    #[arg(long, env = "BLANGKON_DATA_DIR", default_value = token::DEFAULT_DATA_DIR)]
+    #[arg(long, env = "BLANGKON_DATA_DIR", default_value = token::DEFAULT_DATA_DIR, global = true)]
     data_dir: PathBuf,
     /// Start at the beginning of the stream instead of its end.
-    #[arg(long)]
+    #[arg(long, global = true)]
     from_beginning: bool,
     /// Stop after this many records.
-    #[arg(long)]
+    #[arg(long, global = true)]
     count: Option<u64>,
     #[command(subcommand)]
     stream: StreamName,

@@ -19,6 +19,7 @@ struct Suite {
     endpoint: String,
     catalog_endpoint: String,
     order_endpoint: String,
+    reporting_endpoint: String,
     bootstrap: String,
 }
 
@@ -31,11 +32,12 @@ fn free_port() -> u16 {
 }
 
 fn start(data_dir: &Path, port: u16, catalog_port: u16) -> Suite {
-    let order_port = free_port();
+    let (order_port, reporting_port) = (free_port(), free_port());
     let mut child = Command::new(BIN)
         .args(["dev", "--vendor-port", &port.to_string(), "--log", "warn"])
         .args(["--catalog-port", &catalog_port.to_string()])
         .args(["--order-port", &order_port.to_string()])
+        .args(["--reporting-port", &reporting_port.to_string()])
         .arg("--data-dir")
         .arg(data_dir)
         .stdout(Stdio::piped())
@@ -61,6 +63,7 @@ fn start(data_dir: &Path, port: u16, catalog_port: u16) -> Suite {
         endpoint: format!("http://127.0.0.1:{port}"),
         catalog_endpoint: format!("http://127.0.0.1:{catalog_port}"),
         order_endpoint: format!("http://127.0.0.1:{order_port}"),
+        reporting_endpoint: format!("http://127.0.0.1:{reporting_port}"),
         bootstrap: bootstrap.expect("banner names the kafka bootstrap"),
     }
 }
@@ -76,6 +79,29 @@ impl Suite {
             .env("BLANGKON_TOKEN", token)
             .output()
             .expect("run blangkon")
+    }
+
+    /// A command of the public: no token at all.
+    fn public(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .args(args)
+            .args(["--reporting-endpoint", &self.reporting_endpoint])
+            .env_remove("BLANGKON_TOKEN")
+            .output()
+            .expect("run blangkon")
+    }
+
+    /// The reporting summary once `done` holds for it.
+    fn summary_when(&self, done: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        let mut summary = serde_json::Value::Null;
+        for _ in 0..150 {
+            summary = json(&self.public(&["report", "summary", "--json"]));
+            if done(&summary) {
+                return summary;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("reporting never showed it: {summary:#}");
     }
 
     fn stop(mut self) {
@@ -283,6 +309,54 @@ async fn a_regency_onboards_a_vendor_through_the_local_suite() {
     assert_eq!(listed("--from"), [order_id.as_str()]);
     assert!(listed("--until").is_empty());
 
+    // The public sees it in the figures, the ledger and the OCDS export,
+    // without a token; analysts follow it on their stream.
+    let summary = suite.summary_when(|s| s["transactions"] == 1);
+    assert_eq!(summary["transaction_value"], 500_000);
+    assert_eq!(summary["vendors_total"], 1);
+    assert_eq!(summary["products_listed"], 1);
+    assert_eq!(summary["micro_small_share_bp"], 10_000);
+    let ledger = json(&suite.public(&["report", "transactions", "--json"]));
+    assert_eq!(ledger["transactions"][0]["order_id"], order_id.as_str());
+    assert_eq!(ledger["transactions"][0]["vendor_name"], "Katering Bu Sri");
+    let by_category = json(&suite.public(&["report", "breakdown", "category", "--json"]));
+    assert_eq!(by_category["rows"][0]["key"], "katering");
+    let package = data_dir.join("ocds.json");
+    let exported = suite.public(&["report", "ocds", "--output", package.to_str().unwrap()]);
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    let package: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&package).unwrap()).unwrap();
+    assert_eq!(
+        package["releases"][0]["awards"][0]["value"]["amount"],
+        500_000
+    );
+    let stream = Command::new(BIN)
+        .args(["stream", "transactions", "--from-beginning", "--count", "2"])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .output()
+        .unwrap();
+    assert!(
+        stream.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stream.stderr)
+    );
+    let facts: Vec<serde_json::Value> = String::from_utf8(stream.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let statuses: Vec<&str> = facts
+        .iter()
+        .map(|f| f["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["placed", "accepted"]);
+    assert_eq!(facts[1]["vendor"]["legal_form"], "individual");
+
     // A bad request names its fields and fails the command.
     let bad = suite.cli(
         data_dir,
@@ -355,6 +429,9 @@ async fn a_regency_onboards_a_vendor_through_the_local_suite() {
         .read_until(Duration::from_secs(30), |e| e.len() >= 3)
         .await;
     assert_eq!(replayed.len(), 3);
+    // The replayed history is not counted twice.
+    let summary = suite.summary_when(|s| s["transactions"] == 1);
+    assert_eq!(summary["transaction_value"], 500_000);
     suite.stop();
 }
 
