@@ -293,7 +293,7 @@ fn print_banner(
     );
     say!();
     for (name, address) in endpoints {
-        say!("  {name:<8} service  grpc://{address}  (grpcurl -plaintext {address} list)");
+        say!("  {name:<9} service  grpc://{address}  (grpcurl -plaintext {address} list)");
     }
     say!("  kafka bootstrap  {bootstrap}");
     say!("    analysts:  kcat -b {bootstrap} -C -t blangkon.reporting.transactions.v1");

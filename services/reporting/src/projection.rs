@@ -284,10 +284,14 @@ async fn apply_vendor(
     store::save_vendor(txn, incoming.clone()).await?;
     let at = incoming.status_at;
     for (column, dimension) in VENDOR_DIMENSIONS {
-        let mut keys = BTreeSet::from([vendor_key(&incoming, column).to_string()]);
-        if let Some(stored) = &stored {
-            keys.insert(vendor_key(stored, column).to_string());
-        }
+        let now = vendor_key(&incoming, column).to_string();
+        let before = stored.as_ref().map(|s| vendor_key(s, column).to_string());
+        // Only keys whose count moved: a new vendor's, or both ends of a change.
+        let keys: BTreeSet<String> = match before {
+            None => BTreeSet::from([now]),
+            Some(before) if before != now => BTreeSet::from([before, now]),
+            Some(_) => BTreeSet::new(),
+        };
         for key in keys {
             let count = store::vendors_with(txn, column, &key).await?;
             out.summary(SummaryRecord::count("vendors", dimension, &key, count, at))?;

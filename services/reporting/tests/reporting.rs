@@ -1083,6 +1083,17 @@ async fn figures_streams_and_open_data_after_a_scripted_scenario() {
         .map(|f| f["total"].as_i64().unwrap())
         .sum();
     assert_eq!(value, summary.transaction_value);
+    // And a plain Python confluent-kafka consumer, as analysts have it.
+    let python = analyst_example(&s);
+    assert_eq!(
+        python,
+        serde_json::json!({
+            "transactions": 3,
+            "value": 4_800_000,
+            "micro_small_value": 2_300_000,
+            "by_category": {"mebel": 2_500_000, "katering": 1_750_000, "atk": 550_000},
+        })
+    );
 
     // The summary stream: the latest record of each key is its running
     // figure (read until the final values of two keys arrived, which each
@@ -1165,28 +1176,31 @@ async fn figures_streams_and_open_data_after_a_scripted_scenario() {
     }
 }
 
-/// Runs libcoveocds (installed by deploy/local/ocds-validator.sh) on
-/// `json` offline against the OCDS 1.1.5 schema kept with these tests.
-fn validate_ocds(json: &str) -> serde_json::Value {
+/// The bin directory of the project's Python tools (libcoveocds,
+/// confluent-kafka), installed by deploy/local/python-tools.sh.
+fn python_tools() -> std::path::PathBuf {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let script = root.join("../../deploy/local/ocds-validator.sh");
+    let script = root.join("../../deploy/local/python-tools.sh");
     let installed = std::process::Command::new("bash")
         .arg(&script)
         .output()
         .unwrap();
     assert!(
         installed.status.success(),
-        "installing libcoveocds failed: {}",
+        "installing the Python tools failed: {}",
         String::from_utf8_lossy(&installed.stderr)
     );
-    let command = String::from_utf8(installed.stdout)
-        .unwrap()
-        .trim()
-        .to_string();
+    String::from_utf8(installed.stdout).unwrap().trim().into()
+}
+
+/// Runs libcoveocds on `json` offline against the OCDS 1.1.5 schema kept
+/// with these tests.
+fn validate_ocds(json: &str) -> serde_json::Value {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("package.json");
     std::fs::write(&file, json).unwrap();
-    let output = std::process::Command::new(&command)
+    let output = std::process::Command::new(python_tools().join("libcoveocds"))
         .arg("--standard-zip")
         .arg(root.join("tests/data/ocds-schema-1.1.5.zip"))
         .arg(&file)
@@ -1195,6 +1209,25 @@ fn validate_ocds(json: &str) -> serde_json::Value {
     assert!(
         output.status.success(),
         "libcoveocds failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Runs the analysts' example, examples/analysts/spending_by_category.py,
+/// a plain confluent-kafka consumer, against the suite's stream.
+fn analyst_example(s: &Suite) -> serde_json::Value {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let output = std::process::Command::new(python_tools().join("python"))
+        .arg(root.join("../../examples/analysts/spending_by_category.py"))
+        .args(["--bootstrap", &s.kafka.bootstrap])
+        .args(["--topic-prefix", &kafka(&s.kafka, &s.group).topic_prefix])
+        .args(["--idle", "3"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "the analyst example failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).unwrap()
