@@ -34,6 +34,8 @@ enum BenchTarget {
     Catalog(CatalogBench),
     /// Order placement throughput against the raw write limit of PostgreSQL.
     Order(crate::bench_order::OrderBench),
+    /// Reporting: events applied per second, and read latency at scale.
+    Reporting(crate::bench_reporting::ReportingBench),
 }
 
 #[derive(Args)]
@@ -63,6 +65,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.target {
         BenchTarget::Catalog(bench) => catalog(bench).await,
         BenchTarget::Order(bench) => crate::bench_order::run(bench).await,
+        BenchTarget::Reporting(bench) => crate::bench_reporting::run(bench).await,
     }
 }
 
@@ -328,7 +331,7 @@ const PLACES: &[&str] = &[
     "Purworejo",
 ];
 
-fn regency_codes() -> Vec<String> {
+pub(crate) fn regency_codes() -> Vec<String> {
     (1..=29)
         .map(|i| format!("33.{i:02}"))
         .chain((71..=76).map(|i| format!("33.{i}")))

@@ -42,7 +42,7 @@ pub struct OrderBench {
 
 const SECRET: &str = "benchmark-secret-0123456789abcdef0123";
 
-async fn fresh_database(server: &str, name: &str) -> anyhow::Result<DatabaseSettings> {
+pub(crate) async fn fresh_database(server: &str, name: &str) -> anyhow::Result<DatabaseSettings> {
     let admin = Database::connect(format!("{server}/postgres"))
         .await
         .with_context(|| format!("connecting to {server}"))?;

@@ -146,17 +146,31 @@ impl NewRecord {
     }
 }
 
-/// Stores `record` for publishing, in the caller's transaction.
-pub async fn enqueue_record(conn: &impl ConnectionTrait, record: NewRecord) -> Result<(), DbErr> {
-    let insert = outbox_row(
-        record.topic,
-        record.key,
-        uuid::Uuid::now_v7().to_string(),
-        record.record_type,
-        record.content_type,
-        record.value,
-    )?;
-    conn.execute(&insert).await?;
+/// Stores `records` for publishing, in the caller's transaction: one
+/// statement for all of them.
+pub async fn enqueue_records(
+    conn: &impl ConnectionTrait,
+    records: Vec<NewRecord>,
+) -> Result<(), DbErr> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let rows = records
+        .into_iter()
+        .map(|record| {
+            outbox_model(
+                record.topic,
+                record.key,
+                uuid::Uuid::now_v7().to_string(),
+                record.record_type,
+                record.content_type,
+                record.value,
+            )
+        })
+        .collect::<Result<Vec<_>, DbErr>>()?;
+    entity::Entity::insert_many(rows)
+        .exec_without_returning(conn)
+        .await?;
     Ok(())
 }
 
@@ -168,6 +182,25 @@ fn outbox_row(
     content_type: &str,
     payload: Vec<u8>,
 ) -> Result<InsertStatement, DbErr> {
+    let row = outbox_model(
+        topic,
+        message_key,
+        event_id,
+        event_type,
+        content_type,
+        payload,
+    )?;
+    Ok(entity::Entity::insert(row).into_query())
+}
+
+fn outbox_model(
+    topic: String,
+    message_key: String,
+    event_id: String,
+    event_type: String,
+    content_type: &str,
+    payload: Vec<u8>,
+) -> Result<entity::ActiveModel, DbErr> {
     let mut headers = crate::telemetry::current_trace_headers();
     headers.retain(|_, value| !value.is_empty());
     headers.insert("content-type".into(), content_type.into());
@@ -187,7 +220,7 @@ fn outbox_row(
         last_error: Set(None),
         ..Default::default()
     };
-    Ok(entity::Entity::insert(row).into_query())
+    Ok(row)
 }
 
 /// Events not yet acknowledged by the broker.

@@ -21,7 +21,7 @@ use blangkon_proto::events as pb;
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseTransaction, DbErr};
 
-use crate::domain::figures::{self, Dimension, ItemFacts, OrderFacts, top_category};
+use crate::domain::figures::{self, ItemFacts, OrderFacts, top_category};
 use crate::domain::records::{SummaryRecord, TransactionFact};
 use crate::store::{self, product, regency, training, vendor};
 
@@ -185,9 +185,7 @@ impl EventHandler for Projection {
         }
         store::advance_watermark(txn, at).await?;
         if self.publish && !out.records.is_empty() {
-            for record in out.records {
-                outbox::enqueue_record(txn, record).await?;
-            }
+            outbox::enqueue_records(txn, out.records).await?;
             if let Some(waker) = &self.waker {
                 // The relay lingers a few milliseconds after a wake, by
                 // which time this transaction has committed; if not, its
@@ -413,18 +411,12 @@ async fn apply_order(
             incoming.paid_at = paid_at;
             let change = figures::change(stored.as_ref(), &incoming);
             store::save_order(txn, &incoming, stored.is_none()).await?;
-            store::add_to_totals(txn, &change).await?;
-            let touched: BTreeSet<(Dimension, &str)> = change
-                .iter()
-                .map(|c| (c.dimension, c.key.as_str()))
-                .collect();
-            for (dimension, key) in touched {
-                let (orders, value) = store::total_of(txn, dimension, key).await?;
+            for total in store::add_to_totals(txn, &change).await? {
                 out.summary(SummaryRecord::orders(
-                    dimension.as_str(),
-                    key,
-                    orders,
-                    value,
+                    &total.dimension,
+                    &total.figure_key,
+                    total.orders,
+                    total.value,
                     incoming.changed_at,
                 ))?;
             }

@@ -16,7 +16,6 @@ use tonic::{Request, Response, Status};
 use crate::domain::calendar::Period;
 use crate::domain::figures::{Dimension, INDIVIDUAL, MICRO_SMALL_COOPERATIVE, OrderFacts};
 use crate::domain::ocds::{self, Publisher};
-use crate::domain::records::Names;
 use crate::settings::ReportingSettings;
 use crate::store::{self, After, OrderFilter, vendor};
 
@@ -265,11 +264,12 @@ impl ReportingApi {
                 "no orders were placed in this period (or after this page token)".into(),
             ));
         }
-        let mut releases = Vec::with_capacity(rows.len());
-        for order in &rows {
-            let names: Names = store::names_for(&self.db, order).await?;
-            releases.push(ocds::release(&self.publisher, order, &names));
-        }
+        let names = store::names_for_all(&self.db, &rows).await?;
+        let releases: Vec<_> = rows
+            .iter()
+            .zip(&names)
+            .map(|(order, names)| ocds::release(&self.publisher, order, names))
+            .collect();
         let count = releases.len() as i32;
         let package = ocds::package(
             &self.publisher,

@@ -167,6 +167,29 @@ pub mod order_total {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod order_total_all {
+    use sea_orm::entity::prelude::*;
+
+    /// The all-time sum of a key's [`super::order_total`] rows, kept beside
+    /// them in the same statement's transaction: what the summary, the
+    /// breakdowns without a period and the summary stream read.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "order_totals_all")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub dimension: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub figure_key: String,
+        pub orders: i64,
+        pub value: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub mod watermark {
     use sea_orm::entity::prelude::*;
 

@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateOutbox),
             Box::new(CreateInbox),
             Box::new(CreateReadModel),
+            Box::new(CreateAllTimeTotals),
         ]
     }
 }
@@ -299,6 +300,54 @@ impl MigrationTrait for CreateReadModel {
         ] {
             m.create_index(statement).await?;
         }
+        Ok(())
+    }
+}
+
+#[derive(DeriveIden)]
+enum OrderTotalsAll {
+    Table,
+    Dimension,
+    FigureKey,
+    Orders,
+    Value,
+}
+
+/// All-time figures per key, so the summary reads a row where it summed a
+/// year of days; filled from the per-day rows already there.
+struct CreateAllTimeTotals;
+
+impl MigrationName for CreateAllTimeTotals {
+    fn name(&self) -> &str {
+        "m20261128_000401_all_time_totals"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateAllTimeTotals {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(OrderTotalsAll::Table)
+                .col(text(OrderTotalsAll::Dimension))
+                .col(text(OrderTotalsAll::FigureKey))
+                .col(money(OrderTotalsAll::Orders))
+                .col(money(OrderTotalsAll::Value))
+                .primary_key(
+                    Index::create()
+                        .col(OrderTotalsAll::Dimension)
+                        .col(OrderTotalsAll::FigureKey),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.get_connection()
+            .execute_unprepared(
+                "INSERT INTO order_totals_all (dimension, figure_key, orders, value) \
+                 SELECT dimension, figure_key, CAST(SUM(orders) AS BIGINT), CAST(SUM(value) AS BIGINT) \
+                 FROM order_totals GROUP BY dimension, figure_key",
+            )
+            .await?;
         Ok(())
     }
 }

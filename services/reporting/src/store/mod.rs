@@ -15,7 +15,9 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-pub use entities::{order, order_item, order_total, product, regency, training, vendor, watermark};
+pub use entities::{
+    order, order_item, order_total, order_total_all, product, regency, training, vendor, watermark,
+};
 
 use crate::domain::figures::{Contribution, Dimension, ItemFacts, OrderFacts};
 use crate::domain::records::Names;
@@ -214,67 +216,94 @@ pub async fn save_order(
     Ok(())
 }
 
-/// Adds each contribution to its running figure.
+/// Adds each contribution to its running figure, by day and all-time, and
+/// answers the all-time figure of every key it touched: two statements
+/// whatever the number of keys.
 pub async fn add_to_totals(
     conn: &impl ConnectionTrait,
     changes: &[Contribution],
-) -> Result<(), DbErr> {
-    for c in changes {
-        let row = order_total::ActiveModel {
-            dimension: Set(c.dimension.as_str().to_string()),
-            figure_key: Set(c.key.clone()),
-            day: Set(c.day.clone()),
-            orders: Set(c.orders),
-            value: Set(c.value),
-        };
-        order_total::Entity::insert(row)
-            .on_conflict(
-                OnConflict::columns([
-                    order_total::Column::Dimension,
-                    order_total::Column::FigureKey,
-                    order_total::Column::Day,
-                ])
-                .value(
-                    order_total::Column::Orders,
-                    Expr::col((order_total::Entity, order_total::Column::Orders))
-                        .add(Expr::cust("excluded.orders")),
-                )
-                .value(
-                    order_total::Column::Value,
-                    Expr::col((order_total::Entity, order_total::Column::Value))
-                        .add(Expr::cust("excluded.value")),
-                )
-                .to_owned(),
-            )
-            .exec_without_returning(conn)
-            .await?;
+) -> Result<Vec<order_total_all::Model>, DbErr> {
+    if changes.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(())
+    let by_day = changes.iter().map(|c| order_total::ActiveModel {
+        dimension: Set(c.dimension.as_str().to_string()),
+        figure_key: Set(c.key.clone()),
+        day: Set(c.day.clone()),
+        orders: Set(c.orders),
+        value: Set(c.value),
+    });
+    order_total::Entity::insert_many(by_day)
+        .on_conflict(
+            OnConflict::columns([
+                order_total::Column::Dimension,
+                order_total::Column::FigureKey,
+                order_total::Column::Day,
+            ])
+            .value(
+                order_total::Column::Orders,
+                Expr::col((order_total::Entity, order_total::Column::Orders))
+                    .add(Expr::cust("excluded.orders")),
+            )
+            .value(
+                order_total::Column::Value,
+                Expr::col((order_total::Entity, order_total::Column::Value))
+                    .add(Expr::cust("excluded.value")),
+            )
+            .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    // One order has one placing day, so its changes touch each key once.
+    let all_time = changes.iter().map(|c| order_total_all::ActiveModel {
+        dimension: Set(c.dimension.as_str().to_string()),
+        figure_key: Set(c.key.clone()),
+        orders: Set(c.orders),
+        value: Set(c.value),
+    });
+    order_total_all::Entity::insert_many(all_time)
+        .on_conflict(
+            OnConflict::columns([
+                order_total_all::Column::Dimension,
+                order_total_all::Column::FigureKey,
+            ])
+            .value(
+                order_total_all::Column::Orders,
+                Expr::col((order_total_all::Entity, order_total_all::Column::Orders))
+                    .add(Expr::cust("excluded.orders")),
+            )
+            .value(
+                order_total_all::Column::Value,
+                Expr::col((order_total_all::Entity, order_total_all::Column::Value))
+                    .add(Expr::cust("excluded.value")),
+            )
+            .to_owned(),
+        )
+        .exec_with_returning(conn)
+        .await
 }
 
-/// Moves the watermark forward to `at` (never back).
+/// Moves the watermark forward to `at`, never back: one statement.
 pub async fn advance_watermark(
     conn: &impl ConnectionTrait,
     at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let current = watermark::Entity::find_by_id(1).one(conn).await?;
-    match current {
-        Some(row) if row.last_event_at >= at => Ok(()),
-        _ => {
-            watermark::Entity::insert(watermark::ActiveModel {
-                id: Set(1),
-                last_event_at: Set(at),
-            })
-            .on_conflict(
-                OnConflict::column(watermark::Column::Id)
-                    .update_column(watermark::Column::LastEventAt)
-                    .to_owned(),
+    watermark::Entity::insert(watermark::ActiveModel {
+        id: Set(1),
+        last_event_at: Set(at),
+    })
+    .on_conflict(
+        OnConflict::column(watermark::Column::Id)
+            .update_column(watermark::Column::LastEventAt)
+            .action_and_where(
+                Expr::col((watermark::Entity, watermark::Column::LastEventAt))
+                    .lt(Expr::cust("excluded.last_event_at")),
             )
-            .exec_without_returning(conn)
-            .await?;
-            Ok(())
-        }
-    }
+            .to_owned(),
+    )
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
 }
 
 /// Empties the read model, the inbox and the outbox: the start of a
@@ -282,6 +311,7 @@ pub async fn advance_watermark(
 pub async fn clear(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
     for table in [
         "order_totals",
+        "order_totals_all",
         "order_items",
         "orders",
         "products",
@@ -306,8 +336,36 @@ fn sum(column: &str) -> Expr {
 }
 
 /// Orders and value of every key of `dimension` whose orders were placed
-/// between the days given (inclusive; `None` is open).
+/// between the days given (inclusive; `None` is open), highest value first.
 pub async fn totals_by_key(
+    conn: &impl ConnectionTrait,
+    dimension: Dimension,
+    from_day: Option<&str>,
+    until_day: Option<&str>,
+) -> Result<Vec<(String, i64, i64)>, DbErr> {
+    let rows: Vec<(String, i64, i64)> = if from_day.is_none() && until_day.is_none() {
+        order_total_all::Entity::find()
+            .select_only()
+            .column(order_total_all::Column::FigureKey)
+            .column(order_total_all::Column::Orders)
+            .column(order_total_all::Column::Value)
+            .filter(order_total_all::Column::Dimension.eq(dimension.as_str()))
+            .into_tuple()
+            .all(conn)
+            .await?
+    } else {
+        by_day(conn, dimension, from_day, until_day).await?
+    };
+    // A key whose orders all moved elsewhere keeps rows summing to zero.
+    let mut rows: Vec<_> = rows
+        .into_iter()
+        .filter(|(_, orders, value)| *orders != 0 || *value != 0)
+        .collect();
+    rows.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    Ok(rows)
+}
+
+async fn by_day(
     conn: &impl ConnectionTrait,
     dimension: Dimension,
     from_day: Option<&str>,
@@ -325,18 +383,11 @@ pub async fn totals_by_key(
     if let Some(until) = until_day {
         query = query.filter(order_total::Column::Day.lte(until));
     }
-    let rows: Vec<(String, i64, i64)> = query
+    query
         .group_by(order_total::Column::FigureKey)
         .into_tuple()
         .all(conn)
-        .await?;
-    // A key whose orders all moved elsewhere keeps rows summing to zero.
-    let mut rows: Vec<_> = rows
-        .into_iter()
-        .filter(|(_, orders, value)| *orders != 0 || *value != 0)
-        .collect();
-    rows.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
-    Ok(rows)
+        .await
 }
 
 /// All-time orders and value of one key of one dimension.
@@ -345,16 +396,12 @@ pub async fn total_of(
     dimension: Dimension,
     key: &str,
 ) -> Result<(i64, i64), DbErr> {
-    let row: Option<(i64, i64)> = order_total::Entity::find()
-        .select_only()
-        .column_as(sum("orders"), "orders")
-        .column_as(sum("value"), "value")
-        .filter(order_total::Column::Dimension.eq(dimension.as_str()))
-        .filter(order_total::Column::FigureKey.eq(key))
-        .into_tuple()
-        .one(conn)
-        .await?;
-    Ok(row.unwrap_or((0, 0)))
+    Ok(
+        order_total_all::Entity::find_by_id((dimension.as_str().to_string(), key.to_string()))
+            .one(conn)
+            .await?
+            .map_or((0, 0), |row| (row.orders, row.value)),
+    )
 }
 
 /// Vendors by one of their columns (`legal_form`, `scale`, `status`,
@@ -461,23 +508,37 @@ pub async fn vendor_names(
 
 /// The names reporting knows for an order's vendor and regencies.
 pub async fn names_for(conn: &impl ConnectionTrait, order: &OrderFacts) -> Result<Names, DbErr> {
-    let regencies = regency_names(
-        conn,
-        &[order.vendor_regency.clone(), order.buyer_regency.clone()],
-    )
-    .await?;
-    let vendors = vendor_names(conn, std::slice::from_ref(&order.vendor_id)).await?;
-    Ok(Names {
-        vendor: vendors.get(&order.vendor_id).cloned().unwrap_or_default(),
-        vendor_regency: regencies
-            .get(&order.vendor_regency)
-            .cloned()
-            .unwrap_or_default(),
-        buyer_regency: regencies
-            .get(&order.buyer_regency)
-            .cloned()
-            .unwrap_or_default(),
-    })
+    Ok(names_for_all(conn, std::slice::from_ref(order))
+        .await?
+        .pop()
+        .unwrap_or_default())
+}
+
+/// [`names_for`] each of `orders`, in two queries.
+pub async fn names_for_all(
+    conn: &impl ConnectionTrait,
+    orders: &[OrderFacts],
+) -> Result<Vec<Names>, DbErr> {
+    let mut codes: Vec<String> = orders
+        .iter()
+        .flat_map(|o| [o.vendor_regency.clone(), o.buyer_regency.clone()])
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let mut vendor_ids: Vec<String> = orders.iter().map(|o| o.vendor_id.clone()).collect();
+    vendor_ids.sort_unstable();
+    vendor_ids.dedup();
+    let regencies = regency_names(conn, &codes).await?;
+    let vendors = vendor_names(conn, &vendor_ids).await?;
+    let name = |map: &HashMap<String, String>, key: &str| map.get(key).cloned().unwrap_or_default();
+    Ok(orders
+        .iter()
+        .map(|o| Names {
+            vendor: name(&vendors, &o.vendor_id),
+            vendor_regency: name(&regencies, &o.vendor_regency),
+            buyer_regency: name(&regencies, &o.buyer_regency),
+        })
+        .collect())
 }
 
 /// Which orders a ledger page or an export reads.
