@@ -1,7 +1,7 @@
 # Short named recipes; the README's two commands need none of them.
 CARGO ?= cargo
 
-.PHONY: run test check fmt clippy test-ci build bench bench-catalog bench-order
+.PHONY: run test check fmt clippy test-ci build bench bench-catalog bench-order bench-reporting
 
 ## run: the whole suite locally (SQLite + embedded Kafka), Ctrl-C stops it
 run:
@@ -38,4 +38,9 @@ bench-catalog:
 bench-order:
 	$(CARGO) run --release -p blangkon -- bench order $(BENCH_ARGS)
 
-bench: bench-catalog bench-order
+## bench-reporting: a year of generated events through the reporting
+## projection on PostgreSQL (events/s), then the public reads (p50/p99)
+bench-reporting:
+	$(CARGO) run --release -p blangkon -- bench reporting $(BENCH_ARGS)
+
+bench: bench-catalog bench-order bench-reporting
