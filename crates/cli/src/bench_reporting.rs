@@ -62,6 +62,7 @@ const CATEGORIES: &[&str] = &[
 
 struct Vendor {
     id: String,
+    name: String,
     regency: String,
     legal_form: &'static str,
     scale: &'static str,
@@ -171,6 +172,7 @@ fn history(bench: &ReportingBench, rng: &mut StdRng) -> Vec<ReceivedEvent> {
             products.push((product_id, category, price));
         }
         vendors.push(Vendor {
+            name: format!("UMKM {i}"),
             id,
             regency,
             legal_form,
@@ -226,6 +228,7 @@ fn history(bench: &ReportingBench, rng: &mut StdRng) -> Vec<ReceivedEvent> {
                 buyer_work_unit: format!("Dinas {}", i % 97),
                 buyer_regency: regency.clone(),
                 vendor_id: vendor.id.clone(),
+                vendor_name: vendor.name.clone(),
                 vendor_regency: vendor.regency.clone(),
                 vendor_legal_form: vendor.legal_form.into(),
                 vendor_scale: vendor.scale.into(),

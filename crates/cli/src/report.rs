@@ -164,7 +164,10 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
                     "vendors_by_legal_form": counts_json(&s.vendors_by_legal_form),
                     "vendors_by_status": counts_json(&s.vendors_by_status),
                     "vendors_by_scale": counts_json(&s.vendors_by_scale),
+                    "vendors_by_regency": counts_json(&s.vendors_by_regency),
                     "products_listed": s.products_listed,
+                    "products_by_category": counts_json(&s.products_by_category),
+                    "products_by_regency": counts_json(&s.products_by_regency),
                     "transactions": s.transactions,
                     "transaction_value": s.transaction_value,
                     "top_categories": key_value_json(&s.top_categories),
@@ -193,8 +196,11 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
             };
             say!("  by status       {}", line(&s.vendors_by_status));
             say!("  by scale        {}", line(&s.vendors_by_scale));
+            say!("  by regency      {}", line(&s.vendors_by_regency));
             say!("  trained         {}", s.vendors_trained);
             say!("Products listed   {}", s.products_listed);
+            say!("  by category     {}", line(&s.products_by_category));
+            say!("  by regency      {}", line(&s.products_by_regency));
             say!(
                 "Transactions      {} worth {}",
                 s.transactions,

@@ -61,6 +61,7 @@ fn snapshot(row: &order::Model, items: &[item::Model], t: Transition<'_>) -> pb:
             .unwrap_or_default(),
         payment_reference: row.payment_reference.clone().unwrap_or_default(),
         version: row.version,
+        vendor_name: row.vendor_name.clone(),
     }
 }
 

@@ -362,6 +362,7 @@ fn order_facts(snapshot: pb::OrderSnapshot) -> Result<OrderFacts, HandlerError> 
         buyer_work_unit: snapshot.buyer_work_unit,
         buyer_regency: snapshot.buyer_regency,
         vendor_id: snapshot.vendor_id,
+        vendor_name: snapshot.vendor_name,
         vendor_regency: snapshot.vendor_regency,
         legal_form: snapshot.vendor_legal_form,
         scale: snapshot.vendor_scale,

@@ -828,6 +828,22 @@ async fn figures_streams_and_open_data_after_a_scripted_scenario() {
     assert_eq!(count_of(&summary.vendors_by_status, "verified"), 2);
     assert_eq!(count_of(&summary.vendors_by_status, "pending"), 1);
     assert_eq!(count_of(&summary.vendors_by_legal_form, "koperasi"), 1);
+    assert_eq!(count_of(&summary.vendors_by_regency, "33.74"), 2);
+    assert_eq!(count_of(&summary.vendors_by_regency, "33.22"), 2);
+    // Five listed, one unlisted: katering 2 (Bu Sri, 33.74), atk 1 and
+    // mebel 1 (33.22).
+    let products: Vec<(&str, i64)> = summary
+        .products_by_category
+        .iter()
+        .map(|r| (r.key.as_str(), r.count))
+        .collect();
+    assert_eq!(products, [("atk", 1), ("katering", 2), ("mebel", 1)]);
+    let products: Vec<(&str, i64)> = summary
+        .products_by_regency
+        .iter()
+        .map(|r| (r.key.as_str(), r.count))
+        .collect();
+    assert_eq!(products, [("33.22", 2), ("33.74", 2)]);
     assert_eq!(
         (summary.regencies_joined, summary.regencies_transacting),
         (3, 2)

@@ -391,13 +391,8 @@ impl OrderApi {
                 "vendor {vendor_id} is not verified and cannot take orders"
             )));
         }
-        let label = |name: &str, prefix: &str| name.trim_start_matches(prefix).to_ascii_lowercase();
-        let legal_form = blangkon_proto::vendor::LegalForm::try_from(vendor.legal_form)
-            .map(|f| label(f.as_str_name(), "LEGAL_FORM_"))
-            .unwrap_or_default();
-        let scale = blangkon_proto::vendor::Scale::try_from(vendor.scale)
-            .map(|s| label(s.as_str_name(), "SCALE_"))
-            .unwrap_or_default();
+        let legal_form = blangkon_proto::codes::legal_form(vendor.legal_form).unwrap_or_default();
+        let scale = blangkon_proto::codes::scale(vendor.scale).unwrap_or_default();
 
         let who = placing.who;
         let at = now();
@@ -407,6 +402,7 @@ impl OrderApi {
             buyer_regency: placing.regency.to_string(),
             buyer_subject: who.subject.clone(),
             vendor_id,
+            vendor_name: vendor.name,
             vendor_regency: vendor.regency_code,
             vendor_legal_form: legal_form,
             vendor_scale: scale,

@@ -12,6 +12,8 @@ pub mod order {
         pub buyer_regency: String,
         pub buyer_subject: String,
         pub vendor_id: String,
+        /// The vendor's name when the order was placed.
+        pub vendor_name: String,
         pub vendor_regency: String,
         pub vendor_legal_form: String,
         pub vendor_scale: String,

@@ -14,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateInbox),
             Box::new(CreateOrderTables),
             Box::new(CreatePlacingAttempts),
+            Box::new(AddVendorName),
         ]
     }
 }
@@ -26,6 +27,7 @@ enum Orders {
     BuyerRegency,
     BuyerSubject,
     VendorId,
+    VendorName,
     VendorRegency,
     VendorLegalForm,
     VendorScale,
@@ -245,6 +247,34 @@ impl MigrationTrait for CreatePlacingAttempts {
                 .name("placing_attempts_started")
                 .table(PlacingAttempts::Table)
                 .col(PlacingAttempts::StartedAt)
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+/// The vendor's name on the order, for its events: reporting's public
+/// ledger shows who sold without waiting to hear of the vendor itself.
+struct AddVendorName;
+
+impl MigrationName for AddVendorName {
+    fn name(&self) -> &str {
+        "m20261128_000302_order_vendor_name"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddVendorName {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Orders::Table)
+                .add_column(
+                    ColumnDef::new(Orders::VendorName)
+                        .string()
+                        .not_null()
+                        .default(""),
+                )
                 .to_owned(),
         )
         .await

@@ -82,6 +82,9 @@ impl ReportingApi {
             vendors_by_status: counts(store::vendors_by(db, vendor::Column::Status).await?),
             vendors_by_scale: counts(store::vendors_by(db, vendor::Column::Scale).await?),
             products_listed: store::products_listed(db).await?,
+            vendors_by_regency: counts(store::vendors_by(db, vendor::Column::RegencyCode).await?),
+            products_by_category: counts(store::products_listed_by_category(db).await?),
+            products_by_regency: counts(store::products_listed_by_regency(db).await?),
             transactions,
             transaction_value,
             top_categories: self.rows(Dimension::Category, top_categories).await?,
@@ -231,12 +234,12 @@ impl ReportingApi {
         let mut rows =
             store::orders_page(&self.db, &filter, after.as_ref(), true, page_size + 1).await?;
         let next_page_token = next_token(&mut rows, page_size);
-        let vendor_ids: Vec<String> = rows.iter().map(|o| o.vendor_id.clone()).collect();
-        let names = store::vendor_names(&self.db, &vendor_ids).await?;
+        let names = store::names_for_all(&self.db, &rows).await?;
         Ok(pb::ListTransactionsResponse {
             transactions: rows
                 .into_iter()
-                .map(|o| transaction(names.get(&o.vendor_id).cloned().unwrap_or_default(), o))
+                .zip(names)
+                .map(|(o, names)| transaction(names.vendor, o))
                 .collect(),
             next_page_token,
         })

@@ -19,6 +19,9 @@ pub struct OrderFacts {
     pub buyer_work_unit: String,
     pub buyer_regency: String,
     pub vendor_id: String,
+    /// The vendor's name when the order was placed (empty in events from
+    /// before orders carried it).
+    pub vendor_name: String,
     pub vendor_regency: String,
     pub legal_form: String,
     pub scale: String,
@@ -256,6 +259,7 @@ pub(crate) mod tests {
             buyer_work_unit: "Dinas Pendidikan".into(),
             buyer_regency: "33.74".into(),
             vendor_id: "v-1".into(),
+            vendor_name: "Katering Bu Sri".into(),
             vendor_regency: "33.22".into(),
             legal_form: "cv".into(),
             scale: "small".into(),

@@ -100,6 +100,7 @@ pub mod order {
         pub buyer_work_unit: String,
         pub buyer_regency: String,
         pub vendor_id: String,
+        pub vendor_name: String,
         pub vendor_regency: String,
         pub legal_form: String,
         pub scale: String,

@@ -14,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateInbox),
             Box::new(CreateReadModel),
             Box::new(CreateAllTimeTotals),
+            Box::new(AddOrderVendorName),
         ]
     }
 }
@@ -66,6 +67,7 @@ enum Orders {
     BuyerWorkUnit,
     BuyerRegency,
     VendorId,
+    VendorName,
     VendorRegency,
     LegalForm,
     Scale,
@@ -349,5 +351,32 @@ impl MigrationTrait for CreateAllTimeTotals {
             )
             .await?;
         Ok(())
+    }
+}
+
+/// The vendor's name as the order event carries it.
+struct AddOrderVendorName;
+
+impl MigrationName for AddOrderVendorName {
+    fn name(&self) -> &str {
+        "m20261128_000402_order_vendor_name"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddOrderVendorName {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Orders::Table)
+                .add_column(
+                    ColumnDef::new(Orders::VendorName)
+                        .string()
+                        .not_null()
+                        .default(""),
+                )
+                .to_owned(),
+        )
+        .await
     }
 }

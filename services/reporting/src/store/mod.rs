@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 
 pub use entities::{
@@ -114,6 +114,7 @@ fn facts_of(row: order::Model, items: Vec<order_item::Model>) -> OrderFacts {
         buyer_work_unit: row.buyer_work_unit,
         buyer_regency: row.buyer_regency,
         vendor_id: row.vendor_id,
+        vendor_name: row.vendor_name,
         vendor_regency: row.vendor_regency,
         legal_form: row.legal_form,
         scale: row.scale,
@@ -169,6 +170,7 @@ pub async fn save_order(
         buyer_work_unit: Set(facts.buyer_work_unit.clone()),
         buyer_regency: Set(facts.buyer_regency.clone()),
         vendor_id: Set(facts.vendor_id.clone()),
+        vendor_name: Set(facts.vendor_name.clone()),
         vendor_regency: Set(facts.vendor_regency.clone()),
         legal_form: Set(facts.legal_form.clone()),
         scale: Set(facts.scale.clone()),
@@ -440,6 +442,46 @@ pub async fn products_listed(conn: &impl ConnectionTrait) -> Result<i64, DbErr> 
         .await? as i64)
 }
 
+/// Listed products by top-level category (the code before the first dot).
+pub async fn products_listed_by_category(
+    conn: &impl ConnectionTrait,
+) -> Result<Vec<(String, i64)>, DbErr> {
+    let rows: Vec<(String, i64)> = product::Entity::find()
+        .select_only()
+        .column(product::Column::CategoryCode)
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .filter(product::Column::Listed.eq(true))
+        .group_by(product::Column::CategoryCode)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let mut by_top: std::collections::BTreeMap<String, i64> = Default::default();
+    for (code, n) in rows {
+        *by_top
+            .entry(crate::domain::figures::top_category(&code).to_string())
+            .or_default() += n;
+    }
+    Ok(by_top.into_iter().collect())
+}
+
+/// Listed products by their vendor's regency; `""` for products whose
+/// vendor reporting has not heard of yet.
+pub async fn products_listed_by_regency(
+    conn: &impl ConnectionTrait,
+) -> Result<Vec<(String, i64)>, DbErr> {
+    let rows = conn
+        .query_all_raw(Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT COALESCE(v.regency_code, '') AS regency, COUNT(*) AS n \
+             FROM products p LEFT JOIN vendors v ON v.vendor_id = p.vendor_id \
+             WHERE p.listed GROUP BY COALESCE(v.regency_code, '') ORDER BY 1",
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("", "regency")?, row.try_get("", "n")?)))
+        .collect()
+}
+
 /// Listed products whose category is `code` or under it.
 pub async fn products_listed_in(conn: &impl ConnectionTrait, code: &str) -> Result<i64, DbErr> {
     Ok(product::Entity::find()
@@ -534,7 +576,13 @@ pub async fn names_for_all(
     Ok(orders
         .iter()
         .map(|o| Names {
-            vendor: name(&vendors, &o.vendor_id),
+            // The name the order was placed with; else what the vendor's
+            // own events said.
+            vendor: if o.vendor_name.is_empty() {
+                name(&vendors, &o.vendor_id)
+            } else {
+                o.vendor_name.clone()
+            },
             vendor_regency: name(&regencies, &o.vendor_regency),
             buyer_regency: name(&regencies, &o.buyer_regency),
         })
