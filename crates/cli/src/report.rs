@@ -183,7 +183,7 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
                 return Ok(());
             }
             say!(
-                "Vendors           {} ({} individuals, {} business entities)",
+                "Vendors           {} (individuals {}, business entities {})",
                 s.vendors_total,
                 s.vendors_individual,
                 s.vendors_business_entity

@@ -7,8 +7,12 @@
 //!   tansu), otherwise an in-process librdkafka mock cluster, which speaks
 //!   the real Kafka protocol on a loopback port.
 //! - [`EventReader`]: reads a topic from the start and decodes envelopes.
+//! - [`fixtures`]: settings, tokens and running services for tests that
+//!   start the real services.
 
 #![allow(clippy::expect_used, clippy::panic)]
+
+pub mod fixtures;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

@@ -6,73 +6,20 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use blangkon_platform::CancellationToken;
-use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest, bearer};
+use blangkon_platform::auth::{Role, TokenRequest};
 use blangkon_platform::kafka::topics;
-use blangkon_platform::settings::{
-    AuthSettings, DatabaseSettings, GrpcSettings, KafkaSettings, TelemetrySettings,
-};
+use blangkon_platform::settings::{GrpcSettings, TelemetrySettings};
 use blangkon_proto::catalog as cat;
 use blangkon_proto::catalog::catalog_service_client::CatalogServiceClient;
 use blangkon_proto::order as pb;
 use blangkon_proto::order::order_service_client::OrderServiceClient;
 use blangkon_proto::vendor as ven;
 use blangkon_proto::vendor::vendor_service_client::VendorServiceClient;
+use blangkon_testkit::fixtures::{Running, SECRET, auth, database, grpc, kafka, token, with};
 use blangkon_testkit::{EventReader, TestDatabase, TestKafka};
-use tonic::{Code, Request};
+use tonic::Code;
 
-const SECRET: &str = "integration-test-secret-0123456789abcdef";
 const WORK_UNIT: &str = "Dinas Pendidikan Kota Semarang";
-
-fn grpc() -> GrpcSettings {
-    GrpcSettings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        shutdown_grace_secs: 5,
-    }
-}
-
-fn database(db: &TestDatabase) -> DatabaseSettings {
-    DatabaseSettings {
-        url: db.url.clone(),
-        max_connections: 5,
-        migrate_on_start: true,
-    }
-}
-
-fn kafka(k: &TestKafka, group: &str) -> KafkaSettings {
-    KafkaSettings {
-        bootstrap_servers: k.bootstrap.clone(),
-        relay_poll_ms: 200,
-        delivery_timeout_ms: 3000,
-        create_topics: !k.is_mock(),
-        consumer_group_prefix: group.to_string(),
-        ..KafkaSettings::default()
-    }
-}
-
-fn auth() -> AuthSettings {
-    AuthSettings {
-        jwt_secret: SECRET.into(),
-        ..AuthSettings::default()
-    }
-}
-
-struct Running<E> {
-    address: SocketAddr,
-    shutdown: CancellationToken,
-    handle: tokio::task::JoinHandle<Result<(), E>>,
-}
-
-impl<E: std::fmt::Debug> Running<E> {
-    async fn stop(self) {
-        self.shutdown.cancel();
-        tokio::time::timeout(Duration::from_secs(30), self.handle)
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-    }
-}
 
 struct Suite {
     kafka: TestKafka,
@@ -106,14 +53,7 @@ async fn start_vendor(
     })
     .await
     .unwrap();
-    let address = app.address();
-    let shutdown = CancellationToken::new();
-    let handle = tokio::spawn(app.run(shutdown.clone()));
-    Running {
-        address,
-        shutdown,
-        handle,
-    }
+    Running::spawn(app.address(), |shutdown| app.run(shutdown))
 }
 
 async fn start_catalog(
@@ -138,28 +78,7 @@ async fn start_catalog(
     })
     .await
     .unwrap();
-    let address = app.address();
-    let shutdown = CancellationToken::new();
-    let handle = tokio::spawn(app.run(shutdown.clone()));
-    Running {
-        address,
-        shutdown,
-        handle,
-    }
-}
-
-fn token(role: Role, request: TokenRequest) -> String {
-    TokenIssuer::new(SECRET, None)
-        .issue(role, request, Duration::from_secs(600))
-        .unwrap()
-}
-
-fn with<T>(token: &str, message: T) -> Request<T> {
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", bearer(token).unwrap());
-    request
+    Running::spawn(app.address(), |shutdown| app.run(shutdown))
 }
 
 fn buyer() -> String {
@@ -283,12 +202,7 @@ async fn suite() -> Suite {
     })
     .await
     .unwrap();
-    let order_shutdown = CancellationToken::new();
-    let order = Running {
-        address: order_app.address(),
-        shutdown: order_shutdown.clone(),
-        handle: tokio::spawn(order_app.run(order_shutdown)),
-    };
+    let order = Running::spawn(order_app.address(), |shutdown| order_app.run(shutdown));
 
     // Onboard a vendor through the vendor service.
     let mut vendors = VendorServiceClient::connect(format!("http://{vendor_address}"))

@@ -8,13 +8,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use blangkon_platform::CancellationToken;
-use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest, bearer};
+use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest};
 use blangkon_platform::inbox::{self, Applied, ReceivedEvent};
 use blangkon_platform::kafka::topics;
-use blangkon_platform::settings::{
-    AuthSettings, DatabaseSettings, GrpcSettings, KafkaSettings, TelemetrySettings,
-};
+use blangkon_platform::settings::{KafkaSettings, TelemetrySettings};
 use blangkon_proto::catalog as cat;
 use blangkon_proto::catalog::catalog_service_client::CatalogServiceClient;
 use blangkon_proto::order as ord;
@@ -27,12 +24,11 @@ use blangkon_proto::vendor::vendor_service_client::VendorServiceClient;
 use blangkon_reporting::api::ReportingApi;
 use blangkon_reporting::projection::{CONSUMER, Projection};
 use blangkon_reporting::settings::ReportingSettings;
+use blangkon_testkit::fixtures::{self, auth, database, grpc, token, with};
 use blangkon_testkit::{EventReader, TestDatabase, TestKafka};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use tonic::transport::Channel;
 use tonic::{Code, Request};
-
-const SECRET: &str = "integration-test-secret-0123456789abcdef";
 
 // Personal and private data given to the other services; none of it may
 // reach a public answer or an analyst stream.
@@ -48,53 +44,14 @@ const PRIVATE: &[&str] = &[
     "123456789012301",  // NPWP of the CV
 ];
 
-fn database(db: &TestDatabase) -> DatabaseSettings {
-    DatabaseSettings {
-        url: db.url.clone(),
-        max_connections: 5,
-        migrate_on_start: true,
-    }
-}
-
+/// The suite's Kafka settings: the test's own consumer groups and topics
+/// (a shared broker keeps other tests' events).
 fn kafka(k: &TestKafka, group: &str) -> KafkaSettings {
     KafkaSettings {
-        bootstrap_servers: k.bootstrap.clone(),
-        relay_poll_ms: 200,
         delivery_timeout_ms: 5000,
-        create_topics: !k.is_mock(),
-        consumer_group_prefix: group.to_string(),
-        // Topics of their own: a shared broker keeps other tests' events.
         topic_prefix: format!("{group}."),
-        ..KafkaSettings::default()
+        ..fixtures::kafka(k, group)
     }
-}
-
-fn auth() -> AuthSettings {
-    AuthSettings {
-        jwt_secret: SECRET.into(),
-        ..AuthSettings::default()
-    }
-}
-
-fn grpc() -> GrpcSettings {
-    GrpcSettings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        shutdown_grace_secs: 5,
-    }
-}
-
-fn token(role: Role, request: TokenRequest) -> String {
-    TokenIssuer::new(SECRET, None)
-        .issue(role, request, Duration::from_secs(900))
-        .unwrap()
-}
-
-fn with<T>(token: &str, message: T) -> Request<T> {
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", bearer(token).unwrap());
-    request
 }
 
 fn province() -> String {
@@ -130,35 +87,7 @@ fn vendor_token(vendor_id: &str) -> String {
     )
 }
 
-struct Running {
-    address: SocketAddr,
-    shutdown: CancellationToken,
-    handle: tokio::task::JoinHandle<Result<(), String>>,
-}
-
-impl Running {
-    fn spawn<F>(address: SocketAddr, run: impl FnOnce(CancellationToken) -> F) -> Self
-    where
-        F: std::future::Future<Output = Result<(), String>> + Send + 'static,
-    {
-        let shutdown = CancellationToken::new();
-        let handle = tokio::spawn(run(shutdown.clone()));
-        Self {
-            address,
-            shutdown,
-            handle,
-        }
-    }
-
-    async fn stop(self) {
-        self.shutdown.cancel();
-        tokio::time::timeout(Duration::from_secs(30), self.handle)
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-    }
-}
+type Running = fixtures::Running<String>;
 
 fn init_tracing() {
     let _ = tracing_subscriber::fmt()
