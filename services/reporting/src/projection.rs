@@ -322,18 +322,31 @@ async fn apply_product(
         changed_at: at,
     };
     store::save_product(txn, row.clone()).await?;
-    let moved = stored
-        .as_ref()
-        .is_none_or(|s| s.listed != row.listed || s.category_code != row.category_code);
-    if moved {
-        let mut categories = BTreeSet::from([top_category(&row.category_code).to_string()]);
-        if let Some(stored) = &stored {
-            categories.insert(top_category(&stored.category_code).to_string());
-        }
+    let counted = |p: &product::Model| {
+        p.listed.then(|| {
+            (
+                p.vendor_id.clone(),
+                top_category(&p.category_code).to_string(),
+            )
+        })
+    };
+    let (before, now) = (stored.as_ref().and_then(counted), counted(&row));
+    if before != now {
+        store::move_listed(
+            txn,
+            before.as_ref().map(|(v, c)| (v.as_str(), c.as_str())),
+            now.as_ref().map(|(v, c)| (v.as_str(), c.as_str())),
+        )
+        .await?;
+        let categories: BTreeSet<&str> = [&before, &now]
+            .into_iter()
+            .flatten()
+            .map(|(_, category)| category.as_str())
+            .collect();
         for category in categories {
-            let count = store::products_listed_in(txn, &category).await?;
+            let count = store::products_listed_in(txn, category).await?;
             out.summary(SummaryRecord::count(
-                "products", "category", &category, count, at,
+                "products", "category", category, count, at,
             ))?;
         }
     }

@@ -85,6 +85,28 @@ pub mod product {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod listed_count {
+    use sea_orm::entity::prelude::*;
+
+    /// How many of a vendor's products in one top-level category are listed
+    /// now, kept as products come and go: the product figures read these
+    /// (a row per vendor and category) instead of counting the catalog.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "listed_counts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub vendor_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub category: String,
+        pub listed: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub mod order {
     use sea_orm::entity::prelude::*;
 

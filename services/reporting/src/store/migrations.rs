@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateReadModel),
             Box::new(CreateAllTimeTotals),
             Box::new(AddOrderVendorName),
+            Box::new(CreateListedCounts),
         ]
     }
 }
@@ -378,5 +379,60 @@ impl MigrationTrait for AddOrderVendorName {
                 .to_owned(),
         )
         .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum ListedCounts {
+    Table,
+    VendorId,
+    Category,
+    Listed,
+}
+
+/// Listed products per vendor and top-level category, filled from the
+/// products already there.
+struct CreateListedCounts;
+
+impl MigrationName for CreateListedCounts {
+    fn name(&self) -> &str {
+        "m20261128_000403_listed_counts"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateListedCounts {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(ListedCounts::Table)
+                .col(id(ListedCounts::VendorId))
+                .col(text(ListedCounts::Category))
+                .col(money(ListedCounts::Listed))
+                .primary_key(
+                    Index::create()
+                        .col(ListedCounts::VendorId)
+                        .col(ListedCounts::Category),
+                )
+                .to_owned(),
+        )
+        .await?;
+        // The top-level category is the code before its first dot.
+        let top = match m.get_database_backend() {
+            sea_orm::DbBackend::Postgres => "split_part(category_code, '.', 1)",
+            _ => {
+                "CASE WHEN instr(category_code, '.') > 0 \
+                  THEN substr(category_code, 1, instr(category_code, '.') - 1) \
+                  ELSE category_code END"
+            }
+        };
+        m.get_connection()
+            .execute_unprepared(&format!(
+                "INSERT INTO listed_counts (vendor_id, category, listed) \
+                 SELECT vendor_id, {top}, COUNT(*) FROM products WHERE listed \
+                 GROUP BY vendor_id, {top}"
+            ))
+            .await?;
+        Ok(())
     }
 }

@@ -16,7 +16,8 @@ use sea_orm::{
 };
 
 pub use entities::{
-    order, order_item, order_total, order_total_all, product, regency, training, vendor, watermark,
+    listed_count, order, order_item, order_total, order_total_all, product, regency, training,
+    vendor, watermark,
 };
 
 use crate::domain::figures::{Contribution, Dimension, ItemFacts, OrderFacts};
@@ -312,6 +313,7 @@ pub async fn advance_watermark(
 /// rebuild.
 pub async fn clear(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
     for table in [
+        "listed_counts",
         "order_totals",
         "order_totals_all",
         "order_items",
@@ -435,33 +437,68 @@ pub async fn vendors_with(
         .await? as i64)
 }
 
-pub async fn products_listed(conn: &impl ConnectionTrait) -> Result<i64, DbErr> {
-    Ok(product::Entity::find()
-        .filter(product::Column::Listed.eq(true))
-        .count(conn)
-        .await? as i64)
+/// Moves a product between the listed counts: `-1` from where it was
+/// counted, `+1` where it is counted now (a vendor and a top-level
+/// category each); nothing when both are the same.
+pub async fn move_listed(
+    conn: &impl ConnectionTrait,
+    from: Option<(&str, &str)>,
+    to: Option<(&str, &str)>,
+) -> Result<(), DbErr> {
+    if from == to {
+        return Ok(());
+    }
+    let changes = from
+        .map(|key| (key, -1))
+        .into_iter()
+        .chain(to.map(|key| (key, 1)))
+        .map(|((vendor_id, category), delta)| listed_count::ActiveModel {
+            vendor_id: Set(vendor_id.to_string()),
+            category: Set(category.to_string()),
+            listed: Set(delta),
+        });
+    listed_count::Entity::insert_many(changes)
+        .on_conflict(
+            OnConflict::columns([
+                listed_count::Column::VendorId,
+                listed_count::Column::Category,
+            ])
+            .value(
+                listed_count::Column::Listed,
+                Expr::col((listed_count::Entity, listed_count::Column::Listed))
+                    .add(Expr::cust("excluded.listed")),
+            )
+            .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
 }
 
-/// Listed products by top-level category (the code before the first dot).
+pub async fn products_listed(conn: &impl ConnectionTrait) -> Result<i64, DbErr> {
+    let n: Option<i64> = listed_count::Entity::find()
+        .select_only()
+        .column_as(sum("listed"), "n")
+        .into_tuple()
+        .one(conn)
+        .await?;
+    Ok(n.unwrap_or(0))
+}
+
+/// Listed products by top-level category.
 pub async fn products_listed_by_category(
     conn: &impl ConnectionTrait,
 ) -> Result<Vec<(String, i64)>, DbErr> {
-    let rows: Vec<(String, i64)> = product::Entity::find()
+    let rows: Vec<(String, i64)> = listed_count::Entity::find()
         .select_only()
-        .column(product::Column::CategoryCode)
-        .column_as(Expr::cust("COUNT(*)"), "n")
-        .filter(product::Column::Listed.eq(true))
-        .group_by(product::Column::CategoryCode)
+        .column(listed_count::Column::Category)
+        .column_as(sum("listed"), "n")
+        .group_by(listed_count::Column::Category)
+        .order_by(listed_count::Column::Category, Order::Asc)
         .into_tuple()
         .all(conn)
         .await?;
-    let mut by_top: std::collections::BTreeMap<String, i64> = Default::default();
-    for (code, n) in rows {
-        *by_top
-            .entry(crate::domain::figures::top_category(&code).to_string())
-            .or_default() += n;
-    }
-    Ok(by_top.into_iter().collect())
+    Ok(rows.into_iter().filter(|(_, n)| *n != 0).collect())
 }
 
 /// Listed products by their vendor's regency; `""` for products whose
@@ -472,27 +509,29 @@ pub async fn products_listed_by_regency(
     let rows = conn
         .query_all_raw(Statement::from_string(
             conn.get_database_backend(),
-            "SELECT COALESCE(v.regency_code, '') AS regency, COUNT(*) AS n \
-             FROM products p LEFT JOIN vendors v ON v.vendor_id = p.vendor_id \
-             WHERE p.listed GROUP BY COALESCE(v.regency_code, '') ORDER BY 1",
+            "SELECT COALESCE(v.regency_code, '') AS regency, \
+             CAST(SUM(c.listed) AS BIGINT) AS n \
+             FROM listed_counts c LEFT JOIN vendors v ON v.vendor_id = c.vendor_id \
+             GROUP BY COALESCE(v.regency_code, '') ORDER BY 1",
         ))
         .await?;
-    rows.iter()
+    let rows: Vec<(String, i64)> = rows
+        .iter()
         .map(|row| Ok((row.try_get("", "regency")?, row.try_get("", "n")?)))
-        .collect()
+        .collect::<Result<_, DbErr>>()?;
+    Ok(rows.into_iter().filter(|(_, n)| *n != 0).collect())
 }
 
-/// Listed products whose category is `code` or under it.
-pub async fn products_listed_in(conn: &impl ConnectionTrait, code: &str) -> Result<i64, DbErr> {
-    Ok(product::Entity::find()
-        .filter(product::Column::Listed.eq(true))
-        .filter(
-            Condition::any()
-                .add(product::Column::CategoryCode.eq(code))
-                .add(product::Column::CategoryCode.starts_with(format!("{code}."))),
-        )
-        .count(conn)
-        .await? as i64)
+/// Listed products in one top-level category.
+pub async fn products_listed_in(conn: &impl ConnectionTrait, category: &str) -> Result<i64, DbErr> {
+    let n: Option<i64> = listed_count::Entity::find()
+        .select_only()
+        .column_as(sum("listed"), "n")
+        .filter(listed_count::Column::Category.eq(category))
+        .into_tuple()
+        .one(conn)
+        .await?;
+    Ok(n.unwrap_or(0))
 }
 
 pub async fn regencies_joined(conn: &impl ConnectionTrait) -> Result<i64, DbErr> {
