@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use crate::client::Connection;
-use crate::output;
+use crate::output::{self, rupiah};
 
 #[derive(Args)]
 pub struct OrderArgs {
@@ -119,23 +119,23 @@ fn order_json(o: &pb::Order) -> serde_json::Value {
         "bast_date": o.bast_date,
         "payment_reference": o.payment_reference,
         "history": o.history.iter().map(|h| json!({
-            "from": status(h.from_status), "to": status(h.to_status),
+            "from": placed_from(h.from_status), "to": status(h.to_status),
             "actor": h.actor, "actor_role": h.actor_role, "note": h.note,
         })).collect::<Vec<_>>(),
     })
 }
 
 fn print_order(o: &pb::Order) {
-    say!("{}  {}  Rp{}", o.id, status(o.status), o.total);
+    say!("{}  {}  {}", o.id, status(o.status), rupiah(o.total));
     say!("  buyer   {} ({})", o.buyer_work_unit, o.buyer_regency);
     say!("  vendor  {}", o.vendor_id);
     for i in &o.items {
         say!(
-            "  {:>6} {:<6} × Rp{:<10} = Rp{:<12} {}",
+            "  {:>6} {:<6} × {:<12} = {:<14} {}",
             i.quantity,
             i.unit,
-            i.unit_price,
-            i.line_total,
+            rupiah(i.unit_price),
+            rupiah(i.line_total),
             i.name
         );
     }
@@ -146,15 +146,17 @@ fn print_order(o: &pb::Order) {
         say!("  paid    {}", o.payment_reference);
     }
     for h in &o.history {
-        say!(
-            "  {} -> {} by {} ({}) {}",
-            status(h.from_status),
-            status(h.to_status),
-            h.actor,
-            h.actor_role,
-            h.note
-        );
+        let step = match placed_from(h.from_status) {
+            Some(from) => format!("{from} -> {}", status(h.to_status)),
+            None => status(h.to_status),
+        };
+        say!("  {step} by {} ({}) {}", h.actor, h.actor_role, h.note);
     }
+}
+
+/// The status a step left, `None` for the placing (it left none).
+fn placed_from(from_status: i32) -> Option<String> {
+    (from_status != pb::OrderStatus::Unspecified as i32).then(|| status(from_status))
 }
 
 fn parse_items(items: &[String]) -> anyhow::Result<Vec<pb::OrderLine>> {

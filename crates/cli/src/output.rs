@@ -99,6 +99,19 @@ pub fn vendor_json(v: &pb::Vendor) -> Value {
     })
 }
 
+/// Rupiah as Indonesians write it: `Rp15.000.000`.
+pub fn rupiah(value: i64) -> String {
+    let digits = value.unsigned_abs().to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push('.');
+        }
+        grouped.push(c);
+    }
+    format!("{}Rp{grouped}", if value < 0 { "-" } else { "" })
+}
+
 pub fn print_json(value: &Value) {
     say!(
         "{}",
@@ -203,4 +216,16 @@ pub fn status_error(status: tonic::Status) -> anyhow::Error {
         }
     }
     anyhow::anyhow!(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rupiah;
+
+    #[test]
+    fn rupiah_groups_thousands_with_dots() {
+        assert_eq!(rupiah(0), "Rp0");
+        assert_eq!(rupiah(15_000_000_000), "Rp15.000.000.000");
+        assert_eq!(rupiah(-2_500), "-Rp2.500");
+    }
 }

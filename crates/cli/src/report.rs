@@ -15,7 +15,7 @@ use rdkafka::consumer::{Consumer, StreamConsumer};
 use serde_json::json;
 
 use crate::client::Connection;
-use crate::output::{print_json, status_error, time};
+use crate::output::{print_json, rupiah, status_error, time};
 use crate::token;
 
 #[derive(Args)]
@@ -119,18 +119,6 @@ enum ReportCommand {
         #[arg(long, default_value = "")]
         page_token: String,
     },
-}
-
-fn rupiah(value: i64) -> String {
-    let digits = value.unsigned_abs().to_string();
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            grouped.push('.');
-        }
-        grouped.push(c);
-    }
-    format!("{}Rp{grouped}", if value < 0 { "-" } else { "" })
 }
 
 fn key_value_json(rows: &[pb::KeyValue]) -> Vec<serde_json::Value> {
@@ -500,16 +488,4 @@ pub async fn reporting(args: ReportingArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::rupiah;
-
-    #[test]
-    fn rupiah_groups_thousands_with_dots() {
-        assert_eq!(rupiah(0), "Rp0");
-        assert_eq!(rupiah(15_000_000_000), "Rp15.000.000.000");
-        assert_eq!(rupiah(-2_500), "-Rp2.500");
-    }
 }
