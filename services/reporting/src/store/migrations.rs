@@ -13,9 +13,6 @@ impl MigratorTrait for Migrator {
             Box::new(CreateOutbox),
             Box::new(CreateInbox),
             Box::new(CreateReadModel),
-            Box::new(CreateAllTimeTotals),
-            Box::new(AddOrderVendorName),
-            Box::new(CreateListedCounts),
         ]
     }
 }
@@ -111,6 +108,23 @@ enum Watermark {
     LastEventAt,
 }
 
+#[derive(DeriveIden)]
+enum OrderTotalsAll {
+    Table,
+    Dimension,
+    FigureKey,
+    Orders,
+    Value,
+}
+
+#[derive(DeriveIden)]
+enum ListedCounts {
+    Table,
+    VendorId,
+    Category,
+    Listed,
+}
+
 struct CreateReadModel;
 
 impl MigrationName for CreateReadModel {
@@ -182,6 +196,7 @@ impl MigrationTrait for CreateReadModel {
                 .col(text(Orders::BuyerWorkUnit))
                 .col(text(Orders::BuyerRegency))
                 .col(id(Orders::VendorId))
+                .col(text(Orders::VendorName))
                 .col(text(Orders::VendorRegency))
                 .col(text(Orders::LegalForm))
                 .col(text(Orders::Scale))
@@ -231,6 +246,35 @@ impl MigrationTrait for CreateReadModel {
                         .col(OrderTotals::Dimension)
                         .col(OrderTotals::FigureKey)
                         .col(OrderTotals::Day),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(OrderTotalsAll::Table)
+                .col(text(OrderTotalsAll::Dimension))
+                .col(text(OrderTotalsAll::FigureKey))
+                .col(money(OrderTotalsAll::Orders))
+                .col(money(OrderTotalsAll::Value))
+                .primary_key(
+                    Index::create()
+                        .col(OrderTotalsAll::Dimension)
+                        .col(OrderTotalsAll::FigureKey),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(ListedCounts::Table)
+                .col(id(ListedCounts::VendorId))
+                .col(text(ListedCounts::Category))
+                .col(money(ListedCounts::Listed))
+                .primary_key(
+                    Index::create()
+                        .col(ListedCounts::VendorId)
+                        .col(ListedCounts::Category),
                 )
                 .to_owned(),
         )
@@ -303,136 +347,6 @@ impl MigrationTrait for CreateReadModel {
         ] {
             m.create_index(statement).await?;
         }
-        Ok(())
-    }
-}
-
-#[derive(DeriveIden)]
-enum OrderTotalsAll {
-    Table,
-    Dimension,
-    FigureKey,
-    Orders,
-    Value,
-}
-
-/// All-time figures per key, so the summary reads a row where it summed a
-/// year of days; filled from the per-day rows already there.
-struct CreateAllTimeTotals;
-
-impl MigrationName for CreateAllTimeTotals {
-    fn name(&self) -> &str {
-        "m20261128_000401_all_time_totals"
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for CreateAllTimeTotals {
-    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.create_table(
-            Table::create()
-                .table(OrderTotalsAll::Table)
-                .col(text(OrderTotalsAll::Dimension))
-                .col(text(OrderTotalsAll::FigureKey))
-                .col(money(OrderTotalsAll::Orders))
-                .col(money(OrderTotalsAll::Value))
-                .primary_key(
-                    Index::create()
-                        .col(OrderTotalsAll::Dimension)
-                        .col(OrderTotalsAll::FigureKey),
-                )
-                .to_owned(),
-        )
-        .await?;
-        m.get_connection()
-            .execute_unprepared(
-                "INSERT INTO order_totals_all (dimension, figure_key, orders, value) \
-                 SELECT dimension, figure_key, CAST(SUM(orders) AS BIGINT), CAST(SUM(value) AS BIGINT) \
-                 FROM order_totals GROUP BY dimension, figure_key",
-            )
-            .await?;
-        Ok(())
-    }
-}
-
-/// The vendor's name as the order event carries it.
-struct AddOrderVendorName;
-
-impl MigrationName for AddOrderVendorName {
-    fn name(&self) -> &str {
-        "m20261128_000402_order_vendor_name"
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for AddOrderVendorName {
-    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.alter_table(
-            Table::alter()
-                .table(Orders::Table)
-                .add_column(
-                    ColumnDef::new(Orders::VendorName)
-                        .string()
-                        .not_null()
-                        .default(""),
-                )
-                .to_owned(),
-        )
-        .await
-    }
-}
-
-#[derive(DeriveIden)]
-enum ListedCounts {
-    Table,
-    VendorId,
-    Category,
-    Listed,
-}
-
-/// Listed products per vendor and top-level category, filled from the
-/// products already there.
-struct CreateListedCounts;
-
-impl MigrationName for CreateListedCounts {
-    fn name(&self) -> &str {
-        "m20261128_000403_listed_counts"
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for CreateListedCounts {
-    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.create_table(
-            Table::create()
-                .table(ListedCounts::Table)
-                .col(id(ListedCounts::VendorId))
-                .col(text(ListedCounts::Category))
-                .col(money(ListedCounts::Listed))
-                .primary_key(
-                    Index::create()
-                        .col(ListedCounts::VendorId)
-                        .col(ListedCounts::Category),
-                )
-                .to_owned(),
-        )
-        .await?;
-        // The top-level category is the code before its first dot.
-        let top = match m.get_database_backend() {
-            sea_orm::DbBackend::Postgres => "split_part(category_code, '.', 1)",
-            _ => {
-                "CASE WHEN instr(category_code, '.') > 0 \
-                  THEN substr(category_code, 1, instr(category_code, '.') - 1) \
-                  ELSE category_code END"
-            }
-        };
-        m.get_connection()
-            .execute_unprepared(&format!(
-                "INSERT INTO listed_counts (vendor_id, category, listed) \
-                 SELECT vendor_id, {top}, COUNT(*) FROM products WHERE listed \
-                 GROUP BY vendor_id, {top}"
-            ))
-            .await?;
         Ok(())
     }
 }
