@@ -210,11 +210,9 @@ pub async fn order(args: OrderArgs) -> anyhow::Result<()> {
             page_size,
             page_token,
         } => {
-            // Days start at midnight in Central Java (UTC+7).
+            // Days start at midnight in Central Java (WIB).
             let day_start = |d: chrono::NaiveDate| {
-                let wib = chrono::FixedOffset::east_opt(7 * 3600)?;
-                let start = d.and_hms_opt(0, 0, 0)?.and_local_timezone(wib).single()?;
-                Some(blangkon_platform::time::to_timestamp(start.to_utc()))
+                blangkon_platform::time::to_timestamp(blangkon_platform::time::wib_day_start(d))
             };
             let wanted_status = match wanted.as_deref() {
                 None => pb::OrderStatus::Unspecified,
@@ -230,8 +228,8 @@ pub async fn order(args: OrderArgs) -> anyhow::Result<()> {
                     vendor_id: vendor,
                     page_size,
                     page_token,
-                    placed_from: from.and_then(day_start),
-                    placed_until: until.and_then(day_start),
+                    placed_from: from.map(day_start),
+                    placed_until: until.map(day_start),
                 })?)
                 .await
                 .map_err(output::status_error)?

@@ -1,18 +1,13 @@
 //! Days as Central Java counts them: Western Indonesia Time (WIB, UTC+7).
 //! A period is a range of such days, both ends included.
 
+use blangkon_platform::time::wib_day;
 use blangkon_platform::validation::Violation;
-use chrono::{DateTime, FixedOffset, NaiveDate, Offset as _, Utc};
-
-/// WIB has no daylight saving: a fixed UTC+7.
-pub fn wib() -> FixedOffset {
-    // Seven hours is within chrono's ±24 h, so the fallback never happens.
-    FixedOffset::east_opt(7 * 3600).unwrap_or_else(|| Utc.fix())
-}
+use chrono::{DateTime, NaiveDate, Utc};
 
 /// The WIB calendar day of `at`, `YYYY-MM-DD`.
 pub fn day_of(at: DateTime<Utc>) -> String {
-    at.with_timezone(&wib()).format("%Y-%m-%d").to_string()
+    wib_day(at).format("%Y-%m-%d").to_string()
 }
 
 /// The month of a `YYYY-MM-DD` day, `YYYY-MM`.
