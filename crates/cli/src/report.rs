@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use blangkon_platform::kafka::topics;
-use blangkon_platform::settings::KafkaSettings;
 use blangkon_proto::reporting as pb;
 use clap::{Args, Subcommand, ValueEnum};
 use rdkafka::Message;
@@ -384,6 +383,9 @@ pub struct StreamArgs {
     /// Stop after this many records.
     #[arg(long, global = true)]
     count: Option<u64>,
+    /// The install's `kafka.topic_prefix`, if it has one.
+    #[arg(long, default_value = "", global = true)]
+    topic_prefix: String,
     #[command(subcommand)]
     stream: StreamName,
 }
@@ -407,15 +409,11 @@ pub async fn stream(args: StreamArgs) -> anyhow::Result<()> {
         StreamName::Transactions => topics::REPORTING_TRANSACTIONS,
         StreamName::Summary => topics::REPORTING_SUMMARY,
     };
-    let settings = KafkaSettings {
-        bootstrap_servers: bootstrap,
-        client_id: "blangkon-stream".into(),
-        ..KafkaSettings::default()
-    };
+    let topic = format!("{}{topic}", args.topic_prefix);
     // A group of its own each time: a reader, not a member of anyone's group.
     let group = format!("blangkon-stream-{}", uuid::Uuid::new_v4());
     let consumer: StreamConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", &settings.bootstrap_servers)
+        .set("bootstrap.servers", &bootstrap)
         .set("group.id", &group)
         .set("enable.auto.commit", "false")
         .set("broker.address.family", "v4")
@@ -429,16 +427,15 @@ pub async fn stream(args: StreamArgs) -> anyhow::Result<()> {
         )
         .create()
         .context("creating the Kafka consumer")?;
-    consumer.subscribe(&[topic])?;
-    eprintln!(
-        "following {topic} on {} (Ctrl-C stops)",
-        settings.bootstrap_servers
-    );
+    consumer.subscribe(&[&topic])?;
+    eprintln!("following {topic} on {bootstrap} (Ctrl-C stops)");
+    let stop = tokio::signal::ctrl_c();
+    tokio::pin!(stop);
     let mut seen = 0u64;
     loop {
         let message = tokio::select! {
             m = consumer.recv() => m,
-            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = &mut stop => return Ok(()),
         };
         match message {
             Ok(m) => {
@@ -480,10 +477,7 @@ pub async fn reporting(args: ReportingArgs) -> anyhow::Result<()> {
         ReportingCommand::Rebuild { config } => {
             let settings: blangkon_reporting::Settings =
                 blangkon_platform::settings::load("reporting", config.as_deref())?;
-            let db = blangkon_platform::db::connect(&settings.database).await?;
-            blangkon_platform::db::migrate::<blangkon_reporting::store::migrations::Migrator>(&db)
-                .await?;
-            let outcome = blangkon_reporting::rebuild::rebuild(&db, &settings.kafka).await?;
+            let outcome = blangkon_reporting::rebuild::rebuild_configured(&settings).await?;
             say!("{outcome}");
         }
     }

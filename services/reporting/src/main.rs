@@ -41,9 +41,7 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("migrations applied");
         }
         Command::Rebuild => {
-            let db = db::connect(&settings.database).await?;
-            db::migrate::<Migrator>(&db).await?;
-            let outcome = rebuild::rebuild(&db, &settings.kafka).await?;
+            let outcome = rebuild::rebuild_configured(&settings).await?;
             println!("{outcome}");
         }
         Command::Serve => {

@@ -22,10 +22,13 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
 
 use crate::projection::{CONSUMER, Projection, SOURCES};
-use crate::store;
+use crate::settings::Settings;
+use crate::store::{self, migrations::Migrator};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RebuildError {
+    #[error(transparent)]
+    Setup(#[from] blangkon_platform::db::DbError),
     #[error("database: {0}")]
     Db(#[from] DbErr),
     #[error("kafka: {0}")]
@@ -69,6 +72,17 @@ const STALL: Duration = Duration::from_secs(30);
 const SETTLE: Duration = Duration::from_secs(2);
 const SETTLE_AT_MOST: Duration = Duration::from_secs(30);
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The whole command, as `blangkon-reporting rebuild` and `blangkon
+/// reporting rebuild` run it: connect to the configured database, bring its
+/// schema up to date, rebuild.
+pub async fn rebuild_configured(settings: &Settings) -> Result<RebuildOutcome, RebuildError> {
+    let db = blangkon_platform::db::connect(&settings.database).await?;
+    blangkon_platform::db::migrate::<Migrator>(&db).await?;
+    let outcome = rebuild(&db, &settings.kafka).await;
+    db.close().await.ok();
+    outcome
+}
 
 pub async fn rebuild(
     db: &DatabaseConnection,
