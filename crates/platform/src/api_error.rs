@@ -20,7 +20,7 @@ pub enum ApiError {
     #[error("{0}")]
     FailedPrecondition(String),
     /// The current state refuses named parts of the request.
-    #[error("refused: {}", .0.iter().map(|r| format!("{}: {}", r.subject, r.description)).collect::<Vec<_>>().join("; "))]
+    #[error("refused: {}", validation::describe_refusals(.0))]
     Refused(Vec<Refusal>),
     /// A concurrent call got in the way; retrying the same call will do.
     #[error("{0}")]

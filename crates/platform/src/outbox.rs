@@ -103,26 +103,26 @@ pub async fn enqueue(conn: &impl ConnectionTrait, event: NewEvent) -> Result<Str
 /// one statement (see [`crate::db::write_all`]); and the event's id.
 pub fn insert_statement(event: NewEvent) -> Result<(String, InsertStatement), DbErr> {
     let event_id = event.envelope.event_id.clone();
-    let insert = outbox_row(
-        event.topic,
-        event.envelope.aggregate_id.clone(),
-        event_id.clone(),
-        event.envelope.event_type.clone(),
-        CONTENT_TYPE,
-        event.envelope.encode_to_vec(),
-    )?;
-    Ok((event_id, insert))
+    let record = NewRecord {
+        topic: event.topic,
+        key: event.envelope.aggregate_id.clone(),
+        record_type: event.envelope.event_type.clone(),
+        content_type: CONTENT_TYPE,
+        value: event.envelope.encode_to_vec(),
+    };
+    let row = outbox_row(record, event_id.clone())?;
+    Ok((event_id, entity::Entity::insert(row).into_query()))
 }
 
-/// A record for a stream that is not made of event envelopes: the
-/// reporting service's analyst streams, JSON for stock Kafka tools. It
-/// travels through the same outbox, so it is published exactly when the
-/// change it describes commits.
+/// A record for the outbox. Domain events become one through [`NewEvent`];
+/// the reporting service's analyst streams, JSON for stock Kafka tools,
+/// are written as records directly. Either way it is published exactly
+/// when the change it describes commits.
 #[derive(Debug, Clone)]
 pub struct NewRecord {
     pub topic: String,
     pub key: String,
-    /// Names the record's schema; sent as the `record-type` header.
+    /// Names the record's schema; sent as the `event-type` header.
     pub record_type: String,
     pub content_type: &'static str,
     pub value: Vec<u8>,
@@ -147,7 +147,7 @@ impl NewRecord {
 }
 
 /// Stores `records` for publishing, in the caller's transaction: one
-/// statement for all of them.
+/// statement for all of them. Each gets a fresh id (its `event-id` header).
 pub async fn enqueue_records(
     conn: &impl ConnectionTrait,
     records: Vec<NewRecord>,
@@ -157,16 +157,7 @@ pub async fn enqueue_records(
     }
     let rows = records
         .into_iter()
-        .map(|record| {
-            outbox_model(
-                record.topic,
-                record.key,
-                uuid::Uuid::now_v7().to_string(),
-                record.record_type,
-                record.content_type,
-                record.value,
-            )
-        })
+        .map(|record| outbox_row(record, uuid::Uuid::now_v7().to_string()))
         .collect::<Result<Vec<_>, DbErr>>()?;
     entity::Entity::insert_many(rows)
         .exec_without_returning(conn)
@@ -174,53 +165,26 @@ pub async fn enqueue_records(
     Ok(())
 }
 
-fn outbox_row(
-    topic: String,
-    message_key: String,
-    event_id: String,
-    event_type: String,
-    content_type: &str,
-    payload: Vec<u8>,
-) -> Result<InsertStatement, DbErr> {
-    let row = outbox_model(
-        topic,
-        message_key,
-        event_id,
-        event_type,
-        content_type,
-        payload,
-    )?;
-    Ok(entity::Entity::insert(row).into_query())
-}
-
-fn outbox_model(
-    topic: String,
-    message_key: String,
-    event_id: String,
-    event_type: String,
-    content_type: &str,
-    payload: Vec<u8>,
-) -> Result<entity::ActiveModel, DbErr> {
+fn outbox_row(record: NewRecord, event_id: String) -> Result<entity::ActiveModel, DbErr> {
     let mut headers = crate::telemetry::current_trace_headers();
     headers.retain(|_, value| !value.is_empty());
-    headers.insert("content-type".into(), content_type.into());
-    headers.insert("event-type".into(), event_type.clone());
+    headers.insert("content-type".into(), record.content_type.into());
+    headers.insert("event-type".into(), record.record_type.clone());
     headers.insert("event-id".into(), event_id.clone());
     let headers = serde_json::to_string(&headers).map_err(|e| DbErr::Custom(e.to_string()))?;
-    let row = entity::ActiveModel {
+    Ok(entity::ActiveModel {
         event_id: Set(event_id),
-        topic: Set(topic),
-        message_key: Set(message_key),
-        event_type: Set(event_type),
-        payload: Set(payload),
+        topic: Set(record.topic),
+        message_key: Set(record.key),
+        event_type: Set(record.record_type),
+        payload: Set(record.value),
         headers: Set(headers),
         created_at: Set(Utc::now()),
         published_at: Set(None),
         attempts: Set(0),
         last_error: Set(None),
         ..Default::default()
-    };
-    Ok(row)
+    })
 }
 
 /// Events not yet acknowledged by the broker.

@@ -134,13 +134,18 @@ impl Refusal {
     }
 }
 
-/// `FAILED_PRECONDITION` naming every refused part of the request.
-pub fn failed_precondition(refusals: &[Refusal]) -> Status {
-    let message = refusals
+/// One line naming every refusal: `lines[1]: out of stock; ...`.
+pub fn describe_refusals(refusals: &[Refusal]) -> String {
+    refusals
         .iter()
         .map(|r| format!("{}: {}", r.subject, r.description))
         .collect::<Vec<_>>()
-        .join("; ");
+        .join("; ")
+}
+
+/// `FAILED_PRECONDITION` naming every refused part of the request.
+pub fn failed_precondition(refusals: &[Refusal]) -> Status {
+    let message = describe_refusals(refusals);
     let details = ErrorDetails::with_precondition_failure(
         refusals
             .iter()
