@@ -90,3 +90,71 @@ pub mod codes {
         }
     }
 }
+
+/// The four vendor status events (`VendorVerified`, `VendorRejected`,
+/// `VendorSuspended`, `VendorReinstated`) carry the same change; consumers
+/// that treat them alike read it here instead of matching each type.
+pub mod vendor_status {
+    use prost::Name as _;
+
+    use crate::events::{
+        EventEnvelope, VendorReinstated, VendorRejected, VendorStatusChange, VendorSuspended,
+        VendorVerified,
+    };
+
+    /// The change `envelope` carries if it is a vendor status event; `None`
+    /// for events of other types; an error if it cannot be read.
+    pub fn change_of(envelope: &EventEnvelope) -> Option<Result<VendorStatusChange, String>> {
+        let t = envelope.event_type.as_str();
+        let decoded = if t == VendorVerified::full_name() {
+            decode::<VendorVerified>(envelope, |e| e.change)
+        } else if t == VendorRejected::full_name() {
+            decode::<VendorRejected>(envelope, |e| e.change)
+        } else if t == VendorSuspended::full_name() {
+            decode::<VendorSuspended>(envelope, |e| e.change)
+        } else if t == VendorReinstated::full_name() {
+            decode::<VendorReinstated>(envelope, |e| e.change)
+        } else {
+            return None;
+        };
+        Some(decoded)
+    }
+
+    fn decode<M: prost::Name + Default>(
+        envelope: &EventEnvelope,
+        change: fn(M) -> Option<VendorStatusChange>,
+    ) -> Result<VendorStatusChange, String> {
+        let payload = envelope.payload.as_ref().ok_or("event without payload")?;
+        let event: M = payload.to_msg().map_err(|e| e.to_string())?;
+        change(event).ok_or_else(|| "status event without its change".to_string())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn envelope<M: prost::Name>(event: &M) -> EventEnvelope {
+            EventEnvelope {
+                event_type: M::full_name(),
+                payload: Some(prost_types::Any::from_msg(event).unwrap()),
+                ..Default::default()
+            }
+        }
+
+        #[test]
+        fn status_events_give_their_change_and_others_none() {
+            let change = VendorStatusChange {
+                vendor_id: "v".into(),
+                ..Default::default()
+            };
+            let suspended = envelope(&VendorSuspended {
+                change: Some(change.clone()),
+            });
+            assert_eq!(change_of(&suspended), Some(Ok(change)));
+            let empty = envelope(&VendorVerified { change: None });
+            assert!(matches!(change_of(&empty), Some(Err(_))));
+            let registered = envelope(&crate::events::VendorRegistered::default());
+            assert_eq!(change_of(&registered), None);
+        }
+    }
+}

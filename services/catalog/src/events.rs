@@ -4,9 +4,10 @@
 use blangkon_platform::inbox::{EventHandler, HandlerError, ReceivedEvent};
 use blangkon_platform::kafka::{TopicSpec, topics};
 use blangkon_platform::outbox::NewEvent;
-use blangkon_proto::codes;
 use blangkon_proto::events as pb;
+use blangkon_proto::{codes, vendor_status};
 use chrono::{DateTime, Utc};
+use prost::Name as _;
 use sea_orm::DatabaseTransaction;
 
 use crate::store::{self, product, vendor};
@@ -118,49 +119,23 @@ impl EventHandler for VendorProjection {
             .as_ref()
             .and_then(blangkon_platform::time::from_timestamp)
             .unwrap_or_else(Utc::now);
-        let unusable = |e: prost::DecodeError| HandlerError::Unusable(e.to_string());
-        let change = match event.envelope.event_type.as_str() {
-            "blangkon.events.v1.VendorRegistered" => {
-                let e: pb::VendorRegistered = payload.to_msg().map_err(unusable)?;
-                vendor::Model {
-                    vendor_id: e.vendor_id,
-                    regency_code: e.regency_code,
-                    legal_form: legal_form_name(e.legal_form),
-                    scale: scale_name(e.scale),
-                    status: codes::vendor_status(e.status).unwrap_or_else(|| "pending".into()),
-                    status_at: at,
-                }
+        let change = if let Some(change) = vendor_status::change_of(&event.envelope) {
+            status_change(change.map_err(HandlerError::Unusable)?, at)?
+        } else if event.envelope.event_type == pb::VendorRegistered::full_name() {
+            let e: pb::VendorRegistered = payload
+                .to_msg()
+                .map_err(|e| HandlerError::Unusable(e.to_string()))?;
+            vendor::Model {
+                vendor_id: e.vendor_id,
+                regency_code: e.regency_code,
+                legal_form: legal_form_name(e.legal_form),
+                scale: scale_name(e.scale),
+                status: codes::vendor_status(e.status).unwrap_or_else(|| "pending".into()),
+                status_at: at,
             }
-            "blangkon.events.v1.VendorVerified" => status_change(
-                payload
-                    .to_msg::<pb::VendorVerified>()
-                    .map_err(unusable)?
-                    .change,
-                at,
-            )?,
-            "blangkon.events.v1.VendorRejected" => status_change(
-                payload
-                    .to_msg::<pb::VendorRejected>()
-                    .map_err(unusable)?
-                    .change,
-                at,
-            )?,
-            "blangkon.events.v1.VendorSuspended" => status_change(
-                payload
-                    .to_msg::<pb::VendorSuspended>()
-                    .map_err(unusable)?
-                    .change,
-                at,
-            )?,
-            "blangkon.events.v1.VendorReinstated" => status_change(
-                payload
-                    .to_msg::<pb::VendorReinstated>()
-                    .map_err(unusable)?
-                    .change,
-                at,
-            )?,
+        } else {
             // Regencies joining and trainings do not concern the catalog.
-            _ => return Ok(()),
+            return Ok(());
         };
         tracing::info!(vendor_id = %change.vendor_id, status = %change.status, "vendor status projected");
         let vendor_id = change.vendor_id.clone();
@@ -171,11 +146,9 @@ impl EventHandler for VendorProjection {
 }
 
 fn status_change(
-    change: Option<pb::VendorStatusChange>,
+    change: pb::VendorStatusChange,
     at: DateTime<Utc>,
 ) -> Result<vendor::Model, HandlerError> {
-    let change =
-        change.ok_or_else(|| HandlerError::Unusable("status change without its change".into()))?;
     let status = codes::vendor_status(change.status).ok_or_else(|| {
         HandlerError::Unusable(format!("unknown vendor status {}", change.status))
     })?;

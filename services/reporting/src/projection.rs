@@ -16,8 +16,8 @@ use blangkon_platform::inbox::{EventHandler, HandlerError, ReceivedEvent};
 use blangkon_platform::kafka::{TopicSpec, topics};
 use blangkon_platform::outbox::{self, NewRecord, RelayWaker};
 use blangkon_platform::time::from_timestamp;
-use blangkon_proto::codes;
 use blangkon_proto::events as pb;
+use blangkon_proto::{codes, vendor_status};
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseTransaction, DbErr};
 
@@ -97,6 +97,11 @@ impl EventHandler for Projection {
             .and_then(from_timestamp)
             .unwrap_or_else(Utc::now);
         let mut out = Outgoing::default();
+        if let Some(change) = vendor_status::change_of(&event.envelope) {
+            let change = change.map_err(HandlerError::Unusable)?;
+            apply_vendor(txn, status_change(change, at)?, &mut out).await?;
+            return self.finish(txn, at, out).await;
+        }
         match event.envelope.event_type.as_str() {
             "blangkon.events.v1.RegencyJoined" => {
                 let e: pb::RegencyJoined = payload.to_msg().map_err(unusable)?;
@@ -122,22 +127,6 @@ impl EventHandler for Projection {
                     status_at: at,
                 };
                 apply_vendor(txn, registered, &mut out).await?;
-            }
-            "blangkon.events.v1.VendorVerified" => {
-                let e: pb::VendorVerified = payload.to_msg().map_err(unusable)?;
-                apply_vendor(txn, status_change(e.change, at)?, &mut out).await?;
-            }
-            "blangkon.events.v1.VendorRejected" => {
-                let e: pb::VendorRejected = payload.to_msg().map_err(unusable)?;
-                apply_vendor(txn, status_change(e.change, at)?, &mut out).await?;
-            }
-            "blangkon.events.v1.VendorSuspended" => {
-                let e: pb::VendorSuspended = payload.to_msg().map_err(unusable)?;
-                apply_vendor(txn, status_change(e.change, at)?, &mut out).await?;
-            }
-            "blangkon.events.v1.VendorReinstated" => {
-                let e: pb::VendorReinstated = payload.to_msg().map_err(unusable)?;
-                apply_vendor(txn, status_change(e.change, at)?, &mut out).await?;
             }
             "blangkon.events.v1.TrainingRecorded" => {
                 let e: pb::TrainingRecorded = payload.to_msg().map_err(unusable)?;
@@ -183,6 +172,19 @@ impl EventHandler for Projection {
                 return Ok(());
             }
         }
+        self.finish(txn, at, out).await
+    }
+}
+
+impl Projection {
+    /// What every applied event ends with: the watermark moves, and the
+    /// analyst records it produced are written (when publishing).
+    async fn finish(
+        &self,
+        txn: &DatabaseTransaction,
+        at: DateTime<Utc>,
+        out: Outgoing,
+    ) -> Result<(), HandlerError> {
         store::advance_watermark(txn, at).await?;
         if self.publish && !out.records.is_empty() {
             outbox::enqueue_records(txn, out.records).await?;
@@ -216,11 +218,9 @@ impl Outgoing {
 }
 
 fn status_change(
-    change: Option<pb::VendorStatusChange>,
+    change: pb::VendorStatusChange,
     at: DateTime<Utc>,
 ) -> Result<vendor::Model, HandlerError> {
-    let change =
-        change.ok_or_else(|| HandlerError::Unusable("status change without its change".into()))?;
     let status = codes::vendor_status(change.status).ok_or_else(|| {
         HandlerError::Unusable(format!("unknown vendor status {}", change.status))
     })?;
