@@ -54,6 +54,14 @@ pub fn invalid_argument(violations: &[Violation]) -> Status {
     )
 }
 
+/// Whether `code` has the form of a Kemendagri regency code: two digits, a
+/// dot, two digits (`33.74`, Kota Semarang). Whether the regency exists is
+/// the vendor service's to say.
+pub fn is_regency_code(code: &str) -> bool {
+    let b = code.as_bytes();
+    b.len() == 5 && b[2] == b'.' && b[..2].iter().chain(&b[3..]).all(u8::is_ascii_digit)
+}
+
 /// Most lines an order or a stock reservation may hold.
 pub const MAX_LINES: usize = 100;
 
@@ -173,6 +181,14 @@ pub fn refusals_of(status: &Status) -> Vec<Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regency_codes_are_two_digits_a_dot_and_two_digits() {
+        assert!(is_regency_code("33.74"));
+        for bad in ["3374", "33.7", "33-74", "ab.cd", "33.745", " 33.74", ""] {
+            assert!(!is_regency_code(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn every_violation_reaches_the_details_and_the_message() {

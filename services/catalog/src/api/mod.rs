@@ -499,17 +499,13 @@ impl CatalogApi {
         }
         let regency = (!req.delivery_regency.trim().is_empty())
             .then(|| req.delivery_regency.trim().to_string());
-        if let Some(code) = &regency {
-            let b = code.as_bytes();
-            if !(b.len() == 5
-                && b[2] == b'.'
-                && b[..2].iter().chain(&b[3..]).all(u8::is_ascii_digit))
-            {
-                v.push(Violation::new(
-                    "delivery_regency",
-                    "must be a regency code like 33.74",
-                ));
-            }
+        if let Some(code) = &regency
+            && !blangkon_platform::validation::is_regency_code(code)
+        {
+            v.push(Violation::new(
+                "delivery_regency",
+                "must be a regency code like 33.74",
+            ));
         }
         if req.min_price < 0 {
             v.push(Violation::new("min_price", "must not be negative"));

@@ -171,11 +171,7 @@ impl ProductDetails {
             ));
         }
         for (i, code) in regencies.iter().enumerate() {
-            let b = code.as_bytes();
-            let ok = b.len() == 5
-                && b[2] == b'.'
-                && b[..2].iter().chain(&b[3..]).all(u8::is_ascii_digit);
-            if !ok {
+            if !blangkon_platform::validation::is_regency_code(code) {
                 v.push(Violation::new(
                     format!("details.delivery_regencies[{i}]"),
                     "must be a regency code like 33.74",

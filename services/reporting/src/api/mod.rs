@@ -6,7 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use blangkon_platform::api_error::ApiError;
 use blangkon_platform::time::{now, to_timestamp};
-use blangkon_platform::validation::Violation;
+use blangkon_platform::validation::{self, Violation};
 use blangkon_proto::reporting as pb;
 use blangkon_proto::reporting::reporting_service_server::ReportingService;
 use chrono::{DateTime, Utc};
@@ -201,7 +201,7 @@ impl ReportingApi {
         }
         let regency_code = optional(&req.regency_code);
         if let Some(code) = &regency_code
-            && !is_regency_code(code)
+            && !validation::is_regency_code(code)
         {
             violations.push(Violation::new(
                 "regency_code",
@@ -292,16 +292,6 @@ impl ReportingApi {
 
 fn optional(value: &str) -> Option<String> {
     Some(value.trim().to_string()).filter(|v| !v.is_empty())
-}
-
-fn is_regency_code(code: &str) -> bool {
-    let bytes = code.as_bytes();
-    bytes.len() == 5
-        && bytes[2] == b'.'
-        && bytes
-            .iter()
-            .enumerate()
-            .all(|(i, b)| i == 2 || b.is_ascii_digit())
 }
 
 fn page_size(requested: i32, default: u64, max: u64, violations: &mut Vec<Violation>) -> u64 {

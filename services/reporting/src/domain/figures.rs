@@ -112,21 +112,6 @@ pub enum Dimension {
 }
 
 impl Dimension {
-    pub const ALL: [Dimension; 12] = [
-        Dimension::All,
-        Dimension::Status,
-        Dimension::Category,
-        Dimension::Subcategory,
-        Dimension::Regency,
-        Dimension::BuyerRegency,
-        Dimension::Month,
-        Dimension::LegalForm,
-        Dimension::Scale,
-        Dimension::BuyerUnit,
-        Dimension::Vendor,
-        Dimension::TargetGroup,
-    ];
-
     /// The name stored in the database and used in the analyst streams.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -143,10 +128,6 @@ impl Dimension {
             Dimension::Vendor => "vendor",
             Dimension::TargetGroup => "target_group",
         }
-    }
-
-    pub fn parse(name: &str) -> Option<Dimension> {
-        Dimension::ALL.into_iter().find(|d| d.as_str() == name)
     }
 }
 

@@ -46,11 +46,7 @@ pub struct RegencyCode(String);
 impl RegencyCode {
     pub fn parse(input: &str) -> Result<Self, IdentifierError> {
         let input = input.trim();
-        let bytes = input.as_bytes();
-        let ok = bytes.len() == 5
-            && bytes[2] == b'.'
-            && bytes[..2].iter().chain(&bytes[3..]).all(u8::is_ascii_digit);
-        if ok {
+        if blangkon_platform::validation::is_regency_code(input) {
             Ok(Self(input.to_string()))
         } else {
             Err(IdentifierError::RegencyCodeFormat)
