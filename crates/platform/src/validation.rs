@@ -62,6 +62,19 @@ pub fn is_regency_code(code: &str) -> bool {
     b.len() == 5 && b[2] == b'.' && b[..2].iter().chain(&b[3..]).all(u8::is_ascii_digit)
 }
 
+/// The page size a list request asks for: `default` for 0, else 1 to
+/// `max`; anything else is a violation of `page_size`.
+pub fn page_size(requested: i32, default: u64, max: u64) -> Result<u64, Violation> {
+    match requested {
+        0 => Ok(default),
+        n if n > 0 && (n as u64) <= max => Ok(n as u64),
+        _ => Err(Violation::new(
+            "page_size",
+            format!("must be 1 to {max} (0 for {default})"),
+        )),
+    }
+}
+
 /// Most lines an order or a stock reservation may hold.
 pub const MAX_LINES: usize = 100;
 
@@ -181,6 +194,15 @@ pub fn refusals_of(status: &Status) -> Vec<Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn page_sizes_default_at_zero_and_stop_at_the_maximum() {
+        assert_eq!(page_size(0, 50, 500), Ok(50));
+        assert_eq!(page_size(500, 50, 500), Ok(500));
+        for bad in [-1, 501] {
+            assert_eq!(page_size(bad, 50, 500).unwrap_err().field, "page_size");
+        }
+    }
 
     #[test]
     fn regency_codes_are_two_digits_a_dot_and_two_digits() {

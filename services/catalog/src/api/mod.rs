@@ -433,8 +433,8 @@ impl CatalogApi {
     }
 }
 
-const DEFAULT_PAGE_SIZE: i32 = 20;
-const MAX_PAGE_SIZE: i32 = 100;
+const DEFAULT_PAGE_SIZE: u64 = 20;
+const MAX_PAGE_SIZE: u64 = 100;
 
 fn encode_cursor(cursor: &search::Cursor) -> String {
     use base64::Engine as _;
@@ -553,17 +553,15 @@ impl CatalogApi {
                 search::SortOrder::Relevance
             }
         };
-        let page_size = match req.page_size {
-            0 => DEFAULT_PAGE_SIZE,
-            n if (1..=MAX_PAGE_SIZE).contains(&n) => n,
-            _ => {
-                v.push(Violation::new(
-                    "page_size",
-                    format!("must be 1 to {MAX_PAGE_SIZE}"),
-                ));
-                DEFAULT_PAGE_SIZE
-            }
-        };
+        let page_size = blangkon_platform::validation::page_size(
+            req.page_size,
+            DEFAULT_PAGE_SIZE,
+            MAX_PAGE_SIZE,
+        )
+        .unwrap_or_else(|violation| {
+            v.push(violation);
+            DEFAULT_PAGE_SIZE
+        });
         let after = if req.page_token.is_empty() {
             None
         } else {

@@ -650,14 +650,11 @@ impl OrderApi {
         req: pb::ListOrdersRequest,
     ) -> ApiResult<pb::ListOrdersResponse> {
         let mut v = Vec::new();
-        let page_size = match req.page_size {
-            0 => 50,
-            n if (1..=500).contains(&n) => n as u64,
-            _ => {
-                v.push(Violation::new("page_size", "must be 1 to 500"));
+        let page_size = blangkon_platform::validation::page_size(req.page_size, 50, 500)
+            .unwrap_or_else(|violation| {
+                v.push(violation);
                 50
-            }
-        };
+            });
         let after = if req.page_token.is_empty() {
             None
         } else {

@@ -295,17 +295,10 @@ fn optional(value: &str) -> Option<String> {
 }
 
 fn page_size(requested: i32, default: u64, max: u64, violations: &mut Vec<Violation>) -> u64 {
-    match requested {
-        0 => default,
-        n if n > 0 && (n as u64) <= max => n as u64,
-        _ => {
-            violations.push(Violation::new(
-                "page_size",
-                format!("must be 1 to {max} (0 for {default})"),
-            ));
-            default
-        }
-    }
+    validation::page_size(requested, default, max).unwrap_or_else(|violation| {
+        violations.push(violation);
+        default
+    })
 }
 
 /// A page token: where the previous page ended, `micros|order_id`.

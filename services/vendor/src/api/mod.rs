@@ -27,8 +27,8 @@ use crate::store::{self, VendorFilter, training, vendor};
 use convert::Visibility;
 pub use error::ApiError;
 
-const DEFAULT_PAGE_SIZE: i32 = 50;
-const MAX_PAGE_SIZE: i32 = 500;
+const DEFAULT_PAGE_SIZE: u64 = 50;
+const MAX_PAGE_SIZE: u64 = 500;
 const MAX_REASON: usize = 1000;
 
 /// The vendor service's gRPC API.
@@ -497,17 +497,15 @@ impl VendorApi {
         req: pb::ListVendorsRequest,
     ) -> ApiResult<pb::ListVendorsResponse> {
         let mut violations = Vec::new();
-        let page_size = match req.page_size {
-            0 => DEFAULT_PAGE_SIZE,
-            n if (1..=MAX_PAGE_SIZE).contains(&n) => n,
-            _ => {
-                violations.push(Violation::new(
-                    "page_size",
-                    format!("must be 1 to {MAX_PAGE_SIZE}"),
-                ));
-                DEFAULT_PAGE_SIZE
-            }
-        };
+        let page_size = blangkon_platform::validation::page_size(
+            req.page_size,
+            DEFAULT_PAGE_SIZE,
+            MAX_PAGE_SIZE,
+        )
+        .unwrap_or_else(|violation| {
+            violations.push(violation);
+            DEFAULT_PAGE_SIZE
+        });
         let after = if req.page_token.is_empty() {
             None
         } else {
