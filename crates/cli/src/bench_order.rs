@@ -1,7 +1,9 @@
 //! `blangkon bench order`: many buyers place orders at once against the
 //! vendor, catalog and order services on PostgreSQL; beside it, in the same
 //! run, the throughput of a plain single-row insert transaction on the same
-//! server — the limit no write path can beat — and the ratio of the two.
+//! server — the limit no write path can beat — and the ratio of the two;
+//! then the two remote steps of a placing alone (the vendor check and the
+//! stock reservation) and the bound they set together with one raw write.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -295,8 +297,24 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<()> {
         "order placement over gRPC (quote, vendor check, stock reservation, order write) vs a raw insert transaction, PostgreSQL"
     );
     println!(
-        "{:>8} {:>9} {:>9} {:>9} {:>9} {:>11} {:>7}",
-        "buyers", "orders/s", "p50 ms", "p99 ms", "failed", "raw tx/s", "ratio"
+        "{:>8} {:>9} {:>9} {:>9} {:>9} {:>11} {:>7} {:>10} {:>10} {:>8} {:>7}",
+        "buyers",
+        "orders/s",
+        "p50 ms",
+        "p99 ms",
+        "failed",
+        "raw tx/s",
+        "ratio",
+        "vendor/s",
+        "reserve/s",
+        "bound/s",
+        "bound"
+    );
+    println!(
+        "(vendor/s: the vendor check alone, GetVendor over gRPC; reserve/s: the stock reservation alone, ReserveStock over gRPC;"
+    );
+    println!(
+        " each at the same concurrency. bound/s: orders/s if placing cost no more than those two steps and one raw transaction, as % of raw tx/s)"
     );
     for &workers in &bench.concurrency {
         let endpoint = format!("http://{order_address}");
@@ -360,11 +378,82 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<()> {
             }
         })
         .await?;
+        // Each remote step of a placing alone, at the same concurrency:
+        // where an order's time goes.
+        let service = token(
+            Role::Service,
+            TokenRequest {
+                subject: "order-service".into(),
+                ..TokenRequest::default()
+            },
+        )?;
+        let vendor_clients: Arc<Vec<_>> = {
+            let mut clients = Vec::with_capacity(workers);
+            for _ in 0..workers {
+                clients
+                    .push(VendorServiceClient::connect(format!("http://{vendor_address}")).await?);
+            }
+            Arc::new(clients)
+        };
+        let vendor_id = registered.id.clone();
+        let service_token = service.clone();
+        let (lookups, lookup_elapsed) = measure(workers, bench.seconds, move |w, _| {
+            let mut client = vendor_clients[w].clone();
+            let request = with(
+                &service_token,
+                ven::GetVendorRequest {
+                    vendor_id: vendor_id.clone(),
+                    view: ven::VendorView::Basic as i32,
+                },
+            );
+            async move {
+                client.get_vendor(request?).await?;
+                Ok(())
+            }
+        })
+        .await?;
+        let catalog_clients: Arc<Vec<_>> = {
+            let mut clients = Vec::with_capacity(workers);
+            for _ in 0..workers {
+                clients.push(
+                    CatalogServiceClient::connect(format!("http://{catalog_address}")).await?,
+                );
+            }
+            Arc::new(clients)
+        };
+        let products_ref = products.clone();
+        let service_token = service.clone();
+        let (reservations, reserve_elapsed) = measure(workers, bench.seconds, move |w, n| {
+            let mut client = catalog_clients[w].clone();
+            let request = with(
+                &service_token,
+                cat::ReserveStockRequest {
+                    reservation_id: uuid::Uuid::now_v7().to_string(),
+                    lines: vec![cat::QuoteLine {
+                        product_id: products_ref[(w + n as usize) % products_ref.len()].clone(),
+                        quantity: 20,
+                    }],
+                },
+            );
+            async move {
+                client.reserve_stock(request?).await?;
+                Ok(())
+            }
+        })
+        .await?;
+        let lookups_per_s = lookups.len() as f64 / lookup_elapsed;
+        let reservations_per_s = reservations.len() as f64 / reserve_elapsed;
+
         let orders_per_s = latencies.len() as f64 / elapsed;
         let raw_per_s = raw_latencies.len() as f64 / raw_elapsed;
+        // The steps share the same two cores, so their costs add up: an
+        // order can go no faster than its vendor check, its reservation and
+        // one raw insert transaction (for its own write) one after another,
+        // even if the order service itself cost nothing.
+        let bound_per_s = 1.0 / (1.0 / lookups_per_s + 1.0 / reservations_per_s + 1.0 / raw_per_s);
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         println!(
-            "{:>8} {:>9.0} {:>9.2} {:>9.2} {:>9} {:>11.0} {:>6.0}%",
+            "{:>8} {:>9.0} {:>9.2} {:>9.2} {:>9} {:>11.0} {:>6.0}% {:>10.0} {:>10.0} {:>8.0} {:>6.0}%",
             workers,
             orders_per_s,
             ms(percentile(&latencies, 50.0)),
@@ -372,6 +461,10 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<()> {
             failed.load(std::sync::atomic::Ordering::Relaxed),
             raw_per_s,
             100.0 * orders_per_s / raw_per_s,
+            lookups_per_s,
+            reservations_per_s,
+            bound_per_s,
+            100.0 * bound_per_s / raw_per_s,
         );
     }
     shutdown.cancel();
