@@ -76,6 +76,19 @@ fn with<T>(token: &str, message: T) -> anyhow::Result<tonic::Request<T>> {
     Ok(request)
 }
 
+/// One client (one connection) per worker.
+async fn connect_each<C, F, Fut>(workers: usize, connect: F) -> anyhow::Result<Arc<Vec<C>>>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<C, tonic::transport::Error>>,
+{
+    let mut clients = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        clients.push(connect().await?);
+    }
+    Ok(Arc::new(clients))
+}
+
 /// Runs `work` on `workers` tasks for `seconds`; returns every latency.
 async fn measure<F, Fut>(
     workers: usize,
@@ -294,7 +307,7 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<()> {
 
     println!();
     println!(
-        "order placement over gRPC (quote, vendor check, stock reservation, order write) vs a raw insert transaction, PostgreSQL"
+        "order placement over gRPC (stock reservation with its prices, vendor check, order write) vs a raw insert transaction, PostgreSQL"
     );
     println!(
         "{:>8} {:>9} {:>9} {:>9} {:>9} {:>11} {:>7} {:>10} {:>10} {:>8} {:>7}",
@@ -317,13 +330,11 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<()> {
         " each at the same concurrency. bound/s: orders/s if placing cost no more than those two steps and one raw transaction, as % of raw tx/s)"
     );
     for &workers in &bench.concurrency {
-        let endpoint = format!("http://{order_address}");
         let products_ref = products.clone();
-        let mut clients = Vec::new();
-        for _ in 0..workers {
-            clients.push(OrderServiceClient::connect(endpoint.clone()).await?);
-        }
-        let clients = Arc::new(clients);
+        let clients = connect_each(workers, || {
+            OrderServiceClient::connect(format!("http://{order_address}"))
+        })
+        .await?;
         let failed = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let failed_ref = failed.clone();
         let run = uuid::Uuid::now_v7();
@@ -387,14 +398,10 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<()> {
                 ..TokenRequest::default()
             },
         )?;
-        let vendor_clients: Arc<Vec<_>> = {
-            let mut clients = Vec::with_capacity(workers);
-            for _ in 0..workers {
-                clients
-                    .push(VendorServiceClient::connect(format!("http://{vendor_address}")).await?);
-            }
-            Arc::new(clients)
-        };
+        let vendor_clients = connect_each(workers, || {
+            VendorServiceClient::connect(format!("http://{vendor_address}"))
+        })
+        .await?;
         let vendor_id = registered.id.clone();
         let service_token = service.clone();
         let (lookups, lookup_elapsed) = measure(workers, bench.seconds, move |w, _| {
@@ -412,17 +419,12 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<()> {
             }
         })
         .await?;
-        let catalog_clients: Arc<Vec<_>> = {
-            let mut clients = Vec::with_capacity(workers);
-            for _ in 0..workers {
-                clients.push(
-                    CatalogServiceClient::connect(format!("http://{catalog_address}")).await?,
-                );
-            }
-            Arc::new(clients)
-        };
+        let catalog_clients = connect_each(workers, || {
+            CatalogServiceClient::connect(format!("http://{catalog_address}"))
+        })
+        .await?;
         let products_ref = products.clone();
-        let service_token = service.clone();
+        let service_token = service;
         let (reservations, reserve_elapsed) = measure(workers, bench.seconds, move |w, n| {
             let mut client = catalog_clients[w].clone();
             let request = with(
