@@ -102,9 +102,41 @@ pub mod vendor_status {
         VendorVerified,
     };
 
-    /// The change `envelope` carries if it is a vendor status event; `None`
-    /// for events of other types; an error if it cannot be read.
-    pub fn change_of(envelope: &EventEnvelope) -> Option<Result<VendorStatusChange, String>> {
+    /// A vendor's state after a status change, in the short codes the
+    /// services store (see [`crate::codes`]). A legal form or scale the
+    /// consumer does not know is empty; an unknown status is an error.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct VendorState {
+        pub vendor_id: String,
+        pub regency_code: String,
+        pub legal_form: String,
+        pub scale: String,
+        pub status: String,
+    }
+
+    impl TryFrom<VendorStatusChange> for VendorState {
+        type Error = String;
+
+        fn try_from(change: VendorStatusChange) -> Result<Self, String> {
+            let status = crate::codes::vendor_status(change.status)
+                .ok_or_else(|| format!("unknown vendor status {}", change.status))?;
+            Ok(Self {
+                vendor_id: change.vendor_id,
+                regency_code: change.regency_code,
+                legal_form: crate::codes::legal_form(change.legal_form).unwrap_or_default(),
+                scale: crate::codes::scale(change.scale).unwrap_or_default(),
+                status,
+            })
+        }
+    }
+
+    /// The vendor's state `envelope` tells if it is a vendor status event;
+    /// `None` for events of other types; an error if it cannot be read.
+    pub fn change_of(envelope: &EventEnvelope) -> Option<Result<VendorState, String>> {
+        change_in(envelope).map(|change| change.and_then(VendorState::try_from))
+    }
+
+    fn change_in(envelope: &EventEnvelope) -> Option<Result<VendorStatusChange, String>> {
         let t = envelope.event_type.as_str();
         let decoded = if t == VendorVerified::full_name() {
             decode::<VendorVerified>(envelope, |e| e.change)
@@ -142,15 +174,38 @@ pub mod vendor_status {
         }
 
         #[test]
-        fn status_events_give_their_change_and_others_none() {
+        fn status_events_give_the_vendors_state_and_others_none() {
             let change = VendorStatusChange {
                 vendor_id: "v".into(),
+                regency_code: "33.74".into(),
+                legal_form: crate::vendor::LegalForm::Cv as i32,
+                scale: 0,
+                status: crate::vendor::VendorStatus::Suspended as i32,
                 ..Default::default()
             };
             let suspended = envelope(&VendorSuspended {
                 change: Some(change.clone()),
             });
-            assert_eq!(change_of(&suspended), Some(Ok(change)));
+            assert_eq!(
+                change_of(&suspended),
+                Some(Ok(VendorState {
+                    vendor_id: "v".into(),
+                    regency_code: "33.74".into(),
+                    legal_form: "cv".into(),
+                    scale: String::new(),
+                    status: "suspended".into(),
+                }))
+            );
+            let unknown = envelope(&VendorVerified {
+                change: Some(VendorStatusChange {
+                    status: 99,
+                    ..change
+                }),
+            });
+            assert_eq!(
+                change_of(&unknown),
+                Some(Err("unknown vendor status 99".to_string()))
+            );
             let empty = envelope(&VendorVerified { change: None });
             assert!(matches!(change_of(&empty), Some(Err(_))));
             let registered = envelope(&crate::events::VendorRegistered::default());

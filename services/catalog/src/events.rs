@@ -4,8 +4,9 @@
 use blangkon_platform::inbox::{EventHandler, HandlerError, ReceivedEvent};
 use blangkon_platform::kafka::{TopicSpec, topics};
 use blangkon_platform::outbox::NewEvent;
+use blangkon_proto::codes;
 use blangkon_proto::events as pb;
-use blangkon_proto::{codes, vendor_status};
+use blangkon_proto::vendor_status::{self, VendorState};
 use chrono::{DateTime, Utc};
 use prost::Name as _;
 use sea_orm::DatabaseTransaction;
@@ -90,14 +91,6 @@ pub fn stock_changed(row: &product::Model, old_stock: i64) -> NewEvent {
     )
 }
 
-fn legal_form_name(value: i32) -> String {
-    codes::legal_form(value).unwrap_or_default()
-}
-
-fn scale_name(value: i32) -> String {
-    codes::scale(value).unwrap_or_default()
-}
-
 /// Keeps `vendors` in step with the vendor service, so that only verified
 /// vendors manage and sell products.
 #[derive(Debug, Clone, Copy, Default)]
@@ -120,7 +113,7 @@ impl EventHandler for VendorProjection {
             .and_then(blangkon_platform::time::from_timestamp)
             .unwrap_or_else(Utc::now);
         let change = if let Some(change) = vendor_status::change_of(&event.envelope) {
-            status_change(change.map_err(HandlerError::Unusable)?, at)?
+            status_change(change.map_err(HandlerError::Unusable)?, at)
         } else if event.envelope.event_type == pb::VendorRegistered::full_name() {
             let e: pb::VendorRegistered = payload
                 .to_msg()
@@ -128,8 +121,8 @@ impl EventHandler for VendorProjection {
             vendor::Model {
                 vendor_id: e.vendor_id,
                 regency_code: e.regency_code,
-                legal_form: legal_form_name(e.legal_form),
-                scale: scale_name(e.scale),
+                legal_form: codes::legal_form(e.legal_form).unwrap_or_default(),
+                scale: codes::scale(e.scale).unwrap_or_default(),
                 status: codes::vendor_status(e.status).unwrap_or_else(|| "pending".into()),
                 status_at: at,
             }
@@ -145,19 +138,13 @@ impl EventHandler for VendorProjection {
     }
 }
 
-fn status_change(
-    change: pb::VendorStatusChange,
-    at: DateTime<Utc>,
-) -> Result<vendor::Model, HandlerError> {
-    let status = codes::vendor_status(change.status).ok_or_else(|| {
-        HandlerError::Unusable(format!("unknown vendor status {}", change.status))
-    })?;
-    Ok(vendor::Model {
-        vendor_id: change.vendor_id,
-        regency_code: change.regency_code,
-        legal_form: legal_form_name(change.legal_form),
-        scale: scale_name(change.scale),
-        status,
+fn status_change(state: VendorState, at: DateTime<Utc>) -> vendor::Model {
+    vendor::Model {
+        vendor_id: state.vendor_id,
+        regency_code: state.regency_code,
+        legal_form: state.legal_form,
+        scale: state.scale,
+        status: state.status,
         status_at: at,
-    })
+    }
 }

@@ -16,8 +16,9 @@ use blangkon_platform::inbox::{EventHandler, HandlerError, ReceivedEvent};
 use blangkon_platform::kafka::{TopicSpec, topics};
 use blangkon_platform::outbox::{self, NewRecord, RelayWaker};
 use blangkon_platform::time::from_timestamp;
+use blangkon_proto::codes;
 use blangkon_proto::events as pb;
-use blangkon_proto::{codes, vendor_status};
+use blangkon_proto::vendor_status::{self, VendorState};
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseTransaction, DbErr};
 
@@ -99,7 +100,7 @@ impl EventHandler for Projection {
         let mut out = Outgoing::default();
         if let Some(change) = vendor_status::change_of(&event.envelope) {
             let change = change.map_err(HandlerError::Unusable)?;
-            apply_vendor(txn, status_change(change, at)?, &mut out).await?;
+            apply_vendor(txn, status_change(change, at), &mut out).await?;
             return self.finish(txn, at, out).await;
         }
         match event.envelope.event_type.as_str() {
@@ -217,23 +218,17 @@ impl Outgoing {
     }
 }
 
-fn status_change(
-    change: pb::VendorStatusChange,
-    at: DateTime<Utc>,
-) -> Result<vendor::Model, HandlerError> {
-    let status = codes::vendor_status(change.status).ok_or_else(|| {
-        HandlerError::Unusable(format!("unknown vendor status {}", change.status))
-    })?;
-    Ok(vendor::Model {
-        vendor_id: change.vendor_id,
+fn status_change(state: VendorState, at: DateTime<Utc>) -> vendor::Model {
+    vendor::Model {
+        vendor_id: state.vendor_id,
         // Status events carry no name; the registration's is kept.
         name: String::new(),
-        regency_code: change.regency_code,
-        legal_form: codes::legal_form(change.legal_form).unwrap_or_default(),
-        scale: codes::scale(change.scale).unwrap_or_default(),
-        status,
+        regency_code: state.regency_code,
+        legal_form: state.legal_form,
+        scale: state.scale,
+        status: state.status,
         status_at: at,
-    })
+    }
 }
 
 /// The vendor columns the summary stream counts by.
