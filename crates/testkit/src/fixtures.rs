@@ -2,12 +2,15 @@
 //! services: one place for what every service's integration tests need.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use blangkon_platform::CancellationToken;
 use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest, bearer};
 use blangkon_platform::settings::{AuthSettings, DatabaseSettings, GrpcSettings, KafkaSettings};
+use blangkon_proto::catalog as cat;
+use blangkon_proto::catalog::catalog_service_client::CatalogServiceClient;
 use tonic::Request;
+use tonic::transport::Channel;
 
 use crate::{TestDatabase, TestKafka};
 
@@ -65,6 +68,44 @@ pub fn with<T>(token: &str, message: T) -> Request<T> {
         .metadata_mut()
         .insert("authorization", bearer(token).expect("bearer token"));
     request
+}
+
+/// Creates a product as the vendor of `vendor_token` and publishes it. The
+/// catalog hears that a vendor is verified over Kafka, so creating is
+/// retried for up to 30 s until it has; returns the product's id.
+pub async fn listed_product(
+    catalog: &mut CatalogServiceClient<Channel>,
+    vendor_token: &str,
+    details: cat::ProductDetails,
+) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let product = loop {
+        let created = catalog
+            .create_product(with(
+                vendor_token,
+                cat::CreateProductRequest {
+                    details: Some(details.clone()),
+                },
+            ))
+            .await;
+        match created {
+            Ok(p) => break p.into_inner(),
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(e) => panic!("the catalog never saw the vendor verified: {e}"),
+        }
+    };
+    catalog
+        .publish_product(with(
+            vendor_token,
+            cat::PublishProductRequest {
+                product_id: product.id.clone(),
+            },
+        ))
+        .await
+        .expect("publish the product");
+    product.id
 }
 
 /// A service running on its own task until [`Running::stop`].

@@ -15,7 +15,7 @@ use blangkon_proto::order as pb;
 use blangkon_proto::order::order_service_client::OrderServiceClient;
 use blangkon_proto::vendor as ven;
 use blangkon_proto::vendor::vendor_service_client::VendorServiceClient;
-use blangkon_testkit::fixtures::{Running, SECRET, auth, database, grpc, kafka, token, with};
+use blangkon_testkit::fixtures::{self, Running, SECRET, auth, database, grpc, kafka, token, with};
 use blangkon_testkit::{EventReader, TestDatabase, TestKafka};
 use tonic::Code;
 
@@ -286,38 +286,7 @@ impl Suite {
     /// Lists a product of the suite's vendor, waiting until the catalog
     /// has heard over Kafka that the vendor is verified.
     async fn listed_product(&self, details: cat::ProductDetails) -> String {
-        let vendor_token = self.vendor_token();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let product = loop {
-            let created = self
-                .catalog()
-                .await
-                .create_product(with(
-                    &vendor_token,
-                    cat::CreateProductRequest {
-                        details: Some(details.clone()),
-                    },
-                ))
-                .await;
-            match created {
-                Ok(p) => break p.into_inner(),
-                Err(_) if Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(100)).await
-                }
-                Err(e) => panic!("catalog never saw the vendor verified: {e}"),
-            }
-        };
-        self.catalog()
-            .await
-            .publish_product(with(
-                &vendor_token,
-                cat::PublishProductRequest {
-                    product_id: product.id.clone(),
-                },
-            ))
-            .await
-            .unwrap();
-        product.id
+        fixtures::listed_product(&mut self.catalog().await, &self.vendor_token(), details).await
     }
 
     async fn stock_of(&self, product_id: &str) -> i64 {

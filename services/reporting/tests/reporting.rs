@@ -279,38 +279,7 @@ impl Suite {
             delivery_regencies: vec!["33.74".into(), "33.22".into()],
             domestic_product: true,
         };
-        let token = vendor_token(vendor_id);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let product = loop {
-            match self
-                .catalog()
-                .await
-                .create_product(with(
-                    &token,
-                    cat::CreateProductRequest {
-                        details: Some(details.clone()),
-                    },
-                ))
-                .await
-            {
-                Ok(p) => break p.into_inner(),
-                Err(_) if Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(100)).await
-                }
-                Err(e) => panic!("catalog never saw vendor {vendor_id} verified: {e}"),
-            }
-        };
-        self.catalog()
-            .await
-            .publish_product(with(
-                &token,
-                cat::PublishProductRequest {
-                    product_id: product.id.clone(),
-                },
-            ))
-            .await
-            .unwrap();
-        product.id
+        fixtures::listed_product(&mut self.catalog().await, &vendor_token(vendor_id), details).await
     }
 
     async fn place(&self, buyer: &str, lines: &[(&str, i64)]) -> String {
