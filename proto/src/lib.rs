@@ -98,8 +98,8 @@ pub mod vendor_status {
     use prost::Name as _;
 
     use crate::events::{
-        EventEnvelope, VendorReinstated, VendorRejected, VendorStatusChange, VendorSuspended,
-        VendorVerified,
+        EventEnvelope, VendorRegistered, VendorReinstated, VendorRejected, VendorStatusChange,
+        VendorSuspended, VendorVerified,
     };
 
     /// A vendor's state after a status change, in the short codes the
@@ -127,6 +127,21 @@ pub mod vendor_status {
                 scale: crate::codes::scale(change.scale).unwrap_or_default(),
                 status,
             })
+        }
+    }
+
+    impl VendorState {
+        /// A newly registered vendor's state; one registered without a
+        /// status is pending.
+        pub fn registered(event: &VendorRegistered) -> Self {
+            Self {
+                vendor_id: event.vendor_id.clone(),
+                regency_code: event.regency_code.clone(),
+                legal_form: crate::codes::legal_form(event.legal_form).unwrap_or_default(),
+                scale: crate::codes::scale(event.scale).unwrap_or_default(),
+                status: crate::codes::vendor_status(event.status)
+                    .unwrap_or_else(|| "pending".into()),
+            }
         }
     }
 
@@ -208,8 +223,28 @@ pub mod vendor_status {
             );
             let empty = envelope(&VendorVerified { change: None });
             assert!(matches!(change_of(&empty), Some(Err(_))));
-            let registered = envelope(&crate::events::VendorRegistered::default());
+            let registered = envelope(&VendorRegistered::default());
             assert_eq!(change_of(&registered), None);
+        }
+
+        #[test]
+        fn a_registration_without_a_status_is_pending() {
+            let state = VendorState::registered(&VendorRegistered {
+                vendor_id: "v".into(),
+                regency_code: "33.74".into(),
+                scale: crate::vendor::Scale::Micro as i32,
+                ..Default::default()
+            });
+            assert_eq!(
+                state,
+                VendorState {
+                    vendor_id: "v".into(),
+                    regency_code: "33.74".into(),
+                    legal_form: String::new(),
+                    scale: "micro".into(),
+                    status: "pending".into(),
+                }
+            );
         }
     }
 }

@@ -4,7 +4,6 @@
 use blangkon_platform::inbox::{EventHandler, HandlerError, ReceivedEvent};
 use blangkon_platform::kafka::{TopicSpec, topics};
 use blangkon_platform::outbox::NewEvent;
-use blangkon_proto::codes;
 use blangkon_proto::events as pb;
 use blangkon_proto::vendor_status::{self, VendorState};
 use chrono::{DateTime, Utc};
@@ -113,19 +112,12 @@ impl EventHandler for VendorProjection {
             .and_then(blangkon_platform::time::from_timestamp)
             .unwrap_or_else(Utc::now);
         let change = if let Some(change) = vendor_status::change_of(&event.envelope) {
-            status_change(change.map_err(HandlerError::Unusable)?, at)
+            vendor_row(change.map_err(HandlerError::Unusable)?, at)
         } else if event.envelope.event_type == pb::VendorRegistered::full_name() {
             let e: pb::VendorRegistered = payload
                 .to_msg()
                 .map_err(|e| HandlerError::Unusable(e.to_string()))?;
-            vendor::Model {
-                vendor_id: e.vendor_id,
-                regency_code: e.regency_code,
-                legal_form: codes::legal_form(e.legal_form).unwrap_or_default(),
-                scale: codes::scale(e.scale).unwrap_or_default(),
-                status: codes::vendor_status(e.status).unwrap_or_else(|| "pending".into()),
-                status_at: at,
-            }
+            vendor_row(VendorState::registered(&e), at)
         } else {
             // Regencies joining and trainings do not concern the catalog.
             return Ok(());
@@ -138,7 +130,8 @@ impl EventHandler for VendorProjection {
     }
 }
 
-fn status_change(state: VendorState, at: DateTime<Utc>) -> vendor::Model {
+/// The catalog's row of a vendor in `state` since `at`.
+fn vendor_row(state: VendorState, at: DateTime<Utc>) -> vendor::Model {
     vendor::Model {
         vendor_id: state.vendor_id,
         regency_code: state.regency_code,

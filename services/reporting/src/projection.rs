@@ -16,7 +16,6 @@ use blangkon_platform::inbox::{EventHandler, HandlerError, ReceivedEvent};
 use blangkon_platform::kafka::{TopicSpec, topics};
 use blangkon_platform::outbox::{self, NewRecord, RelayWaker};
 use blangkon_platform::time::from_timestamp;
-use blangkon_proto::codes;
 use blangkon_proto::events as pb;
 use blangkon_proto::vendor_status::{self, VendorState};
 use chrono::{DateTime, Utc};
@@ -100,7 +99,7 @@ impl EventHandler for Projection {
         let mut out = Outgoing::default();
         if let Some(change) = vendor_status::change_of(&event.envelope) {
             let change = change.map_err(HandlerError::Unusable)?;
-            apply_vendor(txn, status_change(change, at), &mut out).await?;
+            apply_vendor(txn, vendor_row(change, at), &mut out).await?;
             return self.finish(txn, at, out).await;
         }
         match event.envelope.event_type.as_str() {
@@ -119,13 +118,8 @@ impl EventHandler for Projection {
             "blangkon.events.v1.VendorRegistered" => {
                 let e: pb::VendorRegistered = payload.to_msg().map_err(unusable)?;
                 let registered = vendor::Model {
-                    vendor_id: e.vendor_id,
-                    name: e.name,
-                    regency_code: e.regency_code,
-                    legal_form: codes::legal_form(e.legal_form).unwrap_or_default(),
-                    scale: codes::scale(e.scale).unwrap_or_default(),
-                    status: codes::vendor_status(e.status).unwrap_or_else(|| "pending".into()),
-                    status_at: at,
+                    name: e.name.clone(),
+                    ..vendor_row(VendorState::registered(&e), at)
                 };
                 apply_vendor(txn, registered, &mut out).await?;
             }
@@ -218,10 +212,11 @@ impl Outgoing {
     }
 }
 
-fn status_change(state: VendorState, at: DateTime<Utc>) -> vendor::Model {
+/// Reporting's row of a vendor in `state` since `at`, without a name:
+/// status events carry none (the registration's is kept).
+fn vendor_row(state: VendorState, at: DateTime<Utc>) -> vendor::Model {
     vendor::Model {
         vendor_id: state.vendor_id,
-        // Status events carry no name; the registration's is kept.
         name: String::new(),
         regency_code: state.regency_code,
         legal_form: state.legal_form,
