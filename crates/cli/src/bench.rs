@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use blangkon_catalog::CatalogService;
 use blangkon_catalog::store::migrations::Migrator;
 use blangkon_catalog::store::{product, vendor};
 use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest, bearer};
-use blangkon_platform::settings::{
-    AuthSettings, DatabaseSettings, GrpcSettings, KafkaSettings, TelemetrySettings,
-};
-use blangkon_platform::{CancellationToken, db};
+use blangkon_platform::db;
+use blangkon_platform::settings::DatabaseSettings;
+use blangkon_platform::suite::Suite;
 use blangkon_proto::catalog as pb;
 use blangkon_proto::catalog::catalog_service_client::CatalogServiceClient;
 use clap::{Args, Subcommand};
@@ -566,7 +566,7 @@ fn rss_mib() -> Option<f64> {
 async fn catalog(bench: CatalogBench) -> anyhow::Result<()> {
     let secret = "benchmark-secret-0123456789abcdef0123";
     let database = DatabaseSettings {
-        url: bench.database_url.clone(),
+        url: bench.database_url.clone().into(),
         max_connections: 20,
         migrate_on_start: true,
     };
@@ -577,28 +577,12 @@ async fn catalog(bench: CatalogBench) -> anyhow::Result<()> {
     crate::dev::create_embedded_topics(&kafka)?;
     let rss_before = rss_mib();
     let started = Instant::now();
-    let app = blangkon_catalog::Application::build(blangkon_catalog::Settings {
-        grpc: GrpcSettings {
-            listen: "127.0.0.1:0".parse()?,
-            shutdown_grace_secs: 5,
-        },
-        database,
-        kafka: KafkaSettings {
-            bootstrap_servers: kafka.bootstrap_servers(),
-            create_topics: false,
-            ..KafkaSettings::default()
-        },
-        auth: AuthSettings {
-            jwt_secret: secret.into(),
-            ..AuthSettings::default()
-        },
-        telemetry: TelemetrySettings::default(),
-        catalog: blangkon_catalog::settings::CatalogSettings {
-            max_price: 200_000_000,
-            search_poll_ms: 250,
-        },
-    })
-    .await?;
+    let mut suite = Suite::new(kafka.bootstrap_servers(), secret);
+    suite.kafka.create_topics = false;
+    suite.max_connections = database.max_connections;
+    let catalog = suite
+        .start::<CatalogService>(suite.settings(database.url, 0))
+        .await?;
     let build = started.elapsed();
     let rss_after = rss_mib();
     println!(
@@ -607,9 +591,7 @@ async fn catalog(bench: CatalogBench) -> anyhow::Result<()> {
         rss_before.map_or("?".into(), |m| format!("{m:.0}")),
         rss_after.map_or("?".into(), |m| format!("{m:.0}")),
     );
-    let endpoint = format!("http://{}", app.address());
-    let shutdown = CancellationToken::new();
-    let server = tokio::spawn(app.run(shutdown.clone()));
+    let endpoint = catalog.endpoint();
 
     let token = TokenIssuer::new(secret, None)
         .issue(
@@ -690,8 +672,7 @@ async fn catalog(bench: CatalogBench) -> anyhow::Result<()> {
             ms(latencies.last().copied().unwrap_or_default()),
         );
     }
-    shutdown.cancel();
-    server.await??;
+    catalog.stop(Duration::from_secs(15)).await?;
     drop(kafka);
     Ok(())
 }

@@ -9,17 +9,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use blangkon_catalog::CatalogService;
+use blangkon_order::OrderService;
 use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest, bearer};
-use blangkon_platform::settings::{
-    AuthSettings, DatabaseSettings, GrpcSettings, KafkaSettings, TelemetrySettings,
-};
-use blangkon_platform::{CancellationToken, db};
+use blangkon_platform::db;
+use blangkon_platform::settings::{DatabaseSettings, KafkaSettings};
+use blangkon_platform::suite::Suite;
 use blangkon_proto::catalog as cat;
 use blangkon_proto::catalog::catalog_service_client::CatalogServiceClient;
 use blangkon_proto::order as pb;
 use blangkon_proto::order::order_service_client::OrderServiceClient;
 use blangkon_proto::vendor as ven;
 use blangkon_proto::vendor::vendor_service_client::VendorServiceClient;
+use blangkon_vendor::VendorService;
 use clap::Args;
 use rdkafka::mocking::MockCluster;
 use sea_orm::{ConnectionTrait, Database, TransactionTrait};
@@ -56,7 +58,7 @@ pub(crate) async fn fresh_database(server: &str, name: &str) -> anyhow::Result<D
         .await?;
     admin.close().await.ok();
     Ok(DatabaseSettings {
-        url: format!("{server}/{name}"),
+        url: format!("{server}/{name}").into(),
         max_connections: 20,
         migrate_on_start: true,
     })
@@ -129,73 +131,26 @@ where
 pub async fn run(bench: OrderBench) -> anyhow::Result<()> {
     let kafka = MockCluster::new(1).context("starting the embedded broker")?;
     crate::dev::create_embedded_topics(&kafka)?;
-    let kafka_settings = KafkaSettings {
-        bootstrap_servers: kafka.bootstrap_servers(),
-        create_topics: false,
-        relay_linger_ms: bench.relay_linger_ms,
-        ..KafkaSettings::default()
-    };
-    let auth = AuthSettings {
-        jwt_secret: SECRET.into(),
-        ..AuthSettings::default()
-    };
-    let grpc = || GrpcSettings {
-        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-        shutdown_grace_secs: 5,
-    };
-    let shutdown = CancellationToken::new();
-
-    let vendor = blangkon_vendor::Application::build(blangkon_vendor::Settings {
-        grpc: grpc(),
-        database: fresh_database(&bench.server, "blangkon_bench_vendor").await?,
-        kafka: kafka_settings.clone(),
-        auth: auth.clone(),
-        telemetry: TelemetrySettings::default(),
-        regencies: Vec::new(),
-    })
-    .await?;
-    let vendor_address = vendor.address();
-    let catalog = blangkon_catalog::Application::build(blangkon_catalog::Settings {
-        grpc: grpc(),
-        database: fresh_database(&bench.server, "blangkon_bench_order_catalog").await?,
-        kafka: kafka_settings.clone(),
-        auth: auth.clone(),
-        telemetry: TelemetrySettings::default(),
-        catalog: blangkon_catalog::settings::CatalogSettings {
-            max_price: 200_000_000,
-            search_poll_ms: 250,
-        },
-    })
-    .await?;
-    let catalog_address = catalog.address();
-    let order = blangkon_order::Application::build(blangkon_order::Settings {
-        grpc: grpc(),
-        database: fresh_database(&bench.server, "blangkon_bench_order").await?,
-        kafka: kafka_settings.clone(),
-        auth: auth.clone(),
-        telemetry: TelemetrySettings::default(),
-        order: blangkon_order::settings::OrderSettings {
-            vendor_endpoint: format!("http://{vendor_address}"),
-            catalog_endpoint: format!("http://{catalog_address}"),
-            ..blangkon_order::Settings::default().order
-        },
-    })
-    .await?;
-    let order_address = order.address();
-    let tasks = [
-        tokio::spawn({
-            let s = shutdown.clone();
-            async move { vendor.run(s).await.map_err(|e| e.to_string()) }
-        }),
-        tokio::spawn({
-            let s = shutdown.clone();
-            async move { catalog.run(s).await.map_err(|e| e.to_string()) }
-        }),
-        tokio::spawn({
-            let s = shutdown.clone();
-            async move { order.run(s).await.map_err(|e| e.to_string()) }
-        }),
-    ];
+    let mut suite = Suite::new(kafka.bootstrap_servers(), SECRET);
+    suite.kafka.create_topics = false;
+    suite.kafka.relay_linger_ms = bench.relay_linger_ms;
+    suite.max_connections = 20;
+    let server = bench.server.as_str();
+    let database =
+        |name: &'static str| async move { fresh_database(server, name).await.map(|d| d.url) };
+    let vendor = suite
+        .start::<VendorService>(suite.settings(database("blangkon_bench_vendor").await?, 0))
+        .await?;
+    let catalog = suite
+        .start::<CatalogService>(suite.settings(database("blangkon_bench_order_catalog").await?, 0))
+        .await?;
+    let mut order_settings =
+        suite.settings::<OrderService>(database("blangkon_bench_order").await?, 0);
+    order_settings.service.vendor_endpoint = vendor.endpoint();
+    order_settings.service.catalog_endpoint = catalog.endpoint();
+    let order = suite.start(order_settings).await?;
+    let (vendor_address, catalog_address, order_address) =
+        (vendor.address(), catalog.address(), order.address());
 
     // One verified vendor with 50 products in plenty of stock.
     let province = token(
@@ -469,10 +424,14 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<()> {
             100.0 * bound_per_s / raw_per_s,
         );
     }
-    shutdown.cancel();
-    for task in tasks {
-        if let Ok(Err(e)) = task.await {
-            eprintln!("a service stopped with an error: {e}");
+    let within = Duration::from_secs(15);
+    for stopped in [
+        order.stop(within).await,
+        catalog.stop(within).await,
+        vendor.stop(within).await,
+    ] {
+        if let Err(e) = stopped {
+            eprintln!("{e}");
         }
     }
     drop(kafka);

@@ -306,7 +306,7 @@ pub async fn run(bench: ReportingBench) -> anyhow::Result<()> {
 
     // Reads through the API's own code over a fresh pool.
     let api = ReportingApi::new(
-        Database::connect(settings.url.clone()).await?,
+        Database::connect(settings.url.expose()).await?,
         ReportingSettings::default(),
     );
     let month = (Utc::now() - Days::days(180)).format("%Y-%m").to_string();

@@ -10,11 +10,15 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
+use blangkon_catalog::CatalogService;
+use blangkon_order::OrderService;
 use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest};
-use blangkon_platform::settings::{
-    AuthSettings, DatabaseSettings, GrpcSettings, KafkaSettings, LogFormat, TelemetrySettings,
-};
+use blangkon_platform::service::{Application, Service};
+use blangkon_platform::settings::{LogFormat, TelemetrySettings};
+use blangkon_platform::suite::{Running, Suite};
 use blangkon_platform::{grpc, outbox, telemetry};
+use blangkon_reporting::ReportingService;
+use blangkon_vendor::VendorService;
 use clap::Args;
 use rdkafka::mocking::MockCluster;
 
@@ -29,16 +33,16 @@ pub struct DevArgs {
     #[arg(long, default_value = "127.0.0.1")]
     host: std::net::IpAddr,
     /// gRPC port of the vendor service.
-    #[arg(long, default_value_t = blangkon_vendor::settings::DEFAULT_PORT)]
+    #[arg(long, default_value_t = VendorService::DEFAULT_PORT)]
     vendor_port: u16,
     /// gRPC port of the catalog service.
-    #[arg(long, default_value_t = blangkon_catalog::settings::DEFAULT_PORT)]
+    #[arg(long, default_value_t = CatalogService::DEFAULT_PORT)]
     catalog_port: u16,
     /// gRPC port of the order service.
-    #[arg(long, default_value_t = blangkon_order::settings::DEFAULT_PORT)]
+    #[arg(long, default_value_t = OrderService::DEFAULT_PORT)]
     order_port: u16,
     /// gRPC port of the reporting service.
-    #[arg(long, default_value_t = blangkon_reporting::settings::DEFAULT_PORT)]
+    #[arg(long, default_value_t = ReportingService::DEFAULT_PORT)]
     reporting_port: u16,
     /// Log filter (tracing directives).
     #[arg(long, default_value = "info,librdkafka=warn")]
@@ -64,87 +68,41 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let kafka = MockCluster::new(1).context("starting the embedded Kafka broker")?;
     create_embedded_topics(&kafka)?;
     let bootstrap = kafka.bootstrap_servers();
-    let kafka_settings = KafkaSettings {
-        bootstrap_servers: bootstrap.clone(),
-        client_id: "blangkon-dev".into(),
-        relay_poll_ms: 500,
-        // The embedded broker has no CreateTopics API: its topics were
-        // made through its own, above.
-        create_topics: false,
-        ..KafkaSettings::default()
-    };
-    let auth = AuthSettings {
-        jwt_secret: secret.clone(),
-        ..AuthSettings::default()
-    };
-    let sqlite = |name: &str| DatabaseSettings {
-        url: format!(
+    let mut suite = Suite::new(bootstrap.clone(), secret.clone());
+    suite.host = args.host;
+    suite.telemetry = telemetry_settings;
+    suite.kafka.relay_poll_ms = 500;
+    // The embedded broker has no CreateTopics API: its topics were made
+    // through its own, above.
+    suite.kafka.create_topics = false;
+    let sqlite = |name: &str| {
+        format!(
             "sqlite://{}?mode=rwc",
             data_dir.join(format!("{name}.db")).display()
-        ),
-        max_connections: 5,
-        migrate_on_start: true,
+        )
     };
 
-    let vendor = blangkon_vendor::Application::build(blangkon_vendor::Settings {
-        grpc: GrpcSettings {
-            listen: SocketAddr::new(args.host, args.vendor_port),
-            shutdown_grace_secs: 5,
-        },
-        database: sqlite("vendor"),
-        kafka: kafka_settings.clone(),
-        auth: auth.clone(),
-        telemetry: telemetry_settings.clone(),
-        regencies: Vec::new(),
-    })
-    .await
-    .context("starting the vendor service")?;
-    let catalog = blangkon_catalog::Application::build(blangkon_catalog::Settings {
-        grpc: GrpcSettings {
-            listen: SocketAddr::new(args.host, args.catalog_port),
-            shutdown_grace_secs: 5,
-        },
-        database: sqlite("catalog"),
-        kafka: kafka_settings.clone(),
-        auth: auth.clone(),
-        telemetry: telemetry_settings.clone(),
-        catalog: blangkon_catalog::settings::CatalogSettings {
-            max_price: 200_000_000,
-            search_poll_ms: 100,
-        },
-    })
-    .await
-    .context("starting the catalog service")?;
-
-    let order = blangkon_order::Application::build(blangkon_order::Settings {
-        grpc: GrpcSettings {
-            listen: SocketAddr::new(args.host, args.order_port),
-            shutdown_grace_secs: 5,
-        },
-        database: sqlite("order"),
-        kafka: kafka_settings.clone(),
-        auth: auth.clone(),
-        telemetry: telemetry_settings.clone(),
-        order: blangkon_order::settings::OrderSettings {
-            vendor_endpoint: format!("http://{}", vendor.address()),
-            catalog_endpoint: format!("http://{}", catalog.address()),
-            ..blangkon_order::Settings::default().order
-        },
-    })
-    .await
-    .context("starting the order service")?;
-
-    let reporting = blangkon_reporting::Application::build(blangkon_reporting::Settings {
-        grpc: GrpcSettings {
-            listen: SocketAddr::new(args.host, args.reporting_port),
-            shutdown_grace_secs: 5,
-        },
-        database: sqlite("reporting"),
-        kafka: kafka_settings.clone(),
-        auth: auth.clone(),
-        telemetry: telemetry_settings.clone(),
-        reporting: blangkon_reporting::settings::ReportingSettings::default(),
-    })
+    // Built first, run only after the history is marked for publishing
+    // again, so that the relays send it before anything new.
+    let vendor =
+        Application::<VendorService>::build(suite.settings(sqlite("vendor"), args.vendor_port))
+            .await
+            .context("starting the vendor service")?;
+    let mut catalog_settings =
+        suite.settings::<CatalogService>(sqlite("catalog"), args.catalog_port);
+    catalog_settings.service.search_poll_ms = 100;
+    let catalog = Application::build(catalog_settings)
+        .await
+        .context("starting the catalog service")?;
+    let mut order_settings = suite.settings::<OrderService>(sqlite("order"), args.order_port);
+    order_settings.service.vendor_endpoint = format!("http://{}", vendor.address());
+    order_settings.service.catalog_endpoint = format!("http://{}", catalog.address());
+    let order = Application::build(order_settings)
+        .await
+        .context("starting the order service")?;
+    let reporting = Application::<ReportingService>::build(
+        suite.settings(sqlite("reporting"), args.reporting_port),
+    )
     .await
     .context("starting the reporting service")?;
 
@@ -156,6 +114,12 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         + outbox::republish_all(catalog.database()).await?
         + outbox::republish_all(order.database()).await?
         + outbox::republish_all(reporting.database()).await?;
+    let (vendor, catalog, order, reporting) = (
+        Running::spawn(vendor),
+        Running::spawn(catalog),
+        Running::spawn(order),
+        Running::spawn(reporting),
+    );
     write_bootstrap(&data_dir, &bootstrap)?;
     let endpoints = [
         ("vendor", vendor.address()),
@@ -171,36 +135,18 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         );
     }
 
-    let shutdown = grpc::shutdown_on_signals();
-    let vendor_task = {
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move { vendor.run(shutdown).await.map_err(|e| e.to_string()) })
-    };
-    let catalog_task = {
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move { catalog.run(shutdown).await.map_err(|e| e.to_string()) })
-    };
-    let order_task = {
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move { order.run(shutdown).await.map_err(|e| e.to_string()) })
-    };
-    let reporting_task = {
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move { reporting.run(shutdown).await.map_err(|e| e.to_string()) })
-    };
-    shutdown.cancelled().await;
-    for (name, task) in [
-        ("reporting", reporting_task),
-        ("order", order_task),
-        ("catalog", catalog_task),
-        ("vendor", vendor_task),
-    ] {
-        match tokio::time::timeout(Duration::from_secs(15), task).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(e))) => tracing::error!(error = %e, "{name} service stopped with an error"),
-            Ok(Err(e)) => tracing::error!(error = %e, "{name} service task failed"),
-            Err(_) => tracing::warn!("{name} service did not stop within 15 s"),
-        }
+    grpc::shutdown_on_signals().cancelled().await;
+    // Downstream first: the order service still calls the catalog and the
+    // vendor service while it drains.
+    let within = Duration::from_secs(15);
+    let stopped = [
+        reporting.stop(within).await,
+        order.stop(within).await,
+        catalog.stop(within).await,
+        vendor.stop(within).await,
+    ];
+    for e in stopped.into_iter().filter_map(Result::err) {
+        tracing::error!(error = %e, "stopping the suite");
     }
     drop(kafka);
     std::fs::remove_file(data_dir.join(BOOTSTRAP_FILE)).ok();

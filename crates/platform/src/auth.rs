@@ -139,10 +139,12 @@ impl std::fmt::Debug for TokenVerifier {
 
 impl TokenVerifier {
     pub fn new(settings: &AuthSettings) -> Self {
-        let mut keys = vec![DecodingKey::from_secret(settings.jwt_secret.as_bytes())];
+        let mut keys = vec![DecodingKey::from_secret(
+            settings.jwt_secret.expose().as_bytes(),
+        )];
         if !settings.previous_secret.is_empty() {
             keys.push(DecodingKey::from_secret(
-                settings.previous_secret.as_bytes(),
+                settings.previous_secret.expose().as_bytes(),
             ));
         }
         let mut validation = Validation::new(Algorithm::HS256);

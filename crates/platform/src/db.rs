@@ -28,7 +28,7 @@ pub enum DbError {
 /// mode, a busy timeout and foreign keys, so that the relay and request
 /// handlers can share the file.
 pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, DbError> {
-    let mut options = ConnectOptions::new(settings.url.clone());
+    let mut options = ConnectOptions::new(settings.url.expose());
     options
         .max_connections(settings.max_connections)
         .min_connections(1)

@@ -20,7 +20,7 @@ use crate::db::{self, DbError};
 use crate::grpc::{self, GrpcError};
 use crate::kafka::{self, KafkaError, TopicSpec};
 use crate::outbox::{Relay, RelayWaker};
-use crate::settings::{AuthSettings, DatabaseSettings, GrpcSettings, KafkaSettings};
+use crate::settings::PlatformSettings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HostError {
@@ -62,12 +62,16 @@ impl ServiceHost {
     /// until [`ServiceHost::serve`].
     pub async fn start<M: MigratorTrait>(
         name: &'static str,
-        grpc_settings: &GrpcSettings,
-        database: &DatabaseSettings,
-        kafka_settings: &KafkaSettings,
-        auth: &AuthSettings,
+        settings: &PlatformSettings,
         topics: &[TopicSpec<'_>],
     ) -> Result<Self, HostError> {
+        let PlatformSettings {
+            grpc: grpc_settings,
+            database,
+            kafka: kafka_settings,
+            auth,
+            telemetry: _,
+        } = settings;
         let db = db::connect(database).await?;
         if database.migrate_on_start {
             db::migrate::<M>(&db).await?;

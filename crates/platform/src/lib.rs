@@ -1,7 +1,8 @@
-//! What every Blangkon service shares: layered settings, telemetry, gRPC
-//! serving with health and reflection, database connection and migrations,
-//! the transactional outbox and its relay, the inbox consumer, and bearer
-//! token authentication.
+//! What every Blangkon service shares: the service skeleton ([`service`]:
+//! settings, start-up, the binary's commands), layered settings, telemetry,
+//! gRPC serving with health and reflection, database connection and
+//! migrations, the transactional outbox and its relay, the inbox consumer,
+//! and bearer token authentication.
 
 pub mod api_error;
 pub mod auth;
@@ -12,7 +13,9 @@ pub mod inbox;
 pub mod kafka;
 pub mod migration;
 pub mod outbox;
+pub mod service;
 pub mod settings;
+pub mod suite;
 pub mod telemetry;
 pub mod time;
 pub mod validation;

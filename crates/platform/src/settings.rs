@@ -1,9 +1,10 @@
 //! Layered service configuration: built-in defaults, then an optional file,
 //! then environment variables `BLANGKON_<SERVICE>__SECTION__KEY`.
 //!
-//! Every service's settings are one struct made of the sections below plus
-//! its own. Loading checks every value; a bad one stops the service with a
-//! message that names the key.
+//! Every service's settings are [`PlatformSettings`] (the sections below)
+//! plus a section of its own (`crate::service::Settings`). Loading checks
+//! every value; a bad one stops the service with a message that names the
+//! key. Secrets are [`Secret`]s, which `Debug` and logs never show.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -77,6 +78,112 @@ where
     Ok(settings)
 }
 
+/// A setting that is a secret: a JWT key, a database URL with its
+/// password. `Debug` shows `Secret([REDACTED])`, so neither a logged
+/// settings struct nor an error message can leak it; the value is wiped
+/// from memory when dropped. Read it with [`Secret::expose`], only where it
+/// is handed to the library that needs it.
+#[derive(Clone)]
+pub struct Secret(secrecy::SecretString);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(secrecy::SecretString::from(value.into()))
+    }
+
+    pub fn expose(&self) -> &str {
+        secrecy::ExposeSecret::expose_secret(&self.0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.expose().is_empty()
+    }
+}
+
+impl Default for Secret {
+    fn default() -> Self {
+        Self::new(String::new())
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret([REDACTED])")
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Self::new(value)
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Self::new(value)
+    }
+}
+
+/// Serialises the value itself: the loader merges the built-in defaults
+/// under the file and the environment by serialising them, and that is
+/// the only place settings are serialised.
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.expose())
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self::new)
+    }
+}
+
+/// The sections every service has. Built once per service by
+/// [`PlatformSettings::for_service`], checked by one
+/// [`PlatformSettings::validate`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformSettings {
+    pub grpc: GrpcSettings,
+    pub database: DatabaseSettings,
+    pub kafka: KafkaSettings,
+    pub auth: AuthSettings,
+    pub telemetry: TelemetrySettings,
+}
+
+impl PlatformSettings {
+    /// The defaults of the service `name` ("vendor", ...): gRPC on `port`,
+    /// its own database `blangkon_<name>` on the local PostgreSQL, Kafka
+    /// client ids `blangkon-<name>-*`.
+    pub fn for_service(name: &str, port: u16) -> Self {
+        Self {
+            grpc: GrpcSettings::with_port(port),
+            database: DatabaseSettings {
+                url: Secret::new(format!(
+                    "postgres://postgres@127.0.0.1:5432/blangkon_{name}"
+                )),
+                max_connections: 10,
+                migrate_on_start: true,
+            },
+            kafka: KafkaSettings {
+                client_id: format!("blangkon-{name}"),
+                ..KafkaSettings::default()
+            },
+            auth: AuthSettings::default(),
+            telemetry: TelemetrySettings::default(),
+        }
+    }
+
+    /// Checks every section; the error names the first bad key.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        self.database.validate("database")?;
+        self.kafka.validate("kafka")?;
+        self.auth.validate("auth")?;
+        self.telemetry.validate("telemetry")
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GrpcSettings {
@@ -98,8 +205,9 @@ impl GrpcSettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
-    /// `postgres://user@host/db` in production, `sqlite://path?mode=rwc` locally.
-    pub url: String,
+    /// `postgres://user:password@host/db` in production,
+    /// `sqlite://path?mode=rwc` locally. A secret: it may hold a password.
+    pub url: Secret,
     pub max_connections: u32,
     /// Apply pending migrations when the service starts. Turn off when a
     /// deployment runs `migrate` as a separate job.
@@ -108,9 +216,10 @@ pub struct DatabaseSettings {
 
 impl DatabaseSettings {
     pub fn validate(&self, section: &str) -> Result<(), SettingsError> {
-        if !(self.url.starts_with("postgres://")
-            || self.url.starts_with("postgresql://")
-            || self.url.starts_with("sqlite:"))
+        let url = self.url.expose();
+        if !(url.starts_with("postgres://")
+            || url.starts_with("postgresql://")
+            || url.starts_with("sqlite:"))
         {
             return Err(SettingsError::invalid(
                 format!("{section}.url"),
@@ -240,9 +349,9 @@ impl Default for KafkaSettings {
 pub struct AuthSettings {
     /// HMAC secret (HS256) that signs bearer tokens. Required, at least 32
     /// bytes. Rotate by moving the old one to `previous_secret`.
-    pub jwt_secret: String,
+    pub jwt_secret: Secret,
     /// A secret that is still accepted while tokens signed with it expire.
-    pub previous_secret: String,
+    pub previous_secret: Secret,
     /// Accepted `iss` values; empty accepts any issuer. In the environment:
     /// a comma-separated list.
     // An empty list vanishes from the merged defaults, so it needs its own.
@@ -252,13 +361,13 @@ pub struct AuthSettings {
 
 impl AuthSettings {
     pub fn validate(&self, section: &str) -> Result<(), SettingsError> {
-        if self.jwt_secret.len() < 32 {
+        if self.jwt_secret.expose().len() < 32 {
             return Err(SettingsError::invalid(
                 format!("{section}.jwt_secret"),
                 "must be set to a secret of at least 32 bytes",
             ));
         }
-        if !self.previous_secret.is_empty() && self.previous_secret.len() < 32 {
+        if !self.previous_secret.is_empty() && self.previous_secret.expose().len() < 32 {
             return Err(SettingsError::invalid(
                 format!("{section}.previous_secret"),
                 "must be empty or at least 32 bytes",

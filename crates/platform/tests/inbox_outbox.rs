@@ -43,7 +43,7 @@ async fn topic_on(kafka: &TestKafka) -> String {
 
 async fn database(test_db: &TestDatabase) -> DatabaseConnection {
     let conn = db::connect(&DatabaseSettings {
-        url: test_db.url.clone(),
+        url: test_db.url.as_str().into(),
         max_connections: 5,
         migrate_on_start: true,
     })

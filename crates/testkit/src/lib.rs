@@ -7,12 +7,17 @@
 //!   tansu), otherwise an in-process librdkafka mock cluster, which speaks
 //!   the real Kafka protocol on a loopback port.
 //! - [`EventReader`]: reads a topic from the start and decodes envelopes.
-//! - [`fixtures`]: settings, tokens and running services for tests that
-//!   start the real services.
+//! - [`TestSuite`]: the services under test, started as `blangkon dev`
+//!   starts them, with test settings; [`stop`] stops one cleanly or fails.
+//! - [`fixtures`]: tokens, requests and catalog listings.
+//! - [`init_tracing`]: the services' logs with the failing test's output.
 
 #![allow(clippy::expect_used, clippy::panic)]
 
 pub mod fixtures;
+mod suite;
+
+pub use suite::{TestSuite, stop};
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -24,7 +29,7 @@ use rdkafka::Message;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::DefaultProducerContext;
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 
 /// Environment variable naming a PostgreSQL server for tests, e.g.
 /// `postgres://postgres@127.0.0.1:5432`.
@@ -75,6 +80,40 @@ impl TestDatabase {
     pub fn is_postgres(&self) -> bool {
         self.postgres.is_some()
     }
+
+    /// A connection of the test's own, for assertions on what a service
+    /// stored.
+    pub async fn connect(&self) -> DatabaseConnection {
+        Database::connect(self.url.as_str())
+            .await
+            .expect("connect to the test database")
+    }
+
+    /// How many rows `table` holds.
+    pub async fn count(&self, table: &str) -> i64 {
+        let db = self.connect().await;
+        let row = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .expect("count rows")
+            .expect("a count");
+        db.close().await.ok();
+        row.try_get::<i64>("", "n").expect("a count")
+    }
+}
+
+/// Shows the logs of the services under test with the failing test's
+/// output (`RUST_LOG` to see more). Safe to call from every test.
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter(
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,librdkafka=off,rdkafka=off".into()),
+        )
+        .try_init();
 }
 
 impl Drop for TestDatabase {

@@ -5,7 +5,9 @@
 //! - [`store`]: tables, queries and migrations;
 //! - [`api`]: the gRPC handlers;
 //! - [`events`]: what goes to `blangkon.catalog.events.v1`, and the vendor
-//!   projection fed by `blangkon.vendor.events.v1`.
+//!   projection fed by `blangkon.vendor.events.v1`;
+//! - [`search`]: the search index each replica keeps;
+//! - [`app`]: the service as the platform's skeleton runs it.
 
 pub mod api;
 pub mod app;
@@ -15,5 +17,5 @@ pub mod search;
 pub mod settings;
 pub mod store;
 
-pub use app::Application;
+pub use app::{Application, CatalogService};
 pub use settings::Settings;

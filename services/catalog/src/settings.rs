@@ -1,24 +1,11 @@
 //! Settings of the catalog service: the platform sections plus its own.
 
-use blangkon_platform::settings::{
-    AuthSettings, DatabaseSettings, GrpcSettings, KafkaSettings, SettingsError, TelemetrySettings,
-    Validate,
-};
+use blangkon_platform::service::Section;
+use blangkon_platform::settings::SettingsError;
 use serde::{Deserialize, Serialize};
 
-/// Default gRPC port of the catalog service.
-pub const DEFAULT_PORT: u16 = 50052;
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    pub grpc: GrpcSettings,
-    pub database: DatabaseSettings,
-    pub kafka: KafkaSettings,
-    pub auth: AuthSettings,
-    pub telemetry: TelemetrySettings,
-    pub catalog: CatalogSettings,
-}
+/// The catalog service's settings (`BLANGKON_CATALOG__…`).
+pub type Settings = blangkon_platform::service::Settings<crate::CatalogService>;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,41 +18,46 @@ pub struct CatalogSettings {
     pub search_poll_ms: u64,
 }
 
-impl Default for Settings {
+impl Default for CatalogSettings {
     fn default() -> Self {
         Self {
-            grpc: GrpcSettings::with_port(DEFAULT_PORT),
-            database: DatabaseSettings {
-                url: "postgres://postgres@127.0.0.1:5432/blangkon_catalog".into(),
-                max_connections: 10,
-                migrate_on_start: true,
-            },
-            kafka: KafkaSettings {
-                client_id: "blangkon-catalog".into(),
-                ..KafkaSettings::default()
-            },
-            auth: AuthSettings::default(),
-            telemetry: TelemetrySettings::default(),
-            catalog: CatalogSettings {
-                max_price: 200_000_000,
-                search_poll_ms: 250,
-            },
+            max_price: 200_000_000,
+            search_poll_ms: 250,
         }
     }
 }
 
-impl Validate for Settings {
-    fn validate(&self) -> Result<(), SettingsError> {
-        self.database.validate("database")?;
-        self.kafka.validate("kafka")?;
-        self.auth.validate("auth")?;
-        self.telemetry.validate("telemetry")?;
-        if self.catalog.max_price <= 0 {
+impl Section for CatalogSettings {
+    fn validate(&self, key: &str) -> Result<(), SettingsError> {
+        if self.max_price <= 0 {
             return Err(SettingsError::invalid(
-                "catalog.max_price",
+                format!("{key}.max_price"),
                 "must be positive",
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use blangkon_platform::settings::load_from;
+
+    #[test]
+    fn a_price_ceiling_below_one_rupiah_is_named() {
+        let err = load_from::<Settings>(
+            "catalog",
+            None,
+            [
+                (
+                    "BLANGKON_CATALOG__AUTH__JWT_SECRET".to_string(),
+                    "0123456789abcdef0123456789abcdef".to_string(),
+                ),
+                ("BLANGKON_CATALOG__CATALOG__MAX_PRICE".into(), "0".into()),
+            ],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("catalog.max_price"), "{err}");
     }
 }

@@ -1,56 +1,50 @@
-//! Builds the order service from its settings and runs it until shutdown.
+//! The order service as the platform's skeleton runs it: the gRPC API over
+//! its peers (vendor and catalog), and the sweeper of abandoned placings.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use blangkon_platform::CancellationToken;
-use blangkon_platform::host::{HostError, ServiceHost};
+use blangkon_platform::host::ServiceHost;
+use blangkon_platform::kafka::TopicSpec;
+use blangkon_platform::service::{self, NoCommand, Service, StartError};
 use blangkon_proto::order::order_service_server::{OrderServiceServer, SERVICE_NAME};
-use sea_orm::DatabaseConnection;
 use tonic::service::Routes;
 
 use crate::api::OrderApi;
 use crate::peers::Peers;
-use crate::settings::Settings;
+use crate::settings::{OrderSettings, Settings};
 use crate::store::migrations::Migrator;
 use crate::sweeper::Sweeper;
 
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error(transparent)]
-    Host(#[from] HostError),
-    #[error(transparent)]
-    Grpc(#[from] blangkon_platform::grpc::GrpcError),
-}
+/// The order service.
+#[derive(Debug)]
+pub struct OrderService;
 
 /// An order service bound to its port, ready to run.
-#[derive(Debug)]
-pub struct Application {
-    host: ServiceHost,
-    api: OrderApi,
-}
+pub type Application = service::Application<OrderService>;
 
-impl Application {
-    pub async fn build(settings: Settings) -> Result<Self, StartError> {
-        let mut host = ServiceHost::start::<Migrator>(
-            "order",
-            &settings.grpc,
-            &settings.database,
-            &settings.kafka,
-            &settings.auth,
-            crate::events::TOPICS,
-        )
-        .await?;
+impl Service for OrderService {
+    const NAME: &'static str = "order";
+    const DEFAULT_PORT: u16 = 50053;
+    const SECTION: &'static str = "order";
+    const GRPC_SERVICES: &'static [&'static str] = &[SERVICE_NAME];
+    const TOPICS: &'static [TopicSpec<'static>] = crate::events::TOPICS;
+    type Section = OrderSettings;
+    type Migrator = Migrator;
+    type Command = NoCommand;
+
+    async fn build(host: &mut ServiceHost, settings: &Settings) -> Result<Routes, StartError> {
+        let order = &settings.service;
         let peers = Peers::connect(
-            &settings.order.vendor_endpoint,
-            &settings.order.catalog_endpoint,
-            Duration::from_millis(settings.order.call_timeout_ms),
-            &settings.auth.jwt_secret,
-        )?;
+            &order.vendor_endpoint,
+            &order.catalog_endpoint,
+            Duration::from_millis(order.call_timeout_ms),
+            settings.platform.auth.jwt_secret.expose(),
+        )
+        .map_err(|e| StartError::step("connecting to the vendor and catalog services", e))?;
         let sweeper = Sweeper::new(
             host.database().clone(),
             peers.clone(),
-            Duration::from_secs(settings.order.abandoned_placing_secs),
+            Duration::from_secs(order.abandoned_placing_secs),
         );
         host.run_beside("abandoned placing sweeper", |shutdown| {
             sweeper.run(shutdown)
@@ -59,26 +53,12 @@ impl Application {
             host.database().clone(),
             host.waker(),
             peers,
-            settings.order.max_order_total,
-            settings.order.placing_lease(),
+            order.max_order_total,
+            order.placing_lease(),
         );
-        Ok(Self { host, api })
-    }
-
-    pub fn address(&self) -> SocketAddr {
-        self.host.address()
-    }
-
-    pub fn database(&self) -> &DatabaseConnection {
-        self.host.database()
-    }
-
-    /// Serves until `shutdown`; then drains calls and flushes the outbox.
-    pub async fn run(self, shutdown: CancellationToken) -> Result<(), StartError> {
-        let service = OrderServiceServer::with_interceptor(self.api, self.host.authenticator());
-        Ok(self
-            .host
-            .serve(&[SERVICE_NAME], Routes::new(service), shutdown)
-            .await?)
+        Ok(Routes::new(OrderServiceServer::with_interceptor(
+            api,
+            host.authenticator(),
+        )))
     }
 }

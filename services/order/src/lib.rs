@@ -5,7 +5,8 @@
 //! - [`store`]: orders, items, history, idempotency keys;
 //! - [`api`]: the gRPC handlers; [`peers`]: calls to vendor and catalog;
 //! - [`events`]: one event per transition to `blangkon.order.events.v1`;
-//! - [`sweeper`]: gives back stock that a placing reserved and never used.
+//! - [`sweeper`]: gives back stock that a placing reserved and never used;
+//! - [`app`]: the service as the platform's skeleton runs it.
 
 pub mod api;
 pub mod app;
@@ -16,5 +17,5 @@ pub mod settings;
 pub mod store;
 pub mod sweeper;
 
-pub use app::Application;
+pub use app::{Application, OrderService};
 pub use settings::Settings;

@@ -3,82 +3,36 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use blangkon_catalog::CatalogService;
+use blangkon_order::OrderService;
 use blangkon_platform::auth::{Role, TokenRequest};
 use blangkon_platform::kafka::topics;
-use blangkon_platform::settings::{GrpcSettings, TelemetrySettings};
+use blangkon_platform::suite::Running;
 use blangkon_proto::catalog as cat;
 use blangkon_proto::catalog::catalog_service_client::CatalogServiceClient;
 use blangkon_proto::order as pb;
 use blangkon_proto::order::order_service_client::OrderServiceClient;
 use blangkon_proto::vendor as ven;
 use blangkon_proto::vendor::vendor_service_client::VendorServiceClient;
-use blangkon_testkit::fixtures::{self, Running, SECRET, auth, database, grpc, kafka, token, with};
-use blangkon_testkit::{EventReader, TestDatabase, TestKafka};
+use blangkon_testkit::fixtures::{self, SECRET, token, with};
+use blangkon_testkit::{EventReader, TestDatabase, TestSuite, stop};
+use blangkon_vendor::VendorService;
 use tonic::Code;
 
 const WORK_UNIT: &str = "Dinas Pendidikan Kota Semarang";
 
 struct Suite {
-    kafka: TestKafka,
-    group: String,
+    services: TestSuite,
     vendor_db: TestDatabase,
     catalog_db: TestDatabase,
     order_db: TestDatabase,
-    vendor: Option<Running<blangkon_vendor::app::StartError>>,
-    catalog: Option<Running<blangkon_catalog::app::StartError>>,
-    order: Running<blangkon_order::app::StartError>,
+    vendor: Option<Running<VendorService>>,
+    catalog: Option<Running<CatalogService>>,
+    order: Running<OrderService>,
     vendor_id: String,
     product_id: String,
-}
-
-async fn start_vendor(
-    s: &TestKafka,
-    db: &TestDatabase,
-    group: &str,
-    listen: Option<SocketAddr>,
-) -> Running<blangkon_vendor::app::StartError> {
-    let app = blangkon_vendor::Application::build(blangkon_vendor::Settings {
-        grpc: GrpcSettings {
-            listen: listen.unwrap_or_else(|| "127.0.0.1:0".parse().unwrap()),
-            shutdown_grace_secs: 5,
-        },
-        database: database(db),
-        kafka: kafka(s, group),
-        auth: auth(),
-        telemetry: TelemetrySettings::default(),
-        regencies: Vec::new(),
-    })
-    .await
-    .unwrap();
-    Running::spawn(app.address(), |shutdown| app.run(shutdown))
-}
-
-async fn start_catalog(
-    s: &TestKafka,
-    db: &TestDatabase,
-    group: &str,
-    listen: Option<SocketAddr>,
-) -> Running<blangkon_catalog::app::StartError> {
-    let app = blangkon_catalog::Application::build(blangkon_catalog::Settings {
-        grpc: GrpcSettings {
-            listen: listen.unwrap_or_else(|| "127.0.0.1:0".parse().unwrap()),
-            shutdown_grace_secs: 5,
-        },
-        database: database(db),
-        kafka: kafka(s, group),
-        auth: auth(),
-        telemetry: TelemetrySettings::default(),
-        catalog: blangkon_catalog::settings::CatalogSettings {
-            max_price: 200_000_000,
-            search_poll_ms: 100,
-        },
-    })
-    .await
-    .unwrap();
-    Running::spawn(app.address(), |shutdown| app.run(shutdown))
 }
 
 fn buyer() -> String {
@@ -116,16 +70,30 @@ impl Suite {
     }
 
     async fn orders(&self) -> OrderServiceClient<tonic::transport::Channel> {
-        OrderServiceClient::connect(format!("http://{}", self.order.address))
+        OrderServiceClient::connect(self.order.endpoint())
             .await
             .unwrap()
     }
 
     async fn catalog(&self) -> CatalogServiceClient<tonic::transport::Channel> {
-        let address = self.catalog.as_ref().unwrap().address;
-        CatalogServiceClient::connect(format!("http://{address}"))
+        CatalogServiceClient::connect(self.catalog.as_ref().unwrap().endpoint())
             .await
             .unwrap()
+    }
+
+    /// Starts the vendor service again where the order service calls it.
+    async fn restart_vendor(&mut self, port: u16) {
+        let settings = self.services.settings_at(&self.vendor_db, port);
+        self.vendor = Some(self.services.start(settings).await);
+    }
+
+    /// Starts the catalog service again where the order service calls it.
+    async fn restart_catalog(&mut self, port: u16) {
+        let mut settings = self
+            .services
+            .settings_at::<CatalogService>(&self.catalog_db, port);
+        settings.service.search_poll_ms = 100;
+        self.catalog = Some(self.services.start(settings).await);
     }
 
     async fn place(&self, key: &str, quantity: i64) -> Result<pb::Order, tonic::Status> {
@@ -137,72 +105,42 @@ impl Suite {
     }
 
     async fn count_orders(&self) -> i64 {
-        use sea_orm::ConnectionTrait;
-        let db = sea_orm::Database::connect(self.order_db.url.clone())
-            .await
-            .unwrap();
-        db.query_one_raw(sea_orm::Statement::from_string(
-            db.get_database_backend(),
-            "SELECT COUNT(*) AS n FROM orders",
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get::<i64>("", "n")
-        .unwrap()
+        self.order_db.count("orders").await
     }
 
     async fn stop(self) {
-        self.order.stop().await;
+        stop(self.order).await;
         if let Some(catalog) = self.catalog {
-            catalog.stop().await;
+            stop(catalog).await;
         }
         if let Some(vendor) = self.vendor {
-            vendor.stop().await;
+            stop(vendor).await;
         }
-        let _ = (&self.kafka, &self.vendor_db, &self.catalog_db);
     }
 }
 
 /// Vendor, catalog and order services; one verified vendor in Kota
 /// Semarang with one listed product (Rp25,000 a box, 500 in stock).
 async fn suite() -> Suite {
-    let _ = tracing_subscriber::fmt()
-        .with_test_writer()
-        .with_env_filter(
-            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,librdkafka=off,rdkafka=off".into()),
-        )
-        .try_init();
-    let kafka_broker = TestKafka::new();
-    kafka_broker.create_topic(topics::VENDOR_EVENTS, 6).await;
-    let group = format!("test-{}", uuid::Uuid::new_v4().simple());
+    let services = TestSuite::new();
+    services.kafka.create_topic(topics::VENDOR_EVENTS, 6).await;
     let (vendor_db, catalog_db, order_db) = (
         TestDatabase::new().await,
         TestDatabase::new().await,
         TestDatabase::new().await,
     );
 
-    let vendor = start_vendor(&kafka_broker, &vendor_db, &group, None).await;
-    let vendor_address = vendor.address;
-    let catalog = start_catalog(&kafka_broker, &catalog_db, &group, None).await;
+    let vendor = services.start_on::<VendorService>(&vendor_db).await;
+    let vendor_address = vendor.address();
+    let mut catalog_settings = services.settings::<CatalogService>(&catalog_db);
+    catalog_settings.service.search_poll_ms = 100;
+    let catalog = services.start(catalog_settings).await;
 
-    let order_app = blangkon_order::Application::build(blangkon_order::Settings {
-        grpc: grpc(),
-        database: database(&order_db),
-        kafka: kafka(&kafka_broker, &group),
-        auth: auth(),
-        telemetry: TelemetrySettings::default(),
-        order: blangkon_order::settings::OrderSettings {
-            max_order_total: 200_000_000,
-            vendor_endpoint: format!("http://{vendor_address}"),
-            catalog_endpoint: format!("http://{}", catalog.address),
-            call_timeout_ms: 2_000,
-            abandoned_placing_secs: 300,
-        },
-    })
-    .await
-    .unwrap();
-    let order = Running::spawn(order_app.address(), |shutdown| order_app.run(shutdown));
+    let mut order_settings = services.settings::<OrderService>(&order_db);
+    order_settings.service.vendor_endpoint = vendor.endpoint();
+    order_settings.service.catalog_endpoint = catalog.endpoint();
+    order_settings.service.call_timeout_ms = 2_000;
+    let order = services.start(order_settings).await;
 
     // Onboard a vendor through the vendor service.
     let mut vendors = VendorServiceClient::connect(format!("http://{vendor_address}"))
@@ -254,8 +192,7 @@ async fn suite() -> Suite {
         .unwrap();
 
     let mut suite = Suite {
-        kafka: kafka_broker,
-        group,
+        services,
         vendor_db,
         catalog_db,
         order_db,
@@ -383,7 +320,7 @@ async fn an_order_goes_from_placed_to_completed_with_one_event_per_step() {
     assert_eq!(done.bast_number, "BAST/027/DISDIK/2026");
     assert_eq!(done.history.len(), 6);
 
-    let reader = EventReader::new(&s.kafka.bootstrap, topics::ORDER_EVENTS);
+    let reader = EventReader::new(&s.services.kafka.bootstrap, topics::ORDER_EVENTS);
     let events = reader
         .read_until(Duration::from_secs(30), |e| {
             e.iter().filter(|e| e.key == order.id).count() >= 6
@@ -494,7 +431,7 @@ async fn a_retried_order_is_placed_once_even_when_retries_race() {
     let racing = key();
     let mut tasks = Vec::new();
     for _ in 0..5 {
-        let address = s.order.address;
+        let address = s.order.address();
         let product = s.product_id.clone();
         let racing = racing.clone();
         tasks.push(tokio::spawn(async move {
@@ -676,15 +613,15 @@ async fn bad_orders_are_refused_before_anything_is_written() {
 async fn with_the_catalog_down_nothing_is_left_behind_and_a_retry_succeeds_once() {
     let mut s = suite().await;
     let catalog = s.catalog.take().unwrap();
-    let address = catalog.address;
-    catalog.stop().await;
+    let port = catalog.address().port();
+    stop(catalog).await;
 
     let k = key();
     let down = s.place(&k, 20).await.unwrap_err();
     assert_eq!(down.code(), Code::Unavailable, "{down}");
     assert_eq!(s.count_orders().await, 0);
 
-    s.catalog = Some(start_catalog(&s.kafka, &s.catalog_db, &s.group, Some(address)).await);
+    s.restart_catalog(port).await;
     let placed = s.place(&k, 20).await.unwrap();
     let retried = s.place(&k, 20).await.unwrap();
     assert_eq!(placed.id, retried.id);
@@ -697,8 +634,8 @@ async fn with_the_catalog_down_nothing_is_left_behind_and_a_retry_succeeds_once(
 async fn with_the_vendor_service_down_the_stock_is_given_back_and_a_retry_succeeds_once() {
     let mut s = suite().await;
     let vendor = s.vendor.take().unwrap();
-    let address = vendor.address;
-    vendor.stop().await;
+    let port = vendor.address().port();
+    stop(vendor).await;
 
     let k = key();
     let down = s.place(&k, 20).await.unwrap_err();
@@ -706,7 +643,7 @@ async fn with_the_vendor_service_down_the_stock_is_given_back_and_a_retry_succee
     assert_eq!(s.count_orders().await, 0);
     assert_eq!(s.stock().await, 500, "the reservation was released");
 
-    s.vendor = Some(start_vendor(&s.kafka, &s.vendor_db, &s.group, Some(address)).await);
+    s.restart_vendor(port).await;
     let placed = s.place(&k, 20).await.unwrap();
     let retried = s.place(&k, 20).await.unwrap();
     assert_eq!(placed.id, retried.id);
@@ -718,10 +655,9 @@ async fn with_the_vendor_service_down_the_stock_is_given_back_and_a_retry_succee
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_suspended_vendor_cannot_receive_orders() {
     let s = suite().await;
-    let mut vendors =
-        VendorServiceClient::connect(format!("http://{}", s.vendor.as_ref().unwrap().address))
-            .await
-            .unwrap();
+    let mut vendors = VendorServiceClient::connect(s.vendor.as_ref().unwrap().endpoint())
+        .await
+        .unwrap();
     vendors
         .suspend_vendor(with(
             &province(),
@@ -769,9 +705,7 @@ async fn a_suspended_vendor_cannot_receive_orders() {
 async fn stock_held_by_an_abandoned_placing_is_given_back() {
     use blangkon_order::store;
     let s = suite().await;
-    let order_db = sea_orm::Database::connect(s.order_db.url.clone())
-        .await
-        .unwrap();
+    let order_db = s.order_db.connect().await;
     let long_ago = blangkon_platform::time::now() - chrono::Duration::minutes(10);
 
     // A placing that reserved and then stopped, as the process left it.
@@ -832,8 +766,8 @@ async fn stock_held_by_an_abandoned_placing_is_given_back() {
     assert_eq!(s.stock().await, 460);
 
     let peers = blangkon_order::peers::Peers::connect(
-        &format!("http://{}", s.vendor.as_ref().unwrap().address),
-        &format!("http://{}", s.catalog.as_ref().unwrap().address),
+        &s.vendor.as_ref().unwrap().endpoint(),
+        &s.catalog.as_ref().unwrap().endpoint(),
         Duration::from_secs(2),
         SECRET,
     )
@@ -926,7 +860,7 @@ async fn each_role_sees_its_own_orders_and_lists_filter_and_page() {
         .unwrap();
 
     let list = |who: String, request: pb::ListOrdersRequest| {
-        let address = s.order.address;
+        let address = s.order.address();
         async move {
             OrderServiceClient::connect(format!("http://{address}"))
                 .await
@@ -1002,7 +936,7 @@ async fn each_role_sees_its_own_orders_and_lists_filter_and_page() {
 
     // GetOrder follows the same lines.
     let get = |who: String, id: String| {
-        let address = s.order.address;
+        let address = s.order.address();
         async move {
             OrderServiceClient::connect(format!("http://{address}"))
                 .await

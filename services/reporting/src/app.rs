@@ -1,81 +1,75 @@
-//! Builds the reporting service from its settings and runs it until
-//! shutdown: the public gRPC API, the projection of the domain topics and
-//! the outbox relay of the analyst streams.
+//! The reporting service as the platform's skeleton runs it: the public
+//! gRPC API, the projection of the domain topics (whose analyst records the
+//! outbox relay publishes), and the `rebuild` command.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use blangkon_platform::CancellationToken;
-use blangkon_platform::host::{HostError, ServiceHost};
+use blangkon_platform::host::ServiceHost;
 use blangkon_platform::inbox::InboxConsumer;
+use blangkon_platform::kafka::TopicSpec;
+use blangkon_platform::service::{self, Service, ServiceCommand, StartError};
 use blangkon_proto::reporting::reporting_service_server::{ReportingServiceServer, SERVICE_NAME};
-use sea_orm::DatabaseConnection;
 use tonic::service::Routes;
 
 use crate::api::ReportingApi;
 use crate::projection::{self, Projection};
-use crate::settings::Settings;
+use crate::settings::{ReportingSettings, Settings};
 use crate::store::migrations::Migrator;
 
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error(transparent)]
-    Host(#[from] HostError),
-    #[error(transparent)]
-    Grpc(#[from] blangkon_platform::grpc::GrpcError),
-    #[error("kafka: {0}")]
-    Kafka(#[from] blangkon_platform::kafka::KafkaError),
-}
+/// The reporting service.
+#[derive(Debug)]
+pub struct ReportingService;
 
 /// A reporting service bound to its port, ready to run.
-#[derive(Debug)]
-pub struct Application {
-    host: ServiceHost,
-    api: ReportingApi,
-}
+pub type Application = service::Application<ReportingService>;
 
-impl Application {
-    pub async fn build(settings: Settings) -> Result<Self, StartError> {
-        let mut host = ServiceHost::start::<Migrator>(
-            "reporting",
-            &settings.grpc,
-            &settings.database,
-            &settings.kafka,
-            &settings.auth,
-            projection::TOPICS,
-        )
-        .await?;
+impl Service for ReportingService {
+    const NAME: &'static str = "reporting";
+    const DEFAULT_PORT: u16 = 50054;
+    const SECTION: &'static str = "reporting";
+    const GRPC_SERVICES: &'static [&'static str] = &[SERVICE_NAME];
+    const TOPICS: &'static [TopicSpec<'static>] = projection::TOPICS;
+    type Section = ReportingSettings;
+    type Migrator = Migrator;
+    type Command = ReportingCommand;
+
+    async fn build(host: &mut ServiceHost, settings: &Settings) -> Result<Routes, StartError> {
         let db = host.database().clone();
         let consumer = InboxConsumer::new(
             projection::CONSUMER,
             db.clone(),
-            &settings.kafka,
+            &settings.platform.kafka,
             projection::SOURCES,
             Arc::new(Projection::new(host.waker())),
         )?;
         host.run_beside("reporting projection", move |shutdown| {
             consumer.run(shutdown)
         });
-        let api = ReportingApi::new(db, settings.reporting.clone());
-        Ok(Self { host, api })
+        let api = ReportingApi::new(db, settings.service.clone());
+        // Open data: no token needed, a sent one must be valid.
+        Ok(Routes::new(ReportingServiceServer::with_interceptor(
+            api,
+            host.open_authenticator(),
+        )))
     }
+}
 
-    pub fn address(&self) -> SocketAddr {
-        self.host.address()
-    }
+/// The reporting binary's own commands.
+#[derive(Debug, clap::Subcommand)]
+pub enum ReportingCommand {
+    /// Empty the read model and replay the domain topics from their start
+    /// into it, then exit. Stop the service first.
+    Rebuild,
+}
 
-    pub fn database(&self) -> &DatabaseConnection {
-        self.host.database()
-    }
-
-    /// Serves until `shutdown`; then drains calls, flushes the analyst
-    /// streams and commits the projection's offsets.
-    pub async fn run(self, shutdown: CancellationToken) -> Result<(), StartError> {
-        let service =
-            ReportingServiceServer::with_interceptor(self.api, self.host.open_authenticator());
-        Ok(self
-            .host
-            .serve(&[SERVICE_NAME], Routes::new(service), shutdown)
-            .await?)
+impl ServiceCommand<ReportingService> for ReportingCommand {
+    async fn run(self, settings: Settings) -> anyhow::Result<()> {
+        match self {
+            Self::Rebuild => {
+                let outcome = crate::rebuild::rebuild_configured(&settings).await?;
+                println!("{outcome}");
+            }
+        }
+        Ok(())
     }
 }

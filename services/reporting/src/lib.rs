@@ -7,7 +7,8 @@
 //!   periods, the analyst records, the OCDS release of an order;
 //! - [`store`]: the read model's tables and the queries behind the figures;
 //! - [`api`]: the public gRPC API; [`rebuild`]: replays the topics from the
-//!   start into an empty read model.
+//!   start into an empty read model; [`app`]: the service as the
+//!   platform's skeleton runs it.
 
 pub mod api;
 pub mod app;
@@ -17,5 +18,5 @@ pub mod rebuild;
 pub mod settings;
 pub mod store;
 
-pub use app::Application;
+pub use app::{Application, ReportingService};
 pub use settings::Settings;

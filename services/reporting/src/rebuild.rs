@@ -77,9 +77,9 @@ const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 /// reporting rebuild` run it: connect to the configured database, bring its
 /// schema up to date, rebuild.
 pub async fn rebuild_configured(settings: &Settings) -> Result<RebuildOutcome, RebuildError> {
-    let db = blangkon_platform::db::connect(&settings.database).await?;
+    let db = blangkon_platform::db::connect(&settings.platform.database).await?;
     blangkon_platform::db::migrate::<Migrator>(&db).await?;
-    let outcome = rebuild(&db, &settings.kafka).await;
+    let outcome = rebuild(&db, &settings.platform.kafka).await;
     db.close().await.ok();
     outcome
 }

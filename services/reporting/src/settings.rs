@@ -1,24 +1,11 @@
 //! Settings of the reporting service: the platform sections plus its own.
 
-use blangkon_platform::settings::{
-    AuthSettings, DatabaseSettings, GrpcSettings, KafkaSettings, SettingsError, TelemetrySettings,
-    Validate,
-};
+use blangkon_platform::service::Section;
+use blangkon_platform::settings::SettingsError;
 use serde::{Deserialize, Serialize};
 
-/// Default gRPC port of the reporting service.
-pub const DEFAULT_PORT: u16 = 50054;
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    pub grpc: GrpcSettings,
-    pub database: DatabaseSettings,
-    pub kafka: KafkaSettings,
-    pub auth: AuthSettings,
-    pub telemetry: TelemetrySettings,
-    pub reporting: ReportingSettings,
-}
+/// The reporting service's settings (`BLANGKON_REPORTING__…`).
+pub type Settings = blangkon_platform::service::Settings<crate::ReportingService>;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,26 +21,6 @@ pub struct ReportingSettings {
     pub package_uri_base: String,
 }
 
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            grpc: GrpcSettings::with_port(DEFAULT_PORT),
-            database: DatabaseSettings {
-                url: "postgres://postgres@127.0.0.1:5432/blangkon_reporting".into(),
-                max_connections: 10,
-                migrate_on_start: true,
-            },
-            kafka: KafkaSettings {
-                client_id: "blangkon-reporting".into(),
-                ..KafkaSettings::default()
-            },
-            auth: AuthSettings::default(),
-            telemetry: TelemetrySettings::default(),
-            reporting: ReportingSettings::default(),
-        }
-    }
-}
-
 impl Default for ReportingSettings {
     fn default() -> Self {
         Self {
@@ -64,32 +31,28 @@ impl Default for ReportingSettings {
     }
 }
 
-impl Validate for Settings {
-    fn validate(&self) -> Result<(), SettingsError> {
-        self.database.validate("database")?;
-        self.kafka.validate("kafka")?;
-        self.auth.validate("auth")?;
-        self.telemetry.validate("telemetry")?;
-        let prefix = &self.reporting.ocid_prefix;
+impl Section for ReportingSettings {
+    fn validate(&self, key: &str) -> Result<(), SettingsError> {
+        let prefix = &self.ocid_prefix;
         let valid_prefix = prefix.len() == 11
             && prefix.starts_with("ocds-")
             && prefix[5..].chars().all(|c| c.is_ascii_alphanumeric());
         if !valid_prefix {
             return Err(SettingsError::invalid(
-                "reporting.ocid_prefix",
+                format!("{key}.ocid_prefix"),
                 "must be `ocds-` and six letters or digits",
             ));
         }
-        if self.reporting.publisher_name.trim().is_empty() {
+        if self.publisher_name.trim().is_empty() {
             return Err(SettingsError::invalid(
-                "reporting.publisher_name",
+                format!("{key}.publisher_name"),
                 "must not be empty",
             ));
         }
-        let uri = &self.reporting.package_uri_base;
+        let uri = &self.package_uri_base;
         if !(uri.starts_with("https://") || uri.starts_with("http://")) {
             return Err(SettingsError::invalid(
-                "reporting.package_uri_base",
+                format!("{key}.package_uri_base"),
                 "must be an http:// or https:// URL",
             ));
         }
@@ -100,13 +63,14 @@ impl Validate for Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use blangkon_platform::settings::Validate;
 
     #[test]
     fn defaults_are_valid_and_a_bad_prefix_is_named() {
         let mut settings = Settings::default();
-        settings.auth.jwt_secret = "a-secret-of-at-least-thirty-two-bytes".into();
+        settings.platform.auth.jwt_secret = "a-secret-of-at-least-thirty-two-bytes".into();
         assert!(settings.validate().is_ok());
-        settings.reporting.ocid_prefix = "ocds-x".into();
+        settings.service.ocid_prefix = "ocds-x".into();
         let err = settings.validate().err().map(|e| e.to_string());
         assert!(err.is_some_and(|e| e.contains("reporting.ocid_prefix")));
     }

@@ -5,28 +5,31 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use blangkon_catalog::CatalogService;
+use blangkon_order::OrderService;
 use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest};
 use blangkon_platform::inbox::{self, Applied, ReceivedEvent};
 use blangkon_platform::kafka::topics;
-use blangkon_platform::settings::{KafkaSettings, TelemetrySettings};
+use blangkon_platform::suite::Running;
 use blangkon_proto::catalog as cat;
 use blangkon_proto::catalog::catalog_service_client::CatalogServiceClient;
 use blangkon_proto::order as ord;
 use blangkon_proto::order::order_service_client::OrderServiceClient;
 use blangkon_proto::reporting as pb;
 use blangkon_proto::reporting::reporting_service_client::ReportingServiceClient;
-use blangkon_proto::reporting::reporting_service_server::ReportingService;
+use blangkon_proto::reporting::reporting_service_server::ReportingService as _;
 use blangkon_proto::vendor as ven;
 use blangkon_proto::vendor::vendor_service_client::VendorServiceClient;
+use blangkon_reporting::ReportingService;
 use blangkon_reporting::api::ReportingApi;
 use blangkon_reporting::projection::{CONSUMER, Projection};
 use blangkon_reporting::settings::ReportingSettings;
-use blangkon_testkit::fixtures::{self, auth, database, grpc, token, with};
-use blangkon_testkit::{EventReader, TestDatabase, TestKafka};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use blangkon_testkit::fixtures::{self, token, with};
+use blangkon_testkit::{EventReader, TestDatabase, TestSuite, stop};
+use blangkon_vendor::VendorService;
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use tonic::transport::Channel;
 use tonic::{Code, Request};
 
@@ -44,14 +47,14 @@ const PRIVATE: &[&str] = &[
     "123456789012301",  // NPWP of the CV
 ];
 
-/// The suite's Kafka settings: the test's own consumer groups and topics
-/// (a shared broker keeps other tests' events).
-fn kafka(k: &TestKafka, group: &str) -> KafkaSettings {
-    KafkaSettings {
-        delivery_timeout_ms: 5000,
-        topic_prefix: format!("{group}."),
-        ..fixtures::kafka(k, group)
-    }
+/// The test's services on one broker with their own consumer groups and
+/// topics (a shared broker keeps other tests' events).
+fn services() -> TestSuite {
+    let mut services = TestSuite::new();
+    let kafka = &mut services.config.kafka;
+    kafka.delivery_timeout_ms = 5000;
+    kafka.topic_prefix = format!("{}.", kafka.consumer_group_prefix);
+    services
 }
 
 fn province() -> String {
@@ -87,52 +90,25 @@ fn vendor_token(vendor_id: &str) -> String {
     )
 }
 
-type Running = fixtures::Running<String>;
-
-fn init_tracing() {
-    let _ = tracing_subscriber::fmt()
-        .with_test_writer()
-        .with_env_filter(
-            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,librdkafka=off,rdkafka=off".into()),
-        )
-        .try_init();
-}
-
-async fn start_reporting(k: &TestKafka, db: &TestDatabase, group: &str) -> Running {
-    let app = blangkon_reporting::Application::build(blangkon_reporting::Settings {
-        grpc: grpc(),
-        database: database(db),
-        kafka: kafka(k, group),
-        auth: auth(),
-        telemetry: TelemetrySettings::default(),
-        reporting: ReportingSettings::default(),
-    })
-    .await
-    .unwrap();
-    Running::spawn(app.address(), |s| async move {
-        app.run(s).await.map_err(|e| e.to_string())
-    })
+async fn start_reporting(services: &TestSuite, db: &TestDatabase) -> Running<ReportingService> {
+    services.start_on(db).await
 }
 
 /// The four services on one broker.
 struct Suite {
-    kafka: TestKafka,
-    group: String,
+    services: TestSuite,
     vendor_db: TestDatabase,
     order_db: TestDatabase,
     reporting_db: TestDatabase,
     _catalog_db: TestDatabase,
-    services: Vec<Running>,
-    reporting: Option<Running>,
-    vendor_address: SocketAddr,
-    catalog_address: SocketAddr,
-    order_address: SocketAddr,
+    vendor: Running<VendorService>,
+    catalog: Running<CatalogService>,
+    order: Running<OrderService>,
+    reporting: Option<Running<ReportingService>>,
 }
 
 async fn suite() -> Suite {
-    init_tracing();
-    let k = TestKafka::new();
-    let group = format!("test-{}", uuid::Uuid::new_v4().simple());
+    let services = services();
     for topic in [
         topics::VENDOR_EVENTS,
         topics::CATALOG_EVENTS,
@@ -140,7 +116,10 @@ async fn suite() -> Suite {
         topics::REPORTING_TRANSACTIONS,
         topics::REPORTING_SUMMARY,
     ] {
-        k.create_topic(&kafka(&k, &group).topic(topic), 3).await;
+        services
+            .kafka
+            .create_topic(&services.config.kafka.topic(topic), 3)
+            .await;
     }
     let (vendor_db, catalog_db, order_db, reporting_db) = (
         TestDatabase::new().await,
@@ -148,61 +127,21 @@ async fn suite() -> Suite {
         TestDatabase::new().await,
         TestDatabase::new().await,
     );
-    let vendor = blangkon_vendor::Application::build(blangkon_vendor::Settings {
-        grpc: grpc(),
-        database: database(&vendor_db),
-        kafka: kafka(&k, &group),
-        auth: auth(),
-        telemetry: TelemetrySettings::default(),
-        regencies: Vec::new(),
-    })
-    .await
-    .unwrap();
-    let vendor = Running::spawn(vendor.address(), |s| async move {
-        vendor.run(s).await.map_err(|e| e.to_string())
-    });
-    let catalog = blangkon_catalog::Application::build(blangkon_catalog::Settings {
-        grpc: grpc(),
-        database: database(&catalog_db),
-        kafka: kafka(&k, &group),
-        auth: auth(),
-        telemetry: TelemetrySettings::default(),
-        catalog: blangkon_catalog::settings::CatalogSettings {
-            max_price: 200_000_000,
-            search_poll_ms: 100,
-        },
-    })
-    .await
-    .unwrap();
-    let catalog = Running::spawn(catalog.address(), |s| async move {
-        catalog.run(s).await.map_err(|e| e.to_string())
-    });
-    let order = blangkon_order::Application::build(blangkon_order::Settings {
-        grpc: grpc(),
-        database: database(&order_db),
-        kafka: kafka(&k, &group),
-        auth: auth(),
-        telemetry: TelemetrySettings::default(),
-        order: blangkon_order::settings::OrderSettings {
-            vendor_endpoint: format!("http://{}", vendor.address),
-            catalog_endpoint: format!("http://{}", catalog.address),
-            ..blangkon_order::Settings::default().order
-        },
-    })
-    .await
-    .unwrap();
-    let order = Running::spawn(order.address(), |s| async move {
-        order.run(s).await.map_err(|e| e.to_string())
-    });
-    let reporting = start_reporting(&k, &reporting_db, &group).await;
+    let vendor = services.start_on::<VendorService>(&vendor_db).await;
+    let mut catalog_settings = services.settings::<CatalogService>(&catalog_db);
+    catalog_settings.service.search_poll_ms = 100;
+    let catalog = services.start(catalog_settings).await;
+    let mut order_settings = services.settings::<OrderService>(&order_db);
+    order_settings.service.vendor_endpoint = vendor.endpoint();
+    order_settings.service.catalog_endpoint = catalog.endpoint();
+    let order = services.start(order_settings).await;
+    let reporting = start_reporting(&services, &reporting_db).await;
     Suite {
-        vendor_address: vendor.address,
-        catalog_address: catalog.address,
-        order_address: order.address,
-        services: vec![order, catalog, vendor],
+        services,
+        vendor,
+        catalog,
+        order,
         reporting: Some(reporting),
-        kafka: k,
-        group,
         vendor_db,
         order_db,
         reporting_db,
@@ -213,32 +152,41 @@ async fn suite() -> Suite {
 impl Suite {
     /// A topic's name on the broker.
     fn topic(&self, name: &str) -> String {
-        kafka(&self.kafka, &self.group).topic(name)
+        self.services.config.kafka.topic(name)
     }
 
     async fn vendors(&self) -> VendorServiceClient<Channel> {
-        VendorServiceClient::connect(format!("http://{}", self.vendor_address))
+        VendorServiceClient::connect(self.vendor.endpoint())
             .await
             .unwrap()
     }
 
     async fn catalog(&self) -> CatalogServiceClient<Channel> {
-        CatalogServiceClient::connect(format!("http://{}", self.catalog_address))
+        CatalogServiceClient::connect(self.catalog.endpoint())
             .await
             .unwrap()
     }
 
     async fn orders(&self) -> OrderServiceClient<Channel> {
-        OrderServiceClient::connect(format!("http://{}", self.order_address))
+        OrderServiceClient::connect(self.order.endpoint())
             .await
             .unwrap()
     }
 
     async fn reports(&self) -> ReportingServiceClient<Channel> {
-        let address = self.reporting.as_ref().unwrap().address;
-        ReportingServiceClient::connect(format!("http://{address}"))
+        ReportingServiceClient::connect(self.reporting.as_ref().unwrap().endpoint())
             .await
             .unwrap()
+    }
+
+    /// Stops every service, reporting first.
+    async fn stop(mut self) {
+        if let Some(reporting) = self.reporting.take() {
+            stop(reporting).await;
+        }
+        stop(self.order).await;
+        stop(self.catalog).await;
+        stop(self.vendor).await;
     }
 
     async fn register(&self, request: ven::RegisterVendorRequest, verify: bool) -> String {
@@ -372,7 +320,7 @@ fn entity(
 }
 
 async fn connect(db: &TestDatabase) -> DatabaseConnection {
-    Database::connect(db.url.clone()).await.unwrap()
+    db.connect().await
 }
 
 async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
@@ -443,7 +391,7 @@ async fn domain_events(s: &Suite, n: usize) -> Vec<ReceivedEvent> {
         topics::CATALOG_EVENTS,
         topics::ORDER_EVENTS,
     ] {
-        let reader = EventReader::new(&s.kafka.bootstrap, &s.topic(topic));
+        let reader = EventReader::new(&s.services.kafka.bootstrap, &s.topic(topic));
         // Everything published is on the topic by now; read it all.
         let events = reader.read_until(Duration::from_secs(4), |_| false).await;
         all.extend(events.into_iter().map(|e| ReceivedEvent {
@@ -941,7 +889,10 @@ async fn figures_streams_and_open_data_after_a_scripted_scenario() {
         (o5.as_str(), 1),
     ]);
     let expected_facts: usize = changes.values().sum();
-    let reader = EventReader::new(&s.kafka.bootstrap, &s.topic(topics::REPORTING_TRANSACTIONS));
+    let reader = EventReader::new(
+        &s.services.kafka.bootstrap,
+        &s.topic(topics::REPORTING_TRANSACTIONS),
+    );
     let mut facts = reader
         .read_records_until(Duration::from_secs(30), |r| r.len() >= expected_facts)
         .await;
@@ -1016,17 +967,20 @@ async fn figures_streams_and_open_data_after_a_scripted_scenario() {
         ("orders/all/", 4_800_000),
         ("orders/category/mebel", 2_500_000),
     ];
-    let summaries = EventReader::new(&s.kafka.bootstrap, &s.topic(topics::REPORTING_SUMMARY))
-        .read_records_until(Duration::from_secs(30), |records| {
-            finals.iter().all(|(key, value)| {
-                records.iter().any(|r| {
-                    r.key == *key
-                        && serde_json::from_slice::<serde_json::Value>(&r.value).unwrap()["value"]
-                            == *value
-                })
+    let summaries = EventReader::new(
+        &s.services.kafka.bootstrap,
+        &s.topic(topics::REPORTING_SUMMARY),
+    )
+    .read_records_until(Duration::from_secs(30), |records| {
+        finals.iter().all(|(key, value)| {
+            records.iter().any(|r| {
+                r.key == *key
+                    && serde_json::from_slice::<serde_json::Value>(&r.value).unwrap()["value"]
+                        == *value
             })
         })
-        .await;
+    })
+    .await;
     let mut latest: BTreeMap<String, serde_json::Value> = BTreeMap::new();
     for r in &summaries {
         stream_text.push_str(std::str::from_utf8(&r.value).unwrap());
@@ -1078,16 +1032,14 @@ async fn figures_streams_and_open_data_after_a_scripted_scenario() {
 
     // Rebuild: with the service stopped, the topics replayed from their
     // start into an emptied read model give identical figures.
-    s.reporting.take().unwrap().stop().await;
-    let outcome = blangkon_reporting::rebuild::rebuild(&reporting_db, &kafka(&s.kafka, &s.group))
+    stop(s.reporting.take().unwrap()).await;
+    let outcome = blangkon_reporting::rebuild::rebuild(&reporting_db, &s.services.config.kafka)
         .await
         .unwrap();
     assert_eq!(outcome.applied as usize, events.len(), "{outcome}");
     assert_eq!(figures(reporting_db.clone()).await, before);
 
-    for service in s.services.drain(..) {
-        service.stop().await;
-    }
+    s.stop().await;
 }
 
 /// The bin directory of the project's Python tools (libcoveocds,
@@ -1134,8 +1086,8 @@ fn analyst_example(s: &Suite) -> serde_json::Value {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let output = std::process::Command::new(python_tools().join("python"))
         .arg(root.join("../../examples/analysts/spending_by_category.py"))
-        .args(["--bootstrap", &s.kafka.bootstrap])
-        .args(["--topic-prefix", &kafka(&s.kafka, &s.group).topic_prefix])
+        .args(["--bootstrap", &s.services.kafka.bootstrap])
+        .args(["--topic-prefix", &s.services.config.kafka.topic_prefix])
         .args(["--idle", "3"])
         .output()
         .unwrap();
@@ -1149,12 +1101,10 @@ fn analyst_example(s: &Suite) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn public_endpoints_need_no_token_refuse_a_bad_one_and_name_bad_fields() {
-    init_tracing();
-    let k = TestKafka::new();
+    let services = services();
     let db = TestDatabase::new().await;
-    let group = format!("test-{}", uuid::Uuid::new_v4().simple());
-    let reporting = start_reporting(&k, &db, &group).await;
-    let mut client = ReportingServiceClient::connect(format!("http://{}", reporting.address))
+    let reporting = start_reporting(&services, &db).await;
+    let mut client = ReportingServiceClient::connect(reporting.endpoint())
         .await
         .unwrap();
 
@@ -1258,5 +1208,5 @@ async fn public_endpoints_need_no_token_refuse_a_bad_one_and_name_bad_fields() {
         .await
         .unwrap_err();
     assert_eq!(none.code(), Code::NotFound);
-    reporting.stop().await;
+    stop(reporting).await;
 }

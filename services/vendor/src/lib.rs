@@ -4,7 +4,8 @@
 //! - [`domain`]: identifiers, registrations, the verification state machine;
 //! - [`store`]: tables, queries and migrations;
 //! - [`api`]: the gRPC handlers;
-//! - [`events`]: what goes to `blangkon.vendor.events.v1`.
+//! - [`events`]: what goes to `blangkon.vendor.events.v1`;
+//! - [`app`]: the service as the platform's skeleton runs it.
 
 pub mod api;
 pub mod app;
@@ -13,5 +14,5 @@ pub mod events;
 pub mod settings;
 pub mod store;
 
-pub use app::Application;
+pub use app::{Application, VendorService};
 pub use settings::Settings;

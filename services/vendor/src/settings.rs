@@ -1,32 +1,21 @@
 //! Settings of the vendor service: the platform sections plus the regencies
 //! added by configuration.
 
-use blangkon_platform::settings::{
-    AuthSettings, DatabaseSettings, GrpcSettings, KafkaSettings, SettingsError, TelemetrySettings,
-    Validate,
-};
+use blangkon_platform::service::Section;
+use blangkon_platform::settings::SettingsError;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::regency::{NewRegency, RegencyKind};
 
-/// Default gRPC port of the vendor service.
-pub const DEFAULT_PORT: u16 = 50051;
+/// The vendor service's settings (`BLANGKON_VENDOR__…`).
+pub type Settings = blangkon_platform::service::Settings<crate::VendorService>;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    pub grpc: GrpcSettings,
-    pub database: DatabaseSettings,
-    pub kafka: KafkaSettings,
-    pub auth: AuthSettings,
-    pub telemetry: TelemetrySettings,
-    /// Regencies beyond the seeded 35 of Central Java (another province, a
-    /// new code): added at start if missing. Set them in the config file:
-    /// `[[regencies]]` with `code`, `name`, `kind`.
-    // An empty list vanishes from the merged defaults, so it needs its own.
-    #[serde(default)]
-    pub regencies: Vec<RegencySetting>,
-}
+/// Regencies beyond the seeded 35 of Central Java (another province, a new
+/// code): added at start if missing. Set them in the config file:
+/// `[[regencies]]` with `code`, `name`, `kind`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Regencies(pub Vec<RegencySetting>);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,30 +25,11 @@ pub struct RegencySetting {
     pub kind: RegencyKind,
 }
 
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            grpc: GrpcSettings::with_port(DEFAULT_PORT),
-            database: DatabaseSettings {
-                url: "postgres://postgres@127.0.0.1:5432/blangkon_vendor".into(),
-                max_connections: 10,
-                migrate_on_start: true,
-            },
-            kafka: KafkaSettings {
-                client_id: "blangkon-vendor".into(),
-                ..KafkaSettings::default()
-            },
-            auth: AuthSettings::default(),
-            telemetry: TelemetrySettings::default(),
-            regencies: Vec::new(),
-        }
-    }
-}
-
-impl Settings {
-    /// The configured extra regencies, checked.
-    pub fn extra_regencies(&self) -> Result<Vec<NewRegency>, SettingsError> {
-        self.regencies
+impl Regencies {
+    /// The configured regencies, checked; an error names the entry's key
+    /// (`regencies[0].code`).
+    pub fn parse(&self) -> Result<Vec<NewRegency>, SettingsError> {
+        self.0
             .iter()
             .enumerate()
             .map(|(i, r)| {
@@ -74,19 +44,17 @@ impl Settings {
     }
 }
 
-impl Validate for Settings {
-    fn validate(&self) -> Result<(), SettingsError> {
-        self.database.validate("database")?;
-        self.kafka.validate("kafka")?;
-        self.auth.validate("auth")?;
-        self.telemetry.validate("telemetry")?;
-        self.extra_regencies().map(|_| ())
+impl Section for Regencies {
+    fn validate(&self, _key: &str) -> Result<(), SettingsError> {
+        self.parse().map(|_| ())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::VendorService;
+    use blangkon_platform::service::Service;
     use blangkon_platform::settings::load_from;
 
     const SECRET: (&str, &str) = (
@@ -104,14 +72,53 @@ mod tests {
     #[test]
     fn the_defaults_need_only_a_secret() {
         let settings: Settings = load_from("vendor", None, env(&[SECRET])).unwrap();
-        assert_eq!(settings.grpc.listen.port(), DEFAULT_PORT);
-        assert!(settings.regencies.is_empty());
+        assert_eq!(
+            settings.platform.grpc.listen.port(),
+            VendorService::DEFAULT_PORT
+        );
+        assert!(settings.service.0.is_empty());
+        assert_eq!(
+            settings.platform.database.url.expose(),
+            "postgres://postgres@127.0.0.1:5432/blangkon_vendor"
+        );
     }
 
     #[test]
     fn without_a_secret_the_service_does_not_start() {
         let err = load_from::<Settings>("vendor", None, env(&[])).unwrap_err();
         assert!(err.to_string().contains("auth.jwt_secret"), "{err}");
+    }
+
+    #[test]
+    fn the_secrets_never_show_in_debug_output() {
+        let settings: Settings = load_from(
+            "vendor",
+            None,
+            env(&[
+                SECRET,
+                (
+                    "BLANGKON_VENDOR__DATABASE__URL",
+                    "postgres://vendor:hunter2-password@db/vendor",
+                ),
+            ]),
+        )
+        .unwrap();
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains(SECRET.1), "{shown}");
+        assert!(!shown.contains("hunter2-password"), "{shown}");
+        assert!(shown.contains("[REDACTED]"), "{shown}");
+    }
+
+    #[test]
+    fn an_unknown_section_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vendor.toml");
+        std::fs::write(&path, "[catalog]\nmax_price = 1\n").unwrap();
+        let err = load_from::<Settings>("vendor", Some(&path), env(&[SECRET])).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown section `catalog`"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -124,7 +131,7 @@ mod tests {
         )
         .unwrap();
         let settings: Settings = load_from("vendor", Some(&path), env(&[SECRET])).unwrap();
-        let extra = settings.extra_regencies().unwrap();
+        let extra = settings.service.parse().unwrap();
         assert_eq!(extra[0].code.as_str(), "34.71");
 
         std::fs::write(

@@ -952,7 +952,7 @@ async fn data_survives_a_restart() {
 async fn regencies_can_be_added_by_api_and_by_configuration() {
     let db = blangkon_testkit::TestDatabase::new().await;
     let app = spawn_with_settings(db, TestKafka::new(), |s| {
-        s.regencies.push(blangkon_vendor::settings::RegencySetting {
+        s.service.0.push(blangkon_vendor::settings::RegencySetting {
             code: "31.71".into(),
             name: "Jakarta Selatan".into(),
             kind: blangkon_vendor::domain::regency::RegencyKind::Kota,

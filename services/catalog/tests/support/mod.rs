@@ -1,97 +1,55 @@
 //! `spawn_app()`: a catalog service on a free port with a fresh database and
-//! a Kafka-protocol broker, plus the vendor events that feed it.
+//! a Kafka-protocol broker (testkit's `TestSuite`), plus the vendor events
+//! that feed it.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
 
-use blangkon_catalog::{Application, Settings};
-use blangkon_platform::CancellationToken;
+use blangkon_catalog::CatalogService;
 use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest, bearer};
 use blangkon_platform::kafka::topics;
 use blangkon_platform::outbox::NewEvent;
-use blangkon_platform::settings::{
-    AuthSettings, DatabaseSettings, GrpcSettings, KafkaSettings, TelemetrySettings,
-};
+use blangkon_platform::suite::Running;
 use blangkon_proto::catalog as pb;
 use blangkon_proto::catalog::catalog_service_client::CatalogServiceClient;
 use blangkon_proto::events as ev;
 use blangkon_proto::vendor::{LegalForm, Scale, VendorStatus};
-use blangkon_testkit::{TestDatabase, TestKafka};
+use blangkon_testkit::{TestDatabase, TestKafka, TestSuite};
 use prost::Message as _;
 use rdkafka::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
-use tokio::task::JoinHandle;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tonic::Request;
 use tonic::transport::Channel;
 
-pub const SECRET: &str = "integration-test-secret-0123456789abcdef";
+pub use blangkon_testkit::fixtures::SECRET;
 
 pub struct TestApp {
     pub address: std::net::SocketAddr,
     pub db: TestDatabase,
     pub kafka: TestKafka,
-    shutdown: CancellationToken,
-    handle: JoinHandle<Result<(), blangkon_catalog::app::StartError>>,
+    running: Running<CatalogService>,
     producer: FutureProducer,
 }
 
 pub async fn spawn_app() -> TestApp {
-    let _ = tracing_subscriber::fmt()
-        .with_test_writer()
-        .with_env_filter(
-            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,librdkafka=off,rdkafka=off".into()),
-        )
-        .try_init();
     let db = TestDatabase::new().await;
-    let kafka = TestKafka::new();
-    kafka.create_topic(topics::VENDOR_EVENTS, 6).await;
-    let settings = Settings {
-        grpc: GrpcSettings {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            shutdown_grace_secs: 5,
-        },
-        database: DatabaseSettings {
-            url: db.url.clone(),
-            max_connections: 5,
-            migrate_on_start: true,
-        },
-        kafka: KafkaSettings {
-            bootstrap_servers: kafka.bootstrap.clone(),
-            client_id: "catalog-test".into(),
-            relay_poll_ms: 200,
-            delivery_timeout_ms: 3000,
-            create_topics: !kafka.is_mock(),
-            // Tests sharing one broker must not share consumer groups.
-            consumer_group_prefix: format!("test-{}", uuid::Uuid::new_v4().simple()),
-            ..KafkaSettings::default()
-        },
-        auth: AuthSettings {
-            jwt_secret: SECRET.into(),
-            ..AuthSettings::default()
-        },
-        telemetry: TelemetrySettings::default(),
-        catalog: blangkon_catalog::settings::CatalogSettings {
-            max_price: 200_000_000,
-            search_poll_ms: 100,
-        },
-    };
-    let app = Application::build(settings).await.expect("catalog starts");
-    let address = app.address();
-    let shutdown = CancellationToken::new();
-    let handle = tokio::spawn(app.run(shutdown.clone()));
+    let suite = TestSuite::new();
+    suite.kafka.create_topic(topics::VENDOR_EVENTS, 6).await;
+    let mut settings = suite.settings::<CatalogService>(&db);
+    settings.service.search_poll_ms = 100;
+    let running = suite.start(settings).await;
     let producer = ClientConfig::new()
-        .set("bootstrap.servers", &kafka.bootstrap)
+        .set("bootstrap.servers", &suite.kafka.bootstrap)
         .set("broker.address.family", "v4")
         .create()
         .unwrap();
     TestApp {
-        address,
+        address: running.address(),
         db,
-        kafka,
-        shutdown,
-        handle,
+        kafka: suite.kafka,
+        running,
         producer,
     }
 }
@@ -204,7 +162,7 @@ impl TestApp {
     }
 
     pub async fn database(&self) -> DatabaseConnection {
-        Database::connect(self.db.url.clone()).await.unwrap()
+        self.db.connect().await
     }
 
     pub async fn projected_status(&self, vendor_id: &str) -> Option<String> {
@@ -227,25 +185,11 @@ impl TestApp {
     }
 
     pub async fn count(&self, table: &str) -> i64 {
-        let db = self.database().await;
-        let row = db
-            .query_one_raw(sea_orm::Statement::from_string(
-                db.get_database_backend(),
-                format!("SELECT COUNT(*) AS n FROM {table}"),
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        row.try_get::<i64>("", "n").unwrap()
+        self.db.count(table).await
     }
 
     pub async fn stop(self) {
-        self.shutdown.cancel();
-        tokio::time::timeout(Duration::from_secs(30), self.handle)
-            .await
-            .expect("stops within 30 s")
-            .unwrap()
-            .unwrap();
+        blangkon_testkit::stop(self.running).await;
     }
 }
 

@@ -1,27 +1,23 @@
 //! `spawn_app()`: a vendor service on a free port with a fresh database and
-//! a Kafka-protocol broker, plus helpers to call it as each role.
+//! a Kafka-protocol broker (testkit's `TestSuite`), plus helpers to call it
+//! as each role.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use blangkon_platform::CancellationToken;
 use blangkon_platform::auth::{AuthError, Role, TokenIssuer, TokenRequest, bearer};
-use blangkon_platform::settings::{
-    AuthSettings, DatabaseSettings, GrpcSettings, KafkaSettings, TelemetrySettings,
-};
+use blangkon_platform::suite::Running;
 use blangkon_proto::vendor as pb;
 use blangkon_proto::vendor::vendor_service_client::VendorServiceClient;
-use blangkon_testkit::{TestDatabase, TestKafka};
-use blangkon_vendor::app::StartError;
-use blangkon_vendor::{Application, Settings};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
-use tokio::task::JoinHandle;
+use blangkon_testkit::{TestDatabase, TestKafka, TestSuite};
+use blangkon_vendor::{Settings, VendorService};
+use sea_orm::DatabaseConnection;
 use tonic::Request;
 use tonic::transport::Channel;
 
-pub const SECRET: &str = "integration-test-secret-0123456789abcdef";
+pub use blangkon_testkit::fixtures::SECRET;
 pub const SEMARANG: &str = "33.74";
 pub const CILACAP: &str = "33.01";
 
@@ -29,36 +25,8 @@ pub struct TestApp {
     pub address: SocketAddr,
     pub db: TestDatabase,
     pub kafka: TestKafka,
-    shutdown: CancellationToken,
-    handle: JoinHandle<Result<(), StartError>>,
+    running: Running<VendorService>,
     issuer: TokenIssuer,
-}
-
-pub fn settings(database_url: &str, bootstrap: &str) -> Settings {
-    Settings {
-        grpc: GrpcSettings {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            shutdown_grace_secs: 5,
-        },
-        database: DatabaseSettings {
-            url: database_url.to_string(),
-            max_connections: 5,
-            migrate_on_start: true,
-        },
-        kafka: KafkaSettings {
-            bootstrap_servers: bootstrap.to_string(),
-            client_id: "vendor-test".into(),
-            relay_poll_ms: 200,
-            delivery_timeout_ms: 3000,
-            ..KafkaSettings::default()
-        },
-        auth: AuthSettings {
-            jwt_secret: SECRET.into(),
-            ..AuthSettings::default()
-        },
-        telemetry: TelemetrySettings::default(),
-        regencies: Vec::new(),
-    }
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -74,29 +42,15 @@ pub async fn spawn_with_settings(
     kafka: TestKafka,
     adjust: impl FnOnce(&mut Settings),
 ) -> TestApp {
-    // Logs of the service under test show with the failing test's output.
-    let _ = tracing_subscriber::fmt()
-        .with_test_writer()
-        .with_env_filter(
-            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,librdkafka=off,rdkafka=off".into()),
-        )
-        .try_init();
-    let mut settings = settings(&db.url, &kafka.bootstrap);
-    // The mock cluster has no CreateTopics API; it creates topics on first use.
-    settings.kafka.create_topics = !kafka.is_mock();
+    let suite = TestSuite::on(kafka);
+    let mut settings = suite.settings::<VendorService>(&db);
     adjust(&mut settings);
-    let app = Application::build(settings)
-        .await
-        .expect("vendor service starts");
-    let address = app.address();
-    let shutdown = CancellationToken::new();
-    let handle = tokio::spawn(app.run(shutdown.clone()));
+    let running = suite.start(settings).await;
     TestApp {
-        address,
+        address: running.address(),
         db,
-        kafka,
-        shutdown,
-        handle,
+        kafka: suite.kafka,
+        running,
         issuer: TokenIssuer::new(SECRET, None),
     }
 }
@@ -186,32 +140,16 @@ impl TestApp {
 
     /// A separate connection to the service's database, for assertions.
     pub async fn database(&self) -> DatabaseConnection {
-        Database::connect(self.db.url.clone()).await.unwrap()
+        self.db.connect().await
     }
 
     pub async fn count(&self, table: &str) -> i64 {
-        let db = self.database().await;
-        let row = db
-            .query_one_raw(sea_orm::Statement::from_string(
-                db.get_database_backend(),
-                format!("SELECT COUNT(*) AS n FROM {table}"),
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        let n = row.try_get::<i64>("", "n").unwrap();
-        db.close().await.ok();
-        n
+        self.db.count(table).await
     }
 
     /// Stops the service gracefully and hands back its database and broker.
     pub async fn stop(self) -> (TestDatabase, TestKafka) {
-        self.shutdown.cancel();
-        tokio::time::timeout(Duration::from_secs(30), self.handle)
-            .await
-            .expect("service stops within 30 s")
-            .expect("service task")
-            .expect("service ran without error");
+        blangkon_testkit::stop(self.running).await;
         (self.db, self.kafka)
     }
 

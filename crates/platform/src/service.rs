@@ -1,0 +1,368 @@
+//! The one skeleton of every Blangkon service. A service says what it is —
+//! its name, default port, migrations, topics, settings section, routes and
+//! background tasks — by implementing [`Service`]; this module does the
+//! rest the same way for all four: settings ([`Settings`]), start-up
+//! ([`Application`]) and the binary's command line ([`main`]).
+//!
+//! ```ignore
+//! #[tokio::main]
+//! async fn main() -> anyhow::Result<()> {
+//!     blangkon_platform::service::main::<blangkon_vendor::VendorService>().await
+//! }
+//! ```
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
+use sea_orm::DatabaseConnection;
+use sea_orm_migration::MigratorTrait;
+use serde::de::{self, DeserializeOwned, MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use tokio_util::sync::CancellationToken;
+use tonic::service::Routes;
+
+use crate::host::{HostError, ServiceHost};
+use crate::kafka::TopicSpec;
+use crate::settings::{PlatformSettings, SettingsError, Validate};
+use crate::{db, grpc, telemetry};
+
+/// What makes a service itself; everything else is the skeleton's.
+pub trait Service: Sized + Send + Sync + 'static {
+    /// `vendor`, `catalog`, ...: names the binary (`blangkon-<name>`), the
+    /// environment (`BLANGKON_<NAME>__…`), the default database and the logs.
+    const NAME: &'static str;
+    /// gRPC port when none is configured.
+    const DEFAULT_PORT: u16;
+    /// Key of the service's own settings section (`catalog`, `order`, ...).
+    const SECTION: &'static str;
+    /// The gRPC services whose health the server reports.
+    const GRPC_SERVICES: &'static [&'static str];
+    /// Topics the service publishes to, created at start when allowed.
+    const TOPICS: &'static [TopicSpec<'static>];
+
+    /// The service's own settings section.
+    type Section: Section;
+    type Migrator: MigratorTrait;
+    /// Commands of the binary beyond `serve` and `migrate` ([`NoCommand`]
+    /// when there are none).
+    type Command: ServiceCommand<Self>;
+
+    /// Builds the API and starts nothing yet: background tasks are handed
+    /// to `host` (`ServiceHost::run_beside`), which starts them with the
+    /// server. Returns the routes to serve.
+    fn build(
+        host: &mut ServiceHost,
+        settings: &Settings<Self>,
+    ) -> impl Future<Output = Result<Routes, StartError>> + Send;
+}
+
+/// A service's own settings section.
+pub trait Section:
+    std::fmt::Debug + Clone + Default + Serialize + DeserializeOwned + Send + Sync + 'static
+{
+    /// Checks the section; `key` is its name, for the messages.
+    fn validate(&self, key: &str) -> Result<(), SettingsError>;
+}
+
+/// A service-specific command of the binary, such as reporting's `rebuild`.
+pub trait ServiceCommand<S: Service>: Subcommand + Send {
+    fn run(self, settings: Settings<S>) -> impl Future<Output = anyhow::Result<()>> + Send;
+}
+
+/// The command set of a service without commands of its own.
+#[derive(Debug, Clone, Copy)]
+pub enum NoCommand {}
+
+impl FromArgMatches for NoCommand {
+    fn from_arg_matches(_: &ArgMatches) -> Result<Self, clap::Error> {
+        Err(clap::Error::new(clap::error::ErrorKind::InvalidSubcommand))
+    }
+
+    fn update_from_arg_matches(&mut self, _: &ArgMatches) -> Result<(), clap::Error> {
+        match *self {}
+    }
+}
+
+impl Subcommand for NoCommand {
+    fn augment_subcommands(cmd: clap::Command) -> clap::Command {
+        cmd
+    }
+
+    fn augment_subcommands_for_update(cmd: clap::Command) -> clap::Command {
+        cmd
+    }
+
+    fn has_subcommand(_: &str) -> bool {
+        false
+    }
+}
+
+impl<S: Service> ServiceCommand<S> for NoCommand {
+    async fn run(self, _: Settings<S>) -> anyhow::Result<()> {
+        match self {}
+    }
+}
+
+/// A service's settings: the platform sections plus its own, under the key
+/// [`Service::SECTION`]. In a file or the environment they read as one
+/// table (`[database]`, `[catalog]`; `BLANGKON_CATALOG__CATALOG__MAX_PRICE`);
+/// a key that is not a setting is refused.
+pub struct Settings<S: Service> {
+    pub platform: PlatformSettings,
+    pub service: S::Section,
+}
+
+impl<S: Service> Default for Settings<S> {
+    fn default() -> Self {
+        Self {
+            platform: PlatformSettings::for_service(S::NAME, S::DEFAULT_PORT),
+            service: S::Section::default(),
+        }
+    }
+}
+
+impl<S: Service> Clone for Settings<S> {
+    fn clone(&self) -> Self {
+        Self {
+            platform: self.platform.clone(),
+            service: self.service.clone(),
+        }
+    }
+}
+
+impl<S: Service> std::fmt::Debug for Settings<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("platform", &self.platform)
+            .field(S::SECTION, &self.service)
+            .finish()
+    }
+}
+
+impl<S: Service> Validate for Settings<S> {
+    fn validate(&self) -> Result<(), SettingsError> {
+        self.platform.validate()?;
+        self.service.validate(S::SECTION)
+    }
+}
+
+const PLATFORM_SECTIONS: [&str; 5] = ["grpc", "database", "kafka", "auth", "telemetry"];
+
+impl<S: Service> Serialize for Settings<S> {
+    fn serialize<Z: Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
+        let p = &self.platform;
+        let mut map = serializer.serialize_map(Some(PLATFORM_SECTIONS.len() + 1))?;
+        map.serialize_entry("grpc", &p.grpc)?;
+        map.serialize_entry("database", &p.database)?;
+        map.serialize_entry("kafka", &p.kafka)?;
+        map.serialize_entry("auth", &p.auth)?;
+        map.serialize_entry("telemetry", &p.telemetry)?;
+        map.serialize_entry(S::SECTION, &self.service)?;
+        map.end()
+    }
+}
+
+impl<'de, S: Service> Deserialize<'de> for Settings<S> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(SettingsVisitor(PhantomData))
+    }
+}
+
+struct SettingsVisitor<S>(PhantomData<S>);
+
+impl<'de, S: Service> Visitor<'de> for SettingsVisitor<S> {
+    type Value = Settings<S>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the settings of the {} service", S::NAME)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Settings<S>, A::Error> {
+        let (mut grpc, mut database, mut kafka, mut auth, mut telemetry) =
+            (None, None, None, None, None);
+        // An empty list vanishes from the merged defaults, so a section
+        // that is a list (the vendor's regencies) may be absent.
+        let mut service = None;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "grpc" => grpc = Some(map.next_value()?),
+                "database" => database = Some(map.next_value()?),
+                "kafka" => kafka = Some(map.next_value()?),
+                "auth" => auth = Some(map.next_value()?),
+                "telemetry" => telemetry = Some(map.next_value()?),
+                key if key == S::SECTION => service = Some(map.next_value()?),
+                other => {
+                    return Err(de::Error::custom(format!(
+                        "unknown section `{other}`, expected one of {}, {}",
+                        PLATFORM_SECTIONS.join(", "),
+                        S::SECTION
+                    )));
+                }
+            }
+        }
+        Ok(Settings {
+            platform: PlatformSettings {
+                grpc: grpc.ok_or_else(|| de::Error::missing_field("grpc"))?,
+                database: database.ok_or_else(|| de::Error::missing_field("database"))?,
+                kafka: kafka.ok_or_else(|| de::Error::missing_field("kafka"))?,
+                auth: auth.ok_or_else(|| de::Error::missing_field("auth"))?,
+                telemetry: telemetry.ok_or_else(|| de::Error::missing_field("telemetry"))?,
+            },
+            service: service.unwrap_or_default(),
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Host(#[from] HostError),
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error("kafka: {0}")]
+    Kafka(#[from] crate::kafka::KafkaError),
+    /// A start-up step of the service's own failed.
+    #[error("{step}: {source}")]
+    Step {
+        step: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl StartError {
+    /// A failure of the service's own start-up `step` ("building the
+    /// search index").
+    pub fn step(
+        step: &'static str,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Step {
+            step,
+            source: Box::new(source),
+        }
+    }
+}
+
+/// A service bound to its port, ready to run.
+pub struct Application<S: Service> {
+    host: ServiceHost,
+    routes: Routes,
+    service: PhantomData<S>,
+}
+
+impl<S: Service> std::fmt::Debug for Application<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("service", &S::NAME)
+            .field("host", &self.host)
+            .finish()
+    }
+}
+
+impl<S: Service> Application<S> {
+    /// Checks the settings, connects, migrates (if configured), creates
+    /// missing topics, binds the gRPC listener and builds the service.
+    /// Nothing is served until [`Application::run`].
+    pub async fn build(settings: Settings<S>) -> Result<Self, StartError> {
+        settings.validate()?;
+        let mut host =
+            ServiceHost::start::<S::Migrator>(S::NAME, &settings.platform, S::TOPICS).await?;
+        let routes = S::build(&mut host, &settings).await?;
+        Ok(Self {
+            host,
+            routes,
+            service: PhantomData,
+        })
+    }
+
+    /// The bound address (the real port when configured with port 0).
+    pub fn address(&self) -> SocketAddr {
+        self.host.address()
+    }
+
+    pub fn database(&self) -> &DatabaseConnection {
+        self.host.database()
+    }
+
+    /// Serves until `shutdown`; then drains calls, lets the background
+    /// tasks finish their last round (the outbox is flushed, consumers
+    /// commit their offsets) and closes the database.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), StartError> {
+        self.host
+            .serve(S::GRPC_SERVICES, self.routes, shutdown)
+            .await
+            .map_err(|e| StartError::Host(HostError::Grpc(e)))
+    }
+}
+
+/// Applies the pending migrations of `S` to its configured database.
+pub async fn migrate<S: Service>(settings: &Settings<S>) -> Result<(), db::DbError> {
+    let db = db::connect(&settings.platform.database).await?;
+    let migrated = db::migrate::<S::Migrator>(&db).await;
+    db.close().await.ok();
+    migrated
+}
+
+#[derive(Parser)]
+#[command(version)]
+struct Cli<C: Subcommand> {
+    /// Optional TOML file between the defaults and the environment.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command<C>>,
+}
+
+#[derive(Subcommand)]
+enum Command<C: Subcommand> {
+    /// Serve gRPC (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    #[command(flatten)]
+    Service(C),
+}
+
+/// The binary of service `S`: `serve` (the default), `migrate`, and the
+/// service's own commands. Settings are read once: the defaults, then the
+/// file given by `--config` or `BLANGKON_<NAME>_CONFIG`, then the
+/// environment.
+pub async fn main<S: Service>() -> anyhow::Result<()> {
+    let config_env = format!("BLANGKON_{}_CONFIG", S::NAME.to_uppercase());
+    let matches = Cli::<S::Command>::command()
+        .name(format!("blangkon-{}", S::NAME))
+        .about(format!("Blangkon {} service", S::NAME))
+        .mut_arg("config", |arg| {
+            arg.help(format!(
+                "Optional TOML file between the defaults and BLANGKON_{}__* variables [env: {config_env}]",
+                S::NAME.to_uppercase()
+            ))
+        })
+        .get_matches();
+    let cli = Cli::<S::Command>::from_arg_matches(&matches)?;
+    let config = cli
+        .config
+        .or_else(|| std::env::var_os(&config_env).map(PathBuf::from));
+    let settings: Settings<S> = crate::settings::load(S::NAME, config.as_deref())?;
+    let _telemetry = telemetry::init(S::NAME, &settings.platform.telemetry)?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Migrate => {
+            migrate(&settings).await?;
+            tracing::info!("migrations applied");
+        }
+        Command::Serve => {
+            let app = Application::build(settings)
+                .await
+                .with_context(|| format!("starting the {} service", S::NAME))?;
+            app.run(grpc::shutdown_on_signals()).await?;
+        }
+        Command::Service(command) => command.run(settings).await?,
+    }
+    Ok(())
+}

@@ -1,0 +1,145 @@
+//! Starts services in this process, the one way `blangkon dev`, the
+//! benchmarks and the tests do it: a [`Suite`] holds what the services of
+//! one run share (broker, token secret, telemetry, the address they listen
+//! on), makes each service's settings from its defaults, and runs each on a
+//! task of its own until [`Running::stop`].
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
+use tokio_util::sync::CancellationToken;
+
+use crate::service::{Application, Service, Settings, StartError};
+use crate::settings::{AuthSettings, KafkaSettings, Secret, TelemetrySettings};
+
+/// What the services of one run share.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    /// The broker and how the services use it. Each service keeps its own
+    /// client id (`blangkon-<name>`).
+    pub kafka: KafkaSettings,
+    pub auth: AuthSettings,
+    pub telemetry: TelemetrySettings,
+    /// Where the services listen.
+    pub host: IpAddr,
+    /// How long a service may drain its calls on stop.
+    pub shutdown_grace_secs: u64,
+    /// Each service's database pool size.
+    pub max_connections: u32,
+}
+
+impl Suite {
+    /// Services on loopback, signing and checking tokens with `jwt_secret`,
+    /// on the broker at `bootstrap_servers`.
+    pub fn new(bootstrap_servers: impl Into<String>, jwt_secret: impl Into<Secret>) -> Self {
+        Self {
+            kafka: KafkaSettings {
+                bootstrap_servers: bootstrap_servers.into(),
+                ..KafkaSettings::default()
+            },
+            auth: AuthSettings {
+                jwt_secret: jwt_secret.into(),
+                ..AuthSettings::default()
+            },
+            telemetry: TelemetrySettings::default(),
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            shutdown_grace_secs: 5,
+            max_connections: 5,
+        }
+    }
+
+    /// The settings of `S` in this suite: its defaults, with its database
+    /// at `database_url` and its gRPC port `port` (0: any free port).
+    pub fn settings<S: Service>(&self, database_url: impl Into<Secret>, port: u16) -> Settings<S> {
+        let mut settings = Settings::<S>::default();
+        let platform = &mut settings.platform;
+        platform.grpc.listen = SocketAddr::new(self.host, port);
+        platform.grpc.shutdown_grace_secs = self.shutdown_grace_secs;
+        platform.database.url = database_url.into();
+        platform.database.max_connections = self.max_connections;
+        platform.kafka = KafkaSettings {
+            client_id: platform.kafka.client_id.clone(),
+            ..self.kafka.clone()
+        };
+        platform.auth = self.auth.clone();
+        platform.telemetry = self.telemetry.clone();
+        settings
+    }
+
+    /// Builds `S` from `settings` and runs it on a task of its own.
+    pub async fn start<S: Service>(&self, settings: Settings<S>) -> Result<Running<S>, StartError> {
+        let app = Application::<S>::build(settings).await?;
+        Ok(Running::spawn(app))
+    }
+}
+
+/// A service running on a task of its own.
+pub struct Running<S: Service> {
+    address: SocketAddr,
+    database: DatabaseConnection,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<Result<(), StartError>>,
+    service: std::marker::PhantomData<S>,
+}
+
+impl<S: Service> std::fmt::Debug for Running<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running")
+            .field("service", &S::NAME)
+            .field("address", &self.address)
+            .finish()
+    }
+}
+
+/// Why a service did not stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum StopError {
+    #[error("the {0} service did not stop within {1:?}")]
+    TimedOut(&'static str, Duration),
+    #[error("the {0} service's task failed: {1}")]
+    Panicked(&'static str, tokio::task::JoinError),
+    #[error("the {0} service stopped with an error: {1}")]
+    Failed(&'static str, StartError),
+}
+
+impl<S: Service> Running<S> {
+    /// Runs a built service until [`Running::stop`].
+    pub fn spawn(app: Application<S>) -> Self {
+        let shutdown = CancellationToken::new();
+        Self {
+            address: app.address(),
+            database: app.database().clone(),
+            task: tokio::spawn(app.run(shutdown.clone())),
+            shutdown,
+            service: std::marker::PhantomData,
+        }
+    }
+
+    /// The bound address.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// `http://<address>`, for a gRPC client or a peer's endpoint setting.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// The service's own database pool (it is closed when the service stops).
+    pub fn database(&self) -> &DatabaseConnection {
+        &self.database
+    }
+
+    /// Signals shutdown and waits, `within` at most, for the service to
+    /// drain its calls and finish its background tasks.
+    pub async fn stop(self, within: Duration) -> Result<(), StopError> {
+        self.shutdown.cancel();
+        match tokio::time::timeout(within, self.task).await {
+            Err(_) => Err(StopError::TimedOut(S::NAME, within)),
+            Ok(Err(e)) => Err(StopError::Panicked(S::NAME, e)),
+            Ok(Ok(Err(e))) => Err(StopError::Failed(S::NAME, e)),
+            Ok(Ok(Ok(()))) => Ok(()),
+        }
+    }
+}
