@@ -10,6 +10,7 @@ use anyhow::Context;
 use blangkon_catalog::CatalogService;
 use blangkon_catalog::store::migrations::Migrator;
 use blangkon_catalog::store::{product, vendor};
+use blangkon_domain::{ProductStatus, VendorStatus};
 use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest, bearer};
 use blangkon_platform::db;
 use blangkon_platform::settings::DatabaseSettings;
@@ -353,7 +354,7 @@ fn vendor_row(i: usize, rng: &mut StdRng, regencies: &[String]) -> vendor::Model
         regency_code: regencies[rng.random_range(0..regencies.len())].clone(),
         legal_form: legal_form.into(),
         scale: scale.into(),
-        status: "verified".into(),
+        status: VendorStatus::Verified,
         status_at: chrono::Utc::now(),
     }
 }
@@ -404,7 +405,7 @@ fn product_row(
         image_urls: "[]".into(),
         delivery_regencies: serde_json::to_string(&delivers).unwrap_or_else(|_| "[]".into()),
         domestic_product: true,
-        status: "listed".into(),
+        status: ProductStatus::Listed,
         version: 0,
         created_at: now,
         updated_at: now,

@@ -54,14 +54,6 @@ pub fn invalid_argument(violations: &[Violation]) -> Status {
     )
 }
 
-/// Whether `code` has the form of a Kemendagri regency code: two digits, a
-/// dot, two digits (`33.74`, Kota Semarang). Whether the regency exists is
-/// the vendor service's to say.
-pub fn is_regency_code(code: &str) -> bool {
-    let b = code.as_bytes();
-    b.len() == 5 && b[2] == b'.' && b[..2].iter().chain(&b[3..]).all(u8::is_ascii_digit)
-}
-
 /// The page size a list request asks for: `default` for 0, else 1 to
 /// `max`; anything else is a violation of `page_size`.
 pub fn page_size(requested: i32, default: u64, max: u64) -> Result<u64, Violation> {
@@ -201,14 +193,6 @@ mod tests {
         assert_eq!(page_size(500, 50, 500), Ok(500));
         for bad in [-1, 501] {
             assert_eq!(page_size(bad, 50, 500).unwrap_err().field, "page_size");
-        }
-    }
-
-    #[test]
-    fn regency_codes_are_two_digits_a_dot_and_two_digits() {
-        assert!(is_regency_code("33.74"));
-        for bad in ["3374", "33.7", "33-74", "ab.cd", "33.745", " 33.74", ""] {
-            assert!(!is_regency_code(bad), "{bad:?}");
         }
     }
 

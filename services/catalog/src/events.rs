@@ -1,11 +1,11 @@
 //! What the catalog publishes to `blangkon.catalog.events.v1`, and how it
 //! keeps its projection of vendor status from `blangkon.vendor.events.v1`.
 
+use blangkon_domain::vendor_events::{self, VendorState};
 use blangkon_platform::inbox::{EventHandler, HandlerError, ReceivedEvent};
 use blangkon_platform::kafka::{TopicSpec, topics};
 use blangkon_platform::outbox::NewEvent;
 use blangkon_proto::events as pb;
-use blangkon_proto::vendor_status::{self, VendorState};
 use chrono::{DateTime, Utc};
 use prost::Name as _;
 use sea_orm::DatabaseTransaction;
@@ -111,7 +111,7 @@ impl EventHandler for VendorProjection {
             .as_ref()
             .and_then(blangkon_platform::time::from_timestamp)
             .unwrap_or_else(Utc::now);
-        let change = if let Some(change) = vendor_status::change_of(&event.envelope) {
+        let change = if let Some(change) = vendor_events::change_of(&event.envelope) {
             vendor_row(change.map_err(HandlerError::Unusable)?, at)
         } else if event.envelope.event_type == pb::VendorRegistered::full_name() {
             let e: pb::VendorRegistered = payload
@@ -133,10 +133,10 @@ impl EventHandler for VendorProjection {
 /// The catalog's row of a vendor in `state` since `at`.
 fn vendor_row(state: VendorState, at: DateTime<Utc>) -> vendor::Model {
     vendor::Model {
+        legal_form: state.legal_form_code().to_string(),
+        scale: state.scale_code().to_string(),
         vendor_id: state.vendor_id,
         regency_code: state.regency_code,
-        legal_form: state.legal_form,
-        scale: state.scale,
         status: state.status,
         status_at: at,
     }

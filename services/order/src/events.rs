@@ -48,7 +48,7 @@ fn snapshot(row: &order::Model, items: &[item::Model], t: Transition<'_>) -> pb:
             })
             .collect(),
         total: row.total,
-        status: row.status.clone(),
+        status: row.status.as_str().to_string(),
         previous_status: t.previous.unwrap_or_default().to_string(),
         placed_at: Some(to_timestamp(row.placed_at)),
         changed_at: Some(to_timestamp(t.at)),

@@ -12,12 +12,13 @@
 
 use std::collections::BTreeSet;
 
+use blangkon_domain::OrderStatus;
+use blangkon_domain::vendor_events::{self, VendorState};
 use blangkon_platform::inbox::{EventHandler, HandlerError, ReceivedEvent};
 use blangkon_platform::kafka::{TopicSpec, topics};
 use blangkon_platform::outbox::{self, NewRecord, RelayWaker};
 use blangkon_platform::time::from_timestamp;
 use blangkon_proto::events as pb;
-use blangkon_proto::vendor_status::{self, VendorState};
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseTransaction, DbErr};
 
@@ -97,7 +98,7 @@ impl EventHandler for Projection {
             .and_then(from_timestamp)
             .unwrap_or_else(Utc::now);
         let mut out = Outgoing::default();
-        if let Some(change) = vendor_status::change_of(&event.envelope) {
+        if let Some(change) = vendor_events::change_of(&event.envelope) {
             let change = change.map_err(HandlerError::Unusable)?;
             apply_vendor(txn, vendor_row(change, at), &mut out).await?;
             return self.finish(txn, at, out).await;
@@ -216,11 +217,11 @@ impl Outgoing {
 /// status events carry none (the registration's is kept).
 fn vendor_row(state: VendorState, at: DateTime<Utc>) -> vendor::Model {
     vendor::Model {
+        legal_form: state.legal_form_code().to_string(),
+        scale: state.scale_code().to_string(),
         vendor_id: state.vendor_id,
         name: String::new(),
         regency_code: state.regency_code,
-        legal_form: state.legal_form,
-        scale: state.scale,
         status: state.status,
         status_at: at,
     }
@@ -238,7 +239,7 @@ fn vendor_key(row: &vendor::Model, column: vendor::Column) -> &str {
     match column {
         vendor::Column::LegalForm => &row.legal_form,
         vendor::Column::Scale => &row.scale,
-        vendor::Column::Status => &row.status,
+        vendor::Column::Status => row.status.as_str(),
         _ => &row.regency_code,
     }
 }
@@ -351,17 +352,14 @@ fn order_facts(snapshot: pb::OrderSnapshot) -> Result<OrderFacts, HandlerError> 
     };
     let placed_at = time(snapshot.placed_at, "placed_at")?;
     let changed_at = time(snapshot.changed_at, "changed_at")?;
-    if !figures::STATUSES.contains(&snapshot.status.as_str()) {
-        return Err(HandlerError::Unusable(format!(
-            "unknown order status {:?}",
-            snapshot.status
-        )));
-    }
+    let status = OrderStatus::parse(&snapshot.status).ok_or_else(|| {
+        HandlerError::Unusable(format!("unknown order status {:?}", snapshot.status))
+    })?;
     Ok(OrderFacts {
         order_id: snapshot.order_id,
         version: snapshot.version,
-        paid_at: (snapshot.status == "paid").then_some(changed_at),
-        status: snapshot.status,
+        paid_at: (status == OrderStatus::Paid).then_some(changed_at),
+        status,
         buyer_work_unit: snapshot.buyer_work_unit,
         buyer_regency: snapshot.buyer_regency,
         vendor_id: snapshot.vendor_id,

@@ -8,7 +8,6 @@ use blangkon_platform::outbox::NewEvent;
 use blangkon_proto::events as pb;
 use chrono::{DateTime, Utc};
 
-use crate::api::convert;
 use crate::domain::vendor::{Decision, VendorStatus};
 use crate::store::{regency, training, vendor};
 
@@ -53,9 +52,9 @@ pub fn vendor_registered(row: &vendor::Model, by: &Principal) -> NewEvent {
             vendor_id: row.id.clone(),
             name: row.name.clone(),
             regency_code: row.regency_code.clone(),
-            legal_form: convert::legal_form_of(&row.legal_form) as i32,
-            scale: convert::scale_of(&row.scale) as i32,
-            status: convert::status_of(&row.status) as i32,
+            legal_form: row.legal_form.to_proto() as i32,
+            scale: row.scale.to_proto() as i32,
+            status: row.status.to_proto() as i32,
             actor: Some(actor(by)),
         },
     )
@@ -73,12 +72,12 @@ pub fn status_changed(
     let change = pb::VendorStatusChange {
         vendor_id: row.id.clone(),
         regency_code: row.regency_code.clone(),
-        previous_status: convert::status_to_proto(from) as i32,
-        status: convert::status_to_proto(to) as i32,
+        previous_status: from.to_proto() as i32,
+        status: to.to_proto() as i32,
         reason: reason.to_string(),
         actor: Some(actor(by)),
-        legal_form: convert::legal_form_of(&row.legal_form) as i32,
-        scale: convert::scale_of(&row.scale) as i32,
+        legal_form: row.legal_form.to_proto() as i32,
+        scale: row.scale.to_proto() as i32,
     };
     let change = Some(change);
     match decision {

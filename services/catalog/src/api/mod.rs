@@ -4,6 +4,10 @@
 
 mod stock;
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use blangkon_domain::{LegalForm, RegencyCode, Scale, VendorStatus};
 use blangkon_platform::api_error::ApiError;
 use blangkon_platform::auth::{Principal, Role, principal};
 use blangkon_platform::db;
@@ -18,8 +22,6 @@ use crate::domain::product::{self as rules, DetailsInput, ProductDetails, Produc
 use crate::events;
 use crate::search::{self, Search};
 use crate::store::{self, Changed, product};
-use std::collections::HashMap;
-use std::sync::Arc;
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -81,25 +83,11 @@ fn json_list(values: &[String]) -> String {
     serde_json::to_string(values).unwrap_or_else(|_| "[]".into())
 }
 
-fn status_of(row: &product::Model) -> ApiResult<ProductStatus> {
-    ProductStatus::parse(&row.status).ok_or_else(|| {
-        ApiError::Db(sea_orm::DbErr::Custom(format!(
-            "product {} has unknown status {}",
-            row.id, row.status
-        )))
-    })
-}
-
 pub fn product_to_proto(
     row: product::Model,
     history: Vec<store::price_history::Model>,
 ) -> pb::Product {
-    let status = match ProductStatus::parse(&row.status) {
-        Some(ProductStatus::Draft) => pb::ProductStatus::Draft,
-        Some(ProductStatus::Listed) => pb::ProductStatus::Listed,
-        Some(ProductStatus::Unlisted) => pb::ProductStatus::Unlisted,
-        None => pb::ProductStatus::Unspecified,
-    };
+    let status = row.status.to_proto();
     pb::Product {
         id: row.id,
         vendor_id: row.vendor_id,
@@ -152,7 +140,7 @@ impl CatalogApi {
                 "vendor {vendor_id} is not known to the catalog; it must be registered and verified first"
             ))
         })?;
-        if vendor.status != "verified" {
+        if vendor.status != VendorStatus::Verified {
             return Err(ApiError::FailedPrecondition(format!(
                 "vendor {vendor_id} is {}; only verified vendors manage products",
                 vendor.status
@@ -207,7 +195,7 @@ impl CatalogApi {
         to: ProductStatus,
     ) -> ApiResult<product::Model> {
         let after = product::Model {
-            status: to.as_str().into(),
+            status: to,
             version: before.version + 1,
             updated_at: blangkon_platform::time::now(),
             ..before
@@ -266,7 +254,7 @@ impl CatalogApi {
             image_urls: json_list(&details.image_urls),
             delivery_regencies: json_list(&details.delivery_regencies),
             domestic_product: details.domestic_product,
-            status: ProductStatus::Draft.as_str().into(),
+            status: ProductStatus::Draft,
             version: 0,
             created_at: now,
             updated_at: now,
@@ -287,7 +275,7 @@ impl CatalogApi {
         let vendor_id = self.verified_vendor(&txn, who).await?;
         let details = self.parse_details(&txn, req.details).await?;
         let before = self.own_product(&txn, &vendor_id, &product_id).await?;
-        let status = status_of(&before)?;
+        let status = before.status;
         let now = blangkon_platform::time::now();
         let after = product::Model {
             category_code: details.category_code,
@@ -342,7 +330,7 @@ impl CatalogApi {
         let txn = db::begin_write(&self.db).await?;
         let vendor_id = self.verified_vendor(&txn, who).await?;
         let before = self.own_product(&txn, &vendor_id, &product_id).await?;
-        let to = rules::publish(status_of(&before)?)
+        let to = rules::publish(before.status)
             .map_err(|e| ApiError::FailedPrecondition(e.to_string()))?;
         let after = self.set_status(&txn, before, to).await?;
         outbox::enqueue(&txn, events::product_listed(&after)).await?;
@@ -391,7 +379,7 @@ impl CatalogApi {
                 )));
             }
         };
-        let to = rules::unlist(status_of(&before)?)
+        let to = rules::unlist(before.status)
             .map_err(|e| ApiError::FailedPrecondition(e.to_string()))?;
         let after = self.set_status(&txn, before, to).await?;
         outbox::enqueue(
@@ -424,8 +412,8 @@ impl CatalogApi {
             // vendors. The rest does not exist for them.
             let vendor_verified = store::find_vendor(&self.db, &row.vendor_id)
                 .await?
-                .is_some_and(|v| v.status == "verified");
-            if status_of(&row)? != ProductStatus::Listed || !vendor_verified {
+                .is_some_and(|v| v.status == VendorStatus::Verified);
+            if row.status != ProductStatus::Listed || !vendor_verified {
                 return Err(not_found());
             }
         }
@@ -481,7 +469,6 @@ impl CatalogApi {
         req: pb::SearchProductsRequest,
     ) -> ApiResult<pb::SearchProductsResponse> {
         use blangkon_platform::validation::Violation;
-        use blangkon_proto::vendor::{LegalForm, Scale};
         let mut v = Vec::new();
         let text = req.query.trim().to_string();
         if text.chars().count() > 200 {
@@ -500,7 +487,7 @@ impl CatalogApi {
         let regency = (!req.delivery_regency.trim().is_empty())
             .then(|| req.delivery_regency.trim().to_string());
         if let Some(code) = &regency
-            && !blangkon_platform::validation::is_regency_code(code)
+            && RegencyCode::parse(code).is_err()
         {
             v.push(Violation::new(
                 "delivery_regency",
@@ -516,30 +503,18 @@ impl CatalogApi {
         if req.max_price > 0 && req.min_price > req.max_price {
             v.push(Violation::new("max_price", "must not be below min_price"));
         }
-        let legal_form = match LegalForm::try_from(req.vendor_legal_form) {
-            Ok(LegalForm::Unspecified) => None,
-            Ok(f) => Some(
-                f.as_str_name()
-                    .trim_start_matches("LEGAL_FORM_")
-                    .to_ascii_lowercase(),
-            ),
-            Err(_) => {
-                v.push(Violation::new("vendor_legal_form", "is not a legal form"));
-                None
-            }
-        };
-        let scale = match Scale::try_from(req.vendor_scale) {
-            Ok(Scale::Unspecified) => None,
-            Ok(s) => Some(
-                s.as_str_name()
-                    .trim_start_matches("SCALE_")
-                    .to_ascii_lowercase(),
-            ),
-            Err(_) => {
-                v.push(Violation::new("vendor_scale", "is not a scale"));
-                None
-            }
-        };
+        let legal_form = LegalForm::from_proto(req.vendor_legal_form);
+        if req.vendor_legal_form != 0 && legal_form.is_none() {
+            v.push(Violation::new("vendor_legal_form", "is not a legal form"));
+        }
+        let scale = Scale::from_proto(req.vendor_scale);
+        if req.vendor_scale != 0 && scale.is_none() {
+            v.push(Violation::new("vendor_scale", "is not a scale"));
+        }
+        let (legal_form, scale) = (
+            legal_form.map(|f| f.as_str().to_string()),
+            scale.map(|s| s.as_str().to_string()),
+        );
         let sort = match pb::SortOrder::try_from(req.sort) {
             Ok(pb::SortOrder::Unspecified) if text.is_empty() => search::SortOrder::Newest,
             Ok(pb::SortOrder::Unspecified | pb::SortOrder::Relevance) => {

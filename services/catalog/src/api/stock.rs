@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use blangkon_domain::VendorStatus;
 use blangkon_platform::api_error::ApiError;
 use blangkon_platform::auth::{Principal, Role};
 use blangkon_platform::db;
@@ -15,6 +16,7 @@ use super::CatalogApi;
 use crate::domain::product::{Offer, ProductStatus, Unavailable, check_availability};
 use crate::events;
 use crate::store::{self, reservation};
+use reservation::ReservationStatus;
 
 /// A request's lines, checked; the same product twice is refused so a
 /// reservation line is one product.
@@ -24,7 +26,7 @@ fn request_lines(lines: &[pb::QuoteLine]) -> Result<Vec<(String, i64)>, ApiError
 }
 
 fn reservation_to_proto(reservation_id: &str, rows: &[reservation::Model]) -> pb::Reservation {
-    let held = rows.iter().all(|r| r.status == "held");
+    let held = rows.iter().all(|r| r.status == ReservationStatus::Held);
     pb::Reservation {
         reservation_id: reservation_id.to_string(),
         lines: rows
@@ -84,9 +86,9 @@ impl CatalogApi {
     ) -> Result<Offer, ApiError> {
         let vendor_verified = store::find_vendor(conn, &product.vendor_id)
             .await?
-            .is_some_and(|v| v.status == "verified");
+            .is_some_and(|v| v.status == VendorStatus::Verified);
         Ok(Offer {
-            listed: ProductStatus::parse(&product.status) == Some(ProductStatus::Listed),
+            listed: product.status == ProductStatus::Listed,
             vendor_verified,
             min_order_quantity: product.min_order_quantity,
             stock: product.stock,
@@ -171,7 +173,9 @@ impl CatalogApi {
                 Taking::Refused(line) => {
                     // A retry may find its stock gone to its own first call.
                     let existing = store::reservation_lines(&self.db, &reservation_id).await?;
-                    if existing.is_empty() || existing.iter().all(|r| r.status != "held") {
+                    if existing.is_empty()
+                        || existing.iter().all(|r| r.status != ReservationStatus::Held)
+                    {
                         return Err(self.why_refused(line, &lines[line]).await?);
                     }
                     existing
@@ -183,7 +187,7 @@ impl CatalogApi {
                     message: format!("reservation {reservation_id} exists with other lines"),
                 });
             }
-            if existing.iter().any(|r| r.status == "held") {
+            if existing.iter().any(|r| r.status == ReservationStatus::Held) {
                 return Ok(reservation_to_proto(&reservation_id, &existing));
             }
             // Released: asking again holds it again, so a caller that gave
@@ -218,7 +222,7 @@ impl CatalogApi {
                 reservation_id: reservation_id.to_string(),
                 product_id: product_id.clone(),
                 quantity: *quantity,
-                status: "held".into(),
+                status: ReservationStatus::Held,
                 reserved_at: now,
                 released_at: None,
                 line: i32::try_from(i).unwrap_or(i32::MAX),

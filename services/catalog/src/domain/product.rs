@@ -2,36 +2,8 @@
 
 use super::Violation;
 
-/// Listing state of a product.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProductStatus {
-    /// Being prepared; only its vendor sees it.
-    Draft,
-    /// Buyers can find and order it (while its vendor is verified).
-    Listed,
-    /// Taken off the catalog by its vendor or the province.
-    Unlisted,
-}
-
-impl ProductStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProductStatus::Draft => "draft",
-            ProductStatus::Listed => "listed",
-            ProductStatus::Unlisted => "unlisted",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            ProductStatus::Draft,
-            ProductStatus::Listed,
-            ProductStatus::Unlisted,
-        ]
-        .into_iter()
-        .find(|p| p.as_str() == s)
-    }
-}
+pub use blangkon_domain::ProductStatus;
+use blangkon_domain::RegencyCode;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ListingError {
@@ -171,7 +143,7 @@ impl ProductDetails {
             ));
         }
         for (i, code) in regencies.iter().enumerate() {
-            if !blangkon_platform::validation::is_regency_code(code) {
+            if RegencyCode::parse(code).is_err() {
                 v.push(Violation::new(
                     format!("details.delivery_regencies[{i}]"),
                     "must be a regency code like 33.74",

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use blangkon_domain::{ProductStatus, VendorStatus};
 use blangkon_platform::CancellationToken;
 use chrono::Utc;
 use sea_orm::{DatabaseConnection, DbErr};
@@ -36,7 +37,7 @@ pub struct Search {
 
 fn vendor_doc(row: &vendor::Model) -> VendorDoc {
     VendorDoc {
-        verified: row.status == "verified",
+        verified: row.status == VendorStatus::Verified,
         legal_form: row.legal_form.clone(),
         scale: row.scale.clone(),
     }
@@ -106,7 +107,7 @@ impl Search {
             .cloned()
             .unwrap_or_else(|| (String::new(), row.category_code.clone()));
         ProductDoc {
-            listed: row.status == "listed",
+            listed: row.status == ProductStatus::Listed,
             delivery_regencies: serde_json::from_str(&row.delivery_regencies).unwrap_or_default(),
             product_id: row.id,
             vendor_id: row.vendor_id,

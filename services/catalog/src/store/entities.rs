@@ -19,6 +19,7 @@ pub mod category {
 }
 
 pub mod product {
+    use blangkon_domain::ProductStatus;
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -41,7 +42,7 @@ pub mod product {
         /// JSON array of regency codes.
         pub delivery_regencies: String,
         pub domestic_product: bool,
-        pub status: String,
+        pub status: ProductStatus,
         /// Bumped by every change: concurrent edits are detected, not lost.
         pub version: i64,
         pub created_at: DateTimeUtc,
@@ -77,6 +78,7 @@ pub mod price_history {
 
 /// The catalog's projection of vendor status, fed by vendor events.
 pub mod vendor {
+    use blangkon_domain::VendorStatus;
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -87,8 +89,7 @@ pub mod vendor {
         pub regency_code: String,
         pub legal_form: String,
         pub scale: String,
-        /// pending, verified, rejected or suspended.
-        pub status: String,
+        pub status: VendorStatus,
         /// When the event that set this state happened.
         pub status_at: DateTimeUtc,
     }
@@ -124,6 +125,18 @@ pub mod search_change {
 pub mod reservation {
     use sea_orm::entity::prelude::*;
 
+    /// Whether a reservation line still holds its stock.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+    pub enum ReservationStatus {
+        /// The stock is taken from the product for this reservation.
+        #[sea_orm(string_value = "held")]
+        Held,
+        /// The stock went back to the product.
+        #[sea_orm(string_value = "released")]
+        Released,
+    }
+
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "reservations")]
     pub struct Model {
@@ -132,8 +145,7 @@ pub mod reservation {
         #[sea_orm(primary_key, auto_increment = false)]
         pub product_id: String,
         pub quantity: i64,
-        /// `held` or `released`.
-        pub status: String,
+        pub status: ReservationStatus,
         pub reserved_at: DateTimeUtc,
         pub released_at: Option<DateTimeUtc>,
         /// Place of the line in the request that made the reservation.

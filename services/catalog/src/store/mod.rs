@@ -4,6 +4,7 @@
 pub mod entities;
 pub mod migrations;
 
+use blangkon_domain::VendorStatus;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{InsertStatement, OnConflict};
 use sea_orm::{
@@ -14,6 +15,7 @@ use sea_orm::{
 pub use entities::{category, price_history, product, reservation, search_change, vendor};
 
 use crate::domain::product::ProductStatus;
+use reservation::ReservationStatus;
 
 pub async fn categories(conn: &impl ConnectionTrait) -> Result<Vec<category::Model>, DbErr> {
     category::Entity::find()
@@ -215,7 +217,7 @@ pub async fn products_of_vendor(
 
 pub async fn listed_products(conn: &impl ConnectionTrait) -> Result<Vec<product::Model>, DbErr> {
     product::Entity::find()
-        .filter(product::Column::Status.eq("listed"))
+        .filter(product::Column::Status.eq(ProductStatus::Listed))
         .all(conn)
         .await
 }
@@ -261,7 +263,7 @@ pub async fn take_stock_for_order(
     let verified_vendors = Query::select()
         .column(vendor::Column::VendorId)
         .from(vendor::Entity)
-        .and_where(vendor::Column::Status.eq("verified"))
+        .and_where(vendor::Column::Status.eq(VendorStatus::Verified))
         .to_owned();
     let mut taken = product::Entity::update_many()
         .col_expr(
@@ -273,7 +275,7 @@ pub async fn take_stock_for_order(
             Expr::col(product::Column::Version).add(1),
         )
         .filter(product::Column::Id.eq(product_id))
-        .filter(product::Column::Status.eq(ProductStatus::Listed.as_str()))
+        .filter(product::Column::Status.eq(ProductStatus::Listed))
         .filter(product::Column::MinOrderQuantity.lte(quantity))
         .filter(product::Column::Stock.gte(quantity))
         .filter(product::Column::VendorId.in_subquery(verified_vendors))
@@ -325,7 +327,7 @@ pub async fn rehold_reservation_lines(
             .set(active)
             .filter(reservation::Column::ReservationId.eq(reservation_id))
             .filter(reservation::Column::ProductId.eq(product_id))
-            .filter(reservation::Column::Status.eq("released"))
+            .filter(reservation::Column::Status.eq(ReservationStatus::Released))
             .exec(conn)
             .await?;
         if result.rows_affected != 1 {
@@ -343,10 +345,13 @@ pub async fn release_reservation(
 ) -> Result<bool, DbErr> {
     use sea_orm::sea_query::Expr;
     let result = reservation::Entity::update_many()
-        .col_expr(reservation::Column::Status, Expr::value("released"))
+        .col_expr(
+            reservation::Column::Status,
+            Expr::value(ReservationStatus::Released),
+        )
         .col_expr(reservation::Column::ReleasedAt, Expr::value(at))
         .filter(reservation::Column::ReservationId.eq(reservation_id))
-        .filter(reservation::Column::Status.eq("held"))
+        .filter(reservation::Column::Status.eq(ReservationStatus::Held))
         .exec(conn)
         .await?;
     Ok(result.rows_affected > 0)

@@ -11,6 +11,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use blangkon_domain::{LegalForm, Scale, VendorStatus};
 use blangkon_platform::api_error::ApiError;
 use blangkon_platform::auth::{Principal, Role, principal};
 use blangkon_platform::db;
@@ -80,36 +81,13 @@ impl OrderApi {
     }
 }
 
-fn status_of(row: &order::Model) -> ApiResult<OrderStatus> {
-    OrderStatus::parse(&row.status).ok_or_else(|| {
-        ApiError::Db(sea_orm::DbErr::Custom(format!(
-            "order {} has unknown status {}",
-            row.id, row.status
-        )))
-    })
-}
-
-fn proto_status(status: &str) -> pb::OrderStatus {
-    match OrderStatus::parse(status) {
-        Some(OrderStatus::Placed) => pb::OrderStatus::Placed,
-        Some(OrderStatus::Accepted) => pb::OrderStatus::Accepted,
-        Some(OrderStatus::Rejected) => pb::OrderStatus::Rejected,
-        Some(OrderStatus::Shipped) => pb::OrderStatus::Shipped,
-        Some(OrderStatus::Received) => pb::OrderStatus::Received,
-        Some(OrderStatus::Paid) => pb::OrderStatus::Paid,
-        Some(OrderStatus::Completed) => pb::OrderStatus::Completed,
-        Some(OrderStatus::Cancelled) => pb::OrderStatus::Cancelled,
-        None => pb::OrderStatus::Unspecified,
-    }
-}
-
 fn order_to_proto(
     row: order::Model,
     items: Vec<item::Model>,
     history: Vec<store::history::Model>,
 ) -> pb::Order {
     pb::Order {
-        status: proto_status(&row.status) as i32,
+        status: row.status.to_proto() as i32,
         id: row.id,
         buyer_work_unit: row.buyer_work_unit,
         buyer_regency: row.buyer_regency,
@@ -140,10 +118,9 @@ fn order_to_proto(
             .map(|h| pb::StatusChange {
                 from_status: h
                     .from_status
-                    .as_deref()
-                    .map_or(pb::OrderStatus::Unspecified, proto_status)
+                    .map_or(pb::OrderStatus::Unspecified, OrderStatus::to_proto)
                     as i32,
-                to_status: proto_status(&h.to_status) as i32,
+                to_status: h.to_status.to_proto() as i32,
                 actor: h.actor,
                 actor_role: h.actor_role,
                 note: h.note,
@@ -293,7 +270,7 @@ impl OrderApi {
             Ok(Placed::Earlier(order)) => {
                 // A concurrent call with the same key won. If its order no
                 // longer holds stock, this call may have held it again.
-                if OrderStatus::parse(&order.status).is_some_and(releases_stock) {
+                if releases_stock(order.status) {
                     self.release_and_forget(&work_unit, &key, &reservation)
                         .await;
                 } else {
@@ -386,13 +363,14 @@ impl OrderApi {
 
         // The vendor must be verified now, not only when it listed.
         let vendor = self.peers.vendor(&vendor_id).await?;
-        if vendor.status != blangkon_proto::vendor::VendorStatus::Verified as i32 {
+        if VendorStatus::from_proto(vendor.status) != Some(VendorStatus::Verified) {
             return Err(ApiError::FailedPrecondition(format!(
                 "vendor {vendor_id} is not verified and cannot take orders"
             )));
         }
-        let legal_form = blangkon_proto::codes::legal_form(vendor.legal_form).unwrap_or_default();
-        let scale = blangkon_proto::codes::scale(vendor.scale).unwrap_or_default();
+        // Kept as codes: a form or scale this build does not know is empty.
+        let legal_form = LegalForm::from_proto(vendor.legal_form).map_or("", LegalForm::as_str);
+        let scale = Scale::from_proto(vendor.scale).map_or("", Scale::as_str);
 
         let who = placing.who;
         let at = now();
@@ -404,10 +382,10 @@ impl OrderApi {
             vendor_id,
             vendor_name: vendor.name,
             vendor_regency: vendor.regency_code,
-            vendor_legal_form: legal_form,
-            vendor_scale: scale,
+            vendor_legal_form: legal_form.to_string(),
+            vendor_scale: scale.to_string(),
             total,
-            status: OrderStatus::Placed.as_str().into(),
+            status: OrderStatus::Placed,
             bast_number: None,
             bast_date: None,
             payment_reference: None,
@@ -436,7 +414,7 @@ impl OrderApi {
             id: uuid::Uuid::now_v7().to_string(),
             order_id: row.id.clone(),
             from_status: None,
-            to_status: OrderStatus::Placed.as_str().into(),
+            to_status: OrderStatus::Placed,
             actor: who.subject.clone(),
             actor_role: who.role.as_str().into(),
             note: row.note.clone(),
@@ -552,7 +530,7 @@ impl OrderApi {
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))?;
         Self::may_act(who, &before, action)?;
-        let from = status_of(&before)?;
+        let from = before.status;
         let to =
             next_status(from, action).map_err(|e| ApiError::FailedPrecondition(e.to_string()))?;
         if releases_stock(to) {
@@ -567,7 +545,7 @@ impl OrderApi {
         }
         let at = now();
         let mut after = order::Model {
-            status: to.as_str().into(),
+            status: to,
             version: before.version + 1,
             updated_at: at,
             ..before.clone()
@@ -585,8 +563,8 @@ impl OrderApi {
             store::history::Model {
                 id: uuid::Uuid::now_v7().to_string(),
                 order_id: order_id.clone(),
-                from_status: Some(from.as_str().into()),
-                to_status: to.as_str().into(),
+                from_status: Some(from),
+                to_status: to,
                 actor: who.subject.clone(),
                 actor_role: who.role.as_str().into(),
                 note: note.into(),
@@ -671,18 +649,10 @@ impl OrderApi {
             }
             id
         };
-        let status = match pb::OrderStatus::try_from(req.status) {
-            Ok(pb::OrderStatus::Unspecified) => None,
-            Ok(s) => Some(
-                s.as_str_name()
-                    .trim_start_matches("ORDER_STATUS_")
-                    .to_ascii_lowercase(),
-            ),
-            Err(_) => {
-                v.push(Violation::new("status", "is not an order status"));
-                None
-            }
-        };
+        let status = OrderStatus::from_proto(req.status);
+        if req.status != 0 && status.is_none() {
+            v.push(Violation::new("status", "is not an order status"));
+        }
         let mut time = |field: &str, t: Option<&prost_types::Timestamp>| match t {
             None => None,
             Some(t) => {

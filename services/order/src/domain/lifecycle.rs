@@ -1,49 +1,7 @@
 //! The order lifecycle: placed → accepted | rejected → shipped → received
 //! (BAST) → paid → completed; cancellation only before shipping.
 
-/// Status of an order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OrderStatus {
-    Placed,
-    Accepted,
-    Rejected,
-    Shipped,
-    /// The buyer signed the handover (BAST).
-    Received,
-    Paid,
-    Completed,
-    Cancelled,
-}
-
-impl OrderStatus {
-    pub const ALL: [OrderStatus; 8] = [
-        OrderStatus::Placed,
-        OrderStatus::Accepted,
-        OrderStatus::Rejected,
-        OrderStatus::Shipped,
-        OrderStatus::Received,
-        OrderStatus::Paid,
-        OrderStatus::Completed,
-        OrderStatus::Cancelled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrderStatus::Placed => "placed",
-            OrderStatus::Accepted => "accepted",
-            OrderStatus::Rejected => "rejected",
-            OrderStatus::Shipped => "shipped",
-            OrderStatus::Received => "received",
-            OrderStatus::Paid => "paid",
-            OrderStatus::Completed => "completed",
-            OrderStatus::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|o| o.as_str() == s)
-    }
-}
+pub use blangkon_domain::OrderStatus;
 
 /// What someone does to an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

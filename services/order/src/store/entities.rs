@@ -1,6 +1,7 @@
 //! sea-orm entities of the order database.
 
 pub mod order {
+    use blangkon_domain::OrderStatus;
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -19,7 +20,7 @@ pub mod order {
         pub vendor_scale: String,
         /// Rupiah, computed from the items.
         pub total: i64,
-        pub status: String,
+        pub status: OrderStatus,
         pub bast_number: Option<String>,
         pub bast_date: Option<Date>,
         pub payment_reference: Option<String>,
@@ -61,6 +62,7 @@ pub mod item {
 }
 
 pub mod history {
+    use blangkon_domain::OrderStatus;
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -69,8 +71,8 @@ pub mod history {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: String,
         pub order_id: String,
-        pub from_status: Option<String>,
-        pub to_status: String,
+        pub from_status: Option<OrderStatus>,
+        pub to_status: OrderStatus,
         pub actor: String,
         pub actor_role: String,
         pub note: String,

@@ -4,6 +4,7 @@
 pub mod entities;
 pub mod migrations;
 
+use blangkon_domain::OrderStatus;
 use sea_orm::sea_query::{
     DeleteStatement, Expr, ExprTrait, InsertStatement, OnConflict, SubQueryStatement,
 };
@@ -232,7 +233,7 @@ pub struct OrderFilter {
     pub work_unit: Option<String>,
     pub vendor_id: Option<String>,
     pub regency: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<OrderStatus>,
     pub placed_from: Option<chrono::DateTime<chrono::Utc>>,
     pub placed_until: Option<chrono::DateTime<chrono::Utc>>,
 }
@@ -253,8 +254,8 @@ pub async fn list_orders(
     if let Some(v) = &filter.regency {
         query = query.filter(order::Column::BuyerRegency.eq(v.as_str()));
     }
-    if let Some(v) = &filter.status {
-        query = query.filter(order::Column::Status.eq(v.as_str()));
+    if let Some(v) = filter.status {
+        query = query.filter(order::Column::Status.eq(v));
     }
     if let Some(from) = filter.placed_from {
         query = query.filter(order::Column::PlacedAt.gte(from));

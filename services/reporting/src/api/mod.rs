@@ -4,6 +4,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use blangkon_domain::{OrderStatus, RegencyCode};
 use blangkon_platform::api_error::ApiError;
 use blangkon_platform::time::{now, to_timestamp};
 use blangkon_platform::validation::{self, Violation};
@@ -184,15 +185,16 @@ impl ReportingApi {
         let mut violations = Vec::new();
         let page_size = page_size(req.page_size, 50, 500, &mut violations);
         let after = page_token(&req.page_token, &mut violations);
-        let status = optional(&req.status);
-        if let Some(s) = &status
-            && !crate::domain::figures::STATUSES.contains(&s.as_str())
-        {
-            violations.push(Violation::new(
-                "status",
-                "must be placed, accepted, rejected, shipped, received, paid, completed or cancelled",
-            ));
-        }
+        let status = optional(&req.status).and_then(|s| {
+            let parsed = OrderStatus::parse(&s);
+            if parsed.is_none() {
+                violations.push(Violation::new(
+                    "status",
+                    "must be placed, accepted, rejected, shipped, received, paid, completed or cancelled",
+                ));
+            }
+            parsed
+        });
         let vendor_id = optional(&req.vendor_id);
         if let Some(id) = &vendor_id
             && uuid::Uuid::parse_str(id).is_err()
@@ -201,7 +203,7 @@ impl ReportingApi {
         }
         let regency_code = optional(&req.regency_code);
         if let Some(code) = &regency_code
-            && !validation::is_regency_code(code)
+            && RegencyCode::parse(code).is_err()
         {
             violations.push(Violation::new(
                 "regency_code",
@@ -358,7 +360,7 @@ fn period_of(period: Option<&pb::Period>, violations: &mut Vec<Violation>) -> Op
 fn transaction(vendor_name: String, o: OrderFacts) -> pb::Transaction {
     pb::Transaction {
         order_id: o.order_id,
-        status: o.status,
+        status: o.status.as_str().to_string(),
         buyer_work_unit: o.buyer_work_unit,
         buyer_regency: o.buyer_regency,
         vendor_id: o.vendor_id,

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use blangkon_domain::{LegalForm, OrderStatus, Scale};
 use chrono::{DateTime, Utc};
 
 use super::calendar;
@@ -15,7 +16,7 @@ pub struct OrderFacts {
     pub order_id: String,
     /// 0 when placed, one more per transition.
     pub version: i64,
-    pub status: String,
+    pub status: OrderStatus,
     pub buyer_work_unit: String,
     pub buyer_regency: String,
     pub vendor_id: String,
@@ -46,21 +47,6 @@ pub struct ItemFacts {
     pub line_total: i64,
 }
 
-/// Statuses of an order that did not become a purchase.
-pub const NOT_TRANSACTED: &[&str] = &["rejected", "cancelled"];
-
-/// Every status an order can have, in lifecycle order.
-pub const STATUSES: &[&str] = &[
-    "placed",
-    "accepted",
-    "rejected",
-    "shipped",
-    "received",
-    "paid",
-    "completed",
-    "cancelled",
-];
-
 /// Legal forms that are not business entities.
 pub const INDIVIDUAL: &str = "individual";
 
@@ -70,7 +56,7 @@ pub const MICRO_SMALL_COOPERATIVE: &str = "micro_small_cooperative";
 impl OrderFacts {
     /// Whether the order is a transaction: neither rejected nor cancelled.
     pub fn is_transaction(&self) -> bool {
-        !NOT_TRANSACTED.contains(&self.status.as_str())
+        self.status.is_transaction()
     }
 
     pub fn placed_day(&self) -> String {
@@ -87,7 +73,10 @@ impl OrderFacts {
     /// Whether the vendor is in the group regulation wants 40% of spending
     /// to go to: micro and small businesses and cooperatives.
     pub fn is_micro_small_or_cooperative(&self) -> bool {
-        matches!(self.scale.as_str(), "micro" | "small") || self.legal_form == "koperasi"
+        blangkon_domain::vendor::is_micro_small_or_cooperative(
+            LegalForm::parse(&self.legal_form),
+            Scale::parse(&self.scale),
+        )
     }
 }
 
@@ -157,7 +146,7 @@ pub fn contributions(order: &OrderFacts) -> Vec<Contribution> {
         orders: 1,
         value,
     };
-    let mut out = vec![one(Dimension::Status, &order.status, order.total)];
+    let mut out = vec![one(Dimension::Status, order.status.as_str(), order.total)];
     if !order.is_transaction() {
         return out;
     }
@@ -236,7 +225,7 @@ pub(crate) mod tests {
         OrderFacts {
             order_id: "o-1".into(),
             version,
-            status: status.into(),
+            status: OrderStatus::parse(status).expect("a known order status"),
             buyer_work_unit: "Dinas Pendidikan".into(),
             buyer_regency: "33.74".into(),
             vendor_id: "v-1".into(),

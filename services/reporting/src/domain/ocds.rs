@@ -12,6 +12,7 @@
 //! | rejected  | unsuccessful | cancelled  |
 //! | cancelled | cancelled    | cancelled  |
 
+use blangkon_domain::OrderStatus;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
@@ -26,21 +27,28 @@ pub struct Publisher {
     pub package_uri_base: String,
 }
 
-fn award_status(status: &str) -> &'static str {
+fn award_status(status: OrderStatus) -> &'static str {
     match status {
-        "placed" => "pending",
-        "rejected" => "unsuccessful",
-        "cancelled" => "cancelled",
-        _ => "active",
+        OrderStatus::Placed => "pending",
+        OrderStatus::Rejected => "unsuccessful",
+        OrderStatus::Cancelled => "cancelled",
+        OrderStatus::Accepted
+        | OrderStatus::Shipped
+        | OrderStatus::Received
+        | OrderStatus::Paid
+        | OrderStatus::Completed => "active",
     }
 }
 
-fn contract_status(status: &str) -> &'static str {
+fn contract_status(status: OrderStatus) -> &'static str {
     match status {
-        "placed" => "pending",
-        "completed" => "terminated",
-        "rejected" | "cancelled" => "cancelled",
-        _ => "active",
+        OrderStatus::Placed => "pending",
+        OrderStatus::Completed => "terminated",
+        OrderStatus::Rejected | OrderStatus::Cancelled => "cancelled",
+        OrderStatus::Accepted
+        | OrderStatus::Shipped
+        | OrderStatus::Received
+        | OrderStatus::Paid => "active",
     }
 }
 
@@ -103,7 +111,7 @@ pub fn release(publisher: &Publisher, order: &OrderFacts, names: &Names) -> Valu
         "id": format!("{}-contract", order.order_id),
         "awardID": award_id,
         "title": format!("Pembelian langsung e-katalog Blangkon {}", order.order_id),
-        "status": contract_status(&order.status),
+        "status": contract_status(order.status),
         "value": money(order.total),
         "items": items,
     });
@@ -160,7 +168,7 @@ pub fn release(publisher: &Publisher, order: &OrderFacts, names: &Names) -> Valu
         },
         "awards": [{
             "id": award_id,
-            "status": award_status(&order.status),
+            "status": award_status(order.status),
             "date": rfc3339(order.placed_at),
             "value": money(order.total),
             "suppliers": [supplier],

@@ -98,7 +98,7 @@ impl TransactionFact {
             fact_id: fact_id.to_string(),
             order_id: order.order_id.clone(),
             version: order.version,
-            status: order.status.clone(),
+            status: order.status.as_str().to_string(),
             previous_status: previous_status.to_string(),
             is_transaction: order.is_transaction(),
             changed_at: rfc3339(order.changed_at),

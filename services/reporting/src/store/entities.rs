@@ -21,6 +21,7 @@ pub mod regency {
 }
 
 pub mod vendor {
+    use blangkon_domain::VendorStatus;
     use sea_orm::entity::prelude::*;
 
     /// No personal data: the vendor service's events carry none.
@@ -34,7 +35,7 @@ pub mod vendor {
         pub regency_code: String,
         pub legal_form: String,
         pub scale: String,
-        pub status: String,
+        pub status: VendorStatus,
         /// When the status was set: an older status event changes nothing.
         pub status_at: DateTimeUtc,
     }
@@ -108,6 +109,7 @@ pub mod listed_count {
 }
 
 pub mod order {
+    use blangkon_domain::OrderStatus;
     use sea_orm::entity::prelude::*;
 
     /// The latest state of an order its events told. No buyer account, no
@@ -118,7 +120,7 @@ pub mod order {
         #[sea_orm(primary_key, auto_increment = false)]
         pub order_id: String,
         pub version: i64,
-        pub status: String,
+        pub status: OrderStatus,
         pub buyer_work_unit: String,
         pub buyer_regency: String,
         pub vendor_id: String,

@@ -8,6 +8,7 @@ pub mod migrations;
 
 use std::collections::HashMap;
 
+use blangkon_domain::OrderStatus;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
@@ -167,7 +168,7 @@ pub async fn save_order(
     let row = order::ActiveModel {
         order_id: Set(facts.order_id.clone()),
         version: Set(facts.version),
-        status: Set(facts.status.clone()),
+        status: Set(facts.status),
         buyer_work_unit: Set(facts.buyer_work_unit.clone()),
         buyer_regency: Set(facts.buyer_regency.clone()),
         vendor_id: Set(facts.vendor_id.clone()),
@@ -631,7 +632,7 @@ pub async fn names_for_all(
 /// Which orders a ledger page or an export reads.
 #[derive(Debug, Clone, Default)]
 pub struct OrderFilter {
-    pub status: Option<String>,
+    pub status: Option<OrderStatus>,
     pub vendor_id: Option<String>,
     pub regency_code: Option<String>,
     pub category_code: Option<String>,
@@ -656,8 +657,8 @@ pub async fn orders_page(
     limit: u64,
 ) -> Result<Vec<OrderFacts>, DbErr> {
     let mut query = order::Entity::find();
-    if let Some(status) = &filter.status {
-        query = query.filter(order::Column::Status.eq(status.as_str()));
+    if let Some(status) = filter.status {
+        query = query.filter(order::Column::Status.eq(status));
     }
     if let Some(vendor_id) = &filter.vendor_id {
         query = query.filter(order::Column::VendorId.eq(vendor_id.as_str()));

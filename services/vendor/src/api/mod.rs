@@ -19,8 +19,8 @@ use crate::domain::Violation;
 use crate::domain::identifiers::RegencyCode;
 use crate::domain::regency::NewRegency;
 use crate::domain::vendor::{
-    Decision, Registration, RegistrationInput, TrainingInput, TrainingRecord, VendorStatus,
-    next_status,
+    Decision, LegalForm, Registration, RegistrationInput, Scale, TrainingInput, TrainingRecord,
+    VendorStatus, next_status,
 };
 use crate::events;
 use crate::store::{self, VendorFilter, training, vendor};
@@ -201,11 +201,11 @@ impl VendorApi {
         let bank = req.bank_account.unwrap_or_default();
         let input = RegistrationInput {
             name: req.name,
-            legal_form: convert::legal_form_from_proto(req.legal_form),
+            legal_form: LegalForm::from_proto(req.legal_form),
             nik: req.nik,
             nib: req.nib,
             npwp: req.npwp,
-            scale: convert::scale_from_proto(req.scale),
+            scale: Scale::from_proto(req.scale),
             address: req.address,
             regency_code: req.regency_code,
             phone: contact.phone,
@@ -244,7 +244,7 @@ impl VendorApi {
         }
         if let Some(nik) = &registration.nik {
             let issued_in = nik.regency_code();
-            if store::find_regency(&txn, &issued_in).await?.is_none() {
+            if store::find_regency(&txn, issued_in).await?.is_none() {
                 return Err(ApiError::invalid(
                     "nik",
                     format!(
@@ -276,11 +276,11 @@ impl VendorApi {
             id: uuid::Uuid::now_v7().to_string(),
             name_search: registration.name.to_lowercase(),
             name: registration.name,
-            legal_form: registration.legal_form.as_str().into(),
+            legal_form: registration.legal_form,
             nik: registration.nik.map(|n| n.as_str().into()),
             nib: registration.nib.map(|n| n.as_str().into()),
             npwp: registration.npwp.map(|n| n.as_str().into()),
-            scale: registration.scale.as_str().into(),
+            scale: registration.scale,
             address: registration.address,
             regency_code: regency_code.as_str().into(),
             phone: registration.phone,
@@ -288,7 +288,7 @@ impl VendorApi {
             bank_name: registration.bank_name,
             bank_account_number: registration.account_number,
             bank_account_holder: registration.account_holder,
-            status: VendorStatus::Pending.as_str().into(),
+            status: VendorStatus::Pending,
             owner_subject: (who.role == Role::Vendor).then(|| who.subject.clone()),
             registered_by: who.subject.clone(),
             registered_at: now,
@@ -346,12 +346,7 @@ impl VendorApi {
             &row.regency_code,
             &format!("{} vendors", decision.as_str()),
         )?;
-        let from = VendorStatus::parse(&row.status).ok_or_else(|| {
-            ApiError::Db(DbErr::Custom(format!(
-                "vendor {vendor_id} has unknown status {}",
-                row.status
-            )))
-        })?;
+        let from = row.status;
         let to =
             next_status(from, decision).map_err(|e| ApiError::FailedPrecondition(e.to_string()))?;
         let now = blangkon_platform::time::now();
@@ -360,7 +355,7 @@ impl VendorApi {
                 "vendor {vendor_id} changed while this decision was made; reload it and decide again"
             )));
         }
-        row.status = to.as_str().into();
+        row.status = to;
         row.updated_at = now;
         store::record_history(
             &txn,
@@ -528,39 +523,23 @@ impl VendorApi {
         let mut filter = VendorFilter::default();
         if !req.regency_code.trim().is_empty() {
             match RegencyCode::parse(&req.regency_code) {
-                Ok(code) => filter.regency_code = Some(code.as_str().into()),
+                Ok(code) => filter.regency_code = Some(code),
                 Err(e) => violations.push(Violation::new("regency_code", e.to_string())),
             }
         }
-        let mut enum_filter =
-            |field: &str, value: i32, parsed: Option<&'static str>| -> Option<String> {
-                if value == 0 {
-                    None
-                } else if parsed.is_none() {
-                    violations.push(Violation::new(
-                        field,
-                        format!("{value} is not a valid value"),
-                    ));
-                    None
-                } else {
-                    parsed.map(String::from)
-                }
-            };
         filter.status = enum_filter(
+            &mut violations,
             "status",
             req.status,
-            convert::status_from_proto(req.status).map(|s| s.as_str()),
+            VendorStatus::from_proto,
         );
         filter.legal_form = enum_filter(
+            &mut violations,
             "legal_form",
             req.legal_form,
-            convert::legal_form_from_proto(req.legal_form).map(|s| s.as_str()),
+            LegalForm::from_proto,
         );
-        filter.scale = enum_filter(
-            "scale",
-            req.scale,
-            convert::scale_from_proto(req.scale).map(|s| s.as_str()),
-        );
+        filter.scale = enum_filter(&mut violations, "scale", req.scale, Scale::from_proto);
         let name = req.name_contains.trim().to_lowercase();
         if name.chars().count() > 200 {
             violations.push(Violation::new(
@@ -577,14 +556,20 @@ impl VendorApi {
         let visibility = match who.role {
             Role::ProvinceAdmin => Visibility::Full,
             Role::RegencyAdmin => {
-                let own = who.regency.clone().unwrap_or_default();
+                let own = who.regency.as_deref().unwrap_or_default();
                 match &filter.regency_code {
-                    Some(code) if *code != own => {
+                    Some(code) if code.as_str() != own => {
                         return Err(ApiError::denied(format!(
                             "a regency admin of {own} may not list vendors of regency {code}"
                         )));
                     }
-                    _ => filter.regency_code = Some(own),
+                    Some(_) => {}
+                    None => {
+                        let own = RegencyCode::parse(own).map_err(|_| {
+                            ApiError::denied("the token of a regency admin names no regency")
+                        })?;
+                        filter.regency_code = Some(own);
+                    }
                 }
                 Visibility::Full
             }
@@ -721,4 +706,25 @@ impl VendorService for VendorApi {
     ) -> Result<Response<pb::ListVendorsResponse>, Status> {
         handle!(self, request, do_list_vendors)
     }
+}
+
+/// A list filter on an enum: none when UNSPECIFIED (0), a violation of
+/// `field` when the number names no value.
+fn enum_filter<T>(
+    violations: &mut Vec<Violation>,
+    field: &str,
+    value: i32,
+    from_proto: fn(i32) -> Option<T>,
+) -> Option<T> {
+    if value == 0 {
+        return None;
+    }
+    let parsed = from_proto(value);
+    if parsed.is_none() {
+        violations.push(Violation::new(
+            field,
+            format!("{value} is not a valid value"),
+        ));
+    }
+    parsed
 }

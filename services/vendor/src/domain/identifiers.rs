@@ -9,8 +9,6 @@
 //! - NPWP (*Nomor Pokok Wajib Pajak*), the taxpayer number: 15 digits, or
 //!   16 since the 2024 format. Often written with dots and a dash.
 
-use std::fmt;
-
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdentifierError {
     #[error("must be {expected} digits, got {got}")]
@@ -21,8 +19,6 @@ pub enum IdentifierError {
     BirthDate(String),
     #[error("serial part must not be 0000")]
     Serial,
-    #[error("must be a regency code like 33.74")]
-    RegencyCodeFormat,
 }
 
 /// Strips the separators people type (spaces, dots, dashes) and checks
@@ -38,36 +34,7 @@ fn digits_of(input: &str) -> Result<String, IdentifierError> {
     Ok(digits)
 }
 
-/// Kemendagri code of a regency (*kabupaten*) or city (*kota*): province
-/// code, a dot, regency code, e.g. `33.74` for Kota Semarang.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RegencyCode(String);
-
-impl RegencyCode {
-    pub fn parse(input: &str) -> Result<Self, IdentifierError> {
-        let input = input.trim();
-        if blangkon_platform::validation::is_regency_code(input) {
-            Ok(Self(input.to_string()))
-        } else {
-            Err(IdentifierError::RegencyCodeFormat)
-        }
-    }
-
-    /// The two-digit province code, `33` for Central Java.
-    pub fn province(&self) -> &str {
-        &self.0[..2]
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for RegencyCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub use blangkon_domain::RegencyCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sex {
@@ -78,7 +45,10 @@ pub enum Sex {
 /// A NIK whose shape and birth date are valid. Whether its regency exists is
 /// for the caller to check against the known regencies ([`Nik::regency_code`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Nik(String);
+pub struct Nik {
+    digits: String,
+    regency: RegencyCode,
+}
 
 impl Nik {
     pub fn parse(input: &str) -> Result<Self, IdentifierError> {
@@ -104,16 +74,18 @@ impl Nik {
         if num(12..16) == 0 {
             return Err(IdentifierError::Serial);
         }
-        Ok(Self(digits))
+        let regency =
+            RegencyCode::from_digits(&digits[..4]).map_err(|_| IdentifierError::NotDigits)?;
+        Ok(Self { digits, regency })
     }
 
     /// The regency the NIK was issued in, from its first four digits.
-    pub fn regency_code(&self) -> RegencyCode {
-        RegencyCode(format!("{}.{}", &self.0[..2], &self.0[2..4]))
+    pub fn regency_code(&self) -> &RegencyCode {
+        &self.regency
     }
 
     pub fn sex(&self) -> Sex {
-        if self.0[6..8] > *"40" {
+        if self.digits[6..8] > *"40" {
             Sex::Female
         } else {
             Sex::Male
@@ -121,7 +93,7 @@ impl Nik {
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.digits
     }
 }
 
@@ -286,13 +258,5 @@ mod tests {
         assert!(Npwp::parse("0123456789010001").is_ok());
         assert!(Npwp::parse("01234567890100").is_err());
         assert!(Npwp::parse("01234567890100012").is_err());
-    }
-
-    #[test]
-    fn a_regency_code_is_two_digits_a_dot_and_two_digits() {
-        assert_eq!(RegencyCode::parse("33.74").unwrap().province(), "33");
-        for bad in ["3374", "33.7", "33-74", "ab.cd", "33.745"] {
-            assert!(RegencyCode::parse(bad).is_err(), "{bad}");
-        }
     }
 }

@@ -24,6 +24,7 @@ pub mod regency {
 }
 
 pub mod vendor {
+    use blangkon_domain::{LegalForm, Scale, VendorStatus};
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -36,11 +37,11 @@ pub mod vendor {
         /// Lower-cased name: case-insensitive search behaves the same on
         /// PostgreSQL and SQLite.
         pub name_search: String,
-        pub legal_form: String,
+        pub legal_form: LegalForm,
         pub nik: Option<String>,
         pub nib: Option<String>,
         pub npwp: Option<String>,
-        pub scale: String,
+        pub scale: Scale,
         pub address: String,
         pub regency_code: String,
         pub phone: String,
@@ -48,7 +49,7 @@ pub mod vendor {
         pub bank_name: String,
         pub bank_account_number: String,
         pub bank_account_holder: String,
-        pub status: String,
+        pub status: VendorStatus,
         /// Token subject of a vendor that registered itself; it may act on
         /// this vendor before its token carries the vendor id.
         pub owner_subject: Option<String>,
@@ -64,6 +65,7 @@ pub mod vendor {
 }
 
 pub mod status_history {
+    use blangkon_domain::VendorStatus;
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -73,8 +75,8 @@ pub mod status_history {
         pub id: String,
         pub vendor_id: String,
         /// None for the registration itself.
-        pub from_status: Option<String>,
-        pub to_status: String,
+        pub from_status: Option<VendorStatus>,
+        pub to_status: VendorStatus,
         pub actor: String,
         pub actor_role: String,
         pub reason: String,

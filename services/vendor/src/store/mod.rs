@@ -15,7 +15,7 @@ pub use entities::{regency, status_history, training, vendor};
 
 use crate::domain::identifiers::RegencyCode;
 use crate::domain::regency::NewRegency;
-use crate::domain::vendor::{Registration, VendorStatus};
+use crate::domain::vendor::{LegalForm, Registration, Scale, VendorStatus};
 
 /// Adds a regency unless its code is known. Returns whether it was added.
 pub async fn add_regency(
@@ -107,8 +107,12 @@ pub async fn vendor_counts(
     regency_code: Option<&RegencyCode>,
 ) -> Result<std::collections::HashMap<String, VendorCounts>, DbErr> {
     let backend = conn.get_database_backend();
-    let select = "SELECT regency_code, COUNT(*) AS total, \
-                  COUNT(*) FILTER (WHERE status = 'verified') AS verified FROM vendors";
+    // The status code is a constant of ours, not input: safe to inline.
+    let select = format!(
+        "SELECT regency_code, COUNT(*) AS total, \
+         COUNT(*) FILTER (WHERE status = '{}') AS verified FROM vendors",
+        VendorStatus::Verified.as_str()
+    );
     let statement = match regency_code {
         Some(code) => Statement::from_sql_and_values(
             backend,
@@ -242,8 +246,8 @@ pub async fn record_history(
     status_history::Entity::insert(status_history::ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
         vendor_id: Set(entry.vendor_id.to_string()),
-        from_status: Set(entry.from.map(|s| s.as_str().to_string())),
-        to_status: Set(entry.to.as_str().to_string()),
+        from_status: Set(entry.from),
+        to_status: Set(entry.to),
         actor: Set(entry.actor.to_string()),
         actor_role: Set(entry.actor_role.to_string()),
         reason: Set(entry.reason.to_string()),
@@ -290,10 +294,10 @@ pub async fn trainings(
 /// Filters of [`list_vendors`]; `None` means any.
 #[derive(Debug, Clone, Default)]
 pub struct VendorFilter {
-    pub regency_code: Option<String>,
-    pub status: Option<String>,
-    pub legal_form: Option<String>,
-    pub scale: Option<String>,
+    pub regency_code: Option<RegencyCode>,
+    pub status: Option<VendorStatus>,
+    pub legal_form: Option<LegalForm>,
+    pub scale: Option<Scale>,
     /// Lower-cased substring of the name.
     pub name_contains: Option<String>,
 }
@@ -310,14 +314,14 @@ pub async fn list_vendors(
     if let Some(v) = &filter.regency_code {
         query = query.filter(vendor::Column::RegencyCode.eq(v.as_str()));
     }
-    if let Some(v) = &filter.status {
-        query = query.filter(vendor::Column::Status.eq(v.as_str()));
+    if let Some(v) = filter.status {
+        query = query.filter(vendor::Column::Status.eq(v));
     }
-    if let Some(v) = &filter.legal_form {
-        query = query.filter(vendor::Column::LegalForm.eq(v.as_str()));
+    if let Some(v) = filter.legal_form {
+        query = query.filter(vendor::Column::LegalForm.eq(v));
     }
-    if let Some(v) = &filter.scale {
-        query = query.filter(vendor::Column::Scale.eq(v.as_str()));
+    if let Some(v) = filter.scale {
+        query = query.filter(vendor::Column::Scale.eq(v));
     }
     if let Some(v) = &filter.name_contains {
         query = query.filter(vendor::Column::NameSearch.contains(v.as_str()));

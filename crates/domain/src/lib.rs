@@ -1,0 +1,28 @@
+//! Domain values that cross modules and services, each parsed once at the
+//! boundary and then trusted:
+//!
+//! - [`Rupiah`]: money, with checked arithmetic and the direct-purchase
+//!   limit;
+//! - [`RegencyCode`]: a Kemendagri regency or city code (`33.74`);
+//! - [`LegalForm`], [`Scale`], [`VendorStatus`]: what every service knows
+//!   of a vendor;
+//! - [`OrderStatus`]: where an order is in its lifecycle;
+//! - [`ProductStatus`]: whether buyers see a product;
+//! - [`vendor_events`]: a vendor's state as its status events tell it.
+//!
+//! Each stored value maps to its database column (a sea-orm active enum or
+//! value type, stored as the same text or number as before) and, where the
+//! API carries it, to its protobuf enum, here and nowhere else.
+
+pub mod money;
+pub mod order;
+pub mod product;
+pub mod regency;
+pub mod vendor;
+pub mod vendor_events;
+
+pub use money::Rupiah;
+pub use order::OrderStatus;
+pub use product::ProductStatus;
+pub use regency::RegencyCode;
+pub use vendor::{LegalForm, Scale, VendorStatus};

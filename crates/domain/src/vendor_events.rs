@@ -1,0 +1,189 @@
+//! The four vendor status events (`VendorVerified`, `VendorRejected`,
+//! `VendorSuspended`, `VendorReinstated`) carry the same change; the
+//! services that project vendors (the catalog, reporting) read it here
+//! instead of matching each type.
+
+use blangkon_proto::events::{
+    EventEnvelope, VendorRegistered, VendorReinstated, VendorRejected, VendorStatusChange,
+    VendorSuspended, VendorVerified,
+};
+use prost::Name as _;
+
+use crate::{LegalForm, Scale, VendorStatus};
+
+/// A vendor's state after a registration or a status change. A legal form
+/// or scale this build does not know is `None` (the vendor service may be
+/// newer); an unknown status is an error, since who may sell depends on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VendorState {
+    pub vendor_id: String,
+    pub regency_code: String,
+    pub legal_form: Option<LegalForm>,
+    pub scale: Option<Scale>,
+    pub status: VendorStatus,
+}
+
+impl TryFrom<VendorStatusChange> for VendorState {
+    type Error = String;
+
+    fn try_from(change: VendorStatusChange) -> Result<Self, String> {
+        let status = VendorStatus::from_proto(change.status)
+            .ok_or_else(|| format!("unknown vendor status {}", change.status))?;
+        Ok(Self {
+            vendor_id: change.vendor_id,
+            regency_code: change.regency_code,
+            legal_form: LegalForm::from_proto(change.legal_form),
+            scale: Scale::from_proto(change.scale),
+            status,
+        })
+    }
+}
+
+impl VendorState {
+    /// A newly registered vendor's state; one registered without a status
+    /// is pending.
+    pub fn registered(event: &VendorRegistered) -> Self {
+        Self {
+            vendor_id: event.vendor_id.clone(),
+            regency_code: event.regency_code.clone(),
+            legal_form: LegalForm::from_proto(event.legal_form),
+            scale: Scale::from_proto(event.scale),
+            status: VendorStatus::from_proto(event.status).unwrap_or(VendorStatus::Pending),
+        }
+    }
+
+    /// The legal form's stored code; empty when unknown.
+    pub fn legal_form_code(&self) -> &'static str {
+        self.legal_form.map_or("", LegalForm::as_str)
+    }
+
+    /// The scale's stored code; empty when unknown.
+    pub fn scale_code(&self) -> &'static str {
+        self.scale.map_or("", Scale::as_str)
+    }
+}
+
+/// The vendor's state `envelope` tells if it is a vendor status event;
+/// `None` for events of other types; an error if it cannot be read.
+pub fn change_of(envelope: &EventEnvelope) -> Option<Result<VendorState, String>> {
+    change_in(envelope).map(|change| change.and_then(VendorState::try_from))
+}
+
+fn change_in(envelope: &EventEnvelope) -> Option<Result<VendorStatusChange, String>> {
+    let t = envelope.event_type.as_str();
+    let decoded = if t == VendorVerified::full_name() {
+        decode::<VendorVerified>(envelope, |e| e.change)
+    } else if t == VendorRejected::full_name() {
+        decode::<VendorRejected>(envelope, |e| e.change)
+    } else if t == VendorSuspended::full_name() {
+        decode::<VendorSuspended>(envelope, |e| e.change)
+    } else if t == VendorReinstated::full_name() {
+        decode::<VendorReinstated>(envelope, |e| e.change)
+    } else {
+        return None;
+    };
+    Some(decoded)
+}
+
+fn decode<M: prost::Name + Default>(
+    envelope: &EventEnvelope,
+    change: fn(M) -> Option<VendorStatusChange>,
+) -> Result<VendorStatusChange, String> {
+    let payload = envelope.payload.as_ref().ok_or("event without payload")?;
+    let event: M = payload.to_msg().map_err(|e| e.to_string())?;
+    change(event).ok_or_else(|| "status event without its change".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use blangkon_proto::vendor as pb;
+
+    fn envelope<M: prost::Name>(event: &M) -> EventEnvelope {
+        EventEnvelope {
+            event_type: M::full_name(),
+            payload: Some(prost_types::Any::from_msg(event).unwrap()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn status_events_give_the_vendors_state_and_others_none() {
+        let change = VendorStatusChange {
+            vendor_id: "v".into(),
+            regency_code: "33.74".into(),
+            legal_form: pb::LegalForm::Cv as i32,
+            scale: 0,
+            status: pb::VendorStatus::Suspended as i32,
+            ..Default::default()
+        };
+        let suspended = envelope(&VendorSuspended {
+            change: Some(change.clone()),
+        });
+        let state = VendorState {
+            vendor_id: "v".into(),
+            regency_code: "33.74".into(),
+            legal_form: Some(LegalForm::Cv),
+            scale: None,
+            status: VendorStatus::Suspended,
+        };
+        assert_eq!(change_of(&suspended), Some(Ok(state.clone())));
+        assert_eq!((state.legal_form_code(), state.scale_code()), ("cv", ""));
+        let unknown = envelope(&VendorVerified {
+            change: Some(VendorStatusChange {
+                status: 99,
+                ..change
+            }),
+        });
+        assert_eq!(
+            change_of(&unknown),
+            Some(Err("unknown vendor status 99".to_string()))
+        );
+        let empty = envelope(&VendorVerified { change: None });
+        assert!(matches!(change_of(&empty), Some(Err(_))));
+        let registered = envelope(&VendorRegistered::default());
+        assert_eq!(change_of(&registered), None);
+    }
+
+    #[test]
+    fn each_of_the_four_status_events_is_read() {
+        let change = Some(VendorStatusChange {
+            status: pb::VendorStatus::Verified as i32,
+            ..Default::default()
+        });
+        for event in [
+            envelope(&VendorVerified {
+                change: change.clone(),
+            }),
+            envelope(&VendorRejected {
+                change: change.clone(),
+            }),
+            envelope(&VendorSuspended {
+                change: change.clone(),
+            }),
+            envelope(&VendorReinstated { change }),
+        ] {
+            assert!(matches!(change_of(&event), Some(Ok(_))), "{event:?}");
+        }
+    }
+
+    #[test]
+    fn a_registration_without_a_status_is_pending() {
+        let state = VendorState::registered(&VendorRegistered {
+            vendor_id: "v".into(),
+            regency_code: "33.74".into(),
+            scale: pb::Scale::Micro as i32,
+            ..Default::default()
+        });
+        assert_eq!(
+            state,
+            VendorState {
+                vendor_id: "v".into(),
+                regency_code: "33.74".into(),
+                legal_form: None,
+                scale: Some(Scale::Micro),
+                status: VendorStatus::Pending,
+            }
+        );
+    }
+}
