@@ -1,5 +1,6 @@
 //! Settings of the catalog service: the platform sections plus its own.
 
+use blangkon_domain::Rupiah;
 use blangkon_platform::service::Section;
 use blangkon_platform::settings::SettingsError;
 use serde::{Deserialize, Serialize};
@@ -10,9 +11,9 @@ pub type Settings = blangkon_platform::service::Settings<crate::CatalogService>;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogSettings {
-    /// Highest price per unit a product may carry, in rupiah. Default: the
+    /// Highest price per unit a product may carry. Default: the
     /// Rp200,000,000 direct-purchase limit.
-    pub max_price: i64,
+    pub max_price: Rupiah,
     /// How often each replica looks for product and vendor changes made
     /// elsewhere to bring its search index up to date.
     pub search_poll_ms: u64,
@@ -21,7 +22,7 @@ pub struct CatalogSettings {
 impl Default for CatalogSettings {
     fn default() -> Self {
         Self {
-            max_price: 200_000_000,
+            max_price: Rupiah::DIRECT_PURCHASE_LIMIT,
             search_poll_ms: 250,
         }
     }
@@ -29,7 +30,7 @@ impl Default for CatalogSettings {
 
 impl Section for CatalogSettings {
     fn validate(&self, key: &str) -> Result<(), SettingsError> {
-        if self.max_price <= 0 {
+        if !self.max_price.is_positive() {
             return Err(SettingsError::invalid(
                 format!("{key}.max_price"),
                 "must be positive",

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use blangkon_domain::Rupiah;
 use blangkon_platform::service::Section;
 use blangkon_platform::settings::SettingsError;
 use serde::{Deserialize, Serialize};
@@ -12,8 +13,8 @@ pub type Settings = blangkon_platform::service::Settings<crate::OrderService>;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OrderSettings {
-    /// Highest total of one order in rupiah: the direct-purchase limit.
-    pub max_order_total: i64,
+    /// Highest total of one order: the direct-purchase limit by default.
+    pub max_order_total: Rupiah,
     pub vendor_endpoint: String,
     pub catalog_endpoint: String,
     /// Deadline of every call to the vendor and catalog services.
@@ -37,7 +38,7 @@ impl OrderSettings {
 impl Default for OrderSettings {
     fn default() -> Self {
         Self {
-            max_order_total: 200_000_000,
+            max_order_total: Rupiah::DIRECT_PURCHASE_LIMIT,
             vendor_endpoint: "http://127.0.0.1:50051".into(),
             catalog_endpoint: "http://127.0.0.1:50052".into(),
             call_timeout_ms: 3_000,
@@ -48,7 +49,7 @@ impl Default for OrderSettings {
 
 impl Section for OrderSettings {
     fn validate(&self, key: &str) -> Result<(), SettingsError> {
-        if self.max_order_total <= 0 {
+        if !self.max_order_total.is_positive() {
             return Err(SettingsError::invalid(
                 format!("{key}.max_order_total"),
                 "must be positive",
@@ -96,7 +97,9 @@ mod tests {
     #[test]
     fn each_bad_value_is_named() {
         let bad: [(&str, Spoil); 4] = [
-            ("order.max_order_total", |s| s.max_order_total = 0),
+            ("order.max_order_total", |s| {
+                s.max_order_total = Rupiah::ZERO
+            }),
             ("order.catalog_endpoint", |s| {
                 s.catalog_endpoint = "127.0.0.1:50052".into()
             }),

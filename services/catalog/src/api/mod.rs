@@ -7,7 +7,7 @@ mod stock;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use blangkon_domain::{LegalForm, RegencyCode, Scale, VendorStatus};
+use blangkon_domain::{LegalForm, RegencyCode, Rupiah, Scale, VendorStatus};
 use blangkon_platform::api_error::ApiError;
 use blangkon_platform::auth::{Principal, Role, principal};
 use blangkon_platform::db;
@@ -32,7 +32,7 @@ pub struct CatalogApi {
     relay: RelayWaker,
     search: Arc<Search>,
     /// Highest price per unit a product may carry, in rupiah.
-    max_price: i64,
+    max_price: Rupiah,
 }
 
 impl CatalogApi {
@@ -40,7 +40,7 @@ impl CatalogApi {
         db: DatabaseConnection,
         relay: RelayWaker,
         search: Arc<Search>,
-        max_price: i64,
+        max_price: Rupiah,
     ) -> Self {
         Self {
             db,

@@ -3,7 +3,7 @@
 use super::Violation;
 
 pub use blangkon_domain::ProductStatus;
-use blangkon_domain::RegencyCode;
+use blangkon_domain::{RegencyCode, Rupiah};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ListingError {
@@ -66,7 +66,7 @@ const MAX_IMAGES: usize = 10;
 
 impl ProductDetails {
     /// `max_price` is the configured ceiling per unit, in rupiah.
-    pub fn parse(input: DetailsInput, max_price: i64) -> Result<Self, Vec<Violation>> {
+    pub fn parse(input: DetailsInput, max_price: Rupiah) -> Result<Self, Vec<Violation>> {
         let mut v = Vec::new();
         let name = input.name.trim().to_string();
         let name_len = name.chars().count();
@@ -99,10 +99,10 @@ impl ProductDetails {
                 "details.price",
                 "must be a positive number of rupiah",
             ));
-        } else if input.price > max_price {
+        } else if input.price > max_price.get() {
             v.push(Violation::new(
                 "details.price",
-                format!("must not exceed Rp{max_price} per unit"),
+                format!("must not exceed {max_price} per unit"),
             ));
         }
         if input.min_order_quantity < 1 {
@@ -174,7 +174,7 @@ impl ProductDetails {
 mod tests {
     use super::*;
 
-    const CEILING: i64 = 200_000_000;
+    const CEILING: Rupiah = Rupiah::DIRECT_PURCHASE_LIMIT;
 
     fn nasi_kotak() -> DetailsInput {
         DetailsInput {
@@ -216,7 +216,7 @@ mod tests {
     #[test]
     fn a_price_over_the_ceiling_is_refused() {
         let input = DetailsInput {
-            price: CEILING + 1,
+            price: CEILING.get() + 1,
             ..nasi_kotak()
         };
         let violations = ProductDetails::parse(input, CEILING).unwrap_err();
@@ -224,7 +224,7 @@ mod tests {
         assert!(
             ProductDetails::parse(
                 DetailsInput {
-                    price: CEILING,
+                    price: CEILING.get(),
                     ..nasi_kotak()
                 },
                 CEILING

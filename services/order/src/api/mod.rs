@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 use tonic::{Request, Response, Status};
 
 use crate::domain::lifecycle::{Action, OrderStatus, Party, next_status, releases_stock};
-use crate::domain::money;
+use crate::domain::money::{self, Rupiah};
 use crate::events::{self, Transition};
 use crate::peers::Peers;
 use crate::store::{self, OrderFilter, idempotency, item, order};
@@ -56,7 +56,7 @@ pub struct OrderApi {
     db: DatabaseConnection,
     relay: RelayWaker,
     peers: Peers,
-    max_order_total: i64,
+    max_order_total: Rupiah,
     /// How long a placing may run; a call with the same key waits that long
     /// before it takes over from one that stopped.
     placing_lease: chrono::Duration,
@@ -67,7 +67,7 @@ impl OrderApi {
         db: DatabaseConnection,
         relay: RelayWaker,
         peers: Peers,
-        max_order_total: i64,
+        max_order_total: Rupiah,
         placing_lease: std::time::Duration,
     ) -> Self {
         Self {
@@ -100,11 +100,11 @@ fn order_to_proto(
                 category_code: i.category_code,
                 unit: i.unit,
                 quantity: i.quantity,
-                unit_price: i.unit_price,
-                line_total: i.line_total,
+                unit_price: i.unit_price.get(),
+                line_total: i.line_total.get(),
             })
             .collect(),
-        total: row.total,
+        total: row.total.get(),
         bast_number: row.bast_number.unwrap_or_default(),
         bast_date: row
             .bast_date
@@ -355,7 +355,7 @@ impl OrderApi {
         let (line_totals, total) = money::totals(
             &lines
                 .iter()
-                .map(|l| (l.quantity, l.unit_price))
+                .map(|l| (l.quantity, Rupiah::new(l.unit_price)))
                 .collect::<Vec<_>>(),
             self.max_order_total,
         )
@@ -404,7 +404,7 @@ impl OrderApi {
                 category_code: l.category_code,
                 unit: l.unit,
                 quantity: l.quantity,
-                unit_price: l.unit_price,
+                unit_price: Rupiah::new(l.unit_price),
                 line_total,
             })
             .collect();
@@ -426,7 +426,7 @@ impl OrderApi {
         match written {
             Ok(()) => {
                 self.relay.wake();
-                tracing::info!(order_id = %row.id, total = row.total, "order placed");
+                tracing::info!(order_id = %row.id, total = row.total.get(), "order placed");
                 Ok(Placed::New(order_to_proto(row, items, vec![first])))
             }
             Err(e) if db::is_unique_violation(&e) => {

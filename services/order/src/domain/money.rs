@@ -1,27 +1,33 @@
 //! Order totals in rupiah, computed by the service from the catalog's price
 //! snapshots — never from numbers a client sent — with overflow checks.
 
+pub use blangkon_domain::Rupiah;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
-    #[error("line {line}: {quantity} × Rp{unit_price} does not fit in rupiah arithmetic")]
+    #[error("line {line}: {quantity} × {unit_price} does not fit in rupiah arithmetic")]
     LineOverflow {
         line: usize,
         quantity: i64,
-        unit_price: i64,
+        unit_price: Rupiah,
     },
     #[error("the order total does not fit in rupiah arithmetic")]
     TotalOverflow,
-    #[error("the order total Rp{total} exceeds the Rp{ceiling} limit for one order")]
-    OverCeiling { total: i64, ceiling: i64 },
+    #[error("the order total {total} exceeds the {ceiling} limit for one order")]
+    OverCeiling { total: Rupiah, ceiling: Rupiah },
 }
 
-/// Line totals and the order total, or why they cannot be.
-pub fn totals(lines: &[(i64, i64)], ceiling: i64) -> Result<(Vec<i64>, i64), MoneyError> {
+/// Line totals and the order total of `(quantity, unit price)` lines, or
+/// why they cannot be. A total equal to `ceiling` is allowed.
+pub fn totals(
+    lines: &[(i64, Rupiah)],
+    ceiling: Rupiah,
+) -> Result<(Vec<Rupiah>, Rupiah), MoneyError> {
     let mut line_totals = Vec::with_capacity(lines.len());
-    let mut total: i64 = 0;
+    let mut total = Rupiah::ZERO;
     for (line, &(quantity, unit_price)) in lines.iter().enumerate() {
-        let line_total = quantity
-            .checked_mul(unit_price)
+        let line_total = unit_price
+            .checked_mul(quantity)
             .ok_or(MoneyError::LineOverflow {
                 line,
                 quantity,
@@ -42,35 +48,55 @@ pub fn totals(lines: &[(i64, i64)], ceiling: i64) -> Result<(Vec<i64>, i64), Mon
 mod tests {
     use super::*;
 
-    const CEILING: i64 = 200_000_000;
+    const CEILING: Rupiah = Rupiah::DIRECT_PURCHASE_LIMIT;
 
-    #[test]
-    fn totals_are_sums_of_quantity_times_price() {
-        let (lines, total) = totals(&[(100, 25_000), (3, 450_000)], CEILING).unwrap();
-        assert_eq!(lines, [2_500_000, 1_350_000]);
-        assert_eq!(total, 3_850_000);
+    fn rp(amount: i64) -> Rupiah {
+        Rupiah::new(amount)
     }
 
     #[test]
-    fn the_direct_purchase_limit_is_enforced() {
-        assert!(totals(&[(8_000, 25_000)], CEILING).is_ok());
+    fn totals_are_sums_of_quantity_times_price() {
+        let (lines, total) = totals(&[(100, rp(25_000)), (3, rp(450_000))], CEILING).unwrap();
+        assert_eq!(lines, [rp(2_500_000), rp(1_350_000)]);
+        assert_eq!(total, rp(3_850_000));
+    }
+
+    #[test]
+    fn an_order_of_exactly_the_ceiling_is_allowed_and_one_rupiah_more_is_not() {
         assert_eq!(
-            totals(&[(8_001, 25_000)], CEILING),
+            totals(&[(8_000, rp(25_000))], CEILING).map(|(_, total)| total),
+            Ok(CEILING)
+        );
+        assert_eq!(
+            totals(&[(8_000, rp(25_000)), (1, rp(1))], CEILING),
             Err(MoneyError::OverCeiling {
-                total: 200_025_000,
+                total: rp(200_000_001),
                 ceiling: CEILING
             })
         );
     }
 
     #[test]
-    fn overflow_is_an_error_not_a_wrap() {
-        assert!(matches!(
-            totals(&[(i64::MAX, 2)], i64::MAX),
-            Err(MoneyError::LineOverflow { .. })
-        ));
+    fn the_refusal_names_the_total_and_the_limit() {
+        let refused = totals(&[(8_001, rp(25_000))], CEILING).unwrap_err();
         assert_eq!(
-            totals(&[(1, i64::MAX), (1, 1)], i64::MAX),
+            refused.to_string(),
+            "the order total Rp200025000 exceeds the Rp200000000 limit for one order"
+        );
+    }
+
+    #[test]
+    fn overflow_is_an_error_not_a_wrap() {
+        assert_eq!(
+            totals(&[(2, rp(i64::MAX))], rp(i64::MAX)),
+            Err(MoneyError::LineOverflow {
+                line: 0,
+                quantity: 2,
+                unit_price: rp(i64::MAX)
+            })
+        );
+        assert_eq!(
+            totals(&[(1, rp(i64::MAX)), (1, rp(1))], rp(i64::MAX)),
             Err(MoneyError::TotalOverflow)
         );
     }

@@ -1,7 +1,7 @@
 //! sea-orm entities of the order database.
 
 pub mod order {
-    use blangkon_domain::OrderStatus;
+    use blangkon_domain::{OrderStatus, Rupiah};
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -18,8 +18,8 @@ pub mod order {
         pub vendor_regency: String,
         pub vendor_legal_form: String,
         pub vendor_scale: String,
-        /// Rupiah, computed from the items.
-        pub total: i64,
+        /// Computed from the items.
+        pub total: Rupiah,
         pub status: OrderStatus,
         pub bast_number: Option<String>,
         pub bast_date: Option<Date>,
@@ -37,6 +37,7 @@ pub mod order {
 }
 
 pub mod item {
+    use blangkon_domain::Rupiah;
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -51,8 +52,8 @@ pub mod item {
         pub unit: String,
         pub quantity: i64,
         /// Price snapshot at placing time.
-        pub unit_price: i64,
-        pub line_total: i64,
+        pub unit_price: Rupiah,
+        pub line_total: Rupiah,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
