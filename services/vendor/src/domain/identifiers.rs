@@ -171,6 +171,27 @@ mod tests {
     }
 
     #[test]
+    fn a_woman_born_on_the_first_is_day_forty_one() {
+        let nik = Nik::parse("3374014101900002").unwrap(); // 1 Jan 1990
+        assert_eq!(nik.sex(), Sex::Female);
+        assert_eq!(nik.regency_code().as_str(), "33.74");
+    }
+
+    #[test]
+    fn a_man_born_on_the_thirty_first_is_day_thirty_one() {
+        let nik = Nik::parse("3374013101900002").unwrap(); // 31 Jan 1990
+        assert_eq!(nik.sex(), Sex::Male);
+    }
+
+    #[test]
+    fn day_forty_is_no_date_for_either() {
+        assert!(matches!(
+            Nik::parse("3374014001900002"),
+            Err(IdentifierError::BirthDate(_))
+        ));
+    }
+
+    #[test]
     fn a_nik_may_be_typed_with_spaces_and_dots() {
         assert_eq!(
             Nik::parse("3374 0117 0845 0001").unwrap(),
