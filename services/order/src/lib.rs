@@ -3,6 +3,8 @@
 //!
 //! - [`domain`]: the lifecycle table and money arithmetic;
 //! - [`store`]: orders, items, history, idempotency keys;
+//! - [`placing`]: placing an order (the saga over the catalog and vendor
+//!   services), without gRPC;
 //! - [`api`]: the gRPC handlers; [`peers`]: calls to vendor and catalog;
 //! - [`events`]: one event per transition to `blangkon.order.events.v1`;
 //! - [`sweeper`]: gives back stock that a placing reserved and never used;
@@ -13,6 +15,7 @@ pub mod app;
 pub mod domain;
 pub mod events;
 pub mod peers;
+pub mod placing;
 pub mod settings;
 pub mod store;
 pub mod sweeper;

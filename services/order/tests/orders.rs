@@ -710,7 +710,7 @@ async fn stock_held_by_an_abandoned_placing_is_given_back() {
 
     // A placing that reserved and then stopped, as the process left it.
     let abandoned = key();
-    let reservation = blangkon_order::api::reservation_id(WORK_UNIT, &abandoned);
+    let reservation = blangkon_order::placing::reservation_id(WORK_UNIT, &abandoned);
     s.catalog()
         .await
         .reserve_stock(with(
@@ -744,7 +744,7 @@ async fn stock_held_by_an_abandoned_placing_is_given_back() {
         store::attempt::Model {
             work_unit: WORK_UNIT.into(),
             key: placed_key.clone(),
-            reservation_id: blangkon_order::api::reservation_id(WORK_UNIT, &placed_key),
+            reservation_id: blangkon_order::placing::reservation_id(WORK_UNIT, &placed_key),
             started_at: long_ago,
         },
     )
@@ -757,7 +757,7 @@ async fn stock_held_by_an_abandoned_placing_is_given_back() {
         store::attempt::Model {
             work_unit: WORK_UNIT.into(),
             key: live.clone(),
-            reservation_id: blangkon_order::api::reservation_id(WORK_UNIT, &live),
+            reservation_id: blangkon_order::placing::reservation_id(WORK_UNIT, &live),
             started_at: blangkon_platform::time::now(),
         },
     )

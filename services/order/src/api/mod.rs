@@ -1,54 +1,28 @@
-//! gRPC handlers of `blangkon.order.v1.OrderService`.
-//!
-//! Placing an order reserves the stock at the catalog, which answers the
-//! price and product details each line was taken at (one call prices and
-//! reserves), asks the vendor service whether the vendor is verified, then
-//! writes the order, its items, its first history line, the idempotency key
-//! and the event in one transaction. The reservation id is derived from the
-//! buyer's idempotency key, so a retry never reserves twice; whatever stops
-//! an order after its stock was taken gives the stock back, and a retry with
-//! the same key holds it again.
+//! gRPC handlers of `blangkon.order.v1.OrderService`: authorise the caller,
+//! parse the request, and for placing hand it to [`crate::placing`]; the
+//! lifecycle transitions, reads and lists are here.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use blangkon_domain::{LegalForm, Scale, VendorStatus};
 use blangkon_platform::api_error::ApiError;
 use blangkon_platform::auth::{Principal, Role, principal};
 use blangkon_platform::db;
 use blangkon_platform::outbox::{self, RelayWaker};
 use blangkon_platform::time::{now, to_timestamp};
-use blangkon_platform::validation::{Violation, product_lines};
-use blangkon_proto::catalog as catalog_pb;
+use blangkon_platform::validation::Violation;
 use blangkon_proto::order as pb;
 use blangkon_proto::order::order_service_server::OrderService;
 use sea_orm::DatabaseConnection;
-use sha2::{Digest, Sha256};
 use tonic::{Request, Response, Status};
 
 use crate::domain::lifecycle::{Action, OrderStatus, Party, next_status, releases_stock};
-use crate::domain::money::{self, Rupiah};
+use crate::domain::money::Rupiah;
 use crate::events::{self, Transition};
 use crate::peers::Peers;
-use crate::store::{self, OrderFilter, idempotency, item, order};
+use crate::placing::{Buyer, OrderRecord, PlaceOrder, Placer, reservation_id};
+use crate::store::{self, OrderFilter, item, order};
 
 type ApiResult<T> = Result<T, ApiError>;
-
-/// Who is placing which order, under which key.
-struct Placing<'a> {
-    who: &'a Principal,
-    key: &'a str,
-    hash: &'a str,
-    work_unit: &'a str,
-    regency: &'a str,
-    note: &'a str,
-}
-
-/// A placed order: this call's, or the one an earlier call with the same
-/// key placed.
-enum Placed {
-    New(pb::Order),
-    Earlier(order::Model),
-}
 
 /// The order service's gRPC API.
 #[derive(Debug, Clone)]
@@ -56,10 +30,7 @@ pub struct OrderApi {
     db: DatabaseConnection,
     relay: RelayWaker,
     peers: Peers,
-    max_order_total: Rupiah,
-    /// How long a placing may run; a call with the same key waits that long
-    /// before it takes over from one that stopped.
-    placing_lease: chrono::Duration,
+    placer: Placer,
 }
 
 impl OrderApi {
@@ -70,15 +41,24 @@ impl OrderApi {
         max_order_total: Rupiah,
         placing_lease: std::time::Duration,
     ) -> Self {
+        let placer = Placer::new(
+            db.clone(),
+            relay.clone(),
+            peers.clone(),
+            max_order_total,
+            placing_lease,
+        );
         Self {
             db,
             relay,
             peers,
-            max_order_total,
-            placing_lease: chrono::Duration::from_std(placing_lease)
-                .unwrap_or(chrono::Duration::MAX),
+            placer,
         }
     }
+}
+
+fn record_to_proto(record: OrderRecord) -> pb::Order {
+    order_to_proto(record.order, record.items, record.history)
 }
 
 fn order_to_proto(
@@ -130,65 +110,9 @@ fn order_to_proto(
     }
 }
 
-/// The buyer's work unit and regency, from its token.
-fn buyer_of(who: &Principal) -> ApiResult<(String, String)> {
-    match (who.role, &who.work_unit, &who.regency) {
-        (Role::Buyer, Some(unit), Some(regency)) => Ok((unit.clone(), regency.clone())),
-        (Role::Buyer, _, _) => Err(ApiError::denied(
-            "a buyer token must name its work unit and regency",
-        )),
-        (role, _, _) => Err(ApiError::denied(format!(
-            "role {role} may not place orders"
-        ))),
-    }
-}
-
-/// The body of a placing, independent of line order: the same order
-/// always hashes the same.
-fn request_hash(lines: &[(String, i64)], note: &str) -> String {
-    let mut sorted: Vec<&(String, i64)> = lines.iter().collect();
-    sorted.sort();
-    let mut hasher = Sha256::new();
-    for (product_id, quantity) in sorted {
-        hasher.update(format!("{product_id}:{quantity};"));
-    }
-    hasher.update(note.as_bytes());
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// The reservation id of an idempotency key: a retry of a half-done
-/// placing reserves under the same id, which the catalog takes once.
-pub fn reservation_id(work_unit: &str, key: &str) -> String {
-    uuid::Uuid::new_v5(
-        &uuid::Uuid::NAMESPACE_OID,
-        format!("blangkon-order:{work_unit}:{key}").as_bytes(),
-    )
-    .to_string()
-}
-
 impl OrderApi {
     async fn full(&self, row: order::Model) -> ApiResult<pb::Order> {
-        let items = store::items(&self.db, &row.id).await?;
-        let history = store::history(&self.db, &row.id).await?;
-        Ok(order_to_proto(row, items, history))
-    }
-
-    /// The order a key made, if the body matches; ALREADY_EXISTS if not.
-    async fn replay(&self, key: &idempotency::Model, hash: &str) -> ApiResult<pb::Order> {
-        if key.request_hash != hash {
-            return Err(ApiError::AlreadyExists {
-                field: "idempotency_key".into(),
-                message: format!("idempotency key {} was used for another order", key.key),
-            });
-        }
-        let row = store::find_order(&self.db, &key.order_id)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("order {}", key.order_id)))?;
-        self.full(row).await
+        Ok(record_to_proto(OrderRecord::load(&self.db, row).await?))
     }
 
     async fn do_place_order(
@@ -196,294 +120,17 @@ impl OrderApi {
         who: &Principal,
         req: pb::PlaceOrderRequest,
     ) -> ApiResult<pb::Order> {
-        let (work_unit, regency) = buyer_of(who)?;
-        let key = req.idempotency_key.trim().to_string();
-        let mut violations = Vec::new();
-        if !(8..=100).contains(&key.len()) || !key.chars().all(|c| c.is_ascii_graphic()) {
-            violations.push(Violation::new(
-                "idempotency_key",
-                "must be 8 to 100 printable ASCII characters",
-            ));
-        }
-        let note = req.note.trim().to_string();
-        if note.chars().count() > 1000 {
-            violations.push(Violation::new("note", "must be at most 1000 characters"));
-        }
-        let lines = product_lines(
+        let buyer = Buyer::of(who)?;
+        let request = PlaceOrder::parse(
+            &req.idempotency_key,
             req.lines
                 .iter()
                 .map(|l| (l.product_id.as_str(), l.quantity)),
+            &req.note,
         )
-        .unwrap_or_else(|mut v| {
-            violations.append(&mut v);
-            Vec::new()
-        });
-        if !violations.is_empty() {
-            return Err(ApiError::Invalid(violations));
-        }
-        let hash = request_hash(&lines, &note);
-        if let Some(existing) = store::find_key(&self.db, &work_unit, &key).await? {
-            return self.replay(&existing, &hash).await;
-        }
-        // Calls with one key share one reservation, so only one of them at
-        // a time may reserve or give stock back: the others are told to
-        // retry (and then get the order). The lease is also the record that
-        // lets the sweeper give back the stock of a placing this process
-        // never finishes.
-        let reservation = reservation_id(&work_unit, &key);
-        let started = now();
-        let leased = store::lease_attempt(
-            &self.db,
-            store::attempt::Model {
-                work_unit: work_unit.clone(),
-                key: key.clone(),
-                reservation_id: reservation.clone(),
-                started_at: started,
-            },
-            started - self.placing_lease,
-        )
-        .await?;
-        if !leased {
-            return Err(ApiError::Aborted(format!(
-                "an order with idempotency key {key} is being placed by another call; retry"
-            )));
-        }
-        let reserved = match self.peers.reserve(&reservation, &lines).await {
-            Ok(reserved) => reserved,
-            Err(e) => {
-                // The catalog may have taken the stock before failing to
-                // answer: give it back (harmless if it did not).
-                self.give_back(&work_unit, &key, &reservation).await;
-                return Err(e);
-            }
-        };
-        let placing = Placing {
-            who,
-            key: &key,
-            hash: &hash,
-            work_unit: &work_unit,
-            regency: &regency,
-            note: &note,
-        };
-        match self.place_reserved(&placing, reserved).await {
-            Ok(Placed::New(order)) => Ok(order),
-            Ok(Placed::Earlier(order)) => {
-                // A concurrent call with the same key won. If its order no
-                // longer holds stock, this call may have held it again.
-                if releases_stock(order.status) {
-                    self.release_and_forget(&work_unit, &key, &reservation)
-                        .await;
-                } else {
-                    self.end_attempt(&work_unit, &key).await;
-                }
-                self.full(order).await
-            }
-            Err(e) => {
-                self.give_back(&work_unit, &key, &reservation).await;
-                Err(e)
-            }
-        }
-    }
-
-    /// Releases a reservation that no order will use, and ends its attempt.
-    /// A failure is logged, not returned: the caller's error matters more;
-    /// a retry with the same key holds the reservation again, and if none
-    /// comes the sweeper releases it.
-    async fn give_back(&self, work_unit: &str, key: &str, reservation: &str) {
-        // A call that finished before this one took the lease may have
-        // placed the order on this very reservation: then it is not ours.
-        match store::find_key(&self.db, work_unit, key).await {
-            Ok(None) => {}
-            Ok(Some(_)) => {
-                self.end_attempt(work_unit, key).await;
-                return;
-            }
-            Err(e) => {
-                tracing::warn!(%reservation, error = %e, "cannot tell whether the stock is used; the sweeper will decide");
-                return;
-            }
-        }
-        self.release_and_forget(work_unit, key, reservation).await;
-    }
-
-    async fn release_and_forget(&self, work_unit: &str, key: &str, reservation: &str) {
-        if let Err(e) = self.peers.release(reservation).await {
-            tracing::warn!(%reservation, error = %e, "could not give back the stock of an order that was not placed; the sweeper will");
-            // A retry may take over at once (and reuse the reservation); if
-            // none comes, the sweeper releases it.
-            if let Err(e) =
-                store::expire_lease(&self.db, work_unit, key, now() - self.placing_lease).await
-            {
-                tracing::warn!(%reservation, error = %e, "could not give up a placing lease; a retry waits for it to run out");
-            }
-            return;
-        }
-        self.end_attempt(work_unit, key).await;
-    }
-
-    /// Ends a placing's attempt (and lease). A failure is only logged: the
-    /// sweeper ends it later, releasing nothing an order uses.
-    async fn end_attempt(&self, work_unit: &str, key: &str) {
-        if let Err(e) = store::forget_attempt(&self.db, work_unit, key).await {
-            tracing::warn!(%work_unit, error = %e, "could not end a placing attempt; the sweeper will");
-        }
-    }
-
-    /// The rest of placing once the stock is held: one vendor, totals under
-    /// the ceiling, the vendor verified now, then the write.
-    async fn place_reserved(
-        &self,
-        placing: &Placing<'_>,
-        reserved: catalog_pb::Reservation,
-    ) -> ApiResult<Placed> {
-        if reserved.status != catalog_pb::ReservationStatus::Held as i32 {
-            return Err(ApiError::Unavailable(
-                "the catalog did not hold the stock; retry".into(),
-            ));
-        }
-        let lines = reserved.lines;
-        let vendor_id = lines
-            .first()
-            .map(|l| l.vendor_id.clone())
-            .unwrap_or_default();
-        if lines.iter().any(|l| l.vendor_id != vendor_id) {
-            return Err(ApiError::invalid(
-                "lines",
-                "every product of an order must come from one vendor",
-            ));
-        }
-        let (line_totals, total) = money::totals(
-            &lines
-                .iter()
-                .map(|l| (l.quantity, Rupiah::new(l.unit_price)))
-                .collect::<Vec<_>>(),
-            self.max_order_total,
-        )
-        .map_err(|e| ApiError::invalid("lines", e.to_string()))?;
-
-        // The vendor must be verified now, not only when it listed.
-        let vendor = self.peers.vendor(&vendor_id).await?;
-        if VendorStatus::from_proto(vendor.status) != Some(VendorStatus::Verified) {
-            return Err(ApiError::FailedPrecondition(format!(
-                "vendor {vendor_id} is not verified and cannot take orders"
-            )));
-        }
-        // Kept as codes: a form or scale this build does not know is empty.
-        let legal_form = LegalForm::from_proto(vendor.legal_form).map_or("", LegalForm::as_str);
-        let scale = Scale::from_proto(vendor.scale).map_or("", Scale::as_str);
-
-        let who = placing.who;
-        let at = now();
-        let row = order::Model {
-            id: uuid::Uuid::now_v7().to_string(),
-            buyer_work_unit: placing.work_unit.to_string(),
-            buyer_regency: placing.regency.to_string(),
-            buyer_subject: who.subject.clone(),
-            vendor_id,
-            vendor_name: vendor.name,
-            vendor_regency: vendor.regency_code,
-            vendor_legal_form: legal_form.to_string(),
-            vendor_scale: scale.to_string(),
-            total,
-            status: OrderStatus::Placed,
-            bast_number: None,
-            bast_date: None,
-            payment_reference: None,
-            note: placing.note.to_string(),
-            version: 0,
-            placed_at: at,
-            updated_at: at,
-        };
-        let mut items: Vec<item::Model> = lines
-            .into_iter()
-            .zip(line_totals)
-            .map(|(l, line_total)| item::Model {
-                order_id: row.id.clone(),
-                product_id: l.product_id,
-                name: l.name,
-                category_code: l.category_code,
-                unit: l.unit,
-                quantity: l.quantity,
-                unit_price: Rupiah::new(l.unit_price),
-                line_total,
-            })
-            .collect();
-        // Stored and answered in product id order, as GetOrder reads them.
-        items.sort_by(|a, b| a.product_id.cmp(&b.product_id));
-        let first = store::history::Model {
-            id: uuid::Uuid::now_v7().to_string(),
-            order_id: row.id.clone(),
-            from_status: None,
-            to_status: OrderStatus::Placed,
-            actor: who.subject.clone(),
-            actor_role: who.role.as_str().into(),
-            note: row.note.clone(),
-            changed_at: at,
-        };
-        let written = self
-            .write_new_order(placing, row.clone(), items.clone(), first.clone())
-            .await;
-        match written {
-            Ok(()) => {
-                self.relay.wake();
-                tracing::info!(order_id = %row.id, total = row.total.get(), "order placed");
-                Ok(Placed::New(order_to_proto(row, items, vec![first])))
-            }
-            Err(e) if db::is_unique_violation(&e) => {
-                let earlier = store::find_key(&self.db, placing.work_unit, placing.key)
-                    .await?
-                    .ok_or(ApiError::Db(e))?;
-                if earlier.request_hash != placing.hash {
-                    return Err(ApiError::AlreadyExists {
-                        field: "idempotency_key".into(),
-                        message: format!(
-                            "idempotency key {} was used for another order",
-                            placing.key
-                        ),
-                    });
-                }
-                let order = store::find_order(&self.db, &earlier.order_id)
-                    .await?
-                    .ok_or_else(|| ApiError::NotFound(format!("order {}", earlier.order_id)))?;
-                Ok(Placed::Earlier(order))
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    async fn write_new_order(
-        &self,
-        placing: &Placing<'_>,
-        row: order::Model,
-        items: Vec<item::Model>,
-        first: store::history::Model,
-    ) -> Result<(), sea_orm::DbErr> {
-        let event = events::order_event(
-            &row,
-            &items,
-            Transition {
-                previous: None,
-                actor_role: placing.who.role.as_str(),
-                note: &row.note,
-                at: row.placed_at,
-            },
-        );
-        let (_, event) = outbox::insert_statement(event)?;
-        let mut writes = store::new_order_writes(
-            idempotency::Model {
-                work_unit: row.buyer_work_unit.clone(),
-                key: placing.key.to_string(),
-                request_hash: placing.hash.to_string(),
-                order_id: row.id.clone(),
-                created_at: row.placed_at,
-            },
-            row,
-            items,
-            first,
-        );
-        writes.push(event.into());
-        // One statement on PostgreSQL: the order's write is one round trip.
-        db::write_all(&self.db, writes).await
+        .map_err(ApiError::Invalid)?;
+        let placed = self.placer.place(who, &buyer, &request).await?;
+        Ok(record_to_proto(placed))
     }
 
     /// Whether `who` is the party that may take `action` on `row`.

@@ -1,0 +1,570 @@
+//! Placing an order, without the gRPC around it (the adapter in [`crate::api`]
+//! parses the request and answers the result).
+//!
+//! Placing reserves the stock at the catalog, which answers the price and
+//! product details each line was taken at (one call prices and reserves),
+//! asks the vendor service whether the vendor is verified, then writes the
+//! order, its items, its first history line, the idempotency key and the
+//! event in one statement. The reservation id is derived from the buyer's
+//! idempotency key, so a retry never reserves twice; whatever stops an order
+//! after its stock was taken gives the stock back, and a retry with the same
+//! key holds it again. One call per key places at a time (a lease on the
+//! attempt); the sweeper gives back the stock of attempts a stopped process
+//! left behind.
+
+use blangkon_domain::{LegalForm, Scale, VendorStatus};
+use blangkon_platform::api_error::ApiError;
+use blangkon_platform::auth::{Principal, Role};
+use blangkon_platform::db;
+use blangkon_platform::outbox::{self, RelayWaker};
+use blangkon_platform::time::now;
+use blangkon_platform::validation::{Violation, product_lines};
+use blangkon_proto::catalog as catalog_pb;
+use sea_orm::DatabaseConnection;
+use sha2::{Digest, Sha256};
+
+use crate::domain::lifecycle::{OrderStatus, releases_stock};
+use crate::domain::money::{self, Rupiah};
+use crate::events::{self, Transition};
+use crate::peers::Peers;
+use crate::store::{self, idempotency, item, order};
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+/// An order as stored: its row, its items in product id order, its history.
+#[derive(Debug, Clone)]
+pub struct OrderRecord {
+    pub order: order::Model,
+    pub items: Vec<item::Model>,
+    pub history: Vec<store::history::Model>,
+}
+
+impl OrderRecord {
+    /// The whole order `row` from the database.
+    pub async fn load(db: &DatabaseConnection, row: order::Model) -> Result<Self> {
+        let items = store::items(db, &row.id).await?;
+        let history = store::history(db, &row.id).await?;
+        Ok(Self {
+            order: row,
+            items,
+            history,
+        })
+    }
+}
+
+/// The work unit placing an order, from its token.
+#[derive(Debug, Clone)]
+pub struct Buyer {
+    pub work_unit: String,
+    pub regency: String,
+}
+
+impl Buyer {
+    /// The buyer `who` is; only a buyer naming its work unit and regency
+    /// may place orders.
+    pub fn of(who: &Principal) -> Result<Self> {
+        match (who.role, &who.work_unit, &who.regency) {
+            (Role::Buyer, Some(unit), Some(regency)) => Ok(Self {
+                work_unit: unit.clone(),
+                regency: regency.clone(),
+            }),
+            (Role::Buyer, _, _) => Err(ApiError::denied(
+                "a buyer token must name its work unit and regency",
+            )),
+            (role, _, _) => Err(ApiError::denied(format!(
+                "role {role} may not place orders"
+            ))),
+        }
+    }
+}
+
+/// What a buyer asks to place, every field checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaceOrder {
+    /// The buyer's idempotency key: 8 to 100 printable ASCII characters.
+    pub key: String,
+    /// Product ids and quantities, each product once.
+    pub lines: Vec<(String, i64)>,
+    /// At most 1000 characters.
+    pub note: String,
+}
+
+impl PlaceOrder {
+    /// Checks a request's fields; every bad one is named.
+    pub fn parse<'a>(
+        key: &str,
+        lines: impl IntoIterator<Item = (&'a str, i64)>,
+        note: &str,
+    ) -> std::result::Result<Self, Vec<Violation>> {
+        let key = key.trim().to_string();
+        let mut violations = Vec::new();
+        if !(8..=100).contains(&key.len()) || !key.chars().all(|c| c.is_ascii_graphic()) {
+            violations.push(Violation::new(
+                "idempotency_key",
+                "must be 8 to 100 printable ASCII characters",
+            ));
+        }
+        let note = note.trim().to_string();
+        if note.chars().count() > 1000 {
+            violations.push(Violation::new("note", "must be at most 1000 characters"));
+        }
+        let lines = product_lines(lines).unwrap_or_else(|mut v| {
+            violations.append(&mut v);
+            Vec::new()
+        });
+        if violations.is_empty() {
+            Ok(Self { key, lines, note })
+        } else {
+            Err(violations)
+        }
+    }
+
+    /// The body of the request, independent of line order: the same order
+    /// always hashes the same, so a retry is told from another order.
+    fn hash(&self) -> String {
+        let mut sorted: Vec<&(String, i64)> = self.lines.iter().collect();
+        sorted.sort();
+        let mut hasher = Sha256::new();
+        for (product_id, quantity) in sorted {
+            hasher.update(format!("{product_id}:{quantity};"));
+        }
+        hasher.update(self.note.as_bytes());
+        hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+/// The reservation id of an idempotency key: a retry of a half-done
+/// placing reserves under the same id, which the catalog takes once.
+pub fn reservation_id(work_unit: &str, key: &str) -> String {
+    uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_OID,
+        format!("blangkon-order:{work_unit}:{key}").as_bytes(),
+    )
+    .to_string()
+}
+
+/// Who is placing which order, under which key.
+struct Placing<'a> {
+    who: &'a Principal,
+    buyer: &'a Buyer,
+    request: &'a PlaceOrder,
+    hash: &'a str,
+}
+
+/// A placed order: this call's, or the one an earlier call with the same
+/// key placed.
+enum Placed {
+    New(OrderRecord),
+    Earlier(order::Model),
+}
+
+/// Places orders.
+#[derive(Debug, Clone)]
+pub struct Placer {
+    db: DatabaseConnection,
+    relay: RelayWaker,
+    peers: Peers,
+    max_order_total: Rupiah,
+    /// How long a placing may run; a call with the same key waits that long
+    /// before it takes over from one that stopped.
+    placing_lease: chrono::Duration,
+}
+
+impl Placer {
+    pub fn new(
+        db: DatabaseConnection,
+        relay: RelayWaker,
+        peers: Peers,
+        max_order_total: Rupiah,
+        placing_lease: std::time::Duration,
+    ) -> Self {
+        Self {
+            db,
+            relay,
+            peers,
+            max_order_total,
+            placing_lease: chrono::Duration::from_std(placing_lease)
+                .unwrap_or(chrono::Duration::MAX),
+        }
+    }
+
+    /// Places `request` for `buyer` (acting as `who`), or answers the order
+    /// an earlier call with the same key placed.
+    pub async fn place(
+        &self,
+        who: &Principal,
+        buyer: &Buyer,
+        request: &PlaceOrder,
+    ) -> Result<OrderRecord> {
+        let (work_unit, key) = (buyer.work_unit.as_str(), request.key.as_str());
+        let hash = request.hash();
+        if let Some(existing) = store::find_key(&self.db, work_unit, key).await? {
+            return self.replay(&existing, &hash).await;
+        }
+        // Calls with one key share one reservation, so only one of them at
+        // a time may reserve or give stock back: the others are told to
+        // retry (and then get the order). The lease is also the record that
+        // lets the sweeper give back the stock of a placing this process
+        // never finishes.
+        let reservation = reservation_id(work_unit, key);
+        let started = now();
+        let leased = store::lease_attempt(
+            &self.db,
+            store::attempt::Model {
+                work_unit: work_unit.to_string(),
+                key: key.to_string(),
+                reservation_id: reservation.clone(),
+                started_at: started,
+            },
+            started - self.placing_lease,
+        )
+        .await?;
+        if !leased {
+            return Err(ApiError::Aborted(format!(
+                "an order with idempotency key {key} is being placed by another call; retry"
+            )));
+        }
+        let reserved = match self.peers.reserve(&reservation, &request.lines).await {
+            Ok(reserved) => reserved,
+            Err(e) => {
+                // The catalog may have taken the stock before failing to
+                // answer: give it back (harmless if it did not).
+                self.give_back(work_unit, key, &reservation).await;
+                return Err(e);
+            }
+        };
+        let placing = Placing {
+            who,
+            buyer,
+            request,
+            hash: &hash,
+        };
+        match self.place_reserved(&placing, reserved).await {
+            Ok(Placed::New(order)) => Ok(order),
+            Ok(Placed::Earlier(order)) => {
+                // A concurrent call with the same key won. If its order no
+                // longer holds stock, this call may have held it again.
+                if releases_stock(order.status) {
+                    self.release_and_forget(work_unit, key, &reservation).await;
+                } else {
+                    self.end_attempt(work_unit, key).await;
+                }
+                OrderRecord::load(&self.db, order).await
+            }
+            Err(e) => {
+                self.give_back(work_unit, key, &reservation).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// The order a key made, if the body matches; ALREADY_EXISTS if not.
+    async fn replay(&self, key: &idempotency::Model, hash: &str) -> Result<OrderRecord> {
+        if key.request_hash != hash {
+            return Err(ApiError::AlreadyExists {
+                field: "idempotency_key".into(),
+                message: format!("idempotency key {} was used for another order", key.key),
+            });
+        }
+        let row = store::find_order(&self.db, &key.order_id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("order {}", key.order_id)))?;
+        OrderRecord::load(&self.db, row).await
+    }
+
+    /// Releases a reservation that no order will use, and ends its attempt.
+    /// A failure is logged, not returned: the caller's error matters more;
+    /// a retry with the same key holds the reservation again, and if none
+    /// comes the sweeper releases it.
+    async fn give_back(&self, work_unit: &str, key: &str, reservation: &str) {
+        // A call that finished before this one took the lease may have
+        // placed the order on this very reservation: then it is not ours.
+        match store::find_key(&self.db, work_unit, key).await {
+            Ok(None) => {}
+            Ok(Some(_)) => {
+                self.end_attempt(work_unit, key).await;
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(%reservation, error = %e, "cannot tell whether the stock is used; the sweeper will decide");
+                return;
+            }
+        }
+        self.release_and_forget(work_unit, key, reservation).await;
+    }
+
+    async fn release_and_forget(&self, work_unit: &str, key: &str, reservation: &str) {
+        if let Err(e) = self.peers.release(reservation).await {
+            tracing::warn!(%reservation, error = %e, "could not give back the stock of an order that was not placed; the sweeper will");
+            // A retry may take over at once (and reuse the reservation); if
+            // none comes, the sweeper releases it.
+            if let Err(e) =
+                store::expire_lease(&self.db, work_unit, key, now() - self.placing_lease).await
+            {
+                tracing::warn!(%reservation, error = %e, "could not give up a placing lease; a retry waits for it to run out");
+            }
+            return;
+        }
+        self.end_attempt(work_unit, key).await;
+    }
+
+    /// Ends a placing's attempt (and lease). A failure is only logged: the
+    /// sweeper ends it later, releasing nothing an order uses.
+    async fn end_attempt(&self, work_unit: &str, key: &str) {
+        if let Err(e) = store::forget_attempt(&self.db, work_unit, key).await {
+            tracing::warn!(%work_unit, error = %e, "could not end a placing attempt; the sweeper will");
+        }
+    }
+
+    /// The rest of placing once the stock is held: one vendor, totals under
+    /// the ceiling, the vendor verified now, then the write.
+    async fn place_reserved(
+        &self,
+        placing: &Placing<'_>,
+        reserved: catalog_pb::Reservation,
+    ) -> Result<Placed> {
+        if reserved.status != catalog_pb::ReservationStatus::Held as i32 {
+            return Err(ApiError::Unavailable(
+                "the catalog did not hold the stock; retry".into(),
+            ));
+        }
+        let lines = reserved.lines;
+        let vendor_id = lines
+            .first()
+            .map(|l| l.vendor_id.clone())
+            .unwrap_or_default();
+        if lines.iter().any(|l| l.vendor_id != vendor_id) {
+            return Err(ApiError::invalid(
+                "lines",
+                "every product of an order must come from one vendor",
+            ));
+        }
+        let (line_totals, total) = money::totals(
+            &lines
+                .iter()
+                .map(|l| (l.quantity, Rupiah::new(l.unit_price)))
+                .collect::<Vec<_>>(),
+            self.max_order_total,
+        )
+        .map_err(|e| ApiError::invalid("lines", e.to_string()))?;
+
+        // The vendor must be verified now, not only when it listed.
+        let vendor = self.peers.vendor(&vendor_id).await?;
+        if VendorStatus::from_proto(vendor.status) != Some(VendorStatus::Verified) {
+            return Err(ApiError::FailedPrecondition(format!(
+                "vendor {vendor_id} is not verified and cannot take orders"
+            )));
+        }
+        // Kept as codes: a form or scale this build does not know is empty.
+        let legal_form = LegalForm::from_proto(vendor.legal_form).map_or("", LegalForm::as_str);
+        let scale = Scale::from_proto(vendor.scale).map_or("", Scale::as_str);
+
+        let who = placing.who;
+        let at = now();
+        let row = order::Model {
+            id: uuid::Uuid::now_v7().to_string(),
+            buyer_work_unit: placing.buyer.work_unit.clone(),
+            buyer_regency: placing.buyer.regency.clone(),
+            buyer_subject: who.subject.clone(),
+            vendor_id,
+            vendor_name: vendor.name,
+            vendor_regency: vendor.regency_code,
+            vendor_legal_form: legal_form.to_string(),
+            vendor_scale: scale.to_string(),
+            total,
+            status: OrderStatus::Placed,
+            bast_number: None,
+            bast_date: None,
+            payment_reference: None,
+            note: placing.request.note.clone(),
+            version: 0,
+            placed_at: at,
+            updated_at: at,
+        };
+        let mut items: Vec<item::Model> = lines
+            .into_iter()
+            .zip(line_totals)
+            .map(|(l, line_total)| item::Model {
+                order_id: row.id.clone(),
+                product_id: l.product_id,
+                name: l.name,
+                category_code: l.category_code,
+                unit: l.unit,
+                quantity: l.quantity,
+                unit_price: Rupiah::new(l.unit_price),
+                line_total,
+            })
+            .collect();
+        // Stored and answered in product id order, as GetOrder reads them.
+        items.sort_by(|a, b| a.product_id.cmp(&b.product_id));
+        let first = store::history::Model {
+            id: uuid::Uuid::now_v7().to_string(),
+            order_id: row.id.clone(),
+            from_status: None,
+            to_status: OrderStatus::Placed,
+            actor: who.subject.clone(),
+            actor_role: who.role.as_str().into(),
+            note: row.note.clone(),
+            changed_at: at,
+        };
+        let written = self
+            .write_new_order(placing, row.clone(), items.clone(), first.clone())
+            .await;
+        match written {
+            Ok(()) => {
+                self.relay.wake();
+                tracing::info!(order_id = %row.id, total = row.total.get(), "order placed");
+                Ok(Placed::New(OrderRecord {
+                    order: row,
+                    items,
+                    history: vec![first],
+                }))
+            }
+            Err(e) if db::is_unique_violation(&e) => self.placed_earlier(placing, e).await,
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The order that another call with the same key wrote first (the
+    /// write of this one hit its key), if it is the same order.
+    async fn placed_earlier(
+        &self,
+        placing: &Placing<'_>,
+        conflict: sea_orm::DbErr,
+    ) -> Result<Placed> {
+        let (work_unit, key) = (&placing.buyer.work_unit, &placing.request.key);
+        let earlier = store::find_key(&self.db, work_unit, key)
+            .await?
+            .ok_or(ApiError::Db(conflict))?;
+        if earlier.request_hash != placing.hash {
+            return Err(ApiError::AlreadyExists {
+                field: "idempotency_key".into(),
+                message: format!("idempotency key {key} was used for another order"),
+            });
+        }
+        let order = store::find_order(&self.db, &earlier.order_id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("order {}", earlier.order_id)))?;
+        Ok(Placed::Earlier(order))
+    }
+
+    async fn write_new_order(
+        &self,
+        placing: &Placing<'_>,
+        row: order::Model,
+        items: Vec<item::Model>,
+        first: store::history::Model,
+    ) -> std::result::Result<(), sea_orm::DbErr> {
+        let event = events::order_event(
+            &row,
+            &items,
+            Transition {
+                previous: None,
+                actor_role: placing.who.role.as_str(),
+                note: &row.note,
+                at: row.placed_at,
+            },
+        );
+        let (_, event) = outbox::insert_statement(event)?;
+        let mut writes = store::new_order_writes(
+            idempotency::Model {
+                work_unit: row.buyer_work_unit.clone(),
+                key: placing.request.key.clone(),
+                request_hash: placing.hash.to_string(),
+                order_id: row.id.clone(),
+                created_at: row.placed_at,
+            },
+            row,
+            items,
+            first,
+        );
+        writes.push(event.into());
+        // One statement on PostgreSQL: the order's write is one round trip.
+        db::write_all(&self.db, writes).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P1: &str = "01934a1e-0000-7000-8000-000000000001";
+    const P2: &str = "01934a1e-0000-7000-8000-000000000002";
+
+    fn lines(l: &[(&'static str, i64)]) -> Vec<(&'static str, i64)> {
+        l.to_vec()
+    }
+
+    #[test]
+    fn the_same_order_hashes_the_same_whatever_the_line_order() {
+        let a = PlaceOrder::parse("key-00001", lines(&[(P1, 2), (P2, 3)]), "catatan").unwrap();
+        let b = PlaceOrder::parse("key-00001", lines(&[(P2, 3), (P1, 2)]), "catatan").unwrap();
+        assert_eq!(a.hash(), b.hash());
+        let more = PlaceOrder::parse("key-00001", lines(&[(P1, 2), (P2, 4)]), "catatan").unwrap();
+        assert_ne!(a.hash(), more.hash());
+        let other_note =
+            PlaceOrder::parse("key-00001", lines(&[(P1, 2), (P2, 3)]), "lain").unwrap();
+        assert_ne!(a.hash(), other_note.hash());
+    }
+
+    #[test]
+    fn every_bad_field_of_a_request_is_named() {
+        let long_note = "x".repeat(1001);
+        let violations = PlaceOrder::parse("short", lines(&[]), &long_note).unwrap_err();
+        let mut fields: Vec<_> = violations.iter().map(|v| v.field.as_str()).collect();
+        fields.sort();
+        assert_eq!(fields, ["idempotency_key", "lines", "note"]);
+    }
+
+    #[test]
+    fn a_key_is_eight_to_a_hundred_printable_characters() {
+        let ok = |key: &str| PlaceOrder::parse(key, lines(&[(P1, 1)]), "").is_ok();
+        assert!(ok("12345678"));
+        assert!(ok(&"k".repeat(100)));
+        assert!(!ok("1234567"));
+        assert!(!ok(&"k".repeat(101)));
+        assert!(!ok("key with spaces"));
+        assert!(ok("  padded-key  "), "surrounding blanks are trimmed");
+    }
+
+    #[test]
+    fn a_note_of_a_thousand_characters_is_allowed() {
+        let note = "é".repeat(1000);
+        assert!(PlaceOrder::parse("12345678", lines(&[(P1, 1)]), &note).is_ok());
+    }
+
+    #[test]
+    fn one_key_of_one_work_unit_always_reserves_under_the_same_id() {
+        assert_eq!(
+            reservation_id("Dinas A", "k1"),
+            reservation_id("Dinas A", "k1")
+        );
+        assert_ne!(
+            reservation_id("Dinas A", "k1"),
+            reservation_id("Dinas B", "k1")
+        );
+        assert_ne!(
+            reservation_id("Dinas A", "k1"),
+            reservation_id("Dinas A", "k2")
+        );
+    }
+
+    #[test]
+    fn only_a_buyer_naming_its_work_unit_and_regency_places_orders() {
+        let principal = |role, unit: Option<&str>, regency: Option<&str>| Principal {
+            subject: "s".into(),
+            role,
+            regency: regency.map(String::from),
+            vendor_id: None,
+            work_unit: unit.map(String::from),
+        };
+        assert!(Buyer::of(&principal(Role::Buyer, Some("Dinas"), Some("33.74"))).is_ok());
+        assert!(Buyer::of(&principal(Role::Buyer, None, Some("33.74"))).is_err());
+        assert!(Buyer::of(&principal(Role::Buyer, Some("Dinas"), None)).is_err());
+        assert!(Buyer::of(&principal(Role::Vendor, Some("Dinas"), Some("33.74"))).is_err());
+    }
+}
