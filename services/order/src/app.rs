@@ -11,6 +11,7 @@ use tonic::service::Routes;
 
 use crate::api::OrderApi;
 use crate::peers::Peers;
+use crate::placing::Placer;
 use crate::settings::{OrderSettings, Settings};
 use crate::store::migrations::Migrator;
 use crate::sweeper::Sweeper;
@@ -49,13 +50,14 @@ impl Service for OrderService {
         host.run_beside("abandoned placing sweeper", |shutdown| {
             sweeper.run(shutdown)
         });
-        let api = OrderApi::new(
+        let placer = Placer::new(
             host.database().clone(),
             host.waker(),
-            peers,
+            peers.clone(),
             order.max_order_total,
             order.placing_lease(),
         );
+        let api = OrderApi::new(host.database().clone(), host.waker(), peers, placer);
         Ok(Routes::new(OrderServiceServer::with_interceptor(
             api,
             host.authenticator(),

@@ -16,7 +16,6 @@ use sea_orm::DatabaseConnection;
 use tonic::{Request, Response, Status};
 
 use crate::domain::lifecycle::{Action, OrderStatus, Party, next_status, releases_stock};
-use crate::domain::money::Rupiah;
 use crate::events::{self, Transition};
 use crate::peers::Peers;
 use crate::placing::{Buyer, OrderRecord, PlaceOrder, Placer, reservation_id};
@@ -34,20 +33,9 @@ pub struct OrderApi {
 }
 
 impl OrderApi {
-    pub fn new(
-        db: DatabaseConnection,
-        relay: RelayWaker,
-        peers: Peers,
-        max_order_total: Rupiah,
-        placing_lease: std::time::Duration,
-    ) -> Self {
-        let placer = Placer::new(
-            db.clone(),
-            relay.clone(),
-            peers.clone(),
-            max_order_total,
-            placing_lease,
-        );
+    /// The API over `db`, placing orders with `placer`; transitions call
+    /// `peers` to give stock back and wake `relay` after each commit.
+    pub fn new(db: DatabaseConnection, relay: RelayWaker, peers: Peers, placer: Placer) -> Self {
         Self {
             db,
             relay,
