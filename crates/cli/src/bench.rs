@@ -12,7 +12,7 @@ use blangkon_catalog::store::migrations::Migrator;
 use blangkon_catalog::store::{product, vendor};
 use blangkon_domain::{ProductStatus, VendorStatus};
 use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest, bearer};
-use blangkon_platform::db;
+use blangkon_platform::db::{self, StringList};
 use blangkon_platform::settings::DatabaseSettings;
 use blangkon_platform::suite::Suite;
 use blangkon_proto::catalog as pb;
@@ -402,8 +402,8 @@ fn product_row(
         price: rng.random_range(*low..=*high) / 100 * 100,
         min_order_quantity: 1,
         stock: rng.random_range(0..5_000),
-        image_urls: "[]".into(),
-        delivery_regencies: serde_json::to_string(&delivers).unwrap_or_else(|_| "[]".into()),
+        image_urls: StringList::default(),
+        delivery_regencies: delivers.into(),
         domestic_product: true,
         status: ProductStatus::Listed,
         version: 0,

@@ -131,6 +131,35 @@ pub fn is_unique_violation(err: &DbErr) -> bool {
     )
 }
 
+/// A list of strings kept in a text column as a JSON array (a product's
+/// image URLs, the regencies it delivers to): the same text on PostgreSQL
+/// and SQLite. A stored value that is not such an array fails the read
+/// loudly instead of reading as an empty list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, sea_orm::DeriveValueType)]
+#[sea_orm(
+    value_type = "String",
+    from_str = "StringList::from_json",
+    to_str = "StringList::to_json"
+)]
+pub struct StringList(pub Vec<String>);
+
+impl StringList {
+    pub fn from_json(stored: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(stored).map(Self)
+    }
+
+    pub fn to_json(&self) -> String {
+        // A list of strings always serialises.
+        serde_json::to_string(&self.0).unwrap_or_else(|_| "[]".into())
+    }
+}
+
+impl From<Vec<String>> for StringList {
+    fn from(items: Vec<String>) -> Self {
+        Self(items)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,5 +184,20 @@ mod tests {
             r#"WITH "w0" AS (INSERT INTO "orders" ("v") VALUES ($1)) , "w1" AS (INSERT INTO "items" ("v") VALUES ($2)) SELECT $3"#
         );
         assert_eq!(values.0.len(), 3);
+    }
+
+    #[test]
+    fn a_string_list_is_stored_as_a_json_array_and_read_back() {
+        let list = StringList(vec!["33.74".into(), "33.22".into()]);
+        assert_eq!(list.to_json(), r#"["33.74","33.22"]"#);
+        assert_eq!(StringList::from_json(&list.to_json()).unwrap(), list);
+        assert_eq!(StringList::default().to_json(), "[]");
+    }
+
+    #[test]
+    fn a_corrupt_list_is_an_error_not_an_empty_list() {
+        assert!(StringList::from_json("").is_err());
+        assert!(StringList::from_json("33.74").is_err());
+        assert!(StringList::from_json(r#"{"a":1}"#).is_err());
     }
 }

@@ -34,7 +34,7 @@ fn catalog_product(row: &product::Model) -> pb::CatalogProduct {
         unit: row.unit.clone(),
         price: row.price,
         stock: row.stock,
-        delivery_regencies: serde_json::from_str(&row.delivery_regencies).unwrap_or_default(),
+        delivery_regencies: row.delivery_regencies.0.clone(),
         domestic_product: row.domestic_product,
     }
 }

@@ -79,10 +79,6 @@ fn details_input(details: Option<pb::ProductDetails>) -> DetailsInput {
     }
 }
 
-fn json_list(values: &[String]) -> String {
-    serde_json::to_string(values).unwrap_or_else(|_| "[]".into())
-}
-
 pub fn product_to_proto(
     row: product::Model,
     history: Vec<store::price_history::Model>,
@@ -99,8 +95,8 @@ pub fn product_to_proto(
             price: row.price,
             min_order_quantity: row.min_order_quantity,
             stock: row.stock,
-            image_urls: serde_json::from_str(&row.image_urls).unwrap_or_default(),
-            delivery_regencies: serde_json::from_str(&row.delivery_regencies).unwrap_or_default(),
+            image_urls: row.image_urls.0,
+            delivery_regencies: row.delivery_regencies.0,
             domestic_product: row.domestic_product,
         }),
         status: status as i32,
@@ -251,8 +247,8 @@ impl CatalogApi {
             price: details.price,
             min_order_quantity: details.min_order_quantity,
             stock: details.stock,
-            image_urls: json_list(&details.image_urls),
-            delivery_regencies: json_list(&details.delivery_regencies),
+            image_urls: details.image_urls.clone().into(),
+            delivery_regencies: details.delivery_regencies.clone().into(),
             domestic_product: details.domestic_product,
             status: ProductStatus::Draft,
             version: 0,
@@ -285,8 +281,8 @@ impl CatalogApi {
             price: details.price,
             min_order_quantity: details.min_order_quantity,
             stock: details.stock,
-            image_urls: json_list(&details.image_urls),
-            delivery_regencies: json_list(&details.delivery_regencies),
+            image_urls: details.image_urls.clone().into(),
+            delivery_regencies: details.delivery_regencies.clone().into(),
             domestic_product: details.domestic_product,
             version: before.version + 1,
             updated_at: now,

@@ -108,7 +108,7 @@ impl Search {
             .unwrap_or_else(|| (String::new(), row.category_code.clone()));
         ProductDoc {
             listed: row.status == ProductStatus::Listed,
-            delivery_regencies: serde_json::from_str(&row.delivery_regencies).unwrap_or_default(),
+            delivery_regencies: row.delivery_regencies.0,
             product_id: row.id,
             vendor_id: row.vendor_id,
             parent_category: parent,

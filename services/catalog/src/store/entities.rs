@@ -20,6 +20,7 @@ pub mod category {
 
 pub mod product {
     use blangkon_domain::ProductStatus;
+    use blangkon_platform::db::StringList;
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -37,10 +38,10 @@ pub mod product {
         pub price: i64,
         pub min_order_quantity: i64,
         pub stock: i64,
-        /// JSON array of URLs.
-        pub image_urls: String,
-        /// JSON array of regency codes.
-        pub delivery_regencies: String,
+        /// Stored as a JSON array.
+        pub image_urls: StringList,
+        /// Regency codes, stored as a JSON array.
+        pub delivery_regencies: StringList,
         pub domestic_product: bool,
         pub status: ProductStatus,
         /// Bumped by every change: concurrent edits are detected, not lost.
