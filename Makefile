@@ -1,7 +1,7 @@
 # Short named recipes; the README's two commands need none of them.
 CARGO ?= cargo
 
-.PHONY: run test check fmt clippy test-ci build bench bench-catalog bench-order bench-reporting
+.PHONY: run test check fmt clippy test-ci build bench bench-catalog bench-order bench-reporting mutants
 
 ## run: the whole suite locally (SQLite + embedded Kafka), Ctrl-C stops it
 run:
@@ -44,3 +44,10 @@ bench-reporting:
 	$(CARGO) run --release -p blangkon -- bench reporting $(BENCH_ARGS)
 
 bench: bench-catalog bench-order bench-reporting
+
+## mutants: mutation testing of the domain rules (.cargo/mutants.toml names
+## the files; every mutant must be caught by their unit tests). Slow: not
+## in CI. Installs cargo-mutants on first use; the report is in mutants.out/.
+mutants:
+	@command -v cargo-mutants >/dev/null || $(CARGO) install cargo-mutants --locked
+	$(CARGO) mutants --no-shuffle $(MUTANTS_ARGS)

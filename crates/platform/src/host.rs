@@ -18,9 +18,10 @@ use tonic::service::Routes;
 use crate::auth::{TokenVerifier, interceptor};
 use crate::db::{self, DbError};
 use crate::grpc::{self, GrpcError};
+use crate::inbox::{EventHandler, InboxConsumer};
 use crate::kafka::{self, KafkaError, TopicSpec};
 use crate::outbox::{Relay, RelayWaker};
-use crate::settings::PlatformSettings;
+use crate::settings::{KafkaSettings, PlatformSettings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HostError {
@@ -43,6 +44,7 @@ pub struct ServiceHost {
     relay: Relay,
     waker: RelayWaker,
     verifier: Arc<TokenVerifier>,
+    kafka: KafkaSettings,
     grace: Duration,
     tasks: Vec<(&'static str, Task)>,
 }
@@ -99,6 +101,7 @@ impl ServiceHost {
             relay,
             waker,
             verifier: Arc::new(TokenVerifier::new(auth)),
+            kafka: kafka_settings.clone(),
             grace: Duration::from_secs(grpc_settings.shutdown_grace_secs),
             tasks: Vec::new(),
         })
@@ -144,6 +147,19 @@ impl ServiceHost {
     {
         self.tasks
             .push((name, Box::new(move |token| Box::pin(task(token)))));
+    }
+
+    /// Applies the events of `topics` with `handler` beside the server, as
+    /// the inbox consumer `name` (its consumer group and inbox records).
+    pub fn consume(
+        &mut self,
+        name: &'static str,
+        topics: &[&str],
+        handler: Arc<dyn EventHandler>,
+    ) -> Result<(), KafkaError> {
+        let consumer = InboxConsumer::new(name, self.db.clone(), &self.kafka, topics, handler)?;
+        self.run_beside(name, move |shutdown| consumer.run(shutdown));
+        Ok(())
     }
 
     /// Serves `routes` until `shutdown`; then drains calls, lets the relay

@@ -29,6 +29,28 @@ impl SettingsError {
     }
 }
 
+/// `Ok` when `holds`; else the error naming `section.field` and `problem`.
+pub fn require(
+    holds: bool,
+    section: &str,
+    field: &str,
+    problem: impl Into<String>,
+) -> Result<(), SettingsError> {
+    if holds {
+        Ok(())
+    } else {
+        Err(SettingsError::invalid(
+            format!("{section}.{field}"),
+            problem,
+        ))
+    }
+}
+
+/// Whether `url` is an `http://` or `https://` URL.
+pub fn is_http_url(url: &str) -> bool {
+    url.starts_with("http://") || url.starts_with("https://")
+}
+
 /// Implemented by each service's top-level settings, so the loader can check
 /// the values after they are merged.
 pub trait Validate {
@@ -217,22 +239,20 @@ pub struct DatabaseSettings {
 impl DatabaseSettings {
     pub fn validate(&self, section: &str) -> Result<(), SettingsError> {
         let url = self.url.expose();
-        if !(url.starts_with("postgres://")
-            || url.starts_with("postgresql://")
-            || url.starts_with("sqlite:"))
-        {
-            return Err(SettingsError::invalid(
-                format!("{section}.url"),
-                "must start with postgres://, postgresql:// or sqlite:",
-            ));
-        }
-        if self.max_connections == 0 {
-            return Err(SettingsError::invalid(
-                format!("{section}.max_connections"),
-                "must be at least 1",
-            ));
-        }
-        Ok(())
+        require(
+            ["postgres://", "postgresql://", "sqlite:"]
+                .iter()
+                .any(|scheme| url.starts_with(scheme)),
+            section,
+            "url",
+            "must start with postgres://, postgresql:// or sqlite:",
+        )?;
+        require(
+            self.max_connections >= 1,
+            section,
+            "max_connections",
+            "must be at least 1",
+        )
     }
 }
 
@@ -277,53 +297,50 @@ impl KafkaSettings {
     }
 
     pub fn validate(&self, section: &str) -> Result<(), SettingsError> {
-        if !self
-            .topic_prefix
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-        {
-            return Err(SettingsError::invalid(
-                format!("{section}.topic_prefix"),
-                "may hold only letters, digits, `.`, `_` and `-`",
-            ));
-        }
-        if self.bootstrap_servers.trim().is_empty() {
-            return Err(SettingsError::invalid(
-                format!("{section}.bootstrap_servers"),
-                "must name at least one host:port",
-            ));
-        }
+        require(
+            self.topic_prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')),
+            section,
+            "topic_prefix",
+            "may hold only letters, digits, `.`, `_` and `-`",
+        )?;
+        require(
+            !self.bootstrap_servers.trim().is_empty(),
+            section,
+            "bootstrap_servers",
+            "must name at least one host:port",
+        )?;
         for server in self.bootstrap_servers.split(',') {
             let ok = server
                 .trim()
                 .rsplit_once(':')
                 .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
-            if !ok {
-                return Err(SettingsError::invalid(
-                    format!("{section}.bootstrap_servers"),
-                    format!("`{server}` is not host:port"),
-                ));
-            }
+            require(
+                ok,
+                section,
+                "bootstrap_servers",
+                format!("`{server}` is not host:port"),
+            )?;
         }
-        if self.relay_batch_size == 0 {
-            return Err(SettingsError::invalid(
-                format!("{section}.relay_batch_size"),
-                "must be at least 1",
-            ));
-        }
-        if self.replication_factor < 1 {
-            return Err(SettingsError::invalid(
-                format!("{section}.replication_factor"),
-                "must be at least 1",
-            ));
-        }
-        if self.delivery_timeout_ms < 1000 {
-            return Err(SettingsError::invalid(
-                format!("{section}.delivery_timeout_ms"),
-                "must be at least 1000",
-            ));
-        }
-        Ok(())
+        require(
+            self.relay_batch_size >= 1,
+            section,
+            "relay_batch_size",
+            "must be at least 1",
+        )?;
+        require(
+            self.replication_factor >= 1,
+            section,
+            "replication_factor",
+            "must be at least 1",
+        )?;
+        require(
+            self.delivery_timeout_ms >= 1000,
+            section,
+            "delivery_timeout_ms",
+            "must be at least 1000",
+        )
     }
 }
 
@@ -361,19 +378,18 @@ pub struct AuthSettings {
 
 impl AuthSettings {
     pub fn validate(&self, section: &str) -> Result<(), SettingsError> {
-        if self.jwt_secret.expose().len() < 32 {
-            return Err(SettingsError::invalid(
-                format!("{section}.jwt_secret"),
-                "must be set to a secret of at least 32 bytes",
-            ));
-        }
-        if !self.previous_secret.is_empty() && self.previous_secret.expose().len() < 32 {
-            return Err(SettingsError::invalid(
-                format!("{section}.previous_secret"),
-                "must be empty or at least 32 bytes",
-            ));
-        }
-        Ok(())
+        require(
+            self.jwt_secret.expose().len() >= 32,
+            section,
+            "jwt_secret",
+            "must be set to a secret of at least 32 bytes",
+        )?;
+        require(
+            self.previous_secret.is_empty() || self.previous_secret.expose().len() >= 32,
+            section,
+            "previous_secret",
+            "must be empty or at least 32 bytes",
+        )
     }
 }
 
@@ -415,15 +431,12 @@ impl TelemetrySettings {
                 e.to_string(),
             ));
         }
-        let endpoint = &self.otlp_endpoint;
-        let is_url = endpoint.starts_with("http://") || endpoint.starts_with("https://");
-        if !endpoint.is_empty() && !is_url {
-            return Err(SettingsError::invalid(
-                format!("{section}.otlp_endpoint"),
-                "must be an http:// or https:// URL",
-            ));
-        }
-        Ok(())
+        require(
+            self.otlp_endpoint.is_empty() || is_http_url(&self.otlp_endpoint),
+            section,
+            "otlp_endpoint",
+            "must be an http:// or https:// URL",
+        )
     }
 }
 

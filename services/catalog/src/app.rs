@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use blangkon_platform::host::ServiceHost;
-use blangkon_platform::inbox::InboxConsumer;
 use blangkon_platform::kafka::{TopicSpec, topics};
 use blangkon_platform::service::{self, NoCommand, Service, StartError};
 use blangkon_proto::catalog::catalog_service_server::{CatalogServiceServer, SERVICE_NAME};
@@ -35,17 +34,12 @@ impl Service for CatalogService {
     type Command = NoCommand;
 
     async fn build(host: &mut ServiceHost, settings: &Settings) -> Result<Routes, StartError> {
-        let db = host.database().clone();
-        let projection = InboxConsumer::new(
+        host.consume(
             events::VENDOR_PROJECTION,
-            db.clone(),
-            &settings.platform.kafka,
             &[topics::VENDOR_EVENTS],
             Arc::new(VendorProjection),
         )?;
-        host.run_beside("vendor projection", move |shutdown| {
-            projection.run(shutdown)
-        });
+        let db = host.database().clone();
         let (search, from) = Search::load(&db)
             .await
             .map_err(|e| StartError::step("building the search index", e))?;

@@ -2,7 +2,7 @@
 
 use blangkon_domain::Rupiah;
 use blangkon_platform::service::Section;
-use blangkon_platform::settings::SettingsError;
+use blangkon_platform::settings::{SettingsError, require};
 use serde::{Deserialize, Serialize};
 
 /// The catalog service's settings (`BLANGKON_CATALOG__…`).
@@ -30,13 +30,12 @@ impl Default for CatalogSettings {
 
 impl Section for CatalogSettings {
     fn validate(&self, key: &str) -> Result<(), SettingsError> {
-        if !self.max_price.is_positive() {
-            return Err(SettingsError::invalid(
-                format!("{key}.max_price"),
-                "must be positive",
-            ));
-        }
-        Ok(())
+        require(
+            self.max_price.is_positive(),
+            key,
+            "max_price",
+            "must be positive",
+        )
     }
 }
 

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use blangkon_domain::Rupiah;
 use blangkon_platform::service::Section;
-use blangkon_platform::settings::SettingsError;
+use blangkon_platform::settings::{SettingsError, is_http_url, require};
 use serde::{Deserialize, Serialize};
 
 /// The order service's settings (`BLANGKON_ORDER__…`).
@@ -49,37 +49,36 @@ impl Default for OrderSettings {
 
 impl Section for OrderSettings {
     fn validate(&self, key: &str) -> Result<(), SettingsError> {
-        if !self.max_order_total.is_positive() {
-            return Err(SettingsError::invalid(
-                format!("{key}.max_order_total"),
-                "must be positive",
-            ));
-        }
+        require(
+            self.max_order_total.is_positive(),
+            key,
+            "max_order_total",
+            "must be positive",
+        )?;
         for (field, url) in [
             ("vendor_endpoint", &self.vendor_endpoint),
             ("catalog_endpoint", &self.catalog_endpoint),
         ] {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(SettingsError::invalid(
-                    format!("{key}.{field}"),
-                    "must be an http:// or https:// URL",
-                ));
-            }
+            require(
+                is_http_url(url),
+                key,
+                field,
+                "must be an http:// or https:// URL",
+            )?;
         }
-        if !(100..=60_000).contains(&self.call_timeout_ms) {
-            return Err(SettingsError::invalid(
-                format!("{key}.call_timeout_ms"),
-                "must be 100 to 60000",
-            ));
-        }
+        require(
+            (100..=60_000).contains(&self.call_timeout_ms),
+            key,
+            "call_timeout_ms",
+            "must be 100 to 60000",
+        )?;
         // An attempt younger than its lease may be live.
-        if Duration::from_secs(self.abandoned_placing_secs) < 2 * self.placing_lease() {
-            return Err(SettingsError::invalid(
-                format!("{key}.abandoned_placing_secs"),
-                "must be at least twice the placing lease (3 call timeouts + 5 s)",
-            ));
-        }
-        Ok(())
+        require(
+            Duration::from_secs(self.abandoned_placing_secs) >= 2 * self.placing_lease(),
+            key,
+            "abandoned_placing_secs",
+            "must be at least twice the placing lease (3 call timeouts + 5 s)",
+        )
     }
 }
 

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use blangkon_platform::host::ServiceHost;
-use blangkon_platform::inbox::InboxConsumer;
 use blangkon_platform::kafka::TopicSpec;
 use blangkon_platform::service::{self, Service, ServiceCommand, StartError};
 use blangkon_proto::reporting::reporting_service_server::{ReportingServiceServer, SERVICE_NAME};
@@ -34,18 +33,9 @@ impl Service for ReportingService {
     type Command = ReportingCommand;
 
     async fn build(host: &mut ServiceHost, settings: &Settings) -> Result<Routes, StartError> {
-        let db = host.database().clone();
-        let consumer = InboxConsumer::new(
-            projection::CONSUMER,
-            db.clone(),
-            &settings.platform.kafka,
-            projection::SOURCES,
-            Arc::new(Projection::new(host.waker())),
-        )?;
-        host.run_beside("reporting projection", move |shutdown| {
-            consumer.run(shutdown)
-        });
-        let api = ReportingApi::new(db, settings.service.clone());
+        let handler = Arc::new(Projection::new(host.waker()));
+        host.consume(projection::CONSUMER, projection::SOURCES, handler)?;
+        let api = ReportingApi::new(host.database().clone(), settings.service.clone());
         // Open data: no token needed, a sent one must be valid.
         Ok(Routes::new(ReportingServiceServer::with_interceptor(
             api,

@@ -1,7 +1,7 @@
 //! Settings of the reporting service: the platform sections plus its own.
 
 use blangkon_platform::service::Section;
-use blangkon_platform::settings::SettingsError;
+use blangkon_platform::settings::{SettingsError, is_http_url, require};
 use serde::{Deserialize, Serialize};
 
 /// The reporting service's settings (`BLANGKON_REPORTING__…`).
@@ -34,29 +34,26 @@ impl Default for ReportingSettings {
 impl Section for ReportingSettings {
     fn validate(&self, key: &str) -> Result<(), SettingsError> {
         let prefix = &self.ocid_prefix;
-        let valid_prefix = prefix.len() == 11
-            && prefix.starts_with("ocds-")
-            && prefix[5..].chars().all(|c| c.is_ascii_alphanumeric());
-        if !valid_prefix {
-            return Err(SettingsError::invalid(
-                format!("{key}.ocid_prefix"),
-                "must be `ocds-` and six letters or digits",
-            ));
-        }
-        if self.publisher_name.trim().is_empty() {
-            return Err(SettingsError::invalid(
-                format!("{key}.publisher_name"),
-                "must not be empty",
-            ));
-        }
-        let uri = &self.package_uri_base;
-        if !(uri.starts_with("https://") || uri.starts_with("http://")) {
-            return Err(SettingsError::invalid(
-                format!("{key}.package_uri_base"),
-                "must be an http:// or https:// URL",
-            ));
-        }
-        Ok(())
+        require(
+            prefix.len() == 11
+                && prefix.starts_with("ocds-")
+                && prefix[5..].chars().all(|c| c.is_ascii_alphanumeric()),
+            key,
+            "ocid_prefix",
+            "must be `ocds-` and six letters or digits",
+        )?;
+        require(
+            !self.publisher_name.trim().is_empty(),
+            key,
+            "publisher_name",
+            "must not be empty",
+        )?;
+        require(
+            is_http_url(&self.package_uri_base),
+            key,
+            "package_uri_base",
+            "must be an http:// or https:// URL",
+        )
     }
 }
 
