@@ -2,6 +2,7 @@
 //! caller, parse the request into domain values, write the change and its
 //! event in one transaction, and wake the outbox relay.
 
+mod convert;
 mod stock;
 
 use std::collections::HashMap;
@@ -12,16 +13,16 @@ use blangkon_platform::api_error::ApiError;
 use blangkon_platform::auth::{Principal, Role, principal};
 use blangkon_platform::db;
 use blangkon_platform::outbox::{self, RelayWaker};
-use blangkon_platform::time::to_timestamp;
 use blangkon_proto::catalog as pb;
 use blangkon_proto::catalog::catalog_service_server::CatalogService;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tonic::{Request, Response, Status};
 
-use crate::domain::product::{self as rules, DetailsInput, ProductDetails, ProductStatus};
+use crate::domain::product::{self as rules, ProductDetails, ProductStatus};
 use crate::events;
 use crate::search::{self, Search};
 use crate::store::{self, Changed, product};
+use convert::{decode_cursor, details_input, encode_cursor, parse_product_id, product_to_proto};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -54,63 +55,6 @@ impl CatalogApi {
     fn committed(&self) {
         self.relay.wake();
         self.search.wake();
-    }
-}
-
-fn parse_product_id(id: &str) -> ApiResult<String> {
-    uuid::Uuid::parse_str(id.trim())
-        .map(|u| u.to_string())
-        .map_err(|_| ApiError::invalid("product_id", "must be a product id (UUID)"))
-}
-
-fn details_input(details: Option<pb::ProductDetails>) -> DetailsInput {
-    let d = details.unwrap_or_default();
-    DetailsInput {
-        name: d.name,
-        description: d.description,
-        category_code: d.category_code,
-        unit: d.unit,
-        price: d.price,
-        min_order_quantity: d.min_order_quantity,
-        stock: d.stock,
-        image_urls: d.image_urls,
-        delivery_regencies: d.delivery_regencies,
-        domestic_product: d.domestic_product,
-    }
-}
-
-pub fn product_to_proto(
-    row: product::Model,
-    history: Vec<store::price_history::Model>,
-) -> pb::Product {
-    let status = row.status.to_proto();
-    pb::Product {
-        id: row.id,
-        vendor_id: row.vendor_id,
-        details: Some(pb::ProductDetails {
-            name: row.name,
-            description: row.description,
-            category_code: row.category_code,
-            unit: row.unit,
-            price: row.price,
-            min_order_quantity: row.min_order_quantity,
-            stock: row.stock,
-            image_urls: row.image_urls.0,
-            delivery_regencies: row.delivery_regencies.0,
-            domestic_product: row.domestic_product,
-        }),
-        status: status as i32,
-        created_at: Some(to_timestamp(row.created_at)),
-        updated_at: Some(to_timestamp(row.updated_at)),
-        price_history: history
-            .into_iter()
-            .map(|h| pb::PriceChange {
-                old_price: h.old_price,
-                new_price: h.new_price,
-                changed_by: h.changed_by,
-                changed_at: Some(to_timestamp(h.changed_at)),
-            })
-            .collect(),
     }
 }
 
@@ -419,44 +363,6 @@ impl CatalogApi {
 
 const DEFAULT_PAGE_SIZE: u64 = 20;
 const MAX_PAGE_SIZE: u64 = 100;
-
-fn encode_cursor(cursor: &search::Cursor) -> String {
-    use base64::Engine as _;
-    let text = match cursor {
-        search::Cursor::Relevance { score, product_id } => {
-            format!("r:{}:{product_id}", score.to_bits())
-        }
-        search::Cursor::Price { price, product_id } => format!("p:{price}:{product_id}"),
-        search::Cursor::Newest { product_id } => format!("n:0:{product_id}"),
-    };
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
-}
-
-fn decode_cursor(token: &str, sort: search::SortOrder) -> Option<search::Cursor> {
-    use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let mut parts = text.splitn(3, ':');
-    let (kind, value, product_id) = (parts.next()?, parts.next()?, parts.next()?.to_string());
-    uuid::Uuid::parse_str(&product_id).ok()?;
-    let cursor = match (kind, sort) {
-        ("r", search::SortOrder::Relevance) => search::Cursor::Relevance {
-            score: f32::from_bits(value.parse().ok()?),
-            product_id,
-        },
-        ("p", search::SortOrder::PriceAscending | search::SortOrder::PriceDescending) => {
-            search::Cursor::Price {
-                price: value.parse().ok()?,
-                product_id,
-            }
-        }
-        ("n", search::SortOrder::Newest) => search::Cursor::Newest { product_id },
-        _ => return None,
-    };
-    Some(cursor)
-}
 
 impl CatalogApi {
     async fn do_search_products(

@@ -2,13 +2,15 @@
 //! parse the request, and for placing hand it to [`crate::placing`]; the
 //! lifecycle transitions, reads and lists are here.
 
+mod convert;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use blangkon_platform::api_error::ApiError;
 use blangkon_platform::auth::{Principal, Role, principal};
 use blangkon_platform::db;
 use blangkon_platform::outbox::{self, RelayWaker};
-use blangkon_platform::time::{now, to_timestamp};
+use blangkon_platform::time::now;
 use blangkon_platform::validation::Violation;
 use blangkon_proto::order as pb;
 use blangkon_proto::order::order_service_server::OrderService;
@@ -20,6 +22,7 @@ use crate::events::{self, Transition};
 use crate::peers::Peers;
 use crate::placing::{Buyer, OrderRecord, PlaceOrder, Placer, reservation_id};
 use crate::store::{self, OrderFilter, item, order};
+use convert::{order_to_proto, record_to_proto};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -42,59 +45,6 @@ impl OrderApi {
             peers,
             placer,
         }
-    }
-}
-
-fn record_to_proto(record: OrderRecord) -> pb::Order {
-    order_to_proto(record.order, record.items, record.history)
-}
-
-fn order_to_proto(
-    row: order::Model,
-    items: Vec<item::Model>,
-    history: Vec<store::history::Model>,
-) -> pb::Order {
-    pb::Order {
-        status: row.status.to_proto() as i32,
-        id: row.id,
-        buyer_work_unit: row.buyer_work_unit,
-        buyer_regency: row.buyer_regency,
-        vendor_id: row.vendor_id,
-        items: items
-            .into_iter()
-            .map(|i| pb::OrderItem {
-                product_id: i.product_id,
-                name: i.name,
-                category_code: i.category_code,
-                unit: i.unit,
-                quantity: i.quantity,
-                unit_price: i.unit_price.get(),
-                line_total: i.line_total.get(),
-            })
-            .collect(),
-        total: row.total.get(),
-        bast_number: row.bast_number.unwrap_or_default(),
-        bast_date: row
-            .bast_date
-            .map(|d| d.format("%Y-%m-%d").to_string())
-            .unwrap_or_default(),
-        payment_reference: row.payment_reference.unwrap_or_default(),
-        placed_at: Some(to_timestamp(row.placed_at)),
-        updated_at: Some(to_timestamp(row.updated_at)),
-        history: history
-            .into_iter()
-            .map(|h| pb::StatusChange {
-                from_status: h
-                    .from_status
-                    .map_or(pb::OrderStatus::Unspecified, OrderStatus::to_proto)
-                    as i32,
-                to_status: h.to_status.to_proto() as i32,
-                actor: h.actor,
-                actor_role: h.actor_role,
-                note: h.note,
-                changed_at: Some(to_timestamp(h.changed_at)),
-            })
-            .collect(),
     }
 }
 

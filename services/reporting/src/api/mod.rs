@@ -2,23 +2,22 @@
 //! export, read from the read model. Every answer is open data: nothing in
 //! the read model is personal, and nothing here needs a token.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+mod convert;
+
 use blangkon_domain::{OrderStatus, RegencyCode};
 use blangkon_platform::api_error::ApiError;
 use blangkon_platform::time::{now, to_timestamp};
-use blangkon_platform::validation::{self, Violation};
+use blangkon_platform::validation::Violation;
 use blangkon_proto::reporting as pb;
 use blangkon_proto::reporting::reporting_service_server::ReportingService;
-use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, DbErr};
 use tonic::{Request, Response, Status};
 
-use crate::domain::calendar::Period;
-use crate::domain::figures::{Dimension, INDIVIDUAL, MICRO_SMALL_COOPERATIVE, OrderFacts};
+use crate::domain::figures::{Dimension, INDIVIDUAL, MICRO_SMALL_COOPERATIVE};
 use crate::domain::ocds::{self, Publisher};
 use crate::settings::ReportingSettings;
-use crate::store::{self, After, OrderFilter, vendor};
+use crate::store::{self, OrderFilter, vendor};
+use convert::{next_token, optional, page_size, page_token, period_of, transaction};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -289,103 +288,6 @@ impl ReportingApi {
             releases: count,
             next_page_token,
         })
-    }
-}
-
-fn optional(value: &str) -> Option<String> {
-    Some(value.trim().to_string()).filter(|v| !v.is_empty())
-}
-
-fn page_size(requested: i32, default: u64, max: u64, violations: &mut Vec<Violation>) -> u64 {
-    validation::page_size(requested, default, max).unwrap_or_else(|violation| {
-        violations.push(violation);
-        default
-    })
-}
-
-/// A page token: where the previous page ended, `micros|order_id`.
-fn page_token(token: &str, violations: &mut Vec<Violation>) -> Option<After> {
-    if token.is_empty() {
-        return None;
-    }
-    let after = URL_SAFE_NO_PAD
-        .decode(token)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| {
-            let (micros, id) = s.split_once('|')?;
-            let placed_at = DateTime::<Utc>::from_timestamp_micros(micros.parse().ok()?)?;
-            uuid::Uuid::parse_str(id).ok()?;
-            Some(After {
-                placed_at,
-                order_id: id.to_string(),
-            })
-        });
-    if after.is_none() {
-        violations.push(Violation::new(
-            "page_token",
-            "is not a token this service issued",
-        ));
-    }
-    after
-}
-
-/// Cuts `rows` (read one longer than a page) to the page and answers the
-/// token of the next page, empty on the last one.
-fn next_token(rows: &mut Vec<OrderFacts>, page_size: u64) -> String {
-    if rows.len() as u64 <= page_size {
-        return String::new();
-    }
-    rows.truncate(page_size as usize);
-    rows.last().map_or_else(String::new, |last| {
-        URL_SAFE_NO_PAD.encode(format!(
-            "{}|{}",
-            last.placed_at.timestamp_micros(),
-            last.order_id
-        ))
-    })
-}
-
-fn period_of(period: Option<&pb::Period>, violations: &mut Vec<Violation>) -> Option<Period> {
-    let (from, until) = period.map_or(("", ""), |p| (p.from_date.as_str(), p.until_date.as_str()));
-    match Period::parse("period", from, until) {
-        Ok(p) => Some(p),
-        Err(v) => {
-            violations.extend(v);
-            None
-        }
-    }
-}
-
-fn transaction(vendor_name: String, o: OrderFacts) -> pb::Transaction {
-    pb::Transaction {
-        order_id: o.order_id,
-        status: o.status.as_str().to_string(),
-        buyer_work_unit: o.buyer_work_unit,
-        buyer_regency: o.buyer_regency,
-        vendor_id: o.vendor_id,
-        vendor_name,
-        vendor_regency: o.vendor_regency,
-        vendor_legal_form: o.legal_form,
-        vendor_scale: o.scale,
-        items: o
-            .items
-            .into_iter()
-            .map(|i| pb::TransactionItem {
-                product_id: i.product_id,
-                name: i.name,
-                category_code: i.category_code,
-                unit: i.unit,
-                quantity: i.quantity,
-                unit_price: i.unit_price,
-                line_total: i.line_total,
-            })
-            .collect(),
-        total: o.total,
-        placed_at: Some(to_timestamp(o.placed_at)),
-        updated_at: Some(to_timestamp(o.changed_at)),
-        bast_date: o.bast_date,
-        paid_at: o.paid_at.map(to_timestamp),
     }
 }
 
