@@ -14,8 +14,6 @@ macro_rules! say {
 }
 
 mod bench;
-mod bench_order;
-mod bench_reporting;
 mod catalog;
 mod client;
 mod dev;

@@ -13,7 +13,7 @@ use blangkon_catalog::CatalogService;
 use blangkon_order::OrderService;
 use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest, bearer};
 use blangkon_platform::db;
-use blangkon_platform::settings::{DatabaseSettings, KafkaSettings};
+use blangkon_platform::settings::KafkaSettings;
 use blangkon_platform::suite::Suite;
 use blangkon_proto::catalog as cat;
 use blangkon_proto::catalog::catalog_service_client::CatalogServiceClient;
@@ -24,9 +24,9 @@ use blangkon_proto::vendor::vendor_service_client::VendorServiceClient;
 use blangkon_vendor::VendorService;
 use clap::Args;
 use rdkafka::mocking::MockCluster;
-use sea_orm::{ConnectionTrait, Database, TransactionTrait};
+use sea_orm::{ConnectionTrait, TransactionTrait};
 
-use crate::bench::percentile;
+use super::{fresh_database, percentile};
 
 #[derive(Args)]
 pub struct OrderBench {
@@ -45,24 +45,6 @@ pub struct OrderBench {
 }
 
 const SECRET: &str = "benchmark-secret-0123456789abcdef0123";
-
-pub(crate) async fn fresh_database(server: &str, name: &str) -> anyhow::Result<DatabaseSettings> {
-    let admin = Database::connect(format!("{server}/postgres"))
-        .await
-        .with_context(|| format!("connecting to {server}"))?;
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await?;
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await?;
-    admin.close().await.ok();
-    Ok(DatabaseSettings {
-        url: format!("{server}/{name}").into(),
-        max_connections: 20,
-        migrate_on_start: true,
-    })
-}
 
 fn token(role: Role, request: TokenRequest) -> anyhow::Result<String> {
     TokenIssuer::new(SECRET, None)

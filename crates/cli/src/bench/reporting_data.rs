@@ -1,50 +1,20 @@
-//! `blangkon bench reporting`: how fast the reporting projection applies
-//! domain events on PostgreSQL (each through the inbox, in its own
-//! transaction, with its analyst records, as the live service does), and
-//! how fast the public reads answer once the read model holds many orders.
-//!
-//! The events are generated (regencies, vendors, products, and orders that
-//! go through the lifecycle's outcomes) and applied in order by one task,
-//! as one consumer applies its partitions; no broker is involved.
+//! The generated year of `blangkon bench reporting`: regencies joining,
+//! vendors registered and verified, products listed, and orders going
+//! through every outcome of their lifecycle, as the domain topics would
+//! carry them.
 
-use std::time::{Duration, Instant};
-
-use blangkon_platform::inbox::{self, ReceivedEvent};
+use blangkon_platform::inbox::ReceivedEvent;
 use blangkon_platform::kafka::topics;
-use blangkon_platform::outbox::{NewEvent, RelayWaker};
+use blangkon_platform::outbox::NewEvent;
 use blangkon_platform::time::to_timestamp;
 use blangkon_proto::events as ev;
-use blangkon_proto::reporting as pb;
-use blangkon_proto::reporting::reporting_service_server::ReportingService;
 use blangkon_proto::vendor::{LegalForm, Scale, VendorStatus};
-use blangkon_reporting::api::ReportingApi;
-use blangkon_reporting::projection::{CONSUMER, Projection};
-use blangkon_reporting::settings::ReportingSettings;
 use chrono::{DateTime, Duration as Days, Utc};
-use clap::Args;
+use rand::Rng;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-use sea_orm::Database;
 
-use crate::bench::{percentile, regency_codes};
-use crate::bench_order::fresh_database;
-
-#[derive(Args)]
-pub struct ReportingBench {
-    /// PostgreSQL server; the benchmark makes the database
-    /// `blangkon_bench_reporting` on it.
-    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
-    server: String,
-    /// Orders to generate; each has two to six events.
-    #[arg(long, default_value_t = 20_000)]
-    orders: usize,
-    /// Vendors (each registered and verified) and their products.
-    #[arg(long, default_value_t = 2_000)]
-    vendors: usize,
-    /// Calls per read measured.
-    #[arg(long, default_value_t = 100)]
-    reads: usize,
-}
+use super::catalog_data::regency_codes;
+use super::reporting::ReportingBench;
 
 const CATEGORIES: &[&str] = &[
     "katering.nasi-kotak",
@@ -80,7 +50,7 @@ fn event<M: prost::Name>(topic: &str, id: &str, at: DateTime<Utc>, payload: &M) 
 }
 
 /// The whole history, in the order it happened.
-fn history(bench: &ReportingBench, rng: &mut StdRng) -> Vec<ReceivedEvent> {
+pub(super) fn history(bench: &ReportingBench, rng: &mut StdRng) -> Vec<ReceivedEvent> {
     let start = Utc::now() - Days::days(365);
     let mut events = Vec::new();
     let regencies = regency_codes();
@@ -263,128 +233,4 @@ fn history(bench: &ReportingBench, rng: &mut StdRng) -> Vec<ReceivedEvent> {
         }
     }
     events
-}
-
-pub async fn run(bench: ReportingBench) -> anyhow::Result<()> {
-    let settings = fresh_database(&bench.server, "blangkon_bench_reporting").await?;
-    let db = blangkon_platform::db::connect(&settings).await?;
-    blangkon_platform::db::migrate::<blangkon_reporting::store::migrations::Migrator>(&db).await?;
-    let mut rng = StdRng::seed_from_u64(2026);
-    let events = history(&bench, &mut rng);
-    let orders_events = events
-        .iter()
-        .filter(|e| e.topic == topics::ORDER_EVENTS)
-        .count();
-    say!(
-        "applying {} events ({} vendors, {} products, {} orders with {} order events), one transaction each",
-        events.len(),
-        bench.vendors,
-        bench.vendors * 3,
-        bench.orders,
-        orders_events
-    );
-    // The live projection: it writes analyst records to the outbox too (no
-    // relay runs; they stay there).
-    let projection = Projection::new(RelayWaker::default());
-    let mut latencies = Vec::with_capacity(events.len());
-    let started = Instant::now();
-    for event in &events {
-        let t = Instant::now();
-        inbox::apply(&db, CONSUMER, &projection, event).await?;
-        latencies.push(t.elapsed());
-    }
-    let elapsed = started.elapsed();
-    latencies.sort_unstable();
-    say!(
-        "projection: {:.0} events/s ({} in {:.1} s), per event p50 {:.2} ms, p99 {:.2} ms",
-        events.len() as f64 / elapsed.as_secs_f64(),
-        events.len(),
-        elapsed.as_secs_f64(),
-        ms(percentile(&latencies, 50.0)),
-        ms(percentile(&latencies, 99.0)),
-    );
-
-    // Reads through the API's own code over a fresh pool.
-    let api = ReportingApi::new(
-        Database::connect(settings.url.expose()).await?,
-        ReportingSettings::default(),
-    );
-    let month = (Utc::now() - Days::days(180)).format("%Y-%m").to_string();
-    let summary = api
-        .get_summary(tonic::Request::new(pb::GetSummaryRequest {}))
-        .await?
-        .into_inner();
-    say!(
-        "read model: {} transactions worth Rp{}, {} vendors, {} products listed",
-        summary.transactions,
-        summary.transaction_value,
-        summary.vendors_total,
-        summary.products_listed
-    );
-    say!("{:<44} {:>9} {:>9}", "read", "p50 ms", "p99 ms");
-    let reads = bench.reads.max(1);
-    macro_rules! time_read {
-        ($label:expr, $call:expr) => {{
-            let mut times = Vec::with_capacity(reads);
-            for _ in 0..reads {
-                let t = Instant::now();
-                $call.await?;
-                times.push(t.elapsed());
-            }
-            times.sort_unstable();
-            say!(
-                "{:<44} {:>9.2} {:>9.2}",
-                $label,
-                ms(percentile(&times, 50.0)),
-                ms(percentile(&times, 99.0))
-            );
-        }};
-    }
-    time_read!(
-        "GetSummary",
-        api.get_summary(tonic::Request::new(pb::GetSummaryRequest {}))
-    );
-    time_read!(
-        "GetBreakdown category, all time",
-        api.get_breakdown(tonic::Request::new(pb::GetBreakdownRequest {
-            dimension: pb::Dimension::Category as i32,
-            period: None,
-        }))
-    );
-    time_read!(
-        format!("GetBreakdown vendor, month {month}"),
-        api.get_breakdown(tonic::Request::new(pb::GetBreakdownRequest {
-            dimension: pb::Dimension::Vendor as i32,
-            period: Some(pb::Period {
-                from_date: format!("{month}-01"),
-                until_date: format!("{month}-28"),
-            }),
-        }))
-    );
-    time_read!(
-        "ListTransactions first page (50)",
-        api.list_transactions(tonic::Request::new(pb::ListTransactionsRequest::default()))
-    );
-    time_read!(
-        "ListTransactions category katering (50)",
-        api.list_transactions(tonic::Request::new(pb::ListTransactionsRequest {
-            category_code: "katering".into(),
-            ..Default::default()
-        }))
-    );
-    time_read!(
-        "ExportOcds one month (up to 1,000 releases)",
-        api.export_ocds(tonic::Request::new(pb::ExportOcdsRequest {
-            period: Some(pb::Period {
-                from_date: format!("{month}-01"),
-                until_date: format!("{month}-28"),
-            }),
-            ..Default::default()
-        }))
-    );
-    Ok(())
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1_000.0
 }

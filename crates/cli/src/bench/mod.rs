@@ -1,0 +1,70 @@
+//! `blangkon bench`: the benchmarks, each against the real service code:
+//! [`catalog`] (search at national scale, with its generated products in
+//! [`catalog_data`]), [`order`] (placing against the raw write limit of the
+//! same PostgreSQL) and [`reporting`] (the projection and the public reads,
+//! over the generated year in [`reporting_data`]).
+
+mod catalog;
+mod catalog_data;
+mod order;
+mod reporting;
+mod reporting_data;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use blangkon_platform::settings::DatabaseSettings;
+use clap::{Args, Subcommand};
+use sea_orm::{ConnectionTrait, Database};
+
+#[derive(Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    target: BenchTarget,
+}
+
+#[derive(Subcommand)]
+enum BenchTarget {
+    /// Search latency and throughput at catalog scale.
+    Catalog(catalog::CatalogBench),
+    /// Order placement throughput against the raw write limit of PostgreSQL.
+    Order(order::OrderBench),
+    /// Reporting: events applied per second, and read latency at scale.
+    Reporting(reporting::ReportingBench),
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    match args.target {
+        BenchTarget::Catalog(bench) => catalog::run(bench).await,
+        BenchTarget::Order(bench) => order::run(bench).await,
+        BenchTarget::Reporting(bench) => reporting::run(bench).await,
+    }
+}
+
+pub(super) fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+/// A new, empty database `name` on the PostgreSQL `server` (dropped first
+/// if a previous run left it).
+pub(super) async fn fresh_database(server: &str, name: &str) -> anyhow::Result<DatabaseSettings> {
+    let admin = Database::connect(format!("{server}/postgres"))
+        .await
+        .with_context(|| format!("connecting to {server}"))?;
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await?;
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await?;
+    admin.close().await.ok();
+    Ok(DatabaseSettings {
+        url: format!("{server}/{name}").into(),
+        max_connections: 20,
+        migrate_on_start: true,
+    })
+}
