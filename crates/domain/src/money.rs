@@ -117,6 +117,12 @@ mod tests {
     }
 
     #[test]
+    fn an_amount_converts_to_and_from_plain_rupiah() {
+        assert_eq!(Rupiah::from(150_000), Rupiah::new(150_000));
+        assert_eq!(i64::from(Rupiah::new(150_000)), 150_000);
+    }
+
+    #[test]
     fn settings_read_a_plain_number() {
         let parsed: Rupiah = serde_json::from_str("150000").unwrap();
         assert_eq!(parsed, Rupiah::new(150_000));

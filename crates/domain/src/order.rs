@@ -116,6 +116,7 @@ mod tests {
         }
         assert_eq!(OrderStatus::from_proto(0), None);
         assert_eq!(OrderStatus::parse("PAID"), None);
+        assert_eq!(OrderStatus::Received.to_string(), "received");
     }
 
     #[test]

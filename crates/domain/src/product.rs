@@ -65,5 +65,6 @@ mod tests {
             assert_ne!(status.to_proto(), pb::ProductStatus::Unspecified);
         }
         assert_eq!(ProductStatus::parse("Listed"), None);
+        assert_eq!(ProductStatus::Unlisted.to_string(), "unlisted");
     }
 }

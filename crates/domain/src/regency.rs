@@ -70,6 +70,8 @@ mod tests {
         let semarang = RegencyCode::parse("33.74").unwrap();
         assert_eq!(semarang.as_str(), "33.74");
         assert_eq!(semarang.province(), "33");
+        assert_eq!(semarang.to_string(), "33.74");
+        assert_eq!("33.74".parse::<RegencyCode>(), Ok(semarang.clone()));
         assert_eq!(RegencyCode::parse(" 33.74 ").unwrap(), semarang);
         for bad in [
             "3374", "33.7", "33-74", "ab.cd", "33.745", "3.374", "33.7a", "x3.74", "",

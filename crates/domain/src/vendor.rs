@@ -245,6 +245,13 @@ mod tests {
     }
 
     #[test]
+    fn a_value_shows_as_its_code() {
+        assert_eq!(LegalForm::Koperasi.to_string(), "koperasi");
+        assert_eq!(Scale::Small.to_string(), "small");
+        assert_eq!(VendorStatus::Suspended.to_string(), "suspended");
+    }
+
+    #[test]
     fn unspecified_unknown_and_foreign_codes_are_none() {
         assert_eq!(LegalForm::from_proto(0), None);
         assert_eq!(Scale::from_proto(99), None);

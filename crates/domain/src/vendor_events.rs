@@ -185,5 +185,6 @@ mod tests {
                 status: VendorStatus::Pending,
             }
         );
+        assert_eq!((state.legal_form_code(), state.scale_code()), ("", "micro"));
     }
 }

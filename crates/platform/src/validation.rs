@@ -57,14 +57,13 @@ pub fn invalid_argument(violations: &[Violation]) -> Status {
 /// The page size a list request asks for: `default` for 0, else 1 to
 /// `max`; anything else is a violation of `page_size`.
 pub fn page_size(requested: i32, default: u64, max: u64) -> Result<u64, Violation> {
-    match requested {
-        0 => Ok(default),
-        n if n > 0 && (n as u64) <= max => Ok(n as u64),
-        _ => Err(Violation::new(
-            "page_size",
-            format!("must be 1 to {max} (0 for {default})"),
-        )),
+    if requested == 0 {
+        return Ok(default);
     }
+    u64::try_from(requested)
+        .ok()
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| Violation::new("page_size", format!("must be 1 to {max} (0 for {default})")))
 }
 
 /// Most lines an order or a stock reservation may hold.
@@ -191,7 +190,8 @@ mod tests {
     fn page_sizes_default_at_zero_and_stop_at_the_maximum() {
         assert_eq!(page_size(0, 50, 500), Ok(50));
         assert_eq!(page_size(500, 50, 500), Ok(500));
-        for bad in [-1, 501] {
+        assert_eq!(page_size(1, 50, 500), Ok(1));
+        for bad in [-1, i32::MIN, 501] {
             assert_eq!(page_size(bad, 50, 500).unwrap_err().field, "page_size");
         }
     }

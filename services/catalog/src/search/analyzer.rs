@@ -105,6 +105,23 @@ mod tests {
     }
 
     #[test]
+    fn a_stem_of_two_letters_is_kept() {
+        let a = Analyzer::default();
+        assert_eq!(a.terms("mukan"), ["mu"]);
+    }
+
+    #[test]
+    fn short_words_and_codes_skip_the_stemmer_and_its_cache() {
+        let a = Analyzer::default();
+        assert_eq!(
+            a.terms("kue a4 80gram buku"),
+            ["kue", "a4", "80gram", "buku"]
+        );
+        let cached: Vec<String> = a.cache.lock().unwrap().keys().cloned().collect();
+        assert_eq!(cached, ["buku"]);
+    }
+
+    #[test]
     fn one_edit_is_a_small_typo_two_are_not() {
         assert!(within_one_edit("kertas", "kertas"));
         assert!(within_one_edit("kertas", "kerta"));

@@ -98,6 +98,37 @@ pub fn releases_stock(to: OrderStatus) -> bool {
 mod tests {
     use super::*;
 
+    #[test]
+    fn only_a_rejected_or_cancelled_order_gives_its_stock_back() {
+        let releasing: Vec<OrderStatus> = OrderStatus::ALL
+            .into_iter()
+            .filter(|s| releases_stock(*s))
+            .collect();
+        assert_eq!(releasing, [OrderStatus::Rejected, OrderStatus::Cancelled]);
+    }
+
+    #[test]
+    fn each_action_is_named_as_the_api_calls_it() {
+        let names: Vec<&str> = [
+            Action::Accept,
+            Action::Reject,
+            Action::Ship,
+            Action::Receive,
+            Action::Pay,
+            Action::Complete,
+            Action::Cancel,
+        ]
+        .into_iter()
+        .map(Action::as_str)
+        .collect();
+        assert_eq!(
+            names,
+            [
+                "accept", "reject", "ship", "receive", "pay", "complete", "cancel"
+            ]
+        );
+    }
+
     const ACTIONS: [Action; 7] = [
         Action::Accept,
         Action::Reject,
