@@ -1,0 +1,128 @@
+//! Pages of the public ledger and of the OCDS export: orders with their
+//! items, filtered, in a stable order with keyset cursors.
+
+use std::collections::HashMap;
+
+use blangkon_domain::OrderStatus;
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use super::entities::{order, order_item};
+use super::facts_of;
+use crate::domain::figures::OrderFacts;
+
+/// Which orders a ledger page or an export reads.
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilter {
+    pub status: Option<OrderStatus>,
+    pub vendor_id: Option<String>,
+    pub regency_code: Option<String>,
+    pub category_code: Option<String>,
+    pub from_day: Option<String>,
+    pub until_day: Option<String>,
+}
+
+/// Where a page starts: after this order in the page's order.
+#[derive(Debug, Clone)]
+pub struct After {
+    pub placed_at: DateTime<Utc>,
+    pub order_id: String,
+}
+
+/// One page of orders with their items. `newest_first` for the ledger;
+/// oldest first for exports, so a package's releases keep their order.
+pub async fn orders_page(
+    conn: &impl ConnectionTrait,
+    filter: &OrderFilter,
+    after: Option<&After>,
+    newest_first: bool,
+    limit: u64,
+) -> Result<Vec<OrderFacts>, DbErr> {
+    let mut query = order::Entity::find();
+    if let Some(status) = filter.status {
+        query = query.filter(order::Column::Status.eq(status));
+    }
+    if let Some(vendor_id) = &filter.vendor_id {
+        query = query.filter(order::Column::VendorId.eq(vendor_id.as_str()));
+    }
+    if let Some(regency) = &filter.regency_code {
+        query = query.filter(
+            Condition::any()
+                .add(order::Column::VendorRegency.eq(regency.as_str()))
+                .add(order::Column::BuyerRegency.eq(regency.as_str())),
+        );
+    }
+    if let Some(code) = &filter.category_code {
+        let with_category = order_item::Entity::find()
+            .select_only()
+            .column(order_item::Column::OrderId)
+            .filter(
+                Condition::any()
+                    .add(order_item::Column::CategoryCode.eq(code.as_str()))
+                    .add(order_item::Column::CategoryCode.starts_with(format!("{code}."))),
+            );
+        query = query.filter(
+            order::Column::OrderId.in_subquery(sea_orm::QueryTrait::into_query(with_category)),
+        );
+    }
+    if let Some(from) = &filter.from_day {
+        query = query.filter(order::Column::PlacedDay.gte(from.as_str()));
+    }
+    if let Some(until) = &filter.until_day {
+        query = query.filter(order::Column::PlacedDay.lte(until.as_str()));
+    }
+    if let Some(after) = after {
+        let (placed_beyond, id_beyond) = if newest_first {
+            (
+                order::Column::PlacedAt.lt(after.placed_at),
+                order::Column::OrderId.lt(after.order_id.as_str()),
+            )
+        } else {
+            (
+                order::Column::PlacedAt.gt(after.placed_at),
+                order::Column::OrderId.gt(after.order_id.as_str()),
+            )
+        };
+        query = query.filter(
+            Condition::any().add(placed_beyond).add(
+                Condition::all()
+                    .add(order::Column::PlacedAt.eq(after.placed_at))
+                    .add(id_beyond),
+            ),
+        );
+    }
+    let direction = if newest_first {
+        Order::Desc
+    } else {
+        Order::Asc
+    };
+    let rows = query
+        .order_by(order::Column::PlacedAt, direction.clone())
+        .order_by(order::Column::OrderId, direction)
+        .limit(limit)
+        .all(conn)
+        .await?;
+    let ids: Vec<String> = rows.iter().map(|r| r.order_id.clone()).collect();
+    let mut items: HashMap<String, Vec<order_item::Model>> = HashMap::new();
+    if !ids.is_empty() {
+        for item in order_item::Entity::find()
+            .filter(order_item::Column::OrderId.is_in(ids))
+            .order_by_asc(order_item::Column::OrderId)
+            .order_by_asc(order_item::Column::Line)
+            .all(conn)
+            .await?
+        {
+            items.entry(item.order_id.clone()).or_default().push(item);
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let lines = items.remove(&row.order_id).unwrap_or_default();
+            facts_of(row, lines)
+        })
+        .collect())
+}

@@ -1,0 +1,328 @@
+//! The projection's writes: what each applied event changes in the read
+//! model, the order figures kept per dimension and day, the watermark, and
+//! emptying it all for a rebuild.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+};
+
+use super::entities::{
+    listed_count, order, order_item, order_total, order_total_all, product, regency, training,
+    vendor, watermark,
+};
+use super::facts_of;
+use crate::domain::figures::{Contribution, OrderFacts};
+
+pub async fn upsert_regency(conn: &impl ConnectionTrait, row: regency::Model) -> Result<(), DbErr> {
+    regency::Entity::insert(regency::ActiveModel::from(row))
+        .on_conflict(
+            OnConflict::column(regency::Column::Code)
+                .update_columns([regency::Column::Name, regency::Column::JoinedAt])
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn find_vendor(
+    conn: &impl ConnectionTrait,
+    vendor_id: &str,
+) -> Result<Option<vendor::Model>, DbErr> {
+    vendor::Entity::find_by_id(vendor_id.to_string())
+        .one(conn)
+        .await
+}
+
+pub async fn save_vendor(conn: &impl ConnectionTrait, row: vendor::Model) -> Result<(), DbErr> {
+    vendor::Entity::insert(vendor::ActiveModel::from(row))
+        .on_conflict(
+            OnConflict::column(vendor::Column::VendorId)
+                .update_columns([
+                    vendor::Column::Name,
+                    vendor::Column::RegencyCode,
+                    vendor::Column::LegalForm,
+                    vendor::Column::Scale,
+                    vendor::Column::Status,
+                    vendor::Column::StatusAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records a training; one seen before changes nothing.
+pub async fn insert_training(
+    conn: &impl ConnectionTrait,
+    row: training::Model,
+) -> Result<(), DbErr> {
+    training::Entity::insert(training::ActiveModel::from(row))
+        .on_conflict(
+            OnConflict::column(training::Column::TrainingId)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn find_product(
+    conn: &impl ConnectionTrait,
+    product_id: &str,
+) -> Result<Option<product::Model>, DbErr> {
+    product::Entity::find_by_id(product_id.to_string())
+        .one(conn)
+        .await
+}
+
+pub async fn save_product(conn: &impl ConnectionTrait, row: product::Model) -> Result<(), DbErr> {
+    product::Entity::insert(product::ActiveModel::from(row))
+        .on_conflict(
+            OnConflict::column(product::Column::ProductId)
+                .update_columns([
+                    product::Column::VendorId,
+                    product::Column::CategoryCode,
+                    product::Column::Listed,
+                    product::Column::ChangedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn find_order(
+    conn: &impl ConnectionTrait,
+    order_id: &str,
+) -> Result<Option<OrderFacts>, DbErr> {
+    let Some(row) = order::Entity::find_by_id(order_id.to_string())
+        .one(conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let items = order_item::Entity::find()
+        .filter(order_item::Column::OrderId.eq(order_id))
+        .order_by_asc(order_item::Column::Line)
+        .all(conn)
+        .await?;
+    Ok(Some(facts_of(row, items)))
+}
+
+/// Stores `facts` as the order's state; its items once, with the order's
+/// first state (an order's lines never change after placing).
+pub async fn save_order(
+    conn: &impl ConnectionTrait,
+    facts: &OrderFacts,
+    first: bool,
+) -> Result<(), DbErr> {
+    let row = order::ActiveModel {
+        order_id: Set(facts.order_id.clone()),
+        version: Set(facts.version),
+        status: Set(facts.status),
+        buyer_work_unit: Set(facts.buyer_work_unit.clone()),
+        buyer_regency: Set(facts.buyer_regency.clone()),
+        vendor_id: Set(facts.vendor_id.clone()),
+        vendor_name: Set(facts.vendor_name.clone()),
+        vendor_regency: Set(facts.vendor_regency.clone()),
+        legal_form: Set(facts.legal_form.clone()),
+        scale: Set(facts.scale.clone()),
+        total: Set(facts.total),
+        placed_at: Set(facts.placed_at),
+        placed_day: Set(facts.placed_day()),
+        changed_at: Set(facts.changed_at),
+        bast_date: Set(facts.bast_date.clone()),
+        paid_at: Set(facts.paid_at),
+    };
+    order::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(order::Column::OrderId)
+                .update_columns([
+                    order::Column::Version,
+                    order::Column::Status,
+                    order::Column::ChangedAt,
+                    order::Column::BastDate,
+                    order::Column::PaidAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    if first && !facts.items.is_empty() {
+        let items = facts
+            .items
+            .iter()
+            .enumerate()
+            .map(|(line, i)| order_item::ActiveModel {
+                order_id: Set(facts.order_id.clone()),
+                line: Set(line as i32),
+                product_id: Set(i.product_id.clone()),
+                name: Set(i.name.clone()),
+                category_code: Set(i.category_code.clone()),
+                unit: Set(i.unit.clone()),
+                quantity: Set(i.quantity),
+                unit_price: Set(i.unit_price),
+                line_total: Set(i.line_total),
+            });
+        order_item::Entity::insert_many(items)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Adds each contribution to its running figure, by day and all-time, and
+/// answers the all-time figure of every key it touched: two statements
+/// whatever the number of keys.
+pub async fn add_to_totals(
+    conn: &impl ConnectionTrait,
+    changes: &[Contribution],
+) -> Result<Vec<order_total_all::Model>, DbErr> {
+    if changes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let by_day = changes.iter().map(|c| order_total::ActiveModel {
+        dimension: Set(c.dimension.as_str().to_string()),
+        figure_key: Set(c.key.clone()),
+        day: Set(c.day.clone()),
+        orders: Set(c.orders),
+        value: Set(c.value),
+    });
+    order_total::Entity::insert_many(by_day)
+        .on_conflict(
+            OnConflict::columns([
+                order_total::Column::Dimension,
+                order_total::Column::FigureKey,
+                order_total::Column::Day,
+            ])
+            .value(
+                order_total::Column::Orders,
+                Expr::col((order_total::Entity, order_total::Column::Orders))
+                    .add(Expr::cust("excluded.orders")),
+            )
+            .value(
+                order_total::Column::Value,
+                Expr::col((order_total::Entity, order_total::Column::Value))
+                    .add(Expr::cust("excluded.value")),
+            )
+            .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    // One order has one placing day, so its changes touch each key once.
+    let all_time = changes.iter().map(|c| order_total_all::ActiveModel {
+        dimension: Set(c.dimension.as_str().to_string()),
+        figure_key: Set(c.key.clone()),
+        orders: Set(c.orders),
+        value: Set(c.value),
+    });
+    order_total_all::Entity::insert_many(all_time)
+        .on_conflict(
+            OnConflict::columns([
+                order_total_all::Column::Dimension,
+                order_total_all::Column::FigureKey,
+            ])
+            .value(
+                order_total_all::Column::Orders,
+                Expr::col((order_total_all::Entity, order_total_all::Column::Orders))
+                    .add(Expr::cust("excluded.orders")),
+            )
+            .value(
+                order_total_all::Column::Value,
+                Expr::col((order_total_all::Entity, order_total_all::Column::Value))
+                    .add(Expr::cust("excluded.value")),
+            )
+            .to_owned(),
+        )
+        .exec_with_returning(conn)
+        .await
+}
+
+/// Moves the watermark forward to `at`, never back: one statement.
+pub async fn advance_watermark(
+    conn: &impl ConnectionTrait,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    watermark::Entity::insert(watermark::ActiveModel {
+        id: Set(1),
+        last_event_at: Set(at),
+    })
+    .on_conflict(
+        OnConflict::column(watermark::Column::Id)
+            .update_column(watermark::Column::LastEventAt)
+            .action_and_where(
+                Expr::col((watermark::Entity, watermark::Column::LastEventAt))
+                    .lt(Expr::cust("excluded.last_event_at")),
+            )
+            .to_owned(),
+    )
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+/// Moves a product between the listed counts: `-1` from where it was
+/// counted, `+1` where it is counted now (a vendor and a top-level
+/// category each); nothing when both are the same.
+pub async fn move_listed(
+    conn: &impl ConnectionTrait,
+    from: Option<(&str, &str)>,
+    to: Option<(&str, &str)>,
+) -> Result<(), DbErr> {
+    if from == to {
+        return Ok(());
+    }
+    let changes = from
+        .map(|key| (key, -1))
+        .into_iter()
+        .chain(to.map(|key| (key, 1)))
+        .map(|((vendor_id, category), delta)| listed_count::ActiveModel {
+            vendor_id: Set(vendor_id.to_string()),
+            category: Set(category.to_string()),
+            listed: Set(delta),
+        });
+    listed_count::Entity::insert_many(changes)
+        .on_conflict(
+            OnConflict::columns([
+                listed_count::Column::VendorId,
+                listed_count::Column::Category,
+            ])
+            .value(
+                listed_count::Column::Listed,
+                Expr::col((listed_count::Entity, listed_count::Column::Listed))
+                    .add(Expr::cust("excluded.listed")),
+            )
+            .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// Empties the read model, the inbox and the outbox: the start of a
+/// rebuild.
+pub async fn clear(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+    for table in [
+        "listed_counts",
+        "order_totals",
+        "order_totals_all",
+        "order_items",
+        "orders",
+        "products",
+        "trainings",
+        "vendors",
+        "regencies",
+        "watermark",
+        "inbox",
+    ] {
+        conn.execute_unprepared(&format!("DELETE FROM {table}"))
+            .await?;
+    }
+    Ok(())
+}
