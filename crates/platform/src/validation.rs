@@ -266,5 +266,11 @@ mod tests {
                 .iter()
                 .any(|v| v.field == "lines")
         );
+        // The most lines allowed, each product once.
+        let ids: Vec<String> = (0..MAX_LINES)
+            .map(|i| format!("01934a1e-0000-7000-8000-{i:012}"))
+            .collect();
+        let most = product_lines(ids.iter().map(|id| (id.as_str(), 1))).unwrap();
+        assert_eq!(most.len(), MAX_LINES);
     }
 }

@@ -48,6 +48,7 @@ pub enum Sex {
 pub struct Nik {
     digits: String,
     regency: RegencyCode,
+    sex: Sex,
 }
 
 impl Nik {
@@ -64,10 +65,12 @@ impl Nik {
                 .bytes()
                 .fold(0, |n, b| n * 10 + u32::from(b - b'0'))
         };
-        let (mut day, month, year) = (num(6..8), num(8..10), num(10..12));
-        if day > 40 {
-            day -= 40;
-        }
+        let (day, month, year) = (num(6..8), num(8..10), num(10..12));
+        // Women's NIKs carry the day of birth plus 40.
+        let (day, sex) = match day {
+            41..=71 => (day - 40, Sex::Female),
+            day => (day, Sex::Male),
+        };
         if !is_real_date(day, month, year) {
             return Err(IdentifierError::BirthDate(digits[6..12].to_string()));
         }
@@ -76,7 +79,11 @@ impl Nik {
         }
         let regency =
             RegencyCode::from_digits(&digits[..4]).map_err(|_| IdentifierError::NotDigits)?;
-        Ok(Self { digits, regency })
+        Ok(Self {
+            digits,
+            regency,
+            sex,
+        })
     }
 
     /// The regency the NIK was issued in, from its first four digits.
@@ -85,11 +92,7 @@ impl Nik {
     }
 
     pub fn sex(&self) -> Sex {
-        if self.digits[6..8] > *"40" {
-            Sex::Female
-        } else {
-            Sex::Male
-        }
+        self.sex
     }
 
     pub fn as_str(&self) -> &str {
@@ -98,13 +101,13 @@ impl Nik {
 }
 
 /// A two-digit year is either 19YY or 20YY; 29 February is real if it is a
-/// leap day in either century.
+/// leap day in either century, which is when YY is a multiple of 4 (1900
+/// was no leap year, but 2000 was).
 fn is_real_date(day: u32, month: u32, yy: u32) -> bool {
-    let leap = |y: u32| (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
     let days_in_month = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
-        2 if leap(1900 + yy) || leap(2000 + yy) => 29,
+        2 if yy.is_multiple_of(4) => 29,
         2 => 28,
         _ => return false,
     };
@@ -259,13 +262,34 @@ mod tests {
     }
 
     #[test]
+    fn months_of_thirty_days_end_on_the_thirtieth() {
+        assert!(Nik::parse("3374013006900002").is_ok()); // 30 June 1990
+        assert!(Nik::parse("3374013106900002").is_err()); // 31 June
+        assert!(Nik::parse("3374013004900002").is_ok()); // 30 April
+        assert!(Nik::parse("3374013009900002").is_ok()); // 30 September
+        assert!(Nik::parse("3374013011900002").is_ok()); // 30 November
+        assert!(Nik::parse("3374013111900002").is_err()); // 31 November
+    }
+
+    #[test]
+    fn february_has_twenty_eight_days_outside_leap_years() {
+        assert!(Nik::parse("3374012802850001").is_ok()); // 28 Feb 1985
+        assert!(Nik::parse("3374016802850001").is_ok()); // a woman, 28 Feb 1985
+        assert!(Nik::parse("3374012902960001").is_ok()); // 1996 or 2096
+        assert!(Nik::parse("3374012902010001").is_err()); // 1901 nor 2001
+    }
+
+    #[test]
     fn a_nik_with_serial_zero_is_refused() {
         assert_eq!(Nik::parse("3374011708450000"), Err(IdentifierError::Serial));
     }
 
     #[test]
     fn a_nib_has_thirteen_digits() {
-        assert!(Nib::parse("9120001234567").is_ok());
+        assert_eq!(
+            Nib::parse("912-000-1234567").unwrap().as_str(),
+            "9120001234567"
+        );
         assert!(Nib::parse("912000123456").is_err());
         assert!(Nib::parse("91200012345678").is_err());
     }
