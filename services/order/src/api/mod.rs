@@ -454,3 +454,140 @@ impl OrderService for OrderApi {
         .map_err(Status::from)
     }
 }
+
+/// The handlers called directly, on an empty database in memory, with
+/// peers that are never reached: what a request must be, refused before
+/// any network.
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use blangkon_platform::auth::Role;
+    use blangkon_platform::settings::DatabaseSettings;
+    use blangkon_platform::validation::violations_of;
+    use tonic::Code;
+
+    use super::*;
+    use crate::store::migrations::Migrator;
+
+    async fn api() -> OrderApi {
+        // One connection: every connection to `sqlite::memory:` is a
+        // database of its own.
+        let db = db::connect(&DatabaseSettings {
+            url: "sqlite::memory:".into(),
+            max_connections: 1,
+            migrate_on_start: true,
+        })
+        .await
+        .unwrap();
+        db::migrate::<Migrator>(&db).await.unwrap();
+        // Nothing listens there; no test here gets as far as calling.
+        let peers = Peers::connect(
+            "http://127.0.0.1:9",
+            "http://127.0.0.1:9",
+            Duration::from_millis(100),
+            "a-test-secret-of-at-least-thirty-two-bytes",
+        )
+        .unwrap();
+        let relay = RelayWaker::default();
+        let placer = Placer::new(
+            db.clone(),
+            relay.clone(),
+            peers.clone(),
+            blangkon_domain::Rupiah::DIRECT_PURCHASE_LIMIT,
+            Duration::from_secs(10),
+        );
+        OrderApi::new(db, relay, peers, placer)
+    }
+
+    fn as_role<T>(role: Role, message: T) -> Request<T> {
+        let mut request = Request::new(message);
+        request.extensions_mut().insert(Principal {
+            subject: "test".into(),
+            role,
+            regency: Some("33.74".into()),
+            vendor_id: None,
+            work_unit: Some("Dinas Pendidikan".into()),
+        });
+        request
+    }
+
+    fn fields(status: &Status) -> Vec<String> {
+        let mut fields: Vec<String> = violations_of(status).into_iter().map(|v| v.field).collect();
+        fields.sort();
+        fields
+    }
+
+    fn bad_placing() -> pb::PlaceOrderRequest {
+        pb::PlaceOrderRequest {
+            idempotency_key: "short".into(),
+            lines: vec![pb::OrderLine {
+                product_id: "nasi-kotak".into(),
+                quantity: 0,
+            }],
+            note: "x".repeat(1001),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_placing_names_every_bad_field_and_writes_nothing() {
+        let api = api().await;
+        let refused = api
+            .place_order(as_role(Role::Buyer, bad_placing()))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::InvalidArgument);
+        assert_eq!(
+            fields(&refused),
+            [
+                "idempotency_key",
+                "lines[0].product_id",
+                "lines[0].quantity",
+                "note"
+            ]
+        );
+        let orders = store::list_orders(&api.db, &OrderFilter::default(), None, 10)
+            .await
+            .unwrap();
+        assert!(orders.is_empty());
+    }
+
+    #[tokio::test]
+    async fn only_a_buyer_places_even_a_bad_order() {
+        let refused = api()
+            .await
+            .place_order(as_role(Role::Vendor, bad_placing()))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied);
+    }
+
+    #[tokio::test]
+    async fn a_list_or_a_lookup_names_its_bad_fields() {
+        let api = api().await;
+        let refused = api
+            .list_orders(as_role(
+                Role::ProvinceAdmin,
+                pb::ListOrdersRequest {
+                    page_size: -5,
+                    page_token: "not a token".into(),
+                    status: 99,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::InvalidArgument);
+        assert_eq!(fields(&refused), ["page_size", "page_token", "status"]);
+        let refused = api
+            .get_order(as_role(
+                Role::ProvinceAdmin,
+                pb::GetOrderRequest {
+                    order_id: "order-1".into(),
+                },
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&refused), ["order_id"]);
+    }
+}

@@ -323,3 +323,96 @@ impl ReportingService for ReportingApi {
         Ok(Response::new(self.ocds(request.into_inner()).await?))
     }
 }
+
+/// The handlers called directly, on an empty read model in memory: no
+/// network, no broker.
+#[cfg(test)]
+mod tests {
+    use blangkon_platform::settings::DatabaseSettings;
+    use blangkon_platform::validation::violations_of;
+    use tonic::Code;
+
+    use super::*;
+    use crate::store::migrations::Migrator;
+
+    async fn api() -> ReportingApi {
+        // One connection: every connection to `sqlite::memory:` is a
+        // database of its own.
+        let db = blangkon_platform::db::connect(&DatabaseSettings {
+            url: "sqlite::memory:".into(),
+            max_connections: 1,
+            migrate_on_start: true,
+        })
+        .await
+        .unwrap();
+        blangkon_platform::db::migrate::<Migrator>(&db)
+            .await
+            .unwrap();
+        ReportingApi::new(db, ReportingSettings::default())
+    }
+
+    fn fields(status: &Status) -> Vec<String> {
+        let mut fields: Vec<String> = violations_of(status).into_iter().map(|v| v.field).collect();
+        fields.sort();
+        fields
+    }
+
+    #[tokio::test]
+    async fn a_ledger_request_names_every_bad_field_at_once() {
+        let refused = api()
+            .await
+            .list_transactions(Request::new(pb::ListTransactionsRequest {
+                page_size: 501,
+                page_token: "not a token".into(),
+                status: "lost".into(),
+                vendor_id: "vendor-1".into(),
+                regency_code: "3374".into(),
+                period: Some(pb::Period {
+                    from_date: "2026-13-01".into(),
+                    until_date: String::new(),
+                }),
+                ..Default::default()
+            }))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::InvalidArgument);
+        assert_eq!(
+            fields(&refused),
+            [
+                "page_size",
+                "page_token",
+                "period.from_date",
+                "regency_code",
+                "status",
+                "vendor_id"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_empty_ledger_is_an_empty_page_and_a_good_filter_is_taken() {
+        let page = api()
+            .await
+            .list_transactions(Request::new(pb::ListTransactionsRequest {
+                status: "paid".into(),
+                regency_code: "33.74".into(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(page.transactions.is_empty());
+        assert!(page.next_page_token.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_breakdown_needs_a_dimension() {
+        let refused = api()
+            .await
+            .get_breakdown(Request::new(pb::GetBreakdownRequest::default()))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::InvalidArgument);
+        assert_eq!(fields(&refused), ["dimension"]);
+    }
+}
