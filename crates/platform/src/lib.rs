@@ -13,6 +13,7 @@ pub mod inbox;
 pub mod kafka;
 pub mod migration;
 pub mod outbox;
+pub mod page;
 pub mod service;
 pub mod settings;
 pub mod suite;

@@ -1,6 +1,7 @@
 //! Requests into domain values and stored products into answers.
 
 use blangkon_platform::api_error::ApiError;
+use blangkon_platform::page::Position;
 use blangkon_platform::time::to_timestamp;
 use blangkon_proto::catalog as pb;
 
@@ -66,40 +67,48 @@ pub fn product_to_proto(
     }
 }
 
-pub(super) fn encode_cursor(cursor: &search::Cursor) -> String {
-    use base64::Engine as _;
-    let text = match cursor {
-        search::Cursor::Relevance { score, product_id } => {
-            format!("r:{}:{product_id}", score.to_bits())
+/// Where a page of search results ended, in a page token:
+/// `kind:value:product_id`, the kind naming the sort order it belongs to.
+impl Position for search::Cursor {
+    fn to_text(&self) -> String {
+        match self {
+            search::Cursor::Relevance { score, product_id } => {
+                format!("r:{}:{product_id}", score.to_bits())
+            }
+            search::Cursor::Price { price, product_id } => format!("p:{price}:{product_id}"),
+            search::Cursor::Newest { product_id } => format!("n:0:{product_id}"),
         }
-        search::Cursor::Price { price, product_id } => format!("p:{price}:{product_id}"),
-        search::Cursor::Newest { product_id } => format!("n:0:{product_id}"),
-    };
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
-}
+    }
 
-pub(super) fn decode_cursor(token: &str, sort: search::SortOrder) -> Option<search::Cursor> {
-    use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let mut parts = text.splitn(3, ':');
-    let (kind, value, product_id) = (parts.next()?, parts.next()?, parts.next()?.to_string());
-    uuid::Uuid::parse_str(&product_id).ok()?;
-    let cursor = match (kind, sort) {
-        ("r", search::SortOrder::Relevance) => search::Cursor::Relevance {
-            score: f32::from_bits(value.parse().ok()?),
-            product_id,
-        },
-        ("p", search::SortOrder::PriceAscending | search::SortOrder::PriceDescending) => {
-            search::Cursor::Price {
+    fn from_text(text: &str) -> Option<Self> {
+        let mut parts = text.splitn(3, ':');
+        let (kind, value, product_id) = (parts.next()?, parts.next()?, parts.next()?.to_string());
+        uuid::Uuid::parse_str(&product_id).ok()?;
+        Some(match kind {
+            "r" => search::Cursor::Relevance {
+                score: f32::from_bits(value.parse().ok()?),
+                product_id,
+            },
+            "p" => search::Cursor::Price {
                 price: value.parse().ok()?,
                 product_id,
-            }
-        }
-        ("n", search::SortOrder::Newest) => search::Cursor::Newest { product_id },
-        _ => return None,
-    };
-    Some(cursor)
+            },
+            "n" => search::Cursor::Newest { product_id },
+            _ => return None,
+        })
+    }
+}
+
+/// Whether `cursor` is a position in results sorted by `sort`.
+pub(super) fn cursor_fits(cursor: &search::Cursor, sort: search::SortOrder) -> bool {
+    matches!(
+        (cursor, sort),
+        (
+            search::Cursor::Relevance { .. },
+            search::SortOrder::Relevance
+        ) | (
+            search::Cursor::Price { .. },
+            search::SortOrder::PriceAscending | search::SortOrder::PriceDescending
+        ) | (search::Cursor::Newest { .. }, search::SortOrder::Newest)
+    )
 }

@@ -13,6 +13,7 @@ use blangkon_platform::api_error::ApiError;
 use blangkon_platform::auth::{Principal, Role, principal};
 use blangkon_platform::db;
 use blangkon_platform::outbox::{self, RelayWaker};
+use blangkon_platform::page;
 use blangkon_proto::catalog as pb;
 use blangkon_proto::catalog::catalog_service_server::CatalogService;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
@@ -22,7 +23,7 @@ use crate::domain::product::{self as rules, ProductDetails, ProductStatus};
 use crate::events;
 use crate::search::{self, Search};
 use crate::store::{self, Changed, product};
-use convert::{decode_cursor, details_input, encode_cursor, parse_product_id, product_to_proto};
+use convert::{cursor_fits, details_input, parse_product_id, product_to_proto};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -439,17 +440,15 @@ impl CatalogApi {
             v.push(violation);
             DEFAULT_PAGE_SIZE
         });
-        let after = if req.page_token.is_empty() {
-            None
-        } else {
-            let cursor = decode_cursor(&req.page_token, sort);
-            if cursor.is_none() {
+        let after = match page::position::<search::Cursor>(&req.page_token, &mut v) {
+            Some(cursor) if !cursor_fits(&cursor, sort) => {
                 v.push(Violation::new(
                     "page_token",
                     "is not a token of this search's sort order",
                 ));
+                None
             }
-            cursor
+            cursor => cursor,
         };
         if !v.is_empty() {
             return Err(ApiError::Invalid(v));
@@ -485,7 +484,7 @@ impl CatalogApi {
             .collect();
         Ok(pb::SearchProductsResponse {
             hits,
-            next_page_token: result.next.as_ref().map(encode_cursor).unwrap_or_default(),
+            next_page_token: result.next.as_ref().map(page::token).unwrap_or_default(),
             total_matches: result.total_matches as i64,
             facets: result
                 .facets

@@ -4,12 +4,11 @@
 
 mod convert;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use blangkon_platform::api_error::ApiError;
 use blangkon_platform::auth::{Principal, Role, principal};
 use blangkon_platform::db;
 use blangkon_platform::outbox::{self, RelayWaker};
+use blangkon_platform::page::{self, AfterId};
 use blangkon_platform::time::now;
 use blangkon_platform::validation::Violation;
 use blangkon_proto::order as pb;
@@ -218,22 +217,7 @@ impl OrderApi {
                 v.push(violation);
                 50
             });
-        let after = if req.page_token.is_empty() {
-            None
-        } else {
-            let id = URL_SAFE_NO_PAD
-                .decode(&req.page_token)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .filter(|id| uuid::Uuid::parse_str(id).is_ok());
-            if id.is_none() {
-                v.push(Violation::new(
-                    "page_token",
-                    "is not a token this service issued",
-                ));
-            }
-            id
-        };
+        let after: Option<AfterId> = page::position(&req.page_token, &mut v);
         let status = OrderStatus::from_proto(req.status);
         if req.status != 0 && status.is_none() {
             v.push(Violation::new("status", "is not an order status"));
@@ -289,16 +273,11 @@ impl OrderApi {
                 filter.vendor_id = Some(own);
             }
         }
+        let after = after.map(|a| a.0);
         let mut rows =
             store::list_orders(&self.db, &filter, after.as_deref(), page_size + 1).await?;
-        let next_page_token = if rows.len() as u64 > page_size {
-            rows.truncate(page_size as usize);
-            rows.last()
-                .map(|r| URL_SAFE_NO_PAD.encode(r.id.as_bytes()))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token =
+            page::next_page(&mut rows, page_size, |last| AfterId(last.id.clone()));
         // Items of the whole page in one query; history only in GetOrder.
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
         let mut items: std::collections::HashMap<String, Vec<item::Model>> =

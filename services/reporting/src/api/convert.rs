@@ -1,7 +1,6 @@
 //! Request fields into query values, and ledger rows into answers.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use blangkon_platform::page::Position;
 use blangkon_platform::time::to_timestamp;
 use blangkon_platform::validation::{self, Violation};
 use blangkon_proto::reporting as pb;
@@ -27,47 +26,29 @@ pub(super) fn page_size(
     })
 }
 
-/// A page token: where the previous page ended, `micros|order_id`.
-pub(super) fn page_token(token: &str, violations: &mut Vec<Violation>) -> Option<After> {
-    if token.is_empty() {
-        return None;
+/// Where a ledger page ended, in a page token: `micros|order_id`.
+impl Position for After {
+    fn to_text(&self) -> String {
+        format!("{}|{}", self.placed_at.timestamp_micros(), self.order_id)
     }
-    let after = URL_SAFE_NO_PAD
-        .decode(token)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| {
-            let (micros, id) = s.split_once('|')?;
-            let placed_at = DateTime::<Utc>::from_timestamp_micros(micros.parse().ok()?)?;
-            uuid::Uuid::parse_str(id).ok()?;
-            Some(After {
-                placed_at,
-                order_id: id.to_string(),
-            })
-        });
-    if after.is_none() {
-        violations.push(Violation::new(
-            "page_token",
-            "is not a token this service issued",
-        ));
+
+    fn from_text(text: &str) -> Option<Self> {
+        let (micros, id) = text.split_once('|')?;
+        let placed_at = DateTime::<Utc>::from_timestamp_micros(micros.parse().ok()?)?;
+        uuid::Uuid::parse_str(id).ok()?;
+        Some(After {
+            placed_at,
+            order_id: id.to_string(),
+        })
     }
-    after
 }
 
-/// Cuts `rows` (read one longer than a page) to the page and answers the
-/// token of the next page, empty on the last one.
-pub(super) fn next_token(rows: &mut Vec<OrderFacts>, page_size: u64) -> String {
-    if rows.len() as u64 <= page_size {
-        return String::new();
+/// Where the page after `last` starts.
+pub(super) fn position_after(last: &OrderFacts) -> After {
+    After {
+        placed_at: last.placed_at,
+        order_id: last.order_id.clone(),
     }
-    rows.truncate(page_size as usize);
-    rows.last().map_or_else(String::new, |last| {
-        URL_SAFE_NO_PAD.encode(format!(
-            "{}|{}",
-            last.placed_at.timestamp_micros(),
-            last.order_id
-        ))
-    })
 }
 
 pub(super) fn period_of(

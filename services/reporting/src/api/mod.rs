@@ -6,6 +6,7 @@ mod convert;
 
 use blangkon_domain::{OrderStatus, RegencyCode};
 use blangkon_platform::api_error::ApiError;
+use blangkon_platform::page;
 use blangkon_platform::time::{now, to_timestamp};
 use blangkon_platform::validation::Violation;
 use blangkon_proto::reporting as pb;
@@ -16,8 +17,8 @@ use tonic::{Request, Response, Status};
 use crate::domain::figures::{Dimension, INDIVIDUAL, MICRO_SMALL_COOPERATIVE};
 use crate::domain::ocds::{self, Publisher};
 use crate::settings::ReportingSettings;
-use crate::store::{self, OrderFilter, vendor};
-use convert::{next_token, optional, page_size, page_token, period_of, transaction};
+use crate::store::{self, After, OrderFilter, vendor};
+use convert::{optional, page_size, period_of, position_after, transaction};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -183,7 +184,7 @@ impl ReportingApi {
     ) -> ApiResult<pb::ListTransactionsResponse> {
         let mut violations = Vec::new();
         let page_size = page_size(req.page_size, 50, 500, &mut violations);
-        let after = page_token(&req.page_token, &mut violations);
+        let after: Option<After> = page::position(&req.page_token, &mut violations);
         let status = optional(&req.status).and_then(|s| {
             let parsed = OrderStatus::parse(&s);
             if parsed.is_none() {
@@ -234,7 +235,7 @@ impl ReportingApi {
         };
         let mut rows =
             store::orders_page(&self.db, &filter, after.as_ref(), true, page_size + 1).await?;
-        let next_page_token = next_token(&mut rows, page_size);
+        let next_page_token = page::next_page(&mut rows, page_size, position_after);
         let names = store::names_for_all(&self.db, &rows).await?;
         Ok(pb::ListTransactionsResponse {
             transactions: rows
@@ -249,7 +250,7 @@ impl ReportingApi {
     async fn ocds(&self, req: pb::ExportOcdsRequest) -> ApiResult<pb::OcdsPackage> {
         let mut violations = Vec::new();
         let page_size = page_size(req.page_size, 1_000, 5_000, &mut violations);
-        let after = page_token(&req.page_token, &mut violations);
+        let after: Option<After> = page::position(&req.page_token, &mut violations);
         let period = period_of(req.period.as_ref(), &mut violations);
         let (Some(period), true) = (period, violations.is_empty()) else {
             return Err(ApiError::Invalid(violations));
@@ -261,7 +262,7 @@ impl ReportingApi {
         };
         let mut rows =
             store::orders_page(&self.db, &filter, after.as_ref(), false, page_size + 1).await?;
-        let next_page_token = next_token(&mut rows, page_size);
+        let next_page_token = page::next_page(&mut rows, page_size, position_after);
         if rows.is_empty() {
             // OCDS has no empty package: it holds at least one release.
             return Err(ApiError::NotFound(

@@ -5,11 +5,10 @@
 pub mod convert;
 pub mod error;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use blangkon_platform::auth::{Principal, Role, principal};
 use blangkon_platform::db::{self, is_unique_violation};
 use blangkon_platform::outbox::{self, RelayWaker};
+use blangkon_platform::page::{self, AfterId};
 use blangkon_proto::vendor as pb;
 use blangkon_proto::vendor::vendor_service_server::VendorService;
 use sea_orm::{DatabaseConnection, DbErr};
@@ -501,25 +500,7 @@ impl VendorApi {
             violations.push(violation);
             DEFAULT_PAGE_SIZE
         });
-        let after = if req.page_token.is_empty() {
-            None
-        } else {
-            match URL_SAFE_NO_PAD
-                .decode(&req.page_token)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .filter(|id| uuid::Uuid::parse_str(id).is_ok())
-            {
-                Some(id) => Some(id),
-                None => {
-                    violations.push(Violation::new(
-                        "page_token",
-                        "is not a token this service issued",
-                    ));
-                    None
-                }
-            }
-        };
+        let after: Option<AfterId> = page::position(&req.page_token, &mut violations);
         let mut filter = VendorFilter::default();
         if !req.regency_code.trim().is_empty() {
             match RegencyCode::parse(&req.regency_code) {
@@ -578,15 +559,9 @@ impl VendorApi {
         };
 
         let limit = page_size as u64;
+        let after = after.map(|a| a.0);
         let mut rows = store::list_vendors(&self.db, &filter, after.as_deref(), limit + 1).await?;
-        let next_page_token = if rows.len() as u64 > limit {
-            rows.truncate(limit as usize);
-            rows.last()
-                .map(|last| URL_SAFE_NO_PAD.encode(last.id.as_bytes()))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token = page::next_page(&mut rows, limit, |last| AfterId(last.id.clone()));
         Ok(pb::ListVendorsResponse {
             vendors: rows
                 .into_iter()
