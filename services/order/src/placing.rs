@@ -349,8 +349,7 @@ impl Placer {
                 .map(|l| (l.quantity, Rupiah::new(l.unit_price)))
                 .collect::<Vec<_>>(),
             self.max_order_total,
-        )
-        .map_err(|e| ApiError::invalid("lines", e.to_string()))?;
+        )?;
 
         // The vendor must be verified now, not only when it listed.
         let vendor = self.peers.vendor(&vendor_id).await?;

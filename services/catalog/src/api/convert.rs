@@ -6,7 +6,7 @@ use blangkon_platform::time::to_timestamp;
 use blangkon_proto::catalog as pb;
 
 use super::ApiResult;
-use crate::domain::product::DetailsInput;
+use crate::domain::product::{DetailsInput, ListingError};
 use crate::search;
 use crate::store::{self, product};
 
@@ -111,4 +111,11 @@ pub(super) fn cursor_fits(cursor: &search::Cursor, sort: search::SortOrder) -> b
             search::SortOrder::PriceAscending | search::SortOrder::PriceDescending
         ) | (search::Cursor::Newest { .. }, search::SortOrder::Newest)
     )
+}
+
+/// A listing step the product's status does not allow.
+impl From<ListingError> for ApiError {
+    fn from(e: ListingError) -> Self {
+        ApiError::FailedPrecondition(e.to_string())
+    }
 }

@@ -271,8 +271,7 @@ impl CatalogApi {
         let txn = db::begin_write(&self.db).await?;
         let vendor_id = self.verified_vendor(&txn, who).await?;
         let before = self.own_product(&txn, &vendor_id, &product_id).await?;
-        let to = rules::publish(before.status)
-            .map_err(|e| ApiError::FailedPrecondition(e.to_string()))?;
+        let to = rules::publish(before.status)?;
         let after = self.set_status(&txn, before, to).await?;
         outbox::enqueue(&txn, events::product_listed(&after)).await?;
         txn.commit().await?;
@@ -320,8 +319,7 @@ impl CatalogApi {
                 )));
             }
         };
-        let to = rules::unlist(before.status)
-            .map_err(|e| ApiError::FailedPrecondition(e.to_string()))?;
+        let to = rules::unlist(before.status)?;
         let after = self.set_status(&txn, before, to).await?;
         outbox::enqueue(
             &txn,

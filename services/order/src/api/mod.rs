@@ -115,8 +115,7 @@ impl OrderApi {
             .ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))?;
         Self::may_act(who, &before, action)?;
         let from = before.status;
-        let to =
-            next_status(from, action).map_err(|e| ApiError::FailedPrecondition(e.to_string()))?;
+        let to = next_status(from, action)?;
         if releases_stock(to) {
             // Give the stock back first: if that fails the order stays as it
             // was and the caller retries; releasing twice is harmless.

@@ -1,10 +1,11 @@
 //! Conversions between the protobuf contract and the domain and store types.
 
+use blangkon_platform::api_error::ApiError;
 use blangkon_platform::time::to_timestamp;
 use blangkon_proto::vendor as pb;
 
 use crate::domain::regency::RegencyKind;
-use crate::domain::vendor::{TrainingKind, VendorStatus};
+use crate::domain::vendor::{InvalidTransition, TrainingKind, VendorStatus};
 use crate::store::{VendorCounts, regency, status_history, training, vendor};
 
 pub fn training_kind_from_proto(value: i32) -> Option<TrainingKind> {
@@ -112,5 +113,12 @@ pub fn training_to_proto(row: training::Model) -> pb::Training {
         organizer: row.organizer,
         recorded_by: row.recorded_by,
         recorded_at: Some(to_timestamp(row.recorded_at)),
+    }
+}
+
+/// A decision the vendor's status does not allow.
+impl From<InvalidTransition> for ApiError {
+    fn from(e: InvalidTransition) -> Self {
+        ApiError::FailedPrecondition(e.to_string())
     }
 }

@@ -346,8 +346,7 @@ impl VendorApi {
             &format!("{} vendors", decision.as_str()),
         )?;
         let from = row.status;
-        let to =
-            next_status(from, decision).map_err(|e| ApiError::FailedPrecondition(e.to_string()))?;
+        let to = next_status(from, decision)?;
         let now = blangkon_platform::time::now();
         if !store::change_status(&txn, &vendor_id, from, to, now).await? {
             return Err(ApiError::FailedPrecondition(format!(
