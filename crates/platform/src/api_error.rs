@@ -30,6 +30,10 @@ pub enum ApiError {
     Unavailable(String),
     #[error("database: {0}")]
     Db(#[from] DbErr),
+    /// A broken invariant of the service's own (what it stored or built
+    /// cannot be what it is): logged, answered as a bare `INTERNAL`.
+    #[error("internal: {0}")]
+    Internal(String),
 }
 
 impl ApiError {
@@ -65,6 +69,33 @@ impl From<ApiError> for Status {
                 tracing::error!(error = %e, "database error");
                 Status::internal("internal error")
             }
+            ApiError::Internal(e) => {
+                tracing::error!(error = %e, "broken invariant");
+                Status::internal("internal error")
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_invariant_is_a_bare_internal_error() {
+        let status = Status::from(ApiError::Internal("row 42 holds {corrupt".into()));
+        assert_eq!(status.code(), Code::Internal);
+        assert_eq!(status.message(), "internal error");
+    }
+
+    #[test]
+    fn an_unreachable_database_is_unavailable_and_other_database_errors_internal() {
+        let down = Status::from(ApiError::Db(DbErr::Conn(sea_orm::RuntimeErr::Internal(
+            "refused".into(),
+        ))));
+        assert_eq!(down.code(), Code::Unavailable);
+        let broken = Status::from(ApiError::Db(DbErr::Custom("secret detail".into())));
+        assert_eq!(broken.code(), Code::Internal);
+        assert!(!broken.message().contains("secret"));
     }
 }

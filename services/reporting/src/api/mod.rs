@@ -285,7 +285,7 @@ impl ReportingApi {
         );
         Ok(pb::OcdsPackage {
             json: serde_json::to_string_pretty(&package)
-                .map_err(|e| ApiError::Db(DbErr::Custom(e.to_string())))?,
+                .map_err(|e| ApiError::Internal(format!("the OCDS package: {e}")))?,
             releases: count,
             next_page_token,
         })
