@@ -19,6 +19,33 @@ pub fn token(role: Role, request: TokenRequest) -> String {
         .expect("issue test token")
 }
 
+/// The fields a refusal's `google.rpc.BadRequest` names, sorted.
+pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
+    let mut fields: Vec<String> = blangkon_platform::validation::violations_of(status)
+        .into_iter()
+        .map(|v| v.field)
+        .collect();
+    fields.sort();
+    fields
+}
+
+/// A migrated database of `M` in memory: one connection (each connection
+/// to `sqlite::memory:` is a database of its own), for handler-level tests
+/// that need no server.
+pub async fn memory_database<M: sea_orm_migration::MigratorTrait>() -> sea_orm::DatabaseConnection {
+    let db = blangkon_platform::db::connect(&blangkon_platform::settings::DatabaseSettings {
+        url: "sqlite::memory:".into(),
+        max_connections: 1,
+        migrate_on_start: true,
+    })
+    .await
+    .expect("an in-memory database");
+    blangkon_platform::db::migrate::<M>(&db)
+        .await
+        .expect("migrations apply");
+    db
+}
+
 /// `message` with `token` as its bearer.
 pub fn with<T>(token: &str, message: T) -> Request<T> {
     let mut request = Request::new(message);

@@ -280,12 +280,6 @@ pub fn nasi_kotak() -> pb::ProductDetails {
     }
 }
 
-pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
-    use tonic_types::StatusExt;
-    let mut fields: Vec<String> = status
-        .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default();
-    fields.sort();
-    fields
-}
+// Not every test file that shares this module names a field.
+#[allow(unused_imports)]
+pub use blangkon_testkit::fixtures::violated_fields;

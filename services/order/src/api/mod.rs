@@ -441,24 +441,14 @@ mod tests {
     use std::time::Duration;
 
     use blangkon_platform::auth::Role;
-    use blangkon_platform::settings::DatabaseSettings;
-    use blangkon_platform::validation::violations_of;
+    use blangkon_testkit::fixtures::{memory_database, violated_fields};
     use tonic::Code;
 
     use super::*;
     use crate::store::migrations::Migrator;
 
     async fn api() -> OrderApi {
-        // One connection: every connection to `sqlite::memory:` is a
-        // database of its own.
-        let db = db::connect(&DatabaseSettings {
-            url: "sqlite::memory:".into(),
-            max_connections: 1,
-            migrate_on_start: true,
-        })
-        .await
-        .unwrap();
-        db::migrate::<Migrator>(&db).await.unwrap();
+        let db = memory_database::<Migrator>().await;
         // Nothing listens there; no test here gets as far as calling.
         let peers = Peers::connect(
             "http://127.0.0.1:9",
@@ -490,12 +480,6 @@ mod tests {
         request
     }
 
-    fn fields(status: &Status) -> Vec<String> {
-        let mut fields: Vec<String> = violations_of(status).into_iter().map(|v| v.field).collect();
-        fields.sort();
-        fields
-    }
-
     fn bad_placing() -> pb::PlaceOrderRequest {
         pb::PlaceOrderRequest {
             idempotency_key: "short".into(),
@@ -516,7 +500,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(refused.code(), Code::InvalidArgument);
         assert_eq!(
-            fields(&refused),
+            violated_fields(&refused),
             [
                 "idempotency_key",
                 "lines[0].product_id",
@@ -556,7 +540,10 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(refused.code(), Code::InvalidArgument);
-        assert_eq!(fields(&refused), ["page_size", "page_token", "status"]);
+        assert_eq!(
+            violated_fields(&refused),
+            ["page_size", "page_token", "status"]
+        );
         let refused = api
             .get_order(as_role(
                 Role::ProvinceAdmin,
@@ -566,6 +553,6 @@ mod tests {
             ))
             .await
             .unwrap_err();
-        assert_eq!(fields(&refused), ["order_id"]);
+        assert_eq!(violated_fields(&refused), ["order_id"]);
     }
 }

@@ -329,33 +329,15 @@ impl ReportingService for ReportingApi {
 /// network, no broker.
 #[cfg(test)]
 mod tests {
-    use blangkon_platform::settings::DatabaseSettings;
-    use blangkon_platform::validation::violations_of;
+    use blangkon_testkit::fixtures::{memory_database, violated_fields};
     use tonic::Code;
 
     use super::*;
     use crate::store::migrations::Migrator;
 
     async fn api() -> ReportingApi {
-        // One connection: every connection to `sqlite::memory:` is a
-        // database of its own.
-        let db = blangkon_platform::db::connect(&DatabaseSettings {
-            url: "sqlite::memory:".into(),
-            max_connections: 1,
-            migrate_on_start: true,
-        })
-        .await
-        .unwrap();
-        blangkon_platform::db::migrate::<Migrator>(&db)
-            .await
-            .unwrap();
+        let db = memory_database::<Migrator>().await;
         ReportingApi::new(db, ReportingSettings::default())
-    }
-
-    fn fields(status: &Status) -> Vec<String> {
-        let mut fields: Vec<String> = violations_of(status).into_iter().map(|v| v.field).collect();
-        fields.sort();
-        fields
     }
 
     #[tokio::test]
@@ -378,7 +360,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(refused.code(), Code::InvalidArgument);
         assert_eq!(
-            fields(&refused),
+            violated_fields(&refused),
             [
                 "page_size",
                 "page_token",
@@ -414,6 +396,6 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(refused.code(), Code::InvalidArgument);
-        assert_eq!(fields(&refused), ["dimension"]);
+        assert_eq!(violated_fields(&refused), ["dimension"]);
     }
 }

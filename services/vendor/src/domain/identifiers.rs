@@ -187,6 +187,12 @@ mod tests {
     }
 
     #[test]
+    fn a_womans_day_is_checked_after_taking_the_forty_off() {
+        assert!(Nik::parse("3374017101900002").is_ok()); // 31 January
+        assert!(Nik::parse("3374017102900002").is_err()); // 31 February
+    }
+
+    #[test]
     fn day_forty_is_no_date_for_either() {
         assert!(matches!(
             Nik::parse("3374014001900002"),

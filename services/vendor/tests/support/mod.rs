@@ -247,13 +247,6 @@ pub fn company(regency: &str, serial: u32) -> pb::RegisterVendorRequest {
     }
 }
 
-/// Field names of the `BadRequest` details of an error status.
-pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
-    use tonic_types::StatusExt;
-    let mut fields: Vec<String> = status
-        .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default();
-    fields.sort();
-    fields
-}
+// Not every test file that shares this module names a field.
+#[allow(unused_imports)]
+pub use blangkon_testkit::fixtures::violated_fields;
