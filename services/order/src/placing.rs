@@ -358,58 +358,7 @@ impl Placer {
                 "vendor {vendor_id} is not verified and cannot take orders"
             )));
         }
-        // Kept as codes: a form or scale this build does not know is empty.
-        let legal_form = LegalForm::from_proto(vendor.legal_form).map_or("", LegalForm::as_str);
-        let scale = Scale::from_proto(vendor.scale).map_or("", Scale::as_str);
-
-        let who = placing.who;
-        let at = now();
-        let row = order::Model {
-            id: uuid::Uuid::now_v7().to_string(),
-            buyer_work_unit: placing.buyer.work_unit.clone(),
-            buyer_regency: placing.buyer.regency.clone(),
-            buyer_subject: who.subject.clone(),
-            vendor_id,
-            vendor_name: vendor.name,
-            vendor_regency: vendor.regency_code,
-            vendor_legal_form: legal_form.to_string(),
-            vendor_scale: scale.to_string(),
-            total,
-            status: OrderStatus::Placed,
-            bast_number: None,
-            bast_date: None,
-            payment_reference: None,
-            note: placing.request.note.clone(),
-            version: 0,
-            placed_at: at,
-            updated_at: at,
-        };
-        let mut items: Vec<item::Model> = lines
-            .into_iter()
-            .zip(line_totals)
-            .map(|(l, line_total)| item::Model {
-                order_id: row.id.clone(),
-                product_id: l.product_id,
-                name: l.name,
-                category_code: l.category_code,
-                unit: l.unit,
-                quantity: l.quantity,
-                unit_price: Rupiah::new(l.unit_price),
-                line_total,
-            })
-            .collect();
-        // Stored and answered in product id order, as GetOrder reads them.
-        items.sort_by(|a, b| a.product_id.cmp(&b.product_id));
-        let first = store::history::Model {
-            id: uuid::Uuid::now_v7().to_string(),
-            order_id: row.id.clone(),
-            from_status: None,
-            to_status: OrderStatus::Placed,
-            actor: who.subject.clone(),
-            actor_role: who.role.as_str().into(),
-            note: row.note.clone(),
-            changed_at: at,
-        };
+        let (row, items, first) = new_order(placing, vendor_id, vendor, lines, line_totals, total);
         let written = self
             .write_new_order(placing, row.clone(), items.clone(), first.clone())
             .await;
@@ -485,6 +434,70 @@ impl Placer {
         // One statement on PostgreSQL: the order's write is one round trip.
         db::write_all(&self.db, writes).await
     }
+}
+
+/// The rows of a new order from the stock the catalog held for it: the
+/// order, its items in product id order, its first history line.
+fn new_order(
+    placing: &Placing<'_>,
+    vendor_id: String,
+    vendor: blangkon_proto::vendor::Vendor,
+    lines: Vec<catalog_pb::ReservedLine>,
+    line_totals: Vec<Rupiah>,
+    total: Rupiah,
+) -> (order::Model, Vec<item::Model>, store::history::Model) {
+    // Kept as codes: a form or scale this build does not know is empty.
+    let legal_form = LegalForm::from_proto(vendor.legal_form).map_or("", LegalForm::as_str);
+    let scale = Scale::from_proto(vendor.scale).map_or("", Scale::as_str);
+    let who = placing.who;
+    let at = now();
+    let row = order::Model {
+        id: uuid::Uuid::now_v7().to_string(),
+        buyer_work_unit: placing.buyer.work_unit.clone(),
+        buyer_regency: placing.buyer.regency.clone(),
+        buyer_subject: who.subject.clone(),
+        vendor_id,
+        vendor_name: vendor.name,
+        vendor_regency: vendor.regency_code,
+        vendor_legal_form: legal_form.to_string(),
+        vendor_scale: scale.to_string(),
+        total,
+        status: OrderStatus::Placed,
+        bast_number: None,
+        bast_date: None,
+        payment_reference: None,
+        note: placing.request.note.clone(),
+        version: 0,
+        placed_at: at,
+        updated_at: at,
+    };
+    let mut items: Vec<item::Model> = lines
+        .into_iter()
+        .zip(line_totals)
+        .map(|(l, line_total)| item::Model {
+            order_id: row.id.clone(),
+            product_id: l.product_id,
+            name: l.name,
+            category_code: l.category_code,
+            unit: l.unit,
+            quantity: l.quantity,
+            unit_price: Rupiah::new(l.unit_price),
+            line_total,
+        })
+        .collect();
+    // Stored and answered in product id order, as GetOrder reads them.
+    items.sort_by(|a, b| a.product_id.cmp(&b.product_id));
+    let first = store::history::Model {
+        id: uuid::Uuid::now_v7().to_string(),
+        order_id: row.id.clone(),
+        from_status: None,
+        to_status: OrderStatus::Placed,
+        actor: who.subject.clone(),
+        actor_role: who.role.as_str().into(),
+        note: row.note.clone(),
+        changed_at: at,
+    };
+    (row, items, first)
 }
 
 #[cfg(test)]
