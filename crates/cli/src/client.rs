@@ -95,17 +95,26 @@ impl Connection {
         )
     }
 
+    /// The token given, if any: `BLANGKON_TOKEN=` (set but empty) is none,
+    /// as an unset variable is.
+    fn token(&self) -> Option<&str> {
+        self.token
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+    }
+
     /// A request to a public endpoint: the token goes along when there is
     /// one, and none is needed.
     pub fn public_request<T>(&self, message: T) -> anyhow::Result<Request<T>> {
-        match &self.token {
+        match self.token() {
             Some(_) => self.request(message),
             None => Ok(Request::new(message)),
         }
     }
 
     pub fn request<T>(&self, message: T) -> anyhow::Result<Request<T>> {
-        let Some(token) = &self.token else {
+        let Some(token) = self.token() else {
             bail!(
                 "no token: pass --token or set BLANGKON_TOKEN (`blangkon dev` prints tokens, `blangkon token` mints one)"
             );
@@ -113,7 +122,7 @@ impl Connection {
         let mut request = Request::new(message);
         request.metadata_mut().insert(
             "authorization",
-            bearer(token.trim()).map_err(output::status_error)?,
+            bearer(token).map_err(output::status_error)?,
         );
         Ok(request)
     }
@@ -552,5 +561,45 @@ fn output_kind(kind: i32) -> &'static str {
     match pb::TrainingKind::try_from(kind) {
         Ok(pb::TrainingKind::Mentoring) => "mentoring",
         _ => "training",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        connection: Connection,
+    }
+
+    fn connection(args: &[&str]) -> Connection {
+        let mut argv = vec!["blangkon"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).unwrap().connection
+    }
+
+    #[test]
+    fn an_empty_token_is_no_token() {
+        let open = connection(&["--token", "  "]);
+        let request = open.public_request(()).unwrap();
+        assert!(request.metadata().get("authorization").is_none());
+        assert!(
+            open.request(()).is_err(),
+            "a call that needs a token says so"
+        );
+    }
+
+    #[test]
+    fn a_token_goes_along_as_the_bearer() {
+        let signed = connection(&["--token", " abc.def.ghi "]);
+        let request = signed.public_request(()).unwrap();
+        assert_eq!(
+            request.metadata().get("authorization").unwrap(),
+            "Bearer abc.def.ghi"
+        );
     }
 }

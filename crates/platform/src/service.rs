@@ -4,7 +4,7 @@
 //! rest the same way for all four: settings ([`Settings`]), start-up
 //! ([`Application`]) and the binary's command line ([`main`]).
 //!
-//! ```ignore
+//! ```text
 //! #[tokio::main]
 //! async fn main() -> anyhow::Result<()> {
 //!     blangkon_platform::service::main::<blangkon_vendor::VendorService>().await
