@@ -1,14 +1,20 @@
 //! Requests into domain values and stored products into answers.
 
+use blangkon_domain::{LegalForm, RegencyCode, Scale};
 use blangkon_platform::api_error::ApiError;
-use blangkon_platform::page::Position;
+use blangkon_platform::page::{self, Position};
 use blangkon_platform::time::to_timestamp;
+use blangkon_platform::validation::{self, Violation};
 use blangkon_proto::catalog as pb;
 
 use super::ApiResult;
 use crate::domain::product::{DetailsInput, ListingError};
 use crate::search;
 use crate::store::{self, product};
+
+/// Search results per page when the request names no size, and at most.
+const DEFAULT_PAGE_SIZE: u64 = 20;
+const MAX_PAGE_SIZE: u64 = 100;
 
 pub(super) fn parse_product_id(id: &str) -> ApiResult<String> {
     uuid::Uuid::parse_str(id.trim())
@@ -117,5 +123,190 @@ pub(super) fn cursor_fits(cursor: &search::Cursor, sort: search::SortOrder) -> b
 impl From<ListingError> for ApiError {
     fn from(e: ListingError) -> Self {
         ApiError::FailedPrecondition(e.to_string())
+    }
+}
+
+/// A search request as the index's query; every bad field is named.
+/// `is_category` tells the category codes the catalog has.
+pub(super) fn search_query(
+    req: &pb::SearchProductsRequest,
+    is_category: impl Fn(&str) -> bool,
+) -> Result<search::Query, Vec<Violation>> {
+    let mut v = Vec::new();
+    let text = req.query.trim().to_string();
+    if text.chars().count() > 200 {
+        v.push(Violation::new("query", "must be at most 200 characters"));
+    }
+    let category =
+        (!req.category_code.trim().is_empty()).then(|| req.category_code.trim().to_string());
+    if let Some(code) = &category
+        && !is_category(code)
+    {
+        v.push(Violation::new(
+            "category_code",
+            format!("`{code}` is not a category"),
+        ));
+    }
+    let regency =
+        (!req.delivery_regency.trim().is_empty()).then(|| req.delivery_regency.trim().to_string());
+    if let Some(code) = &regency
+        && RegencyCode::parse(code).is_err()
+    {
+        v.push(Violation::new(
+            "delivery_regency",
+            "must be a regency code like 33.74",
+        ));
+    }
+    if req.min_price < 0 {
+        v.push(Violation::new("min_price", "must not be negative"));
+    }
+    if req.max_price < 0 {
+        v.push(Violation::new("max_price", "must not be negative"));
+    }
+    if req.max_price > 0 && req.min_price > req.max_price {
+        v.push(Violation::new("max_price", "must not be below min_price"));
+    }
+    let legal_form = LegalForm::from_proto(req.vendor_legal_form);
+    if req.vendor_legal_form != 0 && legal_form.is_none() {
+        v.push(Violation::new("vendor_legal_form", "is not a legal form"));
+    }
+    let scale = Scale::from_proto(req.vendor_scale);
+    if req.vendor_scale != 0 && scale.is_none() {
+        v.push(Violation::new("vendor_scale", "is not a scale"));
+    }
+    let (legal_form, scale) = (
+        legal_form.map(|f| f.as_str().to_string()),
+        scale.map(|s| s.as_str().to_string()),
+    );
+    let sort = match pb::SortOrder::try_from(req.sort) {
+        Ok(pb::SortOrder::Unspecified) if text.is_empty() => search::SortOrder::Newest,
+        Ok(pb::SortOrder::Unspecified | pb::SortOrder::Relevance) => search::SortOrder::Relevance,
+        Ok(pb::SortOrder::PriceAscending) => search::SortOrder::PriceAscending,
+        Ok(pb::SortOrder::PriceDescending) => search::SortOrder::PriceDescending,
+        Ok(pb::SortOrder::Newest) => search::SortOrder::Newest,
+        Err(_) => {
+            v.push(Violation::new("sort", "is not a sort order"));
+            search::SortOrder::Relevance
+        }
+    };
+    let page_size = validation::page_size(req.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        .unwrap_or_else(|violation| {
+            v.push(violation);
+            DEFAULT_PAGE_SIZE
+        });
+    let after = match page::position::<search::Cursor>(&req.page_token, &mut v) {
+        Some(cursor) if !cursor_fits(&cursor, sort) => {
+            v.push(Violation::new(
+                "page_token",
+                "is not a token of this search's sort order",
+            ));
+            None
+        }
+        cursor => cursor,
+    };
+    if !v.is_empty() {
+        return Err(v);
+    }
+    Ok(search::Query {
+        text,
+        category,
+        delivery_regency: regency,
+        min_price: (req.min_price > 0).then_some(req.min_price),
+        max_price: (req.max_price > 0).then_some(req.max_price),
+        legal_form,
+        scale,
+        sort,
+        page_size: page_size as usize,
+        after,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known(code: &str) -> bool {
+        code == "katering"
+    }
+
+    #[test]
+    fn every_bad_field_of_a_search_is_named() {
+        let refused = search_query(
+            &pb::SearchProductsRequest {
+                query: "n".repeat(201),
+                category_code: "senjata".into(),
+                delivery_regency: "3374".into(),
+                min_price: -1,
+                max_price: -2,
+                vendor_legal_form: 99,
+                vendor_scale: 99,
+                sort: 99,
+                page_size: 101,
+                page_token: "not a token".into(),
+            },
+            known,
+        )
+        .unwrap_err();
+        let mut fields: Vec<&str> = refused.iter().map(|v| v.field.as_str()).collect();
+        fields.sort();
+        assert_eq!(
+            fields,
+            [
+                "category_code",
+                "delivery_regency",
+                "max_price",
+                "min_price",
+                "page_size",
+                "page_token",
+                "query",
+                "sort",
+                "vendor_legal_form",
+                "vendor_scale"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_search_reads_its_filters_and_sorts_by_relevance_only_with_words() {
+        let query = search_query(
+            &pb::SearchProductsRequest {
+                query: " nasi kotak ".into(),
+                category_code: "katering".into(),
+                delivery_regency: "33.74".into(),
+                max_price: 30_000,
+                vendor_legal_form: blangkon_proto::vendor::LegalForm::Cv as i32,
+                ..Default::default()
+            },
+            known,
+        )
+        .unwrap();
+        assert_eq!(query.text, "nasi kotak");
+        assert_eq!(query.category.as_deref(), Some("katering"));
+        assert_eq!(query.delivery_regency.as_deref(), Some("33.74"));
+        assert_eq!((query.min_price, query.max_price), (None, Some(30_000)));
+        assert_eq!(query.legal_form.as_deref(), Some("cv"));
+        assert_eq!(query.sort, search::SortOrder::Relevance);
+        assert_eq!(query.page_size, DEFAULT_PAGE_SIZE as usize);
+        let browse = search_query(&pb::SearchProductsRequest::default(), known).unwrap();
+        assert_eq!(browse.sort, search::SortOrder::Newest);
+    }
+
+    #[test]
+    fn a_page_token_of_another_sort_order_is_refused() {
+        let price = page::token(&search::Cursor::Price {
+            price: 25_000,
+            product_id: "01934a1e-0000-7000-8000-000000000001".into(),
+        });
+        let refused = search_query(
+            &pb::SearchProductsRequest {
+                query: "nasi".into(),
+                page_token: price,
+                ..Default::default()
+            },
+            known,
+        )
+        .unwrap_err();
+        assert_eq!(refused[0].field, "page_token");
+        assert!(refused[0].description.contains("sort order"));
     }
 }

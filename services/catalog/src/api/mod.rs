@@ -8,7 +8,7 @@ mod stock;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use blangkon_domain::{LegalForm, RegencyCode, Rupiah, Scale, VendorStatus};
+use blangkon_domain::{Rupiah, VendorStatus};
 use blangkon_platform::api_error::ApiError;
 use blangkon_platform::auth::{Principal, Role, principal};
 use blangkon_platform::db;
@@ -21,9 +21,9 @@ use tonic::{Request, Response, Status};
 
 use crate::domain::product::{self as rules, ProductDetails, ProductStatus};
 use crate::events;
-use crate::search::{self, Search};
+use crate::search::Search;
 use crate::store::{self, Changed, product};
-use convert::{cursor_fits, details_input, parse_product_id, product_to_proto};
+use convert::{details_input, parse_product_id, product_to_proto, search_query};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -360,109 +360,14 @@ impl CatalogApi {
     }
 }
 
-const DEFAULT_PAGE_SIZE: u64 = 20;
-const MAX_PAGE_SIZE: u64 = 100;
-
 impl CatalogApi {
     async fn do_search_products(
         &self,
         _who: &Principal,
         req: pb::SearchProductsRequest,
     ) -> ApiResult<pb::SearchProductsResponse> {
-        use blangkon_platform::validation::Violation;
-        let mut v = Vec::new();
-        let text = req.query.trim().to_string();
-        if text.chars().count() > 200 {
-            v.push(Violation::new("query", "must be at most 200 characters"));
-        }
-        let category =
-            (!req.category_code.trim().is_empty()).then(|| req.category_code.trim().to_string());
-        if let Some(code) = &category
-            && !self.search.has_category(code)
-        {
-            v.push(Violation::new(
-                "category_code",
-                format!("`{code}` is not a category"),
-            ));
-        }
-        let regency = (!req.delivery_regency.trim().is_empty())
-            .then(|| req.delivery_regency.trim().to_string());
-        if let Some(code) = &regency
-            && RegencyCode::parse(code).is_err()
-        {
-            v.push(Violation::new(
-                "delivery_regency",
-                "must be a regency code like 33.74",
-            ));
-        }
-        if req.min_price < 0 {
-            v.push(Violation::new("min_price", "must not be negative"));
-        }
-        if req.max_price < 0 {
-            v.push(Violation::new("max_price", "must not be negative"));
-        }
-        if req.max_price > 0 && req.min_price > req.max_price {
-            v.push(Violation::new("max_price", "must not be below min_price"));
-        }
-        let legal_form = LegalForm::from_proto(req.vendor_legal_form);
-        if req.vendor_legal_form != 0 && legal_form.is_none() {
-            v.push(Violation::new("vendor_legal_form", "is not a legal form"));
-        }
-        let scale = Scale::from_proto(req.vendor_scale);
-        if req.vendor_scale != 0 && scale.is_none() {
-            v.push(Violation::new("vendor_scale", "is not a scale"));
-        }
-        let (legal_form, scale) = (
-            legal_form.map(|f| f.as_str().to_string()),
-            scale.map(|s| s.as_str().to_string()),
-        );
-        let sort = match pb::SortOrder::try_from(req.sort) {
-            Ok(pb::SortOrder::Unspecified) if text.is_empty() => search::SortOrder::Newest,
-            Ok(pb::SortOrder::Unspecified | pb::SortOrder::Relevance) => {
-                search::SortOrder::Relevance
-            }
-            Ok(pb::SortOrder::PriceAscending) => search::SortOrder::PriceAscending,
-            Ok(pb::SortOrder::PriceDescending) => search::SortOrder::PriceDescending,
-            Ok(pb::SortOrder::Newest) => search::SortOrder::Newest,
-            Err(_) => {
-                v.push(Violation::new("sort", "is not a sort order"));
-                search::SortOrder::Relevance
-            }
-        };
-        let page_size = blangkon_platform::validation::page_size(
-            req.page_size,
-            DEFAULT_PAGE_SIZE,
-            MAX_PAGE_SIZE,
-        )
-        .unwrap_or_else(|violation| {
-            v.push(violation);
-            DEFAULT_PAGE_SIZE
-        });
-        let after = match page::position::<search::Cursor>(&req.page_token, &mut v) {
-            Some(cursor) if !cursor_fits(&cursor, sort) => {
-                v.push(Violation::new(
-                    "page_token",
-                    "is not a token of this search's sort order",
-                ));
-                None
-            }
-            cursor => cursor,
-        };
-        if !v.is_empty() {
-            return Err(ApiError::Invalid(v));
-        }
-        let query = search::Query {
-            text,
-            category,
-            delivery_regency: regency,
-            min_price: (req.min_price > 0).then_some(req.min_price),
-            max_price: (req.max_price > 0).then_some(req.max_price),
-            legal_form,
-            scale,
-            sort,
-            page_size: page_size as usize,
-            after,
-        };
+        let query =
+            search_query(&req, |code| self.search.has_category(code)).map_err(ApiError::Invalid)?;
         let result = self.search.search(&query);
         let ids: Vec<String> = result.hits.iter().map(|h| h.product_id.clone()).collect();
         let mut rows: HashMap<String, product::Model> = store::products_by_ids(&self.db, &ids)
