@@ -5,7 +5,9 @@ use blangkon_platform::time::to_timestamp;
 use blangkon_proto::vendor as pb;
 
 use crate::domain::regency::RegencyKind;
-use crate::domain::vendor::{InvalidTransition, TrainingKind, VendorStatus};
+use crate::domain::vendor::{
+    InvalidTransition, LegalForm, RegistrationInput, Scale, TrainingKind, VendorStatus,
+};
 use crate::store::{VendorCounts, regency, status_history, training, vendor};
 
 pub fn training_kind_from_proto(value: i32) -> Option<TrainingKind> {
@@ -120,5 +122,26 @@ pub fn training_to_proto(row: training::Model) -> pb::Training {
 impl From<InvalidTransition> for ApiError {
     fn from(e: InvalidTransition) -> Self {
         ApiError::FailedPrecondition(e.to_string())
+    }
+}
+
+/// A registration request as the domain reads it, fields still unchecked.
+pub fn registration_input(req: pb::RegisterVendorRequest) -> RegistrationInput {
+    let contact = req.contact.unwrap_or_default();
+    let bank = req.bank_account.unwrap_or_default();
+    RegistrationInput {
+        name: req.name,
+        legal_form: LegalForm::from_proto(req.legal_form),
+        nik: req.nik,
+        nib: req.nib,
+        npwp: req.npwp,
+        scale: Scale::from_proto(req.scale),
+        address: req.address,
+        regency_code: req.regency_code,
+        phone: contact.phone,
+        email: contact.email,
+        bank_name: bank.bank_name,
+        account_number: bank.account_number,
+        account_holder: bank.account_holder,
     }
 }

@@ -18,8 +18,8 @@ use crate::domain::Violation;
 use crate::domain::identifiers::RegencyCode;
 use crate::domain::regency::NewRegency;
 use crate::domain::vendor::{
-    Decision, LegalForm, Registration, RegistrationInput, Scale, TrainingInput, TrainingRecord,
-    VendorStatus, next_status,
+    Decision, LegalForm, Registration, Scale, TrainingInput, TrainingRecord, VendorStatus,
+    next_status,
 };
 use crate::events;
 use crate::store::{self, VendorFilter, training, vendor};
@@ -196,24 +196,8 @@ impl VendorApi {
             &[Role::ProvinceAdmin, Role::RegencyAdmin, Role::Vendor],
             "register vendors",
         )?;
-        let contact = req.contact.unwrap_or_default();
-        let bank = req.bank_account.unwrap_or_default();
-        let input = RegistrationInput {
-            name: req.name,
-            legal_form: LegalForm::from_proto(req.legal_form),
-            nik: req.nik,
-            nib: req.nib,
-            npwp: req.npwp,
-            scale: Scale::from_proto(req.scale),
-            address: req.address,
-            regency_code: req.regency_code,
-            phone: contact.phone,
-            email: contact.email,
-            bank_name: bank.bank_name,
-            account_number: bank.account_number,
-            account_holder: bank.account_holder,
-        };
-        let registration = Registration::parse(input).map_err(ApiError::Invalid)?;
+        let registration =
+            Registration::parse(convert::registration_input(req)).map_err(ApiError::Invalid)?;
         let regency_code = registration.regency_code.clone();
         if who.role == Role::RegencyAdmin {
             require_admin_of(who, regency_code.as_str(), "register vendors")?;
@@ -227,72 +211,9 @@ impl VendorApi {
         }
 
         let txn = db::begin_write(&self.db).await?;
-        let regency = store::find_regency(&txn, &regency_code)
-            .await?
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "regency_code",
-                    format!("{regency_code} is not a known regency"),
-                )
-            })?;
-        if regency.joined_at.is_none() {
-            return Err(ApiError::FailedPrecondition(format!(
-                "regency {regency_code} ({}) has not joined Blangkon yet",
-                regency.name
-            )));
-        }
-        if let Some(nik) = &registration.nik {
-            let issued_in = nik.regency_code();
-            if store::find_regency(&txn, issued_in).await?.is_none() {
-                return Err(ApiError::invalid(
-                    "nik",
-                    format!(
-                        "its first four digits name regency {issued_in}, which is not a known regency code"
-                    ),
-                ));
-            }
-        }
-        if who.role == Role::Vendor
-            && let Some(existing) = store::owned_vendor(&txn, &who.subject).await?
-        {
-            return Err(ApiError::AlreadyExists {
-                field: "account".into(),
-                message: format!("this account already registered vendor {existing}"),
-            });
-        }
-        if let Some(field) = store::taken_identifier(&txn, &registration).await? {
-            return Err(ApiError::AlreadyExists {
-                field: field.into(),
-                message: format!(
-                    "a vendor with this {} is already registered",
-                    field.to_uppercase()
-                ),
-            });
-        }
-
+        registrable(&txn, who, &registration).await?;
         let now = blangkon_platform::time::now();
-        let row = vendor::Model {
-            id: uuid::Uuid::now_v7().to_string(),
-            name_search: registration.name.to_lowercase(),
-            name: registration.name,
-            legal_form: registration.legal_form,
-            nik: registration.nik.map(|n| n.as_str().into()),
-            nib: registration.nib.map(|n| n.as_str().into()),
-            npwp: registration.npwp.map(|n| n.as_str().into()),
-            scale: registration.scale,
-            address: registration.address,
-            regency_code: regency_code.as_str().into(),
-            phone: registration.phone,
-            email: registration.email,
-            bank_name: registration.bank_name,
-            bank_account_number: registration.account_number,
-            bank_account_holder: registration.account_holder,
-            status: VendorStatus::Pending,
-            owner_subject: (who.role == Role::Vendor).then(|| who.subject.clone()),
-            registered_by: who.subject.clone(),
-            registered_at: now,
-            updated_at: now,
-        };
+        let row = new_vendor(registration, who, now);
         store::insert_vendor(&txn, vendor::ActiveModel::from(row.clone()))
             .await
             .map_err(conflict_on_unique)?;
@@ -679,6 +600,91 @@ impl VendorService for VendorApi {
         request: Request<pb::ListVendorsRequest>,
     ) -> Result<Response<pb::ListVendorsResponse>, Status> {
         handle!(self, request, do_list_vendors)
+    }
+}
+
+/// Whether `registration` may be added now: its regency known and joined,
+/// its NIK issued in a known regency, a self-registering account without a
+/// vendor yet, and no vendor holding its identifiers.
+async fn registrable(
+    txn: &impl sea_orm::ConnectionTrait,
+    who: &Principal,
+    registration: &Registration,
+) -> ApiResult<()> {
+    let regency_code = &registration.regency_code;
+    let regency = store::find_regency(txn, regency_code)
+        .await?
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "regency_code",
+                format!("{regency_code} is not a known regency"),
+            )
+        })?;
+    if regency.joined_at.is_none() {
+        return Err(ApiError::FailedPrecondition(format!(
+            "regency {regency_code} ({}) has not joined Blangkon yet",
+            regency.name
+        )));
+    }
+    if let Some(nik) = &registration.nik {
+        let issued_in = nik.regency_code();
+        if store::find_regency(txn, issued_in).await?.is_none() {
+            return Err(ApiError::invalid(
+                "nik",
+                format!(
+                    "its first four digits name regency {issued_in}, which is not a known regency code"
+                ),
+            ));
+        }
+    }
+    if who.role == Role::Vendor
+        && let Some(existing) = store::owned_vendor(txn, &who.subject).await?
+    {
+        return Err(ApiError::AlreadyExists {
+            field: "account".into(),
+            message: format!("this account already registered vendor {existing}"),
+        });
+    }
+    if let Some(field) = store::taken_identifier(txn, registration).await? {
+        return Err(ApiError::AlreadyExists {
+            field: field.into(),
+            message: format!(
+                "a vendor with this {} is already registered",
+                field.to_uppercase()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The stored row of a new, pending vendor.
+fn new_vendor(
+    registration: Registration,
+    who: &Principal,
+    now: chrono::DateTime<chrono::Utc>,
+) -> vendor::Model {
+    let regency_code = registration.regency_code.as_str().to_string();
+    vendor::Model {
+        id: uuid::Uuid::now_v7().to_string(),
+        name_search: registration.name.to_lowercase(),
+        name: registration.name,
+        legal_form: registration.legal_form,
+        nik: registration.nik.map(|n| n.as_str().into()),
+        nib: registration.nib.map(|n| n.as_str().into()),
+        npwp: registration.npwp.map(|n| n.as_str().into()),
+        scale: registration.scale,
+        address: registration.address,
+        regency_code,
+        phone: registration.phone,
+        email: registration.email,
+        bank_name: registration.bank_name,
+        bank_account_number: registration.account_number,
+        bank_account_holder: registration.account_holder,
+        status: VendorStatus::Pending,
+        owner_subject: (who.role == Role::Vendor).then(|| who.subject.clone()),
+        registered_by: who.subject.clone(),
+        registered_at: now,
+        updated_at: now,
     }
 }
 
