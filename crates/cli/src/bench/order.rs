@@ -131,10 +131,61 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<()> {
     order_settings.service.vendor_endpoint = vendor.endpoint();
     order_settings.service.catalog_endpoint = catalog.endpoint();
     let order = suite.start(order_settings).await?;
-    let (vendor_address, catalog_address, order_address) =
-        (vendor.address(), catalog.address(), order.address());
+    let at = Endpoints {
+        vendor: vendor.endpoint(),
+        catalog: catalog.endpoint(),
+        order: order.endpoint(),
+    };
+    let (vendor_id, products) = seed(&at).await?;
+    let raw = raw_database(&bench.server).await?;
 
-    // One verified vendor with 50 products in plenty of stock.
+    print_header();
+    for &workers in &bench.concurrency {
+        let seconds = bench.seconds;
+        let (orders, failed) = measure_orders(&at, workers, seconds, &products).await?;
+        let raw_writes = measure_raw(&raw, workers, seconds).await?;
+        let lookups = measure_vendor_check(&at, workers, seconds, &vendor_id).await?;
+        let reservations = measure_reservation(&at, workers, seconds, &products).await?;
+        print_row(
+            workers,
+            &orders,
+            failed,
+            &raw_writes,
+            &lookups,
+            &reservations,
+        );
+    }
+    let within = Duration::from_secs(15);
+    for stopped in [
+        order.stop(within).await,
+        catalog.stop(within).await,
+        vendor.stop(within).await,
+    ] {
+        if let Err(e) = stopped {
+            eprintln!("{e}");
+        }
+    }
+    drop(kafka);
+    Ok(())
+}
+
+/// Where the three services under test answer.
+struct Endpoints {
+    vendor: String,
+    catalog: String,
+    order: String,
+}
+
+/// Latencies, sorted, and the seconds they were measured over.
+type Measured = (Vec<Duration>, f64);
+
+fn per_second((latencies, elapsed): &Measured) -> f64 {
+    latencies.len() as f64 / elapsed
+}
+
+/// One verified vendor with 50 products in plenty of stock: its id and
+/// theirs.
+async fn seed(at: &Endpoints) -> anyhow::Result<(String, Arc<Vec<String>>)> {
     let province = token(
         Role::ProvinceAdmin,
         TokenRequest {
@@ -142,7 +193,7 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<()> {
             ..TokenRequest::default()
         },
     )?;
-    let mut vendors = VendorServiceClient::connect(format!("http://{vendor_address}")).await?;
+    let mut vendors = VendorServiceClient::connect(at.vendor.clone()).await?;
     vendors
         .join_regency(with(
             &province,
@@ -192,8 +243,7 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<()> {
             ..TokenRequest::default()
         },
     )?;
-    let mut catalog_client =
-        CatalogServiceClient::connect(format!("http://{catalog_address}")).await?;
+    let mut catalog_client = CatalogServiceClient::connect(at.catalog.clone()).await?;
     let mut products = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     while products.len() < 50 {
@@ -233,15 +283,21 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<()> {
             Err(e) => anyhow::bail!("the catalog never saw the vendor verified: {e}"),
         }
     }
-    let products = Arc::new(products);
+    Ok((registered.id, Arc::new(products)))
+}
 
-    // The raw limit: one single-row insert transaction, on the same server.
-    let raw = db::connect(&fresh_database(&bench.server, "blangkon_bench_raw").await?).await?;
+/// The raw limit: one single-row insert transaction, on the same server.
+async fn raw_database(server: &str) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    let raw = db::connect(&fresh_database(server, "blangkon_bench_raw").await?).await?;
     raw.execute_unprepared(
         "CREATE TABLE raw_orders (id UUID PRIMARY KEY, work_unit TEXT NOT NULL, total BIGINT NOT NULL, placed_at TIMESTAMPTZ NOT NULL)",
     )
     .await?;
 
+    Ok(raw)
+}
+
+fn print_header() {
     println!();
     println!(
         "order placement over gRPC (stock reservation with its prices, vendor check, order write) vs a raw insert transaction, PostgreSQL"
@@ -266,156 +322,193 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<()> {
     println!(
         " each at the same concurrency. bound/s: orders/s if placing cost no more than those two steps and one raw transaction, as % of raw tx/s)"
     );
-    for &workers in &bench.concurrency {
-        let products_ref = products.clone();
-        let clients = connect_each(workers, || {
-            OrderServiceClient::connect(format!("http://{order_address}"))
-        })
-        .await?;
-        let failed = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let failed_ref = failed.clone();
-        let run = uuid::Uuid::now_v7();
-        let (latencies, elapsed) = measure(workers, bench.seconds, move |w, n| {
-            let mut client = clients[w].clone();
-            let product = products_ref[(w + n as usize) % products_ref.len()].clone();
-            let failed = failed_ref.clone();
-            async move {
-                let buyer = token(
-                    Role::Buyer,
-                    TokenRequest {
-                        subject: format!("bench-{w}"),
-                        regency: Some("33.74".into()),
-                        work_unit: Some(format!("Satker {w}")),
-                        ..TokenRequest::default()
+}
+
+/// Orders placed by `workers` buyers at once; and how many failed.
+async fn measure_orders(
+    at: &Endpoints,
+    workers: usize,
+    seconds: u64,
+    products: &Arc<Vec<String>>,
+) -> anyhow::Result<(Measured, u64)> {
+    let products_ref = products.clone();
+    let clients = connect_each(workers, || OrderServiceClient::connect(at.order.clone())).await?;
+    let failed = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let failed_ref = failed.clone();
+    let run = uuid::Uuid::now_v7();
+    let orders = measure(workers, seconds, move |w, n| {
+        let mut client = clients[w].clone();
+        let product = products_ref[(w + n as usize) % products_ref.len()].clone();
+        let failed = failed_ref.clone();
+        async move {
+            let buyer = token(
+                Role::Buyer,
+                TokenRequest {
+                    subject: format!("bench-{w}"),
+                    regency: Some("33.74".into()),
+                    work_unit: Some(format!("Satker {w}")),
+                    ..TokenRequest::default()
+                },
+            )?;
+            let placed = client
+                .place_order(with(
+                    &buyer,
+                    pb::PlaceOrderRequest {
+                        idempotency_key: format!("bench-{run}-{w}-{n}"),
+                        lines: vec![pb::OrderLine {
+                            product_id: product,
+                            quantity: 20,
+                        }],
+                        note: String::new(),
                     },
-                )?;
-                let placed = client
-                    .place_order(with(
-                        &buyer,
-                        pb::PlaceOrderRequest {
-                            idempotency_key: format!("bench-{run}-{w}-{n}"),
-                            lines: vec![pb::OrderLine {
-                                product_id: product,
-                                quantity: 20,
-                            }],
-                            note: String::new(),
-                        },
-                    )?)
-                    .await;
-                if placed.is_err() {
-                    failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
-                Ok(())
+                )?)
+                .await;
+            if placed.is_err() {
+                failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
-        })
-        .await?;
-
-        let raw_db = raw.clone();
-        let (raw_latencies, raw_elapsed) = measure(workers, bench.seconds, move |w, _| {
-            let raw_db = raw_db.clone();
-            async move {
-                let txn = raw_db.begin().await?;
-                txn.execute_raw(sea_orm::Statement::from_sql_and_values(
-                    sea_orm::DbBackend::Postgres,
-                    "INSERT INTO raw_orders (id, work_unit, total, placed_at) VALUES ($1, $2, $3, now())",
-                    [uuid::Uuid::now_v7().into(), format!("Satker {w}").into(), 500_000i64.into()],
-                ))
-                .await?;
-                txn.commit().await?;
-                Ok(())
-            }
-        })
-        .await?;
-        // Each remote step of a placing alone, at the same concurrency:
-        // where an order's time goes.
-        let service = token(
-            Role::Service,
-            TokenRequest {
-                subject: "order-service".into(),
-                ..TokenRequest::default()
-            },
-        )?;
-        let vendor_clients = connect_each(workers, || {
-            VendorServiceClient::connect(format!("http://{vendor_address}"))
-        })
-        .await?;
-        let vendor_id = registered.id.clone();
-        let service_token = service.clone();
-        let (lookups, lookup_elapsed) = measure(workers, bench.seconds, move |w, _| {
-            let mut client = vendor_clients[w].clone();
-            let request = with(
-                &service_token,
-                ven::GetVendorRequest {
-                    vendor_id: vendor_id.clone(),
-                    view: ven::VendorView::Basic as i32,
-                },
-            );
-            async move {
-                client.get_vendor(request?).await?;
-                Ok(())
-            }
-        })
-        .await?;
-        let catalog_clients = connect_each(workers, || {
-            CatalogServiceClient::connect(format!("http://{catalog_address}"))
-        })
-        .await?;
-        let products_ref = products.clone();
-        let service_token = service;
-        let (reservations, reserve_elapsed) = measure(workers, bench.seconds, move |w, n| {
-            let mut client = catalog_clients[w].clone();
-            let request = with(
-                &service_token,
-                cat::ReserveStockRequest {
-                    reservation_id: uuid::Uuid::now_v7().to_string(),
-                    lines: vec![cat::QuoteLine {
-                        product_id: products_ref[(w + n as usize) % products_ref.len()].clone(),
-                        quantity: 20,
-                    }],
-                },
-            );
-            async move {
-                client.reserve_stock(request?).await?;
-                Ok(())
-            }
-        })
-        .await?;
-        let lookups_per_s = lookups.len() as f64 / lookup_elapsed;
-        let reservations_per_s = reservations.len() as f64 / reserve_elapsed;
-
-        let orders_per_s = latencies.len() as f64 / elapsed;
-        let raw_per_s = raw_latencies.len() as f64 / raw_elapsed;
-        // The steps share the same two cores, so their costs add up: an
-        // order can go no faster than its vendor check, its reservation and
-        // one raw insert transaction (for its own write) one after another,
-        // even if the order service itself cost nothing.
-        let bound_per_s = 1.0 / (1.0 / lookups_per_s + 1.0 / reservations_per_s + 1.0 / raw_per_s);
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        println!(
-            "{:>8} {:>9.0} {:>9.2} {:>9.2} {:>9} {:>11.0} {:>6.0}% {:>10.0} {:>10.0} {:>8.0} {:>6.0}%",
-            workers,
-            orders_per_s,
-            ms(percentile(&latencies, 50.0)),
-            ms(percentile(&latencies, 99.0)),
-            failed.load(std::sync::atomic::Ordering::Relaxed),
-            raw_per_s,
-            100.0 * orders_per_s / raw_per_s,
-            lookups_per_s,
-            reservations_per_s,
-            bound_per_s,
-            100.0 * bound_per_s / raw_per_s,
-        );
-    }
-    let within = Duration::from_secs(15);
-    for stopped in [
-        order.stop(within).await,
-        catalog.stop(within).await,
-        vendor.stop(within).await,
-    ] {
-        if let Err(e) = stopped {
-            eprintln!("{e}");
+            Ok(())
         }
-    }
-    drop(kafka);
-    Ok(())
+    })
+    .await?;
+
+    Ok((orders, failed.load(std::sync::atomic::Ordering::Relaxed)))
+}
+
+/// Raw single-row insert transactions by `workers` tasks at once.
+async fn measure_raw(
+    raw: &sea_orm::DatabaseConnection,
+    workers: usize,
+    seconds: u64,
+) -> anyhow::Result<Measured> {
+    let raw_db = raw.clone();
+    let raw_writes = measure(workers, seconds, move |w, _| {
+        let raw_db = raw_db.clone();
+        async move {
+            let txn = raw_db.begin().await?;
+            txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+                sea_orm::DbBackend::Postgres,
+                "INSERT INTO raw_orders (id, work_unit, total, placed_at) VALUES ($1, $2, $3, now())",
+                [uuid::Uuid::now_v7().into(), format!("Satker {w}").into(), 500_000i64.into()],
+            ))
+            .await?;
+            txn.commit().await?;
+            Ok(())
+        }
+    })
+    .await?;
+    Ok(raw_writes)
+}
+
+/// The vendor check of a placing alone (`GetVendor`, basic view), at the
+/// same concurrency.
+async fn measure_vendor_check(
+    at: &Endpoints,
+    workers: usize,
+    seconds: u64,
+    vendor_id: &str,
+) -> anyhow::Result<Measured> {
+    let service = token(
+        Role::Service,
+        TokenRequest {
+            subject: "order-service".into(),
+            ..TokenRequest::default()
+        },
+    )?;
+    let vendor_clients =
+        connect_each(workers, || VendorServiceClient::connect(at.vendor.clone())).await?;
+    let vendor_id = vendor_id.to_string();
+    let service_token = service.clone();
+    let lookups = measure(workers, seconds, move |w, _| {
+        let mut client = vendor_clients[w].clone();
+        let request = with(
+            &service_token,
+            ven::GetVendorRequest {
+                vendor_id: vendor_id.clone(),
+                view: ven::VendorView::Basic as i32,
+            },
+        );
+        async move {
+            client.get_vendor(request?).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    Ok(lookups)
+}
+
+/// The stock reservation of a placing alone (`ReserveStock`), at the same
+/// concurrency.
+async fn measure_reservation(
+    at: &Endpoints,
+    workers: usize,
+    seconds: u64,
+    products: &Arc<Vec<String>>,
+) -> anyhow::Result<Measured> {
+    let service = token(
+        Role::Service,
+        TokenRequest {
+            subject: "order-service".into(),
+            ..TokenRequest::default()
+        },
+    )?;
+    let catalog_clients = connect_each(workers, || {
+        CatalogServiceClient::connect(at.catalog.clone())
+    })
+    .await?;
+    let products_ref = products.clone();
+    let service_token = service;
+    let reservations = measure(workers, seconds, move |w, n| {
+        let mut client = catalog_clients[w].clone();
+        let request = with(
+            &service_token,
+            cat::ReserveStockRequest {
+                reservation_id: uuid::Uuid::now_v7().to_string(),
+                lines: vec![cat::QuoteLine {
+                    product_id: products_ref[(w + n as usize) % products_ref.len()].clone(),
+                    quantity: 20,
+                }],
+            },
+        );
+        async move {
+            client.reserve_stock(request?).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    Ok(reservations)
+}
+
+fn print_row(
+    workers: usize,
+    orders: &Measured,
+    failed: u64,
+    raw_writes: &Measured,
+    lookups: &Measured,
+    reservations: &Measured,
+) {
+    let (latencies, _) = orders;
+    let orders_per_s = per_second(orders);
+    let raw_per_s = per_second(raw_writes);
+    let lookups_per_s = per_second(lookups);
+    let reservations_per_s = per_second(reservations);
+    // The steps share the same two cores, so their costs add up: an
+    // order can go no faster than its vendor check, its reservation and
+    // one raw insert transaction (for its own write) one after another,
+    // even if the order service itself cost nothing.
+    let bound_per_s = 1.0 / (1.0 / lookups_per_s + 1.0 / reservations_per_s + 1.0 / raw_per_s);
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "{:>8} {:>9.0} {:>9.2} {:>9.2} {:>9} {:>11.0} {:>6.0}% {:>10.0} {:>10.0} {:>8.0} {:>6.0}%",
+        workers,
+        orders_per_s,
+        ms(percentile(latencies, 50.0)),
+        ms(percentile(latencies, 99.0)),
+        failed,
+        raw_per_s,
+        100.0 * orders_per_s / raw_per_s,
+        lookups_per_s,
+        reservations_per_s,
+        bound_per_s,
+        100.0 * bound_per_s / raw_per_s,
+    );
 }
