@@ -1,6 +1,8 @@
 //! Domain values that cross modules and services, each parsed once at the
 //! boundary and then trusted:
 //!
+//! - [`VendorId`], [`ProductId`], [`OrderId`], [`ReservationId`]: UUIDs
+//!   parsed once where a request brings them;
 //! - [`Rupiah`]: money, with checked arithmetic and the direct-purchase
 //!   limit;
 //! - [`RegencyCode`]: a Kemendagri regency or city code (`33.74`);
@@ -14,6 +16,7 @@
 //! value type, stored as the same text or number as before) and, where the
 //! API carries it, to its protobuf enum, here and nowhere else.
 
+pub mod ids;
 pub mod money;
 pub mod order;
 pub mod product;
@@ -21,6 +24,7 @@ pub mod regency;
 pub mod vendor;
 pub mod vendor_events;
 
+pub use ids::{IdError, OrderId, ProductId, ReservationId, VendorId};
 pub use money::Rupiah;
 pub use order::OrderStatus;
 pub use product::ProductStatus;

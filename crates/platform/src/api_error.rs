@@ -46,6 +46,13 @@ impl ApiError {
     }
 }
 
+/// One bad field is a request refused as invalid.
+impl From<Violation> for ApiError {
+    fn from(violation: Violation) -> Self {
+        ApiError::Invalid(vec![violation])
+    }
+}
+
 impl From<ApiError> for Status {
     fn from(err: ApiError) -> Self {
         match &err {

@@ -54,6 +54,19 @@ pub fn invalid_argument(violations: &[Violation]) -> Status {
     )
 }
 
+/// Field-scoped parsing, in one idiom: `VendorId::parse(&req.vendor_id)
+/// .field("vendor_id")?` turns whatever the parse refused into a violation
+/// of that field, described by the parse's own error.
+pub trait FieldViolationExt<T> {
+    fn field(self, field: &str) -> Result<T, Violation>;
+}
+
+impl<T, E: std::fmt::Display> FieldViolationExt<T> for Result<T, E> {
+    fn field(self, field: &str) -> Result<T, Violation> {
+        self.map_err(|e| Violation::new(field, e.to_string()))
+    }
+}
+
 /// The page size a list request asks for: `default` for 0, else 1 to
 /// `max`; anything else is a violation of `page_size`.
 pub fn page_size(requested: i32, default: u64, max: u64) -> Result<u64, Violation> {
@@ -185,6 +198,18 @@ pub fn refusals_of(status: &Status) -> Vec<Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_parse_becomes_a_violation_of_its_field() {
+        let refused: Result<u8, Violation> = "300".parse::<u8>().field("quantity");
+        let violation = refused.unwrap_err();
+        assert_eq!(violation.field, "quantity");
+        assert_eq!(
+            violation.description,
+            "number too large to fit in target type"
+        );
+        assert_eq!("7".parse::<u8>().field("quantity"), Ok(7));
+    }
 
     #[test]
     fn page_sizes_default_at_zero_and_stop_at_the_maximum() {

@@ -1,10 +1,10 @@
 //! Requests into domain values and stored products into answers.
 
-use blangkon_domain::{LegalForm, RegencyCode, Scale};
+use blangkon_domain::{LegalForm, ProductId, RegencyCode, Scale};
 use blangkon_platform::api_error::ApiError;
 use blangkon_platform::page::{self, Position};
 use blangkon_platform::time::to_timestamp;
-use blangkon_platform::validation::{self, Violation};
+use blangkon_platform::validation::{self, FieldViolationExt, Violation};
 use blangkon_proto::catalog as pb;
 
 use super::ApiResult;
@@ -17,9 +17,7 @@ const DEFAULT_PAGE_SIZE: u64 = 20;
 const MAX_PAGE_SIZE: u64 = 100;
 
 pub(super) fn parse_product_id(id: &str) -> ApiResult<String> {
-    uuid::Uuid::parse_str(id.trim())
-        .map(|u| u.to_string())
-        .map_err(|_| ApiError::invalid("product_id", "must be a product id (UUID)"))
+    Ok(ProductId::parse(id).field("product_id")?.to_string())
 }
 
 pub(super) fn details_input(details: Option<pb::ProductDetails>) -> DetailsInput {

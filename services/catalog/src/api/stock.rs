@@ -2,13 +2,13 @@
 
 use std::collections::HashMap;
 
-use blangkon_domain::VendorStatus;
+use blangkon_domain::{ReservationId, VendorStatus};
 use blangkon_platform::api_error::ApiError;
 use blangkon_platform::auth::{Principal, Role};
 use blangkon_platform::db;
 use blangkon_platform::outbox;
 use blangkon_platform::time::to_timestamp;
-use blangkon_platform::validation::{Refusal, product_lines};
+use blangkon_platform::validation::{FieldViolationExt, Refusal, product_lines};
 use blangkon_proto::catalog as pb;
 use sea_orm::ConnectionTrait;
 
@@ -315,8 +315,8 @@ impl CatalogApi {
                 who.role
             )));
         }
-        let reservation_id = uuid::Uuid::parse_str(req.reservation_id.trim())
-            .map_err(|_| ApiError::invalid("reservation_id", "must be a reservation id (UUID)"))?
+        let reservation_id = ReservationId::parse(&req.reservation_id)
+            .field("reservation_id")?
             .to_string();
         let txn = db::begin_write(&self.db).await?;
         let lines = store::reservation_lines(&txn, &reservation_id).await?;

@@ -4,13 +4,14 @@
 
 mod convert;
 
+use blangkon_domain::{OrderId, VendorId};
 use blangkon_platform::api_error::ApiError;
 use blangkon_platform::auth::{Principal, Role, principal};
 use blangkon_platform::db;
 use blangkon_platform::outbox::{self, RelayWaker};
 use blangkon_platform::page::{self, AfterId};
 use blangkon_platform::time::now;
-use blangkon_platform::validation::Violation;
+use blangkon_platform::validation::{FieldViolationExt, Violation};
 use blangkon_proto::order as pb;
 use blangkon_proto::order::order_service_server::OrderService;
 use sea_orm::DatabaseConnection;
@@ -103,9 +104,7 @@ impl OrderApi {
         note: &str,
         apply: impl FnOnce(&mut order::Model),
     ) -> ApiResult<pb::Order> {
-        let order_id = uuid::Uuid::parse_str(order_id.trim())
-            .map_err(|_| ApiError::invalid("order_id", "must be an order id (UUID)"))?
-            .to_string();
+        let order_id = OrderId::parse(order_id).field("order_id")?.to_string();
         let note = note.trim();
         if note.chars().count() > 1000 {
             return Err(ApiError::invalid("note", "must be at most 1000 characters"));
@@ -191,9 +190,7 @@ impl OrderApi {
         who: &Principal,
         req: pb::GetOrderRequest,
     ) -> ApiResult<pb::Order> {
-        let order_id = uuid::Uuid::parse_str(req.order_id.trim())
-            .map_err(|_| ApiError::invalid("order_id", "must be an order id (UUID)"))?
-            .to_string();
+        let order_id = OrderId::parse(&req.order_id).field("order_id")?.to_string();
         let row = store::find_order(&self.db, &order_id)
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))?;
@@ -240,13 +237,11 @@ impl OrderApi {
         }
         let vendor_id = match req.vendor_id.trim() {
             "" => None,
-            id => match uuid::Uuid::parse_str(id) {
-                Ok(id) => Some(id.to_string()),
-                Err(_) => {
-                    v.push(Violation::new("vendor_id", "must be a vendor id (UUID)"));
-                    None
-                }
-            },
+            id => VendorId::parse(id)
+                .field("vendor_id")
+                .map_err(|violation| v.push(violation))
+                .ok()
+                .map(|id| id.to_string()),
         };
         if !v.is_empty() {
             return Err(ApiError::Invalid(v));

@@ -4,11 +4,11 @@
 
 mod convert;
 
-use blangkon_domain::{OrderStatus, RegencyCode};
+use blangkon_domain::{OrderStatus, RegencyCode, VendorId};
 use blangkon_platform::api_error::ApiError;
 use blangkon_platform::page;
 use blangkon_platform::time::{now, to_timestamp};
-use blangkon_platform::validation::Violation;
+use blangkon_platform::validation::{FieldViolationExt, Violation};
 use blangkon_proto::reporting as pb;
 use blangkon_proto::reporting::reporting_service_server::ReportingService;
 use sea_orm::{DatabaseConnection, DbErr};
@@ -195,12 +195,13 @@ impl ReportingApi {
             }
             parsed
         });
-        let vendor_id = optional(&req.vendor_id);
-        if let Some(id) = &vendor_id
-            && uuid::Uuid::parse_str(id).is_err()
-        {
-            violations.push(Violation::new("vendor_id", "must be a vendor id (UUID)"));
-        }
+        let vendor_id = optional(&req.vendor_id).and_then(|id| {
+            VendorId::parse(&id)
+                .field("vendor_id")
+                .map_err(|violation| violations.push(violation))
+                .ok()
+                .map(|id| id.to_string())
+        });
         let regency_code = optional(&req.regency_code);
         if let Some(code) = &regency_code
             && RegencyCode::parse(code).is_err()

@@ -5,10 +5,12 @@
 pub mod convert;
 pub mod error;
 
+use blangkon_domain::VendorId;
 use blangkon_platform::auth::{Principal, Role, principal};
 use blangkon_platform::db::{self, is_unique_violation};
 use blangkon_platform::outbox::{self, RelayWaker};
 use blangkon_platform::page::{self, AfterId};
+use blangkon_platform::validation::FieldViolationExt;
 use blangkon_proto::vendor as pb;
 use blangkon_proto::vendor::vendor_service_server::VendorService;
 use sea_orm::{DatabaseConnection, DbErr};
@@ -70,9 +72,7 @@ fn require_admin_of(principal: &Principal, regency_code: &str, action: &str) -> 
 }
 
 fn parse_vendor_id(id: &str) -> ApiResult<String> {
-    uuid::Uuid::parse_str(id.trim())
-        .map(|u| u.to_string())
-        .map_err(|_| ApiError::invalid("vendor_id", "must be a vendor id (UUID)"))
+    Ok(VendorId::parse(id).field("vendor_id")?.to_string())
 }
 
 /// A reason or note: required for some decisions, bounded for all.
@@ -135,8 +135,7 @@ impl VendorApi {
         req: pb::JoinRegencyRequest,
     ) -> ApiResult<pb::Regency> {
         require(who, &[Role::ProvinceAdmin], "let regencies join")?;
-        let code =
-            RegencyCode::parse(&req.code).map_err(|e| ApiError::invalid("code", e.to_string()))?;
+        let code = RegencyCode::parse(&req.code).field("code")?;
         let now = blangkon_platform::time::now();
         let txn = db::begin_write(&self.db).await?;
         let mut row = store::find_regency(&txn, &code).await?.ok_or_else(|| {
