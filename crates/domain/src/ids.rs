@@ -22,22 +22,11 @@ macro_rules! id {
         pub struct $name(Uuid);
 
         impl $name {
-            /// A new id, in time order (UUIDv7).
-            pub fn new() -> Self {
-                Self(Uuid::now_v7())
-            }
-
             /// The id `text` names; blanks around it are ignored.
             pub fn parse(text: &str) -> Result<Self, IdError> {
                 Uuid::parse_str(text.trim())
                     .map(Self)
                     .map_err(|_| IdError($kind))
-            }
-        }
-
-        impl Default for $name {
-            fn default() -> Self {
-                Self::new()
             }
         }
 
@@ -52,12 +41,6 @@ macro_rules! id {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 self.0.hyphenated().fmt(f)
-            }
-        }
-
-        impl From<Uuid> for $name {
-            fn from(id: Uuid) -> Self {
-                Self(id)
             }
         }
     };
@@ -116,12 +99,5 @@ mod tests {
             "must be a vendor id (UUID)"
         );
         assert!(ReservationId::parse("123").is_err());
-    }
-
-    #[test]
-    fn new_ids_follow_each_other_in_time_order() {
-        let (a, b) = (OrderId::new(), OrderId::new());
-        assert!(a < b);
-        assert_ne!(a, OrderId::default());
     }
 }

@@ -16,6 +16,25 @@
 //! value type, stored as the same text or number as before) and, where the
 //! API carries it, to its protobuf enum, here and nowhere else.
 
+/// For an enum stored as a code (with `ALL` and `as_str`): `parse` from
+/// the code, and `Display` as it.
+macro_rules! stored_code {
+    ($($code:ty),*) => {$(
+        impl $code {
+            /// The value whose stored code is `code`, if any.
+            pub fn parse(code: &str) -> Option<Self> {
+                Self::ALL.into_iter().find(|v| v.as_str() == code)
+            }
+        }
+
+        impl std::fmt::Display for $code {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    )*};
+}
+
 pub mod ids;
 pub mod money;
 pub mod order;

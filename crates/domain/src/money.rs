@@ -50,11 +50,6 @@ impl Rupiah {
         self.0.checked_add(other.0).map(Rupiah)
     }
 
-    /// `self - other`, or `None` if it does not fit.
-    pub fn checked_sub(self, other: Rupiah) -> Option<Rupiah> {
-        self.0.checked_sub(other.0).map(Rupiah)
-    }
-
     /// `quantity` units at `self` each, or `None` if it does not fit.
     pub fn checked_mul(self, quantity: i64) -> Option<Rupiah> {
         self.0.checked_mul(quantity).map(Rupiah)
@@ -68,18 +63,6 @@ impl fmt::Display for Rupiah {
     }
 }
 
-impl From<i64> for Rupiah {
-    fn from(amount: i64) -> Self {
-        Self(amount)
-    }
-}
-
-impl From<Rupiah> for i64 {
-    fn from(amount: Rupiah) -> Self {
-        amount.0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,7 +70,6 @@ mod tests {
     #[test]
     fn arithmetic_that_overflows_is_none_not_a_wrap() {
         assert_eq!(Rupiah::new(i64::MAX).checked_add(Rupiah::new(1)), None);
-        assert_eq!(Rupiah::new(i64::MIN).checked_sub(Rupiah::new(1)), None);
         assert_eq!(Rupiah::new(i64::MAX).checked_mul(2), None);
         assert_eq!(
             Rupiah::new(25_000).checked_mul(20),
@@ -96,10 +78,6 @@ mod tests {
         assert_eq!(
             Rupiah::new(500_000).checked_add(Rupiah::new(1)),
             Some(Rupiah::new(500_001))
-        );
-        assert_eq!(
-            Rupiah::new(500_000).checked_sub(Rupiah::new(1)),
-            Some(Rupiah::new(499_999))
         );
     }
 
@@ -114,12 +92,6 @@ mod tests {
     fn the_direct_purchase_limit_is_two_hundred_million() {
         assert_eq!(Rupiah::DIRECT_PURCHASE_LIMIT.get(), 200_000_000);
         assert_eq!(Rupiah::DIRECT_PURCHASE_LIMIT.to_string(), "Rp200000000");
-    }
-
-    #[test]
-    fn an_amount_converts_to_and_from_plain_rupiah() {
-        assert_eq!(Rupiah::from(150_000), Rupiah::new(150_000));
-        assert_eq!(i64::from(Rupiah::new(150_000)), 150_000);
     }
 
     #[test]

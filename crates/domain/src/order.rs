@@ -54,10 +54,6 @@ impl OrderStatus {
         }
     }
 
-    pub fn parse(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == code)
-    }
-
     /// Whether the order counts as a transaction: every status but a
     /// refusal or a cancellation.
     pub fn is_transaction(self) -> bool {
@@ -94,11 +90,7 @@ impl OrderStatus {
     }
 }
 
-impl std::fmt::Display for OrderStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+stored_code!(OrderStatus);
 
 #[cfg(test)]
 mod tests {

@@ -34,10 +34,6 @@ impl ProductStatus {
         }
     }
 
-    pub fn parse(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == code)
-    }
-
     pub fn to_proto(self) -> pb::ProductStatus {
         match self {
             ProductStatus::Draft => pb::ProductStatus::Draft,
@@ -47,11 +43,7 @@ impl ProductStatus {
     }
 }
 
-impl std::fmt::Display for ProductStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+stored_code!(ProductStatus);
 
 #[cfg(test)]
 mod tests {

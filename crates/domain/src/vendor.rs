@@ -86,10 +86,6 @@ impl LegalForm {
         }
     }
 
-    pub fn parse(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == code)
-    }
-
     /// The value a protobuf enum number names; `None` for UNSPECIFIED and
     /// numbers this build does not know.
     pub fn from_proto(value: i32) -> Option<Self> {
@@ -126,10 +122,6 @@ impl Scale {
             Scale::Small => "small",
             Scale::Medium => "medium",
         }
-    }
-
-    pub fn parse(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == code)
     }
 
     /// See [`LegalForm::from_proto`].
@@ -175,10 +167,6 @@ impl VendorStatus {
         }
     }
 
-    pub fn parse(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == code)
-    }
-
     /// See [`LegalForm::from_proto`].
     pub fn from_proto(value: i32) -> Option<Self> {
         match pb::VendorStatus::try_from(value).ok()? {
@@ -200,23 +188,7 @@ impl VendorStatus {
     }
 }
 
-impl std::fmt::Display for LegalForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::fmt::Display for Scale {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::fmt::Display for VendorStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+stored_code!(LegalForm, Scale, VendorStatus);
 
 #[cfg(test)]
 mod tests {

@@ -163,9 +163,9 @@ impl<'de> Deserialize<'de> for Secret {
 
 /// The sections every service has. Built once per service by
 /// [`PlatformSettings::for_service`], checked by one
-/// [`PlatformSettings::validate`].
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// [`PlatformSettings::validate`]. Read and written as part of a service's
+/// settings (`crate::service::Settings`), section by section.
+#[derive(Debug, Clone)]
 pub struct PlatformSettings {
     pub grpc: GrpcSettings,
     pub database: DatabaseSettings,

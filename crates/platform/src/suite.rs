@@ -7,7 +7,6 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
 
 use crate::service::{Application, Service, Settings, StartError};
@@ -77,7 +76,6 @@ impl Suite {
 /// A service running on a task of its own.
 pub struct Running<S: Service> {
     address: SocketAddr,
-    database: DatabaseConnection,
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<Result<(), StartError>>,
     service: std::marker::PhantomData<S>,
@@ -109,7 +107,6 @@ impl<S: Service> Running<S> {
         let shutdown = CancellationToken::new();
         Self {
             address: app.address(),
-            database: app.database().clone(),
             task: tokio::spawn(app.run(shutdown.clone())),
             shutdown,
             service: std::marker::PhantomData,
@@ -124,11 +121,6 @@ impl<S: Service> Running<S> {
     /// `http://<address>`, for a gRPC client or a peer's endpoint setting.
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.address)
-    }
-
-    /// The service's own database pool (it is closed when the service stops).
-    pub fn database(&self) -> &DatabaseConnection {
-        &self.database
     }
 
     /// Signals shutdown and waits, `within` at most, for the service to

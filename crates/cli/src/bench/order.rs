@@ -139,13 +139,21 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<()> {
     let (vendor_id, products) = seed(&at).await?;
     let raw = raw_database(&bench.server).await?;
 
+    // The order service's own token, for the steps of a placing alone.
+    let service = token(
+        Role::Service,
+        TokenRequest {
+            subject: "order-service".into(),
+            ..TokenRequest::default()
+        },
+    )?;
     print_header();
     for &workers in &bench.concurrency {
         let seconds = bench.seconds;
         let (orders, failed) = measure_orders(&at, workers, seconds, &products).await?;
         let raw_writes = measure_raw(&raw, workers, seconds).await?;
-        let lookups = measure_vendor_check(&at, workers, seconds, &vendor_id).await?;
-        let reservations = measure_reservation(&at, workers, seconds, &products).await?;
+        let lookups = measure_vendor_check(&at, workers, seconds, &vendor_id, &service).await?;
+        let reservations = measure_reservation(&at, workers, seconds, &products, &service).await?;
         print_row(
             workers,
             &orders,
@@ -406,18 +414,12 @@ async fn measure_vendor_check(
     workers: usize,
     seconds: u64,
     vendor_id: &str,
+    service_token: &str,
 ) -> anyhow::Result<Measured> {
-    let service = token(
-        Role::Service,
-        TokenRequest {
-            subject: "order-service".into(),
-            ..TokenRequest::default()
-        },
-    )?;
+    let service_token = service_token.to_string();
     let vendor_clients =
         connect_each(workers, || VendorServiceClient::connect(at.vendor.clone())).await?;
     let vendor_id = vendor_id.to_string();
-    let service_token = service.clone();
     let lookups = measure(workers, seconds, move |w, _| {
         let mut client = vendor_clients[w].clone();
         let request = with(
@@ -443,20 +445,14 @@ async fn measure_reservation(
     workers: usize,
     seconds: u64,
     products: &Arc<Vec<String>>,
+    service_token: &str,
 ) -> anyhow::Result<Measured> {
-    let service = token(
-        Role::Service,
-        TokenRequest {
-            subject: "order-service".into(),
-            ..TokenRequest::default()
-        },
-    )?;
+    let service_token = service_token.to_string();
     let catalog_clients = connect_each(workers, || {
         CatalogServiceClient::connect(at.catalog.clone())
     })
     .await?;
     let products_ref = products.clone();
-    let service_token = service;
     let reservations = measure(workers, seconds, move |w, n| {
         let mut client = catalog_clients[w].clone();
         let request = with(
