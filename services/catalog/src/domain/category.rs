@@ -1,92 +1,92 @@
 //! The category taxonomy: what governments buy from UMKM, two levels deep.
 //! Codes are stable identifiers; names are the Indonesian names buyers use.
 
-/// A category: `code`, Indonesian `name`, and its parent's code (top level:
-/// none).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CategorySeed {
-    pub code: &'static str,
-    pub name: &'static str,
-    pub parent: Option<&'static str>,
+/// The taxonomy the catalog's first migration loads, as `code,name` lines
+/// under a header. A top-level code is one word; a subcategory's is its
+/// parent's code, a dot and a word. Add categories in a new migration,
+/// never by editing codes here: products refer to them.
+pub const TAXONOMY_CSV: &str = include_str!("../../data/categories.csv");
+
+/// A category of the taxonomy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Category {
+    pub code: String,
+    /// Indonesian.
+    pub name: String,
+    /// The parent's code; none at the top level.
+    pub parent: Option<String>,
 }
 
-const fn top(code: &'static str, name: &'static str) -> CategorySeed {
-    CategorySeed {
-        code,
-        name,
-        parent: None,
+/// Reads a taxonomy from `csv` (the layout of [`TAXONOMY_CSV`]). A line that
+/// is not `code,name`, or a subcategory of a parent not listed before it,
+/// is an error naming the line.
+pub fn parse_taxonomy(csv: &str) -> Result<Vec<Category>, String> {
+    let mut taxonomy: Vec<Category> = Vec::new();
+    for (i, line) in csv.lines().enumerate().skip(1) {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let at = |what: &str| format!("categories line {}: {what}: {line:?}", i + 1);
+        let (code, name) = line
+            .split_once(',')
+            .map(|(code, name)| (code.trim(), name.trim()))
+            .filter(|(code, name)| !code.is_empty() && !name.is_empty())
+            .ok_or_else(|| at("expected code,name"))?;
+        let parent = match code.split_once('.') {
+            None => None,
+            Some((parent, leaf)) if !leaf.is_empty() && !leaf.contains('.') => {
+                let listed = taxonomy
+                    .iter()
+                    .any(|c| c.code == parent && c.parent.is_none());
+                if !listed {
+                    return Err(at("its parent is not a top-level category listed above"));
+                }
+                Some(parent.to_string())
+            }
+            Some(_) => return Err(at("a code is one word or parent.word")),
+        };
+        if taxonomy.iter().any(|c| c.code == code) {
+            return Err(at("the code is listed twice"));
+        }
+        taxonomy.push(Category {
+            code: code.to_string(),
+            name: name.to_string(),
+            parent,
+        });
     }
+    Ok(taxonomy)
 }
-
-const fn sub(parent: &'static str, code: &'static str, name: &'static str) -> CategorySeed {
-    CategorySeed {
-        code,
-        name,
-        parent: Some(parent),
-    }
-}
-
-/// Loaded by migration. Add categories in a new migration, never by editing
-/// codes here: products refer to them.
-pub const TAXONOMY: &[CategorySeed] = &[
-    top("katering", "Katering Makanan"),
-    sub("katering", "katering.nasi-kotak", "Nasi Kotak"),
-    sub("katering", "katering.prasmanan", "Prasmanan"),
-    sub("katering", "katering.tumpeng", "Tumpeng"),
-    top("snack", "Makanan Ringan dan Minuman"),
-    sub("snack", "snack.kue", "Kue dan Jajanan Pasar"),
-    sub("snack", "snack.minuman", "Minuman"),
-    top("atk", "Alat Tulis Kantor (ATK)"),
-    sub("atk", "atk.kertas", "Kertas"),
-    sub("atk", "atk.alat-tulis", "Alat Tulis"),
-    sub("atk", "atk.map-arsip", "Map dan Arsip"),
-    top("percetakan", "Percetakan"),
-    sub("percetakan", "percetakan.spanduk", "Spanduk dan Baliho"),
-    sub("percetakan", "percetakan.buku", "Buku dan Dokumen"),
-    sub("percetakan", "percetakan.undangan", "Undangan dan Kartu"),
-    top("suvenir", "Suvenir dan Kerajinan"),
-    sub("suvenir", "suvenir.kerajinan", "Kerajinan Tangan"),
-    sub("suvenir", "suvenir.plakat", "Plakat dan Trofi"),
-    top("batik", "Batik dan Seragam"),
-    sub("batik", "batik.kain", "Kain Batik"),
-    sub("batik", "batik.seragam", "Seragam Kerja"),
-    sub("batik", "batik.kaos", "Kaos dan Polo"),
-    top("mebel", "Mebel"),
-    sub("mebel", "mebel.kantor", "Mebel Kantor"),
-    sub("mebel", "mebel.sekolah", "Mebel Sekolah"),
-    top("kebersihan", "Perlengkapan Kebersihan"),
-    sub("kebersihan", "kebersihan.sabun", "Sabun dan Deterjen"),
-    sub("kebersihan", "kebersihan.alat", "Alat Kebersihan"),
-    top("it", "Peralatan TI"),
-    sub("it", "it.komputer", "Komputer dan Laptop"),
-    sub("it", "it.printer", "Printer dan Tinta"),
-    sub("it", "it.aksesoris", "Aksesoris Komputer"),
-    top("jasa", "Jasa"),
-    sub("jasa", "jasa.event", "Event Organizer"),
-    sub("jasa", "jasa.perbaikan", "Perbaikan dan Servis"),
-    sub("jasa", "jasa.fotokopi", "Fotokopi dan Jilid"),
-];
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn every_subcategory_hangs_under_a_top_level_category() {
-        for c in TAXONOMY {
-            if let Some(parent) = c.parent {
-                let p = TAXONOMY.iter().find(|t| t.code == parent).unwrap();
-                assert!(p.parent.is_none(), "{} is two levels deep at most", c.code);
+    fn the_shipped_taxonomy_reads_with_every_subcategory_under_its_parent() {
+        let taxonomy = parse_taxonomy(TAXONOMY_CSV).unwrap();
+        assert_eq!(taxonomy.len(), 36);
+        assert_eq!(taxonomy.iter().filter(|c| c.parent.is_none()).count(), 10);
+        let nasi = taxonomy
+            .iter()
+            .find(|c| c.code == "katering.nasi-kotak")
+            .unwrap();
+        assert_eq!(nasi.name, "Nasi Kotak");
+        assert_eq!(nasi.parent.as_deref(), Some("katering"));
+        for c in &taxonomy {
+            if let Some(parent) = &c.parent {
                 assert!(c.code.starts_with(&format!("{parent}.")), "{}", c.code);
             }
         }
     }
 
     #[test]
-    fn codes_are_unique() {
-        let mut codes: Vec<&str> = TAXONOMY.iter().map(|c| c.code).collect();
-        codes.sort_unstable();
-        codes.dedup();
-        assert_eq!(codes.len(), TAXONOMY.len());
+    fn a_malformed_taxonomy_is_refused_naming_the_line() {
+        let refused = |csv: &str| parse_taxonomy(csv).unwrap_err();
+        assert!(refused("code,name\nkatering\n").contains("line 2"));
+        assert!(refused("code,name\n,Katering\n").contains("expected code,name"));
+        assert!(refused("code,name\nkatering.nasi,Nasi\n").contains("parent"));
+        assert!(refused("code,name\na,A\na.b.c,C\n").contains("one word or parent.word"));
+        assert!(refused("code,name\na,A\na.b,B\na.b,B again\n").contains("twice"));
+        assert!(refused("code,name\na,A\na.,Empty\n").contains("one word or parent.word"));
     }
 }

@@ -1,23 +1,13 @@
 //! Schema of the order database, platform tables first.
 
-use blangkon_platform::migration::columns::{id, money, text, time};
-use blangkon_platform::migration::{CreateInbox, CreateOutbox};
+use blangkon_platform::migration::columns::{
+    code, id, long_text, money, optional_text, regency, text, time,
+};
+use blangkon_platform::migration::statements::{add_columns, index, key, references};
+use blangkon_platform::{migration, migrator};
 use sea_orm_migration::prelude::*;
 
-pub struct Migrator;
-
-#[async_trait::async_trait]
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![
-            Box::new(CreateOutbox),
-            Box::new(CreateInbox),
-            Box::new(CreateOrderTables),
-            Box::new(CreatePlacingAttempts),
-            Box::new(AddVendorName),
-        ]
-    }
-}
+migrator!(CreateOrderTables, CreatePlacingAttempts, AddVendorName);
 
 #[derive(DeriveIden)]
 enum Orders {
@@ -78,12 +68,8 @@ enum IdempotencyKeys {
     CreatedAt,
 }
 
-struct CreateOrderTables;
-
-impl MigrationName for CreateOrderTables {
-    fn name(&self) -> &str {
-        "m20261127_000300_order_tables"
-    }
+migration! {
+    CreateOrderTables = "m20261127_000300_order_tables"
 }
 
 #[async_trait::async_trait]
@@ -94,42 +80,31 @@ impl MigrationTrait for CreateOrderTables {
                 .table(Orders::Table)
                 .col(id(Orders::Id).primary_key())
                 .col(text(Orders::BuyerWorkUnit))
-                .col(
-                    ColumnDef::new(Orders::BuyerRegency)
-                        .string_len(5)
-                        .not_null(),
-                )
+                .col(regency(Orders::BuyerRegency))
                 .col(text(Orders::BuyerSubject))
                 .col(id(Orders::VendorId))
-                .col(
-                    ColumnDef::new(Orders::VendorRegency)
-                        .string_len(5)
-                        .not_null(),
-                )
+                .col(regency(Orders::VendorRegency))
                 .col(text(Orders::VendorLegalForm))
                 .col(text(Orders::VendorScale))
                 .col(money(Orders::Total))
                 .col(text(Orders::Status))
-                .col(ColumnDef::new(Orders::BastNumber).string().null())
+                .col(optional_text(Orders::BastNumber))
                 .col(ColumnDef::new(Orders::BastDate).date().null())
-                .col(ColumnDef::new(Orders::PaymentReference).string().null())
-                .col(ColumnDef::new(Orders::Note).text().not_null())
+                .col(optional_text(Orders::PaymentReference))
+                .col(long_text(Orders::Note))
                 .col(money(Orders::Version))
                 .col(time(Orders::PlacedAt))
                 .col(time(Orders::UpdatedAt))
                 .to_owned(),
         )
         .await?;
-        for (name, cols) in [
-            ("orders_work_unit", vec![Orders::BuyerWorkUnit, Orders::Id]),
-            ("orders_vendor", vec![Orders::VendorId, Orders::Id]),
-            ("orders_regency", vec![Orders::BuyerRegency, Orders::Id]),
+        for (name, first) in [
+            ("orders_work_unit", Orders::BuyerWorkUnit),
+            ("orders_vendor", Orders::VendorId),
+            ("orders_regency", Orders::BuyerRegency),
         ] {
-            let mut index = Index::create().name(name).table(Orders::Table).to_owned();
-            for col in cols {
-                index.col(col);
-            }
-            m.create_index(index).await?;
+            m.create_index(index(name, Orders::Table, [first, Orders::Id]))
+                .await?;
         }
         m.create_table(
             Table::create()
@@ -142,16 +117,11 @@ impl MigrationTrait for CreateOrderTables {
                 .col(money(OrderItems::Quantity))
                 .col(money(OrderItems::UnitPrice))
                 .col(money(OrderItems::LineTotal))
-                .primary_key(
-                    Index::create()
-                        .col(OrderItems::OrderId)
-                        .col(OrderItems::ProductId),
-                )
-                .foreign_key(
-                    ForeignKey::create()
-                        .from(OrderItems::Table, OrderItems::OrderId)
-                        .to(Orders::Table, Orders::Id),
-                )
+                .primary_key(&mut key([OrderItems::OrderId, OrderItems::ProductId]))
+                .foreign_key(&mut references(
+                    (OrderItems::Table, OrderItems::OrderId),
+                    (Orders::Table, Orders::Id),
+                ))
                 .to_owned(),
         )
         .await?;
@@ -160,46 +130,34 @@ impl MigrationTrait for CreateOrderTables {
                 .table(OrderHistory::Table)
                 .col(id(OrderHistory::Id).primary_key())
                 .col(id(OrderHistory::OrderId))
-                .col(ColumnDef::new(OrderHistory::FromStatus).string().null())
+                .col(optional_text(OrderHistory::FromStatus))
                 .col(text(OrderHistory::ToStatus))
                 .col(text(OrderHistory::Actor))
                 .col(text(OrderHistory::ActorRole))
-                .col(ColumnDef::new(OrderHistory::Note).text().not_null())
+                .col(long_text(OrderHistory::Note))
                 .col(time(OrderHistory::ChangedAt))
-                .foreign_key(
-                    ForeignKey::create()
-                        .from(OrderHistory::Table, OrderHistory::OrderId)
-                        .to(Orders::Table, Orders::Id),
-                )
+                .foreign_key(&mut references(
+                    (OrderHistory::Table, OrderHistory::OrderId),
+                    (Orders::Table, Orders::Id),
+                ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("order_history_order")
-                .table(OrderHistory::Table)
-                .col(OrderHistory::OrderId)
-                .col(OrderHistory::Id)
-                .to_owned(),
-        )
+        m.create_index(index(
+            "order_history_order",
+            OrderHistory::Table,
+            [OrderHistory::OrderId, OrderHistory::Id],
+        ))
         .await?;
         m.create_table(
             Table::create()
                 .table(IdempotencyKeys::Table)
                 .col(text(IdempotencyKeys::WorkUnit))
                 .col(text(IdempotencyKeys::Key))
-                .col(
-                    ColumnDef::new(IdempotencyKeys::RequestHash)
-                        .string_len(64)
-                        .not_null(),
-                )
+                .col(code(IdempotencyKeys::RequestHash, 64))
                 .col(id(IdempotencyKeys::OrderId))
                 .col(time(IdempotencyKeys::CreatedAt))
-                .primary_key(
-                    Index::create()
-                        .col(IdempotencyKeys::WorkUnit)
-                        .col(IdempotencyKeys::Key),
-                )
+                .primary_key(&mut key([IdempotencyKeys::WorkUnit, IdempotencyKeys::Key]))
                 .to_owned(),
         )
         .await
@@ -215,13 +173,9 @@ enum PlacingAttempts {
     StartedAt,
 }
 
-/// Placings that reserved stock and have not yet written their order.
-struct CreatePlacingAttempts;
-
-impl MigrationName for CreatePlacingAttempts {
-    fn name(&self) -> &str {
-        "m20261128_000301_placing_attempts"
-    }
+migration! {
+    /// Placings that reserved stock and have not yet written their order.
+    CreatePlacingAttempts = "m20261128_000301_placing_attempts"
 }
 
 #[async_trait::async_trait]
@@ -234,49 +188,29 @@ impl MigrationTrait for CreatePlacingAttempts {
                 .col(text(PlacingAttempts::Key))
                 .col(id(PlacingAttempts::ReservationId))
                 .col(time(PlacingAttempts::StartedAt))
-                .primary_key(
-                    Index::create()
-                        .col(PlacingAttempts::WorkUnit)
-                        .col(PlacingAttempts::Key),
-                )
+                .primary_key(&mut key([PlacingAttempts::WorkUnit, PlacingAttempts::Key]))
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("placing_attempts_started")
-                .table(PlacingAttempts::Table)
-                .col(PlacingAttempts::StartedAt)
-                .to_owned(),
-        )
+        m.create_index(index(
+            "placing_attempts_started",
+            PlacingAttempts::Table,
+            [PlacingAttempts::StartedAt],
+        ))
         .await
     }
 }
 
-/// The vendor's name on the order, for its events: reporting's public
-/// ledger shows who sold without waiting to hear of the vendor itself.
-struct AddVendorName;
-
-impl MigrationName for AddVendorName {
-    fn name(&self) -> &str {
-        "m20261128_000302_order_vendor_name"
-    }
+migration! {
+    /// The vendor's name on the order, for its events: reporting's public
+    /// ledger shows who sold without waiting to hear of the vendor itself.
+    AddVendorName = "m20261128_000302_order_vendor_name"
 }
 
 #[async_trait::async_trait]
 impl MigrationTrait for AddVendorName {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.alter_table(
-            Table::alter()
-                .table(Orders::Table)
-                .add_column(
-                    ColumnDef::new(Orders::VendorName)
-                        .string()
-                        .not_null()
-                        .default(""),
-                )
-                .to_owned(),
-        )
-        .await
+        let vendor_name = text(Orders::VendorName).default("").to_owned();
+        add_columns(m, Orders::Table, [vendor_name]).await
     }
 }

@@ -1,21 +1,13 @@
 //! Schema of the reporting database, platform tables first.
 
-use blangkon_platform::migration::columns::{id, money, text, time};
-use blangkon_platform::migration::{CreateInbox, CreateOutbox};
+use blangkon_platform::migration::columns::{
+    code, flag, id, money, number, optional_time, text, time,
+};
+use blangkon_platform::migration::statements::{index, key};
+use blangkon_platform::{migration, migrator};
 use sea_orm_migration::prelude::*;
 
-pub struct Migrator;
-
-#[async_trait::async_trait]
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![
-            Box::new(CreateOutbox),
-            Box::new(CreateInbox),
-            Box::new(CreateReadModel),
-        ]
-    }
-}
+migrator!(CreateReadModel);
 
 #[derive(DeriveIden)]
 enum Regencies {
@@ -125,20 +117,8 @@ enum ListedCounts {
     Listed,
 }
 
-struct CreateReadModel;
-
-impl MigrationName for CreateReadModel {
-    fn name(&self) -> &str {
-        "m20261128_000400_read_model"
-    }
-}
-
-fn index(name: &str, table: impl IntoIden, cols: Vec<DynIden>) -> IndexCreateStatement {
-    let mut index = Index::create().name(name).table(table).to_owned();
-    for col in cols {
-        index.col(col);
-    }
-    index
+migration! {
+    CreateReadModel = "m20261128_000400_read_model"
 }
 
 #[async_trait::async_trait]
@@ -182,7 +162,7 @@ impl MigrationTrait for CreateReadModel {
                 .col(id(Products::ProductId).primary_key())
                 .col(id(Products::VendorId))
                 .col(text(Products::CategoryCode))
-                .col(ColumnDef::new(Products::Listed).boolean().not_null())
+                .col(flag(Products::Listed))
                 .col(time(Products::ChangedAt))
                 .to_owned(),
         )
@@ -202,14 +182,10 @@ impl MigrationTrait for CreateReadModel {
                 .col(text(Orders::Scale))
                 .col(money(Orders::Total))
                 .col(time(Orders::PlacedAt))
-                .col(ColumnDef::new(Orders::PlacedDay).string_len(10).not_null())
+                .col(code(Orders::PlacedDay, 10))
                 .col(time(Orders::ChangedAt))
                 .col(text(Orders::BastDate))
-                .col(
-                    ColumnDef::new(Orders::PaidAt)
-                        .timestamp_with_time_zone()
-                        .null(),
-                )
+                .col(optional_time(Orders::PaidAt))
                 .to_owned(),
         )
         .await?;
@@ -217,7 +193,7 @@ impl MigrationTrait for CreateReadModel {
             Table::create()
                 .table(OrderItems::Table)
                 .col(id(OrderItems::OrderId))
-                .col(ColumnDef::new(OrderItems::Line).integer().not_null())
+                .col(number(OrderItems::Line))
                 .col(id(OrderItems::ProductId))
                 .col(text(OrderItems::Name))
                 .col(text(OrderItems::CategoryCode))
@@ -225,11 +201,7 @@ impl MigrationTrait for CreateReadModel {
                 .col(money(OrderItems::Quantity))
                 .col(money(OrderItems::UnitPrice))
                 .col(money(OrderItems::LineTotal))
-                .primary_key(
-                    Index::create()
-                        .col(OrderItems::OrderId)
-                        .col(OrderItems::Line),
-                )
+                .primary_key(&mut key([OrderItems::OrderId, OrderItems::Line]))
                 .to_owned(),
         )
         .await?;
@@ -238,15 +210,14 @@ impl MigrationTrait for CreateReadModel {
                 .table(OrderTotals::Table)
                 .col(text(OrderTotals::Dimension))
                 .col(text(OrderTotals::FigureKey))
-                .col(ColumnDef::new(OrderTotals::Day).string_len(10).not_null())
+                .col(code(OrderTotals::Day, 10))
                 .col(money(OrderTotals::Orders))
                 .col(money(OrderTotals::Value))
-                .primary_key(
-                    Index::create()
-                        .col(OrderTotals::Dimension)
-                        .col(OrderTotals::FigureKey)
-                        .col(OrderTotals::Day),
-                )
+                .primary_key(&mut key([
+                    OrderTotals::Dimension,
+                    OrderTotals::FigureKey,
+                    OrderTotals::Day,
+                ]))
                 .to_owned(),
         )
         .await?;
@@ -257,11 +228,10 @@ impl MigrationTrait for CreateReadModel {
                 .col(text(OrderTotalsAll::FigureKey))
                 .col(money(OrderTotalsAll::Orders))
                 .col(money(OrderTotalsAll::Value))
-                .primary_key(
-                    Index::create()
-                        .col(OrderTotalsAll::Dimension)
-                        .col(OrderTotalsAll::FigureKey),
-                )
+                .primary_key(&mut key([
+                    OrderTotalsAll::Dimension,
+                    OrderTotalsAll::FigureKey,
+                ]))
                 .to_owned(),
         )
         .await?;
@@ -271,23 +241,14 @@ impl MigrationTrait for CreateReadModel {
                 .col(id(ListedCounts::VendorId))
                 .col(text(ListedCounts::Category))
                 .col(money(ListedCounts::Listed))
-                .primary_key(
-                    Index::create()
-                        .col(ListedCounts::VendorId)
-                        .col(ListedCounts::Category),
-                )
+                .primary_key(&mut key([ListedCounts::VendorId, ListedCounts::Category]))
                 .to_owned(),
         )
         .await?;
         m.create_table(
             Table::create()
                 .table(Watermark::Table)
-                .col(
-                    ColumnDef::new(Watermark::Id)
-                        .integer()
-                        .not_null()
-                        .primary_key(),
-                )
+                .col(number(Watermark::Id).primary_key())
                 .col(time(Watermark::LastEventAt))
                 .to_owned(),
         )
@@ -297,53 +258,36 @@ impl MigrationTrait for CreateReadModel {
             index(
                 "orders_placed",
                 Orders::Table,
-                vec![Orders::PlacedAt.into_iden(), Orders::OrderId.into_iden()],
+                [Orders::PlacedAt, Orders::OrderId],
             ),
             index(
                 "orders_day",
                 Orders::Table,
-                vec![Orders::PlacedDay.into_iden(), Orders::OrderId.into_iden()],
+                [Orders::PlacedDay, Orders::OrderId],
             ),
             index(
                 "orders_vendor",
                 Orders::Table,
-                vec![Orders::VendorId.into_iden(), Orders::PlacedAt.into_iden()],
+                [Orders::VendorId, Orders::PlacedAt],
             ),
             index(
                 "order_items_category",
                 OrderItems::Table,
-                vec![
-                    OrderItems::CategoryCode.into_iden(),
-                    OrderItems::OrderId.into_iden(),
-                ],
+                [OrderItems::CategoryCode, OrderItems::OrderId],
             ),
             // A breakdown over a period reads one dimension's days.
             index(
                 "order_totals_day",
                 OrderTotals::Table,
-                vec![
-                    OrderTotals::Dimension.into_iden(),
-                    OrderTotals::Day.into_iden(),
-                ],
+                [OrderTotals::Dimension, OrderTotals::Day],
             ),
             index(
                 "products_category",
                 Products::Table,
-                vec![
-                    Products::CategoryCode.into_iden(),
-                    Products::Listed.into_iden(),
-                ],
+                [Products::CategoryCode, Products::Listed],
             ),
-            index(
-                "products_vendor",
-                Products::Table,
-                vec![Products::VendorId.into_iden()],
-            ),
-            index(
-                "trainings_vendor",
-                Trainings::Table,
-                vec![Trainings::VendorId.into_iden()],
-            ),
+            index("products_vendor", Products::Table, [Products::VendorId]),
+            index("trainings_vendor", Trainings::Table, [Trainings::VendorId]),
         ] {
             m.create_index(statement).await?;
         }

@@ -1,26 +1,17 @@
 //! Schema of the vendor database, platform tables first.
 
-use blangkon_platform::migration::columns::{text, time};
-use blangkon_platform::migration::{CreateInbox, CreateOutbox};
+use blangkon_platform::migration::columns::{
+    code, id, long_text, optional_code, optional_text, optional_time, regency, text, time,
+};
+use blangkon_platform::migration::statements::{index, references};
+use blangkon_platform::{migration, migrator};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ActiveValue::Set, EntityTrait};
 
 use super::entities::regency;
 use crate::domain::regency::{CENTRAL_JAVA_CSV, parse_csv};
 
-pub struct Migrator;
-
-#[async_trait::async_trait]
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![
-            Box::new(CreateOutbox),
-            Box::new(CreateInbox),
-            Box::new(CreateVendorTables),
-            Box::new(SeedCentralJava),
-        ]
-    }
-}
+migrator!(CreateVendorTables, SeedCentralJava);
 
 #[derive(DeriveIden)]
 enum Regencies {
@@ -85,12 +76,8 @@ enum Trainings {
     RecordedAt,
 }
 
-struct CreateVendorTables;
-
-impl MigrationName for CreateVendorTables {
-    fn name(&self) -> &str {
-        "m20261127_000100_vendor_tables"
-    }
+migration! {
+    CreateVendorTables = "m20261127_000100_vendor_tables"
 }
 
 #[async_trait::async_trait]
@@ -99,26 +86,13 @@ impl MigrationTrait for CreateVendorTables {
         m.create_table(
             Table::create()
                 .table(Regencies::Table)
-                .col(
-                    ColumnDef::new(Regencies::Code)
-                        .string_len(5)
-                        .not_null()
-                        .primary_key(),
-                )
+                .col(regency(Regencies::Code).primary_key())
                 .col(text(Regencies::Name))
                 .col(text(Regencies::Kind))
-                .col(
-                    ColumnDef::new(Regencies::ProvinceCode)
-                        .string_len(2)
-                        .not_null(),
-                )
+                .col(code(Regencies::ProvinceCode, 2))
                 .col(text(Regencies::AddedBy))
-                .col(
-                    ColumnDef::new(Regencies::JoinedAt)
-                        .timestamp_with_time_zone()
-                        .null(),
-                )
-                .col(ColumnDef::new(Regencies::JoinedBy).string().null())
+                .col(optional_time(Regencies::JoinedAt))
+                .col(optional_text(Regencies::JoinedBy))
                 .to_owned(),
         )
         .await?;
@@ -126,40 +100,30 @@ impl MigrationTrait for CreateVendorTables {
         m.create_table(
             Table::create()
                 .table(Vendors::Table)
-                .col(
-                    ColumnDef::new(Vendors::Id)
-                        .string_len(36)
-                        .not_null()
-                        .primary_key(),
-                )
+                .col(id(Vendors::Id).primary_key())
                 .col(text(Vendors::Name))
                 .col(text(Vendors::NameSearch))
                 .col(text(Vendors::LegalForm))
-                .col(ColumnDef::new(Vendors::Nik).string_len(16).null())
-                .col(ColumnDef::new(Vendors::Nib).string_len(13).null())
-                .col(ColumnDef::new(Vendors::Npwp).string_len(16).null())
+                .col(optional_code(Vendors::Nik, 16))
+                .col(optional_code(Vendors::Nib, 13))
+                .col(optional_code(Vendors::Npwp, 16))
                 .col(text(Vendors::Scale))
-                .col(ColumnDef::new(Vendors::Address).text().not_null())
-                .col(
-                    ColumnDef::new(Vendors::RegencyCode)
-                        .string_len(5)
-                        .not_null(),
-                )
+                .col(long_text(Vendors::Address))
+                .col(regency(Vendors::RegencyCode))
                 .col(text(Vendors::Phone))
                 .col(text(Vendors::Email))
                 .col(text(Vendors::BankName))
                 .col(text(Vendors::BankAccountNumber))
                 .col(text(Vendors::BankAccountHolder))
                 .col(text(Vendors::Status))
-                .col(ColumnDef::new(Vendors::OwnerSubject).string().null())
+                .col(optional_text(Vendors::OwnerSubject))
                 .col(text(Vendors::RegisteredBy))
                 .col(time(Vendors::RegisteredAt))
                 .col(time(Vendors::UpdatedAt))
-                .foreign_key(
-                    ForeignKey::create()
-                        .from(Vendors::Table, Vendors::RegencyCode)
-                        .to(Regencies::Table, Regencies::Code),
-                )
+                .foreign_key(&mut references(
+                    (Vendors::Table, Vendors::RegencyCode),
+                    (Regencies::Table, Regencies::Code),
+                ))
                 .to_owned(),
         )
         .await?;
@@ -171,119 +135,71 @@ impl MigrationTrait for CreateVendorTables {
             ("vendors_npwp_key", Vendors::Npwp),
             ("vendors_owner_subject_key", Vendors::OwnerSubject),
         ] {
-            m.create_index(
-                Index::create()
-                    .name(name)
-                    .table(Vendors::Table)
-                    .col(col)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
+            m.create_index(index(name, Vendors::Table, [col]).unique().to_owned())
+                .await?;
         }
         // Listing filters by regency and status, ordered by id.
-        m.create_index(
-            Index::create()
-                .name("vendors_regency_status")
-                .table(Vendors::Table)
-                .col(Vendors::RegencyCode)
-                .col(Vendors::Status)
-                .col(Vendors::Id)
-                .to_owned(),
-        )
+        m.create_index(index(
+            "vendors_regency_status",
+            Vendors::Table,
+            [Vendors::RegencyCode, Vendors::Status, Vendors::Id],
+        ))
         .await?;
 
         m.create_table(
             Table::create()
                 .table(VendorStatusHistory::Table)
-                .col(
-                    ColumnDef::new(VendorStatusHistory::Id)
-                        .string_len(36)
-                        .not_null()
-                        .primary_key(),
-                )
-                .col(
-                    ColumnDef::new(VendorStatusHistory::VendorId)
-                        .string_len(36)
-                        .not_null(),
-                )
-                .col(
-                    ColumnDef::new(VendorStatusHistory::FromStatus)
-                        .string()
-                        .null(),
-                )
+                .col(id(VendorStatusHistory::Id).primary_key())
+                .col(id(VendorStatusHistory::VendorId))
+                .col(optional_text(VendorStatusHistory::FromStatus))
                 .col(text(VendorStatusHistory::ToStatus))
                 .col(text(VendorStatusHistory::Actor))
                 .col(text(VendorStatusHistory::ActorRole))
-                .col(
-                    ColumnDef::new(VendorStatusHistory::Reason)
-                        .text()
-                        .not_null(),
-                )
+                .col(long_text(VendorStatusHistory::Reason))
                 .col(time(VendorStatusHistory::ChangedAt))
-                .foreign_key(
-                    ForeignKey::create()
-                        .from(VendorStatusHistory::Table, VendorStatusHistory::VendorId)
-                        .to(Vendors::Table, Vendors::Id),
-                )
+                .foreign_key(&mut references(
+                    (VendorStatusHistory::Table, VendorStatusHistory::VendorId),
+                    (Vendors::Table, Vendors::Id),
+                ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("vendor_status_history_vendor")
-                .table(VendorStatusHistory::Table)
-                .col(VendorStatusHistory::VendorId)
-                .col(VendorStatusHistory::Id)
-                .to_owned(),
-        )
+        m.create_index(index(
+            "vendor_status_history_vendor",
+            VendorStatusHistory::Table,
+            [VendorStatusHistory::VendorId, VendorStatusHistory::Id],
+        ))
         .await?;
 
         m.create_table(
             Table::create()
                 .table(Trainings::Table)
-                .col(
-                    ColumnDef::new(Trainings::Id)
-                        .string_len(36)
-                        .not_null()
-                        .primary_key(),
-                )
-                .col(
-                    ColumnDef::new(Trainings::VendorId)
-                        .string_len(36)
-                        .not_null(),
-                )
+                .col(id(Trainings::Id).primary_key())
+                .col(id(Trainings::VendorId))
                 .col(text(Trainings::Topic))
                 .col(text(Trainings::Kind))
                 .col(ColumnDef::new(Trainings::AttendedOn).date().not_null())
                 .col(text(Trainings::Organizer))
                 .col(text(Trainings::RecordedBy))
                 .col(time(Trainings::RecordedAt))
-                .foreign_key(
-                    ForeignKey::create()
-                        .from(Trainings::Table, Trainings::VendorId)
-                        .to(Vendors::Table, Vendors::Id),
-                )
+                .foreign_key(&mut references(
+                    (Trainings::Table, Trainings::VendorId),
+                    (Vendors::Table, Vendors::Id),
+                ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("trainings_vendor")
-                .table(Trainings::Table)
-                .col(Trainings::VendorId)
-                .to_owned(),
-        )
+        m.create_index(index(
+            "trainings_vendor",
+            Trainings::Table,
+            [Trainings::VendorId],
+        ))
         .await
     }
 }
 
-struct SeedCentralJava;
-
-impl MigrationName for SeedCentralJava {
-    fn name(&self) -> &str {
-        "m20261127_000101_seed_central_java"
-    }
+migration! {
+    SeedCentralJava = "m20261127_000101_seed_central_java"
 }
 
 #[async_trait::async_trait]
