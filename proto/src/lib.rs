@@ -6,32 +6,20 @@
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/blangkon_descriptor.bin"));
 
+/// `pub mod <package> { pub mod v1 { .. } }` holding what prost and tonic
+/// generated for `blangkon.<package>.v1`, as `tonic::include_proto!` would.
+macro_rules! packages {
+    ($($package:ident),*) => {
+        $(pub mod $package {
+            pub mod v1 {
+                include!(concat!(env!("OUT_DIR"), "/blangkon.", stringify!($package), ".v1.rs"));
+            }
+        })*
+    };
+}
+
 pub mod blangkon {
-    pub mod vendor {
-        pub mod v1 {
-            tonic::include_proto!("blangkon.vendor.v1");
-        }
-    }
-    pub mod catalog {
-        pub mod v1 {
-            tonic::include_proto!("blangkon.catalog.v1");
-        }
-    }
-    pub mod order {
-        pub mod v1 {
-            tonic::include_proto!("blangkon.order.v1");
-        }
-    }
-    pub mod reporting {
-        pub mod v1 {
-            tonic::include_proto!("blangkon.reporting.v1");
-        }
-    }
-    pub mod events {
-        pub mod v1 {
-            tonic::include_proto!("blangkon.events.v1");
-        }
-    }
+    packages!(vendor, catalog, order, reporting, events);
 }
 
 pub use blangkon::catalog::v1 as catalog;

@@ -304,6 +304,22 @@ pub fn principal<T>(request: &Request<T>) -> Result<Principal, Status> {
         .ok_or_else(|| Status::unauthenticated("no authenticated principal"))
 }
 
+/// The body of a gRPC method: the caller's [`Principal`] and the request's
+/// message go to `$self.$method(&who, message)`, whose `ApiResult` becomes
+/// the response or its status. An `impl` of a tonic service trait is then
+/// one line per method.
+#[macro_export]
+macro_rules! handle {
+    ($self:ident, $request:ident, $method:ident) => {{
+        let who = $crate::auth::principal(&$request)?;
+        $self
+            .$method(&who, $request.into_inner())
+            .await
+            .map(::tonic::Response::new)
+            .map_err(::tonic::Status::from)
+    }};
+}
+
 /// `authorization` metadata value for a token.
 pub fn bearer(
     token: &str,

@@ -5,12 +5,14 @@
 use std::time::Duration;
 
 use sea_orm::sea_query::{
-    CommonTableExpression, Expr, Query, SubQueryStatement, WithClause, WithQuery,
+    CommonTableExpression, Expr, ExprTrait, OnConflict, Query, SubQueryStatement, WithClause,
+    WithQuery,
 };
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, IdenStatic, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -116,6 +118,49 @@ fn as_one_statement(writes: Vec<SubQueryStatement>) -> WithQuery {
         );
     }
     with.query(Query::select().expr(Expr::val(1)).to_owned())
+}
+
+/// The columns of the entity an active model `A` writes.
+type ColumnOf<A> = <<A as ActiveModelTrait>::Entity as EntityTrait>::Column;
+
+/// Inserts `row`; when a row with the same `key` exists, overwrites its
+/// `update` columns instead, or keeps it untouched when `update` is empty.
+/// One statement on both backends: what makes a projection's replayed
+/// event harmless. Answers whether a row was written (false: the key was
+/// there and `update` is empty).
+pub async fn upsert<A: ActiveModelTrait>(
+    conn: &impl ConnectionTrait,
+    row: A,
+    key: impl IntoIterator<Item = ColumnOf<A>>,
+    update: impl IntoIterator<Item = ColumnOf<A>>,
+) -> Result<bool, DbErr> {
+    let mut on_conflict = OnConflict::columns(key);
+    let update: Vec<_> = update.into_iter().collect();
+    if update.is_empty() {
+        on_conflict.do_nothing();
+    } else {
+        on_conflict.update_columns(update);
+    }
+    let written = A::Entity::insert(row)
+        .on_conflict(on_conflict)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(written > 0)
+}
+
+/// The conflict clause of running totals: on a clash on `key`, each of
+/// `sums` becomes the stored value plus the incoming one, so that adding
+/// to many figures is one statement however many of them exist yet.
+pub fn add_on_conflict<E: EntityTrait>(
+    key: impl IntoIterator<Item = E::Column>,
+    sums: impl IntoIterator<Item = E::Column>,
+) -> OnConflict {
+    let mut on_conflict = OnConflict::columns(key);
+    for column in sums {
+        let incoming = Expr::cust(format!("excluded.{}", column.as_str()));
+        on_conflict.value(column, Expr::col((E::default(), column)).add(incoming));
+    }
+    on_conflict
 }
 
 /// Applies every pending migration of `M`.

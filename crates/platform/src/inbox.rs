@@ -10,16 +10,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use blangkon_proto::events::EventEnvelope;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use prost::Message as _;
 use rdkafka::Message;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Headers};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait};
+use sea_orm::{ActiveValue::Set, DatabaseConnection, DatabaseTransaction, DbErr};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::db;
 use crate::kafka::{self, KafkaError};
 use crate::settings::KafkaSettings;
 
@@ -52,6 +52,30 @@ pub struct ReceivedEvent {
     pub topic: String,
     pub partition: i32,
     pub offset: i64,
+}
+
+impl ReceivedEvent {
+    /// The event's message as an `M`. An envelope without one, or with
+    /// bytes that are not an `M`, is [`HandlerError::Unusable`]: no retry
+    /// would read it differently.
+    pub fn message<M: prost::Name + Default>(&self) -> Result<M, HandlerError> {
+        let Some(payload) = &self.envelope.payload else {
+            return Err(HandlerError::Unusable("event without payload".into()));
+        };
+        payload
+            .to_msg()
+            .map_err(|e| HandlerError::Unusable(e.to_string()))
+    }
+
+    /// When the event happened, by its producer's clock; now, for an
+    /// envelope that does not say.
+    pub fn occurred_at(&self) -> DateTime<Utc> {
+        self.envelope
+            .occurred_at
+            .as_ref()
+            .and_then(crate::time::from_timestamp)
+            .unwrap_or_else(Utc::now)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -94,7 +118,7 @@ pub async fn apply(
     handler: &dyn EventHandler,
     event: &ReceivedEvent,
 ) -> Result<Applied, DbErr> {
-    let txn = crate::db::begin_write(db).await?;
+    let txn = db::begin_write(db).await?;
     if !record(&txn, consumer_name, event).await? {
         txn.rollback().await?;
         return Ok(Applied::Duplicate);
@@ -109,7 +133,7 @@ pub async fn apply(
             // handler's partial work: roll back and record the id alone.
             txn.rollback().await?;
             tracing::error!(event_id = %event.envelope.event_id, %reason, "event skipped");
-            let txn = crate::db::begin_write(db).await?;
+            let txn = db::begin_write(db).await?;
             record(&txn, consumer_name, event).await?;
             txn.commit().await?;
             Ok(Applied::Skipped)
@@ -135,15 +159,8 @@ async fn record(
         offset: Set(event.offset),
         processed_at: Set(Utc::now()),
     };
-    let inserted = entity::Entity::insert(row)
-        .on_conflict(
-            OnConflict::columns([entity::Column::Consumer, entity::Column::EventId])
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(txn)
-        .await?;
-    Ok(inserted > 0)
+    let key = [entity::Column::Consumer, entity::Column::EventId];
+    db::upsert(txn, row, key, []).await
 }
 
 /// A consumer-group member feeding one handler.
@@ -277,5 +294,58 @@ impl InboxConsumer {
         if let Err(e) = self.consumer.store_offset_from_message(message) {
             tracing::warn!(consumer = %self.name, error = %e, "cannot store offset");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use blangkon_proto::events::{RegencyJoined, VendorRegistered};
+    use chrono::TimeZone;
+
+    fn received(envelope: EventEnvelope) -> ReceivedEvent {
+        ReceivedEvent {
+            envelope,
+            topic: "t".into(),
+            partition: 0,
+            offset: 0,
+        }
+    }
+
+    fn joined_at(at: DateTime<Utc>) -> ReceivedEvent {
+        let joined = RegencyJoined {
+            regency_code: "33.74".into(),
+            ..RegencyJoined::default()
+        };
+        let new = crate::outbox::NewEvent::new("t", "vendor", "regency", "33.74", at, &joined);
+        received(new.envelope)
+    }
+
+    #[test]
+    fn an_event_reads_as_its_message_and_its_time() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap();
+        let event = joined_at(at);
+        let joined: RegencyJoined = event.message().unwrap();
+        assert_eq!(joined.regency_code, "33.74");
+        assert_eq!(event.occurred_at(), at);
+    }
+
+    #[test]
+    fn an_event_without_its_message_is_unusable_not_retried() {
+        let mut event = joined_at(Utc::now());
+        // Another message's type: the bytes do not decode as it.
+        assert!(matches!(
+            event.message::<VendorRegistered>(),
+            Err(HandlerError::Unusable(_))
+        ));
+        event.envelope.payload = None;
+        assert!(matches!(
+            event.message::<RegencyJoined>(),
+            Err(HandlerError::Unusable(m)) if m.contains("without payload")
+        ));
+        // No time on the envelope: now, not a failure.
+        event.envelope.occurred_at = None;
+        let before = Utc::now();
+        assert!(event.occurred_at() >= before);
     }
 }

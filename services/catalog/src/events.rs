@@ -102,21 +102,11 @@ impl EventHandler for VendorProjection {
         txn: &DatabaseTransaction,
         event: &ReceivedEvent,
     ) -> Result<(), HandlerError> {
-        let Some(payload) = &event.envelope.payload else {
-            return Err(HandlerError::Unusable("event without payload".into()));
-        };
-        let at = event
-            .envelope
-            .occurred_at
-            .as_ref()
-            .and_then(blangkon_platform::time::from_timestamp)
-            .unwrap_or_else(Utc::now);
+        let at = event.occurred_at();
         let change = if let Some(change) = vendor_events::change_of(&event.envelope) {
             vendor_row(change.map_err(HandlerError::Unusable)?, at)
         } else if event.envelope.event_type == pb::VendorRegistered::full_name() {
-            let e: pb::VendorRegistered = payload
-                .to_msg()
-                .map_err(|e| HandlerError::Unusable(e.to_string()))?;
+            let e: pb::VendorRegistered = event.message()?;
             vendor_row(VendorState::registered(&e), at)
         } else {
             // Regencies joining and trainings do not concern the catalog.

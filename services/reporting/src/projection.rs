@@ -77,10 +77,6 @@ impl Projection {
     }
 }
 
-fn unusable(e: prost::DecodeError) -> HandlerError {
-    HandlerError::Unusable(e.to_string())
-}
-
 #[async_trait::async_trait]
 impl EventHandler for Projection {
     async fn handle(
@@ -88,15 +84,7 @@ impl EventHandler for Projection {
         txn: &DatabaseTransaction,
         event: &ReceivedEvent,
     ) -> Result<(), HandlerError> {
-        let Some(payload) = &event.envelope.payload else {
-            return Err(HandlerError::Unusable("event without payload".into()));
-        };
-        let at = event
-            .envelope
-            .occurred_at
-            .as_ref()
-            .and_then(from_timestamp)
-            .unwrap_or_else(Utc::now);
+        let at = event.occurred_at();
         let mut out = Outgoing::default();
         if let Some(change) = vendor_events::change_of(&event.envelope) {
             let change = change.map_err(HandlerError::Unusable)?;
@@ -105,7 +93,7 @@ impl EventHandler for Projection {
         }
         match event.envelope.event_type.as_str() {
             "blangkon.events.v1.RegencyJoined" => {
-                let e: pb::RegencyJoined = payload.to_msg().map_err(unusable)?;
+                let e: pb::RegencyJoined = event.message()?;
                 store::upsert_regency(
                     txn,
                     regency::Model {
@@ -117,7 +105,7 @@ impl EventHandler for Projection {
                 .await?;
             }
             "blangkon.events.v1.VendorRegistered" => {
-                let e: pb::VendorRegistered = payload.to_msg().map_err(unusable)?;
+                let e: pb::VendorRegistered = event.message()?;
                 let registered = vendor::Model {
                     name: e.name.clone(),
                     ..vendor_row(VendorState::registered(&e), at)
@@ -125,7 +113,7 @@ impl EventHandler for Projection {
                 apply_vendor(txn, registered, &mut out).await?;
             }
             "blangkon.events.v1.TrainingRecorded" => {
-                let e: pb::TrainingRecorded = payload.to_msg().map_err(unusable)?;
+                let e: pb::TrainingRecorded = event.message()?;
                 store::insert_training(
                     txn,
                     training::Model {
@@ -142,23 +130,23 @@ impl EventHandler for Projection {
                 .await?;
             }
             "blangkon.events.v1.ProductListed" => {
-                let e: pb::ProductListed = payload.to_msg().map_err(unusable)?;
+                let e: pb::ProductListed = event.message()?;
                 apply_product(txn, e.product, Some(true), at, &mut out).await?;
             }
             "blangkon.events.v1.ProductUpdated" => {
-                let e: pb::ProductUpdated = payload.to_msg().map_err(unusable)?;
+                let e: pb::ProductUpdated = event.message()?;
                 apply_product(txn, e.product, None, at, &mut out).await?;
             }
             "blangkon.events.v1.ProductUnlisted" => {
-                let e: pb::ProductUnlisted = payload.to_msg().map_err(unusable)?;
+                let e: pb::ProductUnlisted = event.message()?;
                 apply_product(txn, e.product, Some(false), at, &mut out).await?;
             }
             "blangkon.events.v1.OrderPlaced" => {
-                let e: pb::OrderPlaced = payload.to_msg().map_err(unusable)?;
+                let e: pb::OrderPlaced = event.message()?;
                 apply_order(txn, &event.envelope.event_id, e.order, &mut out).await?;
             }
             "blangkon.events.v1.OrderStatusChanged" => {
-                let e: pb::OrderStatusChanged = payload.to_msg().map_err(unusable)?;
+                let e: pb::OrderStatusChanged = event.message()?;
                 apply_order(txn, &event.envelope.event_id, e.order, &mut out).await?;
             }
             // Stock levels are no figure; events of newer kinds wait for a

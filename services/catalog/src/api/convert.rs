@@ -6,9 +6,10 @@ use blangkon_platform::page::{self, Position};
 use blangkon_platform::time::to_timestamp;
 use blangkon_platform::validation::{self, FieldViolationExt, Violation};
 use blangkon_proto::catalog as pb;
+use chrono::{DateTime, Utc};
 
 use super::ApiResult;
-use crate::domain::product::{DetailsInput, ListingError};
+use crate::domain::product::{DetailsInput, ListingError, ProductDetails, ProductStatus};
 use crate::search;
 use crate::store::{self, product};
 
@@ -33,6 +34,34 @@ pub(super) fn details_input(details: Option<pb::ProductDetails>) -> DetailsInput
         image_urls: d.image_urls,
         delivery_regencies: d.delivery_regencies,
         domestic_product: d.domestic_product,
+    }
+}
+
+/// The stored row of a new product with `details`, as of `at`.
+pub(super) fn product_row(
+    id: String,
+    vendor_id: String,
+    details: ProductDetails,
+    status: ProductStatus,
+    at: DateTime<Utc>,
+) -> product::Model {
+    product::Model {
+        id,
+        vendor_id,
+        category_code: details.category_code,
+        name: details.name,
+        description: details.description,
+        unit: details.unit,
+        price: details.price.get(),
+        min_order_quantity: details.min_order_quantity,
+        stock: details.stock,
+        image_urls: details.image_urls.into(),
+        delivery_regencies: details.delivery_regencies.into(),
+        domestic_product: details.domestic_product,
+        status,
+        version: 0,
+        created_at: at,
+        updated_at: at,
     }
 }
 

@@ -10,8 +10,9 @@ use std::sync::Arc;
 
 use blangkon_domain::{Rupiah, VendorStatus};
 use blangkon_platform::api_error::ApiError;
-use blangkon_platform::auth::{Principal, Role, principal};
+use blangkon_platform::auth::{Principal, Role};
 use blangkon_platform::db;
+use blangkon_platform::handle;
 use blangkon_platform::outbox::{self, RelayWaker};
 use blangkon_platform::page;
 use blangkon_proto::catalog as pb;
@@ -23,7 +24,7 @@ use crate::domain::product::{self as rules, ProductDetails, ProductStatus};
 use crate::events;
 use crate::search::Search;
 use crate::store::{self, Changed, product};
-use convert::{details_input, parse_product_id, product_to_proto, search_query};
+use convert::{details_input, parse_product_id, product_row, product_to_proto, search_query};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -182,24 +183,8 @@ impl CatalogApi {
         let vendor_id = self.verified_vendor(&self.db, who).await?;
         let details = self.parse_details(&self.db, req.details).await?;
         let now = blangkon_platform::time::now();
-        let row = product::Model {
-            id: uuid::Uuid::now_v7().to_string(),
-            vendor_id,
-            category_code: details.category_code,
-            name: details.name,
-            description: details.description,
-            unit: details.unit,
-            price: details.price,
-            min_order_quantity: details.min_order_quantity,
-            stock: details.stock,
-            image_urls: details.image_urls.clone().into(),
-            delivery_regencies: details.delivery_regencies.clone().into(),
-            domestic_product: details.domestic_product,
-            status: ProductStatus::Draft,
-            version: 0,
-            created_at: now,
-            updated_at: now,
-        };
+        let id = uuid::Uuid::now_v7().to_string();
+        let row = product_row(id, vendor_id, details, ProductStatus::Draft, now);
         // A draft is private to its vendor: nothing to announce yet.
         store::insert_product(&self.db, row.clone()).await?;
         tracing::info!(product_id = %row.id, vendor_id = %row.vendor_id, "product created");
@@ -219,19 +204,9 @@ impl CatalogApi {
         let status = before.status;
         let now = blangkon_platform::time::now();
         let after = product::Model {
-            category_code: details.category_code,
-            name: details.name,
-            description: details.description,
-            unit: details.unit,
-            price: details.price,
-            min_order_quantity: details.min_order_quantity,
-            stock: details.stock,
-            image_urls: details.image_urls.clone().into(),
-            delivery_regencies: details.delivery_regencies.clone().into(),
-            domestic_product: details.domestic_product,
             version: before.version + 1,
-            updated_at: now,
-            ..before.clone()
+            created_at: before.created_at,
+            ..product_row(before.id.clone(), vendor_id, details, status, now)
         };
         if !store::update_product(&txn, after.clone()).await? {
             return Err(ApiError::FailedPrecondition(format!(
@@ -399,17 +374,6 @@ impl CatalogApi {
                 .collect(),
         })
     }
-}
-
-macro_rules! handle {
-    ($self:ident, $request:ident, $method:ident) => {{
-        let who = principal(&$request)?;
-        $self
-            .$method(&who, $request.into_inner())
-            .await
-            .map(Response::new)
-            .map_err(Status::from)
-    }};
 }
 
 #[tonic::async_trait]

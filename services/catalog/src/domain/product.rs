@@ -52,8 +52,8 @@ pub struct ProductDetails {
     pub description: String,
     pub category_code: String,
     pub unit: String,
-    /// Rupiah per unit.
-    pub price: i64,
+    /// Per unit.
+    pub price: Rupiah,
     pub min_order_quantity: i64,
     pub stock: i64,
     pub image_urls: Vec<String>,
@@ -160,7 +160,7 @@ impl ProductDetails {
             description,
             category_code,
             unit,
-            price: input.price,
+            price: Rupiah::new(input.price),
             min_order_quantity: input.min_order_quantity,
             stock: input.stock,
             image_urls: input.image_urls,

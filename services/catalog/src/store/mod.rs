@@ -5,8 +5,9 @@ pub mod entities;
 pub mod migrations;
 
 use blangkon_domain::VendorStatus;
+use blangkon_platform::db;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{InsertStatement, OnConflict};
+use sea_orm::sea_query::InsertStatement;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
     QueryFilter, QueryOrder, QueryTrait,
@@ -43,20 +44,9 @@ pub async fn find_vendor(
 /// Sets a vendor's projected state from an event. Events of one vendor
 /// arrive in order (one key, one partition), so the last write wins.
 pub async fn upsert_vendor(conn: &impl ConnectionTrait, row: vendor::Model) -> Result<(), DbErr> {
-    vendor::Entity::insert(vendor::ActiveModel::from(row))
-        .on_conflict(
-            OnConflict::column(vendor::Column::VendorId)
-                .update_columns([
-                    vendor::Column::RegencyCode,
-                    vendor::Column::LegalForm,
-                    vendor::Column::Scale,
-                    vendor::Column::Status,
-                    vendor::Column::StatusAt,
-                ])
-                .to_owned(),
-        )
-        .exec_without_returning(conn)
-        .await?;
+    use vendor::Column::*;
+    let update = [RegencyCode, LegalForm, Scale, Status, StatusAt];
+    db::upsert(conn, vendor::ActiveModel::from(row), [VendorId], update).await?;
     Ok(())
 }
 

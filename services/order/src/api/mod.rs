@@ -8,6 +8,7 @@ use blangkon_domain::{OrderId, VendorId};
 use blangkon_platform::api_error::ApiError;
 use blangkon_platform::auth::{Principal, Role, principal};
 use blangkon_platform::db;
+use blangkon_platform::handle;
 use blangkon_platform::outbox::{self, RelayWaker};
 use blangkon_platform::page::{self, AfterId};
 use blangkon_platform::time::now;
@@ -291,17 +292,6 @@ impl OrderApi {
             next_page_token,
         })
     }
-}
-
-macro_rules! handle {
-    ($self:ident, $request:ident, $method:ident) => {{
-        let who = principal(&$request)?;
-        $self
-            .$method(&who, $request.into_inner())
-            .await
-            .map(Response::new)
-            .map_err(Status::from)
-    }};
 }
 
 macro_rules! transition {

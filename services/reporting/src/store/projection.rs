@@ -2,6 +2,7 @@
 //! model, the order figures kept per dimension and day, the watermark, and
 //! emptying it all for a rebuild.
 
+use blangkon_platform::db;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
@@ -16,14 +17,14 @@ use super::facts_of;
 use crate::domain::figures::{Contribution, OrderFacts};
 
 pub async fn upsert_regency(conn: &impl ConnectionTrait, row: regency::Model) -> Result<(), DbErr> {
-    regency::Entity::insert(regency::ActiveModel::from(row))
-        .on_conflict(
-            OnConflict::column(regency::Column::Code)
-                .update_columns([regency::Column::Name, regency::Column::JoinedAt])
-                .to_owned(),
-        )
-        .exec_without_returning(conn)
-        .await?;
+    use regency::Column::*;
+    db::upsert(
+        conn,
+        regency::ActiveModel::from(row),
+        [Code],
+        [Name, JoinedAt],
+    )
+    .await?;
     Ok(())
 }
 
@@ -37,21 +38,9 @@ pub async fn find_vendor(
 }
 
 pub async fn save_vendor(conn: &impl ConnectionTrait, row: vendor::Model) -> Result<(), DbErr> {
-    vendor::Entity::insert(vendor::ActiveModel::from(row))
-        .on_conflict(
-            OnConflict::column(vendor::Column::VendorId)
-                .update_columns([
-                    vendor::Column::Name,
-                    vendor::Column::RegencyCode,
-                    vendor::Column::LegalForm,
-                    vendor::Column::Scale,
-                    vendor::Column::Status,
-                    vendor::Column::StatusAt,
-                ])
-                .to_owned(),
-        )
-        .exec_without_returning(conn)
-        .await?;
+    use vendor::Column::*;
+    let update = [Name, RegencyCode, LegalForm, Scale, Status, StatusAt];
+    db::upsert(conn, vendor::ActiveModel::from(row), [VendorId], update).await?;
     Ok(())
 }
 
@@ -60,14 +49,8 @@ pub async fn insert_training(
     conn: &impl ConnectionTrait,
     row: training::Model,
 ) -> Result<(), DbErr> {
-    training::Entity::insert(training::ActiveModel::from(row))
-        .on_conflict(
-            OnConflict::column(training::Column::TrainingId)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(conn)
-        .await?;
+    let key = [training::Column::TrainingId];
+    db::upsert(conn, training::ActiveModel::from(row), key, []).await?;
     Ok(())
 }
 
@@ -81,19 +64,9 @@ pub async fn find_product(
 }
 
 pub async fn save_product(conn: &impl ConnectionTrait, row: product::Model) -> Result<(), DbErr> {
-    product::Entity::insert(product::ActiveModel::from(row))
-        .on_conflict(
-            OnConflict::column(product::Column::ProductId)
-                .update_columns([
-                    product::Column::VendorId,
-                    product::Column::CategoryCode,
-                    product::Column::Listed,
-                    product::Column::ChangedAt,
-                ])
-                .to_owned(),
-        )
-        .exec_without_returning(conn)
-        .await?;
+    use product::Column::*;
+    let update = [VendorId, CategoryCode, Listed, ChangedAt];
+    db::upsert(conn, product::ActiveModel::from(row), [ProductId], update).await?;
     Ok(())
 }
 
@@ -140,20 +113,11 @@ pub async fn save_order(
         bast_date: Set(facts.bast_date.clone()),
         paid_at: Set(facts.paid_at),
     };
-    order::Entity::insert(row)
-        .on_conflict(
-            OnConflict::column(order::Column::OrderId)
-                .update_columns([
-                    order::Column::Version,
-                    order::Column::Status,
-                    order::Column::ChangedAt,
-                    order::Column::BastDate,
-                    order::Column::PaidAt,
-                ])
-                .to_owned(),
-        )
-        .exec_without_returning(conn)
-        .await?;
+    {
+        use order::Column::*;
+        let update = [Version, Status, ChangedAt, BastDate, PaidAt];
+        db::upsert(conn, row, [OrderId], update).await?;
+    }
     if first && !facts.items.is_empty() {
         let items = facts
             .items
@@ -195,24 +159,10 @@ pub async fn add_to_totals(
         value: Set(c.value),
     });
     order_total::Entity::insert_many(by_day)
-        .on_conflict(
-            OnConflict::columns([
-                order_total::Column::Dimension,
-                order_total::Column::FigureKey,
-                order_total::Column::Day,
-            ])
-            .value(
-                order_total::Column::Orders,
-                Expr::col((order_total::Entity, order_total::Column::Orders))
-                    .add(Expr::cust("excluded.orders")),
-            )
-            .value(
-                order_total::Column::Value,
-                Expr::col((order_total::Entity, order_total::Column::Value))
-                    .add(Expr::cust("excluded.value")),
-            )
-            .to_owned(),
-        )
+        .on_conflict({
+            use order_total::Column::*;
+            db::add_on_conflict::<order_total::Entity>([Dimension, FigureKey, Day], [Orders, Value])
+        })
         .exec_without_returning(conn)
         .await?;
     // One order has one placing day, so its changes touch each key once.
@@ -223,23 +173,10 @@ pub async fn add_to_totals(
         value: Set(c.value),
     });
     order_total_all::Entity::insert_many(all_time)
-        .on_conflict(
-            OnConflict::columns([
-                order_total_all::Column::Dimension,
-                order_total_all::Column::FigureKey,
-            ])
-            .value(
-                order_total_all::Column::Orders,
-                Expr::col((order_total_all::Entity, order_total_all::Column::Orders))
-                    .add(Expr::cust("excluded.orders")),
-            )
-            .value(
-                order_total_all::Column::Value,
-                Expr::col((order_total_all::Entity, order_total_all::Column::Value))
-                    .add(Expr::cust("excluded.value")),
-            )
-            .to_owned(),
-        )
+        .on_conflict({
+            use order_total_all::Column::*;
+            db::add_on_conflict::<order_total_all::Entity>([Dimension, FigureKey], [Orders, Value])
+        })
         .exec_with_returning(conn)
         .await
 }
@@ -288,18 +225,10 @@ pub async fn move_listed(
             listed: Set(delta),
         });
     listed_count::Entity::insert_many(changes)
-        .on_conflict(
-            OnConflict::columns([
-                listed_count::Column::VendorId,
-                listed_count::Column::Category,
-            ])
-            .value(
-                listed_count::Column::Listed,
-                Expr::col((listed_count::Entity, listed_count::Column::Listed))
-                    .add(Expr::cust("excluded.listed")),
-            )
-            .to_owned(),
-        )
+        .on_conflict({
+            use listed_count::Column::*;
+            db::add_on_conflict::<listed_count::Entity>([VendorId, Category], [Listed])
+        })
         .exec_without_returning(conn)
         .await?;
     Ok(())

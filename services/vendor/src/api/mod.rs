@@ -8,6 +8,7 @@ pub mod error;
 use blangkon_domain::VendorId;
 use blangkon_platform::auth::{Principal, Role, principal};
 use blangkon_platform::db::{self, is_unique_violation};
+use blangkon_platform::handle;
 use blangkon_platform::outbox::{self, RelayWaker};
 use blangkon_platform::page::{self, AfterId};
 use blangkon_platform::validation::FieldViolationExt;
@@ -489,17 +490,6 @@ impl VendorApi {
             next_page_token,
         })
     }
-}
-
-macro_rules! handle {
-    ($self:ident, $request:ident, $method:ident) => {{
-        let who = principal(&$request)?;
-        $self
-            .$method(&who, $request.into_inner())
-            .await
-            .map(Response::new)
-            .map_err(Status::from)
-    }};
 }
 
 #[tonic::async_trait]

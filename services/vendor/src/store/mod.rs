@@ -4,8 +4,9 @@
 pub mod entities;
 pub mod migrations;
 
+use blangkon_platform::db;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Statement,
@@ -32,15 +33,7 @@ pub async fn add_regency(
         joined_at: Set(None),
         joined_by: Set(None),
     };
-    let inserted = regency::Entity::insert(row)
-        .on_conflict(
-            OnConflict::column(regency::Column::Code)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(conn)
-        .await?;
-    Ok(inserted > 0)
+    db::upsert(conn, row, [regency::Column::Code], []).await
 }
 
 pub async fn find_regency(
