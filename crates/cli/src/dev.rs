@@ -33,16 +33,16 @@ pub struct DevArgs {
     #[arg(long, default_value = "127.0.0.1")]
     host: std::net::IpAddr,
     /// gRPC port of the vendor service.
-    #[arg(long, default_value_t = VendorService::DEFAULT_PORT)]
+    #[arg(long, default_value_t = VendorService::ABOUT.default_port)]
     vendor_port: u16,
     /// gRPC port of the catalog service.
-    #[arg(long, default_value_t = CatalogService::DEFAULT_PORT)]
+    #[arg(long, default_value_t = CatalogService::ABOUT.default_port)]
     catalog_port: u16,
     /// gRPC port of the order service.
-    #[arg(long, default_value_t = OrderService::DEFAULT_PORT)]
+    #[arg(long, default_value_t = OrderService::ABOUT.default_port)]
     order_port: u16,
     /// gRPC port of the reporting service.
-    #[arg(long, default_value_t = ReportingService::DEFAULT_PORT)]
+    #[arg(long, default_value_t = ReportingService::ABOUT.default_port)]
     reporting_port: u16,
     /// Log filter (tracing directives).
     #[arg(long, default_value = "info,librdkafka=warn")]

@@ -33,24 +33,12 @@ use crate::{db, grpc, telemetry};
 
 /// What makes a service itself; everything else is the skeleton's.
 pub trait Service: Sized + Send + Sync + 'static {
-    /// `vendor`, `catalog`, ...: names the binary (`blangkon-<name>`), the
-    /// environment (`BLANGKON_<NAME>__…`), the default database and the logs.
-    const NAME: &'static str;
-    /// gRPC port when none is configured.
-    const DEFAULT_PORT: u16;
-    /// Key of the service's own settings section (`catalog`, `order`, ...).
-    const SECTION: &'static str;
-    /// The gRPC services whose health the server reports.
-    const GRPC_SERVICES: &'static [&'static str];
-    /// Topics the service publishes to, created at start when allowed.
-    const TOPICS: &'static [TopicSpec<'static>];
+    /// Who the service is.
+    const ABOUT: About;
 
     /// The service's own settings section.
     type Section: Section;
     type Migrator: MigratorTrait;
-    /// Commands of the binary beyond `serve` and `migrate` ([`NoCommand`]
-    /// when there are none).
-    type Command: ServiceCommand<Self>;
 
     /// Builds the API and starts nothing yet: background tasks are handed
     /// to `host` (`ServiceHost::run_beside`), which starts them with the
@@ -61,10 +49,43 @@ pub trait Service: Sized + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Routes, StartError>> + Send;
 }
 
+/// Who a service is: what the skeleton must know of it before building it.
+#[derive(Debug, Clone, Copy)]
+pub struct About {
+    /// `vendor`, `catalog`, ...: names the binary (`blangkon-<name>`), the
+    /// environment (`BLANGKON_<NAME>__…`), the default database and the logs.
+    pub name: &'static str,
+    /// gRPC port when none is configured.
+    pub default_port: u16,
+    /// The gRPC services whose health the server reports.
+    pub grpc_services: &'static [&'static str],
+    /// Topics the service publishes to, created at start when allowed.
+    pub topics: &'static [TopicSpec<'static>],
+}
+
+impl About {
+    pub const fn new(
+        name: &'static str,
+        default_port: u16,
+        grpc_services: &'static [&'static str],
+        topics: &'static [TopicSpec<'static>],
+    ) -> Self {
+        Self {
+            name,
+            default_port,
+            grpc_services,
+            topics,
+        }
+    }
+}
+
 /// A service's own settings section.
 pub trait Section:
     std::fmt::Debug + Clone + Default + Serialize + DeserializeOwned + Send + Sync + 'static
 {
+    /// Its key among the settings (`catalog`, `order`, ...).
+    const KEY: &'static str;
+
     /// Checks the section; `key` is its name, for the messages.
     fn validate(&self, key: &str) -> Result<(), SettingsError>;
 }
@@ -109,7 +130,7 @@ impl<S: Service> ServiceCommand<S> for NoCommand {
 }
 
 /// A service's settings: the platform sections plus its own, under the key
-/// [`Service::SECTION`]. In a file or the environment they read as one
+/// [`Section::KEY`]. In a file or the environment they read as one
 /// table (`[database]`, `[catalog]`; `BLANGKON_CATALOG__CATALOG__MAX_PRICE`);
 /// a key that is not a setting is refused.
 pub struct Settings<S: Service> {
@@ -120,7 +141,7 @@ pub struct Settings<S: Service> {
 impl<S: Service> Default for Settings<S> {
     fn default() -> Self {
         Self {
-            platform: PlatformSettings::for_service(S::NAME, S::DEFAULT_PORT),
+            platform: PlatformSettings::for_service(S::ABOUT.name, S::ABOUT.default_port),
             service: S::Section::default(),
         }
     }
@@ -139,7 +160,7 @@ impl<S: Service> std::fmt::Debug for Settings<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
             .field("platform", &self.platform)
-            .field(S::SECTION, &self.service)
+            .field(S::Section::KEY, &self.service)
             .finish()
     }
 }
@@ -147,7 +168,7 @@ impl<S: Service> std::fmt::Debug for Settings<S> {
 impl<S: Service> Validate for Settings<S> {
     fn validate(&self) -> Result<(), SettingsError> {
         self.platform.validate()?;
-        self.service.validate(S::SECTION)
+        self.service.validate(S::Section::KEY)
     }
 }
 
@@ -162,7 +183,7 @@ impl<S: Service> Serialize for Settings<S> {
         map.serialize_entry("kafka", &p.kafka)?;
         map.serialize_entry("auth", &p.auth)?;
         map.serialize_entry("telemetry", &p.telemetry)?;
-        map.serialize_entry(S::SECTION, &self.service)?;
+        map.serialize_entry(S::Section::KEY, &self.service)?;
         map.end()
     }
 }
@@ -179,7 +200,7 @@ impl<'de, S: Service> Visitor<'de> for SettingsVisitor<S> {
     type Value = Settings<S>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "the settings of the {} service", S::NAME)
+        write!(f, "the settings of the {} service", S::ABOUT.name)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Settings<S>, A::Error> {
@@ -195,12 +216,12 @@ impl<'de, S: Service> Visitor<'de> for SettingsVisitor<S> {
                 "kafka" => kafka = Some(map.next_value()?),
                 "auth" => auth = Some(map.next_value()?),
                 "telemetry" => telemetry = Some(map.next_value()?),
-                key if key == S::SECTION => service = Some(map.next_value()?),
+                key if key == S::Section::KEY => service = Some(map.next_value()?),
                 other => {
                     return Err(de::Error::custom(format!(
                         "unknown section `{other}`, expected one of {}, {}",
                         PLATFORM_SECTIONS.join(", "),
-                        S::SECTION
+                        S::Section::KEY
                     )));
                 }
             }
@@ -259,7 +280,7 @@ pub struct Application<S: Service> {
 impl<S: Service> std::fmt::Debug for Application<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Application")
-            .field("service", &S::NAME)
+            .field("service", &S::ABOUT.name)
             .field("host", &self.host)
             .finish()
     }
@@ -272,7 +293,8 @@ impl<S: Service> Application<S> {
     pub async fn build(settings: Settings<S>) -> Result<Self, StartError> {
         settings.validate()?;
         let mut host =
-            ServiceHost::start::<S::Migrator>(S::NAME, &settings.platform, S::TOPICS).await?;
+            ServiceHost::start::<S::Migrator>(S::ABOUT.name, &settings.platform, S::ABOUT.topics)
+                .await?;
         let routes = S::build(&mut host, &settings).await?;
         Ok(Self {
             host,
@@ -295,7 +317,7 @@ impl<S: Service> Application<S> {
     /// commit their offsets) and closes the database.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), StartError> {
         self.host
-            .serve(S::GRPC_SERVICES, self.routes, shutdown)
+            .serve(S::ABOUT.grpc_services, self.routes, shutdown)
             .await
             .map_err(|e| StartError::Host(HostError::Grpc(e)))
     }
@@ -329,28 +351,33 @@ enum Command<C: Subcommand> {
     Service(C),
 }
 
-/// The binary of service `S`: `serve` (the default), `migrate`, and the
-/// service's own commands. Settings are read once: the defaults, then the
-/// file given by `--config` or `BLANGKON_<NAME>_CONFIG`, then the
-/// environment.
+/// The binary of service `S`: `serve` (the default) and `migrate`.
+/// Settings are read once: the defaults, then the file given by `--config`
+/// or `BLANGKON_<NAME>_CONFIG`, then the environment.
 pub async fn main<S: Service>() -> anyhow::Result<()> {
-    let config_env = format!("BLANGKON_{}_CONFIG", S::NAME.to_uppercase());
-    let matches = Cli::<S::Command>::command()
-        .name(format!("blangkon-{}", S::NAME))
-        .about(format!("Blangkon {} service", S::NAME))
+    main_with::<S, NoCommand>().await
+}
+
+/// [`main`] with commands `C` of the service's own beside `serve` and
+/// `migrate`, such as reporting's `rebuild`.
+pub async fn main_with<S: Service, C: ServiceCommand<S>>() -> anyhow::Result<()> {
+    let config_env = format!("BLANGKON_{}_CONFIG", S::ABOUT.name.to_uppercase());
+    let matches = Cli::<C>::command()
+        .name(format!("blangkon-{}", S::ABOUT.name))
+        .about(format!("Blangkon {} service", S::ABOUT.name))
         .mut_arg("config", |arg| {
             arg.help(format!(
                 "Optional TOML file between the defaults and BLANGKON_{}__* variables [env: {config_env}]",
-                S::NAME.to_uppercase()
+                S::ABOUT.name.to_uppercase()
             ))
         })
         .get_matches();
-    let cli = Cli::<S::Command>::from_arg_matches(&matches)?;
+    let cli = Cli::<C>::from_arg_matches(&matches)?;
     let config = cli
         .config
         .or_else(|| std::env::var_os(&config_env).map(PathBuf::from));
-    let settings: Settings<S> = crate::settings::load(S::NAME, config.as_deref())?;
-    let _telemetry = telemetry::init(S::NAME, &settings.platform.telemetry)?;
+    let settings: Settings<S> = crate::settings::load(S::ABOUT.name, config.as_deref())?;
+    let _telemetry = telemetry::init(S::ABOUT.name, &settings.platform.telemetry)?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Migrate => {
             migrate(&settings).await?;
@@ -359,7 +386,7 @@ pub async fn main<S: Service>() -> anyhow::Result<()> {
         Command::Serve => {
             let app = Application::build(settings)
                 .await
-                .with_context(|| format!("starting the {} service", S::NAME))?;
+                .with_context(|| format!("starting the {} service", S::ABOUT.name))?;
             app.run(grpc::shutdown_on_signals()).await?;
         }
         Command::Service(command) => command.run(settings).await?,

@@ -29,6 +29,12 @@ impl SettingsError {
     }
 }
 
+/// `Ok` when `amount` (rupiah, a count) is more than zero; else the error
+/// naming `section.field`.
+pub fn require_positive(section: &str, field: &str, amount: i64) -> Result<(), SettingsError> {
+    require(amount > 0, section, field, "must be positive")
+}
+
 /// `Ok` when `holds`; else the error naming `section.field` and `problem`.
 pub fn require(
     holds: bool,

@@ -84,7 +84,7 @@ pub struct Running<S: Service> {
 impl<S: Service> std::fmt::Debug for Running<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Running")
-            .field("service", &S::NAME)
+            .field("service", &S::ABOUT.name)
             .field("address", &self.address)
             .finish()
     }
@@ -128,9 +128,9 @@ impl<S: Service> Running<S> {
     pub async fn stop(self, within: Duration) -> Result<(), StopError> {
         self.shutdown.cancel();
         match tokio::time::timeout(within, self.task).await {
-            Err(_) => Err(StopError::TimedOut(S::NAME, within)),
-            Ok(Err(e)) => Err(StopError::Panicked(S::NAME, e)),
-            Ok(Ok(Err(e))) => Err(StopError::Failed(S::NAME, e)),
+            Err(_) => Err(StopError::TimedOut(S::ABOUT.name, within)),
+            Ok(Err(e)) => Err(StopError::Panicked(S::ABOUT.name, e)),
+            Ok(Ok(Err(e))) => Err(StopError::Failed(S::ABOUT.name, e)),
             Ok(Ok(Ok(()))) => Ok(()),
         }
     }

@@ -58,7 +58,7 @@ impl TestSuite {
     pub async fn start<S: Service>(&self, settings: Settings<S>) -> Running<S> {
         match self.config.start(settings).await {
             Ok(running) => running,
-            Err(e) => panic!("the {} service did not start: {e}", S::NAME),
+            Err(e) => panic!("the {} service did not start: {e}", S::ABOUT.name),
         }
     }
 

@@ -5,33 +5,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use blangkon_platform::host::ServiceHost;
-use blangkon_platform::kafka::{TopicSpec, topics};
-use blangkon_platform::service::{self, NoCommand, Service, StartError};
+use blangkon_platform::kafka::topics;
+use blangkon_platform::service::{About, Service, StartError};
 use blangkon_proto::catalog::catalog_service_server::{CatalogServiceServer, SERVICE_NAME};
 use tonic::service::Routes;
 
+use crate::CatalogService;
 use crate::api::CatalogApi;
 use crate::events::{self, VendorProjection};
 use crate::search::Search;
-use crate::settings::{CatalogSettings, Settings};
-use crate::store::migrations::Migrator;
-
-/// The catalog service.
-#[derive(Debug)]
-pub struct CatalogService;
-
-/// A catalog service bound to its port, ready to run.
-pub type Application = service::Application<CatalogService>;
+use crate::settings::Settings;
 
 impl Service for CatalogService {
-    const NAME: &'static str = "catalog";
-    const DEFAULT_PORT: u16 = 50052;
-    const SECTION: &'static str = "catalog";
-    const GRPC_SERVICES: &'static [&'static str] = &[SERVICE_NAME];
-    const TOPICS: &'static [TopicSpec<'static>] = events::TOPICS;
-    type Section = CatalogSettings;
-    type Migrator = Migrator;
-    type Command = NoCommand;
+    const ABOUT: About = About::new("catalog", 50052, &[SERVICE_NAME], events::TOPICS);
+    type Section = crate::settings::CatalogSettings;
+    type Migrator = crate::store::migrations::Migrator;
 
     async fn build(host: &mut ServiceHost, settings: &Settings) -> Result<Routes, StartError> {
         host.consume(

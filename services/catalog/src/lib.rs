@@ -17,5 +17,8 @@ pub mod search;
 pub mod settings;
 pub mod store;
 
-pub use app::{Application, CatalogService};
 pub use settings::Settings;
+
+/// The catalog service, as the platform's skeleton runs it ([`app`]).
+#[derive(Debug)]
+pub struct CatalogService;

@@ -2,7 +2,7 @@
 
 use blangkon_domain::Rupiah;
 use blangkon_platform::service::Section;
-use blangkon_platform::settings::{SettingsError, require};
+use blangkon_platform::settings::{SettingsError, require_positive};
 use serde::{Deserialize, Serialize};
 
 /// The catalog service's settings (`BLANGKON_CATALOG__…`).
@@ -19,23 +19,20 @@ pub struct CatalogSettings {
     pub search_poll_ms: u64,
 }
 
+impl Section for CatalogSettings {
+    const KEY: &'static str = "catalog";
+
+    fn validate(&self, key: &str) -> Result<(), SettingsError> {
+        require_positive(key, "max_price", self.max_price.get())
+    }
+}
+
 impl Default for CatalogSettings {
     fn default() -> Self {
         Self {
             max_price: Rupiah::DIRECT_PURCHASE_LIMIT,
             search_poll_ms: 250,
         }
-    }
-}
-
-impl Section for CatalogSettings {
-    fn validate(&self, key: &str) -> Result<(), SettingsError> {
-        require(
-            self.max_price.is_positive(),
-            key,
-            "max_price",
-            "must be positive",
-        )
     }
 }
 

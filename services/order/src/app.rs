@@ -4,34 +4,21 @@
 use std::time::Duration;
 
 use blangkon_platform::host::ServiceHost;
-use blangkon_platform::kafka::TopicSpec;
-use blangkon_platform::service::{self, NoCommand, Service, StartError};
+use blangkon_platform::service::{About, Service, StartError};
 use blangkon_proto::order::order_service_server::{OrderServiceServer, SERVICE_NAME};
 use tonic::service::Routes;
 
+use crate::OrderService;
 use crate::api::OrderApi;
 use crate::peers::Peers;
 use crate::placing::Placer;
-use crate::settings::{OrderSettings, Settings};
-use crate::store::migrations::Migrator;
+use crate::settings::Settings;
 use crate::sweeper::Sweeper;
 
-/// The order service.
-#[derive(Debug)]
-pub struct OrderService;
-
-/// An order service bound to its port, ready to run.
-pub type Application = service::Application<OrderService>;
-
 impl Service for OrderService {
-    const NAME: &'static str = "order";
-    const DEFAULT_PORT: u16 = 50053;
-    const SECTION: &'static str = "order";
-    const GRPC_SERVICES: &'static [&'static str] = &[SERVICE_NAME];
-    const TOPICS: &'static [TopicSpec<'static>] = crate::events::TOPICS;
-    type Section = OrderSettings;
-    type Migrator = Migrator;
-    type Command = NoCommand;
+    const ABOUT: About = About::new("order", 50053, &[SERVICE_NAME], crate::events::TOPICS);
+    type Section = crate::settings::OrderSettings;
+    type Migrator = crate::store::migrations::Migrator;
 
     async fn build(host: &mut ServiceHost, settings: &Settings) -> Result<Routes, StartError> {
         let order = &settings.service;

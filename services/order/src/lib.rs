@@ -20,5 +20,8 @@ pub mod settings;
 pub mod store;
 pub mod sweeper;
 
-pub use app::{Application, OrderService};
 pub use settings::Settings;
+
+/// The order service, as the platform's skeleton runs it ([`app`]).
+#[derive(Debug)]
+pub struct OrderService;

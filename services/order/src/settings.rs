@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use blangkon_domain::Rupiah;
 use blangkon_platform::service::Section;
-use blangkon_platform::settings::{SettingsError, is_http_url, require};
+use blangkon_platform::settings::{SettingsError, is_http_url, require, require_positive};
 use serde::{Deserialize, Serialize};
 
 /// The order service's settings (`BLANGKON_ORDER__…`).
@@ -48,13 +48,10 @@ impl Default for OrderSettings {
 }
 
 impl Section for OrderSettings {
+    const KEY: &'static str = "order";
+
     fn validate(&self, key: &str) -> Result<(), SettingsError> {
-        require(
-            self.max_order_total.is_positive(),
-            key,
-            "max_order_total",
-            "must be positive",
-        )?;
+        require_positive(key, "max_order_total", self.max_order_total.get())?;
         for (field, url) in [
             ("vendor_endpoint", &self.vendor_endpoint),
             ("catalog_endpoint", &self.catalog_endpoint),

@@ -5,32 +5,19 @@
 use std::sync::Arc;
 
 use blangkon_platform::host::ServiceHost;
-use blangkon_platform::kafka::TopicSpec;
-use blangkon_platform::service::{self, Service, ServiceCommand, StartError};
+use blangkon_platform::service::{About, Service, ServiceCommand, StartError};
 use blangkon_proto::reporting::reporting_service_server::{ReportingServiceServer, SERVICE_NAME};
 use tonic::service::Routes;
 
+use crate::ReportingService;
 use crate::api::ReportingApi;
 use crate::projection::{self, Projection};
-use crate::settings::{ReportingSettings, Settings};
-use crate::store::migrations::Migrator;
-
-/// The reporting service.
-#[derive(Debug)]
-pub struct ReportingService;
-
-/// A reporting service bound to its port, ready to run.
-pub type Application = service::Application<ReportingService>;
+use crate::settings::Settings;
 
 impl Service for ReportingService {
-    const NAME: &'static str = "reporting";
-    const DEFAULT_PORT: u16 = 50054;
-    const SECTION: &'static str = "reporting";
-    const GRPC_SERVICES: &'static [&'static str] = &[SERVICE_NAME];
-    const TOPICS: &'static [TopicSpec<'static>] = projection::TOPICS;
-    type Section = ReportingSettings;
-    type Migrator = Migrator;
-    type Command = ReportingCommand;
+    const ABOUT: About = About::new("reporting", 50054, &[SERVICE_NAME], projection::TOPICS);
+    type Section = crate::settings::ReportingSettings;
+    type Migrator = crate::store::migrations::Migrator;
 
     async fn build(host: &mut ServiceHost, settings: &Settings) -> Result<Routes, StartError> {
         let handler = Arc::new(Projection::new(host.waker()));

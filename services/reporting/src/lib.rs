@@ -18,5 +18,8 @@ pub mod rebuild;
 pub mod settings;
 pub mod store;
 
-pub use app::{Application, ReportingService};
 pub use settings::Settings;
+
+/// The reporting service, as the platform's skeleton runs it ([`app`]).
+#[derive(Debug)]
+pub struct ReportingService;

@@ -4,5 +4,6 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    blangkon_platform::service::main::<blangkon_reporting::ReportingService>().await
+    use blangkon_reporting::{ReportingService, app::ReportingCommand};
+    blangkon_platform::service::main_with::<ReportingService, ReportingCommand>().await
 }

@@ -32,6 +32,8 @@ impl Default for ReportingSettings {
 }
 
 impl Section for ReportingSettings {
+    const KEY: &'static str = "reporting";
+
     fn validate(&self, key: &str) -> Result<(), SettingsError> {
         let prefix = &self.ocid_prefix;
         require(

@@ -2,31 +2,19 @@
 //! regencies added by configuration at start.
 
 use blangkon_platform::host::ServiceHost;
-use blangkon_platform::kafka::TopicSpec;
-use blangkon_platform::service::{self, NoCommand, Service, StartError};
+use blangkon_platform::service::{About, Service, StartError};
 use blangkon_proto::vendor::vendor_service_server::{SERVICE_NAME, VendorServiceServer};
 use tonic::service::Routes;
 
+use crate::VendorService;
 use crate::api::VendorApi;
-use crate::settings::{Regencies, Settings};
-use crate::store::{self, migrations::Migrator};
-
-/// The vendor service.
-#[derive(Debug)]
-pub struct VendorService;
-
-/// A vendor service bound to its port, ready to run.
-pub type Application = service::Application<VendorService>;
+use crate::settings::Settings;
+use crate::store;
 
 impl Service for VendorService {
-    const NAME: &'static str = "vendor";
-    const DEFAULT_PORT: u16 = 50051;
-    const SECTION: &'static str = "regencies";
-    const GRPC_SERVICES: &'static [&'static str] = &[SERVICE_NAME];
-    const TOPICS: &'static [TopicSpec<'static>] = crate::events::TOPICS;
-    type Section = Regencies;
-    type Migrator = Migrator;
-    type Command = NoCommand;
+    const ABOUT: About = About::new("vendor", 50051, &[SERVICE_NAME], crate::events::TOPICS);
+    type Section = crate::settings::Regencies;
+    type Migrator = crate::store::migrations::Migrator;
 
     async fn build(host: &mut ServiceHost, settings: &Settings) -> Result<Routes, StartError> {
         for regency in &settings.service.parse()? {

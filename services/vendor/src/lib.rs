@@ -14,5 +14,8 @@ pub mod events;
 pub mod settings;
 pub mod store;
 
-pub use app::{Application, VendorService};
 pub use settings::Settings;
+
+/// The vendor service, as the platform's skeleton runs it ([`app`]).
+#[derive(Debug)]
+pub struct VendorService;

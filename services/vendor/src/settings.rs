@@ -45,6 +45,8 @@ impl Regencies {
 }
 
 impl Section for Regencies {
+    const KEY: &'static str = "regencies";
+
     fn validate(&self, _key: &str) -> Result<(), SettingsError> {
         self.parse().map(|_| ())
     }
@@ -74,7 +76,7 @@ mod tests {
         let settings: Settings = load_from("vendor", None, env(&[SECRET])).unwrap();
         assert_eq!(
             settings.platform.grpc.listen.port(),
-            VendorService::DEFAULT_PORT
+            VendorService::ABOUT.default_port
         );
         assert!(settings.service.0.is_empty());
         assert_eq!(
