@@ -6,7 +6,6 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use crate::client::Connection;
-use crate::output;
 
 #[derive(Args)]
 pub struct ProductArgs {
@@ -183,13 +182,7 @@ pub async fn product(args: ProductArgs) -> anyhow::Result<()> {
                 .await
         }
     };
-    let product = reply.map_err(output::status_error)?.into_inner();
-    if conn.json {
-        output::print_json(&product_json(&product));
-    } else {
-        print_product(&product);
-    }
-    Ok(())
+    conn.show(reply, product_json, print_product)
 }
 
 #[derive(Args)]
@@ -234,25 +227,10 @@ pub async fn catalog(args: CatalogArgs) -> anyhow::Result<()> {
     let mut client = conn.catalog_client().await?;
     match args.command {
         CatalogCommand::Categories => {
-            let categories = client
+            let reply = client
                 .list_categories(conn.request(pb::ListCategoriesRequest {})?)
-                .await
-                .map_err(output::status_error)?
-                .into_inner()
-                .categories;
-            if conn.json {
-                output::print_json(&serde_json::Value::Array(
-                    categories
-                        .iter()
-                        .map(|c| json!({"code": c.code, "name": c.name, "parent_code": c.parent_code}))
-                        .collect(),
-                ));
-            } else {
-                for c in &categories {
-                    let indent = if c.parent_code.is_empty() { "" } else { "  " };
-                    say!("{indent}{:<24} {}", c.code, c.name);
-                }
-            }
+                .await;
+            conn.show(reply, categories_json, print_categories)
         }
         CatalogCommand::Search {
             text,
@@ -278,7 +256,7 @@ pub async fn catalog(args: CatalogArgs) -> anyhow::Result<()> {
             } else {
                 sort
             };
-            let response = client
+            let reply = client
                 .search_products(conn.request(pb::SearchProductsRequest {
                     query: text,
                     category_code: category.unwrap_or_default(),
@@ -290,39 +268,53 @@ pub async fn catalog(args: CatalogArgs) -> anyhow::Result<()> {
                     page_token,
                     ..Default::default()
                 })?)
-                .await
-                .map_err(output::status_error)?
-                .into_inner();
-            if conn.json {
-                output::print_json(&json!({
-                    "total_matches": response.total_matches,
-                    "hits": response.hits.iter().map(|h| {
-                        let mut p = product_json(h.product.as_ref().unwrap_or(&pb::Product::default()));
-                        p["score"] = json!(h.score);
-                        p
-                    }).collect::<Vec<_>>(),
-                    "facets": response.facets.iter().map(|f| json!({"category_code": f.category_code, "count": f.count})).collect::<Vec<_>>(),
-                    "next_page_token": response.next_page_token,
-                }));
-            } else {
-                say!("{} matches", response.total_matches);
-                for hit in &response.hits {
-                    let p = hit.product.clone().unwrap_or_default();
-                    let d = p.details.unwrap_or_default();
-                    say!(
-                        "{}  Rp{:>11}/{:<6} {:<22} {}",
-                        p.id,
-                        d.price,
-                        d.unit,
-                        d.category_code,
-                        d.name
-                    );
-                }
-                if !response.next_page_token.is_empty() {
-                    say!("more: --page-token {}", response.next_page_token);
-                }
-            }
+                .await;
+            conn.show(reply, search_json, print_search)
         }
     }
-    Ok(())
+}
+
+fn categories_json(list: &pb::ListCategoriesResponse) -> serde_json::Value {
+    let category =
+        |c: &pb::Category| json!({"code": c.code, "name": c.name, "parent_code": c.parent_code});
+    list.categories.iter().map(category).collect()
+}
+
+fn print_categories(list: &pb::ListCategoriesResponse) {
+    for c in &list.categories {
+        let indent = if c.parent_code.is_empty() { "" } else { "  " };
+        say!("{indent}{:<24} {}", c.code, c.name);
+    }
+}
+
+fn search_json(response: &pb::SearchProductsResponse) -> serde_json::Value {
+    json!({
+        "total_matches": response.total_matches,
+        "hits": response.hits.iter().map(|h| {
+            let mut p = product_json(h.product.as_ref().unwrap_or(&pb::Product::default()));
+            p["score"] = json!(h.score);
+            p
+        }).collect::<Vec<_>>(),
+        "facets": response.facets.iter().map(|f| json!({"category_code": f.category_code, "count": f.count})).collect::<Vec<_>>(),
+        "next_page_token": response.next_page_token,
+    })
+}
+
+fn print_search(response: &pb::SearchProductsResponse) {
+    say!("{} matches", response.total_matches);
+    for hit in &response.hits {
+        let p = hit.product.clone().unwrap_or_default();
+        let d = p.details.unwrap_or_default();
+        say!(
+            "{}  Rp{:>11}/{:<6} {:<22} {}",
+            p.id,
+            d.price,
+            d.unit,
+            d.category_code,
+            d.name
+        );
+    }
+    if !response.next_page_token.is_empty() {
+        say!("more: --page-token {}", response.next_page_token);
+    }
 }

@@ -8,8 +8,8 @@ use blangkon_platform::auth::bearer;
 use blangkon_proto::vendor as pb;
 use blangkon_proto::vendor::vendor_service_client::VendorServiceClient;
 use clap::{Args, Subcommand, ValueEnum};
-use tonic::Request;
 use tonic::transport::Channel;
+use tonic::{Request, Response, Status};
 
 use crate::output;
 
@@ -113,6 +113,23 @@ impl Connection {
         }
     }
 
+    /// Prints a call's answer: `to_json` of it with `--json`, else
+    /// `for_people`. A refused call is the error, explained.
+    pub fn show<T>(
+        &self,
+        reply: Result<Response<T>, Status>,
+        to_json: impl FnOnce(&T) -> serde_json::Value,
+        for_people: impl FnOnce(&T),
+    ) -> anyhow::Result<()> {
+        let answer = reply.map_err(output::status_error)?.into_inner();
+        if self.json {
+            output::print_json(&to_json(&answer));
+        } else {
+            for_people(&answer);
+        }
+        Ok(())
+    }
+
     pub fn request<T>(&self, message: T) -> anyhow::Result<Request<T>> {
         let Some(token) = self.token() else {
             bail!(
@@ -170,53 +187,39 @@ pub async fn regency(args: RegencyArgs) -> anyhow::Result<()> {
     let mut client = conn.vendor_client().await?;
     match args.command {
         RegencyCommand::Join { code } => {
-            let r = client
+            let reply = client
                 .join_regency(conn.request(pb::JoinRegencyRequest { code })?)
-                .await
-                .map_err(output::status_error)?
-                .into_inner();
-            if conn.json {
-                output::print_json(&output::regency_json(&r));
-            } else {
-                say!("{} {} joined Blangkon", r.code, r.name);
-            }
+                .await;
+            conn.show(reply, output::regency_json, |r| {
+                say!("{} {} joined Blangkon", r.code, r.name)
+            })?;
         }
         RegencyCommand::List { province, joined } => {
-            let list = client
+            let reply = client
                 .list_regencies(conn.request(pb::ListRegenciesRequest {
                     province_code: province.unwrap_or_default(),
                     joined_only: joined,
                 })?)
-                .await
-                .map_err(output::status_error)?
-                .into_inner();
-            if conn.json {
-                output::print_json(&serde_json::Value::Array(
-                    list.regencies.iter().map(output::regency_json).collect(),
-                ));
-            } else {
-                list.regencies.iter().for_each(output::print_regency);
-            }
+                .await;
+            conn.show(
+                reply,
+                |list| list.regencies.iter().map(output::regency_json).collect(),
+                |list| list.regencies.iter().for_each(output::print_regency),
+            )?;
         }
         RegencyCommand::Add { code, name, kind } => {
             let kind = match kind {
                 RegencyKindArg::Kabupaten => pb::RegencyKind::Kabupaten,
                 RegencyKindArg::Kota => pb::RegencyKind::Kota,
             };
-            let r = client
+            let reply = client
                 .add_regency(conn.request(pb::AddRegencyRequest {
                     code,
                     name,
                     kind: kind as i32,
                 })?)
-                .await
-                .map_err(output::status_error)?
-                .into_inner();
-            if conn.json {
-                output::print_json(&output::regency_json(&r));
-            } else {
-                output::print_regency(&r);
-            }
+                .await;
+            conn.show(reply, output::regency_json, output::print_regency)?;
         }
     }
     Ok(())
@@ -395,15 +398,7 @@ enum VendorCommand {
 pub async fn vendor(args: VendorArgs) -> anyhow::Result<()> {
     let conn = &args.connection;
     let mut client = conn.vendor_client().await?;
-    let show = |reply: Result<tonic::Response<pb::Vendor>, tonic::Status>| -> anyhow::Result<()> {
-        let v = reply.map_err(output::status_error)?.into_inner();
-        if conn.json {
-            output::print_json(&output::vendor_json(&v));
-        } else {
-            output::print_vendor(&v);
-        }
-        Ok(())
-    };
+    let show = |reply| conn.show(reply, output::vendor_json, output::print_vendor);
     match args.command {
         VendorCommand::Register {
             name,
@@ -492,32 +487,20 @@ pub async fn vendor(args: VendorArgs) -> anyhow::Result<()> {
             }
         }
         VendorCommand::Verify { vendor_id, note } => {
-            show(
-                client
-                    .verify_vendor(conn.request(pb::VerifyVendorRequest { vendor_id, note })?)
-                    .await,
-            )?;
+            let request = conn.request(pb::VerifyVendorRequest { vendor_id, note })?;
+            show(client.verify_vendor(request).await)?;
         }
         VendorCommand::Reject { vendor_id, reason } => {
-            show(
-                client
-                    .reject_vendor(conn.request(pb::RejectVendorRequest { vendor_id, reason })?)
-                    .await,
-            )?;
+            let request = conn.request(pb::RejectVendorRequest { vendor_id, reason })?;
+            show(client.reject_vendor(request).await)?;
         }
         VendorCommand::Suspend { vendor_id, reason } => {
-            show(
-                client
-                    .suspend_vendor(conn.request(pb::SuspendVendorRequest { vendor_id, reason })?)
-                    .await,
-            )?;
+            let request = conn.request(pb::SuspendVendorRequest { vendor_id, reason })?;
+            show(client.suspend_vendor(request).await)?;
         }
         VendorCommand::Reinstate { vendor_id, note } => {
-            show(
-                client
-                    .reinstate_vendor(conn.request(pb::ReinstateVendorRequest { vendor_id, note })?)
-                    .await,
-            )?;
+            let request = conn.request(pb::ReinstateVendorRequest { vendor_id, note })?;
+            show(client.reinstate_vendor(request).await)?;
         }
         VendorCommand::Training {
             vendor_id,
@@ -530,7 +513,7 @@ pub async fn vendor(args: VendorArgs) -> anyhow::Result<()> {
                 TrainingKindArg::Training => pb::TrainingKind::Training,
                 TrainingKindArg::Mentoring => pb::TrainingKind::Mentoring,
             };
-            let t = client
+            let reply = client
                 .record_training(conn.request(pb::RecordTrainingRequest {
                     vendor_id,
                     topic,
@@ -538,20 +521,16 @@ pub async fn vendor(args: VendorArgs) -> anyhow::Result<()> {
                     attended_on: date,
                     organizer,
                 })?)
-                .await
-                .map_err(output::status_error)?
-                .into_inner();
-            if conn.json {
-                output::print_json(&output::training_json(&t));
-            } else {
+                .await;
+            conn.show(reply, output::training_json, |t| {
                 say!(
                     "recorded {} {} on {} for vendor {}",
                     output_kind(t.kind),
                     t.topic,
                     t.attended_on,
                     t.vendor_id
-                );
-            }
+                )
+            })?;
         }
     }
     Ok(())

@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use crate::client::Connection;
-use crate::output::{self, rupiah};
+use crate::output::rupiah;
 
 #[derive(Args)]
 pub struct OrderArgs {
@@ -231,29 +231,8 @@ pub async fn order(args: OrderArgs) -> anyhow::Result<()> {
                     placed_from: from.map(day_start),
                     placed_until: until.map(day_start),
                 })?)
-                .await
-                .map_err(output::status_error)?
-                .into_inner();
-            if conn.json {
-                output::print_json(&json!({
-                    "orders": list.orders.iter().map(order_json).collect::<Vec<_>>(),
-                    "next_page_token": list.next_page_token,
-                }));
-            } else {
-                for o in &list.orders {
-                    say!(
-                        "{}  {:<9}  Rp{:>12}  {}",
-                        o.id,
-                        status(o.status),
-                        o.total,
-                        o.buyer_work_unit
-                    );
-                }
-                if !list.next_page_token.is_empty() {
-                    say!("more: --page-token {}", list.next_page_token);
-                }
-            }
-            return Ok(());
+                .await;
+            return conn.show(list, orders_json, print_orders);
         }
         OrderCommand::Accept { order_id, note } => {
             client
@@ -305,11 +284,27 @@ pub async fn order(args: OrderArgs) -> anyhow::Result<()> {
                 .await
         }
     };
-    let order = reply.map_err(output::status_error)?.into_inner();
-    if conn.json {
-        output::print_json(&order_json(&order));
-    } else {
-        print_order(&order);
+    conn.show(reply, order_json, print_order)
+}
+
+fn orders_json(list: &pb::ListOrdersResponse) -> serde_json::Value {
+    json!({
+        "orders": list.orders.iter().map(order_json).collect::<Vec<_>>(),
+        "next_page_token": list.next_page_token,
+    })
+}
+
+fn print_orders(list: &pb::ListOrdersResponse) {
+    for o in &list.orders {
+        say!(
+            "{}  {:<9}  Rp{:>12}  {}",
+            o.id,
+            status(o.status),
+            o.total,
+            o.buyer_work_unit
+        );
     }
-    Ok(())
+    if !list.next_page_token.is_empty() {
+        say!("more: --page-token {}", list.next_page_token);
+    }
 }

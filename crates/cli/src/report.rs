@@ -14,7 +14,7 @@ use rdkafka::consumer::{Consumer, StreamConsumer};
 use serde_json::json;
 
 use crate::client::Connection;
-use crate::output::{print_json, rupiah, status_error, time};
+use crate::output::{rupiah, status_error, time};
 use crate::token;
 
 #[derive(Args)]
@@ -138,127 +138,17 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
     let mut client = c.reporting_client().await?;
     match args.command {
         ReportCommand::Summary => {
-            let s = client
-                .get_summary(c.public_request(pb::GetSummaryRequest {})?)
-                .await
-                .map_err(status_error)?
-                .into_inner();
-            if c.json {
-                print_json(&json!({
-                    "vendors_total": s.vendors_total,
-                    "vendors_individual": s.vendors_individual,
-                    "vendors_business_entity": s.vendors_business_entity,
-                    "vendors_by_legal_form": counts_json(&s.vendors_by_legal_form),
-                    "vendors_by_status": counts_json(&s.vendors_by_status),
-                    "vendors_by_scale": counts_json(&s.vendors_by_scale),
-                    "vendors_by_regency": counts_json(&s.vendors_by_regency),
-                    "products_listed": s.products_listed,
-                    "products_by_category": counts_json(&s.products_by_category),
-                    "products_by_regency": counts_json(&s.products_by_regency),
-                    "transactions": s.transactions,
-                    "transaction_value": s.transaction_value,
-                    "top_categories": key_value_json(&s.top_categories),
-                    "orders_by_status": key_value_json(&s.orders_by_status),
-                    "regencies_joined": s.regencies_joined,
-                    "regencies_transacting": s.regencies_transacting,
-                    "vendors_trained": s.vendors_trained,
-                    "micro_small_value": s.micro_small_value,
-                    "micro_small_share_bp": s.micro_small_share_bp,
-                    "micro_small_target_met": s.micro_small_target_met,
-                    "as_of": time(&s.as_of),
-                }));
-                return Ok(());
-            }
-            say!(
-                "Vendors           {} (individuals {}, business entities {})",
-                s.vendors_total,
-                s.vendors_individual,
-                s.vendors_business_entity
-            );
-            let line = |rows: &[pb::KeyCount]| {
-                rows.iter()
-                    .map(|r| format!("{} {}", r.key, r.count))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            say!("  by status       {}", line(&s.vendors_by_status));
-            say!("  by scale        {}", line(&s.vendors_by_scale));
-            say!("  by regency      {}", line(&s.vendors_by_regency));
-            say!("  trained         {}", s.vendors_trained);
-            say!("Products listed   {}", s.products_listed);
-            say!("  by category     {}", line(&s.products_by_category));
-            say!("  by regency      {}", line(&s.products_by_regency));
-            say!(
-                "Transactions      {} worth {}",
-                s.transactions,
-                rupiah(s.transaction_value)
-            );
-            for (i, c) in s.top_categories.iter().enumerate() {
-                say!(
-                    "  {}. {:<14} {} ({} orders)",
-                    i + 1,
-                    c.key,
-                    rupiah(c.value),
-                    c.orders
-                );
-            }
-            say!(
-                "Orders by status  {}",
-                s.orders_by_status
-                    .iter()
-                    .map(|r| format!("{} {}", r.key, r.orders))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            say!(
-                "Regencies         {} joined, {} transacting",
-                s.regencies_joined,
-                s.regencies_transacting
-            );
-            say!(
-                "Micro, small & cooperatives  {} = {}.{:02}% of spending (target 40%: {})",
-                rupiah(s.micro_small_value),
-                s.micro_small_share_bp / 100,
-                s.micro_small_share_bp % 100,
-                if s.micro_small_target_met {
-                    "met"
-                } else {
-                    "not met"
-                }
-            );
-            say!("As of             {}", time(&s.as_of));
+            let request = c.public_request(pb::GetSummaryRequest {})?;
+            let reply = client.get_summary(request).await;
+            c.show(reply, summary_json, print_summary)
         }
         ReportCommand::Breakdown { dimension, period } => {
-            let b = client
-                .get_breakdown(c.public_request(pb::GetBreakdownRequest {
-                    dimension: pb::Dimension::from(dimension) as i32,
-                    period: period.period(),
-                })?)
-                .await
-                .map_err(status_error)?
-                .into_inner();
-            if c.json {
-                print_json(&json!({
-                    "rows": key_value_json(&b.rows),
-                    "orders_total": b.orders_total,
-                    "value_total": b.value_total,
-                }));
-                return Ok(());
-            }
-            for r in &b.rows {
-                let name = if r.label.is_empty() {
-                    r.key.clone()
-                } else {
-                    format!("{} {}", r.key, r.label)
-                };
-                say!("{name:<40} {:>6} orders  {:>22}", r.orders, rupiah(r.value));
-            }
-            say!(
-                "{:<40} {:>6} orders  {:>22}",
-                "total",
-                b.orders_total,
-                rupiah(b.value_total)
-            );
+            let request = c.public_request(pb::GetBreakdownRequest {
+                dimension: pb::Dimension::from(dimension) as i32,
+                period: period.period(),
+            })?;
+            let reply = client.get_breakdown(request).await;
+            c.show(reply, breakdown_json, print_breakdown)
         }
         ReportCommand::Transactions {
             status,
@@ -269,69 +159,17 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
             page_size,
             page_token,
         } => {
-            let page = client
-                .list_transactions(c.public_request(pb::ListTransactionsRequest {
-                    page_size,
-                    page_token,
-                    status,
-                    vendor_id: vendor,
-                    regency_code: regency,
-                    category_code: category,
-                    period: period.period(),
-                })?)
-                .await
-                .map_err(status_error)?
-                .into_inner();
-            if c.json {
-                print_json(&json!({
-                    "transactions": page.transactions.iter().map(|t| json!({
-                        "order_id": t.order_id,
-                        "status": t.status,
-                        "buyer_work_unit": t.buyer_work_unit,
-                        "buyer_regency": t.buyer_regency,
-                        "vendor_id": t.vendor_id,
-                        "vendor_name": t.vendor_name,
-                        "vendor_regency": t.vendor_regency,
-                        "vendor_legal_form": t.vendor_legal_form,
-                        "vendor_scale": t.vendor_scale,
-                        "total": t.total,
-                        "placed_at": time(&t.placed_at),
-                        "updated_at": time(&t.updated_at),
-                        "bast_date": t.bast_date,
-                        "paid_at": time(&t.paid_at),
-                        "items": t.items.iter().map(|i| json!({
-                            "product_id": i.product_id,
-                            "name": i.name,
-                            "category_code": i.category_code,
-                            "unit": i.unit,
-                            "quantity": i.quantity,
-                            "unit_price": i.unit_price,
-                            "line_total": i.line_total,
-                        })).collect::<Vec<_>>(),
-                    })).collect::<Vec<_>>(),
-                    "next_page_token": page.next_page_token,
-                }));
-                return Ok(());
-            }
-            for t in &page.transactions {
-                say!(
-                    "{}  {:<10} {:>18}  {} → {} ({})  {}",
-                    t.order_id,
-                    t.status,
-                    rupiah(t.total),
-                    t.buyer_work_unit,
-                    if t.vendor_name.is_empty() {
-                        &t.vendor_id
-                    } else {
-                        &t.vendor_name
-                    },
-                    t.vendor_regency,
-                    time(&t.placed_at)
-                );
-            }
-            if !page.next_page_token.is_empty() {
-                say!("next page: --page-token {}", page.next_page_token);
-            }
+            let request = c.public_request(pb::ListTransactionsRequest {
+                page_size,
+                page_token,
+                status,
+                vendor_id: vendor,
+                regency_code: regency,
+                category_code: category,
+                period: period.period(),
+            })?;
+            let reply = client.list_transactions(request).await;
+            c.show(reply, transactions_json, print_transactions)
         }
         ReportCommand::Ocds {
             period,
@@ -363,9 +201,174 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
             if !package.next_page_token.is_empty() {
                 eprintln!("more releases: --page-token {}", package.next_page_token);
             }
+            Ok(())
         }
     }
-    Ok(())
+}
+
+fn summary_json(s: &pb::Summary) -> serde_json::Value {
+    json!({
+        "vendors_total": s.vendors_total,
+        "vendors_individual": s.vendors_individual,
+        "vendors_business_entity": s.vendors_business_entity,
+        "vendors_by_legal_form": counts_json(&s.vendors_by_legal_form),
+        "vendors_by_status": counts_json(&s.vendors_by_status),
+        "vendors_by_scale": counts_json(&s.vendors_by_scale),
+        "vendors_by_regency": counts_json(&s.vendors_by_regency),
+        "products_listed": s.products_listed,
+        "products_by_category": counts_json(&s.products_by_category),
+        "products_by_regency": counts_json(&s.products_by_regency),
+        "transactions": s.transactions,
+        "transaction_value": s.transaction_value,
+        "top_categories": key_value_json(&s.top_categories),
+        "orders_by_status": key_value_json(&s.orders_by_status),
+        "regencies_joined": s.regencies_joined,
+        "regencies_transacting": s.regencies_transacting,
+        "vendors_trained": s.vendors_trained,
+        "micro_small_value": s.micro_small_value,
+        "micro_small_share_bp": s.micro_small_share_bp,
+        "micro_small_target_met": s.micro_small_target_met,
+        "as_of": time(&s.as_of),
+    })
+}
+
+fn print_summary(s: &pb::Summary) {
+    say!(
+        "Vendors           {} (individuals {}, business entities {})",
+        s.vendors_total,
+        s.vendors_individual,
+        s.vendors_business_entity
+    );
+    let line = |rows: &[pb::KeyCount]| {
+        rows.iter()
+            .map(|r| format!("{} {}", r.key, r.count))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    say!("  by status       {}", line(&s.vendors_by_status));
+    say!("  by scale        {}", line(&s.vendors_by_scale));
+    say!("  by regency      {}", line(&s.vendors_by_regency));
+    say!("  trained         {}", s.vendors_trained);
+    say!("Products listed   {}", s.products_listed);
+    say!("  by category     {}", line(&s.products_by_category));
+    say!("  by regency      {}", line(&s.products_by_regency));
+    say!(
+        "Transactions      {} worth {}",
+        s.transactions,
+        rupiah(s.transaction_value)
+    );
+    for (i, c) in s.top_categories.iter().enumerate() {
+        say!(
+            "  {}. {:<14} {} ({} orders)",
+            i + 1,
+            c.key,
+            rupiah(c.value),
+            c.orders
+        );
+    }
+    say!(
+        "Orders by status  {}",
+        s.orders_by_status
+            .iter()
+            .map(|r| format!("{} {}", r.key, r.orders))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    say!(
+        "Regencies         {} joined, {} transacting",
+        s.regencies_joined,
+        s.regencies_transacting
+    );
+    say!(
+        "Micro, small & cooperatives  {} = {}.{:02}% of spending (target 40%: {})",
+        rupiah(s.micro_small_value),
+        s.micro_small_share_bp / 100,
+        s.micro_small_share_bp % 100,
+        if s.micro_small_target_met {
+            "met"
+        } else {
+            "not met"
+        }
+    );
+    say!("As of             {}", time(&s.as_of));
+}
+
+fn breakdown_json(b: &pb::Breakdown) -> serde_json::Value {
+    json!({
+        "rows": key_value_json(&b.rows),
+        "orders_total": b.orders_total,
+        "value_total": b.value_total,
+    })
+}
+
+fn print_breakdown(b: &pb::Breakdown) {
+    for r in &b.rows {
+        let name = if r.label.is_empty() {
+            r.key.clone()
+        } else {
+            format!("{} {}", r.key, r.label)
+        };
+        say!("{name:<40} {:>6} orders  {:>22}", r.orders, rupiah(r.value));
+    }
+    say!(
+        "{:<40} {:>6} orders  {:>22}",
+        "total",
+        b.orders_total,
+        rupiah(b.value_total)
+    );
+}
+
+fn transactions_json(page: &pb::ListTransactionsResponse) -> serde_json::Value {
+    json!({
+        "transactions": page.transactions.iter().map(|t| json!({
+            "order_id": t.order_id,
+            "status": t.status,
+            "buyer_work_unit": t.buyer_work_unit,
+            "buyer_regency": t.buyer_regency,
+            "vendor_id": t.vendor_id,
+            "vendor_name": t.vendor_name,
+            "vendor_regency": t.vendor_regency,
+            "vendor_legal_form": t.vendor_legal_form,
+            "vendor_scale": t.vendor_scale,
+            "total": t.total,
+            "placed_at": time(&t.placed_at),
+            "updated_at": time(&t.updated_at),
+            "bast_date": t.bast_date,
+            "paid_at": time(&t.paid_at),
+            "items": t.items.iter().map(|i| json!({
+                "product_id": i.product_id,
+                "name": i.name,
+                "category_code": i.category_code,
+                "unit": i.unit,
+                "quantity": i.quantity,
+                "unit_price": i.unit_price,
+                "line_total": i.line_total,
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "next_page_token": page.next_page_token,
+    })
+}
+
+fn print_transactions(page: &pb::ListTransactionsResponse) {
+    for t in &page.transactions {
+        say!(
+            "{}  {:<10} {:>18}  {} → {} ({})  {}",
+            t.order_id,
+            t.status,
+            rupiah(t.total),
+            t.buyer_work_unit,
+            if t.vendor_name.is_empty() {
+                &t.vendor_id
+            } else {
+                &t.vendor_name
+            },
+            t.vendor_regency,
+            time(&t.placed_at)
+        );
+    }
+    if !page.next_page_token.is_empty() {
+        say!("next page: --page-token {}", page.next_page_token);
+    }
 }
 
 #[derive(Args)]

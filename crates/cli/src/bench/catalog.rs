@@ -22,7 +22,7 @@ use rand::rngs::StdRng;
 use rdkafka::mocking::MockCluster;
 use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait};
 
-use super::catalog_data::{VENDORS, product_row, regency_codes, vendor_row};
+use super::catalog_data::{VENDORS, Vocabulary, product_row, regency_codes, vendor_row};
 use super::percentile;
 
 #[derive(Args)]
@@ -92,6 +92,7 @@ async fn load(bench: &CatalogBench, settings: &DatabaseSettings) -> anyhow::Resu
     }
     let started = Instant::now();
     let mut rng = StdRng::seed_from_u64(2022);
+    let vocabulary = Vocabulary::load()?;
     let regencies = regency_codes();
     let vendors: Vec<vendor::Model> = (0..VENDORS)
         .map(|i| vendor_row(i, &mut rng, &regencies))
@@ -106,7 +107,15 @@ async fn load(bench: &CatalogBench, settings: &DatabaseSettings) -> anyhow::Resu
     while done < bench.products {
         let n = batch.min(bench.products - done);
         let rows: Vec<product::ActiveModel> = (done..done + n)
-            .map(|i| product::ActiveModel::from(product_row(i, &mut rng, &vendors, &regencies)))
+            .map(|i| {
+                product::ActiveModel::from(product_row(
+                    i,
+                    &mut rng,
+                    &vocabulary,
+                    &vendors,
+                    &regencies,
+                ))
+            })
             .collect();
         product::Entity::insert_many(rows)
             .exec_without_returning(&conn)

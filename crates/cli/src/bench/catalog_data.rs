@@ -1,274 +1,63 @@
-//! The generated catalog of `blangkon bench catalog`: product templates of
-//! 26 categories with Indonesian names, makers and places, and the rows of
-//! vendors and products made from them.
+//! The generated catalog of `blangkon bench catalog`: the rows of vendors
+//! and products made from a vocabulary (`catalog_vocabulary.json`: product
+//! templates of 26 categories with Indonesian names, makers and places).
 
+use anyhow::Context as _;
 use blangkon_catalog::store::{product, vendor};
 use blangkon_domain::{ProductStatus, VendorStatus};
 use blangkon_platform::db::StringList;
 use rand::Rng;
 use rand::rngs::StdRng;
+use serde::Deserialize;
 
-/// How to make products of one category: "{kind} {variant} {maker}".
-pub(super) struct Template {
-    category: &'static str,
-    kinds: &'static [&'static str],
-    variants: &'static [&'static str],
-    /// Price range per unit in rupiah.
-    price: (i64, i64),
-    unit: &'static str,
+/// The words products are made of, kept as data beside this file.
+const VOCABULARY_JSON: &str = include_str!("catalog_vocabulary.json");
+
+/// What generated products are made of: one template per category, and
+/// the makers and places their names and descriptions mention.
+#[derive(Debug, Deserialize)]
+pub(super) struct Vocabulary {
+    templates: Vec<Template>,
+    makers: Vec<String>,
+    places: Vec<String>,
 }
 
-pub(super) const fn t(
-    category: &'static str,
-    kinds: &'static [&'static str],
-    variants: &'static [&'static str],
+/// How to make products of one category: "{kind} {variant} {maker}".
+#[derive(Debug, Deserialize)]
+struct Template {
+    category: String,
+    unit: String,
+    /// Price range per unit in rupiah.
     price: (i64, i64),
-    unit: &'static str,
-) -> Template {
-    Template {
-        category,
-        kinds,
-        variants,
-        price,
-        unit,
+    kinds: Vec<String>,
+    variants: Vec<String>,
+}
+
+impl Vocabulary {
+    /// The shipped vocabulary. Every list must have a word: the generator
+    /// picks one of each.
+    pub(super) fn load() -> anyhow::Result<Self> {
+        let vocabulary: Self =
+            serde_json::from_str(VOCABULARY_JSON).context("reading catalog_vocabulary.json")?;
+        let empty = vocabulary.templates.is_empty()
+            || vocabulary.makers.is_empty()
+            || vocabulary.places.is_empty()
+            || vocabulary
+                .templates
+                .iter()
+                .any(|t| t.kinds.is_empty() || t.variants.is_empty() || t.price.0 > t.price.1);
+        anyhow::ensure!(
+            !empty,
+            "catalog_vocabulary.json has an empty list or price range"
+        );
+        Ok(vocabulary)
     }
 }
 
-pub(super) const TEMPLATES: &[Template] = &[
-    t(
-        "katering.nasi-kotak",
-        &["Nasi Kotak", "Nasi Box", "Nasi Bungkus"],
-        &[
-            "Ayam Bakar",
-            "Ayam Goreng",
-            "Rendang Sapi",
-            "Ikan Bandeng",
-            "Telur Balado",
-            "Ayam Geprek",
-            "Empal Gepuk",
-            "Lele Goreng",
-        ],
-        (15_000, 45_000),
-        "kotak",
-    ),
-    t(
-        "katering.prasmanan",
-        &["Prasmanan", "Paket Prasmanan"],
-        &["Rapat Dinas", "Pelatihan", "Syukuran", "Pernikahan"],
-        (40_000, 90_000),
-        "porsi",
-    ),
-    t(
-        "katering.tumpeng",
-        &["Tumpeng", "Tumpeng Mini"],
-        &["Nasi Kuning", "Nasi Uduk", "Syukuran"],
-        (150_000, 900_000),
-        "paket",
-    ),
-    t(
-        "snack.kue",
-        &["Kue", "Paket Makanan Ringan", "Jajanan Pasar"],
-        &["Basah", "Lapis Legit", "Lumpia", "Bolu", "Rapat", "Kering"],
-        (5_000, 200_000),
-        "kotak",
-    ),
-    t(
-        "snack.minuman",
-        &["Minuman", "Air Minum", "Wedang"],
-        &["Jahe Merah", "Kemasan 600 ml", "Teh Manis", "Kopi Jawa"],
-        (3_000, 60_000),
-        "dus",
-    ),
-    t(
-        "atk.kertas",
-        &["Kertas HVS", "Kertas Folio", "Kertas Foto"],
-        &["A4 80 gram", "F4 70 gram", "A3 80 gram", "A4 70 gram"],
-        (45_000, 120_000),
-        "rim",
-    ),
-    t(
-        "atk.alat-tulis",
-        &["Pulpen", "Pensil", "Spidol"],
-        &["Gel Hitam", "2B", "Whiteboard", "Permanen"],
-        (2_000, 60_000),
-        "lusin",
-    ),
-    t(
-        "atk.map-arsip",
-        &["Map", "Ordner", "Box File"],
-        &["Plastik Kancing", "Folio", "Arsip Kantor"],
-        (5_000, 40_000),
-        "pcs",
-    ),
-    t(
-        "percetakan.spanduk",
-        &["Cetak Spanduk", "Cetak Baliho", "Banner"],
-        &["Flexi 280 gram", "Korea", "Roll Up"],
-        (20_000, 400_000),
-        "meter",
-    ),
-    t(
-        "percetakan.buku",
-        &["Cetak Buku", "Jilid Laporan"],
-        &["Laporan Tahunan", "Hard Cover", "Soft Cover"],
-        (25_000, 150_000),
-        "eksemplar",
-    ),
-    t(
-        "percetakan.undangan",
-        &["Undangan", "Kartu Nama"],
-        &["Acara Dinas", "Pernikahan", "Offset"],
-        (1_000, 10_000),
-        "lembar",
-    ),
-    t(
-        "suvenir.kerajinan",
-        &["Kerajinan", "Anyaman", "Ukiran"],
-        &["Bambu", "Kayu Jepara", "Rotan", "Eceng Gondok"],
-        (20_000, 500_000),
-        "pcs",
-    ),
-    t(
-        "suvenir.plakat",
-        &["Plakat", "Trofi"],
-        &["Akrilik", "Kayu", "Kuningan"],
-        (75_000, 750_000),
-        "pcs",
-    ),
-    t(
-        "batik.kain",
-        &["Kain Batik", "Batik"],
-        &[
-            "Tulis Lasem",
-            "Cap Pekalongan",
-            "Solo",
-            "Kudus",
-            "Semarangan",
-        ],
-        (100_000, 2_500_000),
-        "lembar",
-    ),
-    t(
-        "batik.seragam",
-        &["Seragam Batik", "Seragam Kerja", "Seragam"],
-        &["Pegawai", "Lengan Panjang", "Dinas", "Sekolah"],
-        (90_000, 350_000),
-        "pcs",
-    ),
-    t(
-        "batik.kaos",
-        &["Kaos", "Kaos Polo"],
-        &["Bordir Logo", "Sablon", "Katun"],
-        (45_000, 150_000),
-        "pcs",
-    ),
-    t(
-        "mebel.kantor",
-        &["Meja Kantor", "Kursi Kantor", "Lemari Arsip"],
-        &["Kayu Jati", "Besi", "Kayu Mahoni"],
-        (500_000, 6_000_000),
-        "unit",
-    ),
-    t(
-        "mebel.sekolah",
-        &["Meja Siswa", "Kursi Siswa", "Papan Tulis"],
-        &["Kayu", "Besi", "Whiteboard"],
-        (150_000, 1_500_000),
-        "unit",
-    ),
-    t(
-        "kebersihan.sabun",
-        &["Sabun", "Deterjen", "Pembersih Lantai"],
-        &["Cuci Tangan 5 Liter", "Cair", "Antiseptik"],
-        (15_000, 150_000),
-        "jeriken",
-    ),
-    t(
-        "kebersihan.alat",
-        &["Sapu", "Pel", "Tempat Sampah"],
-        &["Ijuk", "Lantai", "Pedal"],
-        (15_000, 250_000),
-        "pcs",
-    ),
-    t(
-        "it.komputer",
-        &["Laptop", "Komputer", "PC"],
-        &["Core i5 RAM 8GB", "Core i3", "All in One"],
-        (4_000_000, 15_000_000),
-        "unit",
-    ),
-    t(
-        "it.printer",
-        &["Tinta Printer", "Printer", "Toner"],
-        &["Isi Ulang", "Inkjet", "Laser"],
-        (30_000, 4_000_000),
-        "pcs",
-    ),
-    t(
-        "it.aksesoris",
-        &["Mouse", "Keyboard", "Flashdisk"],
-        &["Wireless", "USB", "32GB"],
-        (40_000, 400_000),
-        "pcs",
-    ),
-    t(
-        "jasa.event",
-        &["Event Organizer", "Jasa Dokumentasi"],
-        &["Seminar", "Workshop", "Pameran UMKM"],
-        (2_000_000, 50_000_000),
-        "paket",
-    ),
-    t(
-        "jasa.perbaikan",
-        &["Servis", "Perbaikan"],
-        &["AC Kantor", "Komputer", "Genset", "Atap Gedung"],
-        (100_000, 5_000_000),
-        "unit",
-    ),
-    t(
-        "jasa.fotokopi",
-        &["Fotokopi", "Jilid"],
-        &["Dokumen", "Spiral", "Warna"],
-        (200, 15_000),
-        "lembar",
-    ),
-];
-
-pub(super) const MAKERS: &[&str] = &[
-    "Bu Sri",
-    "Pak Darto",
-    "Barokah",
-    "Sejahtera",
-    "Mandiri",
-    "Berkah Jaya",
-    "Sumber Rezeki",
-    "Makmur",
-    "Lestari",
-    "Sentosa",
-    "Karya Muda",
-    "Tunas Harapan",
-    "Sido Mukti",
-    "Jaya Abadi",
-];
-
-pub(super) const PLACES: &[&str] = &[
-    "Semarang",
-    "Solo",
-    "Kudus",
-    "Jepara",
-    "Pekalongan",
-    "Magelang",
-    "Salatiga",
-    "Tegal",
-    "Banyumas",
-    "Cilacap",
-    "Klaten",
-    "Demak",
-    "Rembang",
-    "Blora",
-    "Wonosobo",
-    "Purworejo",
-];
+/// One of `items`, chosen by `rng`.
+fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> &'a T {
+    &items[rng.random_range(0..items.len())]
+}
 
 pub(super) fn regency_codes() -> Vec<String> {
     (1..=29)
@@ -289,7 +78,7 @@ pub(super) fn vendor_row(i: usize, rng: &mut StdRng, regencies: &[String]) -> ve
     };
     vendor::Model {
         vendor_id: uuid::Uuid::from_u128(rng.random()).to_string(),
-        regency_code: regencies[rng.random_range(0..regencies.len())].clone(),
+        regency_code: pick(rng, regencies).clone(),
         legal_form: legal_form.into(),
         scale: scale.into(),
         status: VendorStatus::Verified,
@@ -300,24 +89,18 @@ pub(super) fn vendor_row(i: usize, rng: &mut StdRng, regencies: &[String]) -> ve
 pub(super) fn product_row(
     i: u64,
     rng: &mut StdRng,
+    vocabulary: &Vocabulary,
     vendors: &[vendor::Model],
     regencies: &[String],
 ) -> product::Model {
-    let Template {
-        category,
-        kinds,
-        variants,
-        price: (low, high),
-        unit,
-    } = &TEMPLATES[rng.random_range(0..TEMPLATES.len())];
-    let kind = kinds[rng.random_range(0..kinds.len())];
-    let variant = variants[rng.random_range(0..variants.len())];
-    let maker = MAKERS[rng.random_range(0..MAKERS.len())];
-    let place = PLACES[rng.random_range(0..PLACES.len())];
-    let vendor = &vendors[rng.random_range(0..vendors.len())];
+    let template = pick(rng, &vocabulary.templates);
+    let (kind, variant) = (pick(rng, &template.kinds), pick(rng, &template.variants));
+    let maker = pick(rng, &vocabulary.makers);
+    let place = pick(rng, &vocabulary.places);
+    let vendor = pick(rng, vendors);
     let mut delivers: Vec<String> = vec![vendor.regency_code.clone()];
     for _ in 0..rng.random_range(0..3) {
-        delivers.push(regencies[rng.random_range(0..regencies.len())].clone());
+        delivers.push(pick(rng, regencies).clone());
     }
     delivers.sort();
     delivers.dedup();
@@ -331,13 +114,13 @@ pub(super) fn product_row(
     product::Model {
         id: id.to_string(),
         vendor_id: vendor.vendor_id.clone(),
-        category_code: category.to_string(),
+        category_code: template.category.clone(),
         name: format!("{kind} {variant} {maker}"),
         description: format!(
             "{kind} {variant} buatan UMKM {place}, kualitas terjamin, siap kirim untuk kebutuhan instansi pemerintah"
         ),
-        unit: unit.to_string(),
-        price: rng.random_range(*low..=*high) / 100 * 100,
+        unit: template.unit.clone(),
+        price: rng.random_range(template.price.0..=template.price.1) / 100 * 100,
         min_order_quantity: 1,
         stock: rng.random_range(0..5_000),
         image_urls: StringList::default(),
