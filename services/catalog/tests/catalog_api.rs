@@ -22,16 +22,7 @@ async fn a_verified_vendor_creates_prices_and_lists_a_product() {
     let mut client = app.client().await;
     let vendor = app.vendor_with_status(VendorStatus::Verified).await;
 
-    let draft = client
-        .create_product(app.as_vendor(
-            &vendor,
-            pb::CreateProductRequest {
-                details: Some(nasi_kotak()),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let draft = app.create_product(&vendor, nasi_kotak()).await.unwrap();
     assert_eq!(draft.status, pb::ProductStatus::Draft as i32);
     assert_eq!(
         draft.details.as_ref().unwrap().delivery_regencies,
@@ -39,27 +30,10 @@ async fn a_verified_vendor_creates_prices_and_lists_a_product() {
     );
 
     // A buyer cannot see a draft.
-    let hidden = client
-        .get_product(app.as_role(
-            Role::Buyer,
-            pb::GetProductRequest {
-                product_id: draft.id.clone(),
-            },
-        ))
-        .await
-        .unwrap_err();
+    let hidden = app.product_as(Role::Buyer, &draft.id).await.unwrap_err();
     assert_eq!(hidden.code(), Code::NotFound);
 
-    let listed = client
-        .publish_product(app.as_vendor(
-            &vendor,
-            pb::PublishProductRequest {
-                product_id: draft.id.clone(),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let listed = app.publish_product(&vendor, &draft.id).await.unwrap();
     assert_eq!(listed.status, pb::ProductStatus::Listed as i32);
 
     let cheaper = client
@@ -87,16 +61,7 @@ async fn a_verified_vendor_creates_prices_and_lists_a_product() {
         (25_000, 23_500)
     );
 
-    let seen = client
-        .get_product(app.as_role(
-            Role::Buyer,
-            pb::GetProductRequest {
-                product_id: draft.id.clone(),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let seen = app.product_as(Role::Buyer, &draft.id).await.unwrap();
     assert_eq!(seen.details.unwrap().price, 23_500);
 
     // Listed, updated (with its old and new price) and the stock change:
@@ -139,13 +104,8 @@ async fn only_verified_vendors_manage_products_and_suspension_hides_them() {
     let app = spawn_app().await;
     let mut client = app.client().await;
     let pending = app.vendor_with_status(VendorStatus::Pending).await;
-    let refused = client
-        .create_product(app.as_vendor(
-            &pending,
-            pb::CreateProductRequest {
-                details: Some(nasi_kotak()),
-            },
-        ))
+    let refused = app
+        .create_product(&pending, nasi_kotak())
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::FailedPrecondition);
@@ -156,38 +116,16 @@ async fn only_verified_vendors_manage_products_and_suspension_hides_them() {
     );
 
     let unknown = uuid::Uuid::now_v7().to_string();
-    let refused = client
-        .create_product(app.as_vendor(
-            &unknown,
-            pb::CreateProductRequest {
-                details: Some(nasi_kotak()),
-            },
-        ))
+    let refused = app
+        .create_product(&unknown, nasi_kotak())
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::FailedPrecondition);
     assert!(refused.message().contains("not known"));
 
     let vendor = app.vendor_with_status(VendorStatus::Verified).await;
-    let product = client
-        .create_product(app.as_vendor(
-            &vendor,
-            pb::CreateProductRequest {
-                details: Some(nasi_kotak()),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    client
-        .publish_product(app.as_vendor(
-            &vendor,
-            pb::PublishProductRequest {
-                product_id: product.id.clone(),
-            },
-        ))
-        .await
-        .unwrap();
+    let product = app.create_product(&vendor, nasi_kotak()).await.unwrap();
+    app.publish_product(&vendor, &product.id).await.unwrap();
     let get = || pb::GetProductRequest {
         product_id: product.id.clone(),
     };
@@ -198,13 +136,7 @@ async fn only_verified_vendors_manage_products_and_suspension_hides_them() {
             .is_ok()
     );
 
-    app.publish(status_change(
-        &vendor,
-        VendorStatus::Verified,
-        VendorStatus::Suspended,
-    ))
-    .await;
-    app.wait_for_vendor_status(&vendor, VendorStatus::Suspended)
+    app.change_vendor_status(&vendor, VendorStatus::Verified, VendorStatus::Suspended)
         .await;
     let gone = client
         .get_product(app.as_role(Role::Buyer, get()))
@@ -223,13 +155,7 @@ async fn only_verified_vendors_manage_products_and_suspension_hides_them() {
         .unwrap_err();
     assert_eq!(frozen.code(), Code::FailedPrecondition);
 
-    app.publish(status_change(
-        &vendor,
-        VendorStatus::Suspended,
-        VendorStatus::Verified,
-    ))
-    .await;
-    app.wait_for_vendor_status(&vendor, VendorStatus::Verified)
+    app.change_vendor_status(&vendor, VendorStatus::Suspended, VendorStatus::Verified)
         .await;
     assert!(
         client
@@ -258,13 +184,7 @@ async fn a_replayed_vendor_event_changes_nothing() {
     app.publish(verified).await;
     // The same key goes to the same partition, so once an event published
     // after the replay is applied, the replay was handled too.
-    app.publish(status_change(
-        &vendor,
-        VendorStatus::Suspended,
-        VendorStatus::Verified,
-    ))
-    .await;
-    app.wait_for_vendor_status(&vendor, VendorStatus::Verified)
+    app.change_vendor_status(&vendor, VendorStatus::Suspended, VendorStatus::Verified)
         .await;
     let db = app.database().await;
     let backend = sea_orm::ConnectionTrait::get_database_backend(&db);
@@ -285,21 +205,18 @@ async fn a_replayed_vendor_event_changes_nothing() {
 #[tokio::test]
 async fn bad_product_input_is_refused_with_every_field_named_and_nothing_written() {
     let app = spawn_app().await;
-    let mut client = app.client().await;
     let vendor = app.vendor_with_status(VendorStatus::Verified).await;
-    let status = client
-        .create_product(app.as_vendor(
+    let status = app
+        .create_product(
             &vendor,
-            pb::CreateProductRequest {
-                details: Some(pb::ProductDetails {
-                    name: String::new(),
-                    price: -1000,
-                    stock: -1,
-                    delivery_regencies: vec![],
-                    ..nasi_kotak()
-                }),
+            pb::ProductDetails {
+                name: String::new(),
+                price: -1000,
+                stock: -1,
+                delivery_regencies: vec![],
+                ..nasi_kotak()
             },
-        ))
+        )
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
@@ -313,30 +230,26 @@ async fn bad_product_input_is_refused_with_every_field_named_and_nothing_written
         ]
     );
 
-    let status = client
-        .create_product(app.as_vendor(
+    let status = app
+        .create_product(
             &vendor,
-            pb::CreateProductRequest {
-                details: Some(pb::ProductDetails {
-                    category_code: "senjata".into(),
-                    ..nasi_kotak()
-                }),
+            pb::ProductDetails {
+                category_code: "senjata".into(),
+                ..nasi_kotak()
             },
-        ))
+        )
         .await
         .unwrap_err();
     assert_eq!(violated_fields(&status), ["details.category_code"]);
 
-    let status = client
-        .create_product(app.as_vendor(
+    let status = app
+        .create_product(
             &vendor,
-            pb::CreateProductRequest {
-                details: Some(pb::ProductDetails {
-                    price: 200_000_001,
-                    ..nasi_kotak()
-                }),
+            pb::ProductDetails {
+                price: 200_000_001,
+                ..nasi_kotak()
             },
-        ))
+        )
         .await
         .unwrap_err();
     assert_eq!(violated_fields(&status), ["details.price"]);
@@ -350,16 +263,7 @@ async fn a_vendor_cannot_touch_another_vendors_product() {
     let mut client = app.client().await;
     let owner = app.vendor_with_status(VendorStatus::Verified).await;
     let other = app.vendor_with_status(VendorStatus::Verified).await;
-    let product = client
-        .create_product(app.as_vendor(
-            &owner,
-            pb::CreateProductRequest {
-                details: Some(nasi_kotak()),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let product = app.create_product(&owner, nasi_kotak()).await.unwrap();
     let update = client
         .update_product(app.as_vendor(
             &other,
@@ -412,15 +316,7 @@ async fn a_vendor_cannot_touch_another_vendors_product() {
     assert_eq!(unauthenticated.code(), Code::Unauthenticated);
 
     // The province may unlist anything, with a reason.
-    client
-        .publish_product(app.as_vendor(
-            &owner,
-            pb::PublishProductRequest {
-                product_id: product.id.clone(),
-            },
-        ))
-        .await
-        .unwrap();
+    app.publish_product(&owner, &product.id).await.unwrap();
     let no_reason = client
         .unlist_product(app.as_role(
             Role::ProvinceAdmin,

@@ -258,7 +258,6 @@ async fn fixture() -> Fixture {
     let cv = app
         .vendor_of(VendorStatus::Verified, LegalForm::Cv, Scale::Small)
         .await;
-    let mut client = app.client().await;
     let mut ids = Vec::new();
     for (i, (name, description, category, price, regencies)) in PRODUCTS.iter().enumerate() {
         let vendor = if i % 2 == 0 { &micro } else { &cv };
@@ -274,25 +273,8 @@ async fn fixture() -> Fixture {
             delivery_regencies: regencies.iter().map(|r| r.to_string()).collect(),
             domestic_product: true,
         };
-        let product = client
-            .create_product(app.as_vendor(
-                vendor,
-                pb::CreateProductRequest {
-                    details: Some(details),
-                },
-            ))
-            .await
-            .unwrap()
-            .into_inner();
-        client
-            .publish_product(app.as_vendor(
-                vendor,
-                pb::PublishProductRequest {
-                    product_id: product.id.clone(),
-                },
-            ))
-            .await
-            .unwrap();
+        let product = app.create_product(vendor, details).await.unwrap();
+        app.publish_product(vendor, &product.id).await.unwrap();
         ids.push(product.id);
     }
     let fixture = Fixture {

@@ -6,34 +6,22 @@ mod support;
 
 use blangkon_platform::auth::Role;
 use blangkon_proto::catalog as pb;
-use blangkon_proto::vendor::{LegalForm, Scale, VendorStatus};
+use blangkon_proto::vendor::VendorStatus;
 use support::*;
 use tonic::Code;
 
 async fn listed_product(app: &TestApp, vendor: &str, stock: i64) -> String {
-    let mut client = app.client().await;
-    let product = client
-        .create_product(app.as_vendor(
+    let product = app
+        .create_product(
             vendor,
-            pb::CreateProductRequest {
-                details: Some(pb::ProductDetails {
-                    stock,
-                    ..nasi_kotak()
-                }),
+            pb::ProductDetails {
+                stock,
+                ..nasi_kotak()
             },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    client
-        .publish_product(app.as_vendor(
-            vendor,
-            pb::PublishProductRequest {
-                product_id: product.id.clone(),
-            },
-        ))
+        )
         .await
         .unwrap();
+    app.publish_product(vendor, &product.id).await.unwrap();
     product.id
 }
 
@@ -45,17 +33,9 @@ fn line(product_id: &str, quantity: i64) -> pb::QuoteLine {
 }
 
 async fn stock_of(app: &TestApp, product_id: &str) -> i64 {
-    app.client()
-        .await
-        .get_product(app.as_role(
-            Role::Service,
-            pb::GetProductRequest {
-                product_id: product_id.into(),
-            },
-        ))
+    app.product_as(Role::Service, product_id)
         .await
         .unwrap()
-        .into_inner()
         .details
         .unwrap()
         .stock
@@ -74,17 +54,7 @@ async fn quotes_give_current_prices_and_say_why_a_line_is_unavailable() {
     let mut client = app.client().await;
     let vendor = app.vendor_with_status(VendorStatus::Verified).await;
     let listed = listed_product(&app, &vendor, 100).await;
-    let draft = client
-        .create_product(app.as_vendor(
-            &vendor,
-            pb::CreateProductRequest {
-                details: Some(nasi_kotak()),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .id;
+    let draft = app.create_product(&vendor, nasi_kotak()).await.unwrap().id;
     let quotes = client
         .quote_prices(app.as_role(
             Role::Service,
@@ -131,13 +101,7 @@ async fn quotes_give_current_prices_and_say_why_a_line_is_unavailable() {
         .quotes;
     assert_eq!(too_many[0].unavailable_reason, "not enough stock");
 
-    app.publish(status_change(
-        &vendor,
-        VendorStatus::Verified,
-        VendorStatus::Suspended,
-    ))
-    .await;
-    app.wait_for_vendor_status(&vendor, VendorStatus::Suspended)
+    app.change_vendor_status(&vendor, VendorStatus::Verified, VendorStatus::Suspended)
         .await;
     let suspended = client
         .quote_prices(app.as_role(
@@ -307,20 +271,10 @@ async fn a_reservation_takes_every_line_or_none() {
 #[tokio::test]
 async fn a_refused_reservation_names_the_line_and_the_rule() {
     let app = spawn_app().await;
-    let mut client = app.client().await;
+    let client = app.client().await;
     let vendor = app.vendor_with_status(VendorStatus::Verified).await;
     let listed = listed_product(&app, &vendor, 500).await;
-    let draft = client
-        .create_product(app.as_vendor(
-            &vendor,
-            pb::CreateProductRequest {
-                details: Some(nasi_kotak()),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .id;
+    let draft = app.create_product(&vendor, nasi_kotak()).await.unwrap().id;
     let reserve_lines = |lines: Vec<pb::QuoteLine>| {
         let request = app.as_role(
             Role::Service,
@@ -348,15 +302,7 @@ async fn a_refused_reservation_names_the_line_and_the_rule() {
     let unknown = reserve_lines(vec![line(&uuid::Uuid::now_v7().to_string(), 20)]).await;
     assert_eq!(unknown.code(), Code::NotFound);
 
-    app.publish(status_change_as(
-        &vendor,
-        VendorStatus::Verified,
-        VendorStatus::Suspended,
-        LegalForm::Individual,
-        Scale::Micro,
-    ))
-    .await;
-    app.wait_for_vendor_status(&vendor, VendorStatus::Suspended)
+    app.change_vendor_status(&vendor, VendorStatus::Verified, VendorStatus::Suspended)
         .await;
     let suspended = reserve_lines(vec![line(&listed, 20)]).await;
     assert_eq!(suspended.code(), Code::FailedPrecondition);

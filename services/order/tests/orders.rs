@@ -9,6 +9,7 @@ use blangkon_catalog::CatalogService;
 use blangkon_order::OrderService;
 use blangkon_platform::auth::{Role, TokenRequest};
 use blangkon_platform::kafka::topics;
+use blangkon_platform::service::Service;
 use blangkon_platform::suite::Running;
 use blangkon_proto::catalog as cat;
 use blangkon_proto::catalog::catalog_service_client::CatalogServiceClient;
@@ -22,6 +23,13 @@ use blangkon_vendor::VendorService;
 use tonic::Code;
 
 const WORK_UNIT: &str = "Dinas Pendidikan Kota Semarang";
+
+/// The services the order service calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Peer {
+    Vendor,
+    Catalog,
+}
 
 struct Suite {
     services: TestSuite,
@@ -81,19 +89,35 @@ impl Suite {
             .unwrap()
     }
 
-    /// Starts the vendor service again where the order service calls it.
-    async fn restart_vendor(&mut self, port: u16) {
-        let settings = self.services.settings_at(&self.vendor_db, port);
-        self.vendor = Some(self.services.start(settings).await);
+    /// Stops `peer`; answers its port, to start it there again.
+    async fn stop_peer(&mut self, peer: Peer) -> u16 {
+        async fn stop_on_port<S: Service>(running: Option<Running<S>>) -> u16 {
+            let running = running.expect("the peer is running");
+            let port = running.address().port();
+            stop(running).await;
+            port
+        }
+        match peer {
+            Peer::Vendor => stop_on_port(self.vendor.take()).await,
+            Peer::Catalog => stop_on_port(self.catalog.take()).await,
+        }
     }
 
-    /// Starts the catalog service again where the order service calls it.
-    async fn restart_catalog(&mut self, port: u16) {
-        let mut settings = self
-            .services
-            .settings_at::<CatalogService>(&self.catalog_db, port);
-        settings.service.search_poll_ms = 100;
-        self.catalog = Some(self.services.start(settings).await);
+    /// Starts `peer` again on `port`, where the order service calls it.
+    async fn restart_peer(&mut self, peer: Peer, port: u16) {
+        match peer {
+            Peer::Vendor => {
+                let settings = self.services.settings_at(&self.vendor_db, port);
+                self.vendor = Some(self.services.start(settings).await);
+            }
+            Peer::Catalog => {
+                let mut settings = self
+                    .services
+                    .settings_at::<CatalogService>(&self.catalog_db, port);
+                settings.service.search_poll_ms = 100;
+                self.catalog = Some(self.services.start(settings).await);
+            }
+        }
     }
 
     async fn place(&self, key: &str, quantity: i64) -> Result<pb::Order, tonic::Status> {
@@ -609,19 +633,22 @@ async fn bad_orders_are_refused_before_anything_is_written() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_the_catalog_down_nothing_is_left_behind_and_a_retry_succeeds_once() {
+/// With `peer` down a placing fails UNAVAILABLE and leaves no order and
+/// no stock taken; once `peer` is back, a retry with the same key places
+/// the order, and a second retry answers that same order.
+async fn a_placing_survives_an_outage_of(peer: Peer) {
     let mut s = suite().await;
-    let catalog = s.catalog.take().unwrap();
-    let port = catalog.address().port();
-    stop(catalog).await;
+    let port = s.stop_peer(peer).await;
 
     let k = key();
     let down = s.place(&k, 20).await.unwrap_err();
     assert_eq!(down.code(), Code::Unavailable, "{down}");
     assert_eq!(s.count_orders().await, 0);
+    if peer == Peer::Vendor {
+        assert_eq!(s.stock().await, 500, "the reservation was released");
+    }
 
-    s.restart_catalog(port).await;
+    s.restart_peer(peer, port).await;
     let placed = s.place(&k, 20).await.unwrap();
     let retried = s.place(&k, 20).await.unwrap();
     assert_eq!(placed.id, retried.id);
@@ -631,25 +658,13 @@ async fn with_the_catalog_down_nothing_is_left_behind_and_a_retry_succeeds_once(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_catalog_down_nothing_is_left_behind_and_a_retry_succeeds_once() {
+    a_placing_survives_an_outage_of(Peer::Catalog).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_vendor_service_down_the_stock_is_given_back_and_a_retry_succeeds_once() {
-    let mut s = suite().await;
-    let vendor = s.vendor.take().unwrap();
-    let port = vendor.address().port();
-    stop(vendor).await;
-
-    let k = key();
-    let down = s.place(&k, 20).await.unwrap_err();
-    assert_eq!(down.code(), Code::Unavailable, "{down}");
-    assert_eq!(s.count_orders().await, 0);
-    assert_eq!(s.stock().await, 500, "the reservation was released");
-
-    s.restart_vendor(port).await;
-    let placed = s.place(&k, 20).await.unwrap();
-    let retried = s.place(&k, 20).await.unwrap();
-    assert_eq!(placed.id, retried.id);
-    assert_eq!(s.count_orders().await, 1);
-    assert_eq!(s.stock().await, 480);
-    s.stop().await;
+    a_placing_survives_an_outage_of(Peer::Vendor).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -20,8 +20,8 @@ use prost::Message as _;
 use rdkafka::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
-use tonic::Request;
 use tonic::transport::Channel;
+use tonic::{Request, Response, Status};
 
 pub use blangkon_testkit::fixtures::SECRET;
 
@@ -143,6 +143,18 @@ impl TestApp {
         vendor_id
     }
 
+    /// Moves a vendor from one status to another, as the vendor service's
+    /// event would, and waits until the catalog has projected it.
+    pub async fn change_vendor_status(
+        &self,
+        vendor_id: &str,
+        from: VendorStatus,
+        to: VendorStatus,
+    ) {
+        self.publish(status_change(vendor_id, from, to)).await;
+        self.wait_for_vendor_status(vendor_id, to).await;
+    }
+
     pub async fn wait_for_vendor_status(&self, vendor_id: &str, status: VendorStatus) {
         let want = status
             .as_str_name()
@@ -159,6 +171,44 @@ impl TestApp {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Creates a product as vendor `vendor_id`.
+    pub async fn create_product(
+        &self,
+        vendor_id: &str,
+        details: pb::ProductDetails,
+    ) -> Result<pb::Product, Status> {
+        let request = pb::CreateProductRequest {
+            details: Some(details),
+        };
+        let mut client = self.client().await;
+        let response = client.create_product(self.as_vendor(vendor_id, request));
+        response.await.map(Response::into_inner)
+    }
+
+    /// Lists product `product_id` as vendor `vendor_id`.
+    pub async fn publish_product(
+        &self,
+        vendor_id: &str,
+        product_id: &str,
+    ) -> Result<pb::Product, Status> {
+        let request = pb::PublishProductRequest {
+            product_id: product_id.into(),
+        };
+        let mut client = self.client().await;
+        let response = client.publish_product(self.as_vendor(vendor_id, request));
+        response.await.map(Response::into_inner)
+    }
+
+    /// Reads product `product_id` as a caller in `role`.
+    pub async fn product_as(&self, role: Role, product_id: &str) -> Result<pb::Product, Status> {
+        let request = pb::GetProductRequest {
+            product_id: product_id.into(),
+        };
+        let mut client = self.client().await;
+        let response = client.get_product(self.as_role(role, request));
+        response.await.map(Response::into_inner)
     }
 
     pub async fn database(&self) -> DatabaseConnection {
