@@ -114,44 +114,8 @@ impl ProductDetails {
         if input.stock < 0 {
             v.push(Violation::new("details.stock", "must not be negative"));
         }
-        if input.image_urls.len() > MAX_IMAGES {
-            v.push(Violation::new(
-                "details.image_urls",
-                format!("at most {MAX_IMAGES} images"),
-            ));
-        }
-        for (i, url) in input.image_urls.iter().enumerate() {
-            let ok = (url.starts_with("https://") || url.starts_with("http://"))
-                && url.len() <= 500
-                && !url.contains(char::is_whitespace);
-            if !ok {
-                v.push(Violation::new(
-                    format!("details.image_urls[{i}]"),
-                    "must be an http(s) URL of at most 500 characters",
-                ));
-            }
-        }
-        let mut regencies: Vec<String> = input
-            .delivery_regencies
-            .iter()
-            .map(|r| r.trim().to_string())
-            .collect();
-        if regencies.is_empty() {
-            v.push(Violation::new(
-                "details.delivery_regencies",
-                "must name at least one regency the vendor delivers to",
-            ));
-        }
-        for (i, code) in regencies.iter().enumerate() {
-            if RegencyCode::parse(code).is_err() {
-                v.push(Violation::new(
-                    format!("details.delivery_regencies[{i}]"),
-                    "must be a regency code like 33.74",
-                ));
-            }
-        }
-        regencies.sort();
-        regencies.dedup();
+        check_image_urls(&input.image_urls, &mut v);
+        let regencies = delivery_regencies(&input.delivery_regencies, &mut v);
         if !v.is_empty() {
             return Err(v);
         }
@@ -168,6 +132,50 @@ impl ProductDetails {
             domestic_product: input.domestic_product,
         })
     }
+}
+
+/// At most [`MAX_IMAGES`] http(s) URLs of at most 500 characters.
+fn check_image_urls(urls: &[String], v: &mut Vec<Violation>) {
+    if urls.len() > MAX_IMAGES {
+        v.push(Violation::new(
+            "details.image_urls",
+            format!("at most {MAX_IMAGES} images"),
+        ));
+    }
+    for (i, url) in urls.iter().enumerate() {
+        let ok = (url.starts_with("https://") || url.starts_with("http://"))
+            && url.len() <= 500
+            && !url.contains(char::is_whitespace);
+        if !ok {
+            v.push(Violation::new(
+                format!("details.image_urls[{i}]"),
+                "must be an http(s) URL of at most 500 characters",
+            ));
+        }
+    }
+}
+
+/// The regency codes a product is delivered to: at least one, each a
+/// regency code; answered sorted, each once.
+fn delivery_regencies(codes: &[String], v: &mut Vec<Violation>) -> Vec<String> {
+    let mut regencies: Vec<String> = codes.iter().map(|r| r.trim().to_string()).collect();
+    if regencies.is_empty() {
+        v.push(Violation::new(
+            "details.delivery_regencies",
+            "must name at least one regency the vendor delivers to",
+        ));
+    }
+    for (i, code) in regencies.iter().enumerate() {
+        if RegencyCode::parse(code).is_err() {
+            v.push(Violation::new(
+                format!("details.delivery_regencies[{i}]"),
+                "must be a regency code like 33.74",
+            ));
+        }
+    }
+    regencies.sort();
+    regencies.dedup();
+    regencies
 }
 
 #[cfg(test)]

@@ -422,12 +422,25 @@ impl SearchIndex {
     }
 
     pub fn search(&self, query: &Query) -> SearchResult {
-        let mut query_terms = self.analyzer.terms(&query.text);
-        query_terms.sort();
-        query_terms.dedup();
+        let mut terms = self.analyzer.terms(&query.text);
+        terms.sort();
+        terms.dedup();
+        let mut scored = self.matching(&terms);
+        let facets = self.filter(query, &mut scored);
+        let total_matches = scored.len();
+        let (hits, next) = self.page(query, scored);
+        SearchResult {
+            hits,
+            next,
+            total_matches,
+            facets,
+        }
+    }
 
-        // Every document that matches all query terms, with its score.
-        let mut scored: Vec<(u32, f32)> = if query_terms.is_empty() {
+    /// Every document that has all of `terms`, with its score; every
+    /// document, unscored, when there are none.
+    fn matching(&self, terms: &[String]) -> Vec<(u32, f32)> {
+        if terms.is_empty() {
             self.slots
                 .iter()
                 .enumerate()
@@ -437,7 +450,7 @@ impl SearchIndex {
         } else {
             let n = self.live.max(1) as f32;
             let average = ((self.total_length / self.live.max(1) as f64) as f32).max(1.0);
-            let mut lists: Vec<Vec<(u32, f32)>> = query_terms
+            let mut lists: Vec<Vec<(u32, f32)>> = terms
                 .iter()
                 .map(|t| self.term_matches(t, n, average))
                 .collect();
@@ -445,10 +458,13 @@ impl SearchIndex {
             let mut lists = lists.into_iter();
             let first = lists.next().unwrap_or_default();
             lists.fold(first, |acc, list| intersect(&acc, &list))
-        };
+        }
+    }
 
-        // Filters compare integers; facets count by category id over
-        // everything but the category filter.
+    /// Keeps what passes the query's filters and answers the category
+    /// facets: counted over everything but the category filter.
+    fn filter(&self, query: &Query, scored: &mut Vec<(u32, f32)>) -> Vec<(String, usize)> {
+        // Filters compare integers; facets count by category id.
         let unknown = u32::MAX;
         let category = query
             .category
@@ -494,8 +510,12 @@ impl SearchIndex {
             .map(|(c, n)| (self.categories.names[c].clone(), n))
             .collect();
         facets.sort();
-        let total_matches = scored.len();
+        facets
+    }
 
+    /// The page of `scored` after the query's cursor, in its order, and
+    /// the cursor of the next page when there is one.
+    fn page(&self, query: &Query, mut scored: Vec<(u32, f32)>) -> (Vec<Hit>, Option<Cursor>) {
         // Keyset pagination: keep what sorts after the cursor, then take the
         // best page of it.
         let doc = |slot: u32| self.slots[slot as usize].as_ref();
@@ -569,12 +589,7 @@ impl SearchIndex {
         } else {
             None
         };
-        SearchResult {
-            hits,
-            next,
-            total_matches,
-            facets,
-        }
+        (hits, next)
     }
 }
 

@@ -16,7 +16,7 @@ use blangkon_domain::OrderStatus;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::figures::OrderFacts;
+use super::figures::{ItemFacts, OrderFacts};
 use super::records::{Names, rfc3339};
 
 /// Who publishes, and where.
@@ -79,33 +79,7 @@ pub fn release(publisher: &Publisher, order: &OrderFacts, names: &Names) -> Valu
         names.vendor.clone()
     };
     let supplier = json!({ "id": supplier_id(order), "name": supplier_name });
-    let region = |code: &str, name: &str| {
-        if name.is_empty() {
-            code.to_string()
-        } else {
-            format!("{name} ({code})")
-        }
-    };
-    let items: Vec<Value> = order
-        .items
-        .iter()
-        .map(|item| {
-            json!({
-                "id": item.product_id,
-                "description": item.name,
-                "classification": {
-                    "scheme": "Blangkon",
-                    "id": item.category_code,
-                    "description": format!("Blangkon e-catalog category {}", item.category_code),
-                },
-                "quantity": item.quantity,
-                "unit": {
-                    "name": item.unit,
-                    "value": money(item.unit_price),
-                },
-            })
-        })
-        .collect();
+    let items: Vec<Value> = order.items.iter().map(item).collect();
     let award_id = format!("{}-award", order.order_id);
     let mut contract = json!({
         "id": format!("{}-contract", order.order_id),
@@ -139,24 +113,8 @@ pub fn release(publisher: &Publisher, order: &OrderFacts, names: &Names) -> Valu
         "initiationType": "tender",
         "language": "id",
         "parties": [
-            {
-                "id": buyer_id(order),
-                "name": order.buyer_work_unit,
-                "roles": ["buyer"],
-                "address": {
-                    "region": region(&order.buyer_regency, &names.buyer_regency),
-                    "countryName": "Indonesia",
-                },
-            },
-            {
-                "id": supplier_id(order),
-                "name": supplier_name,
-                "roles": ["supplier"],
-                "address": {
-                    "region": region(&order.vendor_regency, &names.vendor_regency),
-                    "countryName": "Indonesia",
-                },
-            },
+            party(&buyer, "buyer", &order.buyer_regency, &names.buyer_regency),
+            party(&supplier, "supplier", &order.vendor_regency, &names.vendor_regency),
         ],
         "buyer": buyer,
         "tender": {
@@ -175,6 +133,44 @@ pub fn release(publisher: &Publisher, order: &OrderFacts, names: &Names) -> Valu
             "items": contract["items"].clone(),
         }],
         "contracts": [contract],
+    })
+}
+
+/// An item of the order: a product line at its price per unit.
+fn item(item: &ItemFacts) -> Value {
+    json!({
+        "id": item.product_id,
+        "description": item.name,
+        "classification": {
+            "scheme": "Blangkon",
+            "id": item.category_code,
+            "description": format!("Blangkon e-catalog category {}", item.category_code),
+        },
+        "quantity": item.quantity,
+        "unit": {
+            "name": item.unit,
+            "value": money(item.unit_price),
+        },
+    })
+}
+
+/// An organization of the release (`reference`: its id and name) in its
+/// one role, located in its regency: "Kota Semarang (33.74)", or the
+/// code alone where reporting knows no name.
+fn party(reference: &Value, role: &str, regency_code: &str, regency_name: &str) -> Value {
+    let region = if regency_name.is_empty() {
+        regency_code.to_string()
+    } else {
+        format!("{regency_name} ({regency_code})")
+    };
+    json!({
+        "id": reference["id"],
+        "name": reference["name"],
+        "roles": [role],
+        "address": {
+            "region": region,
+            "countryName": "Indonesia",
+        },
     })
 }
 

@@ -139,31 +139,8 @@ impl Registration {
             MAX_TEXT,
             &mut v,
         );
-        let account_number = input.account_number.trim().to_string();
-        if account_number.len() < 5
-            || account_number.len() > 34
-            || !account_number.chars().all(|c| c.is_ascii_digit())
-        {
-            v.push(Violation::new(
-                "bank_account.account_number",
-                "must be 5 to 34 digits",
-            ));
-        }
-        let phone: String = input
-            .phone
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '-'))
-            .collect();
-        let phone_digits = phone.strip_prefix('+').unwrap_or(&phone);
-        if phone_digits.len() < 8
-            || phone_digits.len() > 15
-            || !phone_digits.chars().all(|c| c.is_ascii_digit())
-        {
-            v.push(Violation::new(
-                "contact.phone",
-                "must be 8 to 15 digits, optionally starting with +",
-            ));
-        }
+        let account_number = account_number(&input.account_number, &mut v);
+        let phone = phone(&input.phone, &mut v);
         let email = input.email.trim().to_lowercase();
         if !email.is_empty() && !is_plausible_email(&email) {
             v.push(Violation::new("contact.email", "is not an email address"));
@@ -180,58 +157,7 @@ impl Registration {
             v.push(Violation::new("scale", "must be micro, small or medium"));
         }
 
-        let mut nik = None;
-        let mut nib = None;
-        match input.legal_form {
-            None => v.push(Violation::new("legal_form", "is required")),
-            Some(LegalForm::Individual) => {
-                if input.nik.trim().is_empty() {
-                    v.push(Violation::new(
-                        "nik",
-                        "is required for an individual (perorangan)",
-                    ));
-                }
-                if !input.nib.trim().is_empty() {
-                    v.push(Violation::new(
-                        "nib",
-                        "applies to business entities; an individual registers with a NIK",
-                    ));
-                }
-            }
-            Some(_) => {
-                if input.nib.trim().is_empty() {
-                    v.push(Violation::new("nib", "is required for a business entity"));
-                }
-                if !input.nik.trim().is_empty() {
-                    v.push(Violation::new(
-                        "nik",
-                        "applies to individuals; a business entity registers with a NIB",
-                    ));
-                }
-                if input.npwp.trim().is_empty() {
-                    v.push(Violation::new("npwp", "is required for a business entity"));
-                }
-            }
-        }
-        if !input.nik.trim().is_empty() {
-            match Nik::parse(&input.nik) {
-                Ok(n) => nik = Some(n),
-                Err(e) => v.push(Violation::new("nik", e.to_string())),
-            }
-        }
-        if !input.nib.trim().is_empty() {
-            match Nib::parse(&input.nib) {
-                Ok(n) => nib = Some(n),
-                Err(e) => v.push(Violation::new("nib", e.to_string())),
-            }
-        }
-        let mut npwp = None;
-        if !input.npwp.trim().is_empty() {
-            match Npwp::parse(&input.npwp) {
-                Ok(n) => npwp = Some(n),
-                Err(e) => v.push(Violation::new("npwp", e.to_string())),
-            }
-        }
+        let (nik, nib, npwp) = identifiers(&input, &mut v);
 
         match (input.legal_form, input.scale, regency_code) {
             (Some(legal_form), Some(scale), Some(regency_code)) if v.is_empty() => Ok(Self {
@@ -252,6 +178,92 @@ impl Registration {
             _ => Err(v),
         }
     }
+}
+
+/// A bank account number: 5 to 34 digits.
+fn account_number(input: &str, v: &mut Vec<Violation>) -> String {
+    let number = input.trim().to_string();
+    if number.len() < 5 || number.len() > 34 || !number.chars().all(|c| c.is_ascii_digit()) {
+        v.push(Violation::new(
+            "bank_account.account_number",
+            "must be 5 to 34 digits",
+        ));
+    }
+    number
+}
+
+/// A phone number without its spaces and dashes: 8 to 15 digits, maybe
+/// after a `+`.
+fn phone(input: &str, v: &mut Vec<Violation>) -> String {
+    let phone: String = input.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    let digits = phone.strip_prefix('+').unwrap_or(&phone);
+    if digits.len() < 8 || digits.len() > 15 || !digits.chars().all(|c| c.is_ascii_digit()) {
+        v.push(Violation::new(
+            "contact.phone",
+            "must be 8 to 15 digits, optionally starting with +",
+        ));
+    }
+    phone
+}
+
+/// The identifiers a vendor of its legal form must give (an individual
+/// its NIK; a business entity its NIB and NPWP) and may not give, each
+/// parsed where given.
+fn identifiers(
+    input: &RegistrationInput,
+    v: &mut Vec<Violation>,
+) -> (Option<Nik>, Option<Nib>, Option<Npwp>) {
+    let (mut nik, mut nib, mut npwp) = (None, None, None);
+    match input.legal_form {
+        None => v.push(Violation::new("legal_form", "is required")),
+        Some(LegalForm::Individual) => {
+            if input.nik.trim().is_empty() {
+                v.push(Violation::new(
+                    "nik",
+                    "is required for an individual (perorangan)",
+                ));
+            }
+            if !input.nib.trim().is_empty() {
+                v.push(Violation::new(
+                    "nib",
+                    "applies to business entities; an individual registers with a NIK",
+                ));
+            }
+        }
+        Some(_) => {
+            if input.nib.trim().is_empty() {
+                v.push(Violation::new("nib", "is required for a business entity"));
+            }
+            if !input.nik.trim().is_empty() {
+                v.push(Violation::new(
+                    "nik",
+                    "applies to individuals; a business entity registers with a NIB",
+                ));
+            }
+            if input.npwp.trim().is_empty() {
+                v.push(Violation::new("npwp", "is required for a business entity"));
+            }
+        }
+    }
+    if !input.nik.trim().is_empty() {
+        match Nik::parse(&input.nik) {
+            Ok(n) => nik = Some(n),
+            Err(e) => v.push(Violation::new("nik", e.to_string())),
+        }
+    }
+    if !input.nib.trim().is_empty() {
+        match Nib::parse(&input.nib) {
+            Ok(n) => nib = Some(n),
+            Err(e) => v.push(Violation::new("nib", e.to_string())),
+        }
+    }
+    if !input.npwp.trim().is_empty() {
+        match Npwp::parse(&input.npwp) {
+            Ok(n) => npwp = Some(n),
+            Err(e) => v.push(Violation::new("npwp", e.to_string())),
+        }
+    }
+    (nik, nib, npwp)
 }
 
 fn is_plausible_email(email: &str) -> bool {
