@@ -1,8 +1,10 @@
 //! The one skeleton of every Blangkon service. A service says what it is —
-//! its name, default port, migrations, topics, settings section, routes and
-//! background tasks — by implementing [`Service`]; this module does the
-//! rest the same way for all four: settings ([`Settings`]), start-up
-//! ([`Application`]) and the binary's command line ([`main`]).
+//! who it is ([`About`]: name, default port, gRPC services, topics), its
+//! settings section, its migrator, its routes and background tasks — by
+//! implementing [`Service`]; this module does the rest the same way for all
+//! four: settings ([`Settings`]), start-up ([`Application`]) and the
+//! binary's command line ([`main`], or [`main_with`] for a service with
+//! commands of its own).
 //!
 //! ```text
 //! #[tokio::main]
