@@ -3,6 +3,7 @@
 //! Unexpected errors are logged here and leave as a bare `INTERNAL`, so no
 //! database detail reaches a caller.
 
+use crate::db::Transient;
 use crate::validation::{self, Refusal, Violation};
 use sea_orm::DbErr;
 use tonic::{Code, Status};
@@ -68,14 +69,20 @@ impl From<ApiError> for Status {
             ApiError::Refused(refusals) => validation::failed_precondition(refusals),
             ApiError::Unavailable(m) => Status::unavailable(m.clone()),
             ApiError::Aborted(m) => Status::aborted(m.clone()),
-            ApiError::Db(DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) => {
-                tracing::warn!(error = %err, "database unreachable");
-                Status::unavailable("database unavailable, retry later")
-            }
-            ApiError::Db(e) => {
-                tracing::error!(error = %e, "database error");
-                Status::internal("internal error")
-            }
+            ApiError::Db(e) => match crate::db::transient(e) {
+                Some(Transient::Unavailable) => {
+                    tracing::warn!(error = %e, "database unreachable");
+                    Status::unavailable("database unavailable, retry later")
+                }
+                Some(Transient::Conflict) => {
+                    tracing::warn!(error = %e, "database conflict with a concurrent call");
+                    Status::aborted("a concurrent change got in the way; retry the call")
+                }
+                None => {
+                    tracing::error!(error = %e, "database error");
+                    Status::internal("internal error")
+                }
+            },
             ApiError::Internal(e) => {
                 tracing::error!(error = %e, "broken invariant");
                 Status::internal("internal error")
@@ -101,6 +108,11 @@ mod tests {
             "refused".into(),
         ))));
         assert_eq!(down.code(), Code::Unavailable);
+        let dropped = sea_orm::sqlx::Error::Protocol("connection closed".into());
+        let lost = Status::from(ApiError::Db(DbErr::Query(sea_orm::RuntimeErr::SqlxError(
+            std::sync::Arc::new(dropped),
+        ))));
+        assert_eq!(lost.code(), Code::Unavailable);
         let broken = Status::from(ApiError::Db(DbErr::Custom("secret detail".into())));
         assert_eq!(broken.code(), Code::Internal);
         assert!(!broken.message().contains("secret"));

@@ -168,6 +168,61 @@ pub async fn migrate<M: MigratorTrait>(db: &DatabaseConnection) -> Result<(), Db
     M::up(db, None).await.map_err(DbError::Migrate)
 }
 
+/// How a call that failed on a database error may be retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transient {
+    /// The database could not be reached, or it dropped the connection
+    /// (a restart, an admin shutdown, a failover): retry later.
+    Unavailable,
+    /// A concurrent transaction got in the way (a serialization failure,
+    /// a deadlock, SQLite's lock): the same call may simply be retried.
+    Conflict,
+}
+
+/// Whether `err` passes if the call is made again, and how; `None` for
+/// an error that would fail the same way again.
+pub fn transient(err: &DbErr) -> Option<Transient> {
+    use sea_orm::RuntimeErr;
+    match err {
+        DbErr::ConnectionAcquire(_) => Some(Transient::Unavailable),
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => sqlx_transient(e),
+        DbErr::Conn(_) => Some(Transient::Unavailable),
+        _ => None,
+    }
+}
+
+fn sqlx_transient(err: &sea_orm::sqlx::Error) -> Option<Transient> {
+    use sea_orm::sqlx::Error;
+    match err {
+        Error::Io(_) | Error::Tls(_) | Error::Protocol(_) => Some(Transient::Unavailable),
+        Error::PoolTimedOut | Error::PoolClosed | Error::WorkerCrashed => {
+            Some(Transient::Unavailable)
+        }
+        Error::Database(e) => sqlstate_transient(e.code().as_deref()?),
+        _ => None,
+    }
+}
+
+/// PostgreSQL's SQLSTATEs and SQLite's result codes of the failures a
+/// retry gets past.
+fn sqlstate_transient(code: &str) -> Option<Transient> {
+    match code {
+        // serialization_failure, deadlock_detected
+        "40001" | "40P01" => Some(Transient::Conflict),
+        // admin_shutdown, crash_shutdown, cannot_connect_now,
+        // read_only_sql_transaction (a failover in progress),
+        // too_many_connections
+        "57P01" | "57P02" | "57P03" | "25006" | "53300" => Some(Transient::Unavailable),
+        // connection_exception and its subclasses
+        code if code.starts_with("08") => Some(Transient::Unavailable),
+        // SQLITE_BUSY, SQLITE_LOCKED and their extended codes
+        "5" | "6" | "261" | "262" | "517" => Some(Transient::Conflict),
+        _ => None,
+    }
+}
+
 /// True when `err` is a unique-constraint violation, on either backend.
 pub fn is_unique_violation(err: &DbErr) -> bool {
     matches!(
@@ -208,6 +263,88 @@ impl From<Vec<String>> for StringList {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A database's answer with SQLSTATE (or SQLite result code) `code`.
+    #[derive(Debug)]
+    struct Answer(&'static str);
+
+    impl std::fmt::Display for Answer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "database answered {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Answer {}
+
+    impl sea_orm::sqlx::error::DatabaseError for Answer {
+        fn message(&self) -> &str {
+            self.0
+        }
+        fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
+            Some(self.0.into())
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sea_orm::sqlx::error::ErrorKind {
+            sea_orm::sqlx::error::ErrorKind::Other
+        }
+    }
+
+    fn failed(err: sea_orm::sqlx::Error) -> DbErr {
+        DbErr::Exec(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(err)))
+    }
+
+    fn answered(code: &'static str) -> DbErr {
+        failed(sea_orm::sqlx::Error::Database(Box::new(Answer(code))))
+    }
+
+    #[test]
+    fn a_lost_connection_or_a_shutting_down_server_is_unavailable() {
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        for err in [
+            failed(sea_orm::sqlx::Error::Io(reset)),
+            failed(sea_orm::sqlx::Error::PoolTimedOut),
+            failed(sea_orm::sqlx::Error::Protocol("unexpected EOF".into())),
+            answered("57P01"),
+            answered("57P03"),
+            answered("08006"),
+            answered("25006"),
+            DbErr::Conn(sea_orm::RuntimeErr::Internal("refused".into())),
+        ] {
+            assert_eq!(transient(&err), Some(Transient::Unavailable), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_serialization_failure_a_deadlock_or_a_busy_sqlite_is_a_conflict() {
+        for code in ["40001", "40P01", "5", "517", "6"] {
+            assert_eq!(
+                transient(&answered(code)),
+                Some(Transient::Conflict),
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn what_would_fail_again_is_not_transient() {
+        for err in [
+            answered("23505"),
+            answered("42P01"),
+            failed(sea_orm::sqlx::Error::RowNotFound),
+            DbErr::Custom("broken".into()),
+            DbErr::RecordNotFound("x".into()),
+        ] {
+            assert_eq!(transient(&err), None, "{err}");
+        }
+    }
     use sea_orm::sea_query::{Alias, PostgresQueryBuilder};
 
     #[test]
