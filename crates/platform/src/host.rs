@@ -20,7 +20,7 @@ use crate::db::{self, DbError};
 use crate::grpc::{self, GrpcError};
 use crate::inbox::{EventHandler, InboxConsumer};
 use crate::kafka::{self, KafkaError, TopicSpec};
-use crate::outbox::{Relay, RelayWaker};
+use crate::outbox::{Relay, RelayHealth, RelayWaker};
 use crate::settings::{KafkaSettings, PlatformSettings};
 
 #[derive(Debug, thiserror::Error)]
@@ -114,6 +114,12 @@ impl ServiceHost {
 
     pub fn database(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// How the outbox relay is doing: the age of the oldest unpublished
+    /// event, failed rounds, producers replaced.
+    pub fn relay_health(&self) -> Arc<RelayHealth> {
+        self.relay.health()
     }
 
     /// Wakes the outbox relay after a commit.

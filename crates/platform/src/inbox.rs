@@ -163,12 +163,32 @@ async fn record(
     db::upsert(txn, row, key, []).await
 }
 
-/// A consumer-group member feeding one handler.
+/// How long a consumer may receive nothing before it checks whether
+/// records wait on its partitions.
+const STALL_CHECK: Duration = Duration::from_secs(15);
+
+/// How many checks in a row may find records waiting, with none received,
+/// before the consumer leaves its group and joins it again.
+const STALLED_CHECKS: u32 = 2;
+
+/// Receive errors in a row (about half a second apart) after which the
+/// consumer is replaced even without a fatal error.
+const REJOIN_AFTER_RECEIVE_ERRORS: u32 = 60;
+
+/// A consumer-group member feeding one handler. It watches itself: a
+/// consumer that receives nothing while records wait on its partitions,
+/// or whose client failed fatally, leaves the group and joins it again
+/// with a new client, resuming from the committed offsets (the inbox
+/// keeps every effect once).
 pub struct InboxConsumer {
     name: String,
     db: DatabaseConnection,
-    consumer: StreamConsumer,
+    consumer: Arc<StreamConsumer>,
     handler: Arc<dyn EventHandler>,
+    settings: KafkaSettings,
+    group: String,
+    /// Named with `kafka.topic_prefix`.
+    topics: Vec<String>,
 }
 
 impl std::fmt::Debug for InboxConsumer {
@@ -191,41 +211,108 @@ impl InboxConsumer {
         handler: Arc<dyn EventHandler>,
     ) -> Result<Self, KafkaError> {
         let group = format!("{}.{name}", settings.consumer_group_prefix);
-        let consumer = kafka::consumer(settings, &group)?;
         let topics: Vec<String> = topics.iter().map(|t| settings.topic(t)).collect();
-        let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
-        consumer.subscribe(&topics)?;
+        let consumer = subscribed(settings, &group, &topics)?;
         Ok(Self {
             name: name.to_string(),
             db,
-            consumer,
+            consumer: Arc::new(consumer),
             handler,
+            settings: settings.clone(),
+            group,
+            topics,
         })
     }
 
     /// Consumes until `shutdown`, then commits the stored offsets once more.
-    pub async fn run(self, shutdown: CancellationToken) {
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        let mut stalled_checks = 0u32;
+        let mut receive_errors = 0u32;
+        let mut rejoined = false;
         loop {
-            let message = tokio::select! {
+            let rejoin = tokio::select! {
                 _ = shutdown.cancelled() => break,
-                message = self.consumer.recv() => message,
-            };
-            match message {
-                Ok(message) => {
-                    if !self.process(&message, &shutdown).await {
-                        break;
+                message = self.consumer.recv() => match message {
+                    Ok(message) => {
+                        (stalled_checks, receive_errors) = (0, 0);
+                        if std::mem::take(&mut rejoined) {
+                            tracing::warn!(consumer = %self.name, "consumer receiving again after rejoining its group");
+                        }
+                        if !self.process(&message, &shutdown).await {
+                            break;
+                        }
+                        None
                     }
+                    Err(e) => {
+                        receive_errors += 1;
+                        tracing::warn!(consumer = %self.name, error = %e, "kafka receive failed");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        self.failed_client(receive_errors)
+                    }
+                },
+                _ = tokio::time::sleep(STALL_CHECK) => {
+                    let waiting = self.waiting().await;
+                    stalled_checks = if waiting > 0 { stalled_checks + 1 } else { 0 };
+                    (stalled_checks >= STALLED_CHECKS).then(|| {
+                        format!("{waiting} records wait on its partitions and none arrived for {}s", (STALL_CHECK * stalled_checks).as_secs())
+                    })
                 }
-                Err(e) => {
-                    tracing::warn!(consumer = %self.name, error = %e, "kafka receive failed");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
+            };
+            if let Some(reason) = rejoin {
+                rejoined |= self.rejoin(&reason);
+                (stalled_checks, receive_errors) = (0, 0);
             }
         }
         if let Err(e) = self.consumer.commit_consumer_state(CommitMode::Sync) {
             // Nothing stored since the last commit is also an error here.
             tracing::debug!(consumer = %self.name, error = %e, "final offset commit");
         }
+    }
+
+    /// Why the client must be replaced after a receive error, if it must:
+    /// librdkafka declared it fatally failed, or it failed too often.
+    fn failed_client(&self, receive_errors: u32) -> Option<String> {
+        if let Some((code, message)) = self.consumer.client().fatal_error() {
+            return Some(format!("fatal consumer error {code:?}: {message}"));
+        }
+        (receive_errors >= REJOIN_AFTER_RECEIVE_ERRORS)
+            .then(|| format!("{receive_errors} receive errors in a row"))
+    }
+
+    /// Records waiting on the assigned partitions beyond this consumer's
+    /// position (0 when that cannot be told: the broker is not answering,
+    /// which the receive errors report).
+    async fn waiting(&self) -> i64 {
+        let consumer = self.consumer.clone();
+        let counted = tokio::task::spawn_blocking(move || kafka::records_waiting(&consumer)).await;
+        match counted {
+            Ok(Ok(waiting)) => waiting,
+            Ok(Err(e)) => {
+                tracing::debug!(consumer = %self.name, error = %e, "cannot tell the consumer's lag");
+                0
+            }
+            Err(_) => 0,
+        }
+    }
+
+    /// Leaves the group and joins it again with a new client, which
+    /// resumes from the committed offsets. Answers whether it did.
+    fn rejoin(&mut self, reason: &str) -> bool {
+        tracing::error!(consumer = %self.name, %reason, "consumer stalled; rejoining its group with a new client");
+        let fresh = match subscribed(&self.settings, &self.group, &self.topics) {
+            Ok(fresh) => fresh,
+            Err(e) => {
+                tracing::error!(consumer = %self.name, error = %e, "cannot make a new consumer; keeping the old one");
+                return false;
+            }
+        };
+        let old = std::mem::replace(&mut self.consumer, Arc::new(fresh));
+        // Committing and leaving the group block: not on the runtime's threads.
+        tokio::task::spawn_blocking(move || {
+            let _ = old.commit_consumer_state(CommitMode::Sync);
+            drop(old);
+        });
+        true
     }
 
     /// Applies one record, retrying database failures until they pass or
@@ -295,6 +382,18 @@ impl InboxConsumer {
             tracing::warn!(consumer = %self.name, error = %e, "cannot store offset");
         }
     }
+}
+
+/// A new member of `group` subscribed to `topics`.
+fn subscribed(
+    settings: &KafkaSettings,
+    group: &str,
+    topics: &[String],
+) -> Result<StreamConsumer, KafkaError> {
+    let consumer = kafka::consumer(settings, group)?;
+    let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
+    consumer.subscribe(&topics)?;
+    Ok(consumer)
 }
 
 #[cfg(test)]

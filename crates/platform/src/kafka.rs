@@ -6,9 +6,10 @@ use std::time::Duration;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::StreamConsumer;
+use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::producer::FutureProducer;
 use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{Offset, TopicPartitionList};
 
 pub use rdkafka::error::KafkaError;
 
@@ -78,6 +79,36 @@ pub fn consumer(settings: &KafkaSettings, group_id: &str) -> Result<StreamConsum
         .set("auto.offset.reset", "earliest")
         .set("session.timeout.ms", "10000")
         .create()
+}
+
+/// Records waiting on `consumer`'s assigned partitions beyond where it
+/// stands (its position, else its committed offset, else the partition's
+/// start): what it has yet to receive. Blocks on broker round trips.
+pub fn records_waiting(consumer: &StreamConsumer) -> Result<i64, KafkaError> {
+    let timeout = Duration::from_secs(5);
+    let assignment = consumer.assignment()?;
+    if assignment.count() == 0 {
+        return Ok(0);
+    }
+    let positions = consumer.position()?;
+    let committed = consumer.committed_offsets(assignment.clone(), timeout)?;
+    let at = |list: &TopicPartitionList, topic: &str, partition: i32| match list
+        .find_partition(topic, partition)?
+        .offset()
+    {
+        Offset::Offset(n) => Some(n),
+        _ => None,
+    };
+    let mut waiting = 0;
+    for element in assignment.elements() {
+        let (topic, partition) = (element.topic(), element.partition());
+        let (low, high) = consumer.fetch_watermarks(topic, partition, timeout)?;
+        let stands = at(&positions, topic, partition)
+            .or_else(|| at(&committed, topic, partition))
+            .unwrap_or(low);
+        waiting += (high - stands).max(0);
+    }
+    Ok(waiting)
 }
 
 /// Creates the topics that do not exist yet. Existing topics are left as

@@ -6,17 +6,19 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use blangkon_proto::events::EventEnvelope;
 use chrono::{DateTime, Utc};
 use prost::Message;
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
 use sea_orm::sea_query::{Expr, InsertStatement};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement,
+    TransactionTrait,
 };
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -232,14 +234,64 @@ impl RelayWaker {
     }
 }
 
+/// After this many failed rounds in a row the relay replaces its producer
+/// even without a fatal error: a producer that cannot deliver for that
+/// long (about a minute of backoff) gains nothing by being kept.
+const REPLACE_AFTER_FAILED_ROUNDS: u64 = 8;
+
+/// How the relay is doing, shared with whoever reports it (logs now, the
+/// metrics endpoint later).
+#[derive(Debug, Default)]
+pub struct RelayHealth {
+    consecutive_failures: AtomicU64,
+    /// When the oldest event still waiting was written, in Unix
+    /// milliseconds; 0 while none waits.
+    oldest_unpublished_ms: AtomicI64,
+    producers_replaced: AtomicU64,
+}
+
+impl RelayHealth {
+    /// Rounds failed since the last one that delivered everything it took.
+    pub fn consecutive_failures(&self) -> u64 {
+        self.consecutive_failures.load(Ordering::Relaxed)
+    }
+
+    /// How long the oldest event not yet acknowledged by the broker has
+    /// waited, as of the relay's last round; zero when none waits.
+    pub fn oldest_unpublished_age(&self) -> Duration {
+        match self.oldest_unpublished_ms.load(Ordering::Relaxed) {
+            0 => Duration::ZERO,
+            since => {
+                let age = Utc::now().timestamp_millis().saturating_sub(since);
+                Duration::from_millis(u64::try_from(age).unwrap_or(0))
+            }
+        }
+    }
+
+    /// How many times the relay gave up a producer for a new one.
+    pub fn producers_replaced(&self) -> u64 {
+        self.producers_replaced.load(Ordering::Relaxed)
+    }
+
+    fn waiting_since(&self, oldest: Option<DateTime<Utc>>) {
+        let ms = oldest.map_or(0, |at| at.timestamp_millis().max(1));
+        self.oldest_unpublished_ms.store(ms, Ordering::Relaxed);
+    }
+}
+
 /// Publishes outbox rows to Kafka.
 pub struct Relay {
     db: DatabaseConnection,
     producer: FutureProducer,
+    /// What a replacement producer is made from.
+    settings: KafkaSettings,
+    client_suffix: String,
     waker: RelayWaker,
     poll: Duration,
     linger: Duration,
     batch_size: u64,
+    alert_after: Duration,
+    health: Arc<RelayHealth>,
     /// `kafka.topic_prefix`: rows name topics without it.
     topic_prefix: String,
     /// Stable id for the PostgreSQL advisory lock that lets only one replica
@@ -251,8 +303,15 @@ impl std::fmt::Debug for Relay {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Relay")
             .field("lock_key", &self.lock_key)
+            .field("health", &self.health)
             .finish()
     }
+}
+
+/// What one round delivered, and the first event it could not.
+struct Sent {
+    delivered: usize,
+    failure: Option<(i64, String, String)>,
 }
 
 impl Relay {
@@ -262,38 +321,54 @@ impl Relay {
         settings: &KafkaSettings,
         waker: RelayWaker,
     ) -> Result<Self, KafkaError> {
-        let producer = kafka::idempotent_producer(settings, &format!("{service}-outbox"))?;
+        let client_suffix = format!("{service}-outbox");
+        let producer = kafka::idempotent_producer(settings, &client_suffix)?;
         Ok(Self {
             db,
             producer,
+            settings: settings.clone(),
+            client_suffix,
             waker,
             poll: Duration::from_millis(settings.relay_poll_ms.max(10)),
             linger: Duration::from_millis(settings.relay_linger_ms),
             batch_size: settings.relay_batch_size,
+            alert_after: Duration::from_secs(settings.relay_alert_after_secs),
+            health: Arc::default(),
             topic_prefix: settings.topic_prefix.clone(),
             lock_key: lock_key_for(service),
         })
     }
 
+    /// The relay's health, to report.
+    pub fn health(&self) -> Arc<RelayHealth> {
+        self.health.clone()
+    }
+
     /// Publishes until `shutdown`, then makes one last round so that what
-    /// was committed before the signal still goes out.
-    pub async fn run(self, shutdown: CancellationToken) {
+    /// was committed before the signal still goes out. A failed round is
+    /// retried with backoff; a producer that librdkafka declares fatally
+    /// failed, or that failed [`REPLACE_AFTER_FAILED_ROUNDS`] rounds in a
+    /// row, is replaced by a new one.
+    pub async fn run(mut self, shutdown: CancellationToken) {
         let mut backoff = Duration::from_millis(100);
+        let mut alerted = false;
         loop {
             let outcome = self.publish_pending().await;
-            let wait = match outcome {
-                Ok(n) if n as u64 == self.batch_size => Duration::ZERO,
+            let wait = match &outcome {
+                Ok(n) if *n as u64 == self.batch_size => Duration::ZERO,
                 Ok(_) => {
                     backoff = Duration::from_millis(100);
                     self.poll
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "outbox relay round failed");
+                    self.heal();
                     let wait = backoff;
                     backoff = (backoff * 2).min(Duration::from_secs(10));
                     wait
                 }
             };
+            alerted = self.alert(alerted, outcome.is_ok());
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = self.waker.0.notified() => {
@@ -316,28 +391,85 @@ impl Relay {
         }
     }
 
+    /// Logs at ERROR once when events have waited longer than
+    /// `relay_alert_after_secs`, and once more when they flow again.
+    /// Answers whether the alert stands.
+    fn alert(&self, alerted: bool, round_ok: bool) -> bool {
+        let age = self.health.oldest_unpublished_age();
+        let failures = self.health.consecutive_failures();
+        let stuck = age >= self.alert_after;
+        if stuck && !alerted {
+            tracing::error!(
+                oldest_unpublished_secs = age.as_secs(),
+                consecutive_failures = failures,
+                "outbox events are stuck: the relay has not published for too long; \
+                 check the broker and this service's Kafka settings"
+            );
+            return true;
+        }
+        if alerted && round_ok && !stuck {
+            tracing::warn!(
+                oldest_unpublished_secs = age.as_secs(),
+                "outbox events are flowing again"
+            );
+            return false;
+        }
+        alerted
+    }
+
+    /// After a failed round: replaces the producer when librdkafka says it
+    /// can never be used again, or when it has failed too often.
+    fn heal(&mut self) {
+        let fatal = self.producer.client().fatal_error();
+        let failures = self.health.consecutive_failures();
+        if fatal.is_none() && !failures.is_multiple_of(REPLACE_AFTER_FAILED_ROUNDS) {
+            return;
+        }
+        let reason = match &fatal {
+            Some((code, message)) => format!("fatal producer error {code:?}: {message}"),
+            None => format!("{failures} failed rounds in a row"),
+        };
+        match kafka::idempotent_producer(&self.settings, &self.client_suffix) {
+            Ok(fresh) => {
+                let old = std::mem::replace(&mut self.producer, fresh);
+                // Dropping a producer purges its queue and waits briefly
+                // for the purge: not on the runtime's threads.
+                tokio::task::spawn_blocking(move || drop(old));
+                self.health
+                    .producers_replaced
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(%reason, "outbox relay replaced its Kafka producer");
+            }
+            Err(e) => {
+                tracing::error!(%reason, error = %e, "outbox relay could not make a new Kafka producer")
+            }
+        }
+    }
+
     /// One round: publishes up to a batch of events in id order and marks
     /// the delivered prefix. Returns how many were published.
     pub async fn publish_pending(&self) -> Result<usize, RelayError> {
+        let outcome = self.round().await;
+        match &outcome {
+            Ok(_) => self.health.consecutive_failures.store(0, Ordering::Relaxed),
+            Err(_) => {
+                self.health
+                    .consecutive_failures
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        outcome
+    }
+
+    async fn round(&self) -> Result<usize, RelayError> {
         // On PostgreSQL a transaction-scoped advisory lock elects one
         // publishing replica; the others skip the round. SQLite databases are
         // single-process, so there is nobody to race.
         let lease = match self.db.get_database_backend() {
-            DbBackend::Postgres => {
-                let txn = self.db.begin().await?;
-                let row = txn
-                    .query_one_raw(Statement::from_sql_and_values(
-                        DbBackend::Postgres,
-                        "SELECT pg_try_advisory_xact_lock($1) AS locked",
-                        [self.lock_key.into()],
-                    ))
-                    .await?;
-                let locked = row.map(|r| r.try_get::<bool>("", "locked")).transpose()?;
-                if locked != Some(true) {
-                    return Ok(0);
-                }
-                Some(txn)
-            }
+            DbBackend::Postgres => match self.lease().await? {
+                Some(txn) => Some(txn),
+                None => return Ok(0),
+            },
             _ => None,
         };
 
@@ -347,59 +479,13 @@ impl Relay {
             .limit(self.batch_size)
             .all(&self.db)
             .await?;
+        self.health
+            .waiting_since(batch.first().map(|row| row.created_at));
         if batch.is_empty() {
             return Ok(0);
         }
 
-        // Enqueue the whole batch, then wait: the idempotent producer keeps
-        // per-partition order and never writes a retried message twice.
-        let mut deliveries = Vec::with_capacity(batch.len());
-        let topics: Vec<String> = batch
-            .iter()
-            .map(|row| format!("{}{}", self.topic_prefix, row.topic))
-            .collect();
-        for (row, topic) in batch.iter().zip(&topics) {
-            let headers: HashMap<String, String> =
-                serde_json::from_str(&row.headers).unwrap_or_default();
-            let mut kafka_headers = OwnedHeaders::new_with_capacity(headers.len());
-            for (key, value) in &headers {
-                kafka_headers = kafka_headers.insert(Header {
-                    key,
-                    value: Some(value.as_bytes()),
-                });
-            }
-            let record = FutureRecord::to(topic)
-                .key(&row.message_key)
-                .payload(&row.payload)
-                .headers(kafka_headers);
-            match self.producer.send_result(record) {
-                Ok(delivery) => deliveries.push(delivery),
-                Err((e, _)) => {
-                    // Queue full or fatal: publish what was enqueued so far.
-                    tracing::warn!(error = %e, "producer refused an outbox event");
-                    break;
-                }
-            }
-        }
-
-        let mut delivered = 0usize;
-        let mut failure = None;
-        for (row, delivery) in batch.iter().zip(deliveries) {
-            match delivery.await {
-                Ok(Ok(_)) if failure.is_none() => delivered += 1,
-                Ok(Ok(_)) => {}
-                Ok(Err((e, _))) => {
-                    failure.get_or_insert((row.id, row.event_id.clone(), e.to_string()));
-                }
-                Err(_) => {
-                    failure.get_or_insert((
-                        row.id,
-                        row.event_id.clone(),
-                        "producer dropped the message".into(),
-                    ));
-                }
-            }
-        }
+        let Sent { delivered, failure } = self.send(&batch).await;
 
         // Only the delivered prefix is marked; anything after a failure is
         // sent again next round, so per-key order holds (a duplicate is
@@ -439,7 +525,79 @@ impl Relay {
                 reason: "the producer queue refused it".into(),
             });
         }
+        if batch.len() < self.batch_size as usize {
+            // The whole backlog went out: nothing waits any more.
+            self.health.waiting_since(None);
+        }
         Ok(delivered)
+    }
+
+    /// The publishing lease of this replica for one round, or `None` when
+    /// another replica holds it.
+    async fn lease(&self) -> Result<Option<DatabaseTransaction>, DbErr> {
+        let txn = self.db.begin().await?;
+        let row = txn
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_try_advisory_xact_lock($1) AS locked",
+                [self.lock_key.into()],
+            ))
+            .await?;
+        let locked = row.map(|r| r.try_get::<bool>("", "locked")).transpose()?;
+        Ok((locked == Some(true)).then_some(txn))
+    }
+
+    /// Enqueues the whole batch, then waits for the broker's answers: the
+    /// idempotent producer keeps per-partition order and never writes a
+    /// retried message twice. Answers the length of the delivered prefix.
+    async fn send(&self, batch: &[entity::Model]) -> Sent {
+        let mut deliveries = Vec::with_capacity(batch.len());
+        let topics: Vec<String> = batch
+            .iter()
+            .map(|row| format!("{}{}", self.topic_prefix, row.topic))
+            .collect();
+        for (row, topic) in batch.iter().zip(&topics) {
+            let headers: HashMap<String, String> =
+                serde_json::from_str(&row.headers).unwrap_or_default();
+            let mut kafka_headers = OwnedHeaders::new_with_capacity(headers.len());
+            for (key, value) in &headers {
+                kafka_headers = kafka_headers.insert(Header {
+                    key,
+                    value: Some(value.as_bytes()),
+                });
+            }
+            let record = FutureRecord::to(topic)
+                .key(&row.message_key)
+                .payload(&row.payload)
+                .headers(kafka_headers);
+            match self.producer.send_result(record) {
+                Ok(delivery) => deliveries.push(delivery),
+                Err((e, _)) => {
+                    // Queue full or fatal: publish what was enqueued so far.
+                    tracing::warn!(error = %e, "producer refused an outbox event");
+                    break;
+                }
+            }
+        }
+
+        let mut sent = Sent {
+            delivered: 0,
+            failure: None,
+        };
+        for (row, delivery) in batch.iter().zip(deliveries) {
+            let reason = match delivery.await {
+                Ok(Ok(_)) if sent.failure.is_none() => {
+                    sent.delivered += 1;
+                    continue;
+                }
+                Ok(Ok(_)) => continue,
+                Ok(Err((e, _))) => e.to_string(),
+                Err(_) => "producer dropped the message".into(),
+            };
+            sent.failure
+                .get_or_insert((row.id, row.event_id.clone(), reason));
+        }
+        sent
     }
 }
 

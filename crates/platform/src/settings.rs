@@ -279,6 +279,11 @@ pub struct KafkaSettings {
     /// for the outbox): every round costs a few statements whatever its
     /// size. 0 publishes at once.
     pub relay_linger_ms: u64,
+    /// When the oldest unpublished event is this old, or the relay has
+    /// failed this many seconds' worth of rounds, the service logs at
+    /// ERROR that its events are stuck (once, and once more when they flow
+    /// again).
+    pub relay_alert_after_secs: u64,
     /// How long the producer keeps trying one message before the relay gives
     /// the round up and retries later.
     pub delivery_timeout_ms: u64,
@@ -335,6 +340,11 @@ impl KafkaSettings {
             "relay_batch_size",
             "must be at least 1",
         )?;
+        require_positive(
+            section,
+            "relay_alert_after_secs",
+            self.relay_alert_after_secs as i64,
+        )?;
         require(
             self.replication_factor >= 1,
             section,
@@ -358,6 +368,7 @@ impl Default for KafkaSettings {
             relay_poll_ms: 1000,
             relay_batch_size: 500,
             relay_linger_ms: 5,
+            relay_alert_after_secs: 60,
             delivery_timeout_ms: 10_000,
             create_topics: true,
             replication_factor: 1,

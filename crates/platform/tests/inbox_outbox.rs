@@ -191,6 +191,61 @@ async fn the_relay_publishes_committed_events_in_order_and_marks_them() {
 }
 
 #[tokio::test]
+async fn a_fatally_failed_producer_is_replaced_and_every_event_still_goes_out_once_in_order() {
+    let test_db = TestDatabase::new().await;
+    // Fault injection needs the mock cluster, whatever broker CI names.
+    let kafka = TestKafka::mock();
+    let conn = database(&test_db).await;
+    let topic = topic_on(&kafka).await;
+    let mut ids = Vec::new();
+    for _ in 0..10 {
+        ids.push(
+            outbox::enqueue(&conn, joined(&topic, "33.74"))
+                .await
+                .unwrap(),
+        );
+    }
+    let relay = Relay::new(
+        "platform-test",
+        conn.clone(),
+        &kafka_settings(&kafka.bootstrap),
+        RelayWaker::default(),
+    )
+    .unwrap();
+    let health = relay.health();
+
+    // The broker fences the producer: librdkafka declares an idempotent
+    // producer that meets this fatally failed, and it never sends again.
+    use rdkafka::types::RDKafkaRespErr::RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER as OUT_OF_ORDER;
+    kafka.fail_produce_requests(&[OUT_OF_ORDER; 3]);
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(relay.run(shutdown.clone()));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while outbox::pending_count(&conn).await.unwrap() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the relay did not recover: {health:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(health.producers_replaced() >= 1, "{health:?}");
+    assert_eq!(health.consecutive_failures(), 0);
+    assert_eq!(health.oldest_unpublished_age(), Duration::ZERO);
+    shutdown.cancel();
+    running.await.unwrap();
+
+    let reader = EventReader::new(&kafka.bootstrap, &topic);
+    let events = reader
+        .read_until(Duration::from_secs(30), |e| e.len() >= ids.len())
+        .await;
+    let mut got: Vec<String> = events.iter().map(|e| e.envelope.event_id.clone()).collect();
+    // A duplicate is allowed (consumers deduplicate by id), a gap or a
+    // reordering is not.
+    got.dedup();
+    assert_eq!(got, ids);
+}
+
+#[tokio::test]
 async fn redelivered_events_are_applied_once() {
     let test_db = TestDatabase::new().await;
     let kafka = TestKafka::new();

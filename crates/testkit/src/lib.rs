@@ -214,6 +214,16 @@ impl TestKafka {
             .expect("broker down");
     }
 
+    /// Answers the next `errors.len()` produce requests with `errors`, in
+    /// order (mock cluster only): how a test makes a producer fail,
+    /// fatally or not.
+    pub fn fail_produce_requests(&self, errors: &[rdkafka::types::RDKafkaRespErr]) {
+        self.mock
+            .as_ref()
+            .expect("fail_produce_requests needs the mock cluster")
+            .request_errors(rdkafka::types::RDKafkaApiKey::Produce, errors);
+    }
+
     pub fn broker_up(&self) {
         self.mock
             .as_ref()
