@@ -220,7 +220,13 @@ pub enum RelayError {
     #[error("kafka: {0}")]
     Kafka(#[from] KafkaError),
     #[error("event {event_id} was not delivered: {reason}")]
-    Delivery { event_id: String, reason: String },
+    Delivery {
+        event_id: String,
+        reason: String,
+        /// The broker refused the producer itself (fenced, unknown or out
+        /// of sequence): it will refuse that producer every time.
+        producer_refused: bool,
+    },
 }
 
 /// Wakes the relay right after a commit, so events go out without waiting
@@ -311,7 +317,31 @@ impl std::fmt::Debug for Relay {
 /// What one round delivered, and the first event it could not.
 struct Sent {
     delivered: usize,
-    failure: Option<(i64, String, String)>,
+    failure: Option<Undelivered>,
+}
+
+struct Undelivered {
+    row_id: i64,
+    event_id: String,
+    reason: String,
+    producer_refused: bool,
+}
+
+/// Whether the broker refused a message for who sent it rather than what
+/// it is: an idempotent producer whose id or epoch the broker no longer
+/// accepts is refused again on every retry, so it must be replaced.
+fn refuses_producer(err: &rdkafka::error::KafkaError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode as Code;
+    matches!(
+        err.rdkafka_error_code(),
+        Some(
+            Code::ProducerFenced
+                | Code::InvalidProducerEpoch
+                | Code::UnknownProducerId
+                | Code::OutOfOrderSequenceNumber
+                | Code::InvalidProducerIdMapping
+        )
+    )
 }
 
 impl Relay {
@@ -362,7 +392,14 @@ impl Relay {
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "outbox relay round failed");
-                    self.heal();
+                    let refused = matches!(
+                        e,
+                        RelayError::Delivery {
+                            producer_refused: true,
+                            ..
+                        }
+                    );
+                    self.heal(refused);
                     let wait = backoff;
                     backoff = (backoff * 2).min(Duration::from_secs(10));
                     wait
@@ -418,16 +455,18 @@ impl Relay {
     }
 
     /// After a failed round: replaces the producer when librdkafka says it
-    /// can never be used again, or when it has failed too often.
-    fn heal(&mut self) {
+    /// can never be used again, when the broker refused the producer
+    /// itself, or when it has failed too often.
+    fn heal(&mut self, producer_refused: bool) {
         let fatal = self.producer.client().fatal_error();
         let failures = self.health.consecutive_failures();
-        if fatal.is_none() && !failures.is_multiple_of(REPLACE_AFTER_FAILED_ROUNDS) {
-            return;
-        }
         let reason = match &fatal {
             Some((code, message)) => format!("fatal producer error {code:?}: {message}"),
-            None => format!("{failures} failed rounds in a row"),
+            None if producer_refused => "the broker refused the producer".to_string(),
+            None if failures.is_multiple_of(REPLACE_AFTER_FAILED_ROUNDS) => {
+                format!("{failures} failed rounds in a row")
+            }
+            None => return,
         };
         match kafka::idempotent_producer(&self.settings, &self.client_suffix) {
             Ok(fresh) => {
@@ -507,22 +546,30 @@ impl Relay {
             failed = failure.is_some(),
             "outbox relay round"
         );
-        if let Some((id, event_id, reason)) = failure {
+        if let Some(undelivered) = failure {
             entity::Entity::update_many()
                 .col_expr(
                     entity::Column::Attempts,
                     sea_orm::sea_query::ExprTrait::add(Expr::col(entity::Column::Attempts), 1),
                 )
-                .col_expr(entity::Column::LastError, Expr::value(reason.clone()))
-                .filter(entity::Column::Id.eq(id))
+                .col_expr(
+                    entity::Column::LastError,
+                    Expr::value(undelivered.reason.clone()),
+                )
+                .filter(entity::Column::Id.eq(undelivered.row_id))
                 .exec(&self.db)
                 .await?;
-            return Err(RelayError::Delivery { event_id, reason });
+            return Err(RelayError::Delivery {
+                event_id: undelivered.event_id,
+                reason: undelivered.reason,
+                producer_refused: undelivered.producer_refused,
+            });
         }
         if delivered < batch.len() {
             return Err(RelayError::Delivery {
                 event_id: batch[delivered].event_id.clone(),
                 reason: "the producer queue refused it".into(),
+                producer_refused: false,
             });
         }
         if batch.len() < self.batch_size as usize {
@@ -585,17 +632,21 @@ impl Relay {
             failure: None,
         };
         for (row, delivery) in batch.iter().zip(deliveries) {
-            let reason = match delivery.await {
+            let (reason, producer_refused) = match delivery.await {
                 Ok(Ok(_)) if sent.failure.is_none() => {
                     sent.delivered += 1;
                     continue;
                 }
                 Ok(Ok(_)) => continue,
-                Ok(Err((e, _))) => e.to_string(),
-                Err(_) => "producer dropped the message".into(),
+                Ok(Err((e, _))) => (e.to_string(), refuses_producer(&e)),
+                Err(_) => ("producer dropped the message".into(), false),
             };
-            sent.failure
-                .get_or_insert((row.id, row.event_id.clone(), reason));
+            sent.failure.get_or_insert(Undelivered {
+                row_id: row.id,
+                event_id: row.event_id.clone(),
+                reason,
+                producer_refused,
+            });
         }
         sent
     }
@@ -609,4 +660,50 @@ fn lock_key_for(service: &str) -> i64 {
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
     hash as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdkafka::error::KafkaError;
+    use rdkafka::types::RDKafkaErrorCode;
+
+    #[test]
+    fn a_fenced_or_unknown_producer_is_refused_for_who_it_is() {
+        for code in [
+            RDKafkaErrorCode::ProducerFenced,
+            RDKafkaErrorCode::InvalidProducerEpoch,
+            RDKafkaErrorCode::UnknownProducerId,
+            RDKafkaErrorCode::OutOfOrderSequenceNumber,
+        ] {
+            assert!(
+                refuses_producer(&KafkaError::MessageProduction(code)),
+                "{code:?}"
+            );
+        }
+        for code in [
+            RDKafkaErrorCode::MessageTimedOut,
+            RDKafkaErrorCode::BrokerTransportFailure,
+            RDKafkaErrorCode::MessageSizeTooLarge,
+        ] {
+            assert!(
+                !refuses_producer(&KafkaError::MessageProduction(code)),
+                "{code:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_backlog_age_is_zero_while_nothing_waits() {
+        let health = RelayHealth::default();
+        assert_eq!(health.oldest_unpublished_age(), Duration::ZERO);
+        health.waiting_since(Some(Utc::now() - chrono::Duration::seconds(90)));
+        let age = health.oldest_unpublished_age();
+        assert!(
+            age >= Duration::from_secs(89) && age < Duration::from_secs(120),
+            "{age:?}"
+        );
+        health.waiting_since(None);
+        assert_eq!(health.oldest_unpublished_age(), Duration::ZERO);
+    }
 }

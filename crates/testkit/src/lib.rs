@@ -160,6 +160,14 @@ impl TestKafka {
         }
     }
 
+    /// The broker at `bootstrap`, which the test started itself.
+    pub fn external(bootstrap: impl Into<String>) -> Self {
+        Self {
+            bootstrap: bootstrap.into(),
+            mock: None,
+        }
+    }
+
     /// Always an in-process mock cluster: for tests that take the broker
     /// down and up, which an external broker cannot do on command.
     pub fn mock() -> Self {
