@@ -26,7 +26,7 @@ use blangkon_proto::reporting::reporting_service_client::ReportingServiceClient;
 use blangkon_proto::vendor as ven;
 use blangkon_proto::vendor::vendor_service_client::VendorServiceClient;
 use blangkon_reporting::ReportingService;
-use blangkon_testkit::fixtures::{listed_product, token, with};
+use blangkon_testkit::fixtures::{SECRET, listed_product, token, with};
 use blangkon_testkit::{EventReader, TestDatabase, TestKafka, TestSuite, stop};
 use blangkon_vendor::VendorService;
 use sea_orm::{ConnectionTrait, Statement};
@@ -153,44 +153,117 @@ pub struct Shop {
     pub catalog_db: TestDatabase,
     pub order_db: TestDatabase,
     pub reporting_db: TestDatabase,
-    vendor: Running<VendorService>,
-    catalog: Running<CatalogService>,
-    order: Running<OrderService>,
-    reporting: Running<ReportingService>,
+    hosts: Hosts,
+    order_endpoint: String,
+    reporting_endpoint: String,
     pub product_id: String,
 }
 
+/// Where the shop's services run.
+enum Hosts {
+    /// On tasks of the test's process.
+    InProcess {
+        vendor: Running<VendorService>,
+        catalog: Running<CatalogService>,
+        order: Running<OrderService>,
+        reporting: Running<ReportingService>,
+    },
+    /// As the services' own binaries, which the test may kill.
+    Processes(Vec<ServiceProcess>),
+}
+
 impl Shop {
+    /// The four services on tasks of the test's process.
     pub async fn open(broker: &Broker) -> Self {
-        let services = TestSuite::on(TestKafka::external(broker.kafka.bootstrap.clone()));
-        if broker.kafka.is_mock() {
-            for topic in [
-                topics::VENDOR_EVENTS,
-                topics::CATALOG_EVENTS,
-                topics::ORDER_EVENTS,
-                topics::REPORTING_TRANSACTIONS,
-                topics::REPORTING_SUMMARY,
-            ] {
-                broker.kafka.create_topic(topic, 3).await;
-            }
-        }
-        let mut services = services;
-        services.config.kafka.create_topics = !broker.kafka.is_mock();
-        let (vendor_db, catalog_db, order_db, reporting_db) = (
-            TestDatabase::new().await,
-            TestDatabase::new().await,
-            TestDatabase::new().await,
-            TestDatabase::new().await,
-        );
-        let vendor = services.start_on::<VendorService>(&vendor_db).await;
-        let catalog = services.start_on::<CatalogService>(&catalog_db).await;
-        let mut order_settings = services.settings::<OrderService>(&order_db);
+        let services = suite_on(broker).await;
+        let dbs = Databases::new().await;
+        let vendor = services.start_on::<VendorService>(&dbs.vendor).await;
+        let catalog = services.start_on::<CatalogService>(&dbs.catalog).await;
+        let mut order_settings = services.settings::<OrderService>(&dbs.order);
         order_settings.service.vendor_endpoint = vendor.endpoint();
         order_settings.service.catalog_endpoint = catalog.endpoint();
         let order = services.start(order_settings).await;
-        let reporting = services.start_on::<ReportingService>(&reporting_db).await;
+        let reporting = services.start_on::<ReportingService>(&dbs.reporting).await;
+        let endpoints = [
+            vendor.endpoint(),
+            catalog.endpoint(),
+            order.endpoint(),
+            reporting.endpoint(),
+        ];
+        let hosts = Hosts::InProcess {
+            vendor,
+            catalog,
+            order,
+            reporting,
+        };
+        Self::stock(services, dbs, hosts, endpoints).await
+    }
 
-        let vendor_id = onboard_vendor(&vendor.endpoint()).await;
+    /// The four services as their own binaries (built by `cargo test
+    /// --workspace`), which the test may kill and start again.
+    pub async fn open_processes(broker: &Broker) -> Self {
+        let services = suite_on(broker).await;
+        let dbs = Databases::new().await;
+        let ports = [free_port(), free_port(), free_port(), free_port()];
+        let endpoints = ports.map(|port| format!("http://127.0.0.1:{port}"));
+        let kafka = &services.config.kafka;
+        let common = |name: &str, port: u16, db: &TestDatabase| {
+            let key = |k: &str| format!("BLANGKON_{}__{k}", name.to_uppercase());
+            vec![
+                (key("GRPC__LISTEN"), format!("127.0.0.1:{port}")),
+                (key("DATABASE__URL"), db.url.clone()),
+                (key("DATABASE__MAX_CONNECTIONS"), "5".into()),
+                (key("AUTH__JWT_SECRET"), SECRET.into()),
+                (
+                    key("KAFKA__BOOTSTRAP_SERVERS"),
+                    kafka.bootstrap_servers.clone(),
+                ),
+                (
+                    key("KAFKA__CONSUMER_GROUP_PREFIX"),
+                    kafka.consumer_group_prefix.clone(),
+                ),
+                (key("KAFKA__CREATE_TOPICS"), kafka.create_topics.to_string()),
+                (key("KAFKA__RELAY_POLL_MS"), "200".into()),
+                (key("KAFKA__DELIVERY_TIMEOUT_MS"), "3000".into()),
+            ]
+        };
+        let mut order_env = common("order", ports[2], &dbs.order);
+        order_env.push((
+            "BLANGKON_ORDER__ORDER__VENDOR_ENDPOINT".into(),
+            endpoints[0].clone(),
+        ));
+        order_env.push((
+            "BLANGKON_ORDER__ORDER__CATALOG_ENDPOINT".into(),
+            endpoints[1].clone(),
+        ));
+        let processes = vec![
+            ServiceProcess::start("vendor", ports[0], common("vendor", ports[0], &dbs.vendor))
+                .await,
+            ServiceProcess::start(
+                "catalog",
+                ports[1],
+                common("catalog", ports[1], &dbs.catalog),
+            )
+            .await,
+            ServiceProcess::start("order", ports[2], order_env).await,
+            ServiceProcess::start(
+                "reporting",
+                ports[3],
+                common("reporting", ports[3], &dbs.reporting),
+            )
+            .await,
+        ];
+        Self::stock(services, dbs, Hosts::Processes(processes), endpoints).await
+    }
+
+    /// Onboards a vendor and lists its product: the shop opens.
+    async fn stock(
+        services: TestSuite,
+        dbs: Databases,
+        hosts: Hosts,
+        [vendor, catalog, order, reporting]: [String; 4],
+    ) -> Self {
+        let vendor_id = onboard_vendor(&vendor).await;
         let vendor_token = token(
             Role::Vendor,
             TokenRequest {
@@ -199,9 +272,7 @@ impl Shop {
                 ..TokenRequest::default()
             },
         );
-        let mut catalog_client = CatalogServiceClient::connect(catalog.endpoint())
-            .await
-            .unwrap();
+        let mut catalog_client = CatalogServiceClient::connect(catalog).await.unwrap();
         let product_id = listed_product(
             &mut catalog_client,
             &vendor_token,
@@ -221,20 +292,34 @@ impl Shop {
         .await;
         Self {
             services,
-            vendor_db,
-            catalog_db,
-            order_db,
-            reporting_db,
-            vendor,
-            catalog,
-            order,
-            reporting,
+            vendor_db: dbs.vendor,
+            catalog_db: dbs.catalog,
+            order_db: dbs.order,
+            reporting_db: dbs.reporting,
+            hosts,
+            order_endpoint: order,
+            reporting_endpoint: reporting,
             product_id,
         }
     }
 
+    /// Kills service `name` (SIGKILL: no drain, no final commit), waits
+    /// `down`, and starts it again on its port. Processes only.
+    pub async fn crash(&mut self, name: &str, down: Duration) {
+        let Hosts::Processes(processes) = &mut self.hosts else {
+            panic!("crash needs the services as processes (Shop::open_processes)");
+        };
+        let process = processes
+            .iter_mut()
+            .find(|p| p.name == name)
+            .expect("a service of the shop");
+        process.kill();
+        tokio::time::sleep(down).await;
+        process.restart().await;
+    }
+
     pub fn order_endpoint(&self) -> String {
-        self.order.endpoint()
+        self.order_endpoint.clone()
     }
 
     /// The four services' outboxes, to watch from another task.
@@ -310,7 +395,7 @@ impl Shop {
         // A placing that reserved stock and wrote no order is swept (its
         // stock given back); none may be left once the load stopped.
         let unfinished = scalar(&self.order_db, "SELECT COUNT(*) FROM placing_attempts").await;
-        let mut reporting = ReportingServiceClient::connect(self.reporting.endpoint())
+        let mut reporting = ReportingServiceClient::connect(self.reporting_endpoint.clone())
             .await
             .unwrap();
         let summary = reporting
@@ -366,11 +451,160 @@ impl Shop {
     }
 
     pub async fn close(self) {
-        stop(self.reporting).await;
-        stop(self.order).await;
-        stop(self.catalog).await;
-        stop(self.vendor).await;
+        match self.hosts {
+            Hosts::InProcess {
+                vendor,
+                catalog,
+                order,
+                reporting,
+            } => {
+                stop(reporting).await;
+                stop(order).await;
+                stop(catalog).await;
+                stop(vendor).await;
+            }
+            Hosts::Processes(processes) => {
+                for mut process in processes.into_iter().rev() {
+                    process.terminate();
+                }
+            }
+        }
     }
+}
+
+/// A test suite on `broker`, with the topics the mock cluster cannot
+/// create on its own.
+async fn suite_on(broker: &Broker) -> TestSuite {
+    let mut services = TestSuite::on(TestKafka::external(broker.kafka.bootstrap.clone()));
+    services.config.kafka.create_topics = !broker.kafka.is_mock();
+    if broker.kafka.is_mock() {
+        for topic in [
+            topics::VENDOR_EVENTS,
+            topics::CATALOG_EVENTS,
+            topics::ORDER_EVENTS,
+            topics::REPORTING_TRANSACTIONS,
+            topics::REPORTING_SUMMARY,
+        ] {
+            broker.kafka.create_topic(topic, 3).await;
+        }
+    }
+    services
+}
+
+struct Databases {
+    vendor: TestDatabase,
+    catalog: TestDatabase,
+    order: TestDatabase,
+    reporting: TestDatabase,
+}
+
+impl Databases {
+    async fn new() -> Self {
+        Self {
+            vendor: TestDatabase::new().await,
+            catalog: TestDatabase::new().await,
+            order: TestDatabase::new().await,
+            reporting: TestDatabase::new().await,
+        }
+    }
+}
+
+/// A service running as its own binary, `blangkon-<name>`, beside the
+/// test's (both built by `cargo test --workspace`).
+pub struct ServiceProcess {
+    name: String,
+    port: u16,
+    env: Vec<(String, String)>,
+    child: Child,
+}
+
+impl ServiceProcess {
+    async fn start(name: &str, port: u16, env: Vec<(String, String)>) -> Self {
+        let child = spawn_service(name, &env);
+        let mut process = Self {
+            name: name.to_string(),
+            port,
+            env,
+            child,
+        };
+        process.wait_listening().await;
+        process
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn terminate(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.kill();
+    }
+
+    async fn restart(&mut self) {
+        self.child = spawn_service(&self.name, &self.env);
+        self.wait_listening().await;
+    }
+
+    async fn wait_listening(&mut self) {
+        let address = format!("127.0.0.1:{}", self.port);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(&address).is_err() {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("blangkon-{} exited at start: {status}", self.name);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "blangkon-{} did not listen",
+                self.name
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn spawn_service(name: &str, env: &[(String, String)]) -> Child {
+    // The test runs from target/<profile>/deps; the binaries sit one up.
+    let exe = std::env::current_exe().unwrap();
+    let binary = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|dir| dir.join(format!("blangkon-{name}")))
+        .unwrap();
+    assert!(
+        binary.exists(),
+        "{} is missing: build the services first (cargo test --workspace builds them)",
+        binary.display()
+    );
+    // Its log, for a failing scenario: where the service says why.
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(std::env::temp_dir().join(format!("blangkon-faults-{name}.log")))
+        .unwrap();
+    let filter = format!("BLANGKON_{}__TELEMETRY__LOG_FILTER", name.to_uppercase());
+    Command::new(binary)
+        .envs(env.iter().cloned())
+        .env(filter, "warn,blangkon_platform=info")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap()
 }
 
 /// The outboxes of the suite's databases.
@@ -545,6 +779,17 @@ impl Load {
     }
 }
 
+/// Whether a buyer retries the same placing (same idempotency key) after
+/// `status`: the service was unavailable, a concurrent call got in the
+/// way, or the connection broke under the call (the service died).
+fn retryable(status: &tonic::Status) -> bool {
+    let transport = std::error::Error::source(status).is_some();
+    matches!(
+        status.code(),
+        Code::Unavailable | Code::Aborted | Code::Cancelled
+    ) || (status.code() == Code::Unknown && transport)
+}
+
 async fn buyer(
     i: usize,
     endpoint: String,
@@ -580,10 +825,7 @@ async fn buyer(
                     placed.fetch_add(1, Ordering::Relaxed);
                     break;
                 }
-                Err(status)
-                    if matches!(status.code(), Code::Unavailable | Code::Aborted)
-                        && Instant::now() < deadline =>
-                {
+                Err(status) if retryable(&status) && Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
                 Err(status) => panic!("buyer {i}: placing failed: {status}"),

@@ -63,3 +63,35 @@ async fn after_the_broker_hangs_under_load_events_flow_again_without_a_restart()
     assert!(figures.balances(), "{figures}");
     shop.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn each_service_killed_under_load_and_started_again_loses_nothing() {
+    let broker = Broker::start().await;
+    let mut shop = Shop::open_processes(&broker).await;
+    let (peak, watcher) = watch_backlog(&shop);
+    let load = Load::start(&shop, 4);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let started = Instant::now();
+    for service in ["vendor", "catalog", "order", "reporting"] {
+        shop.crash(service, Duration::from_secs(2)).await;
+        tokio::time::sleep(Duration::from_secs(4)).await;
+    }
+    let orders = load.stop().await;
+
+    let drained_in = shop.drained(Duration::from_secs(90)).await;
+    let figures = shop.reconcile(Duration::from_secs(90)).await;
+    watcher.abort();
+    println!(
+        "kill -9 of each service ({}): {orders} orders over {:.0}s, backlog peak {} events, \
+         every outbox drained {:.1}s after the load stopped; {figures}",
+        broker.kind(),
+        started.elapsed().as_secs_f64(),
+        peak.load(Ordering::Relaxed),
+        drained_in.as_secs_f64(),
+    );
+    assert!(orders > 0, "the buyers placed nothing");
+    assert_eq!(figures.orders, orders, "{figures}");
+    assert!(figures.balances(), "{figures}");
+    shop.close().await;
+}

@@ -165,21 +165,18 @@ async fn record(
 
 /// How long a consumer may receive nothing before it checks whether
 /// records wait on its partitions.
-const STALL_CHECK: Duration = Duration::from_secs(15);
-
-/// How many checks in a row may find records waiting, with none received,
-/// before the consumer leaves its group and joins it again.
-const STALLED_CHECKS: u32 = 2;
+const STALL_CHECK: Duration = Duration::from_secs(10);
 
 /// Receive errors in a row (about half a second apart) after which the
 /// consumer is replaced even without a fatal error.
 const REJOIN_AFTER_RECEIVE_ERRORS: u32 = 60;
 
 /// A consumer-group member feeding one handler. It watches itself: a
-/// consumer that receives nothing while records wait on its partitions,
-/// or whose client failed fatally, leaves the group and joins it again
-/// with a new client, resuming from the committed offsets (the inbox
-/// keeps every effect once).
+/// consumer that receives nothing for two checks in a row while records
+/// wait for its group and their number does not fall (no other member
+/// takes them either), or whose client failed fatally, leaves the group
+/// and joins it again with a new client, resuming from the committed
+/// offsets (the inbox keeps every effect once).
 pub struct InboxConsumer {
     name: String,
     db: DatabaseConnection,
@@ -226,7 +223,8 @@ impl InboxConsumer {
 
     /// Consumes until `shutdown`, then commits the stored offsets once more.
     pub async fn run(mut self, shutdown: CancellationToken) {
-        let mut stalled_checks = 0u32;
+        // Records waiting at the last check, while nothing arrived.
+        let mut waiting_before: Option<i64> = None;
         let mut receive_errors = 0u32;
         let mut rejoined = false;
         loop {
@@ -234,7 +232,7 @@ impl InboxConsumer {
                 _ = shutdown.cancelled() => break,
                 message = self.consumer.recv() => match message {
                     Ok(message) => {
-                        (stalled_checks, receive_errors) = (0, 0);
+                        (waiting_before, receive_errors) = (None, 0);
                         if std::mem::take(&mut rejoined) {
                             tracing::warn!(consumer = %self.name, "consumer receiving again after rejoining its group");
                         }
@@ -252,15 +250,19 @@ impl InboxConsumer {
                 },
                 _ = tokio::time::sleep(STALL_CHECK) => {
                     let waiting = self.waiting().await;
-                    stalled_checks = if waiting > 0 { stalled_checks + 1 } else { 0 };
-                    (stalled_checks >= STALLED_CHECKS).then(|| {
-                        format!("{waiting} records wait on its partitions and none arrived for {}s", (STALL_CHECK * stalled_checks).as_secs())
+                    if waiting > 0 {
+                        tracing::info!(consumer = %self.name, waiting, "nothing received for a while though records wait");
+                    }
+                    let stalled = waiting > 0 && waiting_before.is_some_and(|before| waiting >= before);
+                    waiting_before = (waiting > 0).then_some(waiting);
+                    stalled.then(|| {
+                        format!("{waiting} records wait for its group and none arrived for {}s", 2 * STALL_CHECK.as_secs())
                     })
                 }
             };
             if let Some(reason) = rejoin {
                 rejoined |= self.rejoin(&reason);
-                (stalled_checks, receive_errors) = (0, 0);
+                (waiting_before, receive_errors) = (None, 0);
             }
         }
         if let Err(e) = self.consumer.commit_consumer_state(CommitMode::Sync) {
@@ -279,12 +281,13 @@ impl InboxConsumer {
             .then(|| format!("{receive_errors} receive errors in a row"))
     }
 
-    /// Records waiting on the assigned partitions beyond this consumer's
-    /// position (0 when that cannot be told: the broker is not answering,
-    /// which the receive errors report).
+    /// Records of its topics the group has yet to take (0 when that cannot
+    /// be told: the broker is not answering, which the receive errors
+    /// report).
     async fn waiting(&self) -> i64 {
-        let consumer = self.consumer.clone();
-        let counted = tokio::task::spawn_blocking(move || kafka::records_waiting(&consumer)).await;
+        let (consumer, topics) = (self.consumer.clone(), self.topics.clone());
+        let counted =
+            tokio::task::spawn_blocking(move || kafka::records_waiting(&consumer, &topics)).await;
         match counted {
             Ok(Ok(waiting)) => waiting,
             Ok(Err(e)) => {

@@ -81,17 +81,27 @@ pub fn consumer(settings: &KafkaSettings, group_id: &str) -> Result<StreamConsum
         .create()
 }
 
-/// Records waiting on `consumer`'s assigned partitions beyond where it
-/// stands (its position, else its committed offset, else the partition's
-/// start): what it has yet to receive. Blocks on broker round trips.
-pub fn records_waiting(consumer: &StreamConsumer) -> Result<i64, KafkaError> {
+/// Records of `topics` that `consumer`'s group has yet to take: on each
+/// partition, from where the consumer stands (its position on a partition
+/// it holds, else the group's committed offset, else the partition's
+/// start) to the end. A consumer that holds no partitions, or not all,
+/// still sees what waits on the rest. Blocks on broker round trips.
+pub fn records_waiting(consumer: &StreamConsumer, topics: &[String]) -> Result<i64, KafkaError> {
     let timeout = Duration::from_secs(5);
-    let assignment = consumer.assignment()?;
-    if assignment.count() == 0 {
+    let mut partitions = TopicPartitionList::new();
+    for topic in topics {
+        let metadata = consumer.fetch_metadata(Some(topic), timeout)?;
+        for found in metadata.topics() {
+            for partition in found.partitions() {
+                partitions.add_partition(found.name(), partition.id());
+            }
+        }
+    }
+    if partitions.count() == 0 {
         return Ok(0);
     }
     let positions = consumer.position()?;
-    let committed = consumer.committed_offsets(assignment.clone(), timeout)?;
+    let committed = consumer.committed_offsets(partitions.clone(), timeout)?;
     let at = |list: &TopicPartitionList, topic: &str, partition: i32| match list
         .find_partition(topic, partition)?
         .offset()
@@ -100,7 +110,7 @@ pub fn records_waiting(consumer: &StreamConsumer) -> Result<i64, KafkaError> {
         _ => None,
     };
     let mut waiting = 0;
-    for element in assignment.elements() {
+    for element in partitions.elements() {
         let (topic, partition) = (element.topic(), element.partition());
         let (low, high) = consumer.fetch_watermarks(topic, partition, timeout)?;
         let stands = at(&positions, topic, partition)
