@@ -140,6 +140,85 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// A TCP proxy between the services and PostgreSQL that the test can cut:
+/// every connection through it drops at once and new ones are refused
+/// until it is restored — what the services see of a database restart,
+/// without disturbing the other tests on the same server.
+pub struct DbProxy {
+    pub port: u16,
+    cut: Arc<AtomicBool>,
+    connections: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl DbProxy {
+    /// A proxy to the server of `url` (`postgres://…@host:port/db`).
+    pub async fn to(url: &str) -> Self {
+        let upstream = url
+            .split('@')
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .expect("a postgres:// URL with a host")
+            .to_string();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cut = Arc::new(AtomicBool::new(false));
+        let connections = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (refusing, open) = (cut.clone(), connections.clone());
+        let accept = tokio::spawn(async move {
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else {
+                    continue;
+                };
+                if refusing.load(Ordering::SeqCst) {
+                    continue; // dropped: the connection is refused
+                }
+                let upstream = upstream.clone();
+                let task = tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                open.lock().unwrap().push(task.abort_handle());
+            }
+        });
+        Self {
+            port,
+            cut,
+            connections,
+            accept,
+        }
+    }
+
+    /// `url` of a database on the proxied server, through the proxy.
+    pub fn route(&self, url: &str) -> String {
+        let (before, rest) = url.split_once('@').expect("a postgres:// URL");
+        let (_, path) = rest.split_once('/').expect("a database name");
+        format!("{before}@127.0.0.1:{}/{path}", self.port)
+    }
+
+    /// Drops every connection and refuses new ones.
+    pub fn cut(&self) {
+        self.cut.store(true, Ordering::SeqCst);
+        for connection in self.connections.lock().unwrap().drain(..) {
+            connection.abort();
+        }
+    }
+
+    pub fn restore(&self) {
+        self.cut.store(false, Ordering::SeqCst);
+    }
+}
+
+impl Drop for DbProxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        for connection in self.connections.lock().unwrap().drain(..) {
+            connection.abort();
+        }
+    }
+}
+
 /// Units of stock the shop's one product starts with.
 pub const INITIAL_STOCK: i64 = 1_000_000;
 /// Rupiah per unit of the product.
@@ -175,15 +254,46 @@ enum Hosts {
 impl Shop {
     /// The four services on tasks of the test's process.
     pub async fn open(broker: &Broker) -> Self {
+        Self::open_routed(broker, |url| url.to_string()).await
+    }
+
+    /// The four services on tasks of the test's process, reaching their
+    /// databases through `proxy`.
+    pub async fn open_behind(broker: &Broker, proxy: &DbProxy) -> Self {
+        Self::open_routed(broker, |url| proxy.route(url)).await
+    }
+
+    async fn open_routed(broker: &Broker, route: impl Fn(&str) -> String) -> Self {
         let services = suite_on(broker).await;
         let dbs = Databases::new().await;
-        let vendor = services.start_on::<VendorService>(&dbs.vendor).await;
-        let catalog = services.start_on::<CatalogService>(&dbs.catalog).await;
-        let mut order_settings = services.settings::<OrderService>(&dbs.order);
+        let routed = |db: &TestDatabase| route(&db.url);
+        let vendor = services
+            .start(
+                services
+                    .config
+                    .settings::<VendorService>(routed(&dbs.vendor), 0),
+            )
+            .await;
+        let catalog = services
+            .start(
+                services
+                    .config
+                    .settings::<CatalogService>(routed(&dbs.catalog), 0),
+            )
+            .await;
+        let mut order_settings = services
+            .config
+            .settings::<OrderService>(routed(&dbs.order), 0);
         order_settings.service.vendor_endpoint = vendor.endpoint();
         order_settings.service.catalog_endpoint = catalog.endpoint();
         let order = services.start(order_settings).await;
-        let reporting = services.start_on::<ReportingService>(&dbs.reporting).await;
+        let reporting = services
+            .start(
+                services
+                    .config
+                    .settings::<ReportingService>(routed(&dbs.reporting), 0),
+            )
+            .await;
         let endpoints = [
             vendor.endpoint(),
             catalog.endpoint(),
@@ -607,6 +717,13 @@ fn spawn_service(name: &str, env: &[(String, String)]) -> Child {
         .unwrap()
 }
 
+/// Prints a scenario's figures where CI shows them: straight to stderr,
+/// past the test harness's capture of `println!`.
+pub fn report(figures: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{figures}");
+}
+
 /// The outboxes of the suite's databases.
 #[derive(Debug, Clone)]
 pub struct Outboxes(Vec<String>);
@@ -743,6 +860,7 @@ async fn onboard_vendor(endpoint: &str) -> String {
 pub struct Load {
     stop: Arc<AtomicBool>,
     placed: Arc<AtomicI64>,
+    retried: Arc<AtomicI64>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -750,22 +868,29 @@ impl Load {
     pub fn start(shop: &Shop, buyers: usize) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let placed = Arc::new(AtomicI64::new(0));
+        let retried = Arc::new(AtomicI64::new(0));
         let tasks = (0..buyers)
             .map(|i| {
-                let (stop, placed) = (stop.clone(), placed.clone());
+                let counts = (stop.clone(), placed.clone(), retried.clone());
                 let (endpoint, product_id) = (shop.order_endpoint(), shop.product_id.clone());
-                tokio::spawn(async move { buyer(i, endpoint, product_id, stop, placed).await })
+                tokio::spawn(async move { buyer(i, endpoint, product_id, counts).await })
             })
             .collect();
         Self {
             stop,
             placed,
+            retried,
             tasks,
         }
     }
 
     pub fn placed(&self) -> i64 {
         self.placed.load(Ordering::Relaxed)
+    }
+
+    /// Calls retried after a retryable refusal or a broken connection.
+    pub fn retried(&self) -> i64 {
+        self.retried.load(Ordering::Relaxed)
     }
 
     /// Stops the buyers after their orders in flight; answers how many
@@ -794,8 +919,7 @@ async fn buyer(
     i: usize,
     endpoint: String,
     product_id: String,
-    stop: Arc<AtomicBool>,
-    placed: Arc<AtomicI64>,
+    (stop, placed, retried): (Arc<AtomicBool>, Arc<AtomicI64>, Arc<AtomicI64>),
 ) {
     let buyer = token(
         Role::Buyer,
@@ -826,6 +950,7 @@ async fn buyer(
                     break;
                 }
                 Err(status) if retryable(&status) && Instant::now() < deadline => {
+                    retried.fetch_add(1, Ordering::Relaxed);
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
                 Err(status) => panic!("buyer {i}: placing failed: {status}"),

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
-use blangkon_suite_tests::{Broker, Load, Shop};
+use blangkon_suite_tests::{Broker, DbProxy, Load, Shop, report};
 
 /// How long the broker stays frozen: the hang of the issue that found the
 /// relay stuck for good.
@@ -44,6 +44,7 @@ async fn after_the_broker_hangs_under_load_events_flow_again_without_a_restart()
     broker.resume();
     let resumed = Instant::now();
     tokio::time::sleep(Duration::from_secs(5)).await;
+    let retried = load.retried();
     let orders = load.stop().await;
 
     // Publishing resumes without restarting anything: every outbox drains.
@@ -51,13 +52,14 @@ async fn after_the_broker_hangs_under_load_events_flow_again_without_a_restart()
     let recovered_in = resumed.elapsed();
     let figures = shop.reconcile(Duration::from_secs(60)).await;
     watcher.abort();
-    println!(
-        "broker hang ({}, {HANG:?}): {orders} orders ({during_hang} placed before the resume), \
+    report(format_args!(
+        "broker hang ({}, {HANG:?}): {orders} orders ({during_hang} placed before the resume, \
+         {retried} calls retried), \
          backlog peak {} events, every outbox drained {:.1}s after the resume; {figures}",
         broker.kind(),
         peak.load(Ordering::Relaxed),
         recovered_in.as_secs_f64(),
-    );
+    ));
     assert!(orders > 0, "the buyers placed nothing");
     assert_eq!(figures.orders, orders, "{figures}");
     assert!(figures.balances(), "{figures}");
@@ -77,19 +79,69 @@ async fn each_service_killed_under_load_and_started_again_loses_nothing() {
         shop.crash(service, Duration::from_secs(2)).await;
         tokio::time::sleep(Duration::from_secs(4)).await;
     }
+    let retried = load.retried();
     let orders = load.stop().await;
 
     let drained_in = shop.drained(Duration::from_secs(90)).await;
     let figures = shop.reconcile(Duration::from_secs(90)).await;
     watcher.abort();
-    println!(
-        "kill -9 of each service ({}): {orders} orders over {:.0}s, backlog peak {} events, \
+    report(format_args!(
+        "kill -9 of each service ({}): {orders} orders over {:.0}s ({retried} calls retried), \
+         backlog peak {} events, \
          every outbox drained {:.1}s after the load stopped; {figures}",
         broker.kind(),
         started.elapsed().as_secs_f64(),
         peak.load(Ordering::Relaxed),
         drained_in.as_secs_f64(),
-    );
+    ));
+    assert!(orders > 0, "the buyers placed nothing");
+    assert_eq!(figures.orders, orders, "{figures}");
+    assert!(figures.balances(), "{figures}");
+    shop.close().await;
+}
+
+/// How long PostgreSQL stays away: a restart's worth.
+const DATABASE_AWAY: Duration = Duration::from_secs(5);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn after_postgresql_restarts_under_load_every_call_was_retryable_and_nothing_is_lost() {
+    let Some(url) = std::env::var("BLANGKON_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+    else {
+        eprintln!("needs PostgreSQL (BLANGKON_TEST_DATABASE_URL): SQLite has no server to restart");
+        return;
+    };
+    let broker = Broker::start().await;
+    let proxy = DbProxy::to(&url).await;
+    let shop = Shop::open_behind(&broker, &proxy).await;
+    let (peak, watcher) = watch_backlog(&shop);
+    // Buyers fail the test on any answer that is not retryable (INTERNAL).
+    let load = Load::start(&shop, 4);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    for _ in 0..2 {
+        proxy.cut();
+        tokio::time::sleep(DATABASE_AWAY).await;
+        proxy.restore();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+    let restored = Instant::now();
+    let retried = load.retried();
+    let orders = load.stop().await;
+
+    shop.drained(Duration::from_secs(90)).await;
+    let recovered_in = restored.elapsed();
+    let figures = shop.reconcile(Duration::from_secs(60)).await;
+    watcher.abort();
+    report(format_args!(
+        "PostgreSQL cut twice for {DATABASE_AWAY:?} ({}): {orders} orders ({retried} calls \
+         retried, none INTERNAL), backlog peak {} \
+         events, every outbox drained {:.1}s after the last restore; {figures}",
+        broker.kind(),
+        peak.load(Ordering::Relaxed),
+        recovered_in.as_secs_f64(),
+    ));
     assert!(orders > 0, "the buyers placed nothing");
     assert_eq!(figures.orders, orders, "{figures}");
     assert!(figures.balances(), "{figures}");
