@@ -173,10 +173,12 @@ const REJOIN_AFTER_RECEIVE_ERRORS: u32 = 60;
 
 /// A consumer-group member feeding one handler. It watches itself: a
 /// consumer that receives nothing for two checks in a row while records
-/// wait for its group and their number does not fall (no other member
+/// wait for its group and the group commits nothing (no other member
 /// takes them either), or whose client failed fatally, leaves the group
 /// and joins it again with a new client, resuming from the committed
-/// offsets (the inbox keeps every effect once).
+/// offsets (the inbox keeps every effect once). Replicas that hold no
+/// partitions while another applies records see the group commit, and
+/// stay put.
 pub struct InboxConsumer {
     name: String,
     db: DatabaseConnection,
@@ -223,8 +225,8 @@ impl InboxConsumer {
 
     /// Consumes until `shutdown`, then commits the stored offsets once more.
     pub async fn run(mut self, shutdown: CancellationToken) {
-        // Records waiting at the last check, while nothing arrived.
-        let mut waiting_before: Option<i64> = None;
+        // The group's progress at the last check, while nothing arrived.
+        let mut waiting_before: Option<kafka::GroupProgress> = None;
         let mut receive_errors = 0u32;
         let mut rejoined = false;
         loop {
@@ -249,14 +251,19 @@ impl InboxConsumer {
                     }
                 },
                 _ = tokio::time::sleep(STALL_CHECK) => {
-                    let waiting = self.waiting().await;
-                    if waiting > 0 {
-                        tracing::info!(consumer = %self.name, waiting, "nothing received for a while though records wait");
+                    let now = self.progress().await;
+                    if now.waiting > 0 {
+                        tracing::info!(consumer = %self.name, waiting = now.waiting, "nothing received for a while though records wait");
                     }
-                    let stalled = waiting > 0 && waiting_before.is_some_and(|before| waiting >= before);
-                    waiting_before = (waiting > 0).then_some(waiting);
+                    let stalled = now.waiting > 0
+                        && waiting_before.is_some_and(|before| before.committed == now.committed);
+                    waiting_before = (now.waiting > 0).then_some(now);
                     stalled.then(|| {
-                        format!("{waiting} records wait for its group and none arrived for {}s", 2 * STALL_CHECK.as_secs())
+                        format!(
+                            "{} records wait for its group, which committed nothing for {}s",
+                            now.waiting,
+                            2 * STALL_CHECK.as_secs()
+                        )
                     })
                 }
             };
@@ -281,20 +288,20 @@ impl InboxConsumer {
             .then(|| format!("{receive_errors} receive errors in a row"))
     }
 
-    /// Records of its topics the group has yet to take (0 when that cannot
-    /// be told: the broker is not answering, which the receive errors
-    /// report).
-    async fn waiting(&self) -> i64 {
+    /// How far the group has got through its topics (nothing waiting when
+    /// that cannot be told: the broker is not answering, which the receive
+    /// errors report).
+    async fn progress(&self) -> kafka::GroupProgress {
         let (consumer, topics) = (self.consumer.clone(), self.topics.clone());
         let counted =
-            tokio::task::spawn_blocking(move || kafka::records_waiting(&consumer, &topics)).await;
+            tokio::task::spawn_blocking(move || kafka::group_progress(&consumer, &topics)).await;
         match counted {
-            Ok(Ok(waiting)) => waiting,
+            Ok(Ok(progress)) => progress,
             Ok(Err(e)) => {
-                tracing::debug!(consumer = %self.name, error = %e, "cannot tell the consumer's lag");
-                0
+                tracing::debug!(consumer = %self.name, error = %e, "cannot tell the group's progress");
+                kafka::GroupProgress::default()
             }
-            Err(_) => 0,
+            Err(_) => kafka::GroupProgress::default(),
         }
     }
 

@@ -81,12 +81,26 @@ pub fn consumer(settings: &KafkaSettings, group_id: &str) -> Result<StreamConsum
         .create()
 }
 
-/// Records of `topics` that `consumer`'s group has yet to take: on each
-/// partition, from where the consumer stands (its position on a partition
+/// How far a consumer group has got through its topics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GroupProgress {
+    /// Records the group has yet to take.
+    pub waiting: i64,
+    /// The sum of the group's committed offsets: it grows while any member
+    /// applies records.
+    pub committed: i64,
+}
+
+/// How far `consumer`'s group has got through `topics`: on each partition,
+/// what waits from where the consumer stands (its position on a partition
 /// it holds, else the group's committed offset, else the partition's
-/// start) to the end. A consumer that holds no partitions, or not all,
-/// still sees what waits on the rest. Blocks on broker round trips.
-pub fn records_waiting(consumer: &StreamConsumer, topics: &[String]) -> Result<i64, KafkaError> {
+/// start) to the end, and what the group has committed. A consumer that
+/// holds no partitions, or not all, still sees the rest. Blocks on broker
+/// round trips.
+pub fn group_progress(
+    consumer: &StreamConsumer,
+    topics: &[String],
+) -> Result<GroupProgress, KafkaError> {
     let timeout = Duration::from_secs(5);
     let mut partitions = TopicPartitionList::new();
     for topic in topics {
@@ -98,7 +112,7 @@ pub fn records_waiting(consumer: &StreamConsumer, topics: &[String]) -> Result<i
         }
     }
     if partitions.count() == 0 {
-        return Ok(0);
+        return Ok(GroupProgress::default());
     }
     let positions = consumer.position()?;
     let committed = consumer.committed_offsets(partitions.clone(), timeout)?;
@@ -109,16 +123,16 @@ pub fn records_waiting(consumer: &StreamConsumer, topics: &[String]) -> Result<i
         Offset::Offset(n) => Some(n),
         _ => None,
     };
-    let mut waiting = 0;
+    let mut progress = GroupProgress::default();
     for element in partitions.elements() {
         let (topic, partition) = (element.topic(), element.partition());
         let (low, high) = consumer.fetch_watermarks(topic, partition, timeout)?;
-        let stands = at(&positions, topic, partition)
-            .or_else(|| at(&committed, topic, partition))
-            .unwrap_or(low);
-        waiting += (high - stands).max(0);
+        let group_at = at(&committed, topic, partition);
+        let stands = at(&positions, topic, partition).or(group_at).unwrap_or(low);
+        progress.waiting += (high - stands).max(0);
+        progress.committed += group_at.unwrap_or(0);
     }
-    Ok(waiting)
+    Ok(progress)
 }
 
 /// Creates the topics that do not exist yet. Existing topics are left as
