@@ -26,7 +26,7 @@ use blangkon_proto::reporting::reporting_service_client::ReportingServiceClient;
 use blangkon_proto::vendor as ven;
 use blangkon_proto::vendor::vendor_service_client::VendorServiceClient;
 use blangkon_reporting::ReportingService;
-use blangkon_testkit::fixtures::{SECRET, listed_product, token, with};
+use blangkon_testkit::fixtures::{SECRET, individual_vendor, listed_product, token, with};
 use blangkon_testkit::{EventReader, TestDatabase, TestKafka, TestSuite, stop};
 use blangkon_vendor::VendorService;
 use sea_orm::{ConnectionTrait, Statement};
@@ -821,24 +821,7 @@ async fn onboard_vendor(endpoint: &str) -> String {
         code: "33.74".into(),
     };
     vendors.join_regency(with(&province, join)).await.unwrap();
-    let registration = ven::RegisterVendorRequest {
-        name: "Katering Bu Sri".into(),
-        legal_form: ven::LegalForm::Individual as i32,
-        nik: "3374015708800002".into(),
-        scale: ven::Scale::Micro as i32,
-        address: "Jl. Pandanaran 12".into(),
-        regency_code: "33.74".into(),
-        contact: Some(ven::Contact {
-            phone: "081225001234".into(),
-            email: String::new(),
-        }),
-        bank_account: Some(ven::BankAccount {
-            bank_name: "Bank Jateng".into(),
-            account_number: "2010123456".into(),
-            account_holder: "Sri".into(),
-        }),
-        ..Default::default()
-    };
+    let registration = individual_vendor("Katering Bu Sri", "33.74");
     let vendor = vendors
         .register_vendor(with(&province, registration))
         .await

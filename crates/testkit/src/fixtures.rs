@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest, bearer};
 use blangkon_proto::catalog as cat;
 use blangkon_proto::catalog::catalog_service_client::CatalogServiceClient;
+use blangkon_proto::vendor as ven;
 use tonic::Request;
 use tonic::transport::Channel;
 
@@ -91,4 +92,27 @@ pub async fn listed_product(
         .await
         .expect("publish the product");
     product.id
+}
+
+/// The registration of an individual (perorangan), micro-scale vendor
+/// called `name` in `regency`, with a valid NIK, contact and bank account.
+pub fn individual_vendor(name: &str, regency: &str) -> ven::RegisterVendorRequest {
+    ven::RegisterVendorRequest {
+        name: name.into(),
+        legal_form: ven::LegalForm::Individual as i32,
+        nik: "3374015708800002".into(),
+        scale: ven::Scale::Micro as i32,
+        address: "Jl. Pandanaran 12".into(),
+        regency_code: regency.into(),
+        contact: Some(ven::Contact {
+            phone: "081225001234".into(),
+            email: "sri@example.id".into(),
+        }),
+        bank_account: Some(ven::BankAccount {
+            bank_name: "Bank Jateng".into(),
+            account_number: "2010123456".into(),
+            account_holder: "Sri".into(),
+        }),
+        ..Default::default()
+    }
 }

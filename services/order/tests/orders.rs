@@ -182,24 +182,7 @@ async fn suite() -> Suite {
     let registered = vendors
         .register_vendor(with(
             &province(),
-            ven::RegisterVendorRequest {
-                name: "Katering Bu Sri".into(),
-                legal_form: ven::LegalForm::Individual as i32,
-                nik: "3374015708800002".into(),
-                scale: ven::Scale::Micro as i32,
-                address: "Jl. Pandanaran 12".into(),
-                regency_code: "33.74".into(),
-                contact: Some(ven::Contact {
-                    phone: "081225001234".into(),
-                    email: String::new(),
-                }),
-                bank_account: Some(ven::BankAccount {
-                    bank_name: "Bank Jateng".into(),
-                    account_number: "2010123456".into(),
-                    account_holder: "Sri".into(),
-                }),
-                ..Default::default()
-            },
+            fixtures::individual_vendor("Katering Bu Sri", "33.74"),
         ))
         .await
         .unwrap()

@@ -271,24 +271,7 @@ fn transition(order_id: &str) -> ord::TransitionRequest {
 }
 
 fn individual(name: &str, regency: &str) -> ven::RegisterVendorRequest {
-    ven::RegisterVendorRequest {
-        name: name.into(),
-        legal_form: ven::LegalForm::Individual as i32,
-        nik: "3374015708800002".into(),
-        scale: ven::Scale::Micro as i32,
-        address: "Jl. Pandanaran 12".into(),
-        regency_code: regency.into(),
-        contact: Some(ven::Contact {
-            phone: "081225001234".into(),
-            email: "sri@example.id".into(),
-        }),
-        bank_account: Some(ven::BankAccount {
-            bank_name: "Bank Jateng".into(),
-            account_number: "2010123456".into(),
-            account_holder: "Sri".into(),
-        }),
-        ..Default::default()
-    }
+    blangkon_testkit::fixtures::individual_vendor(name, regency)
 }
 
 fn entity(
