@@ -163,9 +163,30 @@ pub fn add_on_conflict<E: EntityTrait>(
     on_conflict
 }
 
-/// Applies every pending migration of `M`.
+/// Key of the advisory lock migrations take; advisory locks are scoped by
+/// database, so services sharing a server do not wait for each other.
+const MIGRATION_LOCK: i64 = 0x626c_616e_6b6f_6e6d; // "blankonm"
+
+/// Applies every pending migration of `M`. On PostgreSQL they run in one
+/// transaction that first takes an advisory lock: two processes migrating
+/// at once (pods starting together, a migration Job beside them) run one
+/// after the other, and the second finds nothing pending. A failed
+/// migration leaves no half-made schema (PostgreSQL's DDL is
+/// transactional). SQLite databases belong to one process.
 pub async fn migrate<M: MigratorTrait>(db: &DatabaseConnection) -> Result<(), DbError> {
-    M::up(db, None).await.map_err(DbError::Migrate)
+    if db.get_database_backend() != DbBackend::Postgres {
+        return M::up(db, None).await.map_err(DbError::Migrate);
+    }
+    let txn = db.begin().await.map_err(DbError::Migrate)?;
+    txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock($1)",
+        [MIGRATION_LOCK.into()],
+    ))
+    .await
+    .map_err(DbError::Migrate)?;
+    M::up(&txn, None).await.map_err(DbError::Migrate)?;
+    txn.commit().await.map_err(DbError::Migrate)
 }
 
 /// How a call that failed on a database error may be retried.
