@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -37,13 +38,21 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, GrpcError> {
         .map_err(|source| GrpcError::Bind { addr, source })
 }
 
+/// How often readiness asks the database, and how long it waits for it.
+const READINESS_CHECK: Duration = Duration::from_secs(2);
+
 /// Serves `routes` on `listener` until `shutdown` is cancelled, then drains
 /// in-flight calls for at most `grace`. `service_names` are the fully
-/// qualified gRPC names reported as SERVING by the health service.
+/// qualified gRPC names the health service reports: SERVING while
+/// `database` answers, NOT_SERVING while it does not (a readiness probe
+/// then takes the replica out of rotation; the outbox makes Kafka's
+/// absence harmless, so it does not count), and NOT_SERVING for good from
+/// shutdown on.
 pub async fn serve(
     listener: TcpListener,
     service_names: &[&str],
     routes: Routes,
+    database: DatabaseConnection,
     grace: Duration,
     shutdown: CancellationToken,
 ) -> Result<(), GrpcError> {
@@ -53,6 +62,12 @@ pub async fn serve(
             .set_service_status(*name, ServingStatus::Serving)
             .await;
     }
+    let readiness = tokio::spawn(follow_database(
+        reporter.clone(),
+        service_names.iter().map(|s| s.to_string()).collect(),
+        database,
+        shutdown.clone(),
+    ));
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(blangkon_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -98,11 +113,58 @@ pub async fn serve(
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, signal);
 
-    tokio::select! {
+    let served = tokio::select! {
         result = server => Ok(result?),
         _ = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
             tracing::warn!(grace_secs = grace.as_secs(), "in-flight calls did not finish within the grace period");
             Ok(())
+        }
+    };
+    readiness.abort();
+    served
+}
+
+/// Reports the service NOT_SERVING while its database does not answer a
+/// ping within [`READINESS_CHECK`], and SERVING again when it does, until
+/// shutdown (which reports NOT_SERVING itself).
+async fn follow_database(
+    reporter: tonic_health::server::HealthReporter,
+    names: Vec<String>,
+    database: DatabaseConnection,
+    shutdown: CancellationToken,
+) {
+    let mut ready = true;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(READINESS_CHECK) => {}
+        }
+        let answers = matches!(
+            tokio::time::timeout(READINESS_CHECK, database.ping()).await,
+            Ok(Ok(()))
+        );
+        if answers == ready || shutdown.is_cancelled() {
+            continue;
+        }
+        ready = answers;
+        let status = if ready {
+            tracing::warn!("the database answers again: reporting SERVING");
+            ServingStatus::Serving
+        } else {
+            tracing::error!("the database does not answer: reporting NOT_SERVING until it does");
+            ServingStatus::NotServing
+        };
+        for name in names.iter().map(String::as_str).chain([""]) {
+            reporter.set_service_status(name, status).await;
+        }
+        if shutdown.is_cancelled() {
+            // Shutdown came while this was reporting: it has the last word.
+            for name in names.iter().map(String::as_str).chain([""]) {
+                reporter
+                    .set_service_status(name, ServingStatus::NotServing)
+                    .await;
+            }
+            return;
         }
     }
 }

@@ -188,6 +188,7 @@ impl ServiceHost {
             self.listener,
             service_names,
             routes,
+            self.db.clone(),
             self.grace,
             shutdown.clone(),
         )

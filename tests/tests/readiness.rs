@@ -1,0 +1,81 @@
+//! Health that Kubernetes can trust: a service reports NOT_SERVING while
+//! its database does not answer and SERVING again when it does; waiting on
+//! Kafka does not count (the outbox keeps the data).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::{Duration, Instant};
+
+use blangkon_suite_tests::{Broker, DbProxy, report};
+use blangkon_testkit::{TestDatabase, TestKafka, TestSuite, stop};
+use blangkon_vendor::VendorService;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+async fn status(endpoint: &str) -> ServingStatus {
+    let channel = tonic::transport::Endpoint::from_shared(endpoint.to_string())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut health = HealthClient::new(channel);
+    let answer = health
+        .check(HealthCheckRequest {
+            service: "blangkon.vendor.v1.VendorService".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    ServingStatus::try_from(answer.status).unwrap()
+}
+
+/// Waits until the service reports `wanted`; answers how long that took.
+async fn until(endpoint: &str, wanted: ServingStatus) -> Duration {
+    let start = Instant::now();
+    while status(endpoint).await != wanted {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the service did not report {wanted:?} within 20 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    start.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_follows_the_database_and_not_the_broker() {
+    let db = TestDatabase::new().await;
+    if !db.is_postgres() {
+        eprintln!("needs PostgreSQL (BLANGKON_TEST_DATABASE_URL): SQLite cannot go away");
+        return;
+    }
+    let broker = Broker::start().await;
+    let proxy = DbProxy::to(&db.url).await;
+    let services = TestSuite::on(TestKafka::external(broker.kafka.bootstrap.clone()));
+    let settings = services
+        .config
+        .settings::<VendorService>(proxy.route(&db.url), 0);
+    let vendor = services.start(settings).await;
+    let endpoint = vendor.endpoint();
+    assert_eq!(status(&endpoint).await, ServingStatus::Serving);
+
+    proxy.cut();
+    let unready_in = until(&endpoint, ServingStatus::NotServing).await;
+    proxy.restore();
+    let ready_in = until(&endpoint, ServingStatus::Serving).await;
+
+    // The broker going away leaves it serving.
+    broker.hang();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(status(&endpoint).await, ServingStatus::Serving);
+    broker.resume();
+
+    report(format_args!(
+        "readiness: NOT_SERVING {:.1}s after the database went away, SERVING {:.1}s after it \
+         came back; still SERVING with the broker hung",
+        unready_in.as_secs_f64(),
+        ready_in.as_secs_f64()
+    ));
+    stop(vendor).await;
+}
