@@ -257,6 +257,38 @@ impl Shop {
         Self::open_routed(broker, |url| url.to_string()).await
     }
 
+    /// The four services on tasks of the test's process, each consumer
+    /// started before the service whose topics it reads: reporting, the
+    /// catalog, the order service, the vendor service.
+    pub async fn open_reversed(broker: &Broker) -> Self {
+        let services = suite_on(broker).await;
+        let dbs = Databases::new().await;
+        let reporting = services.start_on::<ReportingService>(&dbs.reporting).await;
+        let catalog = services.start_on::<CatalogService>(&dbs.catalog).await;
+        // The order service calls the vendor service only when placing.
+        let vendor_port = free_port();
+        let mut order_settings = services.settings::<OrderService>(&dbs.order);
+        order_settings.service.vendor_endpoint = format!("http://127.0.0.1:{vendor_port}");
+        order_settings.service.catalog_endpoint = catalog.endpoint();
+        let order = services.start(order_settings).await;
+        let vendor = services
+            .start(services.settings_at::<VendorService>(&dbs.vendor, vendor_port))
+            .await;
+        let endpoints = [
+            vendor.endpoint(),
+            catalog.endpoint(),
+            order.endpoint(),
+            reporting.endpoint(),
+        ];
+        let hosts = Hosts::InProcess {
+            vendor,
+            catalog,
+            order,
+            reporting,
+        };
+        Self::stock(services, dbs, hosts, endpoints).await
+    }
+
     /// The four services on tasks of the test's process, reaching their
     /// databases through `proxy`.
     pub async fn open_behind(broker: &Broker, proxy: &DbProxy) -> Self {
@@ -466,6 +498,56 @@ impl Shop {
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+
+    /// Waits until reporting counts `orders` transactions, asking every
+    /// 5 ms; answers how long that took.
+    pub async fn reporting_counts(&self, orders: i64, within: Duration) -> Duration {
+        let start = Instant::now();
+        let mut reporting = ReportingServiceClient::connect(self.reporting_endpoint.clone())
+            .await
+            .unwrap();
+        loop {
+            let summary = reporting
+                .get_summary(rep::GetSummaryRequest {})
+                .await
+                .unwrap()
+                .into_inner();
+            if summary.transactions >= orders {
+                return start.elapsed();
+            }
+            assert!(
+                start.elapsed() < within,
+                "reporting counts {} of {orders} orders after {within:?}",
+                summary.transactions
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Places one order as a buyer of Kota Semarang.
+    pub async fn place_one(&self) {
+        let buyer = token(
+            Role::Buyer,
+            TokenRequest {
+                subject: "ppk@disdik".into(),
+                regency: Some("33.74".into()),
+                work_unit: Some("Dinas Pendidikan".into()),
+                ..TokenRequest::default()
+            },
+        );
+        let request = ord::PlaceOrderRequest {
+            idempotency_key: uuid::Uuid::new_v4().to_string(),
+            lines: vec![ord::OrderLine {
+                product_id: self.product_id.clone(),
+                quantity: 1,
+            }],
+            note: String::new(),
+        };
+        let mut orders = OrderServiceClient::connect(self.order_endpoint())
+            .await
+            .unwrap();
+        orders.place_order(with(&buyer, request)).await.unwrap();
     }
 
     /// Compares what the order database holds with what reporting and the

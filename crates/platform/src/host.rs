@@ -164,7 +164,23 @@ impl ServiceHost {
         handler: Arc<dyn EventHandler>,
     ) -> Result<(), KafkaError> {
         let consumer = InboxConsumer::new(name, self.db.clone(), &self.kafka, topics, handler)?;
-        self.run_beside(name, move |shutdown| consumer.run(shutdown));
+        // In a cluster services start in any order: a consumer that starts
+        // before the service writing its topics creates them (the same
+        // specs the writer uses; creating is idempotent), so that it reads
+        // from their start instead of waiting for a metadata refresh.
+        let specs: Vec<TopicSpec<'static>> = topics
+            .iter()
+            .filter_map(|t| kafka::topics::spec(t))
+            .collect();
+        let settings = self.kafka.clone();
+        self.run_beside(name, move |shutdown| async move {
+            if settings.create_topics
+                && let Err(e) = kafka::ensure_topics(&settings, &specs).await
+            {
+                tracing::warn!(consumer = name, error = %e, "could not create the topics it reads");
+            }
+            consumer.run(shutdown).await
+        });
         Ok(())
     }
 

@@ -25,6 +25,34 @@ pub mod topics {
     /// Analysts' stream: compacted running aggregates, JSON, keyed by
     /// `measure/dimension/key`.
     pub const REPORTING_SUMMARY: &str = "blangkon.reporting.summary.v1";
+
+    use super::TopicSpec;
+
+    /// Each topic with the partitions and policy it is created with: by
+    /// the service that writes it, and by a consumer that starts first.
+    pub const VENDOR_EVENTS_SPEC: TopicSpec<'static> = TopicSpec::new(VENDOR_EVENTS, 6);
+    pub const CATALOG_EVENTS_SPEC: TopicSpec<'static> = TopicSpec::new(CATALOG_EVENTS, 6);
+    pub const ORDER_EVENTS_SPEC: TopicSpec<'static> = TopicSpec::new(ORDER_EVENTS, 6);
+    pub const REPORTING_TRANSACTIONS_SPEC: TopicSpec<'static> =
+        TopicSpec::new(REPORTING_TRANSACTIONS, 6);
+    pub const REPORTING_SUMMARY_SPEC: TopicSpec<'static> = TopicSpec {
+        compacted: true,
+        ..TopicSpec::new(REPORTING_SUMMARY, 3)
+    };
+
+    /// Every topic of the suite.
+    pub const ALL: &[TopicSpec<'static>] = &[
+        VENDOR_EVENTS_SPEC,
+        CATALOG_EVENTS_SPEC,
+        ORDER_EVENTS_SPEC,
+        REPORTING_TRANSACTIONS_SPEC,
+        REPORTING_SUMMARY_SPEC,
+    ];
+
+    /// The spec of topic `name` (named without `kafka.topic_prefix`).
+    pub fn spec(name: &str) -> Option<TopicSpec<'static>> {
+        ALL.iter().copied().find(|spec| spec.name == name)
+    }
 }
 
 /// A topic a service needs, with the partitions it is created with.
@@ -35,6 +63,17 @@ pub struct TopicSpec<'a> {
     /// Log compaction (`cleanup.policy=compact`): the topic keeps the
     /// latest record of each key, as a table does.
     pub compacted: bool,
+}
+
+impl<'a> TopicSpec<'a> {
+    /// A topic of `partitions` that deletes old records.
+    pub const fn new(name: &'a str, partitions: i32) -> Self {
+        Self {
+            name,
+            partitions,
+            compacted: false,
+        }
+    }
 }
 
 fn base_config(settings: &KafkaSettings, client_suffix: &str) -> ClientConfig {
@@ -78,6 +117,13 @@ pub fn consumer(settings: &KafkaSettings, group_id: &str) -> Result<StreamConsum
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("session.timeout.ms", "10000")
+        // A topic created after the consumer subscribed is seen within
+        // seconds, not after librdkafka's default five minutes.
+        .set("topic.metadata.refresh.interval.ms", "5000")
+        // How long the broker may hold a fetch that finds nothing new: at
+        // librdkafka's default (500 ms) a quiet suite's events waited half
+        // a second on a broker that does not answer a held fetch early.
+        .set("fetch.wait.max.ms", "50")
         .create()
 }
 

@@ -16,11 +16,7 @@ pub const TOPIC: &str = topics::CATALOG_EVENTS;
 const PRODUCER: &str = "catalog";
 
 /// Topics this service writes, created at start when allowed.
-pub const TOPICS: &[TopicSpec<'static>] = &[TopicSpec {
-    name: TOPIC,
-    partitions: 6,
-    compacted: false,
-}];
+pub const TOPICS: &[TopicSpec<'static>] = &[topics::CATALOG_EVENTS_SPEC];
 
 /// Consumer group (and inbox name) of the vendor-status projection.
 pub const VENDOR_PROJECTION: &str = "catalog-vendor-projection";

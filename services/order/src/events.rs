@@ -11,11 +11,7 @@ use crate::store::{item, order};
 
 pub const TOPIC: &str = topics::ORDER_EVENTS;
 
-pub const TOPICS: &[TopicSpec<'static>] = &[TopicSpec {
-    name: TOPIC,
-    partitions: 6,
-    compacted: false,
-}];
+pub const TOPICS: &[TopicSpec<'static>] = &[topics::ORDER_EVENTS_SPEC];
 
 /// The transition an event reports.
 #[derive(Debug, Clone, Copy)]

@@ -38,16 +38,8 @@ pub const SOURCES: &[&str] = &[
 
 /// The analyst streams this service writes, created at start when allowed.
 pub const TOPICS: &[TopicSpec<'static>] = &[
-    TopicSpec {
-        name: topics::REPORTING_TRANSACTIONS,
-        partitions: 6,
-        compacted: false,
-    },
-    TopicSpec {
-        name: topics::REPORTING_SUMMARY,
-        partitions: 3,
-        compacted: true,
-    },
+    topics::REPORTING_TRANSACTIONS_SPEC,
+    topics::REPORTING_SUMMARY_SPEC,
 ];
 
 /// The reporting service's event handler.

@@ -15,11 +15,7 @@ pub const TOPIC: &str = topics::VENDOR_EVENTS;
 const PRODUCER: &str = "vendor";
 
 /// Topics this service writes, created at start when allowed.
-pub const TOPICS: &[TopicSpec<'static>] = &[TopicSpec {
-    name: TOPIC,
-    partitions: 6,
-    compacted: false,
-}];
+pub const TOPICS: &[TopicSpec<'static>] = &[topics::VENDOR_EVENTS_SPEC];
 
 fn actor(principal: &Principal) -> pb::Actor {
     pb::Actor {
