@@ -6,6 +6,7 @@
 //! every value; a bad one stops the service with a message that names the
 //! key. Secrets are [`Secret`]s, which `Debug` and logs never show.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -279,8 +280,7 @@ pub struct KafkaSettings {
     /// for the outbox): every round costs a few statements whatever its
     /// size. 0 publishes at once.
     pub relay_linger_ms: u64,
-    /// When the oldest unpublished event is this old, or the relay has
-    /// failed this many seconds' worth of rounds, the service logs at
+    /// When the oldest unpublished event is this old, the service logs at
     /// ERROR that its events are stuck (once, and once more when they flow
     /// again).
     pub relay_alert_after_secs: u64,
@@ -299,6 +299,126 @@ pub struct KafkaSettings {
     /// `staging.blangkon.order.events.v1`: installs (or tests) that share
     /// one cluster keep apart. Empty by default.
     pub topic_prefix: String,
+    /// How the clients authenticate and encrypt.
+    #[serde(default)]
+    pub security: KafkaSecurity,
+    /// Any other librdkafka property, for every client of the service
+    /// (`"socket.keepalive.enable" = "true"`). In the environment
+    /// underscores stand for the dots: `…__KAFKA__PROPERTIES__SOCKET_KEEPALIVE_ENABLE`.
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+}
+
+/// librdkafka's `security.protocol`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecurityProtocol {
+    #[default]
+    Plaintext,
+    Ssl,
+    SaslPlaintext,
+    SaslSsl,
+}
+
+impl SecurityProtocol {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Plaintext => "plaintext",
+            Self::Ssl => "ssl",
+            Self::SaslPlaintext => "sasl_plaintext",
+            Self::SaslSsl => "sasl_ssl",
+        }
+    }
+
+    fn uses_sasl(self) -> bool {
+        matches!(self, Self::SaslPlaintext | Self::SaslSsl)
+    }
+
+    fn uses_tls(self) -> bool {
+        matches!(self, Self::Ssl | Self::SaslSsl)
+    }
+}
+
+/// TLS and SASL for the brokers: what a Strimzi listener with `tls: true`
+/// and `scram-sha-512` or `tls` authentication, or a managed Kafka, asks.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KafkaSecurity {
+    /// `plaintext` (default), `ssl`, `sasl_plaintext` or `sasl_ssl`.
+    pub protocol: SecurityProtocol,
+    /// With a `sasl_` protocol: `SCRAM-SHA-512`, `SCRAM-SHA-256` or `PLAIN`.
+    pub sasl_mechanism: String,
+    pub sasl_username: String,
+    pub sasl_password: Secret,
+    /// PEM file of the CA that signed the brokers' certificates (Strimzi's
+    /// cluster CA); empty: the system's trust store.
+    pub ssl_ca_location: String,
+    /// Client certificate and key (PEM files) for mutual TLS, as
+    /// Strimzi's `tls` authentication uses.
+    pub ssl_certificate_location: String,
+    pub ssl_key_location: String,
+    pub ssl_key_password: Secret,
+}
+
+impl KafkaSecurity {
+    /// The librdkafka properties these settings stand for.
+    pub fn properties(&self) -> Vec<(&'static str, String)> {
+        let mut properties = vec![("security.protocol", self.protocol.as_str().to_string())];
+        let mut set = |key: &'static str, value: &str| {
+            if !value.is_empty() {
+                properties.push((key, value.to_string()));
+            }
+        };
+        if self.protocol.uses_sasl() {
+            set("sasl.mechanism", &self.sasl_mechanism);
+            set("sasl.username", &self.sasl_username);
+            set("sasl.password", self.sasl_password.expose());
+        }
+        if self.protocol.uses_tls() {
+            set("ssl.ca.location", &self.ssl_ca_location);
+            set("ssl.certificate.location", &self.ssl_certificate_location);
+            set("ssl.key.location", &self.ssl_key_location);
+            set("ssl.key.password", self.ssl_key_password.expose());
+        }
+        properties
+    }
+
+    fn validate(&self, section: &str) -> Result<(), SettingsError> {
+        let field = format!("{section}.security");
+        if self.protocol.uses_sasl() {
+            require(
+                ["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"].contains(&self.sasl_mechanism.as_str()),
+                &field,
+                "sasl_mechanism",
+                "must be SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN with a sasl_ protocol",
+            )?;
+            require(
+                !self.sasl_username.is_empty() && !self.sasl_password.is_empty(),
+                &field,
+                "sasl_username",
+                "and sasl_password are required with a sasl_ protocol",
+            )?;
+        }
+        require(
+            self.ssl_certificate_location.is_empty() == self.ssl_key_location.is_empty(),
+            &field,
+            "ssl_key_location",
+            "and ssl_certificate_location go together (mutual TLS)",
+        )?;
+        for (name, path) in [
+            ("ssl_ca_location", &self.ssl_ca_location),
+            ("ssl_certificate_location", &self.ssl_certificate_location),
+            ("ssl_key_location", &self.ssl_key_location),
+        ] {
+            require(
+                path.is_empty() || std::path::Path::new(path).is_file(),
+                &field,
+                name,
+                format!("`{path}` is not a readable file"),
+            )?;
+        }
+        Ok(())
+    }
 }
 
 impl KafkaSettings {
@@ -356,7 +476,16 @@ impl KafkaSettings {
             section,
             "delivery_timeout_ms",
             "must be at least 1000",
-        )
+        )?;
+        self.security.validate(section)
+    }
+
+    /// The pass-through librdkafka properties, with the dots an
+    /// environment variable could not carry.
+    pub fn librdkafka_properties(&self) -> impl Iterator<Item = (String, &str)> {
+        self.properties
+            .iter()
+            .map(|(key, value)| (key.replace('_', "."), value.as_str()))
     }
 }
 
@@ -374,6 +503,8 @@ impl Default for KafkaSettings {
             replication_factor: 1,
             consumer_group_prefix: "blangkon".into(),
             topic_prefix: String::new(),
+            security: KafkaSecurity::default(),
+            properties: BTreeMap::new(),
         }
     }
 }
@@ -481,6 +612,86 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn kafka_tls_and_scram_come_from_the_environment_and_stay_secret() {
+        let ca = tempfile::NamedTempFile::new().unwrap();
+        let ca_path = ca.path().to_str().unwrap();
+        let demo: Demo = load_from(
+            "demo",
+            None,
+            env(&[
+                ("BLANGKON_DEMO__KAFKA__SECURITY__PROTOCOL", "sasl_ssl"),
+                (
+                    "BLANGKON_DEMO__KAFKA__SECURITY__SASL_MECHANISM",
+                    "SCRAM-SHA-512",
+                ),
+                (
+                    "BLANGKON_DEMO__KAFKA__SECURITY__SASL_USERNAME",
+                    "blangkon-order",
+                ),
+                (
+                    "BLANGKON_DEMO__KAFKA__SECURITY__SASL_PASSWORD",
+                    "s3cret-scram",
+                ),
+                ("BLANGKON_DEMO__KAFKA__SECURITY__SSL_CA_LOCATION", ca_path),
+                (
+                    "BLANGKON_DEMO__KAFKA__PROPERTIES__SOCKET_KEEPALIVE_ENABLE",
+                    "true",
+                ),
+            ]),
+        )
+        .unwrap();
+        demo.validate().unwrap();
+        let properties = demo.kafka.security.properties();
+        for expected in [
+            ("security.protocol", "sasl_ssl"),
+            ("sasl.mechanism", "SCRAM-SHA-512"),
+            ("sasl.username", "blangkon-order"),
+            ("sasl.password", "s3cret-scram"),
+            ("ssl.ca.location", ca_path),
+        ] {
+            assert!(
+                properties.iter().any(|(k, v)| (*k, v.as_str()) == expected),
+                "{expected:?} in {properties:?}"
+            );
+        }
+        let passed: Vec<(String, &str)> = demo.kafka.librdkafka_properties().collect();
+        assert_eq!(passed, [("socket.keepalive.enable".to_string(), "true")]);
+        assert!(!format!("{demo:?}").contains("s3cret-scram"));
+    }
+
+    #[test]
+    fn incomplete_kafka_security_is_refused_naming_the_field() {
+        let refused = |pairs: &[(&str, &str)]| {
+            load_from::<Demo>("demo", None, env(pairs))
+                .unwrap_err()
+                .to_string()
+        };
+        let sasl = ("BLANGKON_DEMO__KAFKA__SECURITY__PROTOCOL", "sasl_plaintext");
+        assert!(refused(&[sasl]).contains("kafka.security.sasl_mechanism"));
+        assert!(
+            refused(&[
+                sasl,
+                ("BLANGKON_DEMO__KAFKA__SECURITY__SASL_MECHANISM", "PLAIN"),
+            ])
+            .contains("kafka.security.sasl_username")
+        );
+        assert!(
+            refused(&[(
+                "BLANGKON_DEMO__KAFKA__SECURITY__SSL_CA_LOCATION",
+                "/nonexistent/ca.crt"
+            )])
+            .contains("kafka.security.ssl_ca_location")
+        );
+        assert!(
+            refused(&[(
+                "BLANGKON_DEMO__KAFKA__SECURITY__SSL_CERTIFICATE_LOCATION",
+                "/etc/hostname"
+            )])
+            .contains("kafka.security.ssl_key_location")
+        );
     }
 
     #[test]
