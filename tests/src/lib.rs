@@ -239,6 +239,8 @@ pub struct Shop {
 }
 
 /// Where the shop's services run.
+// One per test: the size of its variants does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Hosts {
     /// On tasks of the test's process.
     InProcess {

@@ -84,27 +84,33 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
 
     // Built first, run only after the history is marked for publishing
     // again, so that the relays send it before anything new.
-    let vendor =
-        Application::<VendorService>::build(suite.settings(sqlite("vendor"), args.vendor_port))
-            .await
-            .context("starting the vendor service")?;
+    // Each service's metrics on a port of its own: 9464 (vendor) to 9467.
+    let metrics_at = |offset: u16| SocketAddr::new(suite.host, 9464 + offset);
+    let mut vendor_settings = suite.settings::<VendorService>(sqlite("vendor"), args.vendor_port);
+    vendor_settings.platform.metrics.listen = metrics_at(0);
+    let vendor = Application::build(vendor_settings)
+        .await
+        .context("starting the vendor service")?;
     let mut catalog_settings =
         suite.settings::<CatalogService>(sqlite("catalog"), args.catalog_port);
     catalog_settings.service.search_poll_ms = 100;
+    catalog_settings.platform.metrics.listen = metrics_at(1);
     let catalog = Application::build(catalog_settings)
         .await
         .context("starting the catalog service")?;
     let mut order_settings = suite.settings::<OrderService>(sqlite("order"), args.order_port);
     order_settings.service.vendor_endpoint = format!("http://{}", vendor.address());
     order_settings.service.catalog_endpoint = format!("http://{}", catalog.address());
+    order_settings.platform.metrics.listen = metrics_at(2);
     let order = Application::build(order_settings)
         .await
         .context("starting the order service")?;
-    let reporting = Application::<ReportingService>::build(
-        suite.settings(sqlite("reporting"), args.reporting_port),
-    )
-    .await
-    .context("starting the reporting service")?;
+    let mut reporting_settings =
+        suite.settings::<ReportingService>(sqlite("reporting"), args.reporting_port);
+    reporting_settings.platform.metrics.listen = metrics_at(3);
+    let reporting = Application::build(reporting_settings)
+        .await
+        .context("starting the reporting service")?;
 
     // The embedded broker starts empty every time: send the stored history
     // again so that topics show every event; consumers deduplicate by id.
@@ -122,10 +128,14 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     );
     write_bootstrap(&data_dir, &bootstrap)?;
     let endpoints = [
-        ("vendor", vendor.address()),
-        ("catalog", catalog.address()),
-        ("order", order.address()),
-        ("reporting", reporting.address()),
+        ("vendor", vendor.address(), vendor.metrics_address()),
+        ("catalog", catalog.address(), catalog.metrics_address()),
+        ("order", order.address(), order.metrics_address()),
+        (
+            "reporting",
+            reporting.address(),
+            reporting.metrics_address(),
+        ),
     ];
     print_banner(&data_dir, &bootstrap, &endpoints, &secret)?;
     if replayed > 0 {
@@ -157,7 +167,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
 fn print_banner(
     data_dir: &std::path::Path,
     bootstrap: &str,
-    endpoints: &[(&str, SocketAddr)],
+    endpoints: &[(&str, SocketAddr, Option<SocketAddr>)],
     secret: &str,
 ) -> anyhow::Result<()> {
     let issuer = TokenIssuer::new(secret, None);
@@ -238,8 +248,11 @@ fn print_banner(
         data_dir.display()
     );
     say!();
-    for (name, address) in endpoints {
+    for (name, address, metrics) in endpoints {
         say!("  {name:<9} service  grpc://{address}  (grpcurl -plaintext {address} list)");
+        if let Some(metrics) = metrics {
+            say!("                     metrics  http://{metrics}/metrics");
+        }
     }
     say!("  kafka bootstrap  {bootstrap}");
     say!("    analysts:  kcat -b {bootstrap} -C -t blangkon.reporting.transactions.v1");

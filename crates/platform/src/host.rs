@@ -20,6 +20,7 @@ use crate::db::{self, DbError};
 use crate::grpc::{self, GrpcError};
 use crate::inbox::{EventHandler, InboxConsumer};
 use crate::kafka::{self, KafkaError, TopicSpec};
+use crate::metrics::{self, Metrics};
 use crate::outbox::{Relay, RelayHealth, RelayWaker};
 use crate::settings::{KafkaSettings, PlatformSettings};
 
@@ -38,6 +39,8 @@ type Task = Box<dyn FnOnce(CancellationToken) -> Pin<Box<dyn Future<Output = ()>
 /// The parts of a service every service has, bound and ready to run.
 pub struct ServiceHost {
     name: &'static str,
+    metrics: Metrics,
+    metrics_listener: Option<TcpListener>,
     listener: TcpListener,
     address: SocketAddr,
     db: DatabaseConnection,
@@ -73,6 +76,7 @@ impl ServiceHost {
             kafka: kafka_settings,
             auth,
             telemetry: _,
+            metrics: metrics_settings,
         } = settings;
         let db = db::connect(database).await?;
         if database.migrate_on_start {
@@ -93,8 +97,27 @@ impl ServiceHost {
             source,
         })?;
         tracing::info!(service = name, %address, "listening");
+        let metrics = Metrics::default();
+        metrics.watch_relay(relay.health());
+        metrics.watch_pool(db.clone());
+        let metrics_listener = if metrics_settings.enabled {
+            let listener = metrics::bind(metrics_settings.listen)
+                .await
+                .map_err(|source| GrpcError::Bind {
+                    addr: metrics_settings.listen,
+                    source,
+                })?;
+            if let Ok(address) = listener.local_addr() {
+                tracing::info!(service = name, %address, "metrics at /metrics");
+            }
+            Some(listener)
+        } else {
+            None
+        };
         Ok(Self {
             name,
+            metrics,
+            metrics_listener,
             listener,
             address,
             db,
@@ -114,6 +137,18 @@ impl ServiceHost {
 
     pub fn database(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// The service's metrics, to register its own beside the platform's.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Where `/metrics` is served, if it is.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     /// How the outbox relay is doing: the age of the oldest unpublished
@@ -199,6 +234,10 @@ impl ServiceHost {
         )];
         for (name, task) in self.tasks {
             running.push((name, tokio::spawn(task(shutdown.clone()))));
+        }
+        if let Some(listener) = self.metrics_listener {
+            let serving = metrics::serve(listener, self.metrics.clone(), shutdown.clone());
+            running.push(("metrics endpoint", tokio::spawn(serving)));
         }
         let served = grpc::serve(
             self.listener,

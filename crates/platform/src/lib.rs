@@ -2,7 +2,7 @@
 //! settings, start-up, the binary's commands), layered settings, telemetry,
 //! gRPC serving with health and reflection, database connection and
 //! migrations, the transactional outbox and its relay, the inbox consumer,
-//! and bearer token authentication.
+//! Prometheus metrics and bearer token authentication.
 
 pub mod api_error;
 pub mod auth;
@@ -11,6 +11,7 @@ pub mod grpc;
 pub mod host;
 pub mod inbox;
 pub mod kafka;
+pub mod metrics;
 pub mod migration;
 pub mod outbox;
 pub mod page;

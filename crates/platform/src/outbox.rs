@@ -279,7 +279,7 @@ impl RelayHealth {
         self.producers_replaced.load(Ordering::Relaxed)
     }
 
-    fn waiting_since(&self, oldest: Option<DateTime<Utc>>) {
+    pub(crate) fn waiting_since(&self, oldest: Option<DateTime<Utc>>) {
         let ms = oldest.map_or(0, |at| at.timestamp_millis().max(1));
         self.oldest_unpublished_ms.store(ms, Ordering::Relaxed);
     }

@@ -174,7 +174,7 @@ impl<S: Service> Validate for Settings<S> {
     }
 }
 
-const PLATFORM_SECTIONS: [&str; 5] = ["grpc", "database", "kafka", "auth", "telemetry"];
+const PLATFORM_SECTIONS: [&str; 6] = ["grpc", "database", "kafka", "auth", "telemetry", "metrics"];
 
 impl<S: Service> Serialize for Settings<S> {
     fn serialize<Z: Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
@@ -185,6 +185,7 @@ impl<S: Service> Serialize for Settings<S> {
         map.serialize_entry("kafka", &p.kafka)?;
         map.serialize_entry("auth", &p.auth)?;
         map.serialize_entry("telemetry", &p.telemetry)?;
+        map.serialize_entry("metrics", &p.metrics)?;
         map.serialize_entry(S::Section::KEY, &self.service)?;
         map.end()
     }
@@ -206,8 +207,8 @@ impl<'de, S: Service> Visitor<'de> for SettingsVisitor<S> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Settings<S>, A::Error> {
-        let (mut grpc, mut database, mut kafka, mut auth, mut telemetry) =
-            (None, None, None, None, None);
+        let (mut grpc, mut database, mut kafka, mut auth, mut telemetry, mut metrics) =
+            (None, None, None, None, None, None);
         // An empty list vanishes from the merged defaults, so a section
         // that is a list (the vendor's regencies) may be absent.
         let mut service = None;
@@ -218,6 +219,7 @@ impl<'de, S: Service> Visitor<'de> for SettingsVisitor<S> {
                 "kafka" => kafka = Some(map.next_value()?),
                 "auth" => auth = Some(map.next_value()?),
                 "telemetry" => telemetry = Some(map.next_value()?),
+                "metrics" => metrics = Some(map.next_value()?),
                 key if key == S::Section::KEY => service = Some(map.next_value()?),
                 other => {
                     return Err(de::Error::custom(format!(
@@ -235,6 +237,7 @@ impl<'de, S: Service> Visitor<'de> for SettingsVisitor<S> {
                 kafka: kafka.ok_or_else(|| de::Error::missing_field("kafka"))?,
                 auth: auth.ok_or_else(|| de::Error::missing_field("auth"))?,
                 telemetry: telemetry.ok_or_else(|| de::Error::missing_field("telemetry"))?,
+                metrics: metrics.ok_or_else(|| de::Error::missing_field("metrics"))?,
             },
             service: service.unwrap_or_default(),
         })
@@ -312,6 +315,11 @@ impl<S: Service> Application<S> {
 
     pub fn database(&self) -> &DatabaseConnection {
         self.host.database()
+    }
+
+    /// Where `/metrics` is served, if it is.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.host.metrics_address()
     }
 
     /// Serves until `shutdown`; then drains calls, lets the background

@@ -179,6 +179,7 @@ pub struct PlatformSettings {
     pub kafka: KafkaSettings,
     pub auth: AuthSettings,
     pub telemetry: TelemetrySettings,
+    pub metrics: MetricsSettings,
 }
 
 impl PlatformSettings {
@@ -201,6 +202,7 @@ impl PlatformSettings {
             },
             auth: AuthSettings::default(),
             telemetry: TelemetrySettings::default(),
+            metrics: MetricsSettings::default(),
         }
     }
 
@@ -210,6 +212,25 @@ impl PlatformSettings {
         self.kafka.validate("kafka")?;
         self.auth.validate("auth")?;
         self.telemetry.validate("telemetry")
+    }
+}
+
+/// The Prometheus endpoint: `GET /metrics` in the OpenMetrics text format.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Serve it at all.
+    pub enabled: bool,
+    /// Address it binds; port 0 picks a free port (the local suite, tests).
+    pub listen: SocketAddr,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            listen: SocketAddr::from(([0, 0, 0, 0], 9464)),
+        }
     }
 }
 

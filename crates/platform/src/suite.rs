@@ -54,6 +54,8 @@ impl Suite {
         let mut settings = Settings::<S>::default();
         let platform = &mut settings.platform;
         platform.grpc.listen = SocketAddr::new(self.host, port);
+        // Services sharing a host cannot share the metrics port.
+        platform.metrics.listen = SocketAddr::new(self.host, 0);
         platform.grpc.shutdown_grace_secs = self.shutdown_grace_secs;
         platform.database.url = database_url.into();
         platform.database.max_connections = self.max_connections;
@@ -76,6 +78,7 @@ impl Suite {
 /// A service running on a task of its own.
 pub struct Running<S: Service> {
     address: SocketAddr,
+    metrics_address: Option<SocketAddr>,
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<Result<(), StartError>>,
     service: std::marker::PhantomData<S>,
@@ -107,6 +110,7 @@ impl<S: Service> Running<S> {
         let shutdown = CancellationToken::new();
         Self {
             address: app.address(),
+            metrics_address: app.metrics_address(),
             task: tokio::spawn(app.run(shutdown.clone())),
             shutdown,
             service: std::marker::PhantomData,
@@ -116,6 +120,11 @@ impl<S: Service> Running<S> {
     /// The bound address.
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// Where `/metrics` is served, if it is.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics_address
     }
 
     /// `http://<address>`, for a gRPC client or a peer's endpoint setting.

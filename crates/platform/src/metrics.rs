@@ -1,0 +1,206 @@
+//! Prometheus metrics: one registry per service, served as OpenMetrics
+//! text on `metrics.listen` (`GET /metrics`). Figures that live elsewhere
+//! (the relay's health, the database pool) are read into their gauges at
+//! each scrape, so reading them costs nothing between scrapes.
+//!
+//! Built on `prometheus-client` (the Prometheus project's Rust client):
+//! the OpenTelemetry Prometheus exporter trails the OpenTelemetry version
+//! the suite uses, and scraping is what provincial IT's Prometheus (or an
+//! OpenTelemetry collector's Prometheus receiver) does either way.
+
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::outbox::RelayHealth;
+
+/// The OpenMetrics text format's content type.
+const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+type Refresh = Box<dyn Fn() + Send + Sync>;
+
+/// A service's metrics: what it registered, and what to read before each
+/// scrape.
+#[derive(Clone, Default)]
+pub struct Metrics {
+    registry: Arc<Mutex<Registry>>,
+    refreshes: Arc<Mutex<Vec<Refresh>>>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Metrics {
+    /// Registers `metric` as `blangkon_<name>`.
+    pub fn register(
+        &self,
+        name: &str,
+        help: &str,
+        metric: impl prometheus_client::registry::Metric,
+    ) {
+        self.registry
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .register(format!("blangkon_{name}"), help, metric);
+    }
+
+    /// Runs `refresh` before each scrape.
+    pub fn on_scrape(&self, refresh: impl Fn() + Send + Sync + 'static) {
+        self.refreshes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Box::new(refresh));
+    }
+
+    /// Every metric, as OpenMetrics text.
+    pub fn encode(&self) -> String {
+        for refresh in self
+            .refreshes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
+            refresh();
+        }
+        let mut text = String::new();
+        let registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
+        // Writing into a String cannot fail.
+        let _ = encode(&mut text, &registry);
+        text
+    }
+
+    /// The outbox relay's figures.
+    pub fn watch_relay(&self, health: Arc<RelayHealth>) {
+        let age = Gauge::<f64, AtomicU64>::default();
+        let failures = Gauge::<i64>::default();
+        let replaced = Counter::<u64>::default();
+        self.register(
+            "outbox_oldest_unpublished_age_seconds",
+            "How long the oldest event not yet acknowledged by Kafka has waited (0: none waits)",
+            age.clone(),
+        );
+        self.register(
+            "outbox_relay_consecutive_failures",
+            "Relay rounds failed in a row (0: the last round delivered)",
+            failures.clone(),
+        );
+        self.register(
+            "outbox_producers_replaced",
+            "Kafka producers the relay gave up for new ones (fenced, fatal, failing)",
+            replaced.clone(),
+        );
+        self.on_scrape(move || {
+            age.set(health.oldest_unpublished_age().as_secs_f64());
+            failures.set(i64::try_from(health.consecutive_failures()).unwrap_or(i64::MAX));
+            let more = health.producers_replaced().saturating_sub(replaced.get());
+            replaced.inc_by(more);
+        });
+    }
+
+    /// The database pool's connections, in use and idle.
+    pub fn watch_pool(&self, db: DatabaseConnection) {
+        let connections = Family::<[(&'static str, &'static str); 1], Gauge>::default();
+        self.register(
+            "database_pool_connections",
+            "Connections of the service's database pool, by state",
+            connections.clone(),
+        );
+        self.on_scrape(move || {
+            let (size, idle) = pool_size(&db);
+            let idle = i64::try_from(idle).unwrap_or(i64::MAX);
+            let in_use = (i64::from(size) - idle).max(0);
+            connections
+                .get_or_create(&[("state", "in_use")])
+                .set(in_use);
+            connections.get_or_create(&[("state", "idle")]).set(idle);
+        });
+    }
+}
+
+fn pool_size(db: &DatabaseConnection) -> (u32, usize) {
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        _ => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+    }
+}
+
+/// Binds the metrics endpoint.
+pub async fn bind(listen: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(listen).await
+}
+
+/// Serves `GET /metrics` on `listener` until `shutdown`.
+pub async fn serve(listener: TcpListener, metrics: Metrics, shutdown: CancellationToken) {
+    let app = Router::new().route(
+        "/metrics",
+        get(move || {
+            let metrics = metrics.clone();
+            async move { ([(header::CONTENT_TYPE, CONTENT_TYPE)], metrics.encode()).into_response() }
+        }),
+    );
+    let stopped = async move { shutdown.cancelled().await };
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(stopped)
+        .await
+    {
+        tracing::error!(error = %e, "the metrics endpoint stopped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_relay_figures_are_read_at_each_scrape() {
+        let metrics = Metrics::default();
+        let health = Arc::new(RelayHealth::default());
+        metrics.watch_relay(health.clone());
+        let text = metrics.encode();
+        assert!(
+            text.contains("blangkon_outbox_oldest_unpublished_age_seconds 0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("blangkon_outbox_relay_consecutive_failures 0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("blangkon_outbox_producers_replaced_total 0"),
+            "{text}"
+        );
+        assert!(text.ends_with("# EOF\n"), "{text}");
+
+        health.waiting_since(Some(chrono::Utc::now() - chrono::Duration::seconds(90)));
+        let text = metrics.encode();
+        let age: f64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("blangkon_outbox_oldest_unpublished_age_seconds "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((89.0..120.0).contains(&age), "{age}");
+    }
+}

@@ -1,0 +1,47 @@
+//! Every service serves Prometheus metrics (OpenMetrics text) on its own
+//! port: the platform's figures are there from the start.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{Read as _, Write as _};
+
+use blangkon_testkit::{TestDatabase, TestSuite, stop};
+use blangkon_vendor::VendorService;
+
+/// `GET /metrics` over plain HTTP/1.1: the status line, the headers and
+/// the body.
+fn scrape(address: std::net::SocketAddr) -> String {
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_serves_its_metrics_in_the_openmetrics_format() {
+    let db = TestDatabase::new().await;
+    let services = TestSuite::new();
+    let vendor = services.start_on::<VendorService>(&db).await;
+    let address = vendor.metrics_address().expect("metrics are on by default");
+    let answer = tokio::task::spawn_blocking(move || scrape(address))
+        .await
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("application/openmetrics-text"), "{answer}");
+    for name in [
+        "blangkon_outbox_oldest_unpublished_age_seconds",
+        "blangkon_outbox_relay_consecutive_failures",
+        "blangkon_outbox_producers_replaced_total",
+        "blangkon_database_pool_connections{state=\"in_use\"}",
+        "blangkon_database_pool_connections{state=\"idle\"}",
+    ] {
+        assert!(answer.contains(name), "{name} missing from:\n{answer}");
+    }
+    assert!(answer.trim_end().ends_with("# EOF"), "{answer}");
+    stop(vendor).await;
+}
