@@ -53,6 +53,7 @@ pub async fn serve(
     service_names: &[&str],
     routes: Routes,
     database: DatabaseConnection,
+    metrics: &crate::metrics::Metrics,
     grace: Duration,
     shutdown: CancellationToken,
 ) -> Result<(), GrpcError> {
@@ -110,6 +111,7 @@ pub async fn serve(
     });
     let server = Server::builder()
         .trace_fn(call_span)
+        .layer(crate::metrics::CallTimer::new(metrics))
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, signal);
 

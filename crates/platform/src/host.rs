@@ -244,6 +244,7 @@ impl ServiceHost {
             service_names,
             routes,
             self.db.clone(),
+            &self.metrics,
             self.grace,
             shutdown.clone(),
         )

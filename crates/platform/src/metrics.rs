@@ -20,6 +20,7 @@ use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
@@ -143,6 +144,95 @@ fn pool_size(db: &DatabaseConnection) -> (u32, usize) {
             let pool = db.get_sqlite_connection_pool();
             (pool.size(), pool.num_idle())
         }
+    }
+}
+
+/// Labels of a gRPC call's duration, named as OpenTelemetry's semantic
+/// conventions name them (`rpc.method`, `rpc.grpc.status_code`).
+type CallLabels = [(&'static str, String); 2];
+
+/// A tower layer that times every gRPC call into
+/// `rpc_server_call_duration_seconds{rpc_method, rpc_grpc_status_code}`
+/// (OpenTelemetry's `rpc.server.call.duration`).
+#[derive(Clone)]
+pub struct CallTimer {
+    durations: Family<CallLabels, Histogram>,
+}
+
+impl CallTimer {
+    pub fn new(metrics: &Metrics) -> Self {
+        let durations = Family::<CallLabels, Histogram>::new_with_constructor(|| {
+            // 1 ms to about 16 s.
+            Histogram::new(exponential_buckets(0.001, 2.0, 15))
+        });
+        metrics
+            .registry
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .register_with_unit(
+                "rpc_server_call_duration",
+                "Duration of gRPC calls served, by method and gRPC status code",
+                prometheus_client::registry::Unit::Seconds,
+                durations.clone(),
+            );
+        Self { durations }
+    }
+}
+
+impl<S> tower::Layer<S> for CallTimer {
+    type Service = TimedCalls<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        TimedCalls {
+            inner,
+            durations: self.durations.clone(),
+        }
+    }
+}
+
+/// A gRPC service whose calls [`CallTimer`] times.
+#[derive(Clone)]
+pub struct TimedCalls<S> {
+    inner: S,
+    durations: Family<CallLabels, Histogram>,
+}
+
+impl<S, B, R> tower::Service<http::Request<B>> for TimedCalls<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<R>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = futures::future::BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let method = request.uri().path().to_string();
+        let started = std::time::Instant::now();
+        let answer = self.inner.call(request);
+        let durations = self.durations.clone();
+        Box::pin(async move {
+            let response = answer.await?;
+            // A failed unary call answers its status in the headers
+            // (trailers-only); a successful one in trailers, as 0.
+            let code = response
+                .headers()
+                .get("grpc-status")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("0")
+                .to_string();
+            durations
+                .get_or_create(&[("rpc_method", method), ("rpc_grpc_status_code", code)])
+                .observe(started.elapsed().as_secs_f64());
+            Ok(response)
+        })
     }
 }
 
