@@ -466,6 +466,26 @@ impl Shop {
         self.order_endpoint.clone()
     }
 
+    /// Where service `name` serves its metrics (in-process services).
+    pub fn metrics_address(&self, name: &str) -> Option<std::net::SocketAddr> {
+        let Hosts::InProcess {
+            vendor,
+            catalog,
+            order,
+            reporting,
+        } = &self.hosts
+        else {
+            return None;
+        };
+        match name {
+            "vendor" => vendor.metrics_address(),
+            "catalog" => catalog.metrics_address(),
+            "order" => order.metrics_address(),
+            "reporting" => reporting.metrics_address(),
+            _ => None,
+        }
+    }
+
     /// The four services' outboxes, to watch from another task.
     pub fn outboxes(&self) -> Outboxes {
         Outboxes(
@@ -799,6 +819,21 @@ fn spawn_service(name: &str, env: &[(String, String)]) -> Child {
         .stderr(log)
         .spawn()
         .unwrap()
+}
+
+/// `GET /metrics` at `address` over plain HTTP/1.1: the status line, the
+/// headers and the body.
+pub fn scrape(address: std::net::SocketAddr) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
 }
 
 /// Prints a scenario's figures where CI shows them: straight to stderr,

@@ -3,26 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{Read as _, Write as _};
-
 use blangkon_proto::vendor as ven;
 use blangkon_proto::vendor::vendor_service_client::VendorServiceClient;
+use blangkon_suite_tests::scrape;
 use blangkon_testkit::{TestDatabase, TestSuite, stop};
 use blangkon_vendor::VendorService;
-
-/// `GET /metrics` over plain HTTP/1.1: the status line, the headers and
-/// the body.
-fn scrape(address: std::net::SocketAddr) -> String {
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
-    write!(
-        stream,
-        "GET /metrics HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    answer
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_serves_its_metrics_in_the_openmetrics_format() {

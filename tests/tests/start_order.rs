@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use blangkon_suite_tests::{Broker, Load, Shop, report};
+use blangkon_suite_tests::{Broker, Load, Shop, report, scrape};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn consumers_started_before_their_producers_apply_the_first_events_within_seconds() {
@@ -48,5 +48,24 @@ async fn consumers_started_before_their_producers_apply_the_first_events_within_
     ));
     assert!(orders > 0);
     assert!(figures.balances(), "{figures}");
+    // Reporting counted what its projection applied.
+    let address = shop.metrics_address("reporting").unwrap();
+    let metrics = tokio::task::spawn_blocking(move || scrape(address))
+        .await
+        .unwrap();
+    let applied: u64 = metrics
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(
+                "blangkon_consumer_events_total{consumer=\"reporting\",outcome=\"applied\"} ",
+            )
+        })
+        .unwrap_or_else(|| panic!("no applied count in:\n{metrics}"))
+        .parse()
+        .unwrap();
+    assert!(
+        applied >= orders as u64,
+        "{applied} applied for {orders} orders"
+    );
     shop.close().await;
 }

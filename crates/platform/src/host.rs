@@ -198,7 +198,8 @@ impl ServiceHost {
         topics: &[&str],
         handler: Arc<dyn EventHandler>,
     ) -> Result<(), KafkaError> {
-        let consumer = InboxConsumer::new(name, self.db.clone(), &self.kafka, topics, handler)?;
+        let consumer = InboxConsumer::new(name, self.db.clone(), &self.kafka, topics, handler)?
+            .counted(self.metrics.consumers());
         // In a cluster services start in any order: a consumer that starts
         // before the service writing its topics creates them (the same
         // specs the writer uses; creating is idempotent), so that it reads

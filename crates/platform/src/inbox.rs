@@ -21,6 +21,7 @@ use tracing::Instrument;
 
 use crate::db;
 use crate::kafka::{self, KafkaError};
+use crate::metrics::ConsumerMetrics;
 use crate::settings::KafkaSettings;
 
 pub(crate) mod entity {
@@ -188,6 +189,7 @@ pub struct InboxConsumer {
     group: String,
     /// Named with `kafka.topic_prefix`.
     topics: Vec<String>,
+    counts: Option<ConsumerMetrics>,
 }
 
 impl std::fmt::Debug for InboxConsumer {
@@ -220,7 +222,24 @@ impl InboxConsumer {
             settings: settings.clone(),
             group,
             topics,
+            counts: None,
         })
+    }
+
+    /// Counts what becomes of each record into `counts`.
+    pub fn counted(mut self, counts: ConsumerMetrics) -> Self {
+        self.counts = Some(counts);
+        self
+    }
+
+    fn count(&self, outcome: &str) {
+        if let Some(counts) = &self.counts {
+            let labels = [
+                ("consumer", self.name.clone()),
+                ("outcome", outcome.to_string()),
+            ];
+            counts.events.get_or_create(&labels).inc();
+        }
     }
 
     /// Consumes until `shutdown`, then commits the stored offsets once more.
@@ -317,6 +336,12 @@ impl InboxConsumer {
             }
         };
         let old = std::mem::replace(&mut self.consumer, Arc::new(fresh));
+        if let Some(counts) = &self.counts {
+            counts
+                .rejoins
+                .get_or_create(&[("consumer", self.name.clone())])
+                .inc();
+        }
         // Committing and leaving the group block: not on the runtime's threads.
         tokio::task::spawn_blocking(move || {
             let _ = old.commit_consumer_state(CommitMode::Sync);
@@ -340,6 +365,7 @@ impl InboxConsumer {
                     error = ?other.and_then(|r| r.err()),
                     "undecodable record skipped"
                 );
+                self.count("undecodable");
                 self.store_offset(message);
                 return true;
             }
@@ -372,6 +398,11 @@ impl InboxConsumer {
             match result {
                 Ok(applied) => {
                     tracing::debug!(parent: &span, ?applied, "event applied");
+                    self.count(match applied {
+                        Applied::Handled => "applied",
+                        Applied::Duplicate => "duplicate",
+                        Applied::Skipped => "skipped",
+                    });
                     self.store_offset(message);
                     return true;
                 }

@@ -10,7 +10,7 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use axum::Router;
 use axum::http::header;
@@ -39,6 +39,20 @@ type Refresh = Box<dyn Fn() + Send + Sync>;
 pub struct Metrics {
     registry: Arc<Mutex<Registry>>,
     refreshes: Arc<Mutex<Vec<Refresh>>>,
+    consumers: Arc<OnceLock<ConsumerMetrics>>,
+}
+
+/// Labels of one consumer's counts: `consumer`, and what became of it.
+pub type ConsumerLabels = [(&'static str, String); 2];
+
+/// What the inbox consumers of a service count, by consumer.
+#[derive(Clone, Debug, Default)]
+pub struct ConsumerMetrics {
+    /// Records taken from Kafka, by outcome: `applied`, `duplicate` (seen
+    /// before), `skipped` (unusable), `undecodable`.
+    pub events: Family<ConsumerLabels, Counter>,
+    /// Times a consumer rejoined its group with a new client.
+    pub rejoins: Family<[(&'static str, String); 1], Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -86,11 +100,37 @@ impl Metrics {
         text
     }
 
+    /// The inbox consumers' counts, registered on first use.
+    pub fn consumers(&self) -> ConsumerMetrics {
+        self.consumers
+            .get_or_init(|| {
+                let counts = ConsumerMetrics::default();
+                self.register(
+                    "consumer_events",
+                    "Records an inbox consumer took from Kafka, by outcome",
+                    counts.events.clone(),
+                );
+                self.register(
+                    "consumer_rejoins",
+                    "Times an inbox consumer rejoined its group with a new client (stalled or failed)",
+                    counts.rejoins.clone(),
+                );
+                counts
+            })
+            .clone()
+    }
+
     /// The outbox relay's figures.
     pub fn watch_relay(&self, health: Arc<RelayHealth>) {
         let age = Gauge::<f64, AtomicU64>::default();
         let failures = Gauge::<i64>::default();
         let replaced = Counter::<u64>::default();
+        let failed = Counter::<u64>::default();
+        self.register(
+            "outbox_relay_failed_rounds",
+            "Relay rounds that did not deliver everything they took",
+            failed.clone(),
+        );
         self.register(
             "outbox_oldest_unpublished_age_seconds",
             "How long the oldest event not yet acknowledged by Kafka has waited (0: none waits)",
@@ -111,6 +151,7 @@ impl Metrics {
             failures.set(i64::try_from(health.consecutive_failures()).unwrap_or(i64::MAX));
             let more = health.producers_replaced().saturating_sub(replaced.get());
             replaced.inc_by(more);
+            failed.inc_by(health.failed_rounds().saturating_sub(failed.get()));
         });
     }
 
@@ -262,6 +303,32 @@ pub async fn serve(listener: TcpListener, metrics: Metrics, shutdown: Cancellati
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn consumer_counts_are_registered_once_for_every_consumer() {
+        let metrics = Metrics::default();
+        let (first, second) = (metrics.consumers(), metrics.consumers());
+        let applied = |consumer: &str| {
+            [
+                ("consumer", consumer.to_string()),
+                ("outcome", "applied".to_string()),
+            ]
+        };
+        first.events.get_or_create(&applied("projection")).inc();
+        second.events.get_or_create(&applied("projection")).inc();
+        let text = metrics.encode();
+        assert_eq!(
+            text.matches("# TYPE blangkon_consumer_events counter")
+                .count(),
+            1
+        );
+        assert!(
+            text.contains(
+                "blangkon_consumer_events_total{consumer=\"projection\",outcome=\"applied\"} 2"
+            ),
+            "{text}"
+        );
+    }
 
     #[test]
     fn the_relay_figures_are_read_at_each_scrape() {

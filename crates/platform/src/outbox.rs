@@ -250,6 +250,7 @@ const REPLACE_AFTER_FAILED_ROUNDS: u64 = 8;
 #[derive(Debug, Default)]
 pub struct RelayHealth {
     consecutive_failures: AtomicU64,
+    failed_rounds: AtomicU64,
     /// When the oldest event still waiting was written, in Unix
     /// milliseconds; 0 while none waits.
     oldest_unpublished_ms: AtomicI64,
@@ -272,6 +273,11 @@ impl RelayHealth {
                 Duration::from_millis(u64::try_from(age).unwrap_or(0))
             }
         }
+    }
+
+    /// Rounds failed since the relay started.
+    pub fn failed_rounds(&self) -> u64 {
+        self.failed_rounds.load(Ordering::Relaxed)
     }
 
     /// How many times the relay gave up a producer for a new one.
@@ -495,6 +501,7 @@ impl Relay {
                 self.health
                     .consecutive_failures
                     .fetch_add(1, Ordering::Relaxed);
+                self.health.failed_rounds.fetch_add(1, Ordering::Relaxed);
             }
         }
         outcome
