@@ -188,6 +188,26 @@ fn pool_size(db: &DatabaseConnection) -> (u32, usize) {
     }
 }
 
+/// Things of the domain that reached a status, counted as the change
+/// commits: `blangkon_<name>_total{status}` (orders placed, accepted, ...;
+/// vendors registered as pending, verified, ...).
+#[derive(Clone, Debug, Default)]
+pub struct StatusCounts(Family<[(&'static str, &'static str); 1], Counter>);
+
+impl StatusCounts {
+    /// Counts registered as `blangkon_<name>` in `metrics`.
+    pub fn registered(metrics: &Metrics, name: &str, help: &str) -> Self {
+        let counts = Self::default();
+        metrics.register(name, help, counts.0.clone());
+        counts
+    }
+
+    /// One more reached `status`.
+    pub fn reached(&self, status: &'static str) {
+        self.0.get_or_create(&[("status", status)]).inc();
+    }
+}
+
 /// Labels of a gRPC call's duration, named as OpenTelemetry's semantic
 /// conventions name them (`rpc.method`, `rpc.grpc.status_code`).
 type CallLabels = [(&'static str, String); 2];

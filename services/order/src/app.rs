@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use blangkon_platform::host::ServiceHost;
+use blangkon_platform::metrics::StatusCounts;
 use blangkon_platform::service::{About, Service, StartError};
 use blangkon_proto::order::order_service_server::{OrderServiceServer, SERVICE_NAME};
 use tonic::service::Routes;
@@ -37,14 +38,21 @@ impl Service for OrderService {
         host.run_beside("abandoned placing sweeper", |shutdown| {
             sweeper.run(shutdown)
         });
+        let counts = StatusCounts::registered(
+            host.metrics(),
+            "orders",
+            "Orders that reached each status (placed, accepted, ... cancelled), counted as the change commits",
+        );
         let placer = Placer::new(
             host.database().clone(),
             host.waker(),
             peers.clone(),
             order.max_order_total,
             order.placing_lease(),
-        );
-        let api = OrderApi::new(host.database().clone(), host.waker(), peers, placer);
+        )
+        .counting(counts.clone());
+        let api =
+            OrderApi::new(host.database().clone(), host.waker(), peers, placer).counting(counts);
         Ok(Routes::new(OrderServiceServer::with_interceptor(
             api,
             host.authenticator(),

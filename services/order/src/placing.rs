@@ -16,6 +16,7 @@ use blangkon_domain::{LegalForm, Scale, VendorStatus};
 use blangkon_platform::api_error::ApiError;
 use blangkon_platform::auth::{Principal, Role};
 use blangkon_platform::db;
+use blangkon_platform::metrics::StatusCounts;
 use blangkon_platform::outbox::{self, RelayWaker};
 use blangkon_platform::time::now;
 use blangkon_platform::validation::{Violation, product_lines};
@@ -172,6 +173,8 @@ pub struct Placer {
     /// How long a placing may run; a call with the same key waits that long
     /// before it takes over from one that stopped.
     placing_lease: chrono::Duration,
+    /// Orders by the status they reached (here: placed).
+    counts: StatusCounts,
 }
 
 impl Placer {
@@ -189,7 +192,14 @@ impl Placer {
             max_order_total,
             placing_lease: chrono::Duration::from_std(placing_lease)
                 .unwrap_or(chrono::Duration::MAX),
+            counts: StatusCounts::default(),
         }
+    }
+
+    /// Counts the orders it places into `counts`.
+    pub fn counting(mut self, counts: StatusCounts) -> Self {
+        self.counts = counts;
+        self
     }
 
     /// Places `request` for `buyer` (acting as `who`), or answers the order
@@ -365,6 +375,7 @@ impl Placer {
         match written {
             Ok(()) => {
                 self.relay.wake();
+                self.counts.reached(row.status.as_str());
                 tracing::info!(order_id = %row.id, total = row.total.get(), "order placed");
                 Ok(Placed::New(OrderRecord {
                     order: row,

@@ -2,6 +2,7 @@
 //! regencies added by configuration at start.
 
 use blangkon_platform::host::ServiceHost;
+use blangkon_platform::metrics::StatusCounts;
 use blangkon_platform::service::{About, Service, StartError};
 use blangkon_proto::vendor::vendor_service_server::{SERVICE_NAME, VendorServiceServer};
 use tonic::service::Routes;
@@ -25,7 +26,12 @@ impl Service for VendorService {
                 tracing::info!(code = %regency.code, name = %regency.name, "regency added from configuration");
             }
         }
-        let api = VendorApi::new(host.database().clone(), host.waker());
+        let counts = StatusCounts::registered(
+            host.metrics(),
+            "vendors",
+            "Vendors that reached each status (pending on registration, verified, ...), counted as the change commits",
+        );
+        let api = VendorApi::new(host.database().clone(), host.waker()).counting(counts);
         Ok(Routes::new(VendorServiceServer::with_interceptor(
             api,
             host.authenticator(),

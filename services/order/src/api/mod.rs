@@ -9,6 +9,7 @@ use blangkon_platform::api_error::ApiError;
 use blangkon_platform::auth::{Principal, Role, principal};
 use blangkon_platform::db;
 use blangkon_platform::handle;
+use blangkon_platform::metrics::StatusCounts;
 use blangkon_platform::outbox::{self, RelayWaker};
 use blangkon_platform::page::{self, AfterId};
 use blangkon_platform::time::now;
@@ -34,6 +35,8 @@ pub struct OrderApi {
     relay: RelayWaker,
     peers: Peers,
     placer: Placer,
+    /// Orders by the status they reached.
+    counts: StatusCounts,
 }
 
 impl OrderApi {
@@ -45,7 +48,14 @@ impl OrderApi {
             relay,
             peers,
             placer,
+            counts: StatusCounts::default(),
         }
+    }
+
+    /// Counts the transitions it commits into `counts`.
+    pub fn counting(mut self, counts: StatusCounts) -> Self {
+        self.counts = counts;
+        self
     }
 }
 
@@ -171,6 +181,7 @@ impl OrderApi {
         .await?;
         txn.commit().await?;
         self.relay.wake();
+        self.counts.reached(to.as_str());
         // The items were read above; only the history grew.
         let history = store::history(&self.db, &order_id).await?;
         Ok(order_to_proto(after, items, history))

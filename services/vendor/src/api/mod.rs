@@ -9,6 +9,7 @@ use blangkon_domain::VendorId;
 use blangkon_platform::auth::{Principal, Role, principal};
 use blangkon_platform::db::{self, is_unique_violation};
 use blangkon_platform::handle;
+use blangkon_platform::metrics::StatusCounts;
 use blangkon_platform::outbox::{self, RelayWaker};
 use blangkon_platform::page::{self, AfterId};
 use blangkon_platform::validation::FieldViolationExt;
@@ -38,11 +39,23 @@ const MAX_REASON: usize = 1000;
 pub struct VendorApi {
     db: DatabaseConnection,
     relay: RelayWaker,
+    /// Vendors by the status they reached.
+    counts: StatusCounts,
 }
 
 impl VendorApi {
     pub fn new(db: DatabaseConnection, relay: RelayWaker) -> Self {
-        Self { db, relay }
+        Self {
+            db,
+            relay,
+            counts: StatusCounts::default(),
+        }
+    }
+
+    /// Counts registrations and status changes into `counts`.
+    pub fn counting(mut self, counts: StatusCounts) -> Self {
+        self.counts = counts;
+        self
     }
 }
 
@@ -233,6 +246,7 @@ impl VendorApi {
         outbox::enqueue(&txn, events::vendor_registered(&row, who)).await?;
         txn.commit().await.map_err(conflict_on_unique)?;
         self.relay.wake();
+        self.counts.reached(VendorStatus::Pending.as_str());
         tracing::info!(vendor_id = %row.id, regency = %row.regency_code, by = %who.subject, "vendor registered");
         Ok(convert::vendor_to_proto(row, Visibility::Full))
     }
@@ -296,6 +310,7 @@ impl VendorApi {
         .await?;
         txn.commit().await?;
         self.relay.wake();
+        self.counts.reached(to.as_str());
         tracing::info!(%vendor_id, from = from.as_str(), to = to.as_str(), by = %who.subject, "vendor status changed");
         self.vendor_with_details(row, Visibility::Full).await
     }
