@@ -253,6 +253,31 @@ enum Hosts {
     Processes(Vec<ServiceProcess>),
 }
 
+impl Hosts {
+    /// Services running in the test's process, and their endpoints in
+    /// the order vendor, catalog, order, reporting.
+    fn in_process(
+        vendor: Running<VendorService>,
+        catalog: Running<CatalogService>,
+        order: Running<OrderService>,
+        reporting: Running<ReportingService>,
+    ) -> (Self, [String; 4]) {
+        let endpoints = [
+            vendor.endpoint(),
+            catalog.endpoint(),
+            order.endpoint(),
+            reporting.endpoint(),
+        ];
+        let hosts = Self::InProcess {
+            vendor,
+            catalog,
+            order,
+            reporting,
+        };
+        (hosts, endpoints)
+    }
+}
+
 impl Shop {
     /// The four services on tasks of the test's process.
     pub async fn open(broker: &Broker) -> Self {
@@ -276,18 +301,7 @@ impl Shop {
         let vendor = services
             .start(services.settings_at::<VendorService>(&dbs.vendor, vendor_port))
             .await;
-        let endpoints = [
-            vendor.endpoint(),
-            catalog.endpoint(),
-            order.endpoint(),
-            reporting.endpoint(),
-        ];
-        let hosts = Hosts::InProcess {
-            vendor,
-            catalog,
-            order,
-            reporting,
-        };
+        let (hosts, endpoints) = Hosts::in_process(vendor, catalog, order, reporting);
         Self::stock(services, dbs, hosts, endpoints).await
     }
 
@@ -328,18 +342,7 @@ impl Shop {
                     .settings::<ReportingService>(routed(&dbs.reporting), 0),
             )
             .await;
-        let endpoints = [
-            vendor.endpoint(),
-            catalog.endpoint(),
-            order.endpoint(),
-            reporting.endpoint(),
-        ];
-        let hosts = Hosts::InProcess {
-            vendor,
-            catalog,
-            order,
-            reporting,
-        };
+        let (hosts, endpoints) = Hosts::in_process(vendor, catalog, order, reporting);
         Self::stock(services, dbs, hosts, endpoints).await
     }
 
@@ -355,6 +358,7 @@ impl Shop {
             let key = |k: &str| format!("BLANGKON_{}__{k}", name.to_uppercase());
             vec![
                 (key("GRPC__LISTEN"), format!("127.0.0.1:{port}")),
+                (key("METRICS__LISTEN"), "127.0.0.1:0".into()),
                 (key("DATABASE__URL"), db.url.clone()),
                 (key("DATABASE__MAX_CONNECTIONS"), "5".into()),
                 (key("AUTH__JWT_SECRET"), SECRET.into()),

@@ -32,6 +32,12 @@ pub enum HostError {
     Grpc(#[from] GrpcError),
     #[error("kafka: {0}")]
     Kafka(#[from] KafkaError),
+    #[error("metrics.listen: cannot bind {addr}: {source}")]
+    MetricsBind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 type Task = Box<dyn FnOnce(CancellationToken) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
@@ -103,7 +109,7 @@ impl ServiceHost {
         let metrics_listener = if metrics_settings.enabled {
             let listener = metrics::bind(metrics_settings.listen)
                 .await
-                .map_err(|source| GrpcError::Bind {
+                .map_err(|source| HostError::MetricsBind {
                     addr: metrics_settings.listen,
                     source,
                 })?;
