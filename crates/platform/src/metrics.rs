@@ -83,6 +83,15 @@ impl Metrics {
             .push(Box::new(refresh));
     }
 
+    /// A gauge `blangkon_<name>` whose value `read` gives at each scrape.
+    pub fn gauge_fn(&self, name: &str, help: &str, read: impl Fn() -> i64 + Send + Sync + 'static) {
+        let gauge = Gauge::<i64>::default();
+        self.register(name, help, gauge.clone());
+        self.on_scrape(move || {
+            gauge.set(read());
+        });
+    }
+
     /// Every metric, as OpenMetrics text.
     pub fn encode(&self) -> String {
         for refresh in self
@@ -323,6 +332,19 @@ pub async fn serve(listener: TcpListener, metrics: Metrics, shutdown: Cancellati
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_gauge_function_is_read_at_each_scrape() {
+        let metrics = Metrics::default();
+        let value = Arc::new(std::sync::atomic::AtomicI64::new(3));
+        let read = value.clone();
+        metrics.gauge_fn("things", "Things", move || {
+            read.load(std::sync::atomic::Ordering::Relaxed)
+        });
+        assert!(metrics.encode().contains("blangkon_things 3\n"));
+        value.store(5, std::sync::atomic::Ordering::Relaxed);
+        assert!(metrics.encode().contains("blangkon_things 5\n"));
+    }
 
     #[test]
     fn consumer_counts_are_registered_once_for_every_consumer() {

@@ -31,6 +31,12 @@ impl Service for CatalogService {
         let (search, from) = Search::load(&db)
             .await
             .map_err(|e| StartError::step("building the search index", e))?;
+        let indexed = search.clone();
+        host.metrics().gauge_fn(
+            "catalog_search_products",
+            "Listed products this replica's search index holds",
+            move || i64::try_from(indexed.products()).unwrap_or(i64::MAX),
+        );
         let poll = Duration::from_millis(settings.service.search_poll_ms);
         let feed = search.clone();
         let feed_db = db.clone();

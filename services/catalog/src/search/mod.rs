@@ -91,6 +91,12 @@ impl Search {
             .search(query)
     }
 
+    /// Listed products the index holds, of any vendor (search shows those
+    /// of verified vendors).
+    pub fn products(&self) -> usize {
+        self.index.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
     /// Asks the feed to look for changes now (after a local commit).
     pub fn wake(&self) {
         self.wake.notify_one();
