@@ -21,7 +21,7 @@ use crate::grpc::{self, GrpcError};
 use crate::inbox::{EventHandler, InboxConsumer};
 use crate::kafka::{self, KafkaError, TopicSpec};
 use crate::metrics::{self, Metrics};
-use crate::outbox::{Relay, RelayHealth, RelayWaker};
+use crate::outbox::{Relay, RelayWaker};
 use crate::settings::{KafkaSettings, PlatformSettings};
 
 #[derive(Debug, thiserror::Error)]
@@ -155,12 +155,6 @@ impl ServiceHost {
         self.metrics_listener
             .as_ref()
             .and_then(|l| l.local_addr().ok())
-    }
-
-    /// How the outbox relay is doing: the age of the oldest unpublished
-    /// event, failed rounds, producers replaced.
-    pub fn relay_health(&self) -> Arc<RelayHealth> {
-        self.relay.health()
     }
 
     /// Wakes the outbox relay after a commit.

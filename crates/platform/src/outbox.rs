@@ -245,8 +245,8 @@ impl RelayWaker {
 /// long (about a minute of backoff) gains nothing by being kept.
 const REPLACE_AFTER_FAILED_ROUNDS: u64 = 8;
 
-/// How the relay is doing, shared with whoever reports it (logs now, the
-/// metrics endpoint later).
+/// How the relay is doing, shared with whoever reports it (its own alert
+/// logs, the metrics endpoint).
 #[derive(Debug, Default)]
 pub struct RelayHealth {
     consecutive_failures: AtomicU64,
