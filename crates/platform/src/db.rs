@@ -58,6 +58,22 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     .await
 }
 
+/// Begins a read-only transaction that sees one snapshot, for reads that
+/// must agree with each other (a summary of several figures): no commit
+/// lands between them. PostgreSQL: `REPEATABLE READ, READ ONLY`; SQLite
+/// in WAL mode: a read transaction sees one snapshot already.
+pub async fn begin_snapshot(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    let options = match db.get_database_backend() {
+        DbBackend::Postgres => TransactionOptions {
+            isolation_level: Some(sea_orm::IsolationLevel::RepeatableRead),
+            access_mode: Some(sea_orm::AccessMode::ReadOnly),
+            ..TransactionOptions::default()
+        },
+        _ => TransactionOptions::default(),
+    };
+    db.begin_with_options(options).await
+}
+
 /// Makes every write, or none: inserts, updates and deletes that need not
 /// see each other's effects. On PostgreSQL they travel as one statement of
 /// data-modifying common table expressions (`WITH w0 AS (INSERT ...), w1

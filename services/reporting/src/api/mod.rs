@@ -6,6 +6,7 @@ mod convert;
 
 use blangkon_domain::{OrderStatus, RegencyCode, VendorId};
 use blangkon_platform::api_error::ApiError;
+use blangkon_platform::db;
 use blangkon_platform::page;
 use blangkon_platform::time::{now, to_timestamp};
 use blangkon_platform::validation::{FieldViolationExt, Violation};
@@ -46,7 +47,11 @@ impl ReportingApi {
     }
 
     async fn summary(&self) -> ApiResult<pb::Summary> {
-        let db = &self.db;
+        // One snapshot: the projection commits while the figures are read,
+        // and a summary whose status counts already hold an order that its
+        // transaction count does not yet would contradict itself.
+        let snapshot = db::begin_snapshot(&self.db).await?;
+        let db = &snapshot;
         let counts = |rows: Vec<(String, i64)>| -> Vec<pb::KeyCount> {
             rows.into_iter()
                 .map(|(key, count)| pb::KeyCount { key, count })
@@ -75,7 +80,7 @@ impl ReportingApi {
             .iter()
             .filter(|(_, orders, _)| *orders > 0)
             .count() as i64;
-        Ok(pb::Summary {
+        let summary = pb::Summary {
             vendors_total,
             vendors_individual,
             vendors_business_entity: vendors_total - vendors_individual,
@@ -102,7 +107,9 @@ impl ReportingApi {
             micro_small_share_bp: share_bp as i32,
             micro_small_target_met: transaction_value > 0 && share_bp >= TARGET_SHARE_BP,
             as_of: store::last_event_at(db).await?.map(to_timestamp),
-        })
+        };
+        snapshot.commit().await?;
+        Ok(summary)
     }
 
     /// Rows with the names reporting knows for their keys.
