@@ -3,9 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::time::{Duration, Instant};
+
 use blangkon_proto::vendor as ven;
 use blangkon_proto::vendor::vendor_service_client::VendorServiceClient;
-use blangkon_suite_tests::scrape;
+use blangkon_suite_tests::{Broker, Shop, report, scrape};
 use blangkon_testkit::{TestDatabase, TestSuite, stop};
 use blangkon_vendor::VendorService;
 
@@ -33,6 +35,7 @@ async fn a_service_serves_its_metrics_in_the_openmetrics_format() {
         "blangkon_outbox_oldest_unpublished_age_seconds",
         "blangkon_outbox_relay_consecutive_failures",
         "blangkon_outbox_producers_replaced_total",
+        "blangkon_outbox_unpublished_events 0",
         "blangkon_database_pool_connections{state=\"in_use\"}",
         "blangkon_database_pool_connections{state=\"idle\"}",
         "# TYPE rpc_server_call_duration_seconds histogram",
@@ -42,4 +45,81 @@ async fn a_service_serves_its_metrics_in_the_openmetrics_format() {
     }
     assert!(answer.trim_end().ends_with("# EOF"), "{answer}");
     stop(vendor).await;
+}
+
+/// The value of the sample `series` (name and labels, exactly) in `text`.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|value| value.parse().ok())
+}
+
+/// The figures an operator reads to see whether the suite keeps up: the
+/// outbox backlog, each consumer's lag per partition, and how fresh the
+/// catalog's search index is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_suite_reports_backlog_lag_and_search_freshness() {
+    let broker = Broker::start().await;
+    let shop = Shop::open(&broker).await;
+    shop.place_one().await;
+    shop.drained(Duration::from_secs(30)).await;
+    shop.reporting_counts(1, Duration::from_secs(30)).await;
+
+    let metrics = |name: &str| {
+        let address = shop.metrics_address(name).unwrap();
+        std::thread::spawn(move || scrape(address)).join().unwrap()
+    };
+    // Consumers report their lag from librdkafka's statistics, every 5 s:
+    // reporting holds all six partitions of the order events, and has
+    // applied everything on them.
+    let order_topic = "topic=\"blangkon.order.events.v1\"";
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let lags = loop {
+        let text = metrics("reporting");
+        let lags: Vec<f64> = text
+            .lines()
+            .filter(|l| l.starts_with("blangkon_consumer_lag{") && l.contains(order_topic))
+            .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+            .collect();
+        if lags.len() == 6 && lags.iter().all(|lag| *lag == 0.0) {
+            break lags;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "reporting's lag on the order events is not 0 on 6 partitions after 30 s:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+
+    let order = metrics("order");
+    assert_eq!(
+        sample(&order, "blangkon_outbox_unpublished_events"),
+        Some(0.0),
+        "{order}"
+    );
+    assert_eq!(
+        sample(&order, "blangkon_orders_total{status=\"placed\"}"),
+        Some(1.0),
+        "{order}"
+    );
+
+    // The listed product went through the search feed.
+    let catalog = metrics("catalog");
+    let refreshed = sample(
+        &catalog,
+        "blangkon_catalog_search_refresh_lag_seconds_count",
+    );
+    assert!(refreshed.is_some_and(|n| n >= 1.0), "{catalog}");
+    let behind = sample(&catalog, "blangkon_catalog_search_behind_seconds").unwrap();
+    assert!(behind < 5.0, "search is {behind} s behind:\n{catalog}");
+    assert_eq!(
+        sample(&catalog, "blangkon_catalog_search_products"),
+        Some(1.0)
+    );
+    report(format_args!(
+        "metrics: reporting lag {lags:?} on the order events; catalog search {behind:.3} s \
+         behind, {} changes refreshed",
+        refreshed.unwrap_or_default()
+    ));
+    shop.close().await;
 }

@@ -106,6 +106,7 @@ impl ServiceHost {
         let metrics = Metrics::default();
         metrics.watch_relay(relay.health());
         metrics.watch_pool(db.clone());
+        metrics.watch_outbox(db.clone());
         let metrics_listener = if metrics_settings.enabled {
             let listener = metrics::bind(metrics_settings.listen)
                 .await

@@ -13,14 +13,14 @@ use blangkon_proto::events::EventEnvelope;
 use chrono::{DateTime, Utc};
 use prost::Message as _;
 use rdkafka::Message;
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::message::{BorrowedMessage, Headers};
 use sea_orm::{ActiveValue::Set, DatabaseConnection, DatabaseTransaction, DbErr};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::db;
-use crate::kafka::{self, KafkaError};
+use crate::kafka::{self, GroupConsumer, KafkaError, PartitionLags};
 use crate::metrics::ConsumerMetrics;
 use crate::settings::KafkaSettings;
 
@@ -183,7 +183,9 @@ const REJOIN_AFTER_RECEIVE_ERRORS: u32 = 60;
 pub struct InboxConsumer {
     name: String,
     db: DatabaseConnection,
-    consumer: Arc<StreamConsumer>,
+    consumer: Arc<GroupConsumer>,
+    /// What its clients report of their lag; shared across rejoins.
+    lags: PartitionLags,
     handler: Arc<dyn EventHandler>,
     settings: KafkaSettings,
     group: String,
@@ -213,11 +215,13 @@ impl InboxConsumer {
     ) -> Result<Self, KafkaError> {
         let group = format!("{}.{name}", settings.consumer_group_prefix);
         let topics: Vec<String> = topics.iter().map(|t| settings.topic(t)).collect();
-        let consumer = subscribed(settings, &group, &topics)?;
+        let lags = PartitionLags::default();
+        let consumer = subscribed(settings, &group, &topics, &lags)?;
         Ok(Self {
             name: name.to_string(),
             db,
             consumer: Arc::new(consumer),
+            lags,
             handler,
             settings: settings.clone(),
             group,
@@ -226,8 +230,10 @@ impl InboxConsumer {
         })
     }
 
-    /// Counts what becomes of each record into `counts`.
+    /// Counts what becomes of each record into `counts`, and reports its
+    /// lag there.
     pub fn counted(mut self, counts: ConsumerMetrics) -> Self {
+        counts.watch_lag(&self.name, self.lags.clone());
         self.counts = Some(counts);
         self
     }
@@ -328,7 +334,7 @@ impl InboxConsumer {
     /// resumes from the committed offsets. Answers whether it did.
     fn rejoin(&mut self, reason: &str) -> bool {
         tracing::error!(consumer = %self.name, %reason, "consumer stalled; rejoining its group with a new client");
-        let fresh = match subscribed(&self.settings, &self.group, &self.topics) {
+        let fresh = match subscribed(&self.settings, &self.group, &self.topics, &self.lags) {
             Ok(fresh) => fresh,
             Err(e) => {
                 tracing::error!(consumer = %self.name, error = %e, "cannot make a new consumer; keeping the old one");
@@ -430,8 +436,9 @@ fn subscribed(
     settings: &KafkaSettings,
     group: &str,
     topics: &[String],
-) -> Result<StreamConsumer, KafkaError> {
-    let consumer = kafka::consumer(settings, group)?;
+    lags: &PartitionLags,
+) -> Result<GroupConsumer, KafkaError> {
+    let consumer = kafka::consumer(settings, group, lags.clone())?;
     let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
     consumer.subscribe(&topics)?;
     Ok(consumer)

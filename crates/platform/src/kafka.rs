@@ -1,13 +1,16 @@
 //! Kafka clients configured the way every Blangkon service needs them, the
 //! topic names, and topic creation.
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
+use rdkafka::client::{ClientContext, DefaultClientContext};
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::{Consumer, ConsumerContext, StreamConsumer};
 use rdkafka::producer::FutureProducer;
+use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -113,9 +116,77 @@ pub fn idempotent_producer(
         .create()
 }
 
+/// How often a consumer's client reports its statistics (and so its lag).
+const STATISTICS_INTERVAL: Duration = Duration::from_secs(5);
+
+/// A consumer-group member, reporting its lag into its [`PartitionLags`].
+pub type GroupConsumer = StreamConsumer<PartitionLags>;
+
+/// How far behind a consumer is on each partition it holds: the records
+/// between the partition's end (high watermark) and what the consumer has
+/// durably applied (its stored offset, else the group's committed one, else
+/// the partition's start), from librdkafka's statistics, which it gathers
+/// from the fetches it makes anyway (no extra broker round trips).
+/// Partitions another member of the group holds are not here: that member
+/// reports them. Clones share the figures, so a consumer that replaces its
+/// client keeps reporting into the same place.
+#[derive(Debug, Clone, Default)]
+pub struct PartitionLags(Arc<Mutex<BTreeMap<(String, i32), i64>>>);
+
+impl PartitionLags {
+    /// `(topic, partition)` to records behind, as of the last statistics.
+    pub fn current(&self) -> BTreeMap<(String, i32), i64> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Takes the lags out of one statistics report.
+    fn record(&self, statistics: &Statistics) {
+        let mut lags = BTreeMap::new();
+        for (topic, found) in &statistics.topics {
+            for (id, partition) in &found.partitions {
+                if let Some(lag) = lag_of(*id, partition) {
+                    lags.insert((topic.clone(), *id), lag);
+                }
+            }
+        }
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = lags;
+    }
+}
+
+/// The lag of partition `id` as librdkafka's statistics describe it, if
+/// this consumer holds it and its end is known.
+fn lag_of(id: i32, partition: &rdkafka::statistics::Partition) -> Option<i64> {
+    // -1 is librdkafka's internal partition for unassigned messages;
+    // `desired` marks the partitions of this member's assignment.
+    if id < 0 || !partition.desired || partition.unknown || partition.hi_offset < 0 {
+        return None;
+    }
+    let applied = [partition.stored_offset, partition.committed_offset]
+        .into_iter()
+        .filter(|offset| *offset >= 0)
+        .max()
+        .unwrap_or(partition.lo_offset.max(0));
+    Some((partition.hi_offset - applied).max(0))
+}
+
+impl ClientContext for PartitionLags {
+    fn stats(&self, statistics: Statistics) {
+        self.record(&statistics);
+    }
+}
+
+impl ConsumerContext for PartitionLags {}
+
 /// A consumer-group member that commits only offsets the application has
-/// stored, i.e. after its work is durable.
-pub fn consumer(settings: &KafkaSettings, group_id: &str) -> Result<StreamConsumer, KafkaError> {
+/// stored, i.e. after its work is durable; it reports its lag into `lags`.
+pub fn consumer(
+    settings: &KafkaSettings,
+    group_id: &str,
+    lags: PartitionLags,
+) -> Result<GroupConsumer, KafkaError> {
     base_config(settings, group_id)
         .set("group.id", group_id)
         .set("enable.auto.commit", "true")
@@ -130,7 +201,11 @@ pub fn consumer(settings: &KafkaSettings, group_id: &str) -> Result<StreamConsum
         // librdkafka's default (500 ms) a quiet suite's events waited half
         // a second on a broker that does not answer a held fetch early.
         .set("fetch.wait.max.ms", "50")
-        .create()
+        .set(
+            "statistics.interval.ms",
+            STATISTICS_INTERVAL.as_millis().to_string(),
+        )
+        .create_with_context(lags)
 }
 
 /// How far a consumer group has got through its topics.
@@ -150,7 +225,7 @@ pub struct GroupProgress {
 /// holds no partitions, or not all, still sees the rest. Blocks on broker
 /// round trips.
 pub fn group_progress(
-    consumer: &StreamConsumer,
+    consumer: &GroupConsumer,
     topics: &[String],
 ) -> Result<GroupProgress, KafkaError> {
     let timeout = Duration::from_secs(5);
@@ -246,7 +321,41 @@ mod tests {
         };
         let producer = idempotent_producer(&settings, "tls-test");
         assert!(producer.is_ok(), "{:?}", producer.err());
-        let consumer = consumer(&settings, "tls-test");
+        let consumer = consumer(&settings, "tls-test", PartitionLags::default());
         assert!(consumer.is_ok(), "{:?}", consumer.err());
+    }
+
+    fn held(stored: i64, committed: i64, lo: i64, hi: i64) -> rdkafka::statistics::Partition {
+        rdkafka::statistics::Partition {
+            desired: true,
+            stored_offset: stored,
+            committed_offset: committed,
+            lo_offset: lo,
+            hi_offset: hi,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn lag_counts_from_what_the_consumer_applied() {
+        // Applied and stored beyond the last commit: the stored offset counts.
+        assert_eq!(lag_of(0, &held(90, 80, 0, 100)), Some(10));
+        // Nothing stored since it joined: the group's commit counts.
+        assert_eq!(lag_of(0, &held(-1001, 80, 0, 100)), Some(20));
+        // A new group: everything retained waits.
+        assert_eq!(lag_of(0, &held(-1001, -1001, 40, 100)), Some(60));
+        // Caught up.
+        assert_eq!(lag_of(3, &held(100, 100, 0, 100)), Some(0));
+    }
+
+    #[test]
+    fn partitions_not_held_or_not_known_have_no_lag() {
+        let not_held = rdkafka::statistics::Partition {
+            desired: false,
+            ..held(10, 10, 0, 100)
+        };
+        assert_eq!(lag_of(0, &not_held), None);
+        assert_eq!(lag_of(-1, &held(10, 10, 0, 100)), None);
+        assert_eq!(lag_of(0, &held(-1001, -1001, -1, -1)), None);
     }
 }

@@ -11,27 +11,35 @@
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Duration;
 
 use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use futures::future::BoxFuture;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+pub use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::kafka::PartitionLags;
 use crate::outbox::RelayHealth;
 
 /// The OpenMetrics text format's content type.
 const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
+/// How long a scrape waits for a figure it must ask the database for; a
+/// figure not read in time keeps its last value.
+const SCRAPE_QUERY_TIMEOUT: Duration = Duration::from_secs(2);
+
 type Refresh = Box<dyn Fn() + Send + Sync>;
+type Query = Arc<dyn Fn() -> BoxFuture<'static, ()> + Send + Sync>;
 
 /// A service's metrics: what it registered, and what to read before each
 /// scrape.
@@ -39,6 +47,7 @@ type Refresh = Box<dyn Fn() + Send + Sync>;
 pub struct Metrics {
     registry: Arc<Mutex<Registry>>,
     refreshes: Arc<Mutex<Vec<Refresh>>>,
+    queries: Arc<Mutex<Vec<Query>>>,
     consumers: Arc<OnceLock<ConsumerMetrics>>,
 }
 
@@ -53,7 +62,23 @@ pub struct ConsumerMetrics {
     pub events: Family<ConsumerLabels, Counter>,
     /// Times a consumer rejoined its group with a new client.
     pub rejoins: Family<[(&'static str, String); 1], Counter>,
+    /// Each consumer's lag figures, read into `blangkon_consumer_lag` at
+    /// each scrape.
+    lags: Arc<Mutex<Vec<(String, PartitionLags)>>>,
 }
+
+impl ConsumerMetrics {
+    /// Reports `lags` as consumer `name`'s.
+    pub fn watch_lag(&self, name: &str, lags: PartitionLags) {
+        self.lags
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((name.to_string(), lags));
+    }
+}
+
+/// Labels of one partition's lag: `consumer`, `topic`, `partition`.
+type LagLabels = [(&'static str, String); 3];
 
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -83,6 +108,25 @@ impl Metrics {
             .push(Box::new(refresh));
     }
 
+    /// Runs `query` before each scrape, for a figure that takes I/O to
+    /// read (a database count); it gets [`SCRAPE_QUERY_TIMEOUT`].
+    pub fn on_scrape_query<F, Fut>(&self, query: F)
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let query: Query = Arc::new(move || {
+            let read = query();
+            Box::pin(async move {
+                let _ = tokio::time::timeout(SCRAPE_QUERY_TIMEOUT, read).await;
+            })
+        });
+        self.queries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(query);
+    }
+
     /// A gauge `blangkon_<name>` whose value `read` gives at each scrape.
     pub fn gauge_fn(&self, name: &str, help: &str, read: impl Fn() -> i64 + Send + Sync + 'static) {
         let gauge = Gauge::<i64>::default();
@@ -92,8 +136,42 @@ impl Metrics {
         });
     }
 
+    /// A gauge `blangkon_<name>` in seconds, which `read` gives at each
+    /// scrape.
+    pub fn seconds_fn(
+        &self,
+        name: &str,
+        help: &str,
+        read: impl Fn() -> Duration + Send + Sync + 'static,
+    ) {
+        let gauge = Gauge::<f64, AtomicU64>::default();
+        self.register(name, help, gauge.clone());
+        self.on_scrape(move || {
+            gauge.set(read().as_secs_f64());
+        });
+    }
+
+    /// A histogram `blangkon_<name>` with the upper bounds `buckets`, for
+    /// the caller to observe into.
+    pub fn histogram(
+        &self,
+        name: &str,
+        help: &str,
+        buckets: impl Iterator<Item = f64>,
+    ) -> Histogram {
+        let histogram = Histogram::new(buckets);
+        self.register(name, help, histogram.clone());
+        histogram
+    }
+
     /// Every metric, as OpenMetrics text.
-    pub fn encode(&self) -> String {
+    pub async fn encode(&self) -> String {
+        let queries: Vec<Query> = self
+            .queries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        futures::future::join_all(queries.iter().map(|query| query())).await;
         for refresh in self
             .refreshes
             .lock()
@@ -124,6 +202,29 @@ impl Metrics {
                     "Times an inbox consumer rejoined its group with a new client (stalled or failed)",
                     counts.rejoins.clone(),
                 );
+                let lag = Family::<LagLabels, Gauge>::default();
+                self.register(
+                    "consumer_lag",
+                    "Records between the end of a partition and an inbox consumer's position, \
+                     for the partitions this replica holds (librdkafka statistics, every 5 s)",
+                    lag.clone(),
+                );
+                let lags = counts.lags.clone();
+                self.on_scrape(move || {
+                    // Partitions move between replicas: report only those
+                    // held now.
+                    lag.clear();
+                    for (consumer, lags) in lags.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+                        for ((topic, partition), behind) in lags.current() {
+                            let labels = [
+                                ("consumer", consumer.clone()),
+                                ("topic", topic),
+                                ("partition", partition.to_string()),
+                            ];
+                            lag.get_or_create(&labels).set(behind);
+                        }
+                    }
+                });
                 counts
             })
             .clone()
@@ -161,6 +262,28 @@ impl Metrics {
             let more = health.producers_replaced().saturating_sub(replaced.get());
             replaced.inc_by(more);
             failed.inc_by(health.failed_rounds().saturating_sub(failed.get()));
+        });
+    }
+
+    /// The events in the service's outbox that Kafka has not acknowledged,
+    /// counted at each scrape (every replica counts the same table).
+    pub fn watch_outbox(&self, db: DatabaseConnection) {
+        let unpublished = Gauge::<i64>::default();
+        self.register(
+            "outbox_unpublished_events",
+            "Events committed but not yet acknowledged by Kafka (the outbox backlog)",
+            unpublished.clone(),
+        );
+        self.on_scrape_query(move || {
+            let (db, unpublished) = (db.clone(), unpublished.clone());
+            async move {
+                match crate::outbox::pending_count(&db).await {
+                    Ok(n) => {
+                        unpublished.set(i64::try_from(n).unwrap_or(i64::MAX));
+                    }
+                    Err(e) => tracing::debug!(error = %e, "cannot count the outbox backlog"),
+                }
+            }
         });
     }
 
@@ -317,7 +440,10 @@ pub async fn serve(listener: TcpListener, metrics: Metrics, shutdown: Cancellati
         "/metrics",
         get(move || {
             let metrics = metrics.clone();
-            async move { ([(header::CONTENT_TYPE, CONTENT_TYPE)], metrics.encode()).into_response() }
+            async move {
+                let text = metrics.encode().await;
+                ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response()
+            }
         }),
     );
     let stopped = async move { shutdown.cancelled().await };
@@ -333,21 +459,21 @@ pub async fn serve(listener: TcpListener, metrics: Metrics, shutdown: Cancellati
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_gauge_function_is_read_at_each_scrape() {
+    #[tokio::test]
+    async fn a_gauge_function_is_read_at_each_scrape() {
         let metrics = Metrics::default();
         let value = Arc::new(std::sync::atomic::AtomicI64::new(3));
         let read = value.clone();
         metrics.gauge_fn("things", "Things", move || {
             read.load(std::sync::atomic::Ordering::Relaxed)
         });
-        assert!(metrics.encode().contains("blangkon_things 3\n"));
+        assert!(metrics.encode().await.contains("blangkon_things 3\n"));
         value.store(5, std::sync::atomic::Ordering::Relaxed);
-        assert!(metrics.encode().contains("blangkon_things 5\n"));
+        assert!(metrics.encode().await.contains("blangkon_things 5\n"));
     }
 
-    #[test]
-    fn consumer_counts_are_registered_once_for_every_consumer() {
+    #[tokio::test]
+    async fn consumer_counts_are_registered_once_for_every_consumer() {
         let metrics = Metrics::default();
         let (first, second) = (metrics.consumers(), metrics.consumers());
         let applied = |consumer: &str| {
@@ -358,7 +484,7 @@ mod tests {
         };
         first.events.get_or_create(&applied("projection")).inc();
         second.events.get_or_create(&applied("projection")).inc();
-        let text = metrics.encode();
+        let text = metrics.encode().await;
         assert_eq!(
             text.matches("# TYPE blangkon_consumer_events counter")
                 .count(),
@@ -372,12 +498,12 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_relay_figures_are_read_at_each_scrape() {
+    #[tokio::test]
+    async fn the_relay_figures_are_read_at_each_scrape() {
         let metrics = Metrics::default();
         let health = Arc::new(RelayHealth::default());
         metrics.watch_relay(health.clone());
-        let text = metrics.encode();
+        let text = metrics.encode().await;
         assert!(
             text.contains("blangkon_outbox_oldest_unpublished_age_seconds 0"),
             "{text}"
@@ -393,7 +519,7 @@ mod tests {
         assert!(text.ends_with("# EOF\n"), "{text}");
 
         health.waiting_since(Some(chrono::Utc::now() - chrono::Duration::seconds(90)));
-        let text = metrics.encode();
+        let text = metrics.encode().await;
         let age: f64 = text
             .lines()
             .find_map(|l| l.strip_prefix("blangkon_outbox_oldest_unpublished_age_seconds "))

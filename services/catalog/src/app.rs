@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use blangkon_platform::host::ServiceHost;
 use blangkon_platform::kafka::topics;
+use blangkon_platform::metrics::exponential_buckets;
 use blangkon_platform::service::{About, Service, StartError};
 use blangkon_proto::catalog::catalog_service_server::{CatalogServiceServer, SERVICE_NAME};
 use tonic::service::Routes;
@@ -37,11 +38,22 @@ impl Service for CatalogService {
             "Listed products this replica's search index holds",
             move || i64::try_from(indexed.products()).unwrap_or(i64::MAX),
         );
+        let fresh = search.clone();
+        host.metrics().seconds_fn(
+            "catalog_search_behind_seconds",
+            "How long ago this replica's search index last held every committed product change",
+            move || fresh.behind(),
+        );
+        let refresh_lag = host.metrics().histogram(
+            "catalog_search_refresh_lag_seconds",
+            "From a product or vendor change's commit to this replica's search index applying it",
+            exponential_buckets(0.001, 2.0, 16),
+        );
         let poll = Duration::from_millis(settings.service.search_poll_ms);
         let feed = search.clone();
         let feed_db = db.clone();
         host.run_beside("search feed", move |shutdown| {
-            feed.follow(feed_db, from, poll, shutdown)
+            feed.follow(feed_db, from, poll, refresh_lag, shutdown)
         });
         let api = CatalogApi::new(db, host.waker(), search, settings.service.max_price);
         Ok(Routes::new(CatalogServiceServer::with_interceptor(

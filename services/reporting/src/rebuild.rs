@@ -99,7 +99,7 @@ pub async fn rebuild(
         settings.consumer_group_prefix,
         uuid::Uuid::new_v4().simple()
     );
-    let consumer = kafka::consumer(settings, &group)?;
+    let consumer = kafka::consumer(settings, &group, kafka::PartitionLags::default())?;
     // Where each partition ends now: the rebuild reads up to there.
     let mut assignment = TopicPartitionList::new();
     let mut remaining: HashMap<(String, i32), i64> = HashMap::new();

@@ -9,11 +9,13 @@ pub mod analyzer;
 pub mod index;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use blangkon_domain::{ProductStatus, VendorStatus};
 use blangkon_platform::CancellationToken;
+use blangkon_platform::metrics::Histogram;
 use chrono::Utc;
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::Notify;
@@ -25,6 +27,8 @@ pub use index::{Cursor, Hit, ProductDoc, Query, SearchIndex, SearchResult, SortO
 /// for changes whose transaction committed after a later-numbered one.
 const LATE_COMMIT_WINDOW: Duration = Duration::from_secs(5);
 const RETENTION: chrono::TimeDelta = chrono::TimeDelta::minutes(30);
+/// Changes the feed reads at once.
+const CHANGES_PER_READ: u64 = 5000;
 
 /// The shared search index and what it needs to turn rows into documents.
 #[derive(Debug)]
@@ -33,6 +37,9 @@ pub struct Search {
     /// code -> (name, top-level code)
     categories: HashMap<String, (String, String)>,
     wake: Notify,
+    /// When the feed last read the change log to its end (Unix ms): the
+    /// index holds every change committed before then.
+    caught_up_ms: AtomicI64,
 }
 
 fn vendor_doc(row: &vendor::Model) -> VendorDoc {
@@ -49,6 +56,7 @@ impl Search {
     pub async fn load(db: &DatabaseConnection) -> Result<(Arc<Self>, i64), DbErr> {
         // Read the log position first: changes made while loading are then
         // applied again, which is harmless, rather than missed.
+        let started = Utc::now();
         let from = store::last_search_change(db).await?;
         let categories = store::categories(db)
             .await?
@@ -62,6 +70,7 @@ impl Search {
             index: RwLock::new(SearchIndex::default()),
             categories,
             wake: Notify::new(),
+            caught_up_ms: AtomicI64::new(started.timestamp_millis()),
         });
         let vendors = store::all_vendors(db).await?;
         let products = store::listed_products(db).await?;
@@ -95,6 +104,14 @@ impl Search {
     /// of verified vendors).
     pub fn products(&self) -> usize {
         self.index.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// How long ago the index last held every committed change: below the
+    /// poll interval while the feed keeps up, growing while it cannot read
+    /// the change log.
+    pub fn behind(&self) -> Duration {
+        let since = Utc::now().timestamp_millis() - self.caught_up_ms.load(Ordering::Relaxed);
+        Duration::from_millis(u64::try_from(since).unwrap_or(0))
     }
 
     /// Asks the feed to look for changes now (after a local commit).
@@ -150,12 +167,14 @@ impl Search {
         Ok(())
     }
 
-    /// Tails the change log until `shutdown`.
+    /// Tails the change log until `shutdown`, observing into `refresh_lag`
+    /// how long each change took from its commit to this replica's index.
     pub async fn follow(
         self: Arc<Self>,
         db: DatabaseConnection,
         mut last_seq: i64,
         poll: Duration,
+        refresh_lag: Histogram,
         shutdown: CancellationToken,
     ) {
         let mut recent: HashMap<i64, chrono::DateTime<Utc>> = HashMap::new();
@@ -163,18 +182,29 @@ impl Search {
         loop {
             let since =
                 Utc::now() - chrono::TimeDelta::from_std(LATE_COMMIT_WINDOW).unwrap_or_default();
-            match store::search_changes_since(&db, last_seq, since, 5000).await {
+            let reading = Utc::now();
+            match store::search_changes_since(&db, last_seq, since, CHANGES_PER_READ).await {
                 Ok(changes) => {
+                    let mut caught_up = changes.len() < CHANGES_PER_READ as usize;
                     for change in changes {
                         if recent.contains_key(&change.seq) {
                             continue;
                         }
                         if let Err(e) = self.apply(&db, &change).await {
                             tracing::warn!(error = %e, "search change not applied; retrying");
+                            caught_up = false;
                             break;
                         }
+                        let lag = (Utc::now() - change.changed_at)
+                            .to_std()
+                            .unwrap_or_default();
+                        refresh_lag.observe(lag.as_secs_f64());
                         last_seq = last_seq.max(change.seq);
                         recent.insert(change.seq, change.changed_at);
+                    }
+                    if caught_up {
+                        self.caught_up_ms
+                            .store(reading.timestamp_millis(), Ordering::Relaxed);
                     }
                     recent.retain(|_, at| *at > since - chrono::TimeDelta::seconds(1));
                 }
