@@ -1,7 +1,7 @@
 # Short named recipes; the README's two commands need none of them.
 CARGO ?= cargo
 
-.PHONY: run test check fmt clippy test-ci build bench bench-catalog bench-order bench-reporting mutants
+.PHONY: run test check fmt clippy test-ci build images bench bench-catalog bench-order bench-reporting mutants
 
 ## run: the whole suite locally (SQLite + embedded Kafka), Ctrl-C stops it
 run:
@@ -27,6 +27,22 @@ build:
 ## test-ci: what .ci/run does: PostgreSQL + tansu, then check and test
 test-ci:
 	bash .ci/run
+
+## images: the four services' container images, tagged
+## $(REGISTRY)/blangkon-<service>:$(VERSION) (the workspace's version), with
+## docker (BuildKit) or podman: `make images REGISTRY=registry.example.go.id/blangkon`
+SERVICES := vendor catalog order reporting
+VERSION ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+REGISTRY ?= ghcr.io/blangkon
+CONTAINER ?= $(shell command -v podman >/dev/null 2>&1 && echo podman || echo docker)
+
+images: $(SERVICES:%=image-%)
+
+image-%:
+	$(CONTAINER) build --file deploy/docker/Dockerfile --target runtime \
+	  --build-arg SERVICE=$* --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) \
+	  --tag $(REGISTRY)/blangkon-$*:$(VERSION) .
 
 ## bench-catalog: load 500,000 products into PostgreSQL and measure search
 ## over gRPC (p50/p99, throughput at several concurrency levels)

@@ -133,7 +133,8 @@ fn tansu_binary() -> Option<PathBuf> {
     tansu.exists().then_some(tansu)
 }
 
-fn free_port() -> u16 {
+/// A loopback port nobody listens on now.
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -354,27 +355,8 @@ impl Shop {
         let dbs = Databases::new().await;
         let ports = [free_port(), free_port(), free_port(), free_port()];
         let endpoints = ports.map(|port| format!("http://127.0.0.1:{port}"));
-        let kafka = &services.config.kafka;
         let common = |name: &str, port: u16, db: &TestDatabase| {
-            let key = |k: &str| format!("BLANGKON_{}__{k}", name.to_uppercase());
-            vec![
-                (key("GRPC__LISTEN"), format!("127.0.0.1:{port}")),
-                (key("METRICS__LISTEN"), "127.0.0.1:0".into()),
-                (key("DATABASE__URL"), db.url.clone()),
-                (key("DATABASE__MAX_CONNECTIONS"), "5".into()),
-                (key("AUTH__JWT_SECRET"), SECRET.into()),
-                (
-                    key("KAFKA__BOOTSTRAP_SERVERS"),
-                    kafka.bootstrap_servers.clone(),
-                ),
-                (
-                    key("KAFKA__CONSUMER_GROUP_PREFIX"),
-                    kafka.consumer_group_prefix.clone(),
-                ),
-                (key("KAFKA__CREATE_TOPICS"), kafka.create_topics.to_string()),
-                (key("KAFKA__RELAY_POLL_MS"), "200".into()),
-                (key("KAFKA__DELIVERY_TIMEOUT_MS"), "3000".into()),
-            ]
+            service_env(&services, name, port, 0, &db.url)
         };
         let mut order_env = common("order", ports[2], &dbs.order);
         order_env.push((
@@ -678,11 +660,17 @@ impl Shop {
 /// A test suite on `broker`, with the topics the mock cluster cannot
 /// create on its own.
 async fn suite_on(broker: &Broker) -> TestSuite {
-    let mut services = TestSuite::on(TestKafka::external(broker.kafka.bootstrap.clone()));
-    services.config.kafka.create_topics = !broker.kafka.is_mock();
-    if broker.kafka.is_mock() {
+    let services = TestSuite::on(TestKafka::external(broker.kafka.bootstrap.clone()));
+    with_topics(services, &broker.kafka).await
+}
+
+/// `services` on `kafka` with the suite's topics in place: the services
+/// create them on a real broker; the mock cluster gets them from the test.
+pub async fn with_topics(mut services: TestSuite, kafka: &TestKafka) -> TestSuite {
+    services.config.kafka.create_topics = !kafka.is_mock();
+    if kafka.is_mock() {
         for spec in topics::ALL {
-            broker.kafka.create_topic(spec.name, spec.partitions).await;
+            kafka.create_topic(spec.name, spec.partitions).await;
         }
     }
     services
@@ -776,18 +764,7 @@ impl Drop for ServiceProcess {
 }
 
 fn spawn_service(name: &str, env: &[(String, String)]) -> Child {
-    // The test runs from target/<profile>/deps; the binaries sit one up.
-    let exe = std::env::current_exe().unwrap();
-    let binary = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .map(|dir| dir.join(format!("blangkon-{name}")))
-        .unwrap();
-    assert!(
-        binary.exists(),
-        "{} is missing: build the services first (cargo test --workspace builds them)",
-        binary.display()
-    );
+    let binary = service_binary(name);
     // Its log, for a failing scenario: where the service says why.
     let log = std::fs::OpenOptions::new()
         .create(true)
@@ -802,6 +779,57 @@ fn spawn_service(name: &str, env: &[(String, String)]) -> Child {
         .stderr(log)
         .spawn()
         .unwrap()
+}
+
+/// The environment that runs service `name` as its own process, a binary
+/// or a container, on the host's network: gRPC on `grpc_port` and metrics on
+/// `metrics_port` of 127.0.0.1 (0: any free port), its database at
+/// `database_url`, the broker and consumer groups of `services`.
+pub fn service_env(
+    services: &TestSuite,
+    name: &str,
+    grpc_port: u16,
+    metrics_port: u16,
+    database_url: &str,
+) -> Vec<(String, String)> {
+    let kafka = &services.config.kafka;
+    let key = |k: &str| format!("BLANGKON_{}__{k}", name.to_uppercase());
+    vec![
+        (key("GRPC__LISTEN"), format!("127.0.0.1:{grpc_port}")),
+        (key("METRICS__LISTEN"), format!("127.0.0.1:{metrics_port}")),
+        (key("DATABASE__URL"), database_url.into()),
+        (key("DATABASE__MAX_CONNECTIONS"), "5".into()),
+        (key("AUTH__JWT_SECRET"), SECRET.into()),
+        (
+            key("KAFKA__BOOTSTRAP_SERVERS"),
+            kafka.bootstrap_servers.clone(),
+        ),
+        (
+            key("KAFKA__CONSUMER_GROUP_PREFIX"),
+            kafka.consumer_group_prefix.clone(),
+        ),
+        (key("KAFKA__CREATE_TOPICS"), kafka.create_topics.to_string()),
+        (key("KAFKA__RELAY_POLL_MS"), "200".into()),
+        (key("KAFKA__DELIVERY_TIMEOUT_MS"), "3000".into()),
+    ]
+}
+
+/// The binary of service `name`, `blangkon-<name>`, beside the running
+/// test's own: `cargo test --workspace` builds both.
+pub fn service_binary(name: &str) -> PathBuf {
+    // The test runs from target/<profile>/deps; the binaries sit one up.
+    let exe = std::env::current_exe().unwrap();
+    let binary = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|dir| dir.join(format!("blangkon-{name}")))
+        .unwrap();
+    assert!(
+        binary.exists(),
+        "{} is missing: build the services first (cargo test --workspace builds them)",
+        binary.display()
+    );
+    binary
 }
 
 /// `GET /metrics` at `address` over plain HTTP/1.1: the status line, the
