@@ -30,19 +30,24 @@ test-ci:
 
 ## images: the four services' container images, tagged
 ## $(REGISTRY)/blangkon-<service>:$(VERSION) (the workspace's version), with
-## docker (BuildKit) or podman: `make images REGISTRY=registry.example.go.id/blangkon`
+## docker (BuildKit) or podman: `make images REGISTRY=registry.example.go.id/blangkon`;
+## IMAGE_BUILD_FLAGS for more, e.g. --build-arg RUST_IMAGE=<a mirror's rust image>
 SERVICES := vendor catalog order reporting
 VERSION ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 REGISTRY ?= ghcr.io/blangkon
 CONTAINER ?= $(shell command -v podman >/dev/null 2>&1 && echo podman || echo docker)
+IMAGE_BUILD_FLAGS ?=
 
 images: $(SERVICES:%=image-%)
 
+# BINARY_FROM=build is the Dockerfile's default, spelled out for podman 4's
+# buildah, which skips a stage that only an ARG's default names.
 image-%:
 	$(CONTAINER) build --file deploy/docker/Dockerfile --target runtime \
-	  --build-arg SERVICE=$* --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) \
-	  --tag $(REGISTRY)/blangkon-$*:$(VERSION) .
+	  --build-arg SERVICE=$* --build-arg BINARY_FROM=build \
+	  --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) \
+	  --tag $(REGISTRY)/blangkon-$*:$(VERSION) $(IMAGE_BUILD_FLAGS) .
 
 ## bench-catalog: load 500,000 products into PostgreSQL and measure search
 ## over gRPC (p50/p99, throughput at several concurrency levels)
