@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use schemars::JsonSchema;
 use sea_orm::DeriveValueType;
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
     Serialize,
     Deserialize,
     DeriveValueType,
+    JsonSchema,
 )]
 #[serde(transparent)]
 pub struct Rupiah(i64);

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
 
+use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -162,6 +163,21 @@ impl Serialize for Secret {
     }
 }
 
+/// A string, in the settings' JSON Schema.
+impl JsonSchema for Secret {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Secret".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        String::json_schema(generator)
+    }
+}
+
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(Self::new)
@@ -216,7 +232,7 @@ impl PlatformSettings {
 }
 
 /// The Prometheus endpoint: `GET /metrics` in the OpenMetrics text format.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MetricsSettings {
     /// Serve it at all.
@@ -234,7 +250,7 @@ impl Default for MetricsSettings {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GrpcSettings {
     /// Address the gRPC server binds; port 0 picks a free port (tests).
@@ -252,12 +268,14 @@ impl GrpcSettings {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
     /// `postgres://user:password@host/db` in production,
     /// `sqlite://path?mode=rwc` locally. A secret: it may hold a password.
     pub url: Secret,
+    /// Connections of the service's pool, at most; a replica holds up to
+    /// this many on the server.
     pub max_connections: u32,
     /// Apply pending migrations when the service starts. Turn off when a
     /// deployment runs `migrate` as a separate job.
@@ -284,7 +302,7 @@ impl DatabaseSettings {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KafkaSettings {
     /// Comma-separated `host:port` list.
@@ -331,7 +349,7 @@ pub struct KafkaSettings {
 }
 
 /// librdkafka's `security.protocol`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SecurityProtocol {
     #[default]
@@ -362,13 +380,14 @@ impl SecurityProtocol {
 
 /// TLS and SASL for the brokers: what a Strimzi listener with `tls: true`
 /// and `scram-sha-512` or `tls` authentication, or a managed Kafka, asks.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct KafkaSecurity {
     /// `plaintext` (default), `ssl`, `sasl_plaintext` or `sasl_ssl`.
     pub protocol: SecurityProtocol,
     /// With a `sasl_` protocol: `SCRAM-SHA-512`, `SCRAM-SHA-256` or `PLAIN`.
     pub sasl_mechanism: String,
+    /// The SASL user (Strimzi: the KafkaUser's name).
     pub sasl_username: String,
     pub sasl_password: Secret,
     /// PEM file of the CA that signed the brokers' certificates (Strimzi's
@@ -530,7 +549,7 @@ impl Default for KafkaSettings {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSettings {
     /// HMAC secret (HS256) that signs bearer tokens. Required, at least 32
@@ -562,7 +581,7 @@ impl AuthSettings {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// Readable lines for a terminal.
@@ -571,9 +590,11 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TelemetrySettings {
+    /// `human`: readable lines for a terminal; `json`: one object per
+    /// line, for log collectors.
     pub log_format: LogFormat,
     /// `tracing` filter directives, e.g. `info,blangkon_vendor=debug`.
     pub log_filter: String,

@@ -3,12 +3,13 @@
 use blangkon_domain::Rupiah;
 use blangkon_platform::service::Section;
 use blangkon_platform::settings::{SettingsError, require_positive};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The catalog service's settings (`BLANGKON_CATALOG__…`).
 pub type Settings = blangkon_platform::service::Settings<crate::CatalogService>;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogSettings {
     /// Highest price per unit a product may carry. Default: the

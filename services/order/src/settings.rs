@@ -5,17 +5,20 @@ use std::time::Duration;
 use blangkon_domain::Rupiah;
 use blangkon_platform::service::Section;
 use blangkon_platform::settings::{SettingsError, is_http_url, require, require_positive};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The order service's settings (`BLANGKON_ORDER__…`).
 pub type Settings = blangkon_platform::service::Settings<crate::OrderService>;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderSettings {
     /// Highest total of one order: the direct-purchase limit by default.
     pub max_order_total: Rupiah,
+    /// The vendor service's gRPC endpoint, `http://host:port`.
     pub vendor_endpoint: String,
+    /// The catalog service's gRPC endpoint, `http://host:port`.
     pub catalog_endpoint: String,
     /// Deadline of every call to the vendor and catalog services.
     pub call_timeout_ms: u64,

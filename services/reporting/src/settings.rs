@@ -2,12 +2,13 @@
 
 use blangkon_platform::service::Section;
 use blangkon_platform::settings::{SettingsError, is_http_url, require};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The reporting service's settings (`BLANGKON_REPORTING__…`).
 pub type Settings = blangkon_platform::service::Settings<crate::ReportingService>;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportingSettings {
     /// OCDS: the publisher's registered ocid prefix, `ocds-` and six

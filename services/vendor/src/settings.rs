@@ -3,6 +3,7 @@
 
 use blangkon_platform::service::Section;
 use blangkon_platform::settings::SettingsError;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::regency::{NewRegency, RegencyKind};
@@ -13,11 +14,11 @@ pub type Settings = blangkon_platform::service::Settings<crate::VendorService>;
 /// Regencies beyond the seeded 35 of Central Java (another province, a new
 /// code): added at start if missing. Set them in the config file:
 /// `[[regencies]]` with `code`, `name`, `kind`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(transparent)]
 pub struct Regencies(pub Vec<RegencySetting>);
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegencySetting {
     pub code: String,
