@@ -105,6 +105,24 @@ impl TestDatabase {
     }
 }
 
+/// The bin directory of the project's Python tools (the OCDS validator,
+/// confluent-kafka, the Helm SDK and Kubernetes' schemas), installed on
+/// first use by deploy/local/python-tools.sh.
+pub fn python_tools() -> std::path::PathBuf {
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/local/python-tools.sh");
+    let installed = std::process::Command::new("bash")
+        .arg(&script)
+        .output()
+        .expect("run deploy/local/python-tools.sh");
+    assert!(
+        installed.status.success(),
+        "installing the Python tools failed: {}",
+        String::from_utf8_lossy(&installed.stderr)
+    );
+    String::from_utf8_lossy(&installed.stdout).trim().into()
+}
+
 /// Shows the logs of the services under test with the failing test's
 /// output (`RUST_LOG` to see more). Safe to call from every test.
 pub fn init_tracing() {

@@ -1102,23 +1102,6 @@ async fn figures_streams_and_open_data_after_a_scripted_scenario() {
     families.finish();
 }
 
-/// The bin directory of the project's Python tools (libcoveocds,
-/// confluent-kafka), installed by deploy/local/python-tools.sh.
-fn python_tools() -> std::path::PathBuf {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let script = root.join("../../deploy/local/python-tools.sh");
-    let installed = std::process::Command::new("bash")
-        .arg(&script)
-        .output()
-        .unwrap();
-    assert!(
-        installed.status.success(),
-        "installing the Python tools failed: {}",
-        String::from_utf8_lossy(&installed.stderr)
-    );
-    String::from_utf8(installed.stdout).unwrap().trim().into()
-}
-
 /// Runs libcoveocds on `json` offline against the OCDS 1.1.5 schema kept
 /// with these tests.
 fn validate_ocds(json: &str) -> serde_json::Value {
@@ -1126,7 +1109,7 @@ fn validate_ocds(json: &str) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("package.json");
     std::fs::write(&file, json).unwrap();
-    let output = std::process::Command::new(python_tools().join("libcoveocds"))
+    let output = std::process::Command::new(blangkon_testkit::python_tools().join("libcoveocds"))
         .arg("--standard-zip")
         .arg(root.join("tests/data/ocds-schema-1.1.5.zip"))
         .arg(&file)
@@ -1144,7 +1127,7 @@ fn validate_ocds(json: &str) -> serde_json::Value {
 /// a plain confluent-kafka consumer, against the suite's stream.
 fn analyst_example(s: &Suite) -> serde_json::Value {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let output = std::process::Command::new(python_tools().join("python"))
+    let output = std::process::Command::new(blangkon_testkit::python_tools().join("python"))
         .arg(root.join("../../examples/analysts/spending_by_category.py"))
         .args(["--bootstrap", &s.services.kafka.bootstrap])
         .args(["--topic-prefix", &s.services.config.kafka.topic_prefix])

@@ -1,0 +1,107 @@
+{{/*
+The service's settings as its environment: each leaf of `.Values.settings`
+becomes BLANGKON_<SERVICE>__<SECTION>__<KEY> (lists joined with commas, a
+`.` in a key, as in kafka.properties, written `_`). values.schema.json lists
+exactly the keys the binary reads, generated from its settings types, so a
+key that is not a setting cannot be set.
+*/}}
+{{- define "blangkon.settingsEnv" -}}
+{{- $prefix := .prefix -}}
+{{- range $key, $value := .settings }}
+{{- $name := printf "%s%s" $prefix (upper (replace "." "_" $key)) }}
+{{- if kindIs "map" $value }}
+{{- include "blangkon.settingsEnv" (dict "prefix" (printf "%s__" $name) "settings" $value) }}
+{{- else if kindIs "slice" $value }}
+- name: {{ $name }}
+  value: {{ join "," $value | quote }}
+{{- else if kindIs "float64" $value }}
+- name: {{ $name }}
+  value: {{ $value | int64 | toString | quote }}
+{{- else if not (kindIs "invalid" $value) }}
+- name: {{ $name }}
+  value: {{ $value | toString | quote }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* The settings the chart itself decides: ports, migrations, TLS files. */}}
+{{- define "blangkon.managedEnv" -}}
+{{- $p := include "blangkon.envPrefix" . -}}
+{{- $env := dict -}}
+{{- $_ := set $env "GRPC__LISTEN" (printf "0.0.0.0:%d" (int .Values.grpc.port)) -}}
+{{- $_ := set $env "METRICS__ENABLED" (.Values.metrics.enabled | toString) -}}
+{{- $_ := set $env "METRICS__LISTEN" (printf "0.0.0.0:%d" (int .Values.metrics.port)) -}}
+{{- $_ := set $env "DATABASE__MIGRATE_ON_START" "false" -}}
+{{- if .Values.kafka.tls.caSecret -}}
+{{- $_ := set $env "KAFKA__SECURITY__SSL_CA_LOCATION" (printf "/etc/blangkon/kafka-ca/%s" .Values.kafka.tls.caKey) -}}
+{{- end -}}
+{{- if .Values.kafka.tls.clientSecret -}}
+{{- $_ := set $env "KAFKA__SECURITY__SSL_CERTIFICATE_LOCATION" (printf "/etc/blangkon/kafka-client/%s" .Values.kafka.tls.certificateKey) -}}
+{{- $_ := set $env "KAFKA__SECURITY__SSL_KEY_LOCATION" (printf "/etc/blangkon/kafka-client/%s" .Values.kafka.tls.keyKey) -}}
+{{- end -}}
+{{- if .Values.strimziTopics.enabled -}}
+{{- $_ := set $env "KAFKA__CREATE_TOPICS" "false" -}}
+{{- end -}}
+{{- range $peer, $at := .Values.peers -}}
+{{- if not (dig $.Values.service (printf "%s_endpoint" $peer) "" $.Values.settings) -}}
+{{- $name := include "blangkon.peerName" (dict "root" $ "peer" $peer) -}}
+{{- $_ := set $env (printf "%s__%s_ENDPOINT" (upper $.Values.service) (upper $peer)) (printf "http://%s:%d" $name (int $at.port)) -}}
+{{- end -}}
+{{- end -}}
+{{- range $key, $value := $env }}
+- name: {{ printf "%s%s" $p $key }}
+  value: {{ $value | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* The whole environment of a container of the service. */}}
+{{- define "blangkon.env" -}}
+{{- include "blangkon.managedEnv" . }}
+{{- include "blangkon.settingsEnv" (dict "prefix" (include "blangkon.envPrefix" .) "settings" .Values.settings) }}
+{{ include "blangkon.secretEnvs" . }}
+{{- end -}}
+
+{{/* Checks the values a working install cannot do without. */}}
+{{- define "blangkon.require" -}}
+{{- if not (dig "kafka" "bootstrap_servers" "" .Values.settings) -}}
+{{- fail "settings.kafka.bootstrap_servers is required: the Kafka bootstrap address, e.g. blangkon-kafka-bootstrap.kafka:9093" -}}
+{{- end -}}
+{{- if not (or .Values.database.existingSecret .Values.secrets.create) -}}
+{{- fail "database.existingSecret is required: the Secret holding the PostgreSQL URL (CloudNativePG's <cluster>-app Secret, key uri), or secrets.create=true with secrets.databaseUrl for development" -}}
+{{- end -}}
+{{- if not (or .Values.auth.existingSecret .Values.secrets.create) -}}
+{{- fail "auth.existingSecret is required: the Secret holding the JWT secret (key jwt-secret), or secrets.create=true with secrets.jwtSecret for development" -}}
+{{- end -}}
+{{- if and (hasKey .Values.settings "grpc") (hasKey .Values.settings.grpc "shutdown_grace_secs") -}}
+{{- if le (int .Values.terminationGracePeriodSeconds) (int .Values.settings.grpc.shutdown_grace_secs) -}}
+{{- fail "terminationGracePeriodSeconds must be longer than settings.grpc.shutdown_grace_secs, or Kubernetes kills the pod while it drains" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A Secret key reference as an env entry. */}}
+{{- define "blangkon.secretEnv" -}}
+- name: {{ .name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secret }}
+      key: {{ .key }}
+      {{- if .optional }}
+      optional: true
+      {{- end }}
+{{- end -}}
+
+{{/* The secrets the service reads, each from the Secret the values name. */}}
+{{- define "blangkon.secretEnvs" -}}
+{{- $p := include "blangkon.envPrefix" . -}}
+{{- $generated := include "blangkon.fullname" . -}}
+{{- include "blangkon.secretEnv" (dict "name" (printf "%sDATABASE__URL" $p) "secret" (.Values.database.existingSecret | default $generated) "key" .Values.database.urlKey) }}
+{{ include "blangkon.secretEnv" (dict "name" (printf "%sAUTH__JWT_SECRET" $p) "secret" (.Values.auth.existingSecret | default $generated) "key" .Values.auth.jwtSecretKey) }}
+{{ include "blangkon.secretEnv" (dict "name" (printf "%sAUTH__PREVIOUS_SECRET" $p) "secret" (.Values.auth.existingSecret | default $generated) "key" .Values.auth.previousSecretKey "optional" true) }}
+{{- if .Values.kafka.sasl.existingSecret }}
+{{ include "blangkon.secretEnv" (dict "name" (printf "%sKAFKA__SECURITY__SASL_PASSWORD" $p) "secret" .Values.kafka.sasl.existingSecret "key" .Values.kafka.sasl.passwordKey) }}
+{{- end }}
+{{- if and .Values.kafka.tls.clientSecret .Values.kafka.tls.keyPasswordKey }}
+{{ include "blangkon.secretEnv" (dict "name" (printf "%sKAFKA__SECURITY__SSL_KEY_PASSWORD" $p) "secret" .Values.kafka.tls.clientSecret "key" .Values.kafka.tls.keyPasswordKey) }}
+{{- end }}
+{{- end -}}

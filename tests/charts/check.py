@@ -1,0 +1,269 @@
+"""Offline checks of the Helm charts under helm/, run by tests/tests/charts.rs
+with the project's Python tools (deploy/local/python-tools.sh):
+
+  check.py lint                   helm lint --strict of every chart
+  check.py validate               render every chart with each values set,
+                                  validate every object (Kubernetes 1.30 and
+                                  the newest schemas, strict; custom resources
+                                  against tests/charts/crds) and its policies
+  check.py reject                 values that must be refused, and why
+  check.py render CHART VALUES... the rendered objects as JSON, for the tests
+
+Charts are copied to a temporary directory first: resolving the file://
+dependencies writes charts/ and Chart.lock, which stay out of the tree.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import helm_python as helm
+import jsonschema
+import kubernetes_validate
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+HELM = ROOT / "helm"
+HERE = Path(__file__).resolve().parent
+SERVICES = ["vendor", "catalog", "order", "reporting"]
+CHARTS = SERVICES + ["blangkon"]
+# The oldest Kubernetes the charts promise to support well, and the newest
+# kubernetes-validate knows.
+KUBERNETES = ["1.30.0", kubernetes_validate.utils.latest_version()]
+RELEASE = "blangkon"
+NAMESPACE = "blangkon"
+
+
+class Charts:
+    """The charts, copied and with their dependencies resolved."""
+
+    def __init__(self) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="blangkon-charts-")
+        self.root = Path(self._dir.name)
+        shutil.copytree(HELM, self.root, dirs_exist_ok=True)
+        for chart in SERVICES + ["blangkon"]:
+            helm.dependency_update(str(self.root / chart))
+
+    def path(self, chart: str) -> str:
+        return str(self.root / chart)
+
+    def render(self, chart: str, values: dict, release: str = RELEASE) -> list[dict]:
+        loaded = helm.Chart.load(self.path(chart))
+        manifests = loaded.render(values, name=release, namespace=NAMESPACE, is_install=True)
+        objects = []
+        for template, text in sorted(manifests.items()):
+            if template.endswith("NOTES.txt"):
+                continue
+            for document in yaml.safe_load_all(text):
+                if document:
+                    document.setdefault("metadata", {}).setdefault("annotations", {})
+                    objects.append({"template": template, "object": document})
+        return objects
+
+
+def values_sets(chart: str) -> dict[str, dict]:
+    """The values each chart is checked with: the least an install needs,
+    and the production example (deploy/kubernetes)."""
+    minimal = yaml.safe_load((HERE / "values" / "minimal.yaml").read_text())
+    production = yaml.safe_load(
+        (ROOT / "deploy" / "kubernetes" / "values-production.yaml").read_text()
+    )
+    if chart == "blangkon":
+        return {"minimal": {s: minimal for s in SERVICES}, "production": production}
+    return {"minimal": minimal, "production": production[chart]}
+
+
+def load_values(files: list[str]) -> dict:
+    merged: dict = {}
+    for name in files:
+        merged = merge(merged, yaml.safe_load(Path(name).read_text()) or {})
+    return merged
+
+
+def merge(base: dict, more: dict) -> dict:
+    out = dict(base)
+    for key, value in more.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def lint(charts: Charts) -> list[str]:
+    problems = []
+    for chart in CHARTS + ["blangkon-common"]:
+        values = values_sets(chart)["minimal"] if chart != "blangkon-common" else None
+        for version in KUBERNETES:
+            report = helm.lint(charts.path(chart), values, strict=True, kube_version=f"v{version}")
+            for message in report.get("messages", []):
+                # 1 = info ("icon is recommended"): not a finding.
+                if message["severity"] >= 2:
+                    problems.append(f"{chart} (k8s {version}): {message['path']}: {message['error']}")
+            problems += [f"{chart} (k8s {version}): {e}" for e in report.get("errors", [])]
+    return problems
+
+
+def crd_schema(obj: dict) -> dict | None:
+    group = obj["apiVersion"].split("/")[0]
+    path = HERE / "crds" / f"{obj['kind'].lower()}.{group}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def validate_object(obj: dict) -> list[str]:
+    name = f"{obj['kind']}/{obj['metadata'].get('name')}"
+    schema = crd_schema(obj)
+    if schema is not None:
+        errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(obj), key=str)
+        return [f"{name}: {e.json_path}: {e.message}" for e in errors]
+    problems = []
+    for version in KUBERNETES:
+        try:
+            kubernetes_validate.validate(obj, version, strict=True)
+        except kubernetes_validate.ValidationError as e:
+            problems.append(f"{name} (k8s {version}): {e.message}")
+        except kubernetes_validate.SchemaNotFoundError:
+            problems.append(f"{name}: no schema for {obj['apiVersion']} {obj['kind']}")
+    return problems
+
+
+def pod_spec(obj: dict) -> dict | None:
+    if obj["kind"] in ("Deployment", "Job"):
+        return obj["spec"]["template"]["spec"]
+    return None
+
+
+def policies(objects: list[dict]) -> list[str]:
+    """What every workload of the suite must be: see helm/README.md."""
+    problems = []
+    kinds = [o["object"]["kind"] for o in objects]
+    deployments = kinds.count("Deployment")
+    if kinds.count("NetworkPolicy") != deployments:
+        problems.append(f"{deployments} Deployments but {kinds.count('NetworkPolicy')} NetworkPolicies")
+    for item in objects:
+        obj = item["object"]
+        name = f"{obj['kind']}/{obj['metadata']['name']}"
+        if obj["kind"] == "Secret" and "helm.sh/hook" not in obj["metadata"]["annotations"]:
+            problems.append(f"{name}: a Secret outside secrets.create")
+        spec = pod_spec(obj)
+        if spec is None:
+            continue
+        fail = lambda why: problems.append(f"{name}: {why}")  # noqa: E731
+        if spec.get("automountServiceAccountToken") is not False:
+            fail("mounts a service account token")
+        pod_security = spec.get("securityContext", {})
+        if pod_security.get("runAsNonRoot") is not True or not isinstance(pod_security.get("runAsUser"), int):
+            fail("pod not runAsNonRoot with a numeric user")
+        if pod_security.get("seccompProfile", {}).get("type") != "RuntimeDefault":
+            fail("pod seccomp profile is not RuntimeDefault")
+        for container in spec["containers"]:
+            security = container.get("securityContext", {})
+            if security.get("readOnlyRootFilesystem") is not True:
+                fail(f"{container['name']}: root filesystem writable")
+            if security.get("allowPrivilegeEscalation") is not False:
+                fail(f"{container['name']}: privilege escalation allowed")
+            if security.get("capabilities", {}).get("drop") != ["ALL"]:
+                fail(f"{container['name']}: capabilities not all dropped")
+            if security.get("runAsNonRoot") is not True:
+                fail(f"{container['name']}: not runAsNonRoot")
+            image = container["image"]
+            if image.endswith(":latest") or (":" not in image.split("/")[-1] and "@" not in image):
+                fail(f"{container['name']}: image {image} has no pinned tag")
+            resources = container.get("resources", {})
+            if not resources.get("requests") or not resources.get("limits"):
+                fail(f"{container['name']}: requests and limits not both set")
+            for env in container.get("env", []):
+                secretish = any(word in env["name"] for word in ("SECRET", "PASSWORD", "DATABASE__URL"))
+                if secretish and "value" in env:
+                    fail(f"{container['name']}: {env['name']} given as a literal, not a Secret reference")
+            if obj["kind"] == "Deployment":
+                for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+                    if probe not in container:
+                        fail(f"{container['name']}: no {probe}")
+                for probe in ("startupProbe", "readinessProbe"):
+                    if "grpc" not in container.get(probe, {}):
+                        fail(f"{container['name']}: {probe} is not a gRPC probe")
+                grace = spec.get("terminationGracePeriodSeconds", 30)
+                drain = next(
+                    (int(e["value"]) for e in container["env"] if e["name"].endswith("GRPC__SHUTDOWN_GRACE_SECS")),
+                    20,
+                )
+                if grace <= drain:
+                    fail(f"terminationGracePeriodSeconds {grace} is not longer than the drain ({drain} s)")
+    return problems
+
+
+def validate(charts: Charts) -> list[str]:
+    problems = []
+    for chart in CHARTS:
+        for label, values in values_sets(chart).items():
+            try:
+                objects = charts.render(chart, values)
+            except helm.HelmError as e:
+                problems.append(f"{chart} with {label} values does not render: {e}")
+                continue
+            if not objects:
+                problems.append(f"{chart} with {label} values renders nothing")
+            for item in objects:
+                problems += [f"{chart}/{label}: {p}" for p in validate_object(item["object"])]
+            problems += [f"{chart}/{label}: {p}" for p in policies(objects)]
+    return problems
+
+
+def reject(charts: Charts) -> list[str]:
+    """Values an install must refuse, each with the message it must give."""
+    minimal = values_sets("vendor")["minimal"]
+    cases = [
+        ("an unknown key", merge(minimal, {"replicas": 3}), "replicas"),
+        ("an unknown setting", merge(minimal, {"settings": {"kafka": {"bootstrap": "x:9092"}}}), "bootstrap"),
+        ("a setting the chart makes", merge(minimal, {"settings": {"database": {"url": "postgres://x"}}}), "url"),
+        ("a wrongly typed setting", merge(minimal, {"settings": {"grpc": {"shutdown_grace_secs": "soon"}}}), "shutdown_grace_secs"),
+        ("no Kafka bootstrap", merge(minimal, {"settings": {"kafka": {"bootstrap_servers": ""}}}), "settings.kafka.bootstrap_servers is required"),
+        ("no database Secret", merge(minimal, {"database": {"existingSecret": ""}}), "database.existingSecret is required"),
+        ("no JWT Secret", merge(minimal, {"auth": {"existingSecret": ""}}), "auth.existingSecret is required"),
+        ("the latest tag", merge(minimal, {"image": {"tag": "latest"}}), "`latest` is not allowed"),
+        ("a grace shorter than the drain", merge(minimal, {"terminationGracePeriodSeconds": 10}), "terminationGracePeriodSeconds must be longer"),
+        ("external access without TLS", merge(minimal, {"externalAccess": {"enabled": True, "host": "vendor.example.go.id"}}), "externalAccess.tlsSecret is required"),
+    ]
+    problems = []
+    for what, values, expected in cases:
+        try:
+            charts.render("vendor", values)
+            problems.append(f"{what}: rendered, but must be refused")
+        except helm.HelmError as e:
+            if expected not in str(e):
+                problems.append(f"{what}: refused, but the message does not say {expected!r}: {e}")
+    # The umbrella refuses keys it does not know, beside `global` and the
+    # services.
+    try:
+        charts.render("blangkon", merge(values_sets("blangkon")["minimal"], {"vendors": {}}))
+        problems.append("the umbrella chart took an unknown key")
+    except helm.HelmError as e:
+        if "vendors" not in str(e):
+            problems.append(f"the umbrella chart's refusal does not name the key: {e}")
+    return problems
+
+
+def main(argv: list[str]) -> int:
+    command = argv[1] if len(argv) > 1 else ""
+    charts = Charts()
+    if command == "render":
+        objects = charts.render(argv[2], load_values(argv[3:]))
+        json.dump(objects, sys.stdout)
+        return 0
+    checks = {"lint": lint, "validate": validate, "reject": reject}
+    if command not in checks:
+        print(__doc__, file=sys.stderr)
+        return 2
+    problems = checks[command](charts)
+    for problem in problems:
+        print(problem)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

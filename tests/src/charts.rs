@@ -1,0 +1,163 @@
+//! The Helm charts' `values.schema.json`, generated: the chart's own keys
+//! from `helm/schema/chart.json` (and `helm/schema/<service>.json`, where a
+//! chart has keys of its own), and under `settings` exactly the keys the
+//! service's binary reads, with their types and descriptions, from its
+//! settings types (their doc comments). So a value that is not a real
+//! setting cannot be set, and a new setting reaches the chart's schema the
+//! day it is added (the test `chart_schemas_are_current` fails until the
+//! schemas are regenerated with `BLANGKON_BLESS=1`).
+
+use std::path::{Path, PathBuf};
+
+use blangkon_platform::service::{Section, Service};
+use blangkon_platform::settings::{
+    AuthSettings, DatabaseSettings, GrpcSettings, KafkaSettings, MetricsSettings, TelemetrySettings,
+};
+use schemars::JsonSchema;
+use serde_json::{Map, Value, json};
+
+/// Settings the chart decides itself, which its values cannot set: the
+/// listen addresses (from the ports), whether the service migrates (a Job
+/// does), the metrics switch (`metrics.enabled`), and everything secret or
+/// mounted from a Secret.
+const SET_BY_THE_CHART: &[&[&str]] = &[
+    &["grpc", "listen"],
+    &["metrics"],
+    &["database", "url"],
+    &["database", "migrate_on_start"],
+    &["auth", "jwt_secret"],
+    &["auth", "previous_secret"],
+    &["kafka", "security", "sasl_password"],
+    &["kafka", "security", "ssl_key_password"],
+    &["kafka", "security", "ssl_ca_location"],
+    &["kafka", "security", "ssl_certificate_location"],
+    &["kafka", "security", "ssl_key_location"],
+];
+
+/// The repository's `helm/` directory.
+pub fn helm_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace root")
+        .join("helm")
+}
+
+/// The `values.schema.json` of service `S`'s chart.
+pub fn values_schema<S>() -> Value
+where
+    S: Service,
+    S::Section: JsonSchema,
+{
+    let base = std::fs::read_to_string(helm_dir().join("schema/chart.json"))
+        .expect("helm/schema/chart.json");
+    let mut schema: Value = serde_json::from_str(&base).expect("helm/schema/chart.json is JSON");
+    schema["title"] = json!(format!("Values of the Blangkon {} chart", S::ABOUT.name));
+    schema["properties"]["service"]["const"] = json!(S::ABOUT.name);
+    schema["properties"]["settings"] = settings_schema::<S>();
+    // A chart's own keys, beside the shared ones (reporting's rebuild Job).
+    let own = helm_dir().join(format!("schema/{}.json", S::ABOUT.name));
+    if let Ok(text) = std::fs::read_to_string(&own) {
+        let own: Value = serde_json::from_str(&text).expect("a chart's schema additions are JSON");
+        if let (Some(properties), Some(more)) = (
+            schema["properties"].as_object_mut(),
+            own["properties"].as_object(),
+        ) {
+            properties.extend(more.clone());
+        }
+    }
+    schema
+}
+
+/// The schema of the settings the chart may set for `S`.
+fn settings_schema<S>() -> Value
+where
+    S: Service,
+    S::Section: JsonSchema,
+{
+    let mut sections = Map::new();
+    sections.insert("grpc".into(), section::<GrpcSettings>());
+    sections.insert("database".into(), section::<DatabaseSettings>());
+    sections.insert("kafka".into(), section::<KafkaSettings>());
+    sections.insert("auth".into(), section::<AuthSettings>());
+    sections.insert("telemetry".into(), section::<TelemetrySettings>());
+    sections.insert("metrics".into(), section::<MetricsSettings>());
+    // A section that is not a table (the vendor service's list of extra
+    // regencies) cannot be written as environment variables: the config
+    // file or the CLI sets it.
+    let own = section::<S::Section>();
+    if own["type"] == "object" {
+        sections.insert(<S::Section as Section>::KEY.into(), own);
+    }
+    let mut settings = json!({
+        "type": "object",
+        "additionalProperties": false,
+        "description": format!(
+            "The {} service's settings, as in its config file: each leaf becomes the \
+             environment variable BLANGKON_{}__<SECTION>__<KEY>; unset keys keep the \
+             binary's defaults",
+            S::ABOUT.name,
+            S::ABOUT.name.to_uppercase()
+        ),
+        "properties": sections,
+    });
+    for path in SET_BY_THE_CHART {
+        remove(&mut settings, path);
+    }
+    settings
+}
+
+/// One settings type's schema, inlined, with every key optional (the
+/// binary has a default for each) and no formats beyond JSON's types.
+fn section<T: JsonSchema>() -> Value {
+    let generator = schemars::generate::SchemaSettings::draft07()
+        .with(|settings| settings.inline_subschemas = true)
+        .into_generator();
+    let mut schema = generator.into_root_schema_for::<T>().to_value();
+    if let Some(object) = schema.as_object_mut() {
+        object.remove("$schema");
+        object.remove("title");
+    }
+    tidy(&mut schema);
+    schema
+}
+
+fn tidy(schema: &mut Value) {
+    match schema {
+        Value::Object(object) => {
+            object.remove("required");
+            object.remove("format");
+            object.remove("default");
+            for value in object.values_mut() {
+                tidy(value);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(tidy),
+        _ => {}
+    }
+}
+
+/// Removes the key at `path` under `schema`'s properties, and a section
+/// left with no key at all.
+fn remove(schema: &mut Value, path: &[&str]) {
+    let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
+        return;
+    };
+    match path {
+        [] => {}
+        [key] => {
+            properties.remove(*key);
+        }
+        [key, rest @ ..] => {
+            if let Some(section) = properties.get_mut(*key) {
+                remove(section, rest);
+                let emptied = section
+                    .get("properties")
+                    .and_then(Value::as_object)
+                    .is_some_and(Map::is_empty);
+                if emptied {
+                    properties.remove(*key);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The Helm charts under `helm/`: their values schemas are generated from
+//! the services' settings types and must be current; every chart lints
+//! strictly, renders with the least values an install needs and with the
+//! production example, and every object it renders is valid for
+//! Kubernetes 1.30 and the newest version kubernetes-validate knows
+//! (custom resources against the schemas in tests/charts/crds) and meets
+//! the suite's policies; values an install must refuse are refused, saying
+//! why. The checks themselves are tests/charts/check.py, on Helm's own SDK.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use blangkon_catalog::CatalogService;
+use blangkon_order::OrderService;
+use blangkon_reporting::ReportingService;
+use blangkon_suite_tests::charts::{helm_dir, values_schema};
+use blangkon_vendor::VendorService;
+
+/// Runs `tests/charts/check.py <command>`; fails with what it found.
+fn check(command: &str) {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("charts/check.py");
+    let output = std::process::Command::new(blangkon_testkit::python_tools().join("python"))
+        .arg(&script)
+        .arg(command)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "check.py {command} found:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn every_chart_lints_strictly() {
+    check("lint");
+}
+
+#[test]
+fn every_chart_renders_valid_objects_that_meet_the_policies() {
+    check("validate");
+}
+
+#[test]
+fn values_an_install_cannot_use_are_refused_with_the_reason() {
+    check("reject");
+}
+
+/// Each service chart's values.schema.json is what the generator makes of
+/// the service's settings now. `BLANGKON_BLESS=1` rewrites them.
+#[test]
+fn chart_schemas_are_current() {
+    let bless = std::env::var_os("BLANGKON_BLESS").is_some();
+    let mut stale = Vec::new();
+    for (name, schema) in [
+        ("vendor", values_schema::<VendorService>()),
+        ("catalog", values_schema::<CatalogService>()),
+        ("order", values_schema::<OrderService>()),
+        ("reporting", values_schema::<ReportingService>()),
+    ] {
+        let path = helm_dir().join(name).join("values.schema.json");
+        let wanted = serde_json::to_string_pretty(&schema).unwrap() + "\n";
+        let present = std::fs::read_to_string(&path).unwrap_or_default();
+        if present != wanted {
+            if bless {
+                std::fs::write(&path, wanted).unwrap();
+            } else {
+                stale.push(path.display().to_string());
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "out of date (regenerate: BLANGKON_BLESS=1 cargo test -p blangkon-suite-tests \
+         --test charts chart_schemas_are_current): {stale:?}"
+    );
+}
+
+/// Every setting a chart can set says what it is (from its doc comment).
+#[test]
+fn every_chart_setting_is_described() {
+    fn undescribed(node: &serde_json::Value, path: String, found: &mut Vec<String>) {
+        match node.get("properties").and_then(|p| p.as_object()) {
+            Some(properties) => {
+                for (key, child) in properties {
+                    undescribed(child, format!("{path}.{key}"), found);
+                }
+            }
+            None if node.get("description").is_none() => found.push(path),
+            None => {}
+        }
+    }
+    let mut found = Vec::new();
+    for (name, schema) in [
+        ("vendor", values_schema::<VendorService>()),
+        ("catalog", values_schema::<CatalogService>()),
+        ("order", values_schema::<OrderService>()),
+        ("reporting", values_schema::<ReportingService>()),
+    ] {
+        undescribed(
+            &schema["properties"]["settings"],
+            format!("{name}: settings"),
+            &mut found,
+        );
+    }
+    assert!(
+        found.is_empty(),
+        "settings without a doc comment: {found:?}"
+    );
+}
