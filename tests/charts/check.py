@@ -7,6 +7,8 @@ with the project's Python tools (deploy/local/python-tools.sh):
                                   the newest schemas, strict; custom resources
                                   against tests/charts/crds) and its policies
   check.py reject                 values that must be refused, and why
+  check.py golden [--bless]       the umbrella chart's install with the
+                                  minimal values, against tests/charts/golden
   check.py render CHART VALUES... the rendered objects as JSON, for the tests
 
 Charts are copied to a temporary directory first: resolving the file://
@@ -15,6 +17,7 @@ dependencies writes charts/ and Chart.lock, which stay out of the tree.
 
 from __future__ import annotations
 
+import difflib
 import json
 import shutil
 import sys
@@ -60,7 +63,6 @@ class Charts:
                 continue
             for document in yaml.safe_load_all(text):
                 if document:
-                    document.setdefault("metadata", {}).setdefault("annotations", {})
                     objects.append({"template": template, "object": document})
         return objects
 
@@ -147,7 +149,7 @@ def policies(objects: list[dict]) -> list[str]:
     for item in objects:
         obj = item["object"]
         name = f"{obj['kind']}/{obj['metadata']['name']}"
-        if obj["kind"] == "Secret" and "helm.sh/hook" not in obj["metadata"]["annotations"]:
+        if obj["kind"] == "Secret" and "helm.sh/hook" not in obj["metadata"].get("annotations", {}):
             problems.append(f"{name}: a Secret outside secrets.create")
         spec = pod_spec(obj)
         if spec is None:
@@ -248,6 +250,39 @@ def reject(charts: Charts) -> list[str]:
     return problems
 
 
+GOLDEN = HERE / "golden" / "blangkon.yaml"
+
+
+def golden_text(charts: Charts) -> str:
+    objects = charts.render("blangkon", values_sets("blangkon")["minimal"])
+    header = (
+        "# What `helm install blangkon helm/blangkon` renders with\n"
+        "# tests/charts/values/minimal.yaml for every service. Kept so that a chart\n"
+        "# change shows up here as a readable diff; regenerate with\n"
+        "# BLANGKON_BLESS=1 cargo test -p blangkon-suite-tests --test charts.\n"
+    )
+    documents = [
+        f"# {item['template']}\n" + yaml.safe_dump(item["object"], sort_keys=False, width=100)
+        for item in objects
+    ]
+    return header + "---\n" + "---\n".join(documents)
+
+
+def golden(charts: Charts, bless: bool) -> list[str]:
+    wanted = golden_text(charts)
+    if bless:
+        GOLDEN.parent.mkdir(exist_ok=True)
+        GOLDEN.write_text(wanted)
+        return []
+    present = GOLDEN.read_text() if GOLDEN.exists() else ""
+    if present == wanted:
+        return []
+    diff = difflib.unified_diff(
+        present.splitlines(), wanted.splitlines(), "golden", "rendered now", lineterm="", n=2
+    )
+    return ["the umbrella chart renders differently from tests/charts/golden/blangkon.yaml:"] + list(diff)
+
+
 def main(argv: list[str]) -> int:
     command = argv[1] if len(argv) > 1 else ""
     charts = Charts()
@@ -255,6 +290,10 @@ def main(argv: list[str]) -> int:
         objects = charts.render(argv[2], load_values(argv[3:]))
         json.dump(objects, sys.stdout)
         return 0
+    if command == "golden":
+        problems = golden(charts, bless="--bless" in argv)
+        print("\n".join(problems))
+        return 1 if problems else 0
     checks = {"lint": lint, "validate": validate, "reject": reject}
     if command not in checks:
         print(__doc__, file=sys.stderr)

@@ -15,12 +15,13 @@ use blangkon_reporting::ReportingService;
 use blangkon_suite_tests::charts::{helm_dir, values_schema};
 use blangkon_vendor::VendorService;
 
-/// Runs `tests/charts/check.py <command>`; fails with what it found.
-fn check(command: &str) {
+/// Runs `tests/charts/check.py <command> [args]`; fails with what it found.
+fn check(command: &str, args: &[&str]) {
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("charts/check.py");
     let output = std::process::Command::new(blangkon_testkit::python_tools().join("python"))
         .arg(&script)
         .arg(command)
+        .args(args)
         .output()
         .unwrap();
     assert!(
@@ -33,17 +34,26 @@ fn check(command: &str) {
 
 #[test]
 fn every_chart_lints_strictly() {
-    check("lint");
+    check("lint", &[]);
 }
 
 #[test]
 fn every_chart_renders_valid_objects_that_meet_the_policies() {
-    check("validate");
+    check("validate", &[]);
+}
+
+/// The umbrella chart's default install, kept rendered in
+/// tests/charts/golden so that review sees a chart change as a diff.
+/// `BLANGKON_BLESS=1` rewrites it.
+#[test]
+fn the_suite_renders_as_the_golden_manifests() {
+    let bless = std::env::var_os("BLANGKON_BLESS").is_some();
+    check("golden", if bless { &["--bless"] } else { &[] });
 }
 
 #[test]
 fn values_an_install_cannot_use_are_refused_with_the_reason() {
-    check("reject");
+    check("reject", &[]);
 }
 
 /// Each service chart's values.schema.json is what the generator makes of
