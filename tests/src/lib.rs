@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod charts;
+pub mod containers;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -396,33 +397,7 @@ impl Shop {
         hosts: Hosts,
         [vendor, catalog, order, reporting]: [String; 4],
     ) -> Self {
-        let vendor_id = onboard_vendor(&vendor).await;
-        let vendor_token = token(
-            Role::Vendor,
-            TokenRequest {
-                subject: "umkm".into(),
-                vendor_id: Some(vendor_id),
-                ..TokenRequest::default()
-            },
-        );
-        let mut catalog_client = CatalogServiceClient::connect(catalog).await.unwrap();
-        let product_id = listed_product(
-            &mut catalog_client,
-            &vendor_token,
-            cat::ProductDetails {
-                name: "Nasi Kotak Ayam Bakar".into(),
-                description: "Nasi, ayam bakar, lalapan".into(),
-                category_code: "katering.nasi-kotak".into(),
-                unit: "kotak".into(),
-                price: PRICE,
-                min_order_quantity: 1,
-                stock: INITIAL_STOCK,
-                image_urls: vec![],
-                delivery_regencies: vec!["33.74".into()],
-                domestic_product: true,
-            },
-        )
-        .await;
+        let product_id = stock_a_product(&vendor, &catalog).await;
         let outboxes = Outboxes::connect(&dbs).await;
         Self {
             services,
@@ -531,11 +506,7 @@ impl Shop {
 
     /// Places one order as a buyer of Kota Semarang.
     pub async fn place_one(&self) {
-        let (buyer, request) = (buyer_token(0), one_line_order(&self.product_id, 1));
-        let mut orders = OrderServiceClient::connect(self.order_endpoint())
-            .await
-            .unwrap();
-        orders.place_order(with(&buyer, request)).await.unwrap();
+        place_one_at(&self.order_endpoint(), &self.product_id).await;
     }
 
     /// Compares what the order database holds with what reporting and the
@@ -949,6 +920,41 @@ async fn scalar_on(conn: &sea_orm::DatabaseConnection, sql: &str) -> i64 {
     row.try_get_by_index::<i64>(0).unwrap()
 }
 
+/// Onboards a verified vendor in Kota Semarang through the vendor service
+/// at `vendor` and lists its product through the catalog service at
+/// `catalog`; answers the product's id.
+pub async fn stock_a_product(vendor: &str, catalog: &str) -> String {
+    let vendor_id = onboard_vendor(vendor).await;
+    let vendor_token = token(
+        Role::Vendor,
+        TokenRequest {
+            subject: "umkm".into(),
+            vendor_id: Some(vendor_id),
+            ..TokenRequest::default()
+        },
+    );
+    let mut catalog_client = CatalogServiceClient::connect(catalog.to_string())
+        .await
+        .unwrap();
+    listed_product(
+        &mut catalog_client,
+        &vendor_token,
+        cat::ProductDetails {
+            name: "Nasi Kotak Ayam Bakar".into(),
+            description: "Nasi, ayam bakar, lalapan".into(),
+            category_code: "katering.nasi-kotak".into(),
+            unit: "kotak".into(),
+            price: PRICE,
+            min_order_quantity: 1,
+            stock: INITIAL_STOCK,
+            image_urls: vec![],
+            delivery_regencies: vec!["33.74".into()],
+            domestic_product: true,
+        },
+    )
+    .await
+}
+
 /// Joins Kota Semarang, registers and verifies a vendor there; answers
 /// its id.
 async fn onboard_vendor(endpoint: &str) -> String {
@@ -981,6 +987,20 @@ async fn onboard_vendor(endpoint: &str) -> String {
         .await
         .unwrap();
     vendor.id
+}
+
+/// Places one order of `product_id` through the order service at
+/// `endpoint`, as a buyer of Kota Semarang; answers the order.
+pub async fn place_one_at(endpoint: &str, product_id: &str) -> ord::Order {
+    let (buyer, request) = (buyer_token(0), one_line_order(product_id, 1));
+    let mut orders = OrderServiceClient::connect(endpoint.to_string())
+        .await
+        .unwrap();
+    orders
+        .place_order(with(&buyer, request))
+        .await
+        .unwrap()
+        .into_inner()
 }
 
 /// Buyers placing orders of one to three boxes, each retried with its

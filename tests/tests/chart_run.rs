@@ -1,0 +1,277 @@
+//! The chart and the binary agree: the umbrella chart is rendered with
+//! this test's images, ports, databases and broker, and each Job and
+//! Deployment it renders is run with podman exactly as rendered — its
+//! image, args, environment (Secret references filled from the test's own
+//! Secrets), ports, probes and security context. The migration Jobs
+//! migrate; each Deployment's container answers its gRPC probe `SERVING` on
+//! the port the chart names and `/metrics` on the metrics port; and the
+//! order service reaches the vendor and catalog services through the
+//! endpoints the chart configured (their Service names, resolved to the
+//! host as a cluster's DNS would resolve them): an order is placed.
+//!
+//! Needs what the image test needs (podman, the offline base, PostgreSQL).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use blangkon_suite_tests::containers::{Confinement, Image, Running, can_run};
+use blangkon_suite_tests::{free_port, place_one_at, report, scrape, stock_a_product, with_topics};
+use blangkon_testkit::fixtures::SECRET;
+use blangkon_testkit::{TestDatabase, TestKafka, TestSuite};
+use serde_json::{Value, json};
+
+const SERVICES: [&str; 4] = ["vendor", "catalog", "order", "reporting"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rendered_chart_runs_the_images_as_a_cluster_would() {
+    if !can_run("chart run test").await {
+        return;
+    }
+    let kafka = TestKafka::new();
+    let suite = with_topics(
+        TestSuite::on(TestKafka::external(kafka.bootstrap.clone())),
+        &kafka,
+    )
+    .await;
+
+    // The test's own images, ports, databases and Secrets.
+    let images: BTreeMap<&str, Image> = SERVICES.iter().map(|s| (*s, Image::build(s))).collect();
+    let grpc: BTreeMap<&str, u16> = SERVICES.iter().map(|s| (*s, free_port())).collect();
+    let mut secrets: BTreeMap<(String, String), String> = BTreeMap::new();
+    secrets.insert(("blangkon-jwt".into(), "jwt-secret".into()), SECRET.into());
+    let mut databases = Vec::new();
+    let mut values = serde_json::Map::new();
+    for service in SERVICES {
+        let db = TestDatabase::new().await;
+        secrets.insert((format!("{service}-db"), "uri".into()), db.url.clone());
+        databases.push(db);
+        let (repository, tag) = images[service].tag.rsplit_once(':').unwrap();
+        let kafka = &suite.config.kafka;
+        let mut service_values = json!({
+            "image": {"repository": repository, "tag": tag, "pullPolicy": "Never"},
+            "grpc": {"port": grpc[service]},
+            "metrics": {"port": free_port()},
+            "database": {"existingSecret": format!("{service}-db")},
+            "auth": {"existingSecret": "blangkon-jwt"},
+            "settings": {
+                "kafka": {
+                    "bootstrap_servers": kafka.bootstrap_servers,
+                    "consumer_group_prefix": kafka.consumer_group_prefix,
+                    "create_topics": kafka.create_topics,
+                    "replication_factor": 1,
+                    "relay_poll_ms": 200,
+                },
+            },
+        });
+        if service == "order" {
+            service_values["peers"] = json!({
+                "vendor": {"port": grpc["vendor"]},
+                "catalog": {"port": grpc["catalog"]},
+            });
+        }
+        values.insert(service.into(), service_values);
+    }
+    let objects = render(&Value::Object(values));
+
+    // Cluster DNS: every Service name the chart made resolves to the host,
+    // where the containers listen.
+    let hosts: Vec<String> = objects
+        .iter()
+        .filter(|o| o["kind"] == "Service")
+        .map(|o| {
+            format!(
+                "--add-host={}:127.0.0.1",
+                o["metadata"]["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+
+    let started = Instant::now();
+    for job in objects.iter().filter(|o| o["kind"] == "Job") {
+        let spec = &job["spec"]["template"]["spec"];
+        let container = &spec["containers"][0];
+        let image = image_of(&images, container);
+        let mut options = vec!["--rm".to_string()];
+        options.extend(hosts.iter().cloned());
+        let out = image.run(
+            &confinement(spec, container),
+            &env(container, &secrets),
+            &options,
+            &args(container),
+        );
+        assert!(
+            out.status.success(),
+            "Job {} failed: {}",
+            job["metadata"]["name"],
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let migrated = started.elapsed();
+    for db in &databases {
+        assert!(db.count("seaql_migrations").await > 0);
+    }
+
+    let started = Instant::now();
+    let mut running = Vec::new();
+    for deployment in objects.iter().filter(|o| o["kind"] == "Deployment") {
+        let spec = &deployment["spec"]["template"]["spec"];
+        let container = &spec["containers"][0];
+        let image = image_of(&images, container);
+        let name = format!(
+            "{}-{}",
+            deployment["metadata"]["name"].as_str().unwrap(),
+            uuid::Uuid::new_v4().simple()
+        );
+        let mut options = vec!["--detach".to_string(), format!("--name={name}")];
+        options.extend(hosts.iter().cloned());
+        let out = image.run(
+            &confinement(spec, container),
+            &env(container, &secrets),
+            &options,
+            &args(container),
+        );
+        assert!(
+            out.status.success(),
+            "Deployment {} did not start: {}",
+            deployment["metadata"]["name"],
+            String::from_utf8_lossy(&out.stderr)
+        );
+        running.push((Running(name), container.clone()));
+    }
+    for (container_run, container) in &running {
+        // The probes the chart gives Kubernetes, asked the way the kubelet
+        // asks them: gRPC health of the whole server on the probe's port.
+        let probe_port = container["readinessProbe"]["grpc"]["port"]
+            .as_u64()
+            .unwrap();
+        assert_eq!(
+            Some(probe_port),
+            port_named(container, "grpc"),
+            "the readiness probe asks the gRPC port"
+        );
+        container_run
+            .until_serving(&format!("http://127.0.0.1:{probe_port}"), "")
+            .await;
+        let metrics = port_named(container, "metrics").unwrap();
+        let answer = scrape(SocketAddr::from(([127, 0, 0, 1], metrics as u16)));
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        container_run.check_confinement();
+    }
+    let serving = started.elapsed();
+
+    // The order service calls its peers where the chart told it to.
+    let endpoint = |service: &str| format!("http://127.0.0.1:{}", grpc[service]);
+    let product_id = stock_a_product(&endpoint("vendor"), &endpoint("catalog")).await;
+    let order = place_one_at(&endpoint("order"), &product_id).await;
+    assert_eq!(order.items.len(), 1);
+
+    report(format_args!(
+        "chart run: {} Jobs migrated in {:.1}s, {} Deployments SERVING in {:.1}s, an order \
+         placed through the peers the chart configured",
+        objects.iter().filter(|o| o["kind"] == "Job").count(),
+        migrated.as_secs_f64(),
+        running.len(),
+        serving.as_secs_f64(),
+    ));
+    for (container_run, _) in &running {
+        container_run.stop_within_grace("the rendered Deployment");
+    }
+}
+
+/// The umbrella chart rendered with `values` (through check.py render).
+fn render(values: &Value) -> Vec<Value> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("values.yaml");
+    std::fs::write(&file, serde_json::to_string(values).unwrap()).unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("charts/check.py");
+    let output = std::process::Command::new(blangkon_testkit::python_tools().join("python"))
+        .arg(&script)
+        .args(["render", "blangkon"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "rendering failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rendered: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
+    rendered
+        .into_iter()
+        .map(|item| item["object"].clone())
+        .collect()
+}
+
+/// The test's image the container names, which must be the one rendered.
+fn image_of<'a>(images: &'a BTreeMap<&str, Image>, container: &Value) -> &'a Image {
+    let named = container["image"].as_str().unwrap();
+    images
+        .values()
+        .find(|image| image.tag == named)
+        .unwrap_or_else(|| panic!("the chart names the image {named}, not the test's"))
+}
+
+fn args(container: &Value) -> Vec<String> {
+    container["args"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The container's environment, its Secret references filled from
+/// `secrets`; a missing optional key is left out, as the kubelet does.
+fn env(container: &Value, secrets: &BTreeMap<(String, String), String>) -> Vec<(String, String)> {
+    let mut env = Vec::new();
+    for entry in container["env"].as_array().unwrap() {
+        let name = entry["name"].as_str().unwrap().to_string();
+        if let Some(value) = entry["value"].as_str() {
+            env.push((name, value.to_string()));
+            continue;
+        }
+        let reference = &entry["valueFrom"]["secretKeyRef"];
+        let key = (
+            reference["name"].as_str().unwrap().to_string(),
+            reference["key"].as_str().unwrap().to_string(),
+        );
+        match secrets.get(&key) {
+            Some(value) => env.push((name, value.clone())),
+            None if reference["optional"] == true => {}
+            None => panic!("{name} refers to Secret {key:?}, which the test does not have"),
+        }
+    }
+    env
+}
+
+/// podman's confinement from the pod's and the container's security
+/// context.
+fn confinement(pod: &Value, container: &Value) -> Confinement {
+    let security = &container["securityContext"];
+    let user = |key: &str| {
+        security[key]
+            .as_u64()
+            .or_else(|| pod["securityContext"][key].as_u64())
+    };
+    Confinement {
+        read_only_root: security["readOnlyRootFilesystem"] == true,
+        drop_all_capabilities: security["capabilities"]["drop"] == json!(["ALL"]),
+        no_new_privileges: security["allowPrivilegeEscalation"] == false,
+        user: match (user("runAsUser"), user("runAsGroup")) {
+            (Some(uid), Some(gid)) => Some(format!("{uid}:{gid}")),
+            (Some(uid), None) => Some(uid.to_string()),
+            _ => None,
+        },
+    }
+}
+
+fn port_named(container: &Value, name: &str) -> Option<u64> {
+    container["ports"]
+        .as_array()?
+        .iter()
+        .find(|p| p["name"] == name)?["containerPort"]
+        .as_u64()
+}
