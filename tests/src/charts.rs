@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use blangkon_platform::service::{Section, Service};
+use blangkon_platform::service::{Section, Service, Settings};
 use blangkon_platform::settings::{
     AuthSettings, DatabaseSettings, GrpcSettings, KafkaSettings, MetricsSettings, TelemetrySettings,
 };
@@ -103,7 +103,28 @@ where
     for path in SET_BY_THE_CHART {
         remove(&mut settings, path);
     }
+    let defaults = serde_json::to_value(Settings::<S>::default()).expect("settings serialise");
+    annotate_defaults(&mut settings, &defaults);
     settings
+}
+
+/// Gives each setting the binary's default as its schema's `default` (an
+/// annotation: it documents, it does not change what the chart renders).
+fn annotate_defaults(schema: &mut Value, defaults: &Value) {
+    match schema.get_mut("properties").and_then(Value::as_object_mut) {
+        Some(properties) => {
+            for (key, child) in properties {
+                if let Some(default) = defaults.get(key) {
+                    annotate_defaults(child, default);
+                }
+            }
+        }
+        None => {
+            if let Some(object) = schema.as_object_mut() {
+                object.insert("default".into(), defaults.clone());
+            }
+        }
+    }
 }
 
 /// One settings type's schema, inlined, with every key optional (the

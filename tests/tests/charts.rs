@@ -51,6 +51,15 @@ fn the_suite_renders_as_the_golden_manifests() {
     check("golden", if bless { &["--bless"] } else { &[] });
 }
 
+/// Each service chart's README lists every value with its type, default
+/// and meaning, from the schema and values.yaml. `BLANGKON_BLESS=1`
+/// rewrites the tables.
+#[test]
+fn the_chart_readmes_list_every_value() {
+    let bless = std::env::var_os("BLANGKON_BLESS").is_some();
+    check("readme", if bless { &["--bless"] } else { &[] });
+}
+
 #[test]
 fn values_an_install_cannot_use_are_refused_with_the_reason() {
     check("reject", &[]);
