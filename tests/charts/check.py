@@ -11,6 +11,9 @@ with the project's Python tools (deploy/local/python-tools.sh):
                                   minimal values, against tests/charts/golden
   check.py readme [--bless]       each service chart's README values table,
                                   from its values.schema.json and values.yaml
+  check.py examples               deploy/kubernetes's manifests, validated
+  check.py runbook                every helm command in deploy/RUNBOOK.md
+                                  renders, with the value names it uses
   check.py render CHART VALUES... the rendered objects as JSON, for the tests
 
 Charts are copied to a temporary directory first: resolving the file://
@@ -21,6 +24,8 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
+import shlex
 import shutil
 import sys
 import tempfile
@@ -344,6 +349,143 @@ def readme(bless: bool) -> list[str]:
     return problems
 
 
+EXAMPLES = ROOT / "deploy" / "kubernetes"
+
+
+def examples() -> list[str]:
+    """The production examples beside the values: CloudNativePG, Strimzi,
+    the alerts. Each object valid (custom resources against tests/charts/crds)."""
+    problems = []
+    production = yaml.safe_load((EXAMPLES / "values-production.yaml").read_text())
+    for service in SERVICES:
+        alone = yaml.safe_load((EXAMPLES / "services" / f"{service}.yaml").read_text())
+        together = {k: v for k, v in production[service].items() if k != "enabled"}
+        if alone != together:
+            problems.append(f"services/{service}.yaml differs from the {service} section of values-production.yaml")
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        if path.name.startswith("values"):
+            continue
+        documents = [d for d in yaml.safe_load_all(path.read_text()) if d]
+        if not documents:
+            problems.append(f"{path.name}: no objects")
+        for document in documents:
+            if crd_schema(document) is None and "." in document["apiVersion"].split("/")[0]:
+                problems.append(f"{path.name}: no schema to check {document['apiVersion']} {document['kind']}")
+                continue
+            problems += [f"{path.name}: {p}" for p in validate_object(document)]
+    return problems
+
+
+RUNBOOK = ROOT / "deploy" / "RUNBOOK.md"
+
+
+def runbook_commands() -> list[list[str]]:
+    """The `helm install|upgrade|template` commands of the runbook's shell
+    blocks, as argument lists (continuation lines joined)."""
+    commands = []
+    in_shell = False
+    line_so_far = ""
+    for line in RUNBOOK.read_text().splitlines():
+        if line.startswith("```"):
+            in_shell = line.strip() in ("```sh", "```bash")
+            continue
+        if not in_shell:
+            continue
+        line_so_far += line.rstrip("\\").strip() + " "
+        if line.rstrip().endswith("\\"):
+            continue
+        command, line_so_far = line_so_far.strip(), ""
+        if not command.startswith("helm "):
+            continue
+        words = shlex.split(command.split(" #")[0])
+        if len(words) > 1 and words[1] in ("install", "upgrade", "template"):
+            commands.append(words)
+    return commands
+
+
+def parse_helm(words: list[str]) -> tuple[str, dict]:
+    """The chart and the values a helm command gives it."""
+    positional, values = [], {}
+    i = 2
+    while i < len(words):
+        word = words[i]
+        if word in ("-f", "--values"):
+            values = merge(values, yaml.safe_load((ROOT / words[i + 1]).read_text()) or {})
+            i += 2
+        elif word in ("--set", "--set-string"):
+            values = merge(values, helm.parse_set_string(words[i + 1]))
+            i += 2
+        elif word in ("-n", "--namespace", "--version", "--timeout"):
+            i += 2
+        elif word.startswith("-"):
+            i += 1
+        else:
+            positional.append(word)
+            i += 1
+    chart = positional[-1]
+    return chart, values
+
+
+def value_path_problem(path: str) -> str | None:
+    """Why `path` (a value named in prose, `settings.grpc.port` or
+    `order.replicaCount`) is not a value of the charts, if it is not."""
+    parts = path.split(".")
+    charts = SERVICES
+    if parts[0] in SERVICES:
+        charts, parts = [parts[0]], parts[1:]
+    for chart in charts:
+        node = json.loads((HELM / chart / "values.schema.json").read_text())
+        for part in parts:
+            properties = node.get("properties")
+            if properties is None:
+                break  # a free-form object (resources, annotations): anything below goes
+            if part not in properties:
+                node = None
+                break
+            node = properties[part]
+        if node is not None:
+            return None
+    return f"`{path}` is not a value of {', '.join(charts)}"
+
+
+def runbook_value_names() -> list[str]:
+    """The value paths the runbook names in backticks: those that start with
+    a service or with a top-level key of the service charts."""
+    top = set(json.loads((HELM / "vendor" / "values.schema.json").read_text())["properties"])
+    names = []
+    for token in re.findall(r"`([A-Za-z][A-Za-z0-9_.-]*)`", RUNBOOK.read_text()):
+        head = token.split(".")[0]
+        if "." in token and (head in SERVICES or head in top) and not token.endswith((".yaml", ".md")):
+            names.append(token)
+    return names
+
+
+def runbook(charts: Charts) -> list[str]:
+    problems = []
+    names = runbook_value_names()
+    if len(names) < 3:
+        problems.append(f"only {len(names)} value names found in the runbook's text")
+    problems += [p for p in map(value_path_problem, names) if p]
+    commands = runbook_commands()
+    if len(commands) < 5:
+        problems.append(f"only {len(commands)} helm commands found in the runbook")
+    for words in commands:
+        chart, values = parse_helm(words)
+        name = Path(chart).name
+        if not chart.startswith("helm/") or name not in CHARTS:
+            problems.append(f"{' '.join(words)}: not one of the charts under helm/")
+            continue
+        # Secrets and the bootstrap address come from the values files the
+        # runbook names; a command that gives none is checked with the
+        # minimal values underneath.
+        base = values_sets(name)["minimal"]
+        try:
+            charts.render(name, merge(base, values))
+        except helm.HelmError as e:
+            problems.append(f"{' '.join(words)}: {e}")
+    return problems
+
+
 def main(argv: list[str]) -> int:
     command = argv[1] if len(argv) > 1 else ""
     charts = Charts()
@@ -359,7 +501,11 @@ def main(argv: list[str]) -> int:
         problems = golden(charts, bless="--bless" in argv)
         print("\n".join(problems))
         return 1 if problems else 0
-    checks = {"lint": lint, "validate": validate, "reject": reject}
+    if command == "examples":
+        problems = examples()
+        print("\n".join(problems))
+        return 1 if problems else 0
+    checks = {"lint": lint, "validate": validate, "reject": reject, "runbook": runbook}
     if command not in checks:
         print(__doc__, file=sys.stderr)
         return 2

@@ -60,6 +60,20 @@ fn the_chart_readmes_list_every_value() {
     check("readme", if bless { &["--bless"] } else { &[] });
 }
 
+/// The production examples in deploy/kubernetes (CloudNativePG, Strimzi,
+/// the alerts) are valid, and the per-service values equal the suite's.
+#[test]
+fn the_deployment_examples_are_valid() {
+    check("examples", &[]);
+}
+
+/// Every helm command of deploy/RUNBOOK.md renders with the values it
+/// names, and every value the runbook mentions exists.
+#[test]
+fn the_runbook_uses_only_real_values() {
+    check("runbook", &[]);
+}
+
 #[test]
 fn values_an_install_cannot_use_are_refused_with_the_reason() {
     check("reject", &[]);
