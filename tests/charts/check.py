@@ -193,9 +193,11 @@ def policies(objects: list[dict]) -> list[str]:
                 for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
                     if probe not in container:
                         fail(f"{container['name']}: no {probe}")
-                for probe in ("startupProbe", "readinessProbe"):
+                for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
                     if "grpc" not in container.get(probe, {}):
                         fail(f"{container['name']}: {probe} is not a gRPC probe")
+                if container.get("livenessProbe", {}).get("grpc", {}).get("service") != "liveness":
+                    fail(f"{container['name']}: the liveness probe follows the database")
                 grace = spec.get("terminationGracePeriodSeconds", 30)
                 drain = next(
                     (int(e["value"]) for e in container["env"] if e["name"].endswith("GRPC__SHUTDOWN_GRACE_SECS")),

@@ -17,11 +17,12 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use blangkon_suite_tests::containers::{Confinement, Image, Running, can_run};
+use blangkon_suite_tests::containers::{Confinement, Image, Running, can_run, health};
 use blangkon_suite_tests::{free_port, place_one_at, report, scrape, stock_a_product, with_topics};
 use blangkon_testkit::fixtures::SECRET;
 use blangkon_testkit::{TestDatabase, TestKafka, TestSuite};
 use serde_json::{Value, json};
+use tonic_health::pb::health_check_response::ServingStatus;
 
 const SERVICES: [&str; 4] = ["vendor", "catalog", "order", "reporting"];
 
@@ -152,9 +153,15 @@ async fn the_rendered_chart_runs_the_images_as_a_cluster_would() {
             port_named(container, "grpc"),
             "the readiness probe asks the gRPC port"
         );
-        container_run
-            .until_serving(&format!("http://127.0.0.1:{probe_port}"), "")
-            .await;
+        let endpoint = format!("http://127.0.0.1:{probe_port}");
+        container_run.until_serving(&endpoint, "").await;
+        let liveness = &container["livenessProbe"]["grpc"];
+        assert_eq!(liveness["port"].as_u64(), Some(probe_port));
+        assert_eq!(
+            health(&endpoint, liveness["service"].as_str().unwrap()).await,
+            Some(ServingStatus::Serving),
+            "the liveness probe's health service answers"
+        );
         let metrics = port_named(container, "metrics").unwrap();
         let answer = scrape(SocketAddr::from(([127, 0, 0, 1], metrics as u16)));
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");

@@ -14,6 +14,10 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
 async fn status(endpoint: &str) -> ServingStatus {
+    status_of(endpoint, "blangkon.vendor.v1.VendorService").await
+}
+
+async fn status_of(endpoint: &str, service: &str) -> ServingStatus {
     let channel = tonic::transport::Endpoint::from_shared(endpoint.to_string())
         .unwrap()
         .connect()
@@ -22,7 +26,7 @@ async fn status(endpoint: &str) -> ServingStatus {
     let mut health = HealthClient::new(channel);
     let answer = health
         .check(HealthCheckRequest {
-            service: "blangkon.vendor.v1.VendorService".into(),
+            service: service.into(),
         })
         .await
         .unwrap()
@@ -62,6 +66,11 @@ async fn readiness_follows_the_database_and_not_the_broker() {
 
     proxy.cut();
     let unready_in = until(&endpoint, ServingStatus::NotServing).await;
+    // Liveness does not follow the database: a restart would not help.
+    assert_eq!(
+        status_of(&endpoint, blangkon_platform::grpc::LIVENESS).await,
+        ServingStatus::Serving
+    );
     proxy.restore();
     let ready_in = until(&endpoint, ServingStatus::Serving).await;
 

@@ -41,13 +41,18 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, GrpcError> {
 /// How often readiness asks the database, and how long it waits for it.
 const READINESS_CHECK: Duration = Duration::from_secs(2);
 
+/// The health service name a liveness probe asks: SERVING for as long as
+/// the server answers at all, whatever the database does, since restarting
+/// a process does not bring a database back.
+pub const LIVENESS: &str = "liveness";
+
 /// Serves `routes` on `listener` until `shutdown` is cancelled, then drains
 /// in-flight calls for at most `grace`. `service_names` are the fully
 /// qualified gRPC names the health service reports: SERVING while
 /// `database` answers, NOT_SERVING while it does not (a readiness probe
 /// then takes the replica out of rotation; the outbox makes Kafka's
 /// absence harmless, so it does not count), and NOT_SERVING for good from
-/// shutdown on.
+/// shutdown on. [`LIVENESS`] stays SERVING throughout.
 pub async fn serve(
     listener: TcpListener,
     service_names: &[&str],
@@ -58,6 +63,9 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> Result<(), GrpcError> {
     let (reporter, health) = tonic_health::server::health_reporter();
+    reporter
+        .set_service_status(LIVENESS, ServingStatus::Serving)
+        .await;
     for name in service_names {
         reporter
             .set_service_status(*name, ServingStatus::Serving)

@@ -65,9 +65,10 @@ spec:
               containerPort: {{ .Values.metrics.port }}
               protocol: TCP
             {{- end }}
-          # gRPC health: SERVING while the database answers (startup,
-          # readiness); liveness only asks whether the process answers, as
-          # restarting pods does not bring a database back.
+          # gRPC health: the server's own status is SERVING while the
+          # database answers (startup, readiness); "liveness" only says the
+          # process answers, as restarting pods does not bring a database
+          # back.
           startupProbe:
             grpc:
               port: {{ .Values.grpc.port }}
@@ -79,8 +80,9 @@ spec:
             periodSeconds: 5
             failureThreshold: 2
           livenessProbe:
-            tcpSocket:
-              port: grpc
+            grpc:
+              port: {{ .Values.grpc.port }}
+              service: liveness
             periodSeconds: 10
             failureThreshold: 6
 {{- end -}}
