@@ -158,6 +158,10 @@ def policies(objects: list[dict]) -> list[str]:
         name = f"{obj['kind']}/{obj['metadata']['name']}"
         if obj["kind"] == "Secret" and "helm.sh/hook" not in obj["metadata"].get("annotations", {}):
             problems.append(f"{name}: a Secret outside secrets.create")
+        if obj["kind"] == "NetworkPolicy":
+            for rule in obj["spec"].get("ingress") or []:
+                if not rule.get("from"):
+                    problems.append(f"{name}: an ingress rule open to every source")
         spec = pod_spec(obj)
         if spec is None:
             continue
@@ -238,6 +242,7 @@ def reject(charts: Charts) -> list[str]:
         ("no JWT Secret", merge(minimal, {"auth": {"existingSecret": ""}}), "auth.existingSecret is required"),
         ("the latest tag", merge(minimal, {"image": {"tag": "latest"}}), "`latest` is not allowed"),
         ("a grace shorter than the drain", merge(minimal, {"terminationGracePeriodSeconds": 10}), "terminationGracePeriodSeconds must be longer"),
+        ("a caller that is not a service", merge(minimal, {"networkPolicy": {"callers": ["everyone"]}}), "/networkPolicy/callers/0"),
         ("external access without TLS", merge(minimal, {"externalAccess": {"enabled": True, "host": "vendor.example.go.id"}}), "externalAccess.tlsSecret is required"),
     ]
     problems = []

@@ -77,8 +77,9 @@ spec:
 {{- end -}}
 
 {{/*
-Ingress: gRPC from the callers the values name (by default the suite's
-other pods in the namespace and the ingress controller's namespace) and metrics
+Ingress: gRPC from the suite's services that call this one
+(networkPolicy.callers), the ingress controller's namespace and any more
+peers the values name and metrics
 from the scraper's namespace. Egress: DNS, PostgreSQL, Kafka, the peers,
 the OTLP collector; each by port (and destination where given).
 */}}
@@ -97,13 +98,17 @@ spec:
       {{- include "blangkon.selectorLabels" . | nindent 6 }}
   policyTypes: [Ingress, Egress]
   ingress:
+    {{- if or $np.callers $np.ingressControllerNamespace $np.grpcFrom }}
     - ports:
         - port: grpc
           protocol: TCP
       from:
+        {{- range $np.callers }}
         - podSelector:
             matchLabels:
+              app.kubernetes.io/name: {{ . }}
               app.kubernetes.io/part-of: blangkon
+        {{- end }}
         {{- with $np.ingressControllerNamespace }}
         - namespaceSelector:
             matchLabels:
@@ -112,6 +117,7 @@ spec:
         {{- with $np.grpcFrom }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
+    {{- end }}
     {{- if .Values.metrics.enabled }}
     - ports:
         - port: metrics
