@@ -34,6 +34,17 @@ const SET_BY_THE_CHART: &[&[&str]] = &[
     &["kafka", "security", "ssl_key_location"],
 ];
 
+/// Runs `tests/charts/check.py` (the offline chart checks, on Helm's own
+/// SDK) with `args`, with the project's Python tools.
+pub fn check_py(args: &[&str]) -> std::process::Output {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("charts/check.py");
+    std::process::Command::new(blangkon_testkit::python_tools().join("python"))
+        .arg(&script)
+        .args(args)
+        .output()
+        .expect("run tests/charts/check.py")
+}
+
 /// The repository's `helm/` directory.
 pub fn helm_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Instant;
 
+use blangkon_suite_tests::charts::check_py;
 use blangkon_suite_tests::containers::{Confinement, Image, Running, can_run, health};
 use blangkon_suite_tests::{free_port, place_one_at, report, scrape, stock_a_product, with_topics};
 use blangkon_testkit::fixtures::SECRET;
@@ -92,17 +93,7 @@ async fn the_rendered_chart_runs_the_images_as_a_cluster_would() {
 
     let started = Instant::now();
     for job in objects.iter().filter(|o| o["kind"] == "Job") {
-        let spec = &job["spec"]["template"]["spec"];
-        let container = &spec["containers"][0];
-        let image = image_of(&images, container);
-        let mut options = vec!["--rm".to_string()];
-        options.extend(hosts.iter().cloned());
-        let out = image.run(
-            &confinement(spec, container),
-            &env(container, &secrets),
-            &options,
-            &args(container),
-        );
+        let out = run_as_rendered(job, &images, &secrets, &hosts, vec!["--rm".into()]);
         assert!(
             out.status.success(),
             "Job {} failed: {}",
@@ -118,29 +109,21 @@ async fn the_rendered_chart_runs_the_images_as_a_cluster_would() {
     let started = Instant::now();
     let mut running = Vec::new();
     for deployment in objects.iter().filter(|o| o["kind"] == "Deployment") {
-        let spec = &deployment["spec"]["template"]["spec"];
-        let container = &spec["containers"][0];
-        let image = image_of(&images, container);
         let name = format!(
             "{}-{}",
             deployment["metadata"]["name"].as_str().unwrap(),
             uuid::Uuid::new_v4().simple()
         );
-        let mut options = vec!["--detach".to_string(), format!("--name={name}")];
-        options.extend(hosts.iter().cloned());
-        let out = image.run(
-            &confinement(spec, container),
-            &env(container, &secrets),
-            &options,
-            &args(container),
-        );
+        let options = vec!["--detach".to_string(), format!("--name={name}")];
+        let out = run_as_rendered(deployment, &images, &secrets, &hosts, options);
         assert!(
             out.status.success(),
             "Deployment {} did not start: {}",
             deployment["metadata"]["name"],
             String::from_utf8_lossy(&out.stderr)
         );
-        running.push((Running(name), container.clone()));
+        let container = deployment["spec"]["template"]["spec"]["containers"][0].clone();
+        running.push((Running(name), container));
     }
     for (container_run, container) in &running {
         // The probes the chart gives Kubernetes, asked the way the kubelet
@@ -193,13 +176,7 @@ fn render(values: &Value) -> Vec<Value> {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("values.yaml");
     std::fs::write(&file, serde_json::to_string(values).unwrap()).unwrap();
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("charts/check.py");
-    let output = std::process::Command::new(blangkon_testkit::python_tools().join("python"))
-        .arg(&script)
-        .args(["render", "blangkon"])
-        .arg(&file)
-        .output()
-        .unwrap();
+    let output = check_py(&["render", "blangkon", file.to_str().unwrap()]);
     assert!(
         output.status.success(),
         "rendering failed: {}",
@@ -210,6 +187,27 @@ fn render(values: &Value) -> Vec<Value> {
         .into_iter()
         .map(|item| item["object"].clone())
         .collect()
+}
+
+/// `podman run` of a rendered Job's or Deployment's container as the
+/// kubelet would run it: its image, args, environment and security
+/// context, with the Service names resolving to the host.
+fn run_as_rendered(
+    workload: &Value,
+    images: &BTreeMap<&str, Image>,
+    secrets: &BTreeMap<(String, String), String>,
+    hosts: &[String],
+    mut options: Vec<String>,
+) -> std::process::Output {
+    let spec = &workload["spec"]["template"]["spec"];
+    let container = &spec["containers"][0];
+    options.extend(hosts.iter().cloned());
+    image_of(images, container).run(
+        &confinement(spec, container),
+        &env(container, secrets),
+        &options,
+        &args(container),
+    )
 }
 
 /// The test's image the container names, which must be the one rendered.

@@ -12,24 +12,28 @@
 use blangkon_catalog::CatalogService;
 use blangkon_order::OrderService;
 use blangkon_reporting::ReportingService;
-use blangkon_suite_tests::charts::{helm_dir, values_schema};
+use blangkon_suite_tests::charts::{check_py, helm_dir, values_schema};
 use blangkon_vendor::VendorService;
 
 /// Runs `tests/charts/check.py <command> [args]`; fails with what it found.
 fn check(command: &str, args: &[&str]) {
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("charts/check.py");
-    let output = std::process::Command::new(blangkon_testkit::python_tools().join("python"))
-        .arg(&script)
-        .arg(command)
-        .args(args)
-        .output()
-        .unwrap();
+    let output = check_py(&[&[command], args].concat());
     assert!(
         output.status.success(),
         "check.py {command} found:\n{}{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// Each service chart's name and the schema generated for it.
+fn schemas() -> [(&'static str, serde_json::Value); 4] {
+    [
+        ("vendor", values_schema::<VendorService>()),
+        ("catalog", values_schema::<CatalogService>()),
+        ("order", values_schema::<OrderService>()),
+        ("reporting", values_schema::<ReportingService>()),
+    ]
 }
 
 #[test]
@@ -85,12 +89,7 @@ fn values_an_install_cannot_use_are_refused_with_the_reason() {
 fn chart_schemas_are_current() {
     let bless = std::env::var_os("BLANGKON_BLESS").is_some();
     let mut stale = Vec::new();
-    for (name, schema) in [
-        ("vendor", values_schema::<VendorService>()),
-        ("catalog", values_schema::<CatalogService>()),
-        ("order", values_schema::<OrderService>()),
-        ("reporting", values_schema::<ReportingService>()),
-    ] {
+    for (name, schema) in schemas() {
         let path = helm_dir().join(name).join("values.schema.json");
         let wanted = serde_json::to_string_pretty(&schema).unwrap() + "\n";
         let present = std::fs::read_to_string(&path).unwrap_or_default();
@@ -124,12 +123,7 @@ fn every_chart_setting_is_described() {
         }
     }
     let mut found = Vec::new();
-    for (name, schema) in [
-        ("vendor", values_schema::<VendorService>()),
-        ("catalog", values_schema::<CatalogService>()),
-        ("order", values_schema::<OrderService>()),
-        ("reporting", values_schema::<ReportingService>()),
-    ] {
+    for (name, schema) in schemas() {
         undescribed(
             &schema["properties"]["settings"],
             format!("{name}: settings"),
