@@ -66,7 +66,14 @@ impl DetailsArgs {
 #[derive(Subcommand)]
 enum ProductCommand {
     /// Create a product as a draft (vendor token with --vendor-id).
-    Create(DetailsArgs),
+    Create {
+        #[command(flatten)]
+        details: DetailsArgs,
+        /// Your key for this product (a SKU): creating again with it
+        /// answers the same product instead of a second one.
+        #[arg(long, default_value = "")]
+        idempotency_key: String,
+    },
     /// Replace a product's details.
     Update {
         product_id: String,
@@ -148,10 +155,14 @@ pub async fn product(args: ProductArgs) -> anyhow::Result<()> {
     let conn = &args.connection;
     let mut client = conn.catalog_client().await?;
     let reply = match args.command {
-        ProductCommand::Create(details) => {
+        ProductCommand::Create {
+            details,
+            idempotency_key,
+        } => {
             client
                 .create_product(conn.request(pb::CreateProductRequest {
                     details: Some(details.proto()),
+                    idempotency_key,
                 })?)
                 .await
         }

@@ -71,6 +71,7 @@ pub async fn listed_product(
                 vendor_token,
                 cat::CreateProductRequest {
                     details: Some(details.clone()),
+                    ..Default::default()
                 },
             ))
             .await;

@@ -258,6 +258,62 @@ async fn bad_product_input_is_refused_with_every_field_named_and_nothing_written
 }
 
 #[tokio::test]
+async fn creating_again_with_the_same_key_answers_the_first_product() {
+    let app = spawn_app().await;
+    let vendor = app.vendor_with_status(VendorStatus::Verified).await;
+    let other = app.vendor_with_status(VendorStatus::Verified).await;
+
+    let first = app
+        .create_product_keyed(&vendor, nasi_kotak(), "SKU-NK-001")
+        .await
+        .unwrap();
+    // A retry after a lost answer, even after the product was changed.
+    app.publish_product(&vendor, &first.id).await.unwrap();
+    let again = app
+        .create_product_keyed(&vendor, nasi_kotak(), "SKU-NK-001")
+        .await
+        .unwrap();
+    assert_eq!(again.id, first.id);
+    assert_eq!(again.status, pb::ProductStatus::Listed as i32);
+    assert_eq!(app.count("products").await, 1);
+
+    // Keys are each vendor's own; without a key every call creates.
+    let others = app
+        .create_product_keyed(&other, nasi_kotak(), "SKU-NK-001")
+        .await
+        .unwrap();
+    assert_ne!(others.id, first.id);
+    app.create_product(&vendor, nasi_kotak()).await.unwrap();
+    app.create_product(&vendor, nasi_kotak()).await.unwrap();
+    assert_eq!(app.count("products").await, 4);
+
+    // Calls racing with one key make one product.
+    let racing = (0..8).map(|_| app.create_product_keyed(&vendor, nasi_kotak(), "SKU-RACE"));
+    let answers = futures::future::join_all(racing).await;
+    let ids: std::collections::BTreeSet<String> =
+        answers.into_iter().map(|a| a.unwrap().id).collect();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(app.count("products").await, 5);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_bad_idempotency_key_is_refused_and_nothing_written() {
+    let app = spawn_app().await;
+    let vendor = app.vendor_with_status(VendorStatus::Verified).await;
+    for key in ["x".repeat(129), " SKU".into(), "SKU\n1".into()] {
+        let status = app
+            .create_product_keyed(&vendor, nasi_kotak(), &key)
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{key:?}");
+        assert_eq!(violated_fields(&status), ["idempotency_key"]);
+    }
+    assert_eq!(app.count("products").await, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_vendor_cannot_touch_another_vendors_product() {
     let app = spawn_app().await;
     let mut client = app.client().await;
@@ -304,6 +360,7 @@ async fn a_vendor_cannot_touch_another_vendors_product() {
             Role::Buyer,
             pb::CreateProductRequest {
                 details: Some(nasi_kotak()),
+                ..Default::default()
             },
         ))
         .await

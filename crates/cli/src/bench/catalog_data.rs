@@ -130,5 +130,6 @@ pub(super) fn product_row(
         version: 0,
         created_at: now,
         updated_at: now,
+        creation_key: None,
     }
 }

@@ -269,6 +269,7 @@ async fn seed(at: &Endpoints) -> anyhow::Result<(String, Arc<Vec<String>>)> {
                         delivery_regencies: vec!["33.74".into()],
                         ..Default::default()
                     }),
+                    ..Default::default()
                 },
             )?)
             .await;

@@ -21,6 +21,20 @@ pub(super) fn parse_product_id(id: &str) -> ApiResult<String> {
     Ok(ProductId::parse(id).field("product_id")?.to_string())
 }
 
+/// The creation key of a product, if the request gave one.
+pub(super) fn parse_creation_key(key: &str) -> ApiResult<Option<String>> {
+    if key.is_empty() {
+        return Ok(None);
+    }
+    if key.chars().count() > 128 || key.chars().any(char::is_control) || key.trim() != key {
+        return Err(ApiError::Invalid(vec![Violation::new(
+            "idempotency_key",
+            "must be at most 128 printable characters, without surrounding spaces",
+        )]));
+    }
+    Ok(Some(key.to_string()))
+}
+
 pub(super) fn details_input(details: Option<pb::ProductDetails>) -> DetailsInput {
     let d = details.unwrap_or_default();
     DetailsInput {
@@ -62,6 +76,7 @@ pub(super) fn product_row(
         version: 0,
         created_at: at,
         updated_at: at,
+        creation_key: None,
     }
 }
 

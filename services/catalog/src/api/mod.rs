@@ -24,7 +24,10 @@ use crate::domain::product::{self as rules, ProductDetails, ProductStatus};
 use crate::events;
 use crate::search::Search;
 use crate::store::{self, Changed, product};
-use convert::{details_input, parse_product_id, product_row, product_to_proto, search_query};
+use convert::{
+    details_input, parse_creation_key, parse_product_id, product_row, product_to_proto,
+    search_query,
+};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -180,13 +183,37 @@ impl CatalogApi {
         who: &Principal,
         req: pb::CreateProductRequest,
     ) -> ApiResult<pb::Product> {
+        let key = parse_creation_key(&req.idempotency_key)?;
         let vendor_id = self.verified_vendor(&self.db, who).await?;
         let details = self.parse_details(&self.db, req.details).await?;
         let now = blangkon_platform::time::now();
         let id = uuid::Uuid::now_v7().to_string();
-        let row = product_row(id, vendor_id, details, ProductStatus::Draft, now);
+        let row = product::Model {
+            creation_key: key.clone(),
+            ..product_row(id, vendor_id, details, ProductStatus::Draft, now)
+        };
+        if let Some(key) = &key
+            && let Some(first) =
+                store::find_product_by_creation_key(&self.db, &row.vendor_id, key).await?
+        {
+            return self.with_history(first).await;
+        }
         // A draft is private to its vendor: nothing to announce yet.
-        store::insert_product(&self.db, row.clone()).await?;
+        match store::insert_product(&self.db, row.clone()).await {
+            Ok(()) => {}
+            // The same key, created by a concurrent call: that one counts.
+            Err(e) if key.is_some() && db::is_unique_violation(&e) => {
+                let first = store::find_product_by_creation_key(
+                    &self.db,
+                    &row.vendor_id,
+                    key.as_deref().unwrap_or_default(),
+                )
+                .await?
+                .ok_or(ApiError::Db(e))?;
+                return self.with_history(first).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
         tracing::info!(product_id = %row.id, vendor_id = %row.vendor_id, "product created");
         Ok(product_to_proto(row, Vec::new()))
     }

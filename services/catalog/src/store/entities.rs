@@ -48,6 +48,8 @@ pub mod product {
         pub version: i64,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+        /// The key the vendor created it with, if any: unique per vendor.
+        pub creation_key: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

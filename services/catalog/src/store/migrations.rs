@@ -1,8 +1,8 @@
 //! Schema of the catalog database, platform tables first.
 
 use blangkon_platform::migration::columns::{
-    code, flag, id, long_text, money, number, optional_code, optional_time, regency, sequence,
-    text, time,
+    code, flag, id, long_text, money, number, optional_code, optional_text, optional_time, regency,
+    sequence, text, time,
 };
 use blangkon_platform::migration::statements::{add_columns, index, key, references};
 use blangkon_platform::{migration, migrator};
@@ -17,7 +17,8 @@ migrator!(
     SeedTaxonomy,
     CreateSearchChanges,
     CreateReservations,
-    AddReservationSnapshots
+    AddReservationSnapshots,
+    AddProductCreationKeys
 );
 
 #[derive(DeriveIden)]
@@ -47,6 +48,7 @@ enum Products {
     Version,
     CreatedAt,
     UpdatedAt,
+    CreationKey,
 }
 
 #[derive(DeriveIden)]
@@ -276,5 +278,30 @@ impl MigrationTrait for AddReservationSnapshots {
             money(Reservations::UnitPrice).default(0).to_owned(),
         ];
         add_columns(m, Reservations::Table, columns).await
+    }
+}
+
+migration! {
+    /// The key a vendor's system may give a product it creates, so that
+    /// creating it again (a retry after a lost answer) finds the first one
+    /// instead of making a second: unique per vendor, absent on products
+    /// created without one.
+    AddProductCreationKeys = "m20261130_000205_product_creation_keys"
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddProductCreationKeys {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        add_columns(m, Products::Table, [optional_text(Products::CreationKey)]).await?;
+        m.create_index(
+            index(
+                "products_vendor_creation_key",
+                Products::Table,
+                [Products::VendorId, Products::CreationKey],
+            )
+            .unique()
+            .to_owned(),
+        )
+        .await
     }
 }

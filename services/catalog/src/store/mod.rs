@@ -57,6 +57,19 @@ pub async fn insert_product(conn: &impl ConnectionTrait, row: product::Model) ->
     Ok(())
 }
 
+/// The product `vendor_id` created with `key`, if any.
+pub async fn find_product_by_creation_key(
+    conn: &impl ConnectionTrait,
+    vendor_id: &str,
+    key: &str,
+) -> Result<Option<product::Model>, DbErr> {
+    product::Entity::find()
+        .filter(product::Column::VendorId.eq(vendor_id))
+        .filter(product::Column::CreationKey.eq(key))
+        .one(conn)
+        .await
+}
+
 pub async fn find_product(
     conn: &impl ConnectionTrait,
     id: &str,

@@ -179,8 +179,19 @@ impl TestApp {
         vendor_id: &str,
         details: pb::ProductDetails,
     ) -> Result<pb::Product, Status> {
+        self.create_product_keyed(vendor_id, details, "").await
+    }
+
+    /// Creates a product as vendor `vendor_id` under idempotency key `key`.
+    pub async fn create_product_keyed(
+        &self,
+        vendor_id: &str,
+        details: pb::ProductDetails,
+        key: &str,
+    ) -> Result<pb::Product, Status> {
         let request = pb::CreateProductRequest {
             details: Some(details),
+            idempotency_key: key.into(),
         };
         let mut client = self.client().await;
         let response = client.create_product(self.as_vendor(vendor_id, request));
