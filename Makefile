@@ -1,11 +1,16 @@
 # Short named recipes; the README's two commands need none of them.
 CARGO ?= cargo
 
-.PHONY: run test check fmt clippy test-ci build images bench bench-catalog bench-order bench-reporting mutants
+.PHONY: run demo test check fmt clippy test-ci build images bench bench-catalog bench-order bench-reporting mutants
 
 ## run: the whole suite locally (SQLite + embedded Kafka), Ctrl-C stops it
 run:
 	$(CARGO) run -p blangkon -- dev
+
+## demo: fill the running `make run` suite with Blangkon Jateng's first year
+## through its APIs (DEMO_ARGS, e.g. --scale jateng-2024)
+demo:
+	$(CARGO) run -p blangkon -- demo $(DEMO_ARGS)
 
 ## test: every test; PostgreSQL and an external broker when
 ## BLANGKON_TEST_DATABASE_URL / BLANGKON_TEST_KAFKA are set

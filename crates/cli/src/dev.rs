@@ -44,6 +44,10 @@ pub struct DevArgs {
     /// gRPC port of the reporting service.
     #[arg(long, default_value_t = ReportingService::ABOUT.default_port)]
     reporting_port: u16,
+    /// Metrics port of the vendor service; the catalog, order and reporting
+    /// services take the next three. 0: a free port each.
+    #[arg(long, default_value_t = 9464)]
+    metrics_port: u16,
     /// Log filter (tracing directives).
     #[arg(long, default_value = "info,librdkafka=warn")]
     log: String,
@@ -85,7 +89,10 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     // Built first, run only after the history is marked for publishing
     // again, so that the relays send it before anything new.
     // Each service's metrics on a port of its own: 9464 (vendor) to 9467.
-    let metrics_at = |offset: u16| SocketAddr::new(suite.host, 9464 + offset);
+    let metrics_at = |offset: u16| match args.metrics_port {
+        0 => SocketAddr::new(suite.host, 0),
+        port => SocketAddr::new(suite.host, port.saturating_add(offset)),
+    };
     let mut vendor_settings = suite.settings::<VendorService>(sqlite("vendor"), args.vendor_port);
     vendor_settings.platform.metrics.listen = metrics_at(0);
     let vendor = Application::build(vendor_settings)

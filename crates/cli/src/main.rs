@@ -16,11 +16,13 @@ macro_rules! say {
 mod bench;
 mod catalog;
 mod client;
+mod demo;
 mod dev;
 mod order;
 mod output;
 mod report;
 mod token;
+mod vocabulary;
 
 use clap::{Parser, Subcommand};
 
@@ -59,6 +61,9 @@ enum Command {
     Reporting(report::ReportingArgs),
     /// Benchmarks against the real service code (see `make bench`).
     Bench(bench::BenchArgs),
+    /// Fill a running suite through its APIs: regencies, vendors, products
+    /// and orders at the scale of Blangkon Jateng's first year (or yours).
+    Demo(demo::DemoArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -86,6 +91,7 @@ fn main() -> std::process::ExitCode {
             Command::Stream(args) => report::stream(args).await,
             Command::Reporting(args) => report::reporting(args).await,
             Command::Bench(args) => bench::run(args).await,
+            Command::Demo(args) => demo::run(args).await,
         }
     });
     match result {

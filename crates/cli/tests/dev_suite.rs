@@ -38,6 +38,7 @@ fn start(data_dir: &Path, port: u16, catalog_port: u16) -> Suite {
         .args(["--catalog-port", &catalog_port.to_string()])
         .args(["--order-port", &order_port.to_string()])
         .args(["--reporting-port", &reporting_port.to_string()])
+        .args(["--metrics-port", "0"])
         .arg("--data-dir")
         .arg(data_dir)
         .stdout(Stdio::piped())
@@ -484,4 +485,83 @@ fn a_client_command_without_a_token_says_how_to_get_one() {
         .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("no token"));
+}
+
+/// `blangkon demo` at a small scale, through the same code as the seed
+/// scale: it fills the suite through the APIs, the summary shows what it
+/// made, and a second run finds everything done and adds nothing.
+#[test]
+fn the_demo_fills_the_suite_and_a_second_run_adds_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path();
+    let (port, catalog_port) = (free_port(), free_port());
+    let suite = start(data_dir, port, catalog_port);
+    let demo = || {
+        Command::new(BIN)
+            .args([
+                "demo",
+                "--vendors",
+                "12",
+                "--products",
+                "40",
+                "--orders",
+                "15",
+            ])
+            .args(["--seed", "9", "--concurrency", "4"])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--vendor-endpoint", &suite.endpoint])
+            .args(["--catalog-endpoint", &suite.catalog_endpoint])
+            .args(["--order-endpoint", &suite.order_endpoint])
+            .args(["--reporting-endpoint", &suite.reporting_endpoint])
+            .output()
+            .expect("run blangkon demo")
+    };
+    let summary_line = |output: &Output| -> String {
+        assert!(
+            output.status.success(),
+            "demo failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .find(|l| l.starts_with("summary:"))
+            .expect("the demo prints the summary")
+            .to_string()
+    };
+    let first = summary_line(&demo());
+    let summary = suite.summary_when(|s| s["vendors_total"] == 12);
+    assert_eq!(summary["vendors_individual"], 6);
+    assert_eq!(summary["vendors_business_entity"], 6);
+    assert_eq!(summary["vendors_trained"], 2);
+    assert_eq!(summary["products_listed"], 40);
+    assert!(summary["transactions"].as_i64().unwrap() > 0, "{summary:#}");
+
+    let second = summary_line(&demo());
+    assert_eq!(first, second, "a second run changes nothing");
+    let again = suite.public(&["report", "summary", "--json"]);
+    assert_eq!(json(&again)["products_listed"], 40);
+    suite.stop();
+}
+
+#[test]
+fn the_demo_names_the_service_that_does_not_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let output = Command::new(BIN)
+        .args(["demo", "--vendors", "1", "--products", "1", "--orders", "1"])
+        .args(["--secret", "an-explicit-secret-of-at-least-32-bytes"])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["--vendor-endpoint", &format!("http://127.0.0.1:{port}")])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "the vendor service at http://127.0.0.1:{port} does not answer"
+        )),
+        "{stderr}"
+    );
 }

@@ -22,8 +22,9 @@ use rand::rngs::StdRng;
 use rdkafka::mocking::MockCluster;
 use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait};
 
-use super::catalog_data::{VENDORS, Vocabulary, product_row, regency_codes, vendor_row};
+use super::catalog_data::{VENDORS, product_row, regency_codes, vendor_row};
 use super::percentile;
+use crate::vocabulary::Vocabulary;
 
 #[derive(Args)]
 pub struct CatalogBench {

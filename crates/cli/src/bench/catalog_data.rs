@@ -1,63 +1,13 @@
 //! The generated catalog of `blangkon bench catalog`: the rows of vendors
-//! and products made from a vocabulary (`catalog_vocabulary.json`: product
-//! templates of 26 categories with Indonesian names, makers and places).
+//! and products made from the shared vocabulary (`crate::vocabulary`).
 
-use anyhow::Context as _;
 use blangkon_catalog::store::{product, vendor};
 use blangkon_domain::{ProductStatus, VendorStatus};
 use blangkon_platform::db::StringList;
 use rand::Rng;
 use rand::rngs::StdRng;
-use serde::Deserialize;
 
-/// The words products are made of, kept as data beside this file.
-const VOCABULARY_JSON: &str = include_str!("catalog_vocabulary.json");
-
-/// What generated products are made of: one template per category, and
-/// the makers and places their names and descriptions mention.
-#[derive(Debug, Deserialize)]
-pub(super) struct Vocabulary {
-    templates: Vec<Template>,
-    makers: Vec<String>,
-    places: Vec<String>,
-}
-
-/// How to make products of one category: "{kind} {variant} {maker}".
-#[derive(Debug, Deserialize)]
-struct Template {
-    category: String,
-    unit: String,
-    /// Price range per unit in rupiah.
-    price: (i64, i64),
-    kinds: Vec<String>,
-    variants: Vec<String>,
-}
-
-impl Vocabulary {
-    /// The shipped vocabulary. Every list must have a word: the generator
-    /// picks one of each.
-    pub(super) fn load() -> anyhow::Result<Self> {
-        let vocabulary: Self =
-            serde_json::from_str(VOCABULARY_JSON).context("reading catalog_vocabulary.json")?;
-        let empty = vocabulary.templates.is_empty()
-            || vocabulary.makers.is_empty()
-            || vocabulary.places.is_empty()
-            || vocabulary
-                .templates
-                .iter()
-                .any(|t| t.kinds.is_empty() || t.variants.is_empty() || t.price.0 > t.price.1);
-        anyhow::ensure!(
-            !empty,
-            "catalog_vocabulary.json has an empty list or price range"
-        );
-        Ok(vocabulary)
-    }
-}
-
-/// One of `items`, chosen by `rng`.
-fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> &'a T {
-    &items[rng.random_range(0..items.len())]
-}
+use crate::vocabulary::{Vocabulary, pick};
 
 pub(super) fn regency_codes() -> Vec<String> {
     (1..=29)

@@ -1,0 +1,825 @@
+//! `blangkon demo`: fills a running suite through its public gRPC APIs as
+//! the real actors would. The province admin joins regencies; each
+//! regency's admin registers and verifies its vendors and records their
+//! trainings; vendors create and publish their products; buyers place
+//! orders that their vendors accept or reject and that go on to the
+//! handover (BAST), the payment and completion. What it does is planned up
+//! front from `--seed` ([`plan`]), and every step finds out whether it was
+//! done already (idempotency keys, "already exists"), so a run that stopped
+//! is resumed by running it again.
+
+pub mod plan;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest};
+use blangkon_proto::catalog as cat;
+use blangkon_proto::catalog::catalog_service_client::CatalogServiceClient;
+use blangkon_proto::order as ord;
+use blangkon_proto::order::order_service_client::OrderServiceClient;
+use blangkon_proto::reporting as rep;
+use blangkon_proto::reporting::reporting_service_client::ReportingServiceClient;
+use blangkon_proto::vendor as ven;
+use blangkon_proto::vendor::vendor_service_client::VendorServiceClient;
+use clap::Args;
+use futures::stream::{self, StreamExt as _, TryStreamExt as _};
+use indicatif::{ProgressBar, ProgressStyle};
+use tonic::transport::Channel;
+use tonic::{Code, Request, Status};
+
+use crate::token::{DEFAULT_DATA_DIR, read_secret};
+use crate::vocabulary::Vocabulary;
+use plan::{OrderPlan, Outcome, Plan, Scale, VendorPlan};
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// `seed`: Blangkon Jateng's first year (2,448 vendors, 55,082 products,
+    /// Rp15 billion); `jateng-2024`: about 10,000 vendors, 500,000 products
+    /// and Rp2 trillion. --vendors, --products and --orders set a scale of
+    /// your own instead.
+    #[arg(long, default_value = "seed")]
+    scale: String,
+    #[arg(long, requires_all = ["products", "orders"])]
+    vendors: Option<usize>,
+    #[arg(long, requires = "vendors")]
+    products: Option<usize>,
+    #[arg(long, requires = "vendors")]
+    orders: Option<usize>,
+    /// The same seed makes the same data; run again to resume.
+    #[arg(long, default_value_t = 2022)]
+    seed: u64,
+    /// Calls in flight at once.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    #[arg(
+        long,
+        env = "BLANGKON_VENDOR_ENDPOINT",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    vendor_endpoint: String,
+    #[arg(
+        long,
+        env = "BLANGKON_CATALOG_ENDPOINT",
+        default_value = "http://127.0.0.1:50052"
+    )]
+    catalog_endpoint: String,
+    #[arg(
+        long,
+        env = "BLANGKON_ORDER_ENDPOINT",
+        default_value = "http://127.0.0.1:50053"
+    )]
+    order_endpoint: String,
+    #[arg(
+        long,
+        env = "BLANGKON_REPORTING_ENDPOINT",
+        default_value = "http://127.0.0.1:50054"
+    )]
+    reporting_endpoint: String,
+    /// Data directory of `blangkon dev`, whose secret signs the actors' tokens.
+    #[arg(long, env = "BLANGKON_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    data_dir: PathBuf,
+    /// Sign the actors' tokens with this secret instead of the local suite's.
+    #[arg(long, env = "BLANGKON_JWT_SECRET", hide_env_values = true)]
+    secret: Option<String>,
+}
+
+impl DemoArgs {
+    fn scale(&self) -> anyhow::Result<Scale> {
+        if let (Some(vendors), Some(products), Some(orders)) =
+            (self.vendors, self.products, self.orders)
+        {
+            anyhow::ensure!(vendors > 0, "--vendors: at least one vendor");
+            return Ok(Scale::custom(vendors, products, orders));
+        }
+        match self.scale.as_str() {
+            "seed" => Ok(Scale::seed()),
+            "jateng-2024" => Ok(Scale::jateng_2024()),
+            other => bail!("--scale: `{other}` is not one of seed, jateng-2024"),
+        }
+    }
+}
+
+/// The suite's four services, and who may call them.
+struct Suite {
+    vendor: VendorServiceClient<Channel>,
+    catalog: CatalogServiceClient<Channel>,
+    order: OrderServiceClient<Channel>,
+    reporting: ReportingServiceClient<Channel>,
+    issuer: TokenIssuer,
+    calls: AtomicU64,
+}
+
+/// A deadline for every call: long enough for a busy SQLite suite.
+const CALL_DEADLINE: Duration = Duration::from_secs(30);
+/// How long a step waits for another service to catch up (the catalog
+/// learning that a vendor was verified) or to come back.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let scale = args.scale()?;
+    anyhow::ensure!(args.concurrency > 0, "--concurrency: at least 1");
+    let secret = match &args.secret {
+        Some(secret) => secret.clone(),
+        None => read_secret(&args.data_dir)?,
+    };
+    let suite = Arc::new(Suite {
+        vendor: VendorServiceClient::new(connect("vendor", &args.vendor_endpoint).await?),
+        catalog: CatalogServiceClient::new(connect("catalog", &args.catalog_endpoint).await?),
+        order: OrderServiceClient::new(connect("order", &args.order_endpoint).await?),
+        reporting: ReportingServiceClient::new(
+            connect("reporting", &args.reporting_endpoint).await?,
+        ),
+        issuer: TokenIssuer::new(&secret, None),
+        calls: AtomicU64::new(0),
+    });
+    let plan = Plan::new(&scale, args.seed, &Vocabulary::load()?);
+    say!(
+        "demo (seed {}): {} regencies ({} transacting), {} vendors, {} products, {} orders \
+         worth {} ({} catering)",
+        args.seed,
+        plan.joined.len(),
+        plan.transacting.len(),
+        plan.vendors.len(),
+        plan.products.len(),
+        plan.orders.len(),
+        crate::output::rupiah(plan.order_value()),
+        crate::output::rupiah(plan.order_value_in("katering"))
+    );
+    let started = Instant::now();
+    let n = args.concurrency;
+    let shared = &suite;
+
+    for code in &plan.joined {
+        suite.join(code).await?;
+    }
+    let vendor_ids: Vec<String> = in_phase("vendors", plan.vendors.len(), |bar| {
+        stream::iter(plan.vendors.iter().map(move |v| {
+            let (suite, bar) = (shared.clone(), bar.clone());
+            async move {
+                let id = suite.onboard(v).await?;
+                bar.inc(1);
+                anyhow::Ok(id)
+            }
+        }))
+        .buffered(n)
+        .try_collect()
+    })
+    .await?;
+    let vendor_ids = &vendor_ids;
+    let product_ids: Vec<String> = in_phase("products", plan.products.len(), |bar| {
+        stream::iter(plan.products.iter().map(move |p| {
+            let (suite, bar) = (shared.clone(), bar.clone());
+            let vendor_id = vendor_ids[p.vendor].clone();
+            async move {
+                let id = suite.list_product(&vendor_id, p).await?;
+                bar.inc(1);
+                anyhow::Ok(id)
+            }
+        }))
+        .buffered(n)
+        .try_collect()
+    })
+    .await?;
+    let product_ids = &product_ids;
+    let orders: Vec<()> = in_phase("orders", plan.orders.len(), |bar| {
+        stream::iter(plan.orders.iter().map(move |o| {
+            let (suite, bar) = (shared.clone(), bar.clone());
+            let product = &plan.products[o.product];
+            let regency = plan.vendors[product.vendor].regency.clone();
+            let (product_id, vendor_id) = (
+                product_ids[o.product].clone(),
+                vendor_ids[product.vendor].clone(),
+            );
+            async move {
+                suite.order(o, &regency, &product_id, &vendor_id).await?;
+                bar.inc(1);
+                anyhow::Ok(())
+            }
+        }))
+        .buffer_unordered(n)
+        .try_collect()
+    })
+    .await?;
+    let elapsed = started.elapsed();
+    let calls = suite.calls.load(Ordering::Relaxed);
+    let counted = plan.orders.iter().filter(|o| o.outcome.counts()).count();
+    let summary = suite.reported(counted as i64).await?;
+    print_summary(&summary);
+    say!(
+        "demo done: {calls} calls in {:.1}s ({:.0} calls/s); {} orders placed",
+        elapsed.as_secs_f64(),
+        calls as f64 / elapsed.as_secs_f64().max(0.001),
+        orders.len()
+    );
+    Ok(())
+}
+
+/// A channel to `service` at `endpoint`, or why there is none.
+async fn connect(service: &str, endpoint: &str) -> anyhow::Result<Channel> {
+    let channel = blangkon_platform::grpc::channel(endpoint, CALL_DEADLINE)
+        .with_context(|| format!("the {service} service's endpoint {endpoint}"))?;
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
+    let request = tonic_health::pb::HealthCheckRequest::default();
+    if let Err(status) = health.check(request).await {
+        bail!(
+            "the {service} service at {endpoint} does not answer ({}): is the suite running \
+             (`blangkon dev`), or is --{service}-endpoint right?",
+            status.message()
+        );
+    }
+    Ok(channel)
+}
+
+/// Runs one phase with its progress bar.
+async fn in_phase<T, F, Fut>(name: &str, len: usize, work: F) -> anyhow::Result<T>
+where
+    F: FnOnce(ProgressBar) -> Fut,
+    Fut: Future<Output = anyhow::Result<T>>,
+{
+    let bar = ProgressBar::new(len as u64).with_prefix(name.to_string());
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>9} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let started = Instant::now();
+    let result = work(bar.clone()).await;
+    bar.finish_and_clear();
+    if result.is_ok() {
+        say!(
+            "{name:>9}: {len} in {:.1}s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    result
+}
+
+fn with_token<T>(token: &str, message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    if let Ok(value) = format!("Bearer {token}").parse() {
+        request.metadata_mut().insert("authorization", value);
+    }
+    request
+}
+
+/// Whether the same call may succeed a moment later.
+fn transient(status: &Status) -> bool {
+    matches!(
+        status.code(),
+        Code::Unavailable | Code::Aborted | Code::DeadlineExceeded | Code::ResourceExhausted
+    )
+}
+
+impl Suite {
+    fn token(&self, role: Role, request: TokenRequest) -> anyhow::Result<String> {
+        self.issuer
+            .issue(role, request, Duration::from_secs(6 * 3600))
+            .map_err(|e| anyhow::anyhow!("signing a {role} token: {e}"))
+    }
+
+    fn province(&self) -> anyhow::Result<String> {
+        self.token(
+            Role::ProvinceAdmin,
+            TokenRequest {
+                subject: "demo-province".into(),
+                ..TokenRequest::default()
+            },
+        )
+    }
+
+    fn regency_admin(&self, regency: &str) -> anyhow::Result<String> {
+        self.token(
+            Role::RegencyAdmin,
+            TokenRequest {
+                subject: format!("demo-admin-{regency}"),
+                regency: Some(regency.into()),
+                ..TokenRequest::default()
+            },
+        )
+    }
+
+    fn vendor_token(&self, vendor_id: &str) -> anyhow::Result<String> {
+        self.token(
+            Role::Vendor,
+            TokenRequest {
+                subject: format!("demo-vendor-{vendor_id}"),
+                vendor_id: Some(vendor_id.into()),
+                ..TokenRequest::default()
+            },
+        )
+    }
+
+    fn buyer(&self, regency: &str, work_unit: &str) -> anyhow::Result<String> {
+        self.token(
+            Role::Buyer,
+            TokenRequest {
+                subject: format!("demo-ppk-{work_unit}"),
+                regency: Some(regency.into()),
+                work_unit: Some(work_unit.into()),
+                ..TokenRequest::default()
+            },
+        )
+    }
+
+    /// Makes a call, again while its failure is transient or `wait` says
+    /// another service has not caught up yet, for up to [`PATIENCE`].
+    async fn call<T, F, Fut>(
+        &self,
+        what: &str,
+        wait: impl Fn(&Status) -> bool,
+        mut attempt: F,
+    ) -> Result<T, Status>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<tonic::Response<T>, Status>>,
+    {
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(50);
+        loop {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            match attempt().await {
+                Ok(response) => return Ok(response.into_inner()),
+                Err(status)
+                    if (transient(&status) || wait(&status)) && started.elapsed() < PATIENCE =>
+                {
+                    tracing::debug!(what, status = %status.message(), "retrying");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
+                Err(status) => return Err(status),
+            }
+        }
+    }
+
+    async fn join(&self, code: &str) -> anyhow::Result<()> {
+        let token = self.province()?;
+        let joined = self
+            .call(
+                "join",
+                |_| false,
+                || {
+                    let mut client = self.vendor.clone();
+                    let request = ven::JoinRegencyRequest { code: code.into() };
+                    let token = token.clone();
+                    async move { client.join_regency(with_token(&token, request)).await }
+                },
+            )
+            .await;
+        match joined {
+            Ok(_) => Ok(()),
+            Err(status) if status.code() == Code::AlreadyExists => Ok(()),
+            Err(status) => bail!("joining regency {code}: {}", status.message()),
+        }
+    }
+
+    /// Registers and verifies `v` (or finds it registered by an earlier
+    /// run), records its training; answers its id.
+    async fn onboard(&self, v: &VendorPlan) -> anyhow::Result<String> {
+        let admin = self.regency_admin(&v.regency)?;
+        let registration = ven::RegisterVendorRequest {
+            name: v.name.clone(),
+            legal_form: legal_form(v.legal_form) as i32,
+            nik: v.nik.clone(),
+            nib: v.nib.clone(),
+            npwp: v.npwp.clone(),
+            scale: scale(v.scale) as i32,
+            address: v.address.clone(),
+            regency_code: v.regency.clone(),
+            contact: Some(ven::Contact {
+                phone: v.phone.clone(),
+                email: String::new(),
+            }),
+            bank_account: Some(ven::BankAccount {
+                bank_name: v.bank.0.into(),
+                account_number: v.bank.1.clone(),
+                account_holder: v.bank.2.clone(),
+            }),
+        };
+        let registered = self
+            .call(
+                "register",
+                |_| false,
+                || {
+                    let mut client = self.vendor.clone();
+                    let request = with_token(&admin, registration.clone());
+                    async move { client.register_vendor(request).await }
+                },
+            )
+            .await;
+        let vendor = match registered {
+            Ok(vendor) => vendor,
+            Err(status) if status.code() == Code::AlreadyExists => {
+                self.registered(v, &admin).await?
+            }
+            Err(status) => bail!("registering {}: {}", v.name, status.message()),
+        };
+        if vendor.status == ven::VendorStatus::Pending as i32 {
+            self.call(
+                "verify",
+                |_| false,
+                || {
+                    let mut client = self.vendor.clone();
+                    let request = ven::VerifyVendorRequest {
+                        vendor_id: vendor.id.clone(),
+                        note: "berkas lengkap (demo)".into(),
+                    };
+                    let request = with_token(&admin, request);
+                    async move { client.verify_vendor(request).await }
+                },
+            )
+            .await
+            .with_context(|| format!("verifying {}", v.name))?;
+        }
+        if v.trained && vendor.trainings.is_empty() {
+            self.call(
+                "training",
+                |_| false,
+                || {
+                    let mut client = self.vendor.clone();
+                    let request = ven::RecordTrainingRequest {
+                        vendor_id: vendor.id.clone(),
+                        topic: "Mengunggah produk ke Blangkon".into(),
+                        kind: ven::TrainingKind::Training as i32,
+                        attended_on: "2021-11-15".into(),
+                        organizer: "Dinas Koperasi dan UKM Provinsi Jawa Tengah".into(),
+                    };
+                    let request = with_token(&admin, request);
+                    async move { client.record_training(request).await }
+                },
+            )
+            .await
+            .with_context(|| format!("recording {}'s training", v.name))?;
+        }
+        Ok(vendor.id)
+    }
+
+    /// The vendor an earlier run registered as `v`, found by its NIK or NIB.
+    async fn registered(&self, v: &VendorPlan, admin: &str) -> anyhow::Result<ven::Vendor> {
+        let mut page_token = String::new();
+        loop {
+            let page = self
+                .call(
+                    "find vendor",
+                    |_| false,
+                    || {
+                        let mut client = self.vendor.clone();
+                        let request = ven::ListVendorsRequest {
+                            regency_code: v.regency.clone(),
+                            name_contains: v.name.clone(),
+                            page_size: 500,
+                            page_token: page_token.clone(),
+                            ..Default::default()
+                        };
+                        let request = with_token(admin, request);
+                        async move { client.list_vendors(request).await }
+                    },
+                )
+                .await
+                .with_context(|| format!("finding {}", v.name))?;
+            let found = page.vendors.into_iter().find(|found| {
+                (!v.nik.is_empty() && found.nik == v.nik)
+                    || (!v.nib.is_empty() && found.nib == v.nib)
+            });
+            if let Some(found) = found {
+                let full = self
+                    .call(
+                        "get vendor",
+                        |_| false,
+                        || {
+                            let mut client = self.vendor.clone();
+                            let request = ven::GetVendorRequest {
+                                vendor_id: found.id.clone(),
+                                view: ven::VendorView::Full as i32,
+                            };
+                            let request = with_token(admin, request);
+                            async move { client.get_vendor(request).await }
+                        },
+                    )
+                    .await?;
+                return Ok(full);
+            }
+            if page.next_page_token.is_empty() {
+                bail!(
+                    "{} is registered (its NIK, NIB or NPWP is taken) but not in {}: another \
+                     demo seed or real data uses it",
+                    v.name,
+                    v.regency
+                );
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
+    /// Creates (or finds, by its key) and publishes product `p` of
+    /// `vendor_id`; answers its id.
+    async fn list_product(&self, vendor_id: &str, p: &plan::ProductPlan) -> anyhow::Result<String> {
+        let token = self.vendor_token(vendor_id)?;
+        let details = cat::ProductDetails {
+            name: p.name.clone(),
+            description: p.description.clone(),
+            category_code: p.category.clone(),
+            unit: p.unit.clone(),
+            price: p.price,
+            min_order_quantity: 1,
+            stock: 10_000_000,
+            image_urls: Vec::new(),
+            delivery_regencies: p.delivery_regencies.clone(),
+            domestic_product: true,
+        };
+        // The catalog learns of the verification from the vendor events a
+        // moment later: until then it refuses the vendor.
+        let not_yet =
+            |s: &Status| matches!(s.code(), Code::PermissionDenied | Code::FailedPrecondition);
+        let product = self
+            .call("create product", not_yet, || {
+                let mut client = self.catalog.clone();
+                let request = cat::CreateProductRequest {
+                    details: Some(details.clone()),
+                    idempotency_key: p.key.clone(),
+                };
+                let request = with_token(&token, request);
+                async move { client.create_product(request).await }
+            })
+            .await
+            .with_context(|| format!("creating product {}", p.name))?;
+        if product.status != cat::ProductStatus::Listed as i32 {
+            self.call(
+                "publish",
+                |_| false,
+                || {
+                    let mut client = self.catalog.clone();
+                    let request = cat::PublishProductRequest {
+                        product_id: product.id.clone(),
+                    };
+                    let request = with_token(&token, request);
+                    async move { client.publish_product(request).await }
+                },
+            )
+            .await
+            .with_context(|| format!("publishing product {}", p.name))?;
+        }
+        Ok(product.id)
+    }
+
+    /// Places order `o` (or finds it, by its key) and takes it as far as
+    /// its outcome, from wherever an earlier run left it.
+    async fn order(
+        &self,
+        o: &OrderPlan,
+        regency: &str,
+        product_id: &str,
+        vendor_id: &str,
+    ) -> anyhow::Result<()> {
+        let buyer = self.buyer(regency, &o.work_unit)?;
+        let vendor = self.vendor_token(vendor_id)?;
+        // The catalog may not have made the product searchable for orders
+        // yet, or the vendor service its status.
+        let not_yet = |s: &Status| s.code() == Code::FailedPrecondition;
+        let placed = self
+            .call("place", not_yet, || {
+                let mut client = self.order.clone();
+                let request = ord::PlaceOrderRequest {
+                    idempotency_key: o.key.clone(),
+                    lines: vec![ord::OrderLine {
+                        product_id: product_id.into(),
+                        quantity: o.quantity,
+                    }],
+                    note: String::new(),
+                };
+                let request = with_token(&buyer, request);
+                async move { client.place_order(request).await }
+            })
+            .await
+            .with_context(|| format!("placing order {}", o.key))?;
+        let id = placed.id.clone();
+        let mut status =
+            ord::OrderStatus::try_from(placed.status).unwrap_or(ord::OrderStatus::Placed);
+        for step in steps(o.outcome) {
+            if reached(status, *step) {
+                continue;
+            }
+            let token = if matches!(step, Step::Accept | Step::Reject | Step::Ship) {
+                &vendor
+            } else {
+                &buyer
+            };
+            let order = self
+                .call(
+                    "advance",
+                    |_| false,
+                    || {
+                        let mut client = self.order.clone();
+                        let (id, token) = (id.clone(), token.clone());
+                        let order_id = id.clone();
+                        let transition = move |note: &str| ord::TransitionRequest {
+                            order_id: order_id.clone(),
+                            note: note.into(),
+                        };
+                        let step = *step;
+                        let key = o.key.clone();
+                        async move {
+                            match step {
+                                Step::Accept => {
+                                    client
+                                        .accept_order(with_token(&token, transition("")))
+                                        .await
+                                }
+                                Step::Reject => {
+                                    client
+                                        .reject_order(with_token(
+                                            &token,
+                                            transition("stok sedang kosong"),
+                                        ))
+                                        .await
+                                }
+                                Step::Cancel => {
+                                    client
+                                        .cancel_order(with_token(
+                                            &token,
+                                            transition("kegiatan dibatalkan"),
+                                        ))
+                                        .await
+                                }
+                                Step::Ship => {
+                                    client.ship_order(with_token(&token, transition(""))).await
+                                }
+                                Step::Receive => {
+                                    let request = ord::ReceiveOrderRequest {
+                                        order_id: id.clone(),
+                                        bast_number: format!("BAST/{key}"),
+                                        bast_date: "2022-03-01".into(),
+                                    };
+                                    client.receive_order(with_token(&token, request)).await
+                                }
+                                Step::Pay => {
+                                    let request = ord::PayOrderRequest {
+                                        order_id: id.clone(),
+                                        payment_reference: format!("SP2D/{key}"),
+                                    };
+                                    client.pay_order(with_token(&token, request)).await
+                                }
+                                Step::Complete => {
+                                    client
+                                        .complete_order(with_token(&token, transition("")))
+                                        .await
+                                }
+                            }
+                        }
+                    },
+                )
+                .await
+                .with_context(|| format!("order {}: {step:?}", o.key))?;
+            status = ord::OrderStatus::try_from(order.status).unwrap_or(status);
+        }
+        Ok(())
+    }
+
+    /// The reporting service's summary once it counts `transactions`
+    /// transactions (its projection follows the events a moment later).
+    async fn reported(&self, transactions: i64) -> anyhow::Result<rep::Summary> {
+        let started = Instant::now();
+        loop {
+            let mut client = self.reporting.clone();
+            let summary = client
+                .get_summary(rep::GetSummaryRequest {})
+                .await
+                .map_err(|s| anyhow::anyhow!("reading the summary: {}", s.message()))?
+                .into_inner();
+            if summary.transactions >= transactions || started.elapsed() > PATIENCE {
+                return Ok(summary);
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
+
+/// One move of an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Accept,
+    Reject,
+    Cancel,
+    Ship,
+    Receive,
+    Pay,
+    Complete,
+}
+
+fn steps(outcome: Outcome) -> &'static [Step] {
+    const FULL: &[Step] = &[
+        Step::Accept,
+        Step::Ship,
+        Step::Receive,
+        Step::Pay,
+        Step::Complete,
+    ];
+    match outcome {
+        Outcome::Rejected => &[Step::Reject],
+        Outcome::Cancelled => &[Step::Cancel],
+        Outcome::Shipped => &FULL[..2],
+        Outcome::Received => &FULL[..3],
+        Outcome::Paid => &FULL[..4],
+        Outcome::Completed => FULL,
+    }
+}
+
+/// Whether an order in `status` is already past `step`.
+fn reached(status: ord::OrderStatus, step: Step) -> bool {
+    use ord::OrderStatus as S;
+    let rank = |s: S| match s {
+        S::Unspecified | S::Placed => 0,
+        S::Accepted => 1,
+        S::Shipped => 2,
+        S::Received => 3,
+        S::Paid => 4,
+        S::Completed => 5,
+        S::Rejected | S::Cancelled => 6,
+    };
+    let target = match step {
+        Step::Accept => 1,
+        Step::Ship => 2,
+        Step::Receive => 3,
+        Step::Pay => 4,
+        Step::Complete => 5,
+        Step::Reject | Step::Cancel => 6,
+    };
+    rank(status) >= target
+}
+
+fn legal_form(form: &str) -> ven::LegalForm {
+    match form {
+        "individual" => ven::LegalForm::Individual,
+        "cv" => ven::LegalForm::Cv,
+        "pt" => ven::LegalForm::Pt,
+        "koperasi" => ven::LegalForm::Koperasi,
+        "ud" => ven::LegalForm::Ud,
+        _ => ven::LegalForm::Firma,
+    }
+}
+
+fn scale(scale: &str) -> ven::Scale {
+    match scale {
+        "micro" => ven::Scale::Micro,
+        "small" => ven::Scale::Small,
+        _ => ven::Scale::Medium,
+    }
+}
+
+fn print_summary(summary: &rep::Summary) {
+    let rupiah = |v: i64| crate::output::rupiah(v);
+    say!(
+        "summary: {} regencies joined, {} transacting; {} vendors ({} individuals, {} business \
+         entities), {} trained; {} products listed; {} transactions worth {}",
+        summary.regencies_joined,
+        summary.regencies_transacting,
+        summary.vendors_total,
+        summary.vendors_individual,
+        summary.vendors_business_entity,
+        summary.vendors_trained,
+        summary.products_listed,
+        summary.transactions,
+        rupiah(summary.transaction_value)
+    );
+    for category in &summary.top_categories {
+        say!("  {:<12} {}", category.key, rupiah(category.value));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_order_resumes_from_where_it_stands() {
+        use ord::OrderStatus as S;
+        let left = |status: S, outcome: Outcome| -> Vec<Step> {
+            steps(outcome)
+                .iter()
+                .copied()
+                .filter(|s| !reached(status, *s))
+                .collect()
+        };
+        assert_eq!(
+            left(S::Placed, Outcome::Completed),
+            [
+                Step::Accept,
+                Step::Ship,
+                Step::Receive,
+                Step::Pay,
+                Step::Complete
+            ]
+        );
+        assert_eq!(
+            left(S::Received, Outcome::Completed),
+            [Step::Pay, Step::Complete]
+        );
+        assert_eq!(left(S::Completed, Outcome::Completed), []);
+        assert_eq!(left(S::Placed, Outcome::Rejected), [Step::Reject]);
+        assert_eq!(left(S::Rejected, Outcome::Rejected), []);
+        assert_eq!(left(S::Shipped, Outcome::Shipped), []);
+    }
+}
