@@ -152,6 +152,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let n = args.concurrency;
     let shared = &suite;
+    let plan = &plan;
 
     for code in &plan.joined {
         suite.join(code).await?;
@@ -206,8 +207,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     .await?;
     let elapsed = started.elapsed();
     let calls = suite.calls.load(Ordering::Relaxed);
-    let counted = plan.orders.iter().filter(|o| o.outcome.counts()).count();
-    let summary = suite.reported(counted as i64).await?;
+    let summary = suite.reported(plan).await?;
     print_summary(&summary);
     say!(
         "demo done: {calls} calls in {:.1}s ({:.0} calls/s); {} orders placed",
@@ -678,9 +678,12 @@ impl Suite {
         Ok(())
     }
 
-    /// The reporting service's summary once it counts `transactions`
-    /// transactions (its projection follows the events a moment later).
-    async fn reported(&self, transactions: i64) -> anyhow::Result<rep::Summary> {
+    /// The reporting service's summary once it shows all of `plan` (its
+    /// projection follows the events a moment later), or after
+    /// [`PATIENCE`] as far as it got.
+    async fn reported(&self, plan: &Plan) -> anyhow::Result<rep::Summary> {
+        let counted = plan.orders.iter().filter(|o| o.outcome.counts()).count() as i64;
+        let trained = plan.vendors.iter().filter(|v| v.trained).count() as i64;
         let started = Instant::now();
         loop {
             let mut client = self.reporting.clone();
@@ -689,7 +692,11 @@ impl Suite {
                 .await
                 .map_err(|s| anyhow::anyhow!("reading the summary: {}", s.message()))?
                 .into_inner();
-            if summary.transactions >= transactions || started.elapsed() > PATIENCE {
+            let complete = summary.transactions >= counted
+                && summary.vendors_total >= plan.vendors.len() as i64
+                && summary.vendors_trained >= trained
+                && summary.products_listed >= plan.products.len() as i64;
+            if complete || started.elapsed() > PATIENCE {
                 return Ok(summary);
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
