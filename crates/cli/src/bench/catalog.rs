@@ -248,70 +248,138 @@ pub async fn run(bench: CatalogBench) -> anyhow::Result<()> {
 
     println!();
     println!(
-        "search over gRPC, {} products, typical queries with filters, page size 20",
+        "search over gRPC, {} products, typical queries with filters, page size 20; beside \
+         it the limit of the transport: an empty call (gRPC health check) to the same \
+         server the same way",
         bench.products
     );
     println!(
-        "{:>11} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9}",
-        "concurrency", "requests", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms"
+        "{:>11} {:>8} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9} {:>12}",
+        "concurrency",
+        "call",
+        "requests",
+        "req/s",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "p50 / empty"
     );
     for &workers in &bench.concurrency {
-        let mut latencies: Vec<Duration> = Vec::new();
-        // Warm up the connections, then measure.
-        let run = |seconds: u64| {
-            let queries = queries.clone();
-            let endpoint = endpoint.clone();
-            let token = token.clone();
-            async move {
-                let deadline = Instant::now() + Duration::from_secs(seconds);
-                let mut tasks = Vec::new();
-                for w in 0..workers {
-                    let queries = queries.clone();
-                    let endpoint = endpoint.clone();
-                    let token = token.clone();
-                    tasks.push(tokio::spawn(async move {
-                        let mut client = CatalogServiceClient::connect(endpoint).await?;
-                        let mut seen = Vec::new();
-                        let mut i = w;
-                        while Instant::now() < deadline {
+        let mut empty_p50 = None;
+        for call in [Call::Empty, Call::Search] {
+            let calls = Calls {
+                call,
+                workers,
+                endpoint: endpoint.clone(),
+                token: token.clone(),
+                queries: queries.clone(),
+            };
+            // Warm up the connections, then measure.
+            calls.run(2).await?;
+            let started = Instant::now();
+            let mut latencies = calls.run(bench.seconds).await?;
+            let elapsed = started.elapsed().as_secs_f64();
+            latencies.sort();
+            let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+            let p50 = percentile(&latencies, 50.0);
+            let ratio = match empty_p50 {
+                Some(empty) if empty > Duration::ZERO => {
+                    format!("{:.1}x", p50.as_secs_f64() / Duration::as_secs_f64(&empty))
+                }
+                _ => "-".into(),
+            };
+            if call == Call::Empty {
+                empty_p50 = Some(p50);
+            }
+            println!(
+                "{:>11} {:>8} {:>9} {:>10.0} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>12}",
+                workers,
+                call.name(),
+                latencies.len(),
+                latencies.len() as f64 / elapsed,
+                ms(p50),
+                ms(percentile(&latencies, 90.0)),
+                ms(percentile(&latencies, 99.0)),
+                ms(latencies.last().copied().unwrap_or_default()),
+                ratio,
+            );
+        }
+    }
+    catalog.stop(Duration::from_secs(15)).await?;
+    drop(kafka);
+    Ok(())
+}
+
+/// What the measured callers call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Call {
+    Search,
+    /// A gRPC health check: the least a call to the server costs.
+    Empty,
+}
+
+impl Call {
+    fn name(self) -> &'static str {
+        match self {
+            Call::Search => "search",
+            Call::Empty => "empty",
+        }
+    }
+}
+
+/// `workers` callers, one connection each, making `call` in a loop.
+struct Calls {
+    call: Call,
+    workers: usize,
+    endpoint: String,
+    token: String,
+    queries: Arc<Vec<pb::SearchProductsRequest>>,
+}
+
+impl Calls {
+    /// Every call's latency over `seconds`.
+    async fn run(&self, seconds: u64) -> anyhow::Result<Vec<Duration>> {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        let mut tasks = Vec::new();
+        for w in 0..self.workers {
+            let (call, queries) = (self.call, self.queries.clone());
+            let (endpoint, token) = (self.endpoint.clone(), self.token.clone());
+            tasks.push(tokio::spawn(async move {
+                let channel = tonic::transport::Endpoint::from_shared(endpoint)?
+                    .connect()
+                    .await?;
+                let mut catalog = CatalogServiceClient::new(channel.clone());
+                let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+                let mut seen = Vec::new();
+                let mut i = w;
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    match call {
+                        Call::Search => {
                             let mut request =
                                 tonic::Request::new(queries[i % queries.len()].clone());
                             request
                                 .metadata_mut()
                                 .insert("authorization", bearer(&token)?);
-                            let t = Instant::now();
-                            client.search_products(request).await?;
-                            seen.push(t.elapsed());
-                            i += 1;
+                            catalog.search_products(request).await?;
                         }
-                        anyhow::Ok(seen)
-                    }));
+                        Call::Empty => {
+                            health
+                                .check(tonic_health::pb::HealthCheckRequest::default())
+                                .await?;
+                        }
+                    }
+                    seen.push(t.elapsed());
+                    i += 1;
                 }
-                let mut all = Vec::new();
-                for task in tasks {
-                    all.extend(task.await??);
-                }
-                anyhow::Ok(all)
-            }
-        };
-        run(2).await?;
-        let started = Instant::now();
-        latencies.extend(run(bench.seconds).await?);
-        let elapsed = started.elapsed().as_secs_f64();
-        latencies.sort();
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        println!(
-            "{:>11} {:>9} {:>10.0} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
-            workers,
-            latencies.len(),
-            latencies.len() as f64 / elapsed,
-            ms(percentile(&latencies, 50.0)),
-            ms(percentile(&latencies, 90.0)),
-            ms(percentile(&latencies, 99.0)),
-            ms(latencies.last().copied().unwrap_or_default()),
-        );
+                anyhow::Ok(seen)
+            }));
+        }
+        let mut all = Vec::new();
+        for task in tasks {
+            all.extend(task.await??);
+        }
+        Ok(all)
     }
-    catalog.stop(Duration::from_secs(15)).await?;
-    drop(kafka);
-    Ok(())
 }
