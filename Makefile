@@ -1,7 +1,7 @@
 # Short named recipes; the README's two commands need none of them.
 CARGO ?= cargo
 
-.PHONY: run demo test check fmt clippy test-ci build images bench bench-catalog bench-order bench-reporting mutants
+.PHONY: run demo test check fmt clippy test-ci build images bench bench-catalog bench-order bench-reporting bench-lag mutants
 
 ## run: the whole suite locally (SQLite + embedded Kafka), Ctrl-C stops it
 run:
@@ -69,7 +69,13 @@ bench-order:
 bench-reporting:
 	$(CARGO) run --release -p blangkon -- bench reporting $(BENCH_ARGS)
 
-bench: bench-catalog bench-order bench-reporting
+## bench-lag: an order's way from its commit to the public ledger and the
+## analysts' stream under a paced load, beside a bare Kafka round trip
+## through the same broker (the test broker, deploy/local/tansu.sh)
+bench-lag:
+	$(CARGO) run --release -p blangkon -- bench lag --kafka "$$(deploy/local/tansu.sh start)" $(BENCH_ARGS)
+
+bench: bench-catalog bench-order bench-reporting bench-lag
 
 ## mutants: mutation testing of the domain rules (.cargo/mutants.toml names
 ## the files; every mutant must be caught by their unit tests). Slow: not

@@ -1,11 +1,13 @@
 //! `blangkon bench`: the benchmarks, each against the real service code:
 //! [`catalog`] (search at national scale, with its generated products in
 //! [`catalog_data`]), [`order`] (placing against the raw write limit of the
-//! same PostgreSQL) and [`reporting`] (the projection and the public reads,
-//! over the generated year in [`reporting_data`]).
+//! same PostgreSQL), [`reporting`] (the projection and the public reads,
+//! over the generated year in [`reporting_data`]) and [`lag`] (an order's
+//! way to the public under load, against a bare Kafka round trip).
 
 mod catalog;
 mod catalog_data;
+mod lag;
 mod order;
 mod reporting;
 mod reporting_data;
@@ -31,6 +33,9 @@ enum BenchTarget {
     Order(order::OrderBench),
     /// Reporting: events applied per second, and read latency at scale.
     Reporting(reporting::ReportingBench),
+    /// From an order's commit to the public ledger and the analysts'
+    /// stream under load, beside a bare Kafka round trip.
+    Lag(lag::LagBench),
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -38,6 +43,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchTarget::Catalog(bench) => catalog::run(bench).await,
         BenchTarget::Order(bench) => order::run(bench).await,
         BenchTarget::Reporting(bench) => reporting::run(bench).await,
+        BenchTarget::Lag(bench) => lag::run(bench).await,
     }
 }
 

@@ -44,15 +44,15 @@ pub struct OrderBench {
     relay_linger_ms: u64,
 }
 
-const SECRET: &str = "benchmark-secret-0123456789abcdef0123";
+pub(super) const SECRET: &str = "benchmark-secret-0123456789abcdef0123";
 
-fn token(role: Role, request: TokenRequest) -> anyhow::Result<String> {
+pub(super) fn token(role: Role, request: TokenRequest) -> anyhow::Result<String> {
     TokenIssuer::new(SECRET, None)
         .issue(role, request, Duration::from_secs(3600))
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-fn with<T>(token: &str, message: T) -> anyhow::Result<tonic::Request<T>> {
+pub(super) fn with<T>(token: &str, message: T) -> anyhow::Result<tonic::Request<T>> {
     let mut request = tonic::Request::new(message);
     request
         .metadata_mut()
@@ -178,10 +178,10 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<()> {
 }
 
 /// Where the three services under test answer.
-struct Endpoints {
-    vendor: String,
-    catalog: String,
-    order: String,
+pub(super) struct Endpoints {
+    pub(super) vendor: String,
+    pub(super) catalog: String,
+    pub(super) order: String,
 }
 
 /// Latencies, sorted, and the seconds they were measured over.
@@ -193,7 +193,7 @@ fn per_second((latencies, elapsed): &Measured) -> f64 {
 
 /// One verified vendor with 50 products in plenty of stock: its id and
 /// theirs.
-async fn seed(at: &Endpoints) -> anyhow::Result<(String, Arc<Vec<String>>)> {
+pub(super) async fn seed(at: &Endpoints) -> anyhow::Result<(String, Arc<Vec<String>>)> {
     let province = token(
         Role::ProvinceAdmin,
         TokenRequest {
