@@ -65,9 +65,10 @@ bench-order:
 	$(CARGO) run --release -p blangkon -- bench order $(BENCH_ARGS)
 
 ## bench-reporting: a year of generated events through the reporting
-## projection on PostgreSQL (events/s), then the public reads (p50/p99)
+## projection on PostgreSQL (events/s) beside a raw produce and consume of
+## the same records through the test broker, then the public reads (p50/p99)
 bench-reporting:
-	$(CARGO) run --release -p blangkon -- bench reporting $(BENCH_ARGS)
+	$(CARGO) run --release -p blangkon -- bench reporting --kafka "$$(deploy/local/tansu.sh start)" $(BENCH_ARGS)
 
 ## bench-lag: an order's way from its commit to the public ledger and the
 ## analysts' stream under a paced load, beside a bare Kafka round trip

@@ -12,8 +12,7 @@ use anyhow::Context as _;
 use blangkon_catalog::CatalogService;
 use blangkon_order::OrderService;
 use blangkon_platform::auth::{Role, TokenRequest};
-use blangkon_platform::kafka::{self, TopicSpec, topics};
-use blangkon_platform::settings::KafkaSettings;
+use blangkon_platform::kafka::topics;
 use blangkon_platform::suite::Suite;
 use blangkon_proto::order as pb;
 use blangkon_proto::order::order_service_client::OrderServiceClient;
@@ -29,7 +28,7 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
 use super::order::{Endpoints, SECRET, seed, token, with};
-use super::{fresh_database, percentile};
+use super::{fresh_database, percentile, raw_topic};
 
 #[derive(Args)]
 pub struct LagBench {
@@ -413,14 +412,7 @@ async fn raw_round_trips(
     create: bool,
     count: usize,
 ) -> anyhow::Result<Vec<Duration>> {
-    let topic = format!("blangkon.bench.raw.{}", uuid::Uuid::new_v4().simple());
-    if create {
-        let settings = KafkaSettings {
-            bootstrap_servers: bootstrap.into(),
-            ..KafkaSettings::default()
-        };
-        kafka::ensure_topics(&settings, &[TopicSpec::new(&topic, 1)]).await?;
-    }
+    let topic = raw_topic(bootstrap, create).await?;
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("linger.ms", "0")

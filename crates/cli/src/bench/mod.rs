@@ -74,3 +74,19 @@ pub(super) async fn fresh_database(server: &str, name: &str) -> anyhow::Result<D
         migrate_on_start: true,
     })
 }
+
+/// A fresh topic of one partition for raw measurements on the broker at
+/// `bootstrap`, made first where the broker does not make topics on first
+/// use (`create`: a real broker; librdkafka's mock cluster makes them).
+pub(super) async fn raw_topic(bootstrap: &str, create: bool) -> anyhow::Result<String> {
+    use blangkon_platform::kafka::{TopicSpec, ensure_topics};
+    let topic = format!("blangkon.bench.raw.{}", uuid::Uuid::new_v4().simple());
+    if create {
+        let settings = blangkon_platform::settings::KafkaSettings {
+            bootstrap_servers: bootstrap.into(),
+            ..Default::default()
+        };
+        ensure_topics(&settings, &[TopicSpec::new(&topic, 1)]).await?;
+    }
+    Ok(topic)
+}

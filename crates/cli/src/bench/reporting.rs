@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use blangkon_platform::inbox;
+use blangkon_platform::inbox::{self, ReceivedEvent};
 use blangkon_platform::kafka::topics;
 use blangkon_platform::outbox::RelayWaker;
 use blangkon_proto::reporting as pb;
@@ -41,6 +41,11 @@ pub struct ReportingBench {
     /// Calls per read measured.
     #[arg(long, default_value_t = 100)]
     reads: usize,
+    /// Kafka bootstrap servers for the raw produce and consume of the same
+    /// records beside the projection (the test broker); without it,
+    /// librdkafka's embedded mock cluster.
+    #[arg(long)]
+    kafka: Option<String>,
 }
 
 pub async fn run(bench: ReportingBench) -> anyhow::Result<()> {
@@ -80,6 +85,19 @@ pub async fn run(bench: ReportingBench) -> anyhow::Result<()> {
         elapsed.as_secs_f64(),
         ms(percentile(&latencies, 50.0)),
         ms(percentile(&latencies, 99.0)),
+    );
+
+    let raw = raw_rates(&bench, &events).await?;
+    let per_second = events.len() as f64 / elapsed.as_secs_f64();
+    say!(
+        "beside it, the same {} records through the broker ({}): raw produce {:.0}/s, raw \
+         consume {:.0}/s (the projection applies one event in the time the raw consumer \
+         reads {:.0})",
+        events.len(),
+        bench.kafka.as_deref().unwrap_or("embedded mock cluster"),
+        raw.produced,
+        raw.consumed,
+        raw.consumed / per_second
     );
 
     // Reads through the API's own code over a fresh pool.
@@ -165,4 +183,79 @@ pub async fn run(bench: ReportingBench) -> anyhow::Result<()> {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1_000.0
+}
+
+/// Records per second a bare rdkafka producer and consumer move.
+struct RawRates {
+    produced: f64,
+    consumed: f64,
+}
+
+/// The events' envelopes, as the relay would send them, produced to a
+/// fresh topic and consumed back with rdkafka alone.
+async fn raw_rates(bench: &ReportingBench, events: &[ReceivedEvent]) -> anyhow::Result<RawRates> {
+    use prost::Message as _;
+    use rdkafka::ClientConfig;
+    use rdkafka::consumer::{Consumer, StreamConsumer};
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+
+    let mock;
+    let (bootstrap, topic) = match &bench.kafka {
+        Some(bootstrap) => (bootstrap.clone(), super::raw_topic(bootstrap, true).await?),
+        None => {
+            mock = rdkafka::mocking::MockCluster::new(1)?;
+            let topic = super::raw_topic(&mock.bootstrap_servers(), false).await?;
+            // One partition, as on the real broker: the consumer reads it alone.
+            mock.create_topic(&topic, 1, 1)?;
+            (mock.bootstrap_servers(), topic)
+        }
+    };
+    let payloads: Vec<(String, Vec<u8>)> = events
+        .iter()
+        .map(|e| (e.envelope.aggregate_id.clone(), e.envelope.encode_to_vec()))
+        .collect();
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .set("broker.address.family", "v4")
+        .set("linger.ms", "5")
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .create()?;
+    let started = Instant::now();
+    let sends: Vec<_> = payloads
+        .iter()
+        .map(|(key, payload)| {
+            producer.send(
+                FutureRecord::to(&topic).key(key).payload(payload),
+                Duration::from_secs(30),
+            )
+        })
+        .collect();
+    for sent in futures::future::join_all(sends).await {
+        sent.map_err(|(e, _)| e)?;
+    }
+    let produced = payloads.len() as f64 / started.elapsed().as_secs_f64();
+
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .set("broker.address.family", "v4")
+        .set(
+            "group.id",
+            format!("bench-raw-{}", uuid::Uuid::new_v4().simple()),
+        )
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()?;
+    // Assigned, not subscribed: no group join inside the measurement.
+    let mut partition = rdkafka::TopicPartitionList::new();
+    partition.add_partition_offset(&topic, 0, rdkafka::Offset::Beginning)?;
+    consumer.assign(&partition)?;
+    let started = Instant::now();
+    for _ in 0..payloads.len() {
+        tokio::time::timeout(Duration::from_secs(30), consumer.recv())
+            .await
+            .map_err(|_| anyhow::anyhow!("the raw consumer stalled"))??;
+    }
+    let consumed = payloads.len() as f64 / started.elapsed().as_secs_f64();
+    Ok(RawRates { produced, consumed })
 }
