@@ -1,7 +1,7 @@
 # Short named recipes; the README's two commands need none of them.
 CARGO ?= cargo
 
-.PHONY: run demo test check fmt clippy test-ci build images bench bench-catalog bench-order bench-reporting bench-lag mutants
+.PHONY: run demo test check fmt clippy test-ci build images bench bench-catalog bench-order bench-reporting bench-lag bench-memory mutants
 
 ## run: the whole suite locally (SQLite + embedded Kafka), Ctrl-C stops it
 run:
@@ -76,7 +76,13 @@ bench-reporting:
 bench-lag:
 	$(CARGO) run --release -p blangkon -- bench lag --kafka "$$(deploy/local/tansu.sh start)" $(BENCH_ARGS)
 
-bench: bench-catalog bench-order bench-reporting bench-lag
+## bench-memory: each service's resident memory as its own process, idle,
+## after load, and the catalog's with 500,000 products
+bench-memory:
+	$(CARGO) build --release --workspace --bins
+	$(CARGO) run --release -p blangkon -- bench memory --kafka "$$(deploy/local/tansu.sh start)" $(BENCH_ARGS)
+
+bench: bench-catalog bench-order bench-reporting bench-lag bench-memory
 
 ## mutants: mutation testing of the domain rules (.cargo/mutants.toml names
 ## the files; every mutant must be caught by their unit tests). Slow: not

@@ -74,11 +74,22 @@ async fn prepare_database(bench: &CatalogBench) -> anyhow::Result<()> {
 }
 
 async fn load(bench: &CatalogBench, settings: &DatabaseSettings) -> anyhow::Result<()> {
+    load_products(settings, bench.products, bench.reuse).await
+}
+
+/// Migrates the catalog database of `settings` and fills it with
+/// `products` generated products of [`VENDORS`] verified vendors, unless
+/// `reuse` and it already holds that many.
+pub(super) async fn load_products(
+    settings: &DatabaseSettings,
+    products: u64,
+    reuse: bool,
+) -> anyhow::Result<()> {
     let conn = db::connect(settings).await?;
     db::migrate::<Migrator>(&conn).await?;
     let have = product::Entity::find().count(&conn).await?;
-    if bench.reuse && have == bench.products {
-        println!("reusing {have} products in {}", bench.database_url);
+    if reuse && have == products {
+        println!("reusing {have} products");
         return Ok(());
     }
     for table in [
@@ -105,8 +116,8 @@ async fn load(bench: &CatalogBench, settings: &DatabaseSettings) -> anyhow::Resu
     }
     let batch = 1_000u64;
     let mut done = 0;
-    while done < bench.products {
-        let n = batch.min(bench.products - done);
+    while done < products {
+        let n = batch.min(products - done);
         let rows: Vec<product::ActiveModel> = (done..done + n)
             .map(|i| {
                 product::ActiveModel::from(product_row(
@@ -128,10 +139,9 @@ async fn load(bench: &CatalogBench, settings: &DatabaseSettings) -> anyhow::Resu
     }
     let took = started.elapsed();
     println!(
-        "loaded {} products of {VENDORS} vendors in {:.1} s ({:.0} rows/s)",
-        bench.products,
+        "loaded {products} products of {VENDORS} vendors in {:.1} s ({:.0} rows/s)",
         took.as_secs_f64(),
-        bench.products as f64 / took.as_secs_f64()
+        products as f64 / took.as_secs_f64()
     );
     conn.close().await.ok();
     Ok(())

@@ -106,7 +106,13 @@ pub async fn run(bench: LagBench) -> anyhow::Result<()> {
     warm_up(&at, &reporting.endpoint(), &products).await?;
     let (samples, sampled) = tokio::sync::mpsc::unbounded_channel();
     let ledger = tokio::spawn(follow_ledger(reporting.endpoint(), sampled));
-    let (committed, placed, load_seconds) = load(&at, &bench, products, samples).await?;
+    let shape = Load {
+        buyers: bench.buyers,
+        seconds: bench.seconds,
+        rate: bench.rate,
+        sample_every: bench.sample_every,
+    };
+    let (committed, placed, load_seconds) = load(&at, shape, products, samples).await?;
     let ledger = ledger.await??;
     // The stream's records of the last orders may still be on their way.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -282,24 +288,35 @@ async fn follow_stream(
     Ok(task)
 }
 
-/// Buyers placing orders for `bench.seconds`: every sampled order's id and
-/// when its commit was answered; how many were placed; the seconds taken.
-async fn load(
+/// How buyers place orders: how many at once, for how long, at what rate
+/// together (0: as fast as they can), and which orders are followed.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Load {
+    pub(super) buyers: usize,
+    pub(super) seconds: u64,
+    pub(super) rate: f64,
+    pub(super) sample_every: u64,
+}
+
+/// Buyers placing orders as `load` says: every sampled order's id and when
+/// its commit was answered (also sent to `ledger`); how many were placed;
+/// the seconds taken.
+pub(super) async fn load(
     at: &Endpoints,
-    bench: &LagBench,
+    load: Load,
     products: Arc<Vec<String>>,
     ledger: tokio::sync::mpsc::UnboundedSender<(String, Instant)>,
 ) -> anyhow::Result<(Vec<(String, Instant)>, u64, f64)> {
     let started = Instant::now();
-    let deadline = started + Duration::from_secs(bench.seconds);
+    let deadline = started + Duration::from_secs(load.seconds);
     let mut tasks = Vec::new();
-    for b in 0..bench.buyers {
+    for b in 0..load.buyers {
         let (endpoint, products) = (at.order.clone(), products.clone());
-        let sample_every = bench.sample_every.max(1);
+        let sample_every = load.sample_every.max(1);
         let ledger = ledger.clone();
         // Each buyer's share of the rate, as the gap between its orders.
         let gap =
-            (bench.rate > 0.0).then(|| Duration::from_secs_f64(bench.buyers as f64 / bench.rate));
+            (load.rate > 0.0).then(|| Duration::from_secs_f64(load.buyers as f64 / load.rate));
         tasks.push(tokio::spawn(async move {
             let buyer = token(
                 Role::Buyer,

@@ -2,12 +2,14 @@
 //! [`catalog`] (search at national scale, with its generated products in
 //! [`catalog_data`]), [`order`] (placing against the raw write limit of the
 //! same PostgreSQL), [`reporting`] (the projection and the public reads,
-//! over the generated year in [`reporting_data`]) and [`lag`] (an order's
-//! way to the public under load, against a bare Kafka round trip).
+//! over the generated year in [`reporting_data`]), [`lag`] (an order's
+//! way to the public under load, against a bare Kafka round trip) and
+//! [`memory`] (each service's resident memory as its own process).
 
 mod catalog;
 mod catalog_data;
 mod lag;
+mod memory;
 mod order;
 mod reporting;
 mod reporting_data;
@@ -36,6 +38,9 @@ enum BenchTarget {
     /// From an order's commit to the public ledger and the analysts'
     /// stream under load, beside a bare Kafka round trip.
     Lag(lag::LagBench),
+    /// Resident memory of each service as its own process: idle, after
+    /// load, and the catalog's with a national catalogue.
+    Memory(memory::MemoryBench),
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -44,6 +49,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchTarget::Order(bench) => order::run(bench).await,
         BenchTarget::Reporting(bench) => reporting::run(bench).await,
         BenchTarget::Lag(bench) => lag::run(bench).await,
+        BenchTarget::Memory(bench) => memory::run(bench).await,
     }
 }
 

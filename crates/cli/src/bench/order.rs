@@ -37,7 +37,7 @@ pub struct OrderBench {
     #[arg(long, default_value_t = 10)]
     seconds: u64,
     /// Concurrent buyers.
-    #[arg(long, value_delimiter = ',', default_value = "4,16")]
+    #[arg(long, value_delimiter = ',', default_value = "1,4,16")]
     concurrency: Vec<usize>,
     /// The services' outbox relay linger (kafka.relay_linger_ms).
     #[arg(long, default_value_t = KafkaSettings::default().relay_linger_ms)]

@@ -1,0 +1,288 @@
+//! `blangkon bench memory`: the resident memory of each service as its own
+//! process, as a cluster runs it — idle after start, after buyers placed
+//! orders for a while, and the catalog's again once it holds a national
+//! catalogue (its search index lives in memory).
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use clap::Args;
+use rdkafka::mocking::MockCluster;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+use super::catalog::load_products;
+use super::fresh_database;
+use super::lag::{Load, load};
+use super::order::{Endpoints, SECRET, seed};
+
+#[derive(Args)]
+pub struct MemoryBench {
+    /// PostgreSQL server; the benchmark makes its own databases on it.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
+    server: String,
+    /// Kafka bootstrap servers (the test broker); without it, librdkafka's
+    /// embedded mock cluster, which the service processes reach over TCP.
+    #[arg(long)]
+    kafka: Option<String>,
+    /// Seconds of load between the idle and the loaded figures.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Buyers placing orders at once, as fast as they can.
+    #[arg(long, default_value_t = 4)]
+    buyers: usize,
+    /// Products in the catalog for its last figure.
+    #[arg(long, default_value_t = 500_000)]
+    products: u64,
+}
+
+const SERVICES: [&str; 4] = ["vendor", "catalog", "order", "reporting"];
+
+/// A service binary running as a process of its own.
+struct Process {
+    name: &'static str,
+    port: u16,
+    env: Vec<(String, String)>,
+    child: Child,
+}
+
+impl Process {
+    fn start(name: &'static str, port: u16, env: Vec<(String, String)>) -> anyhow::Result<Self> {
+        let child = spawn(name, &env)?;
+        Ok(Self {
+            name,
+            port,
+            env,
+            child,
+        })
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Resident memory, in MiB, from /proc.
+    fn rss_mib(&self) -> anyhow::Result<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .with_context(|| format!("blangkon-{} exited", self.name))?;
+        let kib: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .context("no VmRSS")?;
+        Ok(kib / 1024.0)
+    }
+
+    /// Waits until the service reports SERVING.
+    async fn serving(&mut self) -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                bail!("blangkon-{} exited at start: {status}", self.name);
+            }
+            let answer = async {
+                let channel = tonic::transport::Endpoint::from_shared(self.endpoint())
+                    .ok()?
+                    .connect()
+                    .await
+                    .ok()?;
+                let mut health = HealthClient::new(channel);
+                let status = health
+                    .check(HealthCheckRequest::default())
+                    .await
+                    .ok()?
+                    .into_inner()
+                    .status;
+                Some(status == ServingStatus::Serving as i32)
+            };
+            if answer.await == Some(true) {
+                return Ok(started.elapsed());
+            }
+            if started.elapsed() > Duration::from_secs(600) {
+                bail!("blangkon-{} did not serve within 10 minutes", self.name);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// SIGTERM, then the exit.
+    fn stop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .stderr(Stdio::null())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+    }
+
+    /// Starts it again after [`Process::stop`].
+    fn start_again(&mut self) -> anyhow::Result<()> {
+        self.child = spawn(self.name, &self.env)?;
+        Ok(())
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `blangkon-<name>` beside this executable: `cargo build --release
+/// --workspace --bins` puts them there (make bench-memory does).
+fn binary(name: &str) -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let binary = exe
+        .parent()
+        .map(|dir| dir.join(format!("blangkon-{name}")))
+        .context("no directory of the running executable")?;
+    if !binary.exists() {
+        bail!(
+            "{} is missing: build the services beside blangkon first (cargo build --release \
+             --workspace --bins; make bench-memory does)",
+            binary.display()
+        );
+    }
+    Ok(binary)
+}
+
+fn spawn(name: &str, env: &[(String, String)]) -> anyhow::Result<Child> {
+    Command::new(binary(name)?)
+        .envs(env.iter().cloned())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting blangkon-{name}"))
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+pub async fn run(bench: MemoryBench) -> anyhow::Result<()> {
+    let mock;
+    let bootstrap = match &bench.kafka {
+        Some(bootstrap) => bootstrap.clone(),
+        None => {
+            mock = MockCluster::new(1).context("starting the embedded broker")?;
+            crate::dev::create_embedded_topics(&mock)?;
+            mock.bootstrap_servers()
+        }
+    };
+    let group = format!("bench-{}", uuid::Uuid::new_v4().simple());
+    let ports = [free_port()?, free_port()?, free_port()?, free_port()?];
+    let mut processes = Vec::new();
+    for (i, name) in SERVICES.into_iter().enumerate() {
+        let database =
+            fresh_database(&bench.server, &format!("blangkon_bench_memory_{name}")).await?;
+        let key = |k: &str| format!("BLANGKON_{}__{k}", name.to_uppercase());
+        let mut env = vec![
+            (key("GRPC__LISTEN"), format!("127.0.0.1:{}", ports[i])),
+            (key("METRICS__ENABLED"), "false".into()),
+            (key("DATABASE__URL"), database.url.expose().to_string()),
+            (key("AUTH__JWT_SECRET"), SECRET.into()),
+            (key("KAFKA__BOOTSTRAP_SERVERS"), bootstrap.clone()),
+            (
+                key("KAFKA__CREATE_TOPICS"),
+                bench.kafka.is_some().to_string(),
+            ),
+            (key("KAFKA__CONSUMER_GROUP_PREFIX"), group.clone()),
+            (key("TELEMETRY__LOG_FILTER"), "warn".into()),
+        ];
+        if name == "order" {
+            env.push((
+                key("ORDER__VENDOR_ENDPOINT"),
+                format!("http://127.0.0.1:{}", ports[0]),
+            ));
+            env.push((
+                key("ORDER__CATALOG_ENDPOINT"),
+                format!("http://127.0.0.1:{}", ports[1]),
+            ));
+        }
+        processes.push(Process::start(name, ports[i], env)?);
+    }
+    for process in &mut processes {
+        process.serving().await?;
+    }
+    // Let start-up settle (pools, consumer groups) before the first figure.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let idle: Vec<f64> = processes
+        .iter()
+        .map(Process::rss_mib)
+        .collect::<Result<_, _>>()?;
+
+    let at = Endpoints {
+        vendor: processes[0].endpoint(),
+        catalog: processes[1].endpoint(),
+        order: processes[2].endpoint(),
+    };
+    let (_, products) = seed(&at).await?;
+    let shape = Load {
+        buyers: bench.buyers,
+        seconds: bench.seconds,
+        rate: 0.0,
+        sample_every: u64::MAX,
+    };
+    let (samples, _unused) = tokio::sync::mpsc::unbounded_channel();
+    let (_, placed, seconds) = load(&at, shape, Arc::clone(&products), samples).await?;
+    // The events settle into reporting and the relays go quiet.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let loaded: Vec<f64> = processes
+        .iter()
+        .map(Process::rss_mib)
+        .collect::<Result<_, _>>()?;
+
+    // The catalog again, on a national catalogue.
+    let catalog = &mut processes[1];
+    catalog.stop();
+    let catalog_db = fresh_database(&bench.server, "blangkon_bench_memory_catalog").await?;
+    load_products(&catalog_db, bench.products, false).await?;
+    catalog.start_again()?;
+    let built = catalog.serving().await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let national = catalog.rss_mib()?;
+
+    println!();
+    println!(
+        "resident memory (VmRSS) of each service as its own process; load: {} buyers for {:.0} s \
+         ({} orders, {:.0}/s); broker: {}",
+        bench.buyers,
+        seconds,
+        placed,
+        placed as f64 / seconds,
+        bench.kafka.as_deref().unwrap_or("embedded mock cluster")
+    );
+    println!(
+        "{:<10} {:>10} {:>16}",
+        "service", "idle MiB", "after load MiB"
+    );
+    for (i, name) in SERVICES.into_iter().enumerate() {
+        println!("{name:<10} {:>10.0} {:>16.0}", idle[i], loaded[i]);
+    }
+    println!(
+        "catalog with {} products: {national:.0} MiB (search index built in {:.1} s)",
+        bench.products,
+        built.as_secs_f64()
+    );
+    for process in &mut processes {
+        process.stop();
+    }
+    Ok(())
+}
