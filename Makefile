@@ -82,7 +82,12 @@ bench-memory:
 	$(CARGO) build --release --workspace --bins
 	$(CARGO) run --release -p blangkon -- bench memory --kafka "$$(deploy/local/tansu.sh start)" $(BENCH_ARGS)
 
-bench: bench-catalog bench-order bench-reporting bench-lag bench-memory
+## bench: every benchmark in one run and one table, each figure beside the
+## limit measured the same way in the same run (BENCH_ARGS: --quick for a
+## smoke run of a few minutes, --json FILE to keep the table)
+bench:
+	$(CARGO) build --release --workspace --bins
+	$(CARGO) run --release -p blangkon -- bench suite --kafka "$$(deploy/local/tansu.sh start)" $(BENCH_ARGS)
 
 ## mutants: mutation testing of the domain rules (.cargo/mutants.toml names
 ## the files; every mutant must be caught by their unit tests). Slow: not

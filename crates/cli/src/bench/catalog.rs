@@ -23,30 +23,30 @@ use rdkafka::mocking::MockCluster;
 use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait};
 
 use super::catalog_data::{VENDORS, product_row, regency_codes, vendor_row};
-use super::percentile;
+use super::{Figure, ms, percentile};
 use crate::vocabulary::Vocabulary;
 
 #[derive(Args)]
 pub struct CatalogBench {
     /// Products to load.
     #[arg(long, default_value_t = 500_000)]
-    products: u64,
+    pub(super) products: u64,
     /// Database for the benchmark; it is emptied and loaded unless --reuse
     /// finds the same number of products already there.
     #[arg(
         long,
         default_value = "postgres://postgres@127.0.0.1:5432/blangkon_bench_catalog"
     )]
-    database_url: String,
+    pub(super) database_url: String,
     /// Keep a database that already holds --products products.
     #[arg(long)]
-    reuse: bool,
+    pub(super) reuse: bool,
     /// Seconds of measurement per concurrency level.
     #[arg(long, default_value_t = 10)]
-    seconds: u64,
+    pub(super) seconds: u64,
     /// Concurrency levels (parallel gRPC callers).
     #[arg(long, value_delimiter = ',', default_value = "1,4,16")]
-    concurrency: Vec<usize>,
+    pub(super) concurrency: Vec<usize>,
 }
 
 async fn prepare_database(bench: &CatalogBench) -> anyhow::Result<()> {
@@ -212,7 +212,7 @@ fn rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-pub async fn run(bench: CatalogBench) -> anyhow::Result<()> {
+pub async fn run(bench: CatalogBench) -> anyhow::Result<Vec<Figure>> {
     let secret = "benchmark-secret-0123456789abcdef0123";
     let database = DatabaseSettings {
         url: bench.database_url.clone().into(),
@@ -275,8 +275,10 @@ pub async fn run(bench: CatalogBench) -> anyhow::Result<()> {
         "max ms",
         "p50 / empty"
     );
+    let mut figures = Vec::new();
     for &workers in &bench.concurrency {
         let mut empty_p50 = None;
+        let mut empty: Vec<Duration> = Vec::new();
         for call in [Call::Empty, Call::Search] {
             let calls = Calls {
                 call,
@@ -291,7 +293,6 @@ pub async fn run(bench: CatalogBench) -> anyhow::Result<()> {
             let mut latencies = calls.run(bench.seconds).await?;
             let elapsed = started.elapsed().as_secs_f64();
             latencies.sort();
-            let ms = |d: Duration| d.as_secs_f64() * 1000.0;
             let p50 = percentile(&latencies, 50.0);
             let ratio = match empty_p50 {
                 Some(empty) if empty > Duration::ZERO => {
@@ -301,6 +302,24 @@ pub async fn run(bench: CatalogBench) -> anyhow::Result<()> {
             };
             if call == Call::Empty {
                 empty_p50 = Some(p50);
+                empty = latencies.clone();
+            } else {
+                for p in [50.0, 99.0] {
+                    figures.push(
+                        Figure::new(
+                            format!(
+                                "search, {} products, {workers} callers, p{p:.0}",
+                                bench.products
+                            ),
+                            ms(percentile(&latencies, p)),
+                            "ms",
+                        )
+                        .beside(
+                            format!("empty gRPC call, {workers} callers"),
+                            ms(percentile(&empty, p)),
+                        ),
+                    );
+                }
             }
             println!(
                 "{:>11} {:>8} {:>9} {:>10.0} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>12}",
@@ -318,7 +337,7 @@ pub async fn run(bench: CatalogBench) -> anyhow::Result<()> {
     }
     catalog.stop(Duration::from_secs(15)).await?;
     drop(kafka);
-    Ok(())
+    Ok(figures)
 }
 
 /// What the measured callers call.

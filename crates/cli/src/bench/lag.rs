@@ -28,37 +28,37 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
 use super::order::{Endpoints, SECRET, seed, token, with};
-use super::{fresh_database, percentile, raw_topic};
+use super::{Figure, fresh_database, ms, percentile, raw_topic};
 
 #[derive(Args)]
 pub struct LagBench {
     /// PostgreSQL server; the benchmark makes its own databases on it.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
-    server: String,
+    pub(super) server: String,
     /// Kafka bootstrap servers (the test broker: deploy/local/tansu.sh
     /// start); without it, librdkafka's embedded mock cluster.
     #[arg(long)]
-    kafka: Option<String>,
+    pub(super) kafka: Option<String>,
     /// Seconds of load.
     #[arg(long, default_value_t = 10)]
-    seconds: u64,
+    pub(super) seconds: u64,
     /// Buyers placing orders at once.
     #[arg(long, default_value_t = 4)]
-    buyers: usize,
+    pub(super) buyers: usize,
     /// Orders per second the buyers hold to together (0: as fast as they
     /// can). Above what reporting applies per second the lag is a growing
     /// backlog, not a delay.
     #[arg(long, default_value_t = 50.0)]
-    rate: f64,
+    pub(super) rate: f64,
     /// Follow every n-th order to the ledger and the stream.
     #[arg(long, default_value_t = 5)]
-    sample_every: u64,
+    pub(super) sample_every: u64,
 }
 
 /// When each order id arrived on the analysts' stream.
 type Arrivals = Arc<Mutex<HashMap<String, Instant>>>;
 
-pub async fn run(bench: LagBench) -> anyhow::Result<()> {
+pub async fn run(bench: LagBench) -> anyhow::Result<Vec<Figure>> {
     let mock;
     let bootstrap = match &bench.kafka {
         Some(bootstrap) => bootstrap.clone(),
@@ -153,8 +153,26 @@ pub async fn run(bench: LagBench) -> anyhow::Result<()> {
         bench.sample_every,
         bench.kafka.as_deref().unwrap_or("embedded mock cluster")
     );
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let raw_p50 = percentile(&raw, 50.0);
+    let mut figures = Vec::new();
+    for (what, lags) in [
+        ("the public ledger", &ledger),
+        ("the analysts' stream", &stream_lags),
+    ] {
+        for p in [50.0, 99.0] {
+            figures.push(
+                Figure::new(
+                    format!(
+                        "commit to {what}, {:.0} orders/s, p{p:.0}",
+                        placed as f64 / load_seconds
+                    ),
+                    ms(percentile(lags, p)),
+                    "ms",
+                )
+                .beside("bare Kafka produce -> consume", ms(percentile(&raw, p))),
+            );
+        }
+    }
     println!(
         "{:<34} {:>8} {:>9} {:>9} {:>14}",
         "from commit to", "samples", "p50 ms", "p99 ms", "p50 / raw p50"
@@ -190,7 +208,7 @@ pub async fn run(bench: LagBench) -> anyhow::Result<()> {
             eprintln!("{e}");
         }
     }
-    Ok(())
+    Ok(figures)
 }
 
 /// Places one order and waits until the public ledger shows it.

@@ -16,28 +16,28 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
 use super::catalog::load_products;
-use super::fresh_database;
 use super::lag::{Load, load};
 use super::order::{Endpoints, SECRET, seed};
+use super::{Figure, fresh_database};
 
 #[derive(Args)]
 pub struct MemoryBench {
     /// PostgreSQL server; the benchmark makes its own databases on it.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
-    server: String,
+    pub(super) server: String,
     /// Kafka bootstrap servers (the test broker); without it, librdkafka's
     /// embedded mock cluster, which the service processes reach over TCP.
     #[arg(long)]
-    kafka: Option<String>,
+    pub(super) kafka: Option<String>,
     /// Seconds of load between the idle and the loaded figures.
     #[arg(long, default_value_t = 10)]
-    seconds: u64,
+    pub(super) seconds: u64,
     /// Buyers placing orders at once, as fast as they can.
     #[arg(long, default_value_t = 4)]
-    buyers: usize,
+    pub(super) buyers: usize,
     /// Products in the catalog for its last figure.
     #[arg(long, default_value_t = 500_000)]
-    products: u64,
+    pub(super) products: u64,
 }
 
 const SERVICES: [&str; 4] = ["vendor", "catalog", "order", "reporting"];
@@ -176,7 +176,7 @@ fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
-pub async fn run(bench: MemoryBench) -> anyhow::Result<()> {
+pub async fn run(bench: MemoryBench) -> anyhow::Result<Vec<Figure>> {
     let mock;
     let bootstrap = match &bench.kafka {
         Some(bootstrap) => bootstrap.clone(),
@@ -284,5 +284,23 @@ pub async fn run(bench: MemoryBench) -> anyhow::Result<()> {
     for process in &mut processes {
         process.stop();
     }
-    Ok(())
+    let mut figures = Vec::new();
+    for (i, name) in SERVICES.into_iter().enumerate() {
+        figures.push(Figure::new(
+            format!("{name} resident memory, idle"),
+            idle[i],
+            "MiB",
+        ));
+        figures.push(Figure::new(
+            format!("{name} resident memory, after load"),
+            loaded[i],
+            "MiB",
+        ));
+    }
+    figures.push(Figure::new(
+        format!("catalog resident memory, {} products", bench.products),
+        national,
+        "MiB",
+    ));
+    Ok(figures)
 }

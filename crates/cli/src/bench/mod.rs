@@ -13,6 +13,7 @@ mod memory;
 mod order;
 mod reporting;
 mod reporting_data;
+mod suite;
 
 use std::time::Duration;
 
@@ -41,16 +42,65 @@ enum BenchTarget {
     /// Resident memory of each service as its own process: idle, after
     /// load, and the catalog's with a national catalogue.
     Memory(memory::MemoryBench),
+    /// All of the above in one run, one table: every figure beside the
+    /// limit measured the same way in the same run (`make bench`).
+    Suite(suite::SuiteBench),
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.target {
-        BenchTarget::Catalog(bench) => catalog::run(bench).await,
-        BenchTarget::Order(bench) => order::run(bench).await,
-        BenchTarget::Reporting(bench) => reporting::run(bench).await,
-        BenchTarget::Lag(bench) => lag::run(bench).await,
-        BenchTarget::Memory(bench) => memory::run(bench).await,
+        BenchTarget::Catalog(bench) => catalog::run(bench).await.map(drop),
+        BenchTarget::Order(bench) => order::run(bench).await.map(drop),
+        BenchTarget::Reporting(bench) => reporting::run(bench).await.map(drop),
+        BenchTarget::Lag(bench) => lag::run(bench).await.map(drop),
+        BenchTarget::Memory(bench) => memory::run(bench).await.map(drop),
+        BenchTarget::Suite(bench) => suite::run(bench).await,
     }
+}
+
+/// One measured figure, with the limit it is read against: the same kind
+/// of measurement of the machine's own floor (a raw insert, an empty call,
+/// a bare Kafka round trip) made in the same run.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(super) struct Figure {
+    pub(super) what: String,
+    pub(super) value: f64,
+    pub(super) unit: &'static str,
+    pub(super) limit: Option<Limit>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub(super) struct Limit {
+    pub(super) what: String,
+    pub(super) value: f64,
+    /// `value / limit.value`: a share of a rate, a multiple of a latency.
+    pub(super) ratio: f64,
+}
+
+impl Figure {
+    pub(super) fn new(what: impl Into<String>, value: f64, unit: &'static str) -> Self {
+        Self {
+            what: what.into(),
+            value,
+            unit,
+            limit: None,
+        }
+    }
+
+    /// Beside `limit` (in the same unit), measured as `what`.
+    pub(super) fn beside(mut self, what: impl Into<String>, limit: f64) -> Self {
+        self.limit = Some(Limit {
+            what: what.into(),
+            value: limit,
+            ratio: if limit > 0.0 { self.value / limit } else { 0.0 },
+        });
+        self
+    }
+}
+
+/// A latency in milliseconds.
+pub(super) fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
 
 pub(super) fn percentile(sorted: &[Duration], p: f64) -> Duration {

@@ -26,22 +26,22 @@ use clap::Args;
 use rdkafka::mocking::MockCluster;
 use sea_orm::{ConnectionTrait, TransactionTrait};
 
-use super::{fresh_database, percentile};
+use super::{Figure, fresh_database, ms, percentile};
 
 #[derive(Args)]
 pub struct OrderBench {
     /// PostgreSQL server; the benchmark makes its own databases on it.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
-    server: String,
+    pub(super) server: String,
     /// Seconds of measurement per concurrency level.
     #[arg(long, default_value_t = 10)]
-    seconds: u64,
+    pub(super) seconds: u64,
     /// Concurrent buyers.
     #[arg(long, value_delimiter = ',', default_value = "1,4,16")]
-    concurrency: Vec<usize>,
+    pub(super) concurrency: Vec<usize>,
     /// The services' outbox relay linger (kafka.relay_linger_ms).
     #[arg(long, default_value_t = KafkaSettings::default().relay_linger_ms)]
-    relay_linger_ms: u64,
+    pub(super) relay_linger_ms: u64,
 }
 
 pub(super) const SECRET: &str = "benchmark-secret-0123456789abcdef0123";
@@ -110,7 +110,7 @@ where
     Ok((all, elapsed))
 }
 
-pub async fn run(bench: OrderBench) -> anyhow::Result<()> {
+pub async fn run(bench: OrderBench) -> anyhow::Result<Vec<Figure>> {
     let kafka = MockCluster::new(1).context("starting the embedded broker")?;
     crate::dev::create_embedded_topics(&kafka)?;
     let mut suite = Suite::new(kafka.bootstrap_servers(), SECRET);
@@ -148,6 +148,7 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<()> {
         },
     )?;
     print_header();
+    let mut figures = Vec::new();
     for &workers in &bench.concurrency {
         let seconds = bench.seconds;
         let (orders, failed) = measure_orders(&at, workers, seconds, &products).await?;
@@ -162,6 +163,26 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<()> {
             &lookups,
             &reservations,
         );
+        let (placed, raw) = (&orders.0, &raw_writes.0);
+        let raw_tx = format!("raw insert transactions, {workers} at once");
+        figures.push(
+            Figure::new(
+                format!("order placement, {workers} buyers"),
+                per_second(&orders),
+                "orders/s",
+            )
+            .beside(raw_tx.clone(), per_second(&raw_writes)),
+        );
+        for p in [50.0, 99.0] {
+            figures.push(
+                Figure::new(
+                    format!("order placement, {workers} buyers, p{p:.0}"),
+                    ms(percentile(placed, p)),
+                    "ms",
+                )
+                .beside(raw_tx.clone(), ms(percentile(raw, p))),
+            );
+        }
     }
     let within = Duration::from_secs(15);
     for stopped in [
@@ -174,7 +195,7 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<()> {
         }
     }
     drop(kafka);
-    Ok(())
+    Ok(figures)
 }
 
 /// Where the three services under test answer.
@@ -493,7 +514,6 @@ fn print_row(
     // one raw insert transaction (for its own write) one after another,
     // even if the order service itself cost nothing.
     let bound_per_s = 1.0 / (1.0 / lookups_per_s + 1.0 / reservations_per_s + 1.0 / raw_per_s);
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
         "{:>8} {:>9.0} {:>9.2} {:>9.2} {:>9} {:>11.0} {:>6.0}% {:>10.0} {:>10.0} {:>8.0} {:>6.0}%",
         workers,

@@ -24,14 +24,14 @@ use rand::rngs::StdRng;
 use sea_orm::Database;
 
 use super::reporting_data::history;
-use super::{fresh_database, percentile};
+use super::{Figure, fresh_database, ms, percentile};
 
 #[derive(Args)]
 pub struct ReportingBench {
     /// PostgreSQL server; the benchmark makes the database
     /// `blangkon_bench_reporting` on it.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
-    server: String,
+    pub(super) server: String,
     /// Orders to generate; each has two to six events.
     #[arg(long, default_value_t = 20_000)]
     pub(super) orders: usize,
@@ -40,15 +40,15 @@ pub struct ReportingBench {
     pub(super) vendors: usize,
     /// Calls per read measured.
     #[arg(long, default_value_t = 100)]
-    reads: usize,
+    pub(super) reads: usize,
     /// Kafka bootstrap servers for the raw produce and consume of the same
     /// records beside the projection (the test broker); without it,
     /// librdkafka's embedded mock cluster.
     #[arg(long)]
-    kafka: Option<String>,
+    pub(super) kafka: Option<String>,
 }
 
-pub async fn run(bench: ReportingBench) -> anyhow::Result<()> {
+pub async fn run(bench: ReportingBench) -> anyhow::Result<Vec<Figure>> {
     let settings = fresh_database(&bench.server, "blangkon_bench_reporting").await?;
     let db = blangkon_platform::db::connect(&settings).await?;
     blangkon_platform::db::migrate::<blangkon_reporting::store::migrations::Migrator>(&db).await?;
@@ -99,6 +99,19 @@ pub async fn run(bench: ReportingBench) -> anyhow::Result<()> {
         raw.consumed,
         raw.consumed / per_second
     );
+
+    let broker = bench.kafka.as_deref().unwrap_or("embedded mock cluster");
+    let figures = vec![
+        Figure::new("reporting projection", per_second, "events/s").beside(
+            format!("bare consume of the same records ({broker})"),
+            raw.consumed,
+        ),
+        Figure::new(
+            format!("bare produce of the same records ({broker})"),
+            raw.produced,
+            "events/s",
+        ),
+    ];
 
     // Reads through the API's own code over a fresh pool.
     let api = ReportingApi::new(
@@ -178,11 +191,7 @@ pub async fn run(bench: ReportingBench) -> anyhow::Result<()> {
             ..Default::default()
         }))
     );
-    Ok(())
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1_000.0
+    Ok(figures)
 }
 
 /// Records per second a bare rdkafka producer and consumer move.

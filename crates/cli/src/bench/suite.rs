@@ -1,0 +1,183 @@
+//! `blangkon bench suite` (`make bench`): every benchmark in one run, and
+//! one table of what they measured, each figure beside the limit measured
+//! the same way in the same run on the same machine, and the ratio — so a
+//! reader can tell what the services cost from what the machine allows,
+//! however busy the machine was. `--json` writes the table for comparing
+//! runs.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Args;
+use sea_orm::{ConnectionTrait, Database};
+
+use super::catalog::CatalogBench;
+use super::lag::LagBench;
+use super::memory::MemoryBench;
+use super::order::OrderBench;
+use super::reporting::ReportingBench;
+use super::{Figure, catalog, lag, memory, order, reporting};
+
+#[derive(Args)]
+pub struct SuiteBench {
+    /// PostgreSQL server; the benchmarks make their own databases on it.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
+    server: String,
+    /// Kafka bootstrap servers (the test broker, which make bench starts);
+    /// without it, librdkafka's embedded mock cluster.
+    #[arg(long)]
+    kafka: Option<String>,
+    /// A smoke run of a couple of minutes: shorter measurements, 50,000
+    /// products instead of 500,000, a smaller reporting year.
+    #[arg(long)]
+    quick: bool,
+    /// Also write the table as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+/// The machine and the run, for the table's header.
+#[derive(Debug, serde::Serialize)]
+struct Machine {
+    cores: usize,
+    postgresql: String,
+    broker: String,
+    build: &'static str,
+    date: String,
+    quick: bool,
+}
+
+pub async fn run(bench: SuiteBench) -> anyhow::Result<()> {
+    let machine = machine(&bench).await?;
+    let (seconds, products, orders) = if bench.quick {
+        (2, 50_000, 2_000)
+    } else {
+        (10, 500_000, 20_000)
+    };
+    let mut figures = Vec::new();
+    figures.extend(
+        order::run(OrderBench {
+            server: bench.server.clone(),
+            seconds,
+            concurrency: vec![1, 4, 16],
+            relay_linger_ms: blangkon_platform::settings::KafkaSettings::default().relay_linger_ms,
+        })
+        .await
+        .context("the order benchmark")?,
+    );
+    figures.extend(
+        catalog::run(CatalogBench {
+            products,
+            database_url: format!("{}/blangkon_bench_catalog", bench.server),
+            reuse: true,
+            seconds,
+            concurrency: vec![1, 4, 16],
+        })
+        .await
+        .context("the catalog benchmark")?,
+    );
+    figures.extend(
+        lag::run(LagBench {
+            server: bench.server.clone(),
+            kafka: bench.kafka.clone(),
+            seconds: seconds.max(5),
+            buyers: 4,
+            rate: 50.0,
+            sample_every: 5,
+        })
+        .await
+        .context("the lag benchmark")?,
+    );
+    figures.extend(
+        reporting::run(ReportingBench {
+            server: bench.server.clone(),
+            orders,
+            vendors: orders / 10,
+            reads: if bench.quick { 20 } else { 100 },
+            kafka: bench.kafka.clone(),
+        })
+        .await
+        .context("the reporting benchmark")?,
+    );
+    figures.extend(
+        memory::run(MemoryBench {
+            server: bench.server.clone(),
+            kafka: bench.kafka.clone(),
+            seconds,
+            buyers: 4,
+            products,
+        })
+        .await
+        .context("the memory benchmark")?,
+    );
+
+    print_table(&machine, &figures);
+    if let Some(path) = &bench.json {
+        let json = serde_json::json!({ "machine": machine, "figures": figures });
+        std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("written to {}", path.display());
+    }
+    Ok(())
+}
+
+async fn machine(bench: &SuiteBench) -> anyhow::Result<Machine> {
+    let admin = Database::connect(format!("{}/postgres", bench.server))
+        .await
+        .with_context(|| format!("connecting to {}", bench.server))?;
+    let version = admin
+        .query_one_raw(sea_orm::Statement::from_string(
+            admin.get_database_backend(),
+            "SHOW server_version",
+        ))
+        .await?
+        .and_then(|row| row.try_get::<String>("", "server_version").ok())
+        .unwrap_or_else(|| "?".into());
+    admin.close().await.ok();
+    Ok(Machine {
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        postgresql: version,
+        broker: bench
+            .kafka
+            .clone()
+            .unwrap_or_else(|| "embedded mock cluster".into()),
+        build: if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
+        date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        quick: bench.quick,
+    })
+}
+
+fn print_table(machine: &Machine, figures: &[Figure]) {
+    println!();
+    println!(
+        "Blangkon, whole suite: {} cores, PostgreSQL {}, broker {}, {} build, {}{}",
+        machine.cores,
+        machine.postgresql,
+        machine.broker,
+        machine.build,
+        machine.date,
+        if machine.quick { ", quick run" } else { "" }
+    );
+    println!(
+        "{:<56} {:>12} {:<9} {:>12}  {:<52} {:>7}",
+        "figure", "value", "unit", "limit", "limit measured as", "ratio"
+    );
+    for figure in figures {
+        let (limit, what, ratio) = match &figure.limit {
+            Some(limit) => (
+                format!("{:.2}", limit.value),
+                limit.what.as_str(),
+                format!("{:.2}x", limit.ratio),
+            ),
+            None => ("-".into(), "", "-".into()),
+        };
+        println!(
+            "{:<56} {:>12.2} {:<9} {:>12}  {:<52} {:>7}",
+            figure.what, figure.value, figure.unit, limit, what, ratio
+        );
+    }
+}
