@@ -170,6 +170,18 @@ fn spawn(name: &str, env: &[(String, String)]) -> anyhow::Result<Child> {
         .with_context(|| format!("starting blangkon-{name}"))
 }
 
+/// The machine's memory in MiB, from /proc/meminfo.
+fn machine_mib() -> anyhow::Result<f64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo")?;
+    let kib: f64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .context("no MemTotal in /proc/meminfo")?;
+    Ok(kib / 1024.0)
+}
+
 fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -284,23 +296,26 @@ pub async fn run(bench: MemoryBench) -> anyhow::Result<Vec<Figure>> {
     for process in &mut processes {
         process.stop();
     }
+    // The limit of memory is the machine's: each figure as a share of it.
+    let machine = machine_mib()?;
+    let of_machine = |figure: Figure| figure.beside("the machine's memory (MemTotal)", machine);
     let mut figures = Vec::new();
     for (i, name) in SERVICES.into_iter().enumerate() {
-        figures.push(Figure::new(
+        figures.push(of_machine(Figure::new(
             format!("{name} resident memory, idle"),
             idle[i],
             "MiB",
-        ));
-        figures.push(Figure::new(
+        )));
+        figures.push(of_machine(Figure::new(
             format!("{name} resident memory, after load"),
             loaded[i],
             "MiB",
-        ));
+        )));
     }
-    figures.push(Figure::new(
+    figures.push(of_machine(Figure::new(
         format!("catalog resident memory, {} products", bench.products),
         national,
         "MiB",
-    ));
+    )));
     Ok(figures)
 }

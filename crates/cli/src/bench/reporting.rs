@@ -106,10 +106,9 @@ pub async fn run(bench: ReportingBench) -> anyhow::Result<Vec<Figure>> {
             format!("bare consume of the same records ({broker})"),
             raw.consumed,
         ),
-        Figure::new(
+        Figure::new("reporting projection", per_second, "events/s").beside(
             format!("bare produce of the same records ({broker})"),
             raw.produced,
-            "events/s",
         ),
     ];
 
