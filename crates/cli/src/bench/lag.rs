@@ -24,11 +24,10 @@ use clap::Args;
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Message as _;
-use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
 use super::order::{Endpoints, SECRET, seed, token, with};
-use super::{Figure, fresh_database, ms, percentile, raw_topic};
+use super::{Broker, Figure, fresh_database, ms, percentile, raw_topic};
 
 #[derive(Args)]
 pub struct LagBench {
@@ -59,17 +58,10 @@ pub struct LagBench {
 type Arrivals = Arc<Mutex<HashMap<String, Instant>>>;
 
 pub async fn run(bench: LagBench) -> anyhow::Result<Vec<Figure>> {
-    let mock;
-    let bootstrap = match &bench.kafka {
-        Some(bootstrap) => bootstrap.clone(),
-        None => {
-            mock = MockCluster::new(1).context("starting the embedded broker")?;
-            crate::dev::create_embedded_topics(&mock)?;
-            mock.bootstrap_servers()
-        }
-    };
+    let broker = Broker::new(bench.kafka.as_deref())?;
+    let bootstrap = broker.bootstrap.clone();
     let mut suite = Suite::new(bootstrap.clone(), SECRET);
-    suite.kafka.create_topics = bench.kafka.is_some();
+    suite.kafka.create_topics = broker.is_real();
     suite.kafka.consumer_group_prefix = format!("bench-{}", uuid::Uuid::new_v4().simple());
     suite.max_connections = 20;
     let server = bench.server.as_str();
@@ -136,7 +128,7 @@ pub async fn run(bench: LagBench) -> anyhow::Result<Vec<Figure>> {
         lags.sort();
         lags
     };
-    let raw = raw_round_trips(&bootstrap, bench.kafka.is_some(), 500).await?;
+    let raw = raw_round_trips(&bootstrap, broker.is_real(), 500).await?;
 
     println!();
     println!(
@@ -151,7 +143,7 @@ pub async fn run(bench: LagBench) -> anyhow::Result<Vec<Figure>> {
             String::new()
         },
         bench.sample_every,
-        bench.kafka.as_deref().unwrap_or("embedded mock cluster")
+        broker.name()
     );
     let raw_p50 = percentile(&raw, 50.0);
     let mut figures = Vec::new();
@@ -211,17 +203,22 @@ pub async fn run(bench: LagBench) -> anyhow::Result<Vec<Figure>> {
     Ok(figures)
 }
 
-/// Places one order and waits until the public ledger shows it.
-async fn warm_up(at: &Endpoints, reporting: &str, products: &[String]) -> anyhow::Result<()> {
-    let buyer = token(
+/// The token of a buyer of work unit `work_unit` in Kota Semarang.
+fn buyer(subject: &str, work_unit: &str) -> anyhow::Result<String> {
+    token(
         Role::Buyer,
         TokenRequest {
-            subject: "bench-lag-warm-up".into(),
+            subject: subject.into(),
             regency: Some("33.74".into()),
-            work_unit: Some("Dinas Bench".into()),
+            work_unit: Some(work_unit.into()),
             ..TokenRequest::default()
         },
-    )?;
+    )
+}
+
+/// Places one order and waits until the public ledger shows it.
+async fn warm_up(at: &Endpoints, reporting: &str, products: &[String]) -> anyhow::Result<()> {
+    let buyer = buyer("bench-lag-warm-up", "Dinas Bench")?;
     let mut orders = OrderServiceClient::connect(at.order.clone()).await?;
     let request = pb::PlaceOrderRequest {
         idempotency_key: uuid::Uuid::new_v4().to_string(),
@@ -336,15 +333,7 @@ pub(super) async fn load(
         let gap =
             (load.rate > 0.0).then(|| Duration::from_secs_f64(load.buyers as f64 / load.rate));
         tasks.push(tokio::spawn(async move {
-            let buyer = token(
-                Role::Buyer,
-                TokenRequest {
-                    subject: format!("bench-lag-{b}"),
-                    regency: Some("33.74".into()),
-                    work_unit: Some(format!("Dinas Bench {b}")),
-                    ..TokenRequest::default()
-                },
-            )?;
+            let buyer = buyer(&format!("bench-lag-{b}"), &format!("Dinas Bench {b}"))?;
             let mut client = OrderServiceClient::connect(endpoint).await?;
             let (mut sampled, mut n) = (Vec::new(), 0u64);
             let mut next = Instant::now();

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use clap::Args;
-use rdkafka::mocking::MockCluster;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -18,7 +17,7 @@ use tonic_health::pb::health_client::HealthClient;
 use super::catalog::load_products;
 use super::lag::{Load, load};
 use super::order::{Endpoints, SECRET, seed};
-use super::{Figure, fresh_database};
+use super::{Broker, Figure, fresh_database};
 
 #[derive(Args)]
 pub struct MemoryBench {
@@ -189,15 +188,8 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 pub async fn run(bench: MemoryBench) -> anyhow::Result<Vec<Figure>> {
-    let mock;
-    let bootstrap = match &bench.kafka {
-        Some(bootstrap) => bootstrap.clone(),
-        None => {
-            mock = MockCluster::new(1).context("starting the embedded broker")?;
-            crate::dev::create_embedded_topics(&mock)?;
-            mock.bootstrap_servers()
-        }
-    };
+    let broker = Broker::new(bench.kafka.as_deref())?;
+    let bootstrap = broker.bootstrap.clone();
     let group = format!("bench-{}", uuid::Uuid::new_v4().simple());
     let ports = [free_port()?, free_port()?, free_port()?, free_port()?];
     let mut processes = Vec::new();
@@ -211,10 +203,7 @@ pub async fn run(bench: MemoryBench) -> anyhow::Result<Vec<Figure>> {
             (key("DATABASE__URL"), database.url.expose().to_string()),
             (key("AUTH__JWT_SECRET"), SECRET.into()),
             (key("KAFKA__BOOTSTRAP_SERVERS"), bootstrap.clone()),
-            (
-                key("KAFKA__CREATE_TOPICS"),
-                bench.kafka.is_some().to_string(),
-            ),
+            (key("KAFKA__CREATE_TOPICS"), broker.is_real().to_string()),
             (key("KAFKA__CONSUMER_GROUP_PREFIX"), group.clone()),
             (key("TELEMETRY__LOG_FILTER"), "warn".into()),
         ];
@@ -279,7 +268,7 @@ pub async fn run(bench: MemoryBench) -> anyhow::Result<Vec<Figure>> {
         seconds,
         placed,
         placed as f64 / seconds,
-        bench.kafka.as_deref().unwrap_or("embedded mock cluster")
+        broker.name()
     );
     println!(
         "{:<10} {:>10} {:>16}",

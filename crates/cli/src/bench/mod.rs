@@ -146,3 +146,42 @@ pub(super) async fn raw_topic(bootstrap: &str, create: bool) -> anyhow::Result<S
     }
     Ok(topic)
 }
+
+/// The broker a benchmark runs against: the one named (`--kafka`, the test
+/// broker), or else librdkafka's embedded mock cluster with the suite's
+/// topics made (it has no CreateTopics API), kept alive as long as this.
+pub(super) struct Broker {
+    pub(super) bootstrap: String,
+    mock: Option<rdkafka::mocking::MockCluster<'static, rdkafka::producer::DefaultProducerContext>>,
+}
+
+impl Broker {
+    pub(super) fn new(kafka: Option<&str>) -> anyhow::Result<Self> {
+        if let Some(bootstrap) = kafka {
+            return Ok(Self {
+                bootstrap: bootstrap.to_string(),
+                mock: None,
+            });
+        }
+        let mock = rdkafka::mocking::MockCluster::new(1).context("starting the embedded broker")?;
+        crate::dev::create_embedded_topics(&mock)?;
+        Ok(Self {
+            bootstrap: mock.bootstrap_servers(),
+            mock: Some(mock),
+        })
+    }
+
+    /// A real broker, which makes topics on request (not on first use).
+    pub(super) fn is_real(&self) -> bool {
+        self.mock.is_none()
+    }
+
+    /// What the tables name it.
+    pub(super) fn name(&self) -> &str {
+        if self.is_real() {
+            &self.bootstrap
+        } else {
+            "embedded mock cluster"
+        }
+    }
+}
