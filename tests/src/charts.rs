@@ -18,10 +18,12 @@ use serde_json::{Map, Value, json};
 
 /// Settings the chart decides itself, which its values cannot set: the
 /// listen addresses (from the ports), whether the service migrates (a Job
-/// does), the metrics switch (`metrics.enabled`), and everything secret or
+/// does), the metrics switch (`metrics.enabled`), the catalog's search
+/// index directory (an emptyDir, `searchIndex`), and everything secret or
 /// mounted from a Secret.
 const SET_BY_THE_CHART: &[&[&str]] = &[
     &["grpc", "listen"],
+    &["catalog", "search_index_dir"],
     &["metrics"],
     &["database", "url"],
     &["database", "migrate_on_start"],

@@ -180,7 +180,11 @@ impl Image {
 /// How a container is confined, as a pod's security context says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Confinement {
+    /// A read-only root and nothing writable but `scratch`: no tmpfs on
+    /// `/tmp` either (podman's default with `--read-only`), as in a pod.
     pub read_only_root: bool,
+    /// Writable empty directories (a pod's emptyDir volumes), as tmpfs.
+    pub scratch: Vec<String>,
     pub drop_all_capabilities: bool,
     pub no_new_privileges: bool,
     /// `uid:gid`; `None` keeps the image's user.
@@ -192,6 +196,7 @@ impl Confinement {
     pub fn restricted() -> Self {
         Self {
             read_only_root: true,
+            scratch: Vec::new(),
             drop_all_capabilities: true,
             no_new_privileges: true,
             user: None,
@@ -202,6 +207,11 @@ impl Confinement {
         let mut options = Vec::new();
         if self.read_only_root {
             options.push("--read-only".into());
+            options.push("--read-only-tmpfs=false".into());
+        }
+        for path in &self.scratch {
+            // An emptyDir is writable by the pod's user, whoever it is.
+            options.push(format!("--tmpfs={path}:rw,mode=1777"));
         }
         if self.drop_all_capabilities {
             options.push("--cap-drop=ALL".into());

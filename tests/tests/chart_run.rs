@@ -263,6 +263,7 @@ fn confinement(pod: &Value, container: &Value) -> Confinement {
     };
     Confinement {
         read_only_root: security["readOnlyRootFilesystem"] == true,
+        scratch: empty_dirs(pod, container),
         drop_all_capabilities: security["capabilities"]["drop"] == json!(["ALL"]),
         no_new_privileges: security["allowPrivilegeEscalation"] == false,
         user: match (user("runAsUser"), user("runAsGroup")) {
@@ -271,6 +272,25 @@ fn confinement(pod: &Value, container: &Value) -> Confinement {
             _ => None,
         },
     }
+}
+
+/// Where the container mounts the pod's emptyDir volumes.
+fn empty_dirs(pod: &Value, container: &Value) -> Vec<String> {
+    let Some(mounts) = container["volumeMounts"].as_array() else {
+        return Vec::new();
+    };
+    let empty: Vec<&Value> = pod["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| v.get("emptyDir").is_some())
+        .map(|v| &v["name"])
+        .collect();
+    mounts
+        .iter()
+        .filter(|m| empty.contains(&&m["name"]))
+        .map(|m| m["mountPath"].as_str().unwrap().to_string())
+        .collect()
 }
 
 fn port_named(container: &Value, name: &str) -> Option<u64> {

@@ -80,6 +80,13 @@ async fn exercise(services: &TestSuite, name: &str, health_service: &str) -> Fig
         key("GRPC__SHUTDOWN_GRACE_SECS"),
         (GRACE_SECS / 2).to_string(),
     ));
+    let mut confinement = Confinement::restricted();
+    if name == "catalog" {
+        // Its search index wants a writable directory: the chart's emptyDir.
+        let index = "/var/lib/blangkon/search-index";
+        env.push((key("CATALOG__SEARCH_INDEX_DIR"), index.into()));
+        confinement.scratch.push(index.into());
+    }
     if name == "order" {
         // Its peers need not answer for it to be ready.
         env.push((key("ORDER__VENDOR_ENDPOINT"), "http://127.0.0.1:9".into()));
@@ -88,12 +95,7 @@ async fn exercise(services: &TestSuite, name: &str, health_service: &str) -> Fig
 
     // `migrate`, as the chart's pre-install Job runs it.
     let started = Instant::now();
-    let migrate = image.run(
-        &Confinement::restricted(),
-        &env,
-        &["--rm".into()],
-        &["migrate".into()],
-    );
+    let migrate = image.run(&confinement, &env, &["--rm".into()], &["migrate".into()]);
     assert!(
         migrate.status.success(),
         "blangkon-{name} migrate failed: {}",
@@ -109,7 +111,7 @@ async fn exercise(services: &TestSuite, name: &str, health_service: &str) -> Fig
     let container = format!("blangkon-test-{name}-{}", uuid::Uuid::new_v4().simple());
     let started = Instant::now();
     let run = image.run(
-        &Confinement::restricted(),
+        &confinement,
         &env,
         &["--detach".into(), "--name".into(), container.clone()],
         &[],

@@ -1,7 +1,8 @@
 {{/*
 The pod both the Deployment and the Jobs run: the restricted Pod Security
 Standard, no service account token, settings from the ConfigMap, secrets by
-reference, Kafka TLS material mounted read-only.
+reference, Kafka TLS material mounted read-only, and for a serving pod of a
+chart with `searchIndex` (the catalog) an emptyDir for its search index.
 */}}
 {{- define "blangkon.podSecurityContext" -}}
 runAsNonRoot: true
@@ -24,7 +25,8 @@ seccompProfile:
   type: RuntimeDefault
 {{- end -}}
 
-{{/* A container of the service's image running `args`. */}}
+{{/* A container of the service's image running `args`; `serving` for the
+Deployment's. */}}
 {{- define "blangkon.container" -}}
 - name: {{ .name }}
   image: {{ include "blangkon.image" .root | quote }}
@@ -32,51 +34,81 @@ seccompProfile:
   args: {{ toJson .args }}
   env:
     {{- include "blangkon.env" .root | trim | nindent 4 }}
+    {{- if and .serving .root.Values.searchIndex }}
+    - name: {{ printf "%s%s__SEARCH_INDEX_DIR" (include "blangkon.envPrefix" .root) (upper .root.Values.service) }}
+      value: {{ include "blangkon.searchIndexPath" . | quote }}
+    {{- end }}
   securityContext:
     {{- include "blangkon.containerSecurityContext" .root | nindent 4 }}
   {{- with .resources }}
   resources:
     {{- toYaml . | nindent 4 }}
   {{- end }}
-  {{- with include "blangkon.kafkaMounts" .root }}
+  {{- with include "blangkon.mounts" . }}
   {{- . | nindent 2 }}
   {{- end }}
 {{- end -}}
 
-{{- define "blangkon.kafkaMounts" -}}
-{{- if or .Values.kafka.tls.caSecret .Values.kafka.tls.clientSecret -}}
+{{/* Where a serving catalog keeps its search index. */}}
+{{- define "blangkon.searchIndexPath" -}}
+/var/lib/blangkon/search-index
+{{- end -}}
+
+{{- define "blangkon.mounts" -}}
+{{- $values := .root.Values -}}
+{{- $index := and .serving $values.searchIndex -}}
+{{- if or $values.kafka.tls.caSecret $values.kafka.tls.clientSecret $index -}}
 volumeMounts:
-  {{- if .Values.kafka.tls.caSecret }}
+  {{- if $values.kafka.tls.caSecret }}
   - name: kafka-ca
     mountPath: /etc/blangkon/kafka-ca
     readOnly: true
   {{- end }}
-  {{- if .Values.kafka.tls.clientSecret }}
+  {{- if $values.kafka.tls.clientSecret }}
   - name: kafka-client
     mountPath: /etc/blangkon/kafka-client
     readOnly: true
   {{- end }}
+  {{- if $index }}
+  - name: search-index
+    mountPath: {{ include "blangkon.searchIndexPath" . }}
+  {{- end }}
 {{- end -}}
 {{- end -}}
 
-{{- define "blangkon.kafkaVolumes" -}}
-{{- if or .Values.kafka.tls.caSecret .Values.kafka.tls.clientSecret -}}
+{{- define "blangkon.volumes" -}}
+{{- $values := .root.Values -}}
+{{- $index := and .serving $values.searchIndex -}}
+{{- if or $values.kafka.tls.caSecret $values.kafka.tls.clientSecret $index -}}
 volumes:
-  {{- if .Values.kafka.tls.caSecret }}
+  {{- if $values.kafka.tls.caSecret }}
   - name: kafka-ca
     secret:
-      secretName: {{ .Values.kafka.tls.caSecret }}
+      secretName: {{ $values.kafka.tls.caSecret }}
   {{- end }}
-  {{- if .Values.kafka.tls.clientSecret }}
+  {{- if $values.kafka.tls.clientSecret }}
   - name: kafka-client
     secret:
-      secretName: {{ .Values.kafka.tls.clientSecret }}
+      secretName: {{ $values.kafka.tls.clientSecret }}
+  {{- end }}
+  {{- if $index }}
+  # Rebuilt from the catalog tables at every start: the pod's own, on the
+  # node's disk (or tmpfs, counted in the memory limit, with medium Memory).
+  - name: search-index
+    emptyDir:
+      {{- with $values.searchIndex.medium }}
+      medium: {{ . }}
+      {{- end }}
+      sizeLimit: {{ $values.searchIndex.sizeLimit }}
   {{- end }}
 {{- end -}}
 {{- end -}}
 
-{{/* What every pod of the service shares, beside its containers. */}}
+{{/* What every pod of the service shares, beside its containers; `root`,
+and `serving` for the Deployment's pods. */}}
 {{- define "blangkon.podCommon" -}}
+{{- $ctx := . -}}
+{{- with .root -}}
 automountServiceAccountToken: false
 securityContext:
   {{- include "blangkon.podSecurityContext" . | nindent 2 }}
@@ -95,9 +127,10 @@ tolerations:
 {{- with .Values.priorityClassName }}
 priorityClassName: {{ . }}
 {{- end }}
-{{- with include "blangkon.kafkaVolumes" . }}
+{{- with include "blangkon.volumes" $ctx }}
 {{ . }}
 {{- end }}
+{{- end -}}
 {{- end -}}
 
 {{/*

@@ -33,7 +33,7 @@ spec:
         {{- end }}
     spec:
       serviceAccountName: {{ include "blangkon.serviceAccountName" . }}
-      {{- include "blangkon.podCommon" . | nindent 6 }}
+      {{- include "blangkon.podCommon" (dict "root" . "serving" true) | nindent 6 }}
       terminationGracePeriodSeconds: {{ .Values.terminationGracePeriodSeconds }}
       {{- if .Values.topologySpread.enabled }}
       topologySpreadConstraints:
@@ -55,7 +55,7 @@ spec:
         {{- toYaml . | nindent 8 }}
       {{- end }}
       containers:
-        {{- include "blangkon.container" (dict "root" . "name" .Values.service "args" (list "serve") "resources" .Values.resources) | nindent 8 }}
+        {{- include "blangkon.container" (dict "root" . "name" .Values.service "args" (list "serve") "resources" .Values.resources "serving" true) | nindent 8 }}
           ports:
             - name: grpc
               containerPort: {{ .Values.grpc.port }}
@@ -113,7 +113,7 @@ spec:
     spec:
       restartPolicy: Never
       serviceAccountName: {{ $root.Values.jobs.serviceAccountName }}
-      {{- include "blangkon.podCommon" $root | nindent 6 }}
+      {{- include "blangkon.podCommon" (dict "root" $root) | nindent 6 }}
       containers:
         {{- include "blangkon.container" (dict "root" $root "name" .name "args" .args "resources" $root.Values.jobs.resources) | nindent 8 }}
 {{- end -}}

@@ -29,7 +29,7 @@ impl Service for CatalogService {
             Arc::new(VendorProjection),
         )?;
         let db = host.database().clone();
-        let (search, from) = Search::load(&db)
+        let (search, from) = Search::load(&db, settings.service.search_index_dir.as_deref())
             .await
             .map_err(|e| StartError::step("building the search index", e))?;
         let indexed = search.clone();

@@ -1,5 +1,7 @@
 //! Settings of the catalog service: the platform sections plus its own.
 
+use std::path::PathBuf;
+
 use blangkon_domain::Rupiah;
 use blangkon_platform::service::Section;
 use blangkon_platform::settings::{SettingsError, require_positive};
@@ -18,6 +20,11 @@ pub struct CatalogSettings {
     /// How often each replica looks for product and vendor changes made
     /// elsewhere to bring its search index up to date.
     pub search_poll_ms: u64,
+    /// The directory this replica keeps its search index in (memory-mapped
+    /// files, about 120 bytes per product). It is emptied at start, since
+    /// the index is rebuilt from the catalog tables, and it must be this
+    /// replica's own. Unset: a new temporary directory, removed at exit.
+    pub search_index_dir: Option<PathBuf>,
 }
 
 impl Section for CatalogSettings {
@@ -33,6 +40,7 @@ impl Default for CatalogSettings {
         Self {
             max_price: Rupiah::DIRECT_PURCHASE_LIMIT,
             search_poll_ms: 250,
+            search_index_dir: None,
         }
     }
 }

@@ -116,15 +116,26 @@ pub fn product_to_proto(
 }
 
 /// Where a page of search results ended, in a page token:
-/// `kind:value:product_id`, the kind naming the sort order it belongs to.
+/// `kind:value:product_id`, the kind naming the sort order it belongs to,
+/// followed by `~` when the page ended among the partial matches.
 impl Position for search::Cursor {
     fn to_text(&self) -> String {
+        let tier = |partial: bool| if partial { "~" } else { "" };
         match self {
-            search::Cursor::Relevance { score, product_id } => {
-                format!("r:{}:{product_id}", score.to_bits())
-            }
-            search::Cursor::Price { price, product_id } => format!("p:{price}:{product_id}"),
-            search::Cursor::Newest { product_id } => format!("n:0:{product_id}"),
+            search::Cursor::Relevance {
+                partial,
+                score,
+                product_id,
+            } => format!("r{}:{}:{product_id}", tier(*partial), score.to_bits()),
+            search::Cursor::Price {
+                partial,
+                price,
+                product_id,
+            } => format!("p{}:{price}:{product_id}", tier(*partial)),
+            search::Cursor::Newest {
+                partial,
+                product_id,
+            } => format!("n{}:0:{product_id}", tier(*partial)),
         }
     }
 
@@ -132,16 +143,25 @@ impl Position for search::Cursor {
         let mut parts = text.splitn(3, ':');
         let (kind, value, product_id) = (parts.next()?, parts.next()?, parts.next()?.to_string());
         uuid::Uuid::parse_str(&product_id).ok()?;
+        let (kind, partial) = match kind.strip_suffix('~') {
+            Some(kind) => (kind, true),
+            None => (kind, false),
+        };
         Some(match kind {
             "r" => search::Cursor::Relevance {
+                partial,
                 score: f32::from_bits(value.parse().ok()?),
                 product_id,
             },
             "p" => search::Cursor::Price {
+                partial,
                 price: value.parse().ok()?,
                 product_id,
             },
-            "n" => search::Cursor::Newest { product_id },
+            "n" => search::Cursor::Newest {
+                partial,
+                product_id,
+            },
             _ => return None,
         })
     }
@@ -336,6 +356,7 @@ mod tests {
     #[test]
     fn a_page_token_of_another_sort_order_is_refused() {
         let price = page::token(&search::Cursor::Price {
+            partial: false,
             price: 25_000,
             product_id: "01934a1e-0000-7000-8000-000000000001".into(),
         });
@@ -350,5 +371,38 @@ mod tests {
         .unwrap_err();
         assert_eq!(refused[0].field, "page_token");
         assert!(refused[0].description.contains("sort order"));
+    }
+
+    #[test]
+    fn a_page_token_keeps_whether_the_page_ended_among_partial_matches() {
+        let product_id = "01934a1e-0000-7000-8000-000000000001".to_string();
+        for cursor in [
+            search::Cursor::Relevance {
+                partial: true,
+                score: 1.25,
+                product_id: product_id.clone(),
+            },
+            search::Cursor::Relevance {
+                partial: false,
+                score: 7.5,
+                product_id: product_id.clone(),
+            },
+            search::Cursor::Price {
+                partial: true,
+                price: 25_000,
+                product_id: product_id.clone(),
+            },
+            search::Cursor::Newest {
+                partial: false,
+                product_id: product_id.clone(),
+            },
+        ] {
+            let text = cursor.to_text();
+            assert_eq!(search::Cursor::from_text(&text), Some(cursor), "{text}");
+        }
+        assert_eq!(
+            search::Cursor::from_text("x~:0:01934a1e-0000-7000-8000-000000000001"),
+            None
+        );
     }
 }

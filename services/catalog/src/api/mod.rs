@@ -370,7 +370,10 @@ impl CatalogApi {
     ) -> ApiResult<pb::SearchProductsResponse> {
         let query =
             search_query(&req, |code| self.search.has_category(code)).map_err(ApiError::Invalid)?;
-        let result = self.search.search(&query);
+        let result = self
+            .search
+            .search(&query)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
         let ids: Vec<String> = result.hits.iter().map(|h| h.product_id.clone()).collect();
         let mut rows: HashMap<String, product::Model> = store::products_by_ids(&self.db, &ids)
             .await?

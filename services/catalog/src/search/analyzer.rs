@@ -1,11 +1,21 @@
-//! Indonesian text analysis for search: lower-case words, drop stopwords,
-//! reduce each word to its root with the Nazief–Adriani stemmer (Sastrawi),
-//! so that "makanan", "dimakan" and "makan" meet on "makan".
+//! Indonesian text analysis for search, as a tantivy analyzer chain:
+//! split into words, lower-case them, drop stopwords, and reduce each word
+//! to its root with the Nazief–Adriani stemmer (Sastrawi), so that
+//! "makanan", "dimakan" and "makan" meet on "makan".
+//!
+//! Products are indexed and queries read through the same chain.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use sastrawi::{Dictionary, Stemmer};
+use tantivy::tokenizer::{
+    LowerCaser, SimpleTokenizer, StopWordFilter, TextAnalyzer, Token, TokenFilter, TokenStream,
+    Tokenizer,
+};
+
+/// The name the chain is registered under in the index.
+pub const NAME: &str = "indonesian";
 
 /// Words that carry no meaning for finding a product.
 const STOPWORDS: &[&str] = &[
@@ -13,73 +23,119 @@ const STOPWORDS: &[&str] = &[
     "pada", "dalam", "the", "and", "of", "a", "an", "x",
 ];
 
+/// The whole chain.
+pub fn analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(LowerCaser)
+        .filter(StopWordFilter::remove(
+            STOPWORDS.iter().map(|w| w.to_string()),
+        ))
+        .filter(SastrawiStemmer::default())
+        .build()
+}
+
+/// The terms `analyzer` makes of `text`, in order.
+pub fn terms(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
+    let mut stream = analyzer.token_stream(text);
+    let mut terms = Vec::new();
+    while stream.advance() {
+        terms.push(stream.token().text.clone());
+    }
+    terms
+}
+
 fn stemmer() -> &'static Stemmer<'static> {
     static DICTIONARY: OnceLock<Dictionary> = OnceLock::new();
     static STEMMER: OnceLock<Stemmer<'static>> = OnceLock::new();
     STEMMER.get_or_init(|| Stemmer::new(DICTIONARY.get_or_init(Dictionary::new)))
 }
 
-/// Splits, normalises and stems text. Stems are cached: a catalog has tens
-/// of thousands of distinct words and millions of occurrences.
-#[derive(Debug, Default)]
-pub struct Analyzer {
-    cache: Mutex<HashMap<String, String>>,
+/// A token filter replacing each lower-cased word by its Sastrawi root.
+///
+/// Stems are cached, shared by every copy of the filter (tantivy clones
+/// the analyzer per indexing thread and per query): a catalog has tens of
+/// thousands of distinct words and millions of occurrences, and the
+/// dictionary stemmer is slow next to a hash lookup.
+#[derive(Clone, Default)]
+pub struct SastrawiStemmer {
+    cache: Arc<RwLock<HashMap<String, String>>>,
 }
 
-impl Analyzer {
-    /// The terms of `text`, in order, stopwords removed.
-    pub fn terms(&self, text: &str) -> Vec<String> {
-        text.split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .map(str::to_lowercase)
-            .filter(|w| !STOPWORDS.contains(&w.as_str()))
-            .map(|w| self.stem(w))
-            .collect()
-    }
-
-    fn stem(&self, word: String) -> String {
-        // Numbers and codes ("a4", "80gr") are kept as they are.
+impl SastrawiStemmer {
+    fn stem_into(&self, word: &mut String) {
+        // Numbers and codes ("a4", "80gr") and short words are kept as
+        // they are.
         if word.chars().any(|c| c.is_ascii_digit()) || word.chars().count() < 4 {
-            return word;
+            return;
         }
-        if let Ok(cache) = self.cache.lock()
-            && let Some(stem) = cache.get(&word)
+        if let Ok(cache) = self.cache.read()
+            && let Some(stem) = cache.get(word.as_str())
         {
-            return stem.clone();
+            word.clone_from(stem);
+            return;
         }
         let mut stem = word.clone();
         stemmer().stem_word(&mut stem);
         // Never stem a word away entirely.
         if stem.chars().count() < 2 {
-            stem = word.clone();
+            stem.clone_from(word);
         }
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.insert(word, stem.clone());
+        if let Ok(mut cache) = self.cache.write() {
+            cache.insert(std::mem::replace(word, stem.clone()), stem);
+        } else {
+            *word = stem;
         }
-        stem
     }
 }
 
-/// Damerau–Levenshtein distance of at most one edit (insert, delete,
-/// substitute, or swap two neighbours): the "small typos" search forgives.
-pub fn within_one_edit(a: &str, b: &str) -> bool {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    if a == b {
-        return true;
-    }
-    let (la, lb) = (a.len(), b.len());
-    if la.abs_diff(lb) > 1 {
-        return false;
-    }
-    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let (ra, rb) = (&a[prefix..], &b[prefix..]);
-    match la.cmp(&lb) {
-        std::cmp::Ordering::Equal => {
-            ra[1..] == rb[1..]
-                || (ra.len() >= 2 && ra[0] == rb[1] && ra[1] == rb[0] && ra[2..] == rb[2..])
+impl TokenFilter for SastrawiStemmer {
+    type Tokenizer<T: Tokenizer> = StemmingTokenizer<T>;
+
+    fn transform<T: Tokenizer>(self, inner: T) -> StemmingTokenizer<T> {
+        StemmingTokenizer {
+            inner,
+            stemmer: self,
         }
-        std::cmp::Ordering::Greater => ra[1..] == *rb,
-        std::cmp::Ordering::Less => *ra == rb[1..],
+    }
+}
+
+#[derive(Clone)]
+pub struct StemmingTokenizer<T> {
+    inner: T,
+    stemmer: SastrawiStemmer,
+}
+
+impl<T: Tokenizer> Tokenizer for StemmingTokenizer<T> {
+    type TokenStream<'a> = StemmingTokenStream<'a, T::TokenStream<'a>>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
+        StemmingTokenStream {
+            tail: self.inner.token_stream(text),
+            stemmer: &self.stemmer,
+        }
+    }
+}
+
+pub struct StemmingTokenStream<'a, S> {
+    tail: S,
+    stemmer: &'a SastrawiStemmer,
+}
+
+impl<S: TokenStream> TokenStream for StemmingTokenStream<'_, S> {
+    fn advance(&mut self) -> bool {
+        if !self.tail.advance() {
+            return false;
+        }
+        self.stemmer.stem_into(&mut self.tail.token_mut().text);
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.tail.token()
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.tail.token_mut()
     }
 }
 
@@ -87,48 +143,54 @@ pub fn within_one_edit(a: &str, b: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn analyse(text: &str) -> Vec<String> {
+        terms(&mut analyzer(), text)
+    }
+
     #[test]
     fn makanan_and_makan_meet_on_one_stem() {
-        let a = Analyzer::default();
-        assert_eq!(a.terms("Makanan"), a.terms("makan"));
-        assert_eq!(a.terms("minuman"), ["minum"]);
-        assert_eq!(a.terms("Percetakan spanduk"), ["cetak", "spanduk"]);
+        assert_eq!(analyse("Makanan"), analyse("makan"));
+        assert_eq!(analyse("minuman"), ["minum"]);
+        assert_eq!(analyse("Percetakan spanduk"), ["cetak", "spanduk"]);
     }
 
     #[test]
     fn stopwords_go_and_codes_stay() {
-        let a = Analyzer::default();
         assert_eq!(
-            a.terms("Kertas HVS A4 80gr untuk kantor"),
+            analyse("Kertas HVS A4 80gr untuk kantor"),
             ["kertas", "hvs", "a4", "80gr", "kantor"]
         );
     }
 
     #[test]
     fn a_stem_of_two_letters_is_kept() {
-        let a = Analyzer::default();
-        assert_eq!(a.terms("mukan"), ["mu"]);
+        assert_eq!(analyse("mukan"), ["mu"]);
     }
 
     #[test]
     fn short_words_and_codes_skip_the_stemmer_and_its_cache() {
-        let a = Analyzer::default();
+        let filter = SastrawiStemmer::default();
+        let mut chain = TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(LowerCaser)
+            .filter(filter.clone())
+            .build();
         assert_eq!(
-            a.terms("kue a4 80gram buku"),
+            terms(&mut chain, "kue a4 80gram buku"),
             ["kue", "a4", "80gram", "buku"]
         );
-        let cached: Vec<String> = a.cache.lock().unwrap().keys().cloned().collect();
+        let cached: Vec<String> = filter.cache.read().unwrap().keys().cloned().collect();
         assert_eq!(cached, ["buku"]);
     }
 
     #[test]
-    fn one_edit_is_a_small_typo_two_are_not() {
-        assert!(within_one_edit("kertas", "kertas"));
-        assert!(within_one_edit("kertas", "kerta"));
-        assert!(within_one_edit("kertas", "kertass"));
-        assert!(within_one_edit("kertas", "kertos"));
-        assert!(within_one_edit("kertas", "ketras"));
-        assert!(!within_one_edit("kertas", "ketrsa"));
-        assert!(!within_one_edit("nasi", "roti"));
+    fn copies_of_the_chain_share_one_cache() {
+        let filter = SastrawiStemmer::default();
+        let chain = TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(filter.clone())
+            .build();
+        let (mut one, mut two) = (chain.clone(), chain);
+        assert_eq!(terms(&mut one, "minuman"), ["minum"]);
+        assert_eq!(terms(&mut two, "makanan"), ["makan"]);
+        assert_eq!(filter.cache.read().unwrap().len(), 2);
     }
 }

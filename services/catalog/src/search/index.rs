@@ -1,29 +1,50 @@
-//! The in-memory search index: an inverted index over product name,
-//! category and description, with BM25 ranking, one-edit typo tolerance,
-//! filters, category facets and keyset pagination.
+//! The search index: a tantivy index of the listed products, in a
+//! directory of this replica's own (memory-mapped files), beside a small
+//! in-memory table of vendors.
 //!
-//! It is a projection of the catalog tables, so it answers the same on
-//! PostgreSQL and SQLite: the database only supplies the rows.
-//!
-//! Built for half a million products and more: posting lists are sorted by
-//! slot, so the words of a query are intersected by merging, without
-//! hashing; documents keep only integers (ids, interned vendors,
-//! categories and regencies), so filters, facets and sorting compare
-//! numbers.
+//! Words (name, category name, description) go through the Indonesian
+//! analyzer into inverted indexes; everything a filter, facet or sort
+//! reads (vendor, category, price, regencies, id) is a fast field holding
+//! a number. Vendors stay out of the documents: a suspension changes one
+//! entry of the vendor table and hides every product of the vendor at
+//! once, without rewriting them.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use super::analyzer::{Analyzer, within_one_edit};
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, Schema, TextFieldIndexing, TextOptions,
+};
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+use super::analyzer;
+use super::collect::{Filters, PageCollector, Rank, UNKNOWN};
+use super::query;
 
 /// Field weights: a word in the name counts three times one in the
 /// description, a word of the category twice.
 const NAME_WEIGHT: f32 = 3.0;
 const CATEGORY_WEIGHT: f32 = 2.0;
 const DESCRIPTION_WEIGHT: f32 = 1.0;
-/// A term matched only through a typo counts half.
-const TYPO_FACTOR: f32 = 0.5;
-const K1: f32 = 1.2;
-const B: f32 = 0.75;
+/// Memory for the writer that keeps the index current: tantivy's least.
+const FEED_WRITER_BYTES: usize = 15_000_000;
+/// Memory per thread for the writer that builds the index at start.
+const BUILD_WRITER_BYTES_PER_THREAD: usize = 48_000_000;
+
+/// The fast fields' names.
+pub(super) mod fast {
+    pub const ID_HIGH: &str = "id_high";
+    pub const ID_LOW: &str = "id_low";
+    pub const VENDOR: &str = "vendor";
+    pub const CATEGORY: &str = "category";
+    pub const PARENT: &str = "parent";
+    pub const REGENCY: &str = "regency";
+    pub const PRICE: &str = "price";
+}
 
 /// What the index needs of a product.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,28 +70,6 @@ pub struct VendorDoc {
     pub verified: bool,
     pub legal_form: String,
     pub scale: String,
-}
-
-/// A document as stored: integers only.
-struct Doc {
-    id: u128,
-    vendor: u32,
-    category: u16,
-    parent: u16,
-    price: i64,
-    /// Regency codes as numbers, "33.74" -> 3374.
-    regencies: Box<[u16]>,
-    /// Weighted length (sum of field-weighted term counts).
-    length: f32,
-    /// Weighted term frequencies, to undo document frequencies on removal.
-    terms: Box<[(u32, f32)]>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Vendor {
-    verified: bool,
-    legal_form: u8,
-    scale: u8,
 }
 
 /// Order of results.
@@ -99,12 +98,72 @@ pub struct Query {
     pub after: Option<Cursor>,
 }
 
-/// Where a page ended: the sort key and id of its last hit.
+/// Where a page ended: the sort key and id of its last hit, and whether
+/// that hit matched only some of the words (partial matches follow the
+/// full ones).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cursor {
-    Relevance { score: f32, product_id: String },
-    Price { price: i64, product_id: String },
-    Newest { product_id: String },
+    Relevance {
+        partial: bool,
+        score: f32,
+        product_id: String,
+    },
+    Price {
+        partial: bool,
+        price: i64,
+        product_id: String,
+    },
+    Newest {
+        partial: bool,
+        product_id: String,
+    },
+}
+
+impl Cursor {
+    fn rank(&self) -> Rank {
+        let (partial, score, price, id) = match self {
+            Cursor::Relevance {
+                partial,
+                score,
+                product_id,
+            } => (*partial, *score, 0, product_id),
+            Cursor::Price {
+                partial,
+                price,
+                product_id,
+            } => (*partial, 0.0, *price, product_id),
+            Cursor::Newest {
+                partial,
+                product_id,
+            } => (*partial, 0.0, 0, product_id),
+        };
+        Rank {
+            partial,
+            score,
+            price,
+            id: uuid_number(id),
+        }
+    }
+
+    fn after(sort: SortOrder, hit: &Hit) -> Self {
+        let (partial, product_id) = (hit.partial, hit.product_id.clone());
+        match sort {
+            SortOrder::Relevance => Cursor::Relevance {
+                partial,
+                score: hit.score,
+                product_id,
+            },
+            SortOrder::PriceAscending | SortOrder::PriceDescending => Cursor::Price {
+                partial,
+                price: hit.price,
+                product_id,
+            },
+            SortOrder::Newest => Cursor::Newest {
+                partial,
+                product_id,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -112,6 +171,8 @@ pub struct Hit {
     pub product_id: String,
     pub score: f32,
     pub price: i64,
+    /// It matched most of the query's words, not all.
+    pub partial: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -125,8 +186,15 @@ pub struct SearchResult {
     pub facets: Vec<(String, usize)>,
 }
 
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Vendor {
+    pub verified: bool,
+    pub legal_form: u8,
+    pub scale: u8,
+}
+
 /// Strings stored once and referred to by a small number.
-#[derive(Default)]
+#[derive(Debug, Clone, Default)]
 struct Interner {
     ids: HashMap<String, u32>,
     names: Vec<String>,
@@ -137,7 +205,7 @@ impl Interner {
         if let Some(id) = self.ids.get(name) {
             return *id;
         }
-        let id = self.names.len() as u32;
+        let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
         self.names.push(name.to_string());
         self.ids.insert(name.to_string(), id);
         id
@@ -148,88 +216,21 @@ impl Interner {
     }
 }
 
-/// The index. Writers hold it exclusively; queries share it.
-#[derive(Default)]
-pub struct SearchIndex {
-    analyzer: Analyzer,
-    slots: Vec<Option<Doc>>,
-    slot_of: HashMap<u128, u32>,
+/// What documents refer to by number: vendors (with what filters read of
+/// them), categories, legal forms and scales. Searches take a snapshot;
+/// writers copy it if a search holds one.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Attributes {
     vendor_ids: Interner,
-    vendors: Vec<Vendor>,
-    /// Legal forms and scales, interned.
+    pub vendors: Vec<Vendor>,
     labels: Interner,
-    categories: Interner,
-    term_ids: HashMap<String, u32>,
-    terms: Vec<String>,
-    /// Per term: (slot, weighted tf), in slot order. Entries of removed
-    /// slots are skipped and dropped at the next compaction.
-    postings: Vec<Vec<(u32, f32)>>,
-    /// Live documents containing each term.
-    df: Vec<u32>,
-    /// One-deletion variants of every term (SymSpell), for typo lookup.
-    deletes: HashMap<String, Vec<u32>>,
-    live: usize,
-    total_length: f64,
-    dead_slots: usize,
+    categories_interned: Interner,
+    /// Category codes by number.
+    pub categories: Vec<String>,
 }
 
-impl std::fmt::Debug for SearchIndex {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SearchIndex")
-            .field("products", &self.live)
-            .field("terms", &self.terms.len())
-            .finish()
-    }
-}
-
-fn one_deletions(term: &str) -> Vec<String> {
-    let chars: Vec<char> = term.chars().collect();
-    (0..chars.len())
-        .map(|i| chars[..i].iter().chain(&chars[i + 1..]).collect())
-        .collect()
-}
-
-/// "33.74" -> 3374; anything else -> None.
-fn regency_number(code: &str) -> Option<u16> {
-    let b = code.as_bytes();
-    if b.len() != 5 || b[2] != b'.' {
-        return None;
-    }
-    code.replace('.', "").parse().ok()
-}
-
-fn uuid_number(id: &str) -> u128 {
-    uuid::Uuid::parse_str(id).map(|u| u.as_u128()).unwrap_or(0)
-}
-
-/// Merges two slot-sorted match lists, keeping slots in both, adding scores.
-fn intersect(a: &[(u32, f32)], b: &[(u32, f32)]) -> Vec<(u32, f32)> {
-    let mut out = Vec::with_capacity(a.len().min(b.len()));
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].0.cmp(&b[j].0) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                out.push((a[i].0, a[i].1 + b[j].1));
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    out
-}
-
-impl SearchIndex {
-    pub fn len(&self) -> usize {
-        self.live
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.live == 0
-    }
-
-    fn vendor_index(&mut self, vendor_id: &str) -> u32 {
+impl Attributes {
+    fn vendor(&mut self, vendor_id: &str) -> u32 {
         let id = self.vendor_ids.id(vendor_id);
         if id as usize == self.vendors.len() {
             // Not heard of yet: hidden until the vendor is known verified.
@@ -242,354 +243,466 @@ impl SearchIndex {
         id
     }
 
-    pub fn set_vendor(&mut self, vendor_id: &str, vendor: VendorDoc) {
-        let id = self.vendor_index(vendor_id);
-        let legal_form = self.labels.id(&vendor.legal_form) as u8;
-        let scale = self.labels.id(&vendor.scale) as u8;
-        self.vendors[id as usize] = Vendor {
-            verified: vendor.verified,
-            legal_form,
-            scale,
-        };
-    }
-
-    fn term_id(&mut self, term: &str) -> u32 {
-        if let Some(id) = self.term_ids.get(term) {
-            return *id;
-        }
-        let id = self.terms.len() as u32;
-        self.terms.push(term.to_string());
-        self.term_ids.insert(term.to_string(), id);
-        self.postings.push(Vec::new());
-        self.df.push(0);
-        if term.chars().count() >= 4 {
-            for variant in one_deletions(term) {
-                self.deletes.entry(variant).or_default().push(id);
-            }
+    fn category(&mut self, code: &str) -> u32 {
+        let id = self.categories_interned.id(code);
+        if id as usize == self.categories.len() {
+            self.categories.push(code.to_string());
         }
         id
     }
 
-    /// Adds or replaces a product. Products that are not listed are only
-    /// removed: buyers never see them.
-    pub fn upsert(&mut self, product: ProductDoc) {
-        self.remove(&product.product_id);
-        if !product.listed {
-            return;
-        }
-        let mut weighted: HashMap<u32, f32> = HashMap::new();
-        let mut length = 0.0;
-        for (text, weight) in [
-            (&product.name, NAME_WEIGHT),
-            (&product.category_name, CATEGORY_WEIGHT),
-            (&product.description, DESCRIPTION_WEIGHT),
-        ] {
-            for term in self.analyzer.terms(text) {
-                let id = self.term_id(&term);
-                *weighted.entry(id).or_default() += weight;
-                length += weight;
+    fn label(&mut self, label: &str) -> u8 {
+        u8::try_from(self.labels.id(label)).unwrap_or(u8::MAX)
+    }
+}
+
+/// Where the index lives: a directory of this replica's own.
+#[derive(Debug)]
+enum IndexDirectory {
+    /// Removed when the index is dropped.
+    Temporary(tempfile::TempDir),
+    /// A directory the operator gave (in Kubernetes, an emptyDir), locked
+    /// against a second process for as long as the index is open.
+    Given { path: PathBuf, _lock: File },
+}
+
+/// Why the index directory could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    #[error("search index directory {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "search index directory {0} is in use by another process; give every replica a \
+         directory of its own"
+    )]
+    InUse(PathBuf),
+}
+
+impl IndexDirectory {
+    const LOCK: &'static str = ".blangkon-search.lock";
+
+    /// A fresh temporary directory, or `given` emptied: the index is
+    /// rebuilt at every start, so what an earlier process left is stale.
+    fn open(given: Option<&Path>) -> Result<(Self, PathBuf), DirectoryError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| DirectoryError::Io { path, source }
+        };
+        let Some(dir) = given else {
+            let temp = tempfile::Builder::new()
+                .prefix("blangkon-search-")
+                .tempdir()
+                .map_err(io(&std::env::temp_dir()))?;
+            let path = temp.path().to_path_buf();
+            return Ok((Self::Temporary(temp), path));
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let lock_path = dir.join(Self::LOCK);
+        let lock = File::create(&lock_path).map_err(io(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(DirectoryError::InUse(dir.to_path_buf()));
             }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(&lock_path)(e)),
         }
-        // Slots only grow, so pushing keeps every posting list slot-sorted.
-        let slot = self.slots.len() as u32;
-        let terms: Box<[(u32, f32)]> = weighted.into_iter().collect();
-        for (term, tf) in terms.iter() {
-            self.postings[*term as usize].push((slot, *tf));
-            self.df[*term as usize] += 1;
+        for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+            let entry = entry.map_err(io(dir))?;
+            if entry.file_name() == Self::LOCK {
+                continue;
+            }
+            let path = entry.path();
+            let removed = if entry.file_type().map_err(io(&path))?.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            removed.map_err(io(&path))?;
         }
+        let index = dir.join("index");
+        std::fs::create_dir(&index).map_err(io(&index))?;
+        Ok((
+            Self::Given {
+                path: dir.to_path_buf(),
+                _lock: lock,
+            },
+            index,
+        ))
+    }
+
+    fn path(&self) -> &Path {
+        match self {
+            Self::Temporary(temp) => temp.path(),
+            Self::Given { path, .. } => path,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Fields {
+    id: Field,
+    name: Field,
+    category_name: Field,
+    description: Field,
+    id_high: Field,
+    id_low: Field,
+    vendor: Field,
+    category: Field,
+    parent: Field,
+    regency: Field,
+    price: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    // Words: term frequencies and field lengths for BM25, no positions (no
+    // phrase queries), nothing stored (hits are read from the database).
+    let words = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(analyzer::NAME)
+            .set_index_option(IndexRecordOption::WithFreqs),
+    );
+    let fields = Fields {
+        // The UUID's 16 bytes, to replace and delete a product by.
+        id: builder.add_bytes_field("id", INDEXED),
+        name: builder.add_text_field("name", words.clone()),
+        category_name: builder.add_text_field("category_name", words.clone()),
+        description: builder.add_text_field("description", words),
+        id_high: builder.add_u64_field(fast::ID_HIGH, FAST),
+        id_low: builder.add_u64_field(fast::ID_LOW, FAST),
+        vendor: builder.add_u64_field(fast::VENDOR, FAST),
+        category: builder.add_u64_field(fast::CATEGORY, FAST),
+        parent: builder.add_u64_field(fast::PARENT, FAST),
+        regency: builder.add_u64_field(fast::REGENCY, FAST),
+        price: builder.add_i64_field(fast::PRICE, FAST),
+    };
+    (builder.build(), fields)
+}
+
+/// "33.74" -> 3374; anything else -> None.
+fn regency_number(code: &str) -> Option<u64> {
+    let b = code.as_bytes();
+    if b.len() != 5 || b[2] != b'.' {
+        return None;
+    }
+    code.replace('.', "").parse().ok()
+}
+
+fn uuid_number(id: &str) -> u128 {
+    uuid::Uuid::parse_str(id).map(|u| u.as_u128()).unwrap_or(0)
+}
+
+/// The index. Writing (the feed, one at a time) and searching (any number
+/// at once) share it; a search sees what the last commit held.
+pub struct SearchIndex {
+    index: Index,
+    fields: Fields,
+    /// None only while the build writer gives way to the feed's.
+    writer: Mutex<Option<IndexWriter>>,
+    reader: IndexReader,
+    analyzer: TextAnalyzer,
+    attributes: RwLock<Arc<Attributes>>,
+    /// Changes written since the last commit.
+    uncommitted: AtomicUsize,
+    /// Last, so that the index's files close before it goes.
+    directory: IndexDirectory,
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex")
+            .field("directory", &self.directory.path())
+            .field("products", &self.len())
+            .finish()
+    }
+}
+
+/// Why the index failed.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+    #[error("search index: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    /// Only after a build whose writer could not be replaced.
+    #[error("search index: no writer, the build did not finish")]
+    NoWriter,
+}
+
+impl SearchIndex {
+    /// An empty index in `directory` (a temporary one when none), with a
+    /// writer for building it with `threads` threads.
+    pub fn create(directory: Option<&Path>, threads: usize) -> Result<Self, IndexError> {
+        let (directory, path) = IndexDirectory::open(directory)?;
+        let (schema, fields) = schema();
+        let index = Index::create_in_dir(&path, schema)?;
+        let analyzer = analyzer::analyzer();
+        index
+            .tokenizers()
+            .register(analyzer::NAME, analyzer.clone());
+        let threads = threads.max(1);
+        let writer =
+            index.writer_with_num_threads(threads, threads * BUILD_WRITER_BYTES_PER_THREAD)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(Self {
+            index,
+            fields,
+            writer: Mutex::new(Some(writer)),
+            reader,
+            analyzer,
+            attributes: RwLock::new(Arc::default()),
+            uncommitted: AtomicUsize::new(0),
+            directory,
+        })
+    }
+
+    /// Ends the build: commits, merges what the build threads wrote into
+    /// one segment (fewer, larger segments answer faster), and hands over
+    /// to a single-threaded writer with tantivy's least memory for the
+    /// trickle of changes that follows.
+    pub fn finish_build(&self) -> Result<(), IndexError> {
+        let mut slot = self.writer();
+        if let Some(mut writer) = slot.take() {
+            writer.commit()?;
+            let segments = self.index.searchable_segment_ids()?;
+            if segments.len() > 1 {
+                writer.merge(&segments).wait()?;
+            }
+            writer.wait_merging_threads()?;
+        }
+        *slot = Some(self.index.writer_with_num_threads(1, FEED_WRITER_BYTES)?);
+        self.uncommitted.store(0, Ordering::Relaxed);
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    fn writer(&self) -> MutexGuard<'_, Option<IndexWriter>> {
+        // A panic while holding the lock leaves the writer as tantivy left
+        // it: every operation is queued whole or not at all.
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn attributes(&self) -> Arc<Attributes> {
+        self.attributes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn change_attributes<T>(&self, change: impl FnOnce(&mut Attributes) -> T) -> T {
+        let mut attributes = self.attributes.write().unwrap_or_else(|e| e.into_inner());
+        change(Arc::make_mut(&mut attributes))
+    }
+
+    /// Listed products the last commit holds, of any vendor.
+    pub fn len(&self) -> usize {
+        usize::try_from(self.reader.searcher().num_docs()).unwrap_or(usize::MAX)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Records a category, so that filters and facets know it before any
+    /// product has it.
+    pub fn add_category(&self, code: &str) {
+        self.change_attributes(|a| a.category(code));
+    }
+
+    /// Sets what search knows of a vendor. Takes effect at once, without a
+    /// commit.
+    pub fn set_vendor(&self, vendor_id: &str, vendor: VendorDoc) {
+        self.change_attributes(|a| {
+            let id = a.vendor(vendor_id) as usize;
+            let (legal_form, scale) = (a.label(&vendor.legal_form), a.label(&vendor.scale));
+            a.vendors[id] = Vendor {
+                verified: vendor.verified,
+                legal_form,
+                scale,
+            };
+        });
+    }
+
+    /// The numbers of a product's vendor, category and top-level category.
+    fn numbers(&self, product: &ProductDoc) -> (u32, u32, u32) {
+        let known = {
+            let a = self.attributes.read().unwrap_or_else(|e| e.into_inner());
+            (
+                a.vendor_ids.get(&product.vendor_id),
+                a.categories_interned.get(&product.category_code),
+                a.categories_interned.get(&product.parent_category),
+            )
+        };
+        match known {
+            (Some(v), Some(c), Some(p)) => (v, c, p),
+            _ => self.change_attributes(|a| {
+                (
+                    a.vendor(&product.vendor_id),
+                    a.category(&product.category_code),
+                    a.category(&product.parent_category),
+                )
+            }),
+        }
+    }
+
+    /// Adds or replaces a product; one that is not listed is only removed:
+    /// buyers never see it. Searches see it after the next commit.
+    pub fn upsert(&self, product: &ProductDoc) -> Result<(), IndexError> {
         let id = uuid_number(&product.product_id);
-        let doc = Doc {
-            id,
-            vendor: self.vendor_index(&product.vendor_id),
-            category: self.categories.id(&product.category_code) as u16,
-            parent: self.categories.id(&product.parent_category) as u16,
-            price: product.price,
-            regencies: product
+        let document = product.listed.then(|| {
+            let (vendor, category, parent) = self.numbers(product);
+            let f = self.fields;
+            let mut doc = TantivyDocument::default();
+            doc.add_bytes(f.id, &id.to_be_bytes());
+            doc.add_text(f.name, &product.name);
+            doc.add_text(f.category_name, &product.category_name);
+            doc.add_text(f.description, &product.description);
+            doc.add_u64(f.id_high, (id >> 64) as u64);
+            doc.add_u64(f.id_low, id as u64);
+            doc.add_u64(f.vendor, u64::from(vendor));
+            doc.add_u64(f.category, u64::from(category));
+            doc.add_u64(f.parent, u64::from(parent));
+            for regency in product
                 .delivery_regencies
                 .iter()
                 .filter_map(|r| regency_number(r))
-                .collect(),
-            length,
-            terms,
-        };
-        self.slot_of.insert(id, slot);
-        self.slots.push(Some(doc));
-        self.live += 1;
-        self.total_length += f64::from(length);
+            {
+                doc.add_u64(f.regency, regency);
+            }
+            doc.add_i64(f.price, product.price);
+            doc
+        });
+        let slot = self.writer();
+        let writer = slot.as_ref().ok_or(IndexError::NoWriter)?;
+        // A delete applies to what was added before it, so the new version
+        // added after it stays.
+        writer.delete_term(Term::from_field_bytes(self.fields.id, &id.to_be_bytes()));
+        if let Some(doc) = document {
+            writer.add_document(doc)?;
+        }
+        self.uncommitted.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 
-    pub fn remove(&mut self, product_id: &str) {
-        let Some(slot) = self.slot_of.remove(&uuid_number(product_id)) else {
-            return;
-        };
-        if let Some(doc) = self.slots[slot as usize].take() {
-            for (term, _) in doc.terms.iter() {
-                self.df[*term as usize] -= 1;
-            }
-            self.live -= 1;
-            self.total_length -= f64::from(doc.length);
-            self.dead_slots += 1;
-        }
-        if self.dead_slots > 1024 && self.dead_slots > self.live {
-            self.compact();
-        }
+    /// Removes a product (after the next commit).
+    pub fn remove(&self, product_id: &str) -> Result<(), IndexError> {
+        let id = uuid_number(product_id);
+        let slot = self.writer();
+        let writer = slot.as_ref().ok_or(IndexError::NoWriter)?;
+        writer.delete_term(Term::from_field_bytes(self.fields.id, &id.to_be_bytes()));
+        self.uncommitted.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 
-    /// Drops removed slots; renumbering keeps slot order, so posting
-    /// lists stay sorted.
-    fn compact(&mut self) {
-        let mut remap = vec![u32::MAX; self.slots.len()];
-        let mut slots = Vec::with_capacity(self.live);
-        for (old, doc) in self.slots.drain(..).enumerate() {
-            if let Some(doc) = doc {
-                remap[old] = slots.len() as u32;
-                slots.push(Some(doc));
-            }
+    /// Makes every change written so far visible to searches. Returns
+    /// whether there was anything to commit.
+    pub fn commit(&self) -> Result<bool, IndexError> {
+        let mut slot = self.writer();
+        let pending = self.uncommitted.swap(0, Ordering::Relaxed);
+        if pending == 0 {
+            return Ok(false);
         }
-        for list in &mut self.postings {
-            list.retain_mut(|(slot, _)| {
-                let new = remap[*slot as usize];
-                *slot = new;
-                new != u32::MAX
-            });
+        let committed = match slot.as_mut() {
+            Some(writer) => writer.commit().map(|_| ()),
+            None => Ok(()),
         }
-        for slot in self.slot_of.values_mut() {
-            *slot = remap[*slot as usize];
+        .and_then(|()| self.reader.reload());
+        if let Err(e) = committed {
+            // Still pending: the next commit tries again.
+            self.uncommitted.fetch_add(pending, Ordering::Relaxed);
+            return Err(e.into());
         }
-        self.slots = slots;
-        self.dead_slots = 0;
+        Ok(true)
     }
 
-    /// Term ids a query term matches, with their weight: itself, and terms
-    /// one edit away when it has four letters or more.
-    fn expand(&self, term: &str) -> Vec<(u32, f32)> {
-        let mut out: Vec<(u32, f32)> = Vec::new();
-        if let Some(id) = self.term_ids.get(term) {
-            out.push((*id, 1.0));
-        }
-        if term.chars().count() < 4 {
-            return out;
-        }
-        let mut candidates: HashSet<u32> = HashSet::new();
-        // A longer or same-length term shares a deletion with us, or has
-        // us as one; a shorter term is one of our deletions.
-        for key in std::iter::once(term.to_string()).chain(one_deletions(term)) {
-            if let Some(ids) = self.deletes.get(&key) {
-                candidates.extend(ids);
-            }
-            if let Some(id) = self.term_ids.get(&key) {
-                candidates.insert(*id);
-            }
-        }
-        for id in candidates {
-            if out.iter().any(|(o, _)| *o == id) {
-                continue;
-            }
-            if self.df[id as usize] > 0 && within_one_edit(term, &self.terms[id as usize]) {
-                out.push((id, TYPO_FACTOR));
-            }
-        }
-        out
-    }
-
-    /// Slot-sorted live matches of one query term, BM25-scored; a slot
-    /// matched by several spellings keeps its best score.
-    fn term_matches(&self, term: &str, n: f32, average: f32) -> Vec<(u32, f32)> {
-        let mut lists: Vec<Vec<(u32, f32)>> = Vec::new();
-        for (term_id, factor) in self.expand(term) {
-            let df = self.df[term_id as usize] as f32;
-            let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln() * factor;
-            let list = self.postings[term_id as usize]
-                .iter()
-                .filter_map(|&(slot, tf)| {
-                    let doc = self.slots[slot as usize].as_ref()?;
-                    let norm = tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * doc.length / average));
-                    Some((slot, idf * norm))
-                })
-                .collect();
-            lists.push(list);
-        }
-        match lists.len() {
-            0 => Vec::new(),
-            1 => lists.pop().unwrap_or_default(),
-            _ => {
-                let mut all: Vec<(u32, f32)> = lists.into_iter().flatten().collect();
-                all.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
-                all.dedup_by_key(|m| m.0);
-                all
-            }
-        }
-    }
-
-    pub fn search(&self, query: &Query) -> SearchResult {
-        let mut terms = self.analyzer.terms(&query.text);
+    pub fn search(&self, query: &Query) -> Result<SearchResult, IndexError> {
+        let searcher = self.reader.searcher();
+        let f = self.fields;
+        let fields = [
+            (f.name, NAME_WEIGHT),
+            (f.category_name, CATEGORY_WEIGHT),
+            (f.description, DESCRIPTION_WEIGHT),
+        ];
+        let mut terms = analyzer::terms(&mut self.analyzer.clone(), &query.text);
         terms.sort();
         terms.dedup();
-        let mut scored = self.matching(&terms);
-        let facets = self.filter(query, &mut scored);
-        let total_matches = scored.len();
-        let (hits, next) = self.page(query, scored);
-        SearchResult {
-            hits,
-            next,
-            total_matches,
-            facets,
-        }
-    }
-
-    /// Every document that has all of `terms`, with its score; every
-    /// document, unscored, when there are none.
-    fn matching(&self, terms: &[String]) -> Vec<(u32, f32)> {
-        if terms.is_empty() {
-            self.slots
-                .iter()
-                .enumerate()
-                .filter(|(_, d)| d.is_some())
-                .map(|(slot, _)| (slot as u32, 0.0))
-                .collect()
-        } else {
-            let n = self.live.max(1) as f32;
-            let average = ((self.total_length / self.live.max(1) as f64) as f32).max(1.0);
-            let mut lists: Vec<Vec<(u32, f32)>> = terms
-                .iter()
-                .map(|t| self.term_matches(t, n, average))
-                .collect();
-            lists.sort_by_key(Vec::len);
-            let mut lists = lists.into_iter();
-            let first = lists.next().unwrap_or_default();
-            lists.fold(first, |acc, list| intersect(&acc, &list))
-        }
-    }
-
-    /// Keeps what passes the query's filters and answers the category
-    /// facets: counted over everything but the category filter.
-    fn filter(&self, query: &Query, scored: &mut Vec<(u32, f32)>) -> Vec<(String, usize)> {
-        // Filters compare integers; facets count by category id.
-        let unknown = u32::MAX;
-        let category = query
-            .category
-            .as_deref()
-            .map(|c| self.categories.get(c).unwrap_or(unknown));
-        let regency = query
-            .delivery_regency
-            .as_deref()
-            .map(|r| regency_number(r).unwrap_or(u16::MAX));
-        let legal_form = query
-            .legal_form
-            .as_deref()
-            .map(|f| self.labels.get(f).unwrap_or(unknown));
-        let scale = query
-            .scale
-            .as_deref()
-            .map(|s| self.labels.get(s).unwrap_or(unknown));
-        let mut facet_counts = vec![0usize; self.categories.names.len()];
-        scored.retain(|(slot, _)| {
-            let Some(doc) = &self.slots[*slot as usize] else {
-                return false;
-            };
-            let vendor = self.vendors[doc.vendor as usize];
-            let keep = vendor.verified
-                && regency.is_none_or(|r| doc.regencies.contains(&r))
-                && query.min_price.is_none_or(|m| doc.price >= m)
-                && query.max_price.is_none_or(|m| doc.price <= m)
-                && legal_form.is_none_or(|f| f == u32::from(vendor.legal_form))
-                && scale.is_none_or(|s| s == u32::from(vendor.scale));
-            if !keep {
-                return false;
-            }
-            facet_counts[doc.category as usize] += 1;
-            if doc.parent != doc.category {
-                facet_counts[doc.parent as usize] += 1;
-            }
-            category.is_none_or(|c| c == u32::from(doc.category) || c == u32::from(doc.parent))
-        });
-        let mut facets: Vec<(String, usize)> = facet_counts
-            .into_iter()
-            .enumerate()
-            .filter(|(_, n)| *n > 0)
-            .map(|(c, n)| (self.categories.names[c].clone(), n))
-            .collect();
-        facets.sort();
-        facets
-    }
-
-    /// The page of `scored` after the query's cursor, in its order, and
-    /// the cursor of the next page when there is one.
-    fn page(&self, query: &Query, mut scored: Vec<(u32, f32)>) -> (Vec<Hit>, Option<Cursor>) {
-        // Keyset pagination: keep what sorts after the cursor, then take the
-        // best page of it.
-        let doc = |slot: u32| self.slots[slot as usize].as_ref();
-        let key = |slot: u32| doc(slot).map_or((0i64, 0u128), |d| (d.price, d.id));
-        if let Some(after) = &query.after {
-            scored.retain(|(slot, score)| {
-                let (price, id) = key(*slot);
-                match after {
-                    Cursor::Relevance {
-                        score: s,
-                        product_id,
-                    } => {
-                        let last = uuid_number(product_id);
-                        *score < *s || (*score == *s && id > last)
-                    }
-                    Cursor::Price {
-                        price: p,
-                        product_id,
-                    } => {
-                        let last = uuid_number(product_id);
-                        match query.sort {
-                            SortOrder::PriceDescending => price < *p || (price == *p && id > last),
-                            _ => price > *p || (price == *p && id > last),
-                        }
-                    }
-                    Cursor::Newest { product_id } => id < uuid_number(product_id),
-                }
-            });
-        }
-        let order = |a: &(u32, f32), b: &(u32, f32)| {
-            let ((pa, ia), (pb, ib)) = (key(a.0), key(b.0));
-            match query.sort {
-                SortOrder::Relevance => b.1.total_cmp(&a.1).then(ia.cmp(&ib)),
-                SortOrder::PriceAscending => pa.cmp(&pb).then(ia.cmp(&ib)),
-                SortOrder::PriceDescending => pb.cmp(&pa).then(ia.cmp(&ib)),
-                SortOrder::Newest => ib.cmp(&ia),
-            }
+        let plan = query::plan(&searcher, &fields, &terms)?;
+        let attributes = self.attributes();
+        let everything = match plan.everything {
+            Some(all) => Some(all.weight(
+                tantivy::query::EnableScoring::disabled_from_searcher(&searcher),
+            )?),
+            None => None,
         };
-        let page = query.page_size.max(1);
-        let more = scored.len() > page;
-        if more {
-            scored.select_nth_unstable_by(page, order);
-            scored.truncate(page);
-        }
-        scored.sort_unstable_by(order);
-        let hits: Vec<Hit> = scored
+        let collector = PageCollector {
+            sort: query.sort,
+            page: query.page_size.max(1),
+            after: query.after.as_ref().map(Cursor::rank),
+            filters: filters(query, &attributes),
+            attributes: attributes.clone(),
+            scored: plan.scored,
+            everything,
+        };
+        let found = searcher.search(&*plan.matching, &collector)?;
+        let mut hits: Vec<Hit> = found
+            .best
             .iter()
-            .map(|(slot, score)| {
-                let (price, id) = key(*slot);
-                Hit {
-                    product_id: uuid::Uuid::from_u128(id).to_string(),
-                    score: *score,
-                    price,
-                }
+            .map(|rank| Hit {
+                product_id: uuid::Uuid::from_u128(rank.id).to_string(),
+                score: rank.score,
+                price: rank.price,
+                partial: rank.partial,
             })
             .collect();
-        let next = if more {
-            hits.last().map(|h| match query.sort {
-                SortOrder::Relevance => Cursor::Relevance {
-                    score: h.score,
-                    product_id: h.product_id.clone(),
-                },
-                SortOrder::PriceAscending | SortOrder::PriceDescending => Cursor::Price {
-                    price: h.price,
-                    product_id: h.product_id.clone(),
-                },
-                SortOrder::Newest => Cursor::Newest {
-                    product_id: h.product_id.clone(),
-                },
-            })
+        let next = if hits.len() > collector.page {
+            hits.truncate(collector.page);
+            hits.last().map(|hit| Cursor::after(query.sort, hit))
         } else {
             None
         };
-        (hits, next)
+        let mut facets: Vec<(String, usize)> = found
+            .facets
+            .into_iter()
+            .enumerate()
+            .filter(|(_, n)| *n > 0)
+            .filter_map(|(c, n)| Some((attributes.categories.get(c)?.clone(), n)))
+            .collect();
+        facets.sort();
+        Ok(SearchResult {
+            hits,
+            next,
+            total_matches: found.matches,
+            facets,
+        })
+    }
+}
+
+/// The query's filters as numbers; a name the index has never seen
+/// becomes a number nothing has.
+fn filters(query: &Query, attributes: &Attributes) -> Filters {
+    let category = |code: &str| {
+        attributes
+            .categories_interned
+            .get(code)
+            .map_or(UNKNOWN, u64::from)
+    };
+    let label = |label: &str| attributes.labels.get(label).map_or(UNKNOWN, u64::from);
+    Filters {
+        category: query.category.as_deref().map(category),
+        regency: query
+            .delivery_regency
+            .as_deref()
+            .map(|r| regency_number(r).unwrap_or(UNKNOWN)),
+        min_price: query.min_price,
+        max_price: query.max_price,
+        legal_form: query.legal_form.as_deref().map(label),
+        scale: query.scale.as_deref().map(label),
     }
 }
 
@@ -612,19 +725,26 @@ mod tests {
         }
     }
 
-    fn index_with(n: usize) -> SearchIndex {
-        let mut index = SearchIndex::default();
+    fn verified(index: &SearchIndex, verified: bool) {
         index.set_vendor(
             "v",
             VendorDoc {
-                verified: true,
+                verified,
                 legal_form: "cv".into(),
                 scale: "small".into(),
             },
         );
+    }
+
+    fn index_with(n: usize) -> SearchIndex {
+        let index = SearchIndex::create(None, 1).unwrap();
+        verified(&index, true);
         for i in 0..n {
-            index.upsert(doc(i, &format!("Kertas HVS nomor {i}"), 1000 + i as i64));
+            index
+                .upsert(&doc(i, &format!("Kertas HVS nomor {i}"), 1000 + i as i64))
+                .unwrap();
         }
+        index.finish_build().unwrap();
         index
     }
 
@@ -636,40 +756,58 @@ mod tests {
         }
     }
 
-    #[test]
-    fn removing_most_documents_compacts_without_losing_the_rest() {
-        let mut index = index_with(3000);
-        for i in 0..2500 {
-            index.remove(&doc(i, "", 0).product_id);
-        }
-        assert_eq!(index.len(), 500);
-        assert!(index.dead_slots < 1024, "compacted");
-        let result = index.search(&query("kertas"));
-        assert_eq!(result.total_matches, 500);
-        let hit = index.search(&query("2999")).hits;
-        assert_eq!(hit[0].product_id, doc(2999, "", 0).product_id);
+    fn total(index: &SearchIndex, text: &str) -> usize {
+        index.search(&query(text)).unwrap().total_matches
     }
 
     #[test]
-    fn replacing_a_document_finds_only_its_new_words() {
-        let mut index = index_with(1);
-        index.upsert(doc(0, "Pulpen Gel", 1000));
-        assert_eq!(index.search(&query("hvs")).total_matches, 0);
-        assert_eq!(index.search(&query("pulpen")).total_matches, 1);
+    fn changes_show_after_the_commit_and_not_before() {
+        let index = index_with(3);
+        index.upsert(&doc(0, "Pulpen Gel", 1000)).unwrap();
+        index.remove(&doc(1, "", 0).product_id).unwrap();
+        assert_eq!(total(&index, "pulpen"), 0, "not committed yet");
+        assert_eq!(total(&index, "kertas"), 3);
+        assert!(index.commit().unwrap());
+        assert!(!index.commit().unwrap(), "nothing left to commit");
+        assert_eq!(total(&index, "pulpen"), 1);
+        assert_eq!(total(&index, "hvs"), 1, "only the untouched product");
+        assert_eq!(index.len(), 2);
     }
 
     #[test]
-    fn an_unverified_vendor_hides_its_products() {
-        let mut index = index_with(3);
-        index.set_vendor(
-            "v",
-            VendorDoc {
-                verified: false,
-                legal_form: "cv".into(),
-                scale: "small".into(),
-            },
-        );
-        assert_eq!(index.search(&query("kertas")).total_matches, 0);
+    fn a_product_no_longer_listed_leaves() {
+        let index = index_with(2);
+        index
+            .upsert(&ProductDoc {
+                listed: false,
+                ..doc(0, "Kertas HVS nomor 0", 1000)
+            })
+            .unwrap();
+        index.commit().unwrap();
+        assert_eq!(total(&index, "kertas"), 1);
+    }
+
+    #[test]
+    fn a_vendor_change_takes_effect_without_a_commit() {
+        let index = index_with(3);
+        verified(&index, false);
+        assert_eq!(total(&index, "kertas"), 0);
+        verified(&index, true);
+        assert_eq!(total(&index, "kertas"), 3);
+    }
+
+    #[test]
+    fn a_vendor_not_heard_of_hides_its_products() {
+        let index = index_with(1);
+        index
+            .upsert(&ProductDoc {
+                vendor_id: "new".into(),
+                ..doc(7, "Kertas Buram", 500)
+            })
+            .unwrap();
+        index.commit().unwrap();
+        assert_eq!(total(&index, "buram"), 0);
+        assert_eq!(index.len(), 2, "held, not shown");
     }
 
     #[test]
@@ -678,12 +816,14 @@ mod tests {
         let mut after = None;
         let mut seen = Vec::new();
         loop {
-            let result = index.search(&Query {
-                sort: SortOrder::PriceDescending,
-                after: after.clone(),
-                page_size: 7,
-                ..Query::default()
-            });
+            let result = index
+                .search(&Query {
+                    sort: SortOrder::PriceDescending,
+                    after: after.clone(),
+                    page_size: 7,
+                    ..Query::default()
+                })
+                .unwrap();
             seen.extend(result.hits.iter().map(|h| h.price));
             match result.next {
                 Some(next) => after = Some(next),
@@ -692,5 +832,69 @@ mod tests {
         }
         let expected: Vec<i64> = (0..25).rev().map(|i| 1000 + i).collect();
         assert_eq!(seen, expected);
+    }
+
+    #[test]
+    fn filters_by_an_unknown_name_find_nothing() {
+        let index = index_with(3);
+        let nothing = |q: Query| index.search(&q).unwrap().total_matches;
+        assert_eq!(
+            nothing(Query {
+                category: Some("senjata".into()),
+                ..query("")
+            }),
+            0
+        );
+        assert_eq!(
+            nothing(Query {
+                legal_form: Some("pt".into()),
+                ..query("")
+            }),
+            0
+        );
+        assert_eq!(
+            nothing(Query {
+                delivery_regency: Some("33.99".into()),
+                ..query("")
+            }),
+            0
+        );
+        assert_eq!(nothing(query("")), 3);
+    }
+
+    #[test]
+    fn a_given_directory_is_emptied_and_kept_from_a_second_index() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("left-over"), "stale").unwrap();
+        std::fs::create_dir(dir.path().join("index")).unwrap();
+        std::fs::write(dir.path().join("index").join("meta.json"), "{}").unwrap();
+        let first = SearchIndex::create(Some(dir.path()), 1).unwrap();
+        assert!(!dir.path().join("left-over").exists());
+        let second = SearchIndex::create(Some(dir.path()), 1).unwrap_err();
+        assert!(
+            second.to_string().contains("in use by another process"),
+            "{second}"
+        );
+        drop(first);
+        SearchIndex::create(Some(dir.path()), 1).unwrap();
+    }
+
+    #[test]
+    fn a_temporary_directory_goes_with_the_index() {
+        let index = index_with(1);
+        let path = index.directory.path().to_path_buf();
+        assert!(path.exists());
+        drop(index);
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_directory_that_cannot_be_made_is_named() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let err = SearchIndex::create(Some(&file.path().join("sub")), 1).unwrap_err();
+        assert!(
+            err.to_string().contains(&file.path().display().to_string()),
+            "{err}"
+        );
     }
 }

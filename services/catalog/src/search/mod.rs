@@ -1,16 +1,25 @@
-//! Product search. Every replica holds the search index in memory, built
-//! from the catalog tables at start and kept current by tailing the
-//! `search_changes` log that product writes and vendor-status changes add
-//! to in their own transactions. Search thus answers in microseconds, the
-//! same on PostgreSQL and SQLite, and a suspension reaches every replica
-//! within one poll.
+//! Product search on tantivy. Every replica holds its own index, in a
+//! directory of its own, built from the catalog tables at start and kept
+//! current by tailing the `search_changes` log that product writes and
+//! vendor-status changes add to in their own transactions. Search thus
+//! answers in about a millisecond, the same on PostgreSQL and SQLite, and a
+//! suspension reaches every replica within one poll.
+//!
+//! - [`analyzer`]: the Indonesian analyzer chain (Sastrawi stemming);
+//! - [`index`]: the schema, the documents, the vendor table, searching;
+//! - [`query`]: a buyer's words as a query (typos, partial matches);
+//! - [`collect`]: filters, facets and the page after a cursor;
+//! - here: building from the tables and tailing the change log.
 
 pub mod analyzer;
+mod collect;
 pub mod index;
+mod query;
 
 use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use blangkon_domain::{ProductStatus, VendorStatus};
@@ -21,7 +30,9 @@ use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::Notify;
 
 use crate::store::{self, product, vendor};
-pub use index::{Cursor, Hit, ProductDoc, Query, SearchIndex, SearchResult, SortOrder, VendorDoc};
+pub use index::{
+    Cursor, Hit, IndexError, ProductDoc, Query, SearchIndex, SearchResult, SortOrder, VendorDoc,
+};
 
 /// How long a change stays in the log, and how far back each poll looks
 /// for changes whose transaction committed after a later-numbered one.
@@ -29,11 +40,23 @@ const LATE_COMMIT_WINDOW: Duration = Duration::from_secs(5);
 const RETENTION: chrono::TimeDelta = chrono::TimeDelta::minutes(30);
 /// Changes the feed reads at once.
 const CHANGES_PER_READ: u64 = 5000;
+/// Products read from the database at once while building: the build's
+/// memory stays that of one page, whatever the catalog's size.
+const PRODUCTS_PER_READ: u64 = 5000;
+
+/// Why the search index could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("reading the catalog: {0}")]
+    Db(#[from] DbErr),
+    #[error(transparent)]
+    Index(#[from] IndexError),
+}
 
 /// The shared search index and what it needs to turn rows into documents.
 #[derive(Debug)]
 pub struct Search {
-    index: RwLock<SearchIndex>,
+    index: SearchIndex,
     /// code -> (name, top-level code)
     categories: HashMap<String, (String, String)>,
     wake: Notify,
@@ -51,14 +74,20 @@ fn vendor_doc(row: &vendor::Model) -> VendorDoc {
 }
 
 impl Search {
-    /// Builds the index from the database. Returns it with the change
-    /// sequence number to tail from.
-    pub async fn load(db: &DatabaseConnection) -> Result<(Arc<Self>, i64), DbErr> {
+    /// Builds the index from the database, in `directory` (a temporary
+    /// one when none). Returns it with the change sequence number to tail
+    /// from.
+    pub async fn load(
+        db: &DatabaseConnection,
+        directory: Option<&Path>,
+    ) -> Result<(Arc<Self>, i64), LoadError> {
         // Read the log position first: changes made while loading are then
         // applied again, which is harmless, rather than missed.
         let started = Utc::now();
         let from = store::last_search_change(db).await?;
-        let categories = store::categories(db)
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        let index = SearchIndex::create(directory, threads)?;
+        let categories: HashMap<String, (String, String)> = store::categories(db)
             .await?
             .into_iter()
             .map(|c| {
@@ -66,44 +95,54 @@ impl Search {
                 (c.code, (c.name, top))
             })
             .collect();
-        let search = Arc::new(Self {
-            index: RwLock::new(SearchIndex::default()),
+        let mut codes: Vec<&String> = categories.keys().collect();
+        codes.sort();
+        for code in codes {
+            index.add_category(code);
+        }
+        for v in store::all_vendors(db).await? {
+            index.set_vendor(&v.vendor_id, vendor_doc(&v));
+        }
+        let search = Self {
+            index,
             categories,
             wake: Notify::new(),
             caught_up_ms: AtomicI64::new(started.timestamp_millis()),
-        });
-        let vendors = store::all_vendors(db).await?;
-        let products = store::listed_products(db).await?;
-        {
-            let mut index = search.write();
-            for v in &vendors {
-                index.set_vendor(&v.vendor_id, vendor_doc(v));
+        };
+        let mut after: Option<String> = None;
+        loop {
+            let page =
+                store::listed_products_after(db, after.as_deref(), PRODUCTS_PER_READ).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id.clone());
+            for row in page {
+                search.index.upsert(&search.doc(row))?;
             }
-            for p in products {
-                index.upsert(search.doc(p));
-            }
-            tracing::info!(products = index.len(), "search index built");
         }
-        Ok((search, from))
+        // Committing and merging take seconds at national scale: off the
+        // async threads.
+        let search =
+            tokio::task::spawn_blocking(move || search.index.finish_build().map(|()| search))
+                .await
+                .map_err(|e| {
+                    IndexError::Tantivy(tantivy::TantivyError::SystemError(e.to_string()))
+                })??;
+        tracing::info!(
+            products = search.index.len(),
+            seconds = (Utc::now() - started).as_seconds_f64(),
+            "search index built"
+        );
+        Ok((Arc::new(search), from))
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, SearchIndex> {
-        // A panic while holding the lock leaves a usable index: every
-        // mutation is complete or not started per document.
-        self.index.write().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub fn search(&self, query: &Query) -> SearchResult {
-        self.index
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .search(query)
+    pub fn search(&self, query: &Query) -> Result<SearchResult, IndexError> {
+        self.index.search(query)
     }
 
     /// Listed products the index holds, of any vendor (search shows those
     /// of verified vendors).
     pub fn products(&self) -> usize {
-        self.index.read().unwrap_or_else(|e| e.into_inner()).len()
+        self.index.len()
     }
 
     /// How long ago the index last held every committed change: below the
@@ -147,19 +186,15 @@ impl Search {
         &self,
         db: &DatabaseConnection,
         change: &store::search_change::Model,
-    ) -> Result<(), DbErr> {
+    ) -> Result<(), LoadError> {
         match change.entity.as_str() {
-            "product" => {
-                let row = store::find_product(db, &change.entity_id).await?;
-                let mut index = self.write();
-                match row {
-                    Some(row) => index.upsert(self.doc(row)),
-                    None => index.remove(&change.entity_id),
-                }
-            }
+            "product" => match store::find_product(db, &change.entity_id).await? {
+                Some(row) => self.index.upsert(&self.doc(row))?,
+                None => self.index.remove(&change.entity_id)?,
+            },
             "vendor" => {
                 if let Some(row) = store::find_vendor(db, &change.entity_id).await? {
-                    self.write().set_vendor(&row.vendor_id, vendor_doc(&row));
+                    self.index.set_vendor(&row.vendor_id, vendor_doc(&row));
                 }
             }
             other => tracing::warn!(entity = other, "unknown search change"),
@@ -167,8 +202,10 @@ impl Search {
         Ok(())
     }
 
-    /// Tails the change log until `shutdown`, observing into `refresh_lag`
-    /// how long each change took from its commit to this replica's index.
+    /// Tails the change log until `shutdown`, committing what it applied
+    /// after each read, and observing into `refresh_lag` how long each
+    /// change took from its commit in the database to this replica's
+    /// searches.
     pub async fn follow(
         self: Arc<Self>,
         db: DatabaseConnection,
@@ -179,13 +216,16 @@ impl Search {
     ) {
         let mut recent: HashMap<i64, chrono::DateTime<Utc>> = HashMap::new();
         let mut last_prune = Utc::now();
+        // When each change applied but not yet committed was made.
+        let mut uncommitted: Vec<chrono::DateTime<Utc>> = Vec::new();
         loop {
             let since =
                 Utc::now() - chrono::TimeDelta::from_std(LATE_COMMIT_WINDOW).unwrap_or_default();
             let reading = Utc::now();
+            let mut caught_up = false;
             match store::search_changes_since(&db, last_seq, since, CHANGES_PER_READ).await {
                 Ok(changes) => {
-                    let mut caught_up = changes.len() < CHANGES_PER_READ as usize;
+                    caught_up = changes.len() < CHANGES_PER_READ as usize;
                     for change in changes {
                         if recent.contains_key(&change.seq) {
                             continue;
@@ -195,20 +235,32 @@ impl Search {
                             caught_up = false;
                             break;
                         }
-                        let lag = (Utc::now() - change.changed_at)
-                            .to_std()
-                            .unwrap_or_default();
-                        refresh_lag.observe(lag.as_secs_f64());
+                        uncommitted.push(change.changed_at);
                         last_seq = last_seq.max(change.seq);
                         recent.insert(change.seq, change.changed_at);
-                    }
-                    if caught_up {
-                        self.caught_up_ms
-                            .store(reading.timestamp_millis(), Ordering::Relaxed);
                     }
                     recent.retain(|_, at| *at > since - chrono::TimeDelta::seconds(1));
                 }
                 Err(e) => tracing::warn!(error = %e, "reading search changes failed"),
+            }
+            if !uncommitted.is_empty() {
+                match self.clone().commit().await {
+                    Ok(()) => {
+                        let now = Utc::now();
+                        for changed_at in uncommitted.drain(..) {
+                            let lag = (now - changed_at).to_std().unwrap_or_default();
+                            refresh_lag.observe(lag.as_secs_f64());
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "search index commit failed; retrying");
+                        caught_up = false;
+                    }
+                }
+            }
+            if caught_up {
+                self.caught_up_ms
+                    .store(reading.timestamp_millis(), Ordering::Relaxed);
             }
             if Utc::now() - last_prune > chrono::TimeDelta::minutes(1) {
                 last_prune = Utc::now();
@@ -222,5 +274,13 @@ impl Search {
                 _ = tokio::time::sleep(poll) => {}
             }
         }
+    }
+
+    /// Commits what the feed wrote, off the async threads (a commit writes
+    /// and syncs files).
+    async fn commit(self: Arc<Self>) -> Result<(), IndexError> {
+        tokio::task::spawn_blocking(move || self.index.commit().map(|_| ()))
+            .await
+            .map_err(|e| IndexError::Tantivy(tantivy::TantivyError::SystemError(e.to_string())))?
     }
 }

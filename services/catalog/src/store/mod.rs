@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::InsertStatement;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QueryTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 
 pub use entities::{category, price_history, product, reservation, search_change, vendor};
@@ -218,9 +218,21 @@ pub async fn products_of_vendor(
         .await
 }
 
-pub async fn listed_products(conn: &impl ConnectionTrait) -> Result<Vec<product::Model>, DbErr> {
-    product::Entity::find()
-        .filter(product::Column::Status.eq(ProductStatus::Listed))
+/// Up to `limit` listed products with ids after `after`, in id order: a
+/// page of a walk through the whole catalog.
+pub async fn listed_products_after(
+    conn: &impl ConnectionTrait,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<product::Model>, DbErr> {
+    let mut query =
+        product::Entity::find().filter(product::Column::Status.eq(ProductStatus::Listed));
+    if let Some(after) = after {
+        query = query.filter(product::Column::Id.gt(after));
+    }
+    query
+        .order_by_asc(product::Column::Id)
+        .limit(limit)
         .all(conn)
         .await
 }

@@ -1,0 +1,309 @@
+//! Collecting one page of results: the filters tantivy's query does not
+//! apply (vendor, regency, price, category), the category facets, the
+//! total, and the best hits after the cursor, in the requested order.
+//!
+//! Everything is read from fast fields and the in-memory vendor table, so
+//! the stored documents are never touched.
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::Column;
+use tantivy::query::{Scorer, Weight};
+use tantivy::{DocId, DocSet, Score, SegmentOrdinal, SegmentReader};
+
+use super::index::{Attributes, SortOrder, fast};
+
+/// A matching product's place in the order of results. Full matches come
+/// before partial ones in every order; within each, the sort order
+/// decides, and the product id breaks ties.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Rank {
+    pub partial: bool,
+    pub score: f32,
+    pub price: i64,
+    pub id: u128,
+}
+
+/// Whether `a` comes before (`Less`) or after `b` in results sorted by
+/// `sort`.
+pub(super) fn order(sort: SortOrder, a: &Rank, b: &Rank) -> Ordering {
+    a.partial.cmp(&b.partial).then_with(|| match sort {
+        SortOrder::Relevance => b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)),
+        SortOrder::PriceAscending => a.price.cmp(&b.price).then(a.id.cmp(&b.id)),
+        SortOrder::PriceDescending => b.price.cmp(&a.price).then(a.id.cmp(&b.id)),
+        SortOrder::Newest => b.id.cmp(&a.id),
+    })
+}
+
+/// A label or code the catalog has never seen: filtering by it finds
+/// nothing.
+pub(super) const UNKNOWN: u64 = u64::MAX;
+
+/// The query's filters as the numbers the index stores.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Filters {
+    /// A category number; matches the leaf or the top level.
+    pub category: Option<u64>,
+    pub regency: Option<u64>,
+    pub min_price: Option<i64>,
+    pub max_price: Option<i64>,
+    pub legal_form: Option<u64>,
+    pub scale: Option<u64>,
+}
+
+/// Collects a page: `page` hits after `after`, in `sort` order.
+pub(super) struct PageCollector {
+    pub sort: SortOrder,
+    pub page: usize,
+    pub after: Option<Rank>,
+    pub filters: Filters,
+    pub attributes: Arc<Attributes>,
+    /// Whether the query scores (it has words).
+    pub scored: bool,
+    /// Matches every word, to tell full matches from partial ones; none
+    /// when every match is full.
+    pub everything: Option<Box<dyn Weight>>,
+}
+
+/// What one segment, then all of them, found.
+#[derive(Debug, Default)]
+pub(super) struct Found {
+    /// Products passing every filter.
+    pub matches: usize,
+    /// Per category number, products passing every filter but the
+    /// category's.
+    pub facets: Vec<usize>,
+    /// The best of them after the cursor, at most a page and one more.
+    pub best: Vec<Rank>,
+}
+
+impl Collector for PageCollector {
+    type Fruit = Found;
+    type Child = SegmentPage;
+
+    fn for_segment(
+        &self,
+        _segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<SegmentPage> {
+        let columns = reader.fast_fields();
+        let u64s = |name: &str| columns.u64(name);
+        Ok(SegmentPage {
+            sort: self.sort,
+            keep: self.page + 1,
+            after: self.after,
+            filters: self.filters,
+            attributes: self.attributes.clone(),
+            scored: self.scored,
+            everything: match &self.everything {
+                Some(weight) => Some(weight.scorer(reader, 1.0)?),
+                None => None,
+            },
+            id_high: u64s(fast::ID_HIGH)?,
+            id_low: u64s(fast::ID_LOW)?,
+            vendor: u64s(fast::VENDOR)?,
+            category: u64s(fast::CATEGORY)?,
+            parent: u64s(fast::PARENT)?,
+            regencies: u64s(fast::REGENCY)?,
+            price: columns.i64(fast::PRICE)?,
+            found: Found {
+                facets: vec![0; self.attributes.categories.len()],
+                ..Found::default()
+            },
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        self.scored
+    }
+
+    fn merge_fruits(&self, segments: Vec<Found>) -> tantivy::Result<Found> {
+        let mut all = Found::default();
+        for found in segments {
+            all.matches += found.matches;
+            if all.facets.len() < found.facets.len() {
+                all.facets.resize(found.facets.len(), 0);
+            }
+            for (total, n) in all.facets.iter_mut().zip(found.facets) {
+                *total += n;
+            }
+            all.best.extend(found.best);
+        }
+        keep_best(self.sort, &mut all.best, self.page + 1);
+        all.best.sort_unstable_by(|a, b| order(self.sort, a, b));
+        Ok(all)
+    }
+}
+
+/// Keeps the `keep` first of `ranks` in `sort` order, in no order.
+fn keep_best(sort: SortOrder, ranks: &mut Vec<Rank>, keep: usize) {
+    if ranks.len() > keep {
+        ranks.select_nth_unstable_by(keep - 1, |a, b| order(sort, a, b));
+        ranks.truncate(keep);
+    }
+}
+
+pub(super) struct SegmentPage {
+    sort: SortOrder,
+    keep: usize,
+    after: Option<Rank>,
+    filters: Filters,
+    attributes: Arc<Attributes>,
+    scored: bool,
+    everything: Option<Box<dyn Scorer>>,
+    id_high: Column<u64>,
+    id_low: Column<u64>,
+    vendor: Column<u64>,
+    category: Column<u64>,
+    parent: Column<u64>,
+    regencies: Column<u64>,
+    price: Column<i64>,
+    found: Found,
+}
+
+impl SegmentPage {
+    fn count_facet(&mut self, category: u64) {
+        let Ok(slot) = usize::try_from(category) else {
+            return;
+        };
+        if slot >= self.found.facets.len() {
+            self.found.facets.resize(slot + 1, 0);
+        }
+        self.found.facets[slot] += 1;
+    }
+
+    /// Whether `doc` has every word (documents come in increasing order).
+    fn is_full_match(&mut self, doc: DocId) -> bool {
+        match &mut self.everything {
+            None => true,
+            Some(all) => {
+                if all.doc() < doc {
+                    all.seek(doc);
+                }
+                all.doc() == doc
+            }
+        }
+    }
+}
+
+impl SegmentCollector for SegmentPage {
+    type Fruit = Found;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        let filters = self.filters;
+        let vendor = self
+            .vendor
+            .first(doc)
+            .and_then(|v| usize::try_from(v).ok())
+            .and_then(|v| self.attributes.vendors.get(v));
+        let Some(vendor) = vendor.filter(|v| v.verified) else {
+            return;
+        };
+        if filters
+            .legal_form
+            .is_some_and(|f| f != u64::from(vendor.legal_form))
+            || filters.scale.is_some_and(|s| s != u64::from(vendor.scale))
+        {
+            return;
+        }
+        let price = self.price.first(doc).unwrap_or_default();
+        if filters.min_price.is_some_and(|m| price < m)
+            || filters.max_price.is_some_and(|m| price > m)
+        {
+            return;
+        }
+        if let Some(regency) = filters.regency
+            && !self.regencies.values_for_doc(doc).any(|r| r == regency)
+        {
+            return;
+        }
+        let category = self.category.first(doc).unwrap_or(UNKNOWN);
+        let parent = self.parent.first(doc).unwrap_or(UNKNOWN);
+        self.count_facet(category);
+        if parent != category {
+            self.count_facet(parent);
+        }
+        if filters
+            .category
+            .is_some_and(|c| c != category && c != parent)
+        {
+            return;
+        }
+        self.found.matches += 1;
+        let id = (u128::from(self.id_high.first(doc).unwrap_or_default()) << 64)
+            | u128::from(self.id_low.first(doc).unwrap_or_default());
+        let rank = Rank {
+            partial: !self.is_full_match(doc),
+            score: if self.scored { score } else { 0.0 },
+            price,
+            id,
+        };
+        if self
+            .after
+            .is_some_and(|after| order(self.sort, &rank, &after) != Ordering::Greater)
+        {
+            return;
+        }
+        self.found.best.push(rank);
+        // Trim now and then rather than keeping a heap: cheaper per hit.
+        if self.found.best.len() >= 4 * self.keep.max(64) {
+            keep_best(self.sort, &mut self.found.best, self.keep);
+        }
+    }
+
+    fn harvest(mut self) -> Found {
+        keep_best(self.sort, &mut self.found.best, self.keep);
+        self.found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rank(partial: bool, score: f32, price: i64, id: u128) -> Rank {
+        Rank {
+            partial,
+            score,
+            price,
+            id,
+        }
+    }
+
+    #[test]
+    fn a_partial_match_ranks_after_every_full_one_in_every_order() {
+        let full = rank(false, 1.0, 900, 1);
+        let partial = rank(true, 50.0, 10, 2);
+        for sort in [
+            SortOrder::Relevance,
+            SortOrder::PriceAscending,
+            SortOrder::PriceDescending,
+            SortOrder::Newest,
+        ] {
+            assert_eq!(order(sort, &full, &partial), Ordering::Less, "{sort:?}");
+        }
+    }
+
+    #[test]
+    fn ties_are_broken_by_id_so_pages_never_overlap() {
+        let (a, b) = (rank(false, 2.0, 100, 1), rank(false, 2.0, 100, 2));
+        assert_eq!(order(SortOrder::Relevance, &a, &b), Ordering::Less);
+        assert_eq!(order(SortOrder::PriceAscending, &a, &b), Ordering::Less);
+        assert_eq!(order(SortOrder::PriceDescending, &a, &b), Ordering::Less);
+        assert_eq!(order(SortOrder::Newest, &a, &b), Ordering::Greater);
+    }
+
+    #[test]
+    fn keeping_the_best_keeps_exactly_the_first_in_order() {
+        let mut ranks: Vec<Rank> = (0..100)
+            .map(|i| rank(i % 3 == 0, (i % 7) as f32, i, i as u128))
+            .collect();
+        let mut sorted = ranks.clone();
+        sorted.sort_by(|a, b| order(SortOrder::Relevance, a, b));
+        keep_best(SortOrder::Relevance, &mut ranks, 10);
+        ranks.sort_by(|a, b| order(SortOrder::Relevance, a, b));
+        assert_eq!(ranks, sorted[..10]);
+    }
+}
