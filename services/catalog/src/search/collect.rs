@@ -1,17 +1,28 @@
 //! Collecting one page of results: the filters tantivy's query does not
-//! apply (vendor, regency, price, category), the category facets, the
-//! total, and the best hits after the cursor, in the requested order.
+//! apply (vendor, price, category: the facets count what the category
+//! filter leaves out), the category facets, the total, and the best hits
+//! after the cursor, in the requested order.
 //!
 //! Everything is read from fast fields and the in-memory vendor table, so
 //! the stored documents are never touched.
+//!
+//! Ties (equal scores are common: BM25 over short names quantises; so are
+//! equal prices) are broken by product id. Inside a segment a hit carries
+//! its place in the segment's id order instead ([`IdOrders`], computed
+//! once per segment), so a tie costs an array read rather than two column
+//! reads; the hits kept get their real ids at the end of the segment.
 
 use std::cmp::Ordering;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
+use tantivy::index::SegmentId;
 use tantivy::query::{Scorer, Weight};
-use tantivy::{DocId, DocSet, Score, SegmentOrdinal, SegmentReader};
+use tantivy::{
+    DocId, DocSet, Score, Searcher, SearcherGeneration, SegmentOrdinal, SegmentReader, Warmer,
+};
 
 use super::index::{Attributes, SortOrder, fast};
 
@@ -23,7 +34,104 @@ pub(super) struct Rank {
     pub partial: bool,
     pub score: f32,
     pub price: i64,
+    /// The product id; inside a segment collector, one more than the
+    /// document's place in the segment's id order.
     pub id: u128,
+    /// The document, inside its segment.
+    pub doc: DocId,
+}
+
+/// A product id from its two fast fields.
+fn product_id(high: &Column<u64>, low: &Column<u64>, doc: DocId) -> u128 {
+    (u128::from(high.first(doc).unwrap_or_default()) << 64)
+        | u128::from(low.first(doc).unwrap_or_default())
+}
+
+/// One segment's documents in product id order.
+pub(super) struct IdOrder {
+    /// The documents, by id.
+    by_id: Box<[DocId]>,
+    /// Each document's place in `by_id`.
+    place: Box<[u32]>,
+}
+
+impl IdOrder {
+    fn of(reader: &SegmentReader) -> tantivy::Result<Self> {
+        let columns = reader.fast_fields();
+        let (high, low) = (columns.u64(fast::ID_HIGH)?, columns.u64(fast::ID_LOW)?);
+        let ids: Vec<u128> = (0..reader.max_doc())
+            .map(|doc| product_id(&high, &low, doc))
+            .collect();
+        let mut by_id: Box<[DocId]> = (0..reader.max_doc()).collect();
+        by_id.sort_unstable_by_key(|doc| ids[*doc as usize]);
+        let mut place = vec![0u32; by_id.len()].into_boxed_slice();
+        for (at, doc) in by_id.iter().enumerate() {
+            place[*doc as usize] = u32::try_from(at).unwrap_or(u32::MAX);
+        }
+        Ok(Self { by_id, place })
+    }
+
+    /// How many documents of the segment have an id below `id` (or, with
+    /// `or_equal`, not above it).
+    fn count_below(
+        &self,
+        reader: &SegmentReader,
+        id: u128,
+        or_equal: bool,
+    ) -> tantivy::Result<u128> {
+        let columns = reader.fast_fields();
+        let (high, low) = (columns.u64(fast::ID_HIGH)?, columns.u64(fast::ID_LOW)?);
+        let below = self.by_id.partition_point(|doc| {
+            let this = product_id(&high, &low, *doc);
+            this < id || (or_equal && this == id)
+        });
+        Ok(below as u128)
+    }
+}
+
+/// The id order of every segment searches can see, kept current by
+/// tantivy as a warmer: computed when a segment appears (after a commit or
+/// a merge), dropped when no searcher holds it.
+#[derive(Default)]
+pub(super) struct IdOrders {
+    segments: RwLock<HashMap<SegmentId, Arc<IdOrder>>>,
+}
+
+impl IdOrders {
+    pub fn of(&self, reader: &SegmentReader) -> tantivy::Result<Arc<IdOrder>> {
+        let id = reader.segment_id();
+        if let Some(order) = self
+            .segments
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+        {
+            return Ok(order.clone());
+        }
+        let order = Arc::new(IdOrder::of(reader)?);
+        self.segments
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, order.clone());
+        Ok(order)
+    }
+}
+
+impl Warmer for IdOrders {
+    fn warm(&self, searcher: &Searcher) -> tantivy::Result<()> {
+        for reader in searcher.segment_readers() {
+            self.of(reader)?;
+        }
+        Ok(())
+    }
+
+    fn garbage_collect(&self, live: &[&SearcherGeneration]) {
+        let live: HashSet<&SegmentId> = live.iter().flat_map(|g| g.segments().keys()).collect();
+        self.segments
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|id, _| live.contains(id));
+    }
 }
 
 /// Whether `a` comes before (`Less`) or after `b` in results sorted by
@@ -37,6 +145,16 @@ pub(super) fn order(sort: SortOrder, a: &Rank, b: &Rank) -> Ordering {
     })
 }
 
+/// Whether `a` comes after `b` in `sort` order whatever their ids.
+fn after_whatever_the_ids(sort: SortOrder, a: &Rank, b: &Rank) -> bool {
+    a.partial.cmp(&b.partial).then_with(|| match sort {
+        SortOrder::Relevance => b.score.total_cmp(&a.score),
+        SortOrder::PriceAscending => a.price.cmp(&b.price),
+        SortOrder::PriceDescending => b.price.cmp(&a.price),
+        SortOrder::Newest => Ordering::Equal,
+    }) == Ordering::Greater
+}
+
 /// A label or code the catalog has never seen: filtering by it finds
 /// nothing.
 pub(super) const UNKNOWN: u64 = u64::MAX;
@@ -46,7 +164,6 @@ pub(super) const UNKNOWN: u64 = u64::MAX;
 pub(super) struct Filters {
     /// A category number; matches the leaf or the top level.
     pub category: Option<u64>,
-    pub regency: Option<u64>,
     pub min_price: Option<i64>,
     pub max_price: Option<i64>,
     pub legal_form: Option<u64>,
@@ -55,6 +172,7 @@ pub(super) struct Filters {
 
 /// Collects a page: `page` hits after `after`, in `sort` order.
 pub(super) struct PageCollector {
+    pub id_orders: Arc<IdOrders>,
     pub sort: SortOrder,
     pub page: usize,
     pub after: Option<Rank>,
@@ -90,10 +208,25 @@ impl Collector for PageCollector {
     ) -> tantivy::Result<SegmentPage> {
         let columns = reader.fast_fields();
         let u64s = |name: &str| columns.u64(name);
+        let id_order = self.id_orders.of(reader)?;
+        // The cursor in this segment's id places: a hit with place + 1 =
+        // `id` compares with it as the real ids would.
+        let after = match self.after {
+            None => None,
+            Some(after) => Some(Rank {
+                id: match self.sort {
+                    // Newest: after the cursor means a lower id.
+                    SortOrder::Newest => id_order.count_below(reader, after.id, false)? + 1,
+                    _ => id_order.count_below(reader, after.id, true)?,
+                },
+                ..after
+            }),
+        };
         Ok(SegmentPage {
             sort: self.sort,
             keep: self.page + 1,
-            after: self.after,
+            after,
+            id_order,
             filters: self.filters,
             attributes: self.attributes.clone(),
             scored: self.scored,
@@ -106,12 +239,12 @@ impl Collector for PageCollector {
             vendor: u64s(fast::VENDOR)?,
             category: u64s(fast::CATEGORY)?,
             parent: u64s(fast::PARENT)?,
-            regencies: u64s(fast::REGENCY)?,
             price: columns.i64(fast::PRICE)?,
             found: Found {
                 facets: vec![0; self.attributes.categories.len()],
                 ..Found::default()
             },
+            worst_kept: None,
         })
     }
 
@@ -119,6 +252,7 @@ impl Collector for PageCollector {
         self.scored
     }
 
+    /// Every segment's best, with their real ids.
     fn merge_fruits(&self, segments: Vec<Found>) -> tantivy::Result<Found> {
         let mut all = Found::default();
         for found in segments {
@@ -148,7 +282,9 @@ fn keep_best(sort: SortOrder, ranks: &mut Vec<Rank>, keep: usize) {
 pub(super) struct SegmentPage {
     sort: SortOrder,
     keep: usize,
+    /// In id places, like the hits.
     after: Option<Rank>,
+    id_order: Arc<IdOrder>,
     filters: Filters,
     attributes: Arc<Attributes>,
     scored: bool,
@@ -158,9 +294,11 @@ pub(super) struct SegmentPage {
     vendor: Column<u64>,
     category: Column<u64>,
     parent: Column<u64>,
-    regencies: Column<u64>,
     price: Column<i64>,
     found: Found,
+    /// The last of the best kept so far, once they are a page: a hit after
+    /// it can be passed over.
+    worst_kept: Option<Rank>,
 }
 
 impl SegmentPage {
@@ -214,11 +352,6 @@ impl SegmentCollector for SegmentPage {
         {
             return;
         }
-        if let Some(regency) = filters.regency
-            && !self.regencies.values_for_doc(doc).any(|r| r == regency)
-        {
-            return;
-        }
         let category = self.category.first(doc).unwrap_or(UNKNOWN);
         let parent = self.parent.first(doc).unwrap_or(UNKNOWN);
         self.count_facet(category);
@@ -232,14 +365,29 @@ impl SegmentCollector for SegmentPage {
             return;
         }
         self.found.matches += 1;
-        let id = (u128::from(self.id_high.first(doc).unwrap_or_default()) << 64)
-            | u128::from(self.id_low.first(doc).unwrap_or_default());
-        let rank = Rank {
+        let mut rank = Rank {
             partial: !self.is_full_match(doc),
             score: if self.scored { score } else { 0.0 },
             price,
-            id,
+            id: 0,
+            doc,
         };
+        // Most hits fall behind the page kept so far on their score or
+        // price alone: pass them over before looking up their id place (a
+        // likely cache miss on a large segment).
+        if let Some(worst) = &self.worst_kept
+            && after_whatever_the_ids(self.sort, &rank, worst)
+        {
+            return;
+        }
+        let place = self.id_order.place.get(doc as usize).copied();
+        rank.id = u128::from(place.unwrap_or(u32::MAX)) + 1;
+        if self
+            .worst_kept
+            .is_some_and(|worst| order(self.sort, &rank, &worst) == Ordering::Greater)
+        {
+            return;
+        }
         if self
             .after
             .is_some_and(|after| order(self.sort, &rank, &after) != Ordering::Greater)
@@ -250,11 +398,21 @@ impl SegmentCollector for SegmentPage {
         // Trim now and then rather than keeping a heap: cheaper per hit.
         if self.found.best.len() >= 4 * self.keep.max(64) {
             keep_best(self.sort, &mut self.found.best, self.keep);
+            let sort = self.sort;
+            self.worst_kept = self
+                .found
+                .best
+                .iter()
+                .copied()
+                .max_by(|a, b| order(sort, a, b));
         }
     }
 
     fn harvest(mut self) -> Found {
         keep_best(self.sort, &mut self.found.best, self.keep);
+        for rank in &mut self.found.best {
+            rank.id = product_id(&self.id_high, &self.id_low, rank.doc);
+        }
         self.found
     }
 }
@@ -269,6 +427,7 @@ mod tests {
             score,
             price,
             id,
+            doc: 0,
         }
     }
 

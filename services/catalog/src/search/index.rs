@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
+use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, TermQuery};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, Schema, TextFieldIndexing, TextOptions,
 };
@@ -22,14 +23,17 @@ use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use super::analyzer;
-use super::collect::{Filters, PageCollector, Rank, UNKNOWN};
+use super::collect::{Filters, IdOrders, PageCollector, Rank, UNKNOWN};
 use super::query;
 
 /// Field weights: a word in the name counts three times one in the
-/// description, a word of the category twice.
-const NAME_WEIGHT: f32 = 3.0;
-const CATEGORY_WEIGHT: f32 = 2.0;
-const DESCRIPTION_WEIGHT: f32 = 1.0;
+/// description, a word of the category twice. The three go into one
+/// field, each as many times as its weight: BM25 over the weighted term
+/// frequencies and lengths (BM25F), with one posting list per word, so a
+/// query walks one list per word instead of a union of three.
+const NAME_WEIGHT: usize = 3;
+const CATEGORY_WEIGHT: usize = 2;
+const DESCRIPTION_WEIGHT: usize = 1;
 /// Memory for the writer that keeps the index current: tantivy's least.
 const FEED_WRITER_BYTES: usize = 15_000_000;
 /// Memory per thread for the writer that builds the index at start.
@@ -42,7 +46,6 @@ pub(super) mod fast {
     pub const VENDOR: &str = "vendor";
     pub const CATEGORY: &str = "category";
     pub const PARENT: &str = "parent";
-    pub const REGENCY: &str = "regency";
     pub const PRICE: &str = "price";
 }
 
@@ -142,6 +145,7 @@ impl Cursor {
             score,
             price,
             id: uuid_number(id),
+            doc: 0,
         }
     }
 
@@ -344,9 +348,8 @@ impl IndexDirectory {
 #[derive(Debug, Clone, Copy)]
 struct Fields {
     id: Field,
-    name: Field,
-    category_name: Field,
-    description: Field,
+    /// Name, category name and description, weighted.
+    words: Field,
     id_high: Field,
     id_low: Field,
     vendor: Field,
@@ -368,15 +371,15 @@ fn schema() -> (Schema, Fields) {
     let fields = Fields {
         // The UUID's 16 bytes, to replace and delete a product by.
         id: builder.add_bytes_field("id", INDEXED),
-        name: builder.add_text_field("name", words.clone()),
-        category_name: builder.add_text_field("category_name", words.clone()),
-        description: builder.add_text_field("description", words),
+        words: builder.add_text_field("words", words),
         id_high: builder.add_u64_field(fast::ID_HIGH, FAST),
         id_low: builder.add_u64_field(fast::ID_LOW, FAST),
         vendor: builder.add_u64_field(fast::VENDOR, FAST),
         category: builder.add_u64_field(fast::CATEGORY, FAST),
         parent: builder.add_u64_field(fast::PARENT, FAST),
-        regency: builder.add_u64_field(fast::REGENCY, FAST),
+        // Indexed, not a fast field: the delivery filter joins the query,
+        // so tantivy skips what does not deliver there.
+        regency: builder.add_u64_field("regency", INDEXED),
         price: builder.add_i64_field(fast::PRICE, FAST),
     };
     (builder.build(), fields)
@@ -403,6 +406,8 @@ pub struct SearchIndex {
     /// None only while the build writer gives way to the feed's.
     writer: Mutex<Option<IndexWriter>>,
     reader: IndexReader,
+    /// Each segment's product id order; also the reader's warmer.
+    id_orders: Arc<IdOrders>,
     analyzer: TextAnalyzer,
     attributes: RwLock<Arc<Attributes>>,
     /// Changes written since the last commit.
@@ -446,15 +451,19 @@ impl SearchIndex {
         let threads = threads.max(1);
         let writer =
             index.writer_with_num_threads(threads, threads * BUILD_WRITER_BYTES_PER_THREAD)?;
+        let id_orders = Arc::new(IdOrders::default());
+        let warmer: Arc<dyn tantivy::Warmer> = id_orders.clone();
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
+            .warmers(vec![Arc::downgrade(&warmer)])
             .try_into()?;
         Ok(Self {
             index,
             fields,
             writer: Mutex::new(Some(writer)),
             reader,
+            id_orders,
             analyzer,
             attributes: RwLock::new(Arc::default()),
             uncommitted: AtomicUsize::new(0),
@@ -509,6 +518,12 @@ impl SearchIndex {
         self.len() == 0
     }
 
+    /// The segments searches walk (one after the build; the feed's commits
+    /// add small ones, which tantivy merges in the background).
+    pub fn segments(&self) -> usize {
+        self.reader.searcher().segment_readers().len()
+    }
+
     /// Records a category, so that filters and facets know it before any
     /// product has it.
     pub fn add_category(&self, code: &str) {
@@ -551,33 +566,26 @@ impl SearchIndex {
         }
     }
 
+    /// Adds a product the index does not hold yet (the build): no delete
+    /// goes before it. A product that is not listed is skipped.
+    pub fn insert(&self, product: &ProductDoc) -> Result<(), IndexError> {
+        if !product.listed {
+            return Ok(());
+        }
+        let doc = self.document(product);
+        let slot = self.writer();
+        slot.as_ref()
+            .ok_or(IndexError::NoWriter)?
+            .add_document(doc)?;
+        self.uncommitted.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
     /// Adds or replaces a product; one that is not listed is only removed:
     /// buyers never see it. Searches see it after the next commit.
     pub fn upsert(&self, product: &ProductDoc) -> Result<(), IndexError> {
         let id = uuid_number(&product.product_id);
-        let document = product.listed.then(|| {
-            let (vendor, category, parent) = self.numbers(product);
-            let f = self.fields;
-            let mut doc = TantivyDocument::default();
-            doc.add_bytes(f.id, &id.to_be_bytes());
-            doc.add_text(f.name, &product.name);
-            doc.add_text(f.category_name, &product.category_name);
-            doc.add_text(f.description, &product.description);
-            doc.add_u64(f.id_high, (id >> 64) as u64);
-            doc.add_u64(f.id_low, id as u64);
-            doc.add_u64(f.vendor, u64::from(vendor));
-            doc.add_u64(f.category, u64::from(category));
-            doc.add_u64(f.parent, u64::from(parent));
-            for regency in product
-                .delivery_regencies
-                .iter()
-                .filter_map(|r| regency_number(r))
-            {
-                doc.add_u64(f.regency, regency);
-            }
-            doc.add_i64(f.price, product.price);
-            doc
-        });
+        let document = product.listed.then(|| self.document(product));
         let slot = self.writer();
         let writer = slot.as_ref().ok_or(IndexError::NoWriter)?;
         // A delete applies to what was added before it, so the new version
@@ -588,6 +596,37 @@ impl SearchIndex {
         }
         self.uncommitted.fetch_add(1, Ordering::Relaxed);
         Ok(())
+    }
+
+    fn document(&self, product: &ProductDoc) -> TantivyDocument {
+        let id = uuid_number(&product.product_id);
+        let (vendor, category, parent) = self.numbers(product);
+        let f = self.fields;
+        let mut doc = TantivyDocument::default();
+        doc.add_bytes(f.id, &id.to_be_bytes());
+        for (text, weight) in [
+            (&product.name, NAME_WEIGHT),
+            (&product.category_name, CATEGORY_WEIGHT),
+            (&product.description, DESCRIPTION_WEIGHT),
+        ] {
+            for _ in 0..weight {
+                doc.add_text(f.words, text);
+            }
+        }
+        doc.add_u64(f.id_high, (id >> 64) as u64);
+        doc.add_u64(f.id_low, id as u64);
+        doc.add_u64(f.vendor, u64::from(vendor));
+        doc.add_u64(f.category, u64::from(category));
+        doc.add_u64(f.parent, u64::from(parent));
+        for regency in product
+            .delivery_regencies
+            .iter()
+            .filter_map(|r| regency_number(r))
+        {
+            doc.add_u64(f.regency, regency);
+        }
+        doc.add_i64(f.price, product.price);
+        doc
     }
 
     /// Removes a product (after the next commit).
@@ -623,16 +662,27 @@ impl SearchIndex {
 
     pub fn search(&self, query: &Query) -> Result<SearchResult, IndexError> {
         let searcher = self.reader.searcher();
-        let f = self.fields;
-        let fields = [
-            (f.name, NAME_WEIGHT),
-            (f.category_name, CATEGORY_WEIGHT),
-            (f.description, DESCRIPTION_WEIGHT),
-        ];
         let mut terms = analyzer::terms(&mut self.analyzer.clone(), &query.text);
         terms.sort();
         terms.dedup();
-        let plan = query::plan(&searcher, &fields, &terms)?;
+        let plan = query::plan(&searcher, self.fields.words, &terms)?;
+        let matching = match &query.delivery_regency {
+            None => plan.matching,
+            Some(code) => {
+                let regency = Term::from_field_u64(
+                    self.fields.regency,
+                    regency_number(code).unwrap_or(UNKNOWN),
+                );
+                let delivers: Box<dyn tantivy::query::Query> = Box::new(ConstScoreQuery::new(
+                    Box::new(TermQuery::new(regency, IndexRecordOption::Basic)),
+                    0.0,
+                ));
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, plan.matching),
+                    (Occur::Must, delivers),
+                ]))
+            }
+        };
         let attributes = self.attributes();
         let everything = match plan.everything {
             Some(all) => Some(all.weight(
@@ -641,6 +691,7 @@ impl SearchIndex {
             None => None,
         };
         let collector = PageCollector {
+            id_orders: self.id_orders.clone(),
             sort: query.sort,
             page: query.page_size.max(1),
             after: query.after.as_ref().map(Cursor::rank),
@@ -649,7 +700,7 @@ impl SearchIndex {
             scored: plan.scored,
             everything,
         };
-        let found = searcher.search(&*plan.matching, &collector)?;
+        let found = searcher.search(&*matching, &collector)?;
         let mut hits: Vec<Hit> = found
             .best
             .iter()
@@ -695,10 +746,6 @@ fn filters(query: &Query, attributes: &Attributes) -> Filters {
     let label = |label: &str| attributes.labels.get(label).map_or(UNKNOWN, u64::from);
     Filters {
         category: query.category.as_deref().map(category),
-        regency: query
-            .delivery_regency
-            .as_deref()
-            .map(|r| regency_number(r).unwrap_or(UNKNOWN)),
         min_price: query.min_price,
         max_price: query.max_price,
         legal_form: query.legal_form.as_deref().map(label),
@@ -741,7 +788,7 @@ mod tests {
         verified(&index, true);
         for i in 0..n {
             index
-                .upsert(&doc(i, &format!("Kertas HVS nomor {i}"), 1000 + i as i64))
+                .insert(&doc(i, &format!("Kertas HVS nomor {i}"), 1000 + i as i64))
                 .unwrap();
         }
         index.finish_build().unwrap();

@@ -116,7 +116,8 @@ impl Search {
             let Some(last) = page.last() else { break };
             after = Some(last.id.clone());
             for row in page {
-                search.index.upsert(&search.doc(row))?;
+                // Each product once, in id order: nothing to replace.
+                search.index.insert(&search.doc(row))?;
             }
         }
         // Committing and merging take seconds at national scale: off the
@@ -129,6 +130,7 @@ impl Search {
                 })??;
         tracing::info!(
             products = search.index.len(),
+            segments = search.index.segments(),
             seconds = (Utc::now() - started).as_seconds_f64(),
             "search index built"
         );
