@@ -21,10 +21,12 @@ use tantivy::columnar::Column;
 use tantivy::index::SegmentId;
 use tantivy::query::{Scorer, Weight};
 use tantivy::{
-    DocId, DocSet, Score, Searcher, SearcherGeneration, SegmentOrdinal, SegmentReader, Warmer,
+    DocId, DocSet, Score, Searcher, SearcherGeneration, SegmentOrdinal, SegmentReader, TERMINATED,
+    Warmer,
 };
 
 use super::index::{Attributes, SortOrder, fast};
+use super::query;
 
 /// A matching product's place in the order of results. Full matches come
 /// before partial ones in every order; within each, the sort order
@@ -180,9 +182,8 @@ pub(super) struct PageCollector {
     pub attributes: Arc<Attributes>,
     /// Whether the query scores (it has words).
     pub scored: bool,
-    /// Matches every word, to tell full matches from partial ones; none
-    /// when every match is full.
-    pub everything: Option<Box<dyn Weight>>,
+    /// Whether the query finds partial matches too.
+    pub partial: bool,
 }
 
 /// What one segment, then all of them, found.
@@ -230,10 +231,6 @@ impl Collector for PageCollector {
             filters: self.filters,
             attributes: self.attributes.clone(),
             scored: self.scored,
-            everything: match &self.everything {
-                Some(weight) => Some(weight.scorer(reader, 1.0)?),
-                None => None,
-            },
             id_high: u64s(fast::ID_HIGH)?,
             id_low: u64s(fast::ID_LOW)?,
             vendor: u64s(fast::VENDOR)?,
@@ -250,6 +247,46 @@ impl Collector for PageCollector {
 
     fn requires_scoring(&self) -> bool {
         self.scored
+    }
+
+    /// With partial matches, walks the query's scorer itself rather than
+    /// through tantivy's loop, to ask it of each hit whether it matched
+    /// every word.
+    fn collect_segment(
+        &self,
+        weight: &dyn Weight,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<Found> {
+        let mut page = self.for_segment(segment, reader)?;
+        let alive = reader.alive_bitset();
+        let is_alive = |doc: DocId| alive.is_none_or(|a| a.is_alive(doc));
+        if !self.partial {
+            if self.scored {
+                weight.for_each(reader, &mut |doc, score| {
+                    if is_alive(doc) {
+                        page.hit(doc, score, true);
+                    }
+                })?;
+            } else {
+                weight.for_each_no_score(reader, &mut |docs| {
+                    for doc in docs.iter().copied().filter(|d| is_alive(*d)) {
+                        page.hit(doc, 0.0, true);
+                    }
+                })?;
+            }
+            return Ok(page.harvest());
+        }
+        let mut scorer = weight.scorer(reader, 1.0)?;
+        let mut doc = scorer.doc();
+        while doc != TERMINATED {
+            if is_alive(doc) {
+                let full = query::full_match(scorer.as_ref());
+                page.hit(doc, scorer.score(), full);
+            }
+            doc = scorer.advance();
+        }
+        Ok(page.harvest())
     }
 
     /// Every segment's best, with their real ids.
@@ -288,7 +325,6 @@ pub(super) struct SegmentPage {
     filters: Filters,
     attributes: Arc<Attributes>,
     scored: bool,
-    everything: Option<Box<dyn Scorer>>,
     id_high: Column<u64>,
     id_low: Column<u64>,
     vendor: Column<u64>,
@@ -311,25 +347,29 @@ impl SegmentPage {
         }
         self.found.facets[slot] += 1;
     }
-
-    /// Whether `doc` has every word (documents come in increasing order).
-    fn is_full_match(&mut self, doc: DocId) -> bool {
-        match &mut self.everything {
-            None => true,
-            Some(all) => {
-                if all.doc() < doc {
-                    all.seek(doc);
-                }
-                all.doc() == doc
-            }
-        }
-    }
 }
 
 impl SegmentCollector for SegmentPage {
     type Fruit = Found;
 
+    /// tantivy's loop, unused: [`PageCollector::collect_segment`] calls
+    /// [`SegmentPage::hit`] itself.
     fn collect(&mut self, doc: DocId, score: Score) {
+        self.hit(doc, score, true);
+    }
+
+    fn harvest(mut self) -> Found {
+        keep_best(self.sort, &mut self.found.best, self.keep);
+        for rank in &mut self.found.best {
+            rank.id = product_id(&self.id_high, &self.id_low, rank.doc);
+        }
+        self.found
+    }
+}
+
+impl SegmentPage {
+    /// A hit, `full` if it matched every word.
+    fn hit(&mut self, doc: DocId, score: Score, full: bool) {
         let filters = self.filters;
         let vendor = self
             .vendor
@@ -366,7 +406,7 @@ impl SegmentCollector for SegmentPage {
         }
         self.found.matches += 1;
         let mut rank = Rank {
-            partial: !self.is_full_match(doc),
+            partial: !full,
             score: if self.scored { score } else { 0.0 },
             price,
             id: 0,
@@ -406,14 +446,6 @@ impl SegmentCollector for SegmentPage {
                 .copied()
                 .max_by(|a, b| order(sort, a, b));
         }
-    }
-
-    fn harvest(mut self) -> Found {
-        keep_best(self.sort, &mut self.found.best, self.keep);
-        for rank in &mut self.found.best {
-            rank.id = product_id(&self.id_high, &self.id_low, rank.doc);
-        }
-        self.found
     }
 }
 

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, TermQuery};
+use tantivy::query::TermQuery;
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, Schema, TextFieldIndexing, TextOptions,
 };
@@ -665,31 +665,17 @@ impl SearchIndex {
         let mut terms = analyzer::terms(&mut self.analyzer.clone(), &query.text);
         terms.sort();
         terms.dedup();
-        let plan = query::plan(&searcher, self.fields.words, &terms)?;
-        let matching = match &query.delivery_regency {
-            None => plan.matching,
-            Some(code) => {
-                let regency = Term::from_field_u64(
-                    self.fields.regency,
-                    regency_number(code).unwrap_or(UNKNOWN),
-                );
-                let delivers: Box<dyn tantivy::query::Query> = Box::new(ConstScoreQuery::new(
-                    Box::new(TermQuery::new(regency, IndexRecordOption::Basic)),
-                    0.0,
-                ));
-                Box::new(BooleanQuery::new(vec![
-                    (Occur::Must, plan.matching),
-                    (Occur::Must, delivers),
-                ]))
-            }
+        // The delivery filter joins the query, so that tantivy skips what
+        // does not deliver there.
+        let delivery: Vec<Box<dyn tantivy::query::Query>> = match &query.delivery_regency {
+            None => Vec::new(),
+            Some(code) => vec![Box::new(TermQuery::new(
+                Term::from_field_u64(self.fields.regency, regency_number(code).unwrap_or(UNKNOWN)),
+                IndexRecordOption::Basic,
+            ))],
         };
+        let plan = query::plan(&searcher, self.fields.words, &terms, delivery)?;
         let attributes = self.attributes();
-        let everything = match plan.everything {
-            Some(all) => Some(all.weight(
-                tantivy::query::EnableScoring::disabled_from_searcher(&searcher),
-            )?),
-            None => None,
-        };
         let collector = PageCollector {
             id_orders: self.id_orders.clone(),
             sort: query.sort,
@@ -698,9 +684,9 @@ impl SearchIndex {
             filters: filters(query, &attributes),
             attributes: attributes.clone(),
             scored: plan.scored,
-            everything,
+            partial: plan.partial,
         };
-        let found = searcher.search(&*matching, &collector)?;
+        let found = searcher.search(&*plan.matching, &collector)?;
         let mut hits: Vec<Hit> = found
             .best
             .iter()

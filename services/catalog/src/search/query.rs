@@ -10,8 +10,8 @@
 use std::collections::BTreeSet;
 
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, EmptyQuery, EnableScoring, Explanation, FuzzyTermQuery,
-    Occur, Query, Scorer, TermQuery, Weight,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, EnableScoring, Explanation,
+    FuzzyTermQuery, Occur, Query, Scorer, TermQuery, Weight,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, DocSet, Score, Searcher, SegmentReader, TERMINATED, Term};
@@ -24,13 +24,13 @@ const TYPO_MIN_CHARS: usize = 4;
 
 /// What to run for a search.
 pub(super) struct Plan {
-    /// Every product the words find.
+    /// Every product the words find that passes the filters.
     pub matching: Box<dyn Query>,
-    /// The products having every word, when `matching` also holds products
-    /// having only most of them.
-    pub everything: Option<Box<dyn Query>>,
     /// Whether scores mean anything (there were words).
     pub scored: bool,
+    /// Whether `matching` also finds products with only most of the words
+    /// (it is then a [`MostOf`]: [`full_match`] tells how each hit matched).
+    pub partial: bool,
 }
 
 /// How many of `words` distinct words a product needs to match: all of
@@ -39,42 +39,56 @@ pub(super) fn required_words(words: usize) -> usize {
     if words <= 2 { words } else { words / 2 + 1 }
 }
 
-/// The plan for the analysed, distinct `terms` of the words `field`.
-pub(super) fn plan(searcher: &Searcher, field: Field, terms: &[String]) -> tantivy::Result<Plan> {
-    if terms.is_empty() {
-        return Ok(Plan {
-            matching: Box::new(AllQuery),
-            everything: None,
-            scored: false,
-        });
-    }
+/// The plan for the analysed, distinct `terms` of the words `field`, of
+/// products matching every one of `filters` (which do not score).
+pub(super) fn plan(
+    searcher: &Searcher,
+    field: Field,
+    terms: &[String],
+    filters: Vec<Box<dyn Query>>,
+) -> tantivy::Result<Plan> {
     let clauses = terms
         .iter()
         .map(|term| word(searcher, field, term))
         .collect::<tantivy::Result<Vec<_>>>()?;
-    let all = |clauses: &[Box<dyn Query>]| -> Box<dyn Query> {
-        Box::new(BooleanQuery::new(
-            clauses
-                .iter()
-                .map(|c| (Occur::Must, c.box_clone()))
-                .collect(),
-        ))
-    };
     let required = required_words(clauses.len());
-    if required == clauses.len() {
+    let scored = !clauses.is_empty();
+    if required < clauses.len() {
         return Ok(Plan {
-            matching: all(&clauses),
-            everything: None,
-            scored: true,
+            matching: Box::new(MostOf {
+                clauses,
+                required,
+                filters,
+            }),
+            scored,
+            partial: true,
         });
     }
-    let everything = all(&clauses);
-    let most = MostOf { clauses, required };
+    // Every word must match: tantivy's own intersection, the filters
+    // joining it without a score.
+    let mut must: Vec<(Occur, Box<dyn Query>)> =
+        clauses.into_iter().map(|c| (Occur::Must, c)).collect();
+    for filter in filters {
+        must.push((Occur::Must, Box::new(ConstScoreQuery::new(filter, 0.0))));
+    }
+    let matching: Box<dyn Query> = match must.len() {
+        0 => Box::new(AllQuery),
+        1 if scored => must.remove(0).1,
+        _ => Box::new(BooleanQuery::new(must)),
+    };
     Ok(Plan {
-        matching: Box::new(most),
-        everything: Some(everything),
-        scored: true,
+        matching,
+        scored,
+        partial: false,
     })
+}
+
+/// Whether the hit `scorer` stands on matched every word (a [`MostOf`]'s
+/// scorer); any other scorer's hits are full matches.
+pub(super) fn full_match(scorer: &dyn Scorer) -> bool {
+    scorer
+        .downcast_ref::<MostOfScorer>()
+        .is_none_or(|most| most.matched == most.clauses)
 }
 
 /// One word's clause: the word itself, or, unknown, its spellings one edit
@@ -129,18 +143,20 @@ fn one_edit_away(
     Ok(found)
 }
 
-/// Documents matching at least `required` of `clauses`, scored by the sum
-/// of the clauses they match.
+/// Documents matching at least `required` of `clauses` and every one of
+/// `filters`, scored by the sum of the clauses they match.
 ///
 /// tantivy's minimum-should-match walks every posting of every clause; this
 /// walks only those of the `n - required + 1` cheapest clauses, since a
 /// document missing all of them matches at most `required - 1`, and looks
 /// the others up by skipping (for "nasi kotak ayam", "nasi" is never
-/// walked).
+/// walked). Its scorer also tells whether a hit matched every clause,
+/// which ranks it among the full matches.
 #[derive(Debug)]
 struct MostOf {
     clauses: Vec<Box<dyn Query>>,
     required: usize,
+    filters: Vec<Box<dyn Query>>,
 }
 
 impl Clone for MostOf {
@@ -148,19 +164,29 @@ impl Clone for MostOf {
         Self {
             clauses: self.clauses.iter().map(|c| c.box_clone()).collect(),
             required: self.required,
+            filters: self.filters.iter().map(|f| f.box_clone()).collect(),
         }
     }
 }
 
 impl Query for MostOf {
     fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
-        Ok(Box::new(MostOfWeight {
-            clauses: self
-                .clauses
+        let weights = |queries: &[Box<dyn Query>], scoring| {
+            queries
                 .iter()
-                .map(|c| c.weight(scoring))
-                .collect::<tantivy::Result<_>>()?,
+                .map(|q| q.weight(scoring))
+                .collect::<tantivy::Result<Vec<_>>>()
+        };
+        let unscored = match scoring {
+            EnableScoring::Enabled { searcher, .. } => {
+                EnableScoring::disabled_from_searcher(searcher)
+            }
+            disabled => disabled,
+        };
+        Ok(Box::new(MostOfWeight {
+            clauses: weights(&self.clauses, scoring)?,
             required: self.required,
+            filters: weights(&self.filters, unscored)?,
         }))
     }
 }
@@ -168,6 +194,7 @@ impl Query for MostOf {
 struct MostOfWeight {
     clauses: Vec<Box<dyn Weight>>,
     required: usize,
+    filters: Vec<Box<dyn Weight>>,
 }
 
 impl Weight for MostOfWeight {
@@ -179,12 +206,20 @@ impl Weight for MostOfWeight {
             .collect::<tantivy::Result<Vec<_>>>()?;
         scorers.sort_by_key(|s| s.cost());
         let walked = (scorers.len() + 1).saturating_sub(self.required).max(1);
+        let filters = self
+            .filters
+            .iter()
+            .map(|f| f.scorer(reader, 0.0))
+            .collect::<tantivy::Result<Vec<_>>>()?;
         let mut scorer = MostOfScorer {
+            clauses: scorers.len(),
             scorers,
             walked,
             required: self.required.max(1),
+            filters,
             doc: TERMINATED,
             score: 0.0,
+            matched: 0,
         };
         scorer.find();
         Ok(Box::new(scorer))
@@ -210,17 +245,22 @@ impl Weight for MostOfWeight {
 struct MostOfScorer {
     /// Cheapest first; the first `walked` are walked, the rest sought.
     scorers: Vec<Box<dyn Scorer>>,
+    clauses: usize,
     walked: usize,
     required: usize,
+    /// Every hit is in each of these.
+    filters: Vec<Box<dyn Scorer>>,
     doc: DocId,
     score: Score,
+    /// Clauses the current hit matched.
+    matched: usize,
 }
 
 impl MostOfScorer {
     /// Goes to the first document from the walked scorers' positions on
-    /// that matches enough clauses.
+    /// that passes the filters and matches enough clauses.
     fn find(&mut self) -> DocId {
-        loop {
+        'candidates: loop {
             let candidate = self.scorers[..self.walked]
                 .iter()
                 .map(|s| s.doc())
@@ -229,6 +269,25 @@ impl MostOfScorer {
             if candidate == TERMINATED {
                 self.doc = TERMINATED;
                 return TERMINATED;
+            }
+            for filter in &mut self.filters {
+                if filter.doc() < candidate {
+                    filter.seek(candidate);
+                }
+                let next = filter.doc();
+                if next == TERMINATED {
+                    self.doc = TERMINATED;
+                    return TERMINATED;
+                }
+                if next != candidate {
+                    // Nothing before the filter's next document can pass.
+                    for scorer in &mut self.scorers[..self.walked] {
+                        if scorer.doc() < next {
+                            scorer.seek(next);
+                        }
+                    }
+                    continue 'candidates;
+                }
             }
             let (mut matched, mut score) = (0, 0.0);
             for scorer in &mut self.scorers {
@@ -243,6 +302,7 @@ impl MostOfScorer {
             if matched >= self.required {
                 self.doc = candidate;
                 self.score = score;
+                self.matched = matched;
                 return candidate;
             }
             self.step_past(candidate);
@@ -367,6 +427,7 @@ mod tests {
             let ours = MostOf {
                 clauses: terms(field, words),
                 required,
+                filters: Vec::new(),
             };
             let theirs = BooleanQuery::with_minimum_required_clauses(
                 terms(field, words)
