@@ -335,6 +335,28 @@ pub async fn run(bench: CatalogBench) -> anyhow::Result<Vec<Figure>> {
             );
         }
     }
+    // The index is memory-mapped: what the searches touched is resident now.
+    let rss_searched = rss_mib();
+    println!(
+        "process memory after the searches: {} MiB",
+        rss_searched.map_or("?".into(), |m| format!("{m:.0}"))
+    );
+    if let Some(searched) = rss_searched {
+        figures.push(
+            Figure::new(
+                format!(
+                    "catalog and callers' process memory after the searches, {} products",
+                    bench.products
+                ),
+                searched,
+                "MiB",
+            )
+            .beside(
+                "the machine's memory (MemTotal)",
+                super::memory::machine_mib()?,
+            ),
+        );
+    }
     catalog.stop(Duration::from_secs(15)).await?;
     drop(kafka);
     Ok(figures)

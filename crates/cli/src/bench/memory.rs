@@ -1,7 +1,8 @@
 //! `blangkon bench memory`: the resident memory of each service as its own
 //! process, as a cluster runs it — idle after start, after buyers placed
 //! orders for a while, and the catalog's again once it holds a national
-//! catalogue (its search index lives in memory).
+//! catalogue (its search index: memory-mapped files and what it keeps
+//! beside them).
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -170,7 +171,7 @@ fn spawn(name: &str, env: &[(String, String)]) -> anyhow::Result<Child> {
 }
 
 /// The machine's memory in MiB, from /proc/meminfo.
-fn machine_mib() -> anyhow::Result<f64> {
+pub(super) fn machine_mib() -> anyhow::Result<f64> {
     let meminfo = std::fs::read_to_string("/proc/meminfo")?;
     let kib: f64 = meminfo
         .lines()

@@ -37,7 +37,7 @@ const DESCRIPTION_WEIGHT: usize = 1;
 /// Memory for the writer that keeps the index current: tantivy's least.
 const FEED_WRITER_BYTES: usize = 15_000_000;
 /// Memory per thread for the writer that builds the index at start.
-const BUILD_WRITER_BYTES_PER_THREAD: usize = 48_000_000;
+const BUILD_WRITER_BYTES_PER_THREAD: usize = 20_000_000;
 
 /// The fast fields' names.
 pub(super) mod fast {
@@ -449,8 +449,11 @@ impl SearchIndex {
             .tokenizers()
             .register(analyzer::NAME, analyzer.clone());
         let threads = threads.max(1);
-        let writer =
+        let writer: IndexWriter =
             index.writer_with_num_threads(threads, threads * BUILD_WRITER_BYTES_PER_THREAD)?;
+        // The build merges everything once at its end; a merge started on
+        // the way would take segments from under that one.
+        writer.set_merge_policy(Box::new(tantivy::merge_policy::NoMergePolicy));
         let id_orders = Arc::new(IdOrders::default());
         let warmer: Arc<dyn tantivy::Warmer> = id_orders.clone();
         let reader = index
