@@ -21,7 +21,7 @@ pub struct CatalogSettings {
     /// elsewhere to bring its search index up to date.
     pub search_poll_ms: u64,
     /// The directory this replica keeps its search index in (memory-mapped
-    /// files, about 120 bytes per product). It is emptied at start, since
+    /// files, about 60 bytes per product). It is emptied at start, since
     /// the index is rebuilt from the catalog tables, and it must be this
     /// replica's own. Unset: a new temporary directory, removed at exit.
     pub search_index_dir: Option<PathBuf>,

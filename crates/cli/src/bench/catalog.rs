@@ -148,7 +148,7 @@ pub(super) async fn load_products(
 }
 
 /// Typical buyer searches, each with the filters a buyer would set.
-fn queries() -> Vec<pb::SearchProductsRequest> {
+pub(super) fn queries() -> Vec<pb::SearchProductsRequest> {
     let q = |text: &str| pb::SearchProductsRequest {
         query: text.into(),
         ..Default::default()
