@@ -263,8 +263,9 @@ impl Attributes {
 /// Where the index lives: a directory of this replica's own.
 #[derive(Debug)]
 enum IndexDirectory {
-    /// Removed when the index is dropped.
-    Temporary(tempfile::TempDir),
+    /// Removed when the index is dropped, or by the next start after a
+    /// process that ended without dropping it (see [`IndexDirectory::sweep`]).
+    Temporary { dir: tempfile::TempDir, _lock: File },
     /// A directory the operator gave (in Kubernetes, an emptyDir), locked
     /// against a second process for as long as the index is open.
     Given { path: PathBuf, _lock: File },
@@ -287,6 +288,46 @@ pub enum DirectoryError {
 
 impl IndexDirectory {
     const LOCK: &'static str = ".blangkon-search.lock";
+    const TEMPORARY_PREFIX: &'static str = "blangkon-search-";
+
+    /// Removes the temporary index directories of processes that are gone
+    /// (killed, or ended without dropping their index): those whose lock
+    /// nobody holds. One still being made (no lock file yet) is left
+    /// alone for a minute.
+    fn sweep(temp_root: &Path) {
+        let Ok(entries) = std::fs::read_dir(temp_root) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            if !entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(Self::TEMPORARY_PREFIX)
+            {
+                continue;
+            }
+            let path = entry.path();
+            let stale = match File::open(path.join(Self::LOCK)) {
+                Ok(lock) => lock.try_lock().is_ok(),
+                Err(_) => entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|at| at.elapsed().ok())
+                    .is_some_and(|age| age > std::time::Duration::from_secs(60)),
+            };
+            if stale {
+                match std::fs::remove_dir_all(&path) {
+                    Ok(()) => {
+                        tracing::info!(path = %path.display(), "removed a stale search index")
+                    }
+                    Err(e) => {
+                        tracing::warn!(path = %path.display(), error = %e, "could not remove a stale search index")
+                    }
+                }
+            }
+        }
+    }
 
     /// A fresh temporary directory, or `given` emptied: the index is
     /// rebuilt at every start, so what an earlier process left is stale.
@@ -296,12 +337,27 @@ impl IndexDirectory {
             move |source| DirectoryError::Io { path, source }
         };
         let Some(dir) = given else {
+            let temp_root = std::env::temp_dir();
+            Self::sweep(&temp_root);
             let temp = tempfile::Builder::new()
-                .prefix("blangkon-search-")
+                .prefix(Self::TEMPORARY_PREFIX)
                 .tempdir()
-                .map_err(io(&std::env::temp_dir()))?;
-            let path = temp.path().to_path_buf();
-            return Ok((Self::Temporary(temp), path));
+                .map_err(io(&temp_root))?;
+            let lock_path = temp.path().join(Self::LOCK);
+            let lock = File::create(&lock_path).map_err(io(&lock_path))?;
+            lock.try_lock().map_err(|e| match e {
+                std::fs::TryLockError::Error(e) => io(&lock_path)(e),
+                std::fs::TryLockError::WouldBlock => DirectoryError::InUse(temp.path().into()),
+            })?;
+            let index = temp.path().join("index");
+            std::fs::create_dir(&index).map_err(io(&index))?;
+            return Ok((
+                Self::Temporary {
+                    dir: temp,
+                    _lock: lock,
+                },
+                index,
+            ));
         };
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let lock_path = dir.join(Self::LOCK);
@@ -339,7 +395,7 @@ impl IndexDirectory {
 
     fn path(&self) -> &Path {
         match self {
-            Self::Temporary(temp) => temp.path(),
+            Self::Temporary { dir, .. } => dir.path(),
             Self::Given { path, .. } => path,
         }
     }
@@ -922,6 +978,27 @@ mod tests {
         assert!(path.exists());
         drop(index);
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_temporary_directory_left_by_a_gone_process_is_swept_and_a_live_one_kept() {
+        let root = tempfile::tempdir().unwrap();
+        let gone = root.path().join("blangkon-search-gone");
+        std::fs::create_dir_all(gone.join("index")).unwrap();
+        File::create(gone.join(IndexDirectory::LOCK)).unwrap();
+        let live = root.path().join("blangkon-search-live");
+        std::fs::create_dir_all(&live).unwrap();
+        let held = File::create(live.join(IndexDirectory::LOCK)).unwrap();
+        held.try_lock().unwrap();
+        let making = root.path().join("blangkon-search-making");
+        std::fs::create_dir_all(&making).unwrap();
+        let other = root.path().join("someone-else");
+        std::fs::create_dir_all(&other).unwrap();
+        IndexDirectory::sweep(root.path());
+        assert!(!gone.exists(), "nobody holds its lock");
+        assert!(live.exists(), "its process holds the lock");
+        assert!(making.exists(), "too young to tell");
+        assert!(other.exists(), "not ours");
     }
 
     #[test]
