@@ -4,8 +4,9 @@
 //! A word the index does not know is taken as a typo: its clause holds
 //! the words one edit away (an insertion, deletion, substitution or swap of
 //! neighbours) that the index does know, at half weight. With three words
-//! or more a product matching most of them also matches, and
-//! [`Plan::everything`] tells the full matches apart so they rank first.
+//! or more a product matching more than half of them also matches
+//! ([`MostOf`]), and [`full_match`] tells the full matches apart so that
+//! they rank first.
 
 use std::collections::BTreeSet;
 
