@@ -260,15 +260,30 @@ impl Attributes {
     }
 }
 
-/// Where the index lives: a directory of this replica's own.
+/// Where the index lives: a directory of this replica's own, locked
+/// against a second process for as long as the index is open.
 #[derive(Debug)]
-enum IndexDirectory {
+struct IndexDirectory {
+    root: Root,
+    _lock: File,
+}
+
+#[derive(Debug)]
+enum Root {
     /// Removed when the index is dropped, or by the next start after a
     /// process that ended without dropping it (see [`IndexDirectory::sweep`]).
-    Temporary { dir: tempfile::TempDir, _lock: File },
-    /// A directory the operator gave (in Kubernetes, an emptyDir), locked
-    /// against a second process for as long as the index is open.
-    Given { path: PathBuf, _lock: File },
+    Temporary(tempfile::TempDir),
+    /// A directory the operator gave (in Kubernetes, an emptyDir).
+    Given(PathBuf),
+}
+
+impl Root {
+    fn path(&self) -> &Path {
+        match self {
+            Self::Temporary(dir) => dir.path(),
+            Self::Given(path) => path,
+        }
+    }
 }
 
 /// Why the index directory could not be used.
@@ -331,44 +346,34 @@ impl IndexDirectory {
 
     /// A fresh temporary directory, or `given` emptied: the index is
     /// rebuilt at every start, so what an earlier process left is stale.
+    /// Returns it with the path to create the index in.
     fn open(given: Option<&Path>) -> Result<(Self, PathBuf), DirectoryError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| DirectoryError::Io { path, source }
         };
-        let Some(dir) = given else {
-            let temp_root = std::env::temp_dir();
-            Self::sweep(&temp_root);
-            let temp = tempfile::Builder::new()
-                .prefix(Self::TEMPORARY_PREFIX)
-                .tempdir()
-                .map_err(io(&temp_root))?;
-            let lock_path = temp.path().join(Self::LOCK);
-            let lock = File::create(&lock_path).map_err(io(&lock_path))?;
-            lock.try_lock().map_err(|e| match e {
-                std::fs::TryLockError::Error(e) => io(&lock_path)(e),
-                std::fs::TryLockError::WouldBlock => DirectoryError::InUse(temp.path().into()),
-            })?;
-            let index = temp.path().join("index");
-            std::fs::create_dir(&index).map_err(io(&index))?;
-            return Ok((
-                Self::Temporary {
-                    dir: temp,
-                    _lock: lock,
-                },
-                index,
-            ));
+        let root = match given {
+            None => {
+                let temp_root = std::env::temp_dir();
+                Self::sweep(&temp_root);
+                let temp = tempfile::Builder::new()
+                    .prefix(Self::TEMPORARY_PREFIX)
+                    .tempdir()
+                    .map_err(io(&temp_root))?;
+                Root::Temporary(temp)
+            }
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(io(dir))?;
+                Root::Given(dir.to_path_buf())
+            }
         };
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let dir = root.path();
         let lock_path = dir.join(Self::LOCK);
         let lock = File::create(&lock_path).map_err(io(&lock_path))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(DirectoryError::InUse(dir.to_path_buf()));
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(io(&lock_path)(e)),
-        }
+        lock.try_lock().map_err(|e| match e {
+            std::fs::TryLockError::WouldBlock => DirectoryError::InUse(dir.to_path_buf()),
+            std::fs::TryLockError::Error(e) => io(&lock_path)(e),
+        })?;
         for entry in std::fs::read_dir(dir).map_err(io(dir))? {
             let entry = entry.map_err(io(dir))?;
             if entry.file_name() == Self::LOCK {
@@ -384,20 +389,11 @@ impl IndexDirectory {
         }
         let index = dir.join("index");
         std::fs::create_dir(&index).map_err(io(&index))?;
-        Ok((
-            Self::Given {
-                path: dir.to_path_buf(),
-                _lock: lock,
-            },
-            index,
-        ))
+        Ok((Self { root, _lock: lock }, index))
     }
 
     fn path(&self) -> &Path {
-        match self {
-            Self::Temporary { dir, .. } => dir.path(),
-            Self::Given { path, .. } => path,
-        }
+        self.root.path()
     }
 }
 
@@ -632,29 +628,23 @@ impl SearchIndex {
             return Ok(());
         }
         let doc = self.document(product);
-        let slot = self.writer();
-        slot.as_ref()
-            .ok_or(IndexError::NoWriter)?
-            .add_document(doc)?;
-        self.uncommitted.fetch_add(1, Ordering::Relaxed);
-        Ok(())
+        self.write(|writer| writer.add_document(doc).map(|_| ()))
     }
 
     /// Adds or replaces a product; one that is not listed is only removed:
     /// buyers never see it. Searches see it after the next commit.
     pub fn upsert(&self, product: &ProductDoc) -> Result<(), IndexError> {
-        let id = uuid_number(&product.product_id);
         let document = product.listed.then(|| self.document(product));
-        let slot = self.writer();
-        let writer = slot.as_ref().ok_or(IndexError::NoWriter)?;
-        // A delete applies to what was added before it, so the new version
-        // added after it stays.
-        writer.delete_term(Term::from_field_bytes(self.fields.id, &id.to_be_bytes()));
-        if let Some(doc) = document {
-            writer.add_document(doc)?;
-        }
-        self.uncommitted.fetch_add(1, Ordering::Relaxed);
-        Ok(())
+        let id = self.id_term(&product.product_id);
+        self.write(|writer| {
+            // A delete applies to what was added before it, so the new
+            // version added after it stays.
+            writer.delete_term(id);
+            match document {
+                Some(doc) => writer.add_document(doc).map(|_| ()),
+                None => Ok(()),
+            }
+        })
     }
 
     fn document(&self, product: &ProductDoc) -> TantivyDocument {
@@ -690,10 +680,25 @@ impl SearchIndex {
 
     /// Removes a product (after the next commit).
     pub fn remove(&self, product_id: &str) -> Result<(), IndexError> {
-        let id = uuid_number(product_id);
+        let id = self.id_term(product_id);
+        self.write(|writer| {
+            writer.delete_term(id);
+            Ok(())
+        })
+    }
+
+    /// The term a product is replaced and deleted by.
+    fn id_term(&self, product_id: &str) -> Term {
+        Term::from_field_bytes(self.fields.id, &uuid_number(product_id).to_be_bytes())
+    }
+
+    /// One change through the writer, counted for the next commit.
+    fn write(
+        &self,
+        change: impl FnOnce(&IndexWriter) -> tantivy::Result<()>,
+    ) -> Result<(), IndexError> {
         let slot = self.writer();
-        let writer = slot.as_ref().ok_or(IndexError::NoWriter)?;
-        writer.delete_term(Term::from_field_bytes(self.fields.id, &id.to_be_bytes()));
+        change(slot.as_ref().ok_or(IndexError::NoWriter)?)?;
         self.uncommitted.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
