@@ -10,7 +10,7 @@ use anyhow::Context;
 use blangkon_catalog::CatalogService;
 use blangkon_catalog::store::migrations::Migrator;
 use blangkon_catalog::store::{product, vendor};
-use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest, bearer};
+use blangkon_platform::auth::bearer;
 use blangkon_platform::db;
 use blangkon_platform::settings::DatabaseSettings;
 use blangkon_platform::suite::Suite;
@@ -23,6 +23,7 @@ use rdkafka::mocking::MockCluster;
 use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait};
 
 use super::catalog_data::{VENDORS, product_row, regency_codes, vendor_row};
+use super::order::{SECRET, buyer_token};
 use super::{Figure, ms, percentile};
 use crate::vocabulary::Vocabulary;
 
@@ -213,7 +214,6 @@ fn rss_mib() -> Option<f64> {
 }
 
 pub async fn run(bench: CatalogBench) -> anyhow::Result<Vec<Figure>> {
-    let secret = "benchmark-secret-0123456789abcdef0123";
     let database = DatabaseSettings {
         url: bench.database_url.clone().into(),
         max_connections: 20,
@@ -226,7 +226,7 @@ pub async fn run(bench: CatalogBench) -> anyhow::Result<Vec<Figure>> {
     crate::dev::create_embedded_topics(&kafka)?;
     let rss_before = rss_mib();
     let started = Instant::now();
-    let mut suite = Suite::new(kafka.bootstrap_servers(), secret);
+    let mut suite = Suite::new(kafka.bootstrap_servers(), SECRET);
     suite.kafka.create_topics = false;
     suite.max_connections = database.max_connections;
     let catalog = suite
@@ -242,18 +242,7 @@ pub async fn run(bench: CatalogBench) -> anyhow::Result<Vec<Figure>> {
     );
     let endpoint = catalog.endpoint();
 
-    let token = TokenIssuer::new(secret, None)
-        .issue(
-            Role::Buyer,
-            TokenRequest {
-                subject: "bench".into(),
-                regency: Some("33.74".into()),
-                work_unit: Some("bench".into()),
-                ..TokenRequest::default()
-            },
-            Duration::from_secs(3600),
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let token = buyer_token("bench")?;
     let queries = Arc::new(queries());
 
     println!();

@@ -27,17 +27,12 @@ use rdkafka::message::Message as _;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
 use super::order::{Endpoints, SECRET, seed, token, with};
-use super::{Broker, Figure, fresh_database, ms, percentile, raw_topic};
+use super::{Broker, Figure, Infrastructure, fresh_database, ms, percentile, raw_topic};
 
 #[derive(Args)]
 pub struct LagBench {
-    /// PostgreSQL server; the benchmark makes its own databases on it.
-    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
-    pub(super) server: String,
-    /// Kafka bootstrap servers (the test broker: deploy/local/tansu.sh
-    /// start); without it, librdkafka's embedded mock cluster.
-    #[arg(long)]
-    pub(super) kafka: Option<String>,
+    #[command(flatten)]
+    pub(super) at: Infrastructure,
     /// Seconds of load.
     #[arg(long, default_value_t = 10)]
     pub(super) seconds: u64,
@@ -58,13 +53,13 @@ pub struct LagBench {
 type Arrivals = Arc<Mutex<HashMap<String, Instant>>>;
 
 pub async fn run(bench: LagBench) -> anyhow::Result<Vec<Figure>> {
-    let broker = Broker::new(bench.kafka.as_deref())?;
+    let broker = Broker::new(bench.at.kafka.as_deref())?;
     let bootstrap = broker.bootstrap.clone();
     let mut suite = Suite::new(bootstrap.clone(), SECRET);
     suite.kafka.create_topics = broker.is_real();
     suite.kafka.consumer_group_prefix = format!("bench-{}", uuid::Uuid::new_v4().simple());
     suite.max_connections = 20;
-    let server = bench.server.as_str();
+    let server = bench.at.server.as_str();
     let database =
         |name: &'static str| async move { fresh_database(server, name).await.map(|d| d.url) };
     let vendor = suite

@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use blangkon_platform::auth::{Role, TokenRequest};
 use blangkon_proto::catalog::catalog_service_client::CatalogServiceClient;
 use clap::Args;
 use tonic_health::pb::HealthCheckRequest;
@@ -19,18 +18,15 @@ use tonic_health::pb::health_client::HealthClient;
 
 use super::catalog::{load_products, queries};
 use super::lag::{Load, load};
-use super::order::{Endpoints, SECRET, seed, token, with};
-use super::{Broker, Figure, fresh_database};
+use super::order::{Endpoints, SECRET, buyer_token, seed, with};
+use super::{Broker, Figure, Infrastructure, fresh_database};
 
 #[derive(Args)]
 pub struct MemoryBench {
-    /// PostgreSQL server; the benchmark makes its own databases on it.
-    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
-    pub(super) server: String,
-    /// Kafka bootstrap servers (the test broker); without it, librdkafka's
-    /// embedded mock cluster, which the service processes reach over TCP.
-    #[arg(long)]
-    pub(super) kafka: Option<String>,
+    /// The embedded mock cluster, without --kafka, is reached by the
+    /// service processes over TCP.
+    #[command(flatten)]
+    pub(super) at: Infrastructure,
     /// Seconds of load between the idle and the loaded figures.
     #[arg(long, default_value_t = 10)]
     pub(super) seconds: u64,
@@ -187,15 +183,7 @@ pub(super) fn machine_mib() -> anyhow::Result<f64> {
 /// The catalog benchmark's buyer searches, one after another, for `how_long`;
 /// returns how many.
 async fn search_for_a_while(endpoint: &str, how_long: Duration) -> anyhow::Result<usize> {
-    let token = token(
-        Role::Buyer,
-        TokenRequest {
-            subject: "bench-memory".into(),
-            regency: Some("33.74".into()),
-            work_unit: Some("bench".into()),
-            ..TokenRequest::default()
-        },
-    )?;
+    let token = buyer_token("bench-memory")?;
     let mut client = CatalogServiceClient::connect(endpoint.to_string()).await?;
     let queries = queries();
     let deadline = Instant::now() + how_long;
@@ -215,14 +203,14 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 pub async fn run(bench: MemoryBench) -> anyhow::Result<Vec<Figure>> {
-    let broker = Broker::new(bench.kafka.as_deref())?;
+    let broker = Broker::new(bench.at.kafka.as_deref())?;
     let bootstrap = broker.bootstrap.clone();
     let group = format!("bench-{}", uuid::Uuid::new_v4().simple());
     let ports = [free_port()?, free_port()?, free_port()?, free_port()?];
     let mut processes = Vec::new();
     for (i, name) in SERVICES.into_iter().enumerate() {
         let database =
-            fresh_database(&bench.server, &format!("blangkon_bench_memory_{name}")).await?;
+            fresh_database(&bench.at.server, &format!("blangkon_bench_memory_{name}")).await?;
         let key = |k: &str| format!("BLANGKON_{}__{k}", name.to_uppercase());
         let mut env = vec![
             (key("GRPC__LISTEN"), format!("127.0.0.1:{}", ports[i])),
@@ -280,7 +268,7 @@ pub async fn run(bench: MemoryBench) -> anyhow::Result<Vec<Figure>> {
     // The catalog again, on a national catalogue.
     let catalog = &mut processes[1];
     catalog.stop();
-    let catalog_db = fresh_database(&bench.server, "blangkon_bench_memory_catalog").await?;
+    let catalog_db = fresh_database(&bench.at.server, "blangkon_bench_memory_catalog").await?;
     load_products(&catalog_db, bench.products, false).await?;
     catalog.start_again()?;
     let built = catalog.serving().await?;

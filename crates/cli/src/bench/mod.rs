@@ -22,6 +22,20 @@ use blangkon_platform::settings::DatabaseSettings;
 use clap::{Args, Subcommand};
 use sea_orm::{ConnectionTrait, Database};
 
+/// Where a benchmark runs: the PostgreSQL server it makes its databases
+/// on, and the broker.
+#[derive(Args, Clone)]
+pub struct Infrastructure {
+    /// PostgreSQL server; the benchmark makes its own databases on it.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
+    pub(super) server: String,
+    /// Kafka bootstrap servers (the test broker: deploy/local/tansu.sh
+    /// start, which the make targets run); without it, librdkafka's
+    /// embedded mock cluster.
+    #[arg(long)]
+    pub(super) kafka: Option<String>,
+}
+
 #[derive(Args)]
 pub struct BenchArgs {
     #[command(subcommand)]

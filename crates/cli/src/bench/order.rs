@@ -52,6 +52,19 @@ pub(super) fn token(role: Role, request: TokenRequest) -> anyhow::Result<String>
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
+/// A buyer's token, of a work unit in Kota Semarang (33.74).
+pub(super) fn buyer_token(subject: &str) -> anyhow::Result<String> {
+    token(
+        Role::Buyer,
+        TokenRequest {
+            subject: subject.into(),
+            regency: Some("33.74".into()),
+            work_unit: Some("bench".into()),
+            ..TokenRequest::default()
+        },
+    )
+}
+
 pub(super) fn with<T>(token: &str, message: T) -> anyhow::Result<tonic::Request<T>> {
     let mut request = tonic::Request::new(message);
     request

@@ -24,14 +24,14 @@ use rand::rngs::StdRng;
 use sea_orm::Database;
 
 use super::reporting_data::history;
-use super::{Figure, fresh_database, ms, percentile};
+use super::{Figure, Infrastructure, fresh_database, ms, percentile};
 
 #[derive(Args)]
 pub struct ReportingBench {
-    /// PostgreSQL server; the benchmark makes the database
-    /// `blangkon_bench_reporting` on it.
-    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
-    pub(super) server: String,
+    /// The database is `blangkon_bench_reporting`; the broker carries the
+    /// raw produce and consume of the same records beside the projection.
+    #[command(flatten)]
+    pub(super) at: Infrastructure,
     /// Orders to generate; each has two to six events.
     #[arg(long, default_value_t = 20_000)]
     pub(super) orders: usize,
@@ -41,15 +41,10 @@ pub struct ReportingBench {
     /// Calls per read measured.
     #[arg(long, default_value_t = 100)]
     pub(super) reads: usize,
-    /// Kafka bootstrap servers for the raw produce and consume of the same
-    /// records beside the projection (the test broker); without it,
-    /// librdkafka's embedded mock cluster.
-    #[arg(long)]
-    pub(super) kafka: Option<String>,
 }
 
 pub async fn run(bench: ReportingBench) -> anyhow::Result<Vec<Figure>> {
-    let settings = fresh_database(&bench.server, "blangkon_bench_reporting").await?;
+    let settings = fresh_database(&bench.at.server, "blangkon_bench_reporting").await?;
     let db = blangkon_platform::db::connect(&settings).await?;
     blangkon_platform::db::migrate::<blangkon_reporting::store::migrations::Migrator>(&db).await?;
     let mut rng = StdRng::seed_from_u64(2026);
@@ -94,13 +89,13 @@ pub async fn run(bench: ReportingBench) -> anyhow::Result<Vec<Figure>> {
          consume {:.0}/s (the projection applies one event in the time the raw consumer \
          reads {:.0})",
         events.len(),
-        bench.kafka.as_deref().unwrap_or("embedded mock cluster"),
+        bench.at.kafka.as_deref().unwrap_or("embedded mock cluster"),
         raw.produced,
         raw.consumed,
         raw.consumed / per_second
     );
 
-    let broker = bench.kafka.as_deref().unwrap_or("embedded mock cluster");
+    let broker = bench.at.kafka.as_deref().unwrap_or("embedded mock cluster");
     let figures = vec![
         Figure::new("reporting projection", per_second, "events/s").beside(
             format!("bare consume of the same records ({broker})"),
@@ -208,7 +203,7 @@ async fn raw_rates(bench: &ReportingBench, events: &[ReceivedEvent]) -> anyhow::
     use rdkafka::producer::{FutureProducer, FutureRecord};
 
     let mock;
-    let (bootstrap, topic) = match &bench.kafka {
+    let (bootstrap, topic) = match &bench.at.kafka {
         Some(bootstrap) => (bootstrap.clone(), super::raw_topic(bootstrap, true).await?),
         None => {
             mock = rdkafka::mocking::MockCluster::new(1)?;

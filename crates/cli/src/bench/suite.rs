@@ -16,17 +16,12 @@ use super::lag::LagBench;
 use super::memory::MemoryBench;
 use super::order::OrderBench;
 use super::reporting::ReportingBench;
-use super::{Figure, catalog, lag, memory, order, reporting};
+use super::{Figure, Infrastructure, catalog, lag, memory, order, reporting};
 
 #[derive(Args)]
 pub struct SuiteBench {
-    /// PostgreSQL server; the benchmarks make their own databases on it.
-    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
-    server: String,
-    /// Kafka bootstrap servers (the test broker, which make bench starts);
-    /// without it, librdkafka's embedded mock cluster.
-    #[arg(long)]
-    kafka: Option<String>,
+    #[command(flatten)]
+    at: Infrastructure,
     /// A smoke run of a couple of minutes: shorter measurements, 50,000
     /// products instead of 500,000, a smaller reporting year.
     #[arg(long)]
@@ -57,7 +52,7 @@ pub async fn run(bench: SuiteBench) -> anyhow::Result<()> {
     let mut figures = Vec::new();
     figures.extend(
         order::run(OrderBench {
-            server: bench.server.clone(),
+            server: bench.at.server.clone(),
             seconds,
             concurrency: vec![1, 4, 16],
             relay_linger_ms: blangkon_platform::settings::KafkaSettings::default().relay_linger_ms,
@@ -68,7 +63,7 @@ pub async fn run(bench: SuiteBench) -> anyhow::Result<()> {
     figures.extend(
         catalog::run(CatalogBench {
             products,
-            database_url: format!("{}/blangkon_bench_catalog", bench.server),
+            database_url: format!("{}/blangkon_bench_catalog", bench.at.server),
             reuse: true,
             seconds,
             concurrency: vec![1, 4, 16],
@@ -78,8 +73,7 @@ pub async fn run(bench: SuiteBench) -> anyhow::Result<()> {
     );
     figures.extend(
         lag::run(LagBench {
-            server: bench.server.clone(),
-            kafka: bench.kafka.clone(),
+            at: bench.at.clone(),
             seconds: seconds.max(5),
             buyers: 4,
             rate: 50.0,
@@ -90,19 +84,17 @@ pub async fn run(bench: SuiteBench) -> anyhow::Result<()> {
     );
     figures.extend(
         reporting::run(ReportingBench {
-            server: bench.server.clone(),
+            at: bench.at.clone(),
             orders,
             vendors: orders / 10,
             reads: if bench.quick { 20 } else { 100 },
-            kafka: bench.kafka.clone(),
         })
         .await
         .context("the reporting benchmark")?,
     );
     figures.extend(
         memory::run(MemoryBench {
-            server: bench.server.clone(),
-            kafka: bench.kafka.clone(),
+            at: bench.at.clone(),
             seconds,
             buyers: 4,
             products,
@@ -122,9 +114,9 @@ pub async fn run(bench: SuiteBench) -> anyhow::Result<()> {
 }
 
 async fn machine(bench: &SuiteBench) -> anyhow::Result<Machine> {
-    let admin = Database::connect(format!("{}/postgres", bench.server))
+    let admin = Database::connect(format!("{}/postgres", bench.at.server))
         .await
-        .with_context(|| format!("connecting to {}", bench.server))?;
+        .with_context(|| format!("connecting to {}", bench.at.server))?;
     let version = admin
         .query_one_raw(sea_orm::Statement::from_string(
             admin.get_database_backend(),
@@ -138,6 +130,7 @@ async fn machine(bench: &SuiteBench) -> anyhow::Result<Machine> {
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
         postgresql: version,
         broker: bench
+            .at
             .kafka
             .clone()
             .unwrap_or_else(|| "embedded mock cluster".into()),
