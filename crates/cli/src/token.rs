@@ -3,9 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest};
 use clap::Args;
+use strum::VariantArray;
 
 /// Where `blangkon dev` keeps its data unless told otherwise.
 pub const DEFAULT_DATA_DIR: &str = ".blangkon";
@@ -14,8 +15,8 @@ const SECRET_FILE: &str = "dev-jwt-secret";
 #[derive(Args)]
 pub struct TokenArgs {
     /// province_admin, regency_admin, vendor, buyer, analyst or service.
-    #[arg(long)]
-    role: String,
+    #[arg(long, value_parser = role)]
+    role: Role,
     /// Regency code the token is bound to (regency_admin, buyer).
     #[arg(long)]
     regency: Option<String>,
@@ -39,13 +40,16 @@ pub struct TokenArgs {
     secret: Option<String>,
 }
 
+/// A role by its name, or the names there are.
+fn role(name: &str) -> Result<Role, String> {
+    name.parse().map_err(|_| {
+        let names: Vec<&str> = Role::VARIANTS.iter().map(|r| r.as_str()).collect();
+        format!("`{name}` is not one of {}", names.join(", "))
+    })
+}
+
 pub fn run(args: TokenArgs) -> anyhow::Result<()> {
-    let Some(role) = Role::parse(&args.role) else {
-        bail!(
-            "--role: `{}` is not one of province_admin, regency_admin, vendor, buyer, analyst, service",
-            args.role
-        );
-    };
+    let role = args.role;
     let secret = match args.secret {
         Some(secret) => secret,
         None => read_secret(&args.data_dir)?,

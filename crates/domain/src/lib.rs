@@ -10,7 +10,10 @@
 //!   of a vendor;
 //! - [`OrderStatus`]: where an order is in its lifecycle;
 //! - [`ProductStatus`]: whether buyers see a product;
-//! - [`vendor_events`]: a vendor's state as its status events tell it.
+//! - [`vendor_events`]: a vendor's state as its status events tell it;
+//! - [`validation`]: violations, refusals and the request rules services
+//!   share;
+//! - [`Actor`]: who calls a use case, in which [`Role`] and bound to what.
 //!
 //! Each stored value maps to its database column (a sea-orm active enum or
 //! value type, stored as the same text or number as before) and, where the
@@ -35,14 +38,17 @@ macro_rules! stored_code {
     )*};
 }
 
+pub mod actor;
 pub mod ids;
 pub mod money;
 pub mod order;
 pub mod product;
 pub mod regency;
+pub mod validation;
 pub mod vendor;
 pub mod vendor_events;
 
+pub use actor::{Actor, Denied, Role, Standing, WorkUnit};
 pub use ids::{IdError, OrderId, ProductId, ReservationId, VendorId};
 pub use money::Rupiah;
 pub use order::OrderStatus;

@@ -58,37 +58,54 @@ impl From<ApiError> for Status {
     fn from(err: ApiError) -> Self {
         match &err {
             ApiError::Invalid(violations) => validation::invalid_argument(violations),
-            ApiError::AlreadyExists { field, message } => validation::status_with_fields(
-                Code::AlreadyExists,
-                message.clone(),
-                &[Violation::new(field.clone(), message.clone())],
-            ),
+            ApiError::AlreadyExists { field, message } => already_exists(field, message),
             ApiError::NotFound(m) => Status::not_found(m.clone()),
             ApiError::PermissionDenied(m) => Status::permission_denied(m.clone()),
             ApiError::FailedPrecondition(m) => Status::failed_precondition(m.clone()),
             ApiError::Refused(refusals) => validation::failed_precondition(refusals),
             ApiError::Unavailable(m) => Status::unavailable(m.clone()),
             ApiError::Aborted(m) => Status::aborted(m.clone()),
-            ApiError::Db(e) => match crate::db::transient(e) {
-                Some(Transient::Unavailable) => {
-                    tracing::warn!(error = %e, "database unreachable");
-                    Status::unavailable("database unavailable, retry later")
-                }
-                Some(Transient::Conflict) => {
-                    tracing::warn!(error = %e, "database conflict with a concurrent call");
-                    Status::aborted("a concurrent change got in the way; retry the call")
-                }
-                None => {
-                    tracing::error!(error = %e, "database error");
-                    Status::internal("internal error")
-                }
-            },
-            ApiError::Internal(e) => {
-                tracing::error!(error = %e, "broken invariant");
-                Status::internal("internal error")
-            }
+            ApiError::Db(e) => database(e),
+            ApiError::Internal(e) => internal(e),
         }
     }
+}
+
+/// `ALREADY_EXISTS`, naming the field that holds what exists.
+pub fn already_exists(field: &str, message: &str) -> Status {
+    validation::status_with_fields(
+        Code::AlreadyExists,
+        message.to_string(),
+        &[Violation::new(field, message)],
+    )
+}
+
+/// A database failure as a caller should see it: `UNAVAILABLE` while the
+/// database cannot be reached, `ABORTED` when a concurrent change got in the
+/// way (both worth a retry), else a bare `INTERNAL`. Logged here, so no
+/// database detail reaches a caller.
+pub fn database(e: &DbErr) -> Status {
+    match crate::db::transient(e) {
+        Some(Transient::Unavailable) => {
+            tracing::warn!(error = %e, "database unreachable");
+            Status::unavailable("database unavailable, retry later")
+        }
+        Some(Transient::Conflict) => {
+            tracing::warn!(error = %e, "database conflict with a concurrent call");
+            Status::aborted("a concurrent change got in the way; retry the call")
+        }
+        None => {
+            tracing::error!(error = %e, "database error");
+            Status::internal("internal error")
+        }
+    }
+}
+
+/// A broken invariant of the service's own: logged, answered as a bare
+/// `INTERNAL`.
+pub fn internal(e: &impl std::fmt::Display) -> Status {
+    tracing::error!(error = %e, "broken invariant");
+    Status::internal("internal error")
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 //!
 //! Tokens are HS256 JWTs whose claims name a role of DESIGN.md and what that
 //! role is bound to (a regency, a vendor, a work unit). The interceptor
-//! verifies the token and puts the [`Principal`] into the request
-//! extensions; handlers decide what the principal may do.
+//! verifies the token and puts the [`Actor`] into the request extensions;
+//! each service's policy decides what the actor may do.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,55 +13,8 @@ use serde::{Deserialize, Serialize};
 use tonic::{Request, Status};
 
 use crate::settings::AuthSettings;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Provincial staff: acts on every regency and vendor.
-    ProvinceAdmin,
-    /// Staff of one regency or city (`regency` claim).
-    RegencyAdmin,
-    /// A vendor's own account (`vendor_id` claim once registered).
-    Vendor,
-    /// A government work unit buying (`work_unit` and `regency` claims).
-    Buyer,
-    /// Reads reports and streams.
-    Analyst,
-    /// Another Blangkon service.
-    Service,
-}
-
-impl Role {
-    pub const ALL: [Role; 6] = [
-        Role::ProvinceAdmin,
-        Role::RegencyAdmin,
-        Role::Vendor,
-        Role::Buyer,
-        Role::Analyst,
-        Role::Service,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::ProvinceAdmin => "province_admin",
-            Role::RegencyAdmin => "regency_admin",
-            Role::Vendor => "vendor",
-            Role::Buyer => "buyer",
-            Role::Analyst => "analyst",
-            Role::Service => "service",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-}
-
-impl std::fmt::Display for Role {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use blangkon_domain::{Actor, Role, Standing, WorkUnit};
+use blangkon_domain::{RegencyCode, VendorId};
 
 /// The JWT claims Blangkon reads and writes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,27 +37,6 @@ pub struct Claims {
     pub exp: u64,
 }
 
-/// An authenticated caller, as handlers see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    pub subject: String,
-    pub role: Role,
-    pub regency: Option<String>,
-    pub vendor_id: Option<String>,
-    pub work_unit: Option<String>,
-}
-
-impl Principal {
-    pub fn is(&self, role: Role) -> bool {
-        self.role == role
-    }
-
-    /// A regency admin bound to `regency_code`.
-    pub fn administers_regency(&self, regency_code: &str) -> bool {
-        self.role == Role::RegencyAdmin && self.regency.as_deref() == Some(regency_code)
-    }
-}
-
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AuthError {
     #[error("missing bearer token in the `authorization` metadata")]
@@ -115,6 +47,12 @@ pub enum AuthError {
     Invalid(String),
     #[error("token role `{role}` needs the `{claim}` claim")]
     MissingBinding { role: Role, claim: &'static str },
+    /// The claim's value is not what it must be; the value is not repeated.
+    #[error("the token's `{claim}` claim is not {expected}")]
+    BadBinding {
+        claim: &'static str,
+        expected: &'static str,
+    },
 }
 
 impl From<AuthError> for Status {
@@ -156,11 +94,11 @@ impl TokenVerifier {
         Self { keys, validation }
     }
 
-    pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+    pub fn verify(&self, token: &str) -> Result<Actor, AuthError> {
         let mut last = AuthError::Invalid("no key configured".into());
         for key in &self.keys {
             match jsonwebtoken::decode::<Claims>(token, key, &self.validation) {
-                Ok(data) => return principal_from(data.claims),
+                Ok(data) => return actor_from(data.claims),
                 Err(e) => last = AuthError::Invalid(e.to_string()),
             }
         }
@@ -168,7 +106,7 @@ impl TokenVerifier {
     }
 
     /// Reads the `authorization` metadata of a request.
-    pub fn authenticate<T>(&self, request: &Request<T>) -> Result<Principal, AuthError> {
+    pub fn authenticate<T>(&self, request: &Request<T>) -> Result<Actor, AuthError> {
         let value = request
             .metadata()
             .get("authorization")
@@ -182,32 +120,39 @@ impl TokenVerifier {
     }
 }
 
-fn principal_from(claims: Claims) -> Result<Principal, AuthError> {
-    let needs = |present: bool, claim| {
-        if present {
-            Ok(())
-        } else {
-            Err(AuthError::MissingBinding {
-                role: claims.role,
-                claim,
-            })
-        }
+/// The actor a token's claims name: its role and what the role is bound
+/// to, each binding parsed into its domain value.
+fn actor_from(claims: Claims) -> Result<Actor, AuthError> {
+    let role = claims.role;
+    let required = |value: Option<String>, claim| {
+        value
+            .filter(|v| !v.trim().is_empty())
+            .ok_or(AuthError::MissingBinding { role, claim })
     };
-    match claims.role {
-        Role::RegencyAdmin => needs(claims.regency.is_some(), "regency")?,
-        Role::Buyer => {
-            needs(claims.regency.is_some(), "regency")?;
-            needs(claims.work_unit.is_some(), "work_unit")?;
-        }
-        _ => {}
-    }
-    Ok(Principal {
-        subject: claims.sub,
-        role: claims.role,
-        regency: claims.regency,
-        vendor_id: claims.vendor_id,
-        work_unit: claims.work_unit,
-    })
+    let regency = |value: Option<String>| {
+        RegencyCode::parse(&required(value, "regency")?).map_err(|_| AuthError::BadBinding {
+            claim: "regency",
+            expected: "a regency code like 33.74",
+        })
+    };
+    let standing = match role {
+        Role::ProvinceAdmin => Standing::ProvinceAdmin,
+        Role::RegencyAdmin => Standing::RegencyAdmin(regency(claims.regency)?),
+        Role::Vendor => Standing::Vendor(match claims.vendor_id {
+            None => None,
+            Some(id) => Some(VendorId::parse(&id).map_err(|_| AuthError::BadBinding {
+                claim: "vendor_id",
+                expected: "a vendor id (UUID)",
+            })?),
+        }),
+        Role::Buyer => Standing::Buyer(WorkUnit {
+            regency: regency(claims.regency)?,
+            name: required(claims.work_unit, "work_unit")?.trim().to_string(),
+        }),
+        Role::Analyst => Standing::Analyst,
+        Role::Service => Standing::Service,
+    };
+    Ok(Actor::new(claims.sub, standing))
 }
 
 /// Signs tokens: used by `blangkon token`, the dev suite and tests. Production
@@ -260,26 +205,26 @@ impl TokenIssuer {
             exp: now + valid_for.as_secs(),
         };
         // Refuse to mint a token the verifier would refuse.
-        principal_from(claims.clone())?;
+        actor_from(claims.clone())?;
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.key)
             .map_err(|e| AuthError::Invalid(e.to_string()))
     }
 }
 
 /// A tonic interceptor that authenticates every call and hands the
-/// [`Principal`] to the handler through the request extensions.
+/// [`Actor`] to the handler through the request extensions.
 pub fn interceptor(
     verifier: Arc<TokenVerifier>,
 ) -> impl FnMut(Request<()>) -> Result<Request<()>, Status> + Clone {
     move |mut request: Request<()>| {
-        let principal = verifier.authenticate(&request)?;
-        request.extensions_mut().insert(principal);
+        let actor = verifier.authenticate(&request)?;
+        request.extensions_mut().insert(actor);
         Ok(request)
     }
 }
 
 /// An interceptor for open-data services, whose reads need no token: a
-/// call without `authorization` passes with no principal; a call that sends
+/// call without `authorization` passes with no actor; a call that sends
 /// one must send a valid one (a bad token is `UNAUTHENTICATED`, not ignored,
 /// so a client learns its token is wrong).
 pub fn open_interceptor(
@@ -287,31 +232,36 @@ pub fn open_interceptor(
 ) -> impl FnMut(Request<()>) -> Result<Request<()>, Status> + Clone {
     move |mut request: Request<()>| {
         if request.metadata().get("authorization").is_some() {
-            let principal = verifier.authenticate(&request)?;
-            request.extensions_mut().insert(principal);
+            let actor = verifier.authenticate(&request)?;
+            request.extensions_mut().insert(actor);
         }
         Ok(request)
     }
 }
 
-/// The principal the interceptor attached; `UNAUTHENTICATED` if the service
+/// The actor the interceptor attached; `UNAUTHENTICATED` if the service
 /// was wired without it (a bug that must not turn into open access).
-pub fn principal<T>(request: &Request<T>) -> Result<Principal, Status> {
+pub fn actor<T>(request: &Request<T>) -> Result<Actor, Status> {
     request
         .extensions()
-        .get::<Principal>()
+        .get::<Actor>()
         .cloned()
-        .ok_or_else(|| Status::unauthenticated("no authenticated principal"))
+        .ok_or_else(|| Status::unauthenticated("no authenticated caller"))
 }
 
-/// The body of a gRPC method: the caller's [`Principal`] and the request's
-/// message go to `$self.$method(&who, message)`, whose `ApiResult` becomes
-/// the response or its status. An `impl` of a tonic service trait is then
-/// one line per method.
+/// The actor of a call on an open-data service, if it sent a token.
+pub fn optional_actor<T>(request: &Request<T>) -> Option<Actor> {
+    request.extensions().get::<Actor>().cloned()
+}
+
+/// The body of a gRPC method: the caller's [`Actor`] and the request's
+/// message go to `$self.$method(&who, message)`, whose result becomes the
+/// response or, through the service's one error mapping, its status. An
+/// `impl` of a tonic service trait is then one line per method.
 #[macro_export]
 macro_rules! handle {
     ($self:ident, $request:ident, $method:ident) => {{
-        let who = $crate::auth::principal(&$request)?;
+        let who = $crate::auth::actor(&$request)?;
         $self
             .$method(&who, $request.into_inner())
             .await
@@ -351,7 +301,7 @@ mod tests {
     }
 
     #[test]
-    fn a_token_round_trips_into_its_principal() {
+    fn a_token_round_trips_into_its_actor() {
         let token = TokenIssuer::new(SECRET, None)
             .issue(
                 Role::RegencyAdmin,
@@ -359,10 +309,12 @@ mod tests {
                 Duration::from_secs(60),
             )
             .unwrap();
-        let principal = TokenVerifier::new(&settings()).verify(&token).unwrap();
-        assert_eq!(principal.role, Role::RegencyAdmin);
-        assert!(principal.administers_regency("33.74"));
-        assert!(!principal.administers_regency("33.01"));
+        let actor = TokenVerifier::new(&settings()).verify(&token).unwrap();
+        assert_eq!(actor.subject, "admin@semarang");
+        assert_eq!(
+            actor.standing,
+            Standing::RegencyAdmin(RegencyCode::parse("33.74").unwrap())
+        );
     }
 
     #[test]
@@ -399,22 +351,114 @@ mod tests {
     fn an_expired_token_is_refused() {
         let now = jsonwebtoken::get_current_timestamp();
         let claims = Claims {
-            sub: "x".into(),
-            role: Role::Analyst,
+            iat: now - 3600,
+            exp: now - 600,
+            ..claims_of(Role::Analyst)
+        };
+        assert!(
+            TokenVerifier::new(&settings())
+                .verify(&signed(&claims))
+                .is_err()
+        );
+    }
+
+    fn signed(claims: &Claims) -> String {
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            claims,
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap()
+    }
+
+    fn claims_of(role: Role) -> Claims {
+        let now = jsonwebtoken::get_current_timestamp();
+        Claims {
+            sub: "someone".into(),
+            role,
             regency: None,
             vendor_id: None,
             work_unit: None,
             iss: None,
-            iat: now - 3600,
-            exp: now - 600,
+            iat: now,
+            exp: now + 60,
+        }
+    }
+
+    #[test]
+    fn a_buyer_is_a_work_unit_of_a_regency() {
+        let verifier = TokenVerifier::new(&settings());
+        let buyer = Claims {
+            regency: Some("33.74".into()),
+            work_unit: Some(" Dinas Pendidikan ".into()),
+            ..claims_of(Role::Buyer)
         };
-        let token = jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &EncodingKey::from_secret(SECRET.as_bytes()),
-        )
-        .unwrap();
-        assert!(TokenVerifier::new(&settings()).verify(&token).is_err());
+        let actor = verifier.verify(&signed(&buyer)).unwrap();
+        assert_eq!(
+            actor.standing,
+            Standing::Buyer(WorkUnit {
+                regency: RegencyCode::parse("33.74").unwrap(),
+                name: "Dinas Pendidikan".into(),
+            })
+        );
+        let blank_unit = Claims {
+            work_unit: Some("  ".into()),
+            ..buyer.clone()
+        };
+        assert_eq!(
+            verifier.verify(&signed(&blank_unit)),
+            Err(AuthError::MissingBinding {
+                role: Role::Buyer,
+                claim: "work_unit"
+            })
+        );
+        let no_regency = Claims {
+            regency: None,
+            ..buyer
+        };
+        assert_eq!(
+            verifier.verify(&signed(&no_regency)),
+            Err(AuthError::MissingBinding {
+                role: Role::Buyer,
+                claim: "regency"
+            })
+        );
+    }
+
+    #[test]
+    fn a_binding_that_is_not_its_kind_of_value_is_refused_without_repeating_it() {
+        let verifier = TokenVerifier::new(&settings());
+        let admin = Claims {
+            regency: Some("Semarang".into()),
+            ..claims_of(Role::RegencyAdmin)
+        };
+        let err = verifier.verify(&signed(&admin)).unwrap_err();
+        assert!(matches!(
+            err,
+            AuthError::BadBinding {
+                claim: "regency",
+                ..
+            }
+        ));
+        assert!(!err.to_string().contains("Semarang"), "{err}");
+        let vendor = Claims {
+            vendor_id: Some("vendor-42".into()),
+            ..claims_of(Role::Vendor)
+        };
+        let err = verifier.verify(&signed(&vendor)).unwrap_err();
+        assert!(matches!(
+            err,
+            AuthError::BadBinding {
+                claim: "vendor_id",
+                ..
+            }
+        ));
+        assert!(!err.to_string().contains("vendor-42"), "{err}");
+        let unbound = claims_of(Role::Vendor);
+        assert_eq!(
+            verifier.verify(&signed(&unbound)).unwrap().standing,
+            Standing::Vendor(None)
+        );
     }
 
     #[test]

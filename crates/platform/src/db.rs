@@ -188,19 +188,21 @@ const MIGRATION_LOCK: i64 = 0x626c_616e_6b6f_6e6d; // "blankonm"
 /// at once (pods starting together, a migration Job beside them) run one
 /// after the other, and the second finds nothing pending. A failed
 /// migration leaves no half-made schema (PostgreSQL's DDL is
-/// transactional). SQLite databases belong to one process.
+/// transactional). SQLite databases belong to one process, and migrate in
+/// one transaction too: on one connection, so that a table one statement
+/// drops or renames is gone for the next (a pool's other connection may
+/// still see the schema before it).
 pub async fn migrate<M: MigratorTrait>(db: &DatabaseConnection) -> Result<(), DbError> {
-    if db.get_database_backend() != DbBackend::Postgres {
-        return M::up(db, None).await.map_err(DbError::Migrate);
-    }
     let txn = db.begin().await.map_err(DbError::Migrate)?;
-    txn.execute_raw(sea_orm::Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "SELECT pg_advisory_xact_lock($1)",
-        [MIGRATION_LOCK.into()],
-    ))
-    .await
-    .map_err(DbError::Migrate)?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [MIGRATION_LOCK.into()],
+        ))
+        .await
+        .map_err(DbError::Migrate)?;
+    }
     M::up(&txn, None).await.map_err(DbError::Migrate)?;
     txn.commit().await.map_err(DbError::Migrate)
 }

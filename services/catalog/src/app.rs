@@ -11,11 +11,11 @@ use blangkon_platform::service::{About, Service, StartError};
 use blangkon_proto::catalog::catalog_service_server::{CatalogServiceServer, SERVICE_NAME};
 use tonic::service::Routes;
 
-use crate::CatalogService;
 use crate::api::CatalogApi;
 use crate::events::{self, VendorProjection};
 use crate::search::Search;
 use crate::settings::Settings;
+use crate::{Catalog, CatalogService};
 
 impl Service for CatalogService {
     const ABOUT: About = About::new("catalog", 50052, &[SERVICE_NAME], events::TOPICS);
@@ -55,7 +55,8 @@ impl Service for CatalogService {
         host.run_beside("search feed", move |shutdown| {
             feed.follow(feed_db, from, poll, refresh_lag, shutdown)
         });
-        let api = CatalogApi::new(db, host.waker(), search, settings.service.max_price);
+        let catalog = Catalog::new(db, host.waker(), search, settings.service.max_price);
+        let api = CatalogApi::new(catalog);
         Ok(Routes::new(CatalogServiceServer::with_interceptor(
             api,
             host.authenticator(),

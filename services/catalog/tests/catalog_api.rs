@@ -276,6 +276,28 @@ async fn creating_again_with_the_same_key_answers_the_first_product() {
     assert_eq!(again.id, first.id);
     assert_eq!(again.status, pb::ProductStatus::Listed as i32);
     assert_eq!(app.count("products").await, 1);
+    // Editing the product keeps its key: a late retry still finds it.
+    app.client()
+        .await
+        .update_product(app.as_vendor(
+            &vendor,
+            pb::UpdateProductRequest {
+                product_id: first.id.clone(),
+                details: Some(pb::ProductDetails {
+                    price: 26_000,
+                    ..nasi_kotak()
+                }),
+            },
+        ))
+        .await
+        .unwrap();
+    let after_edit = app
+        .create_product_keyed(&vendor, nasi_kotak(), "SKU-NK-001")
+        .await
+        .unwrap();
+    assert_eq!(after_edit.id, first.id, "no duplicate after an update");
+    assert_eq!(after_edit.details.unwrap().price, 26_000);
+    assert_eq!(app.count("products").await, 1);
 
     // Keys are each vendor's own; without a key every call creates.
     let others = app

@@ -9,12 +9,12 @@ use blangkon_platform::service::{About, Service, StartError};
 use blangkon_proto::order::order_service_server::{OrderServiceServer, SERVICE_NAME};
 use tonic::service::Routes;
 
-use crate::OrderService;
 use crate::api::OrderApi;
 use crate::peers::Peers;
 use crate::placing::Placer;
 use crate::settings::Settings;
 use crate::sweeper::Sweeper;
+use crate::{OrderService, Orders};
 
 impl Service for OrderService {
     const ABOUT: About = About::new("order", 50053, &[SERVICE_NAME], crate::events::TOPICS);
@@ -51,8 +51,9 @@ impl Service for OrderService {
             order.placing_lease(),
         )
         .counting(counts.clone());
-        let api =
-            OrderApi::new(host.database().clone(), host.waker(), peers, placer).counting(counts);
+        let orders =
+            Orders::new(host.database().clone(), host.waker(), peers, placer).counting(counts);
+        let api = OrderApi::new(orders);
         Ok(Routes::new(OrderServiceServer::with_interceptor(
             api,
             host.authenticator(),

@@ -5,8 +5,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use blangkon_platform::api_error::ApiError;
 use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest, bearer};
+
+use crate::error::OrderError;
 use blangkon_platform::validation::{refusals_of, violations_of};
 use blangkon_proto::catalog as catalog_pb;
 use blangkon_proto::catalog::catalog_service_client::CatalogServiceClient;
@@ -39,27 +40,25 @@ impl std::fmt::Debug for Peers {
 /// A failure of a call to another service, as the buyer should see it:
 /// unreachable or slow peers are `UNAVAILABLE` (retry later); their
 /// refusals keep their code, message and the fields they name.
-pub fn peer_error(service: &str, status: Status) -> ApiError {
+pub fn peer_error(service: &str, status: Status) -> OrderError {
     match status.code() {
         Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown => {
-            ApiError::Unavailable(format!("the {service} service is unavailable; retry later"))
+            OrderError::Unavailable(format!("the {service} service is unavailable; retry later"))
         }
-        Code::NotFound => ApiError::NotFound(status.message().to_string()),
+        Code::NotFound => OrderError::NotFound(status.message().to_string()),
         Code::InvalidArgument => match violations_of(&status) {
             // Not about the buyer's fields: this service asked wrongly.
-            violations if violations.is_empty() => ApiError::Unavailable(format!(
+            violations if violations.is_empty() => OrderError::Unavailable(format!(
                 "the {service} service refused a call ({}); retry later",
                 status.message()
             )),
-            violations => ApiError::Invalid(violations),
+            violations => OrderError::Invalid(violations),
         },
         Code::FailedPrecondition => match refusals_of(&status) {
-            refusals if refusals.is_empty() => {
-                ApiError::FailedPrecondition(status.message().to_string())
-            }
-            refusals => ApiError::Refused(refusals),
+            refusals if refusals.is_empty() => OrderError::NotNow(status.message().to_string()),
+            refusals => OrderError::Refused(refusals),
         },
-        code => ApiError::Unavailable(format!(
+        code => OrderError::Unavailable(format!(
             "the {service} service failed ({code:?}); retry later"
         )),
     }
@@ -90,11 +89,11 @@ impl Peers {
 
     /// The `authorization` value of the order service's own `service`
     /// token, signed again once it is a minute old.
-    fn authorization(&self) -> Result<AsciiMetadataValue, ApiError> {
+    fn authorization(&self) -> Result<AsciiMetadataValue, OrderError> {
         let mut cached = self
             .token
             .lock()
-            .map_err(|_| ApiError::Unavailable("the service token cache is poisoned".into()))?;
+            .map_err(|_| OrderError::Unavailable("the service token cache is poisoned".into()))?;
         if let Some((signed, value)) = cached.as_ref()
             && signed.elapsed() < TOKEN_REUSE
         {
@@ -110,13 +109,13 @@ impl Peers {
                 },
                 TOKEN_LIFETIME,
             )
-            .map_err(|e| ApiError::Unavailable(format!("cannot sign a service token: {e}")))?;
-        let value = bearer(&token).map_err(|s| ApiError::Unavailable(s.message().to_string()))?;
+            .map_err(|e| OrderError::Unavailable(format!("cannot sign a service token: {e}")))?;
+        let value = bearer(&token).map_err(|s| OrderError::Unavailable(s.message().to_string()))?;
         *cached = Some((Instant::now(), value.clone()));
         Ok(value)
     }
 
-    fn request<T>(&self, message: T) -> Result<Request<T>, ApiError> {
+    fn request<T>(&self, message: T) -> Result<Request<T>, OrderError> {
         let mut request = Request::new(message);
         blangkon_platform::grpc::inject_trace(&mut request);
         request
@@ -125,7 +124,7 @@ impl Peers {
         Ok(request)
     }
 
-    pub async fn vendor(&self, vendor_id: &str) -> Result<vendor_pb::Vendor, ApiError> {
+    pub async fn vendor(&self, vendor_id: &str) -> Result<vendor_pb::Vendor, OrderError> {
         VendorServiceClient::new(self.vendor.clone())
             .get_vendor(self.request(vendor_pb::GetVendorRequest {
                 vendor_id: vendor_id.to_string(),
@@ -143,7 +142,7 @@ impl Peers {
         &self,
         reservation_id: &str,
         lines: &[(String, i64)],
-    ) -> Result<catalog_pb::Reservation, ApiError> {
+    ) -> Result<catalog_pb::Reservation, OrderError> {
         CatalogServiceClient::new(self.catalog.clone())
             .reserve_stock(
                 self.request(catalog_pb::ReserveStockRequest {
@@ -162,7 +161,7 @@ impl Peers {
             .map_err(|s| peer_error("catalog", s))
     }
 
-    pub async fn release(&self, reservation_id: &str) -> Result<(), ApiError> {
+    pub async fn release(&self, reservation_id: &str) -> Result<(), OrderError> {
         let result = CatalogServiceClient::new(self.catalog.clone())
             .release_stock(self.request(catalog_pb::ReleaseStockRequest {
                 reservation_id: reservation_id.to_string(),

@@ -12,25 +12,23 @@
 //! attempt); the sweeper gives back the stock of attempts a stopped process
 //! left behind.
 
-use blangkon_domain::{LegalForm, Scale, VendorStatus};
-use blangkon_platform::api_error::ApiError;
-use blangkon_platform::auth::{Principal, Role};
+use blangkon_domain::validation::{Violation, product_lines};
+use blangkon_domain::{Actor, LegalForm, Scale, VendorStatus, WorkUnit};
 use blangkon_platform::db;
 use blangkon_platform::metrics::StatusCounts;
 use blangkon_platform::outbox::{self, RelayWaker};
 use blangkon_platform::time::now;
-use blangkon_platform::validation::{Violation, product_lines};
 use blangkon_proto::catalog as catalog_pb;
 use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
 
 use crate::domain::lifecycle::{OrderStatus, releases_stock};
 use crate::domain::money::{self, Rupiah};
+use crate::error::{OrderError, Result};
 use crate::events::{self, Transition};
 use crate::peers::Peers;
-use crate::store::{self, idempotency, item, order};
-
-type Result<T> = std::result::Result<T, ApiError>;
+use crate::policy;
+use crate::store::{self, BuyerKey, idempotency, item, order};
 
 /// An order as stored: its row, its items in product id order, its history.
 #[derive(Debug, Clone)]
@@ -50,32 +48,6 @@ impl OrderRecord {
             items,
             history,
         })
-    }
-}
-
-/// The work unit placing an order, from its token.
-#[derive(Debug, Clone)]
-pub struct Buyer {
-    pub work_unit: String,
-    pub regency: String,
-}
-
-impl Buyer {
-    /// The buyer `who` is; only a buyer naming its work unit and regency
-    /// may place orders.
-    pub fn of(who: &Principal) -> Result<Self> {
-        match (who.role, &who.work_unit, &who.regency) {
-            (Role::Buyer, Some(unit), Some(regency)) => Ok(Self {
-                work_unit: unit.clone(),
-                regency: regency.clone(),
-            }),
-            (Role::Buyer, _, _) => Err(ApiError::denied(
-                "a buyer token must name its work unit and regency",
-            )),
-            (role, _, _) => Err(ApiError::denied(format!(
-                "role {role} may not place orders"
-            ))),
-        }
     }
 }
 
@@ -121,15 +93,24 @@ impl PlaceOrder {
     }
 
     /// The body of the request, independent of line order: the same order
-    /// always hashes the same, so a retry is told from another order.
+    /// always hashes the same, so a retry is told from another order. Every
+    /// part goes in with its length first, so no two different requests
+    /// are written alike (lines `A:1, B:2` without a note are not line
+    /// `A:1` with the note `B:2;`).
     fn hash(&self) -> String {
+        fn part(hasher: &mut Sha256, bytes: &[u8]) {
+            hasher.update((bytes.len() as u64).to_be_bytes());
+            hasher.update(bytes);
+        }
         let mut sorted: Vec<&(String, i64)> = self.lines.iter().collect();
         sorted.sort();
         let mut hasher = Sha256::new();
+        hasher.update((sorted.len() as u64).to_be_bytes());
         for (product_id, quantity) in sorted {
-            hasher.update(format!("{product_id}:{quantity};"));
+            part(&mut hasher, product_id.as_bytes());
+            hasher.update(quantity.to_be_bytes());
         }
-        hasher.update(self.note.as_bytes());
+        part(&mut hasher, self.note.as_bytes());
         hasher
             .finalize()
             .iter()
@@ -138,22 +119,38 @@ impl PlaceOrder {
     }
 }
 
+/// A buyer's key for `request`.
+fn buyer_key(unit: &WorkUnit, key: &str) -> BuyerKey {
+    BuyerKey {
+        regency: unit.regency.to_string(),
+        work_unit: unit.name.clone(),
+        key: key.to_string(),
+    }
+}
+
 /// The reservation id of an idempotency key: a retry of a half-done
-/// placing reserves under the same id, which the catalog takes once.
-pub fn reservation_id(work_unit: &str, key: &str) -> String {
+/// placing reserves under the same id, which the catalog takes once. It
+/// names the regency too, as a work unit's name is unique only there.
+pub fn reservation_id(key: &BuyerKey) -> String {
     uuid::Uuid::new_v5(
         &uuid::Uuid::NAMESPACE_OID,
-        format!("blangkon-order:{work_unit}:{key}").as_bytes(),
+        format!(
+            "blangkon-order:{}:{}:{}",
+            key.regency, key.work_unit, key.key
+        )
+        .as_bytes(),
     )
     .to_string()
 }
 
 /// Who is placing which order, under which key.
 struct Placing<'a> {
-    who: &'a Principal,
-    buyer: &'a Buyer,
+    who: &'a Actor,
+    buyer: &'a WorkUnit,
+    key: &'a BuyerKey,
     request: &'a PlaceOrder,
     hash: &'a str,
+    reservation: &'a str,
 }
 
 /// A placed order: this call's, or the one an earlier call with the same
@@ -202,17 +199,13 @@ impl Placer {
         self
     }
 
-    /// Places `request` for `buyer` (acting as `who`), or answers the order
-    /// an earlier call with the same key placed.
-    pub async fn place(
-        &self,
-        who: &Principal,
-        buyer: &Buyer,
-        request: &PlaceOrder,
-    ) -> Result<OrderRecord> {
-        let (work_unit, key) = (buyer.work_unit.as_str(), request.key.as_str());
+    /// Places `request` for the buyer's work unit, or answers the order an
+    /// earlier call with the same key placed.
+    pub async fn place(&self, who: &Actor, request: &PlaceOrder) -> Result<OrderRecord> {
+        let buyer = &policy::place_orders(who)?;
+        let key = &buyer_key(buyer, &request.key);
         let hash = request.hash();
-        if let Some(existing) = store::find_key(&self.db, work_unit, key).await? {
+        if let Some(existing) = store::find_key(&self.db, key).await? {
             return self.replay(&existing, &hash).await;
         }
         // Calls with one key share one reservation, so only one of them at
@@ -220,13 +213,14 @@ impl Placer {
         // retry (and then get the order). The lease is also the record that
         // lets the sweeper give back the stock of a placing this process
         // never finishes.
-        let reservation = reservation_id(work_unit, key);
+        let reservation = reservation_id(key);
         let started = now();
         let leased = store::lease_attempt(
             &self.db,
             store::attempt::Model {
-                work_unit: work_unit.to_string(),
-                key: key.to_string(),
+                buyer_regency: key.regency.clone(),
+                work_unit: key.work_unit.clone(),
+                key: key.key.clone(),
                 reservation_id: reservation.clone(),
                 started_at: started,
             },
@@ -234,8 +228,9 @@ impl Placer {
         )
         .await?;
         if !leased {
-            return Err(ApiError::Aborted(format!(
-                "an order with idempotency key {key} is being placed by another call; retry"
+            return Err(OrderError::InProgress(format!(
+                "an order with idempotency key {} is being placed by another call; retry",
+                key.key
             )));
         }
         let reserved = match self.peers.reserve(&reservation, &request.lines).await {
@@ -243,15 +238,17 @@ impl Placer {
             Err(e) => {
                 // The catalog may have taken the stock before failing to
                 // answer: give it back (harmless if it did not).
-                self.give_back(work_unit, key, &reservation).await;
+                self.give_back(key, &reservation).await;
                 return Err(e);
             }
         };
         let placing = Placing {
             who,
             buyer,
+            key,
             request,
             hash: &hash,
+            reservation: &reservation,
         };
         match self.place_reserved(&placing, reserved).await {
             Ok(Placed::New(order)) => Ok(order),
@@ -259,14 +256,14 @@ impl Placer {
                 // A concurrent call with the same key won. If its order no
                 // longer holds stock, this call may have held it again.
                 if releases_stock(order.status) {
-                    self.release_and_forget(work_unit, key, &reservation).await;
+                    self.release_and_forget(key, &reservation).await;
                 } else {
-                    self.end_attempt(work_unit, key).await;
+                    self.end_attempt(key).await;
                 }
                 OrderRecord::load(&self.db, order).await
             }
             Err(e) => {
-                self.give_back(work_unit, key, &reservation).await;
+                self.give_back(key, &reservation).await;
                 Err(e)
             }
         }
@@ -275,14 +272,14 @@ impl Placer {
     /// The order a key made, if the body matches; ALREADY_EXISTS if not.
     async fn replay(&self, key: &idempotency::Model, hash: &str) -> Result<OrderRecord> {
         if key.request_hash != hash {
-            return Err(ApiError::AlreadyExists {
-                field: "idempotency_key".into(),
+            return Err(OrderError::AlreadyExists {
+                field: "idempotency_key",
                 message: format!("idempotency key {} was used for another order", key.key),
             });
         }
         let row = store::find_order(&self.db, &key.order_id)
             .await?
-            .ok_or_else(|| ApiError::NotFound(format!("order {}", key.order_id)))?;
+            .ok_or_else(|| OrderError::NotFound(format!("order {}", key.order_id)))?;
         OrderRecord::load(&self.db, row).await
     }
 
@@ -290,13 +287,13 @@ impl Placer {
     /// A failure is logged, not returned: the caller's error matters more;
     /// a retry with the same key holds the reservation again, and if none
     /// comes the sweeper releases it.
-    async fn give_back(&self, work_unit: &str, key: &str, reservation: &str) {
+    async fn give_back(&self, key: &BuyerKey, reservation: &str) {
         // A call that finished before this one took the lease may have
         // placed the order on this very reservation: then it is not ours.
-        match store::find_key(&self.db, work_unit, key).await {
+        match store::find_key(&self.db, key).await {
             Ok(None) => {}
             Ok(Some(_)) => {
-                self.end_attempt(work_unit, key).await;
+                self.end_attempt(key).await;
                 return;
             }
             Err(e) => {
@@ -304,29 +301,27 @@ impl Placer {
                 return;
             }
         }
-        self.release_and_forget(work_unit, key, reservation).await;
+        self.release_and_forget(key, reservation).await;
     }
 
-    async fn release_and_forget(&self, work_unit: &str, key: &str, reservation: &str) {
+    async fn release_and_forget(&self, key: &BuyerKey, reservation: &str) {
         if let Err(e) = self.peers.release(reservation).await {
             tracing::warn!(%reservation, error = %e, "could not give back the stock of an order that was not placed; the sweeper will");
             // A retry may take over at once (and reuse the reservation); if
             // none comes, the sweeper releases it.
-            if let Err(e) =
-                store::expire_lease(&self.db, work_unit, key, now() - self.placing_lease).await
-            {
+            if let Err(e) = store::expire_lease(&self.db, key, now() - self.placing_lease).await {
                 tracing::warn!(%reservation, error = %e, "could not give up a placing lease; a retry waits for it to run out");
             }
             return;
         }
-        self.end_attempt(work_unit, key).await;
+        self.end_attempt(key).await;
     }
 
     /// Ends a placing's attempt (and lease). A failure is only logged: the
     /// sweeper ends it later, releasing nothing an order uses.
-    async fn end_attempt(&self, work_unit: &str, key: &str) {
-        if let Err(e) = store::forget_attempt(&self.db, work_unit, key).await {
-            tracing::warn!(%work_unit, error = %e, "could not end a placing attempt; the sweeper will");
+    async fn end_attempt(&self, key: &BuyerKey) {
+        if let Err(e) = store::forget_attempt(&self.db, key).await {
+            tracing::warn!(work_unit = %key.work_unit, error = %e, "could not end a placing attempt; the sweeper will");
         }
     }
 
@@ -338,7 +333,7 @@ impl Placer {
         reserved: catalog_pb::Reservation,
     ) -> Result<Placed> {
         if reserved.status != catalog_pb::ReservationStatus::Held as i32 {
-            return Err(ApiError::Unavailable(
+            return Err(OrderError::Unavailable(
                 "the catalog did not hold the stock; retry".into(),
             ));
         }
@@ -348,7 +343,7 @@ impl Placer {
             .map(|l| l.vendor_id.clone())
             .unwrap_or_default();
         if lines.iter().any(|l| l.vendor_id != vendor_id) {
-            return Err(ApiError::invalid(
+            return Err(OrderError::invalid(
                 "lines",
                 "every product of an order must come from one vendor",
             ));
@@ -364,7 +359,7 @@ impl Placer {
         // The vendor must be verified now, not only when it listed.
         let vendor = self.peers.vendor(&vendor_id).await?;
         if VendorStatus::from_proto(vendor.status) != Some(VendorStatus::Verified) {
-            return Err(ApiError::FailedPrecondition(format!(
+            return Err(OrderError::NotNow(format!(
                 "vendor {vendor_id} is not verified and cannot take orders"
             )));
         }
@@ -395,19 +390,21 @@ impl Placer {
         placing: &Placing<'_>,
         conflict: sea_orm::DbErr,
     ) -> Result<Placed> {
-        let (work_unit, key) = (&placing.buyer.work_unit, &placing.request.key);
-        let earlier = store::find_key(&self.db, work_unit, key)
+        let earlier = store::find_key(&self.db, placing.key)
             .await?
-            .ok_or(ApiError::Db(conflict))?;
+            .ok_or(OrderError::Store(conflict))?;
         if earlier.request_hash != placing.hash {
-            return Err(ApiError::AlreadyExists {
-                field: "idempotency_key".into(),
-                message: format!("idempotency key {key} was used for another order"),
+            return Err(OrderError::AlreadyExists {
+                field: "idempotency_key",
+                message: format!(
+                    "idempotency key {} was used for another order",
+                    placing.key.key
+                ),
             });
         }
         let order = store::find_order(&self.db, &earlier.order_id)
             .await?
-            .ok_or_else(|| ApiError::NotFound(format!("order {}", earlier.order_id)))?;
+            .ok_or_else(|| OrderError::NotFound(format!("order {}", earlier.order_id)))?;
         Ok(Placed::Earlier(order))
     }
 
@@ -423,7 +420,7 @@ impl Placer {
             &items,
             Transition {
                 previous: None,
-                actor_role: placing.who.role.as_str(),
+                actor_role: placing.who.role().as_str(),
                 note: &row.note,
                 at: row.placed_at,
             },
@@ -431,10 +428,12 @@ impl Placer {
         let (_, event) = outbox::insert_statement(event)?;
         let mut writes = store::new_order_writes(
             idempotency::Model {
-                work_unit: row.buyer_work_unit.clone(),
-                key: placing.request.key.clone(),
+                buyer_regency: placing.key.regency.clone(),
+                work_unit: placing.key.work_unit.clone(),
+                key: placing.key.key.clone(),
                 request_hash: placing.hash.to_string(),
                 order_id: row.id.clone(),
+                reservation_id: placing.reservation.to_string(),
                 created_at: row.placed_at,
             },
             row,
@@ -464,8 +463,8 @@ fn new_order(
     let at = now();
     let row = order::Model {
         id: uuid::Uuid::now_v7().to_string(),
-        buyer_work_unit: placing.buyer.work_unit.clone(),
-        buyer_regency: placing.buyer.regency.clone(),
+        buyer_work_unit: placing.buyer.name.clone(),
+        buyer_regency: placing.buyer.regency.to_string(),
         buyer_subject: who.subject.clone(),
         vendor_id,
         vendor_name: vendor.name,
@@ -504,7 +503,7 @@ fn new_order(
         from_status: None,
         to_status: OrderStatus::Placed,
         actor: who.subject.clone(),
-        actor_role: who.role.as_str().into(),
+        actor_role: who.role().as_str().into(),
         note: row.note.clone(),
         changed_at: at,
     };
@@ -561,33 +560,41 @@ mod tests {
     }
 
     #[test]
-    fn one_key_of_one_work_unit_always_reserves_under_the_same_id() {
-        assert_eq!(
-            reservation_id("Dinas A", "k1"),
-            reservation_id("Dinas A", "k1")
-        );
-        assert_ne!(
-            reservation_id("Dinas A", "k1"),
-            reservation_id("Dinas B", "k1")
-        );
-        assert_ne!(
-            reservation_id("Dinas A", "k1"),
-            reservation_id("Dinas A", "k2")
-        );
+    fn lines_and_note_never_hash_like_other_lines_and_note() {
+        // Joined without lengths, these two would be the same text.
+        let two_lines = PlaceOrder::parse("key-00001", lines(&[(P1, 1), (P2, 2)]), "").unwrap();
+        let note = format!("{P2}:2;");
+        let one_line_and_note = PlaceOrder::parse("key-00001", lines(&[(P1, 1)]), &note).unwrap();
+        assert_ne!(two_lines.hash(), one_line_and_note.hash());
+        let quantity_in_note = PlaceOrder::parse("key-00001", lines(&[(P1, 12)]), "").unwrap();
+        let split = PlaceOrder::parse("key-00001", lines(&[(P1, 1)]), "2").unwrap();
+        assert_ne!(quantity_in_note.hash(), split.hash());
+    }
+
+    fn key(regency: &str, work_unit: &str, key: &str) -> BuyerKey {
+        BuyerKey {
+            regency: regency.into(),
+            work_unit: work_unit.into(),
+            key: key.into(),
+        }
     }
 
     #[test]
-    fn only_a_buyer_naming_its_work_unit_and_regency_places_orders() {
-        let principal = |role, unit: Option<&str>, regency: Option<&str>| Principal {
-            subject: "s".into(),
-            role,
-            regency: regency.map(String::from),
-            vendor_id: None,
-            work_unit: unit.map(String::from),
-        };
-        assert!(Buyer::of(&principal(Role::Buyer, Some("Dinas"), Some("33.74"))).is_ok());
-        assert!(Buyer::of(&principal(Role::Buyer, None, Some("33.74"))).is_err());
-        assert!(Buyer::of(&principal(Role::Buyer, Some("Dinas"), None)).is_err());
-        assert!(Buyer::of(&principal(Role::Vendor, Some("Dinas"), Some("33.74"))).is_err());
+    fn one_key_of_one_work_unit_always_reserves_under_the_same_id() {
+        let semarang = key("33.74", "Dinas A", "k1");
+        assert_eq!(reservation_id(&semarang), reservation_id(&semarang.clone()));
+        assert_ne!(
+            reservation_id(&semarang),
+            reservation_id(&key("33.74", "Dinas B", "k1"))
+        );
+        assert_ne!(
+            reservation_id(&semarang),
+            reservation_id(&key("33.74", "Dinas A", "k2"))
+        );
+        // The same name in another regency is another work unit.
+        assert_ne!(
+            reservation_id(&semarang),
+            reservation_id(&key("33.19", "Dinas A", "k1"))
+        );
     }
 }

@@ -72,10 +72,12 @@ impl Sweeper {
             if !store::claim_attempt(&self.db, &attempt).await? {
                 continue;
             }
-            if store::find_key(&self.db, &attempt.work_unit, &attempt.key)
-                .await?
-                .is_some()
-            {
+            let key = store::BuyerKey {
+                regency: attempt.buyer_regency.clone(),
+                work_unit: attempt.work_unit.clone(),
+                key: attempt.key.clone(),
+            };
+            if store::find_key(&self.db, &key).await?.is_some() {
                 continue;
             }
             if let Err(e) = self.peers.release(&attempt.reservation_id).await {

@@ -23,6 +23,7 @@ use blangkon_vendor::VendorService;
 use tonic::Code;
 
 const WORK_UNIT: &str = "Dinas Pendidikan Kota Semarang";
+const REGENCY: &str = "33.74";
 
 /// The services the order service calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -707,8 +708,20 @@ async fn stock_held_by_an_abandoned_placing_is_given_back() {
     let long_ago = blangkon_platform::time::now() - chrono::Duration::minutes(10);
 
     // A placing that reserved and then stopped, as the process left it.
+    let buyer_key = |key: &str| store::BuyerKey {
+        regency: REGENCY.into(),
+        work_unit: WORK_UNIT.into(),
+        key: key.into(),
+    };
+    let attempt = |key: &str, started_at| store::attempt::Model {
+        buyer_regency: REGENCY.into(),
+        work_unit: WORK_UNIT.into(),
+        key: key.into(),
+        reservation_id: blangkon_order::placing::reservation_id(&buyer_key(key)),
+        started_at,
+    };
     let abandoned = key();
-    let reservation = blangkon_order::placing::reservation_id(WORK_UNIT, &abandoned);
+    let reservation = blangkon_order::placing::reservation_id(&buyer_key(&abandoned));
     s.catalog()
         .await
         .reserve_stock(with(
@@ -723,44 +736,20 @@ async fn stock_held_by_an_abandoned_placing_is_given_back() {
         ))
         .await
         .unwrap();
-    store::record_attempt(
-        &order_db,
-        store::attempt::Model {
-            work_unit: WORK_UNIT.into(),
-            key: abandoned.clone(),
-            reservation_id: reservation,
-            started_at: long_ago,
-        },
-    )
-    .await
-    .unwrap();
+    store::record_attempt(&order_db, attempt(&abandoned, long_ago))
+        .await
+        .unwrap();
     // And one whose order was written though its attempt was left behind.
     let placed_key = key();
     let placed = s.place(&placed_key, 20).await.unwrap();
-    store::record_attempt(
-        &order_db,
-        store::attempt::Model {
-            work_unit: WORK_UNIT.into(),
-            key: placed_key.clone(),
-            reservation_id: blangkon_order::placing::reservation_id(WORK_UNIT, &placed_key),
-            started_at: long_ago,
-        },
-    )
-    .await
-    .unwrap();
+    store::record_attempt(&order_db, attempt(&placed_key, long_ago))
+        .await
+        .unwrap();
     // A live attempt is younger than the abandonment age: left alone.
     let live = key();
-    store::record_attempt(
-        &order_db,
-        store::attempt::Model {
-            work_unit: WORK_UNIT.into(),
-            key: live.clone(),
-            reservation_id: blangkon_order::placing::reservation_id(WORK_UNIT, &live),
-            started_at: blangkon_platform::time::now(),
-        },
-    )
-    .await
-    .unwrap();
+    store::record_attempt(&order_db, attempt(&live, blangkon_platform::time::now()))
+        .await
+        .unwrap();
     assert_eq!(s.stock().await, 460);
 
     let peers = blangkon_order::peers::Peers::connect(
@@ -808,6 +797,106 @@ async fn stock_held_by_an_abandoned_placing_is_given_back() {
     assert_eq!(s.place(&abandoned, 20).await.unwrap().id, late.id);
     assert_eq!(s.stock().await, 460);
     assert_eq!(s.count_orders().await, 2);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_work_unit_of_the_same_name_in_another_regency_is_another_buyer() {
+    let s = suite().await;
+    // Kabupaten Kendal has a work unit of the very same name.
+    let namesake = token(
+        Role::Buyer,
+        TokenRequest {
+            subject: "ppk@kendal".into(),
+            regency: Some("33.24".into()),
+            work_unit: Some(WORK_UNIT.into()),
+            ..TokenRequest::default()
+        },
+    );
+    let shared_key = key();
+    let semarang = s.place(&shared_key, 20).await.unwrap();
+    let request = || pb::PlaceOrderRequest {
+        idempotency_key: shared_key.clone(),
+        lines: vec![pb::OrderLine {
+            product_id: s.product_id.clone(),
+            quantity: 20,
+        }],
+        note: String::new(),
+    };
+    // The same key and body from the namesake is its own order, with its
+    // own stock: not Semarang's order handed back.
+    let kendal = s
+        .orders()
+        .await
+        .place_order(with(&namesake, request()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_ne!(kendal.id, semarang.id);
+    assert_eq!(kendal.buyer_regency, "33.24");
+    assert_eq!(s.stock().await, 460, "each order holds its own 20");
+    let again = s
+        .orders()
+        .await
+        .place_order(with(&namesake, request()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again.id, kendal.id, "a retry is still a retry");
+
+    let mut orders = s.orders().await;
+    let listed = |response: tonic::Response<pb::ListOrdersResponse>| -> Vec<String> {
+        response
+            .into_inner()
+            .orders
+            .into_iter()
+            .map(|o| o.id)
+            .collect()
+    };
+    let mine = orders
+        .list_orders(with(&namesake, pb::ListOrdersRequest::default()))
+        .await
+        .unwrap();
+    assert_eq!(listed(mine), [kendal.id.as_str()]);
+    let theirs = orders
+        .list_orders(with(&buyer(), pb::ListOrdersRequest::default()))
+        .await
+        .unwrap();
+    assert_eq!(listed(theirs), [semarang.id.as_str()]);
+    let peek = orders
+        .get_order(with(
+            &namesake,
+            pb::GetOrderRequest {
+                order_id: semarang.id.clone(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(peek.code(), Code::PermissionDenied, "{peek}");
+    let cancel = orders
+        .cancel_order(with(
+            &namesake,
+            pb::TransitionRequest {
+                order_id: semarang.id.clone(),
+                note: String::new(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(cancel.code(), Code::PermissionDenied, "{cancel}");
+
+    // Cancelling its own order gives back its own stock, not Semarang's.
+    orders
+        .cancel_order(with(
+            &namesake,
+            pb::TransitionRequest {
+                order_id: kendal.id.clone(),
+                note: String::new(),
+            },
+        ))
+        .await
+        .unwrap();
+    assert_eq!(s.stock().await, 480);
     s.stop().await;
 }
 

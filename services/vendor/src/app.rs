@@ -8,6 +8,7 @@ use blangkon_proto::vendor::vendor_service_server::{SERVICE_NAME, VendorServiceS
 use tonic::service::Routes;
 
 use crate::VendorService;
+use crate::Vendors;
 use crate::api::VendorApi;
 use crate::settings::Settings;
 use crate::store;
@@ -31,7 +32,8 @@ impl Service for VendorService {
             "vendors",
             "Vendors that reached each status (pending on registration, verified, ...), counted as the change commits",
         );
-        let api = VendorApi::new(host.database().clone(), host.waker()).counting(counts);
+        let api =
+            VendorApi::new(Vendors::new(host.database().clone(), host.waker()).counting(counts));
         Ok(Routes::new(VendorServiceServer::with_interceptor(
             api,
             host.authenticator(),

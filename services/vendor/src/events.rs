@@ -2,7 +2,7 @@
 //! carry what other services need to act and to report, never personal data
 //! (no NIK, no bank account, no contact details).
 
-use blangkon_platform::auth::Principal;
+use blangkon_platform::auth::Actor;
 use blangkon_platform::kafka::{TopicSpec, topics};
 use blangkon_platform::outbox::NewEvent;
 use blangkon_proto::events as pb;
@@ -17,14 +17,14 @@ const PRODUCER: &str = "vendor";
 /// Topics this service writes, created at start when allowed.
 pub const TOPICS: &[TopicSpec<'static>] = &[topics::VENDOR_EVENTS_SPEC];
 
-fn actor(principal: &Principal) -> pb::Actor {
+fn actor(by: &Actor) -> pb::Actor {
     pb::Actor {
-        subject: principal.subject.clone(),
-        role: principal.role.as_str().to_string(),
+        subject: by.subject.clone(),
+        role: by.role().as_str().to_string(),
     }
 }
 
-pub fn regency_joined(row: &regency::Model, at: DateTime<Utc>, by: &Principal) -> NewEvent {
+pub fn regency_joined(row: &regency::Model, at: DateTime<Utc>, by: &Actor) -> NewEvent {
     NewEvent::new(
         TOPIC,
         PRODUCER,
@@ -40,7 +40,7 @@ pub fn regency_joined(row: &regency::Model, at: DateTime<Utc>, by: &Principal) -
     )
 }
 
-pub fn vendor_registered(row: &vendor::Model, by: &Principal) -> NewEvent {
+pub fn vendor_registered(row: &vendor::Model, by: &Actor) -> NewEvent {
     vendor_event(
         row,
         row.registered_at,
@@ -63,7 +63,7 @@ pub fn status_changed(
     to: VendorStatus,
     reason: &str,
     at: DateTime<Utc>,
-    by: &Principal,
+    by: &Actor,
 ) -> NewEvent {
     let change = pb::VendorStatusChange {
         vendor_id: row.id.clone(),
@@ -88,7 +88,7 @@ fn vendor_event<M: prost::Name>(row: &vendor::Model, at: DateTime<Utc>, payload:
     NewEvent::new(TOPIC, PRODUCER, "vendor", &row.id, at, payload)
 }
 
-pub fn training_recorded(row: &training::Model, regency_code: &str, by: &Principal) -> NewEvent {
+pub fn training_recorded(row: &training::Model, regency_code: &str, by: &Actor) -> NewEvent {
     NewEvent::new(
         TOPIC,
         PRODUCER,

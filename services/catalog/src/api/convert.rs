@@ -1,36 +1,36 @@
 //! Requests into domain values and stored products into answers.
 
+use blangkon_domain::validation::{self, FieldViolationExt, Violation};
 use blangkon_domain::{LegalForm, ProductId, RegencyCode, Scale};
-use blangkon_platform::api_error::ApiError;
 use blangkon_platform::page::{self, Position};
 use blangkon_platform::time::to_timestamp;
-use blangkon_platform::validation::{self, FieldViolationExt, Violation};
 use blangkon_proto::catalog as pb;
-use chrono::{DateTime, Utc};
 
-use super::ApiResult;
-use crate::domain::product::{DetailsInput, ListingError, ProductDetails, ProductStatus};
+use crate::domain::product::DetailsInput;
+use crate::error::{CatalogError, Result};
+use crate::products::ProductView;
 use crate::search;
-use crate::store::{self, product};
+use crate::stock::{Quote, Reservation};
+use crate::store::{self, product, reservation};
 
 /// Search results per page when the request names no size, and at most.
 const DEFAULT_PAGE_SIZE: u64 = 20;
 const MAX_PAGE_SIZE: u64 = 100;
 
-pub(super) fn parse_product_id(id: &str) -> ApiResult<String> {
-    Ok(ProductId::parse(id).field("product_id")?.to_string())
+pub(super) fn parse_product_id(id: &str) -> Result<ProductId> {
+    Ok(ProductId::parse(id).field("product_id")?)
 }
 
 /// The creation key of a product, if the request gave one.
-pub(super) fn parse_creation_key(key: &str) -> ApiResult<Option<String>> {
+pub(super) fn parse_creation_key(key: &str) -> Result<Option<String>> {
     if key.is_empty() {
         return Ok(None);
     }
     if key.chars().count() > 128 || key.chars().any(char::is_control) || key.trim() != key {
-        return Err(ApiError::Invalid(vec![Violation::new(
+        return Err(CatalogError::invalid(
             "idempotency_key",
             "must be at most 128 printable characters, without surrounding spaces",
-        )]));
+        ));
     }
     Ok(Some(key.to_string()))
 }
@@ -51,33 +51,8 @@ pub(super) fn details_input(details: Option<pb::ProductDetails>) -> DetailsInput
     }
 }
 
-/// The stored row of a new product with `details`, as of `at`.
-pub(super) fn product_row(
-    id: String,
-    vendor_id: String,
-    details: ProductDetails,
-    status: ProductStatus,
-    at: DateTime<Utc>,
-) -> product::Model {
-    product::Model {
-        id,
-        vendor_id,
-        category_code: details.category_code,
-        name: details.name,
-        description: details.description,
-        unit: details.unit,
-        price: details.price.get(),
-        min_order_quantity: details.min_order_quantity,
-        stock: details.stock,
-        image_urls: details.image_urls.into(),
-        delivery_regencies: details.delivery_regencies.into(),
-        domestic_product: details.domestic_product,
-        status,
-        version: 0,
-        created_at: at,
-        updated_at: at,
-        creation_key: None,
-    }
+pub fn view_to_proto(view: ProductView) -> pb::Product {
+    product_to_proto(view.product, view.price_history)
 }
 
 pub fn product_to_proto(
@@ -181,13 +156,6 @@ pub(super) fn cursor_fits(cursor: &search::Cursor, sort: search::SortOrder) -> b
     )
 }
 
-/// A listing step the product's status does not allow.
-impl From<ListingError> for ApiError {
-    fn from(e: ListingError) -> Self {
-        ApiError::FailedPrecondition(e.to_string())
-    }
-}
-
 /// A search request as the index's query; every bad field is named.
 /// `is_category` tells the category codes the catalog has.
 pub(super) fn search_query(
@@ -281,6 +249,53 @@ pub(super) fn search_query(
         page_size: page_size as usize,
         after,
     })
+}
+
+pub(super) fn reservation_to_proto(reservation: Reservation) -> pb::Reservation {
+    let held = reservation.is_held();
+    let rows: &[reservation::Model] = &reservation.lines;
+    pb::Reservation {
+        reservation_id: reservation.id.to_string(),
+        lines: rows
+            .iter()
+            .map(|r| pb::ReservedLine {
+                product_id: r.product_id.clone(),
+                quantity: r.quantity,
+                vendor_id: r.vendor_id.clone(),
+                name: r.name.clone(),
+                category_code: r.category_code.clone(),
+                unit: r.unit.clone(),
+                unit_price: r.unit_price,
+            })
+            .collect(),
+        status: if held {
+            pb::ReservationStatus::Held
+        } else {
+            pb::ReservationStatus::Released
+        } as i32,
+        reserved_at: rows.first().map(|r| to_timestamp(r.reserved_at)),
+    }
+}
+
+pub(super) fn quote_to_proto(quote: Quote) -> pb::Quote {
+    let Quote {
+        product,
+        quantity,
+        unavailable,
+    } = quote;
+    pb::Quote {
+        available: unavailable.is_none(),
+        unavailable_reason: unavailable.map(|e| e.to_string()).unwrap_or_default(),
+        product_id: product.id,
+        vendor_id: product.vendor_id,
+        name: product.name,
+        category_code: product.category_code,
+        unit: product.unit,
+        unit_price: product.price,
+        quantity,
+        min_order_quantity: product.min_order_quantity,
+        stock: product.stock,
+    }
 }
 
 #[cfg(test)]

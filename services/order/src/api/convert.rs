@@ -1,11 +1,9 @@
 //! Orders as the API answers them.
 
-use blangkon_platform::api_error::ApiError;
 use blangkon_platform::time::to_timestamp;
 use blangkon_proto::order as pb;
 
-use crate::domain::lifecycle::{InvalidTransition, OrderStatus};
-use crate::domain::money::MoneyError;
+use crate::domain::lifecycle::OrderStatus;
 use crate::placing::OrderRecord;
 use crate::store::{self, item, order};
 
@@ -59,19 +57,5 @@ pub(super) fn order_to_proto(
                 changed_at: Some(to_timestamp(h.changed_at)),
             })
             .collect(),
-    }
-}
-
-/// A step the order's status does not allow.
-impl From<InvalidTransition> for ApiError {
-    fn from(e: InvalidTransition) -> Self {
-        ApiError::FailedPrecondition(e.to_string())
-    }
-}
-
-/// Totals that do not fit, or over the ceiling: the lines are at fault.
-impl From<MoneyError> for ApiError {
-    fn from(e: MoneyError) -> Self {
-        ApiError::invalid("lines", e.to_string())
     }
 }

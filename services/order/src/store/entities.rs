@@ -86,7 +86,8 @@ pub mod history {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// An idempotency key of a buyer's work unit and the order it made.
+/// An idempotency key of a buyer's work unit (its regency and name) and
+/// the order it made.
 pub mod idempotency {
     use sea_orm::entity::prelude::*;
 
@@ -94,12 +95,16 @@ pub mod idempotency {
     #[sea_orm(table_name = "idempotency_keys")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
+        pub buyer_regency: String,
+        #[sea_orm(primary_key, auto_increment = false)]
         pub work_unit: String,
         #[sea_orm(primary_key, auto_increment = false)]
         pub key: String,
         /// Fingerprint of the request body: same key, other body is refused.
         pub request_hash: String,
         pub order_id: String,
+        /// The catalog reservation that holds the order's stock.
+        pub reservation_id: String,
         pub created_at: DateTimeUtc,
     }
 
@@ -119,6 +124,10 @@ pub mod attempt {
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "placing_attempts")]
     pub struct Model {
+        /// Empty for an attempt recorded before work units were told apart
+        /// by regency (it is only ever swept).
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub buyer_regency: String,
         #[sea_orm(primary_key, auto_increment = false)]
         pub work_unit: String,
         #[sea_orm(primary_key, auto_increment = false)]

@@ -7,7 +7,12 @@ use blangkon_platform::migration::statements::{add_columns, index, key, referenc
 use blangkon_platform::{migration, migrator};
 use sea_orm_migration::prelude::*;
 
-migrator!(CreateOrderTables, CreatePlacingAttempts, AddVendorName);
+migrator!(
+    CreateOrderTables,
+    CreatePlacingAttempts,
+    AddVendorName,
+    KeyByBuyerRegency
+);
 
 #[derive(DeriveIden)]
 enum Orders {
@@ -212,5 +217,156 @@ impl MigrationTrait for AddVendorName {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let vendor_name = text(Orders::VendorName).default("").to_owned();
         add_columns(m, Orders::Table, [vendor_name]).await
+    }
+}
+
+#[derive(DeriveIden)]
+enum KeysByRegency {
+    Table,
+    BuyerRegency,
+    WorkUnit,
+    Key,
+    RequestHash,
+    OrderId,
+    ReservationId,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum AttemptsByRegency {
+    Table,
+    BuyerRegency,
+    WorkUnit,
+    Key,
+    ReservationId,
+    StartedAt,
+}
+
+migration! {
+    /// A work unit's name is unique only within its regency, so idempotency
+    /// keys and placing attempts are the regency's, the work unit's and the
+    /// key together. Keys also keep the reservation that holds their
+    /// order's stock: its id now names the regency too, and the keys written
+    /// before keep the id they were placed under.
+    KeyByBuyerRegency = "m20261204_000303_key_by_buyer_regency"
+}
+
+/// The reservation id a key was placed under before ids named the regency.
+fn reservation_id_before_regencies(work_unit: &str, key: &str) -> String {
+    uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_OID,
+        format!("blangkon-order:{work_unit}:{key}").as_bytes(),
+    )
+    .to_string()
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for KeyByBuyerRegency {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(KeysByRegency::Table)
+                .col(regency(KeysByRegency::BuyerRegency))
+                .col(text(KeysByRegency::WorkUnit))
+                .col(text(KeysByRegency::Key))
+                .col(code(KeysByRegency::RequestHash, 64))
+                .col(id(KeysByRegency::OrderId))
+                .col(id(KeysByRegency::ReservationId))
+                .col(time(KeysByRegency::CreatedAt))
+                .primary_key(&mut key([
+                    KeysByRegency::BuyerRegency,
+                    KeysByRegency::WorkUnit,
+                    KeysByRegency::Key,
+                ]))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(AttemptsByRegency::Table)
+                .col(code(AttemptsByRegency::BuyerRegency, 5))
+                .col(text(AttemptsByRegency::WorkUnit))
+                .col(text(AttemptsByRegency::Key))
+                .col(id(AttemptsByRegency::ReservationId))
+                .col(time(AttemptsByRegency::StartedAt))
+                .primary_key(&mut key([
+                    AttemptsByRegency::BuyerRegency,
+                    AttemptsByRegency::WorkUnit,
+                    AttemptsByRegency::Key,
+                ]))
+                .to_owned(),
+        )
+        .await?;
+        let db = m.get_connection();
+        // Each key takes its order's buyer regency; an attempt takes the one
+        // of the order its key made, if any (else it is only ever swept).
+        db.execute_unprepared(
+            "INSERT INTO keys_by_regency \
+             (buyer_regency, work_unit, key, request_hash, order_id, reservation_id, created_at) \
+             SELECT o.buyer_regency, k.work_unit, k.key, k.request_hash, k.order_id, '', k.created_at \
+             FROM idempotency_keys k JOIN orders o ON o.id = k.order_id",
+        )
+        .await?;
+        db.execute_unprepared(
+            "INSERT INTO attempts_by_regency \
+             (buyer_regency, work_unit, key, reservation_id, started_at) \
+             SELECT COALESCE((SELECT o.buyer_regency FROM idempotency_keys k \
+             JOIN orders o ON o.id = k.order_id \
+             WHERE k.work_unit = a.work_unit AND k.key = a.key), ''), \
+             a.work_unit, a.key, a.reservation_id, a.started_at FROM placing_attempts a",
+        )
+        .await?;
+        fill_reservation_ids(db).await?;
+        for old in ["idempotency_keys", "placing_attempts"] {
+            m.drop_table(Table::drop().table(Alias::new(old)).to_owned())
+                .await?;
+        }
+        m.rename_table(
+            Table::rename()
+                .table(KeysByRegency::Table, Alias::new("idempotency_keys"))
+                .to_owned(),
+        )
+        .await?;
+        m.rename_table(
+            Table::rename()
+                .table(AttemptsByRegency::Table, Alias::new("placing_attempts"))
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+/// Gives every copied key the reservation id it was placed under, a
+/// thousand keys a round.
+async fn fill_reservation_ids(db: &SchemaManagerConnection<'_>) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    let (select, update) = match backend {
+        sea_orm::DbBackend::Postgres => (
+            "SELECT work_unit, key FROM keys_by_regency WHERE reservation_id = '' LIMIT 1000",
+            "UPDATE keys_by_regency SET reservation_id = $1 WHERE work_unit = $2 AND key = $3",
+        ),
+        _ => (
+            "SELECT work_unit, key FROM keys_by_regency WHERE reservation_id = '' LIMIT 1000",
+            "UPDATE keys_by_regency SET reservation_id = ? WHERE work_unit = ? AND key = ?",
+        ),
+    };
+    loop {
+        let rows = db
+            .query_all_raw(sea_orm::Statement::from_string(backend, select))
+            .await?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        for row in rows {
+            let work_unit: String = row.try_get("", "work_unit")?;
+            let key: String = row.try_get("", "key")?;
+            let reservation = reservation_id_before_regencies(&work_unit, &key);
+            db.execute_raw(sea_orm::Statement::from_sql_and_values(
+                backend,
+                update,
+                [reservation.into(), work_unit.into(), key.into()],
+            ))
+            .await?;
+        }
     }
 }

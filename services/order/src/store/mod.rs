@@ -15,12 +15,21 @@ use sea_orm::{
 
 pub use entities::{attempt, history, idempotency, item, order};
 
+/// An idempotency key as a buyer holds it: its work unit, named by regency
+/// and name together (two regencies may each have a "Dinas Pendidikan"),
+/// and the key it chose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuyerKey {
+    pub regency: String,
+    pub work_unit: String,
+    pub key: String,
+}
+
 pub async fn find_key(
     conn: &impl ConnectionTrait,
-    work_unit: &str,
-    key: &str,
+    key: &BuyerKey,
 ) -> Result<Option<idempotency::Model>, DbErr> {
-    idempotency::Entity::find_by_id((work_unit.to_string(), key.to_string()))
+    idempotency::Entity::find_by_id((key.regency.clone(), key.work_unit.clone(), key.key.clone()))
         .one(conn)
         .await
 }
@@ -45,7 +54,11 @@ pub fn new_order_writes(
     items: Vec<item::Model>,
     first: history::Model,
 ) -> Vec<SubQueryStatement> {
-    let attempt_done = forget_attempt_statement(&key.work_unit, &key.key);
+    let attempt_done = forget_attempt_statement(&BuyerKey {
+        regency: key.buyer_regency.clone(),
+        work_unit: key.work_unit.clone(),
+        key: key.key.clone(),
+    });
     vec![
         idempotency::Entity::insert(idempotency::ActiveModel::from(key))
             .into_query()
@@ -75,10 +88,14 @@ pub async fn record_attempt(conn: &impl ConnectionTrait, row: attempt::Model) ->
 fn attempt_upsert(row: attempt::Model, replace_if: Option<Expr>) -> InsertStatement {
     attempt::Entity::insert(attempt::ActiveModel::from(row))
         .on_conflict(
-            OnConflict::columns([attempt::Column::WorkUnit, attempt::Column::Key])
-                .update_columns([attempt::Column::ReservationId, attempt::Column::StartedAt])
-                .action_and_where_option(replace_if)
-                .to_owned(),
+            OnConflict::columns([
+                attempt::Column::BuyerRegency,
+                attempt::Column::WorkUnit,
+                attempt::Column::Key,
+            ])
+            .update_columns([attempt::Column::ReservationId, attempt::Column::StartedAt])
+            .action_and_where_option(replace_if)
+            .to_owned(),
         )
         .into_query()
 }
@@ -100,10 +117,11 @@ pub async fn lease_attempt(
     Ok(conn.query_all(&upsert).await?.len() == 1)
 }
 
-fn forget_attempt_statement(work_unit: &str, key: &str) -> DeleteStatement {
+fn forget_attempt_statement(key: &BuyerKey) -> DeleteStatement {
     attempt::Entity::delete_many()
-        .filter(attempt::Column::WorkUnit.eq(work_unit))
-        .filter(attempt::Column::Key.eq(key))
+        .filter(attempt::Column::BuyerRegency.eq(key.regency.as_str()))
+        .filter(attempt::Column::WorkUnit.eq(key.work_unit.as_str()))
+        .filter(attempt::Column::Key.eq(key.key.as_str()))
         .into_query()
 }
 
@@ -111,27 +129,22 @@ fn forget_attempt_statement(work_unit: &str, key: &str) -> DeleteStatement {
 /// attempt is dated back to `at`, before any live lease.
 pub async fn expire_lease(
     conn: &impl ConnectionTrait,
-    work_unit: &str,
-    key: &str,
+    key: &BuyerKey,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), DbErr> {
     attempt::Entity::update_many()
         .col_expr(attempt::Column::StartedAt, Expr::value(at))
-        .filter(attempt::Column::WorkUnit.eq(work_unit))
-        .filter(attempt::Column::Key.eq(key))
+        .filter(attempt::Column::BuyerRegency.eq(key.regency.as_str()))
+        .filter(attempt::Column::WorkUnit.eq(key.work_unit.as_str()))
+        .filter(attempt::Column::Key.eq(key.key.as_str()))
         .exec(conn)
         .await?;
     Ok(())
 }
 
 /// Ends a placing attempt whose stock was given back or used.
-pub async fn forget_attempt(
-    conn: &impl ConnectionTrait,
-    work_unit: &str,
-    key: &str,
-) -> Result<(), DbErr> {
-    conn.execute(&forget_attempt_statement(work_unit, key))
-        .await?;
+pub async fn forget_attempt(conn: &impl ConnectionTrait, key: &BuyerKey) -> Result<(), DbErr> {
+    conn.execute(&forget_attempt_statement(key)).await?;
     Ok(())
 }
 
@@ -156,6 +169,7 @@ pub async fn claim_attempt(
     row: &attempt::Model,
 ) -> Result<bool, DbErr> {
     let result = attempt::Entity::delete_many()
+        .filter(attempt::Column::BuyerRegency.eq(row.buyer_regency.as_str()))
         .filter(attempt::Column::WorkUnit.eq(row.work_unit.as_str()))
         .filter(attempt::Column::Key.eq(row.key.as_str()))
         .filter(attempt::Column::StartedAt.eq(row.started_at))
@@ -230,8 +244,10 @@ pub async fn insert_history(conn: &impl ConnectionTrait, row: history::Model) ->
 /// Which orders a caller may list.
 #[derive(Debug, Clone, Default)]
 pub struct OrderFilter {
+    /// With `regency`: a work unit's name is unique only in its regency.
     pub work_unit: Option<String>,
     pub vendor_id: Option<String>,
+    /// The regency of the buyer's work unit.
     pub regency: Option<String>,
     pub status: Option<OrderStatus>,
     pub placed_from: Option<chrono::DateTime<chrono::Utc>>,

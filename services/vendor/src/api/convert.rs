@@ -1,14 +1,14 @@
 //! Conversions between the protobuf contract and the domain and store types.
 
-use blangkon_platform::api_error::ApiError;
 use blangkon_platform::time::to_timestamp;
 use blangkon_proto::vendor as pb;
 
 use crate::domain::regency::RegencyKind;
-use crate::domain::vendor::{
-    InvalidTransition, LegalForm, RegistrationInput, Scale, TrainingKind, VendorStatus,
-};
-use crate::store::{VendorCounts, regency, status_history, training, vendor};
+use crate::domain::vendor::{LegalForm, RegistrationInput, Scale, TrainingKind, VendorStatus};
+use crate::policy::Visibility;
+use crate::regencies::RegencyView;
+use crate::store::{status_history, training, vendor};
+use crate::verification::VendorView;
 
 pub fn training_kind_from_proto(value: i32) -> Option<TrainingKind> {
     match pb::TrainingKind::try_from(value).ok()? {
@@ -34,7 +34,11 @@ fn training_kind_of(stored: &str) -> pb::TrainingKind {
     }
 }
 
-pub fn regency_to_proto(row: regency::Model, counts: VendorCounts) -> pb::Regency {
+pub fn regency_to_proto(view: RegencyView) -> pb::Regency {
+    let RegencyView {
+        regency: row,
+        vendors: counts,
+    } = view;
     let kind = match RegencyKind::parse(&row.kind) {
         Some(RegencyKind::Kabupaten) => pb::RegencyKind::Kabupaten,
         Some(RegencyKind::Kota) => pb::RegencyKind::Kota,
@@ -49,15 +53,6 @@ pub fn regency_to_proto(row: regency::Model, counts: VendorCounts) -> pb::Regenc
         vendor_count: counts.total,
         verified_vendor_count: counts.verified,
     }
-}
-
-/// How much of a vendor record a caller may see.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Visibility {
-    /// Admins in scope and the vendor itself: everything.
-    Full,
-    /// Everyone else: no NIK, NPWP, bank account or contact.
-    Public,
 }
 
 pub fn vendor_to_proto(row: vendor::Model, visibility: Visibility) -> pb::Vendor {
@@ -118,11 +113,12 @@ pub fn training_to_proto(row: training::Model) -> pb::Training {
     }
 }
 
-/// A decision the vendor's status does not allow.
-impl From<InvalidTransition> for ApiError {
-    fn from(e: InvalidTransition) -> Self {
-        ApiError::FailedPrecondition(e.to_string())
-    }
+/// A vendor with its history and trainings, as far as its caller may see.
+pub fn view_to_proto(view: VendorView) -> pb::Vendor {
+    let mut vendor = vendor_to_proto(view.vendor, view.visibility);
+    vendor.history = view.history.into_iter().map(history_to_proto).collect();
+    vendor.trainings = view.trainings.into_iter().map(training_to_proto).collect();
+    vendor
 }
 
 /// A registration request as the domain reads it, fields still unchecked.

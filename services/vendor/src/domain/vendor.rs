@@ -34,6 +34,26 @@ impl Decision {
     }
 }
 
+/// Longest reason or note a decision may carry.
+pub const MAX_REASON: usize = 1000;
+
+/// The reason (or note) of `decision`, as the caller wrote it in `field`:
+/// required where the decision needs one, at most [`MAX_REASON`]
+/// characters, blanks around it dropped.
+pub fn decision_reason(decision: Decision, field: &str, value: &str) -> Result<String, Violation> {
+    let value = value.trim();
+    if decision.needs_reason() && value.is_empty() {
+        return Err(Violation::new(field, "is required"));
+    }
+    if value.chars().count() > MAX_REASON {
+        return Err(Violation::new(
+            field,
+            format!("must be at most {MAX_REASON} characters"),
+        ));
+    }
+    Ok(value.to_string())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("a {} vendor cannot be {}", from.as_str(), match decision {
     Decision::Verify => "verified",
@@ -541,5 +561,25 @@ mod tests {
             today,
         );
         assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn a_rejection_must_say_why_and_no_reason_runs_past_a_thousand_characters() {
+        assert_eq!(
+            decision_reason(Decision::Reject, "reason", "  "),
+            Err(Violation::new("reason", "is required"))
+        );
+        assert_eq!(
+            decision_reason(Decision::Suspend, "reason", " late deliveries "),
+            Ok("late deliveries".into())
+        );
+        assert_eq!(decision_reason(Decision::Verify, "note", ""), Ok("".into()));
+        let most = "é".repeat(MAX_REASON);
+        assert_eq!(
+            decision_reason(Decision::Reinstate, "note", &most),
+            Ok(most)
+        );
+        let err = decision_reason(Decision::Verify, "note", &"x".repeat(MAX_REASON + 1));
+        assert_eq!(err.unwrap_err().field, "note");
     }
 }

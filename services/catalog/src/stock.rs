@@ -1,52 +1,48 @@
-//! Price quotes and stock reservations, for the order service.
+//! Price quotes and stock reservations: a buyer or the order service asks
+//! what lines would cost, and the order service holds the stock of an
+//! order it is placing (one call that also answers the price each line was
+//! taken at) and gives it back when the order will not be.
 
 use std::collections::HashMap;
 
-use blangkon_domain::{ReservationId, VendorStatus};
-use blangkon_platform::api_error::ApiError;
-use blangkon_platform::auth::{Principal, Role};
-use blangkon_platform::db;
-use blangkon_platform::outbox;
-use blangkon_platform::time::to_timestamp;
-use blangkon_platform::validation::{FieldViolationExt, Refusal, product_lines};
-use blangkon_proto::catalog as pb;
+use blangkon_domain::validation::Refusal;
+use blangkon_domain::{Actor, ReservationId, VendorStatus};
+use blangkon_platform::{db, outbox};
 use sea_orm::ConnectionTrait;
 
-use super::CatalogApi;
+use crate::Catalog;
 use crate::domain::product::{Offer, ProductStatus, Unavailable, check_availability};
+use crate::error::{CatalogError, Result};
 use crate::events;
+use crate::policy;
 use crate::store::{self, reservation};
 use reservation::ReservationStatus;
 
-/// A request's lines, checked; the same product twice is refused so a
-/// reservation line is one product.
-fn request_lines(lines: &[pb::QuoteLine]) -> Result<Vec<(String, i64)>, ApiError> {
-    product_lines(lines.iter().map(|l| (l.product_id.as_str(), l.quantity)))
-        .map_err(ApiError::Invalid)
+/// Product ids and quantities, each product once (checked by the domain's
+/// `product_lines`).
+pub type Lines = Vec<(String, i64)>;
+
+/// What one line would cost now, and whether it can be had.
+#[derive(Debug, Clone)]
+pub struct Quote {
+    pub product: store::product::Model,
+    pub quantity: i64,
+    /// Why the line cannot be had now, if it cannot.
+    pub unavailable: Option<Unavailable>,
 }
 
-fn reservation_to_proto(reservation_id: &str, rows: &[reservation::Model]) -> pb::Reservation {
-    let held = rows.iter().all(|r| r.status == ReservationStatus::Held);
-    pb::Reservation {
-        reservation_id: reservation_id.to_string(),
-        lines: rows
+/// A reservation's lines, held or released.
+#[derive(Debug, Clone)]
+pub struct Reservation {
+    pub id: ReservationId,
+    pub lines: Vec<reservation::Model>,
+}
+
+impl Reservation {
+    pub fn is_held(&self) -> bool {
+        self.lines
             .iter()
-            .map(|r| pb::ReservedLine {
-                product_id: r.product_id.clone(),
-                quantity: r.quantity,
-                vendor_id: r.vendor_id.clone(),
-                name: r.name.clone(),
-                category_code: r.category_code.clone(),
-                unit: r.unit.clone(),
-                unit_price: r.unit_price,
-            })
-            .collect(),
-        status: if held {
-            pb::ReservationStatus::Held
-        } else {
-            pb::ReservationStatus::Released
-        } as i32,
-        reserved_at: rows.first().map(|r| to_timestamp(r.reserved_at)),
+            .all(|r| r.status == ReservationStatus::Held)
     }
 }
 
@@ -78,12 +74,12 @@ enum Taking {
     Exists,
 }
 
-impl CatalogApi {
+impl Catalog {
     async fn offer(
         &self,
         conn: &impl ConnectionTrait,
         product: &store::product::Model,
-    ) -> Result<Offer, ApiError> {
+    ) -> Result<Offer> {
         let vendor_verified = store::find_vendor(conn, &product.vendor_id)
             .await?
             .is_some_and(|v| v.status == VendorStatus::Verified);
@@ -95,18 +91,9 @@ impl CatalogApi {
         })
     }
 
-    pub(super) async fn do_quote_prices(
-        &self,
-        who: &Principal,
-        req: pb::QuotePricesRequest,
-    ) -> Result<pb::QuotePricesResponse, ApiError> {
-        if !matches!(who.role, Role::Service | Role::Buyer) {
-            return Err(ApiError::denied(format!(
-                "role {} may not ask for quotes",
-                who.role
-            )));
-        }
-        let lines = request_lines(&req.lines)?;
+    /// What `lines` would cost now, line by line.
+    pub async fn quote_prices(&self, actor: &Actor, lines: Lines) -> Result<Vec<Quote>> {
+        policy::quote_prices(actor)?;
         let ids: Vec<String> = lines.iter().map(|(id, _)| id.clone()).collect();
         let mut rows: HashMap<String, store::product::Model> =
             store::products_by_ids(&self.db, &ids)
@@ -116,47 +103,30 @@ impl CatalogApi {
                 .collect();
         let mut quotes = Vec::with_capacity(lines.len());
         for (product_id, quantity) in lines {
-            let Some(row) = rows.remove(&product_id) else {
-                return Err(ApiError::NotFound(format!("product {product_id}")));
+            let Some(product) = rows.remove(&product_id) else {
+                return Err(CatalogError::NotFound(format!("product {product_id}")));
             };
-            let availability = check_availability(self.offer(&self.db, &row).await?, quantity);
-            quotes.push(pb::Quote {
-                available: availability.is_ok(),
-                unavailable_reason: availability
-                    .err()
-                    .map(|e| e.to_string())
-                    .unwrap_or_default(),
-                product_id,
-                vendor_id: row.vendor_id,
-                name: row.name,
-                category_code: row.category_code,
-                unit: row.unit,
-                unit_price: row.price,
+            let availability = check_availability(self.offer(&self.db, &product).await?, quantity);
+            quotes.push(Quote {
+                product,
                 quantity,
-                min_order_quantity: row.min_order_quantity,
-                stock: row.stock,
+                unavailable: availability.err(),
             });
         }
-        Ok(pb::QuotePricesResponse { quotes })
+        Ok(quotes)
     }
 
-    pub(super) async fn do_reserve_stock(
+    /// Holds the stock of every line under `id`, or none of it. The same
+    /// id with the same lines answers the reservation again (and holds a
+    /// released one again), so a caller may retry.
+    pub async fn reserve_stock(
         &self,
-        who: &Principal,
-        req: pb::ReserveStockRequest,
-    ) -> Result<pb::Reservation, ApiError> {
-        if who.role != Role::Service {
-            return Err(ApiError::denied(format!(
-                "role {} may not reserve stock",
-                who.role
-            )));
-        }
-        let reservation_id = uuid::Uuid::parse_str(req.reservation_id.trim())
-            .map_err(|_| {
-                ApiError::invalid("reservation_id", "must be a UUID chosen by the caller")
-            })?
-            .to_string();
-        let lines = request_lines(&req.lines)?;
+        actor: &Actor,
+        id: ReservationId,
+        lines: Lines,
+    ) -> Result<Reservation> {
+        policy::hold_stock(actor, "reserve stock")?;
+        let reservation_id = id.to_string();
 
         // The common case is one round of conditional writes; only a
         // refusal or a retry pays for the reads that explain it.
@@ -167,7 +137,7 @@ impl CatalogApi {
                 Taking::Reserved(rows) => {
                     // Stock is not in the search index: only the relay has work.
                     self.relay.wake();
-                    return Ok(reservation_to_proto(&reservation_id, &rows));
+                    return Ok(Reservation { id, lines: rows });
                 }
                 Taking::Exists => store::reservation_lines(&self.db, &reservation_id).await?,
                 Taking::Refused(line) => {
@@ -182,13 +152,16 @@ impl CatalogApi {
                 }
             };
             if !same_lines(&existing, &lines) {
-                return Err(ApiError::AlreadyExists {
-                    field: "reservation_id".into(),
+                return Err(CatalogError::AlreadyExists {
+                    field: "reservation_id",
                     message: format!("reservation {reservation_id} exists with other lines"),
                 });
             }
             if existing.iter().any(|r| r.status == ReservationStatus::Held) {
-                return Ok(reservation_to_proto(&reservation_id, &existing));
+                return Ok(Reservation {
+                    id,
+                    lines: existing,
+                });
             }
             // Released: asking again holds it again, so a caller that gave
             // the stock back after a failure can retry with the same id.
@@ -196,7 +169,7 @@ impl CatalogApi {
                 .take_stock(&reservation_id, &lines, Write::Rehold)
                 .await?;
         }
-        Err(ApiError::Unavailable(format!(
+        Err(CatalogError::Busy(format!(
             "reservation {reservation_id} is being changed by concurrent calls; retry"
         )))
     }
@@ -207,7 +180,7 @@ impl CatalogApi {
         reservation_id: &str,
         lines: &[(String, i64)],
         write: Write,
-    ) -> Result<Taking, ApiError> {
+    ) -> Result<Taking> {
         let now = blangkon_platform::time::now();
         let txn = db::begin_write(&self.db).await?;
         let mut rows = Vec::with_capacity(lines.len());
@@ -271,20 +244,20 @@ impl CatalogApi {
         &self,
         i: usize,
         (product_id, quantity): &(String, i64),
-    ) -> Result<ApiError, ApiError> {
+    ) -> Result<CatalogError> {
         let product = store::find_product(&self.db, product_id)
             .await?
-            .ok_or_else(|| ApiError::NotFound(format!("product {product_id}")))?;
+            .ok_or_else(|| CatalogError::NotFound(format!("product {product_id}")))?;
         let offer = self.offer(&self.db, &product).await?;
         Ok(match check_availability(offer, *quantity) {
-            Err(Unavailable::BelowMinimumOrder) => ApiError::invalid(
+            Err(Unavailable::BelowMinimumOrder) => CatalogError::invalid(
                 &format!("lines[{i}].quantity"),
                 format!(
                     "is below the minimum order quantity {} of product {product_id}",
                     product.min_order_quantity
                 ),
             ),
-            Err(Unavailable::OutOfStock) => ApiError::Refused(vec![Refusal::new(
+            Err(Unavailable::OutOfStock) => CatalogError::Refused(vec![Refusal::new(
                 Unavailable::OutOfStock.kind(),
                 format!("lines[{i}]"),
                 format!(
@@ -292,36 +265,28 @@ impl CatalogApi {
                     product.stock
                 ),
             )]),
-            Err(reason) => ApiError::Refused(vec![Refusal::new(
+            Err(reason) => CatalogError::Refused(vec![Refusal::new(
                 reason.kind(),
                 format!("lines[{i}]"),
                 format!("product {product_id}: {reason}"),
             )]),
             // Another reservation or a product change came in between.
-            Ok(()) => ApiError::Unavailable(format!(
+            Ok(()) => CatalogError::Busy(format!(
                 "product {product_id} changed while its stock was taken; retry"
             )),
         })
     }
 
-    pub(super) async fn do_release_stock(
-        &self,
-        who: &Principal,
-        req: pb::ReleaseStockRequest,
-    ) -> Result<pb::Reservation, ApiError> {
-        if who.role != Role::Service {
-            return Err(ApiError::denied(format!(
-                "role {} may not release stock",
-                who.role
-            )));
-        }
-        let reservation_id = ReservationId::parse(&req.reservation_id)
-            .field("reservation_id")?
-            .to_string();
+    /// Gives the stock of a reservation back (once; again is harmless).
+    pub async fn release_stock(&self, actor: &Actor, id: ReservationId) -> Result<Reservation> {
+        policy::hold_stock(actor, "release stock")?;
+        let reservation_id = id.to_string();
         let txn = db::begin_write(&self.db).await?;
         let lines = store::reservation_lines(&txn, &reservation_id).await?;
         if lines.is_empty() {
-            return Err(ApiError::NotFound(format!("reservation {reservation_id}")));
+            return Err(CatalogError::NotFound(format!(
+                "reservation {reservation_id}"
+            )));
         }
         let now = blangkon_platform::time::now();
         if store::release_reservation(&txn, &reservation_id, now).await? {
@@ -341,6 +306,6 @@ impl CatalogApi {
         // Stock is not in the search index: only the relay has work.
         self.relay.wake();
         let lines = store::reservation_lines(&self.db, &reservation_id).await?;
-        Ok(reservation_to_proto(&reservation_id, &lines))
+        Ok(Reservation { id, lines })
     }
 }

@@ -1,0 +1,67 @@
+//! What can stop a use case of the catalog service, one case per cause.
+//! The gRPC adapter turns each into its status in one place
+//! (`api::status`); nothing here knows of gRPC.
+
+use blangkon_domain::Denied;
+use blangkon_domain::validation::{Refusal, Violation, describe, describe_refusals};
+use sea_orm::DbErr;
+
+use crate::domain::product::ListingError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// Bad fields of the request, each named.
+    #[error("invalid request: {}", describe(.0))]
+    Invalid(Vec<Violation>),
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    /// "product 0193…": what was looked for.
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{message}")]
+    AlreadyExists {
+        field: &'static str,
+        message: String,
+    },
+    /// The state of things refuses it now (a vendor not verified).
+    #[error("{0}")]
+    NotNow(String),
+    /// The product's status does not allow the listing step.
+    #[error(transparent)]
+    Listing(#[from] ListingError),
+    /// The stock or listing of named lines refuses the request.
+    #[error("refused: {}", describe_refusals(.0))]
+    Refused(Vec<Refusal>),
+    /// A concurrent change came first: reload and try again.
+    #[error("{0} changed meanwhile; reload it and try again")]
+    Changed(String),
+    /// Concurrent calls kept changing the same thing; the same call may
+    /// pass when retried.
+    #[error("{0}")]
+    Busy(String),
+    /// The search index failed: a broken invariant of this replica.
+    #[error("search: {0}")]
+    Search(String),
+    #[error("database: {0}")]
+    Store(#[from] DbErr),
+}
+
+impl CatalogError {
+    pub fn invalid(field: &str, description: impl Into<String>) -> Self {
+        Self::Invalid(vec![Violation::new(field, description)])
+    }
+}
+
+impl From<Vec<Violation>> for CatalogError {
+    fn from(violations: Vec<Violation>) -> Self {
+        Self::Invalid(violations)
+    }
+}
+
+impl From<Violation> for CatalogError {
+    fn from(violation: Violation) -> Self {
+        Self::Invalid(vec![violation])
+    }
+}
+
+pub type Result<T, E = CatalogError> = std::result::Result<T, E>;
