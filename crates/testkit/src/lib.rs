@@ -31,6 +31,28 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::DefaultProducerContext;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 
+/// Waits until `probe` answers `Some`, for at most `within`, and answers
+/// what it answered. Each probe runs under the same deadline, so a probe
+/// that hangs fails the test at the deadline instead of hanging it; the
+/// failure says `what` was awaited.
+pub async fn eventually<T, Probe, Answer>(what: &str, within: Duration, mut probe: Probe) -> T
+where
+    Probe: FnMut() -> Answer,
+    Answer: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, probe()).await {
+            Ok(Some(answer)) => return answer,
+            Ok(None) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Ok(None) => panic!("{what}: not within {within:?}"),
+            Err(_) => panic!("{what}: not within {within:?} (the last probe hung)"),
+        }
+    }
+}
+
 /// Environment variable naming a PostgreSQL server for tests, e.g.
 /// `postgres://postgres@127.0.0.1:5432`.
 pub const DATABASE_ENV: &str = "BLANGKON_TEST_DATABASE_URL";
