@@ -47,7 +47,12 @@ pub struct Broker {
 impl Broker {
     pub async fn start() -> Self {
         let Some(tansu) = tansu_binary() else {
-            eprintln!("tansu is not installed: the faults hit the mock cluster's broker");
+            // The mock cluster's broker can be taken down and up too, but
+            // only tansu hangs as a real broker does: CI must have it.
+            blangkon_testkit::missing_part(
+                "a broker fault test on a real broker",
+                "tansu (deploy/local/tansu.sh install)",
+            );
             return Self {
                 kafka: TestKafka::mock(),
                 process: None,

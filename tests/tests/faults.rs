@@ -105,11 +105,12 @@ const DATABASE_AWAY: Duration = Duration::from_secs(5);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn after_postgresql_restarts_under_load_every_call_was_retryable_and_nothing_is_lost() {
-    let Some(url) = std::env::var("BLANGKON_TEST_DATABASE_URL")
+    // SQLite has no server to restart.
+    let Some(url) = std::env::var(blangkon_testkit::DATABASE_ENV)
         .ok()
         .filter(|u| u.starts_with("postgres"))
     else {
-        eprintln!("needs PostgreSQL (BLANGKON_TEST_DATABASE_URL): SQLite has no server to restart");
+        blangkon_testkit::missing_part("the PostgreSQL restart test", "PostgreSQL");
         return;
     };
     let broker = Broker::start().await;

@@ -49,11 +49,10 @@ async fn until(endpoint: &str, wanted: ServingStatus) -> Duration {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_follows_the_database_and_not_the_broker() {
-    let db = TestDatabase::new().await;
-    if !db.is_postgres() {
-        eprintln!("needs PostgreSQL (BLANGKON_TEST_DATABASE_URL): SQLite cannot go away");
+    // SQLite cannot go away.
+    let Some(db) = TestDatabase::postgres("the readiness test").await else {
         return;
-    }
+    };
     let broker = Broker::start().await;
     let proxy = DbProxy::to(&db.url).await;
     let services = TestSuite::on(TestKafka::external(broker.kafka.bootstrap.clone()));

@@ -288,6 +288,7 @@ async fn redelivered_events_are_applied_once() {
 
     let shutdown = CancellationToken::new();
     let group = format!("inbox-test-{}", uuid::Uuid::new_v4().simple());
+    let counts = blangkon_platform::metrics::ConsumerMetrics::default();
     let consumer = InboxConsumer::new(
         &group,
         conn.clone(),
@@ -295,16 +296,29 @@ async fn redelivered_events_are_applied_once() {
         &[topic.as_str()],
         Arc::new(CountJoins),
     )
-    .unwrap();
+    .unwrap()
+    .counted(counts.clone());
     let task = tokio::spawn(consumer.run(shutdown.clone()));
 
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while count_of(&conn, "33.01").await == 0 {
-        assert!(std::time::Instant::now() < deadline, "events consumed");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    // Give the last duplicate time to arrive too.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Every one of the five records taken, whatever became of it.
+    let taken = || {
+        ["applied", "duplicate", "skipped", "undecodable"]
+            .into_iter()
+            .map(|outcome| {
+                let labels = [
+                    ("consumer", group.clone()),
+                    ("outcome", outcome.to_string()),
+                ];
+                counts.events.get_or_create(&labels).get()
+            })
+            .sum::<u64>()
+    };
+    eventually(
+        "all five records taken",
+        Duration::from_secs(30),
+        || async { (taken() >= 5).then_some(()) },
+    )
+    .await;
     shutdown.cancel();
     task.await.unwrap();
     assert_eq!(count_of(&conn, "33.74").await, 1);

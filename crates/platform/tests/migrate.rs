@@ -36,11 +36,10 @@ mod schema {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_migrators_take_turns_and_each_migration_runs_once() {
-    let test_db = TestDatabase::new().await;
-    if !test_db.is_postgres() {
-        eprintln!("needs PostgreSQL (BLANGKON_TEST_DATABASE_URL): SQLite has one process");
+    // SQLite has one process: there is nothing to take turns with.
+    let Some(test_db) = TestDatabase::postgres("the concurrent migration test").await else {
         return;
-    }
+    };
     let settings = DatabaseSettings {
         url: test_db.url.as_str().into(),
         max_connections: 3,

@@ -53,6 +53,20 @@ where
     }
 }
 
+/// Whether this is a CI run (`CI` set, and not to `false` or `0`), where
+/// every real part a test needs must be there: .ci/run provides them.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "false" | "0"))
+}
+
+/// A real part `test` needs is missing. In CI the test fails, naming the
+/// part: a broken CI set-up must not pass unseen. Elsewhere it says what it
+/// does not test, and the caller returns.
+pub fn missing_part(test: &str, part: &str) {
+    assert!(!in_ci(), "{test} cannot run in CI without {part}");
+    eprintln!("{test} does not run here: it needs {part}");
+}
+
 /// Environment variable naming a PostgreSQL server for tests, e.g.
 /// `postgres://postgres@127.0.0.1:5432`.
 pub const DATABASE_ENV: &str = "BLANGKON_TEST_DATABASE_URL";
@@ -68,7 +82,14 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
+    /// A fresh database: on the PostgreSQL server [`DATABASE_ENV`] names,
+    /// else a SQLite file. In CI the server must be named.
     pub async fn new() -> Self {
+        let server = std::env::var(DATABASE_ENV).unwrap_or_default();
+        assert!(
+            !(in_ci() && server.trim().is_empty()),
+            "CI runs the tests on PostgreSQL: set {DATABASE_ENV}"
+        );
         match std::env::var(DATABASE_ENV) {
             Ok(server) if !server.trim().is_empty() => {
                 let server = server.trim().trim_end_matches('/').to_string();
@@ -101,6 +122,19 @@ impl TestDatabase {
 
     pub fn is_postgres(&self) -> bool {
         self.postgres.is_some()
+    }
+
+    /// A fresh PostgreSQL database for `test`, which needs a server (to
+    /// stop, restart or share); `None`, said why, where there is none. In
+    /// CI there must be one.
+    pub async fn postgres(test: &str) -> Option<Self> {
+        let db = Self::new().await;
+        if db.is_postgres() {
+            Some(db)
+        } else {
+            missing_part(test, &format!("PostgreSQL ({DATABASE_ENV})"));
+            None
+        }
     }
 
     /// A connection of the test's own, for assertions on what a service
@@ -189,8 +223,14 @@ pub struct TestKafka {
 }
 
 impl TestKafka {
-    /// The external broker if configured, else a fresh mock cluster.
+    /// The external broker if configured, else a fresh mock cluster. In CI
+    /// the broker must be named.
     pub fn new() -> Self {
+        let named = std::env::var(KAFKA_ENV).unwrap_or_default();
+        assert!(
+            !(in_ci() && named.trim().is_empty()),
+            "CI runs the tests on a real broker: set {KAFKA_ENV}"
+        );
         match std::env::var(KAFKA_ENV) {
             Ok(bootstrap) if !bootstrap.trim().is_empty() => Self {
                 bootstrap: bootstrap.trim().to_string(),

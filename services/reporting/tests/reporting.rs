@@ -431,43 +431,6 @@ async fn figures(db: DatabaseConnection) -> (pb::Summary, Vec<pb::Breakdown>, Ve
     (summary, breakdowns, ledger)
 }
 
-/// The families of figures the scenario checks. Each runs even when another
-/// failed, and the test fails naming every family that broke.
-#[derive(Default)]
-struct Families {
-    broken: Vec<String>,
-}
-
-impl Families {
-    async fn check<T>(
-        &mut self,
-        family: &str,
-        checks: impl std::future::Future<Output = T>,
-    ) -> Option<T> {
-        use futures::FutureExt as _;
-        match std::panic::AssertUnwindSafe(checks).catch_unwind().await {
-            Ok(value) => Some(value),
-            Err(panic) => {
-                let why = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default();
-                self.broken.push(format!("{family}: {why}"));
-                None
-            }
-        }
-    }
-
-    fn finish(self) {
-        assert!(
-            self.broken.is_empty(),
-            "families of figures that broke:\n{}",
-            self.broken.join("\n")
-        );
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn figures_streams_and_open_data_after_a_scripted_scenario() {
     let mut s = suite().await;
@@ -654,452 +617,426 @@ async fn figures_streams_and_open_data_after_a_scripted_scenario() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
 
-    let mut families = Families::default();
     let reports = s.reports().await;
-    families
-        .check(
-            "the summary equals the services' own databases and the script",
-            async {
-                // The summary equals what the order and vendor databases say, to the rupiah.
-                let t = truth(&s).await;
-                assert_eq!(summary.transactions, t.transactions);
-                assert_eq!(summary.transaction_value, t.value);
-                assert_eq!(summary.micro_small_value, t.micro_small_value);
-                assert_eq!(summary.vendors_total, t.vendors);
-                assert_eq!(summary.vendors_individual, t.individuals);
-                assert_eq!(
-                    summary
-                        .orders_by_status
-                        .iter()
-                        .map(|r| r.orders)
-                        .sum::<i64>(),
-                    t.orders
-                );
-                // And what the script did, worked out by hand.
-                assert_eq!(
-                    (summary.transactions, summary.transaction_value),
-                    (3, 4_800_000)
-                );
-                assert_eq!(summary.micro_small_value, 2_300_000);
-                assert_eq!(summary.micro_small_share_bp, 4_791);
-                assert!(summary.micro_small_target_met);
-                assert_eq!(
-                    (
-                        summary.vendors_total,
-                        summary.vendors_individual,
-                        summary.vendors_business_entity
-                    ),
-                    (4, 1, 3)
-                );
-                assert_eq!(count_of(&summary.vendors_by_status, "verified"), 2);
-                assert_eq!(count_of(&summary.vendors_by_status, "pending"), 1);
-                assert_eq!(count_of(&summary.vendors_by_legal_form, "koperasi"), 1);
-                assert_eq!(count_of(&summary.vendors_by_regency, "33.74"), 2);
-                assert_eq!(count_of(&summary.vendors_by_regency, "33.22"), 2);
-                // Five listed, one unlisted: katering 2 (Bu Sri, 33.74), atk 1 and
-                // mebel 1 (33.22).
-                let products: Vec<(&str, i64)> = summary
-                    .products_by_category
-                    .iter()
-                    .map(|r| (r.key.as_str(), r.count))
-                    .collect();
-                assert_eq!(products, [("atk", 1), ("katering", 2), ("mebel", 1)]);
-                let products: Vec<(&str, i64)> = summary
-                    .products_by_regency
-                    .iter()
-                    .map(|r| (r.key.as_str(), r.count))
-                    .collect();
-                assert_eq!(products, [("33.22", 2), ("33.74", 2)]);
-                assert_eq!(
-                    (summary.regencies_joined, summary.regencies_transacting),
-                    (3, 2)
-                );
-                let top: Vec<(&str, i64, i64)> = summary
-                    .top_categories
-                    .iter()
-                    .map(|c| (c.key.as_str(), c.orders, c.value))
-                    .collect();
-                assert_eq!(
-                    top,
-                    [
-                        ("mebel", 1, 2_500_000),
-                        ("katering", 1, 1_750_000),
-                        ("atk", 1, 550_000)
-                    ]
-                );
-                assert!(summary.as_of.is_some());
-            },
-        )
-        .await;
-    families
-        .check("breakdowns", async {
-            let mut reports = reports.clone();
-            // Breakdowns: by month over today, and over a year with no orders.
-            let today = blangkon_reporting::domain::calendar::day_of(chrono::Utc::now());
-            let by_month = reports
-                .get_breakdown(Request::new(pb::GetBreakdownRequest {
-                    dimension: pb::Dimension::Month as i32,
-                    period: Some(pb::Period {
-                        from_date: today.clone(),
-                        until_date: today.clone(),
-                    }),
-                }))
-                .await
-                .unwrap()
-                .into_inner();
-            assert_eq!(
-                (by_month.orders_total, by_month.value_total),
-                (3, 4_800_000)
-            );
-            assert_eq!(by_month.rows.len(), 1);
-            assert_eq!(by_month.rows[0].key, &today[..7]);
-            let empty = reports
-                .get_breakdown(Request::new(pb::GetBreakdownRequest {
-                    dimension: pb::Dimension::Category as i32,
-                    period: Some(pb::Period {
-                        from_date: "2020-01-01".into(),
-                        until_date: "2020-12-31".into(),
-                    }),
-                }))
-                .await
-                .unwrap()
-                .into_inner();
-            assert!(empty.rows.is_empty());
-            assert_eq!((empty.orders_total, empty.value_total), (0, 0));
-            let by_regency = reports
-                .get_breakdown(Request::new(pb::GetBreakdownRequest {
-                    dimension: pb::Dimension::Regency as i32,
-                    period: None,
-                }))
-                .await
-                .unwrap()
-                .into_inner();
-            let regency_rows: Vec<(&str, i64, i64)> = by_regency
-                .rows
+    {
+        // The summary equals what the order and vendor databases say, to the rupiah.
+        let t = truth(&s).await;
+        assert_eq!(summary.transactions, t.transactions);
+        assert_eq!(summary.transaction_value, t.value);
+        assert_eq!(summary.micro_small_value, t.micro_small_value);
+        assert_eq!(summary.vendors_total, t.vendors);
+        assert_eq!(summary.vendors_individual, t.individuals);
+        assert_eq!(
+            summary
+                .orders_by_status
                 .iter()
-                .map(|r| (r.key.as_str(), r.orders, r.value))
-                .collect();
-            assert_eq!(
-                regency_rows,
-                [("33.22", 2, 3_050_000), ("33.74", 1, 1_750_000)]
-            );
-            assert!(
-                !by_regency.rows[0].label.is_empty(),
-                "regency names come from RegencyJoined"
-            );
-            let by_status = reports
-                .get_breakdown(Request::new(pb::GetBreakdownRequest {
-                    dimension: pb::Dimension::Status as i32,
-                    period: None,
+                .map(|r| r.orders)
+                .sum::<i64>(),
+            t.orders
+        );
+        // And what the script did, worked out by hand.
+        assert_eq!(
+            (summary.transactions, summary.transaction_value),
+            (3, 4_800_000)
+        );
+        assert_eq!(summary.micro_small_value, 2_300_000);
+        assert_eq!(summary.micro_small_share_bp, 4_791);
+        assert!(summary.micro_small_target_met);
+        assert_eq!(
+            (
+                summary.vendors_total,
+                summary.vendors_individual,
+                summary.vendors_business_entity
+            ),
+            (4, 1, 3)
+        );
+        assert_eq!(count_of(&summary.vendors_by_status, "verified"), 2);
+        assert_eq!(count_of(&summary.vendors_by_status, "pending"), 1);
+        assert_eq!(count_of(&summary.vendors_by_legal_form, "koperasi"), 1);
+        assert_eq!(count_of(&summary.vendors_by_regency, "33.74"), 2);
+        assert_eq!(count_of(&summary.vendors_by_regency, "33.22"), 2);
+        // Five listed, one unlisted: katering 2 (Bu Sri, 33.74), atk 1 and
+        // mebel 1 (33.22).
+        let products: Vec<(&str, i64)> = summary
+            .products_by_category
+            .iter()
+            .map(|r| (r.key.as_str(), r.count))
+            .collect();
+        assert_eq!(products, [("atk", 1), ("katering", 2), ("mebel", 1)]);
+        let products: Vec<(&str, i64)> = summary
+            .products_by_regency
+            .iter()
+            .map(|r| (r.key.as_str(), r.count))
+            .collect();
+        assert_eq!(products, [("33.22", 2), ("33.74", 2)]);
+        assert_eq!(
+            (summary.regencies_joined, summary.regencies_transacting),
+            (3, 2)
+        );
+        let top: Vec<(&str, i64, i64)> = summary
+            .top_categories
+            .iter()
+            .map(|c| (c.key.as_str(), c.orders, c.value))
+            .collect();
+        assert_eq!(
+            top,
+            [
+                ("mebel", 1, 2_500_000),
+                ("katering", 1, 1_750_000),
+                ("atk", 1, 550_000)
+            ]
+        );
+        assert!(summary.as_of.is_some());
+    }
+    {
+        let mut reports = reports.clone();
+        // Breakdowns: by month over today, and over a year with no orders.
+        let today = blangkon_reporting::domain::calendar::day_of(chrono::Utc::now());
+        let by_month = reports
+            .get_breakdown(Request::new(pb::GetBreakdownRequest {
+                dimension: pb::Dimension::Month as i32,
+                period: Some(pb::Period {
+                    from_date: today.clone(),
+                    until_date: today.clone(),
+                }),
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (by_month.orders_total, by_month.value_total),
+            (3, 4_800_000)
+        );
+        assert_eq!(by_month.rows.len(), 1);
+        assert_eq!(by_month.rows[0].key, &today[..7]);
+        let empty = reports
+            .get_breakdown(Request::new(pb::GetBreakdownRequest {
+                dimension: pb::Dimension::Category as i32,
+                period: Some(pb::Period {
+                    from_date: "2020-01-01".into(),
+                    until_date: "2020-12-31".into(),
+                }),
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(empty.rows.is_empty());
+        assert_eq!((empty.orders_total, empty.value_total), (0, 0));
+        let by_regency = reports
+            .get_breakdown(Request::new(pb::GetBreakdownRequest {
+                dimension: pb::Dimension::Regency as i32,
+                period: None,
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        let regency_rows: Vec<(&str, i64, i64)> = by_regency
+            .rows
+            .iter()
+            .map(|r| (r.key.as_str(), r.orders, r.value))
+            .collect();
+        assert_eq!(
+            regency_rows,
+            [("33.22", 2, 3_050_000), ("33.74", 1, 1_750_000)]
+        );
+        assert!(
+            !by_regency.rows[0].label.is_empty(),
+            "regency names come from RegencyJoined"
+        );
+        let by_status = reports
+            .get_breakdown(Request::new(pb::GetBreakdownRequest {
+                dimension: pb::Dimension::Status as i32,
+                period: None,
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(by_status.orders_total, 5);
+    }
+    let ledger_text = {
+        let mut reports = reports.clone();
+        // The public ledger: every order, newest first, pages without repeats.
+        let mut seen = Vec::new();
+        let mut token = String::new();
+        let mut ledger_text = String::new();
+        loop {
+            let page = reports
+                .list_transactions(Request::new(pb::ListTransactionsRequest {
+                    page_size: 2,
+                    page_token: token.clone(),
+                    ..Default::default()
                 }))
                 .await
                 .unwrap()
                 .into_inner();
-            assert_eq!(by_status.orders_total, 5);
-        })
-        .await;
-    let ledger_text = families
-        .check("the public ledger", async {
+            ledger_text.push_str(&format!("{page:?}"));
+            seen.extend(page.transactions.iter().map(|t| t.order_id.clone()));
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            token = page.next_page_token;
+        }
+        assert_eq!(
+            seen,
+            [o5.clone(), o4.clone(), o3.clone(), o2.clone(), o1.clone()]
+        );
+        let filtered = |req: pb::ListTransactionsRequest| {
             let mut reports = reports.clone();
-            // The public ledger: every order, newest first, pages without repeats.
-            let mut seen = Vec::new();
-            let mut token = String::new();
-            let mut ledger_text = String::new();
-            loop {
-                let page = reports
-                    .list_transactions(Request::new(pb::ListTransactionsRequest {
-                        page_size: 2,
-                        page_token: token.clone(),
-                        ..Default::default()
-                    }))
+            async move {
+                let mut ids: Vec<String> = reports
+                    .list_transactions(Request::new(req))
                     .await
                     .unwrap()
-                    .into_inner();
-                ledger_text.push_str(&format!("{page:?}"));
-                seen.extend(page.transactions.iter().map(|t| t.order_id.clone()));
-                if page.next_page_token.is_empty() {
-                    break;
-                }
-                token = page.next_page_token;
-            }
-            assert_eq!(
-                seen,
-                [o5.clone(), o4.clone(), o3.clone(), o2.clone(), o1.clone()]
-            );
-            let filtered = |req: pb::ListTransactionsRequest| {
-                let mut reports = reports.clone();
-                async move {
-                    let mut ids: Vec<String> = reports
-                        .list_transactions(Request::new(req))
-                        .await
-                        .unwrap()
-                        .into_inner()
-                        .transactions
-                        .into_iter()
-                        .map(|t| t.order_id)
-                        .collect();
-                    ids.sort();
-                    ids
-                }
-            };
-            let sorted = |mut v: Vec<String>| {
-                v.sort();
-                v
-            };
-            assert_eq!(
-                filtered(pb::ListTransactionsRequest {
-                    category_code: "katering".into(),
-                    ..Default::default()
-                })
-                .await,
-                sorted(vec![o1.clone(), o4.clone()])
-            );
-            assert_eq!(
-                filtered(pb::ListTransactionsRequest {
-                    regency_code: "33.74".into(),
-                    ..Default::default()
-                })
-                .await,
-                sorted(vec![o1.clone(), o3.clone(), o4.clone()])
-            );
-            assert_eq!(
-                filtered(pb::ListTransactionsRequest {
-                    status: "placed".into(),
-                    vendor_id: pt.clone(),
-                    ..Default::default()
-                })
-                .await,
-                vec![o5.clone()]
-            );
-            let first = reports
-                .list_transactions(Request::new(pb::ListTransactionsRequest {
-                    vendor_id: sri.clone(),
-                    status: "completed".into(),
-                    ..Default::default()
-                }))
-                .await
-                .unwrap()
-                .into_inner()
-                .transactions;
-            assert_eq!(first.len(), 1);
-            assert_eq!(first[0].vendor_name, "Katering Bu Sri");
-            assert_eq!(first[0].total, 1_750_000);
-            assert_eq!(first[0].bast_date, "2026-11-20");
-            assert!(first[0].paid_at.is_some());
-            assert_eq!(first[0].items.len(), 2);
-            ledger_text
-        })
-        .await
-        .unwrap_or_default();
-    let package_json = families
-        .check("the OCDS export", async {
-            let mut reports = reports.clone();
-            // The OCDS export validates against the standard with zero errors.
-            let package = reports
-                .export_ocds(Request::new(pb::ExportOcdsRequest::default()))
-                .await
-                .unwrap()
-                .into_inner();
-            assert_eq!(package.releases, 5);
-            let report = validate_ocds(&package.json);
-            assert_eq!(
-                report["validation_errors"],
-                serde_json::json!([]),
-                "{report:#}"
-            );
-            assert_eq!(
-                report["additional_closed_codelist_values"],
-                serde_json::json!({}),
-                "{report:#}"
-            );
-            assert_eq!(report["count"], 5);
-            package.json
-        })
-        .await
-        .unwrap_or_default();
-    let mut stream_text = families
-        .check("the analyst stream", async {
-            // The analyst stream: one readable JSON fact per order change.
-            let changes: HashMap<&str, usize> = HashMap::from([
-                (o1.as_str(), 6),
-                (o2.as_str(), 2),
-                (o3.as_str(), 2),
-                (o4.as_str(), 2),
-                (o5.as_str(), 1),
-            ]);
-            let expected_facts: usize = changes.values().sum();
-            let reader = EventReader::new(
-                &s.services.kafka.bootstrap,
-                &s.topic(topics::REPORTING_TRANSACTIONS),
-            );
-            let mut facts = reader
-                .read_records_until(Duration::from_secs(30), |r| r.len() >= expected_facts)
-                .await;
-            // Nothing more follows.
-            facts.extend(
-                reader
-                    .read_records_until(Duration::from_secs(2), |_| false)
-                    .await,
-            );
-            assert_eq!(
-                facts.len(),
-                expected_facts,
-                "one fact per order change, no more"
-            );
-            let mut per_order: HashMap<String, Vec<serde_json::Value>> = HashMap::new();
-            let mut stream_text = String::new();
-            for record in &facts {
-                assert_eq!(
-                    record.headers.get("content-type").map(String::as_str),
-                    Some("application/json")
-                );
-                let text = std::str::from_utf8(&record.value).unwrap();
-                stream_text.push_str(text);
-                let fact: serde_json::Value = serde_json::from_str(text).unwrap();
-                assert_eq!(fact["order_id"], record.key.as_str());
-                per_order.entry(record.key.clone()).or_default().push(fact);
-            }
-            for (order_id, n) in &changes {
-                let facts = &per_order[*order_id];
-                assert_eq!(facts.len(), *n, "facts of {order_id}");
-                let versions: Vec<i64> = facts
-                    .iter()
-                    .map(|f| f["version"].as_i64().unwrap())
+                    .into_inner()
+                    .transactions
+                    .into_iter()
+                    .map(|t| t.order_id)
                     .collect();
-                assert_eq!(
-                    versions,
-                    (0..*n as i64).collect::<Vec<_>>(),
-                    "in order per order id"
-                );
+                ids.sort();
+                ids
             }
-            let last = per_order[o1.as_str()].last().unwrap();
-            assert_eq!(last["status"], "completed");
-            assert_eq!(last["vendor"]["name"], "Katering Bu Sri");
-            assert_eq!(last["vendor"]["micro_small_or_cooperative"], true);
-            assert_eq!(last["items"][0]["top_category"], "katering");
-            assert_eq!(last["total"], 1_750_000);
-            // An analyst's aggregate from the stream alone: the latest fact per
-            // order, transactions only.
-            let value: i64 = per_order
-                .values()
-                .map(|facts| facts.iter().max_by_key(|f| f["version"].as_i64()).unwrap())
-                .filter(|f| f["is_transaction"] == true)
-                .map(|f| f["total"].as_i64().unwrap())
-                .sum();
-            assert_eq!(value, summary.transaction_value);
-            // And a plain Python confluent-kafka consumer, as analysts have it.
-            let python = analyst_example(&s);
+        };
+        let sorted = |mut v: Vec<String>| {
+            v.sort();
+            v
+        };
+        assert_eq!(
+            filtered(pb::ListTransactionsRequest {
+                category_code: "katering".into(),
+                ..Default::default()
+            })
+            .await,
+            sorted(vec![o1.clone(), o4.clone()])
+        );
+        assert_eq!(
+            filtered(pb::ListTransactionsRequest {
+                regency_code: "33.74".into(),
+                ..Default::default()
+            })
+            .await,
+            sorted(vec![o1.clone(), o3.clone(), o4.clone()])
+        );
+        assert_eq!(
+            filtered(pb::ListTransactionsRequest {
+                status: "placed".into(),
+                vendor_id: pt.clone(),
+                ..Default::default()
+            })
+            .await,
+            vec![o5.clone()]
+        );
+        let first = reports
+            .list_transactions(Request::new(pb::ListTransactionsRequest {
+                vendor_id: sri.clone(),
+                status: "completed".into(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+            .transactions;
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].vendor_name, "Katering Bu Sri");
+        assert_eq!(first[0].total, 1_750_000);
+        assert_eq!(first[0].bast_date, "2026-11-20");
+        assert!(first[0].paid_at.is_some());
+        assert_eq!(first[0].items.len(), 2);
+        ledger_text
+    };
+    let package_json = {
+        let mut reports = reports.clone();
+        // The OCDS export validates against the standard with zero errors.
+        let package = reports
+            .export_ocds(Request::new(pb::ExportOcdsRequest::default()))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(package.releases, 5);
+        let report = validate_ocds(&package.json);
+        assert_eq!(
+            report["validation_errors"],
+            serde_json::json!([]),
+            "{report:#}"
+        );
+        assert_eq!(
+            report["additional_closed_codelist_values"],
+            serde_json::json!({}),
+            "{report:#}"
+        );
+        assert_eq!(report["count"], 5);
+        package.json
+    };
+    let mut stream_text = {
+        // The analyst stream: one readable JSON fact per order change.
+        let changes: HashMap<&str, usize> = HashMap::from([
+            (o1.as_str(), 6),
+            (o2.as_str(), 2),
+            (o3.as_str(), 2),
+            (o4.as_str(), 2),
+            (o5.as_str(), 1),
+        ]);
+        let expected_facts: usize = changes.values().sum();
+        let reader = EventReader::new(
+            &s.services.kafka.bootstrap,
+            &s.topic(topics::REPORTING_TRANSACTIONS),
+        );
+        let mut facts = reader
+            .read_records_until(Duration::from_secs(30), |r| r.len() >= expected_facts)
+            .await;
+        // Nothing more follows.
+        facts.extend(
+            reader
+                .read_records_until(Duration::from_secs(2), |_| false)
+                .await,
+        );
+        assert_eq!(
+            facts.len(),
+            expected_facts,
+            "one fact per order change, no more"
+        );
+        let mut per_order: HashMap<String, Vec<serde_json::Value>> = HashMap::new();
+        let mut stream_text = String::new();
+        for record in &facts {
             assert_eq!(
-                python,
-                serde_json::json!({
-                    "transactions": 3,
-                    "value": 4_800_000,
-                    "micro_small_value": 2_300_000,
-                    "by_category": {"mebel": 2_500_000, "katering": 1_750_000, "atk": 550_000},
-                })
+                record.headers.get("content-type").map(String::as_str),
+                Some("application/json")
             );
-            stream_text
-        })
-        .await
-        .unwrap_or_default();
-    let summary_text = families
-        .check("the summary stream", async {
-            let mut summary_text = String::new();
-            // The summary stream: the latest record of each key is its running
-            // figure (read until the final values of two keys arrived, which each
-            // reach only at the end; partitions interleave).
-            let finals = [
-                ("orders/all/", 4_800_000),
-                ("orders/category/mebel", 2_500_000),
-            ];
-            let summaries = EventReader::new(
-                &s.services.kafka.bootstrap,
-                &s.topic(topics::REPORTING_SUMMARY),
-            )
-            .read_records_until(Duration::from_secs(30), |records| {
-                finals.iter().all(|(key, value)| {
-                    records.iter().any(|r| {
+            let text = std::str::from_utf8(&record.value).unwrap();
+            stream_text.push_str(text);
+            let fact: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert_eq!(fact["order_id"], record.key.as_str());
+            per_order.entry(record.key.clone()).or_default().push(fact);
+        }
+        for (order_id, n) in &changes {
+            let facts = &per_order[*order_id];
+            assert_eq!(facts.len(), *n, "facts of {order_id}");
+            let versions: Vec<i64> = facts
+                .iter()
+                .map(|f| f["version"].as_i64().unwrap())
+                .collect();
+            assert_eq!(
+                versions,
+                (0..*n as i64).collect::<Vec<_>>(),
+                "in order per order id"
+            );
+        }
+        let last = per_order[o1.as_str()].last().unwrap();
+        assert_eq!(last["status"], "completed");
+        assert_eq!(last["vendor"]["name"], "Katering Bu Sri");
+        assert_eq!(last["vendor"]["micro_small_or_cooperative"], true);
+        assert_eq!(last["items"][0]["top_category"], "katering");
+        assert_eq!(last["total"], 1_750_000);
+        // An analyst's aggregate from the stream alone: the latest fact per
+        // order, transactions only.
+        let value: i64 = per_order
+            .values()
+            .map(|facts| facts.iter().max_by_key(|f| f["version"].as_i64()).unwrap())
+            .filter(|f| f["is_transaction"] == true)
+            .map(|f| f["total"].as_i64().unwrap())
+            .sum();
+        assert_eq!(value, summary.transaction_value);
+        // And a plain Python confluent-kafka consumer, as analysts have it.
+        let python = analyst_example(&s);
+        assert_eq!(
+            python,
+            serde_json::json!({
+                "transactions": 3,
+                "value": 4_800_000,
+                "micro_small_value": 2_300_000,
+                "by_category": {"mebel": 2_500_000, "katering": 1_750_000, "atk": 550_000},
+            })
+        );
+        stream_text
+    };
+    let summary_text = {
+        let mut summary_text = String::new();
+        // The summary stream: the latest record of each key is its running
+        // figure (read until the final values of two keys arrived, which each
+        // reach only at the end; partitions interleave).
+        let finals = [
+            ("orders/all/", 4_800_000),
+            ("orders/category/mebel", 2_500_000),
+        ];
+        let summaries = EventReader::new(
+            &s.services.kafka.bootstrap,
+            &s.topic(topics::REPORTING_SUMMARY),
+        )
+        .read_records_until(Duration::from_secs(30), |records| {
+            finals.iter().all(|(key, value)| {
+                records.iter().any(|r| {
                     r.key == *key
                         && serde_json::from_slice::<serde_json::Value>(&r.value).unwrap()["value"]
                             == *value
                 })
-                })
             })
-            .await;
-            let mut latest: BTreeMap<String, serde_json::Value> = BTreeMap::new();
-            for r in &summaries {
-                summary_text.push_str(std::str::from_utf8(&r.value).unwrap());
-                latest.insert(r.key.clone(), serde_json::from_slice(&r.value).unwrap());
-            }
-            assert_eq!(latest["orders/all/"]["count"], 3);
-            assert_eq!(latest["orders/all/"]["value"], 4_800_000);
-            assert_eq!(latest["orders/category/mebel"]["value"], 2_500_000);
-            summary_text
-        })
-        .await
-        .unwrap_or_default();
-    stream_text.push_str(&summary_text);
-    families
-        .check("no personal data in public answers or streams", async {
-            // No personal data in public answers or streams.
-            let public = format!("{summary:?}{ledger_text}{package_json}{stream_text}");
-            assert_eq!(leaks(&public), Vec::<&str>::new());
         })
         .await;
-    families
-        .check("redelivery, disorder and rebuild change no figure", async {
-            // Redelivered events change nothing; the same change under a new id
-            // (a producer's duplicate) changes nothing either.
-            let reporting_db = connect(&s.reporting_db).await;
-            let before = figures(reporting_db.clone()).await;
-            let applied = scalar(&reporting_db, "SELECT COUNT(*) AS n FROM inbox").await as usize;
-            let events = domain_events(&s, applied).await;
-            let replaying = Projection::replaying();
-            for event in &events {
-                let again = inbox::apply(&reporting_db, CONSUMER, &replaying, event)
-                    .await
-                    .unwrap();
-                assert_eq!(again, Applied::Duplicate);
-            }
-            for event in events.iter().filter(|e| e.topic == topics::ORDER_EVENTS) {
-                let mut copy = event.clone();
-                copy.envelope.event_id = uuid::Uuid::new_v4().to_string();
-                let applied = inbox::apply(&reporting_db, CONSUMER, &replaying, &copy)
-                    .await
-                    .unwrap();
-                assert_eq!(applied, Applied::Handled);
-            }
-            assert_eq!(figures(reporting_db.clone()).await, before);
+        let mut latest: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+        for r in &summaries {
+            summary_text.push_str(std::str::from_utf8(&r.value).unwrap());
+            latest.insert(r.key.clone(), serde_json::from_slice(&r.value).unwrap());
+        }
+        assert_eq!(latest["orders/all/"]["count"], 3);
+        assert_eq!(latest["orders/all/"]["value"], 4_800_000);
+        assert_eq!(latest["orders/category/mebel"]["value"], 2_500_000);
+        summary_text
+    };
+    stream_text.push_str(&summary_text);
+    {
+        // No personal data in public answers or streams.
+        let public = format!("{summary:?}{ledger_text}{package_json}{stream_text}");
+        assert_eq!(leaks(&public), Vec::<&str>::new());
+    }
+    {
+        // Redelivered events change nothing; the same change under a new id
+        // (a producer's duplicate) changes nothing either.
+        let reporting_db = connect(&s.reporting_db).await;
+        let before = figures(reporting_db.clone()).await;
+        let applied = scalar(&reporting_db, "SELECT COUNT(*) AS n FROM inbox").await as usize;
+        let events = domain_events(&s, applied).await;
+        let replaying = Projection::replaying();
+        for event in &events {
+            let again = inbox::apply(&reporting_db, CONSUMER, &replaying, event)
+                .await
+                .unwrap();
+            assert_eq!(again, Applied::Duplicate);
+        }
+        for event in events.iter().filter(|e| e.topic == topics::ORDER_EVENTS) {
+            let mut copy = event.clone();
+            copy.envelope.event_id = uuid::Uuid::new_v4().to_string();
+            let applied = inbox::apply(&reporting_db, CONSUMER, &replaying, &copy)
+                .await
+                .unwrap();
+            assert_eq!(applied, Applied::Handled);
+        }
+        assert_eq!(figures(reporting_db.clone()).await, before);
 
-            // Out of order: every event, newest first, into an empty read model.
-            let reversed_db = TestDatabase::new().await;
-            let reversed = connect(&reversed_db).await;
-            blangkon_platform::db::migrate::<blangkon_reporting::store::migrations::Migrator>(
-                &reversed,
-            )
+        // Out of order: every event, newest first, into an empty read model.
+        let reversed_db = TestDatabase::new().await;
+        let reversed = connect(&reversed_db).await;
+        blangkon_platform::db::migrate::<blangkon_reporting::store::migrations::Migrator>(
+            &reversed,
+        )
+        .await
+        .unwrap();
+        for event in events.iter().rev() {
+            inbox::apply(&reversed, CONSUMER, &replaying, event)
+                .await
+                .unwrap();
+        }
+        assert_eq!(figures(reversed).await, before);
+
+        // Rebuild: with the service stopped, the topics replayed from their
+        // start into an emptied read model give identical figures.
+        stop(s.reporting.take().unwrap()).await;
+        let outcome = blangkon_reporting::rebuild::rebuild(&reporting_db, &s.services.config.kafka)
             .await
             .unwrap();
-            for event in events.iter().rev() {
-                inbox::apply(&reversed, CONSUMER, &replaying, event)
-                    .await
-                    .unwrap();
-            }
-            assert_eq!(figures(reversed).await, before);
-
-            // Rebuild: with the service stopped, the topics replayed from their
-            // start into an emptied read model give identical figures.
-            stop(s.reporting.take().unwrap()).await;
-            let outcome =
-                blangkon_reporting::rebuild::rebuild(&reporting_db, &s.services.config.kafka)
-                    .await
-                    .unwrap();
-            assert_eq!(outcome.applied as usize, events.len(), "{outcome}");
-            assert_eq!(figures(reporting_db.clone()).await, before);
-        })
-        .await;
+        assert_eq!(outcome.applied as usize, events.len(), "{outcome}");
+        assert_eq!(figures(reporting_db.clone()).await, before);
+    }
 
     s.stop().await;
-    families.finish();
 }
 
 /// Runs libcoveocds on `json` offline against the OCDS 1.1.5 schema kept
