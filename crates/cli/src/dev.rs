@@ -49,7 +49,7 @@ pub struct DevArgs {
     #[arg(long, default_value_t = 9464)]
     metrics_port: u16,
     /// Log filter (tracing directives).
-    #[arg(long, default_value = "info,librdkafka=warn")]
+    #[arg(long, default_value = "info,librdkafka=warn,sea_orm_migration=warn")]
     log: String,
 }
 

@@ -12,9 +12,10 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use tonic::{Request, Status};
 
-use crate::settings::AuthSettings;
+use crate::settings::{Secret, SettingsError, require};
 pub use blangkon_domain::{Actor, Role, Standing, WorkUnit};
 use blangkon_domain::{RegencyCode, VendorId};
+use schemars::JsonSchema;
 
 /// The JWT claims Blangkon reads and writes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -277,6 +278,38 @@ pub fn bearer(
     format!("Bearer {token}")
         .parse()
         .map_err(|_| Status::invalid_argument("token is not valid ASCII"))
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// HMAC secret (HS256) that signs bearer tokens. Required, at least 32
+    /// bytes. Rotate by moving the old one to `previous_secret`.
+    pub jwt_secret: Secret,
+    /// A secret that is still accepted while tokens signed with it expire.
+    pub previous_secret: Secret,
+    /// Accepted `iss` values; empty accepts any issuer. In the environment:
+    /// a comma-separated list.
+    // An empty list vanishes from the merged defaults, so it needs its own.
+    #[serde(default)]
+    pub issuers: Vec<String>,
+}
+
+impl AuthSettings {
+    pub fn validate(&self, section: &str) -> Result<(), SettingsError> {
+        require(
+            self.jwt_secret.expose().len() >= 32,
+            section,
+            "jwt_secret",
+            "must be set to a secret of at least 32 bytes",
+        )?;
+        require(
+            self.previous_secret.is_empty() || self.previous_secret.expose().len() >= 32,
+            section,
+            "previous_secret",
+            "must be empty or at least 32 bytes",
+        )
+    }
 }
 
 #[cfg(test)]

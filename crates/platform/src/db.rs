@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use crate::settings::{Secret, SettingsError, require};
+use schemars::JsonSchema;
 use sea_orm::sea_query::{
     CommonTableExpression, Expr, ExprTrait, OnConflict, Query, SubQueryStatement, WithClause,
     WithQuery,
@@ -15,8 +17,7 @@ use sea_orm::{
     TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
-
-use crate::settings::DatabaseSettings;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -296,6 +297,45 @@ impl StringList {
 impl From<Vec<String>> for StringList {
     fn from(items: Vec<String>) -> Self {
         Self(items)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `postgres://user:password@host/db` in production,
+    /// `sqlite://path?mode=rwc` locally. A secret: it may hold a password.
+    pub url: Secret,
+    /// Connections of the service's pool, at most; a replica holds up to
+    /// this many on the server.
+    pub max_connections: u32,
+    /// Apply pending migrations when the service starts. Turn off when a
+    /// deployment runs `migrate` as a separate job.
+    pub migrate_on_start: bool,
+}
+
+impl DatabaseSettings {
+    pub fn validate(&self, section: &str) -> Result<(), SettingsError> {
+        let url = url::Url::parse(self.url.expose()).ok();
+        let scheme = url.as_ref().map(url::Url::scheme);
+        let usable = match scheme {
+            Some("postgres" | "postgresql") => url.as_ref().is_some_and(|u| u.host().is_some()),
+            Some("sqlite") => true,
+            _ => false,
+        };
+        // The URL may hold a password: the problem never repeats it.
+        require(
+            usable,
+            section,
+            "url",
+            "must be a postgres:// (or postgresql://) URL with a host, or a sqlite: URL",
+        )?;
+        require(
+            self.max_connections >= 1,
+            section,
+            "max_connections",
+            "must be at least 1",
+        )
     }
 }
 

@@ -6,7 +6,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use sea_orm::DatabaseConnection;
+use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -259,6 +261,24 @@ async fn wait_for_signal() {
 #[cfg(not(unix))]
 async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrpcSettings {
+    /// Address the gRPC server binds; port 0 picks a free port (tests).
+    pub listen: SocketAddr,
+    /// How long in-flight calls may take to finish on shutdown.
+    pub shutdown_grace_secs: u64,
+}
+
+impl GrpcSettings {
+    pub fn with_port(port: u16) -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], port)),
+            shutdown_grace_secs: 20,
+        }
+    }
 }
 
 #[cfg(test)]

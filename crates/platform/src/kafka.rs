@@ -14,9 +14,10 @@ use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
+use crate::settings::{Secret, SettingsError, require, require_positive};
 pub use rdkafka::error::KafkaError;
-
-use crate::settings::KafkaSettings;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// Topic names. Versioned: a breaking change of a payload gets a new topic.
 pub mod topics {
@@ -300,10 +301,256 @@ pub async fn ensure_topics(
     Ok(())
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaSettings {
+    /// Comma-separated `host:port` list.
+    pub bootstrap_servers: String,
+    /// Prefix for client and consumer-group ids.
+    pub client_id: String,
+    /// How often the outbox relay looks for unpublished events when nobody
+    /// woke it (another replica wrote them, or a publish failed).
+    pub relay_poll_ms: u64,
+    /// Events the relay publishes per round.
+    pub relay_batch_size: u64,
+    /// How long the relay waits after a commit woke it before it publishes,
+    /// so that commits close together share one round (Kafka's linger.ms,
+    /// for the outbox): every round costs a few statements whatever its
+    /// size. 0 publishes at once.
+    pub relay_linger_ms: u64,
+    /// When the oldest unpublished event is this old, the service logs at
+    /// ERROR that its events are stuck (once, and once more when they flow
+    /// again).
+    pub relay_alert_after_secs: u64,
+    /// How long the producer keeps trying one message before the relay gives
+    /// the round up and retries later.
+    pub delivery_timeout_ms: u64,
+    /// Create missing topics at start. Turn off where topics are managed
+    /// by the cluster's operators.
+    pub create_topics: bool,
+    /// Replication factor of topics created at start (3 on a real cluster).
+    pub replication_factor: i32,
+    /// Consumer groups are named `<prefix>.<consumer>`; separate installs
+    /// (or tests) sharing one cluster use different prefixes.
+    pub consumer_group_prefix: String,
+    /// Put before every topic name, e.g. `staging.` for
+    /// `staging.blangkon.order.events.v1`: installs (or tests) that share
+    /// one cluster keep apart. Empty by default.
+    pub topic_prefix: String,
+    /// How the clients authenticate and encrypt.
+    #[serde(default)]
+    pub security: KafkaSecurity,
+    /// Any other librdkafka property, for every client of the service
+    /// (`"socket.keepalive.enable" = "true"`). In the environment
+    /// underscores stand for the dots: `…__KAFKA__PROPERTIES__SOCKET_KEEPALIVE_ENABLE`.
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+}
+
+/// librdkafka's `security.protocol`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SecurityProtocol {
+    #[default]
+    Plaintext,
+    Ssl,
+    SaslPlaintext,
+    SaslSsl,
+}
+
+impl SecurityProtocol {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Plaintext => "plaintext",
+            Self::Ssl => "ssl",
+            Self::SaslPlaintext => "sasl_plaintext",
+            Self::SaslSsl => "sasl_ssl",
+        }
+    }
+
+    fn uses_sasl(self) -> bool {
+        matches!(self, Self::SaslPlaintext | Self::SaslSsl)
+    }
+
+    fn uses_tls(self) -> bool {
+        matches!(self, Self::Ssl | Self::SaslSsl)
+    }
+}
+
+/// TLS and SASL for the brokers: what a Strimzi listener with `tls: true`
+/// and `scram-sha-512` or `tls` authentication, or a managed Kafka, asks.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct KafkaSecurity {
+    /// `plaintext` (default), `ssl`, `sasl_plaintext` or `sasl_ssl`.
+    pub protocol: SecurityProtocol,
+    /// With a `sasl_` protocol: `SCRAM-SHA-512`, `SCRAM-SHA-256` or `PLAIN`.
+    pub sasl_mechanism: String,
+    /// The SASL user (Strimzi: the KafkaUser's name).
+    pub sasl_username: String,
+    pub sasl_password: Secret,
+    /// PEM file of the CA that signed the brokers' certificates (Strimzi's
+    /// cluster CA); empty: the system's trust store.
+    pub ssl_ca_location: String,
+    /// Client certificate and key (PEM files) for mutual TLS, as
+    /// Strimzi's `tls` authentication uses.
+    pub ssl_certificate_location: String,
+    pub ssl_key_location: String,
+    pub ssl_key_password: Secret,
+}
+
+impl KafkaSecurity {
+    /// The librdkafka properties these settings stand for.
+    pub fn properties(&self) -> Vec<(&'static str, String)> {
+        let mut properties = vec![("security.protocol", self.protocol.as_str().to_string())];
+        let mut set = |key: &'static str, value: &str| {
+            if !value.is_empty() {
+                properties.push((key, value.to_string()));
+            }
+        };
+        if self.protocol.uses_sasl() {
+            set("sasl.mechanism", &self.sasl_mechanism);
+            set("sasl.username", &self.sasl_username);
+            set("sasl.password", self.sasl_password.expose());
+        }
+        if self.protocol.uses_tls() {
+            set("ssl.ca.location", &self.ssl_ca_location);
+            set("ssl.certificate.location", &self.ssl_certificate_location);
+            set("ssl.key.location", &self.ssl_key_location);
+            set("ssl.key.password", self.ssl_key_password.expose());
+        }
+        properties
+    }
+
+    fn validate(&self, section: &str) -> Result<(), SettingsError> {
+        let field = format!("{section}.security");
+        if self.protocol.uses_sasl() {
+            require(
+                ["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"].contains(&self.sasl_mechanism.as_str()),
+                &field,
+                "sasl_mechanism",
+                "must be SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN with a sasl_ protocol",
+            )?;
+            require(
+                !self.sasl_username.is_empty() && !self.sasl_password.is_empty(),
+                &field,
+                "sasl_username",
+                "and sasl_password are required with a sasl_ protocol",
+            )?;
+        }
+        require(
+            self.ssl_certificate_location.is_empty() == self.ssl_key_location.is_empty(),
+            &field,
+            "ssl_key_location",
+            "and ssl_certificate_location go together (mutual TLS)",
+        )?;
+        for (name, path) in [
+            ("ssl_ca_location", &self.ssl_ca_location),
+            ("ssl_certificate_location", &self.ssl_certificate_location),
+            ("ssl_key_location", &self.ssl_key_location),
+        ] {
+            require(
+                path.is_empty() || std::path::Path::new(path).is_file(),
+                &field,
+                name,
+                format!("`{path}` is not a readable file"),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl KafkaSettings {
+    /// The name `topic` has on the cluster.
+    pub fn topic(&self, topic: &str) -> String {
+        format!("{}{topic}", self.topic_prefix)
+    }
+
+    pub fn validate(&self, section: &str) -> Result<(), SettingsError> {
+        require(
+            self.topic_prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')),
+            section,
+            "topic_prefix",
+            "may hold only letters, digits, `.`, `_` and `-`",
+        )?;
+        require(
+            !self.bootstrap_servers.trim().is_empty(),
+            section,
+            "bootstrap_servers",
+            "must name at least one host:port",
+        )?;
+        for server in self.bootstrap_servers.split(',') {
+            let ok = server
+                .trim()
+                .rsplit_once(':')
+                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+            require(
+                ok,
+                section,
+                "bootstrap_servers",
+                format!("`{server}` is not host:port"),
+            )?;
+        }
+        require(
+            self.relay_batch_size >= 1,
+            section,
+            "relay_batch_size",
+            "must be at least 1",
+        )?;
+        require_positive(
+            section,
+            "relay_alert_after_secs",
+            self.relay_alert_after_secs as i64,
+        )?;
+        require(
+            self.replication_factor >= 1,
+            section,
+            "replication_factor",
+            "must be at least 1",
+        )?;
+        require(
+            self.delivery_timeout_ms >= 1000,
+            section,
+            "delivery_timeout_ms",
+            "must be at least 1000",
+        )?;
+        self.security.validate(section)
+    }
+
+    /// The pass-through librdkafka properties, with the dots an
+    /// environment variable could not carry.
+    pub fn librdkafka_properties(&self) -> impl Iterator<Item = (String, &str)> {
+        self.properties
+            .iter()
+            .map(|(key, value)| (key.replace('_', "."), value.as_str()))
+    }
+}
+
+impl Default for KafkaSettings {
+    fn default() -> Self {
+        Self {
+            bootstrap_servers: "127.0.0.1:9092".into(),
+            client_id: "blangkon".into(),
+            relay_poll_ms: 1000,
+            relay_batch_size: 500,
+            relay_linger_ms: 5,
+            relay_alert_after_secs: 60,
+            delivery_timeout_ms: 10_000,
+            create_topics: true,
+            replication_factor: 1,
+            consumer_group_prefix: "blangkon".into(),
+            topic_prefix: String::new(),
+            security: KafkaSecurity::default(),
+            properties: BTreeMap::new(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::{KafkaSecurity, SecurityProtocol};
 
     #[tokio::test]
     async fn clients_speak_tls_and_scram() {

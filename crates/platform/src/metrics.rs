@@ -30,6 +30,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::kafka::PartitionLags;
 use crate::outbox::RelayHealth;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// The OpenMetrics text format's content type.
 const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -452,6 +454,25 @@ pub async fn serve(listener: TcpListener, metrics: Metrics, shutdown: Cancellati
         .await
     {
         tracing::error!(error = %e, "the metrics endpoint stopped");
+    }
+}
+
+/// The Prometheus endpoint: `GET /metrics` in the OpenMetrics text format.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Serve it at all.
+    pub enabled: bool,
+    /// Address it binds; port 0 picks a free port (the local suite, tests).
+    pub listen: SocketAddr,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            listen: SocketAddr::from(([0, 0, 0, 0], 9464)),
+        }
     }
 }
 

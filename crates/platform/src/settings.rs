@@ -1,18 +1,25 @@
 //! Layered service configuration: built-in defaults, then an optional file,
 //! then environment variables `BLANGKON_<SERVICE>__SECTION__KEY`.
 //!
-//! Every service's settings are [`PlatformSettings`] (the sections below)
-//! plus a section of its own (`crate::service::Settings`). Loading checks
+//! Every service's settings are [`PlatformSettings`] (the sections of the
+//! platform's subsystems, each defined beside the code that reads it) plus
+//! a section of its own (`crate::service::Settings`). Loading checks
 //! every value; a bad one stops the service with a message that names the
 //! key. Secrets are [`Secret`]s, which `Debug` and logs never show.
 
-use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::Path;
 
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+// Each section lives beside the subsystem that reads it.
+pub use crate::auth::AuthSettings;
+pub use crate::db::DatabaseSettings;
+pub use crate::grpc::GrpcSettings;
+pub use crate::kafka::{KafkaSecurity, KafkaSettings, SecurityProtocol};
+pub use crate::metrics::MetricsSettings;
+pub use crate::telemetry::{LogFormat, TelemetrySettings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
@@ -54,9 +61,10 @@ pub fn require(
     }
 }
 
-/// Whether `url` is an `http://` or `https://` URL.
-pub fn is_http_url(url: &str) -> bool {
-    url.starts_with("http://") || url.starts_with("https://")
+/// Whether `text` is an `http://` or `https://` URL with a host.
+pub fn is_http_url(text: &str) -> bool {
+    url::Url::parse(text)
+        .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
 }
 
 /// Implemented by each service's top-level settings, so the loader can check
@@ -228,405 +236,6 @@ impl PlatformSettings {
         self.kafka.validate("kafka")?;
         self.auth.validate("auth")?;
         self.telemetry.validate("telemetry")
-    }
-}
-
-/// The Prometheus endpoint: `GET /metrics` in the OpenMetrics text format.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MetricsSettings {
-    /// Serve it at all.
-    pub enabled: bool,
-    /// Address it binds; port 0 picks a free port (the local suite, tests).
-    pub listen: SocketAddr,
-}
-
-impl Default for MetricsSettings {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            listen: SocketAddr::from(([0, 0, 0, 0], 9464)),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GrpcSettings {
-    /// Address the gRPC server binds; port 0 picks a free port (tests).
-    pub listen: SocketAddr,
-    /// How long in-flight calls may take to finish on shutdown.
-    pub shutdown_grace_secs: u64,
-}
-
-impl GrpcSettings {
-    pub fn with_port(port: u16) -> Self {
-        Self {
-            listen: SocketAddr::from(([0, 0, 0, 0], port)),
-            shutdown_grace_secs: 20,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DatabaseSettings {
-    /// `postgres://user:password@host/db` in production,
-    /// `sqlite://path?mode=rwc` locally. A secret: it may hold a password.
-    pub url: Secret,
-    /// Connections of the service's pool, at most; a replica holds up to
-    /// this many on the server.
-    pub max_connections: u32,
-    /// Apply pending migrations when the service starts. Turn off when a
-    /// deployment runs `migrate` as a separate job.
-    pub migrate_on_start: bool,
-}
-
-impl DatabaseSettings {
-    pub fn validate(&self, section: &str) -> Result<(), SettingsError> {
-        let url = self.url.expose();
-        require(
-            ["postgres://", "postgresql://", "sqlite:"]
-                .iter()
-                .any(|scheme| url.starts_with(scheme)),
-            section,
-            "url",
-            "must start with postgres://, postgresql:// or sqlite:",
-        )?;
-        require(
-            self.max_connections >= 1,
-            section,
-            "max_connections",
-            "must be at least 1",
-        )
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct KafkaSettings {
-    /// Comma-separated `host:port` list.
-    pub bootstrap_servers: String,
-    /// Prefix for client and consumer-group ids.
-    pub client_id: String,
-    /// How often the outbox relay looks for unpublished events when nobody
-    /// woke it (another replica wrote them, or a publish failed).
-    pub relay_poll_ms: u64,
-    /// Events the relay publishes per round.
-    pub relay_batch_size: u64,
-    /// How long the relay waits after a commit woke it before it publishes,
-    /// so that commits close together share one round (Kafka's linger.ms,
-    /// for the outbox): every round costs a few statements whatever its
-    /// size. 0 publishes at once.
-    pub relay_linger_ms: u64,
-    /// When the oldest unpublished event is this old, the service logs at
-    /// ERROR that its events are stuck (once, and once more when they flow
-    /// again).
-    pub relay_alert_after_secs: u64,
-    /// How long the producer keeps trying one message before the relay gives
-    /// the round up and retries later.
-    pub delivery_timeout_ms: u64,
-    /// Create missing topics at start. Turn off where topics are managed
-    /// by the cluster's operators.
-    pub create_topics: bool,
-    /// Replication factor of topics created at start (3 on a real cluster).
-    pub replication_factor: i32,
-    /// Consumer groups are named `<prefix>.<consumer>`; separate installs
-    /// (or tests) sharing one cluster use different prefixes.
-    pub consumer_group_prefix: String,
-    /// Put before every topic name, e.g. `staging.` for
-    /// `staging.blangkon.order.events.v1`: installs (or tests) that share
-    /// one cluster keep apart. Empty by default.
-    pub topic_prefix: String,
-    /// How the clients authenticate and encrypt.
-    #[serde(default)]
-    pub security: KafkaSecurity,
-    /// Any other librdkafka property, for every client of the service
-    /// (`"socket.keepalive.enable" = "true"`). In the environment
-    /// underscores stand for the dots: `…__KAFKA__PROPERTIES__SOCKET_KEEPALIVE_ENABLE`.
-    #[serde(default)]
-    pub properties: BTreeMap<String, String>,
-}
-
-/// librdkafka's `security.protocol`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SecurityProtocol {
-    #[default]
-    Plaintext,
-    Ssl,
-    SaslPlaintext,
-    SaslSsl,
-}
-
-impl SecurityProtocol {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Plaintext => "plaintext",
-            Self::Ssl => "ssl",
-            Self::SaslPlaintext => "sasl_plaintext",
-            Self::SaslSsl => "sasl_ssl",
-        }
-    }
-
-    fn uses_sasl(self) -> bool {
-        matches!(self, Self::SaslPlaintext | Self::SaslSsl)
-    }
-
-    fn uses_tls(self) -> bool {
-        matches!(self, Self::Ssl | Self::SaslSsl)
-    }
-}
-
-/// TLS and SASL for the brokers: what a Strimzi listener with `tls: true`
-/// and `scram-sha-512` or `tls` authentication, or a managed Kafka, asks.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(default, deny_unknown_fields)]
-pub struct KafkaSecurity {
-    /// `plaintext` (default), `ssl`, `sasl_plaintext` or `sasl_ssl`.
-    pub protocol: SecurityProtocol,
-    /// With a `sasl_` protocol: `SCRAM-SHA-512`, `SCRAM-SHA-256` or `PLAIN`.
-    pub sasl_mechanism: String,
-    /// The SASL user (Strimzi: the KafkaUser's name).
-    pub sasl_username: String,
-    pub sasl_password: Secret,
-    /// PEM file of the CA that signed the brokers' certificates (Strimzi's
-    /// cluster CA); empty: the system's trust store.
-    pub ssl_ca_location: String,
-    /// Client certificate and key (PEM files) for mutual TLS, as
-    /// Strimzi's `tls` authentication uses.
-    pub ssl_certificate_location: String,
-    pub ssl_key_location: String,
-    pub ssl_key_password: Secret,
-}
-
-impl KafkaSecurity {
-    /// The librdkafka properties these settings stand for.
-    pub fn properties(&self) -> Vec<(&'static str, String)> {
-        let mut properties = vec![("security.protocol", self.protocol.as_str().to_string())];
-        let mut set = |key: &'static str, value: &str| {
-            if !value.is_empty() {
-                properties.push((key, value.to_string()));
-            }
-        };
-        if self.protocol.uses_sasl() {
-            set("sasl.mechanism", &self.sasl_mechanism);
-            set("sasl.username", &self.sasl_username);
-            set("sasl.password", self.sasl_password.expose());
-        }
-        if self.protocol.uses_tls() {
-            set("ssl.ca.location", &self.ssl_ca_location);
-            set("ssl.certificate.location", &self.ssl_certificate_location);
-            set("ssl.key.location", &self.ssl_key_location);
-            set("ssl.key.password", self.ssl_key_password.expose());
-        }
-        properties
-    }
-
-    fn validate(&self, section: &str) -> Result<(), SettingsError> {
-        let field = format!("{section}.security");
-        if self.protocol.uses_sasl() {
-            require(
-                ["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"].contains(&self.sasl_mechanism.as_str()),
-                &field,
-                "sasl_mechanism",
-                "must be SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN with a sasl_ protocol",
-            )?;
-            require(
-                !self.sasl_username.is_empty() && !self.sasl_password.is_empty(),
-                &field,
-                "sasl_username",
-                "and sasl_password are required with a sasl_ protocol",
-            )?;
-        }
-        require(
-            self.ssl_certificate_location.is_empty() == self.ssl_key_location.is_empty(),
-            &field,
-            "ssl_key_location",
-            "and ssl_certificate_location go together (mutual TLS)",
-        )?;
-        for (name, path) in [
-            ("ssl_ca_location", &self.ssl_ca_location),
-            ("ssl_certificate_location", &self.ssl_certificate_location),
-            ("ssl_key_location", &self.ssl_key_location),
-        ] {
-            require(
-                path.is_empty() || std::path::Path::new(path).is_file(),
-                &field,
-                name,
-                format!("`{path}` is not a readable file"),
-            )?;
-        }
-        Ok(())
-    }
-}
-
-impl KafkaSettings {
-    /// The name `topic` has on the cluster.
-    pub fn topic(&self, topic: &str) -> String {
-        format!("{}{topic}", self.topic_prefix)
-    }
-
-    pub fn validate(&self, section: &str) -> Result<(), SettingsError> {
-        require(
-            self.topic_prefix
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')),
-            section,
-            "topic_prefix",
-            "may hold only letters, digits, `.`, `_` and `-`",
-        )?;
-        require(
-            !self.bootstrap_servers.trim().is_empty(),
-            section,
-            "bootstrap_servers",
-            "must name at least one host:port",
-        )?;
-        for server in self.bootstrap_servers.split(',') {
-            let ok = server
-                .trim()
-                .rsplit_once(':')
-                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
-            require(
-                ok,
-                section,
-                "bootstrap_servers",
-                format!("`{server}` is not host:port"),
-            )?;
-        }
-        require(
-            self.relay_batch_size >= 1,
-            section,
-            "relay_batch_size",
-            "must be at least 1",
-        )?;
-        require_positive(
-            section,
-            "relay_alert_after_secs",
-            self.relay_alert_after_secs as i64,
-        )?;
-        require(
-            self.replication_factor >= 1,
-            section,
-            "replication_factor",
-            "must be at least 1",
-        )?;
-        require(
-            self.delivery_timeout_ms >= 1000,
-            section,
-            "delivery_timeout_ms",
-            "must be at least 1000",
-        )?;
-        self.security.validate(section)
-    }
-
-    /// The pass-through librdkafka properties, with the dots an
-    /// environment variable could not carry.
-    pub fn librdkafka_properties(&self) -> impl Iterator<Item = (String, &str)> {
-        self.properties
-            .iter()
-            .map(|(key, value)| (key.replace('_', "."), value.as_str()))
-    }
-}
-
-impl Default for KafkaSettings {
-    fn default() -> Self {
-        Self {
-            bootstrap_servers: "127.0.0.1:9092".into(),
-            client_id: "blangkon".into(),
-            relay_poll_ms: 1000,
-            relay_batch_size: 500,
-            relay_linger_ms: 5,
-            relay_alert_after_secs: 60,
-            delivery_timeout_ms: 10_000,
-            create_topics: true,
-            replication_factor: 1,
-            consumer_group_prefix: "blangkon".into(),
-            topic_prefix: String::new(),
-            security: KafkaSecurity::default(),
-            properties: BTreeMap::new(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AuthSettings {
-    /// HMAC secret (HS256) that signs bearer tokens. Required, at least 32
-    /// bytes. Rotate by moving the old one to `previous_secret`.
-    pub jwt_secret: Secret,
-    /// A secret that is still accepted while tokens signed with it expire.
-    pub previous_secret: Secret,
-    /// Accepted `iss` values; empty accepts any issuer. In the environment:
-    /// a comma-separated list.
-    // An empty list vanishes from the merged defaults, so it needs its own.
-    #[serde(default)]
-    pub issuers: Vec<String>,
-}
-
-impl AuthSettings {
-    pub fn validate(&self, section: &str) -> Result<(), SettingsError> {
-        require(
-            self.jwt_secret.expose().len() >= 32,
-            section,
-            "jwt_secret",
-            "must be set to a secret of at least 32 bytes",
-        )?;
-        require(
-            self.previous_secret.is_empty() || self.previous_secret.expose().len() >= 32,
-            section,
-            "previous_secret",
-            "must be empty or at least 32 bytes",
-        )
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    /// Readable lines for a terminal.
-    Human,
-    /// One JSON object per line, for log collectors.
-    Json,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TelemetrySettings {
-    /// `human`: readable lines for a terminal; `json`: one object per
-    /// line, for log collectors.
-    pub log_format: LogFormat,
-    /// `tracing` filter directives, e.g. `info,blangkon_vendor=debug`.
-    pub log_filter: String,
-    /// OTLP/gRPC collector, e.g. `http://otel-collector:4317`. Empty: traces
-    /// stay in-process (trace context is still propagated).
-    pub otlp_endpoint: String,
-}
-
-impl Default for TelemetrySettings {
-    fn default() -> Self {
-        Self {
-            log_format: LogFormat::Human,
-            log_filter: "info".into(),
-            otlp_endpoint: String::new(),
-        }
-    }
-}
-
-impl TelemetrySettings {
-    pub fn validate(&self, section: &str) -> Result<(), SettingsError> {
-        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log_filter) {
-            return Err(SettingsError::invalid(
-                format!("{section}.log_filter"),
-                e.to_string(),
-            ));
-        }
-        require(
-            self.otlp_endpoint.is_empty() || is_http_url(&self.otlp_endpoint),
-            section,
-            "otlp_endpoint",
-            "must be an http:// or https:// URL",
-        )
     }
 }
 
@@ -811,6 +420,37 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("kafka.bootstrap_servers"), "{err}");
+    }
+
+    #[test]
+    fn a_url_setting_must_be_a_whole_url() {
+        assert!(is_http_url("http://otel-collector:4317"));
+        assert!(is_http_url("https://sso.jatengprov.go.id/realms/jateng"));
+        for bad in ["https://", "http//otel:4317", "otel:4317", "ftp://otel", ""] {
+            assert!(!is_http_url(bad), "{bad}");
+        }
+        let database = |url: &str| DatabaseSettings {
+            url: url.into(),
+            max_connections: 1,
+            migrate_on_start: true,
+        };
+        for good in [
+            "postgres://u:p@db:5432/blangkon",
+            "postgresql://db/blangkon",
+            "sqlite://data/v.db?mode=rwc",
+            "sqlite::memory:",
+        ] {
+            assert!(database(good).validate("database").is_ok(), "{good}");
+        }
+        for bad in ["postgres://", "mysql://db/x", "postgres:db", "data/v.db"] {
+            let err = database(bad).validate("database").unwrap_err().to_string();
+            assert!(err.contains("database.url"), "{err}");
+        }
+        let secret = database("postgres://u:hunter2@")
+            .validate("database")
+            .unwrap_err()
+            .to_string();
+        assert!(!secret.contains("hunter2"), "{secret}");
     }
 
     #[test]

@@ -6,17 +6,18 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use crate::settings::{SettingsError, is_http_url, require};
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
-
-use crate::settings::{LogFormat, TelemetrySettings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TelemetryError {
@@ -129,6 +130,55 @@ impl Extractor for ReadCarrier<'_> {
 
     fn keys(&self) -> Vec<&str> {
         self.0.keys().map(String::as_str).collect()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Readable lines for a terminal.
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// `human`: readable lines for a terminal; `json`: one object per
+    /// line, for log collectors.
+    pub log_format: LogFormat,
+    /// `tracing` filter directives, e.g. `info,blangkon_vendor=debug`.
+    pub log_filter: String,
+    /// OTLP/gRPC collector, e.g. `http://otel-collector:4317`. Empty: traces
+    /// stay in-process (trace context is still propagated).
+    pub otlp_endpoint: String,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        Self {
+            log_format: LogFormat::Human,
+            log_filter: "info".into(),
+            otlp_endpoint: String::new(),
+        }
+    }
+}
+
+impl TelemetrySettings {
+    pub fn validate(&self, section: &str) -> Result<(), SettingsError> {
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log_filter) {
+            return Err(SettingsError::invalid(
+                format!("{section}.log_filter"),
+                e.to_string(),
+            ));
+        }
+        require(
+            self.otlp_endpoint.is_empty() || is_http_url(&self.otlp_endpoint),
+            section,
+            "otlp_endpoint",
+            "must be an http:// or https:// URL",
+        )
     }
 }
 

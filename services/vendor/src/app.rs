@@ -19,13 +19,18 @@ impl Service for VendorService {
     type Migrator = crate::store::migrations::Migrator;
 
     async fn build(host: &mut ServiceHost, settings: &Settings) -> Result<Routes, StartError> {
+        let mut added = 0;
         for regency in &settings.service.parse()? {
-            let added = store::add_regency(host.database(), regency, "config")
+            let new = store::add_regency(host.database(), regency, "config")
                 .await
                 .map_err(|e| StartError::step("adding configured regencies", e))?;
-            if added {
-                tracing::info!(code = %regency.code, name = %regency.name, "regency added from configuration");
+            if new {
+                tracing::debug!(code = %regency.code, name = %regency.name, "regency added from configuration");
+                added += 1;
             }
+        }
+        if added > 0 {
+            tracing::info!(added, "regencies added from configuration");
         }
         let counts = StatusCounts::registered(
             host.metrics(),

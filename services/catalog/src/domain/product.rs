@@ -143,7 +143,9 @@ fn check_image_urls(urls: &[String], v: &mut Vec<Violation>) {
         ));
     }
     for (i, url) in urls.iter().enumerate() {
-        let ok = (url.starts_with("https://") || url.starts_with("http://"))
+        let parsed = url::Url::parse(url).ok();
+        let ok = parsed
+            .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
             && url.len() <= 500
             && !url.contains(char::is_whitespace);
         if !ok {
@@ -246,7 +248,11 @@ mod tests {
         let input = DetailsInput {
             min_order_quantity: 0,
             stock: -1,
-            image_urls: vec!["ftp://x".into()],
+            image_urls: vec![
+                "ftp://x".into(),
+                "https://".into(),
+                "https://cdn.example.id/nasi.jpg".into(),
+            ],
             delivery_regencies: vec!["Semarang".into()],
             ..nasi_kotak()
         };
@@ -257,6 +263,7 @@ mod tests {
                 "details.min_order_quantity",
                 "details.stock",
                 "details.image_urls[0]",
+                "details.image_urls[1]",
                 "details.delivery_regencies[0]"
             ]
         );
