@@ -19,20 +19,14 @@
 //! value type, stored as the same text or number as before) and, where the
 //! API carries it, to its protobuf enum, here and nowhere else.
 
-/// For an enum stored as a code (with `ALL` and `as_str`): `parse` from
-/// the code, and `Display` as it.
+/// For an enum stored as a code (its `strum` names, the same text as its
+/// sea-orm values, which each enum's tests check): `parse` from the code.
 macro_rules! stored_code {
     ($($code:ty),*) => {$(
         impl $code {
             /// The value whose stored code is `code`, if any.
             pub fn parse(code: &str) -> Option<Self> {
-                Self::ALL.into_iter().find(|v| v.as_str() == code)
-            }
-        }
-
-        impl std::fmt::Display for $code {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
+                code.parse().ok()
             }
         }
     )*};
@@ -54,4 +48,6 @@ pub use money::Rupiah;
 pub use order::OrderStatus;
 pub use product::ProductStatus;
 pub use regency::RegencyCode;
+/// `X::VARIANTS`: every value of a domain enum, in declaration order.
+pub use strum::VariantArray;
 pub use vendor::{LegalForm, Scale, VendorStatus};

@@ -6,8 +6,22 @@ use blangkon_proto::order as pb;
 use sea_orm::entity::prelude::*;
 
 /// Status of an order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[strum(serialize_all = "snake_case")]
 pub enum OrderStatus {
     #[sea_orm(string_value = "placed")]
     Placed,
@@ -29,29 +43,9 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 8] = [
-        OrderStatus::Placed,
-        OrderStatus::Accepted,
-        OrderStatus::Rejected,
-        OrderStatus::Shipped,
-        OrderStatus::Received,
-        OrderStatus::Paid,
-        OrderStatus::Completed,
-        OrderStatus::Cancelled,
-    ];
-
     /// The code stored in the databases and the analyst streams.
     pub fn as_str(self) -> &'static str {
-        match self {
-            OrderStatus::Placed => "placed",
-            OrderStatus::Accepted => "accepted",
-            OrderStatus::Rejected => "rejected",
-            OrderStatus::Shipped => "shipped",
-            OrderStatus::Received => "received",
-            OrderStatus::Paid => "paid",
-            OrderStatus::Completed => "completed",
-            OrderStatus::Cancelled => "cancelled",
-        }
+        self.into()
     }
 
     /// Whether the order counts as a transaction: every status but a
@@ -95,10 +89,11 @@ stored_code!(OrderStatus);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use strum::VariantArray;
 
     #[test]
     fn every_status_is_stored_as_its_code_and_read_back() {
-        for status in OrderStatus::ALL.into_iter() {
+        for status in OrderStatus::VARIANTS.iter().copied() {
             assert_eq!(status.to_value(), status.as_str());
             assert_eq!(OrderStatus::parse(status.as_str()), Some(status));
             assert_eq!(
@@ -113,8 +108,9 @@ mod tests {
 
     #[test]
     fn refused_and_cancelled_orders_are_no_transactions() {
-        let not: Vec<_> = OrderStatus::ALL
-            .into_iter()
+        let not: Vec<_> = OrderStatus::VARIANTS
+            .iter()
+            .copied()
             .filter(|s| !s.is_transaction())
             .collect();
         assert_eq!(not, [OrderStatus::Rejected, OrderStatus::Cancelled]);

@@ -4,8 +4,22 @@ use blangkon_proto::catalog as pb;
 use sea_orm::entity::prelude::*;
 
 /// Listing state of a product.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[strum(serialize_all = "snake_case")]
 pub enum ProductStatus {
     /// Being prepared; only its vendor sees it.
     #[sea_orm(string_value = "draft")]
@@ -19,19 +33,9 @@ pub enum ProductStatus {
 }
 
 impl ProductStatus {
-    pub const ALL: [ProductStatus; 3] = [
-        ProductStatus::Draft,
-        ProductStatus::Listed,
-        ProductStatus::Unlisted,
-    ];
-
     /// The code stored in the catalog's database.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ProductStatus::Draft => "draft",
-            ProductStatus::Listed => "listed",
-            ProductStatus::Unlisted => "unlisted",
-        }
+        self.into()
     }
 
     pub fn to_proto(self) -> pb::ProductStatus {
@@ -48,10 +52,11 @@ stored_code!(ProductStatus);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use strum::VariantArray;
 
     #[test]
     fn every_status_is_stored_as_its_code_and_read_back() {
-        for status in ProductStatus::ALL {
+        for &status in ProductStatus::VARIANTS {
             assert_eq!(status.to_value(), status.as_str());
             assert_eq!(ProductStatus::parse(status.as_str()), Some(status));
             assert_ne!(status.to_proto(), pb::ProductStatus::Unspecified);

@@ -7,8 +7,22 @@ use blangkon_proto::vendor as pb;
 use sea_orm::entity::prelude::*;
 
 /// Legal form of a vendor's business.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[strum(serialize_all = "snake_case")]
 pub enum LegalForm {
     /// *Perorangan*: an individual without a legal entity.
     #[sea_orm(string_value = "individual")]
@@ -33,8 +47,22 @@ pub enum LegalForm {
 /// UMKM scale. Regulation asks that at least 40% of procurement goes to
 /// micro and small businesses and cooperatives, so every service that
 /// counts spending needs it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[strum(serialize_all = "snake_case")]
 pub enum Scale {
     #[sea_orm(string_value = "micro")]
     Micro,
@@ -45,8 +73,22 @@ pub enum Scale {
 }
 
 /// Verification status. Only a verified vendor may sell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[strum(serialize_all = "snake_case")]
 pub enum VendorStatus {
     /// Registered, waiting for the regency to check its documents.
     #[sea_orm(string_value = "pending")]
@@ -61,29 +103,13 @@ pub enum VendorStatus {
 }
 
 impl LegalForm {
-    pub const ALL: [LegalForm; 6] = [
-        LegalForm::Individual,
-        LegalForm::Pt,
-        LegalForm::Cv,
-        LegalForm::Koperasi,
-        LegalForm::Ud,
-        LegalForm::Firma,
-    ];
-
     pub fn is_business_entity(self) -> bool {
         self != LegalForm::Individual
     }
 
     /// The code stored in the databases and the analyst streams.
     pub fn as_str(self) -> &'static str {
-        match self {
-            LegalForm::Individual => "individual",
-            LegalForm::Pt => "pt",
-            LegalForm::Cv => "cv",
-            LegalForm::Koperasi => "koperasi",
-            LegalForm::Ud => "ud",
-            LegalForm::Firma => "firma",
-        }
+        self.into()
     }
 
     /// The value a protobuf enum number names; `None` for UNSPECIFIED and
@@ -113,15 +139,9 @@ impl LegalForm {
 }
 
 impl Scale {
-    pub const ALL: [Scale; 3] = [Scale::Micro, Scale::Small, Scale::Medium];
-
     /// The code stored in the databases and the analyst streams.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Scale::Micro => "micro",
-            Scale::Small => "small",
-            Scale::Medium => "medium",
-        }
+        self.into()
     }
 
     /// See [`LegalForm::from_proto`].
@@ -150,21 +170,9 @@ pub fn is_micro_small_or_cooperative(legal_form: Option<LegalForm>, scale: Optio
 }
 
 impl VendorStatus {
-    pub const ALL: [VendorStatus; 4] = [
-        VendorStatus::Pending,
-        VendorStatus::Verified,
-        VendorStatus::Rejected,
-        VendorStatus::Suspended,
-    ];
-
     /// The code stored in the databases and the analyst streams.
     pub fn as_str(self) -> &'static str {
-        match self {
-            VendorStatus::Pending => "pending",
-            VendorStatus::Verified => "verified",
-            VendorStatus::Rejected => "rejected",
-            VendorStatus::Suspended => "suspended",
-        }
+        self.into()
     }
 
     /// See [`LegalForm::from_proto`].
@@ -193,20 +201,21 @@ stored_code!(LegalForm, Scale, VendorStatus);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use strum::VariantArray;
 
     #[test]
     fn every_value_is_stored_as_its_code_and_read_back() {
-        for form in LegalForm::ALL.into_iter() {
+        for form in LegalForm::VARIANTS.iter().copied() {
             assert_eq!(form.to_value(), form.as_str());
             assert_eq!(LegalForm::parse(form.as_str()), Some(form));
             assert_eq!(LegalForm::from_proto(form.to_proto() as i32), Some(form));
         }
-        for scale in Scale::ALL.into_iter() {
+        for scale in Scale::VARIANTS.iter().copied() {
             assert_eq!(scale.to_value(), scale.as_str());
             assert_eq!(Scale::parse(scale.as_str()), Some(scale));
             assert_eq!(Scale::from_proto(scale.to_proto() as i32), Some(scale));
         }
-        for status in VendorStatus::ALL.into_iter() {
+        for status in VendorStatus::VARIANTS.iter().copied() {
             assert_eq!(status.to_value(), status.as_str());
             assert_eq!(VendorStatus::parse(status.as_str()), Some(status));
             assert_eq!(
@@ -251,7 +260,7 @@ mod tests {
 
     #[test]
     fn only_an_individual_is_not_a_business_entity() {
-        for form in LegalForm::ALL.into_iter() {
+        for form in LegalForm::VARIANTS.iter().copied() {
             assert_eq!(form.is_business_entity(), form != LegalForm::Individual);
         }
     }

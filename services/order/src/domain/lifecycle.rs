@@ -4,7 +4,8 @@
 pub use blangkon_domain::OrderStatus;
 
 /// What someone does to an order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum Action {
     Accept,
     Reject,
@@ -24,15 +25,7 @@ pub enum Party {
 
 impl Action {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Accept => "accept",
-            Action::Reject => "reject",
-            Action::Ship => "ship",
-            Action::Receive => "receive",
-            Action::Pay => "pay",
-            Action::Complete => "complete",
-            Action::Cancel => "cancel",
-        }
+        self.into()
     }
 
     pub fn party(self) -> Party {
@@ -97,11 +90,13 @@ pub fn releases_stock(to: OrderStatus) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use blangkon_domain::VariantArray;
 
     #[test]
     fn only_a_rejected_or_cancelled_order_gives_its_stock_back() {
-        let releasing: Vec<OrderStatus> = OrderStatus::ALL
-            .into_iter()
+        let releasing: Vec<OrderStatus> = OrderStatus::VARIANTS
+            .iter()
+            .copied()
             .filter(|s| releases_stock(*s))
             .collect();
         assert_eq!(releasing, [OrderStatus::Rejected, OrderStatus::Cancelled]);
@@ -130,7 +125,7 @@ mod tests {
 
     #[test]
     fn the_table_allows_exactly_its_eight_transitions() {
-        let allowed: usize = OrderStatus::ALL
+        let allowed: usize = OrderStatus::VARIANTS
             .iter()
             .map(|from| {
                 ACTIONS
@@ -168,5 +163,16 @@ mod tests {
         assert_eq!(Action::Ship.party(), Party::Vendor);
         assert_eq!(Action::Receive.party(), Party::Buyer);
         assert_eq!(Action::Cancel.party(), Party::Buyer);
+    }
+
+    #[test]
+    fn actions_are_named_as_users_say_them() {
+        let names: Vec<&str> = Action::VARIANTS.iter().map(|a| a.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "accept", "reject", "ship", "receive", "pay", "complete", "cancel"
+            ]
+        );
     }
 }

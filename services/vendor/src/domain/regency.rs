@@ -4,9 +4,19 @@ use super::Violation;
 use super::identifiers::RegencyCode;
 
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+    strum::EnumString,
+    strum::IntoStaticStr,
 )]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum RegencyKind {
     Kabupaten,
     Kota,
@@ -14,18 +24,11 @@ pub enum RegencyKind {
 
 impl RegencyKind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            RegencyKind::Kabupaten => "kabupaten",
-            RegencyKind::Kota => "kota",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "kabupaten" => Some(RegencyKind::Kabupaten),
-            "kota" => Some(RegencyKind::Kota),
-            _ => None,
-        }
+        s.parse().ok()
     }
 }
 

@@ -9,7 +9,8 @@ use super::identifiers::{Nib, Nik, Npwp, RegencyCode};
 pub use blangkon_domain::{LegalForm, Scale, VendorStatus};
 
 /// A verification decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum Decision {
     Verify,
     Reject,
@@ -19,12 +20,7 @@ pub enum Decision {
 
 impl Decision {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Decision::Verify => "verify",
-            Decision::Reject => "reject",
-            Decision::Suspend => "suspend",
-            Decision::Reinstate => "reinstate",
-        }
+        self.into()
     }
 
     /// Rejections and suspensions must say why: the vendor is told, and the
@@ -301,7 +297,8 @@ fn is_plausible_email(email: &str) -> bool {
 }
 
 /// Kind of capacity building a vendor attended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum TrainingKind {
     /// *Pelatihan*, e.g. how to upload products.
     Training,
@@ -311,16 +308,11 @@ pub enum TrainingKind {
 
 impl TrainingKind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            TrainingKind::Training => "training",
-            TrainingKind::Mentoring => "mentoring",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [TrainingKind::Training, TrainingKind::Mentoring]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        s.parse().ok()
     }
 }
 
@@ -381,6 +373,7 @@ impl TrainingRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use blangkon_domain::VariantArray;
 
     fn individual() -> RegistrationInput {
         RegistrationInput {
@@ -521,7 +514,7 @@ mod tests {
             (Verified, Suspend, Suspended),
             (Suspended, Reinstate, Verified),
         ];
-        for from in VendorStatus::ALL {
+        for &from in VendorStatus::VARIANTS {
             for decision in [Verify, Reject, Suspend, Reinstate] {
                 let expected = allowed
                     .iter()
@@ -581,5 +574,33 @@ mod tests {
         );
         let err = decision_reason(Decision::Verify, "note", &"x".repeat(MAX_REASON + 1));
         assert_eq!(err.unwrap_err().field, "note");
+    }
+
+    #[test]
+    fn decisions_and_training_kinds_are_stored_by_their_names() {
+        let decisions = [
+            Decision::Verify,
+            Decision::Reject,
+            Decision::Suspend,
+            Decision::Reinstate,
+        ];
+        let names: Vec<&str> = decisions.iter().map(|d| d.as_str()).collect();
+        assert_eq!(names, ["verify", "reject", "suspend", "reinstate"]);
+        for (kind, name) in [
+            (TrainingKind::Training, "training"),
+            (TrainingKind::Mentoring, "mentoring"),
+        ] {
+            assert_eq!(kind.as_str(), name);
+            assert_eq!(TrainingKind::parse(name), Some(kind));
+        }
+        assert_eq!(TrainingKind::parse("Training"), None);
+        assert_eq!(
+            super::super::regency::RegencyKind::parse("kota"),
+            Some(super::super::regency::RegencyKind::Kota)
+        );
+        assert_eq!(
+            super::super::regency::RegencyKind::Kabupaten.as_str(),
+            "kabupaten"
+        );
     }
 }
