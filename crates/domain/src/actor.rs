@@ -97,14 +97,6 @@ impl Actor {
         }
     }
 
-    /// The regency a regency admin administers.
-    pub fn administered_regency(&self) -> Option<&RegencyCode> {
-        match &self.standing {
-            Standing::RegencyAdmin(regency) => Some(regency),
-            _ => None,
-        }
-    }
-
     /// The vendor a vendor account acts for, once registered.
     pub fn vendor(&self) -> Option<&VendorId> {
         match &self.standing {
@@ -166,7 +158,6 @@ mod tests {
         let regency = RegencyCode::parse("33.74").unwrap();
         let admin = Actor::new("a", Standing::RegencyAdmin(regency.clone()));
         assert_eq!(admin.role(), Role::RegencyAdmin);
-        assert_eq!(admin.administered_regency(), Some(&regency));
         assert_eq!(admin.work_unit(), None);
         assert_eq!(admin.vendor(), None);
 
@@ -177,7 +168,7 @@ mod tests {
         let buyer = Actor::new("b", Standing::Buyer(unit.clone()));
         assert_eq!(buyer.role(), Role::Buyer);
         assert_eq!(buyer.work_unit(), Some(&unit));
-        assert_eq!(buyer.administered_regency(), None);
+        assert_eq!(buyer.vendor(), None);
 
         let vendor_id = VendorId::parse("01934a1e-0000-7000-8000-000000000001").unwrap();
         let vendor = Actor::new("v", Standing::Vendor(Some(vendor_id)));

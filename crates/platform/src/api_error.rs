@@ -1,7 +1,9 @@
-//! How a service's failures become gRPC statuses: each service's handlers
-//! return [`ApiError`], and this is the one place it turns into a `Status`.
-//! Unexpected errors are logged here and leave as a bare `INTERNAL`, so no
-//! database detail reaches a caller.
+//! How failures become gRPC statuses, the same way in every service: the
+//! helpers each service's one error mapping uses ([`database`],
+//! [`already_exists`], [`internal`]), and [`ApiError`] for the reporting
+//! service's reads, which have no error enum of their own yet. Unexpected
+//! errors are logged here and leave as a bare `INTERNAL`, so no database
+//! detail reaches a caller.
 
 use crate::db::Transient;
 use crate::validation::{self, Refusal, Violation};

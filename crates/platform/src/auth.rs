@@ -139,7 +139,9 @@ fn actor_from(claims: Claims) -> Result<Actor, AuthError> {
     let standing = match role {
         Role::ProvinceAdmin => Standing::ProvinceAdmin,
         Role::RegencyAdmin => Standing::RegencyAdmin(regency(claims.regency)?),
-        Role::Vendor => Standing::Vendor(match claims.vendor_id {
+        // Blank is not yet bound, as an identity provider may send it
+        // before the vendor is registered.
+        Role::Vendor => Standing::Vendor(match claims.vendor_id.filter(|v| !v.trim().is_empty()) {
             None => None,
             Some(id) => Some(VendorId::parse(&id).map_err(|_| AuthError::BadBinding {
                 claim: "vendor_id",
@@ -148,7 +150,9 @@ fn actor_from(claims: Claims) -> Result<Actor, AuthError> {
         }),
         Role::Buyer => Standing::Buyer(WorkUnit {
             regency: regency(claims.regency)?,
-            name: required(claims.work_unit, "work_unit")?.trim().to_string(),
+            // As the claim has it: orders keep the name they were placed
+            // under, and must still match it.
+            name: required(claims.work_unit, "work_unit")?,
         }),
         Role::Analyst => Standing::Analyst,
         Role::Service => Standing::Service,
@@ -248,11 +252,6 @@ pub fn actor<T>(request: &Request<T>) -> Result<Actor, Status> {
         .get::<Actor>()
         .cloned()
         .ok_or_else(|| Status::unauthenticated("no authenticated caller"))
-}
-
-/// The actor of a call on an open-data service, if it sent a token.
-pub fn optional_actor<T>(request: &Request<T>) -> Option<Actor> {
-    request.extensions().get::<Actor>().cloned()
 }
 
 /// The body of a gRPC method: the caller's [`Actor`] and the request's
@@ -423,7 +422,7 @@ mod tests {
         let verifier = TokenVerifier::new(&settings());
         let buyer = Claims {
             regency: Some("33.74".into()),
-            work_unit: Some(" Dinas Pendidikan ".into()),
+            work_unit: Some("Dinas Pendidikan".into()),
             ..claims_of(Role::Buyer)
         };
         let actor = verifier.verify(&signed(&buyer)).unwrap();
@@ -487,11 +486,16 @@ mod tests {
             }
         ));
         assert!(!err.to_string().contains("vendor-42"), "{err}");
-        let unbound = claims_of(Role::Vendor);
-        assert_eq!(
-            verifier.verify(&signed(&unbound)).unwrap().standing,
-            Standing::Vendor(None)
-        );
+        for unbound in [None, Some(""), Some(" ")] {
+            let claims = Claims {
+                vendor_id: unbound.map(String::from),
+                ..claims_of(Role::Vendor)
+            };
+            assert_eq!(
+                verifier.verify(&signed(&claims)).unwrap().standing,
+                Standing::Vendor(None)
+            );
+        }
     }
 
     #[test]

@@ -158,7 +158,7 @@ impl Orders {
             // Give the stock back first: if that fails the order stays as it
             // was and the caller retries; releasing twice is harmless.
             if let Some(key) = store::find_key_of_order(&self.db, &order_id).await? {
-                self.peers.release(&key.reservation_id).await?;
+                self.peers.release(&key.reservation()).await?;
             }
         }
         let at = time::now();

@@ -111,12 +111,30 @@ impl PlaceOrder {
             hasher.update(quantity.to_be_bytes());
         }
         part(&mut hasher, self.note.as_bytes());
-        hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex(&hasher.finalize())
     }
+
+    /// The hash keys stored before parts were length-prefixed: a retry
+    /// across that upgrade is still the same request.
+    fn hash_before_lengths(&self) -> String {
+        let mut sorted: Vec<&(String, i64)> = self.lines.iter().collect();
+        sorted.sort();
+        let mut hasher = Sha256::new();
+        for (product_id, quantity) in sorted {
+            hasher.update(format!("{product_id}:{quantity};"));
+        }
+        hasher.update(self.note.as_bytes());
+        hex(&hasher.finalize())
+    }
+
+    /// Whether `stored`, the hash kept with a key, is this request's.
+    fn is_hashed_as(&self, stored: &str, hash: &str) -> bool {
+        stored == hash || stored == self.hash_before_lengths()
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A buyer's key for `request`.
@@ -130,17 +148,16 @@ fn buyer_key(unit: &WorkUnit, key: &str) -> BuyerKey {
 
 /// The reservation id of an idempotency key: a retry of a half-done
 /// placing reserves under the same id, which the catalog takes once. It
-/// names the regency too, as a work unit's name is unique only there.
+/// names the regency too, as a work unit's name is unique only there, and
+/// each part with its length: free-text names and keys may hold any
+/// separator.
 pub fn reservation_id(key: &BuyerKey) -> String {
-    uuid::Uuid::new_v5(
-        &uuid::Uuid::NAMESPACE_OID,
-        format!(
-            "blangkon-order:{}:{}:{}",
-            key.regency, key.work_unit, key.key
-        )
-        .as_bytes(),
-    )
-    .to_string()
+    let parts = [&key.regency, &key.work_unit, &key.key];
+    let mut name = String::from("blangkon-order:v2");
+    for part in parts {
+        name.push_str(&format!(":{}:{part}", part.len()));
+    }
+    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, name.as_bytes()).to_string()
 }
 
 /// Who is placing which order, under which key.
@@ -206,7 +223,7 @@ impl Placer {
         let key = &buyer_key(buyer, &request.key);
         let hash = request.hash();
         if let Some(existing) = store::find_key(&self.db, key).await? {
-            return self.replay(&existing, &hash).await;
+            return self.replay(&existing, request, &hash).await;
         }
         // Calls with one key share one reservation, so only one of them at
         // a time may reserve or give stock back: the others are told to
@@ -270,8 +287,13 @@ impl Placer {
     }
 
     /// The order a key made, if the body matches; ALREADY_EXISTS if not.
-    async fn replay(&self, key: &idempotency::Model, hash: &str) -> Result<OrderRecord> {
-        if key.request_hash != hash {
+    async fn replay(
+        &self,
+        key: &idempotency::Model,
+        request: &PlaceOrder,
+        hash: &str,
+    ) -> Result<OrderRecord> {
+        if !request.is_hashed_as(&key.request_hash, hash) {
             return Err(OrderError::AlreadyExists {
                 field: "idempotency_key",
                 message: format!("idempotency key {} was used for another order", key.key),
@@ -393,7 +415,10 @@ impl Placer {
         let earlier = store::find_key(&self.db, placing.key)
             .await?
             .ok_or(OrderError::Store(conflict))?;
-        if earlier.request_hash != placing.hash {
+        if !placing
+            .request
+            .is_hashed_as(&earlier.request_hash, placing.hash)
+        {
             return Err(OrderError::AlreadyExists {
                 field: "idempotency_key",
                 message: format!(
@@ -571,6 +596,22 @@ mod tests {
         assert_ne!(quantity_in_note.hash(), split.hash());
     }
 
+    #[test]
+    fn a_key_stored_before_lengths_were_hashed_still_replays_its_request() {
+        let request = PlaceOrder::parse("key-00001", lines(&[(P1, 2)]), "catatan").unwrap();
+        // What the service stored for this request before.
+        let mut old = Sha256::new();
+        old.update(format!("{P1}:2;"));
+        old.update("catatan".as_bytes());
+        let stored_before = hex(&old.finalize());
+        let hash = request.hash();
+        assert!(request.is_hashed_as(&stored_before, &hash));
+        assert!(request.is_hashed_as(&hash, &hash));
+        let other = PlaceOrder::parse("key-00001", lines(&[(P1, 3)]), "catatan").unwrap();
+        assert!(!other.is_hashed_as(&stored_before, &other.hash()));
+        assert!(!other.is_hashed_as(&hash, &other.hash()));
+    }
+
     fn key(regency: &str, work_unit: &str, key: &str) -> BuyerKey {
         BuyerKey {
             regency: regency.into(),
@@ -595,6 +636,11 @@ mod tests {
         assert_ne!(
             reservation_id(&semarang),
             reservation_id(&key("33.19", "Dinas A", "k1"))
+        );
+        // A separator inside a name or a key moves no part into another.
+        assert_ne!(
+            reservation_id(&key("33.74", "Dinas:abcdefgh", "12345678")),
+            reservation_id(&key("33.74", "Dinas", "abcdefgh:12345678"))
         );
     }
 }

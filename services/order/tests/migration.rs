@@ -36,6 +36,11 @@ async fn keys_and_attempts_made_before_take_their_regency_and_keep_their_reserva
          ('Dinas Kesehatan', 'key-abandoned', '01934a1e-0000-7000-8000-0000000000c1', \
          '2026-11-30T00:00:00Z')"
             .to_string(),
+        // An attempt left behind by a placing whose order was written.
+        "INSERT INTO placing_attempts (work_unit, key, reservation_id, started_at) VALUES \
+         ('Dinas Pendidikan', 'key-placed', '01934a1e-0000-7000-8000-0000000000c2', \
+         '2026-11-30T00:00:00Z')"
+            .to_string(),
     ] {
         db.execute_raw(Statement::from_string(backend, sql))
             .await
@@ -63,19 +68,30 @@ async fn keys_and_attempts_made_before_take_their_regency_and_keep_their_reserva
         &uuid::Uuid::NAMESPACE_OID,
         b"blangkon-order:Dinas Pendidikan:key-placed",
     );
-    assert_eq!(key.reservation_id, before.to_string());
+    assert_eq!(key.reservation(), before.to_string());
 
     let attempts = store::stale_attempts(&db, blangkon_platform::time::now(), 10)
         .await
         .unwrap();
-    assert_eq!(attempts.len(), 1);
-    assert_eq!(attempts[0].key, "key-abandoned");
+    let attempt = |key: &str| attempts.iter().find(|a| a.key == key).unwrap();
+    assert_eq!(attempts.len(), 2);
+    let abandoned = attempt("key-abandoned");
     assert_eq!(
-        attempts[0].buyer_regency, "",
+        abandoned.buyer_regency, "",
         "no order tells its regency; the sweeper releases it all the same"
     );
     assert_eq!(
-        attempts[0].reservation_id,
+        abandoned.reservation_id,
         "01934a1e-0000-7000-8000-0000000000c1"
     );
+    // The other takes its order's regency: the sweeper finds the key and
+    // keeps the order's stock.
+    let placed = attempt("key-placed");
+    assert_eq!(placed.buyer_regency, "33.24");
+    let its_key = BuyerKey {
+        regency: placed.buyer_regency.clone(),
+        work_unit: placed.work_unit.clone(),
+        key: placed.key.clone(),
+    };
+    assert!(store::find_key(&db, &its_key).await.unwrap().is_some());
 }

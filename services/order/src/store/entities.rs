@@ -103,9 +103,27 @@ pub mod idempotency {
         /// Fingerprint of the request body: same key, other body is refused.
         pub request_hash: String,
         pub order_id: String,
-        /// The catalog reservation that holds the order's stock.
+        /// The catalog reservation that holds the order's stock; empty for
+        /// keys written before reservation ids named the regency.
         pub reservation_id: String,
         pub created_at: DateTimeUtc,
+    }
+
+    impl Model {
+        /// The catalog reservation that holds the order's stock.
+        pub fn reservation(&self) -> String {
+            if self.reservation_id.is_empty() {
+                // Placed before ids named the regency: the work unit and
+                // the key alone made it.
+                uuid::Uuid::new_v5(
+                    &uuid::Uuid::NAMESPACE_OID,
+                    format!("blangkon-order:{}:{}", self.work_unit, self.key).as_bytes(),
+                )
+                .to_string()
+            } else {
+                self.reservation_id.clone()
+            }
+        }
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

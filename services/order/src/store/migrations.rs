@@ -246,18 +246,11 @@ migration! {
     /// A work unit's name is unique only within its regency, so idempotency
     /// keys and placing attempts are the regency's, the work unit's and the
     /// key together. Keys also keep the reservation that holds their
-    /// order's stock: its id now names the regency too, and the keys written
-    /// before keep the id they were placed under.
+    /// order's stock, whose id now names the regency too; keys written
+    /// before keep an empty one, and their id is derived as it was then.
+    /// Old order pods cannot place on the new tables: the order service is
+    /// upgraded past this migration with its old pods stopped (RUNBOOK).
     KeyByBuyerRegency = "m20261204_000303_key_by_buyer_regency"
-}
-
-/// The reservation id a key was placed under before ids named the regency.
-fn reservation_id_before_regencies(work_unit: &str, key: &str) -> String {
-    uuid::Uuid::new_v5(
-        &uuid::Uuid::NAMESPACE_OID,
-        format!("blangkon-order:{work_unit}:{key}").as_bytes(),
-    )
-    .to_string()
 }
 
 #[async_trait::async_trait]
@@ -271,7 +264,9 @@ impl MigrationTrait for KeyByBuyerRegency {
                 .col(text(KeysByRegency::Key))
                 .col(code(KeysByRegency::RequestHash, 64))
                 .col(id(KeysByRegency::OrderId))
-                .col(id(KeysByRegency::ReservationId))
+                // Empty for keys from before: their id is derived (see
+                // `idempotency::Model::reservation`).
+                .col(code(KeysByRegency::ReservationId, 36).default(""))
                 .col(time(KeysByRegency::CreatedAt))
                 .primary_key(&mut key([
                     KeysByRegency::BuyerRegency,
@@ -316,7 +311,6 @@ impl MigrationTrait for KeyByBuyerRegency {
              a.work_unit, a.key, a.reservation_id, a.started_at FROM placing_attempts a",
         )
         .await?;
-        fill_reservation_ids(db).await?;
         for old in ["idempotency_keys", "placing_attempts"] {
             m.drop_table(Table::drop().table(Alias::new(old)).to_owned())
                 .await?;
@@ -332,41 +326,13 @@ impl MigrationTrait for KeyByBuyerRegency {
                 .table(AttemptsByRegency::Table, Alias::new("placing_attempts"))
                 .to_owned(),
         )
+        .await?;
+        // The sweeper's index went with the old table.
+        m.create_index(index(
+            "placing_attempts_started",
+            PlacingAttempts::Table,
+            [PlacingAttempts::StartedAt],
+        ))
         .await
-    }
-}
-
-/// Gives every copied key the reservation id it was placed under, a
-/// thousand keys a round.
-async fn fill_reservation_ids(db: &SchemaManagerConnection<'_>) -> Result<(), DbErr> {
-    let backend = db.get_database_backend();
-    let (select, update) = match backend {
-        sea_orm::DbBackend::Postgres => (
-            "SELECT work_unit, key FROM keys_by_regency WHERE reservation_id = '' LIMIT 1000",
-            "UPDATE keys_by_regency SET reservation_id = $1 WHERE work_unit = $2 AND key = $3",
-        ),
-        _ => (
-            "SELECT work_unit, key FROM keys_by_regency WHERE reservation_id = '' LIMIT 1000",
-            "UPDATE keys_by_regency SET reservation_id = ? WHERE work_unit = ? AND key = ?",
-        ),
-    };
-    loop {
-        let rows = db
-            .query_all_raw(sea_orm::Statement::from_string(backend, select))
-            .await?;
-        if rows.is_empty() {
-            return Ok(());
-        }
-        for row in rows {
-            let work_unit: String = row.try_get("", "work_unit")?;
-            let key: String = row.try_get("", "key")?;
-            let reservation = reservation_id_before_regencies(&work_unit, &key);
-            db.execute_raw(sea_orm::Statement::from_sql_and_values(
-                backend,
-                update,
-                [reservation.into(), work_unit.into(), key.into()],
-            ))
-            .await?;
-        }
     }
 }
