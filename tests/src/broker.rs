@@ -1,0 +1,122 @@
+//! A Kafka-protocol broker of one test's own, which the test may hang and
+//! resume.
+
+use blangkon_testkit::TestKafka;
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A Kafka-protocol broker of one test's own: a tansu process where tansu
+/// is installed (`deploy/local/tansu.sh install`; CI has it), which the
+/// test can hang (SIGSTOP) and resume; else librdkafka's mock cluster,
+/// whose broker the test takes down and up instead.
+pub struct Broker {
+    pub kafka: TestKafka,
+    process: Option<Child>,
+}
+
+impl Broker {
+    pub async fn start() -> Self {
+        let Some(tansu) = tansu_binary() else {
+            // The mock cluster's broker can be taken down and up too, but
+            // only tansu hangs as a real broker does: CI must have it.
+            blangkon_testkit::missing_part(
+                "a broker fault test on a real broker",
+                "tansu (deploy/local/tansu.sh install)",
+            );
+            return Self {
+                kafka: TestKafka::mock(),
+                process: None,
+            };
+        };
+        let port = free_port();
+        let address = format!("127.0.0.1:{port}");
+        let process = Command::new(tansu)
+            .args([
+                "broker",
+                "--listener-url",
+                &format!("tcp://{address}"),
+                "--advertised-listener-url",
+                &format!("tcp://{address}"),
+                "--storage-engine",
+                "memory://tansu/",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start tansu");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(&address).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "tansu did not listen on {address}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Self {
+            kafka: TestKafka::external(address),
+            process: Some(process),
+        }
+    }
+
+    /// What the fault is on this broker, for the report.
+    pub fn kind(&self) -> &'static str {
+        if self.process.is_some() {
+            "tansu"
+        } else {
+            "mock cluster"
+        }
+    }
+
+    /// Freezes the broker: connections stay open and nothing is answered.
+    pub fn hang(&self) {
+        match &self.process {
+            Some(process) => signal(process, Signal::SIGSTOP),
+            None => self.kafka.broker_down(),
+        }
+    }
+
+    pub fn resume(&self) {
+        match &self.process {
+            Some(process) => signal(process, Signal::SIGCONT),
+            None => self.kafka.broker_up(),
+        }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        if let Some(process) = &mut self.process {
+            signal(process, Signal::SIGCONT);
+            let _ = process.kill();
+            let _ = process.wait();
+        }
+    }
+}
+
+/// Sends `signal` to `process`, or fails the test.
+pub(crate) fn signal(process: &Child, signal: Signal) {
+    let pid = Pid::from_raw(i32::try_from(process.id()).expect("a pid fits in i32"));
+    nix::sys::signal::kill(pid, signal)
+        .unwrap_or_else(|e| panic!("{signal} to {}: {e}", process.id()));
+}
+
+pub(crate) fn tansu_binary() -> Option<PathBuf> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
+    let tansu = std::env::var_os("TANSU")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home.join("bin/tansu"));
+    tansu.exists().then_some(tansu)
+}
+
+/// A loopback port nobody listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
