@@ -10,10 +10,9 @@ use schemars::JsonSchema;
 use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
-use tokio_stream::StreamExt as _;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::service::Routes;
+use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Channel, Endpoint, Server};
 use tonic_health::ServingStatus;
 
@@ -109,16 +108,9 @@ pub async fn serve(
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
-    // Serving our own listener skips tonic's TCP settings: without
-    // TCP_NODELAY a small response waits for the client's delayed ACK
-    // (~40 ms per call, measured with `blangkon bench catalog`).
-    let incoming = TcpListenerStream::new(listener).map(|stream| {
-        let stream = stream?;
-        if let Err(e) = stream.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-        Ok::<_, std::io::Error>(stream)
-    });
+    // Without TCP_NODELAY a small response waits for the client's delayed
+    // ACK (~40 ms per call, measured with `blangkon bench catalog`).
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let server = Server::builder()
         .trace_fn(call_span)
         .layer(crate::metrics::CallTimer::new(metrics))

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use crate::settings::{SettingsError, is_http_url, require};
-use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
@@ -93,7 +93,7 @@ pub fn init(service: &str, settings: &TelemetrySettings) -> Result<TelemetryGuar
 pub fn current_trace_headers() -> HashMap<String, String> {
     let cx = tracing::Span::current().context();
     let mut carrier = HashMap::new();
-    TraceContextPropagator::new().inject_context(&cx, &mut MapCarrier(&mut carrier));
+    TraceContextPropagator::new().inject_context(&cx, &mut carrier);
     carrier
 }
 
@@ -108,29 +108,9 @@ pub fn set_parent_from<'a>(
     if !map.contains_key("traceparent") {
         return;
     }
-    let cx = TraceContextPropagator::new().extract(&ReadCarrier(&map));
+    let cx = TraceContextPropagator::new().extract(&map);
     // Fails only when the span is disabled; then there is nothing to link.
     let _ = span.set_parent(cx);
-}
-
-struct MapCarrier<'a>(&'a mut HashMap<String, String>);
-
-impl Injector for MapCarrier<'_> {
-    fn set(&mut self, key: &str, value: String) {
-        self.0.insert(key.to_string(), value);
-    }
-}
-
-struct ReadCarrier<'a>(&'a HashMap<String, String>);
-
-impl Extractor for ReadCarrier<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(String::as_str)
-    }
-
-    fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(String::as_str).collect()
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
