@@ -25,7 +25,8 @@ use tantivy::{
     Warmer,
 };
 
-use super::index::{Attributes, SortOrder, fast};
+use super::attributes::Attributes;
+use super::index::{SortOrder, fast};
 use super::query;
 
 /// A matching product's place in the order of results. Full matches come

@@ -9,9 +9,7 @@
 //! entry of the vendor table and hides every product of the vendor at
 //! once, without rewriting them.
 
-use std::collections::HashMap;
-use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
@@ -23,7 +21,11 @@ use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use super::analyzer;
-use super::collect::{Filters, IdOrders, PageCollector, Rank, UNKNOWN};
+use super::attributes::Attributes;
+use super::collect::{Filters, IdOrders, PageCollector, UNKNOWN};
+use super::directory::{DirectoryError, IndexDirectory};
+use super::documents::Vendor;
+pub use super::documents::{Cursor, Hit, ProductDoc, Query, SearchResult, SortOrder, VendorDoc};
 use super::query;
 
 /// Field weights: a word in the name counts three times one in the
@@ -47,354 +49,6 @@ pub(super) mod fast {
     pub const CATEGORY: &str = "category";
     pub const PARENT: &str = "parent";
     pub const PRICE: &str = "price";
-}
-
-/// What the index needs of a product.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProductDoc {
-    /// A UUID.
-    pub product_id: String,
-    pub vendor_id: String,
-    pub category_code: String,
-    /// Top-level category (the code itself for a top-level one).
-    pub parent_category: String,
-    /// Category name, searchable like the product's own words.
-    pub category_name: String,
-    pub name: String,
-    pub description: String,
-    pub price: i64,
-    pub delivery_regencies: Vec<String>,
-    pub listed: bool,
-}
-
-/// What the index needs of a vendor.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VendorDoc {
-    pub verified: bool,
-    pub legal_form: String,
-    pub scale: String,
-}
-
-/// Order of results.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SortOrder {
-    #[default]
-    Relevance,
-    PriceAscending,
-    PriceDescending,
-    /// Newest first: product ids are UUIDv7, so id order is creation order.
-    Newest,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct Query {
-    pub text: String,
-    /// A category code; a top-level code includes its subcategories.
-    pub category: Option<String>,
-    pub delivery_regency: Option<String>,
-    pub min_price: Option<i64>,
-    pub max_price: Option<i64>,
-    pub legal_form: Option<String>,
-    pub scale: Option<String>,
-    pub sort: SortOrder,
-    pub page_size: usize,
-    pub after: Option<Cursor>,
-}
-
-/// Where a page ended: the sort key and id of its last hit, and whether
-/// that hit matched only some of the words (partial matches follow the
-/// full ones).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cursor {
-    Relevance {
-        partial: bool,
-        score: f32,
-        product_id: String,
-    },
-    Price {
-        partial: bool,
-        price: i64,
-        product_id: String,
-    },
-    Newest {
-        partial: bool,
-        product_id: String,
-    },
-}
-
-impl Cursor {
-    fn rank(&self) -> Rank {
-        let (partial, score, price, id) = match self {
-            Cursor::Relevance {
-                partial,
-                score,
-                product_id,
-            } => (*partial, *score, 0, product_id),
-            Cursor::Price {
-                partial,
-                price,
-                product_id,
-            } => (*partial, 0.0, *price, product_id),
-            Cursor::Newest {
-                partial,
-                product_id,
-            } => (*partial, 0.0, 0, product_id),
-        };
-        Rank {
-            partial,
-            score,
-            price,
-            id: uuid_number(id),
-            doc: 0,
-        }
-    }
-
-    fn after(sort: SortOrder, hit: &Hit) -> Self {
-        let (partial, product_id) = (hit.partial, hit.product_id.clone());
-        match sort {
-            SortOrder::Relevance => Cursor::Relevance {
-                partial,
-                score: hit.score,
-                product_id,
-            },
-            SortOrder::PriceAscending | SortOrder::PriceDescending => Cursor::Price {
-                partial,
-                price: hit.price,
-                product_id,
-            },
-            SortOrder::Newest => Cursor::Newest {
-                partial,
-                product_id,
-            },
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Hit {
-    pub product_id: String,
-    pub score: f32,
-    pub price: i64,
-    /// It matched most of the query's words, not all.
-    pub partial: bool,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct SearchResult {
-    pub hits: Vec<Hit>,
-    /// Set when more hits follow.
-    pub next: Option<Cursor>,
-    pub total_matches: usize,
-    /// Matches per category code (leaf and top level), ignoring the
-    /// category filter, so a buyer sees where else the query finds things.
-    pub facets: Vec<(String, usize)>,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Vendor {
-    pub verified: bool,
-    pub legal_form: u8,
-    pub scale: u8,
-}
-
-/// Strings stored once and referred to by a small number.
-#[derive(Debug, Clone, Default)]
-struct Interner {
-    ids: HashMap<String, u32>,
-    names: Vec<String>,
-}
-
-impl Interner {
-    fn id(&mut self, name: &str) -> u32 {
-        if let Some(id) = self.ids.get(name) {
-            return *id;
-        }
-        let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
-        self.names.push(name.to_string());
-        self.ids.insert(name.to_string(), id);
-        id
-    }
-
-    fn get(&self, name: &str) -> Option<u32> {
-        self.ids.get(name).copied()
-    }
-}
-
-/// What documents refer to by number: vendors (with what filters read of
-/// them), categories, legal forms and scales. Searches take a snapshot;
-/// writers copy it if a search holds one.
-#[derive(Debug, Clone, Default)]
-pub(super) struct Attributes {
-    vendor_ids: Interner,
-    pub vendors: Vec<Vendor>,
-    labels: Interner,
-    categories_interned: Interner,
-    /// Category codes by number.
-    pub categories: Vec<String>,
-}
-
-impl Attributes {
-    fn vendor(&mut self, vendor_id: &str) -> u32 {
-        let id = self.vendor_ids.id(vendor_id);
-        if id as usize == self.vendors.len() {
-            // Not heard of yet: hidden until the vendor is known verified.
-            self.vendors.push(Vendor {
-                verified: false,
-                legal_form: u8::MAX,
-                scale: u8::MAX,
-            });
-        }
-        id
-    }
-
-    fn category(&mut self, code: &str) -> u32 {
-        let id = self.categories_interned.id(code);
-        if id as usize == self.categories.len() {
-            self.categories.push(code.to_string());
-        }
-        id
-    }
-
-    fn label(&mut self, label: &str) -> u8 {
-        u8::try_from(self.labels.id(label)).unwrap_or(u8::MAX)
-    }
-}
-
-/// Where the index lives: a directory of this replica's own, locked
-/// against a second process for as long as the index is open.
-#[derive(Debug)]
-struct IndexDirectory {
-    root: Root,
-    _lock: File,
-}
-
-#[derive(Debug)]
-enum Root {
-    /// Removed when the index is dropped, or by the next start after a
-    /// process that ended without dropping it (see [`IndexDirectory::sweep`]).
-    Temporary(tempfile::TempDir),
-    /// A directory the operator gave (in Kubernetes, an emptyDir).
-    Given(PathBuf),
-}
-
-impl Root {
-    fn path(&self) -> &Path {
-        match self {
-            Self::Temporary(dir) => dir.path(),
-            Self::Given(path) => path,
-        }
-    }
-}
-
-/// Why the index directory could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum DirectoryError {
-    #[error("search index directory {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error(
-        "search index directory {0} is in use by another process; give every replica a \
-         directory of its own"
-    )]
-    InUse(PathBuf),
-}
-
-impl IndexDirectory {
-    const LOCK: &'static str = ".blangkon-search.lock";
-    const TEMPORARY_PREFIX: &'static str = "blangkon-search-";
-
-    /// Removes the temporary index directories of processes that are gone
-    /// (killed, or ended without dropping their index): those whose lock
-    /// nobody holds. One still being made (no lock file yet) is left
-    /// alone for a minute.
-    fn sweep(temp_root: &Path) {
-        let Ok(entries) = std::fs::read_dir(temp_root) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            if !entry
-                .file_name()
-                .to_string_lossy()
-                .starts_with(Self::TEMPORARY_PREFIX)
-            {
-                continue;
-            }
-            let path = entry.path();
-            let stale = match File::open(path.join(Self::LOCK)) {
-                Ok(lock) => lock.try_lock().is_ok(),
-                Err(_) => entry
-                    .metadata()
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|at| at.elapsed().ok())
-                    .is_some_and(|age| age > std::time::Duration::from_secs(60)),
-            };
-            if stale {
-                match std::fs::remove_dir_all(&path) {
-                    Ok(()) => {
-                        tracing::info!(path = %path.display(), "removed a stale search index")
-                    }
-                    Err(e) => {
-                        tracing::warn!(path = %path.display(), error = %e, "could not remove a stale search index")
-                    }
-                }
-            }
-        }
-    }
-
-    /// A fresh temporary directory, or `given` emptied: the index is
-    /// rebuilt at every start, so what an earlier process left is stale.
-    /// Returns it with the path to create the index in.
-    fn open(given: Option<&Path>) -> Result<(Self, PathBuf), DirectoryError> {
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| DirectoryError::Io { path, source }
-        };
-        let root = match given {
-            None => {
-                let temp_root = std::env::temp_dir();
-                Self::sweep(&temp_root);
-                let temp = tempfile::Builder::new()
-                    .prefix(Self::TEMPORARY_PREFIX)
-                    .tempdir()
-                    .map_err(io(&temp_root))?;
-                Root::Temporary(temp)
-            }
-            Some(dir) => {
-                std::fs::create_dir_all(dir).map_err(io(dir))?;
-                Root::Given(dir.to_path_buf())
-            }
-        };
-        let dir = root.path();
-        let lock_path = dir.join(Self::LOCK);
-        let lock = File::create(&lock_path).map_err(io(&lock_path))?;
-        lock.try_lock().map_err(|e| match e {
-            std::fs::TryLockError::WouldBlock => DirectoryError::InUse(dir.to_path_buf()),
-            std::fs::TryLockError::Error(e) => io(&lock_path)(e),
-        })?;
-        for entry in std::fs::read_dir(dir).map_err(io(dir))? {
-            let entry = entry.map_err(io(dir))?;
-            if entry.file_name() == Self::LOCK {
-                continue;
-            }
-            let path = entry.path();
-            let removed = if entry.file_type().map_err(io(&path))?.is_dir() {
-                std::fs::remove_dir_all(&path)
-            } else {
-                std::fs::remove_file(&path)
-            };
-            removed.map_err(io(&path))?;
-        }
-        let index = dir.join("index");
-        std::fs::create_dir(&index).map_err(io(&index))?;
-        Ok((Self { root, _lock: lock }, index))
-    }
-
-    fn path(&self) -> &Path {
-        self.root.path()
-    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -446,7 +100,7 @@ fn regency_number(code: &str) -> Option<u64> {
     code.replace('.', "").parse().ok()
 }
 
-fn uuid_number(id: &str) -> u128 {
+pub(super) fn uuid_number(id: &str) -> u128 {
     uuid::Uuid::parse_str(id).map(|u| u.as_u128()).unwrap_or(0)
 }
 
@@ -983,27 +637,6 @@ mod tests {
         assert!(path.exists());
         drop(index);
         assert!(!path.exists());
-    }
-
-    #[test]
-    fn a_temporary_directory_left_by_a_gone_process_is_swept_and_a_live_one_kept() {
-        let root = tempfile::tempdir().unwrap();
-        let gone = root.path().join("blangkon-search-gone");
-        std::fs::create_dir_all(gone.join("index")).unwrap();
-        File::create(gone.join(IndexDirectory::LOCK)).unwrap();
-        let live = root.path().join("blangkon-search-live");
-        std::fs::create_dir_all(&live).unwrap();
-        let held = File::create(live.join(IndexDirectory::LOCK)).unwrap();
-        held.try_lock().unwrap();
-        let making = root.path().join("blangkon-search-making");
-        std::fs::create_dir_all(&making).unwrap();
-        let other = root.path().join("someone-else");
-        std::fs::create_dir_all(&other).unwrap();
-        IndexDirectory::sweep(root.path());
-        assert!(!gone.exists(), "nobody holds its lock");
-        assert!(live.exists(), "its process holds the lock");
-        assert!(making.exists(), "too young to tell");
-        assert!(other.exists(), "not ours");
     }
 
     #[test]

@@ -6,13 +6,19 @@
 //! suspension reaches every replica within one poll.
 //!
 //! - [`analyzer`]: the Indonesian analyzer chain (Sastrawi stemming);
-//! - [`index`]: the schema, the documents, the vendor table, searching;
+//! - [`index`]: the schema, writing documents and searching;
+//! - `documents`: products, vendors, queries, cursors and hits;
+//! - `attributes`: what documents refer to by number (the vendor table);
+//! - `directory`: the directory of this replica's own an index lives in;
 //! - [`query`]: a buyer's words as a query (typos, partial matches);
 //! - [`collect`]: filters, facets and the page after a cursor;
 //! - here: building from the tables and tailing the change log.
 
 pub mod analyzer;
+mod attributes;
 mod collect;
+mod directory;
+mod documents;
 pub mod index;
 mod query;
 
