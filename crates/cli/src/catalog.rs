@@ -5,7 +5,7 @@ use blangkon_proto::catalog as pb;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use crate::client::Connection;
+use crate::connection::Connection;
 
 #[derive(Args)]
 pub struct ProductArgs {

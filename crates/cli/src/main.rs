@@ -15,9 +15,10 @@ macro_rules! say {
 
 mod bench;
 mod catalog;
-mod client;
+mod connection;
 mod demo;
 mod dev;
+mod onboarding;
 mod order;
 mod output;
 mod report;
@@ -44,9 +45,9 @@ enum Command {
     /// Mint a bearer token for the local suite (or any secret you pass).
     Token(token::TokenArgs),
     /// Regencies and cities: join the platform, list them.
-    Regency(client::RegencyArgs),
+    Regency(onboarding::RegencyArgs),
     /// Vendors: register, verify, reject, suspend, reinstate, trainings.
-    Vendor(client::VendorArgs),
+    Vendor(onboarding::VendorArgs),
     /// Products: create, update, publish, unlist, get.
     Product(catalog::ProductArgs),
     /// The catalog: categories and search.
@@ -82,8 +83,8 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Dev(args) => dev::run(args).await,
             Command::Token(args) => token::run(args),
-            Command::Regency(args) => client::regency(args).await,
-            Command::Vendor(args) => client::vendor(args).await,
+            Command::Regency(args) => onboarding::regency(args).await,
+            Command::Vendor(args) => onboarding::vendor(args).await,
             Command::Product(args) => catalog::product(args).await,
             Command::Catalog(args) => catalog::catalog(args).await,
             Command::Order(args) => order::order(args).await,

@@ -4,7 +4,7 @@ use blangkon_proto::order as pb;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use crate::client::Connection;
+use crate::connection::Connection;
 use crate::output::rupiah;
 
 #[derive(Args)]

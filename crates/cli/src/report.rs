@@ -13,7 +13,7 @@ use rdkafka::Message;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use serde_json::json;
 
-use crate::client::Connection;
+use crate::connection::Connection;
 use crate::output::{rupiah, status_error, time};
 use crate::token;
 
