@@ -348,18 +348,18 @@ impl Fixture {
         &self,
         within: Duration,
         what: &str,
-        mut done: impl FnMut(&pb::SearchProductsResponse) -> bool,
+        done: impl Fn(&pb::SearchProductsResponse) -> bool,
         request: pb::SearchProductsRequest,
     ) -> pb::SearchProductsResponse {
-        let deadline = Instant::now() + within;
-        loop {
-            let response = self.search(request.clone()).await;
-            if done(&response) {
-                return response;
+        let done = &done;
+        blangkon_testkit::eventually(what, within, || {
+            let request = request.clone();
+            async move {
+                let response = self.search(request).await;
+                done(&response).then_some(response)
             }
-            assert!(Instant::now() < deadline, "{what} within {within:?}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        })
+        .await
     }
 
     /// Every hit of `request`, page by page, checking no id repeats.

@@ -160,17 +160,11 @@ impl TestApp {
             .as_str_name()
             .trim_start_matches("VENDOR_STATUS_")
             .to_ascii_lowercase();
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            if self.projected_status(vendor_id).await.as_deref() == Some(want.as_str()) {
-                return;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "vendor {vendor_id} projected as {want}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let what = format!("vendor {vendor_id} projected as {want}");
+        blangkon_testkit::eventually(&what, Duration::from_secs(30), || async {
+            (self.projected_status(vendor_id).await.as_deref() == Some(want.as_str())).then_some(())
+        })
+        .await;
     }
 
     /// Creates a product as vendor `vendor_id`.
