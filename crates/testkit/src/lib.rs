@@ -48,7 +48,7 @@ where
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             Ok(None) => panic!("{what}: not within {within:?}"),
-            Err(_) => panic!("{what}: not within {within:?} (the last probe hung)"),
+            Err(_) => panic!("{what}: not within {within:?} (it ran out during a probe)"),
         }
     }
 }

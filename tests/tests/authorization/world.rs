@@ -8,7 +8,6 @@ use super::*;
 /// a listed product, a pending vendor, and an order by a work unit named
 /// "Dinas Pendidikan".
 pub(crate) struct World {
-    _kafka: TestKafka,
     _services: TestSuite,
     _dbs: Vec<TestDatabase>,
     _running: Running,
@@ -110,9 +109,15 @@ fn nasi_kotak(regency: &str) -> cat::ProductDetails {
 
 impl World {
     pub(crate) async fn new() -> Self {
-        let kafka = TestKafka::new();
-        let services = TestSuite::on(TestKafka::external(kafka.bootstrap.clone()));
-        let services = with_topics(services, &kafka).await;
+        // Topics of the walk's own: a shared broker keeps other tests'
+        // events, which reporting would count too.
+        let mut services = TestSuite::new();
+        let kafka = &mut services.config.kafka;
+        kafka.topic_prefix = format!("{}.", kafka.consumer_group_prefix);
+        for spec in topics::ALL {
+            let name = services.config.kafka.topic(spec.name);
+            services.kafka.create_topic(&name, spec.partitions).await;
+        }
         let dbs = vec![
             TestDatabase::new().await,
             TestDatabase::new().await,
@@ -137,7 +142,6 @@ impl World {
             reports: ReportingServiceClient::connect(reporting.endpoint())
                 .await
                 .unwrap(),
-            _kafka: kafka,
             _services: services,
             _dbs: dbs,
             _running: Running {
