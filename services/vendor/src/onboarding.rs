@@ -48,7 +48,7 @@ impl Vendors {
         txn.commit().await.map_err(conflict_on_unique)?;
         self.relay.wake();
         self.counts.reached(VendorStatus::Pending.as_str());
-        tracing::info!(vendor_id = %row.id, regency = %row.regency_code, by = %actor.subject, "vendor registered");
+        tracing::info!(vendor_id = %row.id, regency = %row.regency_code, by = actor.role().as_str(), "vendor registered");
         Ok(VendorView::basic(row, Visibility::Full))
     }
 }

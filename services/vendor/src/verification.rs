@@ -88,7 +88,7 @@ impl Vendors {
         txn.commit().await?;
         self.relay.wake();
         self.counts.reached(to.as_str());
-        tracing::info!(%vendor_id, from = from.as_str(), to = to.as_str(), by = %actor.subject, "vendor status changed");
+        tracing::info!(%vendor_id, from = from.as_str(), to = to.as_str(), by = actor.role().as_str(), "vendor status changed");
         self.with_details(row, Visibility::Full).await
     }
 
