@@ -4,7 +4,6 @@
 //! migrations, the transactional outbox and its relay, the inbox consumer,
 //! Prometheus metrics and bearer token authentication.
 
-pub mod api_error;
 pub mod auth;
 pub mod db;
 pub mod grpc;
@@ -17,6 +16,7 @@ pub mod outbox;
 pub mod page;
 pub mod service;
 pub mod settings;
+pub mod status;
 pub mod suite;
 pub mod telemetry;
 pub mod time;

@@ -8,7 +8,6 @@
 
 use std::time::Duration;
 
-use blangkon_platform::api_error::ApiError;
 use blangkon_platform::db::{self, Transient};
 use blangkon_platform::settings::DatabaseSettings;
 use blangkon_testkit::TestDatabase;
@@ -25,7 +24,7 @@ async fn pool(url: &str, max_connections: u32) -> DatabaseConnection {
 }
 
 fn code_of(err: DbErr) -> Code {
-    tonic::Status::from(ApiError::Db(err)).code()
+    blangkon_platform::status::database(&err).code()
 }
 
 /// The PostgreSQL test database, or `None` (said on stderr; a failure in

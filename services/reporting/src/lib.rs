@@ -6,13 +6,17 @@
 //! - [`domain`]: what an order contributes to which figure, WIB days and
 //!   periods, the analyst records, the OCDS release of an order;
 //! - [`store`]: the read model's tables and the queries behind the figures;
-//! - [`api`]: the public gRPC API; [`rebuild`]: replays the topics from the
-//!   start into an empty read model; [`app`]: the service as the
+//! - [`open_data`]: the reads (summary, breakdowns, ledger, OCDS export),
+//!   no gRPC; [`error`]: what can stop them;
+//! - [`api`]: the public gRPC adapter; [`rebuild`]: replays the topics from
+//!   the start into an empty read model; [`app`]: the service as the
 //!   platform's skeleton runs it.
 
 pub mod api;
 pub mod app;
 pub mod domain;
+pub mod error;
+pub mod open_data;
 pub mod projection;
 pub mod rebuild;
 pub mod settings;

@@ -1,6 +1,6 @@
 //! The one place where the vendor service's errors become gRPC statuses.
 
-use blangkon_platform::api_error::{already_exists, database};
+use blangkon_platform::status::{already_exists, database};
 use blangkon_platform::validation::invalid_argument;
 use tonic::Status;
 

@@ -1,0 +1,276 @@
+//! The open data reporting serves: the headline summary, breakdowns by
+//! dimension, the public ledger and its OCDS export, read from the read
+//! model. Nothing here knows of gRPC (the answers are the protobuf
+//! messages of `blangkon.reporting.v1`, which an HTTP adapter can serve as
+//! JSON too), and nothing needs a token: every figure is open data, and
+//! nothing in the read model is personal.
+
+use blangkon_platform::db;
+use blangkon_platform::page::{self, Position};
+use blangkon_platform::time::{now, to_timestamp};
+use blangkon_proto::reporting as pb;
+use chrono::{DateTime, Utc};
+use sea_orm::{DatabaseConnection, DbErr};
+
+use crate::domain::calendar::Period;
+use crate::domain::figures::{Dimension, INDIVIDUAL, MICRO_SMALL_COOPERATIVE, OrderFacts};
+use crate::domain::ocds::{self, Publisher};
+use crate::error::{ReportingError, Result};
+use crate::settings::ReportingSettings;
+use crate::store::{self, After, OrderFilter, vendor};
+
+/// Share of spending regulation reserves for micro and small businesses
+/// and cooperatives, in basis points.
+const TARGET_SHARE_BP: i64 = 4_000;
+const TOP_CATEGORIES: usize = 5;
+
+/// The reads of open data, over the read model.
+#[derive(Debug, Clone)]
+pub struct OpenData {
+    db: DatabaseConnection,
+    publisher: Publisher,
+}
+
+impl OpenData {
+    pub fn new(db: DatabaseConnection, settings: ReportingSettings) -> Self {
+        Self {
+            db,
+            publisher: Publisher {
+                ocid_prefix: settings.ocid_prefix,
+                name: settings.publisher_name,
+                package_uri_base: settings.package_uri_base,
+            },
+        }
+    }
+
+    /// Every headline figure, from one snapshot of the read model.
+    pub async fn summary(&self) -> Result<pb::Summary> {
+        // One snapshot: the projection commits while the figures are read,
+        // and a summary whose status counts already hold an order that its
+        // transaction count does not yet would contradict itself.
+        let snapshot = db::begin_snapshot(&self.db).await?;
+        let db = &snapshot;
+        let counts = |rows: Vec<(String, i64)>| -> Vec<pb::KeyCount> {
+            rows.into_iter()
+                .map(|(key, count)| pb::KeyCount { key, count })
+                .collect()
+        };
+        let by_legal_form = store::vendors_by(db, vendor::Column::LegalForm).await?;
+        let vendors_total: i64 = by_legal_form.iter().map(|(_, n)| n).sum();
+        let vendors_individual: i64 = by_legal_form
+            .iter()
+            .filter(|(form, _)| form == INDIVIDUAL)
+            .map(|(_, n)| n)
+            .sum();
+        let (transactions, transaction_value) = store::total_of(db, Dimension::All, "").await?;
+        let (_, micro_small_value) =
+            store::total_of(db, Dimension::TargetGroup, MICRO_SMALL_COOPERATIVE).await?;
+        let share_bp = if transaction_value > 0 {
+            // i128: value × 10,000 overflows i64 above ~Rp922 trillion.
+            (i128::from(micro_small_value) * 10_000 / i128::from(transaction_value)) as i64
+        } else {
+            0
+        };
+        let mut top_categories = store::totals_by_key(db, Dimension::Category, None, None).await?;
+        top_categories.truncate(TOP_CATEGORIES);
+        let regencies_transacting = store::totals_by_key(db, Dimension::Regency, None, None)
+            .await?
+            .iter()
+            .filter(|(_, orders, _)| *orders > 0)
+            .count() as i64;
+        let summary = pb::Summary {
+            vendors_total,
+            vendors_individual,
+            vendors_business_entity: vendors_total - vendors_individual,
+            vendors_by_legal_form: counts(by_legal_form),
+            vendors_by_status: counts(store::vendors_by(db, vendor::Column::Status).await?),
+            vendors_by_scale: counts(store::vendors_by(db, vendor::Column::Scale).await?),
+            products_listed: store::products_listed(db).await?,
+            vendors_by_regency: counts(store::vendors_by(db, vendor::Column::RegencyCode).await?),
+            products_by_category: counts(store::products_listed_by_category(db).await?),
+            products_by_regency: counts(store::products_listed_by_regency(db).await?),
+            transactions,
+            transaction_value,
+            top_categories: self.rows(Dimension::Category, top_categories).await?,
+            orders_by_status: self
+                .rows(
+                    Dimension::Status,
+                    store::totals_by_key(db, Dimension::Status, None, None).await?,
+                )
+                .await?,
+            regencies_joined: store::regencies_joined(db).await?,
+            regencies_transacting,
+            vendors_trained: store::vendors_trained(db).await?,
+            micro_small_value,
+            micro_small_share_bp: share_bp as i32,
+            micro_small_target_met: transaction_value > 0 && share_bp >= TARGET_SHARE_BP,
+            as_of: store::last_event_at(db).await?.map(to_timestamp),
+        };
+        snapshot.commit().await?;
+        Ok(summary)
+    }
+
+    /// Rows with the names reporting knows for their keys.
+    async fn rows(
+        &self,
+        dimension: Dimension,
+        totals: Vec<(String, i64, i64)>,
+    ) -> Result<Vec<pb::KeyValue>, DbErr> {
+        let keys: Vec<String> = totals.iter().map(|(k, _, _)| k.clone()).collect();
+        let labels = match dimension {
+            Dimension::Regency | Dimension::BuyerRegency => {
+                store::regency_names(&self.db, &keys).await?
+            }
+            Dimension::Vendor => store::vendor_names(&self.db, &keys).await?,
+            _ => Default::default(),
+        };
+        Ok(totals
+            .into_iter()
+            .map(|(key, orders, value)| pb::KeyValue {
+                label: labels.get(&key).cloned().unwrap_or_default(),
+                key,
+                orders,
+                value,
+            })
+            .collect())
+    }
+
+    /// Orders and value by each key of `dimension` over `period`.
+    pub async fn breakdown(&self, dimension: Dimension, period: &Period) -> Result<pb::Breakdown> {
+        let (from, until) = (period.from_day(), period.until_day());
+        let totals =
+            store::totals_by_key(&self.db, dimension, from.as_deref(), until.as_deref()).await?;
+        // The totals: every order for the status dimension, transactions
+        // otherwise.
+        let (orders_total, value_total) = if dimension == Dimension::Status {
+            totals
+                .iter()
+                .fold((0, 0), |(o, v), (_, orders, value)| (o + orders, v + value))
+        } else {
+            store::totals_by_key(&self.db, Dimension::All, from.as_deref(), until.as_deref())
+                .await?
+                .first()
+                .map(|(_, o, v)| (*o, *v))
+                .unwrap_or((0, 0))
+        };
+        Ok(pb::Breakdown {
+            rows: self.rows(dimension, totals).await?,
+            orders_total,
+            value_total,
+            ..pb::Breakdown::default()
+        })
+    }
+
+    /// A page of the public ledger, newest first.
+    pub async fn transactions(
+        &self,
+        filter: &OrderFilter,
+        after: Option<&After>,
+        page_size: u64,
+    ) -> Result<pb::ListTransactionsResponse> {
+        let mut rows = store::orders_page(&self.db, filter, after, true, page_size + 1).await?;
+        let next_page_token = page::next_page(&mut rows, page_size, position_after);
+        let names = store::names_for_all(&self.db, &rows).await?;
+        Ok(pb::ListTransactionsResponse {
+            transactions: rows
+                .into_iter()
+                .zip(names)
+                .map(|(o, names)| transaction(names.vendor, o))
+                .collect(),
+            next_page_token,
+        })
+    }
+
+    /// A page of the OCDS release package of `period`; `page_token` is
+    /// the one the caller sent, which the package's URI names.
+    pub async fn ocds(
+        &self,
+        period: &Period,
+        after: Option<&After>,
+        page_size: u64,
+        page_token: &str,
+    ) -> Result<pb::OcdsPackage> {
+        let filter = OrderFilter {
+            from_day: period.from_day(),
+            until_day: period.until_day(),
+            ..OrderFilter::default()
+        };
+        let mut rows = store::orders_page(&self.db, &filter, after, false, page_size + 1).await?;
+        let next_page_token = page::next_page(&mut rows, page_size, position_after);
+        if rows.is_empty() {
+            // OCDS has no empty package: it holds at least one release.
+            return Err(ReportingError::NothingPlaced);
+        }
+        let names = store::names_for_all(&self.db, &rows).await?;
+        let releases: Vec<_> = rows
+            .iter()
+            .zip(&names)
+            .map(|(order, names)| ocds::release(&self.publisher, order, names))
+            .collect();
+        let count = releases.len() as i32;
+        let package = ocds::package(&self.publisher, &period.slug(), page_token, now(), releases);
+        Ok(pb::OcdsPackage {
+            json: serde_json::to_string_pretty(&package)
+                .map_err(|e| ReportingError::Encode(e.to_string()))?,
+            releases: count,
+            next_page_token,
+        })
+    }
+}
+
+/// Where a ledger page ended, in a page token: `micros|order_id`.
+impl Position for After {
+    fn to_text(&self) -> String {
+        format!("{}|{}", self.placed_at.timestamp_micros(), self.order_id)
+    }
+
+    fn from_text(text: &str) -> Option<Self> {
+        let (micros, id) = text.split_once('|')?;
+        let placed_at = DateTime::<Utc>::from_timestamp_micros(micros.parse().ok()?)?;
+        uuid::Uuid::parse_str(id).ok()?;
+        Some(After {
+            placed_at,
+            order_id: id.to_string(),
+        })
+    }
+}
+
+/// Where the page after `last` starts.
+fn position_after(last: &OrderFacts) -> After {
+    After {
+        placed_at: last.placed_at,
+        order_id: last.order_id.clone(),
+    }
+}
+
+fn transaction(vendor_name: String, o: OrderFacts) -> pb::Transaction {
+    pb::Transaction {
+        order_id: o.order_id,
+        status: o.status.as_str().to_string(),
+        buyer_work_unit: o.buyer_work_unit,
+        buyer_regency: o.buyer_regency,
+        vendor_id: o.vendor_id,
+        vendor_name,
+        vendor_regency: o.vendor_regency,
+        vendor_legal_form: o.legal_form,
+        vendor_scale: o.scale,
+        items: o
+            .items
+            .into_iter()
+            .map(|i| pb::TransactionItem {
+                product_id: i.product_id,
+                name: i.name,
+                category_code: i.category_code,
+                unit: i.unit,
+                quantity: i.quantity,
+                unit_price: i.unit_price,
+                line_total: i.line_total,
+            })
+            .collect(),
+        total: o.total,
+        placed_at: Some(to_timestamp(o.placed_at)),
+        updated_at: Some(to_timestamp(o.changed_at)),
+        bast_date: o.bast_date,
+        paid_at: o.paid_at.map(to_timestamp),
+    }
+}
