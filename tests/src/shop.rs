@@ -38,6 +38,8 @@ pub struct Shop {
     pub reporting_db: TestDatabase,
     outboxes: Outboxes,
     hosts: Hosts,
+    vendor_endpoint: String,
+    catalog_endpoint: String,
     order_endpoint: String,
     reporting_endpoint: String,
     pub product_id: String,
@@ -116,8 +118,17 @@ impl Shop {
         Self::open_routed(broker, |url| proxy.route(url)).await
     }
 
+    /// The four services on tasks of the test's process, on `services` as
+    /// the test configured them (its broker, its topics).
+    pub async fn open_on(services: TestSuite) -> Self {
+        Self::open_in_process(services, |url| url.to_string()).await
+    }
+
     async fn open_routed(broker: &Broker, route: impl Fn(&str) -> String) -> Self {
-        let services = suite_on(broker).await;
+        Self::open_in_process(suite_on(broker).await, route).await
+    }
+
+    async fn open_in_process(services: TestSuite, route: impl Fn(&str) -> String) -> Self {
         let dbs = Databases::new().await;
         let routed = |db: &TestDatabase| route(&db.url);
         let vendor = services
@@ -207,6 +218,8 @@ impl Shop {
             order_db: dbs.order,
             reporting_db: dbs.reporting,
             hosts,
+            vendor_endpoint: vendor,
+            catalog_endpoint: catalog,
             order_endpoint: order,
             reporting_endpoint: reporting,
             product_id,
@@ -226,6 +239,18 @@ impl Shop {
         process.kill();
         tokio::time::sleep(down).await;
         process.restart().await;
+    }
+
+    pub fn vendor_endpoint(&self) -> String {
+        self.vendor_endpoint.clone()
+    }
+
+    pub fn catalog_endpoint(&self) -> String {
+        self.catalog_endpoint.clone()
+    }
+
+    pub fn reporting_endpoint(&self) -> String {
+        self.reporting_endpoint.clone()
     }
 
     pub fn order_endpoint(&self) -> String {

@@ -10,8 +10,6 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use blangkon_catalog::CatalogService;
-use blangkon_order::OrderService;
 use blangkon_platform::auth::{Role, TokenRequest};
 use blangkon_platform::kafka::topics;
 use blangkon_proto::catalog as cat;
@@ -22,10 +20,9 @@ use blangkon_proto::reporting as rep;
 use blangkon_proto::reporting::reporting_service_client::ReportingServiceClient;
 use blangkon_proto::vendor as ven;
 use blangkon_proto::vendor::vendor_service_client::VendorServiceClient;
-use blangkon_reporting::ReportingService;
+use blangkon_suite_tests::Shop;
 use blangkon_testkit::fixtures::{individual_vendor, listed_product, token, with};
-use blangkon_testkit::{TestDatabase, TestSuite, eventually};
-use blangkon_vendor::VendorService;
+use blangkon_testkit::{TestSuite, eventually};
 use prost::Message as _;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};

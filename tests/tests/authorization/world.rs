@@ -8,9 +8,9 @@ use super::*;
 /// a listed product, a pending vendor, and an order by a work unit named
 /// "Dinas Pendidikan".
 pub(crate) struct World {
-    _services: TestSuite,
-    _dbs: Vec<TestDatabase>,
-    _running: Running,
+    /// The four services, stocked: Semarang joined, with a verified vendor
+    /// and its listed product.
+    _shop: Shop,
     vendors: VendorServiceClient<Channel>,
     catalog: CatalogServiceClient<Channel>,
     orders: OrderServiceClient<Channel>,
@@ -25,13 +25,6 @@ pub(crate) struct World {
     /// The reservation the service placed; released by ReleaseStock.
     reservation: String,
     serial: u64,
-}
-
-struct Running {
-    _vendor: blangkon_platform::suite::Running<VendorService>,
-    _catalog: blangkon_platform::suite::Running<CatalogService>,
-    _order: blangkon_platform::suite::Running<OrderService>,
-    _reporting: blangkon_platform::suite::Running<ReportingService>,
 }
 
 const SEMARANG: &str = "33.74";
@@ -118,77 +111,77 @@ impl World {
             let name = services.config.kafka.topic(spec.name);
             services.kafka.create_topic(&name, spec.partitions).await;
         }
-        let dbs = vec![
-            TestDatabase::new().await,
-            TestDatabase::new().await,
-            TestDatabase::new().await,
-            TestDatabase::new().await,
-        ];
-        let vendor = services.start_on::<VendorService>(&dbs[0]).await;
-        let catalog = services.start_on::<CatalogService>(&dbs[1]).await;
-        let mut order_settings = services.settings::<OrderService>(&dbs[2]);
-        order_settings.service.vendor_endpoint = vendor.endpoint();
-        order_settings.service.catalog_endpoint = catalog.endpoint();
-        let order = services.start(order_settings).await;
-        let reporting = services.start_on::<ReportingService>(&dbs[3]).await;
+        let shop = Shop::open_on(services).await;
         let mut world = Self {
-            vendors: VendorServiceClient::connect(vendor.endpoint())
+            vendors: VendorServiceClient::connect(shop.vendor_endpoint())
                 .await
                 .unwrap(),
-            catalog: CatalogServiceClient::connect(catalog.endpoint())
+            catalog: CatalogServiceClient::connect(shop.catalog_endpoint())
                 .await
                 .unwrap(),
-            orders: OrderServiceClient::connect(order.endpoint()).await.unwrap(),
-            reports: ReportingServiceClient::connect(reporting.endpoint())
+            orders: OrderServiceClient::connect(shop.order_endpoint())
                 .await
                 .unwrap(),
-            _services: services,
-            _dbs: dbs,
-            _running: Running {
-                _vendor: vendor,
-                _catalog: catalog,
-                _order: order,
-                _reporting: reporting,
-            },
+            reports: ReportingServiceClient::connect(shop.reporting_endpoint())
+                .await
+                .unwrap(),
             vendor: Default::default(),
             pending: Default::default(),
-            product: Default::default(),
+            product: [shop.product_id.clone(), String::new()],
             to_unlist: String::new(),
             order: Default::default(),
             reservation: String::new(),
             serial: 0,
+            _shop: shop,
         };
         world.furnish().await;
         world
     }
 
+    /// Semarang's vendor and product come with the shop; Kendal joins and
+    /// gets the same; each regency gets a pending vendor and an order by
+    /// its "Dinas Pendidikan".
     async fn furnish(&mut self) {
         let province = token_of(Caller::ProvinceAdmin).unwrap();
+        let stocked = self
+            .catalog
+            .get_product(with(
+                &province,
+                cat::GetProductRequest {
+                    product_id: self.product[0].clone(),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        self.vendor[0] = stocked.vendor_id;
+        let seller = vendor_token(&self.vendor[0]);
+        self.to_unlist = listed_product(&mut self.catalog, &seller, nasi_kotak(SEMARANG)).await;
+        let join = ven::JoinRegencyRequest {
+            code: KENDAL.into(),
+        };
+        self.vendors
+            .join_regency(with(&province, join))
+            .await
+            .unwrap();
+        let kendal = self.register(&province, KENDAL).await.unwrap();
+        let verify = ven::VerifyVendorRequest {
+            vendor_id: kendal.clone(),
+            note: String::new(),
+        };
+        self.vendors
+            .verify_vendor(with(&province, verify))
+            .await
+            .unwrap();
+        self.product[1] = listed_product(
+            &mut self.catalog,
+            &vendor_token(&kendal),
+            nasi_kotak(KENDAL),
+        )
+        .await;
+        self.vendor[1] = kendal;
         for (i, regency) in [SEMARANG, KENDAL].into_iter().enumerate() {
-            let join = ven::JoinRegencyRequest {
-                code: regency.into(),
-            };
-            self.vendors
-                .join_regency(with(&province, join))
-                .await
-                .unwrap();
-            let id = self.register(&province, regency).await.unwrap();
-            let verify = ven::VerifyVendorRequest {
-                vendor_id: id.clone(),
-                note: String::new(),
-            };
-            self.vendors
-                .verify_vendor(with(&province, verify))
-                .await
-                .unwrap();
             self.pending[i] = self.register(&province, regency).await.unwrap();
-            let seller = vendor_token(&id);
-            self.product[i] = listed_product(&mut self.catalog, &seller, nasi_kotak(regency)).await;
-            if i == 0 {
-                self.to_unlist =
-                    listed_product(&mut self.catalog, &seller, nasi_kotak(regency)).await;
-            }
-            self.vendor[i] = id;
             let placed = self
                 .orders
                 .place_order(with(
