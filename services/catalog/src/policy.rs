@@ -143,6 +143,10 @@ mod tests {
             unlist(&actors()[3]),
             Ok(Unlister::Vendor(VendorId::parse(MINE).unwrap()))
         );
+        let unbound = unlist(&actors()[2]).unwrap_err();
+        assert!(unbound.0.contains("not bound"), "{unbound}");
+        let admin = unlist(&actors()[1]).unwrap_err();
+        assert!(admin.0.contains("regency_admin"), "{admin}");
     }
 
     #[test]

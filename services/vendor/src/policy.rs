@@ -192,6 +192,8 @@ mod tests {
         // Province, its regency's admin, and a vendor account without a
         // vendor yet; a vendor account bound to a vendor registers no other.
         assert_eq!(allowed, [true, true, true, false, false, false, false]);
+        let bound = register_in(&actors()[3], &code("33.74")).unwrap_err();
+        assert!(bound.0.contains("already acts for vendor"), "{bound}");
     }
 
     #[test]
@@ -204,8 +206,18 @@ mod tests {
             })
             .collect();
         assert_eq!(allowed, [true, true, false, false, false, false, false]);
+        let by_role: Vec<bool> = actors()
+            .iter()
+            .map(|a| administer_vendors(a, "verify vendors").is_ok())
+            .collect();
+        assert_eq!(by_role, [true, true, false, false, false, false, false]);
         let province = &actors()[0];
         assert!(administer_vendor_of(province, "33.01", "verify vendors").is_ok());
+        let outside = administer_vendor_of(&actors()[1], "33.01", "verify vendors").unwrap_err();
+        assert_eq!(
+            outside.0,
+            "a regency admin of 33.74 may not verify vendors in regency 33.01"
+        );
     }
 
     #[test]
