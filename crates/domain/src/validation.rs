@@ -135,6 +135,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn violations_and_refusals_are_described_in_one_line_each() {
+        let violations = [
+            Violation::new("name", "is required"),
+            Violation::new("price", "must be positive"),
+        ];
+        assert_eq!(
+            describe(&violations),
+            "name is required; price must be positive"
+        );
+        let refusals = [
+            Refusal::new("OUT_OF_STOCK", "lines[0]", "not enough stock"),
+            Refusal::new("NOT_LISTED", "lines[2]", "the product is not listed"),
+        ];
+        assert_eq!(
+            describe_refusals(&refusals),
+            "lines[0]: not enough stock; lines[2]: the product is not listed"
+        );
+        assert_eq!(describe(&[]), "");
+    }
+
+    #[test]
     fn a_refused_parse_becomes_a_violation_of_its_field() {
         let refused: Result<u8, Violation> = "300".parse::<u8>().field("quantity");
         let violation = refused.unwrap_err();

@@ -148,6 +148,16 @@ mod tests {
     }
 
     #[test]
+    fn a_filter_after_the_stemmer_changes_the_stemmed_token() {
+        let mut analyzer = analyzer();
+        let mut stream = analyzer.token_stream("makanan");
+        assert!(stream.advance());
+        stream.token_mut().text.push('!');
+        assert_eq!(stream.token().text, "makan!");
+        assert!(!stream.advance());
+    }
+
+    #[test]
     fn makanan_and_makan_meet_on_one_stem() {
         assert_eq!(analyse("Makanan"), analyse("makan"));
         assert_eq!(analyse("minuman"), ["minum"]);
