@@ -130,6 +130,32 @@ pub fn describe_refusals(refusals: &[Refusal]) -> String {
         .join("; ")
 }
 
+/// For a use case's error enum with an `Invalid(Vec<Violation>)` case:
+/// `invalid(field, description)`, and `From` one violation or several, so
+/// that `?` on a parse refuses the request naming its fields.
+#[macro_export]
+macro_rules! invalid_request {
+    ($error:ty) => {
+        impl $error {
+            pub fn invalid(field: &str, description: impl Into<String>) -> Self {
+                Self::Invalid(vec![$crate::validation::Violation::new(field, description)])
+            }
+        }
+
+        impl From<Vec<$crate::validation::Violation>> for $error {
+            fn from(violations: Vec<$crate::validation::Violation>) -> Self {
+                Self::Invalid(violations)
+            }
+        }
+
+        impl From<$crate::validation::Violation> for $error {
+            fn from(violation: $crate::validation::Violation) -> Self {
+                Self::Invalid(vec![violation])
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -46,22 +46,6 @@ pub enum CatalogError {
     Store(#[from] DbErr),
 }
 
-impl CatalogError {
-    pub fn invalid(field: &str, description: impl Into<String>) -> Self {
-        Self::Invalid(vec![Violation::new(field, description)])
-    }
-}
-
-impl From<Vec<Violation>> for CatalogError {
-    fn from(violations: Vec<Violation>) -> Self {
-        Self::Invalid(violations)
-    }
-}
-
-impl From<Violation> for CatalogError {
-    fn from(violation: Violation) -> Self {
-        Self::Invalid(vec![violation])
-    }
-}
+blangkon_domain::invalid_request!(CatalogError);
 
 pub type Result<T, E = CatalogError> = std::result::Result<T, E>;

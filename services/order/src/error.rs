@@ -50,22 +50,6 @@ pub enum OrderError {
     Store(#[from] DbErr),
 }
 
-impl OrderError {
-    pub fn invalid(field: &str, description: impl Into<String>) -> Self {
-        Self::Invalid(vec![Violation::new(field, description)])
-    }
-}
-
-impl From<Vec<Violation>> for OrderError {
-    fn from(violations: Vec<Violation>) -> Self {
-        Self::Invalid(violations)
-    }
-}
-
-impl From<Violation> for OrderError {
-    fn from(violation: Violation) -> Self {
-        Self::Invalid(vec![violation])
-    }
-}
+blangkon_domain::invalid_request!(OrderError);
 
 pub type Result<T, E = OrderError> = std::result::Result<T, E>;

@@ -137,7 +137,7 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A buyer's key for `request`.
+/// The idempotency key `key` as the work unit `unit` holds it.
 fn buyer_key(unit: &WorkUnit, key: &str) -> BuyerKey {
     BuyerKey {
         regency: unit.regency.to_string(),

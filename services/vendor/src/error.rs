@@ -37,22 +37,6 @@ pub enum VendorError {
     Store(#[from] DbErr),
 }
 
-impl VendorError {
-    pub fn invalid(field: &str, description: impl Into<String>) -> Self {
-        Self::Invalid(vec![Violation::new(field, description)])
-    }
-}
-
-impl From<Vec<Violation>> for VendorError {
-    fn from(violations: Vec<Violation>) -> Self {
-        Self::Invalid(violations)
-    }
-}
-
-impl From<Violation> for VendorError {
-    fn from(violation: Violation) -> Self {
-        Self::Invalid(vec![violation])
-    }
-}
+blangkon_domain::invalid_request!(VendorError);
 
 pub type Result<T, E = VendorError> = std::result::Result<T, E>;
