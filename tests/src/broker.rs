@@ -1,12 +1,12 @@
 //! A Kafka-protocol broker of one test's own, which the test may hang and
 //! resume.
 
-use blangkon_testkit::TestKafka;
+use blangkon_testkit::{TestKafka, eventually};
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A Kafka-protocol broker of one test's own: a tansu process where tansu
 /// is installed (`deploy/local/tansu.sh install`; CI has it), which the
@@ -47,14 +47,11 @@ impl Broker {
             .stderr(Stdio::null())
             .spawn()
             .expect("start tansu");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(&address).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "tansu did not listen on {address}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let what = format!("tansu listens on {address}");
+        eventually(&what, Duration::from_secs(10), || async {
+            tokio::net::TcpStream::connect(&address).await.ok()
+        })
+        .await;
         Self {
             kafka: TestKafka::external(address),
             process: Some(process),

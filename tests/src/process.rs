@@ -1,7 +1,7 @@
 //! The services as their own binaries, beside the test's.
 
-use blangkon_testkit::TestSuite;
 use blangkon_testkit::fixtures::SECRET;
+use blangkon_testkit::{TestSuite, eventually};
 use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -53,18 +53,16 @@ impl ServiceProcess {
 
     pub(crate) async fn wait_listening(&mut self) {
         let address = format!("127.0.0.1:{}", self.port);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(&address).is_err() {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("blangkon-{} exited at start: {status}", self.name);
+        let what = format!("blangkon-{} listens on {address}", self.name);
+        let (name, child) = (&self.name, &mut self.child);
+        eventually(&what, Duration::from_secs(60), || {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("blangkon-{name} exited at start: {status}");
             }
-            assert!(
-                Instant::now() < deadline,
-                "blangkon-{} did not listen",
-                self.name
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+            let address = address.clone();
+            async move { tokio::net::TcpStream::connect(address).await.ok() }
+        })
+        .await;
     }
 }
 

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use blangkon_suite_tests::{Broker, DbProxy, report};
-use blangkon_testkit::{TestDatabase, TestKafka, TestSuite, stop};
+use blangkon_testkit::{TestDatabase, TestKafka, TestSuite, eventually, stop};
 use blangkon_vendor::VendorService;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -37,13 +37,12 @@ async fn status_of(endpoint: &str, service: &str) -> ServingStatus {
 /// Waits until the service reports `wanted`; answers how long that took.
 async fn until(endpoint: &str, wanted: ServingStatus) -> Duration {
     let start = Instant::now();
-    while status(endpoint).await != wanted {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "the service did not report {wanted:?} within 20 s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let what = format!("the service reports {wanted:?}");
+    eventually(&what, Duration::from_secs(20), || async {
+        let seen = status(endpoint).await;
+        if seen == wanted { Ok(()) } else { Err(seen) }
+    })
+    .await;
     start.elapsed()
 }
 

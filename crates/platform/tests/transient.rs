@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use blangkon_platform::db::{self, Transient};
 use blangkon_platform::settings::DatabaseSettings;
-use blangkon_testkit::TestDatabase;
+use blangkon_testkit::{TestDatabase, eventually};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
 use tonic::Code;
 
@@ -46,20 +46,21 @@ async fn a_call_cut_by_an_admin_shutdown_is_unavailable() {
             .unwrap_err()
     });
     // Terminate the backend running the sleep: SQLSTATE 57P01.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let cut = admin
-            .execute_unprepared(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+    eventually(
+        "the sleeping backend is terminated",
+        Duration::from_secs(10),
+        || async {
+            let cut = admin
+                .execute_unprepared(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
                  WHERE query = 'SELECT pg_sleep(30)' AND pid <> pg_backend_pid()",
-            )
-            .await
-            .unwrap();
-        if cut.rows_affected() > 0 || std::time::Instant::now() > deadline {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+                )
+                .await
+                .unwrap();
+            (cut.rows_affected() > 0).then_some(())
+        },
+    )
+    .await;
     let err = call.await.unwrap();
     assert_eq!(db::transient(&err), Some(Transient::Unavailable), "{err}");
     assert_eq!(code_of(err), Code::Unavailable);

@@ -31,25 +31,49 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::DefaultProducerContext;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 
-/// Waits until `probe` answers `Some`, for at most `within`, and answers
-/// what it answered. Each probe runs under the same deadline, so a probe
-/// that hangs fails the test at the deadline instead of hanging it; the
-/// failure says `what` was awaited.
+/// Waits until `probe` answers (`Some`, or `Ok`), for at most `within`, and
+/// answers what it answered. Each probe runs under the same deadline, so a
+/// probe that hangs fails the test at the deadline instead of hanging it;
+/// the failure says `what` was awaited and, for a probe answering
+/// `Result`, the last `Err` it saw.
 pub async fn eventually<T, Probe, Answer>(what: &str, within: Duration, mut probe: Probe) -> T
 where
     Probe: FnMut() -> Answer,
-    Answer: std::future::Future<Output = Option<T>>,
+    Answer: std::future::Future,
+    Answer::Output: Outcome<T>,
 {
     let deadline = tokio::time::Instant::now() + within;
     loop {
-        match tokio::time::timeout_at(deadline, probe()).await {
-            Ok(Some(answer)) => return answer,
-            Ok(None) if tokio::time::Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Ok(None) => panic!("{what}: not within {within:?}"),
+        let seen = match tokio::time::timeout_at(deadline, probe()).await {
+            Ok(answer) => match answer.outcome() {
+                Ok(answer) => return answer,
+                Err(seen) => seen,
+            },
             Err(_) => panic!("{what}: not within {within:?} (it ran out during a probe)"),
+        };
+        if tokio::time::Instant::now() >= deadline {
+            let seen = seen.map(|seen| format!("; last seen: {seen}"));
+            panic!("{what}: not within {within:?}{}", seen.unwrap_or_default());
         }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// What a probe of [`eventually`] answers: the awaited `T`, or not yet
+/// (with what it saw, where it says).
+pub trait Outcome<T> {
+    fn outcome(self) -> Result<T, Option<String>>;
+}
+
+impl<T> Outcome<T> for Option<T> {
+    fn outcome(self) -> Result<T, Option<String>> {
+        self.ok_or(None)
+    }
+}
+
+impl<T, E: std::fmt::Debug> Outcome<T> for Result<T, E> {
+    fn outcome(self) -> Result<T, Option<String>> {
+        self.map_err(|seen| Some(format!("{seen:#?}")))
     }
 }
 

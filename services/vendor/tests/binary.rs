@@ -7,11 +7,13 @@
 mod support;
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use blangkon_platform::kafka::topics;
 use blangkon_proto::vendor as pb;
-use blangkon_testkit::{EventReader, TestDatabase, TestKafka};
+use blangkon_testkit::{EventReader, TestDatabase, TestKafka, eventually};
+use nix::sys::signal::{self, Signal};
+use nix::unistd::Pid;
 use support::SECRET;
 
 const BIN: &str = env!("CARGO_BIN_EXE_blangkon-vendor");
@@ -93,28 +95,30 @@ async fn the_binary_migrates_serves_publishes_and_stops_cleanly_on_sigterm() {
         String::from_utf8_lossy(&migrate.stderr)
     );
 
-    let mut child = vendor_command(&db.url, &kafka.bootstrap, port)
-        // Topic creation is a broker matter here; the mock cannot.
+    let mut serve = vendor_command(&db.url, &kafka.bootstrap, port);
+    // Topic creation is a broker matter here; the mock cannot.
+    serve
         .env(
             "BLANGKON_VENDOR__KAFKA__CREATE_TOPICS",
             (!kafka.is_mock()).to_string(),
         )
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = tokio::process::Command::from(serve)
+        .kill_on_drop(true)
         .spawn()
         .unwrap();
 
     let endpoint = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut client = loop {
-        match pb::vendor_service_client::VendorServiceClient::connect(endpoint.clone()).await {
-            Ok(client) => break client,
-            Err(_) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(100)).await
-            }
-            Err(e) => panic!("vendor binary did not start: {e}"),
+    let mut client = eventually("the vendor binary serves", Duration::from_secs(30), || {
+        let endpoint = endpoint.clone();
+        async move {
+            pb::vendor_service_client::VendorServiceClient::connect(endpoint)
+                .await
+                .ok()
         }
-    };
+    })
+    .await;
     let app = support::TestTokens;
     client
         .join_regency(app.province(pb::JoinRegencyRequest {
@@ -123,21 +127,12 @@ async fn the_binary_migrates_serves_publishes_and_stops_cleanly_on_sigterm() {
         .await
         .unwrap();
 
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "stops within 30 s of SIGTERM");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let pid = Pid::from_raw(i32::try_from(child.id().unwrap()).unwrap());
+    signal::kill(pid, Signal::SIGTERM).unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("stops within 30 s of SIGTERM")
+        .unwrap();
     assert!(status.success(), "{status}");
 
     let reader = EventReader::new(&kafka.bootstrap, topics::VENDOR_EVENTS);
