@@ -14,12 +14,14 @@ mod db_proxy;
 mod load;
 mod process;
 mod shop;
+mod suite;
 
 pub use broker::*;
 pub use db_proxy::*;
 pub use load::*;
 pub use process::*;
 pub use shop::*;
+pub use suite::*;
 
 /// `GET /metrics` at `address` over plain HTTP/1.1: the status line, the
 /// headers and the body.

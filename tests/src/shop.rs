@@ -3,11 +3,7 @@
 //! with.
 
 use crate::*;
-use blangkon_catalog::CatalogService;
-use blangkon_order::OrderService;
-use blangkon_platform::auth::{Role, TokenRequest};
 use blangkon_platform::kafka::topics;
-use blangkon_platform::suite::Running;
 use blangkon_proto::catalog as cat;
 use blangkon_proto::catalog::catalog_service_client::CatalogServiceClient;
 use blangkon_proto::order as ord;
@@ -16,10 +12,10 @@ use blangkon_proto::reporting as rep;
 use blangkon_proto::reporting::reporting_service_client::ReportingServiceClient;
 use blangkon_proto::vendor as ven;
 use blangkon_proto::vendor::vendor_service_client::VendorServiceClient;
-use blangkon_reporting::ReportingService;
-use blangkon_testkit::fixtures::{individual_vendor, listed_product, token, with};
-use blangkon_testkit::{EventReader, TestDatabase, TestKafka, TestSuite, stop};
-use blangkon_vendor::VendorService;
+use blangkon_testkit::fixtures::{
+    individual_vendor, listed_product, province_admin, vendor_account, with,
+};
+use blangkon_testkit::{EventReader, TestDatabase, TestSuite, eventually};
 use sea_orm::{ConnectionTrait, Statement};
 use std::time::{Duration, Instant};
 
@@ -31,249 +27,61 @@ pub const PRICE: i64 = 25_000;
 /// The four services on fresh databases, with one verified vendor in Kota
 /// Semarang and one listed product.
 pub struct Shop {
-    pub services: TestSuite,
-    pub vendor_db: TestDatabase,
-    pub catalog_db: TestDatabase,
-    pub order_db: TestDatabase,
-    pub reporting_db: TestDatabase,
+    pub suite: Suite,
     outboxes: Outboxes,
-    hosts: Hosts,
-    vendor_endpoint: String,
-    catalog_endpoint: String,
-    order_endpoint: String,
-    reporting_endpoint: String,
     pub product_id: String,
 }
 
-/// Where the shop's services run.
-// One per test: the size of its variants does not matter.
-#[allow(clippy::large_enum_variant)]
-pub(crate) enum Hosts {
-    /// On tasks of the test's process.
-    InProcess {
-        vendor: Running<VendorService>,
-        catalog: Running<CatalogService>,
-        order: Running<OrderService>,
-        reporting: Running<ReportingService>,
-    },
-    /// As the services' own binaries, which the test may kill.
-    Processes(Vec<ServiceProcess>),
+/// The shop is its suite with a product on the shelf: everything a
+/// [`Suite`] offers, a shop offers.
+impl std::ops::Deref for Shop {
+    type Target = Suite;
+
+    fn deref(&self) -> &Suite {
+        &self.suite
+    }
 }
 
-impl Hosts {
-    /// Services running in the test's process, and their endpoints in
-    /// the order vendor, catalog, order, reporting.
-    fn in_process(
-        vendor: Running<VendorService>,
-        catalog: Running<CatalogService>,
-        order: Running<OrderService>,
-        reporting: Running<ReportingService>,
-    ) -> (Self, [String; 4]) {
-        let endpoints = [
-            vendor.endpoint(),
-            catalog.endpoint(),
-            order.endpoint(),
-            reporting.endpoint(),
-        ];
-        let hosts = Self::InProcess {
-            vendor,
-            catalog,
-            order,
-            reporting,
-        };
-        (hosts, endpoints)
+impl std::ops::DerefMut for Shop {
+    fn deref_mut(&mut self) -> &mut Suite {
+        &mut self.suite
     }
 }
 
 impl Shop {
     /// The four services on tasks of the test's process.
     pub async fn open(broker: &Broker) -> Self {
-        Self::open_routed(broker, |url| url.to_string()).await
+        Self::stock(Suite::open(broker).await).await
     }
 
-    /// The four services on tasks of the test's process, each consumer
-    /// started before the service whose topics it reads: reporting, the
-    /// catalog, the order service, the vendor service.
+    /// See [`Suite::open_reversed`].
     pub async fn open_reversed(broker: &Broker) -> Self {
-        let services = suite_on(broker).await;
-        let dbs = Databases::new().await;
-        let reporting = services.start_on::<ReportingService>(&dbs.reporting).await;
-        let catalog = services.start_on::<CatalogService>(&dbs.catalog).await;
-        // The order service calls the vendor service only when placing.
-        let vendor_port = free_port();
-        let mut order_settings = services.settings::<OrderService>(&dbs.order);
-        order_settings.service.vendor_endpoint = format!("http://127.0.0.1:{vendor_port}");
-        order_settings.service.catalog_endpoint = catalog.endpoint();
-        let order = services.start(order_settings).await;
-        let vendor = services
-            .start(services.settings_at::<VendorService>(&dbs.vendor, vendor_port))
-            .await;
-        let (hosts, endpoints) = Hosts::in_process(vendor, catalog, order, reporting);
-        Self::stock(services, dbs, hosts, endpoints).await
+        Self::stock(Suite::open_reversed(broker).await).await
     }
 
-    /// The four services on tasks of the test's process, reaching their
-    /// databases through `proxy`.
+    /// See [`Suite::open_behind`].
     pub async fn open_behind(broker: &Broker, proxy: &DbProxy) -> Self {
-        Self::open_routed(broker, |url| proxy.route(url)).await
+        Self::stock(Suite::open_behind(broker, proxy).await).await
     }
 
-    /// The four services on tasks of the test's process, on `services` as
-    /// the test configured them (its broker, its topics).
+    /// See [`Suite::open_on`].
     pub async fn open_on(services: TestSuite) -> Self {
-        Self::open_in_process(services, |url| url.to_string()).await
+        Self::stock(Suite::open_on(services).await).await
     }
 
-    async fn open_routed(broker: &Broker, route: impl Fn(&str) -> String) -> Self {
-        Self::open_in_process(suite_on(broker).await, route).await
-    }
-
-    async fn open_in_process(services: TestSuite, route: impl Fn(&str) -> String) -> Self {
-        let dbs = Databases::new().await;
-        let routed = |db: &TestDatabase| route(&db.url);
-        let vendor = services
-            .start(
-                services
-                    .config
-                    .settings::<VendorService>(routed(&dbs.vendor), 0),
-            )
-            .await;
-        let catalog = services
-            .start(
-                services
-                    .config
-                    .settings::<CatalogService>(routed(&dbs.catalog), 0),
-            )
-            .await;
-        let mut order_settings = services
-            .config
-            .settings::<OrderService>(routed(&dbs.order), 0);
-        order_settings.service.vendor_endpoint = vendor.endpoint();
-        order_settings.service.catalog_endpoint = catalog.endpoint();
-        let order = services.start(order_settings).await;
-        let reporting = services
-            .start(
-                services
-                    .config
-                    .settings::<ReportingService>(routed(&dbs.reporting), 0),
-            )
-            .await;
-        let (hosts, endpoints) = Hosts::in_process(vendor, catalog, order, reporting);
-        Self::stock(services, dbs, hosts, endpoints).await
-    }
-
-    /// The four services as their own binaries (built by `cargo test
-    /// --workspace`), which the test may kill and start again.
+    /// See [`Suite::open_processes`].
     pub async fn open_processes(broker: &Broker) -> Self {
-        let services = suite_on(broker).await;
-        let dbs = Databases::new().await;
-        let ports = [free_port(), free_port(), free_port(), free_port()];
-        let endpoints = ports.map(|port| format!("http://127.0.0.1:{port}"));
-        let common = |name: &str, port: u16, db: &TestDatabase| {
-            service_env(&services, name, port, 0, &db.url)
-        };
-        let mut order_env = common("order", ports[2], &dbs.order);
-        order_env.push((
-            "BLANGKON_ORDER__ORDER__VENDOR_ENDPOINT".into(),
-            endpoints[0].clone(),
-        ));
-        order_env.push((
-            "BLANGKON_ORDER__ORDER__CATALOG_ENDPOINT".into(),
-            endpoints[1].clone(),
-        ));
-        let processes = vec![
-            ServiceProcess::start("vendor", ports[0], common("vendor", ports[0], &dbs.vendor))
-                .await,
-            ServiceProcess::start(
-                "catalog",
-                ports[1],
-                common("catalog", ports[1], &dbs.catalog),
-            )
-            .await,
-            ServiceProcess::start("order", ports[2], order_env).await,
-            ServiceProcess::start(
-                "reporting",
-                ports[3],
-                common("reporting", ports[3], &dbs.reporting),
-            )
-            .await,
-        ];
-        Self::stock(services, dbs, Hosts::Processes(processes), endpoints).await
+        Self::stock(Suite::open_processes(broker).await).await
     }
 
     /// Onboards a vendor and lists its product: the shop opens.
-    async fn stock(
-        services: TestSuite,
-        dbs: Databases,
-        hosts: Hosts,
-        [vendor, catalog, order, reporting]: [String; 4],
-    ) -> Self {
-        let product_id = stock_a_product(&vendor, &catalog).await;
-        let outboxes = Outboxes::connect(&dbs).await;
+    async fn stock(suite: Suite) -> Self {
+        let product_id = stock_a_product(&suite.vendor_endpoint(), &suite.catalog_endpoint()).await;
+        let outboxes = Outboxes::connect(&suite).await;
         Self {
-            services,
+            suite,
             outboxes,
-            vendor_db: dbs.vendor,
-            catalog_db: dbs.catalog,
-            order_db: dbs.order,
-            reporting_db: dbs.reporting,
-            hosts,
-            vendor_endpoint: vendor,
-            catalog_endpoint: catalog,
-            order_endpoint: order,
-            reporting_endpoint: reporting,
             product_id,
-        }
-    }
-
-    /// Kills service `name` (SIGKILL: no drain, no final commit), waits
-    /// `down`, and starts it again on its port. Processes only.
-    pub async fn crash(&mut self, name: &str, down: Duration) {
-        let Hosts::Processes(processes) = &mut self.hosts else {
-            panic!("crash needs the services as processes (Shop::open_processes)");
-        };
-        let process = processes
-            .iter_mut()
-            .find(|p| p.name == name)
-            .expect("a service of the shop");
-        process.kill();
-        tokio::time::sleep(down).await;
-        process.restart().await;
-    }
-
-    pub fn vendor_endpoint(&self) -> String {
-        self.vendor_endpoint.clone()
-    }
-
-    pub fn catalog_endpoint(&self) -> String {
-        self.catalog_endpoint.clone()
-    }
-
-    pub fn reporting_endpoint(&self) -> String {
-        self.reporting_endpoint.clone()
-    }
-
-    pub fn order_endpoint(&self) -> String {
-        self.order_endpoint.clone()
-    }
-
-    /// Where service `name` serves its metrics (in-process services).
-    pub fn metrics_address(&self, name: &str) -> Option<std::net::SocketAddr> {
-        let Hosts::InProcess {
-            vendor,
-            catalog,
-            order,
-            reporting,
-        } = &self.hosts
-        else {
-            return None;
-        };
-        match name {
-            "vendor" => vendor.metrics_address(),
-            "catalog" => catalog.metrics_address(),
-            "order" => order.metrics_address(),
-            "reporting" => reporting.metrics_address(),
-            _ => None,
         }
     }
 
@@ -291,42 +99,28 @@ impl Shop {
     /// Waits until every outbox is empty; answers how long that took.
     pub async fn drained(&self, within: Duration) -> Duration {
         let start = Instant::now();
-        loop {
-            let waiting = self.unpublished().await;
-            if waiting == 0 {
-                return start.elapsed();
-            }
-            assert!(
-                start.elapsed() < within,
-                "{waiting} events still unpublished after {within:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        eventually("every outbox drained", within, || async {
+            (self.unpublished().await == 0).then_some(())
+        })
+        .await;
+        start.elapsed()
     }
 
     /// Waits until reporting counts `orders` transactions, asking every
-    /// 5 ms; answers how long that took.
+    /// 50 ms; answers how long that took.
     pub async fn reporting_counts(&self, orders: i64, within: Duration) -> Duration {
         let start = Instant::now();
-        let mut reporting = ReportingServiceClient::connect(self.reporting_endpoint.clone())
-            .await
-            .unwrap();
-        loop {
-            let summary = reporting
-                .get_summary(rep::GetSummaryRequest {})
-                .await
-                .unwrap()
-                .into_inner();
-            if summary.transactions >= orders {
-                return start.elapsed();
+        let reporting = self.reports().await;
+        let what = format!("reporting counts {orders} orders");
+        eventually(&what, within, || {
+            let mut reporting = reporting.clone();
+            async move {
+                let summary = reporting.get_summary(rep::GetSummaryRequest {}).await;
+                (summary.unwrap().into_inner().transactions >= orders).then_some(())
             }
-            assert!(
-                start.elapsed() < within,
-                "reporting counts {} of {orders} orders after {within:?}",
-                summary.transactions
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        })
+        .await;
+        start.elapsed()
     }
 
     /// Places one order as a buyer of Kota Semarang.
@@ -338,14 +132,25 @@ impl Shop {
     /// analysts' stream say, and the product's stock with what was
     /// ordered; waits up to `within` for the projections to catch up.
     pub async fn reconcile(&self, within: Duration) -> Reconciliation {
+        // Unlike `eventually`, answers the figures when time is up (the
+        // test prints what did not balance), so each probe has a bound of
+        // its own.
+        async fn bounded<T>(what: &str, probe: impl std::future::Future<Output = T>) -> T {
+            let bound = Duration::from_secs(30);
+            match tokio::time::timeout(bound, probe).await {
+                Ok(answer) => answer,
+                Err(_) => panic!("reconciling: {what} took longer than {bound:?}"),
+            }
+        }
         let deadline = Instant::now() + within;
         loop {
-            let mut now = self.reconciliation().await;
+            let mut now = bounded("the databases' figures", self.reconciliation()).await;
             let last = Instant::now() > deadline;
             // Reading the analysts' stream takes seconds: only once the
             // database figures agree (or time is up).
             if now.balances_in_the_databases() || last {
-                (now.stream_orders, now.stream_value) = self.stream_figures().await;
+                (now.stream_orders, now.stream_value) =
+                    bounded("the analysts' stream", self.stream_figures()).await;
                 if now.balances() || last {
                     return now;
                 }
@@ -378,7 +183,7 @@ impl Shop {
         // A placing that reserved stock and wrote no order is swept (its
         // stock given back); none may be left once the load stopped.
         let unfinished = scalar(&self.order_db, "SELECT COUNT(*) FROM placing_attempts").await;
-        let mut reporting = ReportingServiceClient::connect(self.reporting_endpoint.clone())
+        let mut reporting = ReportingServiceClient::connect(self.reporting_endpoint())
             .await
             .unwrap();
         let summary = reporting
@@ -434,61 +239,7 @@ impl Shop {
     }
 
     pub async fn close(self) {
-        match self.hosts {
-            Hosts::InProcess {
-                vendor,
-                catalog,
-                order,
-                reporting,
-            } => {
-                stop(reporting).await;
-                stop(order).await;
-                stop(catalog).await;
-                stop(vendor).await;
-            }
-            Hosts::Processes(processes) => {
-                for mut process in processes.into_iter().rev() {
-                    process.terminate();
-                }
-            }
-        }
-    }
-}
-
-/// A test suite on `broker`, with the topics the mock cluster cannot
-/// create on its own.
-pub(crate) async fn suite_on(broker: &Broker) -> TestSuite {
-    let services = TestSuite::on(TestKafka::external(broker.kafka.bootstrap.clone()));
-    with_topics(services, &broker.kafka).await
-}
-
-/// `services` on `kafka` with the suite's topics in place: the services
-/// create them on a real broker; the mock cluster gets them from the test.
-pub async fn with_topics(mut services: TestSuite, kafka: &TestKafka) -> TestSuite {
-    services.config.kafka.create_topics = !kafka.is_mock();
-    if kafka.is_mock() {
-        for spec in topics::ALL {
-            kafka.create_topic(spec.name, spec.partitions).await;
-        }
-    }
-    services
-}
-
-pub(crate) struct Databases {
-    vendor: TestDatabase,
-    catalog: TestDatabase,
-    order: TestDatabase,
-    reporting: TestDatabase,
-}
-
-impl Databases {
-    async fn new() -> Self {
-        Self {
-            vendor: TestDatabase::new().await,
-            catalog: TestDatabase::new().await,
-            order: TestDatabase::new().await,
-            reporting: TestDatabase::new().await,
-        }
+        self.suite.close().await;
     }
 }
 
@@ -499,9 +250,15 @@ impl Databases {
 pub struct Outboxes(Vec<sea_orm::DatabaseConnection>);
 
 impl Outboxes {
-    async fn connect(dbs: &Databases) -> Self {
+    async fn connect(suite: &Suite) -> Self {
         let mut connections = Vec::new();
-        for db in [&dbs.vendor, &dbs.catalog, &dbs.order, &dbs.reporting] {
+        let dbs = [
+            &suite.vendor_db,
+            &suite.catalog_db,
+            &suite.order_db,
+            &suite.reporting_db,
+        ];
+        for db in dbs {
             connections.push(db.connect().await);
         }
         Self(connections)
@@ -590,14 +347,7 @@ pub(crate) async fn scalar_on(conn: &sea_orm::DatabaseConnection, sql: &str) -> 
 /// `catalog`; answers the product's id.
 pub async fn stock_a_product(vendor: &str, catalog: &str) -> String {
     let vendor_id = onboard_vendor(vendor).await;
-    let vendor_token = token(
-        Role::Vendor,
-        TokenRequest {
-            subject: "umkm".into(),
-            vendor_id: Some(vendor_id),
-            ..TokenRequest::default()
-        },
-    );
+    let vendor_token = vendor_account(&vendor_id);
     let mut catalog_client = CatalogServiceClient::connect(catalog.to_string())
         .await
         .unwrap();
@@ -623,13 +373,7 @@ pub async fn stock_a_product(vendor: &str, catalog: &str) -> String {
 /// Joins Kota Semarang, registers and verifies a vendor there; answers
 /// its id.
 pub(crate) async fn onboard_vendor(endpoint: &str) -> String {
-    let province = token(
-        Role::ProvinceAdmin,
-        TokenRequest {
-            subject: "admin".into(),
-            ..TokenRequest::default()
-        },
-    );
+    let province = province_admin();
     let mut vendors = VendorServiceClient::connect(endpoint.to_string())
         .await
         .unwrap();

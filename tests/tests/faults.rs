@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
-use blangkon_suite_tests::{Broker, DbProxy, Load, Shop, report};
+use blangkon_suite_tests::{Broker, DbProxy, Load, Member, Reconciliation, Shop, report};
 
 /// How long the broker stays frozen: the hang of the issue that found the
 /// relay stuck for good.
@@ -30,11 +30,56 @@ fn watch_backlog(shop: &Shop) -> (Arc<AtomicI64>, tokio::task::JoinHandle<()>) {
     (peak, task)
 }
 
+/// How a scenario ends: the load stopped, every outbox drained, and the
+/// figures reconciled.
+struct Aftermath {
+    orders: i64,
+    retried: i64,
+    backlog_peak: i64,
+    /// From the end of the fault to the last outbox drained.
+    recovered_in: Duration,
+    figures: Reconciliation,
+}
+
+impl Aftermath {
+    /// Stops `load` and `watcher`, then waits for the suite to settle;
+    /// `recovering_since` is when the fault ended.
+    async fn settle(
+        shop: &Shop,
+        load: Load,
+        (peak, watcher): (Arc<AtomicI64>, tokio::task::JoinHandle<()>),
+        recovering_since: Instant,
+    ) -> Self {
+        let retried = load.retried();
+        let orders = load.stop().await;
+        // Publishing resumes without restarting anything: every outbox drains.
+        shop.drained(Duration::from_secs(90)).await;
+        let recovered_in = recovering_since.elapsed();
+        let figures = shop.reconcile(Duration::from_secs(90)).await;
+        watcher.abort();
+        Self {
+            orders,
+            retried,
+            backlog_peak: peak.load(Ordering::Relaxed),
+            recovered_in,
+            figures,
+        }
+    }
+
+    /// Every order placed is in every figure, and nothing else is.
+    fn assert_balanced(&self) {
+        let figures = &self.figures;
+        assert!(self.orders > 0, "the buyers placed nothing");
+        assert_eq!(figures.orders, self.orders, "{figures}");
+        assert!(figures.balances(), "{figures}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn after_the_broker_hangs_under_load_events_flow_again_without_a_restart() {
     let broker = Broker::start().await;
     let shop = Shop::open(&broker).await;
-    let (peak, watcher) = watch_backlog(&shop);
+    let watch = watch_backlog(&shop);
     let load = Load::start(&shop, 4);
     tokio::time::sleep(Duration::from_secs(3)).await;
 
@@ -44,25 +89,19 @@ async fn after_the_broker_hangs_under_load_events_flow_again_without_a_restart()
     broker.resume();
     let resumed = Instant::now();
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let retried = load.retried();
-    let orders = load.stop().await;
-
-    // Publishing resumes without restarting anything: every outbox drains.
-    shop.drained(Duration::from_secs(90)).await;
-    let recovered_in = resumed.elapsed();
-    let figures = shop.reconcile(Duration::from_secs(60)).await;
-    watcher.abort();
+    let after = Aftermath::settle(&shop, load, watch, resumed).await;
     report(format_args!(
-        "broker hang ({}, {HANG:?}): {orders} orders ({during_hang} placed before the resume, \
-         {retried} calls retried), \
-         backlog peak {} events, every outbox drained {:.1}s after the resume; {figures}",
+        "broker hang ({}, {HANG:?}): {} orders ({during_hang} placed before the resume, \
+         {} calls retried), \
+         backlog peak {} events, every outbox drained {:.1}s after the resume; {}",
         broker.kind(),
-        peak.load(Ordering::Relaxed),
-        recovered_in.as_secs_f64(),
+        after.orders,
+        after.retried,
+        after.backlog_peak,
+        after.recovered_in.as_secs_f64(),
+        after.figures,
     ));
-    assert!(orders > 0, "the buyers placed nothing");
-    assert_eq!(figures.orders, orders, "{figures}");
-    assert!(figures.balances(), "{figures}");
+    after.assert_balanced();
     shop.close().await;
 }
 
@@ -70,33 +109,30 @@ async fn after_the_broker_hangs_under_load_events_flow_again_without_a_restart()
 async fn each_service_killed_under_load_and_started_again_loses_nothing() {
     let broker = Broker::start().await;
     let mut shop = Shop::open_processes(&broker).await;
-    let (peak, watcher) = watch_backlog(&shop);
+    let watch = watch_backlog(&shop);
     let load = Load::start(&shop, 4);
     tokio::time::sleep(Duration::from_secs(3)).await;
 
     let started = Instant::now();
-    for service in ["vendor", "catalog", "order", "reporting"] {
-        shop.crash(service, Duration::from_secs(2)).await;
+    for member in Member::ALL {
+        shop.crash(member, Duration::from_secs(2)).await;
         tokio::time::sleep(Duration::from_secs(4)).await;
     }
-    let retried = load.retried();
-    let orders = load.stop().await;
-
-    let drained_in = shop.drained(Duration::from_secs(90)).await;
-    let figures = shop.reconcile(Duration::from_secs(90)).await;
-    watcher.abort();
+    let loaded_for = started.elapsed();
+    let after = Aftermath::settle(&shop, load, watch, Instant::now()).await;
     report(format_args!(
-        "kill -9 of each service ({}): {orders} orders over {:.0}s ({retried} calls retried), \
+        "kill -9 of each service ({}): {} orders over {:.0}s ({} calls retried), \
          backlog peak {} events, \
-         every outbox drained {:.1}s after the load stopped; {figures}",
+         every outbox drained {:.1}s after the load stopped; {}",
         broker.kind(),
-        started.elapsed().as_secs_f64(),
-        peak.load(Ordering::Relaxed),
-        drained_in.as_secs_f64(),
+        after.orders,
+        loaded_for.as_secs_f64(),
+        after.retried,
+        after.backlog_peak,
+        after.recovered_in.as_secs_f64(),
+        after.figures,
     ));
-    assert!(orders > 0, "the buyers placed nothing");
-    assert_eq!(figures.orders, orders, "{figures}");
-    assert!(figures.balances(), "{figures}");
+    after.assert_balanced();
     shop.close().await;
 }
 
@@ -116,7 +152,7 @@ async fn after_postgresql_restarts_under_load_every_call_was_retryable_and_nothi
     let broker = Broker::start().await;
     let proxy = DbProxy::to(&url).await;
     let shop = Shop::open_behind(&broker, &proxy).await;
-    let (peak, watcher) = watch_backlog(&shop);
+    let watch = watch_backlog(&shop);
     // Buyers fail the test on any answer that is not retryable (INTERNAL).
     let load = Load::start(&shop, 4);
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -127,24 +163,18 @@ async fn after_postgresql_restarts_under_load_every_call_was_retryable_and_nothi
         proxy.restore();
         tokio::time::sleep(Duration::from_secs(5)).await;
     }
-    let restored = Instant::now();
-    let retried = load.retried();
-    let orders = load.stop().await;
-
-    shop.drained(Duration::from_secs(90)).await;
-    let recovered_in = restored.elapsed();
-    let figures = shop.reconcile(Duration::from_secs(60)).await;
-    watcher.abort();
+    let after = Aftermath::settle(&shop, load, watch, Instant::now()).await;
     report(format_args!(
-        "PostgreSQL cut twice for {DATABASE_AWAY:?} ({}): {orders} orders ({retried} calls \
+        "PostgreSQL cut twice for {DATABASE_AWAY:?} ({}): {} orders ({} calls \
          retried, none INTERNAL), backlog peak {} \
-         events, every outbox drained {:.1}s after the last restore; {figures}",
+         events, every outbox drained {:.1}s after the last restore; {}",
         broker.kind(),
-        peak.load(Ordering::Relaxed),
-        recovered_in.as_secs_f64(),
+        after.orders,
+        after.retried,
+        after.backlog_peak,
+        after.recovered_in.as_secs_f64(),
+        after.figures,
     ));
-    assert!(orders > 0, "the buyers placed nothing");
-    assert_eq!(figures.orders, orders, "{figures}");
-    assert!(figures.balances(), "{figures}");
+    after.assert_balanced();
     shop.close().await;
 }

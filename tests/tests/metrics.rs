@@ -3,12 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use blangkon_proto::vendor as ven;
 use blangkon_proto::vendor::vendor_service_client::VendorServiceClient;
-use blangkon_suite_tests::{Broker, Shop, report, scrape};
-use blangkon_testkit::{TestDatabase, TestSuite, stop};
+use blangkon_suite_tests::{Broker, Member, Shop, report, scrape};
+use blangkon_testkit::{TestDatabase, TestSuite, eventually, stop};
 use blangkon_vendor::VendorService;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -65,33 +65,35 @@ async fn the_suite_reports_backlog_lag_and_search_freshness() {
     shop.drained(Duration::from_secs(30)).await;
     shop.reporting_counts(1, Duration::from_secs(30)).await;
 
-    let metrics = |name: &str| {
-        let address = shop.metrics_address(name).unwrap();
-        std::thread::spawn(move || scrape(address)).join().unwrap()
+    let metrics = |member: Member| {
+        let address = shop.metrics_address(member).unwrap();
+        async move {
+            tokio::task::spawn_blocking(move || scrape(address))
+                .await
+                .unwrap()
+        }
     };
     // Consumers report their lag from librdkafka's statistics, every 5 s:
     // reporting holds all six partitions of the order events, and has
     // applied everything on them.
     let order_topic = "topic=\"blangkon.order.events.v1\"";
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let lags = loop {
-        let text = metrics("reporting");
+    let what = "reporting's lag on the order events is 0 on 6 partitions";
+    let lags = eventually(what, Duration::from_secs(30), || async {
+        let text = metrics(Member::Reporting).await;
         let lags: Vec<f64> = text
             .lines()
             .filter(|l| l.starts_with("blangkon_consumer_lag{") && l.contains(order_topic))
             .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
             .collect();
         if lags.len() == 6 && lags.iter().all(|lag| *lag == 0.0) {
-            break lags;
+            Ok(lags)
+        } else {
+            Err(lags)
         }
-        assert!(
-            Instant::now() < deadline,
-            "reporting's lag on the order events is not 0 on 6 partitions after 30 s:\n{text}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
+    })
+    .await;
 
-    let order = metrics("order");
+    let order = metrics(Member::Order).await;
     assert_eq!(
         sample(&order, "blangkon_outbox_unpublished_events"),
         Some(0.0),
@@ -104,7 +106,7 @@ async fn the_suite_reports_backlog_lag_and_search_freshness() {
     );
 
     // The listed product went through the search feed.
-    let catalog = metrics("catalog");
+    let catalog = metrics(Member::Catalog).await;
     let refreshed = sample(
         &catalog,
         "blangkon_catalog_search_refresh_lag_seconds_count",

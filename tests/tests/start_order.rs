@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use blangkon_suite_tests::{Broker, Load, Shop, report, scrape};
+use blangkon_suite_tests::{Broker, Load, Member, Shop, report, scrape};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn consumers_started_before_their_producers_apply_the_first_events_within_seconds() {
@@ -49,7 +49,7 @@ async fn consumers_started_before_their_producers_apply_the_first_events_within_
     assert!(orders > 0);
     assert!(figures.balances(), "{figures}");
     // Reporting counted what its projection applied.
-    let address = shop.metrics_address("reporting").unwrap();
+    let address = shop.metrics_address(Member::Reporting).unwrap();
     let metrics = tokio::task::spawn_blocking(move || scrape(address))
         .await
         .unwrap();

@@ -1,7 +1,7 @@
 //! Tokens, requests and catalog listings for tests that call the real
 //! services.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest, bearer};
 use blangkon_proto::catalog as cat;
@@ -18,6 +18,42 @@ pub fn token(role: Role, request: TokenRequest) -> String {
     TokenIssuer::new(SECRET, None)
         .issue(role, request, Duration::from_secs(600))
         .expect("issue test token")
+}
+
+/// A province admin's token (subject `admin`).
+pub fn province_admin() -> String {
+    token(
+        Role::ProvinceAdmin,
+        TokenRequest {
+            subject: "admin".into(),
+            ..TokenRequest::default()
+        },
+    )
+}
+
+/// A buyer's token (subject `ppk@disdik`): work unit `unit` of `regency`.
+pub fn buyer_of(regency: &str, unit: &str) -> String {
+    token(
+        Role::Buyer,
+        TokenRequest {
+            subject: "ppk@disdik".into(),
+            regency: Some(regency.into()),
+            work_unit: Some(unit.into()),
+            ..TokenRequest::default()
+        },
+    )
+}
+
+/// A vendor account's token (subject `umkm`), bound to `vendor_id`.
+pub fn vendor_account(vendor_id: &str) -> String {
+    token(
+        Role::Vendor,
+        TokenRequest {
+            subject: "umkm".into(),
+            vendor_id: Some(vendor_id.into()),
+            ..TokenRequest::default()
+        },
+    )
 }
 
 /// The fields a refusal's `google.rpc.BadRequest` names, sorted.
@@ -64,25 +100,19 @@ pub async fn listed_product(
     vendor_token: &str,
     details: cat::ProductDetails,
 ) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let product = loop {
-        let created = catalog
-            .create_product(with(
-                vendor_token,
-                cat::CreateProductRequest {
-                    details: Some(details.clone()),
-                    ..Default::default()
-                },
-            ))
-            .await;
-        match created {
-            Ok(p) => break p.into_inner(),
-            Err(_) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(100)).await
-            }
-            Err(e) => panic!("the catalog never saw the vendor verified: {e}"),
+    let what = "the catalog takes a product of the verified vendor";
+    let product = crate::eventually(what, Duration::from_secs(30), || {
+        let (mut catalog, details) = (catalog.clone(), details.clone());
+        async move {
+            let create = cat::CreateProductRequest {
+                details: Some(details),
+                ..Default::default()
+            };
+            let created = catalog.create_product(with(vendor_token, create)).await;
+            created.map(tonic::Response::into_inner)
         }
-    };
+    })
+    .await;
     catalog
         .publish_product(with(
             vendor_token,

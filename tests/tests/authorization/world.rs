@@ -102,29 +102,12 @@ fn nasi_kotak(regency: &str) -> cat::ProductDetails {
 
 impl World {
     pub(crate) async fn new() -> Self {
-        // Topics of the walk's own: a shared broker keeps other tests'
-        // events, which reporting would count too.
-        let mut services = TestSuite::new();
-        let kafka = &mut services.config.kafka;
-        kafka.topic_prefix = format!("{}.", kafka.consumer_group_prefix);
-        for spec in topics::ALL {
-            let name = services.config.kafka.topic(spec.name);
-            services.kafka.create_topic(&name, spec.partitions).await;
-        }
-        let shop = Shop::open_on(services).await;
+        let shop = Shop::open_on(own_topics(None).await).await;
         let mut world = Self {
-            vendors: VendorServiceClient::connect(shop.vendor_endpoint())
-                .await
-                .unwrap(),
-            catalog: CatalogServiceClient::connect(shop.catalog_endpoint())
-                .await
-                .unwrap(),
-            orders: OrderServiceClient::connect(shop.order_endpoint())
-                .await
-                .unwrap(),
-            reports: ReportingServiceClient::connect(shop.reporting_endpoint())
-                .await
-                .unwrap(),
+            vendors: shop.vendors().await,
+            catalog: shop.catalog().await,
+            orders: shop.orders().await,
+            reports: shop.reports().await,
             vendor: Default::default(),
             pending: Default::default(),
             product: [shop.product_id.clone(), String::new()],

@@ -1,12 +1,22 @@
 //! Public reads need no token, refuse a bad one and name bad fields.
 
-use super::*;
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest};
+use blangkon_proto::reporting as pb;
+use blangkon_proto::reporting::reporting_service_client::ReportingServiceClient;
+use blangkon_reporting::ReportingService;
+use blangkon_testkit::fixtures::{token, with};
+use blangkon_testkit::{TestDatabase, TestSuite, stop};
+use tonic::{Code, Request};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn public_endpoints_need_no_token_refuse_a_bad_one_and_name_bad_fields() {
-    let services = services();
+    let services = TestSuite::new();
     let db = TestDatabase::new().await;
-    let reporting = start_reporting(&services, &db).await;
+    let reporting = services.start_on::<ReportingService>(&db).await;
     let mut client = ReportingServiceClient::connect(reporting.endpoint())
         .await
         .unwrap();

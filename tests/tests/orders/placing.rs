@@ -15,13 +15,11 @@ async fn a_retried_order_is_placed_once_even_when_retries_race() {
     let racing = key();
     let mut tasks = Vec::new();
     for _ in 0..5 {
-        let address = s.order.address();
+        let endpoint = s.order_endpoint();
         let product = s.product_id.clone();
         let racing = racing.clone();
         tasks.push(tokio::spawn(async move {
-            let mut client = OrderServiceClient::connect(format!("http://{address}"))
-                .await
-                .unwrap();
+            let mut client = OrderServiceClient::connect(endpoint).await.unwrap();
             // A call that finds another one placing with its key is told
             // to retry, as a client would.
             let mut aborted = 0;
@@ -57,7 +55,7 @@ async fn a_retried_order_is_placed_once_even_when_retries_race() {
     assert_eq!(ids.len(), 1, "five racing retries, one order");
     assert_eq!(s.count_orders().await, 2);
     assert_eq!(s.stock().await, 500 - 40 - 50);
-    s.stop().await;
+    s.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,15 +68,7 @@ async fn bad_orders_are_refused_before_anything_is_written() {
         "{}",
         below_minimum.message()
     );
-    use tonic_types::StatusExt;
-    assert_eq!(
-        below_minimum
-            .get_details_bad_request()
-            .unwrap()
-            .field_violations[0]
-            .field,
-        "lines[0].quantity"
-    );
+    assert_eq!(violations_of(&below_minimum)[0].field, "lines[0].quantity");
     // Rp60,000,000 a unit: four units pass the Rp200,000,000 ceiling.
     let generator = s
         .listed_product(cat::ProductDetails {
@@ -148,25 +138,23 @@ async fn bad_orders_are_refused_before_anything_is_written() {
     assert_eq!(vendor_places.code(), Code::PermissionDenied);
     assert_eq!(s.count_orders().await, 0);
     assert_eq!(s.stock().await, 500);
-    s.stop().await;
+    s.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_catalog_down_nothing_is_left_behind_and_a_retry_succeeds_once() {
-    a_placing_survives_an_outage_of(Peer::Catalog).await;
+    a_placing_survives_an_outage_of(Member::Catalog).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_vendor_service_down_the_stock_is_given_back_and_a_retry_succeeds_once() {
-    a_placing_survives_an_outage_of(Peer::Vendor).await;
+    a_placing_survives_an_outage_of(Member::Vendor).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_suspended_vendor_cannot_receive_orders() {
     let s = suite().await;
-    let mut vendors = VendorServiceClient::connect(s.vendor.as_ref().unwrap().endpoint())
-        .await
-        .unwrap();
+    let mut vendors = s.vendors().await;
     vendors
         .suspend_vendor(with(
             &province(),
@@ -194,20 +182,18 @@ async fn a_suspended_vendor_cannot_receive_orders() {
         ))
         .await
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let placed = loop {
+    // The catalog hears of the reinstatement over Kafka.
+    let what = "a reinstated vendor takes an order";
+    let placed = eventually(what, Duration::from_secs(10), || async {
         match s.place(&key(), 20).await {
-            Ok(order) => break order,
-            // The catalog hears of the reinstatement over Kafka.
-            Err(e) if e.code() == Code::FailedPrecondition && Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(100)).await
-            }
-            Err(e) => panic!("a reinstated vendor could not take an order: {e}"),
+            Err(e) if e.code() == Code::FailedPrecondition => Err(e),
+            answer => Ok(answer.unwrap()),
         }
-    };
+    })
+    .await;
     assert_eq!(placed.status, pb::OrderStatus::Placed as i32);
     assert_eq!(s.stock().await, 480);
-    s.stop().await;
+    s.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -263,8 +249,8 @@ async fn stock_held_by_an_abandoned_placing_is_given_back() {
     assert_eq!(s.stock().await, 460);
 
     let peers = blangkon_order::peers::Peers::connect(
-        &s.vendor.as_ref().unwrap().endpoint(),
-        &s.catalog.as_ref().unwrap().endpoint(),
+        &s.vendor_endpoint(),
+        &s.catalog_endpoint(),
         Duration::from_secs(2),
         SECRET,
     )
@@ -307,5 +293,5 @@ async fn stock_held_by_an_abandoned_placing_is_given_back() {
     assert_eq!(s.place(&abandoned, 20).await.unwrap().id, late.id);
     assert_eq!(s.stock().await, 460);
     assert_eq!(s.count_orders().await, 2);
-    s.stop().await;
+    s.close().await;
 }

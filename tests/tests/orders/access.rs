@@ -99,7 +99,7 @@ async fn a_work_unit_of_the_same_name_in_another_regency_is_another_buyer() {
         .await
         .unwrap();
     assert_eq!(s.stock().await, 480);
-    s.stop().await;
+    s.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -149,9 +149,9 @@ async fn each_role_sees_its_own_orders_and_lists_filter_and_page() {
         .unwrap();
 
     let list = |who: String, request: pb::ListOrdersRequest| {
-        let address = s.order.address();
+        let endpoint = s.order_endpoint();
         async move {
-            OrderServiceClient::connect(format!("http://{address}"))
+            OrderServiceClient::connect(endpoint)
                 .await
                 .unwrap()
                 .list_orders(with(&who, request))
@@ -225,9 +225,9 @@ async fn each_role_sees_its_own_orders_and_lists_filter_and_page() {
 
     // GetOrder follows the same lines.
     let get = |who: String, id: String| {
-        let address = s.order.address();
+        let endpoint = s.order_endpoint();
         async move {
-            OrderServiceClient::connect(format!("http://{address}"))
+            OrderServiceClient::connect(endpoint)
                 .await
                 .unwrap()
                 .get_order(with(&who, pb::GetOrderRequest { order_id: id }))
@@ -348,18 +348,10 @@ async fn each_role_sees_its_own_orders_and_lists_filter_and_page() {
     .await
     .unwrap_err();
     assert_eq!(bad.code(), Code::InvalidArgument);
-    use tonic_types::StatusExt;
-    let mut fields: Vec<String> = bad
-        .get_details_bad_request()
-        .unwrap()
-        .field_violations
-        .into_iter()
-        .map(|v| v.field)
-        .collect();
-    fields.sort();
+    let fields = fixtures::violated_fields(&bad);
     assert_eq!(
         fields,
         ["page_size", "page_token", "placed_until", "vendor_id"]
     );
-    s.stop().await;
+    s.close().await;
 }

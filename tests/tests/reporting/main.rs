@@ -1,40 +1,29 @@
-//! The reporting service with the real vendor, catalog and order services,
-//! each on its own database, all on one Kafka-protocol broker (PostgreSQL
-//! and tansu in CI).
+//! Reporting through the whole suite: the reporting service with the real
+//! vendor, catalog and order services, each on its own database, all on one
+//! Kafka-protocol broker (PostgreSQL and tansu in CI).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod open_data;
 mod scenario;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use blangkon_catalog::CatalogService;
-use blangkon_order::OrderService;
-use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest};
 use blangkon_platform::inbox::{self, Applied, ReceivedEvent};
 use blangkon_platform::kafka::topics;
-use blangkon_platform::suite::Running;
 use blangkon_proto::catalog as cat;
-use blangkon_proto::catalog::catalog_service_client::CatalogServiceClient;
 use blangkon_proto::order as ord;
-use blangkon_proto::order::order_service_client::OrderServiceClient;
 use blangkon_proto::reporting as pb;
-use blangkon_proto::reporting::reporting_service_client::ReportingServiceClient;
 use blangkon_proto::reporting::reporting_service_server::ReportingService as _;
 use blangkon_proto::vendor as ven;
-use blangkon_proto::vendor::vendor_service_client::VendorServiceClient;
-use blangkon_reporting::ReportingService;
 use blangkon_reporting::api::ReportingApi;
 use blangkon_reporting::projection::{CONSUMER, Projection};
 use blangkon_reporting::settings::ReportingSettings;
-use blangkon_testkit::fixtures::{self, token, with};
-use blangkon_testkit::{EventReader, TestDatabase, TestSuite, stop};
-use blangkon_vendor::VendorService;
+use blangkon_suite_tests::{Member, Suite, own_topics};
+use blangkon_testkit::fixtures::{self, with};
+use blangkon_testkit::{EventReader, TestDatabase, eventually};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
-use tonic::transport::Channel;
-use tonic::{Code, Request};
+use tonic::Request;
 
 // Personal and private data given to the other services; none of it may
 // reach a public answer or an analyst stream.
@@ -50,142 +39,35 @@ const PRIVATE: &[&str] = &[
     "123456789012301",  // NPWP of the CV
 ];
 
-/// The test's services on one broker with their own consumer groups and
-/// topics (a shared broker keeps other tests' events).
-fn services() -> TestSuite {
-    let mut services = TestSuite::new();
-    let kafka = &mut services.config.kafka;
-    kafka.delivery_timeout_ms = 5000;
-    kafka.topic_prefix = format!("{}.", kafka.consumer_group_prefix);
-    services
-}
-
 fn province() -> String {
-    token(
-        Role::ProvinceAdmin,
-        TokenRequest {
-            subject: "admin".into(),
-            ..TokenRequest::default()
-        },
-    )
+    fixtures::province_admin()
 }
 
 fn buyer(regency: &str, unit: &str) -> String {
-    token(
-        Role::Buyer,
-        TokenRequest {
-            subject: "ppk@disdik".into(),
-            regency: Some(regency.into()),
-            work_unit: Some(unit.into()),
-            ..TokenRequest::default()
-        },
-    )
+    fixtures::buyer_of(regency, unit)
 }
 
 fn vendor_token(vendor_id: &str) -> String {
-    token(
-        Role::Vendor,
-        TokenRequest {
-            subject: "umkm".into(),
-            vendor_id: Some(vendor_id.into()),
-            ..TokenRequest::default()
-        },
-    )
+    fixtures::vendor_account(vendor_id)
 }
 
-async fn start_reporting(services: &TestSuite, db: &TestDatabase) -> Running<ReportingService> {
-    services.start_on(db).await
-}
-
-/// The four services on one broker.
-struct Suite {
-    services: TestSuite,
-    vendor_db: TestDatabase,
-    order_db: TestDatabase,
-    reporting_db: TestDatabase,
-    _catalog_db: TestDatabase,
-    vendor: Running<VendorService>,
-    catalog: Running<CatalogService>,
-    order: Running<OrderService>,
-    reporting: Option<Running<ReportingService>>,
-}
-
+/// The whole suite with topics of its own, three partitions each whatever
+/// the production layout: the scenario's checks were written against it.
 async fn suite() -> Suite {
-    let services = services();
-    // Three partitions each, whatever the production layout: the
-    // scenario's checks were written against it.
-    for spec in topics::ALL {
-        let name = services.config.kafka.topic(spec.name);
-        services.kafka.create_topic(&name, 3).await;
-    }
-    let (vendor_db, catalog_db, order_db, reporting_db) = (
-        TestDatabase::new().await,
-        TestDatabase::new().await,
-        TestDatabase::new().await,
-        TestDatabase::new().await,
-    );
-    let vendor = services.start_on::<VendorService>(&vendor_db).await;
-    let mut catalog_settings = services.settings::<CatalogService>(&catalog_db);
-    catalog_settings.service.search_poll_ms = 100;
-    let catalog = services.start(catalog_settings).await;
-    let mut order_settings = services.settings::<OrderService>(&order_db);
-    order_settings.service.vendor_endpoint = vendor.endpoint();
-    order_settings.service.catalog_endpoint = catalog.endpoint();
-    let order = services.start(order_settings).await;
-    let reporting = start_reporting(&services, &reporting_db).await;
-    Suite {
-        services,
-        vendor,
-        catalog,
-        order,
-        reporting: Some(reporting),
-        vendor_db,
-        order_db,
-        reporting_db,
-        _catalog_db: catalog_db,
-    }
+    let mut services = own_topics(Some(3)).await;
+    services.config.kafka.delivery_timeout_ms = 5000;
+    Suite::open_on(services).await
 }
 
-impl Suite {
-    /// A topic's name on the broker.
-    fn topic(&self, name: &str) -> String {
-        self.services.config.kafka.topic(name)
-    }
+/// What the reporting scenario does through the suite.
+trait Scenario {
+    async fn register(&self, request: ven::RegisterVendorRequest, verify: bool) -> String;
+    async fn product(&self, vendor_id: &str, code: &str, price: i64, min: i64) -> String;
+    async fn place(&self, buyer: &str, lines: &[(&str, i64)]) -> String;
+    async fn summary(&self) -> pb::Summary;
+}
 
-    async fn vendors(&self) -> VendorServiceClient<Channel> {
-        VendorServiceClient::connect(self.vendor.endpoint())
-            .await
-            .unwrap()
-    }
-
-    async fn catalog(&self) -> CatalogServiceClient<Channel> {
-        CatalogServiceClient::connect(self.catalog.endpoint())
-            .await
-            .unwrap()
-    }
-
-    async fn orders(&self) -> OrderServiceClient<Channel> {
-        OrderServiceClient::connect(self.order.endpoint())
-            .await
-            .unwrap()
-    }
-
-    async fn reports(&self) -> ReportingServiceClient<Channel> {
-        ReportingServiceClient::connect(self.reporting.as_ref().unwrap().endpoint())
-            .await
-            .unwrap()
-    }
-
-    /// Stops every service, reporting first.
-    async fn stop(mut self) {
-        if let Some(reporting) = self.reporting.take() {
-            stop(reporting).await;
-        }
-        stop(self.order).await;
-        stop(self.catalog).await;
-        stop(self.vendor).await;
-    }
-
+impl Scenario for Suite {
     async fn register(&self, request: ven::RegisterVendorRequest, verify: bool) -> String {
         let mut vendors = self.vendors().await;
         let id = vendors
@@ -443,7 +325,7 @@ fn validate_ocds(json: &str) -> serde_json::Value {
     std::fs::write(&file, json).unwrap();
     let output = std::process::Command::new(blangkon_testkit::python_tools().join("libcoveocds"))
         .arg("--standard-zip")
-        .arg(root.join("tests/data/ocds-schema-1.1.5.zip"))
+        .arg(root.join("data/ocds-schema-1.1.5.zip"))
         .arg(&file)
         .output()
         .unwrap();
@@ -460,7 +342,7 @@ fn validate_ocds(json: &str) -> serde_json::Value {
 fn analyst_example(s: &Suite) -> serde_json::Value {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let output = std::process::Command::new(blangkon_testkit::python_tools().join("python"))
-        .arg(root.join("../../examples/analysts/spending_by_category.py"))
+        .arg(root.join("../examples/analysts/spending_by_category.py"))
         .args(["--bootstrap", &s.services.kafka.bootstrap])
         .args(["--topic-prefix", &s.services.config.kafka.topic_prefix])
         .args(["--idle", "3"])

@@ -158,8 +158,7 @@ async fn figures_streams_and_open_data_after_a_scripted_scenario() {
         .unwrap();
 
     // Reporting catches up through Kafka.
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let summary = loop {
+    let summary = eventually("reporting catches up", Duration::from_secs(90), || async {
         let summary = s.summary().await;
         let settled = summary
             .orders_by_status
@@ -179,15 +178,9 @@ async fn figures_streams_and_open_data_after_a_scripted_scenario() {
             && summary.products_listed == 4
             && summary.vendors_trained == 1
             && summary.regencies_joined == 3;
-        if settled {
-            break summary;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "reporting never caught up: {summary:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+        if settled { Ok(summary) } else { Err(summary) }
+    })
+    .await;
 
     let reports = s.reports().await;
     {
@@ -600,7 +593,7 @@ async fn figures_streams_and_open_data_after_a_scripted_scenario() {
 
         // Rebuild: with the service stopped, the topics replayed from their
         // start into an emptied read model give identical figures.
-        stop(s.reporting.take().unwrap()).await;
+        s.stop(Member::Reporting).await;
         let outcome = blangkon_reporting::rebuild::rebuild(&reporting_db, &s.services.config.kafka)
             .await
             .unwrap();
@@ -608,5 +601,5 @@ async fn figures_streams_and_open_data_after_a_scripted_scenario() {
         assert_eq!(figures(reporting_db.clone()).await, before);
     }
 
-    s.stop().await;
+    s.close().await;
 }

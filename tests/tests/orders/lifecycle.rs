@@ -49,7 +49,7 @@ async fn an_order_goes_from_placed_to_completed_with_one_event_per_step() {
     assert_eq!(done.bast_number, "BAST/027/DISDIK/2026");
     assert_eq!(done.history.len(), 6);
 
-    let reader = EventReader::new(&s.services.kafka.bootstrap, topics::ORDER_EVENTS);
+    let reader = EventReader::new(&s.services.kafka.bootstrap, &s.topic(topics::ORDER_EVENTS));
     let events = reader
         .read_until(Duration::from_secs(30), |e| {
             e.iter().filter(|e| e.key == order.id).count() >= 6
@@ -94,7 +94,7 @@ async fn an_order_goes_from_placed_to_completed_with_one_event_per_step() {
             "completed"
         ]
     );
-    s.stop().await;
+    s.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -144,7 +144,7 @@ async fn forbidden_transitions_and_parties_are_refused() {
         .await
         .unwrap();
     assert_eq!(s.stock().await, 500 - 20);
-    s.stop().await;
+    s.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -186,5 +186,5 @@ async fn the_order_keeps_the_price_it_was_placed_at() {
     assert_eq!((again.items[0].unit_price, again.total), (25_000, 500_000));
     let next = s.place(&key(), 20).await.unwrap();
     assert_eq!(next.total, 600_000);
-    s.stop().await;
+    s.close().await;
 }

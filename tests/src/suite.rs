@@ -1,0 +1,403 @@
+//! The four services on fresh databases and one broker: where every
+//! whole-suite test starts. A test may stop and start one of them again
+//! (in the test's process), or kill and restart it (as its own binary).
+
+use crate::*;
+use blangkon_catalog::CatalogService;
+use blangkon_order::OrderService;
+use blangkon_platform::kafka::topics;
+use blangkon_platform::service::Service;
+use blangkon_platform::suite::Running;
+use blangkon_proto::catalog::catalog_service_client::CatalogServiceClient;
+use blangkon_proto::order::order_service_client::OrderServiceClient;
+use blangkon_proto::reporting::reporting_service_client::ReportingServiceClient;
+use blangkon_proto::vendor::vendor_service_client::VendorServiceClient;
+use blangkon_reporting::ReportingService;
+use blangkon_testkit::{TestDatabase, TestKafka, TestSuite, stop};
+use blangkon_vendor::VendorService;
+use std::time::Duration;
+use tonic::transport::Channel;
+
+/// One of the suite's four services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Member {
+    Vendor,
+    Catalog,
+    Order,
+    Reporting,
+}
+
+impl Member {
+    /// In the order the suite starts them.
+    pub const ALL: [Self; 4] = [Self::Vendor, Self::Catalog, Self::Order, Self::Reporting];
+
+    /// The service's name: `blangkon-<name>` is its binary.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Vendor => "vendor",
+            Self::Catalog => "catalog",
+            Self::Order => "order",
+            Self::Reporting => "reporting",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The four services on fresh databases, all on one broker.
+pub struct Suite {
+    pub services: TestSuite,
+    pub vendor_db: TestDatabase,
+    pub catalog_db: TestDatabase,
+    pub order_db: TestDatabase,
+    pub reporting_db: TestDatabase,
+    hosts: Hosts,
+    /// Where each member serves gRPC, in [`Member::ALL`]'s order; a member
+    /// started again keeps its port.
+    endpoints: [String; 4],
+}
+
+/// Where the suite's services run.
+enum Hosts {
+    /// On tasks of the test's process; `None` while the test has one
+    /// stopped.
+    InProcess(Box<InProcess>),
+    /// As the services' own binaries, which the test may kill.
+    Processes(Vec<ServiceProcess>),
+}
+
+/// The services running on tasks of the test's process, and the database
+/// URLs they were started with (behind a proxy, perhaps).
+struct InProcess {
+    database_urls: [String; 4],
+    vendor: Option<Running<VendorService>>,
+    catalog: Option<Running<CatalogService>>,
+    order: Option<Running<OrderService>>,
+    reporting: Option<Running<ReportingService>>,
+}
+
+/// How the services reach their databases.
+type Route<'a> = &'a dyn Fn(&str) -> String;
+
+impl Suite {
+    /// The four services on tasks of the test's process, on `services`
+    /// as the test configured them (its broker, its topics).
+    pub async fn open_on(services: TestSuite) -> Self {
+        Self::open_in_process(services, &|url| url.to_string(), &Member::ALL).await
+    }
+
+    /// The four services on tasks of the test's process, on `broker`.
+    pub async fn open(broker: &Broker) -> Self {
+        Self::open_on(suite_on(broker).await).await
+    }
+
+    /// The four services on tasks of the test's process, each consumer
+    /// started before the service whose topics it reads: reporting, the
+    /// catalog, the order service, the vendor service.
+    pub async fn open_reversed(broker: &Broker) -> Self {
+        use Member::*;
+        let reversed = [Reporting, Catalog, Order, Vendor];
+        Self::open_in_process(suite_on(broker).await, &|url| url.to_string(), &reversed).await
+    }
+
+    /// The four services on tasks of the test's process, reaching their
+    /// databases through `proxy`.
+    pub async fn open_behind(broker: &Broker, proxy: &DbProxy) -> Self {
+        Self::open_in_process(
+            suite_on(broker).await,
+            &|url| proxy.route(url),
+            &Member::ALL,
+        )
+        .await
+    }
+
+    /// Starts the services in the order `members` gives, each on a port
+    /// chosen before any starts: the order service calls the vendor and
+    /// catalog services only when placing, so it may start before them.
+    async fn open_in_process(services: TestSuite, route: Route<'_>, members: &[Member]) -> Self {
+        let dbs = Databases::new().await;
+        let database_urls = dbs.urls().map(|url| route(&url));
+        let endpoints = Member::ALL.map(|_| format!("http://127.0.0.1:{}", free_port()));
+        let mut suite = Self::from_parts(
+            services,
+            dbs,
+            Hosts::InProcess(Box::new(InProcess {
+                database_urls,
+                vendor: None,
+                catalog: None,
+                order: None,
+                reporting: None,
+            })),
+            endpoints,
+        );
+        for member in members {
+            suite.start(*member).await;
+        }
+        suite
+    }
+
+    /// The four services as their own binaries (built by `cargo test
+    /// --workspace`), which the test may kill and start again.
+    pub async fn open_processes(broker: &Broker) -> Self {
+        let services = suite_on(broker).await;
+        let dbs = Databases::new().await;
+        let ports = Member::ALL.map(|_| free_port());
+        let endpoints = ports.map(|port| format!("http://127.0.0.1:{port}"));
+        let mut processes = Vec::new();
+        for (member, url) in Member::ALL.into_iter().zip(dbs.urls()) {
+            let port = ports[member.index()];
+            let mut env = service_env(&services, member.name(), port, 0, &url);
+            if member == Member::Order {
+                let key = |k: &str| format!("BLANGKON_ORDER__ORDER__{k}");
+                env.push((key("VENDOR_ENDPOINT"), endpoints[0].clone()));
+                env.push((key("CATALOG_ENDPOINT"), endpoints[1].clone()));
+            }
+            processes.push(ServiceProcess::start(member.name(), port, env).await);
+        }
+        Self::from_parts(services, dbs, Hosts::Processes(processes), endpoints)
+    }
+
+    fn from_parts(
+        services: TestSuite,
+        dbs: Databases,
+        hosts: Hosts,
+        endpoints: [String; 4],
+    ) -> Self {
+        Self {
+            services,
+            vendor_db: dbs.vendor,
+            catalog_db: dbs.catalog,
+            order_db: dbs.order,
+            reporting_db: dbs.reporting,
+            hosts,
+            endpoints,
+        }
+    }
+
+    /// Where `member` serves gRPC.
+    pub fn endpoint(&self, member: Member) -> String {
+        self.endpoints[member.index()].clone()
+    }
+
+    pub fn vendor_endpoint(&self) -> String {
+        self.endpoint(Member::Vendor)
+    }
+
+    pub fn catalog_endpoint(&self) -> String {
+        self.endpoint(Member::Catalog)
+    }
+
+    pub fn order_endpoint(&self) -> String {
+        self.endpoint(Member::Order)
+    }
+
+    pub fn reporting_endpoint(&self) -> String {
+        self.endpoint(Member::Reporting)
+    }
+
+    pub async fn vendors(&self) -> VendorServiceClient<Channel> {
+        VendorServiceClient::connect(self.vendor_endpoint())
+            .await
+            .unwrap()
+    }
+
+    pub async fn catalog(&self) -> CatalogServiceClient<Channel> {
+        CatalogServiceClient::connect(self.catalog_endpoint())
+            .await
+            .unwrap()
+    }
+
+    pub async fn orders(&self) -> OrderServiceClient<Channel> {
+        OrderServiceClient::connect(self.order_endpoint())
+            .await
+            .unwrap()
+    }
+
+    pub async fn reports(&self) -> ReportingServiceClient<Channel> {
+        ReportingServiceClient::connect(self.reporting_endpoint())
+            .await
+            .unwrap()
+    }
+
+    /// A topic's name on the broker (the test's prefix before it).
+    pub fn topic(&self, name: &str) -> String {
+        self.services.config.kafka.topic(name)
+    }
+
+    /// Starts `member` in the test's process on its port: the first time
+    /// or after [`Suite::stop`].
+    pub async fn start(&mut self, member: Member) {
+        let port = self.port(member);
+        let Hosts::InProcess(hosts) = &mut self.hosts else {
+            panic!("start needs the services in the test's process");
+        };
+        let services = &self.services;
+        let url = hosts.database_urls[member.index()].as_str();
+        match member {
+            Member::Vendor => {
+                let settings = services.config.settings::<VendorService>(url, port);
+                hosts.vendor = Some(services.start(settings).await);
+            }
+            Member::Catalog => {
+                let mut settings = services.config.settings::<CatalogService>(url, port);
+                // New products become searchable within a tenth of a second.
+                settings.service.search_poll_ms = 100;
+                hosts.catalog = Some(services.start(settings).await);
+            }
+            Member::Order => {
+                let mut settings = services.config.settings::<OrderService>(url, port);
+                settings.service.vendor_endpoint = self.endpoints[0].clone();
+                settings.service.catalog_endpoint = self.endpoints[1].clone();
+                hosts.order = Some(services.start(settings).await);
+            }
+            Member::Reporting => {
+                let settings = services.config.settings::<ReportingService>(url, port);
+                hosts.reporting = Some(services.start(settings).await);
+            }
+        }
+    }
+
+    /// Stops `member` as a deployment would (drained, final commits);
+    /// [`Suite::start`] brings it back on the same port.
+    pub async fn stop(&mut self, member: Member) {
+        let Hosts::InProcess(hosts) = &mut self.hosts else {
+            panic!("stop needs the services in the test's process");
+        };
+        async fn stop_running<S: Service>(running: &mut Option<Running<S>>) {
+            let running = running.take().expect("the service is running");
+            stop(running).await;
+        }
+        match member {
+            Member::Vendor => stop_running(&mut hosts.vendor).await,
+            Member::Catalog => stop_running(&mut hosts.catalog).await,
+            Member::Order => stop_running(&mut hosts.order).await,
+            Member::Reporting => stop_running(&mut hosts.reporting).await,
+        }
+    }
+
+    /// Kills `member` (SIGKILL: no drain, no final commit), waits `down`,
+    /// and starts it again on its port. Processes only.
+    pub async fn crash(&mut self, member: Member, down: Duration) {
+        let Hosts::Processes(processes) = &mut self.hosts else {
+            panic!("crash needs the services as processes (open_processes)");
+        };
+        let process = processes
+            .iter_mut()
+            .find(|p| p.name == member.name())
+            .expect("a service of the suite");
+        process.kill();
+        tokio::time::sleep(down).await;
+        process.restart().await;
+    }
+
+    fn port(&self, member: Member) -> u16 {
+        let endpoint = &self.endpoints[member.index()];
+        let port = endpoint.rsplit(':').next().and_then(|p| p.parse().ok());
+        port.expect("endpoints end in a port")
+    }
+
+    /// Where `member` serves its metrics (services in the test's process).
+    pub fn metrics_address(&self, member: Member) -> Option<std::net::SocketAddr> {
+        let Hosts::InProcess(hosts) = &self.hosts else {
+            return None;
+        };
+        match member {
+            Member::Vendor => hosts.vendor.as_ref()?.metrics_address(),
+            Member::Catalog => hosts.catalog.as_ref()?.metrics_address(),
+            Member::Order => hosts.order.as_ref()?.metrics_address(),
+            Member::Reporting => hosts.reporting.as_ref()?.metrics_address(),
+        }
+    }
+
+    /// Stops every service still running, reporting first.
+    pub async fn close(self) {
+        match self.hosts {
+            Hosts::InProcess(hosts) => {
+                let InProcess {
+                    vendor,
+                    catalog,
+                    order,
+                    reporting,
+                    ..
+                } = *hosts;
+                if let Some(reporting) = reporting {
+                    stop(reporting).await;
+                }
+                if let Some(order) = order {
+                    stop(order).await;
+                }
+                if let Some(catalog) = catalog {
+                    stop(catalog).await;
+                }
+                if let Some(vendor) = vendor {
+                    stop(vendor).await;
+                }
+            }
+            Hosts::Processes(processes) => {
+                for mut process in processes.into_iter().rev() {
+                    process.terminate();
+                }
+            }
+        }
+    }
+}
+
+/// A test suite on `broker`, with the topics the mock cluster cannot
+/// create on its own.
+pub(crate) async fn suite_on(broker: &Broker) -> TestSuite {
+    let services = TestSuite::on(TestKafka::external(broker.kafka.bootstrap.clone()));
+    with_topics(services, &broker.kafka).await
+}
+
+/// `services` on `kafka` with the suite's topics in place: the services
+/// create them on a real broker; the mock cluster gets them from the test.
+pub async fn with_topics(mut services: TestSuite, kafka: &TestKafka) -> TestSuite {
+    services.config.kafka.create_topics = !kafka.is_mock();
+    if kafka.is_mock() {
+        for spec in topics::ALL {
+            kafka.create_topic(spec.name, spec.partitions).await;
+        }
+    }
+    services
+}
+
+/// A test's services on the broker the tests share (`TestKafka::new`),
+/// with topics and consumer groups of their own (the broker keeps other
+/// tests' events), made with `partitions` each or, if `None`, as
+/// production lays them out.
+pub async fn own_topics(partitions: Option<i32>) -> TestSuite {
+    let mut services = TestSuite::new();
+    let kafka = &mut services.config.kafka;
+    kafka.topic_prefix = format!("{}.", kafka.consumer_group_prefix);
+    for spec in topics::ALL {
+        let name = services.config.kafka.topic(spec.name);
+        let partitions = partitions.unwrap_or(spec.partitions);
+        services.kafka.create_topic(&name, partitions).await;
+    }
+    services
+}
+
+struct Databases {
+    vendor: TestDatabase,
+    catalog: TestDatabase,
+    order: TestDatabase,
+    reporting: TestDatabase,
+}
+
+impl Databases {
+    async fn new() -> Self {
+        Self {
+            vendor: TestDatabase::new().await,
+            catalog: TestDatabase::new().await,
+            order: TestDatabase::new().await,
+            reporting: TestDatabase::new().await,
+        }
+    }
+
+    /// In [`Member::ALL`]'s order.
+    fn urls(&self) -> [String; 4] {
+        [&self.vendor, &self.catalog, &self.order, &self.reporting].map(|db| db.url.clone())
+    }
+}
