@@ -5,8 +5,9 @@ use blangkon_testkit::{TestKafka, eventually};
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
+use tokio::process::{Child, Command};
 
 /// A Kafka-protocol broker of one test's own: a tansu process where tansu
 /// is installed (`deploy/local/tansu.sh install`; CI has it), which the
@@ -45,6 +46,7 @@ impl Broker {
             ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .kill_on_drop(true)
             .spawn()
             .expect("start tansu");
         let what = format!("tansu listens on {address}");
@@ -70,14 +72,14 @@ impl Broker {
     /// Freezes the broker: connections stay open and nothing is answered.
     pub fn hang(&self) {
         match &self.process {
-            Some(process) => signal(process, Signal::SIGSTOP),
+            Some(process) => signal(process.id(), Signal::SIGSTOP),
             None => self.kafka.broker_down(),
         }
     }
 
     pub fn resume(&self) {
         match &self.process {
-            Some(process) => signal(process, Signal::SIGCONT),
+            Some(process) => signal(process.id(), Signal::SIGCONT),
             None => self.kafka.broker_up(),
         }
     }
@@ -86,18 +88,18 @@ impl Broker {
 impl Drop for Broker {
     fn drop(&mut self) {
         if let Some(process) = &mut self.process {
-            signal(process, Signal::SIGCONT);
-            let _ = process.kill();
-            let _ = process.wait();
+            // SIGKILL ends it even while the test has it stopped.
+            let _ = process.start_kill();
         }
     }
 }
 
-/// Sends `signal` to `process`, or fails the test.
-pub(crate) fn signal(process: &Child, signal: Signal) {
-    let pid = Pid::from_raw(i32::try_from(process.id()).expect("a pid fits in i32"));
-    nix::sys::signal::kill(pid, signal)
-        .unwrap_or_else(|e| panic!("{signal} to {}: {e}", process.id()));
+/// Sends `signal` to the process `id` (`None`: it has exited), or fails
+/// the test.
+pub(crate) fn signal(id: Option<u32>, signal: Signal) {
+    let id = id.unwrap_or_else(|| panic!("{signal} to a process that has exited"));
+    let pid = Pid::from_raw(i32::try_from(id).expect("a pid fits in i32"));
+    nix::sys::signal::kill(pid, signal).unwrap_or_else(|e| panic!("{signal} to {id}: {e}"));
 }
 
 pub(crate) fn tansu_binary() -> Option<PathBuf> {

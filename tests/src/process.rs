@@ -3,8 +3,8 @@
 use blangkon_testkit::fixtures::SECRET;
 use blangkon_testkit::{TestSuite, eventually};
 use std::path::PathBuf;
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::process::{Child, Command};
 
 /// A service running as its own binary, `blangkon-<name>`, beside the
 /// test's (both built by `cargo test --workspace`).
@@ -28,22 +28,18 @@ impl ServiceProcess {
         process
     }
 
-    pub(crate) fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// SIGKILL: no drain, no final commit.
+    pub(crate) async fn kill(&mut self) {
+        let _ = self.child.kill().await;
     }
 
-    pub(crate) fn terminate(&mut self) {
-        // Drop calls this, so it cannot await: a blocking wait, bounded.
-        crate::broker::signal(&self.child, nix::sys::signal::Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
+    /// SIGTERM, as a deployment stops a pod; SIGKILL after 30 s.
+    pub(crate) async fn terminate(&mut self) {
+        crate::broker::signal(self.child.id(), nix::sys::signal::Signal::SIGTERM);
+        let stopped = tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await;
+        if stopped.is_err() {
+            self.kill().await;
         }
-        self.kill();
     }
 
     pub(crate) async fn restart(&mut self) {
@@ -66,12 +62,6 @@ impl ServiceProcess {
     }
 }
 
-impl Drop for ServiceProcess {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 pub(crate) fn spawn_service(name: &str, env: &[(String, String)]) -> Child {
     let binary = service_binary(name);
     // Its log, for a failing scenario: where the service says why.
@@ -86,6 +76,8 @@ pub(crate) fn spawn_service(name: &str, env: &[(String, String)]) -> Child {
         .env(filter, "warn,blangkon_platform=info")
         .stdout(log.try_clone().unwrap())
         .stderr(log)
+        // A test that fails midway leaves no service behind.
+        .kill_on_drop(true)
         .spawn()
         .unwrap()
 }

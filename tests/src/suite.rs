@@ -287,7 +287,7 @@ impl Suite {
             .iter_mut()
             .find(|p| p.name == member.name())
             .expect("a service of the suite");
-        process.kill();
+        process.kill().await;
         tokio::time::sleep(down).await;
         process.restart().await;
     }
@@ -337,7 +337,7 @@ impl Suite {
             }
             Hosts::Processes(processes) => {
                 for mut process in processes.into_iter().rev() {
-                    process.terminate();
+                    process.terminate().await;
                 }
             }
         }

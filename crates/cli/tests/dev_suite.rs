@@ -4,16 +4,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use blangkon_platform::kafka::topics;
-use blangkon_testkit::EventReader;
+use blangkon_testkit::{EventReader, eventually};
+use nix::sys::signal::{self, Signal};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
 
 const BIN: &str = env!("CARGO_BIN_EXE_blangkon");
 
+/// `blangkon dev` running, and where its services listen.
 struct Suite {
     child: Child,
     endpoint: String,
@@ -31,7 +35,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start(data_dir: &Path, port: u16, catalog_port: u16) -> Suite {
+async fn start(data_dir: &Path, port: u16, catalog_port: u16) -> Suite {
     let (order_port, reporting_port) = (free_port(), free_port());
     let mut child = Command::new(BIN)
         .args(["dev", "--vendor-port", &port.to_string(), "--log", "warn"])
@@ -43,22 +47,28 @@ fn start(data_dir: &Path, port: u16, catalog_port: u16) -> Suite {
         .arg(data_dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
+        .kill_on_drop(true)
         .spawn()
         .expect("start blangkon dev");
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
-    let mut bootstrap = None;
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(rest) = line.trim().strip_prefix("kafka bootstrap") {
-            bootstrap = rest.split_whitespace().next().map(String::from);
+    let banner = async {
+        let mut bootstrap = None;
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(rest) = line.trim().strip_prefix("kafka bootstrap") {
+                bootstrap = rest.split_whitespace().next().map(String::from);
+            }
+            if line.starts_with("Try:") {
+                break;
+            }
         }
-        if line.starts_with("Try:") {
-            break;
-        }
-    }
+        bootstrap
+    };
+    let bootstrap = tokio::time::timeout(Duration::from_secs(120), banner)
+        .await
+        .expect("blangkon dev prints its banner within 120 s");
     // Keep draining so the suite never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     Suite {
         child,
         endpoint: format!("http://127.0.0.1:{port}"),
@@ -70,8 +80,8 @@ fn start(data_dir: &Path, port: u16, catalog_port: u16) -> Suite {
 }
 
 impl Suite {
-    fn cli(&self, data_dir: &Path, token_role: &[&str], args: &[&str]) -> Output {
-        let token = token(data_dir, token_role);
+    async fn cli(&self, data_dir: &Path, token_role: &[&str], args: &[&str]) -> Output {
+        let token = token(data_dir, token_role).await;
         Command::new(BIN)
             .args(args)
             .args(["--vendor-endpoint", &self.endpoint, "--json"])
@@ -79,66 +89,57 @@ impl Suite {
             .args(["--order-endpoint", &self.order_endpoint])
             .env("BLANGKON_TOKEN", token)
             .output()
+            .await
             .expect("run blangkon")
     }
 
     /// A command of the public: no token at all.
-    fn public(&self, args: &[&str]) -> Output {
+    async fn public(&self, args: &[&str]) -> Output {
         Command::new(BIN)
             .args(args)
             .args(["--reporting-endpoint", &self.reporting_endpoint])
             .env_remove("BLANGKON_TOKEN")
             .output()
+            .await
             .expect("run blangkon")
     }
 
     /// The reporting summary once `done` holds for it.
-    fn summary_when(&self, done: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
-        let mut summary = serde_json::Value::Null;
-        for _ in 0..150 {
-            summary = json(&self.public(&["report", "summary", "--json"]));
+    async fn summary_when(&self, done: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        let what = "reporting shows it";
+        eventually(what, Duration::from_secs(15), || async {
+            let summary = json(&self.public(&["report", "summary", "--json"]).await);
             if done(&summary) {
-                return summary;
+                Ok(summary)
+            } else {
+                Err(summary)
             }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("reporting never showed it: {summary:#}");
+        })
+        .await
     }
 
-    fn stop(mut self) {
-        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap());
-        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(
-                    status.success(),
-                    "blangkon dev exits cleanly on SIGTERM: {status}"
-                );
-                return;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "blangkon dev stops within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+    async fn stop(mut self) {
+        let pid = Pid::from_raw(i32::try_from(self.child.id().unwrap()).unwrap());
+        signal::kill(pid, Signal::SIGTERM).unwrap();
+        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("blangkon dev stops within 30 s")
+            .unwrap();
+        assert!(
+            status.success(),
+            "blangkon dev exits cleanly on SIGTERM: {status}"
+        );
     }
 }
 
-impl Drop for Suite {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
-
-fn token(data_dir: &Path, role: &[&str]) -> String {
+async fn token(data_dir: &Path, role: &[&str]) -> String {
     let output = Command::new(BIN)
         .arg("token")
         .args(role)
         .arg("--data-dir")
         .arg(data_dir)
         .output()
+        .await
         .unwrap();
     assert!(
         output.status.success(),
@@ -165,87 +166,105 @@ async fn a_regency_onboards_a_vendor_through_the_local_suite() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path();
     let (port, catalog_port) = (free_port(), free_port());
-    let suite = start(data_dir, port, catalog_port);
+    let suite = start(data_dir, port, catalog_port).await;
 
-    let joined = json(&suite.cli(data_dir, PROVINCE, &["regency", "join", "33.74"]));
+    let joined = json(
+        &suite
+            .cli(data_dir, PROVINCE, &["regency", "join", "33.74"])
+            .await,
+    );
     assert_eq!(joined["joined"], true);
     assert_eq!(joined["name"], "Semarang");
 
-    let registered = json(&suite.cli(
-        data_dir,
-        SEMARANG,
-        &[
-            "vendor",
-            "register",
-            "--name",
-            "Katering Bu Sri",
-            "--legal-form",
-            "individual",
-            "--nik",
-            "3374015708800002",
-            "--scale",
-            "micro",
-            "--address",
-            "Jl. Pandanaran 12",
-            "--regency",
-            "33.74",
-            "--phone",
-            "081225001234",
-            "--bank",
-            "Bank Jateng",
-            "--account-number",
-            "2010123456",
-            "--account-holder",
-            "Sri Wahyuni",
-        ],
-    ));
+    let registered = json(
+        &suite
+            .cli(
+                data_dir,
+                SEMARANG,
+                &[
+                    "vendor",
+                    "register",
+                    "--name",
+                    "Katering Bu Sri",
+                    "--legal-form",
+                    "individual",
+                    "--nik",
+                    "3374015708800002",
+                    "--scale",
+                    "micro",
+                    "--address",
+                    "Jl. Pandanaran 12",
+                    "--regency",
+                    "33.74",
+                    "--phone",
+                    "081225001234",
+                    "--bank",
+                    "Bank Jateng",
+                    "--account-number",
+                    "2010123456",
+                    "--account-holder",
+                    "Sri Wahyuni",
+                ],
+            )
+            .await,
+    );
     assert_eq!(registered["status"], "pending");
     let id = registered["id"].as_str().unwrap().to_string();
 
-    let verified = json(&suite.cli(
-        data_dir,
-        SEMARANG,
-        &["vendor", "verify", &id, "--note", "KTP checked"],
-    ));
+    let verified = json(
+        &suite
+            .cli(
+                data_dir,
+                SEMARANG,
+                &["vendor", "verify", &id, "--note", "KTP checked"],
+            )
+            .await,
+    );
     assert_eq!(verified["status"], "verified");
     assert_eq!(verified["history"].as_array().unwrap().len(), 2);
 
     // The catalog learns of the verification through Kafka; then the vendor
     // lists a product that buyers see.
     let as_vendor = ["--role", "vendor", "--vendor-id", id.as_str()];
-    let mut created = None;
-    for _ in 0..100 {
-        let output = suite.cli(
-            data_dir,
-            &as_vendor,
-            &[
-                "product",
-                "create",
-                "--name",
-                "Nasi Kotak Ayam Bakar",
-                "--category",
-                "katering.nasi-kotak",
-                "--unit",
-                "kotak",
-                "--price",
-                "25000",
-                "--min-order",
-                "20",
-                "--stock",
-                "500",
-                "--delivers-to",
-                "33.74",
-            ],
-        );
+    let what = "the catalog learns the vendor is verified";
+    let created = eventually(what, Duration::from_secs(10), || async {
+        let output = suite
+            .cli(
+                data_dir,
+                &as_vendor,
+                &[
+                    "product",
+                    "create",
+                    "--name",
+                    "Nasi Kotak Ayam Bakar",
+                    "--category",
+                    "katering.nasi-kotak",
+                    "--unit",
+                    "kotak",
+                    "--price",
+                    "25000",
+                    "--min-order",
+                    "20",
+                    "--stock",
+                    "500",
+                    "--delivers-to",
+                    "33.74",
+                ],
+            )
+            .await;
         if output.status.success() {
-            created = Some(json(&output));
-            break;
+            Ok(json(&output))
+        } else {
+            Err(String::from_utf8_lossy(&output.stderr).into_owned())
         }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let created = created.expect("the catalog learns the vendor is verified");
+    })
+    .await;
     let product_id = created["id"].as_str().unwrap().to_string();
-    let listed = json(&suite.cli(data_dir, &as_vendor, &["product", "publish", &product_id]));
+    let listed = json(
+        &suite
+            .cli(data_dir, &as_vendor, &["product", "publish", &product_id])
+            .await,
+    );
     assert_eq!(listed["status"], "listed");
     let buyer = [
         "--role",
@@ -255,69 +274,95 @@ async fn a_regency_onboards_a_vendor_through_the_local_suite() {
         "--work-unit",
         "Disdik",
     ];
-    let seen = json(&suite.cli(data_dir, &buyer, &["product", "get", &product_id]));
+    let seen = json(
+        &suite
+            .cli(data_dir, &buyer, &["product", "get", &product_id])
+            .await,
+    );
     assert_eq!(seen["price"], 25000);
     // Found by a stemmed, misspelt search ("makanan" -> "makan" is in the
     // category name; "ayma" is one swap from "ayam").
-    let mut found = serde_json::Value::Null;
-    for _ in 0..100 {
-        found = json(&suite.cli(
-            data_dir,
-            &buyer,
-            &["catalog", "search", "nasi ayma", "--regency", "33.74"],
-        ));
+    let found = eventually("the search finds it", Duration::from_secs(5), || async {
+        let found = json(
+            &suite
+                .cli(
+                    data_dir,
+                    &buyer,
+                    &["catalog", "search", "nasi ayma", "--regency", "33.74"],
+                )
+                .await,
+        );
         if found["total_matches"] == 1 {
-            break;
+            Ok(found)
+        } else {
+            Err(found)
         }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert_eq!(found["total_matches"], 1, "{found}");
+    })
+    .await;
     assert_eq!(found["hits"][0]["id"], product_id.as_str());
 
     // The buyer orders 20 boxes; the vendor accepts.
     let item = format!("{product_id}=20");
-    let placed = json(&suite.cli(data_dir, &buyer, &["order", "place", "--item", &item]));
+    let placed = json(
+        &suite
+            .cli(data_dir, &buyer, &["order", "place", "--item", &item])
+            .await,
+    );
     assert_eq!(
         (placed["status"].as_str(), placed["total"].as_i64()),
         (Some("placed"), Some(500_000))
     );
     let order_id = placed["id"].as_str().unwrap().to_string();
-    let accepted = json(&suite.cli(data_dir, &as_vendor, &["order", "accept", &order_id]));
+    let accepted = json(
+        &suite
+            .cli(data_dir, &as_vendor, &["order", "accept", &order_id])
+            .await,
+    );
     assert_eq!(accepted["status"], "accepted");
 
     // The buyer lists its orders by day (WIB): today's has it, before today none.
     let today = (chrono::Utc::now() + chrono::Duration::hours(7))
         .date_naive()
         .to_string();
-    let listed = |flag: &str| {
-        json(&suite.cli(
-            data_dir,
-            &buyer,
-            &["order", "list", "--status", "accepted", flag, &today],
-        ))["orders"]
+    let listed = async |flag: &str| {
+        json(
+            &suite
+                .cli(
+                    data_dir,
+                    &buyer,
+                    &["order", "list", "--status", "accepted", flag, &today],
+                )
+                .await,
+        )["orders"]
             .as_array()
             .unwrap()
             .iter()
             .map(|o| o["id"].as_str().unwrap().to_string())
             .collect::<Vec<_>>()
     };
-    assert_eq!(listed("--from"), [order_id.as_str()]);
-    assert!(listed("--until").is_empty());
+    assert_eq!(listed("--from").await, [order_id.as_str()]);
+    assert!(listed("--until").await.is_empty());
 
     // The public sees it in the figures, the ledger and the OCDS export,
     // without a token; analysts follow it on their stream.
-    let summary = suite.summary_when(|s| s["transactions"] == 1);
+    let summary = suite.summary_when(|s| s["transactions"] == 1).await;
     assert_eq!(summary["transaction_value"], 500_000);
     assert_eq!(summary["vendors_total"], 1);
     assert_eq!(summary["products_listed"], 1);
     assert_eq!(summary["micro_small_share_bp"], 10_000);
-    let ledger = json(&suite.public(&["report", "transactions", "--json"]));
+    let ledger = json(&suite.public(&["report", "transactions", "--json"]).await);
     assert_eq!(ledger["transactions"][0]["order_id"], order_id.as_str());
     assert_eq!(ledger["transactions"][0]["vendor_name"], "Katering Bu Sri");
-    let by_category = json(&suite.public(&["report", "breakdown", "category", "--json"]));
+    let by_category = json(
+        &suite
+            .public(&["report", "breakdown", "category", "--json"])
+            .await,
+    );
     assert_eq!(by_category["rows"][0]["key"], "katering");
     let package = data_dir.join("ocds.json");
-    let exported = suite.public(&["report", "ocds", "--output", package.to_str().unwrap()]);
+    let exported = suite
+        .public(&["report", "ocds", "--output", package.to_str().unwrap()])
+        .await;
     assert!(
         exported.status.success(),
         "{}",
@@ -334,6 +379,7 @@ async fn a_regency_onboards_a_vendor_through_the_local_suite() {
         .arg("--data-dir")
         .arg(data_dir)
         .output()
+        .await
         .unwrap();
     assert!(
         stream.status.success(),
@@ -353,34 +399,36 @@ async fn a_regency_onboards_a_vendor_through_the_local_suite() {
     assert_eq!(facts[1]["vendor"]["legal_form"], "individual");
 
     // A bad request names its fields and fails the command.
-    let bad = suite.cli(
-        data_dir,
-        SEMARANG,
-        &[
-            "vendor",
-            "register",
-            "--name",
-            "X",
-            "--legal-form",
-            "individual",
-            "--nik",
-            "123",
-            "--scale",
-            "micro",
-            "--address",
-            "x",
-            "--regency",
-            "33.74",
-            "--phone",
-            "081225001234",
-            "--bank",
-            "b",
-            "--account-number",
-            "2010123456",
-            "--account-holder",
-            "h",
-        ],
-    );
+    let bad = suite
+        .cli(
+            data_dir,
+            SEMARANG,
+            &[
+                "vendor",
+                "register",
+                "--name",
+                "X",
+                "--legal-form",
+                "individual",
+                "--nik",
+                "123",
+                "--scale",
+                "micro",
+                "--address",
+                "x",
+                "--regency",
+                "33.74",
+                "--phone",
+                "081225001234",
+                "--bank",
+                "b",
+                "--account-number",
+                "2010123456",
+                "--account-holder",
+                "h",
+            ],
+        )
+        .await;
     assert!(!bad.status.success());
     let stderr = String::from_utf8_lossy(&bad.stderr);
     assert!(
@@ -412,11 +460,11 @@ async fn a_regency_onboards_a_vendor_through_the_local_suite() {
         )
     );
     assert_eq!(events.len(), 3);
-    suite.stop();
+    suite.stop().await;
 
     // Data survives a restart; the fresh broker gets the history again.
-    let suite = start(data_dir, port, catalog_port);
-    let again = json(&suite.cli(data_dir, PROVINCE, &["vendor", "get", &id]));
+    let suite = start(data_dir, port, catalog_port).await;
+    let again = json(&suite.cli(data_dir, PROVINCE, &["vendor", "get", &id]).await);
     assert_eq!(again["status"], "verified");
     assert_eq!(again["nik"], "3374015708800002");
     let reader = EventReader::new(&suite.bootstrap, topics::VENDOR_EVENTS);
@@ -425,15 +473,15 @@ async fn a_regency_onboards_a_vendor_through_the_local_suite() {
         .await;
     assert_eq!(replayed.len(), 3);
     // The replayed history is not counted twice.
-    let summary = suite.summary_when(|s| s["transactions"] == 1);
+    let summary = suite.summary_when(|s| s["transactions"] == 1).await;
     assert_eq!(summary["transaction_value"], 500_000);
-    suite.stop();
+    suite.stop().await;
 }
 
 #[test]
 fn a_token_needs_the_suite_secret_or_an_explicit_one() {
     let dir = tempfile::tempdir().unwrap();
-    let output = Command::new(BIN)
+    let output = std::process::Command::new(BIN)
         .args(["token", "--role", "analyst", "--data-dir"])
         .arg(dir.path())
         .output()
@@ -441,7 +489,7 @@ fn a_token_needs_the_suite_secret_or_an_explicit_one() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("start `blangkon dev` first"));
 
-    let output = Command::new(BIN)
+    let output = std::process::Command::new(BIN)
         .args([
             "token",
             "--role",
@@ -457,7 +505,7 @@ fn a_token_needs_the_suite_secret_or_an_explicit_one() {
     );
     assert!(String::from_utf8_lossy(&output.stderr).contains("regency"));
 
-    let output = Command::new(BIN)
+    let output = std::process::Command::new(BIN)
         .args([
             "token",
             "--role",
@@ -472,7 +520,7 @@ fn a_token_needs_the_suite_secret_or_an_explicit_one() {
 
 #[test]
 fn a_client_command_without_a_token_says_how_to_get_one() {
-    let output = Command::new(BIN)
+    let output = std::process::Command::new(BIN)
         .args(["regency", "list", "--vendor-endpoint", "http://127.0.0.1:1"])
         .env_remove("BLANGKON_TOKEN")
         .output()
@@ -484,13 +532,13 @@ fn a_client_command_without_a_token_says_how_to_get_one() {
 /// `blangkon demo` at a small scale, through the same code as the seed
 /// scale: it fills the suite through the APIs, the summary shows what it
 /// made, and a second run finds everything done and adds nothing.
-#[test]
-fn the_demo_fills_the_suite_and_a_second_run_adds_nothing() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_fills_the_suite_and_a_second_run_adds_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path();
     let (port, catalog_port) = (free_port(), free_port());
-    let suite = start(data_dir, port, catalog_port);
-    let demo = || {
+    let suite = start(data_dir, port, catalog_port).await;
+    let demo = async || {
         Command::new(BIN)
             .args([
                 "demo",
@@ -509,6 +557,7 @@ fn the_demo_fills_the_suite_and_a_second_run_adds_nothing() {
             .args(["--order-endpoint", &suite.order_endpoint])
             .args(["--reporting-endpoint", &suite.reporting_endpoint])
             .output()
+            .await
             .expect("run blangkon demo")
     };
     let summary_line = |output: &Output| -> String {
@@ -523,26 +572,26 @@ fn the_demo_fills_the_suite_and_a_second_run_adds_nothing() {
             .expect("the demo prints the summary")
             .to_string()
     };
-    let first = summary_line(&demo());
-    let summary = suite.summary_when(|s| s["vendors_total"] == 12);
+    let first = summary_line(&demo().await);
+    let summary = suite.summary_when(|s| s["vendors_total"] == 12).await;
     assert_eq!(summary["vendors_individual"], 6);
     assert_eq!(summary["vendors_business_entity"], 6);
     assert_eq!(summary["vendors_trained"], 2);
     assert_eq!(summary["products_listed"], 40);
     assert!(summary["transactions"].as_i64().unwrap() > 0, "{summary:#}");
 
-    let second = summary_line(&demo());
+    let second = summary_line(&demo().await);
     assert_eq!(first, second, "a second run changes nothing");
-    let again = suite.public(&["report", "summary", "--json"]);
+    let again = suite.public(&["report", "summary", "--json"]).await;
     assert_eq!(json(&again)["products_listed"], 40);
-    suite.stop();
+    suite.stop().await;
 }
 
 #[test]
 fn the_demo_names_the_service_that_does_not_answer() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let output = Command::new(BIN)
+    let output = std::process::Command::new(BIN)
         .args(["demo", "--vendors", "1", "--products", "1", "--orders", "1"])
         .args(["--secret", "an-explicit-secret-of-at-least-32-bytes"])
         .arg("--data-dir")
