@@ -54,22 +54,23 @@ pub struct Suite {
     pub order_db: TestDatabase,
     pub reporting_db: TestDatabase,
     hosts: Hosts,
-    /// Where each member serves gRPC, in [`Member::ALL`]'s order; a member
-    /// started again keeps its port.
-    endpoints: [String; 4],
+    /// The port each member serves gRPC on, in [`Member::ALL`]'s order: 0
+    /// until it first starts (the system picks one); a member started
+    /// again keeps its port.
+    ports: [u16; 4],
 }
 
 /// Where the suite's services run.
 enum Hosts {
-    /// On tasks of the test's process; `None` while the test has one
-    /// stopped.
+    /// On tasks of the test's process.
     InProcess(Box<InProcess>),
     /// As the services' own binaries, which the test may kill.
     Processes(Vec<ServiceProcess>),
 }
 
-/// The services running on tasks of the test's process, and the database
-/// URLs they were started with (behind a proxy, perhaps).
+/// The services running on tasks of the test's process (`None` while
+/// stopped), and the database URLs they start with (behind a proxy,
+/// perhaps).
 struct InProcess {
     database_urls: [String; 4],
     vendor: Option<Running<VendorService>>,
@@ -114,12 +115,21 @@ impl Suite {
     }
 
     /// Starts the services in the order `members` gives, each on a port
-    /// chosen before any starts: the order service calls the vendor and
-    /// catalog services only when placing, so it may start before them.
+    /// the system picks. The order service calls the vendor service only
+    /// when placing, so it may start first: then the vendor's port is
+    /// chosen before, for the order service to know where to call.
     async fn open_in_process(services: TestSuite, route: Route<'_>, members: &[Member]) -> Self {
         let dbs = Databases::new().await;
         let database_urls = dbs.urls().map(|url| route(&url));
-        let endpoints = Member::ALL.map(|_| format!("http://127.0.0.1:{}", free_port()));
+        let mut ports = [0; 4];
+        let position = |m: Member| members.iter().position(|&x| x == m);
+        if position(Member::Order) < position(Member::Vendor) {
+            ports[Member::Vendor.index()] = free_port();
+        }
+        assert!(
+            position(Member::Catalog) < position(Member::Order),
+            "the order service starts after the catalog it calls"
+        );
         let mut suite = Self::from_parts(
             services,
             dbs,
@@ -130,7 +140,7 @@ impl Suite {
                 order: None,
                 reporting: None,
             })),
-            endpoints,
+            ports,
         );
         for member in members {
             suite.start(*member).await;
@@ -143,7 +153,11 @@ impl Suite {
     pub async fn open_processes(broker: &Broker) -> Self {
         let services = suite_on(broker).await;
         let dbs = Databases::new().await;
-        let ports = Member::ALL.map(|_| free_port());
+        // Each binary needs its port before it starts: the listeners are
+        // held until all four are chosen, so no two are the same.
+        let listeners = Member::ALL.map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap());
+        let ports = listeners.each_ref().map(|l| l.local_addr().unwrap().port());
+        drop(listeners);
         let endpoints = ports.map(|port| format!("http://127.0.0.1:{port}"));
         let mut processes = Vec::new();
         for (member, url) in Member::ALL.into_iter().zip(dbs.urls()) {
@@ -151,20 +165,21 @@ impl Suite {
             let mut env = service_env(&services, member.name(), port, 0, &url);
             if member == Member::Order {
                 let key = |k: &str| format!("BLANGKON_ORDER__ORDER__{k}");
-                env.push((key("VENDOR_ENDPOINT"), endpoints[0].clone()));
-                env.push((key("CATALOG_ENDPOINT"), endpoints[1].clone()));
+                env.push((
+                    key("VENDOR_ENDPOINT"),
+                    endpoints[Member::Vendor.index()].clone(),
+                ));
+                env.push((
+                    key("CATALOG_ENDPOINT"),
+                    endpoints[Member::Catalog.index()].clone(),
+                ));
             }
             processes.push(ServiceProcess::start(member.name(), port, env).await);
         }
-        Self::from_parts(services, dbs, Hosts::Processes(processes), endpoints)
+        Self::from_parts(services, dbs, Hosts::Processes(processes), ports)
     }
 
-    fn from_parts(
-        services: TestSuite,
-        dbs: Databases,
-        hosts: Hosts,
-        endpoints: [String; 4],
-    ) -> Self {
+    fn from_parts(services: TestSuite, dbs: Databases, hosts: Hosts, ports: [u16; 4]) -> Self {
         Self {
             services,
             vendor_db: dbs.vendor,
@@ -172,13 +187,15 @@ impl Suite {
             order_db: dbs.order,
             reporting_db: dbs.reporting,
             hosts,
-            endpoints,
+            ports,
         }
     }
 
     /// Where `member` serves gRPC.
     pub fn endpoint(&self, member: Member) -> String {
-        self.endpoints[member.index()].clone()
+        let port = self.ports[member.index()];
+        assert!(port != 0, "{} has not started yet", member.name());
+        format!("http://127.0.0.1:{port}")
     }
 
     pub fn vendor_endpoint(&self) -> String {
@@ -229,34 +246,59 @@ impl Suite {
     /// Starts `member` in the test's process on its port: the first time
     /// or after [`Suite::stop`].
     pub async fn start(&mut self, member: Member) {
-        let port = self.port(member);
+        let port = self.ports[member.index()];
+        let (vendor, catalog) = (Member::Vendor.index(), Member::Catalog.index());
+        let peers = [self.ports[vendor], self.ports[catalog]]
+            .map(|port| format!("http://127.0.0.1:{port}"));
         let Hosts::InProcess(hosts) = &mut self.hosts else {
             panic!("start needs the services in the test's process");
         };
         let services = &self.services;
         let url = hosts.database_urls[member.index()].as_str();
-        match member {
+        let address = match member {
             Member::Vendor => {
+                assert!(hosts.vendor.is_none(), "the vendor service is running");
                 let settings = services.config.settings::<VendorService>(url, port);
-                hosts.vendor = Some(services.start(settings).await);
+                let running = services.start(settings).await;
+                let address = running.address();
+                hosts.vendor = Some(running);
+                address
             }
             Member::Catalog => {
+                assert!(hosts.catalog.is_none(), "the catalog service is running");
                 let mut settings = services.config.settings::<CatalogService>(url, port);
                 // New products become searchable within a tenth of a second.
                 settings.service.search_poll_ms = 100;
-                hosts.catalog = Some(services.start(settings).await);
+                let running = services.start(settings).await;
+                let address = running.address();
+                hosts.catalog = Some(running);
+                address
             }
             Member::Order => {
+                assert!(hosts.order.is_none(), "the order service is running");
                 let mut settings = services.config.settings::<OrderService>(url, port);
-                settings.service.vendor_endpoint = self.endpoints[0].clone();
-                settings.service.catalog_endpoint = self.endpoints[1].clone();
-                hosts.order = Some(services.start(settings).await);
+                [
+                    settings.service.vendor_endpoint,
+                    settings.service.catalog_endpoint,
+                ] = peers;
+                let running = services.start(settings).await;
+                let address = running.address();
+                hosts.order = Some(running);
+                address
             }
             Member::Reporting => {
+                assert!(
+                    hosts.reporting.is_none(),
+                    "the reporting service is running"
+                );
                 let settings = services.config.settings::<ReportingService>(url, port);
-                hosts.reporting = Some(services.start(settings).await);
+                let running = services.start(settings).await;
+                let address = running.address();
+                hosts.reporting = Some(running);
+                address
             }
-        }
+        };
+        self.ports[member.index()] = address.port();
     }
 
     /// Stops `member` as a deployment would (drained, final commits);
@@ -290,12 +332,6 @@ impl Suite {
         process.kill().await;
         tokio::time::sleep(down).await;
         process.restart().await;
-    }
-
-    fn port(&self, member: Member) -> u16 {
-        let endpoint = &self.endpoints[member.index()];
-        let port = endpoint.rsplit(':').next().and_then(|p| p.parse().ok());
-        port.expect("endpoints end in a port")
     }
 
     /// Where `member` serves its metrics (services in the test's process).

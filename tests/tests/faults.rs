@@ -36,22 +36,24 @@ struct Aftermath {
     orders: i64,
     retried: i64,
     backlog_peak: i64,
-    /// From the end of the fault to the last outbox drained.
+    /// From the end of the fault (or of the load) to the last outbox
+    /// drained.
     recovered_in: Duration,
     figures: Reconciliation,
 }
 
 impl Aftermath {
     /// Stops `load` and `watcher`, then waits for the suite to settle;
-    /// `recovering_since` is when the fault ended.
+    /// `fault_ended` is when the fault ended, if not with the load.
     async fn settle(
         shop: &Shop,
         load: Load,
         (peak, watcher): (Arc<AtomicI64>, tokio::task::JoinHandle<()>),
-        recovering_since: Instant,
+        fault_ended: Option<Instant>,
     ) -> Self {
         let retried = load.retried();
         let orders = load.stop().await;
+        let recovering_since = fault_ended.unwrap_or_else(Instant::now);
         // Publishing resumes without restarting anything: every outbox drains.
         shop.drained(Duration::from_secs(90)).await;
         let recovered_in = recovering_since.elapsed();
@@ -89,7 +91,7 @@ async fn after_the_broker_hangs_under_load_events_flow_again_without_a_restart()
     broker.resume();
     let resumed = Instant::now();
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let after = Aftermath::settle(&shop, load, watch, resumed).await;
+    let after = Aftermath::settle(&shop, load, watch, Some(resumed)).await;
     report(format_args!(
         "broker hang ({}, {HANG:?}): {} orders ({during_hang} placed before the resume, \
          {} calls retried), \
@@ -119,7 +121,7 @@ async fn each_service_killed_under_load_and_started_again_loses_nothing() {
         tokio::time::sleep(Duration::from_secs(4)).await;
     }
     let loaded_for = started.elapsed();
-    let after = Aftermath::settle(&shop, load, watch, Instant::now()).await;
+    let after = Aftermath::settle(&shop, load, watch, None).await;
     report(format_args!(
         "kill -9 of each service ({}): {} orders over {:.0}s ({} calls retried), \
          backlog peak {} events, \
@@ -163,11 +165,11 @@ async fn after_postgresql_restarts_under_load_every_call_was_retryable_and_nothi
         proxy.restore();
         tokio::time::sleep(Duration::from_secs(5)).await;
     }
-    let after = Aftermath::settle(&shop, load, watch, Instant::now()).await;
+    let after = Aftermath::settle(&shop, load, watch, None).await;
     report(format_args!(
         "PostgreSQL cut twice for {DATABASE_AWAY:?} ({}): {} orders ({} calls \
          retried, none INTERNAL), backlog peak {} \
-         events, every outbox drained {:.1}s after the last restore; {}",
+         events, every outbox drained {:.1}s after the load stopped; {}",
         broker.kind(),
         after.orders,
         after.retried,

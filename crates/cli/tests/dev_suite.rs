@@ -107,7 +107,7 @@ impl Suite {
     /// The reporting summary once `done` holds for it.
     async fn summary_when(&self, done: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
         let what = "reporting shows it";
-        eventually(what, Duration::from_secs(15), || async {
+        eventually(what, Duration::from_secs(30), || async {
             let summary = json(&self.public(&["report", "summary", "--json"]).await);
             if done(&summary) {
                 Ok(summary)
@@ -227,7 +227,7 @@ async fn a_regency_onboards_a_vendor_through_the_local_suite() {
     // lists a product that buyers see.
     let as_vendor = ["--role", "vendor", "--vendor-id", id.as_str()];
     let what = "the catalog learns the vendor is verified";
-    let created = eventually(what, Duration::from_secs(10), || async {
+    let created = eventually(what, Duration::from_secs(30), || async {
         let output = suite
             .cli(
                 data_dir,
@@ -282,7 +282,7 @@ async fn a_regency_onboards_a_vendor_through_the_local_suite() {
     assert_eq!(seen["price"], 25000);
     // Found by a stemmed, misspelt search ("makanan" -> "makan" is in the
     // category name; "ayma" is one swap from "ayam").
-    let found = eventually("the search finds it", Duration::from_secs(5), || async {
+    let found = eventually("the search finds it", Duration::from_secs(15), || async {
         let found = json(
             &suite
                 .cli(

@@ -43,19 +43,33 @@ where
     Answer::Output: Outcome<T>,
 {
     let deadline = tokio::time::Instant::now() + within;
+    let mut seen: Option<String> = None;
+    let not_within = |seen: Option<String>, during_probe: bool| -> ! {
+        let seen = seen.map(|seen| format!("; last seen: {seen}"));
+        let during = if during_probe {
+            " (it ran out during a probe)"
+        } else {
+            ""
+        };
+        panic!(
+            "{what}: not within {within:?}{during}{}",
+            seen.unwrap_or_default()
+        );
+    };
     loop {
-        let seen = match tokio::time::timeout_at(deadline, probe()).await {
+        match tokio::time::timeout_at(deadline, probe()).await {
             Ok(answer) => match answer.outcome() {
                 Ok(answer) => return answer,
-                Err(seen) => seen,
+                Err(now) => seen = now.or(seen),
             },
-            Err(_) => panic!("{what}: not within {within:?} (it ran out during a probe)"),
-        };
-        if tokio::time::Instant::now() >= deadline {
-            let seen = seen.map(|seen| format!("; last seen: {seen}"));
-            panic!("{what}: not within {within:?}{}", seen.unwrap_or_default());
+            Err(_) => not_within(seen, true),
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            not_within(seen, false);
+        }
+        // The last probe gets its turn before the deadline, not after it.
+        tokio::time::sleep((deadline - now).min(Duration::from_millis(50))).await;
     }
 }
 

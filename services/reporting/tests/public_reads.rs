@@ -14,7 +14,10 @@ use tonic::{Code, Request};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn public_endpoints_need_no_token_refuse_a_bad_one_and_name_bad_fields() {
-    let services = TestSuite::new();
+    // Topics of its own: the figures must be those of no one's orders.
+    let mut services = TestSuite::new();
+    let kafka = &mut services.config.kafka;
+    kafka.topic_prefix = format!("{}.", kafka.consumer_group_prefix);
     let db = TestDatabase::new().await;
     let reporting = services.start_on::<ReportingService>(&db).await;
     let mut client = ReportingServiceClient::connect(reporting.endpoint())

@@ -157,15 +157,19 @@ async fn figures_streams_and_open_data_after_a_scripted_scenario() {
         .await
         .unwrap();
 
-    // Reporting catches up through Kafka.
+    // Reporting catches up through Kafka: every step of every order
+    // applied (the statuses alone settle before the last transition does).
     let summary = eventually("reporting catches up", Duration::from_secs(90), || async {
         let summary = s.summary().await;
-        let settled = summary
-            .orders_by_status
-            .iter()
-            .map(|r| r.orders)
-            .sum::<i64>()
-            == 5
+        let t = truth(&s).await;
+        let settled = summary.transactions == t.transactions
+            && summary.transaction_value == t.value
+            && summary
+                .orders_by_status
+                .iter()
+                .map(|r| r.orders)
+                .sum::<i64>()
+                == 5
             && summary
                 .orders_by_status
                 .iter()
