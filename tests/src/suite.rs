@@ -6,7 +6,7 @@ use crate::*;
 use blangkon_catalog::CatalogService;
 use blangkon_order::OrderService;
 use blangkon_platform::kafka::topics;
-use blangkon_platform::service::Service;
+use blangkon_platform::service::{Service, Settings};
 use blangkon_platform::suite::Running;
 use blangkon_proto::catalog::catalog_service_client::CatalogServiceClient;
 use blangkon_proto::order::order_service_client::OrderServiceClient;
@@ -255,47 +255,39 @@ impl Suite {
         };
         let services = &self.services;
         let url = hosts.database_urls[member.index()].as_str();
+        /// Starts a service in its empty slot; answers where it listens.
+        async fn run<S: Service>(
+            services: &TestSuite,
+            slot: &mut Option<Running<S>>,
+            settings: Settings<S>,
+        ) -> std::net::SocketAddr {
+            assert!(slot.is_none(), "the {} service is running", S::ABOUT.name);
+            let running = services.start(settings).await;
+            let address = running.address();
+            *slot = Some(running);
+            address
+        }
+        let config = &services.config;
         let address = match member {
             Member::Vendor => {
-                assert!(hosts.vendor.is_none(), "the vendor service is running");
-                let settings = services.config.settings::<VendorService>(url, port);
-                let running = services.start(settings).await;
-                let address = running.address();
-                hosts.vendor = Some(running);
-                address
+                let settings = config.settings::<VendorService>(url, port);
+                run(services, &mut hosts.vendor, settings).await
             }
             Member::Catalog => {
-                assert!(hosts.catalog.is_none(), "the catalog service is running");
-                let mut settings = services.config.settings::<CatalogService>(url, port);
+                let mut settings = config.settings::<CatalogService>(url, port);
                 // New products become searchable within a tenth of a second.
                 settings.service.search_poll_ms = 100;
-                let running = services.start(settings).await;
-                let address = running.address();
-                hosts.catalog = Some(running);
-                address
+                run(services, &mut hosts.catalog, settings).await
             }
             Member::Order => {
-                assert!(hosts.order.is_none(), "the order service is running");
-                let mut settings = services.config.settings::<OrderService>(url, port);
-                [
-                    settings.service.vendor_endpoint,
-                    settings.service.catalog_endpoint,
-                ] = peers;
-                let running = services.start(settings).await;
-                let address = running.address();
-                hosts.order = Some(running);
-                address
+                let mut settings = config.settings::<OrderService>(url, port);
+                let service = &mut settings.service;
+                [service.vendor_endpoint, service.catalog_endpoint] = peers;
+                run(services, &mut hosts.order, settings).await
             }
             Member::Reporting => {
-                assert!(
-                    hosts.reporting.is_none(),
-                    "the reporting service is running"
-                );
-                let settings = services.config.settings::<ReportingService>(url, port);
-                let running = services.start(settings).await;
-                let address = running.address();
-                hosts.reporting = Some(running);
-                address
+                let settings = config.settings::<ReportingService>(url, port);
+                run(services, &mut hosts.reporting, settings).await
             }
         };
         self.ports[member.index()] = address.port();
