@@ -77,13 +77,19 @@ class Charts:
 def values_sets(chart: str) -> dict[str, dict]:
     """The values each chart is checked with: the least an install needs,
     and the production example (deploy/kubernetes)."""
-    minimal = yaml.safe_load((HERE / "values" / "minimal.yaml").read_text())
+    shared = yaml.safe_load((HERE / "values" / "minimal.yaml").read_text())
+    # What a service needs beyond the shared least (the order service's
+    # OAuth client for its calls).
+    own = yaml.safe_load((HERE / "values" / "minimal-own.yaml").read_text())
+    minimal = {s: merge(shared, own.get(s) or {}) for s in SERVICES}
     production = yaml.safe_load(
         (ROOT / "deploy" / "kubernetes" / "values-production.yaml").read_text()
     )
     if chart == "blangkon":
-        return {"minimal": {s: minimal for s in SERVICES}, "production": production}
-    return {"minimal": minimal, "production": production[chart]}
+        return {"minimal": minimal, "production": production}
+    if chart not in minimal:
+        return {"minimal": shared, "production": production.get(chart)}
+    return {"minimal": minimal[chart], "production": production[chart]}
 
 
 def load_values(files: list[str]) -> dict:
@@ -239,7 +245,9 @@ def reject(charts: Charts) -> list[str]:
         ("a wrongly typed setting", merge(minimal, {"settings": {"grpc": {"shutdown_grace_secs": "soon"}}}), "shutdown_grace_secs"),
         ("no Kafka bootstrap", merge(minimal, {"settings": {"kafka": {"bootstrap_servers": ""}}}), "settings.kafka.bootstrap_servers is required"),
         ("no database Secret", merge(minimal, {"database": {"existingSecret": ""}}), "database.existingSecret is required"),
-        ("no JWT Secret", merge(minimal, {"auth": {"existingSecret": ""}}), "auth.existingSecret is required"),
+        ("no issuer", merge(minimal, {"settings": {"auth": {"issuer": ""}}}), "settings.auth.issuer is required"),
+        ("a client without its Secret", merge(minimal, {"auth": {"client": {"required": True}}, "settings": {"auth": {"client": {"id": "vendor-service"}}}}), "auth.client.existingSecret is required"),
+        ("a required client without an id", merge(minimal, {"auth": {"client": {"required": True, "existingSecret": "x"}}}), "settings.auth.client.id is required"),
         ("the latest tag", merge(minimal, {"image": {"tag": "latest"}}), "`latest` is not allowed"),
         ("a grace shorter than the drain", merge(minimal, {"terminationGracePeriodSeconds": 10}), "terminationGracePeriodSeconds must be longer"),
         ("a caller that is not a service", merge(minimal, {"networkPolicy": {"callers": ["everyone"]}}), "/networkPolicy/callers/0"),

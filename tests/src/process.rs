@@ -1,6 +1,6 @@
 //! The services as their own binaries, beside the test's.
 
-use blangkon_testkit::fixtures::SECRET;
+use blangkon_platform::service::{About, Service as _};
 use blangkon_testkit::{TestSuite, eventually};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -95,12 +95,11 @@ pub fn service_env(
 ) -> Vec<(String, String)> {
     let kafka = &services.config.kafka;
     let key = |k: &str| format!("BLANGKON_{}__{k}", name.to_uppercase());
-    vec![
+    let mut env = vec![
         (key("GRPC__LISTEN"), format!("127.0.0.1:{grpc_port}")),
         (key("METRICS__LISTEN"), format!("127.0.0.1:{metrics_port}")),
         (key("DATABASE__URL"), database_url.into()),
         (key("DATABASE__MAX_CONNECTIONS"), "5".into()),
-        (key("AUTH__JWT_SECRET"), SECRET.into()),
         (
             key("KAFKA__BOOTSTRAP_SERVERS"),
             kafka.bootstrap_servers.clone(),
@@ -112,7 +111,21 @@ pub fn service_env(
         (key("KAFKA__CREATE_TOPICS"), kafka.create_topics.to_string()),
         (key("KAFKA__RELAY_POLL_MS"), "200".into()),
         (key("KAFKA__DELIVERY_TIMEOUT_MS"), "3000".into()),
-    ]
+    ];
+    // The test issuer, and the order service's client of it.
+    env.extend(services.config.auth_of(&about(name)).environment(name));
+    env
+}
+
+/// Who the service `name` is.
+fn about(name: &str) -> About {
+    match name {
+        "vendor" => blangkon_vendor::VendorService::ABOUT,
+        "catalog" => blangkon_catalog::CatalogService::ABOUT,
+        "order" => blangkon_order::OrderService::ABOUT,
+        "reporting" => blangkon_reporting::ReportingService::ABOUT,
+        other => panic!("no service is called {other}"),
+    }
 }
 
 /// The binary of service `name`, `blangkon-<name>`, beside the running

@@ -17,10 +17,11 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Instant;
 
+use blangkon_order::OrderService;
+use blangkon_platform::service::Service as _;
 use blangkon_suite_tests::charts::check_py;
 use blangkon_suite_tests::containers::{Confinement, Image, Running, can_run, health};
 use blangkon_suite_tests::{free_port, place_one_at, report, scrape, stock_a_product, with_topics};
-use blangkon_testkit::fixtures::SECRET;
 use blangkon_testkit::{TestDatabase, TestKafka, TestSuite};
 use serde_json::{Value, json};
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -43,7 +44,13 @@ async fn the_rendered_chart_runs_the_images_as_a_cluster_would() {
     let images: BTreeMap<&str, Image> = SERVICES.iter().map(|s| (*s, Image::build(s))).collect();
     let grpc: BTreeMap<&str, u16> = SERVICES.iter().map(|s| (*s, free_port())).collect();
     let mut secrets: BTreeMap<(String, String), String> = BTreeMap::new();
-    secrets.insert(("blangkon-jwt".into(), "jwt-secret".into()), SECRET.into());
+    // The order service's client at the test issuer, as the province's
+    // provider would have registered it.
+    let order_auth = suite.config.auth_of(&OrderService::ABOUT);
+    secrets.insert(
+        ("order-client".into(), "client-secret".into()),
+        order_auth.client.secret.expose().to_string(),
+    );
     let mut databases = Vec::new();
     let mut values = serde_json::Map::new();
     for service in SERVICES {
@@ -57,8 +64,8 @@ async fn the_rendered_chart_runs_the_images_as_a_cluster_would() {
             "grpc": {"port": grpc[service]},
             "metrics": {"port": free_port()},
             "database": {"existingSecret": format!("{service}-db")},
-            "auth": {"existingSecret": "blangkon-jwt"},
             "settings": {
+                "auth": {"issuer": suite.config.auth.issuer},
                 "kafka": {
                     "bootstrap_servers": kafka.bootstrap_servers,
                     "consumer_group_prefix": kafka.consumer_group_prefix,
@@ -69,6 +76,11 @@ async fn the_rendered_chart_runs_the_images_as_a_cluster_would() {
             },
         });
         if service == "order" {
+            service_values["auth"] = json!({"client": {"existingSecret": "order-client"}});
+            service_values["settings"]["auth"]["client"] = json!({
+                "id": order_auth.client.id,
+                "token_url": order_auth.client.token_url,
+            });
             service_values["peers"] = json!({
                 "vendor": {"port": grpc["vendor"]},
                 "catalog": {"port": grpc["catalog"]},

@@ -1,16 +1,44 @@
 //! Where the services are and who is calling: the endpoint and token
-//! options every client command shares, and requests carrying the token.
+//! options every client command shares, and clients that carry the
+//! caller's token for the service they call — the one given (`--token`,
+//! `BLANGKON_TOKEN`), else one for that service's audience from the
+//! `blangkon login` session.
 
 use std::time::Duration;
 
 use anyhow::bail;
-use blangkon_platform::auth::bearer;
+use blangkon_platform::auth::{audience_of, bearer};
+use blangkon_proto::catalog::catalog_service_client::CatalogServiceClient;
+use blangkon_proto::order::order_service_client::OrderServiceClient;
+use blangkon_proto::reporting::reporting_service_client::ReportingServiceClient;
 use blangkon_proto::vendor::vendor_service_client::VendorServiceClient;
 use clap::Args;
+use tonic::metadata::AsciiMetadataValue;
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
+use crate::login::Session;
 use crate::output;
+
+/// Puts the caller's token, if any, on every call of a client.
+#[derive(Clone)]
+pub struct Bearer(Option<AsciiMetadataValue>);
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// A channel to a service, carrying the caller's token for it.
+pub type Authorized = InterceptedService<Channel, Bearer>;
 
 #[derive(Args)]
 pub struct Connection {
@@ -49,49 +77,70 @@ pub struct Connection {
     /// Bearer token (`blangkon dev` prints some; `blangkon token` mints more).
     #[arg(long, env = "BLANGKON_TOKEN", hide_env_values = true, global = true)]
     token: Option<String>,
+    #[command(flatten)]
+    kept: crate::login::ConfigDir,
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,
 }
 
 impl Connection {
-    pub(crate) async fn vendor_client(&self) -> anyhow::Result<VendorServiceClient<Channel>> {
-        let channel =
-            blangkon_platform::grpc::channel(&self.vendor_endpoint, Duration::from_secs(15))?;
-        Ok(VendorServiceClient::new(channel))
+    fn channel(endpoint: &str, deadline: Duration) -> anyhow::Result<Channel> {
+        Ok(blangkon_platform::grpc::channel(endpoint, deadline)?)
     }
 
-    pub async fn catalog_client(
-        &self,
-    ) -> anyhow::Result<
-        blangkon_proto::catalog::catalog_service_client::CatalogServiceClient<Channel>,
-    > {
-        let channel =
-            blangkon_platform::grpc::channel(&self.catalog_endpoint, Duration::from_secs(15))?;
-        Ok(blangkon_proto::catalog::catalog_service_client::CatalogServiceClient::new(channel))
+    /// The caller's token for `service`: the one given, else one from
+    /// the sign-in session for the service's audience, else none.
+    pub(crate) async fn bearer_for(&self, service: &str) -> anyhow::Result<Bearer> {
+        let token = match self.token() {
+            Some(token) => Some(token.to_string()),
+            None => match Session::load(&self.kept.resolve()?)? {
+                Some(mut session) => Some(session.token_for(&audience_of(service)).await?),
+                None => None,
+            },
+        };
+        token
+            .map(|t| bearer(&t).map_err(output::status_error))
+            .transpose()
+            .map(Bearer)
     }
 
-    pub async fn order_client(
-        &self,
-    ) -> anyhow::Result<blangkon_proto::order::order_service_client::OrderServiceClient<Channel>>
-    {
-        let channel =
-            blangkon_platform::grpc::channel(&self.order_endpoint, Duration::from_secs(15))?;
-        Ok(blangkon_proto::order::order_service_client::OrderServiceClient::new(channel))
+    pub(crate) async fn vendor_client(&self) -> anyhow::Result<VendorServiceClient<Authorized>> {
+        let channel = Self::channel(&self.vendor_endpoint, Duration::from_secs(15))?;
+        Ok(VendorServiceClient::with_interceptor(
+            channel,
+            self.bearer_for("vendor").await?,
+        ))
     }
 
-    pub async fn reporting_client(
-        &self,
-    ) -> anyhow::Result<
-        blangkon_proto::reporting::reporting_service_client::ReportingServiceClient<Channel>,
-    > {
-        let channel =
-            blangkon_platform::grpc::channel(&self.reporting_endpoint, Duration::from_secs(60))?;
-        Ok(
-            blangkon_proto::reporting::reporting_service_client::ReportingServiceClient::new(
-                channel,
-            ),
-        )
+    pub async fn catalog_client(&self) -> anyhow::Result<CatalogServiceClient<Authorized>> {
+        let channel = Self::channel(&self.catalog_endpoint, Duration::from_secs(15))?;
+        Ok(CatalogServiceClient::with_interceptor(
+            channel,
+            self.bearer_for("catalog").await?,
+        ))
+    }
+
+    pub async fn order_client(&self) -> anyhow::Result<OrderServiceClient<Authorized>> {
+        let channel = Self::channel(&self.order_endpoint, Duration::from_secs(15))?;
+        Ok(OrderServiceClient::with_interceptor(
+            channel,
+            self.bearer_for("order").await?,
+        ))
+    }
+
+    /// Open data needs no token: one goes along when there is one, and a
+    /// sign-in that cannot give one is not an error here.
+    pub async fn reporting_client(&self) -> anyhow::Result<ReportingServiceClient<Authorized>> {
+        let channel = Self::channel(&self.reporting_endpoint, Duration::from_secs(60))?;
+        let bearer = match self.bearer_for("reporting").await {
+            Ok(bearer) => bearer,
+            Err(e) => {
+                eprintln!("warning: reading the open data without a token: {e:#}");
+                Bearer(None)
+            }
+        };
+        Ok(ReportingServiceClient::with_interceptor(channel, bearer))
     }
 
     /// The token given, if any: `BLANGKON_TOKEN=` (set but empty) is none,
@@ -103,13 +152,10 @@ impl Connection {
             .filter(|t| !t.is_empty())
     }
 
-    /// A request to a public endpoint: the token goes along when there is
-    /// one, and none is needed.
+    /// A request to a public endpoint: the client adds a token when there
+    /// is one, and none is needed.
     pub fn public_request<T>(&self, message: T) -> anyhow::Result<Request<T>> {
-        match self.token() {
-            Some(_) => self.request(message),
-            None => Ok(Request::new(message)),
-        }
+        Ok(Request::new(message))
     }
 
     /// Prints a call's answer: `to_json` of it with `--json`, else
@@ -129,17 +175,14 @@ impl Connection {
         Ok(())
     }
 
+    /// A request that needs a caller: refused here, before any call,
+    /// when there is neither a token nor a sign-in.
     pub fn request<T>(&self, message: T) -> anyhow::Result<Request<T>> {
-        let Some(token) = self.token() else {
+        if self.token().is_none() && !Session::exists(&self.kept.resolve()?) {
             bail!(
-                "no token: pass --token or set BLANGKON_TOKEN (`blangkon dev` prints tokens, `blangkon token` mints one)"
+                "no token: run `blangkon login`, pass --token or set BLANGKON_TOKEN (`blangkon dev` prints tokens, `blangkon token` mints one)"
             );
-        };
-        let mut request = Request::new(message);
-        request.metadata_mut().insert(
-            "authorization",
-            bearer(token).map_err(output::status_error)?,
-        );
-        Ok(request)
+        }
+        Ok(Request::new(message))
     }
 }

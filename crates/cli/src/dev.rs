@@ -7,12 +7,13 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use blangkon_catalog::CatalogService;
 use blangkon_order::OrderService;
-use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest};
+use blangkon_platform::auth::{LocalIssuer, Role, TokenRequest};
 use blangkon_platform::service::{Application, Service};
 use blangkon_platform::settings::{LogFormat, TelemetrySettings};
 use blangkon_platform::suite::{Running, Suite};
@@ -26,12 +27,16 @@ use crate::token;
 
 #[derive(Args)]
 pub struct DevArgs {
-    /// Where the services keep their SQLite files and the token secret.
+    /// Where the services keep their SQLite files and the suite its signing key.
     #[arg(long, env = "BLANGKON_DATA_DIR", default_value = token::DEFAULT_DATA_DIR)]
     data_dir: PathBuf,
     /// Address the services listen on.
     #[arg(long, default_value = "127.0.0.1")]
     host: std::net::IpAddr,
+    /// Port of the suite's own OpenID issuer (discovery, keys, the
+    /// services' client credentials). Tokens name it: keep it stable.
+    #[arg(long, default_value_t = 50050)]
+    issuer_port: u16,
     /// gRPC port of the vendor service.
     #[arg(long, default_value_t = VendorService::ABOUT.default_port)]
     vendor_port: u16,
@@ -57,7 +62,6 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating data directory {}", args.data_dir.display()))?;
     let data_dir = args.data_dir.canonicalize()?;
-    let secret = token::ensure_secret(&data_dir)?;
     let telemetry_settings = TelemetrySettings {
         log_format: LogFormat::Human,
         log_filter: args.log.clone(),
@@ -72,7 +76,16 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let kafka = MockCluster::new(1).context("starting the embedded Kafka broker")?;
     create_embedded_topics(&kafka)?;
     let bootstrap = kafka.bootstrap_servers();
-    let mut suite = Suite::new(bootstrap.clone(), secret.clone());
+    // The suite is its own identity provider: the services discover it and
+    // verify its tokens as they would the province's.
+    let issuer_listener = tokio::net::TcpListener::bind((args.host, args.issuer_port))
+        .await
+        .with_context(|| format!("binding the issuer port {}", args.issuer_port))?;
+    let issuer_url = format!("http://{}", issuer_listener.local_addr()?);
+    let issuer = Arc::new(token::ensure_issuer(&data_dir, &issuer_url)?);
+    let issuer_stop = tokio_util::sync::CancellationToken::new();
+    let serving_issuer = tokio::spawn(issuer.clone().serve(issuer_listener, issuer_stop.clone()));
+    let mut suite = Suite::new(bootstrap.clone(), issuer.clone());
     suite.host = args.host;
     suite.telemetry = telemetry_settings;
     suite.kafka.relay_poll_ms = 500;
@@ -144,7 +157,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             reporting.metrics_address(),
         ),
     ];
-    print_banner(&data_dir, &bootstrap, &endpoints, &secret)?;
+    print_banner(&data_dir, &bootstrap, &endpoints, &issuer)?;
     if replayed > 0 {
         tracing::info!(
             events = replayed,
@@ -166,6 +179,10 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         tracing::error!(error = %e, "stopping the suite");
     }
     drop(kafka);
+    issuer_stop.cancel();
+    if let Ok(Err(e)) = serving_issuer.await {
+        tracing::error!(error = %e, "serving the issuer");
+    }
     std::fs::remove_file(data_dir.join(BOOTSTRAP_FILE)).ok();
     say!("blangkon dev stopped; data kept in {}", data_dir.display());
     Ok(())
@@ -175,15 +192,10 @@ fn print_banner(
     data_dir: &std::path::Path,
     bootstrap: &str,
     endpoints: &[(&str, SocketAddr, Option<SocketAddr>)],
-    secret: &str,
+    issuer: &LocalIssuer,
 ) -> anyhow::Result<()> {
-    let issuer = TokenIssuer::new(secret, None);
     let day = Duration::from_secs(24 * 3600);
-    let mint = |role: Role, request: TokenRequest| {
-        issuer
-            .issue(role, request, day)
-            .map_err(|e| anyhow::anyhow!("minting the {role} token: {e}"))
-    };
+    let mint = |role: Role, request: TokenRequest| token::mint(issuer, role, request, day);
     let tokens = [
         (
             "province_admin",
@@ -238,16 +250,6 @@ fn print_banner(
                 },
             )?,
         ),
-        (
-            "service",
-            mint(
-                Role::Service,
-                TokenRequest {
-                    subject: "service".into(),
-                    ..TokenRequest::default()
-                },
-            )?,
-        ),
     ];
     say!();
     say!(
@@ -261,6 +263,10 @@ fn print_banner(
             say!("                     metrics  http://{metrics}/metrics");
         }
     }
+    say!(
+        "  issuer           {}  (OpenID discovery, keys)",
+        issuer.issuer()
+    );
     say!("  kafka bootstrap  {bootstrap}");
     say!("    analysts:  kcat -b {bootstrap} -C -t blangkon.reporting.transactions.v1");
     say!("               (or: blangkon stream transactions --from-beginning)");

@@ -18,6 +18,7 @@ mod catalog;
 mod connection;
 mod demo;
 mod dev;
+mod login;
 mod onboarding;
 mod order;
 mod output;
@@ -42,7 +43,12 @@ struct Cli {
 enum Command {
     /// Run every service in one process on SQLite and an embedded Kafka broker.
     Dev(dev::DevArgs),
-    /// Mint a bearer token for the local suite (or any secret you pass).
+    /// Sign in at the province's identity provider (device flow); later
+    /// commands use the kept tokens.
+    Login(login::LoginArgs),
+    /// Forget the kept tokens (and revoke them at the provider).
+    Logout(login::ConfigDir),
+    /// Mint a bearer token with the local suite's signing key.
     Token(token::TokenArgs),
     /// Regencies and cities: join the platform, list them.
     Regency(onboarding::RegencyArgs),
@@ -82,6 +88,8 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Dev(args) => dev::run(args).await,
+            Command::Login(args) => login::login(args).await,
+            Command::Logout(kept) => login::logout(kept).await,
             Command::Token(args) => token::run(args),
             Command::Regency(args) => onboarding::regency(args).await,
             Command::Vendor(args) => onboarding::vendor(args).await,

@@ -424,24 +424,30 @@ mod tests {
         Cli::try_parse_from(argv).unwrap().connection
     }
 
-    #[test]
-    fn an_empty_token_is_no_token() {
-        let open = connection(&["--token", "  "]);
-        let request = open.public_request(()).unwrap();
-        assert!(request.metadata().get("authorization").is_none());
+    fn carried(mut bearer: crate::connection::Bearer) -> Option<String> {
+        use tonic::service::Interceptor;
+        let request = bearer.call(tonic::Request::new(())).unwrap();
+        request
+            .metadata()
+            .get("authorization")
+            .map(|v| v.to_str().unwrap().to_string())
+    }
+
+    #[tokio::test]
+    async fn an_empty_token_is_no_token_and_a_token_goes_along_as_the_bearer() {
+        // No sign-in here: a config directory of the test's own.
+        let dir = tempfile::tempdir().unwrap();
+        let kept = dir.path().to_str().unwrap();
+        let open = connection(&["--token", "  ", "--config-dir", kept]);
+        assert_eq!(carried(open.bearer_for("vendor").await.unwrap()), None);
         assert!(
             open.request(()).is_err(),
             "a call that needs a token says so"
         );
-    }
-
-    #[test]
-    fn a_token_goes_along_as_the_bearer() {
-        let signed = connection(&["--token", " abc.def.ghi "]);
-        let request = signed.public_request(()).unwrap();
+        let signed = connection(&["--token", " abc.def.ghi ", "--config-dir", kept]);
         assert_eq!(
-            request.metadata().get("authorization").unwrap(),
-            "Bearer abc.def.ghi"
+            carried(signed.bearer_for("vendor").await.unwrap()).as_deref(),
+            Some("Bearer abc.def.ghi")
         );
     }
 }

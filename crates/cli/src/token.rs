@@ -1,16 +1,20 @@
-//! `blangkon token`: mints a bearer token with the local suite's secret.
+//! `blangkon token`: mints a bearer token with the local suite's signing
+//! key, for every service of the suite.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::Context;
-use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest};
+use blangkon_platform::auth::{LocalIssuer, Role, TokenRequest, audience_of};
 use clap::Args;
 use strum::VariantArray;
 
 /// Where `blangkon dev` keeps its data unless told otherwise.
 pub const DEFAULT_DATA_DIR: &str = ".blangkon";
-const SECRET_FILE: &str = "dev-jwt-secret";
+/// The local suite's signing key (a private JWK), in its data directory.
+const SIGNING_KEY_FILE: &str = "dev-signing-key.json";
+
+/// The services of the suite, whose audiences a user's token names.
+pub const SERVICES: [&str; 4] = ["vendor", "catalog", "order", "reporting"];
 
 #[derive(Args)]
 pub struct TokenArgs {
@@ -32,12 +36,9 @@ pub struct TokenArgs {
     /// Validity in hours.
     #[arg(long, default_value_t = 12)]
     hours: u64,
-    /// Data directory of `blangkon dev`, whose secret signs the token.
+    /// Data directory of `blangkon dev`, whose key signs the token.
     #[arg(long, env = "BLANGKON_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
     data_dir: PathBuf,
-    /// Sign with this secret instead of the local suite's.
-    #[arg(long, env = "BLANGKON_JWT_SECRET", hide_env_values = true)]
-    secret: Option<String>,
 }
 
 /// A role by its name, or the names there are.
@@ -50,55 +51,54 @@ fn role(name: &str) -> Result<Role, String> {
 
 pub fn run(args: TokenArgs) -> anyhow::Result<()> {
     let role = args.role;
-    let secret = match args.secret {
-        Some(secret) => secret,
-        None => read_secret(&args.data_dir)?,
-    };
-    let token = TokenIssuer::new(&secret, None)
-        .issue(
-            role,
-            TokenRequest {
-                subject: args.subject.unwrap_or_else(|| format!("dev-{role}")),
-                regency: args.regency,
-                vendor_id: args.vendor_id,
-                work_unit: args.work_unit,
-            },
-            Duration::from_secs(args.hours * 3600),
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let issuer = read_issuer(&args.data_dir)?;
+    let token = mint(
+        &issuer,
+        role,
+        TokenRequest {
+            subject: args.subject.unwrap_or_else(|| format!("dev-{role}")),
+            regency: args.regency,
+            vendor_id: args.vendor_id,
+            work_unit: args.work_unit,
+        },
+        Duration::from_secs(args.hours * 3600),
+    )?;
     say!("{token}");
     Ok(())
 }
 
-pub fn secret_path(data_dir: &Path) -> PathBuf {
-    data_dir.join(SECRET_FILE)
+/// A token of the local suite's `issuer` for `role`, for every service.
+pub fn mint(
+    issuer: &LocalIssuer,
+    role: Role,
+    request: TokenRequest,
+    valid_for: Duration,
+) -> anyhow::Result<String> {
+    let audiences: Vec<String> = SERVICES.iter().map(|s| audience_of(s)).collect();
+    issuer
+        .issue(role, &request, &audiences, valid_for)
+        .map_err(|e| anyhow::anyhow!("minting a {role} token: {e}"))
 }
 
-pub fn read_secret(data_dir: &Path) -> anyhow::Result<String> {
-    let path = secret_path(data_dir);
-    let secret = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "no local-suite secret at {} (start `blangkon dev` first, or pass --secret)",
+pub fn signing_key_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(SIGNING_KEY_FILE)
+}
+
+/// The local suite's issuer, as `blangkon dev` keeps it in `data_dir`.
+pub fn read_issuer(data_dir: &Path) -> anyhow::Result<LocalIssuer> {
+    let path = signing_key_path(data_dir);
+    if !path.exists() {
+        anyhow::bail!(
+            "no local-suite signing key at {} (start `blangkon dev` first, or pass --data-dir)",
             path.display()
-        )
-    })?;
-    Ok(secret.trim().to_string())
+        );
+    }
+    LocalIssuer::load(&path).map_err(|e| anyhow::anyhow!(e))
 }
 
-/// The local suite's signing secret: made once per data directory, so tokens
-/// keep working across restarts and never work against another install.
-pub fn ensure_secret(data_dir: &Path) -> anyhow::Result<String> {
-    let path = secret_path(data_dir);
-    if path.exists() {
-        return read_secret(data_dir);
-    }
-    use rand::distr::{Alphanumeric, SampleString};
-    let secret = Alphanumeric.sample_string(&mut rand::rng(), 48);
-    std::fs::write(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-    }
-    Ok(secret)
+/// The local suite's issuer at `url`: its key made once per data
+/// directory (readable by its owner only), so tokens keep working across
+/// restarts and never work against another install.
+pub fn ensure_issuer(data_dir: &Path, url: &str) -> anyhow::Result<LocalIssuer> {
+    LocalIssuer::load_or_create(&signing_key_path(data_dir), url).map_err(|e| anyhow::anyhow!(e))
 }

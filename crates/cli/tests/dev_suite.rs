@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
+use blangkon_platform::auth::LocalIssuer;
 use blangkon_platform::kafka::topics;
 use blangkon_testkit::{EventReader, eventually};
 use nix::sys::signal::{self, Signal};
@@ -43,6 +44,7 @@ async fn start(data_dir: &Path, port: u16, catalog_port: u16) -> Suite {
         .args(["--order-port", &order_port.to_string()])
         .args(["--reporting-port", &reporting_port.to_string()])
         .args(["--metrics-port", "0"])
+        .args(["--issuer-port", &free_port().to_string()])
         .arg("--data-dir")
         .arg(data_dir)
         .stdout(Stdio::piped())
@@ -479,7 +481,7 @@ async fn a_regency_onboards_a_vendor_through_the_local_suite() {
 }
 
 #[test]
-fn a_token_needs_the_suite_secret_or_an_explicit_one() {
+fn a_token_needs_the_suites_signing_key() {
     let dir = tempfile::tempdir().unwrap();
     let output = std::process::Command::new(BIN)
         .args(["token", "--role", "analyst", "--data-dir"])
@@ -489,14 +491,21 @@ fn a_token_needs_the_suite_secret_or_an_explicit_one() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("start `blangkon dev` first"));
 
+    // The key `blangkon dev` would have made.
+    LocalIssuer::load_or_create(
+        &dir.path().join("dev-signing-key.json"),
+        "http://127.0.0.1:1",
+    )
+    .unwrap();
     let output = std::process::Command::new(BIN)
-        .args([
-            "token",
-            "--role",
-            "regency_admin",
-            "--secret",
-            "0123456789abcdef0123456789abcdef",
-        ])
+        .args(["token", "--role", "analyst", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let output = std::process::Command::new(BIN)
+        .args(["token", "--role", "regency_admin", "--data-dir"])
+        .arg(dir.path())
         .output()
         .unwrap();
     assert!(
@@ -506,13 +515,8 @@ fn a_token_needs_the_suite_secret_or_an_explicit_one() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("regency"));
 
     let output = std::process::Command::new(BIN)
-        .args([
-            "token",
-            "--role",
-            "mayor",
-            "--secret",
-            "0123456789abcdef0123456789abcdef",
-        ])
+        .args(["token", "--role", "mayor", "--data-dir"])
+        .arg(dir.path())
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&output.stderr).contains("--role"));
@@ -590,10 +594,14 @@ async fn the_demo_fills_the_suite_and_a_second_run_adds_nothing() {
 #[test]
 fn the_demo_names_the_service_that_does_not_answer() {
     let dir = tempfile::tempdir().unwrap();
+    LocalIssuer::load_or_create(
+        &dir.path().join("dev-signing-key.json"),
+        "http://127.0.0.1:1",
+    )
+    .unwrap();
     let port = free_port();
     let output = std::process::Command::new(BIN)
         .args(["demo", "--vendors", "1", "--products", "1", "--orders", "1"])
-        .args(["--secret", "an-explicit-secret-of-at-least-32-bytes"])
         .arg("--data-dir")
         .arg(dir.path())
         .args(["--vendor-endpoint", &format!("http://127.0.0.1:{port}")])

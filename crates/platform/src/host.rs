@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::service::Routes;
 
-use crate::auth::{TokenVerifier, interceptor};
+use crate::auth::{AuthError, Authenticated, TokenVerifier};
 use crate::db::{self, DbError};
 use crate::grpc::{self, GrpcError};
 use crate::inbox::{EventHandler, InboxConsumer};
@@ -32,6 +32,8 @@ pub enum HostError {
     Grpc(#[from] GrpcError),
     #[error("kafka: {0}")]
     Kafka(#[from] KafkaError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
     #[error("metrics.listen: cannot bind {addr}: {source}")]
     MetricsBind {
         addr: SocketAddr,
@@ -130,7 +132,7 @@ impl ServiceHost {
             db,
             relay,
             waker,
-            verifier: Arc::new(TokenVerifier::new(auth)),
+            verifier: Arc::new(TokenVerifier::new(auth)?),
             kafka: kafka_settings.clone(),
             grace: Duration::from_secs(grpc_settings.shutdown_grace_secs),
             tasks: Vec::new(),
@@ -163,21 +165,15 @@ impl ServiceHost {
         self.waker.clone()
     }
 
-    /// The interceptor that authenticates every call of this service.
-    pub fn authenticator(
-        &self,
-    ) -> impl FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Clone + use<>
-    {
-        interceptor(self.verifier.clone())
+    /// `service` with every call authenticated first.
+    pub fn authenticated<S>(&self, service: S) -> Authenticated<S> {
+        Authenticated::new(service, self.verifier.clone())
     }
 
-    /// The interceptor of a public open-data service: tokens optional,
-    /// checked when sent.
-    pub fn open_authenticator(
-        &self,
-    ) -> impl FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Clone + use<>
-    {
-        crate::auth::open_interceptor(self.verifier.clone())
+    /// `service` as a public open-data service: tokens optional, checked
+    /// when sent.
+    pub fn open<S>(&self, service: S) -> Authenticated<S> {
+        Authenticated::open(service, self.verifier.clone())
     }
 
     /// A background task (a consumer, a feed) started by `serve` and told

@@ -63,6 +63,9 @@ pub struct About {
     pub grpc_services: &'static [&'static str],
     /// Topics the service publishes to, created at start when allowed.
     pub topics: &'static [TopicSpec<'static>],
+    /// The services it calls over gRPC, each with a token of its own
+    /// client for that service's audience.
+    pub calls: &'static [&'static str],
 }
 
 impl About {
@@ -77,6 +80,15 @@ impl About {
             default_port,
             grpc_services,
             topics,
+            calls: &[],
+        }
+    }
+
+    /// The same service, calling `services` over gRPC.
+    pub const fn calling(self, services: &'static [&'static str]) -> Self {
+        Self {
+            calls: services,
+            ..self
         }
     }
 }

@@ -107,8 +107,6 @@ where
             .prefix_separator("__")
             .separator("__")
             .try_parsing(true)
-            .list_separator(",")
-            .with_list_parse_key("auth.issuers")
             .source(Some(env)),
     );
     let settings: T = builder.build()?.try_deserialize()?;
@@ -224,7 +222,10 @@ impl PlatformSettings {
                 client_id: format!("blangkon-{name}"),
                 ..KafkaSettings::default()
             },
-            auth: AuthSettings::default(),
+            auth: AuthSettings {
+                audience: crate::auth::audience_of(name),
+                ..AuthSettings::default()
+            },
             telemetry: TelemetrySettings::default(),
             metrics: MetricsSettings::default(),
         }
@@ -346,19 +347,25 @@ mod tests {
     }
 
     #[test]
-    fn a_list_setting_may_be_left_empty_or_given_comma_separated() {
-        let demo: Demo = load_from("demo", None, env(&[])).unwrap();
-        assert!(demo.auth.issuers.is_empty());
+    fn the_claim_mapping_and_client_come_from_the_environment() {
         let demo: Demo = load_from(
             "demo",
             None,
-            env(&[(
-                "BLANGKON_DEMO__AUTH__ISSUERS",
-                "https://sso.a,https://sso.b",
-            )]),
+            env(&[
+                ("BLANGKON_DEMO__AUTH__ISSUER", "https://sso.a/realms/jateng"),
+                ("BLANGKON_DEMO__AUTH__CLAIMS__ROLE", "realm_access.roles"),
+                ("BLANGKON_DEMO__AUTH__CLAIMS__ROLE_PREFIX", "blangkon:"),
+                ("BLANGKON_DEMO__AUTH__CLIENT__ID", "order-service"),
+                ("BLANGKON_DEMO__AUTH__CLIENT__SECRET", "client-s3cret"),
+            ]),
         )
         .unwrap();
-        assert_eq!(demo.auth.issuers, ["https://sso.a", "https://sso.b"]);
+        assert_eq!(demo.auth.issuer, "https://sso.a/realms/jateng");
+        assert_eq!(demo.auth.claims.role, "realm_access.roles");
+        assert_eq!(demo.auth.claims.role_prefix, "blangkon:");
+        assert_eq!(demo.auth.claims.regency, "regency");
+        assert_eq!(demo.auth.client.id, "order-service");
+        assert!(!format!("{demo:?}").contains("client-s3cret"));
     }
 
     #[test]

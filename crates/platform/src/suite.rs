@@ -1,16 +1,18 @@
 //! Starts services in this process, the one way `blangkon dev`, the
 //! benchmarks and the tests do it: a [`Suite`] holds what the services of
-//! one run share (broker, token secret, telemetry, the address they listen
-//! on), makes each service's settings from its defaults, and runs each on a
-//! task of its own until [`Running::stop`].
+//! one run share (broker, identity provider, telemetry, the address they
+//! listen on), makes each service's settings from its defaults, and runs
+//! each on a task of its own until [`Running::stop`].
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::service::{Application, Service, Settings, StartError};
-use crate::settings::{AuthSettings, KafkaSettings, Secret, TelemetrySettings};
+use crate::auth::{AuthSettings, ClientSettings, LocalIssuer, Role, audience_of};
+use crate::service::{About, Application, Service, Settings, StartError};
+use crate::settings::{KafkaSettings, Secret, TelemetrySettings};
 
 /// What the services of one run share.
 #[derive(Debug, Clone)]
@@ -18,7 +20,14 @@ pub struct Suite {
     /// The broker and how the services use it. Each service keeps its own
     /// client id (`blangkon-<name>`).
     pub kafka: KafkaSettings,
+    /// How every service verifies tokens; each has its own audience.
     pub auth: AuthSettings,
+    /// The issuer the services trust, which also grants the clients of
+    /// services that call others. Whoever made the suite serves it.
+    pub issuer: Arc<LocalIssuer>,
+    /// Clients of another identity provider, by service name, used instead
+    /// of registering clients at `issuer`.
+    pub clients: Vec<(&'static str, ClientSettings)>,
     pub telemetry: TelemetrySettings,
     /// Where the services listen.
     pub host: IpAddr,
@@ -29,18 +38,22 @@ pub struct Suite {
 }
 
 impl Suite {
-    /// Services on loopback, signing and checking tokens with `jwt_secret`,
-    /// on the broker at `bootstrap_servers`.
-    pub fn new(bootstrap_servers: impl Into<String>, jwt_secret: impl Into<Secret>) -> Self {
+    /// Services on loopback, trusting `issuer` (found by discovery, so it
+    /// must be served at its URL), on the broker at `bootstrap_servers`.
+    pub fn new(bootstrap_servers: impl Into<String>, issuer: Arc<LocalIssuer>) -> Self {
         Self {
             kafka: KafkaSettings {
                 bootstrap_servers: bootstrap_servers.into(),
                 ..KafkaSettings::default()
             },
             auth: AuthSettings {
-                jwt_secret: jwt_secret.into(),
+                issuer: issuer.issuer().to_string(),
+                // The issuer's keys do not change while the suite runs.
+                keys_refresh_min_secs: 1,
                 ..AuthSettings::default()
             },
+            issuer,
+            clients: Vec::new(),
             telemetry: TelemetrySettings::default(),
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             shutdown_grace_secs: 5,
@@ -63,9 +76,22 @@ impl Suite {
             client_id: platform.kafka.client_id.clone(),
             ..self.kafka.clone()
         };
-        platform.auth = self.auth.clone();
+        platform.auth = self.auth_of(&S::ABOUT);
         platform.telemetry = self.telemetry.clone();
         settings
+    }
+
+    /// How the service `about` verifies tokens in this suite: its own
+    /// audience, and a client of the suite's issuer if it calls others.
+    pub fn auth_of(&self, about: &About) -> AuthSettings {
+        AuthSettings {
+            audience: audience_of(about.name),
+            client: match self.clients.iter().find(|(name, _)| *name == about.name) {
+                Some((_, client)) => client.clone(),
+                None => service_client(&self.issuer, about).unwrap_or_default(),
+            },
+            ..self.auth.clone()
+        }
     }
 
     /// Builds `S` from `settings` and runs it on a task of its own.
@@ -73,6 +99,20 @@ impl Suite {
         let app = Application::<S>::build(settings).await?;
         Ok(Running::spawn(app))
     }
+}
+
+/// Registers the client of the service `about` at `issuer`, if it calls
+/// other services: a `service` identity for their audiences only.
+pub fn service_client(issuer: &LocalIssuer, about: &About) -> Option<ClientSettings> {
+    if about.calls.is_empty() {
+        return None;
+    }
+    let audiences: Vec<String> = about.calls.iter().map(|s| audience_of(s)).collect();
+    Some(issuer.register_client(
+        &format!("{}-service", about.name),
+        Role::Service,
+        &audiences,
+    ))
 }
 
 /// A service running on a task of its own.

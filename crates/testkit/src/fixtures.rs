@@ -1,22 +1,38 @@
 //! Tokens, requests and catalog listings for tests that call the real
 //! services.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest, bearer};
+use blangkon_platform::auth::{LocalIssuer, Role, TokenRequest, audience_of, bearer};
 use blangkon_proto::catalog as cat;
 use blangkon_proto::catalog::catalog_service_client::CatalogServiceClient;
 use blangkon_proto::vendor as ven;
 use tonic::Request;
 use tonic::transport::Channel;
 
-/// The JWT secret every service in a test is configured with.
-pub const SECRET: &str = "integration-test-secret-0123456789abcdef";
+/// The four services, whose audiences a test's user tokens name.
+pub const SERVICES: [&str; 4] = ["vendor", "catalog", "order", "reporting"];
 
-/// A token for `role`, signed with [`SECRET`], valid for ten minutes.
-pub fn token(role: Role, request: TokenRequest) -> String {
-    TokenIssuer::new(SECRET, None)
-        .issue(role, request, Duration::from_secs(600))
+/// The issuer every service in a test trusts: one per test process with a
+/// key of its own, served on loopback by a thread of its own (each test
+/// runs on a runtime that ends with it; the issuer outlives them all).
+pub fn issuer() -> Arc<LocalIssuer> {
+    static ISSUER: OnceLock<Arc<LocalIssuer>> = OnceLock::new();
+    ISSUER
+        .get_or_init(|| LocalIssuer::serve_on_loopback().expect("serving the test issuer"))
+        .clone()
+}
+
+/// A token for `role` from the test [`issuer`], for every service, valid
+/// for ten minutes; subject `test-<role>` unless the request names one.
+pub fn token(role: Role, mut request: TokenRequest) -> String {
+    if request.subject.is_empty() {
+        request.subject = format!("test-{role}");
+    }
+    let audiences: Vec<String> = SERVICES.iter().map(|s| audience_of(s)).collect();
+    issuer()
+        .issue(role, &request, &audiences, Duration::from_secs(600))
         .expect("issue test token")
 }
 

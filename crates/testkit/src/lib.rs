@@ -10,11 +10,13 @@
 //! - [`TestSuite`]: the services under test, started as `blangkon dev`
 //!   starts them, with test settings; [`stop`] stops one cleanly or fails.
 //! - [`fixtures`]: tokens, requests and catalog listings.
+//! - [`provider::TestProvider`]: a real OpenID provider for one test.
 //! - [`init_tracing`]: the services' logs with the failing test's output.
 
 #![allow(clippy::expect_used, clippy::panic)]
 
 pub mod fixtures;
+pub mod provider;
 mod suite;
 
 pub use suite::{TestSuite, stop};

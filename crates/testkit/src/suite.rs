@@ -1,7 +1,7 @@
 //! Services under test, started the way `blangkon dev` and the benchmarks
 //! start them (the platform's [`Suite`]), tuned for tests: one broker per
 //! test (or the shared one CI names) with consumer groups of the test's
-//! own, the test secret, loopback ports picked by the system, quick relay
+//! own, the test issuer, loopback ports picked by the system, quick relay
 //! polls.
 
 use std::time::Duration;
@@ -9,7 +9,7 @@ use std::time::Duration;
 use blangkon_platform::service::{Service, Settings};
 use blangkon_platform::suite::{Running, Suite};
 
-use crate::fixtures::SECRET;
+use crate::fixtures::issuer;
 use crate::{TestDatabase, TestKafka};
 
 /// One test's services: their broker and how they are configured.
@@ -28,7 +28,7 @@ impl TestSuite {
     /// On `kafka`.
     pub fn on(kafka: TestKafka) -> Self {
         crate::init_tracing();
-        let mut suite = Suite::new(kafka.bootstrap.clone(), SECRET);
+        let mut suite = Suite::new(kafka.bootstrap.clone(), issuer());
         suite.kafka.relay_poll_ms = 200;
         suite.kafka.delivery_timeout_ms = 3000;
         // The mock cluster has no CreateTopics API; it creates topics on

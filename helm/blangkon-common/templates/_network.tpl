@@ -137,7 +137,7 @@ spec:
         - namespaceSelector:
             matchLabels:
               kubernetes.io/metadata.name: kube-system
-    {{- range $name, $target := dict "database" $np.database "kafka" $np.kafka "otlp" $np.otlp }}
+    {{- range $name, $target := dict "database" $np.database "kafka" $np.kafka "otlp" $np.otlp "identityProvider" $np.identityProvider }}
     {{- if $target.ports }}
     - ports:
         {{- range $target.ports }}
@@ -286,6 +286,8 @@ metadata:
 type: Opaque
 stringData:
   {{ .Values.database.urlKey }}: {{ required "secrets.databaseUrl is required with secrets.create" .Values.secrets.databaseUrl | quote }}
-  {{ .Values.auth.jwtSecretKey }}: {{ required "secrets.jwtSecret is required with secrets.create" .Values.secrets.jwtSecret | quote }}
+  {{- if .Values.auth.client.required }}
+  {{ .Values.auth.client.secretKey }}: {{ required "secrets.clientSecret is required with secrets.create" .Values.secrets.clientSecret | quote }}
+  {{- end }}
 {{- end -}}
 {{- end -}}

@@ -69,8 +69,16 @@ key that is not a setting cannot be set.
 {{- if not (or .Values.database.existingSecret .Values.secrets.create) -}}
 {{- fail "database.existingSecret is required: the Secret holding the PostgreSQL URL (CloudNativePG's <cluster>-app Secret, key uri), or secrets.create=true with secrets.databaseUrl for development" -}}
 {{- end -}}
-{{- if not (or .Values.auth.existingSecret .Values.secrets.create) -}}
-{{- fail "auth.existingSecret is required: the Secret holding the JWT secret (key jwt-secret), or secrets.create=true with secrets.jwtSecret for development" -}}
+{{- if not (dig "auth" "issuer" "" .Values.settings) -}}
+{{- fail "settings.auth.issuer is required: the identity provider's issuer, exactly as its tokens' iss (e.g. https://sso.jatengprov.go.id/realms/jateng)" -}}
+{{- end -}}
+{{- if .Values.auth.client.required -}}
+{{- if not (dig "auth" "client" "id" "" .Values.settings) -}}
+{{- fail "settings.auth.client.id is required: this service calls others with its own OAuth client (client credentials)" -}}
+{{- end -}}
+{{- if not (or .Values.auth.client.existingSecret .Values.secrets.create) -}}
+{{- fail "auth.client.existingSecret is required: the Secret holding the service's client secret (key client-secret), or secrets.create=true with secrets.clientSecret for development" -}}
+{{- end -}}
 {{- end -}}
 {{- if and (hasKey .Values.settings "grpc") (hasKey .Values.settings.grpc "shutdown_grace_secs") -}}
 {{- if le (int .Values.terminationGracePeriodSeconds) (int .Values.settings.grpc.shutdown_grace_secs) -}}
@@ -96,8 +104,9 @@ key that is not a setting cannot be set.
 {{- $p := include "blangkon.envPrefix" . -}}
 {{- $generated := include "blangkon.fullname" . -}}
 {{- include "blangkon.secretEnv" (dict "name" (printf "%sDATABASE__URL" $p) "secret" (.Values.database.existingSecret | default $generated) "key" .Values.database.urlKey) }}
-{{ include "blangkon.secretEnv" (dict "name" (printf "%sAUTH__JWT_SECRET" $p) "secret" (.Values.auth.existingSecret | default $generated) "key" .Values.auth.jwtSecretKey) }}
-{{ include "blangkon.secretEnv" (dict "name" (printf "%sAUTH__PREVIOUS_SECRET" $p) "secret" (.Values.auth.existingSecret | default $generated) "key" .Values.auth.previousSecretKey "optional" true) }}
+{{- if .Values.auth.client.required }}
+{{ include "blangkon.secretEnv" (dict "name" (printf "%sAUTH__CLIENT__SECRET" $p) "secret" (.Values.auth.client.existingSecret | default $generated) "key" .Values.auth.client.secretKey) }}
+{{- end }}
 {{- if .Values.kafka.sasl.existingSecret }}
 {{ include "blangkon.secretEnv" (dict "name" (printf "%sKAFKA__SECURITY__SASL_PASSWORD" $p) "secret" .Values.kafka.sasl.existingSecret "key" .Values.kafka.sasl.passwordKey) }}
 {{- end }}

@@ -57,9 +57,8 @@ impl Service for CatalogService {
         });
         let catalog = Catalog::new(db, host.waker(), search, settings.service.max_price);
         let api = CatalogApi::new(catalog);
-        Ok(Routes::new(CatalogServiceServer::with_interceptor(
-            api,
-            host.authenticator(),
-        )))
+        Ok(Routes::new(
+            host.authenticated(CatalogServiceServer::new(api)),
+        ))
     }
 }

@@ -57,8 +57,8 @@ mod tests {
             None,
             [
                 (
-                    "BLANGKON_CATALOG__AUTH__JWT_SECRET".to_string(),
-                    "0123456789abcdef0123456789abcdef".to_string(),
+                    "BLANGKON_CATALOG__AUTH__ISSUER".to_string(),
+                    "https://sso.jatengprov.go.id/realms/jateng".to_string(),
                 ),
                 ("BLANGKON_CATALOG__CATALOG__MAX_PRICE".into(), "0".into()),
             ],

@@ -1,8 +1,10 @@
 //! The order service as the platform's skeleton runs it: the gRPC API over
 //! its peers (vendor and catalog), and the sweeper of abandoned placings.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use blangkon_platform::auth::ServiceCredentials;
 use blangkon_platform::host::ServiceHost;
 use blangkon_platform::metrics::StatusCounts;
 use blangkon_platform::service::{About, Service, StartError};
@@ -10,26 +12,37 @@ use blangkon_proto::order::order_service_server::{OrderServiceServer, SERVICE_NA
 use tonic::service::Routes;
 
 use crate::api::OrderApi;
-use crate::peers::Peers;
+use crate::peers::{Peer, Peers};
 use crate::placing::Placer;
 use crate::settings::Settings;
 use crate::sweeper::Sweeper;
 use crate::{OrderService, Orders};
 
 impl Service for OrderService {
-    const ABOUT: About = About::new("order", 50053, &[SERVICE_NAME], crate::events::TOPICS);
+    const ABOUT: About = About::new("order", 50053, &[SERVICE_NAME], crate::events::TOPICS)
+        .calling(&["vendor", "catalog"]);
     type Section = crate::settings::OrderSettings;
     type Migrator = crate::store::migrations::Migrator;
 
     async fn build(host: &mut ServiceHost, settings: &Settings) -> Result<Routes, StartError> {
         let order = &settings.service;
-        let peers = Peers::connect(
-            &order.vendor_endpoint,
-            &order.catalog_endpoint,
-            Duration::from_millis(order.call_timeout_ms),
-            settings.platform.auth.jwt_secret.expose(),
-        )
-        .map_err(|e| StartError::step("connecting to the vendor and catalog services", e))?;
+        let deadline = Duration::from_millis(order.call_timeout_ms);
+        let connecting = |e| StartError::step("connecting to the vendor and catalog services", e);
+        // The order service's own identity: tokens for the vendor and
+        // catalog audiences, nothing that could sign one.
+        let credentials = ServiceCredentials::new(&settings.platform.auth).map_err(|e| {
+            StartError::step(
+                "setting up the order service's client credentials",
+                std::io::Error::other(e),
+            )
+        })?;
+        let peers = Peers::new(
+            Peer::connect(&order.vendor_endpoint, &order.vendor_audience, deadline)
+                .map_err(connecting)?,
+            Peer::connect(&order.catalog_endpoint, &order.catalog_audience, deadline)
+                .map_err(connecting)?,
+            Arc::new(credentials),
+        );
         let sweeper = Sweeper::new(
             host.database().clone(),
             peers.clone(),
@@ -54,9 +67,8 @@ impl Service for OrderService {
         let orders =
             Orders::new(host.database().clone(), host.waker(), peers, placer).counting(counts);
         let api = OrderApi::new(orders);
-        Ok(Routes::new(OrderServiceServer::with_interceptor(
-            api,
-            host.authenticator(),
-        )))
+        Ok(Routes::new(
+            host.authenticated(OrderServiceServer::new(api)),
+        ))
     }
 }

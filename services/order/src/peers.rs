@@ -1,11 +1,12 @@
 //! Calls to the vendor and catalog services: a deadline on every call, the
-//! order service's own `service` token, the caller's trace context, and
-//! their failures mapped to what the buyer should do.
+//! order service's own token for the callee's audience (client
+//! credentials), the caller's trace context, and their failures mapped to
+//! what the buyer should do.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest, bearer};
+use blangkon_platform::auth::{ServiceCredentials, bearer};
 
 use crate::error::OrderError;
 use blangkon_platform::validation::{refusals_of, violations_of};
@@ -17,18 +18,32 @@ use tonic::metadata::AsciiMetadataValue;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 
-/// How long a service token is valid, and how long one is reused: signing
-/// one per call would cost every order an HMAC for nothing.
-const TOKEN_LIFETIME: Duration = Duration::from_secs(300);
-const TOKEN_REUSE: Duration = Duration::from_secs(60);
+/// A service this one calls: its channel and its audience.
+#[derive(Clone)]
+pub struct Peer {
+    pub channel: Channel,
+    pub audience: String,
+}
+
+impl Peer {
+    pub fn connect(
+        endpoint: &str,
+        audience: &str,
+        deadline: Duration,
+    ) -> Result<Self, blangkon_platform::grpc::GrpcError> {
+        Ok(Self {
+            channel: blangkon_platform::grpc::channel(endpoint, deadline)?,
+            audience: audience.to_string(),
+        })
+    }
+}
 
 /// The services an order depends on.
 #[derive(Clone)]
 pub struct Peers {
-    vendor: Channel,
-    catalog: Channel,
-    issuer: Arc<TokenIssuer>,
-    token: Arc<Mutex<Option<(Instant, AsciiMetadataValue)>>>,
+    vendor: Peer,
+    catalog: Peer,
+    credentials: Arc<ServiceCredentials>,
 }
 
 impl std::fmt::Debug for Peers {
@@ -65,72 +80,43 @@ pub fn peer_error(service: &str, status: Status) -> OrderError {
 }
 
 impl Peers {
-    pub fn new(vendor: Channel, catalog: Channel, secret: &str) -> Self {
+    pub fn new(vendor: Peer, catalog: Peer, credentials: Arc<ServiceCredentials>) -> Self {
         Self {
             vendor,
             catalog,
-            issuer: Arc::new(TokenIssuer::new(secret, None)),
-            token: Arc::new(Mutex::new(None)),
+            credentials,
         }
     }
 
-    pub fn connect(
-        vendor: &str,
-        catalog: &str,
-        deadline: Duration,
-        secret: &str,
-    ) -> Result<Self, blangkon_platform::grpc::GrpcError> {
-        Ok(Self::new(
-            blangkon_platform::grpc::channel(vendor, deadline)?,
-            blangkon_platform::grpc::channel(catalog, deadline)?,
-            secret,
-        ))
-    }
-
-    /// The `authorization` value of the order service's own `service`
-    /// token, signed again once it is a minute old.
-    fn authorization(&self) -> Result<AsciiMetadataValue, OrderError> {
-        let mut cached = self
-            .token
-            .lock()
-            .map_err(|_| OrderError::Unavailable("the service token cache is poisoned".into()))?;
-        if let Some((signed, value)) = cached.as_ref()
-            && signed.elapsed() < TOKEN_REUSE
-        {
-            return Ok(value.clone());
-        }
+    /// A request to `peer` carrying this service's token for it and the
+    /// caller's trace context.
+    async fn request<T>(&self, peer: &Peer, message: T) -> Result<Request<T>, OrderError> {
         let token = self
-            .issuer
-            .issue(
-                Role::Service,
-                TokenRequest {
-                    subject: "order-service".into(),
-                    ..TokenRequest::default()
-                },
-                TOKEN_LIFETIME,
-            )
-            .map_err(|e| OrderError::Unavailable(format!("cannot sign a service token: {e}")))?;
-        let value = bearer(&token).map_err(|s| OrderError::Unavailable(s.message().to_string()))?;
-        *cached = Some((Instant::now(), value.clone()));
-        Ok(value)
-    }
-
-    fn request<T>(&self, message: T) -> Result<Request<T>, OrderError> {
+            .credentials
+            .token_for(&peer.audience)
+            .await
+            .map_err(|e| OrderError::Unavailable(format!("{e}; retry later")))?;
+        let value: AsciiMetadataValue =
+            bearer(&token).map_err(|s| OrderError::Unavailable(s.message().to_string()))?;
         let mut request = Request::new(message);
         blangkon_platform::grpc::inject_trace(&mut request);
-        request
-            .metadata_mut()
-            .insert("authorization", self.authorization()?);
+        request.metadata_mut().insert("authorization", value);
         Ok(request)
     }
 
     pub async fn vendor(&self, vendor_id: &str) -> Result<vendor_pb::Vendor, OrderError> {
-        VendorServiceClient::new(self.vendor.clone())
-            .get_vendor(self.request(vendor_pb::GetVendorRequest {
-                vendor_id: vendor_id.to_string(),
-                // Only its status and identity: one lookup, not its history.
-                view: vendor_pb::VendorView::Basic as i32,
-            })?)
+        let request = self
+            .request(
+                &self.vendor,
+                vendor_pb::GetVendorRequest {
+                    vendor_id: vendor_id.to_string(),
+                    // Only its status and identity: one lookup, not its history.
+                    view: vendor_pb::VendorView::Basic as i32,
+                },
+            )
+            .await?;
+        VendorServiceClient::new(self.vendor.channel.clone())
+            .get_vendor(request)
             .await
             .map(tonic::Response::into_inner)
             .map_err(|s| peer_error("vendor", s))
@@ -143,9 +129,10 @@ impl Peers {
         reservation_id: &str,
         lines: &[(String, i64)],
     ) -> Result<catalog_pb::Reservation, OrderError> {
-        CatalogServiceClient::new(self.catalog.clone())
-            .reserve_stock(
-                self.request(catalog_pb::ReserveStockRequest {
+        let request = self
+            .request(
+                &self.catalog,
+                catalog_pb::ReserveStockRequest {
                     reservation_id: reservation_id.to_string(),
                     lines: lines
                         .iter()
@@ -154,18 +141,27 @@ impl Peers {
                             quantity: *quantity,
                         })
                         .collect(),
-                })?,
+                },
             )
+            .await?;
+        CatalogServiceClient::new(self.catalog.channel.clone())
+            .reserve_stock(request)
             .await
             .map(tonic::Response::into_inner)
             .map_err(|s| peer_error("catalog", s))
     }
 
     pub async fn release(&self, reservation_id: &str) -> Result<(), OrderError> {
-        let result = CatalogServiceClient::new(self.catalog.clone())
-            .release_stock(self.request(catalog_pb::ReleaseStockRequest {
-                reservation_id: reservation_id.to_string(),
-            })?)
+        let request = self
+            .request(
+                &self.catalog,
+                catalog_pb::ReleaseStockRequest {
+                    reservation_id: reservation_id.to_string(),
+                },
+            )
+            .await?;
+        let result = CatalogServiceClient::new(self.catalog.channel.clone())
+            .release_stock(request)
             .await;
         match result {
             Ok(_) => Ok(()),

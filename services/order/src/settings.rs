@@ -20,6 +20,11 @@ pub struct OrderSettings {
     pub vendor_endpoint: String,
     /// The catalog service's gRPC endpoint, `http://host:port`.
     pub catalog_endpoint: String,
+    /// The vendor service's audience: what this service's tokens for it
+    /// name (its `auth.audience`).
+    pub vendor_audience: String,
+    /// The catalog service's audience.
+    pub catalog_audience: String,
     /// Deadline of every call to the vendor and catalog services.
     pub call_timeout_ms: u64,
     /// A placing that reserved stock and has neither written its order nor
@@ -44,6 +49,8 @@ impl Default for OrderSettings {
             max_order_total: Rupiah::DIRECT_PURCHASE_LIMIT,
             vendor_endpoint: "http://127.0.0.1:50051".into(),
             catalog_endpoint: "http://127.0.0.1:50052".into(),
+            vendor_audience: blangkon_platform::auth::audience_of("vendor"),
+            catalog_audience: blangkon_platform::auth::audience_of("catalog"),
             call_timeout_ms: 3_000,
             abandoned_placing_secs: 300,
         }

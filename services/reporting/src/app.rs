@@ -24,10 +24,7 @@ impl Service for ReportingService {
         host.consume(projection::CONSUMER, projection::SOURCES, handler)?;
         let api = ReportingApi::new(host.database().clone(), settings.service.clone());
         // Open data: no token needed, a sent one must be valid.
-        Ok(Routes::new(ReportingServiceServer::with_interceptor(
-            api,
-            host.open_authenticator(),
-        )))
+        Ok(Routes::new(host.open(ReportingServiceServer::new(api))))
     }
 }
 

@@ -68,7 +68,7 @@ mod tests {
     #[test]
     fn defaults_are_valid_and_a_bad_prefix_is_named() {
         let mut settings = Settings::default();
-        settings.platform.auth.jwt_secret = "a-secret-of-at-least-thirty-two-bytes".into();
+        settings.platform.auth.issuer = "https://sso.jatengprov.go.id/realms/jateng".into();
         assert!(settings.validate().is_ok());
         settings.service.ocid_prefix = "ocds-x".into();
         let err = settings.validate().err().map(|e| e.to_string());

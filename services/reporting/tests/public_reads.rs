@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest};
+use blangkon_platform::auth::{LocalIssuer, Role, TokenRequest, audience_of};
 use blangkon_proto::reporting as pb;
 use blangkon_proto::reporting::reporting_service_client::ReportingServiceClient;
 use blangkon_reporting::ReportingService;
-use blangkon_testkit::fixtures::{token, with};
+use blangkon_testkit::fixtures::{issuer, token, with};
 use blangkon_testkit::{TestDatabase, TestSuite, stop};
 use tonic::{Code, Request};
 
@@ -49,13 +49,15 @@ async fn public_endpoints_need_no_token_refuse_a_bad_one_and_name_bad_fields() {
         .get_summary(with(&analyst, pb::GetSummaryRequest {}))
         .await
         .unwrap();
-    let forged = TokenIssuer::new("another-secret-0123456789abcdef-xyz", None)
+    // Signed with a key the issuer never published.
+    let forged = LocalIssuer::generate(issuer().issuer())
         .issue(
             Role::Analyst,
-            TokenRequest {
+            &TokenRequest {
                 subject: "x".into(),
                 ..Default::default()
             },
+            &[audience_of("reporting")],
             Duration::from_secs(60),
         )
         .unwrap();

@@ -39,9 +39,8 @@ impl Service for VendorService {
         );
         let api =
             VendorApi::new(Vendors::new(host.database().clone(), host.waker()).counting(counts));
-        Ok(Routes::new(VendorServiceServer::with_interceptor(
-            api,
-            host.authenticator(),
-        )))
+        Ok(Routes::new(
+            host.authenticated(VendorServiceServer::new(api)),
+        ))
     }
 }

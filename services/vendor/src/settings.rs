@@ -60,10 +60,11 @@ mod tests {
     use blangkon_platform::service::Service;
     use blangkon_platform::settings::load_from;
 
-    const SECRET: (&str, &str) = (
-        "BLANGKON_VENDOR__AUTH__JWT_SECRET",
-        "0123456789abcdef0123456789abcdef",
+    const ISSUER: (&str, &str) = (
+        "BLANGKON_VENDOR__AUTH__ISSUER",
+        "https://sso.jatengprov.go.id/realms/jateng",
     );
+    const CLIENT_SECRET: (&str, &str) = ("BLANGKON_VENDOR__AUTH__CLIENT__SECRET", "cl13nt-s3cret");
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
@@ -73,13 +74,14 @@ mod tests {
     }
 
     #[test]
-    fn the_defaults_need_only_a_secret() {
-        let settings: Settings = load_from("vendor", None, env(&[SECRET])).unwrap();
+    fn the_defaults_need_only_an_issuer() {
+        let settings: Settings = load_from("vendor", None, env(&[ISSUER])).unwrap();
         assert_eq!(
             settings.platform.grpc.listen.port(),
             VendorService::ABOUT.default_port
         );
         assert!(settings.service.0.is_empty());
+        assert_eq!(settings.platform.auth.audience, "urn:blangkon:vendor");
         assert_eq!(
             settings.platform.database.url.expose(),
             "postgres://postgres@127.0.0.1:5432/blangkon_vendor"
@@ -87,9 +89,9 @@ mod tests {
     }
 
     #[test]
-    fn without_a_secret_the_service_does_not_start() {
+    fn without_an_issuer_the_service_does_not_start() {
         let err = load_from::<Settings>("vendor", None, env(&[])).unwrap_err();
-        assert!(err.to_string().contains("auth.jwt_secret"), "{err}");
+        assert!(err.to_string().contains("auth.issuer"), "{err}");
     }
 
     #[test]
@@ -98,7 +100,9 @@ mod tests {
             "vendor",
             None,
             env(&[
-                SECRET,
+                ISSUER,
+                ("BLANGKON_VENDOR__AUTH__CLIENT__ID", "vendor-service"),
+                CLIENT_SECRET,
                 (
                     "BLANGKON_VENDOR__DATABASE__URL",
                     "postgres://vendor:hunter2-password@db/vendor",
@@ -107,7 +111,7 @@ mod tests {
         )
         .unwrap();
         let shown = format!("{settings:?}");
-        assert!(!shown.contains(SECRET.1), "{shown}");
+        assert!(!shown.contains(CLIENT_SECRET.1), "{shown}");
         assert!(!shown.contains("hunter2-password"), "{shown}");
         assert!(shown.contains("[REDACTED]"), "{shown}");
     }
@@ -117,7 +121,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("vendor.toml");
         std::fs::write(&path, "[catalog]\nmax_price = 1\n").unwrap();
-        let err = load_from::<Settings>("vendor", Some(&path), env(&[SECRET])).unwrap_err();
+        let err = load_from::<Settings>("vendor", Some(&path), env(&[ISSUER])).unwrap_err();
         assert!(
             err.to_string().contains("unknown section `catalog`"),
             "{err}"
@@ -133,7 +137,7 @@ mod tests {
             "[[regencies]]\ncode = \"34.71\"\nname = \"Yogyakarta\"\nkind = \"kota\"\n",
         )
         .unwrap();
-        let settings: Settings = load_from("vendor", Some(&path), env(&[SECRET])).unwrap();
+        let settings: Settings = load_from("vendor", Some(&path), env(&[ISSUER])).unwrap();
         let extra = settings.service.parse().unwrap();
         assert_eq!(extra[0].code.as_str(), "34.71");
 
@@ -142,7 +146,7 @@ mod tests {
             "[[regencies]]\ncode = \"3471\"\nname = \"Yogyakarta\"\nkind = \"kota\"\n",
         )
         .unwrap();
-        let err = load_from::<Settings>("vendor", Some(&path), env(&[SECRET])).unwrap_err();
+        let err = load_from::<Settings>("vendor", Some(&path), env(&[ISSUER])).unwrap_err();
         assert!(err.to_string().contains("regencies[0].code"), "{err}");
     }
 }

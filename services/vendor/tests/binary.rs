@@ -14,7 +14,6 @@ use blangkon_proto::vendor as pb;
 use blangkon_testkit::{EventReader, TestDatabase, TestKafka, eventually};
 use nix::sys::signal::{self, Signal};
 use nix::unistd::Pid;
-use support::SECRET;
 
 const BIN: &str = env!("CARGO_BIN_EXE_blangkon-vendor");
 
@@ -25,7 +24,10 @@ fn vendor_command(database_url: &str, bootstrap: &str, port: u16) -> Command {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("BLANGKON_VENDOR__DATABASE__URL", database_url)
         .env("BLANGKON_VENDOR__KAFKA__BOOTSTRAP_SERVERS", bootstrap)
-        .env("BLANGKON_VENDOR__AUTH__JWT_SECRET", SECRET)
+        .env(
+            "BLANGKON_VENDOR__AUTH__ISSUER",
+            blangkon_testkit::fixtures::issuer().issuer(),
+        )
         .env("BLANGKON_VENDOR__GRPC__LISTEN", format!("127.0.0.1:{port}"))
         .env("BLANGKON_VENDOR__TELEMETRY__LOG_FORMAT", "json");
     command
@@ -45,10 +47,11 @@ fn a_bad_setting_stops_the_service_with_its_key_named() {
             "database.url",
         ),
         (
-            "BLANGKON_VENDOR__AUTH__JWT_SECRET",
+            "BLANGKON_VENDOR__AUTH__HS256_SECRET",
             "short",
-            "auth.jwt_secret",
+            "auth.hs256_secret",
         ),
+        ("BLANGKON_VENDOR__AUTH__ISSUER", "", "auth.issuer"),
         (
             "BLANGKON_VENDOR__KAFKA__BOOTSTRAP_SERVERS",
             "broker",

@@ -18,7 +18,7 @@ use blangkon_proto::order as pb;
 use blangkon_proto::order::order_service_client::OrderServiceClient;
 use blangkon_proto::vendor as ven;
 use blangkon_suite_tests::{Member, Suite, own_topics};
-use blangkon_testkit::fixtures::{self, SECRET, token, with};
+use blangkon_testkit::fixtures::{self, token, with};
 use blangkon_testkit::{EventReader, eventually};
 use tonic::Code;
 
@@ -141,7 +141,7 @@ impl Orders {
         self.catalog()
             .await
             .get_product(with(
-                &token(Role::Service, TokenRequest::default()),
+                &token(Role::ProvinceAdmin, TokenRequest::default()),
                 cat::GetProductRequest {
                     product_id: product_id.into(),
                 },

@@ -1,6 +1,12 @@
 //! Placing once under retries and outages, and giving stock back.
 
 use super::*;
+use std::sync::Arc;
+
+use blangkon_order::OrderService;
+use blangkon_order::peers::{Peer, Peers};
+use blangkon_platform::auth::{ServiceCredentials, audience_of};
+use blangkon_platform::service::Service as _;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retried_order_is_placed_once_even_when_retries_race() {
@@ -248,13 +254,16 @@ async fn stock_held_by_an_abandoned_placing_is_given_back() {
         .unwrap();
     assert_eq!(s.stock().await, 460);
 
-    let peers = blangkon_order::peers::Peers::connect(
-        &s.vendor_endpoint(),
-        &s.catalog_endpoint(),
-        Duration::from_secs(2),
-        SECRET,
-    )
-    .unwrap();
+    // The order service's peers as it has them: its own client.
+    let auth = s.services.config.auth_of(&OrderService::ABOUT);
+    let peer = |endpoint: String, service: &str| {
+        Peer::connect(&endpoint, &audience_of(service), Duration::from_secs(2)).unwrap()
+    };
+    let peers = Peers::new(
+        peer(s.vendor_endpoint(), "vendor"),
+        peer(s.catalog_endpoint(), "catalog"),
+        Arc::new(ServiceCredentials::new(&auth).unwrap()),
+    );
     let sweeper =
         blangkon_order::sweeper::Sweeper::new(order_db.clone(), peers, Duration::from_secs(60));
     assert_eq!(sweeper.sweep().await.unwrap(), 1, "only the abandoned one");

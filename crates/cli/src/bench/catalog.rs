@@ -23,7 +23,7 @@ use rdkafka::mocking::MockCluster;
 use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait};
 
 use super::catalog_data::{VENDORS, product_row, regency_codes, vendor_row};
-use super::order::{SECRET, buyer_token};
+use super::order::{buyer_token, issuer};
 use super::{Figure, ms, percentile};
 use crate::vocabulary::Vocabulary;
 
@@ -226,7 +226,7 @@ pub async fn run(bench: CatalogBench) -> anyhow::Result<Vec<Figure>> {
     crate::dev::create_embedded_topics(&kafka)?;
     let rss_before = rss_mib();
     let started = Instant::now();
-    let mut suite = Suite::new(kafka.bootstrap_servers(), SECRET);
+    let mut suite = Suite::new(kafka.bootstrap_servers(), issuer()?);
     suite.kafka.create_topics = false;
     suite.max_connections = database.max_connections;
     let catalog = suite

@@ -26,7 +26,7 @@ use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Message as _;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
-use super::order::{Endpoints, SECRET, seed, token, with};
+use super::order::{Endpoints, issuer, seed, token, with};
 use super::{Broker, Figure, Infrastructure, fresh_database, ms, percentile, raw_topic};
 
 #[derive(Args)]
@@ -55,7 +55,7 @@ type Arrivals = Arc<Mutex<HashMap<String, Instant>>>;
 pub async fn run(bench: LagBench) -> anyhow::Result<Vec<Figure>> {
     let broker = Broker::new(bench.at.kafka.as_deref())?;
     let bootstrap = broker.bootstrap.clone();
-    let mut suite = Suite::new(bootstrap.clone(), SECRET);
+    let mut suite = Suite::new(bootstrap.clone(), issuer()?);
     suite.kafka.create_topics = broker.is_real();
     suite.kafka.consumer_group_prefix = format!("bench-{}", uuid::Uuid::new_v4().simple());
     suite.max_connections = 20;

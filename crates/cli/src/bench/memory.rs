@@ -10,7 +10,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
+use blangkon_catalog::CatalogService;
+use blangkon_order::OrderService;
+use blangkon_platform::auth::{AuthSettings, audience_of};
+use blangkon_platform::service::Service as _;
+use blangkon_platform::suite::service_client;
 use blangkon_proto::catalog::catalog_service_client::CatalogServiceClient;
+use blangkon_reporting::ReportingService;
+use blangkon_vendor::VendorService;
 use clap::Args;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -18,7 +25,7 @@ use tonic_health::pb::health_client::HealthClient;
 
 use super::catalog::{load_products, queries};
 use super::lag::{Load, load};
-use super::order::{Endpoints, SECRET, buyer_token, seed, with};
+use super::order::{Endpoints, buyer_token, issuer, seed, with};
 use super::{Broker, Figure, Infrastructure, fresh_database};
 
 #[derive(Args)]
@@ -202,6 +209,24 @@ fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
+/// How the service `name` verifies tokens: the benchmark's issuer, and
+/// the order service's client for its calls.
+fn auth_of(name: &str) -> anyhow::Result<AuthSettings> {
+    let issuer = issuer()?;
+    let about = match name {
+        "vendor" => VendorService::ABOUT,
+        "catalog" => CatalogService::ABOUT,
+        "order" => OrderService::ABOUT,
+        _ => ReportingService::ABOUT,
+    };
+    Ok(AuthSettings {
+        issuer: issuer.issuer().to_string(),
+        audience: audience_of(name),
+        client: service_client(&issuer, &about).unwrap_or_default(),
+        ..AuthSettings::default()
+    })
+}
+
 pub async fn run(bench: MemoryBench) -> anyhow::Result<Vec<Figure>> {
     let broker = Broker::new(bench.at.kafka.as_deref())?;
     let bootstrap = broker.bootstrap.clone();
@@ -216,12 +241,12 @@ pub async fn run(bench: MemoryBench) -> anyhow::Result<Vec<Figure>> {
             (key("GRPC__LISTEN"), format!("127.0.0.1:{}", ports[i])),
             (key("METRICS__ENABLED"), "false".into()),
             (key("DATABASE__URL"), database.url.expose().to_string()),
-            (key("AUTH__JWT_SECRET"), SECRET.into()),
             (key("KAFKA__BOOTSTRAP_SERVERS"), bootstrap.clone()),
             (key("KAFKA__CREATE_TOPICS"), broker.is_real().to_string()),
             (key("KAFKA__CONSUMER_GROUP_PREFIX"), group.clone()),
             (key("TELEMETRY__LOG_FILTER"), "warn".into()),
         ];
+        env.extend(auth_of(name)?.environment(name));
         if name == "order" {
             env.push((
                 key("ORDER__VENDOR_ENDPOINT"),

@@ -5,13 +5,13 @@
 //! then the two remote steps of a placing alone (the vendor check and the
 //! stock reservation) and the bound they set together with one raw write.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use blangkon_catalog::CatalogService;
 use blangkon_order::OrderService;
-use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest, bearer};
+use blangkon_platform::auth::{LocalIssuer, Role, TokenRequest, bearer};
 use blangkon_platform::db;
 use blangkon_platform::settings::KafkaSettings;
 use blangkon_platform::suite::Suite;
@@ -44,12 +44,18 @@ pub struct OrderBench {
     pub(super) relay_linger_ms: u64,
 }
 
-pub(super) const SECRET: &str = "benchmark-secret-0123456789abcdef0123";
+/// The benchmarks' issuer: one per run, served on loopback.
+pub(super) fn issuer() -> anyhow::Result<Arc<LocalIssuer>> {
+    static ISSUER: OnceLock<Arc<LocalIssuer>> = OnceLock::new();
+    if let Some(issuer) = ISSUER.get() {
+        return Ok(issuer.clone());
+    }
+    let issuer = LocalIssuer::serve_on_loopback().context("serving the benchmark's issuer")?;
+    Ok(ISSUER.get_or_init(|| issuer).clone())
+}
 
 pub(super) fn token(role: Role, request: TokenRequest) -> anyhow::Result<String> {
-    TokenIssuer::new(SECRET, None)
-        .issue(role, request, Duration::from_secs(3600))
-        .map_err(|e| anyhow::anyhow!("{e}"))
+    crate::token::mint(issuer()?.as_ref(), role, request, Duration::from_secs(3600))
 }
 
 /// A buyer's token, of a work unit in Kota Semarang (33.74).
@@ -126,7 +132,7 @@ where
 pub async fn run(bench: OrderBench) -> anyhow::Result<Vec<Figure>> {
     let kafka = MockCluster::new(1).context("starting the embedded broker")?;
     crate::dev::create_embedded_topics(&kafka)?;
-    let mut suite = Suite::new(kafka.bootstrap_servers(), SECRET);
+    let mut suite = Suite::new(kafka.bootstrap_servers(), issuer()?);
     suite.kafka.create_topics = false;
     suite.kafka.relay_linger_ms = bench.relay_linger_ms;
     suite.max_connections = 20;

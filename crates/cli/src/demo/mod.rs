@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest};
+use blangkon_platform::auth::{LocalIssuer, Role, TokenRequest};
 use blangkon_proto::catalog::catalog_service_client::CatalogServiceClient;
 use blangkon_proto::order::order_service_client::OrderServiceClient;
 use blangkon_proto::reporting as rep;
@@ -31,7 +31,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 
-use crate::token::{DEFAULT_DATA_DIR, read_secret};
+use crate::token::{DEFAULT_DATA_DIR, read_issuer};
 use crate::vocabulary::Vocabulary;
 use plan::{Plan, Scale};
 
@@ -79,12 +79,9 @@ pub struct DemoArgs {
         default_value = "http://127.0.0.1:50054"
     )]
     reporting_endpoint: String,
-    /// Data directory of `blangkon dev`, whose secret signs the actors' tokens.
+    /// Data directory of `blangkon dev`, whose key signs the actors' tokens.
     #[arg(long, env = "BLANGKON_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
     data_dir: PathBuf,
-    /// Sign the actors' tokens with this secret instead of the local suite's.
-    #[arg(long, env = "BLANGKON_JWT_SECRET", hide_env_values = true)]
-    secret: Option<String>,
 }
 
 impl DemoArgs {
@@ -109,7 +106,7 @@ struct Suite {
     catalog: CatalogServiceClient<Channel>,
     order: OrderServiceClient<Channel>,
     reporting: ReportingServiceClient<Channel>,
-    issuer: TokenIssuer,
+    issuer: LocalIssuer,
     calls: AtomicU64,
 }
 
@@ -122,10 +119,7 @@ const PATIENCE: Duration = Duration::from_secs(60);
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let scale = args.scale()?;
     anyhow::ensure!(args.concurrency > 0, "--concurrency: at least 1");
-    let secret = match &args.secret {
-        Some(secret) => secret.clone(),
-        None => read_secret(&args.data_dir)?,
-    };
+    let issuer = read_issuer(&args.data_dir)?;
     let suite = Arc::new(Suite {
         vendor: VendorServiceClient::new(connect("vendor", &args.vendor_endpoint).await?),
         catalog: CatalogServiceClient::new(connect("catalog", &args.catalog_endpoint).await?),
@@ -133,7 +127,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         reporting: ReportingServiceClient::new(
             connect("reporting", &args.reporting_endpoint).await?,
         ),
-        issuer: TokenIssuer::new(&secret, None),
+        issuer,
         calls: AtomicU64::new(0),
     });
     let plan = Plan::new(&scale, args.seed, &Vocabulary::load()?);
@@ -276,9 +270,7 @@ fn transient(status: &Status) -> bool {
 
 impl Suite {
     fn token(&self, role: Role, request: TokenRequest) -> anyhow::Result<String> {
-        self.issuer
-            .issue(role, request, Duration::from_secs(6 * 3600))
-            .map_err(|e| anyhow::anyhow!("signing a {role} token: {e}"))
+        crate::token::mint(&self.issuer, role, request, Duration::from_secs(6 * 3600))
     }
 
     fn province(&self) -> anyhow::Result<String> {

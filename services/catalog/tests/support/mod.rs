@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use blangkon_catalog::CatalogService;
-use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest, bearer};
+use blangkon_platform::auth::{Role, TokenRequest, bearer};
 use blangkon_platform::kafka::topics;
 use blangkon_platform::outbox::NewEvent;
 use blangkon_platform::suite::Running;
@@ -22,8 +22,6 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
-
-pub use blangkon_testkit::fixtures::SECRET;
 
 pub struct TestApp {
     pub address: std::net::SocketAddr,
@@ -62,9 +60,7 @@ impl TestApp {
     }
 
     fn request<T>(&self, role: Role, token: TokenRequest, message: T) -> Request<T> {
-        let token = TokenIssuer::new(SECRET, None)
-            .issue(role, token, Duration::from_secs(600))
-            .unwrap();
+        let token = blangkon_testkit::fixtures::token(role, token);
         let mut request = Request::new(message);
         request
             .metadata_mut()

@@ -234,21 +234,33 @@ mod tests {
     use tonic::Code;
 
     use super::*;
-    use crate::peers::Peers;
+    use crate::peers::{Peer, Peers};
     use crate::placing::Placer;
     use crate::store::migrations::Migrator;
     use crate::store::{self, OrderFilter};
+    use blangkon_platform::auth::ServiceCredentials;
 
     async fn api() -> OrderApi {
         let db = memory_database::<Migrator>().await;
         // Nothing listens there; no test here gets as far as calling.
-        let peers = Peers::connect(
-            "http://127.0.0.1:9",
-            "http://127.0.0.1:9",
-            Duration::from_millis(100),
-            "a-test-secret-of-at-least-thirty-two-bytes",
-        )
+        let nowhere = |service| {
+            Peer::connect("http://127.0.0.1:9", service, Duration::from_millis(100)).unwrap()
+        };
+        let credentials = ServiceCredentials::new(&blangkon_platform::auth::AuthSettings {
+            issuer: "http://127.0.0.1:9".into(),
+            client: blangkon_platform::auth::ClientSettings {
+                id: "order-service".into(),
+                secret: "never-used".into(),
+                token_url: String::new(),
+            },
+            ..Default::default()
+        })
         .unwrap();
+        let peers = Peers::new(
+            nowhere("urn:blangkon:vendor"),
+            nowhere("urn:blangkon:catalog"),
+            std::sync::Arc::new(credentials),
+        );
         let relay = RelayWaker::default();
         let placer = Placer::new(
             db.clone(),

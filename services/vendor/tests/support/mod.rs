@@ -7,17 +7,17 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use blangkon_platform::auth::{AuthError, Role, TokenIssuer, TokenRequest, bearer};
+use blangkon_platform::auth::{AuthError, Role, TokenRequest, audience_of, bearer};
 use blangkon_platform::suite::Running;
 use blangkon_proto::vendor as pb;
 use blangkon_proto::vendor::vendor_service_client::VendorServiceClient;
+use blangkon_testkit::fixtures::issuer;
 use blangkon_testkit::{TestDatabase, TestKafka, TestSuite};
 use blangkon_vendor::{Settings, VendorService};
 use sea_orm::DatabaseConnection;
 use tonic::Request;
 use tonic::transport::Channel;
 
-pub use blangkon_testkit::fixtures::SECRET;
 pub const SEMARANG: &str = "33.74";
 pub const CILACAP: &str = "33.01";
 
@@ -26,7 +26,6 @@ pub struct TestApp {
     pub db: TestDatabase,
     pub kafka: TestKafka,
     running: Running<VendorService>,
-    issuer: TokenIssuer,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -51,7 +50,6 @@ pub async fn spawn_with_settings(
         db,
         kafka: suite.kafka,
         running,
-        issuer: TokenIssuer::new(SECRET, None),
     }
 }
 
@@ -71,7 +69,12 @@ impl TestApp {
     }
 
     pub fn token(&self, role: Role, request: TokenRequest) -> Result<String, AuthError> {
-        self.issuer.issue(role, request, Duration::from_secs(600))
+        issuer().issue(
+            role,
+            &request,
+            &[audience_of("vendor")],
+            Duration::from_secs(600),
+        )
     }
 
     fn with_token<T>(&self, token: String, message: T) -> Request<T> {
@@ -185,16 +188,13 @@ pub struct TestTokens;
 
 impl TestTokens {
     pub fn province<T>(&self, message: T) -> Request<T> {
-        let token = TokenIssuer::new(SECRET, None)
-            .issue(
-                Role::ProvinceAdmin,
-                TokenRequest {
-                    subject: "admin@jatengprov.go.id".into(),
-                    ..TokenRequest::default()
-                },
-                Duration::from_secs(600),
-            )
-            .unwrap();
+        let token = blangkon_testkit::fixtures::token(
+            Role::ProvinceAdmin,
+            TokenRequest {
+                subject: "admin@jatengprov.go.id".into(),
+                ..TokenRequest::default()
+            },
+        );
         let mut request = Request::new(message);
         request
             .metadata_mut()

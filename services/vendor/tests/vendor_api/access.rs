@@ -173,10 +173,15 @@ async fn a_missing_or_bad_token_is_unauthenticated() {
         Code::Unauthenticated
     );
 
-    let forged = TokenIssuer::new("some-other-secret-some-other-secret", None)
+    // The issuer's name, a key it never published.
+    let forged = LocalIssuer::generate(blangkon_testkit::fixtures::issuer().issuer())
         .issue(
             Role::ProvinceAdmin,
-            TokenRequest::default(),
+            &TokenRequest {
+                subject: "admin".into(),
+                ..TokenRequest::default()
+            },
+            &[audience_of("vendor")],
             Duration::from_secs(60),
         )
         .unwrap();

@@ -14,7 +14,7 @@ mod support;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use blangkon_platform::auth::{Role, TokenIssuer, TokenRequest};
+use blangkon_platform::auth::{LocalIssuer, Role, TokenRequest, audience_of};
 use blangkon_platform::kafka::topics;
 use blangkon_proto::vendor as pb;
 use blangkon_testkit::{EventReader, TestKafka};

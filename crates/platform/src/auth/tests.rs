@@ -1,0 +1,475 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use super::verifier::actor_of;
+use super::*;
+use blangkon_domain::RegencyCode;
+
+const VENDOR: &str = "urn:blangkon:vendor";
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// An issuer served on loopback, and verifiers that discover it.
+struct Served {
+    issuer: Arc<LocalIssuer>,
+    stop: CancellationToken,
+}
+
+impl Served {
+    async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let issuer = Arc::new(LocalIssuer::generate(url));
+        let stop = CancellationToken::new();
+        tokio::spawn(issuer.clone().serve(listener, stop.clone()));
+        Self { issuer, stop }
+    }
+
+    fn settings(&self, audience: &str) -> AuthSettings {
+        AuthSettings {
+            issuer: self.issuer.issuer().to_string(),
+            audience: audience.into(),
+            keys_refresh_min_secs: 0,
+            ..AuthSettings::default()
+        }
+    }
+
+    fn verifier(&self, audience: &str) -> TokenVerifier {
+        TokenVerifier::new(&self.settings(audience)).unwrap()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+fn analyst() -> TokenRequest {
+    TokenRequest {
+        subject: "analyst@jatengprov.go.id".into(),
+        ..TokenRequest::default()
+    }
+}
+
+fn for_vendor() -> Vec<String> {
+    vec![VENDOR.to_string()]
+}
+
+/// Signs `claims` as `issuer` would, with a header of the test's making.
+fn forged(header: Value, claims: &Value, key: &[u8]) -> String {
+    let header = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).unwrap());
+    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap());
+    let message = format!("{header}.{payload}");
+    let signature = jsonwebtoken::crypto::sign(
+        message.as_bytes(),
+        &EncodingKey::from_secret(key),
+        Algorithm::HS256,
+    )
+    .unwrap();
+    format!("{message}.{signature}")
+}
+
+fn claims_of(issuer: &LocalIssuer, audience: &str) -> Value {
+    let now = jsonwebtoken::get_current_timestamp();
+    json!({
+        "iss": issuer.issuer(), "sub": "someone", "aud": audience,
+        "role": "analyst", "iat": now, "exp": now + 600,
+    })
+}
+
+#[tokio::test]
+async fn a_token_of_the_discovered_issuer_becomes_its_actor() {
+    let served = Served::start().await;
+    let token = served
+        .issuer
+        .issue(
+            Role::RegencyAdmin,
+            &TokenRequest {
+                subject: "admin@semarangkota.go.id".into(),
+                regency: Some("33.74".into()),
+                ..TokenRequest::default()
+            },
+            &for_vendor(),
+            HOUR,
+        )
+        .unwrap();
+    let actor = served.verifier(VENDOR).verify(&token).await.unwrap();
+    assert_eq!(actor.subject, "admin@semarangkota.go.id");
+    assert_eq!(
+        actor.standing,
+        Standing::RegencyAdmin(RegencyCode::parse("33.74").unwrap())
+    );
+}
+
+#[tokio::test]
+async fn a_token_for_another_service_or_issuer_is_refused() {
+    let served = Served::start().await;
+    let token = served
+        .issuer
+        .issue(Role::Analyst, &analyst(), &for_vendor(), HOUR)
+        .unwrap();
+    assert_eq!(
+        served.verifier("urn:blangkon:order").verify(&token).await,
+        Err(AuthError::WrongAudience)
+    );
+    // Same key, another issuer name: the verifier trusts one issuer.
+    let mut settings = served.settings(VENDOR);
+    settings.jwks_url = format!("{}/jwks", served.issuer.issuer());
+    settings.issuer = "https://sso.jatengprov.go.id/realms/jateng".into();
+    assert_eq!(
+        TokenVerifier::new(&settings).unwrap().verify(&token).await,
+        Err(AuthError::WrongIssuer)
+    );
+}
+
+#[tokio::test]
+async fn iss_aud_exp_and_sub_are_required_and_times_are_checked() {
+    let served = Served::start().await;
+    let verifier = served.verifier(VENDOR);
+    // Through the issuer's own signing path, claims as given.
+    let sign = |claims: &Value| served.issuer.sign(claims).unwrap();
+    let good = claims_of(&served.issuer, VENDOR);
+    verifier.verify(&sign(&good)).await.unwrap();
+    for (claim, expected) in [
+        ("iss", AuthError::MissingClaim("iss")),
+        ("aud", AuthError::MissingClaim("aud")),
+        ("exp", AuthError::MissingClaim("exp")),
+        ("sub", AuthError::MissingClaim("sub")),
+    ] {
+        let mut claims = good.clone();
+        claims.as_object_mut().unwrap().remove(claim);
+        assert_eq!(
+            verifier.verify(&sign(&claims)).await,
+            Err(expected),
+            "{claim}"
+        );
+    }
+    let now = jsonwebtoken::get_current_timestamp();
+    let mut expired = good.clone();
+    expired["exp"] = json!(now - 120);
+    assert_eq!(
+        verifier.verify(&sign(&expired)).await,
+        Err(AuthError::Expired)
+    );
+    // Within the clock skew (30 s) an expiry just past still passes.
+    let mut just_expired = good.clone();
+    just_expired["exp"] = json!(now - 5);
+    verifier.verify(&sign(&just_expired)).await.unwrap();
+    let mut early = good.clone();
+    early["nbf"] = json!(now + 600);
+    assert_eq!(
+        verifier.verify(&sign(&early)).await,
+        Err(AuthError::NotYetValid)
+    );
+}
+
+#[tokio::test]
+async fn the_algorithm_comes_from_the_key_never_from_the_token() {
+    let served = Served::start().await;
+    let verifier = served.verifier(VENDOR);
+    let claims = claims_of(&served.issuer, VENDOR);
+    let jwk = served.issuer.jwks()["keys"][0].clone();
+    let kid = jwk["kid"].as_str().unwrap().to_string();
+    // HS256 "signed" with the published public key.
+    let public = URL_SAFE_NO_PAD.decode(jwk["x"].as_str().unwrap()).unwrap();
+    let confused = forged(json!({"alg": "HS256", "kid": kid}), &claims, &public);
+    assert_eq!(
+        verifier.verify(&confused).await,
+        Err(AuthError::AlgorithmMismatch)
+    );
+    // Unsigned.
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","kid":"x"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
+    assert_eq!(
+        verifier.verify(&format!("{header}.{payload}.")).await,
+        Err(AuthError::Unsigned)
+    );
+    // A key in the header, whatever it is.
+    let embedded = forged(
+        json!({"alg": "HS256", "kid": kid, "jwk": {"kty": "oct", "k": "c2VjcmV0"}}),
+        &claims,
+        b"secret",
+    );
+    assert_eq!(
+        verifier.verify(&embedded).await,
+        Err(AuthError::KeyInHeader)
+    );
+    assert_eq!(
+        verifier.verify("not.a.token").await,
+        Err(AuthError::Unreadable)
+    );
+}
+
+#[tokio::test]
+async fn a_withdrawn_key_is_refused_and_a_new_one_fetched_when_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let jwks = dir.path().join("jwks.json");
+    let issuer = "https://sso.example/realms/jateng";
+    let old = LocalIssuer::generate(issuer);
+    let new = LocalIssuer::generate(issuer);
+    std::fs::write(&jwks, old.jwks().to_string()).unwrap();
+    let verifier = TokenVerifier::new(&AuthSettings {
+        issuer: issuer.into(),
+        audience: VENDOR.into(),
+        jwks_file: jwks.display().to_string(),
+        keys_refresh_min_secs: 0,
+        ..AuthSettings::default()
+    })
+    .unwrap();
+    let by_old = old
+        .issue(Role::Analyst, &analyst(), &for_vendor(), HOUR)
+        .unwrap();
+    let by_new = new
+        .issue(Role::Analyst, &analyst(), &for_vendor(), HOUR)
+        .unwrap();
+    verifier.verify(&by_old).await.unwrap();
+    assert_eq!(verifier.verify(&by_new).await, Err(AuthError::UnknownKey));
+    // The provider rotates: the new key published, the old withdrawn.
+    std::fs::write(&jwks, new.jwks().to_string()).unwrap();
+    verifier.verify(&by_new).await.unwrap();
+    assert_eq!(verifier.verify(&by_old).await, Err(AuthError::UnknownKey));
+}
+
+#[tokio::test]
+async fn unknown_keys_fetch_the_key_set_at_most_once_per_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let jwks = dir.path().join("jwks.json");
+    let issuer = "https://sso.example/realms/jateng";
+    let old = LocalIssuer::generate(issuer);
+    let new = LocalIssuer::generate(issuer);
+    std::fs::write(&jwks, old.jwks().to_string()).unwrap();
+    let verifier = TokenVerifier::new(&AuthSettings {
+        issuer: issuer.into(),
+        audience: VENDOR.into(),
+        jwks_file: jwks.display().to_string(),
+        keys_refresh_min_secs: 3600,
+        keys_max_age_secs: 3600,
+        ..AuthSettings::default()
+    })
+    .unwrap();
+    let by_old = old
+        .issue(Role::Analyst, &analyst(), &for_vendor(), HOUR)
+        .unwrap();
+    verifier.verify(&by_old).await.unwrap();
+    std::fs::write(&jwks, new.jwks().to_string()).unwrap();
+    let by_new = new
+        .issue(Role::Analyst, &analyst(), &for_vendor(), HOUR)
+        .unwrap();
+    // Fetched a moment ago: not again within the interval.
+    assert_eq!(verifier.verify(&by_new).await, Err(AuthError::UnknownKey));
+    verifier.verify(&by_old).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_is_unavailable_not_a_bad_token() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let issuer = LocalIssuer::generate(url.clone());
+    let verifier = TokenVerifier::new(&AuthSettings {
+        issuer: url,
+        audience: VENDOR.into(),
+        ..AuthSettings::default()
+    })
+    .unwrap();
+    let token = issuer
+        .issue(Role::Analyst, &analyst(), &for_vendor(), HOUR)
+        .unwrap();
+    let err = verifier.verify(&token).await.unwrap_err();
+    assert!(matches!(err, AuthError::KeysUnavailable(_)), "{err}");
+    assert_eq!(Status::from(err).code(), tonic::Code::Unavailable);
+}
+
+#[tokio::test]
+async fn hs256_is_the_operators_opt_in_and_nothing_else() {
+    let secret = "0123456789abcdef0123456789abcdef";
+    let issuer = "blangkon-local";
+    let claims = json!({
+        "iss": issuer, "sub": "someone", "aud": VENDOR, "role": "analyst",
+        "exp": jsonwebtoken::get_current_timestamp() + 600,
+    });
+    let token = forged(json!({"alg": "HS256"}), &claims, secret.as_bytes());
+    let shared = TokenVerifier::new(&AuthSettings {
+        issuer: issuer.into(),
+        audience: VENDOR.into(),
+        hs256_secret: secret.into(),
+        ..AuthSettings::default()
+    })
+    .unwrap();
+    assert_eq!(
+        shared.verify(&token).await.unwrap().standing,
+        Standing::Analyst
+    );
+    let other = forged(
+        json!({"alg": "HS256"}),
+        &claims,
+        b"another-secret-another-secret-xx",
+    );
+    assert_eq!(shared.verify(&other).await, Err(AuthError::BadSignature));
+    // An EdDSA token is not accepted by a verifier on HS256 either.
+    let ed = LocalIssuer::generate(issuer)
+        .issue(Role::Analyst, &analyst(), &for_vendor(), HOUR)
+        .unwrap();
+    assert_eq!(shared.verify(&ed).await, Err(AuthError::AlgorithmMismatch));
+}
+
+#[tokio::test]
+async fn client_credentials_get_a_token_per_audience_and_renew_it() {
+    let served = Served::start().await;
+    let audiences = vec![
+        "urn:blangkon:vendor".to_string(),
+        "urn:blangkon:catalog".to_string(),
+    ];
+    let mut settings = served.settings("urn:blangkon:order");
+    settings.client = served
+        .issuer
+        .register_client("order-service", Role::Service, &audiences);
+    let credentials = ServiceCredentials::new(&settings).unwrap();
+    let for_catalog = credentials.token_for("urn:blangkon:catalog").await.unwrap();
+    // Cached: the same token again.
+    assert_eq!(
+        credentials.token_for("urn:blangkon:catalog").await.unwrap(),
+        for_catalog
+    );
+    let actor = served
+        .verifier("urn:blangkon:catalog")
+        .verify(&for_catalog)
+        .await
+        .unwrap();
+    assert_eq!(
+        (actor.subject.as_str(), actor.standing),
+        ("order-service", Standing::Service)
+    );
+    // Meant for the catalog only.
+    assert_eq!(
+        served.verifier(VENDOR).verify(&for_catalog).await,
+        Err(AuthError::WrongAudience)
+    );
+    // Not a resource this client may call.
+    let err = credentials
+        .token_for("urn:blangkon:reporting")
+        .await
+        .unwrap_err();
+    assert!(err.reason.contains("invalid_target"), "{err}");
+    // A wrong secret is refused, and the secret is not in the error.
+    let mut wrong = settings.clone();
+    wrong.client.secret = "not-the-secret-of-order-service".into();
+    let err = ServiceCredentials::new(&wrong)
+        .unwrap()
+        .token_for(VENDOR)
+        .await
+        .unwrap_err();
+    assert!(err.reason.contains("invalid_client"), "{err}");
+    assert!(!err.to_string().contains("not-the-secret"), "{err}");
+}
+
+#[test]
+fn a_keycloak_realms_roles_and_a_flat_claim_both_map() {
+    let keycloak = ClaimMapping {
+        role: "realm_access.roles".into(),
+        role_prefix: "blangkon:".into(),
+        ..ClaimMapping::default()
+    };
+    let claims = json!({
+        "sub": "f3b1", "regency": ["33.74"], "work_unit": "Dinas Pendidikan",
+        "realm_access": {"roles": ["offline_access", "blangkon:buyer", "uma_authorization"]},
+    });
+    let actor = actor_of(&claims, &keycloak).unwrap();
+    assert_eq!(
+        actor.standing,
+        Standing::Buyer(WorkUnit {
+            regency: RegencyCode::parse("33.74").unwrap(),
+            name: "Dinas Pendidikan".into(),
+        })
+    );
+    let two = json!({"sub": "x", "realm_access": {"roles": ["blangkon:analyst", "blangkon:province_admin"]}});
+    assert_eq!(actor_of(&two, &keycloak), Err(AuthError::AmbiguousRole));
+    let none = json!({"sub": "x", "realm_access": {"roles": ["offline_access"]}});
+    assert_eq!(actor_of(&none, &keycloak), Err(AuthError::NoRole));
+    let flat = json!({"sub": "x", "role": "superuser"});
+    assert_eq!(
+        actor_of(&flat, &ClaimMapping::default()),
+        Err(AuthError::UnknownRole)
+    );
+}
+
+#[test]
+fn bindings_are_required_and_parsed_without_repeating_them() {
+    let mapping = ClaimMapping::default();
+    let buyer = json!({"sub": "ppk", "role": "buyer", "regency": "33.74", "work_unit": "  "});
+    assert_eq!(
+        actor_of(&buyer, &mapping),
+        Err(AuthError::MissingBinding {
+            role: Role::Buyer,
+            claim: "work_unit"
+        })
+    );
+    let admin = json!({"sub": "a", "role": "regency_admin", "regency": "Semarang"});
+    let err = actor_of(&admin, &mapping).unwrap_err();
+    assert!(matches!(
+        err,
+        AuthError::BadBinding {
+            claim: "regency",
+            ..
+        }
+    ));
+    assert!(!err.to_string().contains("Semarang"), "{err}");
+    let vendor = json!({"sub": "u", "role": "vendor", "vendor_id": "vendor-42"});
+    let err = actor_of(&vendor, &mapping).unwrap_err();
+    assert!(!err.to_string().contains("vendor-42"), "{err}");
+    for unbound in [json!(null), json!(""), json!(" ")] {
+        let vendor = json!({"sub": "u", "role": "vendor", "vendor_id": unbound});
+        assert_eq!(
+            actor_of(&vendor, &mapping).unwrap().standing,
+            Standing::Vendor(None)
+        );
+    }
+}
+
+#[test]
+fn a_token_the_verifier_would_refuse_is_not_minted() {
+    let err = LocalIssuer::generate("http://127.0.0.1:1")
+        .issue(
+            Role::RegencyAdmin,
+            &TokenRequest::default(),
+            &for_vendor(),
+            HOUR,
+        )
+        .unwrap_err();
+    assert!(matches!(err, AuthError::MissingClaim("sub")), "{err}");
+}
+
+#[test]
+fn the_local_issuers_key_is_kept_private_and_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("signing-key.json");
+    let first = LocalIssuer::load_or_create(&path, "http://127.0.0.1:50050").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let again = LocalIssuer::load_or_create(&path, "http://127.0.0.1:50050").unwrap();
+    assert_eq!(first.jwks(), again.jwks());
+    let moved = LocalIssuer::load_or_create(&path, "http://127.0.0.1:50060").unwrap();
+    assert_eq!(moved.jwks(), first.jwks());
+    assert_eq!(moved.issuer(), "http://127.0.0.1:50060");
+}
+
+#[tokio::test]
+async fn metadata_without_the_bearer_scheme_is_malformed() {
+    let served = Served::start().await;
+    let verifier = served.verifier(VENDOR);
+    let mut headers = http::HeaderMap::new();
+    assert_eq!(verifier.caller(&headers).await, Ok(None));
+    headers.insert("authorization", "Basic abc".parse().unwrap());
+    assert_eq!(verifier.caller(&headers).await, Err(AuthError::Malformed));
+}

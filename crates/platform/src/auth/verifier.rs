@@ -1,0 +1,226 @@
+//! Verifying a bearer token and reading its caller: the key from the
+//! issuer's key set (its algorithm from the key), `iss`, `aud`, `exp` and
+//! `sub` required, `nbf` honoured, a bounded clock skew; then the claims
+//! the configured mapping names become an [`Actor`].
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Validation, decode};
+use serde_json::Value;
+
+use super::AuthError;
+use super::keys::{KeyError, Keys};
+use super::oidc::Http;
+use super::settings::{AuthSettings, ClaimMapping};
+use blangkon_domain::{Actor, RegencyCode, Role, Standing, VendorId, WorkUnit};
+
+/// Checks tokens against the identity provider's keys.
+pub struct TokenVerifier {
+    issuer: String,
+    audience: String,
+    skew: u64,
+    claims: ClaimMapping,
+    keys: Keys,
+}
+
+impl std::fmt::Debug for TokenVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenVerifier")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish()
+    }
+}
+
+impl TokenVerifier {
+    /// A verifier for `settings` (already validated).
+    pub fn new(settings: &AuthSettings) -> Result<Self, AuthError> {
+        let http = Http::new(&settings.ca_file).map_err(AuthError::Setup)?;
+        Ok(Self::with_http(settings, http))
+    }
+
+    pub fn with_http(settings: &AuthSettings, http: Http) -> Self {
+        Self {
+            issuer: settings.issuer.clone(),
+            audience: settings.audience.clone(),
+            skew: settings.clock_skew_secs,
+            claims: settings.claims.clone(),
+            keys: Keys::new(settings, http),
+        }
+    }
+
+    /// The caller `token` names, if the token is good.
+    pub async fn verify(&self, token: &str) -> Result<Actor, AuthError> {
+        let header = Header::read(token)?;
+        let key = self
+            .keys
+            .key_for(header.kid.as_deref())
+            .await
+            .map_err(|e| match e {
+                KeyError::Unknown => AuthError::UnknownKey,
+                KeyError::Ambiguous => AuthError::UnknownKey,
+                KeyError::Unavailable(reason) => AuthError::KeysUnavailable(reason),
+            })?;
+        // The key decides the algorithm; a token naming another one is
+        // refused before its signature is looked at.
+        if header.alg.parse::<jsonwebtoken::Algorithm>().ok() != Some(key.algorithm) {
+            return Err(AuthError::AlgorithmMismatch);
+        }
+        let mut validation = Validation::new(key.algorithm);
+        validation.leeway = self.skew;
+        validation.validate_nbf = true;
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
+        let data = decode::<Value>(token, &key.key, &validation).map_err(|e| match e.kind() {
+            ErrorKind::ExpiredSignature => AuthError::Expired,
+            ErrorKind::ImmatureSignature => AuthError::NotYetValid,
+            ErrorKind::InvalidIssuer => AuthError::WrongIssuer,
+            ErrorKind::InvalidAudience => AuthError::WrongAudience,
+            ErrorKind::MissingRequiredClaim(claim) => {
+                AuthError::MissingClaim(match claim.as_str() {
+                    "exp" => "exp",
+                    "iss" => "iss",
+                    "aud" => "aud",
+                    _ => "sub",
+                })
+            }
+            ErrorKind::InvalidSignature => AuthError::BadSignature,
+            ErrorKind::InvalidAlgorithm => AuthError::AlgorithmMismatch,
+            _ => AuthError::Unreadable,
+        })?;
+        actor_of(&data.claims, &self.claims)
+    }
+}
+
+/// The token's header as sent, read before any key is chosen: what the
+/// verifier refuses outright is decided here.
+struct Header {
+    alg: String,
+    kid: Option<String>,
+}
+
+impl Header {
+    fn read(token: &str) -> Result<Self, AuthError> {
+        use base64::Engine;
+        let segment = token.split('.').next().ok_or(AuthError::Unreadable)?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(segment.trim_end_matches('='))
+            .map_err(|_| AuthError::Unreadable)?;
+        let header: serde_json::Map<String, Value> =
+            serde_json::from_slice(&bytes).map_err(|_| AuthError::Unreadable)?;
+        let alg = header
+            .get("alg")
+            .and_then(Value::as_str)
+            .ok_or(AuthError::Unreadable)?;
+        if alg.eq_ignore_ascii_case("none") {
+            return Err(AuthError::Unsigned);
+        }
+        // A key that travels with the token proves nothing about who made
+        // it: keys come from the issuer only.
+        for field in ["jwk", "jku", "x5u", "x5c"] {
+            if header.contains_key(field) {
+                return Err(AuthError::KeyInHeader);
+            }
+        }
+        // Extensions that must be understood are not understood here.
+        if header.contains_key("crit") {
+            return Err(AuthError::Unreadable);
+        }
+        let kid = match header.get("kid") {
+            None => None,
+            Some(Value::String(kid)) => Some(kid.clone()),
+            Some(_) => return Err(AuthError::Unreadable),
+        };
+        Ok(Self {
+            alg: alg.to_string(),
+            kid,
+        })
+    }
+}
+
+/// The claim at `path` (names joined by `.` into nested objects).
+fn lookup<'a>(claims: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.')
+        .try_fold(claims, |value, name| value.get(name))
+}
+
+/// A claim that holds one string: a string, or an array of exactly one
+/// (identity providers send user attributes either way). Blank is none.
+fn single_string(claims: &Value, path: &str) -> Option<String> {
+    let value = match lookup(claims, path)? {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => match items.as_slice() {
+            [Value::String(s)] => s.clone(),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    Some(value).filter(|v| !v.trim().is_empty())
+}
+
+/// The role the mapping's claim names: a string, or the one Blangkon role
+/// among an array of the provider's roles.
+fn role_of(claims: &Value, mapping: &ClaimMapping) -> Result<Role, AuthError> {
+    let ours = |name: &str| -> Option<Result<Role, AuthError>> {
+        let name = name.strip_prefix(mapping.role_prefix.as_str())?;
+        Some(name.parse().map_err(|_| AuthError::UnknownRole))
+    };
+    match lookup(claims, &mapping.role) {
+        Some(Value::String(name)) => ours(name).unwrap_or(Err(AuthError::NoRole)),
+        Some(Value::Array(names)) => {
+            // Among many roles of the provider, names that are not
+            // Blangkon's are some other application's.
+            let mut roles = names
+                .iter()
+                .filter_map(Value::as_str)
+                .filter_map(ours)
+                .filter_map(Result::ok);
+            match (roles.next(), roles.next()) {
+                (Some(role), None) => Ok(role),
+                (None, _) => Err(AuthError::NoRole),
+                (Some(_), Some(_)) => Err(AuthError::AmbiguousRole),
+            }
+        }
+        _ => Err(AuthError::NoRole),
+    }
+}
+
+/// The actor a token's claims name: its role and what the role is bound
+/// to, each binding parsed into its domain value.
+pub(super) fn actor_of(claims: &Value, mapping: &ClaimMapping) -> Result<Actor, AuthError> {
+    let subject = single_string(claims, &mapping.subject).ok_or(AuthError::MissingClaim("sub"))?;
+    let role = role_of(claims, mapping)?;
+    let required = |path: &str, claim: &'static str| {
+        single_string(claims, path).ok_or(AuthError::MissingBinding { role, claim })
+    };
+    let regency = || {
+        RegencyCode::parse(&required(&mapping.regency, "regency")?).map_err(|_| {
+            AuthError::BadBinding {
+                claim: "regency",
+                expected: "a regency code like 33.74",
+            }
+        })
+    };
+    let standing = match role {
+        Role::ProvinceAdmin => Standing::ProvinceAdmin,
+        Role::RegencyAdmin => Standing::RegencyAdmin(regency()?),
+        // Absent or blank is not yet bound, as an identity provider sends
+        // it before the vendor is registered.
+        Role::Vendor => Standing::Vendor(match single_string(claims, &mapping.vendor) {
+            None => None,
+            Some(id) => Some(VendorId::parse(&id).map_err(|_| AuthError::BadBinding {
+                claim: "vendor_id",
+                expected: "a vendor id (UUID)",
+            })?),
+        }),
+        Role::Buyer => Standing::Buyer(WorkUnit {
+            regency: regency()?,
+            // As the claim has it: orders keep the name they were placed
+            // under, and must still match it.
+            name: required(&mapping.work_unit, "work_unit")?,
+        }),
+        Role::Analyst => Standing::Analyst,
+        Role::Service => Standing::Service,
+    };
+    Ok(Actor::new(subject, standing))
+}
