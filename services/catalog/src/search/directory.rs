@@ -50,9 +50,8 @@ impl IndexDirectory {
     pub(super) const TEMPORARY_PREFIX: &'static str = "blangkon-search-";
 
     /// Removes the temporary index directories of processes that are gone
-    /// (killed, or ended without dropping their index): those whose lock
-    /// nobody holds. One still being made (no lock file yet) is left
-    /// alone for a minute.
+    /// (killed, or ended without dropping their index): those a minute old
+    /// whose lock nobody holds.
     pub(super) fn sweep(temp_root: &Path) {
         let Ok(entries) = std::fs::read_dir(temp_root) else {
             return;
@@ -66,15 +65,21 @@ impl IndexDirectory {
                 continue;
             }
             let path = entry.path();
-            let stale = match File::open(path.join(Self::LOCK)) {
-                Ok(lock) => lock.try_lock().is_ok(),
-                Err(_) => entry
-                    .metadata()
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|at| at.elapsed().ok())
-                    .is_some_and(|age| age > std::time::Duration::from_secs(60)),
-            };
+            // Only directories a minute old are looked at: a younger one may
+            // be another process's being made, whose lock file exists but
+            // is not locked yet (taking it now would make that process
+            // find its own directory in use, or lose it).
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|at| at.elapsed().ok())
+                .is_some_and(|age| age > std::time::Duration::from_secs(60));
+            let stale = old
+                && match File::open(path.join(Self::LOCK)) {
+                    Ok(lock) => lock.try_lock().is_ok(),
+                    Err(_) => true,
+                };
             if stale {
                 match std::fs::remove_dir_all(&path) {
                     Ok(()) => {
@@ -148,21 +153,35 @@ mod tests {
     #[test]
     fn a_temporary_directory_left_by_a_gone_process_is_swept_and_a_live_one_kept() {
         let root = tempfile::tempdir().unwrap();
+        let two_minutes_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(120);
+        let aged = |dir: &Path| {
+            File::open(dir)
+                .unwrap()
+                .set_modified(two_minutes_ago)
+                .unwrap()
+        };
         let gone = root.path().join("blangkon-search-gone");
         std::fs::create_dir_all(gone.join("index")).unwrap();
         File::create(gone.join(IndexDirectory::LOCK)).unwrap();
+        aged(&gone);
         let live = root.path().join("blangkon-search-live");
         std::fs::create_dir_all(&live).unwrap();
         let held = File::create(live.join(IndexDirectory::LOCK)).unwrap();
         held.try_lock().unwrap();
+        aged(&live);
         let making = root.path().join("blangkon-search-making");
         std::fs::create_dir_all(&making).unwrap();
+        // Another process's, its lock file made but not locked yet.
+        let locking = root.path().join("blangkon-search-locking");
+        std::fs::create_dir_all(&locking).unwrap();
+        File::create(locking.join(IndexDirectory::LOCK)).unwrap();
         let other = root.path().join("someone-else");
         std::fs::create_dir_all(&other).unwrap();
         IndexDirectory::sweep(root.path());
         assert!(!gone.exists(), "nobody holds its lock");
         assert!(live.exists(), "its process holds the lock");
         assert!(making.exists(), "too young to tell");
+        assert!(locking.exists(), "too young to tell, though unlocked");
         assert!(other.exists(), "not ours");
     }
 }
