@@ -15,8 +15,13 @@
 use blangkon_domain::{Actor, Denied, Standing, VendorId};
 
 /// Anyone signed in may browse the catalog.
-pub fn browse(_actor: &Actor) -> Result<(), Denied> {
-    Ok(())
+pub fn browse(actor: &Actor) -> Result<(), Denied> {
+    match actor.standing {
+        // A service identity holds only what its calls need: the order
+        // service quotes and holds stock, and browses nothing.
+        Standing::Service => Err(Denied::role(actor, "browse the catalog")),
+        _ => Ok(()),
+    }
 }
 
 /// The vendor a caller manages products for: a vendor account bound to
@@ -168,6 +173,10 @@ mod tests {
             each(|a| hold_stock(a, "reserve stock").is_ok()),
             [false, false, false, false, false, false, true]
         );
-        assert!(each(|a| browse(a).is_ok()).into_iter().all(|ok| ok));
+        // A service identity browses nothing; every person may.
+        assert_eq!(
+            each(|a| browse(a).is_ok()),
+            [true, true, true, true, true, true, false]
+        );
     }
 }

@@ -186,6 +186,7 @@ impl Catalog {
     }
 
     pub async fn get_product(&self, actor: &Actor, product_id: ProductId) -> Result<ProductView> {
+        policy::browse(actor)?;
         let product_id = product_id.to_string();
         let not_found = || CatalogError::NotFound(format!("product {product_id}"));
         let row = store::find_product(&self.db, &product_id)

@@ -106,7 +106,15 @@ impl Catalog {
             let Some(product) = rows.remove(&product_id) else {
                 return Err(CatalogError::NotFound(format!("product {product_id}")));
             };
-            let availability = check_availability(self.offer(&self.db, &product).await?, quantity);
+            let offer = self.offer(&self.db, &product).await?;
+            // A draft, an unlisted product or one of a vendor that is not
+            // verified does not exist for those who do not own it: its
+            // price and name are not theirs to learn.
+            let offered = offer.listed && offer.vendor_verified;
+            if !offered && !policy::sees_every_product_of(actor, &product.vendor_id) {
+                return Err(CatalogError::NotFound(format!("product {product_id}")));
+            }
+            let availability = check_availability(offer, quantity);
             quotes.push(Quote {
                 product,
                 quantity,

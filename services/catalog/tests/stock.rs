@@ -33,7 +33,7 @@ fn line(product_id: &str, quantity: i64) -> pb::QuoteLine {
 }
 
 async fn stock_of(app: &TestApp, product_id: &str) -> i64 {
-    app.product_as(Role::Service, product_id)
+    app.product_as(Role::ProvinceAdmin, product_id)
         .await
         .unwrap()
         .details
@@ -72,6 +72,17 @@ async fn quotes_give_current_prices_and_say_why_a_line_is_unavailable() {
         (25_000, vendor.as_str())
     );
     assert_eq!(quotes[1].unavailable_reason, "the product is not listed");
+    // A buyer learns nothing of a draft: it does not exist for them.
+    let hidden = client
+        .quote_prices(app.as_role(
+            Role::Buyer,
+            pb::QuotePricesRequest {
+                lines: vec![line(&draft, 20)],
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(hidden.code(), Code::NotFound);
 
     let below = client
         .quote_prices(app.as_role(
@@ -118,6 +129,17 @@ async fn quotes_give_current_prices_and_say_why_a_line_is_unavailable() {
         suspended[0].unavailable_reason,
         "the vendor is not verified"
     );
+    // Nor of the products of a suspended vendor.
+    let hidden = client
+        .quote_prices(app.as_role(
+            Role::Buyer,
+            pb::QuotePricesRequest {
+                lines: vec![line(&listed, 20)],
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(hidden.code(), Code::NotFound);
 
     let unknown = client
         .quote_prices(app.as_role(

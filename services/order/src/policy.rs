@@ -50,7 +50,9 @@ pub fn act_on(actor: &Actor, order: OrderRef<'_>, action: Action) -> Result<(), 
 /// Whether the actor may read the order.
 pub fn read_order(actor: &Actor, order: OrderRef<'_>) -> Result<(), Denied> {
     let allowed = match &actor.standing {
-        Standing::ProvinceAdmin | Standing::Analyst | Standing::Service => true,
+        Standing::ProvinceAdmin | Standing::Analyst => true,
+        // No service calls the order service.
+        Standing::Service => false,
         Standing::RegencyAdmin(regency) => regency.as_str() == order.buyer_regency,
         Standing::Buyer(_) => is_buyer_of(actor, order),
         Standing::Vendor(_) => is_vendor_of(actor, order),
@@ -79,9 +81,8 @@ pub enum ListScope {
 /// The orders `actor` may list, given the vendor it asked for.
 pub fn list_orders(actor: &Actor, asked_vendor: Option<&VendorId>) -> Result<ListScope, Denied> {
     match &actor.standing {
-        Standing::ProvinceAdmin | Standing::Analyst | Standing::Service => {
-            Ok(ListScope::Everything)
-        }
+        Standing::ProvinceAdmin | Standing::Analyst => Ok(ListScope::Everything),
+        Standing::Service => Err(Denied("no service reads orders".into())),
         Standing::RegencyAdmin(regency) => Ok(ListScope::BuyerRegency(regency.to_string())),
         Standing::Buyer(unit) => Ok(ListScope::WorkUnit(unit.clone())),
         Standing::Vendor(None) => Err(Denied("this vendor token is not bound to a vendor".into())),
@@ -205,7 +206,8 @@ mod tests {
             .iter()
             .map(|a| read_order(a, order()).is_ok())
             .collect();
-        assert_eq!(allowed, [true, true, false, true, true, true, true]);
+        // No service reads orders.
+        assert_eq!(allowed, [true, true, false, true, true, true, false]);
         let other_regency = OrderRef {
             buyer_regency: "33.01",
             ..order()
@@ -228,7 +230,7 @@ mod tests {
                 Some(ListScope::Vendor(vendor)),
                 Some(ListScope::WorkUnit(unit("33.74", "Dinas Pendidikan"))),
                 Some(ListScope::Everything),
-                Some(ListScope::Everything),
+                None,
             ]
         );
         assert_eq!(

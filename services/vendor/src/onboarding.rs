@@ -12,7 +12,7 @@ use crate::Vendors;
 use crate::domain::vendor::Registration;
 use crate::error::{Result, VendorError};
 use crate::events;
-use crate::policy::{self, Visibility};
+use crate::policy::{self, VendorRef};
 use crate::store::{self, vendor};
 use crate::verification::VendorView;
 
@@ -26,8 +26,15 @@ impl Vendors {
         policy::register_in(actor, &registration.regency_code)?;
         let txn = db::begin_write(&self.db).await?;
         registrable(&txn, actor, &registration).await?;
+        // Taken identifiers are not refused here, which would tell anyone
+        // registering whose NIK is registered: the registration waits for
+        // the regency's review like any other, marked as a duplicate.
+        let duplicate_of = store::taken_identifier(&txn, &registration)
+            .await?
+            .map(|(_, holder)| holder);
         let now = time::now();
-        let row = new_vendor(registration, actor, now);
+        let mut row = new_vendor(registration, actor, now);
+        row.duplicate_of = duplicate_of;
         store::insert_vendor(&txn, vendor::ActiveModel::from(row.clone()))
             .await
             .map_err(conflict_on_unique)?;
@@ -48,17 +55,25 @@ impl Vendors {
         txn.commit().await.map_err(conflict_on_unique)?;
         self.relay.wake();
         self.counts.reached(VendorStatus::Pending.as_str());
-        tracing::info!(vendor_id = %row.id, regency = %row.regency_code, by = actor.role().as_str(), "vendor registered");
-        Ok(VendorView::basic(row, Visibility::Full))
+        tracing::info!(
+            vendor_id = %row.id,
+            regency = %row.regency_code,
+            by = actor.role().as_str(),
+            duplicate = row.duplicate_of.is_some(),
+            "vendor registered"
+        );
+        let visibility = policy::read_vendor(actor, VendorRef::of(&row))?;
+        Ok(VendorView::basic(row, visibility))
     }
 }
 
-/// A concurrent registration with the same identifiers committed first.
+/// A concurrent self-registration of the same account committed first
+/// (the one unique key a registration still has).
 fn conflict_on_unique(e: DbErr) -> VendorError {
     if is_unique_violation(&e) {
         VendorError::AlreadyExists {
-            field: "nik",
-            message: "a vendor with this NIK, NIB or NPWP is already registered".into(),
+            field: "account",
+            message: "this account already registered a vendor".into(),
         }
     } else {
         VendorError::Store(e)
@@ -66,8 +81,8 @@ fn conflict_on_unique(e: DbErr) -> VendorError {
 }
 
 /// Whether `registration` may be added now: its regency known and joined,
-/// its NIK issued in a known regency, a self-registering account without a
-/// vendor yet, and no vendor holding its identifiers.
+/// its NIK issued in a known regency, and a self-registering account
+/// without a vendor yet.
 async fn registrable(
     txn: &impl ConnectionTrait,
     actor: &Actor,
@@ -107,15 +122,6 @@ async fn registrable(
             message: format!("this account already registered vendor {existing}"),
         });
     }
-    if let Some(field) = store::taken_identifier(txn, registration).await? {
-        return Err(VendorError::AlreadyExists {
-            field,
-            message: format!(
-                "a vendor with this {} is already registered",
-                field.to_uppercase()
-            ),
-        });
-    }
     Ok(())
 }
 
@@ -143,5 +149,6 @@ fn new_vendor(registration: Registration, actor: &Actor, now: DateTime<Utc>) -> 
         registered_by: actor.subject.clone(),
         registered_at: now,
         updated_at: now,
+        duplicate_of: None,
     }
 }

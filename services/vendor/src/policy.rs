@@ -17,10 +17,21 @@ use blangkon_domain::{Actor, Denied, RegencyCode, Standing};
 /// How much of a vendor record a caller may see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Visibility {
-    /// Admins in scope and the vendor itself: everything.
+    /// Admins in scope: everything, with what their review needs (a
+    /// registration's duplicate of another vendor).
     Full,
-    /// Everyone else: no NIK, NPWP, bank account or contact.
+    /// The vendor itself: its own record, without the review's notes.
+    Own,
+    /// Everyone else: no NIK, NPWP, bank account, contact, history, nor
+    /// an individual's address.
     Public,
+}
+
+impl Visibility {
+    /// The record's personal and banking fields are shown.
+    pub fn personal(self) -> bool {
+        matches!(self, Visibility::Full | Visibility::Own)
+    }
 }
 
 /// A vendor as the policy needs to see it.
@@ -32,6 +43,16 @@ pub struct VendorRef<'a> {
     pub owner_subject: Option<&'a str>,
 }
 
+impl<'a> VendorRef<'a> {
+    pub fn of(row: &'a crate::store::vendor::Model) -> Self {
+        Self {
+            id: &row.id,
+            regency: &row.regency_code,
+            owner_subject: row.owner_subject.as_deref(),
+        }
+    }
+}
+
 /// Adding regencies and letting them join is the province's.
 pub fn manage_regencies(actor: &Actor, action: &str) -> Result<(), Denied> {
     match actor.standing {
@@ -40,9 +61,13 @@ pub fn manage_regencies(actor: &Actor, action: &str) -> Result<(), Denied> {
     }
 }
 
-/// Any authenticated caller may read the regencies.
-pub fn list_regencies(_actor: &Actor) -> Result<(), Denied> {
-    Ok(())
+/// Any person signed in may read the regencies; a service identity holds
+/// only what its calls need (the order service reads a vendor's status).
+pub fn list_regencies(actor: &Actor) -> Result<(), Denied> {
+    match actor.standing {
+        Standing::Service => Err(Denied::role(actor, "list regencies")),
+        _ => Ok(()),
+    }
 }
 
 /// Registering a vendor in `regency`: the province anywhere, a regency admin
@@ -91,7 +116,7 @@ pub fn read_vendor(actor: &Actor, vendor: VendorRef<'_>) -> Result<Visibility, D
             let own = bound.is_some_and(|id| id.to_string() == vendor.id)
                 || vendor.owner_subject == Some(actor.subject.as_str());
             if own {
-                Ok(Visibility::Full)
+                Ok(Visibility::Own)
             } else {
                 Err(Denied("a vendor may read only its own record".into()))
             }
@@ -113,9 +138,8 @@ pub fn list_vendors(
             _ => Ok((Some(own.clone()), Visibility::Full)),
         },
         Standing::Vendor(_) => Err(Denied("a vendor may read only its own record".into())),
-        Standing::Buyer(_) | Standing::Analyst | Standing::Service => {
-            Ok((asked, Visibility::Public))
-        }
+        Standing::Service => Err(Denied::role(actor, "list vendors")),
+        Standing::Buyer(_) | Standing::Analyst => Ok((asked, Visibility::Public)),
     }
 }
 
@@ -165,7 +189,11 @@ mod tests {
                 actor.standing == Standing::ProvinceAdmin,
                 "{actor:?}"
             );
-            assert!(list_regencies(&actor).is_ok());
+            assert_eq!(
+                list_regencies(&actor).is_ok(),
+                actor.standing != Standing::Service,
+                "{actor:?}"
+            );
         }
     }
 
@@ -221,7 +249,7 @@ mod tests {
     }
 
     #[test]
-    fn a_vendor_record_is_full_to_admins_in_scope_and_itself_and_public_to_others() {
+    fn a_vendor_record_is_full_to_admins_its_own_to_itself_and_public_to_others() {
         let vendor = VendorRef {
             id: VENDOR,
             regency: "33.74",
@@ -238,7 +266,7 @@ mod tests {
                 Some(Full),
                 Some(Full),
                 None,
-                Some(Full),
+                Some(Own),
                 Some(Public),
                 Some(Public),
                 Some(Public)
@@ -253,7 +281,7 @@ mod tests {
             owner_subject: Some("v"),
             ..vendor
         };
-        assert_eq!(read_vendor(&actors()[2], owned), Ok(Full));
+        assert_eq!(read_vendor(&actors()[2], owned), Ok(Own));
     }
 
     #[test]
@@ -274,8 +302,12 @@ mod tests {
         );
         assert!(list_vendors(&actors()[2], None).is_err());
         assert!(list_vendors(&actors()[3], None).is_err());
-        for other in &actors()[4..] {
+        for other in &actors()[4..6] {
             assert_eq!(list_vendors(other, None), Ok((None, Visibility::Public)));
         }
+        assert!(
+            list_vendors(&actors()[6], None).is_err(),
+            "no service lists vendors"
+        );
     }
 }

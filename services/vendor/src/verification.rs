@@ -13,6 +13,18 @@ use crate::events;
 use crate::policy::{self, Visibility};
 use crate::store::{self, status_history, training, vendor};
 
+/// Another vendor with one of the same identifiers became active while
+/// this decision was being made.
+fn verified_meanwhile(e: sea_orm::DbErr) -> VendorError {
+    if db::is_unique_violation(&e) {
+        VendorError::NotNow(
+            "another vendor with the same NIK, NIB or NPWP was verified meanwhile: reject this registration as a duplicate".into(),
+        )
+    } else {
+        VendorError::Store(e)
+    }
+}
+
 /// A decision on one vendor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decide {
@@ -61,8 +73,21 @@ impl Vendors {
         policy::administer_vendor_of(actor, &row.regency_code, &action)?;
         let from = row.status;
         let to = next_status(from, decision)?;
+        // One active vendor per NIK, NIB and NPWP: a duplicate registration
+        // waits for the regency to reject it (or the other vendor).
+        if decision == Decision::Verify
+            && let Some((field, holder)) = store::active_holder(&txn, &row).await?
+        {
+            return Err(VendorError::NotNow(format!(
+                "its {} belongs to vendor {holder}, which is active: reject this registration as a duplicate, or reject or suspend that vendor first",
+                field.to_uppercase()
+            )));
+        }
         let now = time::now();
-        if !store::change_status(&txn, &vendor_id, from, to, now).await? {
+        let changed = store::change_status(&txn, &vendor_id, from, to, now)
+            .await
+            .map_err(verified_meanwhile)?;
+        if !changed {
             return Err(VendorError::Changed(format!("vendor {vendor_id}")));
         }
         row.status = to;
@@ -85,7 +110,7 @@ impl Vendors {
             events::status_changed(&row, decision, from, to, &reason, now, actor),
         )
         .await?;
-        txn.commit().await?;
+        txn.commit().await.map_err(verified_meanwhile)?;
         self.relay.wake();
         self.counts.reached(to.as_str());
         tracing::info!(%vendor_id, from = from.as_str(), to = to.as_str(), by = actor.role().as_str(), "vendor status changed");
@@ -127,12 +152,17 @@ impl Vendors {
         Ok(row)
     }
 
-    /// `row` with its history and trainings.
+    /// `row` with its history and trainings, for those who may see them:
+    /// the entries name the people who acted and why (a rejection's or a
+    /// suspension's reasons), which are not everyone's to read.
     pub(crate) async fn with_details(
         &self,
         row: vendor::Model,
         visibility: Visibility,
     ) -> Result<VendorView> {
+        if !visibility.personal() {
+            return Ok(VendorView::basic(row, visibility));
+        }
         let history = store::history(&self.db, &row.id).await?;
         let trainings = store::trainings(&self.db, &row.id).await?;
         Ok(VendorView {

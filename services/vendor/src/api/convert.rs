@@ -56,8 +56,15 @@ pub fn regency_to_proto(view: RegencyView) -> pb::Regency {
 }
 
 pub fn vendor_to_proto(row: vendor::Model, visibility: Visibility) -> pb::Vendor {
-    let full = visibility == Visibility::Full;
+    let full = visibility.personal();
     let keep = |value: String| if full { value } else { String::new() };
+    // An individual's address is where a person lives: for those who
+    // administer the record only. A business's address is public.
+    let address = if full || row.legal_form != LegalForm::Individual {
+        row.address
+    } else {
+        String::new()
+    };
     pb::Vendor {
         legal_form: row.legal_form.to_proto() as i32,
         scale: row.scale.to_proto() as i32,
@@ -68,7 +75,7 @@ pub fn vendor_to_proto(row: vendor::Model, visibility: Visibility) -> pb::Vendor
         // The NIB is a business's public licence number, shown to everyone.
         nib: row.nib.unwrap_or_default(),
         npwp: keep(row.npwp.unwrap_or_default()),
-        address: row.address,
+        address,
         regency_code: row.regency_code,
         contact: full.then_some(pb::Contact {
             phone: row.phone,
@@ -83,6 +90,11 @@ pub fn vendor_to_proto(row: vendor::Model, visibility: Visibility) -> pb::Vendor
         updated_at: Some(to_timestamp(row.updated_at)),
         history: Vec::new(),
         trainings: Vec::new(),
+        duplicate_of: if visibility == Visibility::Full {
+            row.duplicate_of.unwrap_or_default()
+        } else {
+            String::new()
+        },
     }
 }
 

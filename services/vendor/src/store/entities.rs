@@ -56,6 +56,9 @@ pub mod vendor {
         pub registered_by: String,
         pub registered_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+        /// For the regency's review: the vendor that already held one of
+        /// this registration's identifiers when it was registered.
+        pub duplicate_of: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,7 +11,7 @@ use sea_orm_migration::sea_orm::{ActiveValue::Set, EntityTrait};
 use super::entities::regency;
 use crate::domain::regency::{CENTRAL_JAVA_CSV, parse_csv};
 
-migrator!(CreateVendorTables, SeedCentralJava);
+migrator!(CreateVendorTables, SeedCentralJava, DuplicatesGoToReview);
 
 #[derive(DeriveIden)]
 enum Regencies {
@@ -46,6 +46,7 @@ enum Vendors {
     Status,
     OwnerSubject,
     RegisteredBy,
+    DuplicateOf,
     RegisteredAt,
     UpdatedAt,
 }
@@ -218,6 +219,45 @@ impl MigrationTrait for SeedCentralJava {
         regency::Entity::insert_many(rows)
             .exec_without_returning(m.get_connection())
             .await?;
+        Ok(())
+    }
+}
+
+migration! {
+    /// A registration whose NIK, NIB or NPWP another vendor holds is kept,
+    /// pending, for the regency's review, instead of being refused (which
+    /// told whoever registered that the identifier is taken). One vendor
+    /// per identifier still holds among the verified and suspended ones:
+    /// the regency rejects the duplicate, or rejects the other first.
+    DuplicatesGoToReview = "m20261205_000102_duplicates_go_to_review"
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for DuplicatesGoToReview {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Vendors::Table)
+                .add_column(optional_code(Vendors::DuplicateOf, 36))
+                .to_owned(),
+        )
+        .await?;
+        let db = m.get_connection();
+        for column in ["nik", "nib", "npwp"] {
+            db.execute_unprepared(&format!("DROP INDEX IF EXISTS vendors_{column}_key"))
+                .await?;
+            db.execute_unprepared(&format!(
+                "CREATE INDEX vendors_{column} ON vendors ({column})"
+            ))
+            .await?;
+            // Partial unique indexes: the same statement on PostgreSQL and
+            // SQLite.
+            db.execute_unprepared(&format!(
+                "CREATE UNIQUE INDEX vendors_{column}_active ON vendors ({column}) \
+                 WHERE status IN ('verified', 'suspended')"
+            ))
+            .await?;
+        }
         Ok(())
     }
 }

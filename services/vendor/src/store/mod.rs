@@ -133,11 +133,12 @@ pub async fn vendor_counts(
     Ok(counts)
 }
 
-/// Which identifier of `registration` another vendor already holds, if any.
+/// A vendor already holding one of `registration`'s identifiers (NIK,
+/// NIB, NPWP), if any: the identifier's field and that vendor's id.
 pub async fn taken_identifier(
     conn: &impl ConnectionTrait,
     registration: &Registration,
-) -> Result<Option<&'static str>, DbErr> {
+) -> Result<Option<(&'static str, String)>, DbErr> {
     let checks = [
         (
             "nik",
@@ -161,11 +162,41 @@ pub async fn taken_identifier(
             .select_only()
             .column(vendor::Column::Id)
             .filter(column.eq(value))
+            .order_by_asc(vendor::Column::Id)
             .into_tuple::<String>()
             .one(conn)
             .await?;
-        if found.is_some() {
-            return Ok(Some(field));
+        if let Some(holder) = found {
+            return Ok(Some((field, holder)));
+        }
+    }
+    Ok(None)
+}
+
+/// A verified or suspended vendor other than `vendor` holding one of its
+/// identifiers: the identifier's field and that vendor's id.
+pub async fn active_holder(
+    conn: &impl ConnectionTrait,
+    vendor: &vendor::Model,
+) -> Result<Option<(&'static str, String)>, DbErr> {
+    let checks = [
+        ("nik", vendor::Column::Nik, vendor.nik.as_deref()),
+        ("nib", vendor::Column::Nib, vendor.nib.as_deref()),
+        ("npwp", vendor::Column::Npwp, vendor.npwp.as_deref()),
+    ];
+    for (field, column, value) in checks {
+        let Some(value) = value else { continue };
+        let found = vendor::Entity::find()
+            .select_only()
+            .column(vendor::Column::Id)
+            .filter(column.eq(value))
+            .filter(vendor::Column::Id.ne(vendor.id.as_str()))
+            .filter(vendor::Column::Status.is_in([VendorStatus::Verified, VendorStatus::Suspended]))
+            .into_tuple::<String>()
+            .one(conn)
+            .await?;
+        if let Some(holder) = found {
+            return Ok(Some((field, holder)));
         }
     }
     Ok(None)

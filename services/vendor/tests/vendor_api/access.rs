@@ -153,6 +153,37 @@ async fn roles_that_do_not_administer_vendors_are_refused() {
 }
 
 #[tokio::test]
+async fn an_individual_vendors_address_and_history_are_for_its_administrators_only() {
+    let app = spawn_app().await;
+    let mut client = app.client().await;
+    let vendor = app.joined_vendor(7).await;
+    assert!(!vendor.address.is_empty());
+    let full = |vendor_id: &str| pb::GetVendorRequest {
+        vendor_id: vendor_id.into(),
+        view: pb::VendorView::Full as i32,
+    };
+    for role in [Role::Buyer, Role::Analyst, Role::Service] {
+        let seen = client
+            .get_vendor(app.as_role(role, full(&vendor.id)))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(seen.name, vendor.name, "{role}");
+        assert_eq!(seen.address, "", "{role} sees no home address");
+        assert_eq!(seen.nik, "", "{role}");
+        assert!(seen.history.is_empty(), "{role} sees no history");
+    }
+    let administered = client
+        .get_vendor(app.as_regency(SEMARANG, full(&vendor.id)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(administered.address, vendor.address);
+    assert_eq!(administered.history.len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_missing_or_bad_token_is_unauthenticated() {
     let app = spawn_app().await;
     let mut client = app.client().await;

@@ -99,56 +99,104 @@ async fn bad_input_is_refused_with_every_bad_field_named_and_nothing_written() {
 }
 
 #[tokio::test]
-async fn a_duplicate_nik_nib_or_npwp_is_already_exists() {
+async fn a_duplicate_identifier_goes_to_review_without_revealing_itself() {
     let app = spawn_app().await;
     let mut client = app.client().await;
     app.join(SEMARANG).await;
-    client
+    let first = client
         .register_vendor(app.as_regency(SEMARANG, individual(SEMARANG, 11)))
         .await
-        .unwrap();
-    client
+        .unwrap()
+        .into_inner();
+    let company_first = client
         .register_vendor(app.as_regency(SEMARANG, company(SEMARANG, 12)))
+        .await
+        .unwrap()
+        .into_inner();
+    client
+        .verify_vendor(app.as_regency(
+            SEMARANG,
+            pb::VerifyVendorRequest {
+                vendor_id: first.id.clone(),
+                note: String::new(),
+            },
+        ))
         .await
         .unwrap();
 
+    // Someone registers themselves with a NIK that is taken: the answer is
+    // what any registration gets, a pending vendor of their own.
+    let fresh = client
+        .register_vendor(app.as_vendor("umkm-a", None, individual(SEMARANG, 99)))
+        .await
+        .unwrap()
+        .into_inner();
     let same_nik = client
-        .register_vendor(app.as_regency(
-            SEMARANG,
+        .register_vendor(app.as_vendor(
+            "umkm-b",
+            None,
             pb::RegisterVendorRequest {
                 name: "Someone else".into(),
                 ..individual(SEMARANG, 11)
             },
         ))
         .await
-        .unwrap_err();
-    assert_eq!(same_nik.code(), Code::AlreadyExists);
-    assert_eq!(violated_fields(&same_nik), ["nik"]);
-
-    let same_nib = client
-        .register_vendor(app.as_regency(
+        .unwrap()
+        .into_inner();
+    for answer in [&fresh, &same_nik] {
+        assert_eq!(answer.status, pb::VendorStatus::Pending as i32);
+        assert_eq!(answer.duplicate_of, "", "the registrant is not told");
+    }
+    // The regency's admin sees it in review, and cannot verify it while
+    // the first holder is active.
+    let reviewed = client
+        .get_vendor(app.as_regency(
             SEMARANG,
-            pb::RegisterVendorRequest {
-                npwp: "098765432109876".into(),
-                ..company(SEMARANG, 12)
+            pb::GetVendorRequest {
+                vendor_id: same_nik.id.clone(),
+                view: pb::VendorView::Basic as i32,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reviewed.duplicate_of, first.id);
+    let refused = client
+        .verify_vendor(app.as_regency(
+            SEMARANG,
+            pb::VerifyVendorRequest {
+                vendor_id: same_nik.id.clone(),
+                note: String::new(),
             },
         ))
         .await
         .unwrap_err();
-    assert_eq!(violated_fields(&same_nib), ["nib"]);
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert!(
+        refused.message().contains("reject this registration"),
+        "{refused:?}"
+    );
+    assert!(!refused.message().contains(&individual(SEMARANG, 11).nik));
 
-    let same_npwp = client
-        .register_vendor(app.as_regency(
-            SEMARANG,
-            pb::RegisterVendorRequest {
-                nib: "9120099999999".into(),
-                ..company(SEMARANG, 12)
-            },
-        ))
-        .await
-        .unwrap_err();
-    assert_eq!(violated_fields(&same_npwp), ["npwp"]);
-    assert_eq!(app.count("vendors").await, 2);
+    // The same for a company's NIB and NPWP.
+    for duplicate in [
+        pb::RegisterVendorRequest {
+            npwp: "098765432109876".into(),
+            ..company(SEMARANG, 12)
+        },
+        pb::RegisterVendorRequest {
+            nib: "9120099999999".into(),
+            ..company(SEMARANG, 12)
+        },
+    ] {
+        let answer = client
+            .register_vendor(app.as_regency(SEMARANG, duplicate))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(answer.duplicate_of, company_first.id);
+    }
+    assert_eq!(app.count("vendors").await, 6);
     app.stop().await;
 }
 
