@@ -19,9 +19,12 @@ use blangkon_proto::reporting as rep;
 use blangkon_proto::reporting::reporting_service_client::ReportingServiceClient;
 use blangkon_proto::vendor as ven;
 use blangkon_proto::vendor::vendor_service_client::VendorServiceClient;
-use blangkon_suite_tests::{Shop, own_topics};
+use blangkon_suite_tests::{Member, Shop, own_topics};
 use blangkon_testkit::eventually;
 use blangkon_testkit::fixtures::{individual_vendor, listed_product, token, with};
+use blangkon_testkit::provider::{
+    ANALYST, ORDER_CLIENT, PROVINCE_ADMIN, SEMARANG_ADMIN, TestProvider,
+};
 use prost::Message as _;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
@@ -128,11 +131,11 @@ fn is_refusal(code: Code) -> bool {
     matches!(code, Code::PermissionDenied | Code::Unauthenticated)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_caller_gets_what_the_authorization_table_says() {
+/// A world whose reporting has heard of both orders: its reads have
+/// something to say.
+async fn world() -> World {
     blangkon_testkit::init_tracing();
-    let mut world = World::new().await;
-    // Reporting has heard of the orders: its reads have something to say.
+    let world = World::new().await;
     let analyst = token_of(Caller::Analyst);
     eventually(
         "reporting hears of both orders",
@@ -154,7 +157,33 @@ async fn every_caller_gets_what_the_authorization_table_says() {
         },
     )
     .await;
+    world
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_caller_gets_what_the_authorization_table_says() {
+    let mut world = world().await;
+    walk(&mut world, "the test issuer's tokens").await;
+}
+
+/// The same walk with tokens a real OpenID provider grants: people signed
+/// in with the device flow, the order service's own client-credentials
+/// tokens (which the provider grants for the vendor and catalog services
+/// only: a caller it grants no token must be refused all the same).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_table_holds_for_tokens_from_the_provincial_provider() {
+    let Some(provider) = TestProvider::start("the_table_holds_for_tokens_from_the_provider").await
+    else {
+        return;
+    };
+    let mut world = world().await;
+    world.trust(provider).await;
+    walk(&mut world, "the OpenID provider's tokens").await;
+}
+
+/// Calls every operation as every caller, and fails with every answer
+/// that is not what the table says.
+async fn walk(world: &mut World, tokens: &str) {
     let rows = rows();
     assert_eq!(rows.len(), served_operations().len(), "the table's rows");
     let mut wrong = Vec::new();
@@ -173,7 +202,13 @@ async fn every_caller_gets_what_the_authorization_table_says() {
                     }
                 }
                 Cell::No => {
-                    let expected = if caller == Caller::Anonymous {
+                    let service = operation.split('.').next().unwrap_or_default();
+                    let tokenless = caller == Caller::Anonymous
+                        || world
+                            .token(caller, world::service_of(service))
+                            .await
+                            .is_none();
+                    let expected = if tokenless {
                         Code::Unauthenticated
                     } else {
                         Code::PermissionDenied
@@ -206,9 +241,9 @@ async fn every_caller_gets_what_the_authorization_table_says() {
     }
     assert!(
         wrong.is_empty(),
-        "{} of {calls} calls answered otherwise than docs/authorization.md says:\n{}",
+        "with {tokens}, {} of {calls} calls answered otherwise than docs/authorization.md says:\n{}",
         wrong.len(),
         wrong.join("\n")
     );
-    eprintln!("authorization table: {calls} calls, each as the table says");
+    eprintln!("authorization table with {tokens}: {calls} calls, each as the table says");
 }

@@ -25,6 +25,29 @@ pub(crate) struct World {
     /// The reservation the service placed; released by ReleaseStock.
     reservation: String,
     serial: u64,
+    tokens: Tokens,
+}
+
+/// Where the callers' tokens come from.
+enum Tokens {
+    /// The test issuer the services trust from the start.
+    Local,
+    /// A real OpenID provider, once the services trust it instead: a token
+    /// per caller and service, as the provider grants them (`None` where
+    /// it grants none, as for the order service's client outside its
+    /// calls).
+    Provider {
+        provider: TestProvider,
+        held: std::collections::HashMap<(String, &'static str), Option<String>>,
+    },
+}
+
+/// The service an operation belongs to, `VendorService.X` → `vendor`.
+pub(crate) fn service_of(operation: &str) -> &'static str {
+    ["vendor", "catalog", "order", "reporting"]
+        .into_iter()
+        .find(|s| operation.to_lowercase().starts_with(s))
+        .unwrap_or_else(|| panic!("{operation} is of no service"))
 }
 
 const SEMARANG: &str = "33.74";
@@ -115,6 +138,7 @@ impl World {
             order: Default::default(),
             reservation: String::new(),
             serial: 0,
+            tokens: Tokens::Local,
             _shop: shop,
         };
         world.furnish().await;
@@ -204,12 +228,60 @@ impl World {
         }
     }
 
-    /// The caller's token: the table's vendor is Semarang's.
-    fn token(&self, caller: Caller) -> Option<String> {
-        match caller {
-            Caller::Vendor => Some(vendor_token(&self.vendor[0])),
-            other => token_of(other),
+    /// From now on the services trust `provider` only (each restarted
+    /// over its database), and the callers sign in there: the accounts
+    /// the provider's administrator made for them, with the same bindings.
+    pub(crate) async fn trust(&mut self, provider: TestProvider) {
+        provider
+            .add_account(
+                "ppk@disdik",
+                serde_json::json!({"role": "buyer", "regency": SEMARANG, "work_unit": WORK_UNIT}),
+            )
+            .await;
+        provider
+            .add_account(
+                "umkm-semarang",
+                serde_json::json!({"role": "vendor", "vendor_id": self.vendor[0]}),
+            )
+            .await;
+        provider.trusted_by(&mut self._shop.services.config);
+        for member in Member::ALL {
+            self._shop.stop(member).await;
+            self._shop.start(member).await;
         }
+        self.tokens = Tokens::Provider {
+            provider,
+            held: Default::default(),
+        };
+    }
+
+    /// The caller's token for `service`: the table's vendor is Semarang's.
+    pub(crate) async fn token(&mut self, caller: Caller, service: &'static str) -> Option<String> {
+        let Tokens::Provider { provider, held } = &mut self.tokens else {
+            return match caller {
+                Caller::Vendor => Some(vendor_token(&self.vendor[0])),
+                other => token_of(other),
+            };
+        };
+        let key = (format!("{caller:?}"), service);
+        if let Some(token) = held.get(&key) {
+            return token.clone();
+        }
+        let account = match caller {
+            Caller::ProvinceAdmin => Some(PROVINCE_ADMIN),
+            Caller::RegencyAdmin => Some(SEMARANG_ADMIN),
+            Caller::Vendor => Some("umkm-semarang"),
+            Caller::Buyer => Some("ppk@disdik"),
+            Caller::Analyst => Some(ANALYST),
+            Caller::Service | Caller::Anonymous => None,
+        };
+        let token = match (caller, account) {
+            (_, Some(account)) => Some(provider.sign_in(account, service).await.access_token),
+            (Caller::Service, None) => provider.client_token(ORDER_CLIENT, service).await.ok(),
+            _ => None,
+        };
+        held.insert(key, token.clone());
+        token
     }
 
     /// Calls `operation` as `caller` on `target`'s thing.
@@ -219,7 +291,7 @@ impl World {
         caller: Caller,
         target: Target,
     ) -> Result<(), Status> {
-        let token = self.token(caller);
+        let token = self.token(caller, service_of(operation)).await;
         let tok = token.as_deref();
         let which = usize::from(target == Target::Others);
         let regency = [SEMARANG, KENDAL][which];
