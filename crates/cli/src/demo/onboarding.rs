@@ -55,24 +55,32 @@ impl Suite {
                 account_holder: v.bank.2.clone(),
             }),
         };
-        let registered = self
-            .call(
-                "register",
-                |_| false,
-                || {
-                    let mut client = self.vendor.clone();
-                    let request = with_token(&admin, registration.clone());
-                    async move { client.register_vendor(request).await }
-                },
-            )
-            .await;
-        let vendor = match registered {
-            Ok(vendor) => vendor,
-            Err(status) if status.code() == Code::AlreadyExists => {
-                self.registered(v, &admin).await?
+        // An earlier run's vendor is found first: a registration whose NIK
+        // or NIB is taken would be accepted as a duplicate for review.
+        let vendor = match self.registered(v, &admin).await? {
+            Some(vendor) => vendor,
+            None => {
+                self.call(
+                    "register",
+                    |_| false,
+                    || {
+                        let mut client = self.vendor.clone();
+                        let request = with_token(&admin, registration.clone());
+                        async move { client.register_vendor(request).await }
+                    },
+                )
+                .await
+                .map_err(|status| anyhow::anyhow!("registering {}: {}", v.name, status.message()))?
             }
-            Err(status) => bail!("registering {}: {}", v.name, status.message()),
         };
+        if !vendor.duplicate_of.is_empty() {
+            bail!(
+                "{} was registered as a duplicate of vendor {} (its NIK, NIB or NPWP is taken in \
+                 another regency): another demo seed or real data uses it",
+                v.name,
+                vendor.duplicate_of
+            );
+        }
         if vendor.status == ven::VendorStatus::Pending as i32 {
             self.call(
                 "verify",
@@ -113,8 +121,9 @@ impl Suite {
         Ok(vendor.id)
     }
 
-    /// The vendor an earlier run registered as `v`, found by its NIK or NIB.
-    async fn registered(&self, v: &VendorPlan, admin: &str) -> anyhow::Result<ven::Vendor> {
+    /// The vendor an earlier run registered as `v`, found by its name and
+    /// its NIK or NIB, if there is one.
+    async fn registered(&self, v: &VendorPlan, admin: &str) -> anyhow::Result<Option<ven::Vendor>> {
         let mut page_token = String::new();
         loop {
             let page = self
@@ -156,15 +165,10 @@ impl Suite {
                         },
                     )
                     .await?;
-                return Ok(full);
+                return Ok(Some(full));
             }
             if page.next_page_token.is_empty() {
-                bail!(
-                    "{} is registered (its NIK, NIB or NPWP is taken) but not in {}: another \
-                     demo seed or real data uses it",
-                    v.name,
-                    v.regency
-                );
+                return Ok(None);
             }
             page_token = page.next_page_token;
         }
