@@ -21,7 +21,7 @@ use blangkon_testkit::fixtures::{individual_vendor, listed_product, with};
 use blangkon_testkit::provider::{
     BUYER, PROVINCE_ADMIN, SHORT_LIVED_CLIENT, STRANGER_CLIENT, TestProvider,
 };
-use blangkon_testkit::{TestDatabase, TestSuite};
+use blangkon_testkit::{TestDatabase, TestSuite, eventually};
 use blangkon_vendor::VendorService;
 use serde_json::{Value, json};
 use tonic::Code;
@@ -222,7 +222,17 @@ async fn rotated_keys_are_fetched_and_bad_tokens_refused_with_the_reason_logged(
         .access_token;
     assert_eq!(part(&after, 0)["kid"], current.as_str());
     assert_eq!(part(&after, 0)["alg"], "ES256");
-    client.list_regencies(with(&after, list())).await.unwrap();
+    // Accepted once the service fetched the key set again (at most every
+    // second when a token names a key it does not hold).
+    eventually(
+        "a token of the new key is accepted",
+        Duration::from_secs(10),
+        || {
+            let (mut client, request) = (client.clone(), with(&after, list()));
+            async move { client.list_regencies(request).await }
+        },
+    )
+    .await;
 
     // Algorithm confusion with the published key as an HMAC secret, and
     // an unsigned token, both naming the provider's current key.

@@ -132,7 +132,11 @@ impl ServiceHost {
             db,
             relay,
             waker,
-            verifier: Arc::new(TokenVerifier::new(auth)?),
+            verifier: {
+                let verifier = TokenVerifier::new(auth)?;
+                verifier.prefetch();
+                Arc::new(verifier)
+            },
             kafka: kafka_settings.clone(),
             grace: Duration::from_secs(grpc_settings.shutdown_grace_secs),
             tasks: Vec::new(),

@@ -122,11 +122,12 @@ impl TestProvider {
         Some(provider)
     }
 
-    /// Services trusting this provider: its issuer (keys fetched at once
-    /// when a token names a new one), the order service its client here.
+    /// Services trusting this provider: its issuer (keys fetched again at
+    /// most every second when a token names a new one), the order service
+    /// its client here.
     pub fn trusted_by(&self, suite: &mut Suite) {
         suite.auth.issuer = self.issuer.clone();
-        suite.auth.keys_refresh_min_secs = 0;
+        suite.auth.keys_refresh_min_secs = 1;
         suite.clients = vec![(
             "order",
             ClientSettings {
@@ -159,6 +160,7 @@ impl TestProvider {
         let answer: Value = self
             .http
             .post(format!("{}/__rotate", self.issuer))
+            .json(&json!({}))
             .send()
             .await
             .expect("rotate the keys")

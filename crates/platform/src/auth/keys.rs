@@ -11,7 +11,10 @@
 //! are ignored; HS256 is only the operator's opt-in shared secret.
 
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
@@ -52,19 +55,39 @@ enum Source {
 
 struct Fetched {
     keys: Vec<VerifyingKey>,
-    at: Instant,
+    /// When they were fetched; `None` before the first fetch.
+    at: Option<Instant>,
 }
 
-/// The keys a service verifies tokens with.
+/// The one fetch of the key set that may be under way, and when the last
+/// one ended.
+#[derive(Default)]
+struct Fetching {
+    in_flight: Option<Shared<BoxFuture<'static, ()>>>,
+    last_attempt: Option<Instant>,
+    last_error: Option<String>,
+}
+
+/// The keys a service verifies tokens with. Fetches run on a task of
+/// their own, one at a time: a call that is cancelled while it waits for
+/// one (a client's deadline) cancels its wait, never the fetch.
+#[derive(Clone)]
 pub struct Keys {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     source: Source,
     http: Http,
     cached: RwLock<Arc<Fetched>>,
-    /// When the keys were last fetched (or tried): one fetch at a time.
-    last_fetch: tokio::sync::Mutex<Option<Instant>>,
+    fetching: Mutex<Fetching>,
     min_refresh: Duration,
     max_age: Duration,
+    max_stale: Duration,
 }
+
+/// How long a token naming a key not held waits for the key set.
+const UNKNOWN_KEY_WAIT: Duration = Duration::from_secs(5);
 
 impl Keys {
     pub fn new(settings: &AuthSettings, http: Http) -> Self {
@@ -81,24 +104,33 @@ impl Keys {
                 issuer: settings.issuer.clone(),
             }
         };
-        let nothing = Fetched {
-            keys: Vec::new(),
-            // Old enough to be fetched on first use.
-            at: Instant::now() - Duration::from_secs(settings.keys_max_age_secs + 1),
-        };
         Self {
-            source,
-            http,
-            cached: RwLock::new(Arc::new(nothing)),
-            last_fetch: tokio::sync::Mutex::new(None),
-            min_refresh: Duration::from_secs(settings.keys_refresh_min_secs),
-            max_age: Duration::from_secs(settings.keys_max_age_secs),
+            inner: Arc::new(Inner {
+                source,
+                http,
+                cached: RwLock::new(Arc::new(Fetched {
+                    keys: Vec::new(),
+                    at: None,
+                })),
+                fetching: Mutex::new(Fetching::default()),
+                min_refresh: Duration::from_secs(settings.keys_refresh_min_secs),
+                max_age: Duration::from_secs(settings.keys_max_age_secs),
+                max_stale: Duration::from_secs(settings.keys_max_stale_secs),
+            }),
+        }
+    }
+
+    /// Starts fetching the key set, so the first call finds it held. Needs
+    /// a Tokio runtime.
+    pub fn prefetch(&self) {
+        if !matches!(self.inner.source, Source::Shared(_)) {
+            self.refresh();
         }
     }
 
     /// The key for a token whose header names `kid`.
     pub async fn key_for(&self, kid: Option<&str>) -> Result<VerifyingKey, KeyError> {
-        if let Source::Shared(key) = &self.source {
+        if let Source::Shared(key) = &self.inner.source {
             return Ok(VerifyingKey {
                 kid: None,
                 algorithm: Algorithm::HS256,
@@ -106,46 +138,95 @@ impl Keys {
             });
         }
         let held = self.current();
-        if held.at.elapsed() < self.max_age
-            && let Some(found) = pick(&held.keys, kid)
-        {
+        let age = held.at.map(|at| at.elapsed());
+        // Keys fetched too long ago are not trusted any more: a provider
+        // kept out of reach must not keep a withdrawn key good for ever.
+        let usable = age.is_some_and(|age| age <= self.inner.max_stale);
+        if usable && let Some(found) = pick(&held.keys, kid) {
+            // Old keys are still served while newer ones are fetched.
+            if age.is_some_and(|age| age >= self.inner.max_age) {
+                self.refresh();
+            }
             return found;
         }
-        let mut last_fetch = self.last_fetch.lock().await;
-        // Another call may have fetched while this one waited.
+        // A key not held (or none held): wait, bounded, for a fetch.
+        if let Some(fetch) = self.refresh() {
+            let _ = tokio::time::timeout(UNKNOWN_KEY_WAIT, fetch).await;
+        }
         let held = self.current();
-        let fresh = held.at.elapsed() < self.max_age;
-        if fresh && let Some(found) = pick(&held.keys, kid) {
-            return found;
-        }
-        if last_fetch.is_some_and(|at| at.elapsed() < self.min_refresh) {
-            return pick(&held.keys, kid).unwrap_or(Err(KeyError::Unknown));
-        }
-        *last_fetch = Some(Instant::now());
-        match self.fetch().await {
-            Ok(keys) => {
-                tracing::info!(keys = keys.len(), "fetched the identity provider's keys");
-                let fetched = Arc::new(Fetched {
-                    keys,
-                    at: Instant::now(),
-                });
-                *self.cached.write().unwrap_or_else(|p| p.into_inner()) = fetched.clone();
-                pick(&fetched.keys, kid).unwrap_or(Err(KeyError::Unknown))
-            }
-            // Keys already held stay good while the provider is away: a
-            // provider outage must not log every caller out.
-            Err(reason) => {
-                tracing::warn!(%reason, "cannot fetch the identity provider's keys");
-                pick(&held.keys, kid).unwrap_or(Err(KeyError::Unavailable(reason)))
-            }
+        let usable = held
+            .at
+            .is_some_and(|at| at.elapsed() <= self.inner.max_stale);
+        match pick(&held.keys, kid) {
+            Some(found) if usable => found,
+            _ if !usable => Err(KeyError::Unavailable(
+                self.inner
+                    .lock_fetching()
+                    .last_error
+                    .clone()
+                    .unwrap_or_else(|| "not fetched yet".into()),
+            )),
+            _ => Err(KeyError::Unknown),
         }
     }
 
     fn current(&self) -> Arc<Fetched> {
-        self.cached
+        self.inner
+            .cached
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// The fetch under way, or a new one unless the last began less than
+    /// `keys_refresh_min_secs` ago; `None` when none may start now.
+    fn refresh(&self) -> Option<Shared<BoxFuture<'static, ()>>> {
+        let mut fetching = self.inner.lock_fetching();
+        if let Some(in_flight) = &fetching.in_flight {
+            return Some(in_flight.clone());
+        }
+        if fetching
+            .last_attempt
+            .is_some_and(|at| at.elapsed() < self.inner.min_refresh)
+        {
+            return None;
+        }
+        fetching.last_attempt = Some(Instant::now());
+        let inner = self.inner.clone();
+        let task = tokio::spawn(async move {
+            let fetched = inner.fetch().await;
+            let mut fetching = inner.lock_fetching();
+            match fetched {
+                Ok(keys) => {
+                    tracing::info!(keys = keys.len(), "fetched the identity provider's keys");
+                    *inner.cached.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Fetched {
+                        keys,
+                        at: Some(Instant::now()),
+                    });
+                    fetching.last_error = None;
+                }
+                // Keys already held stay good (up to keys_max_stale_secs)
+                // while the provider is away: an outage must not log every
+                // caller out.
+                Err(reason) => {
+                    tracing::warn!(%reason, "cannot fetch the identity provider's keys");
+                    fetching.last_error = Some(reason);
+                }
+            }
+            fetching.in_flight = None;
+        });
+        let done: BoxFuture<'static, ()> = Box::pin(async move {
+            let _ = task.await;
+        });
+        let shared = done.shared();
+        fetching.in_flight = Some(shared.clone());
+        Some(shared)
+    }
+}
+
+impl Inner {
+    fn lock_fetching(&self) -> std::sync::MutexGuard<'_, Fetching> {
+        self.fetching.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     async fn fetch(&self) -> Result<Vec<VerifyingKey>, String> {

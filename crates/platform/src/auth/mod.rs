@@ -55,8 +55,10 @@ pub enum AuthError {
     UnknownKey,
     #[error("the token's algorithm is not the one its key is for")]
     AlgorithmMismatch,
-    #[error("the identity provider's keys are unavailable; retry later ({0})")]
-    KeysUnavailable(String),
+    /// The reason is logged where the fetch failed; callers are not told
+    /// where the provider is.
+    #[error("the identity provider's keys are unavailable; retry later")]
+    KeysUnavailable,
     #[error("the token's signature does not verify")]
     BadSignature,
     #[error("the token has expired")]
@@ -90,9 +92,7 @@ pub enum AuthError {
 impl From<AuthError> for Status {
     fn from(e: AuthError) -> Self {
         match e {
-            AuthError::KeysUnavailable(_) | AuthError::Setup(_) => {
-                Status::unavailable(e.to_string())
-            }
+            AuthError::KeysUnavailable | AuthError::Setup(_) => Status::unavailable(e.to_string()),
             e => Status::unauthenticated(e.to_string()),
         }
     }

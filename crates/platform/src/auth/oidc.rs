@@ -50,6 +50,9 @@ impl Http {
     /// when `ca_file` names one, the PEM certificates in it.
     pub fn new(ca_file: &str) -> Result<Self, String> {
         let mut builder = reqwest::Client::builder()
+            // A redirect could carry a form with a refresh token or a
+            // device code elsewhere (or to plain http): none is followed.
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(TIMEOUT)
             .connect_timeout(TIMEOUT)
             .user_agent(concat!("blangkon/", env!("CARGO_PKG_VERSION")));
@@ -112,6 +115,29 @@ impl Http {
         }
         match serde_json::from_slice::<OAuthError>(&body) {
             Ok(error) => Ok(TokenAnswer::Refused(error)),
+            Err(_) => Err(format!("POST {url}: HTTP {status}")),
+        }
+    }
+}
+
+impl Http {
+    /// Revokes `token` (RFC 7009): any 2xx answer is success (the body is
+    /// empty), an OAuth error answer is the refusal.
+    pub async fn revoke(&self, url: &str, form: &[(&str, &str)]) -> Result<(), String> {
+        let answer = self
+            .client
+            .post(url)
+            .form(form)
+            .send()
+            .await
+            .map_err(|e| format!("POST {url}: {}", without_url(&e)))?;
+        let status = answer.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let body = answer.bytes().await.unwrap_or_default();
+        match serde_json::from_slice::<OAuthError>(&body) {
+            Ok(error) => Err(format!("the provider refused: {}", error.error)),
             Err(_) => Err(format!("POST {url}: HTTP {status}")),
         }
     }

@@ -47,8 +47,11 @@ pub struct AuthSettings {
     /// call the provider on every request).
     pub keys_refresh_min_secs: u64,
     /// Keys are fetched again when older than this, so a key the provider
-    /// withdrew stops being accepted.
+    /// withdrew stops being accepted (the old ones serve while they are).
     pub keys_max_age_secs: u64,
+    /// Keys that could not be fetched again for this long are not used any
+    /// more: every token is refused until the provider answers.
+    pub keys_max_stale_secs: u64,
     /// Which claims carry the caller's role and bindings.
     pub claims: ClaimMapping,
     /// This service's own identity for calls to other services (OAuth 2.0
@@ -68,6 +71,7 @@ impl Default for AuthSettings {
             clock_skew_secs: 30,
             keys_refresh_min_secs: 10,
             keys_max_age_secs: 300,
+            keys_max_stale_secs: 86_400,
             claims: ClaimMapping::default(),
             client: ClientSettings::default(),
         }
@@ -166,10 +170,10 @@ impl AuthSettings {
         )?;
         if !self.is_hs256() && self.jwks_url.is_empty() && self.jwks_file.is_empty() {
             require(
-                url::Url::parse(&self.issuer).is_ok_and(|u| matches!(u.scheme(), "http" | "https")),
+                secure_url(&self.issuer),
                 section,
                 "issuer",
-                "must be an http(s) URL for discovery, or set jwks_url or jwks_file",
+                "must be an https URL for discovery (http on loopback only), or set jwks_url or jwks_file",
             )?;
         }
         require(
@@ -179,10 +183,10 @@ impl AuthSettings {
             "must name this service's audience",
         )?;
         require(
-            self.jwks_url.is_empty() || url::Url::parse(&self.jwks_url).is_ok(),
+            self.jwks_url.is_empty() || secure_url(&self.jwks_url),
             section,
             "jwks_url",
-            "must be a URL",
+            "must be an https URL (http on loopback only)",
         )?;
         require(
             self.jwks_url.is_empty() || self.jwks_file.is_empty(),
@@ -209,10 +213,22 @@ impl AuthSettings {
             "must be at most 300",
         )?;
         require(
-            self.keys_max_age_secs >= self.keys_refresh_min_secs,
+            self.keys_refresh_min_secs >= 1,
+            section,
+            "keys_refresh_min_secs",
+            "must be at least 1, or made-up key ids make a fetch each",
+        )?;
+        require(
+            self.keys_max_age_secs >= 60,
             section,
             "keys_max_age_secs",
-            "must be at least keys_refresh_min_secs",
+            "must be at least 60",
+        )?;
+        require(
+            self.keys_max_stale_secs >= self.keys_max_age_secs,
+            section,
+            "keys_max_stale_secs",
+            "must be at least keys_max_age_secs",
         )?;
         for (key, path) in [
             ("claims.subject", &self.claims.subject),
@@ -235,11 +251,29 @@ impl AuthSettings {
             "must be set together with client.id",
         )?;
         require(
-            self.client.token_url.is_empty() || url::Url::parse(&self.client.token_url).is_ok(),
+            self.client.token_url.is_empty() || secure_url(&self.client.token_url),
             section,
             "client.token_url",
-            "must be a URL",
+            "must be an https URL (http on loopback only)",
         )
+    }
+}
+
+/// An https URL, or an http one on this machine (the local suite, tests):
+/// keys and tokens do not travel in the clear.
+fn secure_url(text: &str) -> bool {
+    let Ok(url) = url::Url::parse(text) else {
+        return false;
+    };
+    match url.scheme() {
+        "https" => true,
+        "http" => match url.host() {
+            Some(url::Host::Domain(name)) => name == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        },
+        _ => false,
     }
 }
 
@@ -272,11 +306,24 @@ mod tests {
             ..valid()
         });
         assert!(err.contains("auth.audience"), "{err}");
+        for issuer in ["jateng", "http://sso.jatengprov.go.id/realms/jateng"] {
+            let err = refused_key(AuthSettings {
+                issuer: issuer.into(),
+                ..valid()
+            });
+            assert!(err.contains("auth.issuer"), "{issuer}: {err}");
+        }
+        AuthSettings {
+            issuer: "http://127.0.0.1:50050".into(),
+            ..valid()
+        }
+        .validate("auth")
+        .unwrap();
         let err = refused_key(AuthSettings {
-            issuer: "jateng".into(),
+            keys_refresh_min_secs: 0,
             ..valid()
         });
-        assert!(err.contains("auth.issuer"), "{err}");
+        assert!(err.contains("auth.keys_refresh_min_secs"), "{err}");
     }
 
     #[test]

@@ -38,6 +38,11 @@ impl TokenVerifier {
         Ok(Self::with_http(settings, http))
     }
 
+    /// Starts fetching the issuer's keys (needs a Tokio runtime).
+    pub fn prefetch(&self) {
+        self.keys.prefetch();
+    }
+
     pub fn with_http(settings: &AuthSettings, http: Http) -> Self {
         Self {
             issuer: settings.issuer.clone(),
@@ -58,7 +63,7 @@ impl TokenVerifier {
             .map_err(|e| match e {
                 KeyError::Unknown => AuthError::UnknownKey,
                 KeyError::Ambiguous => AuthError::UnknownKey,
-                KeyError::Unavailable(reason) => AuthError::KeysUnavailable(reason),
+                KeyError::Unavailable(_) => AuthError::KeysUnavailable,
             })?;
         // The key decides the algorithm; a token naming another one is
         // refused before its signature is looked at.
