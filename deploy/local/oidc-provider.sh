@@ -12,7 +12,7 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)/oidc-provider"
 DIR="${BLANGKON_OIDC_PROVIDER_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/blangkon/oidc-provider}"
-STATE_DIR="${OIDC_STATE_DIR:-${TMPDIR:-/tmp}/blangkon-oidc-provider}"
+STATE_DIR="${OIDC_STATE_DIR:-${XDG_RUNTIME_DIR:-${TMPDIR:-/tmp}}/blangkon-oidc-provider-$(id -u)}"
 
 install() {
   command -v node >/dev/null || { echo "node is not installed (Node 20 or later)" >&2; exit 1; }

@@ -94,10 +94,7 @@ impl Connection {
     pub(crate) async fn bearer_for(&self, service: &str) -> anyhow::Result<Bearer> {
         let token = match self.token() {
             Some(token) => Some(token.to_string()),
-            None => match Session::load(&self.kept.resolve()?)? {
-                Some(mut session) => Some(session.token_for(&audience_of(service)).await?),
-                None => None,
-            },
+            None => Session::token_in(&self.kept.resolve()?, &audience_of(service)).await?,
         };
         token
             .map(|t| bearer(&t).map_err(output::status_error))

@@ -55,7 +55,7 @@ impl ConfigDir {
 }
 
 /// A signed-in person's tokens, as kept on disk.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 pub struct Session {
     /// Where it is kept; not part of the file.
     #[serde(skip)]
@@ -73,10 +73,21 @@ pub struct Session {
     access: BTreeMap<String, Held>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 struct Held {
     token: String,
     expires_at: u64,
+}
+
+// Tokens never show in debug output.
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("audiences", &self.access.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 #[derive(Deserialize)]
@@ -172,7 +183,7 @@ pub async fn login(args: LoginArgs) -> anyhow::Result<()> {
 
     let mut interval = device
         .interval
-        .map(Duration::from_secs)
+        .map(|secs| Duration::from_secs(secs.max(1)))
         .unwrap_or(DEFAULT_INTERVAL);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(device.expires_in);
     let first_audience = audiences[0].clone();
@@ -192,8 +203,15 @@ pub async fn login(args: LoginArgs) -> anyhow::Result<()> {
                     ("resource", &first_audience),
                 ],
             )
-            .await
-            .map_err(anyhow::Error::msg)?;
+            .await;
+        let answer = match answer {
+            Ok(answer) => answer,
+            // One lost poll is not the end of a sign-in.
+            Err(e) => {
+                eprintln!("warning: asking the provider again: {e}");
+                continue;
+            }
+        };
         match answer {
             TokenAnswer::Granted(tokens) => break tokens,
             TokenAnswer::Refused(e) => match e.error.as_str() {
@@ -241,31 +259,36 @@ pub async fn login(args: LoginArgs) -> anyhow::Result<()> {
 pub async fn logout(kept: ConfigDir) -> anyhow::Result<()> {
     let dir = kept.resolve()?;
     let path = session_path(&dir);
-    let Some(session) = Session::load(&dir)? else {
+    if !path.exists() {
         say!("Not signed in ({} does not exist).", path.display());
         return Ok(());
-    };
+    }
     // Revoke the refresh token first (RFC 7009), so a copy of the file is
-    // worth nothing; forget it even if the provider cannot be reached.
-    if let Some(endpoint) = &session.revocation_endpoint {
-        let revoked = match Http::new(&session.ca_file) {
-            Ok(http) => http
-                .post_form::<serde_json::Value>(
-                    endpoint,
-                    None,
-                    &[
-                        ("token", &session.refresh_token),
-                        ("token_type_hint", "refresh_token"),
-                        ("client_id", &session.client_id),
-                    ],
-                )
-                .await
-                .map(|_| ()),
-            Err(e) => Err(e),
-        };
-        if let Err(e) = revoked {
-            eprintln!("warning: could not revoke the sign-in at the provider: {e}");
+    // worth nothing; forget it whatever happens, even if the file is not
+    // private any more or the provider cannot be reached.
+    match Session::read(&path) {
+        Ok(session) => {
+            if let Some(endpoint) = &session.revocation_endpoint {
+                let revoked = match Http::new(&session.ca_file) {
+                    Ok(http) => {
+                        http.revoke(
+                            endpoint,
+                            &[
+                                ("token", &session.refresh_token),
+                                ("token_type_hint", "refresh_token"),
+                                ("client_id", &session.client_id),
+                            ],
+                        )
+                        .await
+                    }
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = revoked {
+                    eprintln!("warning: could not revoke the sign-in at the provider: {e}");
+                }
+            }
         }
+        Err(e) => eprintln!("warning: not revoked at the provider: {e:#}"),
     }
     std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
     say!("Signed out; the tokens in {} are gone.", path.display());
@@ -308,18 +331,22 @@ impl Session {
             let mode = std::fs::metadata(&path)?.permissions().mode();
             if mode & 0o077 != 0 {
                 bail!(
-                    "{} can be read by others: its tokens are not used (chmod 600 it, or `blangkon login` again)",
+                    "{} can be read by others: its tokens are not used (`blangkon logout`, then `blangkon login` again)",
                     path.display()
                 );
             }
         }
+        drop(text);
+        Self::read(&path).map(Some)
+    }
+
+    /// The session in the file at `path`, whoever may read it.
+    fn read(path: &Path) -> anyhow::Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         serde_json::from_str::<Self>(&text)
-            .map(|session| {
-                Some(Self {
-                    dir: dir.to_path_buf(),
-                    ..session
-                })
-            })
+            .map(|session| Self { dir, ..session })
             .with_context(|| {
                 format!(
                     "{} is not a Blangkon sign-in; `blangkon login` again",
@@ -328,26 +355,56 @@ impl Session {
             })
     }
 
-    /// Writes the session to a new file made readable by its owner only,
+    /// An access token for `audience` from the session kept in `dir`, if
+    /// one is: one process at a time, so that two commands running at
+    /// once do not both use the refresh token the provider replaces on
+    /// use (it would then revoke the sign-in).
+    pub async fn token_in(dir: &Path, audience: &str) -> anyhow::Result<Option<String>> {
+        if !Self::exists(dir) {
+            return Ok(None);
+        }
+        let lock_path = dir.join(".session.lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .with_context(|| format!("opening {}", lock_path.display()))?;
+        lock.lock()
+            .with_context(|| format!("locking {}", lock_path.display()))?;
+        // Read after the lock: another command may have just refreshed.
+        let token = match Self::load(dir)? {
+            Some(mut session) => Some(session.token_for(audience).await?),
+            None => None,
+        };
+        drop(lock);
+        Ok(token)
+    }
+
+    /// Writes the session to a new file of a name nobody can guess, made
+    /// readable by its owner only (the directory too, when it makes it),
     /// then renames it over the old one.
     fn save(&self) -> anyhow::Result<PathBuf> {
         let path = session_path(&self.dir);
-        let dir = path.parent().context("the session file has a directory")?;
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let temporary = dir.join(format!(".{SESSION_FILE}.{}", std::process::id()));
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
+        let dir = &self.dir;
+        if !dir.exists() {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::DirBuilderExt;
+                builder.mode(0o700);
+            }
+            builder
+                .create(dir)
+                .with_context(|| format!("creating {}", dir.display()))?;
         }
-        let mut file = options
-            .open(&temporary)
-            .with_context(|| format!("creating {}", temporary.display()))?;
+        // tempfile creates it 0600, with O_EXCL: never someone else's file.
+        let mut file = tempfile::NamedTempFile::new_in(dir)
+            .with_context(|| format!("creating a file in {}", dir.display()))?;
         std::io::Write::write_all(&mut file, &serde_json::to_vec_pretty(self)?)?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, &path)
+        file.as_file().sync_all()?;
+        file.persist(&path)
             .with_context(|| format!("writing {}", path.display()))?;
         Ok(path)
     }

@@ -123,6 +123,11 @@ async fn a_person_signs_in_with_the_device_flow_and_out_again() {
 
     let logout = blangkon(kept.path(), &["logout"]).output().await.unwrap();
     assert!(logout.status.success());
+    let warned = String::from_utf8_lossy(&logout.stderr);
+    assert!(
+        !warned.contains("warning"),
+        "revoked without a warning: {warned}"
+    );
     assert!(!session.exists());
     // Revoked at the provider, not only forgotten here.
     assert!(provider.refresh(&latest_refresh, "vendor").await.is_err());

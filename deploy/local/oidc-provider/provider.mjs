@@ -248,20 +248,38 @@ async function interaction(req, res) {
   });
 }
 
+const isLoopback = (req) => ["127.0.0.1", "::1", "::ffff:127.0.0.1"].includes(req.socket.remoteAddress);
+const isJson = (req) => (req.headers["content-type"] || "").startsWith("application/json");
+
 createServer(async (req, res) => {
   try {
-    if (req.url === "/__accounts" && req.method === "POST") {
-      const body = await new Promise((resolve) => {
+    // The test's administration: from this machine, as JSON only (a page
+    // in a browser cannot send that without asking first).
+    const admin = req.url === "/__accounts" || req.url === "/__rotate";
+    if (admin && (!isLoopback(req) || req.method !== "POST" || !isJson(req))) {
+      res.statusCode = 403;
+      res.end("administration is for this machine's tests, as JSON");
+      return;
+    }
+    if (req.url === "/__accounts") {
+      const body = await new Promise((resolve, reject) => {
         let text = "";
         req.on("data", (chunk) => (text += chunk));
-        req.on("end", () => resolve(JSON.parse(text)));
+        req.on("end", () => {
+          try {
+            resolve(JSON.parse(text));
+          } catch (err) {
+            reject(err);
+          }
+        });
+        req.on("error", reject);
       });
       ACCOUNTS[body.id] = body.claims;
       res.statusCode = 204;
       res.end();
       return;
     }
-    if (req.url === "/__rotate" && req.method === "POST") {
+    if (req.url === "/__rotate") {
       const old = loadKeys().keys[0];
       const rotated = { keys: [newKey(old.alg === "RS256" ? "ES256" : "RS256")] };
       writeFileSync(keysFile, JSON.stringify(rotated), { mode: 0o600 });

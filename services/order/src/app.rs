@@ -37,10 +37,20 @@ impl Service for OrderService {
             )
         })?;
         let peers = Peers::new(
-            Peer::connect(&order.vendor_endpoint, &order.vendor_audience, deadline)
-                .map_err(connecting)?,
-            Peer::connect(&order.catalog_endpoint, &order.catalog_audience, deadline)
-                .map_err(connecting)?,
+            Peer::connect(
+                "vendor",
+                &order.vendor_endpoint,
+                &order.vendor_audience,
+                deadline,
+            )
+            .map_err(connecting)?,
+            Peer::connect(
+                "catalog",
+                &order.catalog_endpoint,
+                &order.catalog_audience,
+                deadline,
+            )
+            .map_err(connecting)?,
             Arc::new(credentials),
         );
         let sweeper = Sweeper::new(

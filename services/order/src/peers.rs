@@ -21,17 +21,21 @@ use tonic::{Code, Request, Status};
 /// A service this one calls: its channel and its audience.
 #[derive(Clone)]
 pub struct Peer {
+    /// `vendor` or `catalog`, for messages.
+    pub name: &'static str,
     pub channel: Channel,
     pub audience: String,
 }
 
 impl Peer {
     pub fn connect(
+        name: &'static str,
         endpoint: &str,
         audience: &str,
         deadline: Duration,
     ) -> Result<Self, blangkon_platform::grpc::GrpcError> {
         Ok(Self {
+            name,
             channel: blangkon_platform::grpc::channel(endpoint, deadline)?,
             audience: audience.to_string(),
         })
@@ -95,7 +99,14 @@ impl Peers {
             .credentials
             .token_for(&peer.audience)
             .await
-            .map_err(|e| OrderError::Unavailable(format!("{e}; retry later")))?;
+            .map_err(|e| {
+                // Where the provider is and what it said is for the logs.
+                tracing::warn!(error = %e, "cannot obtain a service token");
+                OrderError::Unavailable(format!(
+                    "the order service cannot authenticate to the {} service now; retry later",
+                    peer.name
+                ))
+            })?;
         let value: AsciiMetadataValue =
             bearer(&token).map_err(|s| OrderError::Unavailable(s.message().to_string()))?;
         let mut request = Request::new(message);

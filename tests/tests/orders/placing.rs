@@ -256,8 +256,14 @@ async fn stock_held_by_an_abandoned_placing_is_given_back() {
 
     // The order service's peers as it has them: its own client.
     let auth = s.services.config.auth_of(&OrderService::ABOUT);
-    let peer = |endpoint: String, service: &str| {
-        Peer::connect(&endpoint, &audience_of(service), Duration::from_secs(2)).unwrap()
+    let peer = |endpoint: String, service: &'static str| {
+        Peer::connect(
+            service,
+            &endpoint,
+            &audience_of(service),
+            Duration::from_secs(2),
+        )
+        .unwrap()
     };
     let peers = Peers::new(
         peer(s.vendor_endpoint(), "vendor"),

@@ -30,6 +30,7 @@ struct Granted {
 struct Cached {
     token: String,
     renew_at: Instant,
+    expires_at: Instant,
 }
 
 /// Tokens of one client, per audience.
@@ -52,6 +53,8 @@ impl std::fmt::Debug for ServiceCredentials {
 /// A token is renewed once this share of its life has passed, so a call
 /// never leaves with a token about to expire.
 const RENEW_AFTER: f64 = 0.8;
+/// A held token is not used this close to its expiry.
+const EXPIRY_MARGIN: Duration = Duration::from_secs(5);
 /// The life assumed of a token whose answer does not say.
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(60);
 
@@ -83,7 +86,37 @@ impl ServiceCredentials {
         {
             return Ok(held.token.clone());
         }
-        let url = self.token_url().await.map_err(failed)?;
+        let granted = match self.grant(audience).await {
+            Ok(granted) => granted,
+            // A token that has not expired yet still serves while the
+            // provider cannot renew it.
+            Err(reason) => match cached.get(audience) {
+                Some(held) if Instant::now() + EXPIRY_MARGIN < held.expires_at => {
+                    tracing::warn!(%audience, %reason, "cannot renew a service token; using the one held");
+                    return Ok(held.token.clone());
+                }
+                _ => return Err(failed(reason)),
+            },
+        };
+        let lifetime = granted
+            .expires_in
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_LIFETIME);
+        let now = Instant::now();
+        cached.insert(
+            audience.to_string(),
+            Cached {
+                token: granted.access_token.clone(),
+                renew_at: now + lifetime.mul_f64(RENEW_AFTER),
+                expires_at: now + lifetime,
+            },
+        );
+        Ok(granted.access_token)
+    }
+
+    /// A new token for `audience` from the provider.
+    async fn grant(&self, audience: &str) -> Result<Granted, String> {
+        let url = self.token_url().await?;
         let answer = self
             .http
             .post_form::<Granted>(
@@ -91,34 +124,19 @@ impl ServiceCredentials {
                 Some((&self.client.id, self.client.secret.expose())),
                 &[("grant_type", "client_credentials"), ("resource", audience)],
             )
-            .await
-            .map_err(failed)?;
-        let granted = match answer {
-            TokenAnswer::Granted(granted) => granted,
-            TokenAnswer::Refused(error) => {
-                return Err(failed(format!(
-                    "the identity provider refused client `{}`: {}{}",
-                    self.client.id,
-                    error.error,
-                    error
-                        .error_description
-                        .map(|d| format!(" ({d})"))
-                        .unwrap_or_default()
-                )));
-            }
-        };
-        let lifetime = granted
-            .expires_in
-            .map(Duration::from_secs)
-            .unwrap_or(DEFAULT_LIFETIME);
-        cached.insert(
-            audience.to_string(),
-            Cached {
-                token: granted.access_token.clone(),
-                renew_at: Instant::now() + lifetime.mul_f64(RENEW_AFTER),
-            },
-        );
-        Ok(granted.access_token)
+            .await?;
+        match answer {
+            TokenAnswer::Granted(granted) => Ok(granted),
+            TokenAnswer::Refused(error) => Err(format!(
+                "the identity provider refused client `{}`: {}{}",
+                self.client.id,
+                error.error,
+                error
+                    .error_description
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default()
+            )),
+        }
     }
 
     async fn token_url(&self) -> Result<String, String> {

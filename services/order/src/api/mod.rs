@@ -243,8 +243,14 @@ mod tests {
     async fn api() -> OrderApi {
         let db = memory_database::<Migrator>().await;
         // Nothing listens there; no test here gets as far as calling.
-        let nowhere = |service| {
-            Peer::connect("http://127.0.0.1:9", service, Duration::from_millis(100)).unwrap()
+        let nowhere = |name, audience| {
+            Peer::connect(
+                name,
+                "http://127.0.0.1:9",
+                audience,
+                Duration::from_millis(100),
+            )
+            .unwrap()
         };
         let credentials = ServiceCredentials::new(&blangkon_platform::auth::AuthSettings {
             issuer: "http://127.0.0.1:9".into(),
@@ -257,8 +263,8 @@ mod tests {
         })
         .unwrap();
         let peers = Peers::new(
-            nowhere("urn:blangkon:vendor"),
-            nowhere("urn:blangkon:catalog"),
+            nowhere("vendor", "urn:blangkon:vendor"),
+            nowhere("catalog", "urn:blangkon:catalog"),
             std::sync::Arc::new(credentials),
         );
         let relay = RelayWaker::default();
