@@ -2,13 +2,14 @@
 //! rights, in one place, from the typed [`Actor`] alone (the table is in
 //! `docs/authorization.md`, walked by a whole-suite test).
 //!
-//! - Anyone signed in browses: categories, search, listed products of
-//!   verified vendors.
+//! - Every person signed in browses: categories, search, listed products
+//!   of verified vendors. A service identity does not browse.
 //! - A vendor account bound to its vendor manages its own products (the
 //!   vendor must also be verified, which is state, not a right).
 //! - The province unlists any product, saying why.
-//! - The province, analysts and services read every product in any status;
-//!   a vendor reads its own.
+//! - The province and analysts read every product in any status (and the
+//!   order service's quotes and reservations reach any); a vendor reads its
+//!   own.
 //! - Buyers and services ask for price quotes; only services (the order
 //!   service) hold and release stock.
 

@@ -75,12 +75,27 @@ pub fn peer_error(service: &str, status: Status) -> OrderError {
         },
         Code::FailedPrecondition => match refusals_of(&status) {
             refusals if refusals.is_empty() => OrderError::NotNow(status.message().to_string()),
-            refusals => OrderError::Refused(refusals),
+            // A product that is not listed, or whose vendor is not
+            // verified, does not exist for a buyer (as GetProduct and
+            // QuotePrices answer): the catalog tells this service why, the
+            // buyer learns only that there is no such product to order.
+            refusals => match refusals.iter().find(|r| hidden_from_buyers(&r.kind)) {
+                Some(hidden) => {
+                    OrderError::NotFound(format!("no product to order in {}", hidden.subject))
+                }
+                None => OrderError::Refused(refusals),
+            },
         },
         code => OrderError::Unavailable(format!(
             "the {service} service failed ({code:?}); retry later"
         )),
     }
+}
+
+/// Refusals of the catalog that would tell a buyer about a product it
+/// cannot see.
+fn hidden_from_buyers(kind: &str) -> bool {
+    matches!(kind, "NOT_LISTED" | "VENDOR_NOT_VERIFIED")
 }
 
 impl Peers {

@@ -7,9 +7,9 @@
 //!   buyers, who never see or touch each other's orders.
 //! - The order's vendor accepts, rejects and ships it; its buyer receives
 //!   (BAST), pays, completes or cancels it.
-//! - The province, analysts and services read every order; a regency
-//!   admin the orders its regency's work units placed; a buyer and a
-//!   vendor their own.
+//! - The province and analysts read every order; a regency admin the
+//!   orders its regency's work units placed; a buyer and a vendor their
+//!   own. No service reads orders.
 
 use blangkon_domain::{Actor, Denied, Standing, VendorId, WorkUnit};
 

@@ -192,12 +192,32 @@ async fn a_suspended_vendor_cannot_receive_orders() {
     let what = "a reinstated vendor takes an order";
     let placed = eventually(what, Duration::from_secs(10), || async {
         match s.place(&key(), 20).await {
-            Err(e) if e.code() == Code::FailedPrecondition => Err(e),
+            // Until the catalog has heard, its products do not exist for
+            // buyers.
+            Err(e) if matches!(e.code(), Code::FailedPrecondition | Code::NotFound) => Err(e),
             answer => Ok(answer.unwrap()),
         }
     })
     .await;
     assert_eq!(placed.status, pb::OrderStatus::Placed as i32);
+    assert_eq!(s.stock().await, 480);
+
+    // An unlisted product does not exist for a buyer: placing names no
+    // listing state, as GetProduct and QuotePrices do not.
+    s.catalog()
+        .await
+        .unlist_product(with(
+            &province(),
+            cat::UnlistProductRequest {
+                product_id: s.product_id.clone(),
+                reason: "foto produk tidak sesuai".into(),
+            },
+        ))
+        .await
+        .unwrap();
+    let refused = s.place(&key(), 20).await.unwrap_err();
+    assert_eq!(refused.code(), Code::NotFound, "{refused}");
+    assert!(!refused.message().contains("listed"), "{refused}");
     assert_eq!(s.stock().await, 480);
     s.close().await;
 }
