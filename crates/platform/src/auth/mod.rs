@@ -61,6 +61,8 @@ pub enum AuthError {
     KeysUnavailable,
     #[error("the token's signature does not verify")]
     BadSignature,
+    #[error("the token is not an access token (an ID, refresh or logout token)")]
+    NotAnAccessToken,
     #[error("the token has expired")]
     Expired,
     #[error("the token is not valid yet (`nbf`)")]

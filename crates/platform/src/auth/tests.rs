@@ -547,3 +547,24 @@ async fn keys_that_cannot_be_fetched_again_expire() {
         Err(AuthError::KeysUnavailable)
     );
 }
+
+#[tokio::test]
+async fn only_access_tokens_are_credentials() {
+    let served = Served::start().await;
+    let verifier = served.verifier(VENDOR);
+    let mut id_token = claims_of(&served.issuer, VENDOR);
+    // Keycloak's marks: an ID token from the same realm and client.
+    id_token["typ"] = json!("ID");
+    assert_eq!(
+        verifier
+            .verify(&served.issuer.sign(&id_token).unwrap())
+            .await,
+        Err(AuthError::NotAnAccessToken)
+    );
+    let mut access = id_token.clone();
+    access["typ"] = json!("Bearer");
+    verifier
+        .verify(&served.issuer.sign(&access).unwrap())
+        .await
+        .unwrap();
+}

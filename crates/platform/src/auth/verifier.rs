@@ -93,6 +93,13 @@ impl TokenVerifier {
             ErrorKind::InvalidAlgorithm => AuthError::AlgorithmMismatch,
             _ => AuthError::Unreadable,
         })?;
+        // Keycloak marks its tokens in the payload: an ID or refresh token
+        // from the same realm and client must not pass for an access token.
+        if let Some(typ) = data.claims.get("typ").and_then(Value::as_str)
+            && !typ.eq_ignore_ascii_case("bearer")
+        {
+            return Err(AuthError::NotAnAccessToken);
+        }
         actor_of(&data.claims, &self.claims)
     }
 }
@@ -130,6 +137,15 @@ impl Header {
         // Extensions that must be understood are not understood here.
         if header.contains_key("crit") {
             return Err(AuthError::Unreadable);
+        }
+        // An access token says so (RFC 9068: `at+jwt`) or says nothing
+        // more than JWT; other types (logout, DPoP proofs ...) are not
+        // credentials for a call.
+        if let Some(typ) = header.get("typ") {
+            let typ = typ.as_str().unwrap_or_default().to_ascii_lowercase();
+            if !matches!(typ.as_str(), "jwt" | "at+jwt" | "application/at+jwt") {
+                return Err(AuthError::NotAnAccessToken);
+            }
         }
         let kid = match header.get("kid") {
             None => None,

@@ -156,18 +156,27 @@ pub async fn taken_identifier(
             registration.npwp.as_ref().map(|n| n.as_str()),
         ),
     ];
-    for (field, column, value) in checks {
-        let Some(value) = value else { continue };
-        let found = vendor::Entity::find()
-            .select_only()
-            .column(vendor::Column::Id)
-            .filter(column.eq(value))
-            .order_by_asc(vendor::Column::Id)
-            .into_tuple::<String>()
-            .one(conn)
-            .await?;
-        if let Some(holder) = found {
-            return Ok(Some((field, holder)));
+    // An active holder first: that is the one the review must weigh.
+    for active_only in [true, false] {
+        for (field, column, value) in checks {
+            let Some(value) = value else { continue };
+            let mut query = vendor::Entity::find()
+                .select_only()
+                .column(vendor::Column::Id)
+                .filter(column.eq(value));
+            if active_only {
+                query = query.filter(
+                    vendor::Column::Status.is_in([VendorStatus::Verified, VendorStatus::Suspended]),
+                );
+            }
+            let found = query
+                .order_by_asc(vendor::Column::Id)
+                .into_tuple::<String>()
+                .one(conn)
+                .await?;
+            if let Some(holder) = found {
+                return Ok(Some((field, holder)));
+            }
         }
     }
     Ok(None)
