@@ -373,7 +373,13 @@ pub async fn stock_a_product(vendor: &str, catalog: &str) -> String {
 /// Joins Kota Semarang, registers and verifies a vendor there; answers
 /// its id.
 pub(crate) async fn onboard_vendor(endpoint: &str) -> String {
-    let province = province_admin();
+    onboard_vendor_as(endpoint, &province_admin()).await
+}
+
+/// [`onboard_vendor`], as the province admin whose token is `province`
+/// (one of another issuer's, say).
+pub async fn onboard_vendor_as(endpoint: &str, province: &str) -> String {
+    let province = province.to_string();
     let mut vendors = VendorServiceClient::connect(endpoint.to_string())
         .await
         .unwrap();

@@ -16,8 +16,8 @@ use blangkon_proto::catalog as cat;
 use blangkon_proto::order as ord;
 use blangkon_proto::vendor as ven;
 use blangkon_proto::vendor::vendor_service_client::VendorServiceClient;
-use blangkon_suite_tests::{Suite, own_topics};
-use blangkon_testkit::fixtures::{individual_vendor, listed_product, with};
+use blangkon_suite_tests::{Suite, onboard_vendor_as, own_topics};
+use blangkon_testkit::fixtures::{listed_product, with};
 use blangkon_testkit::provider::{
     BUYER, PROVINCE_ADMIN, SHORT_LIVED_CLIENT, STRANGER_CLIENT, TestProvider,
 };
@@ -42,30 +42,12 @@ async fn a_purchase_runs_on_the_providers_tokens_and_the_order_services_own() {
         .sign_in(PROVINCE_ADMIN, "vendor")
         .await
         .access_token;
-    let mut vendors = suite.vendors().await;
-    let join = ven::JoinRegencyRequest {
-        code: "33.74".into(),
-    };
-    vendors.join_regency(with(&province, join)).await.unwrap();
-    let registration = individual_vendor("Katering Bu Sri", "33.74");
-    let vendor = vendors
-        .register_vendor(with(&province, registration))
-        .await
-        .unwrap()
-        .into_inner();
-    let verify = ven::VerifyVendorRequest {
-        vendor_id: vendor.id.clone(),
-        note: String::new(),
-    };
-    vendors
-        .verify_vendor(with(&province, verify))
-        .await
-        .unwrap();
+    let vendor_id = onboard_vendor_as(&suite.vendor_endpoint(), &province).await;
 
     // The vendor's account, bound to it by the provider's administrator,
     // lists a product.
     provider
-        .add_account("bu-sri", json!({"role": "vendor", "vendor_id": vendor.id}))
+        .add_account("bu-sri", json!({"role": "vendor", "vendor_id": vendor_id}))
         .await;
     let seller = provider.sign_in("bu-sri", "catalog").await.access_token;
     let product_id = listed_product(
