@@ -7,6 +7,7 @@ const PROTOS: &[&str] = &[
     "blangkon/vendor/v1/vendor_types.proto",
     "blangkon/vendor/v1/vendor.proto",
     "blangkon/events/v1/envelope.proto",
+    "blangkon/events/v1/dead_letters.proto",
     "blangkon/events/v1/vendor_events.proto",
     "blangkon/catalog/v1/catalog.proto",
     "blangkon/events/v1/catalog_events.proto",

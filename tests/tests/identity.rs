@@ -289,5 +289,29 @@ async fn rotated_keys_are_fetched_and_bad_tokens_refused_with_the_reason_logged(
         }
     }
     assert!(!logged.contains(&foreign));
+
+    // A service that trusts another issuer with this provider's very keys
+    // (a second realm of one Keycloak): the signature holds, `iss` does not.
+    let mut elsewhere = TestSuite::new();
+    provider.trusted_by(&mut elsewhere.config);
+    elsewhere.config.auth.issuer = "https://sso.example.go.id/realms/other".into();
+    elsewhere.config.auth.jwks_url = format!("{}/jwks", provider.issuer);
+    let other_db = TestDatabase::new().await;
+    let other_vendor = elsewhere.start_on::<VendorService>(&other_db).await;
+    let channel = Channel::from_shared(other_vendor.endpoint())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut other_client = VendorServiceClient::new(channel);
+    let refused = other_client
+        .list_regencies(with(&after, list()))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::Unauthenticated);
+    let reason = "the token is from another issuer";
+    assert!(refused.message().contains(reason), "{refused:?}");
+    assert!(logs.text().contains(reason), "no log line says {reason:?}");
+    blangkon_testkit::stop(other_vendor).await;
     blangkon_testkit::stop(vendor).await;
 }

@@ -39,7 +39,7 @@ async fn a_service_serves_its_metrics_in_the_openmetrics_format() {
         "blangkon_database_pool_connections{state=\"in_use\"}",
         "blangkon_database_pool_connections{state=\"idle\"}",
         "# TYPE rpc_server_call_duration_seconds histogram",
-        "rpc_server_call_duration_seconds_count{rpc_method=\"/blangkon.vendor.v1.VendorService/ListRegencies\",rpc_grpc_status_code=\"16\"} 1",
+        "rpc_server_call_duration_seconds_count{rpc_method=\"blangkon.vendor.v1.VendorService/ListRegencies\",rpc_grpc_status_code=\"16\"} 1",
     ] {
         assert!(answer.contains(name), "{name} missing from:\n{answer}");
     }

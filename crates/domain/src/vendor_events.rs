@@ -9,7 +9,8 @@ use blangkon_proto::events::{
 };
 use prost::Name as _;
 
-use crate::{LegalForm, Scale, VendorStatus};
+use crate::validation::{FieldViolationExt, describe};
+use crate::{LegalForm, RegencyCode, Scale, VendorId, VendorStatus};
 
 /// A vendor's state after a registration or a status change. A legal form
 /// or scale this build does not know is `None` (the vendor service may be
@@ -29,27 +30,53 @@ impl TryFrom<VendorStatusChange> for VendorState {
     fn try_from(change: VendorStatusChange) -> Result<Self, String> {
         let status = VendorStatus::from_proto(change.status)
             .ok_or_else(|| format!("unknown vendor status {}", change.status))?;
-        Ok(Self {
-            vendor_id: change.vendor_id,
-            regency_code: change.regency_code,
-            legal_form: LegalForm::from_proto(change.legal_form),
-            scale: Scale::from_proto(change.scale),
+        Self::checked(
+            &change.vendor_id,
+            &change.regency_code,
+            change.legal_form,
+            change.scale,
             status,
-        })
+        )
     }
 }
 
 impl VendorState {
     /// A newly registered vendor's state; one registered without a status
-    /// is pending.
-    pub fn registered(event: &VendorRegistered) -> Self {
-        Self {
-            vendor_id: event.vendor_id.clone(),
-            regency_code: event.regency_code.clone(),
-            legal_form: LegalForm::from_proto(event.legal_form),
-            scale: Scale::from_proto(event.scale),
-            status: VendorStatus::from_proto(event.status).unwrap_or(VendorStatus::Pending),
-        }
+    /// is pending. An error names the field that is not valid.
+    pub fn registered(event: &VendorRegistered) -> Result<Self, String> {
+        let status = VendorStatus::from_proto(event.status).unwrap_or(VendorStatus::Pending);
+        Self::checked(
+            &event.vendor_id,
+            &event.regency_code,
+            event.legal_form,
+            event.scale,
+            status,
+        )
+    }
+
+    /// The state an event tells, its ids checked as the domain parses
+    /// them, so that no read model stores a vendor id or regency code
+    /// that is none.
+    fn checked(
+        vendor_id: &str,
+        regency_code: &str,
+        legal_form: i32,
+        scale: i32,
+        status: VendorStatus,
+    ) -> Result<Self, String> {
+        let vendor_id = VendorId::parse(vendor_id)
+            .field("vendor_id")
+            .map_err(|v| describe(&[v]))?;
+        let regency_code = RegencyCode::parse(regency_code)
+            .field("regency_code")
+            .map_err(|v| describe(&[v]))?;
+        Ok(Self {
+            vendor_id: vendor_id.to_string(),
+            regency_code: regency_code.as_str().to_string(),
+            legal_form: LegalForm::from_proto(legal_form),
+            scale: Scale::from_proto(scale),
+            status,
+        })
     }
 
     /// The legal form's stored code; empty when unknown.
@@ -107,10 +134,12 @@ mod tests {
         }
     }
 
+    const VENDOR: &str = "01934a1e-0000-7000-8000-000000000001";
+
     #[test]
     fn status_events_give_the_vendors_state_and_others_none() {
         let change = VendorStatusChange {
-            vendor_id: "v".into(),
+            vendor_id: VENDOR.into(),
             regency_code: "33.74".into(),
             legal_form: pb::LegalForm::Cv as i32,
             scale: 0,
@@ -121,7 +150,7 @@ mod tests {
             change: Some(change.clone()),
         });
         let state = VendorState {
-            vendor_id: "v".into(),
+            vendor_id: VENDOR.into(),
             regency_code: "33.74".into(),
             legal_form: Some(LegalForm::Cv),
             scale: None,
@@ -148,6 +177,8 @@ mod tests {
     #[test]
     fn each_of_the_four_status_events_is_read() {
         let change = Some(VendorStatusChange {
+            vendor_id: VENDOR.into(),
+            regency_code: "33.74".into(),
             status: pb::VendorStatus::Verified as i32,
             ..Default::default()
         });
@@ -170,15 +201,16 @@ mod tests {
     #[test]
     fn a_registration_without_a_status_is_pending() {
         let state = VendorState::registered(&VendorRegistered {
-            vendor_id: "v".into(),
-            regency_code: "33.74".into(),
+            vendor_id: VENDOR.into(),
+            regency_code: " 33.74".into(),
             scale: pb::Scale::Micro as i32,
             ..Default::default()
-        });
+        })
+        .unwrap();
         assert_eq!(
             state,
             VendorState {
-                vendor_id: "v".into(),
+                vendor_id: VENDOR.into(),
                 regency_code: "33.74".into(),
                 legal_form: None,
                 scale: Some(Scale::Micro),
@@ -186,5 +218,36 @@ mod tests {
             }
         );
         assert_eq!((state.legal_form_code(), state.scale_code()), ("", "micro"));
+    }
+
+    #[test]
+    fn an_event_whose_ids_are_none_is_refused_naming_the_field() {
+        let registered = |vendor_id: &str, regency_code: &str| {
+            VendorState::registered(&VendorRegistered {
+                vendor_id: vendor_id.into(),
+                regency_code: regency_code.into(),
+                ..Default::default()
+            })
+        };
+        assert_eq!(
+            registered("", "33.74"),
+            Err("vendor_id must be a vendor id (UUID)".into())
+        );
+        // 45 characters where a regency code has five.
+        let long = "33.74".repeat(9);
+        assert_eq!(
+            registered(VENDOR, &long),
+            Err("regency_code must be a regency code like 33.74".into())
+        );
+        let change = VendorStatusChange {
+            vendor_id: VENDOR.into(),
+            regency_code: "3374".into(),
+            status: pb::VendorStatus::Verified as i32,
+            ..Default::default()
+        };
+        let verified = envelope(&VendorVerified {
+            change: Some(change),
+        });
+        assert!(matches!(change_of(&verified), Some(Err(e)) if e.starts_with("regency_code")));
     }
 }

@@ -263,6 +263,74 @@ fn sqlstate_transient(code: &str) -> Option<Transient> {
     }
 }
 
+/// Most values one `IN (…)` list binds. PostgreSQL takes at most 65,535
+/// parameters a statement and SQLite 32,766; well below both, so that a
+/// statement with other parameters beside the list fits too.
+pub const IN_LIST_CHUNK: usize = 10_000;
+
+/// The rows `query` finds for each chunk of `keys` (at most
+/// [`IN_LIST_CHUNK`] a statement), together, in chunk order: for lookups
+/// by a list of ids of any length.
+pub async fn in_chunks<K, T, F, Fut>(keys: &[K], mut query: F) -> Result<Vec<T>, DbErr>
+where
+    F: FnMut(&[K]) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>, DbErr>>,
+{
+    let mut rows = Vec::new();
+    for chunk in keys.chunks(IN_LIST_CHUNK) {
+        rows.extend(query(chunk).await?);
+    }
+    Ok(rows)
+}
+
+/// `LIKE` pattern matching text that contains `fragment` as it is
+/// written: its `%`, `_` and `\` match themselves, not any text.
+pub fn contains_pattern(fragment: &str) -> sea_orm::sea_query::LikeExpr {
+    sea_orm::sea_query::LikeExpr::new(contains_escaped(fragment)).escape('\\')
+}
+
+/// The text of [`contains_pattern`], escaped with `\`.
+fn contains_escaped(fragment: &str) -> String {
+    let mut pattern = String::with_capacity(fragment.len() + 2);
+    pattern.push('%');
+    for c in fragment.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// True when the database refused what a statement wrote for good: a
+/// value it cannot hold (PostgreSQL's data exceptions, class 22: too long,
+/// out of range, not valid text) or a rule of the schema (integrity
+/// constraints, class 23; SQLite's `CONSTRAINT`, `TOOBIG` and `MISMATCH`
+/// and their extended codes). The same statement fails the same way
+/// again; anything else may pass on another try.
+pub fn refused_for_good(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    let (DbErr::Exec(RuntimeErr::SqlxError(sqlx)) | DbErr::Query(RuntimeErr::SqlxError(sqlx))) =
+        err
+    else {
+        return false;
+    };
+    let sea_orm::sqlx::Error::Database(e) = sqlx.as_ref() else {
+        return false;
+    };
+    let Some(code) = e.code() else {
+        return false;
+    };
+    if code.len() == 5 {
+        // A SQLSTATE: PostgreSQL.
+        return code.starts_with("22") || code.starts_with("23");
+    }
+    // SQLite's extended result codes keep the primary code in the low byte.
+    code.parse::<u32>()
+        .is_ok_and(|n| matches!(n & 0xff, 18..=20))
+}
+
 /// True when `err` is a unique-constraint violation, on either backend.
 pub fn is_unique_violation(err: &DbErr) -> bool {
     matches!(
@@ -424,6 +492,74 @@ mod tests {
             assert_eq!(transient(&err), None, "{err}");
         }
     }
+
+    #[test]
+    fn values_and_rules_the_database_refuses_are_refused_for_good() {
+        // PostgreSQL: string too long, numeric out of range, not-null,
+        // unique, foreign key, check; SQLite: constraint (plain, unique,
+        // not null, check), too big, datatype mismatch.
+        for code in [
+            "22001", "22003", "23502", "23505", "23503", "23514", "19", "2067", "1299", "275",
+            "18", "20",
+        ] {
+            assert!(refused_for_good(&answered(code)), "{code}");
+        }
+        // What may pass on another try, and what is no refusal of a value:
+        // a missing table is a bug to fix, not a record to set aside.
+        for err in [
+            answered("40001"),
+            answered("57P01"),
+            answered("42P01"),
+            answered("5"),
+            answered("517"),
+            failed(sea_orm::sqlx::Error::PoolTimedOut),
+            DbErr::Custom("broken".into()),
+        ] {
+            assert!(!refused_for_good(&err), "{err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_lookup_by_more_ids_than_a_statement_binds_runs_in_chunks() {
+        let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
+        db.execute_unprepared(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY); \
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 70000) \
+             INSERT INTO t SELECT i FROM n;",
+        )
+        .await
+        .unwrap();
+        // More than either backend binds in one statement.
+        let ids: Vec<i64> = (1..=70_000).collect();
+        let mut statements = 0;
+        let found = in_chunks(&ids, |chunk| {
+            statements += 1;
+            let list = chunk.iter().map(|_| "?").collect::<Vec<_>>().join(",");
+            let statement = sea_orm::Statement::from_sql_and_values(
+                DbBackend::Sqlite,
+                format!("SELECT id FROM t WHERE id IN ({list})"),
+                chunk.iter().map(|&id| id.into()),
+            );
+            let db = &db;
+            async move {
+                let rows = db.query_all_raw(statement).await?;
+                rows.iter()
+                    .map(|r| r.try_get::<i64>("", "id"))
+                    .collect::<Result<Vec<_>, _>>()
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(found.len(), 70_000);
+        assert_eq!(statements, 7);
+    }
+
+    #[test]
+    fn a_contains_pattern_matches_wildcards_as_themselves() {
+        assert_eq!(contains_escaped("50%_off\\x"), "%50\\%\\_off\\\\x%");
+        assert_eq!(contains_escaped("batik"), "%batik%");
+    }
+
     use sea_orm::sea_query::{Alias, PostgresQueryBuilder};
 
     #[test]

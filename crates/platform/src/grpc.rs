@@ -16,6 +16,8 @@ use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Channel, Endpoint, Server};
 use tonic_health::ServingStatus;
 
+use crate::settings::{SettingsError, require};
+
 #[derive(Debug, thiserror::Error)]
 pub enum GrpcError {
     #[error("cannot bind gRPC listener on {addr}: {source}")]
@@ -27,6 +29,9 @@ pub enum GrpcError {
     Transport(#[from] tonic::transport::Error),
     #[error("server reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    /// A background task the service cannot run without stopped.
+    #[error("the service's {0} stopped while it ran")]
+    TaskDied(&'static str),
     #[error("invalid endpoint `{endpoint}`: {reason}")]
     Endpoint { endpoint: String, reason: String },
 }
@@ -60,9 +65,10 @@ pub async fn serve(
     routes: Routes,
     database: DatabaseConnection,
     metrics: &crate::metrics::Metrics,
-    grace: Duration,
+    settings: &GrpcSettings,
     shutdown: CancellationToken,
 ) -> Result<(), GrpcError> {
+    let grace = Duration::from_secs(settings.shutdown_grace_secs);
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter
         .set_service_status(LIVENESS, ServingStatus::Serving)
@@ -111,9 +117,23 @@ pub async fn serve(
     // Without TCP_NODELAY a small response waits for the client's delayed
     // ACK (~40 ms per call, measured with `blangkon bench catalog`).
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let methods = crate::metrics::KnownMethods::of_the_suite();
+    let span_methods = methods.clone();
+    // One pool of permits for every connection: past it a call is shed at
+    // once, before its token is verified or its message decoded.
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(settings.max_concurrent_calls));
     let server = Server::builder()
-        .trace_fn(call_span)
-        .layer(crate::metrics::CallTimer::new(metrics))
+        .trace_fn(move |request| call_span(&span_methods, request))
+        .concurrency_limit_per_connection(settings.max_concurrent_calls_per_connection)
+        .load_shed(true)
+        .max_concurrent_streams(settings.max_concurrent_streams)
+        .timeout(Duration::from_secs(settings.max_call_secs))
+        .http2_keepalive_interval(Some(Duration::from_secs(settings.keepalive_interval_secs)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(settings.keepalive_timeout_secs)))
+        .layer(crate::metrics::CallTimer::new(metrics, methods))
+        .layer(tower::ServiceBuilder::new().load_shed().layer(
+            tower::limit::GlobalConcurrencyLimitLayer::with_semaphore(permits),
+        ))
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, signal);
 
@@ -173,10 +193,10 @@ async fn follow_database(
     }
 }
 
-fn call_span(request: &http::Request<()>) -> tracing::Span {
+fn call_span(methods: &crate::metrics::KnownMethods, request: &http::Request<()>) -> tracing::Span {
     let span = tracing::info_span!(
         "grpc",
-        rpc.method = %request.uri().path(),
+        rpc.method = %methods.label(request.uri().path()),
         otel.kind = "server",
     );
     let headers = request
@@ -262,6 +282,28 @@ pub struct GrpcSettings {
     pub listen: SocketAddr,
     /// How long in-flight calls may take to finish on shutdown.
     pub shutdown_grace_secs: u64,
+    /// Largest request message the server reads, in bytes; a larger one is
+    /// refused (`OUT_OF_RANGE`, naming the limit) before it is decoded.
+    pub max_message_bytes: usize,
+    /// Calls served at once by this replica, over all connections; a call
+    /// beyond is refused at once with `RESOURCE_EXHAUSTED` (load shedding)
+    /// instead of waiting in a queue, so that the calls admitted keep their
+    /// latency and a client retries elsewhere.
+    pub max_concurrent_calls: usize,
+    /// Calls served at once on one connection (one client), shed the same
+    /// way beyond.
+    pub max_concurrent_calls_per_connection: usize,
+    /// HTTP/2 streams a client may open at once on one connection.
+    pub max_concurrent_streams: u32,
+    /// The longest a call may run: a caller's `grpc-timeout` is honoured up
+    /// to this, and a call without one gets it.
+    pub max_call_secs: u64,
+    /// How often an idle connection is pinged (HTTP/2 keepalive), so that
+    /// half-open connections do not pile up.
+    pub keepalive_interval_secs: u64,
+    /// How long the server waits for a ping's answer before it closes the
+    /// connection.
+    pub keepalive_timeout_secs: u64,
 }
 
 impl GrpcSettings {
@@ -269,7 +311,55 @@ impl GrpcSettings {
         Self {
             listen: SocketAddr::from(([0, 0, 0, 0], port)),
             shutdown_grace_secs: 20,
+            // A hundred order lines are 10 kB; a product's details a few.
+            max_message_bytes: 1024 * 1024,
+            // Above what two cores serve at their best (see `make bench`).
+            max_concurrent_calls: 256,
+            max_concurrent_calls_per_connection: 64,
+            max_concurrent_streams: 128,
+            max_call_secs: 30,
+            keepalive_interval_secs: 60,
+            keepalive_timeout_secs: 20,
         }
+    }
+
+    pub fn validate(&self, section: &str) -> Result<(), SettingsError> {
+        require(
+            (1024..=64 * 1024 * 1024).contains(&self.max_message_bytes),
+            section,
+            "max_message_bytes",
+            "must be 1 KiB to 64 MiB",
+        )?;
+        require(
+            self.max_concurrent_calls >= 1,
+            section,
+            "max_concurrent_calls",
+            "must be at least 1",
+        )?;
+        require(
+            (1..=self.max_concurrent_calls).contains(&self.max_concurrent_calls_per_connection),
+            section,
+            "max_concurrent_calls_per_connection",
+            "must be 1 to max_concurrent_calls",
+        )?;
+        require(
+            self.max_concurrent_streams >= 1,
+            section,
+            "max_concurrent_streams",
+            "must be at least 1",
+        )?;
+        require(
+            (1..=3600).contains(&self.max_call_secs),
+            section,
+            "max_call_secs",
+            "must be 1 to 3600",
+        )?;
+        require(
+            self.keepalive_interval_secs >= 1 && self.keepalive_timeout_secs >= 1,
+            section,
+            "keepalive_interval_secs",
+            "keepalive_interval_secs and keepalive_timeout_secs must be at least 1",
+        )
     }
 }
 

@@ -3,6 +3,7 @@
 //! and background tasks, serve, and on shutdown drain calls, let the tasks
 //! finish their last round and close the database.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -12,6 +13,7 @@ use std::time::Duration;
 use sea_orm::DatabaseConnection;
 use sea_orm_migration::MigratorTrait;
 use tokio::net::TcpListener;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tonic::service::Routes;
 
@@ -56,7 +58,7 @@ pub struct ServiceHost {
     waker: RelayWaker,
     verifier: Arc<TokenVerifier>,
     kafka: KafkaSettings,
-    grace: Duration,
+    grpc: crate::grpc::GrpcSettings,
     tasks: Vec<(&'static str, Task)>,
 }
 
@@ -109,6 +111,7 @@ impl ServiceHost {
         metrics.watch_relay(relay.health());
         metrics.watch_pool(db.clone());
         metrics.watch_outbox(db.clone());
+        metrics.watch_dead_letters(db.clone());
         let metrics_listener = if metrics_settings.enabled {
             let listener = metrics::bind(metrics_settings.listen)
                 .await
@@ -138,7 +141,7 @@ impl ServiceHost {
                 Arc::new(verifier)
             },
             kafka: kafka_settings.clone(),
-            grace: Duration::from_secs(grpc_settings.shutdown_grace_secs),
+            grpc: grpc_settings.clone(),
             tasks: Vec::new(),
         })
     }
@@ -167,6 +170,13 @@ impl ServiceHost {
     /// Wakes the outbox relay after a commit.
     pub fn waker(&self) -> RelayWaker {
         self.waker.clone()
+    }
+
+    /// Largest request message a service's server should decode
+    /// (`grpc.max_message_bytes`): give it to the generated server's
+    /// `max_decoding_message_size`.
+    pub fn max_message_bytes(&self) -> usize {
+        self.grpc.max_message_bytes
     }
 
     /// `service` with every call authenticated first.
@@ -210,7 +220,12 @@ impl ServiceHost {
             .filter_map(|t| kafka::topics::spec(t))
             .collect();
         let settings = self.kafka.clone();
+        // Where it publishes what it sets aside: one partition, keyed by
+        // the consumer's name, since dead letters are rare.
+        let dead_letters = crate::dead_letters::topic(name);
         self.run_beside(name, move |shutdown| async move {
+            let mut specs: Vec<TopicSpec<'_>> = specs;
+            specs.push(TopicSpec::new(&dead_letters, 1));
             if settings.create_topics
                 && let Err(e) = kafka::ensure_topics(&settings, &specs).await
             {
@@ -223,41 +238,98 @@ impl ServiceHost {
 
     /// Serves `routes` until `shutdown`; then drains calls, lets the relay
     /// and the background tasks finish their last round, and closes the
-    /// database.
+    /// database. Every background task is watched: one that ends or panics
+    /// before shutdown ends the service (health turns NOT_SERVING at once,
+    /// the process exits with an error naming it, and its orchestrator
+    /// starts it afresh), since a service without its relay or consumer
+    /// would answer calls while its events stop. Shutdown has one deadline,
+    /// `grpc.shutdown_grace_secs` from the signal: what has not finished by
+    /// then is abandoned, and said.
     pub async fn serve(
         self,
         service_names: &[&str],
         routes: Routes,
         shutdown: CancellationToken,
     ) -> Result<(), GrpcError> {
-        let mut running = vec![(
-            "outbox relay",
-            tokio::spawn(self.relay.run(shutdown.clone())),
-        )];
+        let mut tasks = JoinSet::new();
+        let mut names = HashMap::new();
+        let mut start = |name: &'static str, task: Pin<Box<dyn Future<Output = ()> + Send>>| {
+            names.insert(tasks.spawn(task).id(), name);
+        };
+        start("outbox relay", Box::pin(self.relay.run(shutdown.clone())));
         for (name, task) in self.tasks {
-            running.push((name, tokio::spawn(task(shutdown.clone()))));
+            start(name, task(shutdown.clone()));
         }
         if let Some(listener) = self.metrics_listener {
             let serving = metrics::serve(listener, self.metrics.clone(), shutdown.clone());
-            running.push(("metrics endpoint", tokio::spawn(serving)));
+            start("metrics endpoint", Box::pin(serving));
         }
-        let served = grpc::serve(
+        let grace = Duration::from_secs(self.grpc.shutdown_grace_secs);
+        let server = grpc::serve(
             self.listener,
             service_names,
             routes,
             self.db.clone(),
             &self.metrics,
-            self.grace,
+            &self.grpc,
             shutdown.clone(),
-        )
-        .await;
+        );
+        tokio::pin!(server);
+        let mut died = None;
+        let served = loop {
+            tokio::select! {
+                served = &mut server => break served,
+                Some(ended) = tasks.join_next_with_id() => {
+                    let (id, failure) = match ended {
+                        Ok((id, ())) => (id, None),
+                        Err(e) => (e.id(), Some(e)),
+                    };
+                    let name = names.remove(&id).unwrap_or("a background task");
+                    if shutdown.is_cancelled() {
+                        // Its last round, as asked.
+                        if let Some(e) = failure {
+                            tracing::error!(service = self.name, task = name, error = %e, "{name} failed on shutdown");
+                        }
+                        continue;
+                    }
+                    let how = failure.map_or_else(|| "ended".to_string(), |e| format!("failed: {e}"));
+                    tracing::error!(service = self.name, task = name, "{name} {how} while the service ran; stopping the service");
+                    died.get_or_insert(name);
+                    shutdown.cancel();
+                }
+            }
+        };
         shutdown.cancel();
-        for (name, task) in running {
-            if let Err(e) = task.await {
-                tracing::error!(service = self.name, error = %e, "{name} task failed");
+        // What is left of the one deadline, counted from now at the latest.
+        let deadline = tokio::time::Instant::now() + grace;
+        while !tasks.is_empty() {
+            match tokio::time::timeout_at(deadline, tasks.join_next_with_id()).await {
+                Ok(Some(Ok((id, ())))) => {
+                    names.remove(&id);
+                }
+                Ok(Some(Err(e))) => {
+                    let name = names.remove(&e.id()).unwrap_or("a background task");
+                    tracing::error!(service = self.name, task = name, error = %e, "{name} failed on shutdown");
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    let mut left: Vec<&str> = names.values().copied().collect();
+                    left.sort_unstable();
+                    tracing::error!(
+                        service = self.name,
+                        grace_secs = grace.as_secs(),
+                        "shutdown deadline passed: abandoning {}",
+                        left.join(", ")
+                    );
+                    tasks.abort_all();
+                    break;
+                }
             }
         }
         self.db.close_by_ref().await.ok();
-        served
+        match died {
+            Some(task) => Err(GrpcError::TaskDied(task)),
+            None => served,
+        }
     }
 }

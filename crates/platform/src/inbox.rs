@@ -20,8 +20,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::db;
+use crate::dead_letters::{self, DeadLetter, SetAside};
 use crate::kafka::{self, GroupConsumer, KafkaError, PartitionLags};
 use crate::metrics::ConsumerMetrics;
+use crate::retry::Backoff;
 use crate::settings::KafkaSettings;
 
 pub(crate) mod entity {
@@ -81,10 +83,12 @@ impl ReceivedEvent {
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
-    /// Worth retrying: the database was busy, a connection dropped.
+    /// From the database: retried when another try may pass (it was
+    /// busy, a connection dropped), set aside when the database refused
+    /// the change for good (a value too long, a broken constraint).
     #[error("database: {0}")]
     Db(#[from] DbErr),
-    /// Retrying will not help; the event is recorded and skipped.
+    /// Retrying will not help: the event is set aside as a dead letter.
     #[error("unusable event: {0}")]
     Unusable(String),
 }
@@ -106,44 +110,138 @@ pub enum Applied {
     Handled,
     /// The event id was already in the inbox; nothing changed.
     Duplicate,
-    /// The handler refused the event for good; it is recorded as consumed.
-    Skipped,
+    /// The event cannot be applied as it is: it was set aside as a dead
+    /// letter, with none of the handler's changes.
+    DeadLettered,
+}
+
+/// What one try to apply an event came to, when it did not fail in a way
+/// another try may get past.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Attempt {
+    Handled,
+    Duplicate,
+    /// Refused for good, for this reason.
+    Refused(String),
 }
 
 /// Applies `event` once: records it in the inbox and runs `handler` in the
-/// same transaction. Public so that replays and tests use the same path as
-/// the Kafka loop.
+/// same transaction. An event that cannot be applied as it is (not valid,
+/// refused by the handler, or by the database for good) is set aside as a
+/// dead letter instead, and the consumer moves on; an error that may pass
+/// (the database unreachable, a conflict) is returned for the caller to
+/// retry. Public so that rebuilds and tests use the same path as the
+/// Kafka loop.
 pub async fn apply(
     db: &DatabaseConnection,
     consumer_name: &str,
     handler: &dyn EventHandler,
     event: &ReceivedEvent,
 ) -> Result<Applied, DbErr> {
+    match attempt(db, consumer_name, handler, event).await? {
+        Attempt::Handled => Ok(Applied::Handled),
+        Attempt::Duplicate => Ok(Applied::Duplicate),
+        Attempt::Refused(reason) => {
+            tracing::error!(
+                consumer = consumer_name,
+                event_id = %event.envelope.event_id,
+                event_type = %event.envelope.event_type,
+                %reason,
+                "event set aside as a dead letter"
+            );
+            let envelope = &event.envelope;
+            dead_letters::set_aside(
+                db,
+                SetAside {
+                    consumer: consumer_name.to_string(),
+                    topic: event.topic.clone(),
+                    partition: event.partition,
+                    offset: event.offset,
+                    event_id: envelope.event_id.clone(),
+                    event_type: envelope.event_type.clone(),
+                    record: envelope.encode_to_vec(),
+                    reason,
+                },
+            )
+            .await?;
+            Ok(Applied::DeadLettered)
+        }
+    }
+}
+
+/// One try: the event checked, recorded and handled in one transaction.
+/// `Err` only for a failure another try may get past.
+async fn attempt(
+    db: &DatabaseConnection,
+    consumer_name: &str,
+    handler: &dyn EventHandler,
+    event: &ReceivedEvent,
+) -> Result<Attempt, DbErr> {
+    if let Err(reason) = check(&event.envelope) {
+        return Ok(Attempt::Refused(reason));
+    }
+    match try_once(db, consumer_name, handler, event).await {
+        Ok(attempt) => Ok(attempt),
+        Err(HandlerError::Unusable(reason)) => Ok(Attempt::Refused(reason)),
+        Err(HandlerError::Db(e)) if db::refused_for_good(&e) => {
+            Ok(Attempt::Refused(format!("the database refused it: {e}")))
+        }
+        Err(HandlerError::Db(e)) => Err(e),
+    }
+}
+
+async fn try_once(
+    db: &DatabaseConnection,
+    consumer_name: &str,
+    handler: &dyn EventHandler,
+    event: &ReceivedEvent,
+) -> Result<Attempt, HandlerError> {
     let txn = db::begin_write(db).await?;
     if !record(&txn, consumer_name, event).await? {
         txn.rollback().await?;
-        return Ok(Applied::Duplicate);
+        return Ok(Attempt::Duplicate);
     }
     match handler.handle(&txn, event).await {
         Ok(()) => {
             txn.commit().await?;
-            Ok(Applied::Handled)
+            Ok(Attempt::Handled)
         }
-        Err(HandlerError::Unusable(reason)) => {
-            // Keep the inbox row (so it is not retried) but none of the
-            // handler's partial work: roll back and record the id alone.
-            txn.rollback().await?;
-            tracing::error!(event_id = %event.envelope.event_id, %reason, "event skipped");
-            let txn = db::begin_write(db).await?;
-            record(&txn, consumer_name, event).await?;
-            txn.commit().await?;
-            Ok(Applied::Skipped)
-        }
-        Err(HandlerError::Db(e)) => {
+        Err(e) => {
+            // None of the handler's partial work, and no inbox row: a
+            // replay of the dead letter applies it afresh.
             txn.rollback().await?;
             Err(e)
         }
     }
+}
+
+/// Longest event type an envelope may name.
+const MAX_EVENT_TYPE: usize = 200;
+
+/// A record's value as an event envelope, or why it is none: every event
+/// the suite publishes has a UUID for its id (what consumers deduplicate
+/// on: an empty one would make every later empty one a duplicate) and
+/// names its type.
+pub fn decode(record: Option<&[u8]>) -> Result<EventEnvelope, String> {
+    let bytes = record.ok_or("a record without a value")?;
+    let envelope =
+        EventEnvelope::decode(bytes).map_err(|e| format!("not an event envelope: {e}"))?;
+    check(&envelope)?;
+    Ok(envelope)
+}
+
+/// Whether `envelope` is one an inbox can record; why not, if not.
+fn check(envelope: &EventEnvelope) -> Result<(), String> {
+    if uuid::Uuid::try_parse(&envelope.event_id).is_err() {
+        return Err("event_id must be a UUID".into());
+    }
+    let event_type = &envelope.event_type;
+    if event_type.is_empty() || event_type.len() > MAX_EVENT_TYPE {
+        return Err(format!(
+            "event_type must name the event in 1 to {MAX_EVENT_TYPE} bytes"
+        ));
+    }
+    Ok(())
 }
 
 /// Records `event` as consumed by `consumer_name`; false if it already was.
@@ -163,6 +261,15 @@ async fn record(
     let key = [entity::Column::Consumer, entity::Column::EventId];
     db::upsert(txn, row, key, []).await
 }
+
+/// The wait after a first failed try to apply a record, and the longest.
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+const RETRY_LONGEST: Duration = Duration::from_secs(10);
+
+/// How often a consumer looks for dead letters an operator asked to
+/// replay, and how many it takes a round.
+const REPLAY_CHECK: Duration = Duration::from_secs(5);
+const REPLAYS_PER_ROUND: u64 = 100;
 
 /// How long a consumer may receive nothing before it checks whether
 /// records wait on its partitions.
@@ -254,9 +361,20 @@ impl InboxConsumer {
         let mut waiting_before: Option<kafka::GroupProgress> = None;
         let mut receive_errors = 0u32;
         let mut rejoined = false;
+        let mut replays = tokio::time::interval(REPLAY_CHECK);
+        replays.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Restarted by whatever the consumer receives (a record, an error)
+        // and by each check; a replay round leaves it running.
+        let idle = tokio::time::sleep(STALL_CHECK);
+        tokio::pin!(idle);
         loop {
+            let mut replay_round = false;
             let rejoin = tokio::select! {
                 _ = shutdown.cancelled() => break,
+                _ = replays.tick() => {
+                    replay_round = true;
+                    None
+                }
                 message = self.consumer.recv() => match message {
                     Ok(message) => {
                         (waiting_before, receive_errors) = (None, 0);
@@ -275,7 +393,7 @@ impl InboxConsumer {
                         self.failed_client(receive_errors)
                     }
                 },
-                _ = tokio::time::sleep(STALL_CHECK) => {
+                _ = &mut idle => {
                     let now = self.progress().await;
                     if now.waiting > 0 {
                         tracing::info!(consumer = %self.name, waiting = now.waiting, "nothing received for a while though records wait");
@@ -292,12 +410,23 @@ impl InboxConsumer {
                     })
                 }
             };
+            if replay_round {
+                self.replay_requested().await;
+            } else {
+                idle.as_mut()
+                    .reset(tokio::time::Instant::now() + STALL_CHECK);
+            }
             if let Some(reason) = rejoin {
                 rejoined |= self.rejoin(&reason);
                 (waiting_before, receive_errors) = (None, 0);
             }
         }
-        if let Err(e) = self.consumer.commit_consumer_state(CommitMode::Sync) {
+        // A synchronous commit waits for the broker: not on a runtime thread.
+        let consumer = self.consumer.clone();
+        let committed =
+            tokio::task::spawn_blocking(move || consumer.commit_consumer_state(CommitMode::Sync))
+                .await;
+        if let Ok(Err(e)) = committed {
             // Nothing stored since the last commit is also an error here.
             tracing::debug!(consumer = %self.name, error = %e, "final offset commit");
         }
@@ -356,22 +485,42 @@ impl InboxConsumer {
         true
     }
 
-    /// Applies one record, retrying database failures until they pass or
-    /// shutdown comes. Returns false on shutdown.
+    /// Applies one record, retrying failures that may pass until they do
+    /// or shutdown comes; a record that cannot be applied is set aside as
+    /// a dead letter. Returns false on shutdown.
     async fn process(&self, message: &BorrowedMessage<'_>, shutdown: &CancellationToken) -> bool {
-        let envelope = match message.payload().map(EventEnvelope::decode) {
-            Some(Ok(envelope)) => envelope,
-            other => {
-                // Not ours or corrupt: nothing can apply it. Skip it loudly.
+        let envelope = match decode(message.payload()) {
+            Ok(envelope) => envelope,
+            Err(reason) => {
+                // Not an event the suite could have published: nothing
+                // can apply it.
                 tracing::error!(
                     consumer = %self.name,
                     topic = message.topic(),
                     partition = message.partition(),
                     offset = message.offset(),
-                    error = ?other.and_then(|r| r.err()),
-                    "undecodable record skipped"
+                    %reason,
+                    "undecodable record set aside as a dead letter"
                 );
-                self.count("undecodable");
+                let letter = SetAside {
+                    consumer: self.name.clone(),
+                    topic: message.topic().to_string(),
+                    partition: message.partition(),
+                    offset: message.offset(),
+                    event_id: String::new(),
+                    event_type: String::new(),
+                    record: message.payload().unwrap_or_default().to_vec(),
+                    reason,
+                };
+                let set_aside = self
+                    .retrying(shutdown, "record not set aside", || {
+                        dead_letters::set_aside(&self.db, letter.clone())
+                    })
+                    .await;
+                if set_aside.is_none() {
+                    return false;
+                }
+                self.count("dead_lettered");
                 self.store_offset(message);
                 return true;
             }
@@ -396,32 +545,103 @@ impl InboxConsumer {
             partition: message.partition(),
             offset: message.offset(),
         };
-        let mut backoff = Duration::from_millis(100);
+        let applied = self
+            .retrying(shutdown, "event not applied", || {
+                apply(&self.db, &self.name, self.handler.as_ref(), &event).instrument(span.clone())
+            })
+            .await;
+        let Some(applied) = applied else {
+            return false;
+        };
+        tracing::debug!(parent: &span, ?applied, "event applied");
+        self.count(match applied {
+            Applied::Handled => "applied",
+            Applied::Duplicate => "duplicate",
+            Applied::DeadLettered => "dead_lettered",
+        });
+        self.store_offset(message);
+        true
+    }
+
+    /// Runs `step` until it passes, waiting out its failures with backoff;
+    /// `None` when shutdown comes first.
+    async fn retrying<T, F, Fut>(
+        &self,
+        shutdown: &CancellationToken,
+        failed: &'static str,
+        mut step: F,
+    ) -> Option<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, DbErr>>,
+    {
+        let mut backoff = Backoff::new(RETRY_FIRST, RETRY_LONGEST);
         loop {
-            let result = apply(&self.db, &self.name, self.handler.as_ref(), &event)
-                .instrument(span.clone())
-                .await;
-            match result {
-                Ok(applied) => {
-                    tracing::debug!(parent: &span, ?applied, "event applied");
-                    self.count(match applied {
-                        Applied::Handled => "applied",
-                        Applied::Duplicate => "duplicate",
-                        Applied::Skipped => "skipped",
-                    });
-                    self.store_offset(message);
-                    return true;
-                }
+            match step().await {
+                Ok(done) => return Some(done),
                 Err(e) => {
-                    tracing::warn!(parent: &span, error = %e, retry_in_ms = backoff.as_millis() as u64, "event not applied; retrying");
+                    let wait = backoff.next_delay();
+                    tracing::warn!(consumer = %self.name, error = %e, retry_in_ms = wait.as_millis() as u64, "{failed}; retrying");
                     tokio::select! {
-                        _ = shutdown.cancelled() => return false,
-                        _ = tokio::time::sleep(backoff) => {}
+                        _ = shutdown.cancelled() => return None,
+                        _ = tokio::time::sleep(wait) => {}
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
                 }
             }
         }
+    }
+
+    /// Applies again the dead letters an operator asked to replay: each
+    /// through the inbox, so one already applied is not applied twice. One
+    /// applied is resolved; one refused again keeps waiting, with the new
+    /// reason. A failure that may pass leaves the rest for the next round.
+    async fn replay_requested(&self) {
+        let requested = match dead_letters::replays_requested(
+            &self.db,
+            &self.name,
+            REPLAYS_PER_ROUND,
+        )
+        .await
+        {
+            Ok(requested) => requested,
+            Err(e) => {
+                tracing::debug!(consumer = %self.name, error = %e, "cannot read the replays asked for");
+                return;
+            }
+        };
+        for letter in requested {
+            if let Err(e) = self.replay(&letter).await {
+                tracing::warn!(consumer = %self.name, dead_letter = letter.id, error = %e, "replay not done; trying again next round");
+                return;
+            }
+        }
+    }
+
+    async fn replay(&self, letter: &DeadLetter) -> Result<(), DbErr> {
+        let outcome = match decode(Some(&letter.record)) {
+            Ok(envelope) => {
+                let event = ReceivedEvent {
+                    envelope,
+                    topic: letter.topic.clone(),
+                    partition: letter.partition,
+                    offset: letter.offset,
+                };
+                attempt(&self.db, &self.name, self.handler.as_ref(), &event).await?
+            }
+            Err(reason) => Attempt::Refused(reason),
+        };
+        match outcome {
+            Attempt::Handled | Attempt::Duplicate => {
+                dead_letters::resolved(&self.db, letter.id).await?;
+                tracing::info!(consumer = %self.name, dead_letter = letter.id, "dead letter replayed and applied");
+                self.count("replayed");
+            }
+            Attempt::Refused(reason) => {
+                dead_letters::refused_again(&self.db, letter.id, &reason).await?;
+                tracing::error!(consumer = %self.name, dead_letter = letter.id, %reason, "dead letter refused again on replay");
+            }
+        }
+        Ok(())
     }
 
     fn store_offset(&self, message: &BorrowedMessage<'_>) {

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod db;
+pub mod dead_letters;
 pub mod grpc;
 pub mod host;
 pub mod inbox;
@@ -14,6 +15,7 @@ pub mod metrics;
 pub mod migration;
 pub mod outbox;
 pub mod page;
+pub mod retry;
 pub mod service;
 pub mod settings;
 pub mod status;

@@ -60,7 +60,8 @@ pub type ConsumerLabels = [(&'static str, String); 2];
 #[derive(Clone, Debug, Default)]
 pub struct ConsumerMetrics {
     /// Records taken from Kafka, by outcome: `applied`, `duplicate` (seen
-    /// before), `skipped` (unusable), `undecodable`.
+    /// before), `dead_lettered` (set aside: it cannot be applied as it
+    /// is); and dead letters `replayed` (applied by a replay).
     pub events: Family<ConsumerLabels, Counter>,
     /// Times a consumer rejoined its group with a new client.
     pub rejoins: Family<[(&'static str, String); 1], Counter>,
@@ -135,6 +136,21 @@ impl Metrics {
         self.register(name, help, gauge.clone());
         self.on_scrape(move || {
             gauge.set(read());
+        });
+    }
+
+    /// A counter `blangkon_<name>_total` whose running total `read` gives
+    /// at each scrape (a figure counted elsewhere, that only grows).
+    pub fn counter_fn(
+        &self,
+        name: &str,
+        help: &str,
+        read: impl Fn() -> u64 + Send + Sync + 'static,
+    ) {
+        let counter = Counter::<u64>::default();
+        self.register(name, help, counter.clone());
+        self.on_scrape(move || {
+            counter.inc_by(read().saturating_sub(counter.get()));
         });
     }
 
@@ -289,6 +305,31 @@ impl Metrics {
         });
     }
 
+    /// The dead letters waiting for a replay, by consumer, counted at each
+    /// scrape (every replica counts the same table).
+    pub fn watch_dead_letters(&self, db: DatabaseConnection) {
+        let waiting = Family::<[(&'static str, String); 1], Gauge>::default();
+        self.register(
+            "dead_letters_waiting",
+            "Records an inbox consumer set aside as dead letters and no replay has applied yet",
+            waiting.clone(),
+        );
+        self.on_scrape_query(move || {
+            let (db, waiting) = (db.clone(), waiting.clone());
+            async move {
+                match crate::dead_letters::waiting_by_consumer(&db).await {
+                    Ok(counts) => {
+                        waiting.clear();
+                        for (consumer, count) in counts {
+                            waiting.get_or_create(&[("consumer", consumer)]).set(count);
+                        }
+                    }
+                    Err(e) => tracing::debug!(error = %e, "cannot count the dead letters"),
+                }
+            }
+        });
+    }
+
     /// The database pool's connections, in use and idle.
     pub fn watch_pool(&self, db: DatabaseConnection) {
         let connections = Family::<[(&'static str, &'static str); 1], Gauge>::default();
@@ -346,16 +387,73 @@ impl StatusCounts {
 /// conventions name them (`rpc.method`, `rpc.grpc.status_code`).
 type CallLabels = [(&'static str, String); 2];
 
+/// The label of every path that names no method the server has: what a
+/// caller sends is no label, or random paths would add series without
+/// bound.
+pub const UNKNOWN_METHOD: &str = "unknown";
+
+/// The gRPC methods a server has, as `package.Service/Method` without the
+/// leading slash of their paths: every method of the suite's contracts,
+/// health and reflection.
+#[derive(Debug, Clone)]
+pub struct KnownMethods(Arc<std::collections::HashSet<String>>);
+
+impl KnownMethods {
+    /// Every method of the suite's contracts and of the services each
+    /// server adds beside them.
+    pub fn of_the_suite() -> Self {
+        use prost::Message as _;
+        let mut methods = std::collections::HashSet::new();
+        // The suite's own descriptors always decode: they are built in.
+        if let Ok(set) = prost_types::FileDescriptorSet::decode(blangkon_proto::FILE_DESCRIPTOR_SET)
+        {
+            for file in set.file {
+                let package = file.package.unwrap_or_default();
+                for service in file.service {
+                    let service_name = service.name.unwrap_or_default();
+                    for method in service.method {
+                        methods.insert(format!(
+                            "{package}.{service_name}/{}",
+                            method.name.unwrap_or_default()
+                        ));
+                    }
+                }
+            }
+        }
+        methods.extend(
+            [
+                "grpc.health.v1.Health/Check",
+                "grpc.health.v1.Health/Watch",
+                "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+                "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+            ]
+            .map(String::from),
+        );
+        Self(Arc::new(methods))
+    }
+
+    /// The label of a call to `path`: its method, or [`UNKNOWN_METHOD`].
+    pub fn label(&self, path: &str) -> &str {
+        let method = path.strip_prefix('/').unwrap_or(path);
+        match self.0.get(method) {
+            Some(known) => known,
+            None => UNKNOWN_METHOD,
+        }
+    }
+}
+
 /// A tower layer that times every gRPC call into
 /// `rpc_server_call_duration_seconds{rpc_method, rpc_grpc_status_code}`
-/// (OpenTelemetry's `rpc.server.call.duration`).
+/// (OpenTelemetry's `rpc.server.call.duration`), labelled by the method
+/// the path names when it names one of `methods`.
 #[derive(Clone)]
 pub struct CallTimer {
     durations: Family<CallLabels, Histogram>,
+    methods: KnownMethods,
 }
 
 impl CallTimer {
-    pub fn new(metrics: &Metrics) -> Self {
+    pub fn new(metrics: &Metrics, methods: KnownMethods) -> Self {
         let durations = Family::<CallLabels, Histogram>::new_with_constructor(|| {
             // 1 ms to about 16 s.
             Histogram::new(exponential_buckets(0.001, 2.0, 15))
@@ -370,7 +468,7 @@ impl CallTimer {
                 prometheus_client::registry::Unit::Seconds,
                 durations.clone(),
             );
-        Self { durations }
+        Self { durations, methods }
     }
 }
 
@@ -381,6 +479,7 @@ impl<S> tower::Layer<S> for CallTimer {
         TimedCalls {
             inner,
             durations: self.durations.clone(),
+            methods: self.methods.clone(),
         }
     }
 }
@@ -390,6 +489,7 @@ impl<S> tower::Layer<S> for CallTimer {
 pub struct TimedCalls<S> {
     inner: S,
     durations: Family<CallLabels, Histogram>,
+    methods: KnownMethods,
 }
 
 impl<S, B, R> tower::Service<http::Request<B>> for TimedCalls<S>
@@ -409,7 +509,7 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let method = request.uri().path().to_string();
+        let method = self.methods.label(request.uri().path()).to_string();
         let started = std::time::Instant::now();
         let answer = self.inner.call(request);
         let durations = self.durations.clone();
@@ -517,6 +617,45 @@ mod tests {
             ),
             "{text}"
         );
+    }
+
+    #[tokio::test]
+    async fn calls_are_labelled_by_their_method_and_unknown_paths_share_one_label() {
+        use tower::{Layer as _, ServiceExt as _};
+        let metrics = Metrics::default();
+        let timer = CallTimer::new(&metrics, KnownMethods::of_the_suite());
+        let unimplemented = tower::service_fn(|_: http::Request<()>| async {
+            Ok::<_, std::convert::Infallible>(
+                http::Response::builder()
+                    .header("grpc-status", "12")
+                    .body(())
+                    .unwrap(),
+            )
+        });
+        let service = timer.layer(unimplemented);
+        let call = |path: String| {
+            let request = http::Request::builder().uri(path).body(()).unwrap();
+            service.clone().oneshot(request)
+        };
+        for i in 0..3_000 {
+            let random = uuid::Uuid::new_v4().simple();
+            call(format!("/{random}.Service/Method{i}")).await.unwrap();
+        }
+        call("/blangkon.catalog.v1.CatalogService/SearchProducts".into())
+            .await
+            .unwrap();
+        call("/grpc.health.v1.Health/Check".into()).await.unwrap();
+        let text = metrics.encode().await;
+        let series: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("rpc_server_call_duration_seconds_count{"))
+            .collect();
+        assert_eq!(series.len(), 3, "{series:?}");
+        assert!(text.contains(
+            "rpc_server_call_duration_seconds_count{rpc_method=\"unknown\",rpc_grpc_status_code=\"12\"} 3000"
+        ));
+        assert!(text.contains("rpc_method=\"blangkon.catalog.v1.CatalogService/SearchProducts\""));
+        assert!(text.contains("rpc_method=\"grpc.health.v1.Health/Check\""));
     }
 
     #[tokio::test]

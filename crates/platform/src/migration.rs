@@ -1,6 +1,6 @@
 //! The platform's own tables, which every service's migrator lists before
-//! its domain tables: the outbox of events to publish and the inbox of
-//! events already consumed.
+//! its domain tables: the outbox of events to publish, the inbox of events
+//! already consumed and the dead letters its consumers set aside.
 
 use sea_orm_migration::prelude::*;
 
@@ -32,6 +32,23 @@ pub(crate) enum Inbox {
     Partition,
     Offset,
     ProcessedAt,
+}
+
+#[derive(DeriveIden)]
+pub(crate) enum DeadLetters {
+    Table,
+    Id,
+    Consumer,
+    Topic,
+    Partition,
+    Offset,
+    EventId,
+    EventType,
+    Reason,
+    Record,
+    DeadLetteredAt,
+    ReplayRequestedAt,
+    ResolvedAt,
 }
 
 /// Column helpers every service's migrations use, so that the same kind of
@@ -177,7 +194,8 @@ pub mod statements {
 
 /// Declares a service's `Migrator`: the platform's tables first, then the
 /// service's own migrations in the order given. A released migration keeps
-/// its place; new ones go at the end.
+/// its place; a service's new ones go at the end, the platform's after its
+/// own (a database applies what it has not by name, whatever the place).
 #[macro_export]
 macro_rules! migrator {
     ($($migration:expr),* $(,)?) => {
@@ -189,6 +207,7 @@ macro_rules! migrator {
                 vec![
                     Box::new($crate::migration::CreateOutbox),
                     Box::new($crate::migration::CreateInbox),
+                    Box::new($crate::migration::CreateDeadLetters),
                     $(Box::new($migration)),*
                 ]
             }
@@ -277,6 +296,57 @@ impl MigrationTrait for CreateInbox {
                     .col(time(Inbox::ProcessedAt))
                     .primary_key(&mut key([Inbox::Consumer, Inbox::EventId]))
                     .to_owned(),
+            )
+            .await
+    }
+}
+
+migration! {
+    /// Creates the `dead_letters` table.
+    pub CreateDeadLetters = "m20261205_000003_platform_dead_letters"
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateDeadLetters {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(DeadLetters::Table)
+                    .if_not_exists()
+                    .col(sequence(DeadLetters::Id))
+                    .col(text(DeadLetters::Consumer))
+                    .col(text(DeadLetters::Topic))
+                    .col(number(DeadLetters::Partition))
+                    .col(ColumnDef::new(DeadLetters::Offset).big_integer().not_null())
+                    // As the record had them, whatever their length.
+                    .col(long_text(DeadLetters::EventId))
+                    .col(long_text(DeadLetters::EventType))
+                    .col(long_text(DeadLetters::Reason))
+                    .col(ColumnDef::new(DeadLetters::Record).blob().not_null())
+                    .col(time(DeadLetters::DeadLetteredAt))
+                    .col(optional_time(DeadLetters::ReplayRequestedAt))
+                    .col(optional_time(DeadLetters::ResolvedAt))
+                    .to_owned(),
+            )
+            .await?;
+        // A record redelivered before its offset was committed is set
+        // aside once.
+        manager
+            .create_index(
+                index(
+                    "dead_letters_record",
+                    DeadLetters::Table,
+                    [
+                        DeadLetters::Consumer,
+                        DeadLetters::Topic,
+                        DeadLetters::Partition,
+                        DeadLetters::Offset,
+                    ],
+                )
+                .unique()
+                .if_not_exists()
+                .to_owned(),
             )
             .await
     }

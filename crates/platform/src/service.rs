@@ -28,6 +28,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tokio_util::sync::CancellationToken;
 use tonic::service::Routes;
 
+use crate::dead_letters::{self, Showing};
 use crate::host::{HostError, ServiceHost};
 use crate::kafka::TopicSpec;
 use crate::settings::{PlatformSettings, SettingsError, Validate};
@@ -369,8 +370,61 @@ enum Command<C: Subcommand> {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// The records the service's consumers set aside: list them, or ask
+    /// for them to be applied again.
+    #[command(subcommand)]
+    DeadLetters(DeadLetterCommand),
     #[command(flatten)]
     Service(C),
+}
+
+#[derive(Subcommand)]
+enum DeadLetterCommand {
+    /// List the dead letters no replay has applied, oldest first.
+    List {
+        /// Those a replay applied too.
+        #[arg(long)]
+        all: bool,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u64,
+    },
+    /// Ask the running service to apply dead letters again: within seconds
+    /// each is applied (and resolved) or keeps waiting with its new reason.
+    Replay {
+        /// The dead letters' ids, as `list` shows them.
+        #[arg(required_unless_present = "all")]
+        ids: Vec<i64>,
+        /// Every one that waits.
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+    },
+}
+
+impl DeadLetterCommand {
+    async fn run(self, database: &db::DatabaseSettings) -> anyhow::Result<()> {
+        let db = db::connect(database).await?;
+        match self {
+            DeadLetterCommand::List { all, limit } => {
+                let showing = if all { Showing::All } else { Showing::Waiting };
+                let letters = dead_letters::list(&db, showing, limit).await?;
+                if letters.is_empty() {
+                    println!("no dead letters");
+                }
+                for letter in letters {
+                    println!("{letter}");
+                }
+            }
+            DeadLetterCommand::Replay { ids, all: _ } => {
+                let asked = dead_letters::request_replay(&db, &ids).await?;
+                println!(
+                    "replay asked for {asked} dead letter(s); `dead-letters list` shows what remains"
+                );
+            }
+        }
+        db.close().await.ok();
+        Ok(())
+    }
 }
 
 /// The binary of service `S`: `serve` (the default) and `migrate`.
@@ -411,6 +465,7 @@ pub async fn main_with<S: Service, C: ServiceCommand<S>>() -> anyhow::Result<()>
                 .with_context(|| format!("starting the {} service", S::ABOUT.name))?;
             app.run(grpc::shutdown_on_signals()).await?;
         }
+        Command::DeadLetters(command) => command.run(&settings.platform.database).await?,
         Command::Service(command) => command.run(settings).await?,
     }
     Ok(())

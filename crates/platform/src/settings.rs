@@ -233,6 +233,7 @@ impl PlatformSettings {
 
     /// Checks every section; the error names the first bad key.
     pub fn validate(&self) -> Result<(), SettingsError> {
+        self.grpc.validate("grpc")?;
         self.database.validate("database")?;
         self.kafka.validate("kafka")?;
         self.auth.validate("auth")?;

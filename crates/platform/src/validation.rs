@@ -14,10 +14,33 @@ pub use blangkon_domain::validation::{
     product_lines,
 };
 
-/// A status of `code` whose details name the offending fields.
+/// Most violations or refusals a status names. A status travels in
+/// trailers, which clients cap (8 KiB in grpc-java, 16 KiB in grpc-go)
+/// and answer `RESOURCE_EXHAUSTED` past: a hundred duplicated lines would
+/// otherwise take 8 kB twice over, in the message and in the details.
+pub const MAX_REPORTED: usize = 20;
+
+/// The first [`MAX_REPORTED`] of `all`, and how many more there were.
+fn reported<T>(all: &[T]) -> (&[T], usize) {
+    let shown = &all[..all.len().min(MAX_REPORTED)];
+    (shown, all.len() - shown.len())
+}
+
+/// " (and 3 more)" after a list that names `more` fewer than it had.
+fn and_more(more: usize) -> String {
+    if more == 0 {
+        String::new()
+    } else {
+        format!(" (and {more} more)")
+    }
+}
+
+/// A status of `code` whose details name the offending fields (the first
+/// [`MAX_REPORTED`] of them; `message` is the caller's to keep short).
 pub fn status_with_fields(code: Code, message: String, violations: &[Violation]) -> Status {
+    let (shown, _) = reported(violations);
     let details = ErrorDetails::with_bad_request(
-        violations
+        shown
             .iter()
             .map(|v| FieldViolation::new(v.field.clone(), v.description.clone()))
             .collect::<Vec<_>>(),
@@ -25,11 +48,12 @@ pub fn status_with_fields(code: Code, message: String, violations: &[Violation])
     Status::with_error_details(code, message, details)
 }
 
-/// `INVALID_ARGUMENT` naming every bad field.
+/// `INVALID_ARGUMENT` naming every bad field, up to [`MAX_REPORTED`].
 pub fn invalid_argument(violations: &[Violation]) -> Status {
+    let (shown, more) = reported(violations);
     status_with_fields(
         Code::InvalidArgument,
-        format!("invalid request: {}", describe(violations)),
+        format!("invalid request: {}{}", describe(shown), and_more(more)),
         violations,
     )
 }
@@ -47,11 +71,13 @@ pub fn violations_of(status: &Status) -> Vec<Violation> {
         .unwrap_or_default()
 }
 
-/// `FAILED_PRECONDITION` naming every refused part of the request.
+/// `FAILED_PRECONDITION` naming every refused part of the request, up to
+/// [`MAX_REPORTED`].
 pub fn failed_precondition(refusals: &[Refusal]) -> Status {
-    let message = describe_refusals(refusals);
+    let (shown, more) = reported(refusals);
+    let message = format!("{}{}", describe_refusals(shown), and_more(more));
     let details = ErrorDetails::with_precondition_failure(
-        refusals
+        shown
             .iter()
             .map(|r| {
                 PreconditionViolation::new(r.kind.clone(), r.subject.clone(), r.description.clone())
@@ -97,6 +123,36 @@ mod tests {
             .map(|v| v.field)
             .collect();
         assert_eq!(fields, ["name", "price"]);
+    }
+
+    #[test]
+    fn a_status_names_a_bounded_number_of_violations() {
+        let many: Vec<Violation> = (0..10_000)
+            .map(|i| Violation::new(format!("lines[{i}].product_id"), "appears twice"))
+            .collect();
+        let status = invalid_argument(&many);
+        assert_eq!(violations_of(&status).len(), MAX_REPORTED);
+        assert!(
+            status.message().ends_with("(and 9980 more)"),
+            "{}",
+            status.message()
+        );
+        // Message and details together stay well inside the 8 KiB that
+        // clients accept in trailers.
+        let size = status.message().len() + status.details().len();
+        assert!(size < 4096, "{size} bytes");
+        assert!(
+            !invalid_argument(&many[..MAX_REPORTED])
+                .message()
+                .contains("more")
+        );
+
+        let refusals: Vec<Refusal> = (0..500)
+            .map(|i| Refusal::new("OUT_OF_STOCK", format!("lines[{i}]"), "not enough stock"))
+            .collect();
+        let refused = failed_precondition(&refusals);
+        assert_eq!(refusals_of(&refused).len(), MAX_REPORTED);
+        assert!(refused.message().ends_with("(and 480 more)"));
     }
 
     #[test]

@@ -1,16 +1,18 @@
 //! The outbox relay and the inbox consumer against a real database and a
-//! Kafka-protocol broker: events go out in order once, and a consumer
-//! applies each event once however often it is delivered.
+//! Kafka-protocol broker: events go out in order once, a consumer applies
+//! each event once however often it is delivered, and sets aside what it
+//! cannot apply (on PostgreSQL and SQLite) without stopping its partition.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use blangkon_platform::dead_letters::{self, Showing};
 use blangkon_platform::inbox::{
     self, Applied, EventHandler, HandlerError, InboxConsumer, ReceivedEvent,
 };
-use blangkon_platform::migration::{CreateInbox, CreateOutbox};
+use blangkon_platform::migration::{CreateDeadLetters, CreateInbox, CreateOutbox};
 use blangkon_platform::outbox::{self, NewEvent, Relay, RelayWaker};
 use blangkon_platform::settings::{DatabaseSettings, KafkaSettings};
 use blangkon_platform::{CancellationToken, db};
@@ -26,7 +28,11 @@ struct PlatformOnly;
 #[async_trait::async_trait]
 impl MigratorTrait for PlatformOnly {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateOutbox), Box::new(CreateInbox)]
+        vec![
+            Box::new(CreateOutbox),
+            Box::new(CreateInbox),
+            Box::new(CreateDeadLetters),
+        ]
     }
 }
 
@@ -50,8 +56,10 @@ async fn database(test_db: &TestDatabase) -> DatabaseConnection {
     .await
     .unwrap();
     db::migrate::<PlatformOnly>(&conn).await.unwrap();
+    // The check holds on SQLite too, which does not enforce VARCHAR(5).
     conn.execute_unprepared(
-        "CREATE TABLE joined_count (regency VARCHAR(5) PRIMARY KEY, n BIGINT NOT NULL)",
+        "CREATE TABLE joined_count (regency VARCHAR(5) PRIMARY KEY CHECK (length(regency) <= 5), \
+         n BIGINT NOT NULL)",
     )
     .await
     .unwrap();
@@ -274,7 +282,7 @@ async fn redelivered_events_are_applied_once() {
             .map_err(|(e, _)| e)
             .unwrap();
     }
-    // A record that is not an envelope is skipped, not retried forever.
+    // A record that is not an envelope is set aside, not retried forever.
     producer
         .send(
             FutureRecord::to(&topic)
@@ -302,7 +310,7 @@ async fn redelivered_events_are_applied_once() {
 
     // Every one of the five records taken, whatever became of it.
     let taken = || {
-        ["applied", "duplicate", "skipped", "undecodable"]
+        ["applied", "duplicate", "dead_lettered"]
             .into_iter()
             .map(|outcome| {
                 let labels = [
@@ -323,6 +331,14 @@ async fn redelivered_events_are_applied_once() {
     task.await.unwrap();
     assert_eq!(count_of(&conn, "33.74").await, 1);
     assert_eq!(count_of(&conn, "33.01").await, 1);
+    let letters = dead_letters::list(&conn, Showing::All, 10).await.unwrap();
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(letters[0].record, "not protobuf \u{1}\u{2}".as_bytes());
+    assert!(
+        letters[0].reason.starts_with("not an event envelope"),
+        "{}",
+        letters[0].reason
+    );
 
     // Applying an already-recorded event directly is a no-op as well.
     let replay = ReceivedEvent {
@@ -356,31 +372,325 @@ impl EventHandler for Refuses {
     }
 }
 
-#[tokio::test]
-async fn an_unusable_event_is_recorded_without_its_partial_changes() {
-    let test_db = TestDatabase::new().await;
-    let conn = database(&test_db).await;
-    let event = ReceivedEvent {
-        envelope: joined("t", "33.74").envelope,
+/// Both backends, for what must hold on each: the server CI names (or a
+/// SQLite file where none is), and a SQLite file.
+async fn both_backends() -> Vec<TestDatabase> {
+    let first = TestDatabase::new().await;
+    let second = TestDatabase::sqlite();
+    if first.is_postgres() {
+        vec![first, second]
+    } else {
+        vec![first]
+    }
+}
+
+fn received(envelope: blangkon_proto::events::EventEnvelope, offset: i64) -> ReceivedEvent {
+    ReceivedEvent {
+        envelope,
         topic: "t".into(),
         partition: 0,
-        offset: 3,
-    };
-    assert_eq!(
-        inbox::apply(&conn, "c", &Refuses, &event).await.unwrap(),
-        Applied::Skipped
+        offset,
+    }
+}
+
+#[tokio::test]
+async fn an_event_its_handler_refuses_is_set_aside_without_its_partial_changes() {
+    for test_db in both_backends().await {
+        let conn = database(&test_db).await;
+        let event = received(joined("t", "33.74").envelope, 3);
+        assert_eq!(
+            inbox::apply(&conn, "c", &Refuses, &event).await.unwrap(),
+            Applied::DeadLettered
+        );
+        assert_eq!(count_of(&conn, "33.74").await, 0);
+        let letters = dead_letters::list(&conn, Showing::Waiting, 10)
+            .await
+            .unwrap();
+        assert_eq!(letters.len(), 1);
+        let letter = &letters[0];
+        assert_eq!(
+            (
+                letter.consumer.as_str(),
+                letter.offset,
+                letter.reason.as_str()
+            ),
+            ("c", 3, "refused after writing")
+        );
+        assert_eq!(letter.event_type, "blangkon.events.v1.RegencyJoined");
+        // Set aside once, however often it is delivered.
+        assert_eq!(
+            inbox::apply(&conn, "c", &Refuses, &event).await.unwrap(),
+            Applied::DeadLettered
+        );
+        assert_eq!(test_db.count("dead_letters").await, 1);
+        // Its DeadLettered event waits in the outbox for the consumer's
+        // dead-letter topic.
+        assert_eq!(outbox::pending_count(&conn).await.unwrap(), 1);
+        // Not recorded in the inbox: a fixed handler applies it.
+        assert_eq!(
+            inbox::apply(&conn, "c", &CountJoins, &event).await.unwrap(),
+            Applied::Handled
+        );
+        // Another consumer in the same database keeps its own inbox.
+        assert_eq!(
+            inbox::apply(&conn, "other", &CountJoins, &event)
+                .await
+                .unwrap(),
+            Applied::Handled
+        );
+        assert_eq!(count_of(&conn, "33.74").await, 2);
+    }
+}
+
+#[tokio::test]
+async fn an_event_the_database_refuses_for_good_is_set_aside_on_both_backends() {
+    for test_db in both_backends().await {
+        let conn = database(&test_db).await;
+        // 45 characters where the column holds five: a check constraint.
+        let long = "33.74".repeat(9);
+        let event = received(joined("t", &long).envelope, 7);
+        assert_eq!(
+            inbox::apply(&conn, "c", &CountJoins, &event).await.unwrap(),
+            Applied::DeadLettered,
+            "{}",
+            test_db.url
+        );
+        let letter = &dead_letters::list(&conn, Showing::Waiting, 10)
+            .await
+            .unwrap()[0];
+        assert!(
+            letter.reason.starts_with("the database refused it"),
+            "{}",
+            letter.reason
+        );
+        assert_eq!(test_db.count("joined_count").await, 0);
+        assert_eq!(test_db.count("inbox").await, 0);
+    }
+}
+
+#[tokio::test]
+async fn an_event_without_a_valid_id_is_refused_at_decoding() {
+    use prost::Message as _;
+    let mut envelope = joined("t", "33.74").envelope;
+    assert!(inbox::decode(Some(&envelope.encode_to_vec())).is_ok());
+    for bad in ["", "not-a-uuid", &"1".repeat(50)] {
+        envelope.event_id = bad.to_string();
+        assert_eq!(
+            inbox::decode(Some(&envelope.encode_to_vec())).unwrap_err(),
+            "event_id must be a UUID"
+        );
+    }
+    assert_eq!(inbox::decode(None).unwrap_err(), "a record without a value");
+    // Nor does one reach an inbox when applied directly: two events with
+    // an empty id are two dead letters, neither a duplicate of the other.
+    for test_db in both_backends().await {
+        let conn = database(&test_db).await;
+        for offset in [1, 2] {
+            let mut event = received(joined("t", "33.74").envelope, offset);
+            event.envelope.event_id = String::new();
+            assert_eq!(
+                inbox::apply(&conn, "c", &CountJoins, &event).await.unwrap(),
+                Applied::DeadLettered
+            );
+        }
+        assert_eq!(test_db.count("dead_letters").await, 2);
+        assert_eq!(count_of(&conn, "33.74").await, 0);
+    }
+}
+
+/// Fails as a database does while it restarts, `failures` times, then
+/// applies as [`CountJoins`] does.
+struct Flaky {
+    failures: std::sync::atomic::AtomicU32,
+}
+
+#[async_trait::async_trait]
+impl EventHandler for Flaky {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &ReceivedEvent,
+    ) -> Result<(), HandlerError> {
+        use std::sync::atomic::Ordering;
+        let left = self.failures.load(Ordering::SeqCst);
+        if left > 0 {
+            self.failures.store(left - 1, Ordering::SeqCst);
+            return Err(HandlerError::Db(sea_orm::DbErr::ConnectionAcquire(
+                sea_orm::ConnAcquireErr::Timeout,
+            )));
+        }
+        CountJoins.handle(txn, event).await
+    }
+}
+
+#[tokio::test]
+async fn a_failure_that_may_pass_is_retried_not_set_aside() {
+    for test_db in both_backends().await {
+        let conn = database(&test_db).await;
+        let event = received(joined("t", "33.74").envelope, 1);
+        let flaky = Flaky { failures: 1.into() };
+        assert!(inbox::apply(&conn, "c", &flaky, &event).await.is_err());
+        assert_eq!(test_db.count("dead_letters").await, 0);
+        assert_eq!(
+            inbox::apply(&conn, "c", &flaky, &event).await.unwrap(),
+            Applied::Handled
+        );
+        assert_eq!(count_of(&conn, "33.74").await, 1);
+    }
+}
+
+/// Refuses the regencies of one province (`33.*`) until `fixed`: a bug an
+/// operator fixes before replaying.
+struct RefusesUntilFixed {
+    fixed: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl EventHandler for RefusesUntilFixed {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &ReceivedEvent,
+    ) -> Result<(), HandlerError> {
+        let joined: RegencyJoined = event.message()?;
+        if joined.regency_code.starts_with("33.")
+            && !self.fixed.load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(HandlerError::Unusable(
+                "a province this build refuses".into(),
+            ));
+        }
+        CountJoins.handle(txn, event).await
+    }
+}
+
+#[tokio::test]
+async fn a_poison_event_does_not_hold_up_its_partition_and_is_replayed_once_fixed() {
+    let test_db = TestDatabase::new().await;
+    let kafka = TestKafka::new();
+    let conn = database(&test_db).await;
+    // One partition: the valid event is behind the poison one.
+    let topic = topic();
+    kafka.create_topic(&topic, 1).await;
+    let group = format!("inbox-test-{}", uuid::Uuid::new_v4().simple());
+    kafka.create_topic(&dead_letters::topic(&group), 1).await;
+    let poison = joined(&topic, "33.74");
+    let valid = joined(&topic, "34.71");
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &kafka.bootstrap)
+        .set("broker.address.family", "v4")
+        .create()
+        .unwrap();
+    use prost::Message as _;
+    for event in [&poison, &valid] {
+        let payload = event.envelope.encode_to_vec();
+        producer
+            .send(
+                FutureRecord::to(&topic).key("one").payload(&payload),
+                Duration::from_secs(10),
+            )
+            .await
+            .map_err(|(e, _)| e)
+            .unwrap();
+    }
+
+    let handler = Arc::new(RefusesUntilFixed {
+        fixed: false.into(),
+    });
+    let metrics = blangkon_platform::metrics::Metrics::default();
+    metrics.watch_dead_letters(conn.clone());
+    let counts = metrics.consumers();
+    let shutdown = CancellationToken::new();
+    let consumer = InboxConsumer::new(
+        &group,
+        conn.clone(),
+        &kafka_settings(&kafka.bootstrap),
+        &[topic.as_str()],
+        handler.clone(),
+    )
+    .unwrap()
+    .counted(counts.clone());
+    let task = tokio::spawn(consumer.run(shutdown.clone()));
+    eventually(
+        "the valid event behind the poison one applied",
+        Duration::from_secs(30),
+        || async { (count_of(&conn, "34.71").await == 1).then_some(()) },
+    )
+    .await;
+    let letters = dead_letters::list(&conn, Showing::Waiting, 10)
+        .await
+        .unwrap();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].event_id, poison.envelope.event_id);
+    assert_eq!(letters[0].topic, topic);
+    assert_eq!((letters[0].partition, letters[0].offset), (0, 0));
+    assert_eq!(letters[0].record, poison.envelope.encode_to_vec());
+    let text = metrics.encode().await;
+    assert!(
+        text.contains(&format!(
+            "blangkon_consumer_events_total{{consumer=\"{group}\",outcome=\"dead_lettered\"}} 1"
+        )),
+        "{text}"
     );
-    assert_eq!(count_of(&conn, "33.74").await, 0);
-    assert_eq!(
-        inbox::apply(&conn, "c", &CountJoins, &event).await.unwrap(),
-        Applied::Duplicate
+    assert!(
+        text.contains(&format!(
+            "blangkon_dead_letters_waiting{{consumer=\"{group}\"}} 1"
+        )),
+        "{text}"
     );
-    // Another consumer in the same database keeps its own inbox.
+
+    // The DeadLettered event goes out on the consumer's dead-letter topic.
+    let relay = Relay::new(
+        "platform-test",
+        conn.clone(),
+        &kafka_settings(&kafka.bootstrap),
+        RelayWaker::default(),
+    )
+    .unwrap();
+    assert_eq!(relay.publish_pending().await.unwrap(), 1);
+    let reader = EventReader::new(&kafka.bootstrap, &dead_letters::topic(&group));
+    let published = reader
+        .read_until(Duration::from_secs(30), |e| !e.is_empty())
+        .await;
+    let told: blangkon_proto::events::DeadLettered = published[0]
+        .envelope
+        .payload
+        .as_ref()
+        .unwrap()
+        .to_msg()
+        .unwrap();
+    assert_eq!(told.event_id, poison.envelope.event_id);
+    assert_eq!(told.reason, "a province this build refuses");
+    assert_eq!(told.dead_letter_id, letters[0].id);
+
+    // Fixed; the operator asks for a replay, the running consumer applies
+    // it within a round, once.
+    handler
+        .fixed
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(dead_letters::request_replay(&conn, &[]).await.unwrap(), 1);
+    eventually(
+        "the dead letter replayed",
+        Duration::from_secs(30),
+        || async { (count_of(&conn, "33.74").await == 1).then_some(()) },
+    )
+    .await;
+    let letters = dead_letters::list(&conn, Showing::All, 10).await.unwrap();
+    assert!(letters[0].resolved_at.is_some(), "{letters:?}");
+    assert!(
+        dead_letters::list(&conn, Showing::Waiting, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Asking again changes nothing: it is resolved.
     assert_eq!(
-        inbox::apply(&conn, "other", &CountJoins, &event)
+        dead_letters::request_replay(&conn, &[letters[0].id])
             .await
             .unwrap(),
-        Applied::Handled
+        0
     );
+    shutdown.cancel();
+    task.await.unwrap();
     assert_eq!(count_of(&conn, "33.74").await, 1);
 }

@@ -148,15 +148,19 @@ impl TestDatabase {
                     _dir: None,
                 }
             }
-            _ => {
-                let dir = tempfile::tempdir().expect("temp dir");
-                let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
-                Self {
-                    url,
-                    postgres: None,
-                    _dir: Some(dir),
-                }
-            }
+            _ => Self::sqlite(),
+        }
+    }
+
+    /// A fresh SQLite file, whatever server [`DATABASE_ENV`] names: for
+    /// what must hold on both backends.
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+        Self {
+            url,
+            postgres: None,
+            _dir: Some(dir),
         }
     }
 

@@ -29,14 +29,40 @@ impl Service for CatalogService {
             Arc::new(VendorProjection),
         )?;
         let db = host.database().clone();
-        let (search, from) = Search::load(&db, settings.service.search_index_dir.as_deref())
-            .await
-            .map_err(|e| StartError::step("building the search index", e))?;
+        let query_threads = match settings.service.search_threads {
+            0 => std::thread::available_parallelism().map_or(2, usize::from),
+            n => n,
+        };
+        let (search, from) = Search::load(
+            &db,
+            settings.service.search_index_dir.as_deref(),
+            query_threads,
+        )
+        .await
+        .map_err(|e| StartError::step("building the search index", e))?;
         let indexed = search.clone();
         host.metrics().gauge_fn(
             "catalog_search_products",
             "Listed products this replica's search index holds",
             move || i64::try_from(indexed.products()).unwrap_or(i64::MAX),
+        );
+        let stems = search.clone();
+        host.metrics().gauge_fn(
+            "catalog_stem_cache_words",
+            "Word stems this replica's search keeps cached (bounded: the least recently used go)",
+            move || i64::try_from(stems.stem_cache().words).unwrap_or(i64::MAX),
+        );
+        let stems = search.clone();
+        host.metrics().counter_fn(
+            "catalog_stem_cache_hits",
+            "Words whose stem the cache held",
+            move || stems.stem_cache().hits,
+        );
+        let stems = search.clone();
+        host.metrics().counter_fn(
+            "catalog_stem_cache_misses",
+            "Words stemmed with the dictionary, the cache not holding them",
+            move || stems.stem_cache().misses,
         );
         let fresh = search.clone();
         host.metrics().seconds_fn(
@@ -57,8 +83,8 @@ impl Service for CatalogService {
         });
         let catalog = Catalog::new(db, host.waker(), search, settings.service.max_price);
         let api = CatalogApi::new(catalog);
-        Ok(Routes::new(
-            host.authenticated(CatalogServiceServer::new(api)),
-        ))
+        Ok(Routes::new(host.authenticated(
+            CatalogServiceServer::new(api).max_decoding_message_size(host.max_message_bytes()),
+        )))
     }
 }

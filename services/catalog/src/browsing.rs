@@ -38,7 +38,8 @@ impl Catalog {
         policy::browse(actor)?;
         let result = self
             .search
-            .search(&query)
+            .search_off_the_runtime(query)
+            .await
             .map_err(|e| CatalogError::Search(e.to_string()))?;
         let ids: Vec<String> = result.hits.iter().map(|h| h.product_id.clone()).collect();
         let mut rows: HashMap<String, product::Model> = store::products_by_ids(&self.db, &ids)

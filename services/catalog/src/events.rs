@@ -103,7 +103,10 @@ impl EventHandler for VendorProjection {
             vendor_row(change.map_err(HandlerError::Unusable)?, at)
         } else if event.envelope.event_type == pb::VendorRegistered::full_name() {
             let e: pb::VendorRegistered = event.message()?;
-            vendor_row(VendorState::registered(&e), at)
+            vendor_row(
+                VendorState::registered(&e).map_err(HandlerError::Unusable)?,
+                at,
+            )
         } else {
             // Regencies joining and trainings do not concern the catalog.
             return Ok(());

@@ -25,6 +25,9 @@ pub struct CatalogSettings {
     /// the index is rebuilt from the catalog tables, and it must be this
     /// replica's own. Unset: a new temporary directory, removed at exit.
     pub search_index_dir: Option<PathBuf>,
+    /// Searches run at once, each on a thread of its own off the async
+    /// runtime; 0: one per core.
+    pub search_threads: usize,
 }
 
 impl Section for CatalogSettings {
@@ -41,6 +44,7 @@ impl Default for CatalogSettings {
             max_price: Rupiah::DIRECT_PURCHASE_LIMIT,
             search_poll_ms: 250,
             search_index_dir: None,
+            search_threads: 0,
         }
     }
 }

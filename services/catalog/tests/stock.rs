@@ -385,3 +385,40 @@ async fn concurrent_reservations_never_take_stock_below_zero() {
     assert_eq!(stock_of(&app, &product).await, 0);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_huge_quote_is_refused_by_its_size_before_any_work() {
+    let app = spawn_app().await;
+    let mut client = app.client().await;
+    let quote =
+        |lines: Vec<pb::QuoteLine>| app.as_role(Role::Buyer, pb::QuotePricesRequest { lines });
+    // Ten thousand distinct lines (about 450 kB): one violation, the count.
+    let distinct: Vec<pb::QuoteLine> = (0..10_000)
+        .map(|i| line(&format!("01934a1e-0000-7000-8000-{i:012}"), 1))
+        .collect();
+    let refused = client.quote_prices(quote(distinct)).await.unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert_eq!(
+        refused.message(),
+        "invalid request: lines must hold 1 to 100 lines"
+    );
+    // A hundred times the same product, within the cap: twenty of the
+    // ninety-nine violations named, so the refusal fits in trailers.
+    let id = "01934a1e-0000-7000-8000-000000000001";
+    let duplicated = vec![line(id, 1); 100];
+    let refused = client.quote_prices(quote(duplicated)).await.unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert!(refused.message().ends_with("(and 79 more)"), "{refused:?}");
+    assert!(refused.message().len() + refused.details().len() < 4096);
+    // Ninety thousand lines (3.8 MB, the issue's): past the largest
+    // message a service reads, refused before it is decoded.
+    let huge: Vec<pb::QuoteLine> = (0..90_000)
+        .map(|i| line(&format!("01934a1e-0000-7000-8000-{i:012}"), 1))
+        .collect();
+    let refused = client.quote_prices(quote(huge)).await.unwrap_err();
+    assert_eq!(refused.code(), Code::OutOfRange, "{refused:?}");
+    assert!(
+        refused.message().contains("the limit is: 1048576 bytes"),
+        "{refused:?}"
+    );
+}

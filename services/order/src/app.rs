@@ -77,8 +77,8 @@ impl Service for OrderService {
         let orders =
             Orders::new(host.database().clone(), host.waker(), peers, placer).counting(counts);
         let api = OrderApi::new(orders);
-        Ok(Routes::new(
-            host.authenticated(OrderServiceServer::new(api)),
-        ))
+        Ok(Routes::new(host.authenticated(
+            OrderServiceServer::new(api).max_decoding_message_size(host.max_message_bytes()),
+        )))
     }
 }

@@ -15,9 +15,9 @@ const ORDER: &str = "01934a1e-0000-7000-8000-0000000000a1";
 async fn keys_and_attempts_made_before_take_their_regency_and_keep_their_reservation() {
     let test_db = TestDatabase::new().await;
     let db = test_db.connect().await;
-    // Everything before the migration: the platform's two and the three
+    // Everything before the migration: the platform's three and the three
     // order migrations.
-    Migrator::up(&db, Some(5)).await.unwrap();
+    Migrator::up(&db, Some(6)).await.unwrap();
     let backend = db.get_database_backend();
     for sql in [
         format!(

@@ -24,7 +24,9 @@ impl Service for ReportingService {
         host.consume(projection::CONSUMER, projection::SOURCES, handler)?;
         let api = ReportingApi::new(host.database().clone(), settings.service.clone());
         // Open data: no token needed, a sent one must be valid.
-        Ok(Routes::new(host.open(ReportingServiceServer::new(api))))
+        Ok(Routes::new(host.open(
+            ReportingServiceServer::new(api).max_decoding_message_size(host.max_message_bytes()),
+        )))
     }
 }
 

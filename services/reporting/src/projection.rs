@@ -22,6 +22,7 @@ use blangkon_proto::events as pb;
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseTransaction, DbErr};
 
+use crate::domain::checks;
 use crate::domain::figures::{self, ItemFacts, OrderFacts, top_category};
 use crate::domain::records::{SummaryRecord, TransactionFact};
 use crate::store::{self, product, regency, training, vendor};
@@ -86,6 +87,7 @@ impl EventHandler for Projection {
         match event.envelope.event_type.as_str() {
             "blangkon.events.v1.RegencyJoined" => {
                 let e: pb::RegencyJoined = event.message()?;
+                checks::regency_joined(&e).map_err(HandlerError::Unusable)?;
                 store::upsert_regency(
                     txn,
                     regency::Model {
@@ -98,14 +100,19 @@ impl EventHandler for Projection {
             }
             "blangkon.events.v1.VendorRegistered" => {
                 let e: pb::VendorRegistered = event.message()?;
+                checks::vendor_name(&e.name).map_err(HandlerError::Unusable)?;
                 let registered = vendor::Model {
                     name: e.name.clone(),
-                    ..vendor_row(VendorState::registered(&e), at)
+                    ..vendor_row(
+                        VendorState::registered(&e).map_err(HandlerError::Unusable)?,
+                        at,
+                    )
                 };
                 apply_vendor(txn, registered, &mut out).await?;
             }
             "blangkon.events.v1.TrainingRecorded" => {
                 let e: pb::TrainingRecorded = event.message()?;
+                checks::training(&e).map_err(HandlerError::Unusable)?;
                 store::insert_training(
                     txn,
                     training::Model {
@@ -278,6 +285,7 @@ async fn apply_product(
 ) -> Result<(), HandlerError> {
     let product =
         product.ok_or_else(|| HandlerError::Unusable("product event without product".into()))?;
+    checks::product(&product).map_err(HandlerError::Unusable)?;
     let stored = store::find_product(txn, &product.product_id).await?;
     if stored.as_ref().is_some_and(|s| s.changed_at > at) {
         return Ok(());
@@ -377,6 +385,7 @@ async fn apply_order(
         snapshot.ok_or_else(|| HandlerError::Unusable("order event without order".into()))?;
     let previous_status = snapshot.previous_status.clone();
     let mut incoming = order_facts(snapshot)?;
+    checks::order(&incoming).map_err(HandlerError::Unusable)?;
     let stored = store::find_order(txn, &incoming.order_id).await?;
     // The moment of payment is kept from the `paid` event whenever it
     // comes, even after `completed`.

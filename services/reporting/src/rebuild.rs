@@ -15,8 +15,6 @@ use std::time::{Duration, Instant};
 use blangkon_platform::inbox::{self, Applied, ReceivedEvent};
 use blangkon_platform::kafka::{self, KafkaError};
 use blangkon_platform::settings::KafkaSettings;
-use blangkon_proto::events::EventEnvelope;
-use prost::Message as _;
 use rdkafka::consumer::Consumer;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
@@ -45,8 +43,8 @@ pub struct RebuildOutcome {
     /// Records whose event id had been applied already (a topic may hold an
     /// event twice: the outbox relay may publish again after a failure).
     pub duplicates: u64,
-    /// Records nothing can apply: undecodable, or refused by the
-    /// projection as unusable.
+    /// Records nothing can apply: undecodable, or set aside as dead
+    /// letters (of the rebuilt database) when the projection refused them.
     pub skipped: u64,
     pub elapsed: Duration,
 }
@@ -151,8 +149,8 @@ pub async fn rebuild(
             remaining.remove(&key);
         }
         outcome.records += 1;
-        match message.payload().map(EventEnvelope::decode) {
-            Some(Ok(envelope)) => {
+        match inbox::decode(message.payload()) {
+            Ok(envelope) => {
                 let event = ReceivedEvent {
                     envelope,
                     topic: key.0.clone(),
@@ -162,11 +160,12 @@ pub async fn rebuild(
                 match inbox::apply(db, CONSUMER, &projection, &event).await? {
                     Applied::Handled => outcome.applied += 1,
                     Applied::Duplicate => outcome.duplicates += 1,
-                    Applied::Skipped => outcome.skipped += 1,
+                    Applied::DeadLettered => outcome.skipped += 1,
                 }
             }
-            _ => {
-                tracing::error!(topic = %key.0, partition = key.1, offset = message.offset(), "undecodable record skipped");
+            Err(reason) => {
+                // The live consumer set it aside as a dead letter already.
+                tracing::error!(topic = %key.0, partition = key.1, offset = message.offset(), %reason, "undecodable record skipped");
                 outcome.skipped += 1;
             }
         }

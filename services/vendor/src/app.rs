@@ -39,8 +39,8 @@ impl Service for VendorService {
         );
         let api =
             VendorApi::new(Vendors::new(host.database().clone(), host.waker()).counting(counts));
-        Ok(Routes::new(
-            host.authenticated(VendorServiceServer::new(api)),
-        ))
+        Ok(Routes::new(host.authenticated(
+            VendorServiceServer::new(api).max_decoding_message_size(host.max_message_bytes()),
+        )))
     }
 }

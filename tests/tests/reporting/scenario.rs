@@ -580,6 +580,58 @@ async fn figures_streams_and_open_data_after_a_scripted_scenario() {
         }
         assert_eq!(figures(reporting_db.clone()).await, before);
 
+        // Damaged events — an order id of 50 characters (the column holds
+        // 36), a regency code of 45 — are set aside as dead letters with the
+        // field named, and reach no figure.
+        use blangkon_proto::events as ev;
+        let damaged = |event: &ReceivedEvent, payload: prost_types::Any| {
+            let mut copy = event.clone();
+            copy.envelope.event_id = uuid::Uuid::now_v7().to_string();
+            copy.envelope.payload = Some(payload);
+            copy.offset += 1_000_000;
+            copy
+        };
+        let placed = events
+            .iter()
+            .find(|e| e.envelope.event_type == "blangkon.events.v1.OrderPlaced")
+            .unwrap();
+        let mut order: ev::OrderPlaced = placed.message().unwrap();
+        order.order.as_mut().unwrap().order_id = "o".repeat(50);
+        let joined = events
+            .iter()
+            .find(|e| e.envelope.event_type == "blangkon.events.v1.RegencyJoined")
+            .unwrap();
+        let mut regency: ev::RegencyJoined = joined.message().unwrap();
+        regency.regency_code = "33.74".repeat(9);
+        for (event, field) in [
+            (
+                damaged(placed, prost_types::Any::from_msg(&order).unwrap()),
+                "order.order_id",
+            ),
+            (
+                damaged(joined, prost_types::Any::from_msg(&regency).unwrap()),
+                "regency_code",
+            ),
+        ] {
+            let applied = inbox::apply(&reporting_db, CONSUMER, &replaying, &event)
+                .await
+                .unwrap();
+            assert_eq!(applied, Applied::DeadLettered, "{field}");
+            let letters = blangkon_platform::dead_letters::list(
+                &reporting_db,
+                blangkon_platform::dead_letters::Showing::Waiting,
+                10,
+            )
+            .await
+            .unwrap();
+            let letter = letters
+                .iter()
+                .find(|l| l.event_id == event.envelope.event_id)
+                .unwrap();
+            assert!(letter.reason.starts_with(field), "{}", letter.reason);
+        }
+        assert_eq!(figures(reporting_db.clone()).await, before);
+
         // Out of order: every event, newest first, into an empty read model.
         let reversed_db = TestDatabase::new().await;
         let reversed = connect(&reversed_db).await;

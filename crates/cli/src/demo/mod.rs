@@ -330,7 +330,10 @@ impl Suite {
         Fut: Future<Output = Result<tonic::Response<T>, Status>>,
     {
         let started = Instant::now();
-        let mut pause = Duration::from_millis(50);
+        let mut pause = blangkon_platform::retry::Backoff::new(
+            Duration::from_millis(50),
+            Duration::from_secs(2),
+        );
         loop {
             self.calls.fetch_add(1, Ordering::Relaxed);
             match attempt().await {
@@ -339,8 +342,7 @@ impl Suite {
                     if (transient(&status) || wait(&status)) && started.elapsed() < PATIENCE =>
                 {
                     tracing::debug!(what, status = %status.message(), "retrying");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(2));
+                    tokio::time::sleep(pause.next_delay()).await;
                 }
                 Err(status) => return Err(status),
             }

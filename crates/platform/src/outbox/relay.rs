@@ -55,6 +55,10 @@ impl RelayWaker {
 /// long (about a minute of backoff) gains nothing by being kept.
 const REPLACE_AFTER_FAILED_ROUNDS: u64 = 8;
 
+/// The wait after a first failed round, and the longest between rounds.
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+const RETRY_LONGEST: Duration = Duration::from_secs(10);
+
 /// How the relay is doing, shared with whoever reports it (its own alert
 /// logs, the metrics endpoint).
 #[derive(Debug, Default)]
@@ -196,18 +200,19 @@ impl Relay {
     /// failed, or that failed [`REPLACE_AFTER_FAILED_ROUNDS`] rounds in a
     /// row, is replaced by a new one.
     pub async fn run(mut self, shutdown: CancellationToken) {
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = crate::retry::Backoff::new(RETRY_FIRST, RETRY_LONGEST);
         let mut alerted = false;
         loop {
             let outcome = self.publish_pending().await;
             let wait = match &outcome {
                 Ok(n) if *n as u64 == self.batch_size => Duration::ZERO,
                 Ok(_) => {
-                    backoff = Duration::from_millis(100);
+                    backoff.reset();
                     self.poll
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "outbox relay round failed");
+                    let wait = backoff.next_delay();
+                    tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "outbox relay round failed");
                     let refused = matches!(
                         e,
                         RelayError::Delivery {
@@ -216,8 +221,6 @@ impl Relay {
                         }
                     );
                     self.heal(refused);
-                    let wait = backoff;
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
                     wait
                 }
             };

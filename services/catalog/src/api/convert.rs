@@ -156,6 +156,12 @@ pub(super) fn cursor_fits(cursor: &search::Cursor, sort: search::SortOrder) -> b
     )
 }
 
+/// Most characters and words of a search's text.
+const MAX_QUERY_CHARS: usize = 200;
+const MAX_QUERY_WORDS: usize = 12;
+/// Most characters of a category code a request names.
+const MAX_CODE_CHARS: usize = 100;
+
 /// A search request as the index's query; every bad field is named.
 /// `is_category` tells the category codes the catalog has.
 pub(super) fn search_query(
@@ -164,12 +170,30 @@ pub(super) fn search_query(
 ) -> Result<search::Query, Vec<Violation>> {
     let mut v = Vec::new();
     let text = req.query.trim().to_string();
-    if text.chars().count() > 200 {
-        v.push(Violation::new("query", "must be at most 200 characters"));
+    // Sizes first: what a query costs grows with its words (each is looked
+    // up within one edit), so a long one is refused before any of that.
+    if text.chars().count() > MAX_QUERY_CHARS {
+        v.push(Violation::new(
+            "query",
+            format!("must be at most {MAX_QUERY_CHARS} characters"),
+        ));
+    } else if text.split_whitespace().count() > MAX_QUERY_WORDS {
+        v.push(Violation::new(
+            "query",
+            format!("must hold at most {MAX_QUERY_WORDS} words"),
+        ));
     }
     let category =
         (!req.category_code.trim().is_empty()).then(|| req.category_code.trim().to_string());
     if let Some(code) = &category
+        && code.chars().count() > MAX_CODE_CHARS
+    {
+        // Not repeated back: a refusal stays small whatever was sent.
+        v.push(Violation::new(
+            "category_code",
+            format!("must be at most {MAX_CODE_CHARS} characters"),
+        ));
+    } else if let Some(code) = &category
         && !is_category(code)
     {
         v.push(Violation::new(
@@ -340,6 +364,45 @@ mod tests {
                 "vendor_legal_form",
                 "vendor_scale"
             ]
+        );
+    }
+
+    #[test]
+    fn a_search_of_too_many_words_or_a_huge_category_is_refused_by_size() {
+        let refused = |req: pb::SearchProductsRequest| {
+            search_query(&req, known)
+                .unwrap_err()
+                .into_iter()
+                .map(|v| format!("{} {}", v.field, v.description))
+                .collect::<Vec<_>>()
+        };
+        let words = ["a"; MAX_QUERY_WORDS + 1].join(" ");
+        assert_eq!(
+            refused(pb::SearchProductsRequest {
+                query: words,
+                ..Default::default()
+            }),
+            ["query must hold at most 12 words"]
+        );
+        let most = ["nasi"; MAX_QUERY_WORDS].join(" ");
+        assert!(
+            search_query(
+                &pb::SearchProductsRequest {
+                    query: most,
+                    ..Default::default()
+                },
+                known
+            )
+            .is_ok()
+        );
+        // A megabyte of category code: refused in a few words, not echoed.
+        let huge = "k".repeat(1 << 20);
+        assert_eq!(
+            refused(pb::SearchProductsRequest {
+                category_code: huge,
+                ..Default::default()
+            }),
+            ["category_code must be at most 100 characters"]
         );
     }
 

@@ -5,8 +5,11 @@
 //!
 //! Products are indexed and queries read through the same chain.
 
-use std::collections::HashMap;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use lru::LruCache;
 
 use sastrawi::{Dictionary, Stemmer};
 use tantivy::tokenizer::{
@@ -23,14 +26,15 @@ const STOPWORDS: &[&str] = &[
     "pada", "dalam", "the", "and", "of", "a", "an", "x",
 ];
 
-/// The whole chain.
-pub fn analyzer() -> TextAnalyzer {
+/// The whole chain, stemming through `stemmer` (whose cache its copies
+/// share).
+pub fn analyzer(stemmer: SastrawiStemmer) -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(LowerCaser)
         .filter(StopWordFilter::remove(
             STOPWORDS.iter().map(|w| w.to_string()),
         ))
-        .filter(SastrawiStemmer::default())
+        .filter(stemmer)
         .build()
 }
 
@@ -50,41 +54,93 @@ fn stemmer() -> &'static Stemmer<'static> {
     STEMMER.get_or_init(|| Stemmer::new(DICTIONARY.get_or_init(Dictionary::new)))
 }
 
+/// Most words the stem cache holds: a province's catalog has tens of
+/// thousands of distinct words; queries bring misspellings and nonsense
+/// without end, which the least recently used give way to.
+pub const STEM_CACHE_WORDS: usize = 200_000;
+
 /// A token filter replacing each lower-cased word by its Sastrawi root.
 ///
 /// Stems are cached, shared by every copy of the filter (tantivy clones
 /// the analyzer per indexing thread and per query): a catalog has tens of
 /// thousands of distinct words and millions of occurrences, and the
-/// dictionary stemmer is slow next to a hash lookup.
-#[derive(Clone, Default)]
+/// dictionary stemmer is slow next to a hash lookup. The cache is bounded:
+/// the least recently used stem goes when it is full.
+#[derive(Clone)]
 pub struct SastrawiStemmer {
-    cache: Arc<RwLock<HashMap<String, String>>>,
+    cache: Arc<StemCache>,
+}
+
+struct StemCache {
+    words: Mutex<LruCache<String, String>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+/// What the stem cache holds and how well it serves, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StemCacheFigures {
+    pub words: usize,
+    pub hits: u64,
+    pub misses: u64,
+}
+
+impl Default for SastrawiStemmer {
+    fn default() -> Self {
+        Self::with_capacity(STEM_CACHE_WORDS)
+    }
 }
 
 impl SastrawiStemmer {
+    /// A stemmer whose cache holds at most `words` stems.
+    pub fn with_capacity(words: usize) -> Self {
+        let capacity = NonZeroUsize::new(words).unwrap_or(NonZeroUsize::MIN);
+        Self {
+            cache: Arc::new(StemCache {
+                words: Mutex::new(LruCache::new(capacity)),
+                hits: AtomicU64::new(0),
+                misses: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    pub fn figures(&self) -> StemCacheFigures {
+        StemCacheFigures {
+            words: self.words().len(),
+            hits: self.cache.hits.load(Ordering::Relaxed),
+            misses: self.cache.misses.load(Ordering::Relaxed),
+        }
+    }
+
+    fn words(&self) -> std::sync::MutexGuard<'_, LruCache<String, String>> {
+        // A panic elsewhere leaves the cache as consistent as before it.
+        self.cache
+            .words
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn stem_into(&self, word: &mut String) {
         // Numbers and codes ("a4", "80gr") and short words are kept as
         // they are.
         if word.chars().any(|c| c.is_ascii_digit()) || word.chars().count() < 4 {
             return;
         }
-        if let Ok(cache) = self.cache.read()
-            && let Some(stem) = cache.get(word.as_str())
-        {
+        if let Some(stem) = self.words().get(word.as_str()) {
             word.clone_from(stem);
+            self.cache.hits.fetch_add(1, Ordering::Relaxed);
             return;
         }
+        self.cache.misses.fetch_add(1, Ordering::Relaxed);
+        // Stemmed outside the lock: the dictionary walk is the slow part.
         let mut stem = word.clone();
         stemmer().stem_word(&mut stem);
         // Never stem a word away entirely.
         if stem.chars().count() < 2 {
             stem.clone_from(word);
         }
-        if let Ok(mut cache) = self.cache.write() {
-            cache.insert(std::mem::replace(word, stem.clone()), stem);
-        } else {
-            *word = stem;
-        }
+        self.words()
+            .put(std::mem::replace(word, stem.clone()), stem);
     }
 }
 
@@ -144,12 +200,12 @@ mod tests {
     use super::*;
 
     fn analyse(text: &str) -> Vec<String> {
-        terms(&mut analyzer(), text)
+        terms(&mut analyzer(SastrawiStemmer::default()), text)
     }
 
     #[test]
     fn a_filter_after_the_stemmer_changes_the_stemmed_token() {
-        let mut analyzer = analyzer();
+        let mut analyzer = analyzer(SastrawiStemmer::default());
         let mut stream = analyzer.token_stream("makanan");
         assert!(stream.advance());
         stream.token_mut().text.push('!');
@@ -188,7 +244,7 @@ mod tests {
             terms(&mut chain, "kue a4 80gram buku"),
             ["kue", "a4", "80gram", "buku"]
         );
-        let cached: Vec<String> = filter.cache.read().unwrap().keys().cloned().collect();
+        let cached: Vec<String> = filter.words().iter().map(|(k, _)| k.clone()).collect();
         assert_eq!(cached, ["buku"]);
     }
 
@@ -201,6 +257,34 @@ mod tests {
         let (mut one, mut two) = (chain.clone(), chain);
         assert_eq!(terms(&mut one, "minuman"), ["minum"]);
         assert_eq!(terms(&mut two, "makanan"), ["makan"]);
-        assert_eq!(filter.cache.read().unwrap().len(), 2);
+        assert_eq!(filter.figures().words, 2);
+    }
+
+    #[test]
+    fn the_cache_keeps_the_words_used_last_up_to_its_size() {
+        let filter = SastrawiStemmer::with_capacity(2);
+        let mut chain = TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(filter.clone())
+            .build();
+        terms(&mut chain, "minuman makanan");
+        // "minuman" again: a hit, and now the most recent.
+        assert_eq!(terms(&mut chain, "minuman"), ["minum"]);
+        // A third word pushes out the one used longest ago.
+        assert_eq!(terms(&mut chain, "pakaian"), ["pakai"]);
+        let cached: Vec<String> = filter.words().iter().map(|(k, _)| k.clone()).collect();
+        assert_eq!(cached, ["pakaian", "minuman"]);
+        assert_eq!(
+            filter.figures(),
+            StemCacheFigures {
+                words: 2,
+                hits: 1,
+                misses: 3
+            }
+        );
+        // Nonsense without end does not grow it.
+        for i in 0..1000 {
+            terms(&mut chain, &format!("kata{}", "z".repeat(i % 50 + 1)));
+        }
+        assert_eq!(filter.figures().words, 2);
     }
 }

@@ -118,6 +118,8 @@ pub struct SearchIndex {
     attributes: RwLock<Arc<Attributes>>,
     /// Changes written since the last commit.
     uncommitted: AtomicUsize,
+    /// The analyzer's stemmer, for the figures of its cache.
+    stemmer: analyzer::SastrawiStemmer,
     /// Last, so that the index's files close before it goes.
     directory: IndexDirectory,
 }
@@ -150,7 +152,8 @@ impl SearchIndex {
         let (directory, path) = IndexDirectory::open(directory)?;
         let (schema, fields) = schema();
         let index = Index::create_in_dir(&path, schema)?;
-        let analyzer = analyzer::analyzer();
+        let stemmer = analyzer::SastrawiStemmer::default();
+        let analyzer = analyzer::analyzer(stemmer.clone());
         index
             .tokenizers()
             .register(analyzer::NAME, analyzer.clone());
@@ -174,6 +177,7 @@ impl SearchIndex {
             reader,
             id_orders,
             analyzer,
+            stemmer,
             attributes: RwLock::new(Arc::default()),
             uncommitted: AtomicUsize::new(0),
             directory,
@@ -376,6 +380,11 @@ impl SearchIndex {
             return Err(e.into());
         }
         Ok(true)
+    }
+
+    /// What the stem cache holds and how well it serves.
+    pub fn stem_cache(&self) -> analyzer::StemCacheFigures {
+        self.stemmer.figures()
     }
 
     pub fn search(&self, query: &Query) -> Result<SearchResult, IndexError> {

@@ -69,6 +69,10 @@ pub struct Search {
     /// When the feed last read the change log to its end (Unix ms): the
     /// index holds every change committed before then.
     caught_up_ms: AtomicI64,
+    /// Queries run at once, each on a blocking thread: a search holds a
+    /// core for its length, which would stall the async threads (and the
+    /// calls they carry) if it ran on them.
+    queries: tokio::sync::Semaphore,
 }
 
 fn vendor_doc(row: &vendor::Model) -> VendorDoc {
@@ -86,6 +90,7 @@ impl Search {
     pub async fn load(
         db: &DatabaseConnection,
         directory: Option<&Path>,
+        query_threads: usize,
     ) -> Result<(Arc<Self>, i64), LoadError> {
         // Read the log position first: changes made while loading are then
         // applied again, which is harmless, rather than missed.
@@ -114,6 +119,7 @@ impl Search {
             categories,
             wake: Notify::new(),
             caught_up_ms: AtomicI64::new(started.timestamp_millis()),
+            queries: tokio::sync::Semaphore::new(query_threads.max(1)),
         };
         let mut after: Option<String> = None;
         loop {
@@ -145,6 +151,29 @@ impl Search {
 
     pub fn search(&self, query: &Query) -> Result<SearchResult, IndexError> {
         self.index.search(query)
+    }
+
+    /// [`Search::search`] on a blocking thread, at most `query_threads` at
+    /// once; the others wait their turn (the server's concurrency limit
+    /// bounds how many).
+    pub async fn search_off_the_runtime(
+        self: &Arc<Self>,
+        query: Query,
+    ) -> Result<SearchResult, IndexError> {
+        let _turn = self.queries.acquire().await.map_err(|_| {
+            IndexError::Tantivy(tantivy::TantivyError::SystemError(
+                "the search pool is closed".into(),
+            ))
+        })?;
+        let search = Arc::clone(self);
+        tokio::task::spawn_blocking(move || search.index.search(&query))
+            .await
+            .map_err(|e| IndexError::Tantivy(tantivy::TantivyError::SystemError(e.to_string())))?
+    }
+
+    /// What the stem cache holds and how well it serves.
+    pub fn stem_cache(&self) -> analyzer::StemCacheFigures {
+        self.index.stem_cache()
     }
 
     /// Listed products the index holds, of any vendor (search shows those

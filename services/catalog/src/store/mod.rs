@@ -245,10 +245,12 @@ pub async fn products_by_ids(
     conn: &impl ConnectionTrait,
     ids: &[String],
 ) -> Result<Vec<product::Model>, DbErr> {
-    product::Entity::find()
-        .filter(product::Column::Id.is_in(ids.iter().cloned()))
-        .all(conn)
-        .await
+    db::in_chunks(ids, |chunk| {
+        product::Entity::find()
+            .filter(product::Column::Id.is_in(chunk.iter().cloned()))
+            .all(conn)
+    })
+    .await
 }
 
 pub async fn reservation_lines(

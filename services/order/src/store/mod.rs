@@ -5,6 +5,7 @@ pub mod entities;
 pub mod migrations;
 
 use blangkon_domain::OrderStatus;
+use blangkon_platform::db;
 use sea_orm::sea_query::{
     DeleteStatement, Expr, ExprTrait, InsertStatement, OnConflict, SubQueryStatement,
 };
@@ -198,12 +199,14 @@ pub async fn items_of(
     conn: &impl ConnectionTrait,
     order_ids: &[String],
 ) -> Result<Vec<item::Model>, DbErr> {
-    item::Entity::find()
-        .filter(item::Column::OrderId.is_in(order_ids.iter().cloned()))
-        .order_by_asc(item::Column::OrderId)
-        .order_by_asc(item::Column::ProductId)
-        .all(conn)
-        .await
+    db::in_chunks(order_ids, |chunk| {
+        item::Entity::find()
+            .filter(item::Column::OrderId.is_in(chunk.iter().cloned()))
+            .order_by_asc(item::Column::OrderId)
+            .order_by_asc(item::Column::ProductId)
+            .all(conn)
+    })
+    .await
 }
 
 pub async fn history(

@@ -2,6 +2,7 @@
 //! towards, calendar days in WIB, the analyst records and OCDS releases.
 
 pub mod calendar;
+pub mod checks;
 pub mod figures;
 pub mod ocds;
 pub mod records;

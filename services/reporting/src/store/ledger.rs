@@ -1,6 +1,7 @@
 //! Pages of the public ledger and of the OCDS export: orders with their
 //! items, filtered, in a stable order with keyset cursors.
 
+use blangkon_platform::db;
 use std::collections::HashMap;
 
 use blangkon_domain::OrderStatus;
@@ -108,13 +109,15 @@ pub async fn orders_page(
     let ids: Vec<String> = rows.iter().map(|r| r.order_id.clone()).collect();
     let mut items: HashMap<String, Vec<order_item::Model>> = HashMap::new();
     if !ids.is_empty() {
-        for item in order_item::Entity::find()
-            .filter(order_item::Column::OrderId.is_in(ids))
-            .order_by_asc(order_item::Column::OrderId)
-            .order_by_asc(order_item::Column::Line)
-            .all(conn)
-            .await?
-        {
+        let found = db::in_chunks(&ids, |chunk| {
+            order_item::Entity::find()
+                .filter(order_item::Column::OrderId.is_in(chunk.iter().cloned()))
+                .order_by_asc(order_item::Column::OrderId)
+                .order_by_asc(order_item::Column::Line)
+                .all(conn)
+        })
+        .await?;
+        for item in found {
             items.entry(item.order_id.clone()).or_default().push(item);
         }
     }

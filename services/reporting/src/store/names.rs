@@ -1,6 +1,7 @@
 //! Names of regencies and vendors, looked up when figures and the ledger
 //! are read (events carry codes and ids).
 
+use blangkon_platform::db;
 use std::collections::HashMap;
 
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
@@ -16,13 +17,15 @@ pub async fn regency_names(
     if codes.is_empty() {
         return Ok(HashMap::new());
     }
-    Ok(regency::Entity::find()
-        .filter(regency::Column::Code.is_in(codes.iter().cloned()))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|r| (r.code, r.name))
-        .collect())
+    Ok(db::in_chunks(codes, |chunk| {
+        regency::Entity::find()
+            .filter(regency::Column::Code.is_in(chunk.iter().cloned()))
+            .all(conn)
+    })
+    .await?
+    .into_iter()
+    .map(|r| (r.code, r.name))
+    .collect())
 }
 
 pub async fn vendor_names(
@@ -32,13 +35,15 @@ pub async fn vendor_names(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    Ok(vendor::Entity::find()
-        .filter(vendor::Column::VendorId.is_in(ids.iter().cloned()))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|v| (v.vendor_id, v.name))
-        .collect())
+    Ok(db::in_chunks(ids, |chunk| {
+        vendor::Entity::find()
+            .filter(vendor::Column::VendorId.is_in(chunk.iter().cloned()))
+            .all(conn)
+    })
+    .await?
+    .into_iter()
+    .map(|v| (v.vendor_id, v.name))
+    .collect())
 }
 
 /// The names reporting knows for an order's vendor and regencies.

@@ -357,7 +357,7 @@ pub async fn list_vendors(
         query = query.filter(vendor::Column::Scale.eq(v));
     }
     if let Some(v) = &filter.name_contains {
-        query = query.filter(vendor::Column::NameSearch.contains(v.as_str()));
+        query = query.filter(vendor::Column::NameSearch.like(db::contains_pattern(v)));
     }
     if let Some(after) = after_id {
         query = query.filter(vendor::Column::Id.gt(after));

@@ -401,6 +401,18 @@ async fn listing_filters_and_pages_without_skipping_or_repeating() {
         .unwrap()
         .into_inner();
     assert_eq!(by_name.vendors.len(), 5); // 21, 23, 25, 27, 29
+    // `%` and `_` are what they are, not patterns matching anything.
+    for wildcard in ["%", "_", "batik_lasem", "batik%2", "\\"] {
+        let matched = client
+            .list_vendors(app.as_province(pb::ListVendorsRequest {
+                name_contains: wildcard.into(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(matched.vendors.is_empty(), "{wildcard:?} matched");
+    }
     let regencies = client
         .list_regencies(app.as_role(
             Role::Analyst,
