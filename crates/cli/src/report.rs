@@ -143,11 +143,31 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
             c.show(reply, summary_json, print_summary)
         }
         ReportCommand::Breakdown { dimension, period } => {
-            let request = c.public_request(pb::GetBreakdownRequest {
-                dimension: pb::Dimension::from(dimension) as i32,
-                period: period.period(),
-            })?;
-            let reply = client.get_breakdown(request).await;
+            // Every row, a page at a time: the answer is one table.
+            let mut whole: Option<pb::Breakdown> = None;
+            let mut page_token = String::new();
+            let reply = loop {
+                let request = c.public_request(pb::GetBreakdownRequest {
+                    dimension: pb::Dimension::from(dimension) as i32,
+                    period: period.period(),
+                    page_size: 1_000,
+                    page_token: std::mem::take(&mut page_token),
+                })?;
+                match client.get_breakdown(request).await {
+                    Err(status) => break Err(status),
+                    Ok(page) => {
+                        let mut page = page.into_inner();
+                        page_token = std::mem::take(&mut page.next_page_token);
+                        match whole.as_mut() {
+                            Some(whole) => whole.rows.append(&mut page.rows),
+                            None => whole = Some(page),
+                        }
+                    }
+                }
+                if page_token.is_empty() {
+                    break Ok(tonic::Response::new(whole.take().unwrap_or_default()));
+                }
+            };
             c.show(reply, breakdown_json, print_breakdown)
         }
         ReportCommand::Transactions {

@@ -17,7 +17,7 @@ use crate::domain::figures::{Dimension, INDIVIDUAL, MICRO_SMALL_COOPERATIVE, Ord
 use crate::domain::ocds::{self, Publisher};
 use crate::error::{ReportingError, Result};
 use crate::settings::ReportingSettings;
-use crate::store::{self, After, OrderFilter, vendor};
+use crate::store::{self, After, OrderFilter, RowAfter, vendor};
 
 /// Share of spending regulation reserves for micro and small businesses
 /// and cooperatives, in basis points.
@@ -29,6 +29,8 @@ const TOP_CATEGORIES: usize = 5;
 pub struct OpenData {
     db: DatabaseConnection,
     publisher: Publisher,
+    /// Most bytes of a release package's JSON.
+    package_max_bytes: usize,
 }
 
 impl OpenData {
@@ -40,6 +42,7 @@ impl OpenData {
                 name: settings.publisher_name,
                 package_uri_base: settings.package_uri_base,
             },
+            package_max_bytes: settings.ocds_package_max_bytes,
         }
     }
 
@@ -135,28 +138,37 @@ impl OpenData {
             .collect())
     }
 
-    /// Orders and value by each key of `dimension` over `period`.
-    pub async fn breakdown(&self, dimension: Dimension, period: &Period) -> Result<pb::Breakdown> {
+    /// Orders and value by each key of `dimension` over `period`, a page
+    /// of rows after `after`, highest value first; the totals are the
+    /// whole period's.
+    pub async fn breakdown(
+        &self,
+        dimension: Dimension,
+        period: &Period,
+        after: Option<&RowAfter>,
+        page_size: u64,
+    ) -> Result<pb::Breakdown> {
         let (from, until) = (period.from_day(), period.until_day());
-        let totals =
-            store::totals_by_key(&self.db, dimension, from.as_deref(), until.as_deref()).await?;
+        let (from, until) = (from.as_deref(), until.as_deref());
+        let mut totals =
+            store::totals_page(&self.db, dimension, from, until, after, page_size + 1).await?;
+        let next_page_token = page::next_page(&mut totals, page_size, |(key, _, value)| RowAfter {
+            value: *value,
+            key: key.clone(),
+        });
         // The totals: every order for the status dimension, transactions
         // otherwise.
-        let (orders_total, value_total) = if dimension == Dimension::Status {
-            totals
-                .iter()
-                .fold((0, 0), |(o, v), (_, orders, value)| (o + orders, v + value))
+        let of = if dimension == Dimension::Status {
+            Dimension::Status
         } else {
-            store::totals_by_key(&self.db, Dimension::All, from.as_deref(), until.as_deref())
-                .await?
-                .first()
-                .map(|(_, o, v)| (*o, *v))
-                .unwrap_or((0, 0))
+            Dimension::All
         };
+        let (orders_total, value_total) = store::totals_sum(&self.db, of, from, until).await?;
         Ok(pb::Breakdown {
             rows: self.rows(dimension, totals).await?,
             orders_total,
             value_total,
+            next_page_token,
             ..pb::Breakdown::default()
         })
     }
@@ -196,24 +208,71 @@ impl OpenData {
             ..OrderFilter::default()
         };
         let mut rows = store::orders_page(&self.db, &filter, after, false, page_size + 1).await?;
-        let next_page_token = page::next_page(&mut rows, page_size, position_after);
+        let mut next_page_token = page::next_page(&mut rows, page_size, position_after);
         if rows.is_empty() {
             // OCDS has no empty package: it holds at least one release.
             return Err(ReportingError::NothingPlaced);
         }
         let names = store::names_for_all(&self.db, &rows).await?;
-        let releases: Vec<_> = rows
-            .iter()
-            .zip(&names)
-            .map(|(order, names)| ocds::release(&self.publisher, order, names))
-            .collect();
-        let count = releases.len() as i32;
-        let package = ocds::package(&self.publisher, &period.slug(), page_token, now(), releases);
+        // Releases up to the byte budget (always one): orders of many
+        // lines make large releases, and the package must fit what a
+        // client reads; the next page starts where this one stopped.
+        let mut releases = Vec::with_capacity(rows.len());
+        let mut bytes = 0;
+        for (order, names) in rows.iter().zip(&names) {
+            let release = ocds::release(&self.publisher, order, names);
+            let size = serde_json::to_string_pretty(&release)
+                .map_err(|e| ReportingError::Encode(e.to_string()))?
+                .len();
+            if !releases.is_empty() && bytes + size > self.package_max_bytes {
+                let last = &rows[releases.len() - 1];
+                next_page_token = page::token(&position_after(last));
+                break;
+            }
+            bytes += size;
+            releases.push(release);
+        }
+        // The package indents its releases deeper than they were measured:
+        // give back releases until the whole fits (one always stays).
+        let published = now();
+        let json = loop {
+            let package = ocds::package(
+                &self.publisher,
+                &period.slug(),
+                page_token,
+                published,
+                releases.clone(),
+            );
+            let json = serde_json::to_string_pretty(&package)
+                .map_err(|e| ReportingError::Encode(e.to_string()))?;
+            if json.len() <= self.package_max_bytes || releases.len() == 1 {
+                break json;
+            }
+            let keep =
+                (releases.len() * self.package_max_bytes / json.len()).clamp(1, releases.len() - 1);
+            releases.truncate(keep);
+            next_page_token = page::token(&position_after(&rows[keep - 1]));
+        };
         Ok(pb::OcdsPackage {
-            json: serde_json::to_string_pretty(&package)
-                .map_err(|e| ReportingError::Encode(e.to_string()))?,
-            releases: count,
+            json,
+            releases: releases.len() as i32,
             next_page_token,
+        })
+    }
+}
+
+/// Where a breakdown page ended, in a page token: `value:key`.
+impl Position for RowAfter {
+    fn to_text(&self) -> String {
+        format!("{}:{}", self.value, self.key)
+    }
+
+    fn from_text(text: &str) -> Option<Self> {
+        // The value has no colon; a key (a work unit's name) may.
+        let (value, key) = text.split_once(':')?;
+        Some(Self {
+            value: value.parse().ok()?,
+            key: key.to_string(),
         })
     }
 }

@@ -20,6 +20,10 @@ pub struct ReportingSettings {
     /// OCDS: where the release packages are published; a package's `uri`
     /// is this plus its period.
     pub package_uri_base: String,
+    /// OCDS: most bytes of one release package's JSON; releases past it
+    /// go to the next page (one always goes). Below the 4 MiB a gRPC
+    /// client reads by default.
+    pub ocds_package_max_bytes: usize,
 }
 
 impl Default for ReportingSettings {
@@ -28,6 +32,7 @@ impl Default for ReportingSettings {
             ocid_prefix: "ocds-bkjtg1".into(),
             publisher_name: "Pemerintah Provinsi Jawa Tengah (Blangkon)".into(),
             package_uri_base: "https://blangkon.jatengprov.go.id/ocds".into(),
+            ocds_package_max_bytes: 3 * 1024 * 1024,
         }
     }
 }
@@ -56,6 +61,12 @@ impl Section for ReportingSettings {
             key,
             "package_uri_base",
             "must be an http:// or https:// URL",
+        )?;
+        require(
+            (1024..=64 * 1024 * 1024).contains(&self.ocds_package_max_bytes),
+            key,
+            "ocds_package_max_bytes",
+            "must be 1 KiB to 64 MiB",
         )
     }
 }

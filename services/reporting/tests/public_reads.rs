@@ -81,6 +81,7 @@ async fn public_endpoints_need_no_token_refuse_a_bad_one_and_name_bad_fields() {
                 from_date: "2026-02-30".into(),
                 until_date: String::new(),
             }),
+            ..Default::default()
         }))
         .await
         .unwrap_err();

@@ -603,7 +603,7 @@ impl World {
                     tok,
                     rep::GetBreakdownRequest {
                         dimension: rep::Dimension::Category as i32,
-                        period: None,
+                        ..Default::default()
                     },
                 ))
                 .await

@@ -294,7 +294,7 @@ async fn figures(db: DatabaseConnection) -> (pb::Summary, Vec<pb::Breakdown>, Ve
         breakdowns.push(
             api.get_breakdown(Request::new(pb::GetBreakdownRequest {
                 dimension: dimension as i32,
-                period: None,
+                ..Default::default()
             }))
             .await
             .unwrap()

@@ -268,6 +268,7 @@ async fn figures_streams_and_open_data_after_a_scripted_scenario() {
                     from_date: today.clone(),
                     until_date: today.clone(),
                 }),
+                ..Default::default()
             }))
             .await
             .unwrap()
@@ -285,6 +286,7 @@ async fn figures_streams_and_open_data_after_a_scripted_scenario() {
                     from_date: "2020-01-01".into(),
                     until_date: "2020-12-31".into(),
                 }),
+                ..Default::default()
             }))
             .await
             .unwrap()
@@ -294,7 +296,7 @@ async fn figures_streams_and_open_data_after_a_scripted_scenario() {
         let by_regency = reports
             .get_breakdown(Request::new(pb::GetBreakdownRequest {
                 dimension: pb::Dimension::Regency as i32,
-                period: None,
+                ..Default::default()
             }))
             .await
             .unwrap()
@@ -312,10 +314,62 @@ async fn figures_streams_and_open_data_after_a_scripted_scenario() {
             !by_regency.rows[0].label.is_empty(),
             "regency names come from RegencyJoined"
         );
+        // A page at a time, all time and over a period alike: the same
+        // rows, each once, and the whole period's totals on every page.
+        for period in [
+            None,
+            Some(pb::Period {
+                from_date: today.clone(),
+                until_date: today.clone(),
+            }),
+        ] {
+            let mut paged = Vec::new();
+            let mut page_token = String::new();
+            loop {
+                let page = reports
+                    .get_breakdown(Request::new(pb::GetBreakdownRequest {
+                        dimension: pb::Dimension::Regency as i32,
+                        period: period.clone(),
+                        page_size: 1,
+                        page_token,
+                    }))
+                    .await
+                    .unwrap()
+                    .into_inner();
+                assert!(page.rows.len() <= 1);
+                assert_eq!((page.orders_total, page.value_total), (3, 4_800_000));
+                paged.extend(page.rows.iter().map(|r| (r.key.clone(), r.orders, r.value)));
+                page_token = page.next_page_token;
+                if page_token.is_empty() {
+                    break;
+                }
+            }
+            let whole: Vec<(String, i64, i64)> = regency_rows
+                .iter()
+                .map(|(k, o, v)| (k.to_string(), *o, *v))
+                .collect();
+            assert_eq!(paged, whole, "{period:?}");
+        }
+        for (page_size, page_token, field) in [
+            (1_001, String::new(), "page_size"),
+            (0, "not a token".to_string(), "page_token"),
+        ] {
+            let refused = reports
+                .get_breakdown(Request::new(pb::GetBreakdownRequest {
+                    dimension: pb::Dimension::Regency as i32,
+                    page_size,
+                    page_token,
+                    ..Default::default()
+                }))
+                .await
+                .unwrap_err();
+            assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+            assert!(refused.message().contains(field), "{refused:?}");
+        }
         let by_status = reports
             .get_breakdown(Request::new(pb::GetBreakdownRequest {
                 dimension: pb::Dimension::Status as i32,
-                period: None,
+                ..Default::default()
             }))
             .await
             .unwrap()
@@ -433,6 +487,75 @@ async fn figures_streams_and_open_data_after_a_scripted_scenario() {
             "{report:#}"
         );
         assert_eq!(report["count"], 5);
+
+        // Bounded in bytes: a budget of the whole package's size (and room
+        // for its time stamp's digits) keeps all five on one page; a byte
+        // less than the package, or a quarter of it, pages them, every
+        // package within the budget and each release once.
+        let reporting_db = connect(&s.reporting_db).await;
+        let bounded = |max: usize| {
+            ReportingApi::new(
+                reporting_db.clone(),
+                ReportingSettings {
+                    ocds_package_max_bytes: max,
+                    ..ReportingSettings::default()
+                },
+            )
+        };
+        let pages = |max: usize| {
+            let api = bounded(max);
+            async move {
+                let mut packages = Vec::new();
+                let mut page_token = String::new();
+                loop {
+                    let package = api
+                        .export_ocds(Request::new(pb::ExportOcdsRequest {
+                            page_token,
+                            ..Default::default()
+                        }))
+                        .await
+                        .unwrap()
+                        .into_inner();
+                    page_token = package.next_page_token.clone();
+                    packages.push(package);
+                    if page_token.is_empty() {
+                        return packages;
+                    }
+                }
+            }
+        };
+        let whole = package.json.len();
+        let at_the_bound = pages(whole + 64).await;
+        assert_eq!(at_the_bound.len(), 1);
+        let past_it = pages(whole - 1).await;
+        assert!(past_it.len() > 1, "{}", past_it.len());
+        let small = pages(whole / 4).await;
+        for paged in [&past_it, &small] {
+            let mut ocids: Vec<String> = paged
+                .iter()
+                .flat_map(|p| {
+                    let json: serde_json::Value = serde_json::from_str(&p.json).unwrap();
+                    json["releases"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|r| r["ocid"].as_str().unwrap().to_string())
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            assert_eq!(ocids.len(), 5);
+            ocids.sort();
+            ocids.dedup();
+            assert_eq!(ocids.len(), 5, "each release once");
+        }
+        for package in &small {
+            assert!(
+                package.json.len() <= whole / 4 || package.releases == 1,
+                "{} bytes, {} releases",
+                package.json.len(),
+                package.releases
+            );
+        }
         package.json
     };
     let mut stream_text = {

@@ -151,17 +151,18 @@ pub async fn run(bench: ReportingBench) -> anyhow::Result<Vec<Figure>> {
         "GetBreakdown category, all time",
         api.get_breakdown(tonic::Request::new(pb::GetBreakdownRequest {
             dimension: pb::Dimension::Category as i32,
-            period: None,
+            ..Default::default()
         }))
     );
     time_read!(
-        format!("GetBreakdown vendor, month {month}"),
+        format!("GetBreakdown vendor, month {month}, first page (100)"),
         api.get_breakdown(tonic::Request::new(pb::GetBreakdownRequest {
             dimension: pb::Dimension::Vendor as i32,
             period: Some(pb::Period {
                 from_date: format!("{month}-01"),
                 until_date: format!("{month}-28"),
             }),
+            ..Default::default()
         }))
     );
     time_read!(

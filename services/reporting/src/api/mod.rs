@@ -18,7 +18,7 @@ use crate::domain::figures::Dimension;
 use crate::error::{ReportingError, Result};
 use crate::open_data::OpenData;
 use crate::settings::ReportingSettings;
-use crate::store::{After, OrderFilter};
+use crate::store::{After, OrderFilter, RowAfter};
 use convert::{optional, page_size, period_of};
 
 #[derive(Debug, Clone)]
@@ -52,11 +52,16 @@ impl ReportingApi {
             }
         };
         let period = period_of(req.period.as_ref(), &mut violations);
+        let page_size = page_size(req.page_size, 100, 1_000, &mut violations);
+        let after: Option<RowAfter> = page::position(&req.page_token, &mut violations);
         let (Some(dimension), Some(period), true) = (dimension, period, violations.is_empty())
         else {
             return Err(ReportingError::Invalid(violations));
         };
-        let breakdown = self.open_data.breakdown(dimension, &period).await?;
+        let breakdown = self
+            .open_data
+            .breakdown(dimension, &period, after.as_ref(), page_size)
+            .await?;
         Ok(pb::Breakdown {
             dimension: req.dimension,
             period: req.period,

@@ -2,10 +2,10 @@
 //! vendors and listed products by what they are counted by.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Order, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 
 use super::entities::{
@@ -17,6 +17,121 @@ use crate::domain::figures::Dimension;
 /// 0 over no rows.
 fn sum(column: &str) -> Expr {
     Expr::cust(format!("CAST(COALESCE(SUM({column}), 0) AS BIGINT)"))
+}
+
+/// Where a page of a breakdown ended: its last row's value and key. Rows
+/// go by value, highest first, then by key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowAfter {
+    pub value: i64,
+    pub key: String,
+}
+
+/// One page of [`totals_by_key`]: at most `limit` rows after `after`,
+/// ordered, limited and resumed by the database, so that a dimension of a
+/// million keys (national vendors, work units) costs a page.
+pub async fn totals_page(
+    conn: &impl ConnectionTrait,
+    dimension: Dimension,
+    from_day: Option<&str>,
+    until_day: Option<&str>,
+    after: Option<&RowAfter>,
+    limit: u64,
+) -> Result<Vec<(String, i64, i64)>, DbErr> {
+    if from_day.is_none() && until_day.is_none() {
+        use order_total_all::Column as C;
+        let mut query = order_total_all::Entity::find()
+            .select_only()
+            .column(C::FigureKey)
+            .column(C::Orders)
+            .column(C::Value)
+            .filter(C::Dimension.eq(dimension.as_str()))
+            // A key whose orders all moved elsewhere keeps a zero row.
+            .filter(Condition::any().add(C::Orders.ne(0)).add(C::Value.ne(0)));
+        if let Some(after) = after {
+            query = query.filter(
+                Condition::any().add(C::Value.lt(after.value)).add(
+                    Condition::all()
+                        .add(C::Value.eq(after.value))
+                        .add(C::FigureKey.gt(after.key.as_str())),
+                ),
+            );
+        }
+        return query
+            .order_by_desc(C::Value)
+            .order_by_asc(C::FigureKey)
+            .limit(limit)
+            .into_tuple()
+            .all(conn)
+            .await;
+    }
+    use order_total::Column as C;
+    let mut query = order_total::Entity::find()
+        .select_only()
+        .column(C::FigureKey)
+        .column_as(sum("orders"), "orders")
+        .column_as(sum("value"), "value")
+        .filter(C::Dimension.eq(dimension.as_str()));
+    if let Some(from) = from_day {
+        query = query.filter(C::Day.gte(from));
+    }
+    if let Some(until) = until_day {
+        query = query.filter(C::Day.lte(until));
+    }
+    query = query.group_by(C::FigureKey).having(
+        Condition::any()
+            .add(sum("orders").ne(0))
+            .add(sum("value").ne(0)),
+    );
+    if let Some(after) = after {
+        query = query.having(
+            Condition::any().add(sum("value").lt(after.value)).add(
+                Condition::all()
+                    .add(sum("value").eq(after.value))
+                    .add(Expr::col(C::FigureKey).gt(after.key.as_str())),
+            ),
+        );
+    }
+    query
+        .order_by(sum("value"), Order::Desc)
+        .order_by(C::FigureKey, Order::Asc)
+        .limit(limit)
+        .into_tuple()
+        .all(conn)
+        .await
+}
+
+/// Orders and value over every key of `dimension` between the days given.
+pub async fn totals_sum(
+    conn: &impl ConnectionTrait,
+    dimension: Dimension,
+    from_day: Option<&str>,
+    until_day: Option<&str>,
+) -> Result<(i64, i64), DbErr> {
+    let sums: Option<(i64, i64)> = if from_day.is_none() && until_day.is_none() {
+        order_total_all::Entity::find()
+            .select_only()
+            .column_as(sum("orders"), "orders")
+            .column_as(sum("value"), "value")
+            .filter(order_total_all::Column::Dimension.eq(dimension.as_str()))
+            .into_tuple()
+            .one(conn)
+            .await?
+    } else {
+        let mut query = order_total::Entity::find()
+            .select_only()
+            .column_as(sum("orders"), "orders")
+            .column_as(sum("value"), "value")
+            .filter(order_total::Column::Dimension.eq(dimension.as_str()));
+        if let Some(from) = from_day {
+            query = query.filter(order_total::Column::Day.gte(from));
+        }
+        if let Some(until) = until_day {
+            query = query.filter(order_total::Column::Day.lte(until));
+        }
+        query.into_tuple().one(conn).await?
+    };
+    Ok(sums.unwrap_or((0, 0)))
 }
 
 /// Orders and value of every key of `dimension` whose orders were placed
