@@ -100,4 +100,60 @@ mod tests {
             Err(MoneyError::TotalOverflow)
         );
     }
+
+    /// What `totals` must answer, worked out in 128-bit arithmetic, which
+    /// nothing here can overflow.
+    fn exact(
+        lines: &[(i64, Rupiah)],
+        ceiling: Rupiah,
+    ) -> Result<(Vec<Rupiah>, Rupiah), MoneyError> {
+        let mut line_totals = Vec::new();
+        let mut total: i128 = 0;
+        for (line, &(quantity, unit_price)) in lines.iter().enumerate() {
+            let line_total = i128::from(quantity) * i128::from(unit_price.get());
+            let Ok(fits) = i64::try_from(line_total) else {
+                return Err(MoneyError::LineOverflow {
+                    line,
+                    quantity,
+                    unit_price,
+                });
+            };
+            total += line_total;
+            if i64::try_from(total).is_err() {
+                return Err(MoneyError::TotalOverflow);
+            }
+            line_totals.push(rp(fits));
+        }
+        let total = rp(i64::try_from(total).unwrap_or(i64::MAX));
+        if total > ceiling {
+            return Err(MoneyError::OverCeiling { total, ceiling });
+        }
+        Ok((line_totals, total))
+    }
+
+    /// Quantities and prices as orders have them, and past any order, up
+    /// to the edges of 64 bits.
+    fn amount() -> impl proptest::strategy::Strategy<Value = i64> {
+        use proptest::prelude::*;
+        prop_oneof![1..10_000i64, 1..1_000_000_000i64, 1..=i64::MAX]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn totals_are_exact_or_refused_with_the_reason(
+            lines in proptest::collection::vec((amount(), amount()), 1..=100),
+            ceiling in amount(),
+        ) {
+            let lines: Vec<(i64, Rupiah)> = lines.into_iter().map(|(q, p)| (q, rp(p))).collect();
+            proptest::prop_assert_eq!(totals(&lines, rp(ceiling)), exact(&lines, rp(ceiling)));
+        }
+
+        #[test]
+        fn rupiah_sums_and_products_are_exact_or_none(a in amount(), b in amount(), q in amount()) {
+            let sum = i64::try_from(i128::from(a) + i128::from(b)).ok().map(rp);
+            proptest::prop_assert_eq!(rp(a).checked_add(rp(b)), sum);
+            let product = i64::try_from(i128::from(a) * i128::from(q)).ok().map(rp);
+            proptest::prop_assert_eq!(rp(a).checked_mul(q), product);
+        }
+    }
 }

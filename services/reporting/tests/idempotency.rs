@@ -1,0 +1,314 @@
+//! The projection's promise, as a property: however Kafka delivers the
+//! suite's events — in any order, some twice, some again under a new id
+//! (a producer's retry after a lost acknowledgement) — the read model ends
+//! with the same public figures as when each came once, in order.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use blangkon_platform::inbox::{self, ReceivedEvent};
+use blangkon_platform::outbox::NewEvent;
+use blangkon_platform::time::to_timestamp;
+use blangkon_proto::events as ev;
+use blangkon_proto::reporting as pb;
+use blangkon_proto::reporting::reporting_service_server::ReportingService as _;
+use blangkon_proto::vendor::{LegalForm, Scale, VendorStatus};
+use blangkon_reporting::api::ReportingApi;
+use blangkon_reporting::projection::{CONSUMER, Projection};
+use blangkon_reporting::settings::ReportingSettings;
+use blangkon_reporting::store::migrations::Migrator;
+use blangkon_testkit::TestDatabase;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use proptest::prelude::*;
+use tonic::Request;
+
+const REGENCIES: [(&str, &str); 2] = [("33.74", "Kota Semarang"), ("33.22", "Kab. Semarang")];
+const VENDORS: [&str; 2] = [
+    "01934a1e-0000-7000-8000-0000000000a1",
+    "01934a1e-0000-7000-8000-0000000000a2",
+];
+/// Product, its vendor, category and price.
+const PRODUCTS: [(&str, usize, &str, i64); 3] = [
+    (
+        "01934a1e-0000-7000-8000-0000000000b1",
+        0,
+        "katering.nasi-kotak",
+        25_000,
+    ),
+    (
+        "01934a1e-0000-7000-8000-0000000000b2",
+        0,
+        "katering.snack",
+        10_000,
+    ),
+    (
+        "01934a1e-0000-7000-8000-0000000000b3",
+        1,
+        "mebel.kursi",
+        750_000,
+    ),
+];
+/// The ways an order goes.
+const FATES: [&[&str]; 5] = [
+    &[
+        "placed",
+        "accepted",
+        "shipped",
+        "received",
+        "paid",
+        "completed",
+    ],
+    &["placed", "accepted", "shipped"],
+    &["placed"],
+    &["placed", "rejected"],
+    &["placed", "cancelled"],
+];
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap()
+}
+
+fn event<M: prost::Name>(
+    topic: &str,
+    aggregate: &str,
+    at: DateTime<Utc>,
+    message: &M,
+) -> ReceivedEvent {
+    let new = NewEvent::new(topic, "test", "aggregate", aggregate, at, message);
+    ReceivedEvent {
+        envelope: new.envelope,
+        topic: topic.into(),
+        partition: 0,
+        offset: 0,
+    }
+}
+
+/// One order: the product it buys, how many, its fate, its day.
+type OrderPlan = (usize, i64, usize, i64);
+
+/// The events of regencies joining, vendors registering and being
+/// verified, products listed, and `orders` going their ways, in the order
+/// the services published them.
+fn events_of(orders: &[OrderPlan]) -> Vec<ReceivedEvent> {
+    let t0 = start();
+    let mut events = Vec::new();
+    for (code, name) in REGENCIES {
+        let joined = ev::RegencyJoined {
+            regency_code: code.into(),
+            regency_name: name.into(),
+            joined_at: Some(to_timestamp(t0)),
+            actor: None,
+        };
+        events.push(event("blangkon.vendor.events.v1", code, t0, &joined));
+    }
+    for (i, vendor) in VENDORS.iter().enumerate() {
+        let registered = ev::VendorRegistered {
+            vendor_id: (*vendor).into(),
+            name: format!("Vendor {i}"),
+            regency_code: REGENCIES[i].0.into(),
+            legal_form: LegalForm::Cv as i32,
+            scale: Scale::Small as i32,
+            status: VendorStatus::Pending as i32,
+            actor: None,
+        };
+        let at = t0 + Duration::minutes(1);
+        events.push(event("blangkon.vendor.events.v1", vendor, at, &registered));
+        let verified = ev::VendorVerified {
+            change: Some(ev::VendorStatusChange {
+                vendor_id: (*vendor).into(),
+                regency_code: REGENCIES[i].0.into(),
+                previous_status: VendorStatus::Pending as i32,
+                status: VendorStatus::Verified as i32,
+                legal_form: LegalForm::Cv as i32,
+                scale: Scale::Small as i32,
+                ..Default::default()
+            }),
+        };
+        let at = t0 + Duration::minutes(2);
+        events.push(event("blangkon.vendor.events.v1", vendor, at, &verified));
+    }
+    for (product_id, vendor, category, price) in PRODUCTS {
+        let listed = ev::ProductListed {
+            product: Some(ev::CatalogProduct {
+                product_id: product_id.into(),
+                vendor_id: VENDORS[vendor].into(),
+                category_code: category.into(),
+                name: format!("Produk {category}"),
+                unit: "paket".into(),
+                price,
+                stock: 1_000,
+                ..Default::default()
+            }),
+        };
+        let at = t0 + Duration::minutes(3);
+        events.push(event("blangkon.catalog.events.v1", product_id, at, &listed));
+    }
+    for (n, &(product, quantity, fate, day)) in orders.iter().enumerate() {
+        let (product_id, vendor, category, price) = PRODUCTS[product];
+        let order_id = format!("01934a1e-0000-7000-8000-0000000000c{n}");
+        let placed_at = t0 + Duration::days(day) + Duration::hours(2);
+        let items = vec![ev::OrderItemFact {
+            product_id: product_id.into(),
+            name: format!("Produk {category}"),
+            category_code: category.into(),
+            unit: "paket".into(),
+            quantity,
+            unit_price: price,
+            line_total: quantity * price,
+        }];
+        let fate = FATES[fate];
+        for (version, status) in fate.iter().enumerate() {
+            let changed_at = placed_at + Duration::hours(version as i64 * 5);
+            let snapshot = ev::OrderSnapshot {
+                order_id: order_id.clone(),
+                buyer_work_unit: format!("Dinas {}", n % 2),
+                buyer_regency: REGENCIES[n % 2].0.into(),
+                vendor_id: VENDORS[vendor].into(),
+                vendor_name: format!("Vendor {vendor}"),
+                vendor_regency: REGENCIES[vendor].0.into(),
+                vendor_legal_form: "cv".into(),
+                vendor_scale: "small".into(),
+                items: items.clone(),
+                total: quantity * price,
+                status: (*status).into(),
+                previous_status: if version == 0 {
+                    String::new()
+                } else {
+                    fate[version - 1].into()
+                },
+                placed_at: Some(to_timestamp(placed_at)),
+                changed_at: Some(to_timestamp(changed_at)),
+                version: version as i64,
+                bast_date: if version >= 3 && fate.len() > 3 {
+                    (placed_at + Duration::days(1))
+                        .format("%Y-%m-%d")
+                        .to_string()
+                } else {
+                    String::new()
+                },
+                ..Default::default()
+            };
+            let topic = "blangkon.order.events.v1";
+            events.push(if version == 0 {
+                let placed = ev::OrderPlaced {
+                    order: Some(snapshot),
+                };
+                event(topic, &order_id, changed_at, &placed)
+            } else {
+                let changed = ev::OrderStatusChanged {
+                    order: Some(snapshot),
+                };
+                event(topic, &order_id, changed_at, &changed)
+            });
+        }
+    }
+    for (offset, event) in events.iter_mut().enumerate() {
+        event.offset = offset as i64;
+    }
+    events
+}
+
+/// Everything the public reads: the summary, every breakdown, the ledger.
+async fn figures(
+    events: &[ReceivedEvent],
+) -> (
+    pb::Summary,
+    Vec<pb::Breakdown>,
+    pb::ListTransactionsResponse,
+) {
+    let test_db = TestDatabase::sqlite();
+    let db = test_db.connect().await;
+    blangkon_platform::db::migrate::<Migrator>(&db)
+        .await
+        .unwrap();
+    let projection = Projection::replaying();
+    for event in events {
+        inbox::apply(&db, CONSUMER, &projection, event)
+            .await
+            .unwrap();
+    }
+    let api = ReportingApi::new(db, ReportingSettings::default());
+    let summary = api
+        .get_summary(Request::new(pb::GetSummaryRequest {}))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut breakdowns = Vec::new();
+    for dimension in 1..=10 {
+        let breakdown = api
+            .get_breakdown(Request::new(pb::GetBreakdownRequest {
+                dimension,
+                page_size: 1_000,
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        breakdowns.push(breakdown);
+    }
+    let ledger = api
+        .list_transactions(Request::new(pb::ListTransactionsRequest {
+            page_size: 500,
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    (summary, breakdowns, ledger)
+}
+
+/// A delivery of `events`: their order shuffled, and `again` of them
+/// delivered once more — as they were, or under a new event id.
+fn delivery(
+    events: &[ReceivedEvent],
+    order: &[usize],
+    again: &[(prop::sample::Index, bool)],
+) -> Vec<ReceivedEvent> {
+    let mut delivered: Vec<ReceivedEvent> = order.iter().map(|&i| events[i].clone()).collect();
+    for (index, new_id) in again {
+        let mut copy = events[index.index(events.len())].clone();
+        if *new_id {
+            copy.envelope.event_id = uuid::Uuid::now_v7().to_string();
+        }
+        let at = index.index(delivered.len() + 1);
+        delivered.insert(at, copy);
+    }
+    delivered
+}
+
+fn plans() -> impl Strategy<Value = Vec<OrderPlan>> {
+    prop::collection::vec(
+        (0..PRODUCTS.len(), 1..200i64, 0..FATES.len(), 0..40i64),
+        1..5,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 24,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn any_order_and_any_duplicates_give_the_same_figures(
+        (plan, order, again) in plans().prop_flat_map(|plan| {
+            let n = events_of(&plan).len();
+            (
+                Just(plan),
+                Just((0..n).collect::<Vec<usize>>()).prop_shuffle(),
+                prop::collection::vec((any::<prop::sample::Index>(), any::<bool>()), 0..8),
+            )
+        })
+    ) {
+        let events = events_of(&plan);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (once, delivered) = runtime.block_on(async {
+            let once = figures(&events).await;
+            let delivered = figures(&delivery(&events, &order, &again)).await;
+            (once, delivered)
+        });
+        prop_assert_eq!(once, delivered);
+    }
+}
