@@ -84,15 +84,6 @@ pub async fn serve(
         database,
         shutdown.clone(),
     ));
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(blangkon_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    // grpcurl and older tools still ask the v1alpha reflection service.
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(blangkon_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()?;
 
     let names: Vec<String> = service_names.iter().map(|s| s.to_string()).collect();
     let signal = {
@@ -110,10 +101,21 @@ pub async fn serve(
                 .await;
         }
     };
-    let routes = routes
-        .add_service(health)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha);
+    let mut routes = routes.add_service(health);
+    if settings.reflection {
+        let reflection_v1 = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(blangkon_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()?;
+        // grpcurl and older tools still ask the v1alpha reflection service.
+        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(blangkon_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1alpha()?;
+        routes = routes
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha);
+    }
     // Without TCP_NODELAY a small response waits for the client's delayed
     // ACK (~40 ms per call, measured with `blangkon bench catalog`).
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
@@ -304,6 +306,10 @@ pub struct GrpcSettings {
     /// How long the server waits for a ping's answer before it closes the
     /// connection.
     pub keepalive_timeout_secs: u64,
+    /// Serve gRPC server reflection (what grpcurl lists and describes):
+    /// on for the local suite and inside the cluster; off where the port
+    /// faces callers who need not see the whole contract.
+    pub reflection: bool,
 }
 
 impl GrpcSettings {
@@ -320,6 +326,7 @@ impl GrpcSettings {
             max_call_secs: 30,
             keepalive_interval_secs: 60,
             keepalive_timeout_secs: 20,
+            reflection: true,
         }
     }
 

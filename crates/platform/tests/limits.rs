@@ -224,3 +224,39 @@ async fn no_call_outlives_the_longest_deadline_and_a_callers_shorter_one_is_kept
     server.shutdown.cancel();
     server.serving.await.unwrap();
 }
+
+async fn call(channel: Channel, path: &'static str) -> Result<(), Status> {
+    let mut grpc = Grpc::new(channel);
+    grpc.ready().await.unwrap();
+    grpc.unary(
+        tonic::Request::new(()),
+        http::uri::PathAndQuery::from_static(path),
+        ProstCodec::<(), ()>::default(),
+    )
+    .await
+    .map(|_| ())
+}
+
+#[tokio::test]
+async fn reflection_is_served_only_where_it_is_on() {
+    const REFLECTION: &str = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
+    for on in [true, false] {
+        let settings = GrpcSettings {
+            reflection: on,
+            ..GrpcSettings::with_port(0)
+        };
+        let server = serve(Duration::ZERO, settings).await;
+        let channel = connect(&server.address).await;
+        let answer = call(channel.clone(), REFLECTION).await;
+        let unimplemented = matches!(&answer, Err(s) if s.code() == Code::Unimplemented);
+        assert_eq!(unimplemented, !on, "reflection {on}: {answer:?}");
+        // Health is served either way.
+        let health = call(channel, "/grpc.health.v1.Health/Check").await;
+        assert!(
+            !matches!(&health, Err(s) if s.code() == Code::Unimplemented),
+            "{health:?}"
+        );
+        server.shutdown.cancel();
+        server.serving.await.unwrap();
+    }
+}
