@@ -64,6 +64,13 @@ impl Service for CatalogService {
             "Words stemmed with the dictionary, the cache not holding them",
             move || stems.stem_cache().misses,
         );
+        let scanning = search.clone();
+        host.metrics().counter_fn(
+            "catalog_search_scans",
+            "Searches that walked this replica's index (a repeated browse without words is \
+             answered from memory until the index or a vendor changes)",
+            move || scanning.scans(),
+        );
         let fresh = search.clone();
         host.metrics().seconds_fn(
             "catalog_search_behind_seconds",

@@ -104,6 +104,22 @@ pub(super) fn uuid_number(id: &str) -> u128 {
     uuid::Uuid::parse_str(id).map(|u| u.as_u128()).unwrap_or(0)
 }
 
+/// Most answers [`Browsed`] keeps: the first pages of the categories and
+/// sorts buyers browse.
+const BROWSED_ANSWERS: usize = 256;
+
+/// The answers of searches without words — browsing the catalog by
+/// category, price or newest, which match every listed product of a
+/// verified vendor and would walk the whole index each time — kept for as
+/// long as what they were read from holds: the same commit (searcher
+/// generation) and the same vendors' attributes (each change makes a new
+/// `Arc`, since this one holds a clone).
+struct Browsed {
+    generation: u64,
+    attributes: Arc<Attributes>,
+    answers: lru::LruCache<String, SearchResult>,
+}
+
 /// The index. Writing (the feed, one at a time) and searching (any number
 /// at once) share it; a search sees what the last commit held.
 pub struct SearchIndex {
@@ -120,6 +136,11 @@ pub struct SearchIndex {
     uncommitted: AtomicUsize,
     /// The analyzer's stemmer, for the figures of its cache.
     stemmer: analyzer::SastrawiStemmer,
+    /// Answers of searches without words, while they hold.
+    browsed: Mutex<Option<Browsed>>,
+    /// Searches that ran over the index (those [`Browsed`] answered did
+    /// not).
+    scans: std::sync::atomic::AtomicU64,
     /// Last, so that the index's files close before it goes.
     directory: IndexDirectory,
 }
@@ -178,6 +199,8 @@ impl SearchIndex {
             id_orders,
             analyzer,
             stemmer,
+            browsed: Mutex::new(None),
+            scans: std::sync::atomic::AtomicU64::new(0),
             attributes: RwLock::new(Arc::default()),
             uncommitted: AtomicUsize::new(0),
             directory,
@@ -387,8 +410,77 @@ impl SearchIndex {
         self.stemmer.figures()
     }
 
+    /// Searches that walked the index (a repeated search without words
+    /// does not).
+    pub fn scans(&self) -> u64 {
+        self.scans.load(Ordering::Relaxed)
+    }
+
     pub fn search(&self, query: &Query) -> Result<SearchResult, IndexError> {
         let searcher = self.reader.searcher();
+        let generation = searcher.generation().generation_id();
+        let attributes = self.attributes();
+        // Queries are compared by what they ask, their debug form.
+        let browsing = query.text.trim().is_empty().then(|| format!("{query:?}"));
+        if let Some(key) = &browsing
+            && let Some(answer) = self.browsed_answer(generation, &attributes, key)
+        {
+            return Ok(answer);
+        }
+        let answer = self.search_in(&searcher, query, attributes.clone())?;
+        if let Some(key) = browsing {
+            self.remember_browsed(generation, attributes, key, answer.clone());
+        }
+        Ok(answer)
+    }
+
+    fn browsed_answer(
+        &self,
+        generation: u64,
+        attributes: &Arc<Attributes>,
+        key: &str,
+    ) -> Option<SearchResult> {
+        let mut browsed = self.browsed.lock().unwrap_or_else(|e| e.into_inner());
+        let browsed = browsed.as_mut()?;
+        if browsed.generation != generation || !Arc::ptr_eq(&browsed.attributes, attributes) {
+            return None;
+        }
+        browsed.answers.get(key).cloned()
+    }
+
+    fn remember_browsed(
+        &self,
+        generation: u64,
+        attributes: Arc<Attributes>,
+        key: String,
+        answer: SearchResult,
+    ) {
+        let mut browsed = self.browsed.lock().unwrap_or_else(|e| e.into_inner());
+        let current = browsed
+            .as_ref()
+            .is_some_and(|b| b.generation == generation && Arc::ptr_eq(&b.attributes, &attributes));
+        if !current {
+            *browsed = Some(Browsed {
+                generation,
+                attributes,
+                answers: lru::LruCache::new(
+                    std::num::NonZeroUsize::new(BROWSED_ANSWERS)
+                        .unwrap_or(std::num::NonZeroUsize::MIN),
+                ),
+            });
+        }
+        if let Some(browsed) = browsed.as_mut() {
+            browsed.answers.put(key, answer);
+        }
+    }
+
+    fn search_in(
+        &self,
+        searcher: &tantivy::Searcher,
+        query: &Query,
+        attributes: Arc<Attributes>,
+    ) -> Result<SearchResult, IndexError> {
+        self.scans.fetch_add(1, Ordering::Relaxed);
         let mut terms = analyzer::terms(&mut self.analyzer.clone(), &query.text);
         terms.sort();
         terms.dedup();
@@ -401,8 +493,7 @@ impl SearchIndex {
                 IndexRecordOption::Basic,
             ))],
         };
-        let plan = query::plan(&searcher, self.fields.words, &terms, delivery)?;
-        let attributes = self.attributes();
+        let plan = query::plan(searcher, self.fields.words, &terms, delivery)?;
         let collector = PageCollector {
             id_orders: self.id_orders.clone(),
             sort: query.sort,
@@ -554,6 +645,39 @@ mod tests {
         assert_eq!(total(&index, "kertas"), 0);
         verified(&index, true);
         assert_eq!(total(&index, "kertas"), 3);
+    }
+
+    #[test]
+    fn browsing_again_is_answered_without_walking_the_index_until_something_changes() {
+        let index = index_with(5);
+        let browse = |category: Option<&str>| {
+            index
+                .search(&Query {
+                    category: category.map(String::from),
+                    ..query("")
+                })
+                .unwrap()
+        };
+        let first = browse(None);
+        assert_eq!(first.total_matches, 5);
+        let scans = index.scans();
+        for _ in 0..100 {
+            assert_eq!(browse(None).total_matches, 5);
+        }
+        assert_eq!(index.scans(), scans, "the same browse, answered as it was");
+        // Another browse is its own answer; a search with words always walks.
+        browse(Some("atk"));
+        total(&index, "kertas");
+        assert_eq!(index.scans(), scans + 2);
+        // A vendor change, then a commit, each make it read afresh.
+        verified(&index, false);
+        assert_eq!(browse(None).total_matches, 0);
+        verified(&index, true);
+        assert_eq!(browse(None).total_matches, 5);
+        index.upsert(&doc(9, "Kertas Buram", 500)).unwrap();
+        index.commit().unwrap();
+        assert_eq!(browse(None).total_matches, 6);
+        assert_eq!(index.scans(), scans + 5);
     }
 
     #[test]

@@ -176,6 +176,11 @@ impl Search {
         self.index.stem_cache()
     }
 
+    /// Searches that walked the index (a repeated browse does not).
+    pub fn scans(&self) -> u64 {
+        self.index.scans()
+    }
+
     /// Listed products the index holds, of any vendor (search shows those
     /// of verified vendors).
     pub fn products(&self) -> usize {
