@@ -1,7 +1,7 @@
 # Short named recipes; the README's two commands need none of them.
 CARGO ?= cargo
 
-.PHONY: run demo test check fmt clippy test-ci build images bench bench-catalog bench-order bench-reporting bench-lag bench-memory mutants
+.PHONY: run demo test check fmt clippy test-ci fuzz build images bench bench-catalog bench-order bench-reporting bench-lag bench-memory bench-overload mutants
 
 ## run: the whole suite locally (SQLite + embedded Kafka), Ctrl-C stops it
 run:
@@ -28,6 +28,11 @@ clippy:
 
 build:
 	$(CARGO) build --workspace --all-targets
+
+## fuzz: every fuzz target for FUZZ_SECONDS (10) from its seed corpus
+## (nightly; installs cargo-fuzz once)
+fuzz:
+	fuzz/run.sh
 
 ## test-ci: what .ci/run does: PostgreSQL + tansu, then check and test
 test-ci:
@@ -81,6 +86,12 @@ bench-lag:
 bench-memory:
 	$(CARGO) build --release --workspace --bins
 	$(CARGO) run --release -p blangkon -- bench memory --kafka "$$(deploy/local/tansu.sh start)" $(BENCH_ARGS)
+
+## bench-overload: the catalog flooded with ten times the calls it serves
+## at once: latency of the calls it admits, how fast it sheds the rest,
+## and how it answers once the flood stops
+bench-overload:
+	$(CARGO) run --release -p blangkon -- bench overload $(BENCH_ARGS)
 
 ## bench: every benchmark in one run and one table, each figure beside the
 ## limit measured the same way in the same run (BENCH_ARGS: --quick for a

@@ -23,10 +23,14 @@ use serde_json::{Map, Value, json};
 /// mounted from a Secret.
 const SET_BY_THE_CHART: &[&[&str]] = &[
     &["grpc", "listen"],
+    &["grpc", "tls"],
+    &["grpc", "health_listen"],
+    &["order", "peer_tls"],
     &["catalog", "search_index_dir"],
     &["metrics"],
     &["database", "url"],
     &["database", "migrate_on_start"],
+    &["database", "tls"],
     &["auth", "hs256_secret"],
     &["auth", "client", "secret"],
     &["kafka", "security", "sasl_password"],

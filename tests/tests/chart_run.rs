@@ -240,14 +240,36 @@ fn args(container: &Value) -> Vec<String> {
         .collect()
 }
 
-/// The container's environment, its Secret references filled from
-/// `secrets`; a missing optional key is left out, as the kubelet does.
+/// The address a pod has here: the containers run on the host's network,
+/// where the Service names resolve too.
+const POD_IP: &str = "127.0.0.1";
+
+/// The container's environment as the kubelet makes it: Secret references
+/// filled from `secrets` (a missing optional key is left out), the pod's
+/// IP from the downward API, and `$(NAME)` in a value replaced by an
+/// earlier variable's value.
 fn env(container: &Value, secrets: &BTreeMap<(String, String), String>) -> Vec<(String, String)> {
-    let mut env = Vec::new();
+    let mut env: Vec<(String, String)> = Vec::new();
     for entry in container["env"].as_array().unwrap() {
         let name = entry["name"].as_str().unwrap().to_string();
         if let Some(value) = entry["value"].as_str() {
-            env.push((name, value.to_string()));
+            let mut value = value.to_string();
+            for (earlier, its) in &env {
+                value = value.replace(&format!("$({earlier})"), its);
+            }
+            assert!(
+                !value.contains("$("),
+                "{name}={value} refers to no earlier variable"
+            );
+            env.push((name, value));
+            continue;
+        }
+        if let Some(field) = entry["valueFrom"]["fieldRef"]["fieldPath"].as_str() {
+            assert_eq!(
+                field, "status.podIP",
+                "{name}: only the pod's IP is emulated"
+            );
+            env.push((name, POD_IP.to_string()));
             continue;
         }
         let reference = &entry["valueFrom"]["secretKeyRef"];

@@ -74,6 +74,8 @@ pub struct Connection {
         global = true
     )]
     reporting_endpoint: String,
+    #[command(flatten)]
+    tls: TlsOptions,
     /// Bearer token (`blangkon dev` prints some; `blangkon token` mints more).
     #[arg(long, env = "BLANGKON_TOKEN", hide_env_values = true, global = true)]
     token: Option<String>,
@@ -84,9 +86,31 @@ pub struct Connection {
     pub json: bool,
 }
 
+/// How the CLI reaches services at `https://` endpoints.
+#[derive(Args)]
+pub struct TlsOptions {
+    /// PEM CA certificates the services' certificates chain to (a
+    /// province's own CA); without it, the public roots.
+    #[arg(long, env = "BLANGKON_CA_FILE", global = true)]
+    ca_file: Option<std::path::PathBuf>,
+    /// PEM client certificate, for services that require one (mutual TLS).
+    #[arg(long, env = "BLANGKON_CERT_FILE", global = true, requires = "key_file")]
+    cert_file: Option<std::path::PathBuf>,
+    /// PEM private key of --cert-file.
+    #[arg(long, env = "BLANGKON_KEY_FILE", global = true, requires = "cert_file")]
+    key_file: Option<std::path::PathBuf>,
+}
+
 impl Connection {
-    fn channel(endpoint: &str, deadline: Duration) -> anyhow::Result<Channel> {
-        Ok(blangkon_platform::grpc::channel(endpoint, deadline)?)
+    fn channel(&self, endpoint: &str, deadline: Duration) -> anyhow::Result<Channel> {
+        let tls = blangkon_platform::tls::ClientTls {
+            ca_file: self.tls.ca_file.clone(),
+            cert_file: self.tls.cert_file.clone(),
+            key_file: self.tls.key_file.clone(),
+        };
+        Ok(blangkon_platform::grpc::channel(
+            endpoint, deadline, &tls, "tls",
+        )?)
     }
 
     /// The caller's token for `service`: the one given, else one from
@@ -103,7 +127,7 @@ impl Connection {
     }
 
     pub(crate) async fn vendor_client(&self) -> anyhow::Result<VendorServiceClient<Authorized>> {
-        let channel = Self::channel(&self.vendor_endpoint, Duration::from_secs(15))?;
+        let channel = self.channel(&self.vendor_endpoint, Duration::from_secs(15))?;
         Ok(VendorServiceClient::with_interceptor(
             channel,
             self.bearer_for("vendor").await?,
@@ -111,7 +135,7 @@ impl Connection {
     }
 
     pub async fn catalog_client(&self) -> anyhow::Result<CatalogServiceClient<Authorized>> {
-        let channel = Self::channel(&self.catalog_endpoint, Duration::from_secs(15))?;
+        let channel = self.channel(&self.catalog_endpoint, Duration::from_secs(15))?;
         Ok(CatalogServiceClient::with_interceptor(
             channel,
             self.bearer_for("catalog").await?,
@@ -119,7 +143,7 @@ impl Connection {
     }
 
     pub async fn order_client(&self) -> anyhow::Result<OrderServiceClient<Authorized>> {
-        let channel = Self::channel(&self.order_endpoint, Duration::from_secs(15))?;
+        let channel = self.channel(&self.order_endpoint, Duration::from_secs(15))?;
         Ok(OrderServiceClient::with_interceptor(
             channel,
             self.bearer_for("order").await?,
@@ -129,7 +153,7 @@ impl Connection {
     /// Open data needs no token: one goes along when there is one, and a
     /// sign-in that cannot give one is not an error here.
     pub async fn reporting_client(&self) -> anyhow::Result<ReportingServiceClient<Authorized>> {
-        let channel = Self::channel(&self.reporting_endpoint, Duration::from_secs(60))?;
+        let channel = self.channel(&self.reporting_endpoint, Duration::from_secs(60))?;
         let bearer = match self.bearer_for("reporting").await {
             Ok(bearer) => bearer,
             Err(e) => {

@@ -31,7 +31,7 @@ pub enum DbError {
 /// mode, a busy timeout and foreign keys, so that the relay and request
 /// handlers can share the file.
 pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, DbError> {
-    let mut options = ConnectOptions::new(settings.url.expose());
+    let mut options = ConnectOptions::new(settings.connection_url());
     options
         .max_connections(settings.max_connections)
         .min_connections(1)
@@ -380,9 +380,89 @@ pub struct DatabaseSettings {
     /// Apply pending migrations when the service starts. Turn off when a
     /// deployment runs `migrate` as a separate job.
     pub migrate_on_start: bool,
+    /// TLS to PostgreSQL, beside the URL (a CloudNativePG Secret's URL
+    /// says nothing of it): what is set here wins over the URL's
+    /// `sslmode` and `sslrootcert`.
+    #[serde(default)]
+    pub tls: DatabaseTls,
+}
+
+/// How the connection to PostgreSQL is encrypted and the server checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseTls {
+    /// `disable`, `prefer`, `require`, `verify-ca` or `verify-full`.
+    /// Unset, the URL's, else `prefer`, which silently goes unencrypted
+    /// when the server offers no TLS: production wants `verify-full`
+    /// (encrypted, the certificate chaining to `root_cert` and naming the
+    /// URL's host).
+    #[serde(default)]
+    pub mode: Option<SslMode>,
+    /// PEM CA the server's certificate must chain to (CloudNativePG's
+    /// `<cluster>-ca` Secret, `ca.crt`).
+    #[serde(default)]
+    pub root_cert: Option<std::path::PathBuf>,
+}
+
+/// libpq's `sslmode`s, as sqlx reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SslMode {
+    Disable,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+impl SslMode {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Disable => "disable",
+            Self::Prefer => "prefer",
+            Self::Require => "require",
+            Self::VerifyCa => "verify-ca",
+            Self::VerifyFull => "verify-full",
+        }
+    }
 }
 
 impl DatabaseSettings {
+    /// The URL to connect with: `url`, its `sslmode` and `sslrootcert`
+    /// replaced by `tls` where that is set.
+    pub fn connection_url(&self) -> String {
+        let url = self.url.expose();
+        if self.tls == DatabaseTls::default() {
+            return url.to_string();
+        }
+        // validate() made sure this is a PostgreSQL URL.
+        let Ok(mut parsed) = url::Url::parse(url) else {
+            return url.to_string();
+        };
+        let replaced = |key: &str| match key {
+            "sslmode" | "ssl-mode" => self.tls.mode.is_some(),
+            "sslrootcert" | "ssl-root-cert" | "ssl-ca" => self.tls.root_cert.is_some(),
+            _ => false,
+        };
+        let kept: Vec<(String, String)> = parsed
+            .query_pairs()
+            .filter(|(k, _)| !replaced(k))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        {
+            let mut query = parsed.query_pairs_mut();
+            query.clear();
+            query.extend_pairs(kept);
+            if let Some(mode) = self.tls.mode {
+                query.append_pair("sslmode", mode.as_str());
+            }
+            if let Some(root) = &self.tls.root_cert {
+                query.append_pair("sslrootcert", &root.to_string_lossy());
+            }
+        }
+        parsed.to_string()
+    }
+
     pub fn validate(&self, section: &str) -> Result<(), SettingsError> {
         let url = url::Url::parse(self.url.expose()).ok();
         let scheme = url.as_ref().map(url::Url::scheme);
@@ -403,6 +483,18 @@ impl DatabaseSettings {
             section,
             "max_connections",
             "must be at least 1",
+        )?;
+        require(
+            self.tls == DatabaseTls::default() || scheme != Some("sqlite"),
+            section,
+            "tls",
+            "is for PostgreSQL; a sqlite: URL has no connection to encrypt",
+        )?;
+        require(
+            self.tls.root_cert.as_ref().is_none_or(|p| p.is_file()),
+            section,
+            "tls.root_cert",
+            "is not a readable file",
         )
     }
 }
@@ -410,6 +502,62 @@ impl DatabaseSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn postgres(url: &str, tls: DatabaseTls) -> DatabaseSettings {
+        DatabaseSettings {
+            url: url.into(),
+            max_connections: 1,
+            migrate_on_start: false,
+            tls,
+        }
+    }
+
+    #[test]
+    fn tls_settings_win_over_the_urls_and_keep_its_other_parameters() {
+        let root = tempfile::NamedTempFile::new().unwrap();
+        let settings = postgres(
+            "postgres://app:p%40ss@db-rw.blangkon:5432/app?sslmode=prefer&application_name=vendor",
+            DatabaseTls {
+                mode: Some(SslMode::VerifyFull),
+                root_cert: Some(root.path().to_path_buf()),
+            },
+        );
+        settings.validate("database").unwrap();
+        let url = url::Url::parse(&settings.connection_url()).unwrap();
+        let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        assert_eq!(
+            pairs,
+            [
+                ("application_name".into(), "vendor".into()),
+                ("sslmode".into(), "verify-full".into()),
+                ("sslrootcert".into(), root.path().display().to_string()),
+            ]
+        );
+        assert_eq!(url.password(), Some("p%40ss"));
+        // Nothing set: the URL as it is.
+        let plain = postgres("postgres://db/app?sslmode=require", DatabaseTls::default());
+        assert_eq!(plain.connection_url(), "postgres://db/app?sslmode=require");
+    }
+
+    #[test]
+    fn tls_for_sqlite_or_a_missing_root_is_refused_by_name() {
+        let verify = DatabaseTls {
+            mode: Some(SslMode::VerifyFull),
+            root_cert: None,
+        };
+        let err = postgres("sqlite://x.db?mode=rwc", verify)
+            .validate("database")
+            .unwrap_err();
+        assert!(err.to_string().contains("database.tls"), "{err}");
+        let missing = DatabaseTls {
+            mode: None,
+            root_cert: Some("/nonexistent/ca.crt".into()),
+        };
+        let err = postgres("postgres://db/app", missing)
+            .validate("database")
+            .unwrap_err();
+        assert!(err.to_string().contains("database.tls.root_cert"), "{err}");
+    }
 
     /// A database's answer with SQLSTATE (or SQLite result code) `code`.
     #[derive(Debug)]

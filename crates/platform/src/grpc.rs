@@ -34,6 +34,8 @@ pub enum GrpcError {
     TaskDied(&'static str),
     #[error("invalid endpoint `{endpoint}`: {reason}")]
     Endpoint { endpoint: String, reason: String },
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// Binds the listener first, so the real address (port 0 in tests) is known
@@ -101,6 +103,24 @@ pub async fn serve(
                 .await;
         }
     };
+    // Probes that cannot speak TLS (the kubelet's gRPC probe) ask a
+    // plaintext listener that serves health and nothing else.
+    let probes = match settings.health_listen {
+        Some(addr) => {
+            let listener = bind(addr).await?;
+            let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+            let stop = shutdown.clone();
+            let server = Server::builder()
+                .add_service(health.clone())
+                .serve_with_incoming_shutdown(incoming, stop.cancelled_owned());
+            Some(tokio::spawn(async move {
+                if let Err(e) = server.await {
+                    tracing::error!(error = %e, "the health listener stopped");
+                }
+            }))
+        }
+        None => None,
+    };
     let mut routes = routes.add_service(health);
     if settings.reflection {
         let reflection_v1 = tonic_reflection::server::Builder::configure()
@@ -124,7 +144,17 @@ pub async fn serve(
     // One pool of permits for every connection: past it a call is shed at
     // once, before its token is verified or its message decoded.
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(settings.max_concurrent_calls));
-    let server = Server::builder()
+    let anonymous = crate::caller_limit::AnonymousLimit::new(
+        settings.anonymous_calls_per_second,
+        settings.anonymous_burst,
+        &settings.trusted_proxies,
+        shutdown.clone(),
+    );
+    let mut builder = Server::builder();
+    if let Some(tls) = &settings.tls {
+        builder = builder.tls_config(tls.load("grpc.tls")?)?;
+    }
+    let server = builder
         .trace_fn(move |request| call_span(&span_methods, request))
         .concurrency_limit_per_connection(settings.max_concurrent_calls_per_connection)
         .load_shed(true)
@@ -133,6 +163,9 @@ pub async fn serve(
         .http2_keepalive_interval(Some(Duration::from_secs(settings.keepalive_interval_secs)))
         .http2_keepalive_timeout(Some(Duration::from_secs(settings.keepalive_timeout_secs)))
         .layer(crate::metrics::CallTimer::new(metrics, methods))
+        // Before the permits, so that a flood without tokens does not
+        // take them from the callers who have one.
+        .layer(anonymous)
         .layer(tower::ServiceBuilder::new().load_shed().layer(
             tower::limit::GlobalConcurrencyLimitLayer::with_semaphore(permits),
         ))
@@ -147,6 +180,9 @@ pub async fn serve(
         }
     };
     readiness.abort();
+    if let Some(probes) = probes {
+        probes.abort();
+    }
     served
 }
 
@@ -210,17 +246,36 @@ fn call_span(methods: &crate::metrics::KnownMethods, request: &http::Request<()>
 }
 
 /// A client channel with a connect timeout and a per-call deadline. It
-/// connects lazily, so a service can start before the ones it calls.
-pub fn channel(endpoint: &str, deadline: Duration) -> Result<Channel, GrpcError> {
+/// connects lazily, so a service can start before the ones it calls. An
+/// `https://` endpoint is reached with `tls` (its files read now, named
+/// by `tls_section` when they are wrong); an `http://` one in plaintext,
+/// and only when `tls` is empty, since a TLS setting beside a plaintext
+/// endpoint would send tokens in the clear by mistake.
+pub fn channel(
+    endpoint: &str,
+    deadline: Duration,
+    tls: &crate::tls::ClientTls,
+    tls_section: &str,
+) -> Result<Channel, GrpcError> {
     let invalid = |reason: String| GrpcError::Endpoint {
         endpoint: endpoint.to_string(),
         reason,
     };
-    let endpoint = Endpoint::from_shared(endpoint.to_string())
+    let mut built = Endpoint::from_shared(endpoint.to_string())
         .map_err(|e| invalid(e.to_string()))?
         .connect_timeout(Duration::from_secs(5))
         .timeout(deadline);
-    Ok(endpoint.connect_lazy())
+    match built.uri().scheme_str() {
+        Some("https") => built = built.tls_config(tls.load(tls_section)?)?,
+        Some("http") if tls.is_set() => {
+            return Err(invalid(format!(
+                "{tls_section} is set, so the endpoint must be https://"
+            )));
+        }
+        Some("http") => {}
+        _ => return Err(invalid("must be an http:// or https:// URL".into())),
+    }
+    Ok(built.connect_lazy())
 }
 
 /// Client interceptor that carries the current trace context to the callee.
@@ -306,6 +361,28 @@ pub struct GrpcSettings {
     /// How long the server waits for a ping's answer before it closes the
     /// connection.
     pub keepalive_timeout_secs: u64,
+    /// Calls without a token that one client address may make per second
+    /// on average (the public reads); past it and `anonymous_burst`, a
+    /// call is refused at once with `RESOURCE_EXHAUSTED`. Health checks
+    /// are never limited. 0 turns the limit off.
+    pub anonymous_calls_per_second: u32,
+    /// How many calls without a token one address may make at once above
+    /// that rate.
+    pub anonymous_burst: u32,
+    /// Networks of the load balancers or ingress in front of this server:
+    /// a call from them is counted against the address their
+    /// `x-forwarded-for` names. Empty, every call counts against its peer.
+    // An empty list is dropped when the defaults are layered: default it.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// TLS: the certificate served and, for mutual TLS, the CA of the
+    /// callers' certificates. Absent, plaintext HTTP/2.
+    pub tls: Option<crate::tls::ServerTls>,
+    /// A second, plaintext listener serving only `grpc.health.v1`, for
+    /// probes that cannot speak TLS (the kubelet's gRPC probe). Absent,
+    /// health is asked on `listen` like every other service.
+    pub health_listen: Option<SocketAddr>,
     /// Serve gRPC server reflection (what grpcurl lists and describes):
     /// on for the local suite and inside the cluster; off where the port
     /// faces callers who need not see the whole contract.
@@ -326,6 +403,13 @@ impl GrpcSettings {
             max_call_secs: 30,
             keepalive_interval_secs: 60,
             keepalive_timeout_secs: 20,
+            // A person's browsing is a call or two a second; a script
+            // reading the whole open data in pages, ten.
+            anonymous_calls_per_second: 20,
+            anonymous_burst: 40,
+            trusted_proxies: Vec::new(),
+            tls: None,
+            health_listen: None,
             reflection: true,
         }
     }
@@ -366,6 +450,13 @@ impl GrpcSettings {
             section,
             "keepalive_interval_secs",
             "keepalive_interval_secs and keepalive_timeout_secs must be at least 1",
+        )?;
+        require(
+            self.anonymous_calls_per_second == 0
+                || self.anonymous_burst >= self.anonymous_calls_per_second,
+            section,
+            "anonymous_burst",
+            "must be at least anonymous_calls_per_second",
         )
     }
 }

@@ -5,6 +5,7 @@
 //! Prometheus metrics and bearer token authentication.
 
 pub mod auth;
+pub mod caller_limit;
 pub mod db;
 pub mod dead_letters;
 pub mod grpc;
@@ -22,6 +23,7 @@ pub mod status;
 pub mod suite;
 pub mod telemetry;
 pub mod time;
+pub mod tls;
 pub mod validation;
 
 pub use tokio_util::sync::CancellationToken;

@@ -563,8 +563,27 @@ pub async fn serve(listener: TcpListener, metrics: Metrics, shutdown: Cancellati
 pub struct MetricsSettings {
     /// Serve it at all.
     pub enabled: bool,
-    /// Address it binds; port 0 picks a free port (the local suite, tests).
+    /// Address it binds, `host:port`; port 0 picks a free port (the local
+    /// suite, tests). An IPv6 host may come without brackets, as a pod's
+    /// IP does when the chart writes `$(POD_IP):9464`.
+    #[serde(deserialize_with = "listen_address")]
+    #[schemars(with = "String")]
     pub listen: SocketAddr,
+}
+
+/// `10.1.2.3:9464`, `[fd00::1]:9464` or `fd00::1:9464`: the port is what
+/// follows the last colon.
+fn listen_address<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
+    use serde::de::Error as _;
+    let text = String::deserialize(d)?;
+    if let Ok(address) = text.parse() {
+        return Ok(address);
+    }
+    let invalid = || D::Error::custom(format!("`{text}` is not host:port"));
+    let (host, port) = text.rsplit_once(':').ok_or_else(invalid)?;
+    let ip: std::net::IpAddr = host.parse().map_err(|_| invalid())?;
+    let port: u16 = port.parse().map_err(|_| invalid())?;
+    Ok(SocketAddr::new(ip, port))
 }
 
 impl Default for MetricsSettings {
@@ -579,6 +598,34 @@ impl Default for MetricsSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_listen_address_may_be_a_pods_ipv6_without_brackets() {
+        let read = |listen: &str| {
+            serde_json::from_value::<MetricsSettings>(serde_json::json!({
+                "enabled": true,
+                "listen": listen,
+            }))
+            .map(|s| s.listen)
+        };
+        assert_eq!(
+            read("10.1.2.3:9464").unwrap(),
+            "10.1.2.3:9464".parse().unwrap()
+        );
+        assert_eq!(
+            read("[fd00::1]:9464").unwrap(),
+            "[fd00::1]:9464".parse().unwrap()
+        );
+        assert_eq!(
+            read("fd00::1:9464").unwrap(),
+            "[fd00::1]:9464".parse().unwrap()
+        );
+        let refused = read("pod-ip:9464").unwrap_err().to_string();
+        assert!(
+            refused.contains("`pod-ip:9464` is not host:port"),
+            "{refused}"
+        );
+    }
 
     #[tokio::test]
     async fn a_gauge_function_is_read_at_each_scrape() {

@@ -107,6 +107,10 @@ where
             .prefix_separator("__")
             .separator("__")
             .try_parsing(true)
+            // The one list a variable holds, comma-separated (the charts
+            // join lists so); every other value stays a string.
+            .list_separator(",")
+            .with_list_parse_key("grpc.trusted_proxies")
             .source(Some(env)),
     );
     let settings: T = builder.build()?.try_deserialize()?;
@@ -217,6 +221,7 @@ impl PlatformSettings {
                 )),
                 max_connections: 10,
                 migrate_on_start: true,
+                tls: Default::default(),
             },
             kafka: KafkaSettings {
                 client_id: format!("blangkon-{name}"),
@@ -441,6 +446,7 @@ mod tests {
             url: url.into(),
             max_connections: 1,
             migrate_on_start: true,
+            tls: Default::default(),
         };
         for good in [
             "postgres://u:p@db:5432/blangkon",

@@ -52,6 +52,7 @@ async fn database(test_db: &TestDatabase) -> DatabaseConnection {
         url: test_db.url.as_str().into(),
         max_connections: 5,
         migrate_on_start: true,
+        tls: Default::default(),
     })
     .await
     .unwrap();

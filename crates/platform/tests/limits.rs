@@ -6,130 +6,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::time::Duration;
 
-use blangkon_platform::grpc::{self, GrpcSettings};
-use blangkon_platform::metrics::Metrics;
-use blangkon_platform::{CancellationToken, db};
-use blangkon_testkit::TestDatabase;
-use futures::future::BoxFuture;
-use tonic::body::Body;
+use blangkon_platform::grpc::GrpcSettings;
+use common::{call, connect, serve, sleep_call};
+use tonic::Code;
 use tonic::client::Grpc;
 use tonic::transport::Channel;
-use tonic::{Code, Status};
 use tonic_prost::ProstCodec;
-
-/// `blangkon.test.v1.Slow/Sleep`: answers an empty message after a pause.
-#[derive(Clone)]
-struct Slow {
-    pause: Duration,
-}
-
-impl tonic::server::NamedService for Slow {
-    const NAME: &'static str = "blangkon.test.v1.Slow";
-}
-
-struct Sleep(Duration);
-
-impl tonic::server::UnaryService<()> for Sleep {
-    type Response = ();
-    type Future = BoxFuture<'static, Result<tonic::Response<()>, Status>>;
-
-    fn call(&mut self, _: tonic::Request<()>) -> Self::Future {
-        let pause = self.0;
-        Box::pin(async move {
-            tokio::time::sleep(pause).await;
-            Ok(tonic::Response::new(()))
-        })
-    }
-}
-
-impl tower::Service<http::Request<Body>> for Slow {
-    type Response = http::Response<Body>;
-    type Error = std::convert::Infallible;
-    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
-
-    fn poll_ready(
-        &mut self,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        let pause = self.pause;
-        Box::pin(async move {
-            let mut grpc = tonic::server::Grpc::new(ProstCodec::<(), ()>::default());
-            Ok(grpc.unary(Sleep(pause), request).await)
-        })
-    }
-}
-
-struct Server {
-    address: String,
-    shutdown: CancellationToken,
-    serving: tokio::task::JoinHandle<()>,
-    _db: TestDatabase,
-}
-
-async fn serve(pause: Duration, settings: GrpcSettings) -> Server {
-    let test_db = TestDatabase::sqlite();
-    let database = db::connect(&db::DatabaseSettings {
-        url: test_db.url.as_str().into(),
-        max_connections: 2,
-        migrate_on_start: false,
-    })
-    .await
-    .unwrap();
-    let listener = grpc::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let address = format!("http://{}", listener.local_addr().unwrap());
-    let shutdown = CancellationToken::new();
-    let routes = tonic::service::Routes::new(Slow { pause });
-    let stop = shutdown.clone();
-    let serving = tokio::spawn(async move {
-        grpc::serve(
-            listener,
-            &[],
-            routes,
-            database,
-            &Metrics::default(),
-            &settings,
-            stop,
-        )
-        .await
-        .unwrap();
-    });
-    Server {
-        address,
-        shutdown,
-        serving,
-        _db: test_db,
-    }
-}
-
-async fn connect(address: &str) -> Channel {
-    Channel::from_shared(address.to_string())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap()
-}
-
-async fn sleep_call(channel: Channel, timeout: Option<Duration>) -> Result<(), Status> {
-    let mut grpc = Grpc::new(channel);
-    grpc.ready().await.unwrap();
-    let mut request = tonic::Request::new(());
-    if let Some(timeout) = timeout {
-        request.set_timeout(timeout);
-    }
-    grpc.unary(
-        request,
-        http::uri::PathAndQuery::from_static("/blangkon.test.v1.Slow/Sleep"),
-        ProstCodec::<(), ()>::default(),
-    )
-    .await
-    .map(|_| ())
-}
 
 #[tokio::test]
 async fn calls_past_the_servers_concurrency_are_shed_at_once_and_it_recovers() {
@@ -225,18 +111,6 @@ async fn no_call_outlives_the_longest_deadline_and_a_callers_shorter_one_is_kept
     server.serving.await.unwrap();
 }
 
-async fn call(channel: Channel, path: &'static str) -> Result<(), Status> {
-    let mut grpc = Grpc::new(channel);
-    grpc.ready().await.unwrap();
-    grpc.unary(
-        tonic::Request::new(()),
-        http::uri::PathAndQuery::from_static(path),
-        ProstCodec::<(), ()>::default(),
-    )
-    .await
-    .map(|_| ())
-}
-
 #[tokio::test]
 async fn reflection_is_served_only_where_it_is_on() {
     const REFLECTION: &str = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
@@ -259,4 +133,66 @@ async fn reflection_is_served_only_where_it_is_on() {
         server.shutdown.cancel();
         server.serving.await.unwrap();
     }
+}
+
+/// Sleep calls from one connection, with a token or without: how many
+/// were served and how many shed.
+async fn anonymous_round(channel: &Channel, calls: usize, token: bool) -> (usize, usize) {
+    let (mut served, mut shed) = (0, 0);
+    for _ in 0..calls {
+        let mut grpc = Grpc::new(channel.clone());
+        grpc.ready().await.unwrap();
+        let mut request = tonic::Request::new(());
+        if token {
+            // The limit does not judge tokens (the service does): any
+            // bearer takes the call out of the anonymous budget.
+            request
+                .metadata_mut()
+                .insert("authorization", "Bearer not-checked-here".parse().unwrap());
+        }
+        let answer = grpc
+            .unary(
+                request,
+                http::uri::PathAndQuery::from_static("/blangkon.test.v1.Slow/Sleep"),
+                ProstCodec::<(), ()>::default(),
+            )
+            .await;
+        match answer {
+            Ok(_) => served += 1,
+            Err(status) => {
+                assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+                assert!(status.message().contains("without a token"), "{status:?}");
+                shed += 1;
+            }
+        }
+    }
+    (served, shed)
+}
+
+#[tokio::test]
+async fn one_address_without_a_token_gets_its_burst_and_no_more() {
+    let settings = GrpcSettings {
+        // One call a second refills, and a dozen calls take a few
+        // milliseconds: the burst is about all an address gets.
+        anonymous_calls_per_second: 1,
+        anonymous_burst: 5,
+        ..GrpcSettings::with_port(0)
+    };
+    let server = serve(Duration::ZERO, settings).await;
+    let channel = connect(&server.address).await;
+    let (served, shed) = anonymous_round(&channel, 12, false).await;
+    // The burst, and at most a call or two refilled while the test ran.
+    assert!((5..=7).contains(&served), "served {served}");
+    assert_eq!(served + shed, 12);
+    // Callers with a token are not counted against the address.
+    assert_eq!(anonymous_round(&channel, 10, true).await, (10, 0));
+    // Health checks never are: a flood does not fail the probes.
+    for _ in 0..10 {
+        let health = call(channel.clone(), "/grpc.health.v1.Health/Check").await;
+        assert!(
+            !matches!(&health, Err(s) if s.code() == Code::ResourceExhausted),
+            "{health:?}"
+        );
+    }
+    server.stop().await;
 }

@@ -44,6 +44,7 @@ async fn concurrent_migrators_take_turns_and_each_migration_runs_once() {
         url: test_db.url.as_str().into(),
         max_connections: 3,
         migrate_on_start: true,
+        tls: Default::default(),
     };
     let (first, second) = (
         db::connect(&settings).await.unwrap(),

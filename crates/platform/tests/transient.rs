@@ -19,6 +19,7 @@ async fn pool(url: &str, max_connections: u32) -> DatabaseConnection {
         url: url.into(),
         max_connections,
         migrate_on_start: false,
+        tls: Default::default(),
     };
     db::connect(&settings).await.unwrap()
 }

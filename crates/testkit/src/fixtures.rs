@@ -90,6 +90,7 @@ pub async fn memory_database<M: sea_orm_migration::MigratorTrait>() -> sea_orm::
         url: "sqlite::memory:".into(),
         max_connections: 1,
         migrate_on_start: true,
+        tls: Default::default(),
     })
     .await
     .expect("an in-memory database");

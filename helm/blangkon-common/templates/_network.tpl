@@ -14,7 +14,9 @@ spec:
       port: {{ .Values.grpc.port }}
       targetPort: grpc
       protocol: TCP
+      {{- if not .Values.tls.secretName }}
       appProtocol: kubernetes.io/h2c
+      {{- end }}
     {{- if .Values.metrics.enabled }}
     - name: metrics
       port: {{ .Values.metrics.port }}
@@ -78,9 +80,9 @@ spec:
 
 {{/*
 Ingress: gRPC from the suite's services that call this one
-(networkPolicy.callers), the ingress controller's namespace and any more
-peers the values name and metrics
-from the scraper's namespace. Egress: DNS, PostgreSQL, Kafka, the peers,
+(networkPolicy.callers), the ingress controller's pods when the service is
+exposed (externalAccess.enabled) and any more peers the values name, and
+metrics from the scraper's namespace. Egress: DNS, PostgreSQL, Kafka, the peers,
 the OTLP collector; each by port (and destination where given).
 */}}
 {{- define "blangkon.networkPolicy" -}}
@@ -98,7 +100,8 @@ spec:
       {{- include "blangkon.selectorLabels" . | nindent 6 }}
   policyTypes: [Ingress, Egress]
   ingress:
-    {{- if or $np.callers $np.ingressControllerNamespace $np.grpcFrom }}
+    {{- $fromIngress := and .Values.externalAccess.enabled $np.ingressControllerNamespace }}
+    {{- if or $np.callers $fromIngress $np.grpcFrom }}
     - ports:
         - port: grpc
           protocol: TCP
@@ -109,10 +112,15 @@ spec:
               app.kubernetes.io/name: {{ . }}
               app.kubernetes.io/part-of: blangkon
         {{- end }}
-        {{- with $np.ingressControllerNamespace }}
+        {{- if $fromIngress }}
         - namespaceSelector:
             matchLabels:
-              kubernetes.io/metadata.name: {{ . }}
+              kubernetes.io/metadata.name: {{ $np.ingressControllerNamespace }}
+          {{- with $np.ingressControllerPodLabels }}
+          podSelector:
+            matchLabels:
+              {{- toYaml . | nindent 14 }}
+          {{- end }}
         {{- end }}
         {{- with $np.grpcFrom }}
         {{- toYaml . | nindent 8 }}
@@ -126,6 +134,11 @@ spec:
         - namespaceSelector:
             matchLabels:
               kubernetes.io/metadata.name: {{ $np.metricsNamespace }}
+          {{- with $np.metricsPodLabels }}
+          podSelector:
+            matchLabels:
+              {{- toYaml . | nindent 14 }}
+          {{- end }}
     {{- end }}
   egress:
     - ports:
@@ -199,7 +212,7 @@ metadata:
   labels:
     {{- include "blangkon.labels" . | nindent 4 }}
   annotations:
-    nginx.ingress.kubernetes.io/backend-protocol: GRPC
+    nginx.ingress.kubernetes.io/backend-protocol: {{ ternary "GRPCS" "GRPC" (not (empty .Values.tls.secretName)) }}
     {{- with $ext.annotations }}
     {{- toYaml . | nindent 4 }}
     {{- end }}

@@ -1,7 +1,7 @@
 {{/*
 The pod both the Deployment and the Jobs run: the restricted Pod Security
 Standard, no service account token, settings from the ConfigMap, secrets by
-reference, Kafka TLS material mounted read-only, and for a serving pod of a
+reference, Kafka and gRPC TLS material mounted read-only, and for a serving pod of a
 chart with `searchIndex` (the catalog) an emptyDir for its search index.
 */}}
 {{- define "blangkon.podSecurityContext" -}}
@@ -57,8 +57,18 @@ Deployment's. */}}
 {{- define "blangkon.mounts" -}}
 {{- $values := .root.Values -}}
 {{- $index := and .serving $values.searchIndex -}}
-{{- if or $values.kafka.tls.caSecret $values.kafka.tls.clientSecret $index -}}
+{{- if or $values.kafka.tls.caSecret $values.kafka.tls.clientSecret $index $values.tls.secretName $values.database.tls.caSecret -}}
 volumeMounts:
+  {{- if $values.database.tls.caSecret }}
+  - name: database-ca
+    mountPath: /etc/blangkon/database-ca
+    readOnly: true
+  {{- end }}
+  {{- if $values.tls.secretName }}
+  - name: tls
+    mountPath: /etc/blangkon/tls
+    readOnly: true
+  {{- end }}
   {{- if $values.kafka.tls.caSecret }}
   - name: kafka-ca
     mountPath: /etc/blangkon/kafka-ca
@@ -79,8 +89,18 @@ volumeMounts:
 {{- define "blangkon.volumes" -}}
 {{- $values := .root.Values -}}
 {{- $index := and .serving $values.searchIndex -}}
-{{- if or $values.kafka.tls.caSecret $values.kafka.tls.clientSecret $index -}}
+{{- if or $values.kafka.tls.caSecret $values.kafka.tls.clientSecret $index $values.tls.secretName $values.database.tls.caSecret -}}
 volumes:
+  {{- if $values.database.tls.caSecret }}
+  - name: database-ca
+    secret:
+      secretName: {{ $values.database.tls.caSecret }}
+  {{- end }}
+  {{- if $values.tls.secretName }}
+  - name: tls
+    secret:
+      secretName: {{ $values.tls.secretName }}
+  {{- end }}
   {{- if $values.kafka.tls.caSecret }}
   - name: kafka-ca
     secret:

@@ -30,8 +30,14 @@ key that is not a setting cannot be set.
 {{- $env := dict -}}
 {{- $_ := set $env "GRPC__LISTEN" (printf "0.0.0.0:%d" (int .Values.grpc.port)) -}}
 {{- $_ := set $env "METRICS__ENABLED" (.Values.metrics.enabled | toString) -}}
-{{- $_ := set $env "METRICS__LISTEN" (printf "0.0.0.0:%d" (int .Values.metrics.port)) -}}
+{{- /* On the pod's own address only: not on every interface of a pod
+that may share a network namespace (POD_IP comes first in the env). */ -}}
+{{- $_ := set $env "METRICS__LISTEN" (printf "$(POD_IP):%d" (int .Values.metrics.port)) -}}
 {{- $_ := set $env "DATABASE__MIGRATE_ON_START" "false" -}}
+{{- with .Values.database.tls.caSecret -}}
+{{- $_ := set $env "DATABASE__TLS__MODE" "verify-full" -}}
+{{- $_ := set $env "DATABASE__TLS__ROOT_CERT" (printf "/etc/blangkon/database-ca/%s" $.Values.database.tls.caKey) -}}
+{{- end -}}
 {{- if .Values.kafka.tls.caSecret -}}
 {{- $_ := set $env "KAFKA__SECURITY__SSL_CA_LOCATION" (printf "/etc/blangkon/kafka-ca/%s" .Values.kafka.tls.caKey) -}}
 {{- end -}}
@@ -42,11 +48,28 @@ key that is not a setting cannot be set.
 {{- if .Values.strimziTopics.enabled -}}
 {{- $_ := set $env "KAFKA__CREATE_TOPICS" "false" -}}
 {{- end -}}
+{{- with .Values.tls.secretName -}}
+{{- $_ := set $env "GRPC__TLS__CERT_FILE" "/etc/blangkon/tls/tls.crt" -}}
+{{- $_ := set $env "GRPC__TLS__KEY_FILE" "/etc/blangkon/tls/tls.key" -}}
+{{- if $.Values.tls.requireClientCertificates -}}
+{{- $_ := set $env "GRPC__TLS__CLIENT_CA_FILE" "/etc/blangkon/tls/ca.crt" -}}
+{{- end -}}
+{{- $_ := set $env "GRPC__HEALTH_LISTEN" (printf "0.0.0.0:%d" (int $.Values.tls.probePort)) -}}
+{{- end -}}
+{{- $scheme := ternary "https" "http" (not (empty .Values.tls.secretName)) -}}
 {{- range $peer, $at := .Values.peers -}}
 {{- if not (dig $.Values.service (printf "%s_endpoint" $peer) "" $.Values.settings) -}}
 {{- $name := include "blangkon.peerName" (dict "root" $ "peer" $peer) -}}
-{{- $_ := set $env (printf "%s__%s_ENDPOINT" (upper $.Values.service) (upper $peer)) (printf "http://%s:%d" $name (int $at.port)) -}}
+{{- $_ := set $env (printf "%s__%s_ENDPOINT" (upper $.Values.service) (upper $peer)) (printf "%s://%s:%d" $scheme $name (int $at.port)) -}}
 {{- end -}}
+{{- end -}}
+{{- /* The suite's services share one CA: peers are trusted by it, and
+this service's own certificate answers a peer that asks for one. */ -}}
+{{- if and .Values.peers .Values.tls.secretName -}}
+{{- $section := printf "%s__PEER_TLS" (upper .Values.service) -}}
+{{- $_ := set $env (printf "%s__CA_FILE" $section) "/etc/blangkon/tls/ca.crt" -}}
+{{- $_ := set $env (printf "%s__CERT_FILE" $section) "/etc/blangkon/tls/tls.crt" -}}
+{{- $_ := set $env (printf "%s__KEY_FILE" $section) "/etc/blangkon/tls/tls.key" -}}
 {{- end -}}
 {{- range $key, $value := $env }}
 - name: {{ printf "%s%s" $p $key }}
@@ -56,7 +79,11 @@ key that is not a setting cannot be set.
 
 {{/* The whole environment of a container of the service. */}}
 {{- define "blangkon.env" -}}
-{{- include "blangkon.managedEnv" . }}
+- name: POD_IP
+  valueFrom:
+    fieldRef:
+      fieldPath: status.podIP
+{{ include "blangkon.managedEnv" . }}
 {{- include "blangkon.settingsEnv" (dict "prefix" (include "blangkon.envPrefix" .) "settings" .Values.settings) }}
 {{ include "blangkon.secretEnvs" . }}
 {{- end -}}

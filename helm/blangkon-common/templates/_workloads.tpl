@@ -65,23 +65,31 @@ spec:
               containerPort: {{ .Values.metrics.port }}
               protocol: TCP
             {{- end }}
+            {{- if .Values.tls.secretName }}
+            - name: probes
+              containerPort: {{ .Values.tls.probePort }}
+              protocol: TCP
+            {{- end }}
+          {{- /* The kubelet's gRPC probe speaks plaintext only: with TLS on,
+          it asks the port that serves health alone. */}}
+          {{- $probePort := ternary .Values.tls.probePort .Values.grpc.port (not (empty .Values.tls.secretName)) }}
           # gRPC health: the server's own status is SERVING while the
           # database answers (startup, readiness); "liveness" only says the
           # process answers, as restarting pods does not bring a database
           # back.
           startupProbe:
             grpc:
-              port: {{ .Values.grpc.port }}
+              port: {{ $probePort }}
             periodSeconds: 2
             failureThreshold: {{ .Values.probes.startupFailureThreshold }}
           readinessProbe:
             grpc:
-              port: {{ .Values.grpc.port }}
+              port: {{ $probePort }}
             periodSeconds: 5
             failureThreshold: 2
           livenessProbe:
             grpc:
-              port: {{ .Values.grpc.port }}
+              port: {{ $probePort }}
               service: liveness
             periodSeconds: 10
             failureThreshold: 6

@@ -42,6 +42,7 @@ impl Service for OrderService {
                 &order.vendor_endpoint,
                 &order.vendor_audience,
                 deadline,
+                &order.peer_tls,
             )
             .map_err(connecting)?,
             Peer::connect(
@@ -49,6 +50,7 @@ impl Service for OrderService {
                 &order.catalog_endpoint,
                 &order.catalog_audience,
                 deadline,
+                &order.peer_tls,
             )
             .map_err(connecting)?,
             Arc::new(credentials),

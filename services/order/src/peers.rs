@@ -33,10 +33,11 @@ impl Peer {
         endpoint: &str,
         audience: &str,
         deadline: Duration,
+        tls: &blangkon_platform::tls::ClientTls,
     ) -> Result<Self, blangkon_platform::grpc::GrpcError> {
         Ok(Self {
             name,
-            channel: blangkon_platform::grpc::channel(endpoint, deadline)?,
+            channel: blangkon_platform::grpc::channel(endpoint, deadline, tls, "order.peer_tls")?,
             audience: audience.to_string(),
         })
     }

@@ -643,4 +643,97 @@ mod tests {
             reservation_id(&key("33.74", "Dinas", "abcdefgh:12345678"))
         );
     }
+
+    /// Lines as the catalog reserves them: a quantity and the price per
+    /// unit when the stock was taken, up to the lines an order may have.
+    fn reserved_lines() -> impl proptest::strategy::Strategy<Value = Vec<catalog_pb::ReservedLine>>
+    {
+        use proptest::prelude::*;
+        proptest::collection::vec((1..10_000i64, 1..5_000_000i64), 1..=20).prop_map(|lines| {
+            lines
+                .into_iter()
+                .enumerate()
+                .map(|(i, (quantity, unit_price))| catalog_pb::ReservedLine {
+                    // Reserved out of id order, as a request may list them.
+                    product_id: format!("01934a1e-0000-7000-8000-{:012}", 999 - i),
+                    quantity,
+                    vendor_id: "01934a1e-0000-7000-8000-00000000000v".into(),
+                    name: format!("Produk {i}"),
+                    category_code: "4410".into(),
+                    unit: "pcs".into(),
+                    unit_price,
+                })
+                .collect()
+        })
+    }
+
+    proptest::proptest! {
+        /// An order keeps each line at the price its stock was reserved
+        /// at: its items, its total and the event of every step of its
+        /// life carry those prices and nothing a client sent.
+        #[test]
+        fn an_order_keeps_the_prices_its_stock_was_reserved_at(reserved in reserved_lines()) {
+            use prost::Message as _;
+            let unit = WorkUnit {
+                regency: blangkon_domain::RegencyCode::parse("33.74").unwrap(),
+                name: "Dinas Pendidikan".into(),
+            };
+            let who = Actor::new("buyer-1", blangkon_domain::Standing::Buyer(unit.clone()));
+            let buyer_key = key("33.74", "Dinas Pendidikan", "key-00001");
+            let request = PlaceOrder::parse("key-00001", lines(&[(P1, 1)]), "").unwrap();
+            let placing = Placing {
+                who: &who,
+                buyer: &unit,
+                key: &buyer_key,
+                request: &request,
+                hash: "hash",
+                reservation: "reservation",
+            };
+            let priced: Vec<(i64, Rupiah)> = reserved
+                .iter()
+                .map(|l| (l.quantity, Rupiah::new(l.unit_price)))
+                .collect();
+            // Placing refuses totals past its ceiling before this; the
+            // prices are what is checked here, so no ceiling.
+            let (line_totals, total) = money::totals(&priced, Rupiah::new(i64::MAX)).unwrap();
+            let vendor = blangkon_proto::vendor::Vendor::default();
+            let (row, items, _) =
+                new_order(&placing, reserved[0].vendor_id.clone(), vendor, reserved.clone(), line_totals, total);
+
+            let expected: std::collections::BTreeMap<&str, (i64, i64)> = reserved
+                .iter()
+                .map(|l| (l.product_id.as_str(), (l.quantity, l.unit_price)))
+                .collect();
+            let sum: i64 = reserved.iter().map(|l| l.quantity * l.unit_price).sum();
+            proptest::prop_assert_eq!(row.total.get(), sum);
+            proptest::prop_assert!(items.windows(2).all(|w| w[0].product_id < w[1].product_id));
+            for item in &items {
+                let (quantity, price) = expected[item.product_id.as_str()];
+                proptest::prop_assert_eq!((item.quantity, item.unit_price.get()), (quantity, price));
+                proptest::prop_assert_eq!(item.line_total.get(), quantity * price);
+            }
+            // Placed, then every step after: each event's snapshot.
+            for previous in [None, Some("placed"), Some("confirmed"), Some("shipped"), Some("received")] {
+                let event = events::order_event(&row, &items, Transition {
+                    previous,
+                    actor_role: "vendor",
+                    note: "",
+                    at: now(),
+                });
+                let payload = event.envelope.payload.unwrap_or_default();
+                // OrderPlaced and OrderStatusChanged are the same on the wire.
+                let snapshot = blangkon_proto::events::OrderPlaced::decode(payload.value.as_slice())
+                    .unwrap()
+                    .order
+                    .unwrap_or_default();
+                proptest::prop_assert_eq!(snapshot.total, sum);
+                for fact in &snapshot.items {
+                    let (quantity, price) = expected[fact.product_id.as_str()];
+                    proptest::prop_assert_eq!((fact.quantity, fact.unit_price), (quantity, price));
+                    proptest::prop_assert_eq!(fact.line_total, quantity * price);
+                }
+                proptest::prop_assert_eq!(snapshot.items.len(), reserved.len());
+            }
+        }
+    }
 }

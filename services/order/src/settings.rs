@@ -16,10 +16,16 @@ pub type Settings = blangkon_platform::service::Settings<crate::OrderService>;
 pub struct OrderSettings {
     /// Highest total of one order: the direct-purchase limit by default.
     pub max_order_total: Rupiah,
-    /// The vendor service's gRPC endpoint, `http://host:port`.
+    /// The vendor service's gRPC endpoint, `http://host:port`, or
+    /// `https://host:port` when it serves TLS.
     pub vendor_endpoint: String,
-    /// The catalog service's gRPC endpoint, `http://host:port`.
+    /// The catalog service's gRPC endpoint, as `vendor_endpoint`.
     pub catalog_endpoint: String,
+    /// How this service reaches `https://` peers: the CA their
+    /// certificates chain to, and its own certificate when they ask for
+    /// one (mutual TLS). Must stay empty for `http://` peers.
+    #[serde(default)]
+    pub peer_tls: blangkon_platform::tls::ClientTls,
     /// The vendor service's audience: what this service's tokens for it
     /// name (its `auth.audience`).
     pub vendor_audience: String,
@@ -49,6 +55,7 @@ impl Default for OrderSettings {
             max_order_total: Rupiah::DIRECT_PURCHASE_LIMIT,
             vendor_endpoint: "http://127.0.0.1:50051".into(),
             catalog_endpoint: "http://127.0.0.1:50052".into(),
+            peer_tls: Default::default(),
             vendor_audience: blangkon_platform::auth::audience_of("vendor"),
             catalog_audience: blangkon_platform::auth::audience_of("catalog"),
             call_timeout_ms: 3_000,
@@ -73,6 +80,7 @@ impl Section for OrderSettings {
                 "must be an http:// or https:// URL",
             )?;
         }
+        self.peer_tls.validate(&format!("{key}.peer_tls"))?;
         require(
             (100..=60_000).contains(&self.call_timeout_ms),
             key,

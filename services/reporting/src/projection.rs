@@ -425,3 +425,65 @@ async fn apply_order(
     )?);
     Ok(())
 }
+
+/// Entry point for the event decoder's fuzz target (`fuzz/`): a record's
+/// bytes decoded as the consumer decodes them, and its event checked as
+/// the projection checks it before touching the read model. Not an API:
+/// hidden from the docs, and its only promise is to never panic.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::*;
+
+    pub fn events(data: &[u8]) {
+        let Ok(envelope) = blangkon_platform::inbox::decode(Some(data)) else {
+            return;
+        };
+        let event = ReceivedEvent {
+            envelope,
+            topic: topics::ORDER_EVENTS.into(),
+            partition: 0,
+            offset: 0,
+        };
+        let _ = event.occurred_at();
+        if let Some(change) = vendor_events::change_of(&event.envelope) {
+            let _ = change.map(|state| vendor_row(state, event.occurred_at()));
+            return;
+        }
+        let _ = check(&event);
+    }
+
+    fn check(event: &ReceivedEvent) -> Result<(), HandlerError> {
+        match event.envelope.event_type.as_str() {
+            "blangkon.events.v1.RegencyJoined" => {
+                let e: pb::RegencyJoined = event.message()?;
+                checks::regency_joined(&e).map_err(HandlerError::Unusable)
+            }
+            "blangkon.events.v1.VendorRegistered" => {
+                let e: pb::VendorRegistered = event.message()?;
+                checks::vendor_name(&e.name).map_err(HandlerError::Unusable)?;
+                VendorState::registered(&e).map_err(HandlerError::Unusable)?;
+                Ok(())
+            }
+            "blangkon.events.v1.TrainingRecorded" => {
+                let e: pb::TrainingRecorded = event.message()?;
+                checks::training(&e).map_err(HandlerError::Unusable)
+            }
+            "blangkon.events.v1.ProductListed" => {
+                let e: pb::ProductListed = event.message()?;
+                e.product
+                    .as_ref()
+                    .map_or(Ok(()), checks::product)
+                    .map_err(HandlerError::Unusable)
+            }
+            "blangkon.events.v1.OrderPlaced" => {
+                let e: pb::OrderPlaced = event.message()?;
+                let Some(snapshot) = e.order else {
+                    return Ok(());
+                };
+                let facts = order_facts(snapshot)?;
+                checks::order(&facts).map_err(HandlerError::Unusable)
+            }
+            _ => Ok(()),
+        }
+    }
+}

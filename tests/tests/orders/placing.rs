@@ -288,6 +288,7 @@ async fn stock_held_by_an_abandoned_placing_is_given_back() {
             &endpoint,
             &audience_of(service),
             Duration::from_secs(2),
+            &Default::default(),
         )
         .unwrap()
     };

@@ -50,9 +50,10 @@ pub struct CatalogBench {
     pub(super) concurrency: Vec<usize>,
 }
 
-async fn prepare_database(bench: &CatalogBench) -> anyhow::Result<()> {
-    if let Some((server, name)) = bench.database_url.rsplit_once('/')
-        && bench.database_url.starts_with("postgres")
+/// Makes the PostgreSQL database `database_url` names if it is not there.
+pub(super) async fn prepare(database_url: &str) -> anyhow::Result<()> {
+    if let Some((server, name)) = database_url.rsplit_once('/')
+        && database_url.starts_with("postgres")
     {
         let admin = Database::connect(format!("{server}/postgres"))
             .await
@@ -218,8 +219,9 @@ pub async fn run(bench: CatalogBench) -> anyhow::Result<Vec<Figure>> {
         url: bench.database_url.clone().into(),
         max_connections: 20,
         migrate_on_start: true,
+        tls: Default::default(),
     };
-    prepare_database(&bench).await?;
+    prepare(&bench.database_url).await?;
     load(&bench, &database).await?;
 
     let kafka = MockCluster::new(1).context("starting the embedded broker")?;

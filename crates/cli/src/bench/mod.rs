@@ -3,14 +3,16 @@
 //! [`catalog_data`]), [`order`] (placing against the raw write limit of the
 //! same PostgreSQL), [`reporting`] (the projection and the public reads,
 //! over the generated year in [`reporting_data`]), [`lag`] (an order's
-//! way to the public under load, against a bare Kafka round trip) and
-//! [`memory`] (each service's resident memory as its own process).
+//! way to the public under load, against a bare Kafka round trip),
+//! [`memory`] (each service's resident memory as its own process) and
+//! [`overload`] (the catalog under ten times what it serves at once).
 
 mod catalog;
 mod catalog_data;
 mod lag;
 mod memory;
 mod order;
+mod overload;
 mod reporting;
 mod reporting_data;
 mod suite;
@@ -56,6 +58,10 @@ enum BenchTarget {
     /// Resident memory of each service as its own process: idle, after
     /// load, and the catalog's with a national catalogue.
     Memory(memory::MemoryBench),
+    /// The catalog under ten times the calls it serves at once: the share
+    /// it admits keeps its latency, the rest is shed at once, and it
+    /// answers as before when the flood stops.
+    Overload(overload::OverloadBench),
     /// All of the above in one run, one table: every figure beside the
     /// limit measured the same way in the same run (`make bench`).
     Suite(suite::SuiteBench),
@@ -68,6 +74,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchTarget::Reporting(bench) => reporting::run(bench).await.map(drop),
         BenchTarget::Lag(bench) => lag::run(bench).await.map(drop),
         BenchTarget::Memory(bench) => memory::run(bench).await.map(drop),
+        BenchTarget::Overload(bench) => overload::run(bench).await.map(drop),
         BenchTarget::Suite(bench) => suite::run(bench).await,
     }
 }
@@ -142,6 +149,7 @@ pub(super) async fn fresh_database(server: &str, name: &str) -> anyhow::Result<D
         url: format!("{server}/{name}").into(),
         max_connections: 20,
         migrate_on_start: true,
+        tls: Default::default(),
     })
 }
 

@@ -214,7 +214,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
 /// A channel to `service` at `endpoint`, or why there is none.
 async fn connect(service: &str, endpoint: &str) -> anyhow::Result<Channel> {
-    let channel = blangkon_platform::grpc::channel(endpoint, CALL_DEADLINE)
+    // The demo drives `blangkon dev`, which serves plaintext on loopback;
+    // an https:// endpoint is trusted through the compiled-in roots.
+    let plain = blangkon_platform::tls::ClientTls::default();
+    let channel = blangkon_platform::grpc::channel(endpoint, CALL_DEADLINE, &plain, "tls")
         .with_context(|| format!("the {service} service's endpoint {endpoint}"))?;
     let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
     let request = tonic_health::pb::HealthCheckRequest::default();

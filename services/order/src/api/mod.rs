@@ -4,6 +4,8 @@
 //! Errors become statuses in [`status`].
 
 mod convert;
+#[doc(hidden)]
+pub mod fuzzing;
 mod status;
 
 use blangkon_domain::validation::{FieldViolationExt, Violation, page_size};
@@ -249,6 +251,7 @@ mod tests {
                 "http://127.0.0.1:9",
                 audience,
                 Duration::from_millis(100),
+                &Default::default(),
             )
             .unwrap()
         };

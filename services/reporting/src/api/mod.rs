@@ -4,6 +4,8 @@
 //! data: nothing here needs a token.
 
 mod convert;
+#[doc(hidden)]
+pub mod fuzzing;
 mod status;
 
 use blangkon_domain::validation::{FieldViolationExt, Violation};
@@ -14,6 +16,7 @@ use blangkon_proto::reporting::reporting_service_server::ReportingService;
 use sea_orm::DatabaseConnection;
 use tonic::{Request, Response, Status};
 
+use crate::domain::calendar::Period;
 use crate::domain::figures::Dimension;
 use crate::error::{ReportingError, Result};
 use crate::open_data::OpenData;
@@ -34,30 +37,7 @@ impl ReportingApi {
     }
 
     async fn breakdown(&self, req: pb::GetBreakdownRequest) -> Result<pb::Breakdown> {
-        let mut violations = Vec::new();
-        let dimension = match pb::Dimension::try_from(req.dimension) {
-            Ok(pb::Dimension::Category) => Some(Dimension::Category),
-            Ok(pb::Dimension::Subcategory) => Some(Dimension::Subcategory),
-            Ok(pb::Dimension::Regency) => Some(Dimension::Regency),
-            Ok(pb::Dimension::BuyerRegency) => Some(Dimension::BuyerRegency),
-            Ok(pb::Dimension::Month) => Some(Dimension::Month),
-            Ok(pb::Dimension::LegalForm) => Some(Dimension::LegalForm),
-            Ok(pb::Dimension::Scale) => Some(Dimension::Scale),
-            Ok(pb::Dimension::Status) => Some(Dimension::Status),
-            Ok(pb::Dimension::BuyerUnit) => Some(Dimension::BuyerUnit),
-            Ok(pb::Dimension::Vendor) => Some(Dimension::Vendor),
-            Ok(pb::Dimension::Unspecified) | Err(_) => {
-                violations.push(Violation::new("dimension", "must name a dimension"));
-                None
-            }
-        };
-        let period = period_of(req.period.as_ref(), &mut violations);
-        let page_size = page_size(req.page_size, 100, 1_000, &mut violations);
-        let after: Option<RowAfter> = page::position(&req.page_token, &mut violations);
-        let (Some(dimension), Some(period), true) = (dimension, period, violations.is_empty())
-        else {
-            return Err(ReportingError::Invalid(violations));
-        };
+        let (dimension, period, after, page_size) = breakdown_query(&req)?;
         let breakdown = self
             .open_data
             .breakdown(dimension, &period, after.as_ref(), page_size)
@@ -73,10 +53,58 @@ impl ReportingApi {
         &self,
         req: pb::ListTransactionsRequest,
     ) -> Result<pb::ListTransactionsResponse> {
-        let mut violations = Vec::new();
-        let page_size = page_size(req.page_size, 50, 500, &mut violations);
-        let after: Option<After> = page::position(&req.page_token, &mut violations);
-        let status = optional(&req.status).and_then(|s| {
+        let (filter, after, page_size) = transactions_query(&req)?;
+        self.open_data
+            .transactions(&filter, after.as_ref(), page_size)
+            .await
+    }
+
+    async fn ocds(&self, req: pb::ExportOcdsRequest) -> Result<pb::OcdsPackage> {
+        let (period, after, page_size) = ocds_query(&req)?;
+        self.open_data
+            .ocds(&period, after.as_ref(), page_size, &req.page_token)
+            .await
+    }
+}
+
+/// A breakdown request read: its dimension, period, position and page size.
+fn breakdown_query(
+    req: &pb::GetBreakdownRequest,
+) -> Result<(Dimension, Period, Option<RowAfter>, u64)> {
+    let mut violations = Vec::new();
+    let dimension = match pb::Dimension::try_from(req.dimension) {
+        Ok(pb::Dimension::Category) => Some(Dimension::Category),
+        Ok(pb::Dimension::Subcategory) => Some(Dimension::Subcategory),
+        Ok(pb::Dimension::Regency) => Some(Dimension::Regency),
+        Ok(pb::Dimension::BuyerRegency) => Some(Dimension::BuyerRegency),
+        Ok(pb::Dimension::Month) => Some(Dimension::Month),
+        Ok(pb::Dimension::LegalForm) => Some(Dimension::LegalForm),
+        Ok(pb::Dimension::Scale) => Some(Dimension::Scale),
+        Ok(pb::Dimension::Status) => Some(Dimension::Status),
+        Ok(pb::Dimension::BuyerUnit) => Some(Dimension::BuyerUnit),
+        Ok(pb::Dimension::Vendor) => Some(Dimension::Vendor),
+        Ok(pb::Dimension::Unspecified) | Err(_) => {
+            violations.push(Violation::new("dimension", "must name a dimension"));
+            None
+        }
+    };
+    let period = period_of(req.period.as_ref(), &mut violations);
+    let page_size = page_size(req.page_size, 100, 1_000, &mut violations);
+    let after: Option<RowAfter> = page::position(&req.page_token, &mut violations);
+    let (Some(dimension), Some(period), true) = (dimension, period, violations.is_empty()) else {
+        return Err(ReportingError::Invalid(violations));
+    };
+    Ok((dimension, period, after, page_size))
+}
+
+/// A ledger request read: its filter, position and page size.
+fn transactions_query(
+    req: &pb::ListTransactionsRequest,
+) -> Result<(OrderFilter, Option<After>, u64)> {
+    let mut violations = Vec::new();
+    let page_size = page_size(req.page_size, 50, 500, &mut violations);
+    let after: Option<After> = page::position(&req.page_token, &mut violations);
+    let status = optional(&req.status).and_then(|s| {
             let parsed = OrderStatus::parse(&s);
             if parsed.is_none() {
                 violations.push(Violation::new(
@@ -86,62 +114,58 @@ impl ReportingApi {
             }
             parsed
         });
-        let vendor_id = optional(&req.vendor_id).and_then(|id| {
-            VendorId::parse(&id)
-                .field("vendor_id")
-                .map_err(|violation| violations.push(violation))
-                .ok()
-                .map(|id| id.to_string())
-        });
-        let regency_code = optional(&req.regency_code);
-        if let Some(code) = &regency_code
-            && RegencyCode::parse(code).is_err()
-        {
-            violations.push(Violation::new(
-                "regency_code",
-                "must be a Kemendagri regency code such as 33.74",
-            ));
-        }
-        let category_code = optional(&req.category_code);
-        if let Some(code) = &category_code
-            && !code
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
-        {
-            violations.push(Violation::new(
-                "category_code",
-                "must be a category code such as katering or katering.nasi-kotak",
-            ));
-        }
-        let period = period_of(req.period.as_ref(), &mut violations);
-        let (Some(period), true) = (period, violations.is_empty()) else {
-            return Err(ReportingError::Invalid(violations));
-        };
-        let filter = OrderFilter {
-            status,
-            vendor_id,
-            regency_code,
-            category_code,
-            from_day: period.from_day(),
-            until_day: period.until_day(),
-        };
-        self.open_data
-            .transactions(&filter, after.as_ref(), page_size)
-            .await
+    let vendor_id = optional(&req.vendor_id).and_then(|id| {
+        VendorId::parse(&id)
+            .field("vendor_id")
+            .map_err(|violation| violations.push(violation))
+            .ok()
+            .map(|id| id.to_string())
+    });
+    let regency_code = optional(&req.regency_code);
+    if let Some(code) = &regency_code
+        && RegencyCode::parse(code).is_err()
+    {
+        violations.push(Violation::new(
+            "regency_code",
+            "must be a Kemendagri regency code such as 33.74",
+        ));
     }
+    let category_code = optional(&req.category_code);
+    if let Some(code) = &category_code
+        && !code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+    {
+        violations.push(Violation::new(
+            "category_code",
+            "must be a category code such as katering or katering.nasi-kotak",
+        ));
+    }
+    let period = period_of(req.period.as_ref(), &mut violations);
+    let (Some(period), true) = (period, violations.is_empty()) else {
+        return Err(ReportingError::Invalid(violations));
+    };
+    let filter = OrderFilter {
+        status,
+        vendor_id,
+        regency_code,
+        category_code,
+        from_day: period.from_day(),
+        until_day: period.until_day(),
+    };
+    Ok((filter, after, page_size))
+}
 
-    async fn ocds(&self, req: pb::ExportOcdsRequest) -> Result<pb::OcdsPackage> {
-        let mut violations = Vec::new();
-        let page_size = page_size(req.page_size, 1_000, 5_000, &mut violations);
-        let after: Option<After> = page::position(&req.page_token, &mut violations);
-        let period = period_of(req.period.as_ref(), &mut violations);
-        let (Some(period), true) = (period, violations.is_empty()) else {
-            return Err(ReportingError::Invalid(violations));
-        };
-        self.open_data
-            .ocds(&period, after.as_ref(), page_size, &req.page_token)
-            .await
-    }
+/// An OCDS export request read: its period, position and page size.
+fn ocds_query(req: &pb::ExportOcdsRequest) -> Result<(Period, Option<After>, u64)> {
+    let mut violations = Vec::new();
+    let page_size = page_size(req.page_size, 1_000, 5_000, &mut violations);
+    let after: Option<After> = page::position(&req.page_token, &mut violations);
+    let period = period_of(req.period.as_ref(), &mut violations);
+    let (Some(period), true) = (period, violations.is_empty()) else {
+        return Err(ReportingError::Invalid(violations));
+    };
+    Ok((period, after, page_size))
 }
 
 #[tonic::async_trait]

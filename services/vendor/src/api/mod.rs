@@ -4,6 +4,8 @@
 //! Errors become statuses in [`status`].
 
 pub mod convert;
+#[doc(hidden)]
+pub mod fuzzing;
 mod status;
 
 use blangkon_domain::validation::{FieldViolationExt, Violation, page_size};
