@@ -489,6 +489,11 @@ fn search_words() -> Vec<(&'static str, Vec<u8>)> {
         ("meal", b"nasi kotak untuk rapat dinas".to_vec()),
         ("stems", b"makanan minuman pakaian dimakan".to_vec()),
         ("codes", b"kertas A4 80gram 5 rim".to_vec()),
+        // A fuzzer's find: the stemmer sliced inside a multi-byte letter.
+        (
+            "regression-non-ascii-stem",
+            "ker\u{74de}t t dinae\0{ 5 rim".as_bytes().to_vec(),
+        ),
     ]
 }
 

@@ -126,6 +126,12 @@ impl SastrawiStemmer {
         if word.chars().any(|c| c.is_ascii_digit()) || word.chars().count() < 4 {
             return;
         }
+        // Sastrawi slices words by bytes and panics inside a multi-byte
+        // character (found by fuzzing: "ker瓞t"); Indonesian affixes are
+        // ASCII, so a word with any other letter is kept as it is.
+        if !word.is_ascii() {
+            return;
+        }
         if let Some(stem) = self.words().get(word.as_str()) {
             word.clone_from(stem);
             self.cache.hits.fetch_add(1, Ordering::Relaxed);
@@ -226,6 +232,16 @@ mod tests {
             analyse("Kertas HVS A4 80gr untuk kantor"),
             ["kertas", "hvs", "a4", "80gr", "kantor"]
         );
+    }
+
+    #[test]
+    fn words_with_letters_beyond_ascii_are_kept_unstemmed() {
+        // The fuzzer's find: Sastrawi panicked slicing inside '瓞'.
+        assert_eq!(
+            analyse("ker\u{74de}t t dinae\0{ 5 rim"),
+            ["ker\u{74de}t", "t", "dinae", "5", "rim"]
+        );
+        assert_eq!(analyse("Kafé makanan"), ["kafé", "makan"]);
     }
 
     #[test]
