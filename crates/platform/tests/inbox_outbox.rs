@@ -670,14 +670,21 @@ async fn a_poison_event_does_not_hold_up_its_partition_and_is_replayed_once_fixe
         .fixed
         .store(true, std::sync::atomic::Ordering::SeqCst);
     assert_eq!(dead_letters::request_replay(&conn, &[]).await.unwrap(), 1);
+    // The replay applies the event, then marks its letter resolved: wait
+    // for both (the gate once read between the two).
     eventually(
-        "the dead letter replayed",
+        "the dead letter replayed and resolved",
         Duration::from_secs(30),
-        || async { (count_of(&conn, "33.74").await == 1).then_some(()) },
+        || async {
+            let resolved = dead_letters::list(&conn, Showing::All, 10)
+                .await
+                .unwrap()
+                .first()
+                .is_some_and(|letter| letter.resolved_at.is_some());
+            (resolved && count_of(&conn, "33.74").await == 1).then_some(())
+        },
     )
     .await;
-    let letters = dead_letters::list(&conn, Showing::All, 10).await.unwrap();
-    assert!(letters[0].resolved_at.is_some(), "{letters:?}");
     assert!(
         dead_letters::list(&conn, Showing::Waiting, 10)
             .await
