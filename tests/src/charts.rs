@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 use blangkon_platform::service::{Section, Service, Settings};
 use blangkon_platform::settings::{
-    AuthSettings, DatabaseSettings, GrpcSettings, KafkaSettings, MetricsSettings, TelemetrySettings,
+    AuthSettings, DatabaseSettings, GrpcSettings, HttpSettings, KafkaSettings, MetricsSettings,
+    TelemetrySettings,
 };
 use schemars::JsonSchema;
 use serde_json::{Map, Value, json};
@@ -25,6 +26,8 @@ const SET_BY_THE_CHART: &[&[&str]] = &[
     &["grpc", "listen"],
     &["grpc", "tls"],
     &["grpc", "health_listen"],
+    &["http", "enabled"],
+    &["http", "listen"],
     &["order", "peer_tls"],
     &["catalog", "search_index_dir"],
     &["metrics"],
@@ -93,6 +96,7 @@ where
 {
     let mut sections = Map::new();
     sections.insert("grpc".into(), section::<GrpcSettings>());
+    sections.insert("http".into(), section::<HttpSettings>());
     sections.insert("database".into(), section::<DatabaseSettings>());
     sections.insert("kafka".into(), section::<KafkaSettings>());
     sections.insert("auth".into(), section::<AuthSettings>());

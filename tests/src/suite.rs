@@ -339,6 +339,20 @@ impl Suite {
         }
     }
 
+    /// The base URL of `member`'s public HTTP API (services in the test's
+    /// process that publish one: catalog and reporting).
+    pub fn http_base(&self, member: Member) -> Option<String> {
+        let Hosts::InProcess(hosts) = &self.hosts else {
+            return None;
+        };
+        match member {
+            Member::Vendor => hosts.vendor.as_ref()?.http_base(),
+            Member::Catalog => hosts.catalog.as_ref()?.http_base(),
+            Member::Order => hosts.order.as_ref()?.http_base(),
+            Member::Reporting => hosts.reporting.as_ref()?.http_base(),
+        }
+    }
+
     /// Stops every service still running, reporting first.
     pub async fn close(self) {
         match self.hosts {

@@ -63,6 +63,7 @@ async fn the_rendered_chart_runs_the_images_as_a_cluster_would() {
             "image": {"repository": repository, "tag": tag, "pullPolicy": "Never"},
             "grpc": {"port": grpc[service]},
             "metrics": {"port": free_port()},
+            "publicHttp": {"port": free_port()},
             "database": {"existingSecret": format!("{service}-db")},
             "settings": {
                 "auth": {"issuer": suite.config.auth.issuer},
@@ -120,6 +121,7 @@ async fn the_rendered_chart_runs_the_images_as_a_cluster_would() {
 
     let started = Instant::now();
     let mut running = Vec::new();
+    let mut public_apis = 0;
     for deployment in objects.iter().filter(|o| o["kind"] == "Deployment") {
         let name = format!(
             "{}-{}",
@@ -160,9 +162,22 @@ async fn the_rendered_chart_runs_the_images_as_a_cluster_would() {
         let metrics = port_named(container, "metrics").unwrap();
         let answer = scrape(SocketAddr::from(([127, 0, 0, 1], metrics as u16)));
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        // The public HTTP API, where the chart serves one (catalog and
+        // reporting), on the port it names.
+        if let Some(http) = port_named(container, "http") {
+            let document = reqwest::get(format!("http://127.0.0.1:{http}/api/v1/openapi.json"))
+                .await
+                .unwrap();
+            assert_eq!(document.status(), 200);
+            public_apis += 1;
+        }
         container_run.check_confinement();
     }
     let serving = started.elapsed();
+    assert_eq!(
+        public_apis, 2,
+        "the catalog's and reporting's public HTTP APIs"
+    );
 
     // The order service calls its peers where the chart told it to.
     let endpoint = |service: &str| format!("http://127.0.0.1:{}", grpc[service]);

@@ -49,6 +49,14 @@ pub struct DevArgs {
     /// gRPC port of the reporting service.
     #[arg(long, default_value_t = ReportingService::ABOUT.default_port)]
     reporting_port: u16,
+    /// Port of the catalog's public HTTP API (the storefront's JSON).
+    /// 0: a free port.
+    #[arg(long, default_value_t = 8052)]
+    catalog_http_port: u16,
+    /// Port of reporting's public HTTP API (open data, OCDS). 0: a free
+    /// port.
+    #[arg(long, default_value_t = 8054)]
+    reporting_http_port: u16,
     /// Metrics port of the vendor service; the catalog, order and reporting
     /// services take the next three. 0: a free port each.
     #[arg(long, default_value_t = 9464)]
@@ -115,6 +123,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         suite.settings::<CatalogService>(sqlite("catalog"), args.catalog_port);
     catalog_settings.service.search_poll_ms = 100;
     catalog_settings.platform.metrics.listen = metrics_at(1);
+    catalog_settings.platform.http.listen = SocketAddr::new(suite.host, args.catalog_http_port);
     let catalog = Application::build(catalog_settings)
         .await
         .context("starting the catalog service")?;
@@ -128,6 +137,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let mut reporting_settings =
         suite.settings::<ReportingService>(sqlite("reporting"), args.reporting_port);
     reporting_settings.platform.metrics.listen = metrics_at(3);
+    reporting_settings.platform.http.listen = SocketAddr::new(suite.host, args.reporting_http_port);
     let reporting = Application::build(reporting_settings)
         .await
         .context("starting the reporting service")?;
@@ -148,14 +158,10 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     );
     write_bootstrap(&data_dir, &bootstrap)?;
     let endpoints = [
-        ("vendor", vendor.address(), vendor.metrics_address()),
-        ("catalog", catalog.address(), catalog.metrics_address()),
-        ("order", order.address(), order.metrics_address()),
-        (
-            "reporting",
-            reporting.address(),
-            reporting.metrics_address(),
-        ),
+        Endpoints::of("vendor", &vendor),
+        Endpoints::of("catalog", &catalog),
+        Endpoints::of("order", &order),
+        Endpoints::of("reporting", &reporting),
     ];
     print_banner(&data_dir, &bootstrap, &endpoints, &issuer)?;
     if replayed > 0 {
@@ -188,10 +194,33 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where one service of the suite answers.
+struct Endpoints {
+    name: &'static str,
+    grpc: SocketAddr,
+    metrics: Option<SocketAddr>,
+    /// Its public HTTP API, if it has one.
+    http: Option<SocketAddr>,
+}
+
+impl Endpoints {
+    fn of<S: blangkon_platform::service::Service>(
+        name: &'static str,
+        running: &Running<S>,
+    ) -> Self {
+        Self {
+            name,
+            grpc: running.address(),
+            metrics: running.metrics_address(),
+            http: running.http_address(),
+        }
+    }
+}
+
 fn print_banner(
     data_dir: &std::path::Path,
     bootstrap: &str,
-    endpoints: &[(&str, SocketAddr, Option<SocketAddr>)],
+    endpoints: &[Endpoints],
     issuer: &LocalIssuer,
 ) -> anyhow::Result<()> {
     let day = Duration::from_secs(24 * 3600);
@@ -257,8 +286,17 @@ fn print_banner(
         data_dir.display()
     );
     say!();
-    for (name, address, metrics) in endpoints {
-        say!("  {name:<9} service  grpc://{address}  (grpcurl -plaintext {address} list)");
+    for Endpoints {
+        name,
+        grpc,
+        metrics,
+        http,
+    } in endpoints
+    {
+        say!("  {name:<9} service  grpc://{grpc}  (grpcurl -plaintext {grpc} list)");
+        if let Some(http) = http {
+            say!("                     public   http://{http}/api/v1/openapi.json");
+        }
         if let Some(metrics) = metrics {
             say!("                     metrics  http://{metrics}/metrics");
         }

@@ -44,6 +44,7 @@ async fn start(data_dir: &Path, port: u16, catalog_port: u16) -> Suite {
         .args(["--order-port", &order_port.to_string()])
         .args(["--reporting-port", &reporting_port.to_string()])
         .args(["--metrics-port", "0"])
+        .args(["--catalog-http-port", "0", "--reporting-http-port", "0"])
         .args(["--issuer-port", &free_port().to_string()])
         .arg("--data-dir")
         .arg(data_dir)

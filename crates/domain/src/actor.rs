@@ -68,6 +68,10 @@ pub enum Standing {
     Buyer(WorkUnit),
     Analyst,
     Service,
+    /// A member of the public: a call without a token, on a door that
+    /// takes such calls (open data, browsing the catalog). No token can
+    /// name this standing; it reads only what is published.
+    Public,
 }
 
 /// An authenticated caller: who (the token's subject, recorded as the
@@ -86,15 +90,28 @@ impl Actor {
         }
     }
 
-    pub fn role(&self) -> Role {
+    /// A caller without a token, where one may call without.
+    pub fn public() -> Self {
+        Self::new("public", Standing::Public)
+    }
+
+    /// The role its token named; `None` for the public, who sent none.
+    pub fn role(&self) -> Option<Role> {
         match self.standing {
-            Standing::ProvinceAdmin => Role::ProvinceAdmin,
-            Standing::RegencyAdmin(_) => Role::RegencyAdmin,
-            Standing::Vendor(_) => Role::Vendor,
-            Standing::Buyer(_) => Role::Buyer,
-            Standing::Analyst => Role::Analyst,
-            Standing::Service => Role::Service,
+            Standing::ProvinceAdmin => Some(Role::ProvinceAdmin),
+            Standing::RegencyAdmin(_) => Some(Role::RegencyAdmin),
+            Standing::Vendor(_) => Some(Role::Vendor),
+            Standing::Buyer(_) => Some(Role::Buyer),
+            Standing::Analyst => Some(Role::Analyst),
+            Standing::Service => Some(Role::Service),
+            Standing::Public => None,
         }
+    }
+
+    /// The role's name as logs and recorded history carry it; `public` for
+    /// the public.
+    pub fn role_name(&self) -> &'static str {
+        self.role().map_or("public", Role::as_str)
     }
 
     /// The vendor a vendor account acts for, once registered.
@@ -121,9 +138,15 @@ impl Actor {
 pub struct Denied(pub String);
 
 impl Denied {
-    /// "role buyer may not register vendors".
+    /// "role buyer may not register vendors"; for the public, that it
+    /// takes a token.
     pub fn role(actor: &Actor, action: &str) -> Self {
-        Self(format!("role {} may not {action}", actor.role()))
+        match actor.role() {
+            Some(role) => Self(format!("role {role} may not {action}")),
+            None => Self(format!(
+                "a call without a token may not {action}: sign in and send your token"
+            )),
+        }
     }
 }
 
@@ -157,7 +180,7 @@ mod tests {
     fn an_actor_answers_only_the_binding_of_its_role() {
         let regency = RegencyCode::parse("33.74").unwrap();
         let admin = Actor::new("a", Standing::RegencyAdmin(regency.clone()));
-        assert_eq!(admin.role(), Role::RegencyAdmin);
+        assert_eq!(admin.role(), Some(Role::RegencyAdmin));
         assert_eq!(admin.work_unit(), None);
         assert_eq!(admin.vendor(), None);
 
@@ -166,13 +189,13 @@ mod tests {
             name: "Dinas Pendidikan".into(),
         };
         let buyer = Actor::new("b", Standing::Buyer(unit.clone()));
-        assert_eq!(buyer.role(), Role::Buyer);
+        assert_eq!(buyer.role(), Some(Role::Buyer));
         assert_eq!(buyer.work_unit(), Some(&unit));
         assert_eq!(buyer.vendor(), None);
 
         let vendor_id = VendorId::parse("01934a1e-0000-7000-8000-000000000001").unwrap();
         let vendor = Actor::new("v", Standing::Vendor(Some(vendor_id)));
-        assert_eq!(vendor.role(), Role::Vendor);
+        assert_eq!(vendor.role(), Some(Role::Vendor));
         assert_eq!(vendor.vendor(), Some(&vendor_id));
         assert_eq!(Actor::new("v", Standing::Vendor(None)).vendor(), None);
 
@@ -181,7 +204,14 @@ mod tests {
             (Standing::Analyst, Role::Analyst),
             (Standing::Service, Role::Service),
         ] {
-            assert_eq!(Actor::new("x", standing).role(), role);
+            assert_eq!(Actor::new("x", standing).role(), Some(role));
         }
+        let public = Actor::public();
+        assert_eq!((public.role(), public.role_name()), (None, "public"));
+        assert!(
+            Denied::role(&public, "browse")
+                .0
+                .contains("without a token")
+        );
     }
 }

@@ -34,34 +34,14 @@ pub struct AnonymousLimit {
 
 impl AnonymousLimit {
     /// `per_second` calls per address on average and `burst` at once;
-    /// `per_second == 0` turns the limit off. Starts the task that forgets
-    /// idle addresses, which ends with `shutdown`.
-    pub fn new(
-        per_second: u32,
-        burst: u32,
-        trusted_proxies: &[IpNet],
-        shutdown: tokio_util::sync::CancellationToken,
-    ) -> Self {
+    /// `per_second == 0` turns the limit off. Run [`Self::forget_idle`]
+    /// beside it, or the addresses it has heard from are kept for good.
+    pub fn new(per_second: u32, burst: u32, trusted_proxies: &[IpNet]) -> Self {
         let limiter = NonZeroU32::new(per_second).map(|rate| {
             let burst = NonZeroU32::new(burst).unwrap_or(rate);
-            let limiter = Arc::new(RateLimiter::keyed(
+            Arc::new(RateLimiter::keyed(
                 Quota::per_second(rate).allow_burst(burst),
-            ));
-            let forgetting = Arc::downgrade(&limiter);
-            tokio::spawn(async move {
-                loop {
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return,
-                        _ = tokio::time::sleep(FORGET_EVERY) => {}
-                    }
-                    let Some(limiter) = forgetting.upgrade() else {
-                        return;
-                    };
-                    limiter.retain_recent();
-                    limiter.shrink_to_fit();
-                }
-            });
-            limiter
+            ))
         });
         Self {
             limiter,
@@ -69,20 +49,77 @@ impl AnonymousLimit {
         }
     }
 
-    /// Whether a call from `peer` with these headers may go on.
-    fn admits(&self, peer: Option<IpAddr>, headers: &http::HeaderMap) -> bool {
-        let Some(limiter) = &self.limiter else {
-            return true;
-        };
-        if headers.contains_key(http::header::AUTHORIZATION) {
-            return true;
+    /// Forgets the addresses whose bucket has refilled, every few seconds
+    /// until `shutdown`: a background task for the host to supervise (it
+    /// ends only at shutdown, so that its ending earlier means a fault).
+    pub fn forget_idle(
+        &self,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let limiter = self.limiter.clone();
+        async move {
+            let Some(limiter) = limiter else {
+                return shutdown.cancelled().await;
+            };
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(FORGET_EVERY) => {}
+                }
+                limiter.retain_recent();
+                limiter.shrink_to_fit();
+            }
         }
+    }
+
+    /// The limit `grpc.anonymous_calls_per_second` and
+    /// `grpc.anonymous_burst` set, behind `grpc.trusted_proxies`.
+    pub fn for_calls(settings: &crate::grpc::GrpcSettings) -> Self {
+        Self::new(
+            settings.anonymous_calls_per_second,
+            settings.anonymous_burst,
+            &settings.trusted_proxies,
+        )
+    }
+
+    /// The limit of the public HTTP API (`http.requests_per_second`,
+    /// `http.burst`, behind `http.trusted_proxies`).
+    pub fn for_requests(settings: &crate::http::HttpSettings) -> Self {
+        Self::new(
+            settings.requests_per_second,
+            settings.burst,
+            &settings.trusted_proxies,
+        )
+    }
+
+    /// Whether a gRPC call from `peer` with these headers may go on: one
+    /// with a token is known by it, and bounded otherwise.
+    fn admits(&self, peer: Option<IpAddr>, headers: &http::HeaderMap) -> bool {
+        headers.contains_key(http::header::AUTHORIZATION)
+            || self.admit_client(peer, headers).is_ok()
+    }
+
+    /// Whether a request from `peer` (with these headers, for a trusted
+    /// proxy's `x-forwarded-for`) may go on; if not, how long until its
+    /// client may ask again. The public HTTP API takes no tokens, so every
+    /// request counts.
+    pub fn admit_client(
+        &self,
+        peer: Option<IpAddr>,
+        headers: &http::HeaderMap,
+    ) -> Result<(), Duration> {
+        let Some(limiter) = &self.limiter else {
+            return Ok(());
+        };
         let Some(peer) = peer else {
             // Not a TCP connection (in-process tests): nothing to key on.
-            return true;
+            return Ok(());
         };
         let client = client_address(peer, headers, &self.trusted_proxies);
-        limiter.check_key(&key(client)).is_ok()
+        limiter.check_key(&key(client)).map_err(|not_until| {
+            use governor::clock::{Clock, DefaultClock};
+            not_until.wait_time_from(DefaultClock::default().now())
+        })
     }
 }
 
@@ -238,8 +275,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_address_past_its_burst_is_refused_and_others_and_tokens_are_not() {
-        let shutdown = tokio_util::sync::CancellationToken::new();
-        let limit = AnonymousLimit::new(1, 3, &[], shutdown.clone());
+        let limit = AnonymousLimit::new(1, 3, &[]);
         let none = http::HeaderMap::new();
         let flooder = Some(ip("203.0.113.7"));
         let admitted = (0..10).filter(|_| limit.admits(flooder, &none)).count();
@@ -248,8 +284,7 @@ mod tests {
         let mut with_token = http::HeaderMap::new();
         with_token.insert(http::header::AUTHORIZATION, "Bearer x".parse().unwrap());
         assert!(limit.admits(flooder, &with_token));
-        let off = AnonymousLimit::new(0, 0, &[], shutdown.clone());
+        let off = AnonymousLimit::new(0, 0, &[]);
         assert!((0..100).all(|_| off.admits(flooder, &none)));
-        shutdown.cancel();
     }
 }

@@ -428,6 +428,17 @@ impl SslMode {
 }
 
 impl DatabaseSettings {
+    /// Settings for `url` with a pool of `max_connections`, migrating on
+    /// start, TLS as the URL says.
+    pub fn new(url: impl Into<Secret>, max_connections: u32) -> Self {
+        Self {
+            url: url.into(),
+            max_connections,
+            migrate_on_start: true,
+            tls: DatabaseTls::default(),
+        }
+    }
+
     /// The URL to connect with: `url`, its `sslmode` and `sslrootcert`
     /// replaced by `tls` where that is set.
     pub fn connection_url(&self) -> String {
@@ -491,7 +502,10 @@ impl DatabaseSettings {
             "is for PostgreSQL; a sqlite: URL has no connection to encrypt",
         )?;
         require(
-            self.tls.root_cert.as_ref().is_none_or(|p| p.is_file()),
+            self.tls
+                .root_cert
+                .as_ref()
+                .is_none_or(|p| p.is_file() && std::fs::File::open(p).is_ok()),
             section,
             "tls.root_cert",
             "is not a readable file",
@@ -505,10 +519,8 @@ mod tests {
 
     fn postgres(url: &str, tls: DatabaseTls) -> DatabaseSettings {
         DatabaseSettings {
-            url: url.into(),
-            max_connections: 1,
-            migrate_on_start: false,
             tls,
+            ..DatabaseSettings::new(url, 1)
         }
     }
 

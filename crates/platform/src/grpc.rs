@@ -54,22 +54,34 @@ const READINESS_CHECK: Duration = Duration::from_secs(2);
 /// a process does not bring a database back.
 pub const LIVENESS: &str = "liveness";
 
+/// What the health service reports on: the fully qualified gRPC names of
+/// the services served, ready while `database` answers.
+#[derive(Debug, Clone)]
+pub struct Readiness<'a> {
+    pub services: &'a [&'a str],
+    pub database: DatabaseConnection,
+}
+
 /// Serves `routes` on `listener` until `shutdown` is cancelled, then drains
-/// in-flight calls for at most `grace`. `service_names` are the fully
-/// qualified gRPC names the health service reports: SERVING while
-/// `database` answers, NOT_SERVING while it does not (a readiness probe
-/// then takes the replica out of rotation; the outbox makes Kafka's
-/// absence harmless, so it does not count), and NOT_SERVING for good from
-/// shutdown on. [`LIVENESS`] stays SERVING throughout.
+/// in-flight calls for at most `grace`. The health service reports each of
+/// `readiness.services` SERVING while its database answers, NOT_SERVING
+/// while it does not (a readiness probe then takes the replica out of
+/// rotation; the outbox makes Kafka's absence harmless, so it does not
+/// count), and NOT_SERVING for good from shutdown on. [`LIVENESS`] stays
+/// SERVING throughout. Calls without a token are held to `anonymous`.
 pub async fn serve(
     listener: TcpListener,
-    service_names: &[&str],
+    readiness: Readiness<'_>,
     routes: Routes,
-    database: DatabaseConnection,
     metrics: &crate::metrics::Metrics,
     settings: &GrpcSettings,
+    anonymous: crate::caller_limit::AnonymousLimit,
     shutdown: CancellationToken,
 ) -> Result<(), GrpcError> {
+    let Readiness {
+        services: service_names,
+        database,
+    } = readiness;
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter
@@ -144,12 +156,6 @@ pub async fn serve(
     // One pool of permits for every connection: past it a call is shed at
     // once, before its token is verified or its message decoded.
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(settings.max_concurrent_calls));
-    let anonymous = crate::caller_limit::AnonymousLimit::new(
-        settings.anonymous_calls_per_second,
-        settings.anonymous_burst,
-        &settings.trusted_proxies,
-        shutdown.clone(),
-    );
     let mut builder = Server::builder();
     if let Some(tls) = &settings.tls {
         builder = builder.tls_config(tls.load("grpc.tls")?)?;

@@ -42,6 +42,12 @@ pub enum HostError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot bind the public HTTP API on {addr}: {source}")]
+    HttpBind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 type Task = Box<dyn FnOnce(CancellationToken) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
@@ -52,6 +58,11 @@ pub struct ServiceHost {
     metrics: Metrics,
     metrics_listener: Option<TcpListener>,
     listener: TcpListener,
+    /// The public HTTP API's listener (`http.listen`) and what it serves,
+    /// once the service has published its routes.
+    http_listener: Option<TcpListener>,
+    http: crate::http::HttpSettings,
+    published: Option<axum::Router>,
     address: SocketAddr,
     db: DatabaseConnection,
     relay: Relay,
@@ -82,6 +93,7 @@ impl ServiceHost {
     ) -> Result<Self, HostError> {
         let PlatformSettings {
             grpc: grpc_settings,
+            http: http_settings,
             database,
             kafka: kafka_settings,
             auth,
@@ -126,11 +138,23 @@ impl ServiceHost {
         } else {
             None
         };
+        let http_listener = if http_settings.enabled {
+            let addr = http_settings.listen;
+            let listener = crate::http::bind(addr)
+                .await
+                .map_err(|source| HostError::HttpBind { addr, source })?;
+            Some(listener)
+        } else {
+            None
+        };
         Ok(Self {
             name,
             metrics,
             metrics_listener,
             listener,
+            http_listener,
+            http: http_settings.clone(),
+            published: None,
             address,
             db,
             relay,
@@ -158,6 +182,28 @@ impl ServiceHost {
     /// The service's metrics, to register its own beside the platform's.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// Where the public HTTP API is served, if it is (`http.enabled`).
+    pub fn http_address(&self) -> Option<SocketAddr> {
+        self.http_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+    }
+
+    /// The `http` settings, for the links a published route writes.
+    pub fn http_settings(&self) -> &crate::http::HttpSettings {
+        &self.http
+    }
+
+    /// Serves `routes` as the public HTTP API on `http.listen`, behind the
+    /// public door's layers (rate limit, bound, caching, problems; see
+    /// [`crate::http`]). With `http.enabled` off they are not served.
+    pub fn publish(&mut self, routes: axum::Router) {
+        self.published = Some(match self.published.take() {
+            Some(earlier) => earlier.merge(routes),
+            None => routes,
+        });
     }
 
     /// Where `/metrics` is served, if it is.
@@ -188,6 +234,17 @@ impl ServiceHost {
     /// when sent.
     pub fn open<S>(&self, service: S) -> Authenticated<S> {
         Authenticated::open(service, self.verifier.clone())
+    }
+
+    /// `service` with `methods` open to calls without a token (as
+    /// [`crate::auth::Actor::public`], for the service's policy to decide
+    /// on), and every other method authenticated.
+    pub fn with_public_methods<S>(
+        &self,
+        service: S,
+        methods: &'static [&'static str],
+    ) -> Authenticated<S> {
+        Authenticated::public_methods(service, self.verifier.clone(), methods)
     }
 
     /// A background task (a consumer, a feed) started by `serve` and told
@@ -264,14 +321,44 @@ impl ServiceHost {
             let serving = metrics::serve(listener, self.metrics.clone(), shutdown.clone());
             start("metrics endpoint", Box::pin(serving));
         }
+        match (self.http_listener, self.published) {
+            (Some(listener), Some(routes)) => {
+                let limit = crate::caller_limit::AnonymousLimit::for_requests(&self.http);
+                start(
+                    "public HTTP rate limit",
+                    Box::pin(limit.forget_idle(shutdown.clone())),
+                );
+                let app = crate::http::harden(routes, &self.http, &self.metrics, limit);
+                if let Ok(address) = listener.local_addr() {
+                    tracing::info!(service = self.name, %address, "public HTTP API listening");
+                }
+                let serving = crate::http::serve(listener, app, shutdown.clone());
+                start("public HTTP API", Box::pin(serving));
+            }
+            (Some(_), None) => {
+                tracing::info!(
+                    service = self.name,
+                    "http.enabled is on, but this service publishes no HTTP API"
+                );
+            }
+            (None, _) => {}
+        }
+        let anonymous = crate::caller_limit::AnonymousLimit::for_calls(&self.grpc);
+        start(
+            "anonymous rate limit",
+            Box::pin(anonymous.forget_idle(shutdown.clone())),
+        );
         let grace = Duration::from_secs(self.grpc.shutdown_grace_secs);
         let server = grpc::serve(
             self.listener,
-            service_names,
+            grpc::Readiness {
+                services: service_names,
+                database: self.db.clone(),
+            },
             routes,
-            self.db.clone(),
             &self.metrics,
             &self.grpc,
+            anonymous,
             shutdown.clone(),
         );
         tokio::pin!(server);

@@ -138,7 +138,7 @@ pub async fn apply(
     handler: &dyn EventHandler,
     event: &ReceivedEvent,
 ) -> Result<Applied, DbErr> {
-    match attempt(db, consumer_name, handler, event).await? {
+    match attempt(db, consumer_name, handler, event, None).await? {
         Attempt::Handled => Ok(Applied::Handled),
         Attempt::Duplicate => Ok(Applied::Duplicate),
         Attempt::Refused(reason) => {
@@ -169,18 +169,21 @@ pub async fn apply(
     }
 }
 
-/// One try: the event checked, recorded and handled in one transaction.
+/// One try: the event checked, recorded and handled in one transaction,
+/// which also marks the dead letter `resolves` resolved when the event is
+/// a replay of one (so a letter is never seen applied but unresolved).
 /// `Err` only for a failure another try may get past.
 async fn attempt(
     db: &DatabaseConnection,
     consumer_name: &str,
     handler: &dyn EventHandler,
     event: &ReceivedEvent,
+    resolves: Option<i64>,
 ) -> Result<Attempt, DbErr> {
     if let Err(reason) = check(&event.envelope) {
         return Ok(Attempt::Refused(reason));
     }
-    match try_once(db, consumer_name, handler, event).await {
+    match try_once(db, consumer_name, handler, event, resolves).await {
         Ok(attempt) => Ok(attempt),
         Err(HandlerError::Unusable(reason)) => Ok(Attempt::Refused(reason)),
         Err(HandlerError::Db(e)) if db::refused_for_good(&e) => {
@@ -195,6 +198,7 @@ async fn try_once(
     consumer_name: &str,
     handler: &dyn EventHandler,
     event: &ReceivedEvent,
+    resolves: Option<i64>,
 ) -> Result<Attempt, HandlerError> {
     let txn = db::begin_write(db).await?;
     if !record(&txn, consumer_name, event).await? {
@@ -203,6 +207,9 @@ async fn try_once(
     }
     match handler.handle(&txn, event).await {
         Ok(()) => {
+            if let Some(letter) = resolves {
+                dead_letters::resolved(&txn, letter).await?;
+            }
             txn.commit().await?;
             Ok(Attempt::Handled)
         }
@@ -626,14 +633,21 @@ impl InboxConsumer {
                     partition: letter.partition,
                     offset: letter.offset,
                 };
-                attempt(&self.db, &self.name, self.handler.as_ref(), &event).await?
+                let handler = self.handler.as_ref();
+                attempt(&self.db, &self.name, handler, &event, Some(letter.id)).await?
             }
             Err(reason) => Attempt::Refused(reason),
         };
         match outcome {
-            Attempt::Handled | Attempt::Duplicate => {
-                dead_letters::resolved(&self.db, letter.id).await?;
+            Attempt::Handled => {
                 tracing::info!(consumer = %self.name, dead_letter = letter.id, "dead letter replayed and applied");
+                self.count("replayed");
+            }
+            Attempt::Duplicate => {
+                // Applied before (by a replay whose round was cut short, or
+                // a redelivery): nothing left but to say so.
+                dead_letters::resolved(&self.db, letter.id).await?;
+                tracing::info!(consumer = %self.name, dead_letter = letter.id, "dead letter was already applied; resolved");
                 self.count("replayed");
             }
             Attempt::Refused(reason) => {

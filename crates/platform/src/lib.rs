@@ -10,6 +10,7 @@ pub mod db;
 pub mod dead_letters;
 pub mod grpc;
 pub mod host;
+pub mod http;
 pub mod inbox;
 pub mod kafka;
 pub mod metrics;

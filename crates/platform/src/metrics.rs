@@ -171,6 +171,25 @@ impl Metrics {
 
     /// A histogram `blangkon_<name>` with the upper bounds `buckets`, for
     /// the caller to observe into.
+    /// Registers `metric` (a histogram family of seconds) as
+    /// `blangkon_`-less `name_seconds`, under OpenTelemetry's name for it.
+    pub fn register_seconds(
+        &self,
+        name: &str,
+        help: &str,
+        metric: impl prometheus_client::registry::Metric,
+    ) {
+        self.registry
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .register_with_unit(
+                name,
+                help,
+                prometheus_client::registry::Unit::Seconds,
+                metric,
+            );
+    }
+
     pub fn histogram(
         &self,
         name: &str,

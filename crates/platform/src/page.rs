@@ -36,17 +36,22 @@ pub fn token<P: Position>(position: &P) -> String {
     URL_SAFE_NO_PAD.encode(position.to_text())
 }
 
+/// The position a non-empty `token` names, if this service issued it.
+pub fn read<P: Position>(token: &str) -> Option<P> {
+    URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| P::from_text(&text))
+}
+
 /// The position `token` names: `None` for an empty token (the first page);
 /// a violation of `page_token` pushed for one this service did not issue.
 pub fn position<P: Position>(token: &str, violations: &mut Vec<Violation>) -> Option<P> {
     if token.is_empty() {
         return None;
     }
-    let position = URL_SAFE_NO_PAD
-        .decode(token)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| P::from_text(&text));
+    let position = read(token);
     if position.is_none() {
         violations.push(Violation::new(
             "page_token",

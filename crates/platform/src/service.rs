@@ -64,6 +64,8 @@ pub struct About {
     pub grpc_services: &'static [&'static str],
     /// Topics the service publishes to, created at start when allowed.
     pub topics: &'static [TopicSpec<'static>],
+    /// Port of its public HTTP API by default, if it publishes one.
+    pub default_http_port: Option<u16>,
     /// The services it calls over gRPC, each with a token of its own
     /// client for that service's audience.
     pub calls: &'static [&'static str],
@@ -82,6 +84,15 @@ impl About {
             grpc_services,
             topics,
             calls: &[],
+            default_http_port: None,
+        }
+    }
+
+    /// A service that publishes a public HTTP API, on `port` by default.
+    pub const fn publishing(self, port: u16) -> Self {
+        Self {
+            default_http_port: Some(port),
+            ..self
         }
     }
 
@@ -156,7 +167,11 @@ pub struct Settings<S: Service> {
 impl<S: Service> Default for Settings<S> {
     fn default() -> Self {
         Self {
-            platform: PlatformSettings::for_service(S::ABOUT.name, S::ABOUT.default_port),
+            platform: PlatformSettings::for_service(
+                S::ABOUT.name,
+                S::ABOUT.default_port,
+                S::ABOUT.default_http_port,
+            ),
             service: S::Section::default(),
         }
     }
@@ -187,13 +202,22 @@ impl<S: Service> Validate for Settings<S> {
     }
 }
 
-const PLATFORM_SECTIONS: [&str; 6] = ["grpc", "database", "kafka", "auth", "telemetry", "metrics"];
+const PLATFORM_SECTIONS: [&str; 7] = [
+    "grpc",
+    "http",
+    "database",
+    "kafka",
+    "auth",
+    "telemetry",
+    "metrics",
+];
 
 impl<S: Service> Serialize for Settings<S> {
     fn serialize<Z: Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
         let p = &self.platform;
         let mut map = serializer.serialize_map(Some(PLATFORM_SECTIONS.len() + 1))?;
         map.serialize_entry("grpc", &p.grpc)?;
+        map.serialize_entry("http", &p.http)?;
         map.serialize_entry("database", &p.database)?;
         map.serialize_entry("kafka", &p.kafka)?;
         map.serialize_entry("auth", &p.auth)?;
@@ -220,14 +244,15 @@ impl<'de, S: Service> Visitor<'de> for SettingsVisitor<S> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Settings<S>, A::Error> {
-        let (mut grpc, mut database, mut kafka, mut auth, mut telemetry, mut metrics) =
-            (None, None, None, None, None, None);
+        let (mut grpc, mut http, mut database, mut kafka, mut auth, mut telemetry, mut metrics) =
+            (None, None, None, None, None, None, None);
         // An empty list vanishes from the merged defaults, so a section
         // that is a list (the vendor's regencies) may be absent.
         let mut service = None;
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
                 "grpc" => grpc = Some(map.next_value()?),
+                "http" => http = Some(map.next_value()?),
                 "database" => database = Some(map.next_value()?),
                 "kafka" => kafka = Some(map.next_value()?),
                 "auth" => auth = Some(map.next_value()?),
@@ -246,6 +271,7 @@ impl<'de, S: Service> Visitor<'de> for SettingsVisitor<S> {
         Ok(Settings {
             platform: PlatformSettings {
                 grpc: grpc.ok_or_else(|| de::Error::missing_field("grpc"))?,
+                http: http.ok_or_else(|| de::Error::missing_field("http"))?,
                 database: database.ok_or_else(|| de::Error::missing_field("database"))?,
                 kafka: kafka.ok_or_else(|| de::Error::missing_field("kafka"))?,
                 auth: auth.ok_or_else(|| de::Error::missing_field("auth"))?,
@@ -333,6 +359,11 @@ impl<S: Service> Application<S> {
     /// Where `/metrics` is served, if it is.
     pub fn metrics_address(&self) -> Option<SocketAddr> {
         self.host.metrics_address()
+    }
+
+    /// Where the public HTTP API is served, if it is.
+    pub fn http_address(&self) -> Option<SocketAddr> {
+        self.host.http_address()
     }
 
     /// Serves until `shutdown`; then drains calls, lets the background

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::auth::AuthSettings;
 pub use crate::db::DatabaseSettings;
 pub use crate::grpc::GrpcSettings;
+pub use crate::http::HttpSettings;
 pub use crate::kafka::{KafkaSecurity, KafkaSettings, SecurityProtocol};
 pub use crate::metrics::MetricsSettings;
 pub use crate::telemetry::{LogFormat, TelemetrySettings};
@@ -111,6 +112,8 @@ where
             // join lists so); every other value stays a string.
             .list_separator(",")
             .with_list_parse_key("grpc.trusted_proxies")
+            .with_list_parse_key("http.trusted_proxies")
+            .with_list_parse_key("http.cors_allow_origins")
             .source(Some(env)),
     );
     let settings: T = builder.build()?.try_deserialize()?;
@@ -201,6 +204,7 @@ impl<'de> Deserialize<'de> for Secret {
 #[derive(Debug, Clone)]
 pub struct PlatformSettings {
     pub grpc: GrpcSettings,
+    pub http: HttpSettings,
     pub database: DatabaseSettings,
     pub kafka: KafkaSettings,
     pub auth: AuthSettings,
@@ -210,19 +214,17 @@ pub struct PlatformSettings {
 
 impl PlatformSettings {
     /// The defaults of the service `name` ("vendor", ...): gRPC on `port`,
-    /// its own database `blangkon_<name>` on the local PostgreSQL, Kafka
-    /// client ids `blangkon-<name>-*`.
-    pub fn for_service(name: &str, port: u16) -> Self {
+    /// the public HTTP API on `http_port` if it has one, its own database
+    /// `blangkon_<name>` on the local PostgreSQL, Kafka client ids
+    /// `blangkon-<name>-*`.
+    pub fn for_service(name: &str, port: u16, http_port: Option<u16>) -> Self {
         Self {
             grpc: GrpcSettings::with_port(port),
-            database: DatabaseSettings {
-                url: Secret::new(format!(
-                    "postgres://postgres@127.0.0.1:5432/blangkon_{name}"
-                )),
-                max_connections: 10,
-                migrate_on_start: true,
-                tls: Default::default(),
-            },
+            http: http_port.map_or_else(HttpSettings::off, HttpSettings::with_port),
+            database: DatabaseSettings::new(
+                format!("postgres://postgres@127.0.0.1:5432/blangkon_{name}"),
+                10,
+            ),
             kafka: KafkaSettings {
                 client_id: format!("blangkon-{name}"),
                 ..KafkaSettings::default()
@@ -239,6 +241,7 @@ impl PlatformSettings {
     /// Checks every section; the error names the first bad key.
     pub fn validate(&self) -> Result<(), SettingsError> {
         self.grpc.validate("grpc")?;
+        self.http.validate("http")?;
         self.database.validate("database")?;
         self.kafka.validate("kafka")?;
         self.auth.validate("auth")?;
@@ -442,12 +445,7 @@ mod tests {
         for bad in ["https://", "http//otel:4317", "otel:4317", "ftp://otel", ""] {
             assert!(!is_http_url(bad), "{bad}");
         }
-        let database = |url: &str| DatabaseSettings {
-            url: url.into(),
-            max_connections: 1,
-            migrate_on_start: true,
-            tls: Default::default(),
-        };
+        let database = |url: &str| DatabaseSettings::new(url, 1);
         for good in [
             "postgres://u:p@db:5432/blangkon",
             "postgresql://db/blangkon",

@@ -69,6 +69,14 @@ impl Suite {
         platform.grpc.listen = SocketAddr::new(self.host, port);
         // Services sharing a host cannot share the metrics port.
         platform.metrics.listen = SocketAddr::new(self.host, 0);
+        // Its own port beside a fixed gRPC port (`blangkon dev`); any free
+        // one beside any free one (tests, benchmarks).
+        let http_port = if port == 0 {
+            0
+        } else {
+            platform.http.listen.port()
+        };
+        platform.http.listen = SocketAddr::new(self.host, http_port);
         platform.grpc.shutdown_grace_secs = self.shutdown_grace_secs;
         platform.database.url = database_url.into();
         platform.database.max_connections = self.max_connections;
@@ -119,6 +127,7 @@ pub fn service_client(issuer: &LocalIssuer, about: &About) -> Option<ClientSetti
 pub struct Running<S: Service> {
     address: SocketAddr,
     metrics_address: Option<SocketAddr>,
+    http_address: Option<SocketAddr>,
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<Result<(), StartError>>,
     service: std::marker::PhantomData<S>,
@@ -151,6 +160,7 @@ impl<S: Service> Running<S> {
         Self {
             address: app.address(),
             metrics_address: app.metrics_address(),
+            http_address: app.http_address(),
             task: tokio::spawn(app.run(shutdown.clone())),
             shutdown,
             service: std::marker::PhantomData,
@@ -165,6 +175,16 @@ impl<S: Service> Running<S> {
     /// Where `/metrics` is served, if it is.
     pub fn metrics_address(&self) -> Option<SocketAddr> {
         self.metrics_address
+    }
+
+    /// Where the public HTTP API is served, if it is.
+    pub fn http_address(&self) -> Option<SocketAddr> {
+        self.http_address
+    }
+
+    /// `http://<http address>`, the public HTTP API's base URL, if served.
+    pub fn http_base(&self) -> Option<String> {
+        self.http_address.map(|a| format!("http://{a}"))
     }
 
     /// `http://<address>`, for a gRPC client or a peer's endpoint setting.

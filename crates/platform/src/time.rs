@@ -13,6 +13,13 @@ pub fn from_timestamp(t: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).ok()?)
 }
 
+/// A protobuf timestamp as the public HTTP APIs write times: RFC 3339,
+/// UTC, microseconds.
+pub fn rfc3339_of(t: Option<&prost_types::Timestamp>) -> Option<String> {
+    t.and_then(from_timestamp)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+}
+
 /// The current time at the microsecond precision PostgreSQL stores, so a
 /// value returned to a caller equals the value read back later (a retry of
 /// an idempotent call answers exactly what the first call did).

@@ -22,6 +22,16 @@ async fn show(db: &DatabaseConnection, sql: &str) -> String {
 }
 
 /// The test database's URL, at `host`, with these TLS parameters.
+/// Whether this session's connection is encrypted, as the server sees it.
+async fn encrypted(db: &DatabaseConnection) -> bool {
+    show(
+        db,
+        "SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+    )
+    .await
+        == "true"
+}
+
 fn at(url: &str, host: &str, query: &str) -> String {
     let mut url = url::Url::parse(url).unwrap();
     url.set_host(Some(host)).unwrap();
@@ -31,10 +41,8 @@ fn at(url: &str, host: &str, query: &str) -> String {
 
 async fn connect_with(url: String, tls: DatabaseTls) -> Result<DatabaseConnection, db::DbError> {
     let settings = DatabaseSettings {
-        url: url.as_str().into(),
-        max_connections: 1,
-        migrate_on_start: false,
         tls,
+        ..DatabaseSettings::new(url.as_str(), 1)
     };
     settings.validate("database").unwrap();
     db::connect(&settings).await
@@ -70,12 +78,7 @@ async fn verify_full_connects_only_to_the_server_its_root_and_name_vouch_for() {
     ))
     .await
     .unwrap();
-    let encrypted = show(
-        &checked,
-        "SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
-    )
-    .await;
-    assert_eq!(encrypted, "true");
+    assert!(encrypted(&checked).await, "the connection is not encrypted");
 
     // The same from the settings, over a URL that asks for less (as a
     // CloudNativePG Secret's URL, which names no sslmode).
@@ -88,12 +91,7 @@ async fn verify_full_connects_only_to_the_server_its_root_and_name_vouch_for() {
     )
     .await
     .unwrap();
-    let encrypted = show(
-        &checked,
-        "SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
-    )
-    .await;
-    assert_eq!(encrypted, "true");
+    assert!(encrypted(&checked).await, "the connection is not encrypted");
 
     // The right root, but a name the certificate does not carry.
     let wrong_name = connect(at(

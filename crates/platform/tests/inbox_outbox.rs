@@ -48,14 +48,9 @@ async fn topic_on(kafka: &TestKafka) -> String {
 }
 
 async fn database(test_db: &TestDatabase) -> DatabaseConnection {
-    let conn = db::connect(&DatabaseSettings {
-        url: test_db.url.as_str().into(),
-        max_connections: 5,
-        migrate_on_start: true,
-        tls: Default::default(),
-    })
-    .await
-    .unwrap();
+    let conn = db::connect(&DatabaseSettings::new(test_db.url.as_str(), 5))
+        .await
+        .unwrap();
     db::migrate::<PlatformOnly>(&conn).await.unwrap();
     // The check holds on SQLite too, which does not enforce VARCHAR(5).
     conn.execute_unprepared(

@@ -40,12 +40,7 @@ async fn concurrent_migrators_take_turns_and_each_migration_runs_once() {
     let Some(test_db) = TestDatabase::postgres("the concurrent migration test").await else {
         return;
     };
-    let settings = DatabaseSettings {
-        url: test_db.url.as_str().into(),
-        max_connections: 3,
-        migrate_on_start: true,
-        tls: Default::default(),
-    };
+    let settings = DatabaseSettings::new(test_db.url.as_str(), 3);
     let (first, second) = (
         db::connect(&settings).await.unwrap(),
         db::connect(&settings).await.unwrap(),

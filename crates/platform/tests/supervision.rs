@@ -28,7 +28,7 @@ impl MigratorTrait for PlatformOnly {
 }
 
 async fn host(db: &TestDatabase) -> ServiceHost {
-    let mut settings = PlatformSettings::for_service("supervised", 0);
+    let mut settings = PlatformSettings::for_service("supervised", 0, None);
     settings.grpc.listen = "127.0.0.1:0".parse().unwrap();
     settings.grpc.shutdown_grace_secs = 2;
     settings.database.url = db.url.as_str().into();

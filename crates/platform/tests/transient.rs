@@ -15,12 +15,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
 use tonic::Code;
 
 async fn pool(url: &str, max_connections: u32) -> DatabaseConnection {
-    let settings = DatabaseSettings {
-        url: url.into(),
-        max_connections,
-        migrate_on_start: false,
-        tls: Default::default(),
-    };
+    let settings = DatabaseSettings::new(url, max_connections);
     db::connect(&settings).await.unwrap()
 }
 

@@ -86,12 +86,10 @@ pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
 /// to `sqlite::memory:` is a database of its own), for handler-level tests
 /// that need no server.
 pub async fn memory_database<M: sea_orm_migration::MigratorTrait>() -> sea_orm::DatabaseConnection {
-    let db = blangkon_platform::db::connect(&blangkon_platform::settings::DatabaseSettings {
-        url: "sqlite::memory:".into(),
-        max_connections: 1,
-        migrate_on_start: true,
-        tls: Default::default(),
-    })
+    let db = blangkon_platform::db::connect(&blangkon_platform::settings::DatabaseSettings::new(
+        "sqlite::memory:",
+        1,
+    ))
     .await
     .expect("an in-memory database");
     blangkon_platform::db::migrate::<M>(&db)

@@ -23,6 +23,13 @@ spec:
       targetPort: metrics
       protocol: TCP
     {{- end }}
+    {{- if .Values.publicHttp.enabled }}
+    - name: http
+      port: {{ .Values.publicHttp.port }}
+      targetPort: http
+      protocol: TCP
+      appProtocol: http
+    {{- end }}
 {{- end -}}
 
 {{- define "blangkon.serviceAccount" -}}
@@ -125,6 +132,20 @@ spec:
         {{- with $np.grpcFrom }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
+    {{- end }}
+    {{- if and .Values.publicHttp.enabled .Values.publicHttp.ingress.enabled $np.ingressControllerNamespace }}
+    - ports:
+        - port: http
+          protocol: TCP
+      from:
+        - namespaceSelector:
+            matchLabels:
+              kubernetes.io/metadata.name: {{ $np.ingressControllerNamespace }}
+          {{- with $np.ingressControllerPodLabels }}
+          podSelector:
+            matchLabels:
+              {{- toYaml . | nindent 14 }}
+          {{- end }}
     {{- end }}
     {{- if .Values.metrics.enabled }}
     - ports:
@@ -302,5 +323,44 @@ stringData:
   {{- if .Values.auth.client.required }}
   {{ .Values.auth.client.secretKey }}: {{ required "secrets.clientSecret is required with secrets.create" .Values.secrets.clientSecret | quote }}
   {{- end }}
+{{- end -}}
+{{- end -}}
+
+
+{{/* The public HTTP API's Ingress: TLS at the controller, plain HTTP to
+the pods, the service's path prefixes only. */}}
+{{- define "blangkon.publicIngress" -}}
+{{- $http := .Values.publicHttp -}}
+{{- if and $http.enabled $http.ingress.enabled -}}
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: {{ include "blangkon.fullname" . }}-public
+  labels:
+    {{- include "blangkon.labels" . | nindent 4 }}
+  {{- with $http.ingress.annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  {{- with $http.ingress.ingressClassName }}
+  ingressClassName: {{ . }}
+  {{- end }}
+  tls:
+    - hosts: [{{ required "publicHttp.ingress.host is required when publicHttp.ingress.enabled" $http.ingress.host | quote }}]
+      secretName: {{ required "publicHttp.ingress.tlsSecret is required: the public API is served over TLS" $http.ingress.tlsSecret }}
+  rules:
+    - host: {{ $http.ingress.host | quote }}
+      http:
+        paths:
+          {{- range (required "publicHttp.ingress.paths names the path prefixes to route" $http.ingress.paths) }}
+          - path: {{ . }}
+            pathType: Prefix
+            backend:
+              service:
+                name: {{ include "blangkon.fullname" $ }}
+                port:
+                  name: http
+          {{- end }}
 {{- end -}}
 {{- end -}}

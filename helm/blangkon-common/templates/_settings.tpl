@@ -30,6 +30,8 @@ key that is not a setting cannot be set.
 {{- $env := dict -}}
 {{- $_ := set $env "GRPC__LISTEN" (printf "0.0.0.0:%d" (int .Values.grpc.port)) -}}
 {{- $_ := set $env "METRICS__ENABLED" (.Values.metrics.enabled | toString) -}}
+{{- $_ := set $env "HTTP__ENABLED" (.Values.publicHttp.enabled | toString) -}}
+{{- $_ := set $env "HTTP__LISTEN" (printf "0.0.0.0:%d" (int .Values.publicHttp.port)) -}}
 {{- /* On the pod's own address only: not on every interface of a pod
 that may share a network namespace (POD_IP comes first in the env). */ -}}
 {{- $_ := set $env "METRICS__LISTEN" (printf "$(POD_IP):%d" (int .Values.metrics.port)) -}}

@@ -65,6 +65,11 @@ spec:
               containerPort: {{ .Values.metrics.port }}
               protocol: TCP
             {{- end }}
+            {{- if .Values.publicHttp.enabled }}
+            - name: http
+              containerPort: {{ .Values.publicHttp.port }}
+              protocol: TCP
+            {{- end }}
             {{- if .Values.tls.secretName }}
             - name: probes
               containerPort: {{ .Values.tls.probePort }}

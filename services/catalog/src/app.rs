@@ -17,8 +17,12 @@ use crate::search::Search;
 use crate::settings::Settings;
 use crate::{Catalog, CatalogService};
 
+/// The methods a caller without a token may call (as the public).
+const PUBLIC_METHODS: &[&str] = &["ListCategories", "GetProduct", "SearchProducts"];
+
 impl Service for CatalogService {
-    const ABOUT: About = About::new("catalog", 50052, &[SERVICE_NAME], events::TOPICS);
+    const ABOUT: About =
+        About::new("catalog", 50052, &[SERVICE_NAME], events::TOPICS).publishing(8052);
     type Section = crate::settings::CatalogSettings;
     type Migrator = crate::store::migrations::Migrator;
 
@@ -90,8 +94,15 @@ impl Service for CatalogService {
         });
         let catalog = Catalog::new(db, host.waker(), search, settings.service.max_price);
         let api = CatalogApi::new(catalog);
-        Ok(Routes::new(host.authenticated(
+        host.publish(crate::http::routes(
+            api.clone(),
+            host.http_settings().clone(),
+        ));
+        // The storefront's reads are open to the public without a token,
+        // over gRPC as over HTTP; the policy decides what they see.
+        Ok(Routes::new(host.with_public_methods(
             CatalogServiceServer::new(api).max_decoding_message_size(host.max_message_bytes()),
+            PUBLIC_METHODS,
         )))
     }
 }

@@ -10,7 +10,7 @@
 //! Around them: [`policy`] (who may do what), [`error`] (what can stop a
 //! use case), [`domain`] (the taxonomy, product rules, the listing state
 //! machine), [`store`] (tables, queries, migrations), [`api`] (the gRPC
-//! adapter), [`events`] (what goes to `blangkon.catalog.events.v1`, and the
+//! adapter), [`http`] (the public storefront's HTTP adapter), [`events`] (what goes to `blangkon.catalog.events.v1`, and the
 //! vendor projection fed by `blangkon.vendor.events.v1`), [`search`] (the
 //! index each replica keeps) and [`app`] (the service as the platform's
 //! skeleton runs it).
@@ -21,6 +21,7 @@ pub mod browsing;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod http;
 pub mod policy;
 pub mod products;
 pub mod search;

@@ -2,8 +2,10 @@
 //! rights, in one place, from the typed [`Actor`] alone (the table is in
 //! `docs/authorization.md`, walked by a whole-suite test).
 //!
-//! - Every person signed in browses: categories, search, listed products
-//!   of verified vendors. A service identity does not browse.
+//! - Everyone browses, signed in or not (the public without a token):
+//!   categories, search, listed products of verified vendors. A service
+//!   identity does not browse. Who changed a price (an account) is shown
+//!   to the signed-in only.
 //! - A vendor account bound to its vendor manages its own products (the
 //!   vendor must also be verified, which is state, not a right).
 //! - The province unlists any product, saying why.
@@ -15,7 +17,7 @@
 
 use blangkon_domain::{Actor, Denied, Standing, VendorId};
 
-/// Anyone signed in may browse the catalog.
+/// Anyone may browse the catalog, the public without a token too.
 pub fn browse(actor: &Actor) -> Result<(), Denied> {
     match actor.standing {
         // A service identity holds only what its calls need: the order
@@ -23,6 +25,12 @@ pub fn browse(actor: &Actor) -> Result<(), Denied> {
         Standing::Service => Err(Denied::role(actor, "browse the catalog")),
         _ => Ok(()),
     }
+}
+
+/// Whether the account that changed a product's price is shown: not to
+/// the public (an account is a person's).
+pub fn sees_who_changed_prices(actor: &Actor) -> bool {
+    actor.standing != Standing::Public
 }
 
 /// The vendor a caller manages products for: a vendor account bound to
@@ -117,6 +125,7 @@ mod tests {
             ),
             Actor::new("a", Standing::Analyst),
             Actor::new("s", Standing::Service),
+            Actor::public(),
         ]
     }
 
@@ -128,7 +137,7 @@ mod tests {
     fn only_a_bound_vendor_manages_and_only_its_own_products() {
         assert_eq!(
             each(|a| manage_products(a).is_ok()),
-            [false, false, false, true, false, false, false]
+            [false, false, false, true, false, false, false, false]
         );
         let mine = VendorId::parse(MINE).unwrap();
         assert_eq!(manage_products(&actors()[3]), Ok(mine));
@@ -142,7 +151,7 @@ mod tests {
     fn the_vendor_and_the_province_unlist() {
         assert_eq!(
             each(|a| unlist(a).is_ok()),
-            [true, false, false, true, false, false, false]
+            [true, false, false, true, false, false, false, false]
         );
         assert_eq!(unlist(&actors()[0]), Ok(Unlister::Province));
         assert_eq!(
@@ -159,7 +168,7 @@ mod tests {
     fn who_sees_products_in_every_status() {
         assert_eq!(
             each(|a| sees_every_product_of(a, MINE)),
-            [true, false, false, true, false, true, true]
+            [true, false, false, true, false, true, true, false]
         );
         assert!(!sees_every_product_of(&actors()[3], OTHER));
     }
@@ -168,16 +177,22 @@ mod tests {
     fn buyers_and_services_quote_and_only_services_hold_stock() {
         assert_eq!(
             each(|a| quote_prices(a).is_ok()),
-            [false, false, false, false, true, false, true]
+            [false, false, false, false, true, false, true, false]
         );
         assert_eq!(
             each(|a| hold_stock(a, "reserve stock").is_ok()),
-            [false, false, false, false, false, false, true]
+            [false, false, false, false, false, false, true, false]
         );
-        // A service identity browses nothing; every person may.
+        // A service identity browses nothing; every person may, the
+        // public without a token too, who alone is not told who changed a
+        // price.
         assert_eq!(
             each(|a| browse(a).is_ok()),
-            [true, true, true, true, true, true, false]
+            [true, true, true, true, true, true, false, true]
+        );
+        assert_eq!(
+            each(sees_who_changed_prices),
+            [true, true, true, true, true, true, true, false]
         );
     }
 }

@@ -183,7 +183,7 @@ impl Orders {
                 from_status: Some(from),
                 to_status: to,
                 actor: actor.subject.clone(),
-                actor_role: actor.role().as_str().into(),
+                actor_role: actor.role_name().into(),
                 note: note.clone(),
                 changed_at: at,
             },
@@ -196,7 +196,7 @@ impl Orders {
                 &items,
                 Transition {
                     previous: Some(from.as_str()),
-                    actor_role: actor.role().as_str(),
+                    actor_role: actor.role_name(),
                     note: &note,
                     at,
                 },

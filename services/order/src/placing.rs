@@ -445,7 +445,7 @@ impl Placer {
             &items,
             Transition {
                 previous: None,
-                actor_role: placing.who.role().as_str(),
+                actor_role: placing.who.role_name(),
                 note: &row.note,
                 at: row.placed_at,
             },
@@ -528,7 +528,7 @@ fn new_order(
         from_status: None,
         to_status: OrderStatus::Placed,
         actor: who.subject.clone(),
-        actor_role: who.role().as_str().into(),
+        actor_role: who.role_name().into(),
         note: row.note.clone(),
         changed_at: at,
     };

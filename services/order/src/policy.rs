@@ -51,8 +51,9 @@ pub fn act_on(actor: &Actor, order: OrderRef<'_>, action: Action) -> Result<(), 
 pub fn read_order(actor: &Actor, order: OrderRef<'_>) -> Result<(), Denied> {
     let allowed = match &actor.standing {
         Standing::ProvinceAdmin | Standing::Analyst => true,
-        // No service calls the order service.
-        Standing::Service => false,
+        // No service calls the order service; the public reads the
+        // ledger from reporting, never an order here.
+        Standing::Service | Standing::Public => false,
         Standing::RegencyAdmin(regency) => regency.as_str() == order.buyer_regency,
         Standing::Buyer(_) => is_buyer_of(actor, order),
         Standing::Vendor(_) => is_vendor_of(actor, order),
@@ -83,6 +84,7 @@ pub fn list_orders(actor: &Actor, asked_vendor: Option<&VendorId>) -> Result<Lis
     match &actor.standing {
         Standing::ProvinceAdmin | Standing::Analyst => Ok(ListScope::Everything),
         Standing::Service => Err(Denied("no service reads orders".into())),
+        Standing::Public => Err(Denied::role(actor, "list orders")),
         Standing::RegencyAdmin(regency) => Ok(ListScope::BuyerRegency(regency.to_string())),
         Standing::Buyer(unit) => Ok(ListScope::WorkUnit(unit.clone())),
         Standing::Vendor(None) => Err(Denied("this vendor token is not bound to a vendor".into())),

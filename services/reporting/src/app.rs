@@ -11,11 +11,13 @@ use tonic::service::Routes;
 
 use crate::ReportingService;
 use crate::api::ReportingApi;
+use crate::open_data::OpenData;
 use crate::projection::{self, Projection};
 use crate::settings::Settings;
 
 impl Service for ReportingService {
-    const ABOUT: About = About::new("reporting", 50054, &[SERVICE_NAME], projection::TOPICS);
+    const ABOUT: About =
+        About::new("reporting", 50054, &[SERVICE_NAME], projection::TOPICS).publishing(8054);
     type Section = crate::settings::ReportingSettings;
     type Migrator = crate::store::migrations::Migrator;
 
@@ -23,6 +25,9 @@ impl Service for ReportingService {
         let handler = Arc::new(Projection::new(host.waker()));
         host.consume(projection::CONSUMER, projection::SOURCES, handler)?;
         let api = ReportingApi::new(host.database().clone(), settings.service.clone());
+        let open_data = OpenData::new(host.database().clone(), settings.service.clone());
+        let web = crate::http::routes(open_data, host.http_settings().clone());
+        host.publish(web);
         // Open data: no token needed, a sent one must be valid.
         Ok(Routes::new(host.open(
             ReportingServiceServer::new(api).max_decoding_message_size(host.max_message_bytes()),

@@ -8,7 +8,8 @@
 //! - [`store`]: the read model's tables and the queries behind the figures;
 //! - [`open_data`]: the reads (summary, breakdowns, ledger, OCDS export),
 //!   no gRPC; [`error`]: what can stop them;
-//! - [`api`]: the public gRPC adapter; [`rebuild`]: replays the topics from
+//! - [`api`]: the public gRPC adapter; [`http`]: the public HTTP adapter
+//!   (JSON, CSV, the OpenAPI document); [`rebuild`]: replays the topics from
 //!   the start into an empty read model; [`app`]: the service as the
 //!   platform's skeleton runs it.
 
@@ -16,6 +17,7 @@ pub mod api;
 pub mod app;
 pub mod domain;
 pub mod error;
+pub mod http;
 pub mod open_data;
 pub mod projection;
 pub mod rebuild;

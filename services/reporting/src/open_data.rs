@@ -14,10 +14,10 @@ use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::domain::calendar::Period;
 use crate::domain::figures::{Dimension, INDIVIDUAL, MICRO_SMALL_COOPERATIVE, OrderFacts};
-use crate::domain::ocds::{self, Publisher};
+use crate::domain::ocds::{self, Published, Publisher};
 use crate::error::{ReportingError, Result};
 use crate::settings::ReportingSettings;
-use crate::store::{self, After, OrderFilter, RowAfter, vendor};
+use crate::store::{self, After, OrderFilter, ReleaseAfter, RowAfter, vendor};
 
 /// Share of spending regulation reserves for micro and small businesses
 /// and cooperatives, in basis points.
@@ -193,6 +193,21 @@ impl OpenData {
         })
     }
 
+    /// One transaction of the public ledger, if the order is in it.
+    pub async fn transaction(&self, order_id: &str) -> Result<Option<pb::Transaction>> {
+        let filter = OrderFilter {
+            order_id: Some(order_id.to_string()),
+            ..OrderFilter::default()
+        };
+        let rows = store::orders_page(&self.db, &filter, None, true, 1).await?;
+        let names = store::names_for_all(&self.db, &rows).await?;
+        Ok(rows
+            .into_iter()
+            .zip(names)
+            .map(|(o, names)| transaction(names.vendor, o))
+            .next())
+    }
+
     /// A page of the OCDS release package of `period`; `page_token` is
     /// the one the caller sent, which the package's URI names.
     pub async fn ocds(
@@ -257,6 +272,195 @@ impl OpenData {
             json,
             releases: releases.len() as i32,
             next_page_token,
+        })
+    }
+}
+
+/// The days a release package covers: one day or one month (WIB).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseDays {
+    pub from: String,
+    pub until: String,
+}
+
+impl ReleaseDays {
+    /// `2026-11-20` (a day) or `2026-11` (a month); `None` for anything
+    /// else, or a day that is not in the calendar.
+    pub fn parse(name: &str) -> Option<Self> {
+        use chrono::NaiveDate;
+        match name.len() {
+            10 => {
+                let day = NaiveDate::parse_from_str(name, "%Y-%m-%d").ok()?;
+                let day = day.format("%Y-%m-%d").to_string();
+                Some(Self {
+                    from: day.clone(),
+                    until: day,
+                })
+            }
+            7 => {
+                let first = NaiveDate::parse_from_str(&format!("{name}-01"), "%Y-%m-%d").ok()?;
+                Some(Self {
+                    from: first.format("%Y-%m-%d").to_string(),
+                    until: first.format("%Y-%m-31").to_string(),
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A page of OCDS releases and where the next one starts.
+#[derive(Debug, Clone)]
+pub struct ReleasePage {
+    pub package: serde_json::Value,
+    pub next: Option<ReleaseAfter>,
+}
+
+impl OpenData {
+    /// The publisher's ocid of an order, and the order's id of an ocid of
+    /// this publisher.
+    pub fn order_of(&self, ocid: &str) -> Option<String> {
+        let id = ocid
+            .strip_prefix(&self.publisher.ocid_prefix)?
+            .strip_prefix('-')?;
+        uuid::Uuid::parse_str(id).ok().map(|_| id.to_string())
+    }
+
+    /// A page of the releases of `days`, in release order: each version of
+    /// each order that changed then, whole, as it stood. `uri` is the
+    /// page's own URL, `next_uri` makes the next page's from its position.
+    pub async fn release_page(
+        &self,
+        days: &ReleaseDays,
+        after: Option<&ReleaseAfter>,
+        page_size: u64,
+        published: (&str, String),
+        next_uri: impl FnOnce(&ReleaseAfter) -> String,
+    ) -> Result<Option<ReleasePage>> {
+        let mut versions =
+            store::versions_page(&self.db, &days.from, &days.until, after, page_size + 1).await?;
+        let next = (versions.len() as u64 > page_size).then(|| {
+            versions.truncate(page_size as usize);
+            versions.last().map(release_after)
+        });
+        if versions.is_empty() {
+            return Ok(None);
+        }
+        let names = store::names_for_all(&self.db, &versions).await?;
+        let newest = versions
+            .iter()
+            .map(|v| v.changed_at)
+            .max()
+            .unwrap_or_else(now);
+        let releases = versions
+            .iter()
+            .zip(&names)
+            .map(|(v, names)| ocds::release(&self.publisher, v, names))
+            .collect();
+        let next = next.flatten();
+        let (base, uri) = published;
+        let package = ocds::release_package(
+            &self.publisher,
+            &Published::at(base, uri, newest),
+            releases,
+            next.as_ref().map(next_uri),
+        );
+        Ok(Some(ReleasePage { package, next }))
+    }
+
+    /// The record package of one order: its releases, oldest first, and
+    /// its compiled release; `None` for an order the ledger does not hold.
+    pub async fn record(
+        &self,
+        order_id: &str,
+        published: (&str, String),
+    ) -> Result<Option<serde_json::Value>> {
+        let versions = store::versions_of(&self.db, order_id).await?;
+        let Some(newest) = versions.iter().map(|v| v.changed_at).max() else {
+            return Ok(None);
+        };
+        let names = store::names_for_all(&self.db, &versions).await?;
+        let releases = versions
+            .iter()
+            .zip(&names)
+            .map(|(v, names)| ocds::release(&self.publisher, v, names))
+            .collect();
+        let (base, uri) = published;
+        Ok(Some(ocds::record_package(
+            &self.publisher,
+            &Published::at(base, uri, newest),
+            vec![(ocds::ocid(&self.publisher, order_id), releases)],
+        )))
+    }
+
+    /// The compiled releases of up to `limit` orders placed in `year`
+    /// (WIB), after the order `after`: one JSON line each, and the last
+    /// order's id to go on from (`None` when none are left).
+    pub async fn compiled_lines(
+        &self,
+        year: i32,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<(String, Option<String>)> {
+        let (from, until) = (format!("{year:04}-01-01"), format!("{year:04}-12-31"));
+        let ids = store::orders_placed(&self.db, &from, &until, after, limit).await?;
+        let Some(last) = ids.last().cloned() else {
+            return Ok((String::new(), None));
+        };
+        let versions = store::versions_of_all(&self.db, &ids).await?;
+        let names = store::names_for_all(&self.db, &versions).await?;
+        let mut by_order: Vec<(String, Vec<serde_json::Value>)> = Vec::new();
+        for (v, names) in versions.iter().zip(&names) {
+            let release = ocds::release(&self.publisher, v, names);
+            match by_order.last_mut() {
+                Some((id, releases)) if *id == v.order_id => releases.push(release),
+                _ => by_order.push((v.order_id.clone(), vec![release])),
+            }
+        }
+        let mut lines = String::new();
+        for (order_id, releases) in by_order {
+            let compiled = ocds::compile(&ocds::ocid(&self.publisher, &order_id), &releases);
+            let line = serde_json::to_string(&compiled)
+                .map_err(|e| ReportingError::Encode(e.to_string()))?;
+            lines.push_str(&line);
+            lines.push('\n');
+        }
+        Ok((lines, Some(last)))
+    }
+}
+
+fn release_after(v: &OrderFacts) -> ReleaseAfter {
+    ReleaseAfter {
+        changed_at: v.changed_at,
+        order_id: v.order_id.clone(),
+        version: v.version,
+    }
+}
+
+/// Where a release page ended, in a cursor: `micros|order_id|version`.
+impl Position for ReleaseAfter {
+    fn to_text(&self) -> String {
+        format!(
+            "{}|{}|{}",
+            self.changed_at.timestamp_micros(),
+            self.order_id,
+            self.version
+        )
+    }
+
+    fn from_text(text: &str) -> Option<Self> {
+        let mut parts = text.split('|');
+        let micros = parts.next()?.parse().ok()?;
+        let order_id = parts.next()?;
+        let version = parts.next()?.parse().ok()?;
+        if parts.next().is_some() {
+            return None;
+        }
+        uuid::Uuid::parse_str(order_id).ok()?;
+        Some(Self {
+            changed_at: DateTime::<Utc>::from_timestamp_micros(micros)?,
+            order_id: order_id.to_string(),
+            version,
         })
     }
 }

@@ -413,6 +413,9 @@ async fn apply_order(
             }
         }
     }
+    // Every version is an OCDS release, a late one too: kept once, as the
+    // order stood then.
+    store::save_order_version(txn, &incoming).await?;
     // Every change is a fact, a late one too: analysts keep the highest
     // version per order.
     let names = store::names_for(txn, &incoming).await?;

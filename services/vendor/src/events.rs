@@ -20,7 +20,7 @@ pub const TOPICS: &[TopicSpec<'static>] = &[topics::VENDOR_EVENTS_SPEC];
 fn actor(by: &Actor) -> pb::Actor {
     pb::Actor {
         subject: by.subject.clone(),
-        role: by.role().as_str().to_string(),
+        role: by.role_name().to_string(),
     }
 }
 

@@ -45,7 +45,7 @@ impl Vendors {
                 from: None,
                 to: VendorStatus::Pending,
                 actor: &actor.subject,
-                actor_role: actor.role().as_str(),
+                actor_role: actor.role_name(),
                 reason: "registered",
                 at: now,
             },
@@ -58,7 +58,7 @@ impl Vendors {
         tracing::info!(
             vendor_id = %row.id,
             regency = %row.regency_code,
-            by = actor.role().as_str(),
+            by = actor.role_name(),
             duplicate = row.duplicate_of.is_some(),
             "vendor registered"
         );
@@ -114,7 +114,7 @@ async fn registrable(
             ));
         }
     }
-    if actor.role() == Role::Vendor
+    if actor.role() == Some(Role::Vendor)
         && let Some(existing) = store::owned_vendor(txn, &actor.subject).await?
     {
         return Err(VendorError::AlreadyExists {
@@ -145,7 +145,7 @@ fn new_vendor(registration: Registration, actor: &Actor, now: DateTime<Utc>) -> 
         bank_account_number: registration.account_number,
         bank_account_holder: registration.account_holder,
         status: VendorStatus::Pending,
-        owner_subject: (actor.role() == Role::Vendor).then(|| actor.subject.clone()),
+        owner_subject: (actor.role() == Some(Role::Vendor)).then(|| actor.subject.clone()),
         registered_by: actor.subject.clone(),
         registered_at: now,
         updated_at: now,

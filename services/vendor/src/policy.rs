@@ -122,6 +122,9 @@ pub fn read_vendor(actor: &Actor, vendor: VendorRef<'_>) -> Result<Visibility, D
             }
         }
         Standing::Buyer(_) | Standing::Analyst | Standing::Service => Ok(Visibility::Public),
+        // The vendor service takes no call without a token; were one to
+        // reach here, it would see nothing.
+        Standing::Public => Err(Denied::role(actor, "read vendors")),
     }
 }
 
@@ -140,6 +143,7 @@ pub fn list_vendors(
         Standing::Vendor(_) => Err(Denied("a vendor may read only its own record".into())),
         Standing::Service => Err(Denied::role(actor, "list vendors")),
         Standing::Buyer(_) | Standing::Analyst => Ok((asked, Visibility::Public)),
+        Standing::Public => Err(Denied::role(actor, "list vendors")),
     }
 }
 

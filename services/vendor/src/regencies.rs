@@ -88,7 +88,7 @@ impl Vendors {
         let counts = store::vendor_counts(&txn, Some(&code)).await?;
         txn.commit().await?;
         self.relay.wake();
-        tracing::info!(regency = %code, by = actor.role().as_str(), "regency joined");
+        tracing::info!(regency = %code, by = actor.role_name(), "regency joined");
         Ok(RegencyView {
             regency: row,
             vendors: counts.get(code.as_str()).copied().unwrap_or_default(),

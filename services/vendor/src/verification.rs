@@ -99,7 +99,7 @@ impl Vendors {
                 from: Some(from),
                 to,
                 actor: &actor.subject,
-                actor_role: actor.role().as_str(),
+                actor_role: actor.role_name(),
                 reason: &reason,
                 at: now,
             },
@@ -113,7 +113,7 @@ impl Vendors {
         txn.commit().await.map_err(verified_meanwhile)?;
         self.relay.wake();
         self.counts.reached(to.as_str());
-        tracing::info!(%vendor_id, from = from.as_str(), to = to.as_str(), by = actor.role().as_str(), "vendor status changed");
+        tracing::info!(%vendor_id, from = from.as_str(), to = to.as_str(), by = actor.role_name(), "vendor status changed");
         self.with_details(row, Visibility::Full).await
     }
 

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod public_http;
 mod scenario;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -81,7 +81,7 @@ async fn figures_streams_and_open_data_after_a_scripted_scenario() {
         .unlist_product(with(
             &vendor_token(&cv),
             cat::UnlistProductRequest {
-                product_id: pena,
+                product_id: pena.clone(),
                 reason: "stok habis".into(),
             },
         ))
@@ -185,6 +185,10 @@ async fn figures_streams_and_open_data_after_a_scripted_scenario() {
         if settled { Ok(summary) } else { Err(summary) }
     })
     .await;
+
+    // The same figures, the ledger and the storefront on the public web.
+    public_http::walk(&s, &summary, &o1, &nasi, &pena).await;
+    public_http::walk_ocds(&s, &o1).await;
 
     let reports = s.reports().await;
     {

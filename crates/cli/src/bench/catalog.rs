@@ -215,12 +215,7 @@ fn rss_mib() -> Option<f64> {
 }
 
 pub async fn run(bench: CatalogBench) -> anyhow::Result<Vec<Figure>> {
-    let database = DatabaseSettings {
-        url: bench.database_url.clone().into(),
-        max_connections: 20,
-        migrate_on_start: true,
-        tls: Default::default(),
-    };
+    let database = DatabaseSettings::new(bench.database_url.as_str(), 20);
     prepare(&bench.database_url).await?;
     load(&bench, &database).await?;
 

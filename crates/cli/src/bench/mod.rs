@@ -145,12 +145,7 @@ pub(super) async fn fresh_database(server: &str, name: &str) -> anyhow::Result<D
         .execute_unprepared(&format!("CREATE DATABASE {name}"))
         .await?;
     admin.close().await.ok();
-    Ok(DatabaseSettings {
-        url: format!("{server}/{name}").into(),
-        max_connections: 20,
-        migrate_on_start: true,
-        tls: Default::default(),
-    })
+    Ok(DatabaseSettings::new(format!("{server}/{name}"), 20))
 }
 
 /// A fresh topic of one partition for raw measurements on the broker at

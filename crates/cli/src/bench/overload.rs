@@ -114,12 +114,7 @@ async fn phase(
 }
 
 pub async fn run(bench: OverloadBench) -> anyhow::Result<Vec<Figure>> {
-    let database = DatabaseSettings {
-        url: bench.database_url.clone().into(),
-        max_connections: 20,
-        migrate_on_start: true,
-        tls: Default::default(),
-    };
+    let database = DatabaseSettings::new(bench.database_url.as_str(), 20);
     super::catalog::prepare(&bench.database_url).await?;
     load_products(&database, bench.products, true).await?;
 

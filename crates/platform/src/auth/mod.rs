@@ -124,9 +124,30 @@ impl TokenVerifier {
 pub struct Authenticated<S> {
     inner: S,
     verifier: Arc<TokenVerifier>,
-    /// Open-data services: a call without a token passes with no actor;
-    /// one that sends a token must send a good one.
-    token_optional: bool,
+    /// The methods a call without a token may reach, as [`Actor::public`]
+    /// (whose policy then decides); one that sends a token must send a
+    /// good one.
+    public: PublicMethods,
+}
+
+/// Which methods of a service take calls without a token.
+#[derive(Debug, Clone, Copy)]
+enum PublicMethods {
+    None,
+    All,
+    Only(&'static [&'static str]),
+}
+
+impl PublicMethods {
+    fn admit(self, path: &str) -> bool {
+        match self {
+            Self::None => false,
+            Self::All => true,
+            Self::Only(methods) => path
+                .rsplit_once('/')
+                .is_some_and(|(_, method)| methods.contains(&method)),
+        }
+    }
 }
 
 impl<S> Authenticated<S> {
@@ -135,17 +156,32 @@ impl<S> Authenticated<S> {
         Self {
             inner,
             verifier,
-            token_optional: false,
+            public: PublicMethods::None,
         }
     }
 
-    /// Calls without a token pass with no actor; a bad token is still
-    /// `UNAUTHENTICATED`, so a client learns its token is wrong.
+    /// Calls without a token pass as [`Actor::public`]; a bad token is
+    /// still `UNAUTHENTICATED`, so a client learns its token is wrong.
     pub fn open(inner: S, verifier: Arc<TokenVerifier>) -> Self {
         Self {
             inner,
             verifier,
-            token_optional: true,
+            public: PublicMethods::All,
+        }
+    }
+
+    /// Calls of `methods` (names as the service defines them, such as
+    /// `SearchProducts`) without a token pass as [`Actor::public`]; every
+    /// other call needs a good token.
+    pub fn public_methods(
+        inner: S,
+        verifier: Arc<TokenVerifier>,
+        methods: &'static [&'static str],
+    ) -> Self {
+        Self {
+            inner,
+            verifier,
+            public: PublicMethods::Only(methods),
         }
     }
 }
@@ -175,13 +211,15 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let verifier = self.verifier.clone();
-        let token_optional = self.token_optional;
+        let public = self.public;
         Box::pin(async move {
             match verifier.caller(request.headers()).await {
                 Ok(Some(actor)) => {
                     request.extensions_mut().insert(actor);
                 }
-                Ok(None) if token_optional => {}
+                Ok(None) if public.admit(request.uri().path()) => {
+                    request.extensions_mut().insert(Actor::public());
+                }
                 refused => {
                     let reason = refused.err().unwrap_or(AuthError::Missing);
                     tracing::info!(

@@ -80,14 +80,9 @@ impl Server {
 
 pub async fn serve(pause: Duration, settings: GrpcSettings) -> Server {
     let test_db = TestDatabase::sqlite();
-    let database = db::connect(&db::DatabaseSettings {
-        url: test_db.url.as_str().into(),
-        max_connections: 2,
-        migrate_on_start: false,
-        tls: Default::default(),
-    })
-    .await
-    .unwrap();
+    let database = db::connect(&db::DatabaseSettings::new(test_db.url.as_str(), 2))
+        .await
+        .unwrap();
     let listener = grpc::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let scheme = if settings.tls.is_some() {
         "https"
@@ -101,11 +96,14 @@ pub async fn serve(pause: Duration, settings: GrpcSettings) -> Server {
     let serving = tokio::spawn(async move {
         grpc::serve(
             listener,
-            &[],
+            grpc::Readiness {
+                services: &[],
+                database,
+            },
             routes,
-            database,
             &Metrics::default(),
             &settings,
+            blangkon_platform::caller_limit::AnonymousLimit::for_calls(&settings),
             stop,
         )
         .await

@@ -47,7 +47,7 @@ fn request_lines(lines: &[pb::QuoteLine]) -> Result<Lines> {
 }
 
 impl CatalogApi {
-    async fn do_list_categories(
+    pub(crate) async fn do_list_categories(
         &self,
         who: &Actor,
         _req: pb::ListCategoriesRequest,
@@ -117,14 +117,22 @@ impl CatalogApi {
         Ok(view_to_proto(view))
     }
 
-    async fn do_get_product(&self, who: &Actor, req: pb::GetProductRequest) -> Result<pb::Product> {
+    pub(crate) async fn do_get_product(
+        &self,
+        who: &Actor,
+        req: pb::GetProductRequest,
+    ) -> Result<pb::Product> {
         let product_id = parse_product_id(&req.product_id)?;
-        Ok(view_to_proto(
-            self.catalog.get_product(who, product_id).await?,
-        ))
+        let mut product = view_to_proto(self.catalog.get_product(who, product_id).await?);
+        if !crate::policy::sees_who_changed_prices(who) {
+            for change in &mut product.price_history {
+                change.changed_by.clear();
+            }
+        }
+        Ok(product)
     }
 
-    async fn do_search_products(
+    pub(crate) async fn do_search_products(
         &self,
         who: &Actor,
         req: pb::SearchProductsRequest,

@@ -68,7 +68,7 @@ impl ReportingApi {
 }
 
 /// A breakdown request read: its dimension, period, position and page size.
-fn breakdown_query(
+pub(crate) fn breakdown_query(
     req: &pb::GetBreakdownRequest,
 ) -> Result<(Dimension, Period, Option<RowAfter>, u64)> {
     let mut violations = Vec::new();
@@ -98,7 +98,7 @@ fn breakdown_query(
 }
 
 /// A ledger request read: its filter, position and page size.
-fn transactions_query(
+pub(crate) fn transactions_query(
     req: &pb::ListTransactionsRequest,
 ) -> Result<(OrderFilter, Option<After>, u64)> {
     let mut violations = Vec::new();
@@ -146,6 +146,7 @@ fn transactions_query(
         return Err(ReportingError::Invalid(violations));
     };
     let filter = OrderFilter {
+        order_id: None,
         status,
         vendor_id,
         regency_code,

@@ -232,3 +232,30 @@ pub mod watermark {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod order_version {
+    use blangkon_domain::OrderStatus;
+    use sea_orm::entity::prelude::*;
+
+    /// One version of an order: what changed with it. An OCDS release.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "order_versions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub order_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub version: i64,
+        pub status: OrderStatus,
+        pub changed_at: DateTimeUtc,
+        /// The WIB day of `changed_at`, `YYYY-MM-DD`: the day package the
+        /// release is in.
+        pub changed_day: String,
+        pub bast_date: String,
+        pub paid_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -18,6 +18,8 @@ use crate::domain::figures::OrderFacts;
 /// Which orders a ledger page or an export reads.
 #[derive(Debug, Clone, Default)]
 pub struct OrderFilter {
+    /// One order, by id.
+    pub order_id: Option<String>,
     pub status: Option<OrderStatus>,
     pub vendor_id: Option<String>,
     pub regency_code: Option<String>,
@@ -43,6 +45,9 @@ pub async fn orders_page(
     limit: u64,
 ) -> Result<Vec<OrderFacts>, DbErr> {
     let mut query = order::Entity::find();
+    if let Some(id) = &filter.order_id {
+        query = query.filter(order::Column::OrderId.eq(id.as_str()));
+    }
     if let Some(status) = filter.status {
         query = query.filter(order::Column::Status.eq(status));
     }

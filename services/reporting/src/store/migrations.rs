@@ -7,7 +7,7 @@ use blangkon_platform::migration::statements::{index, key};
 use blangkon_platform::{migration, migrator};
 use sea_orm_migration::prelude::*;
 
-migrator!(CreateReadModel);
+migrator!(CreateReadModel, KeepOrderVersions);
 
 #[derive(DeriveIden)]
 enum Regencies {
@@ -292,5 +292,93 @@ impl MigrationTrait for CreateReadModel {
             m.create_index(statement).await?;
         }
         Ok(())
+    }
+}
+
+#[derive(DeriveIden)]
+enum OrderVersions {
+    Table,
+    OrderId,
+    Version,
+    Status,
+    ChangedAt,
+    ChangedDay,
+    BastDate,
+    PaidAt,
+}
+
+migration! {
+    /// Every version of every order, each an immutable OCDS release: what
+    /// changed with it (its status, when, the handover and payment), the
+    /// rest of the order being the same in all of them.
+    KeepOrderVersions = "m20261206_000500_order_versions"
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for KeepOrderVersions {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(OrderVersions::Table)
+                .col(id(OrderVersions::OrderId))
+                .col(money(OrderVersions::Version))
+                .col(text(OrderVersions::Status))
+                .col(time(OrderVersions::ChangedAt))
+                .col(code(OrderVersions::ChangedDay, 10))
+                .col(text(OrderVersions::BastDate))
+                .col(optional_time(OrderVersions::PaidAt))
+                .primary_key(&mut key([OrderVersions::OrderId, OrderVersions::Version]))
+                .to_owned(),
+        )
+        .await?;
+        // The release packages of a day or a month, in release order.
+        m.create_index(index(
+            "order_versions_day",
+            OrderVersions::Table,
+            [
+                OrderVersions::ChangedDay,
+                OrderVersions::ChangedAt,
+                OrderVersions::OrderId,
+                OrderVersions::Version,
+            ],
+        ))
+        .await?;
+        // Existing orders keep their current version as their one release:
+        // the versions before it were not kept before this migration.
+        backfill_versions(m.get_connection()).await
+    }
+}
+
+/// The current version of every order already in the read model, as its
+/// one release, a thousand orders a statement.
+async fn backfill_versions(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+    use sea_orm::{
+        ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    };
+
+    use super::entities::{order, order_version};
+    let mut after: Option<String> = None;
+    loop {
+        let mut query = order::Entity::find().order_by_asc(order::Column::OrderId);
+        if let Some(after) = &after {
+            query = query.filter(order::Column::OrderId.gt(after.as_str()));
+        }
+        let rows = query.limit(1_000).all(conn).await?;
+        let Some(last) = rows.last() else {
+            return Ok(());
+        };
+        after = Some(last.order_id.clone());
+        let versions = rows.into_iter().map(|o| order_version::ActiveModel {
+            changed_day: Set(crate::domain::calendar::day_of(o.changed_at)),
+            order_id: Set(o.order_id),
+            version: Set(o.version),
+            status: Set(o.status),
+            changed_at: Set(o.changed_at),
+            bast_date: Set(o.bast_date),
+            paid_at: Set(o.paid_at),
+        });
+        order_version::Entity::insert_many(versions)
+            .exec_without_returning(conn)
+            .await?;
     }
 }

@@ -9,15 +9,17 @@ mod figures;
 mod ledger;
 pub mod migrations;
 mod names;
+mod ocds;
 mod projection;
 
 pub use entities::{
-    listed_count, order, order_item, order_total, order_total_all, product, regency, training,
-    vendor, watermark,
+    listed_count, order, order_item, order_total, order_total_all, order_version, product, regency,
+    training, vendor, watermark,
 };
 pub use figures::*;
 pub use ledger::*;
 pub use names::*;
+pub use ocds::*;
 pub use projection::*;
 
 use crate::domain::figures::{ItemFacts, OrderFacts};

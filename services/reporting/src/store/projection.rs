@@ -242,6 +242,7 @@ pub async fn clear(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
         "order_totals",
         "order_totals_all",
         "order_items",
+        "order_versions",
         "orders",
         "products",
         "trainings",

@@ -1,0 +1,196 @@
+//! The versions of orders behind OCDS publication: each version an
+//! immutable release (the order as it stood at that version), paged by the
+//! day it happened, and all of one order's for its record.
+
+use std::collections::HashMap;
+
+use blangkon_platform::db;
+use chrono::{DateTime, Utc};
+use sea_orm::ActiveValue::Set;
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use super::entities::{order, order_item, order_version};
+use super::facts_of;
+use crate::domain::calendar;
+use crate::domain::figures::OrderFacts;
+
+/// Where a page of releases starts: after this version, in release order
+/// (when it happened, then the order, then the version).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseAfter {
+    pub changed_at: DateTime<Utc>,
+    pub order_id: String,
+    pub version: i64,
+}
+
+/// Keeps `facts` as one version of its order; a version kept before (a
+/// redelivered or replayed event) is left as it was: a release, once
+/// published, does not change.
+pub async fn save_order_version(
+    conn: &impl ConnectionTrait,
+    facts: &OrderFacts,
+) -> Result<(), DbErr> {
+    let row = order_version::ActiveModel {
+        order_id: Set(facts.order_id.clone()),
+        version: Set(facts.version),
+        status: Set(facts.status),
+        changed_at: Set(facts.changed_at),
+        changed_day: Set(calendar::day_of(facts.changed_at)),
+        bast_date: Set(facts.bast_date.clone()),
+        paid_at: Set(facts.paid_at),
+    };
+    let key = [
+        order_version::Column::OrderId,
+        order_version::Column::Version,
+    ];
+    db::upsert(conn, row, key, []).await?;
+    Ok(())
+}
+
+/// A page of the versions that happened on the WIB days `from..=until`,
+/// in release order, each as its order stood then.
+pub async fn versions_page(
+    conn: &impl ConnectionTrait,
+    from_day: &str,
+    until_day: &str,
+    after: Option<&ReleaseAfter>,
+    limit: u64,
+) -> Result<Vec<OrderFacts>, DbErr> {
+    use order_version::Column as V;
+    let mut query = order_version::Entity::find()
+        .filter(V::ChangedDay.gte(from_day))
+        .filter(V::ChangedDay.lte(until_day));
+    if let Some(after) = after {
+        query = query.filter(
+            Condition::any()
+                .add(V::ChangedAt.gt(after.changed_at))
+                .add(
+                    Condition::all()
+                        .add(V::ChangedAt.eq(after.changed_at))
+                        .add(V::OrderId.gt(after.order_id.as_str())),
+                )
+                .add(
+                    Condition::all()
+                        .add(V::ChangedAt.eq(after.changed_at))
+                        .add(V::OrderId.eq(after.order_id.as_str()))
+                        .add(V::Version.gt(after.version)),
+                ),
+        );
+    }
+    let versions = query
+        .order_by_asc(V::ChangedAt)
+        .order_by_asc(V::OrderId)
+        .order_by_asc(V::Version)
+        .limit(limit)
+        .all(conn)
+        .await?;
+    as_orders_then(conn, versions).await
+}
+
+/// Every version of `order_id`, oldest first; empty for an order the read
+/// model does not hold.
+pub async fn versions_of(
+    conn: &impl ConnectionTrait,
+    order_id: &str,
+) -> Result<Vec<OrderFacts>, DbErr> {
+    let versions = order_version::Entity::find()
+        .filter(order_version::Column::OrderId.eq(order_id))
+        .order_by_asc(order_version::Column::Version)
+        .all(conn)
+        .await?;
+    as_orders_then(conn, versions).await
+}
+
+/// A page of the ids of the orders placed on the WIB days
+/// `from..=until`, after `after`, in id order: the records of a year's
+/// bulk file, a page at a time.
+pub async fn orders_placed(
+    conn: &impl ConnectionTrait,
+    from_day: &str,
+    until_day: &str,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<String>, DbErr> {
+    let mut query = order::Entity::find()
+        .select_only()
+        .column(order::Column::OrderId)
+        .filter(order::Column::PlacedDay.gte(from_day))
+        .filter(order::Column::PlacedDay.lte(until_day));
+    if let Some(after) = after {
+        query = query.filter(order::Column::OrderId.gt(after));
+    }
+    query
+        .order_by_asc(order::Column::OrderId)
+        .limit(limit)
+        .into_tuple::<String>()
+        .all(conn)
+        .await
+}
+
+/// Every version of each of `order_ids`, by order then version.
+pub async fn versions_of_all(
+    conn: &impl ConnectionTrait,
+    order_ids: &[String],
+) -> Result<Vec<OrderFacts>, DbErr> {
+    let versions = db::in_chunks(order_ids, |chunk| {
+        order_version::Entity::find()
+            .filter(order_version::Column::OrderId.is_in(chunk.iter().cloned()))
+            .order_by_asc(order_version::Column::OrderId)
+            .order_by_asc(order_version::Column::Version)
+            .all(conn)
+    })
+    .await?;
+    as_orders_then(conn, versions).await
+}
+
+/// Each version as its order stood then: the order's unchanging parts
+/// (buyer, vendor, lines, total) with the version's own.
+async fn as_orders_then(
+    conn: &impl ConnectionTrait,
+    versions: Vec<order_version::Model>,
+) -> Result<Vec<OrderFacts>, DbErr> {
+    let mut ids: Vec<String> = versions.iter().map(|v| v.order_id.clone()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let orders: HashMap<String, order::Model> = db::in_chunks(&ids, |chunk| {
+        order::Entity::find()
+            .filter(order::Column::OrderId.is_in(chunk.iter().cloned()))
+            .all(conn)
+    })
+    .await?
+    .into_iter()
+    .map(|o| (o.order_id.clone(), o))
+    .collect();
+    let mut items: HashMap<String, Vec<order_item::Model>> = HashMap::new();
+    for item in db::in_chunks(&ids, |chunk| {
+        order_item::Entity::find()
+            .filter(order_item::Column::OrderId.is_in(chunk.iter().cloned()))
+            .order_by_asc(order_item::Column::OrderId)
+            .order_by_asc(order_item::Column::Line)
+            .all(conn)
+    })
+    .await?
+    {
+        items.entry(item.order_id.clone()).or_default().push(item);
+    }
+    Ok(versions
+        .into_iter()
+        .filter_map(|v| {
+            let order = orders.get(&v.order_id)?.clone();
+            let lines = items.get(&v.order_id).cloned().unwrap_or_default();
+            let mut facts = facts_of(order, lines);
+            facts.version = v.version;
+            facts.status = v.status;
+            facts.changed_at = v.changed_at;
+            facts.bast_date = v.bast_date;
+            facts.paid_at = v.paid_at;
+            Some(facts)
+        })
+        .collect())
+}
