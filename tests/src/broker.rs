@@ -112,10 +112,4 @@ pub(crate) fn tansu_binary() -> Option<PathBuf> {
     tansu.exists().then_some(tansu)
 }
 
-/// A loopback port nobody listens on now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
+pub use blangkon_testkit::free_port;

@@ -28,13 +28,7 @@ struct Suite {
     bootstrap: String,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use blangkon_testkit::free_port;
 
 async fn start(data_dir: &Path, port: u16, catalog_port: u16) -> Suite {
     let (order_port, reporting_port) = (free_port(), free_port());

@@ -69,14 +69,9 @@ impl Suite {
         platform.grpc.listen = SocketAddr::new(self.host, port);
         // Services sharing a host cannot share the metrics port.
         platform.metrics.listen = SocketAddr::new(self.host, 0);
-        // Its own port beside a fixed gRPC port (`blangkon dev`); any free
-        // one beside any free one (tests, benchmarks).
-        let http_port = if port == 0 {
-            0
-        } else {
-            platform.http.listen.port()
-        };
-        platform.http.listen = SocketAddr::new(self.host, http_port);
+        // Services sharing a host cannot share a public HTTP port either
+        // (`blangkon dev` sets its own).
+        platform.http.listen = SocketAddr::new(self.host, 0);
         platform.grpc.shutdown_grace_secs = self.shutdown_grace_secs;
         platform.database.url = database_url.into();
         platform.database.max_connections = self.max_connections;

@@ -536,3 +536,18 @@ pub struct RawRecord {
     pub partition: i32,
     pub offset: i64,
 }
+
+/// A loopback port nobody listens on now, for a service a test starts
+/// later on a port it must know first. Drawn below the kernel's ephemeral
+/// range (32768 and up by default), from which every `:0` listener of the
+/// tests is given its port: a port drawn here is never handed to one of
+/// them between the draw and its use.
+pub fn free_port() -> u16 {
+    for _ in 0..200 {
+        let port = rand::random_range(20_000..32_000);
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port between 20000 and 32000");
+}
