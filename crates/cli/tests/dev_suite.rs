@@ -26,6 +26,8 @@ struct Suite {
     order_endpoint: String,
     reporting_endpoint: String,
     bootstrap: String,
+    /// The base URLs of the public HTTP APIs: the catalog's, reporting's.
+    public_http: Vec<String>,
 }
 
 use blangkon_testkit::free_port;
@@ -51,17 +53,24 @@ async fn start(data_dir: &Path, port: u16, catalog_port: u16) -> Suite {
     let mut lines = BufReader::new(stdout).lines();
     let banner = async {
         let mut bootstrap = None;
+        let mut public = Vec::new();
         while let Some(line) = lines.next_line().await.unwrap() {
             if let Some(rest) = line.trim().strip_prefix("kafka bootstrap") {
                 bootstrap = rest.split_whitespace().next().map(String::from);
+            }
+            // "public   http://127.0.0.1:<port>/api/v1/openapi.json": the
+            // catalog's, then reporting's.
+            if let Some(rest) = line.trim().strip_prefix("public") {
+                let url = rest.split_whitespace().next().unwrap_or_default();
+                public.push(url.trim_end_matches("/api/v1/openapi.json").to_string());
             }
             if line.starts_with("Try:") {
                 break;
             }
         }
-        bootstrap
+        (bootstrap, public)
     };
-    let bootstrap = tokio::time::timeout(Duration::from_secs(120), banner)
+    let (bootstrap, public) = tokio::time::timeout(Duration::from_secs(120), banner)
         .await
         .expect("blangkon dev prints its banner within 120 s");
     // Keep draining so the suite never blocks on a full pipe.
@@ -73,6 +82,7 @@ async fn start(data_dir: &Path, port: u16, catalog_port: u16) -> Suite {
         order_endpoint: format!("http://127.0.0.1:{order_port}"),
         reporting_endpoint: format!("http://127.0.0.1:{reporting_port}"),
         bootstrap: bootstrap.expect("banner names the kafka bootstrap"),
+        public_http: public,
     }
 }
 
@@ -583,7 +593,169 @@ async fn the_demo_fills_the_suite_and_a_second_run_adds_nothing() {
     assert_eq!(first, second, "a second run changes nothing");
     let again = suite.public(&["report", "summary", "--json"]).await;
     assert_eq!(json(&again)["products_listed"], 40);
+
+    // No route of the public web answers any personal data the demo gave
+    // the vendor service (as the province reads it back) or any payment
+    // reference.
+    let vendors = json(&suite.cli(data_dir, PROVINCE, &["vendor", "list"]).await);
+    let mut private = Vec::new();
+    collect_private(&vendors, &mut private);
+    assert!(
+        private.len() >= 12 * 3,
+        "the demo's NIKs, accounts, addresses: {private:?}"
+    );
+    let text = walk_public_web(&suite).await;
+    let leaked: Vec<&String> = private
+        .iter()
+        .filter(|p| text.contains(p.as_str()))
+        .collect();
+    assert!(
+        leaked.is_empty(),
+        "personal data on the public web: {leaked:?}"
+    );
+    assert!(
+        !text.contains("SP2D"),
+        "a payment reference on the public web"
+    );
     suite.stop().await;
+}
+
+/// Every value of a personal field (NIK, NPWP, bank account, address,
+/// telephone, e-mail) in `value`, as long as it says something.
+fn collect_private(value: &serde_json::Value, into: &mut Vec<String>) {
+    const PERSONAL: [&str; 6] = ["nik", "npwp", "account_number", "address", "phone", "email"];
+    match value {
+        serde_json::Value::Object(fields) => {
+            for (key, field) in fields {
+                match field.as_str() {
+                    Some(text) if PERSONAL.contains(&key.as_str()) && text.len() >= 6 => {
+                        into.push(text.to_string());
+                    }
+                    _ => collect_private(field, into),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|i| collect_private(i, into)),
+        _ => {}
+    }
+}
+
+/// Every route of both public HTTP APIs over the demo's data, each page
+/// followed: the summary, each breakdown (JSON and CSV), the whole ledger
+/// and each transaction, each order's OCDS record, each month's release
+/// package and each year's bulk file; the categories, every product page
+/// and each product. Answers all bodies, concatenated.
+async fn walk_public_web(suite: &Suite) -> String {
+    let client = reqwest::Client::new();
+    let (catalog, reporting) = (&suite.public_http[0], &suite.public_http[1]);
+    let mut text = String::new();
+    // As a polite client does: past the door's rate limit, wait as long as
+    // `Retry-After` says and ask again.
+    let client = &client;
+    let fetch = async |url: &str| loop {
+        let answer = client.get(url).send().await.unwrap();
+        if answer.status() != 429 {
+            return answer;
+        }
+        let wait: u64 = answer.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(wait)).await;
+    };
+    let mut get = async |url: String| -> serde_json::Value {
+        let answer = fetch(&url).await;
+        assert_eq!(answer.status(), 200, "GET {url}");
+        let body = answer.text().await.unwrap();
+        text.push_str(&body);
+        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null)
+    };
+    get(format!("{reporting}/api/v1/summary")).await;
+    for dimension in [
+        "category",
+        "subcategory",
+        "regency",
+        "buyer-regency",
+        "month",
+        "legal-form",
+        "scale",
+        "status",
+        "work-unit",
+        "vendor",
+    ] {
+        get(format!("{reporting}/api/v1/breakdowns/{dimension}")).await;
+        get(format!(
+            "{reporting}/api/v1/breakdowns/{dimension}?format=csv"
+        ))
+        .await;
+    }
+    get(format!(
+        "{reporting}/api/v1/transactions?format=csv&page_size=500"
+    ))
+    .await;
+    let mut orders = Vec::new();
+    let mut next = Some(format!("{reporting}/api/v1/transactions?page_size=7"));
+    while let Some(url) = next {
+        let page = get(url).await;
+        for t in page["data"].as_array().unwrap() {
+            // The WIB month it was placed in, whose release package holds
+            // its placing.
+            let placed = chrono::DateTime::parse_from_rfc3339(t["placed_at"].as_str().unwrap())
+                .unwrap()
+                .with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).unwrap());
+            orders.push((
+                t["order_id"].as_str().unwrap().to_string(),
+                placed.format("%Y-%m").to_string(),
+            ));
+        }
+        next = page["links"]["next"].as_str().map(str::to_string);
+    }
+    assert!(!orders.is_empty());
+    let mut months: Vec<&str> = orders.iter().map(|(_, month)| month.as_str()).collect();
+    months.sort_unstable();
+    months.dedup();
+    for (order, _) in &orders {
+        get(format!("{reporting}/api/v1/transactions/{order}")).await;
+        get(format!("{reporting}/ocds/records/ocds-bkjtg1-{order}.json")).await;
+    }
+    for month in &months {
+        get(format!(
+            "{reporting}/ocds/releases/{month}.json?page_size=1000"
+        ))
+        .await;
+    }
+    let mut years: Vec<&str> = months.iter().map(|m| &m[..4]).collect();
+    years.dedup();
+    let mut bulk = String::new();
+    for year in years {
+        let url = format!("{reporting}/ocds/bulk/{year}.jsonl.gz");
+        let answer = fetch(&url).await;
+        assert_eq!(answer.status(), 200, "GET {url}");
+        let bytes = answer.bytes().await.unwrap();
+        let mut lines = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut lines)
+            .unwrap();
+        bulk.push_str(&lines);
+    }
+    get(format!("{catalog}/api/v1/categories")).await;
+    let mut next = Some(format!("{catalog}/api/v1/products?page_size=9"));
+    let mut products = Vec::new();
+    while let Some(url) = next {
+        let page = get(url).await;
+        for p in page["data"].as_array().unwrap() {
+            products.push(p["id"].as_str().unwrap().to_string());
+        }
+        next = page["links"]["next"].as_str().map(str::to_string);
+    }
+    assert!(
+        !products.is_empty(),
+        "the storefront shows the demo's products"
+    );
+    for product in &products {
+        get(format!("{catalog}/api/v1/products/{product}")).await;
+    }
+    text + &bulk
 }
 
 #[test]
