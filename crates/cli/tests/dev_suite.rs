@@ -721,7 +721,7 @@ async fn walk_public_web(suite: &Suite) -> String {
     }
     for month in &months {
         get(format!(
-            "{reporting}/ocds/releases/{month}.json?page_size=1000"
+            "{reporting}/ocds/releases/{month}.json?page_size=250"
         ))
         .await;
     }

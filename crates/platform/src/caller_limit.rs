@@ -138,15 +138,24 @@ fn client_address(peer: IpAddr, headers: &http::HeaderMap, trusted: &[IpNet]) ->
         .map(str::trim)
         .collect::<Vec<_>>();
     for hop in forwarded.iter().rev() {
-        match hop.parse::<IpAddr>() {
-            Ok(ip) if is_trusted(&ip) => continue,
-            Ok(ip) => return ip,
+        match hop_address(hop) {
+            Some(ip) if is_trusted(&ip) => continue,
+            Some(ip) => return ip,
             // A hop that is not an address was not written by a proxy we
             // trust: the proxy nearest it is the client we know.
-            Err(_) => break,
+            None => break,
         }
     }
     peer
+}
+
+/// The address of an `x-forwarded-for` hop, which some proxies write with
+/// its port (`192.0.2.7:5678`, `[2001:db8::7]:443`).
+fn hop_address(hop: &str) -> Option<IpAddr> {
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    hop.parse::<std::net::SocketAddr>().ok().map(|a| a.ip())
 }
 
 /// IPv4 addresses as they are; IPv6 ones by their /64.
@@ -264,6 +273,14 @@ mod tests {
             client_address(ip("10.1.2.3"), &http::HeaderMap::new(), &trusted),
             ip("10.1.2.3")
         );
+        // A hop written with its port is its address.
+        for hop in ["203.0.113.7:5678", "[2001:db8::7]:443"] {
+            let expected = hop_address(hop).unwrap();
+            assert_eq!(
+                client_address(ip("10.1.2.3"), &forwarded(hop), &trusted),
+                expected
+            );
+        }
     }
 
     #[test]

@@ -239,12 +239,12 @@ impl ServiceHost {
     /// `service` with `methods` open to calls without a token (as
     /// [`crate::auth::Actor::public`], for the service's policy to decide
     /// on), and every other method authenticated.
-    pub fn with_public_methods<S>(
+    pub fn with_public_methods<S: tonic::server::NamedService>(
         &self,
         service: S,
         methods: &'static [&'static str],
     ) -> Authenticated<S> {
-        Authenticated::public_methods(service, self.verifier.clone(), methods)
+        Authenticated::public_methods(service, self.verifier.clone(), S::NAME, methods)
     }
 
     /// A background task (a consumer, a feed) started by `serve` and told

@@ -560,7 +560,13 @@ async fn time(State(door): State<Door>, request: Request, next: Next) -> Respons
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
+    // Vendors' words are served as JSON, CSV and text: never as anything
+    // a browser guesses.
+    response.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     door.durations
         .get_or_create(&[
             ("http_request_method", method.to_string()),
@@ -624,7 +630,12 @@ async fn tag_and_cache(State(door): State<Door>, request: Request, next: Next) -
             .insert(header::CACHE_CONTROL, door.cache_control.clone());
     }
     use http_body::Body as _;
-    if response.body().size_hint().exact().is_none() {
+    let small = response
+        .body()
+        .size_hint()
+        .exact()
+        .is_some_and(|size| size <= MAX_TAGGED_BYTES as u64);
+    if !small {
         return response;
     }
     let (mut parts, body) = response.into_parts();

@@ -41,6 +41,10 @@ async fn door(settings: HttpSettings, pause: Duration) -> Door {
             }),
         )
         .route(
+            "/api/v1/large",
+            get(|| async { vec![b'x'; 17 * 1024 * 1024] }),
+        )
+        .route(
             "/api/v1/slow",
             get(move || async move {
                 tokio::time::sleep(pause).await;
@@ -175,6 +179,17 @@ async fn a_read_carries_an_etag_and_a_repeat_with_it_is_answered_304() {
         .await
         .unwrap();
     assert_eq!(other.status(), 200);
+    // An answer larger than the ETag is computed over goes out whole,
+    // untagged.
+    let large = client
+        .get(format!("{}/api/v1/large", door.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(large.status(), 200);
+    assert!(large.headers().get("etag").is_none());
+    assert_eq!(large.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(large.bytes().await.unwrap().len(), 17 * 1024 * 1024);
 }
 
 #[tokio::test]

@@ -32,6 +32,12 @@ key that is not a setting cannot be set.
 {{- $_ := set $env "METRICS__ENABLED" (.Values.metrics.enabled | toString) -}}
 {{- $_ := set $env "HTTP__ENABLED" (.Values.publicHttp.enabled | toString) -}}
 {{- $_ := set $env "HTTP__LISTEN" (printf "0.0.0.0:%d" (int .Values.publicHttp.port)) -}}
+{{- /* Links (links.next, OCDS uri) name the public host over https, not
+whatever Host a client sent, unless settings.http.public_url says
+otherwise. */ -}}
+{{- if and .Values.publicHttp.enabled .Values.publicHttp.ingress.enabled .Values.publicHttp.ingress.host (not (dig "http" "public_url" "" .Values.settings)) -}}
+{{- $_ := set $env "HTTP__PUBLIC_URL" (printf "https://%s" .Values.publicHttp.ingress.host) -}}
+{{- end -}}
 {{- /* On the pod's own address only: not on every interface of a pod
 that may share a network namespace (POD_IP comes first in the env). */ -}}
 {{- $_ := set $env "METRICS__LISTEN" (printf "$(POD_IP):%d" (int .Values.metrics.port)) -}}

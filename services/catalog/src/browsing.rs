@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use blangkon_domain::Actor;
 
 use crate::Catalog;
+use crate::domain::product::ProductStatus;
 use crate::error::{CatalogError, Result};
 use crate::policy;
 use crate::search::{self, Query};
@@ -48,11 +49,17 @@ impl Catalog {
             .map(|r| (r.id.clone(), r))
             .collect();
         // A product the index still holds but the table no longer does is
-        // left out of this page rather than failing it.
+        // left out of this page rather than failing it; so is one unlisted
+        // since the index last heard of it, for those who see only what is
+        // listed (the public among them).
         let hits = result
             .hits
             .iter()
             .filter_map(|h| rows.remove(&h.product_id).map(|row| (row, h.score)))
+            .filter(|(row, _)| {
+                row.status == ProductStatus::Listed
+                    || policy::sees_every_product_of(actor, &row.vendor_id)
+            })
             .collect();
         Ok(SearchPage {
             hits,

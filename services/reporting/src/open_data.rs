@@ -395,18 +395,19 @@ impl OpenData {
 
     /// The compiled releases of up to `limit` orders placed in `year`
     /// (WIB), after the order `after`: one JSON line each, and the last
-    /// order's id to go on from (`None` when none are left).
+    /// order to go on from (`None` when none are left).
     pub async fn compiled_lines(
         &self,
         year: i32,
-        after: Option<&str>,
+        after: Option<&store::PlacedAfter>,
         limit: u64,
-    ) -> Result<(String, Option<String>)> {
+    ) -> Result<(String, Option<store::PlacedAfter>)> {
         let (from, until) = (format!("{year:04}-01-01"), format!("{year:04}-12-31"));
-        let ids = store::orders_placed(&self.db, &from, &until, after, limit).await?;
-        let Some(last) = ids.last().cloned() else {
+        let placed = store::orders_placed(&self.db, &from, &until, after, limit).await?;
+        let Some(last) = placed.last().cloned() else {
             return Ok((String::new(), None));
         };
+        let ids: Vec<String> = placed.into_iter().map(|p| p.order_id).collect();
         let versions = store::versions_of_all(&self.db, &ids).await?;
         let names = store::names_for_all(&self.db, &versions).await?;
         let mut by_order: Vec<(String, Vec<serde_json::Value>)> = Vec::new();

@@ -472,7 +472,7 @@ pub async fn walk_ocds(s: &Suite, order: &str) {
     let monthly = reporting
         .json(
             template,
-            &format!("/ocds/releases/{month}.json?page_size=1000"),
+            &format!("/ocds/releases/{month}.json?page_size=250"),
         )
         .await;
     assert!(monthly["releases"].as_array().unwrap().len() >= releases.len() / days.len());
@@ -491,6 +491,16 @@ pub async fn walk_ocds(s: &Suite, order: &str) {
             )
             .await,
         ["cursor"]
+    );
+    assert_eq!(
+        reporting
+            .refused(
+                template,
+                &format!("/ocds/releases/{}.json?page_size=251", days[0]),
+                400
+            )
+            .await,
+        ["page_size"]
     );
 
     // The record of the order that went the whole way.

@@ -135,17 +135,24 @@ pub struct Authenticated<S> {
 enum PublicMethods {
     None,
     All,
-    Only(&'static [&'static str]),
+    /// These methods of this service (its fully qualified name).
+    Only {
+        service: &'static str,
+        methods: &'static [&'static str],
+    },
 }
 
 impl PublicMethods {
+    /// Whether a call of `path` (`/<package.Service>/<Method>`) without a
+    /// token may go on.
     fn admit(self, path: &str) -> bool {
         match self {
             Self::None => false,
             Self::All => true,
-            Self::Only(methods) => path
-                .rsplit_once('/')
-                .is_some_and(|(_, method)| methods.contains(&method)),
+            Self::Only { service, methods } => path
+                .strip_prefix('/')
+                .and_then(|p| p.split_once('/'))
+                .is_some_and(|(s, method)| s == service && methods.contains(&method)),
         }
     }
 }
@@ -170,18 +177,20 @@ impl<S> Authenticated<S> {
         }
     }
 
-    /// Calls of `methods` (names as the service defines them, such as
-    /// `SearchProducts`) without a token pass as [`Actor::public`]; every
-    /// other call needs a good token.
+    /// Calls of `methods` of `service` (its fully qualified name, and the
+    /// methods as it defines them, such as `SearchProducts`) without a
+    /// token pass as [`Actor::public`]; every other call needs a good
+    /// token.
     pub fn public_methods(
         inner: S,
         verifier: Arc<TokenVerifier>,
+        service: &'static str,
         methods: &'static [&'static str],
     ) -> Self {
         Self {
             inner,
             verifier,
-            public: PublicMethods::Only(methods),
+            public: PublicMethods::Only { service, methods },
         }
     }
 }

@@ -121,6 +121,12 @@ pub fn release(publisher: &Publisher, order: &OrderFacts, names: &Names) -> Valu
             }]
         });
     }
+    // Once paid, the payment's payer and payee are parties in those roles.
+    let (buyer_roles, supplier_roles): (&[&str], &[&str]) = if order.paid_at.is_some() {
+        (&["buyer", "payer"], &["supplier", "payee"])
+    } else {
+        (&["buyer"], &["supplier"])
+    };
     json!({
         "ocid": ocid,
         "id": format!("{ocid}-{}", order.version),
@@ -129,8 +135,8 @@ pub fn release(publisher: &Publisher, order: &OrderFacts, names: &Names) -> Valu
         "initiationType": "tender",
         "language": "id",
         "parties": [
-            party(&buyer, "buyer", &order.buyer_regency, &names.buyer_regency),
-            party(&supplier, "supplier", &order.vendor_regency, &names.vendor_regency),
+            party(&buyer, buyer_roles, &order.buyer_regency, &names.buyer_regency),
+            party(&supplier, supplier_roles, &order.vendor_regency, &names.vendor_regency),
         ],
         "buyer": buyer,
         "tender": {
@@ -171,9 +177,9 @@ fn item(item: &ItemFacts) -> Value {
 }
 
 /// An organization of the release (`reference`: its id and name) in its
-/// one role, located in its regency: "Kota Semarang (33.74)", or the
+/// roles, located in its regency: "Kota Semarang (33.74)", or the
 /// code alone where reporting knows no name.
-fn party(reference: &Value, role: &str, regency_code: &str, regency_name: &str) -> Value {
+fn party(reference: &Value, roles: &[&str], regency_code: &str, regency_name: &str) -> Value {
     let region = if regency_name.is_empty() {
         regency_code.to_string()
     } else {
@@ -182,7 +188,7 @@ fn party(reference: &Value, role: &str, regency_code: &str, regency_name: &str) 
     json!({
         "id": reference["id"],
         "name": reference["name"],
-        "roles": [role],
+        "roles": roles,
         "address": {
             "region": region,
             "countryName": "Indonesia",

@@ -31,7 +31,12 @@ use crate::open_data::OpenData;
 pub(crate) struct Web {
     open_data: OpenData,
     http: HttpSettings,
+    /// Downloads of a whole year's OCDS under way at once, at most.
+    bulk_downloads: std::sync::Arc<tokio::sync::Semaphore>,
 }
+
+/// Years' bulk downloads one replica streams at once.
+const BULK_DOWNLOADS: usize = 2;
 
 /// The routes of the reporting service's public HTTP API.
 pub fn routes(open_data: OpenData, http: HttpSettings) -> Router {
@@ -45,7 +50,11 @@ pub fn routes(open_data: OpenData, http: HttpSettings) -> Router {
         .route("/ocds/records/{file}", get(ocds::record))
         .route("/ocds/bulk/{file}", get(ocds::bulk))
         .route("/ocds/publication-policy", get(ocds::publication_policy))
-        .with_state(Web { open_data, http })
+        .with_state(Web {
+            open_data,
+            http,
+            bulk_downloads: std::sync::Arc::new(tokio::sync::Semaphore::new(BULK_DOWNLOADS)),
+        })
 }
 
 /// The OpenAPI document of this API.

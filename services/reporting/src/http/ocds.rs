@@ -41,7 +41,7 @@ fn json(value: &serde_json::Value) -> Response {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 struct ReleasesQuery {
-    /// Releases per page, 1 to 1000 (250 by default).
+    /// Releases per page, 1 to 250 (100 by default).
     page_size: Option<u32>,
     /// Where the page starts: the `cursor` of the previous page's
     /// `links.next`.
@@ -77,7 +77,9 @@ pub(super) async fn releases(
         ));
     };
     let mut params = QueryParams::parse(uri.query());
-    let page_size = params.page_size("page_size", 250, 1_000)?;
+    // An order of a hundred lines is a release of some 90 kB: 250 of them
+    // are the most one answer holds.
+    let page_size = params.page_size("page_size", 100, 250)?;
     let after: Option<ReleaseAfter> = params.parsed("cursor", |text| {
         page::read::<ReleaseAfter>(text).ok_or_else(|| "is not a cursor this API gave".to_string())
     })?;
@@ -153,6 +155,7 @@ pub(super) async fn record(
     responses(
         (status = 200, description = "Compiled releases, one per line, gzipped", content_type = "application/gzip", body = String),
         (status = 404, description = "Not a year, or no order was placed in it", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Other downloads of a year are under way: see Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests from this address: see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -171,6 +174,15 @@ pub(super) async fn bulk(
         .ok_or_else(not_found)?;
     // The first step answers whether there is anything at all, before the
     // answer starts.
+    // A year's download reads and compresses every order of the year, and
+    // streams longer than a request's deadline: a few at a time per
+    // replica, each holding its permit until its last byte.
+    let Ok(permit) = web.bulk_downloads.clone().try_acquire_owned() else {
+        return Err(Problem::unavailable(
+            "the server is preparing other downloads of a whole year: try again in a minute",
+            60,
+        ));
+    };
     let (first, after) = web
         .open_data
         .compiled_lines(year, None, BULK_STEP)
@@ -183,10 +195,10 @@ pub(super) async fn bulk(
     gzip.write_all(first.as_bytes())
         .map_err(|_| Problem::internal())?;
     let open_data = web.open_data.clone();
-    let chunks = futures::stream::unfold(Some((after, gzip)), move |state| {
+    let chunks = futures::stream::unfold(Some((after, gzip, permit)), move |state| {
         let open_data = open_data.clone();
         async move {
-            let (after, mut gzip) = state?;
+            let (after, mut gzip, permit) = state?;
             let next = match after {
                 Some(after) => {
                     open_data
@@ -209,7 +221,10 @@ pub(super) async fn bulk(
             match step {
                 Ok(Some(after)) => {
                     let chunk = std::mem::take(gzip.get_mut());
-                    Some((Ok::<_, std::io::Error>(chunk), Some((Some(after), gzip))))
+                    Some((
+                        Ok::<_, std::io::Error>(chunk),
+                        Some((Some(after), gzip, permit)),
+                    ))
                 }
                 Ok(None) => Some((gzip.finish(), None)),
                 Err(e) => Some((Err(e), None)),

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use blangkon_platform::db;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
@@ -33,11 +33,14 @@ pub async fn save_order_version(
     conn: &impl ConnectionTrait,
     facts: &OrderFacts,
 ) -> Result<(), DbErr> {
+    // Microseconds, as PostgreSQL keeps them, on SQLite too: the release
+    // cursor is in microseconds, and a finer time would repeat its row.
+    let changed_at = facts.changed_at.trunc_subsecs(6);
     let row = order_version::ActiveModel {
         order_id: Set(facts.order_id.clone()),
         version: Set(facts.version),
         status: Set(facts.status),
-        changed_at: Set(facts.changed_at),
+        changed_at: Set(changed_at),
         changed_day: Set(calendar::day_of(facts.changed_at)),
         bast_date: Set(facts.bast_date.clone()),
         paid_at: Set(facts.paid_at),
@@ -104,30 +107,52 @@ pub async fn versions_of(
     as_orders_then(conn, versions).await
 }
 
-/// A page of the ids of the orders placed on the WIB days
-/// `from..=until`, after `after`, in id order: the records of a year's
-/// bulk file, a page at a time.
+/// Where a page of placed orders starts: after this order of this day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacedAfter {
+    pub day: String,
+    pub order_id: String,
+}
+
+/// A page of the orders placed on the WIB days `from..=until`, after
+/// `after`, by day then id (the index `orders_day`): the records of a
+/// year's bulk file, a page at a time.
 pub async fn orders_placed(
     conn: &impl ConnectionTrait,
     from_day: &str,
     until_day: &str,
-    after: Option<&str>,
+    after: Option<&PlacedAfter>,
     limit: u64,
-) -> Result<Vec<String>, DbErr> {
+) -> Result<Vec<PlacedAfter>, DbErr> {
+    use order::Column as O;
     let mut query = order::Entity::find()
         .select_only()
-        .column(order::Column::OrderId)
-        .filter(order::Column::PlacedDay.gte(from_day))
-        .filter(order::Column::PlacedDay.lte(until_day));
+        .column(O::PlacedDay)
+        .column(O::OrderId)
+        .filter(O::PlacedDay.gte(from_day))
+        .filter(O::PlacedDay.lte(until_day));
     if let Some(after) = after {
-        query = query.filter(order::Column::OrderId.gt(after));
+        query = query.filter(
+            Condition::any()
+                .add(O::PlacedDay.gt(after.day.as_str()))
+                .add(
+                    Condition::all()
+                        .add(O::PlacedDay.eq(after.day.as_str()))
+                        .add(O::OrderId.gt(after.order_id.as_str())),
+                ),
+        );
     }
-    query
-        .order_by_asc(order::Column::OrderId)
+    let rows = query
+        .order_by_asc(O::PlacedDay)
+        .order_by_asc(O::OrderId)
         .limit(limit)
-        .into_tuple::<String>()
+        .into_tuple::<(String, String)>()
         .all(conn)
-        .await
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(day, order_id)| PlacedAfter { day, order_id })
+        .collect())
 }
 
 /// Every version of each of `order_ids`, by order then version.
