@@ -22,6 +22,18 @@ impl Service for ReportingService {
     type Migrator = crate::store::migrations::Migrator;
 
     async fn build(host: &mut ServiceHost, settings: &Settings) -> Result<Routes, StartError> {
+        // Orders a replica of an older release changed after the migration
+        // that began keeping versions (during a rolling upgrade) get their
+        // current version kept now, before the projection goes on.
+        let kept = crate::store::keep_current_versions(host.database())
+            .await
+            .map_err(|e| StartError::step("keeping the orders' current versions", e))?;
+        if kept > 0 {
+            tracing::info!(
+                orders = kept,
+                "kept the current version of orders changed meanwhile"
+            );
+        }
         let handler = Arc::new(Projection::new(host.waker()));
         host.consume(projection::CONSUMER, projection::SOURCES, handler)?;
         let api = ReportingApi::new(host.database().clone(), settings.service.clone());

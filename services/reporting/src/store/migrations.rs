@@ -345,40 +345,7 @@ impl MigrationTrait for KeepOrderVersions {
         .await?;
         // Existing orders keep their current version as their one release:
         // the versions before it were not kept before this migration.
-        backfill_versions(m.get_connection()).await
-    }
-}
-
-/// The current version of every order already in the read model, as its
-/// one release, a thousand orders a statement.
-async fn backfill_versions(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
-    use sea_orm::{
-        ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    };
-
-    use super::entities::{order, order_version};
-    let mut after: Option<String> = None;
-    loop {
-        let mut query = order::Entity::find().order_by_asc(order::Column::OrderId);
-        if let Some(after) = &after {
-            query = query.filter(order::Column::OrderId.gt(after.as_str()));
-        }
-        let rows = query.limit(1_000).all(conn).await?;
-        let Some(last) = rows.last() else {
-            return Ok(());
-        };
-        after = Some(last.order_id.clone());
-        let versions = rows.into_iter().map(|o| order_version::ActiveModel {
-            changed_day: Set(crate::domain::calendar::day_of(o.changed_at)),
-            order_id: Set(o.order_id),
-            version: Set(o.version),
-            status: Set(o.status),
-            changed_at: Set(o.changed_at),
-            bast_date: Set(o.bast_date),
-            paid_at: Set(o.paid_at),
-        });
-        order_version::Entity::insert_many(versions)
-            .exec_without_returning(conn)
-            .await?;
+        super::keep_current_versions(m.get_connection()).await?;
+        Ok(())
     }
 }

@@ -53,6 +53,60 @@ pub async fn save_order_version(
     Ok(())
 }
 
+/// Keeps the current version of every order that has none kept, a
+/// thousand orders a statement; answers how many. The migration that began
+/// keeping versions runs it for the orders it finds, and the service at
+/// each start for those a replica of an older release changed meanwhile
+/// (a rolling upgrade runs both for a while). Plain SQL over the columns
+/// it names, so that a later migration adding a column to `orders` leaves
+/// it working.
+pub async fn keep_current_versions(conn: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    use sea_orm::Statement;
+    let backend = conn.get_database_backend();
+    let mut kept = 0;
+    loop {
+        let rows = conn
+            .query_all_raw(Statement::from_string(
+                backend,
+                "SELECT o.order_id, o.version, o.status, o.changed_at, o.bast_date, o.paid_at \
+                 FROM orders o WHERE NOT EXISTS (SELECT 1 FROM order_versions v \
+                 WHERE v.order_id = o.order_id AND v.version = o.version) LIMIT 1000",
+            ))
+            .await?;
+        if rows.is_empty() {
+            return Ok(kept);
+        }
+        let versions = rows
+            .iter()
+            .map(|row| {
+                let changed_at: DateTime<Utc> = row.try_get("", "changed_at")?;
+                Ok(order_version::ActiveModel {
+                    order_id: Set(row.try_get("", "order_id")?),
+                    version: Set(row.try_get("", "version")?),
+                    status: Set(row.try_get("", "status")?),
+                    changed_at: Set(changed_at.trunc_subsecs(6)),
+                    changed_day: Set(calendar::day_of(changed_at)),
+                    bast_date: Set(row.try_get("", "bast_date")?),
+                    paid_at: Set(row.try_get("", "paid_at")?),
+                })
+            })
+            .collect::<Result<Vec<_>, DbErr>>()?;
+        kept += versions.len() as u64;
+        let key = [
+            order_version::Column::OrderId,
+            order_version::Column::Version,
+        ];
+        order_version::Entity::insert_many(versions)
+            .on_conflict(
+                sea_orm::sea_query::OnConflict::columns(key)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(conn)
+            .await?;
+    }
+}
+
 /// A page of the versions that happened on the WIB days `from..=until`,
 /// in release order, each as its order stood then.
 pub async fn versions_page(
@@ -218,4 +272,35 @@ async fn as_orders_then(
             Some(facts)
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use blangkon_testkit::fixtures::memory_database;
+
+    use super::*;
+    use crate::domain::figures::tests::order;
+    use crate::store::{migrations::Migrator, save_order};
+
+    #[tokio::test]
+    async fn an_order_changed_without_its_version_kept_gets_it_once() {
+        let db = memory_database::<Migrator>().await;
+        // As a replica of the release before versions were kept changes
+        // an order: the order row, no version.
+        let placed = order("placed", 0);
+        save_order(&db, &placed, true).await.unwrap();
+        save_order_version(&db, &placed).await.unwrap();
+        let accepted = order("accepted", 1);
+        save_order(&db, &accepted, false).await.unwrap();
+        assert_eq!(keep_current_versions(&db).await.unwrap(), 1);
+        assert_eq!(keep_current_versions(&db).await.unwrap(), 0, "once");
+        let versions = versions_of(&db, "o-1").await.unwrap();
+        let kept: Vec<(i64, &str)> = versions
+            .iter()
+            .map(|v| (v.version, v.status.as_str()))
+            .collect();
+        assert_eq!(kept, [(0, "placed"), (1, "accepted")]);
+        assert_eq!(versions[1].changed_at, accepted.changed_at);
+        assert_eq!(versions[1].items.len(), 2, "as the order stood then");
+    }
 }
