@@ -606,6 +606,31 @@ async fn the_planted_patterns_are_flagged_and_nothing_ordinary_is(test_db: TestD
             .unwrap(),
         None
     );
+    // A replica still running with the old thresholds (a rolling update)
+    // does not apply an order with them: its event is retried until a
+    // replica with the thresholds in force takes it.
+    let rice = Product {
+        id: uuid(0xb0, 0),
+        vendor: uuid(0xa0, 0),
+        category: "katering.nasi-kotak",
+        unit: "kotak",
+        price: 25_000,
+    };
+    let mut later = Year {
+        orders: 10_000,
+        ..Year::default()
+    };
+    later.order(("Dinas Koperasi", SEMARANG), &rice, 100, None, 300);
+    let refused = inbox::apply(&db, CONSUMER, &live, &later.events[0]).await;
+    assert!(refused.is_err(), "{refused:?}");
+    let current = Projection::new(RelayWaker::default(), stricter.clone());
+    inbox::apply(&db, CONSUMER, &current, &later.events[0])
+        .await
+        .unwrap();
+    let txn = db.begin().await.unwrap();
+    let changes = red_flags::recompute_all(&txn, &stricter).await.unwrap();
+    txn.commit().await.unwrap();
+    assert!(changes.is_empty(), "{changes:?}");
 }
 
 #[tokio::test]

@@ -56,7 +56,7 @@ pub struct Thresholds {
     /// outlier among them (Cardinal's R048 uses 20).
     pub outlier_min_group: usize,
     /// Earlier prices of the same product needed before a price can be
-    /// judged against them (ours).
+    /// judged against them, 1 to 20 (the last 20 are looked at; ours).
     pub own_history_min: usize,
     /// A unit price above this percentage of the median of the product's
     /// earlier prices is an outlier against its own history (150; ours).
@@ -86,7 +86,11 @@ impl Thresholds {
     /// The first field out of range, named, with what it must be.
     pub fn check(&self) -> Result<(), (&'static str, &'static str)> {
         let checks: [(bool, &str, &str); 9] = [
-            (self.ceiling > 0, "ceiling", "must be positive"),
+            (
+                (1..=MAX_AMOUNT).contains(&self.ceiling),
+                "ceiling",
+                "must be 1 to 1000000000000000",
+            ),
             (
                 (1..=99).contains(&self.just_under_percent),
                 "just_under_percent",
@@ -113,9 +117,9 @@ impl Thresholds {
                 "must be 4 to 100000",
             ),
             (
-                (1..=1_000).contains(&self.own_history_min),
+                (1..=HISTORY).contains(&self.own_history_min),
                 "own_history_min",
-                "must be 1 to 1000",
+                "must be 1 to 20 (the earlier prices looked at)",
             ),
             (
                 (101..=10_000).contains(&self.own_history_percent),
@@ -610,7 +614,7 @@ pub fn split_flags(orders: &[FlagOrder], t: &Thresholds) -> Vec<RedFlag> {
             flag.buyer_work_unit = first.buyer_work_unit.clone();
             flag.buyer_regency = first.buyer_regency.clone();
             flag.vendor_id = first.vendor_id.clone();
-            flag.amount = members.iter().map(|o| o.total).sum();
+            flag.amount = saturating_sum(members.iter().map(|o| o.total));
             flag.reference = t.ceiling;
             flag
         })
@@ -624,7 +628,7 @@ pub fn concentration_flags(scope: &Scope, orders: &[FlagOrder], t: &Thresholds) 
     for o in orders {
         let entry = by_vendor.entry(&o.vendor_id).or_default();
         entry.0 += 1;
-        entry.1 += o.total;
+        entry.1 = entry.1.saturating_add(o.total);
     }
     let rows: Vec<(String, usize, i64)> = by_vendor
         .iter()
@@ -669,7 +673,7 @@ pub fn concentration_flag(
     flag.buyer_regency = regency.clone();
     flag.vendor_id = share.vendor_id.clone();
     flag.amount = share.share_bp;
-    flag.reference = by_vendor.iter().map(|(_, _, value)| value).sum();
+    flag.reference = saturating_sum(by_vendor.iter().map(|(_, _, value)| *value));
     flag.group_size = by_vendor.iter().map(|(_, n, _)| *n as i64).sum();
     Some(flag)
 }
@@ -764,6 +768,16 @@ pub fn own_price_flags(lines: &[PricedLine], t: &Thresholds) -> Vec<RedFlag> {
 /// The earlier prices of a product its history looks at, newest first.
 const HISTORY: usize = 20;
 
+/// A sum of amounts that stops at the largest instead of wrapping (no
+/// order comes near; a damaged one must not turn a sum negative).
+fn saturating_sum(values: impl IntoIterator<Item = i64>) -> i64 {
+    values.into_iter().fold(0, i64::saturating_add)
+}
+
+/// The largest ceiling (a quadrillion rupiah): the rules' arithmetic on
+/// amounts stays far from overflow.
+const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
+
 /// An order as the split rule sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Purchase {
@@ -798,7 +812,7 @@ pub fn split_purchases(purchases: &[Purchase], t: &Thresholds) -> Vec<Vec<String
             .position(|p| p.placed_at - first > window)
             .map_or(under.len(), |n| start + n);
         let run = &under[start..end];
-        let sum: i64 = run.iter().map(|p| p.total).sum();
+        let sum = saturating_sum(run.iter().map(|p| p.total));
         if run.len() >= 2 && sum > t.ceiling {
             groups.push(run.iter().map(|p| p.order_id.clone()).collect());
             start = end;
@@ -823,7 +837,7 @@ pub struct Share {
 /// value)`), when the buyer has placed enough orders; `None` otherwise.
 pub fn concentration(by_vendor: &[(String, usize, i64)], t: &Thresholds) -> Option<Share> {
     let orders: usize = by_vendor.iter().map(|(_, n, _)| n).sum();
-    let spent: i64 = by_vendor.iter().map(|(_, _, v)| v).sum();
+    let spent = saturating_sum(by_vendor.iter().map(|(_, _, v)| *v));
     if orders < t.concentration_min_orders || spent <= 0 {
         return None;
     }
@@ -848,7 +862,8 @@ pub fn upper_fence(prices: &[i64], t: &Thresholds) -> Option<i64> {
     let mut sorted = prices.to_vec();
     sorted.sort_unstable();
     let (q1, q3) = (quantile(&sorted, 1, 4), quantile(&sorted, 3, 4));
-    Some(q3 + (q3 - q1) * 3 / 2)
+    let fence = i128::from(q3) + (i128::from(q3) - i128::from(q1)) * 3 / 2;
+    Some(i64::try_from(fence).unwrap_or(i64::MAX))
 }
 
 /// The `num/den` quantile of sorted `values`, interpolating linearly
@@ -858,9 +873,10 @@ fn quantile(sorted: &[i64], num: usize, den: usize) -> i64 {
     // Position (n - 1) * q, as a whole part and a remainder over `den`.
     let scaled = (n - 1) * num;
     let (i, rem) = (scaled / den, scaled % den);
-    let low = sorted[i];
-    let high = sorted[(i + 1).min(n - 1)];
-    low + (high - low) * rem as i64 / den as i64
+    let low = i128::from(sorted[i]);
+    let high = i128::from(sorted[(i + 1).min(n - 1)]);
+    // Between two i64 values: the result is one too.
+    (low + (high - low) * rem as i128 / den as i128) as i64
 }
 
 /// Whether an order placed at `placed_at` went to a vendor verified at

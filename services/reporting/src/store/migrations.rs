@@ -446,7 +446,7 @@ impl MigrationTrait for KeepRedFlags {
             ),
             // The rules' scopes: a regency's buyers', a work unit's (its
             // name is unique within its regency), one work unit's to one
-            // vendor; a category's prices (read from the index alone); a
+            // vendor; a category's prices; a
             // product's lines.
             index(
                 "orders_buyer",

@@ -30,16 +30,20 @@ use crate::domain::red_flags::{
     price_outliers, split_flags, upper_fence,
 };
 
-/// What a recomputation changed: flags raised or changed, flags cleared.
+/// What a recomputation changed: flags raised or whose orders changed
+/// (streamed), flags whose figures alone moved (a category's fence with
+/// each new price, a regency's spending with each order: stored, not
+/// streamed, or every order would republish them), flags cleared.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct FlagChanges {
     pub raised: Vec<RedFlag>,
+    pub updated: Vec<RedFlag>,
     pub cleared: Vec<RedFlag>,
 }
 
 impl FlagChanges {
     pub fn is_empty(&self) -> bool {
-        self.raised.is_empty() && self.cleared.is_empty()
+        self.raised.is_empty() && self.updated.is_empty() && self.cleared.is_empty()
     }
 }
 
@@ -54,25 +58,45 @@ fn lock_key(scope: &str) -> i64 {
     i64::from_be_bytes(digest[..8].try_into().unwrap_or_default())
 }
 
-async fn lock_scopes(conn: &impl ConnectionTrait, scopes: &BTreeSet<String>) -> Result<(), DbErr> {
+/// The lock key of a vendor's verification date: what a new order to it
+/// reads and a verification changes.
+fn vendor_lock(vendor_id: &str) -> String {
+    serde_json::to_string(&["vendor", vendor_id]).unwrap_or_default()
+}
+
+/// Takes the shared lock of all flags, then the locks of `vendors`, then
+/// those of `scopes`, each set sorted: every evaluation takes its locks in
+/// this one order, so two never wait for each other in a circle.
+async fn lock_scopes(
+    conn: &impl ConnectionTrait,
+    vendors: &BTreeSet<String>,
+    scopes: &BTreeSet<String>,
+) -> Result<(), DbErr> {
     if conn.get_database_backend() != DbBackend::Postgres {
         return Ok(());
     }
-    // Sorted: two transactions never wait for each other in a circle. One
-    // statement, its locks taken left to right.
-    let keys: BTreeSet<i64> = scopes.iter().map(|s| lock_key(s)).collect();
-    let mut sql = "SELECT pg_advisory_xact_lock_shared($1)".to_string();
-    let mut values: Vec<sea_orm::Value> = vec![ALL_FLAGS_LOCK.into()];
+    lock_keys(conn, "pg_advisory_xact_lock_shared", [ALL_FLAGS_LOCK]).await?;
+    let vendors: BTreeSet<i64> = vendors.iter().map(|v| lock_key(&vendor_lock(v))).collect();
+    lock_keys(conn, "pg_advisory_xact_lock", vendors).await?;
+    let scopes: BTreeSet<i64> = scopes.iter().map(|s| lock_key(s)).collect();
+    lock_keys(conn, "pg_advisory_xact_lock", scopes).await
+}
+
+/// Takes `keys` with `function`, in their order, a statement per key:
+/// a vendor's scopes may be tens of thousands.
+async fn lock_keys(
+    conn: &impl ConnectionTrait,
+    function: &str,
+    keys: impl IntoIterator<Item = i64>,
+) -> Result<(), DbErr> {
     for key in keys {
-        values.push(key.into());
-        sql.push_str(&format!(", pg_advisory_xact_lock(${})", values.len()));
+        conn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!("SELECT {function}($1)"),
+            [key.into()],
+        ))
+        .await?;
     }
-    conn.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        sql,
-        values,
-    ))
-    .await?;
     Ok(())
 }
 
@@ -330,7 +354,26 @@ pub async fn recompute(
     t: &Thresholds,
 ) -> Result<FlagChanges, DbErr> {
     let keys: BTreeSet<String> = scopes.iter().map(Scope::key).collect();
-    lock_scopes(conn, &keys).await?;
+    let vendors: BTreeSet<String> = scopes
+        .iter()
+        .filter_map(|scope| match scope {
+            Scope::BuyerVendor { vendor_id, .. } => Some(vendor_id.clone()),
+            _ => None,
+        })
+        .collect();
+    lock_scopes(conn, &vendors, &keys).await?;
+    // A replica still running with other thresholds than those the
+    // stored flags were computed with (a rolling update after a change)
+    // waits to be replaced: its event is retried, not applied with them.
+    if let Some(in_force) = rules_in_force(conn).await?
+        && in_force != rules_text(t)
+    {
+        return Err(DbErr::Custom(
+            "the red flags' thresholds in force are not this replica's: waiting for it to be \
+             restarted with them"
+                .into(),
+        ));
+    }
     let mut fresh = Vec::new();
     for scope in scopes {
         fresh.extend(evaluate(conn, scope, t).await?);
@@ -350,6 +393,15 @@ pub async fn order_scopes_of_vendor(
     conn: &impl ConnectionTrait,
     vendor_id: &str,
 ) -> Result<Vec<Scope>, DbErr> {
+    // Before listing: an order to the vendor being placed meanwhile either
+    // committed already (and is listed) or waits, and then reads the new
+    // verification date.
+    lock_scopes(
+        conn,
+        &BTreeSet::from([vendor_id.to_string()]),
+        &BTreeSet::new(),
+    )
+    .await?;
     Ok(order::Entity::find()
         .select_only()
         .column(order::Column::OrderId)
@@ -464,13 +516,19 @@ async fn write_difference(
         .collect();
     let mut changes = FlagChanges::default();
     for flag in fresh {
-        let before = stored.remove(&flag.flag_id);
-        if before.as_ref() != Some(&flag) {
-            changes.raised.push(flag);
+        match stored.remove(&flag.flag_id) {
+            Some(before) if before == flag => {}
+            Some(before)
+                if before.order_ids == flag.order_ids && before.order_count == flag.order_count =>
+            {
+                changes.updated.push(flag);
+            }
+            _ => changes.raised.push(flag),
         }
     }
-    for chunk in changes.raised.chunks(500) {
-        red_flag::Entity::insert_many(chunk.iter().map(row_of))
+    let written: Vec<&RedFlag> = changes.raised.iter().chain(&changes.updated).collect();
+    for chunk in written.chunks(500) {
+        red_flag::Entity::insert_many(chunk.iter().map(|f| row_of(f)))
             .on_conflict({
                 use red_flag::Column::*;
                 OnConflict::column(FlagId)
