@@ -34,23 +34,7 @@ impl Service for ReportingService {
                 "kept the current version of orders changed meanwhile"
             );
         }
-        // Flags computed with other thresholds (or none yet, after the
-        // migration that added them) are recomputed before events go on.
-        match projection::refresh_red_flags(host.database(), &settings.service.red_flags).await {
-            Ok(Some((raised, cleared))) => {
-                tracing::info!(
-                    raised,
-                    cleared,
-                    "recomputed the red flags with the thresholds in force"
-                );
-            }
-            Ok(None) => {}
-            Err(e) => return Err(StartError::step("recomputing the red flags", e)),
-        }
-        let handler = Arc::new(Projection::new(
-            host.waker(),
-            settings.service.red_flags.clone(),
-        ));
+        let handler = Arc::new(Projection::new(host.waker()));
         host.consume(projection::CONSUMER, projection::SOURCES, handler)?;
         let api = ReportingApi::new(host.database().clone(), settings.service.clone());
         let open_data = OpenData::new(host.database().clone(), settings.service.clone());

@@ -39,15 +39,7 @@ pub async fn find_vendor(
 
 pub async fn save_vendor(conn: &impl ConnectionTrait, row: vendor::Model) -> Result<(), DbErr> {
     use vendor::Column::*;
-    let update = [
-        Name,
-        RegencyCode,
-        LegalForm,
-        Scale,
-        Status,
-        StatusAt,
-        VerifiedAt,
-    ];
+    let update = [Name, RegencyCode, LegalForm, Scale, Status, StatusAt];
     db::upsert(conn, vendor::ActiveModel::from(row), [VendorId], update).await?;
     Ok(())
 }
@@ -246,8 +238,6 @@ pub async fn move_listed(
 /// rebuild.
 pub async fn clear(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
     for table in [
-        "red_flags",
-        "red_flag_rules",
         "listed_counts",
         "order_totals",
         "order_totals_all",
