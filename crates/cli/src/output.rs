@@ -101,15 +101,7 @@ pub fn vendor_json(v: &pb::Vendor) -> Value {
 
 /// Rupiah as Indonesians write it: `Rp15.000.000`.
 pub fn rupiah(value: i64) -> String {
-    let digits = value.unsigned_abs().to_string();
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            grouped.push('.');
-        }
-        grouped.push(c);
-    }
-    format!("{}Rp{grouped}", if value < 0 { "-" } else { "" })
+    blangkon_domain::money::grouped_rupiah(value, '.')
 }
 
 pub fn print_json(value: &Value) {

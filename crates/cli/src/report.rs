@@ -419,6 +419,8 @@ enum StreamName {
     Transactions,
     /// `blangkon.reporting.summary.v1`: running figures by dimension.
     Summary,
+    /// `blangkon.reporting.red-flags.v1`: red flags raised and cleared.
+    RedFlags,
 }
 
 /// Follows an analyst stream and prints each record as one line of JSON,
@@ -431,6 +433,7 @@ pub async fn stream(args: StreamArgs) -> anyhow::Result<()> {
     let topic = match args.stream {
         StreamName::Transactions => topics::REPORTING_TRANSACTIONS,
         StreamName::Summary => topics::REPORTING_SUMMARY,
+        StreamName::RedFlags => topics::REPORTING_RED_FLAGS,
     };
     let topic = format!("{}{topic}", args.topic_prefix);
     // A group of its own each time: a reader, not a member of anyone's group.

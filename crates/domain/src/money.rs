@@ -65,9 +65,35 @@ impl fmt::Display for Rupiah {
     }
 }
 
+/// `value` with its thousands grouped by `separator`, as a person reads
+/// an amount: `Rp15.000.000` in Indonesian (`.`), `Rp15,000,000` in
+/// English (`,`).
+pub fn grouped_rupiah(value: i64, separator: char) -> String {
+    let digits = value.unsigned_abs().to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3 + 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(separator);
+        }
+        grouped.push(c);
+    }
+    format!("{}Rp{grouped}", if value < 0 { "-" } else { "" })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_read_grouped_by_thousands() {
+        assert_eq!(grouped_rupiah(15_000_000, '.'), "Rp15.000.000");
+        assert_eq!(grouped_rupiah(999, ','), "Rp999");
+        assert_eq!(grouped_rupiah(-1_000, ','), "-Rp1,000");
+        assert_eq!(
+            grouped_rupiah(i64::MIN, '.'),
+            "-Rp9.223.372.036.854.775.808"
+        );
+    }
 
     #[test]
     fn arithmetic_that_overflows_is_none_not_a_wrap() {

@@ -29,6 +29,9 @@ pub mod topics {
     /// Analysts' stream: compacted running aggregates, JSON, keyed by
     /// `measure/dimension/key`.
     pub const REPORTING_SUMMARY: &str = "blangkon.reporting.summary.v1";
+    /// Analysts' stream: compacted red flags, JSON, keyed by flag id; a
+    /// flag that no longer holds is sent once more as `cleared`.
+    pub const REPORTING_RED_FLAGS: &str = "blangkon.reporting.red-flags.v1";
 
     use super::TopicSpec;
 
@@ -43,6 +46,10 @@ pub mod topics {
         compacted: true,
         ..TopicSpec::new(REPORTING_SUMMARY, 3)
     };
+    pub const REPORTING_RED_FLAGS_SPEC: TopicSpec<'static> = TopicSpec {
+        compacted: true,
+        ..TopicSpec::new(REPORTING_RED_FLAGS, 3)
+    };
 
     /// Every topic of the suite.
     pub const ALL: &[TopicSpec<'static>] = &[
@@ -51,6 +58,7 @@ pub mod topics {
         ORDER_EVENTS_SPEC,
         REPORTING_TRANSACTIONS_SPEC,
         REPORTING_SUMMARY_SPEC,
+        REPORTING_RED_FLAGS_SPEC,
     ];
 
     /// The spec of topic `name` (named without `kafka.topic_prefix`).

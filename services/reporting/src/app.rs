@@ -34,8 +34,32 @@ impl Service for ReportingService {
                 "kept the current version of orders changed meanwhile"
             );
         }
-        let handler = Arc::new(Projection::new(host.waker()));
+        // Flags computed with other thresholds (or none yet, after the
+        // migration that added them) are recomputed before events go on.
+        match projection::refresh_red_flags(host.database(), &settings.service.red_flags).await {
+            Ok(Some((raised, cleared))) => {
+                tracing::info!(
+                    raised,
+                    cleared,
+                    "recomputed the red flags with the thresholds in force"
+                );
+            }
+            Ok(None) => {}
+            Err(e) => return Err(StartError::step("recomputing the red flags", e)),
+        }
+        let handler = Arc::new(Projection::new(
+            host.waker(),
+            settings.service.red_flags.clone(),
+        ));
         host.consume(projection::CONSUMER, projection::SOURCES, handler)?;
+        let (db, thresholds, waker) = (
+            host.database().clone(),
+            settings.service.red_flags.clone(),
+            host.waker(),
+        );
+        host.run_beside("red flags", move |shutdown| {
+            projection::keep_red_flags(db, thresholds, waker, shutdown)
+        });
         let api = ReportingApi::new(host.database().clone(), settings.service.clone());
         let open_data = OpenData::new(host.database().clone(), settings.service.clone());
         let web = crate::http::routes(open_data, host.http_settings().clone());

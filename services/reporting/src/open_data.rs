@@ -15,9 +15,44 @@ use sea_orm::{DatabaseConnection, DbErr};
 use crate::domain::calendar::Period;
 use crate::domain::figures::{Dimension, INDIVIDUAL, MICRO_SMALL_COOPERATIVE, OrderFacts};
 use crate::domain::ocds::{self, Published, Publisher};
+use crate::domain::red_flags::{FlagKind, Lang, RedFlag, Thresholds};
 use crate::error::{ReportingError, Result};
 use crate::settings::ReportingSettings;
+use crate::store::red_flags::FlagFilter;
 use crate::store::{self, After, OrderFilter, ReleaseAfter, RowAfter, vendor};
+
+/// A red flag as the public reads it: with its vendor's and regency's
+/// names and its explanation in both languages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagView {
+    pub flag: RedFlag,
+    pub vendor_name: String,
+    pub regency_name: String,
+    pub explanation_id: String,
+    pub explanation_en: String,
+}
+
+/// Where a page of red flags ended: after this flag, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagAfter {
+    pub raised_at: DateTime<Utc>,
+    pub flag_id: String,
+}
+
+impl Position for FlagAfter {
+    fn to_text(&self) -> String {
+        format!("{}|{}", self.raised_at.timestamp_micros(), self.flag_id)
+    }
+
+    fn from_text(text: &str) -> Option<Self> {
+        let (micros, flag_id) = text.split_once('|')?;
+        let raised_at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+        (flag_id.len() <= 64 && !flag_id.is_empty()).then(|| Self {
+            raised_at,
+            flag_id: flag_id.to_string(),
+        })
+    }
+}
 
 /// Share of spending regulation reserves for micro and small businesses
 /// and cooperatives, in basis points.
@@ -31,6 +66,8 @@ pub struct OpenData {
     publisher: Publisher,
     /// Most bytes of a release package's JSON.
     package_max_bytes: usize,
+    /// The red flags' thresholds, which their explanations quote.
+    red_flag_rules: Thresholds,
 }
 
 impl OpenData {
@@ -43,7 +80,70 @@ impl OpenData {
                 package_uri_base: settings.package_uri_base,
             },
             package_max_bytes: settings.ocds_package_max_bytes,
+            red_flag_rules: settings.red_flags,
         }
+    }
+
+    /// A page of the red flags raised now, newest first.
+    pub async fn red_flags(
+        &self,
+        filter: &FlagFilter,
+        after: Option<&FlagAfter>,
+        page_size: u64,
+    ) -> Result<(Vec<FlagView>, String)> {
+        let after = after.map(|a| (a.raised_at, a.flag_id.clone()));
+        let mut flags =
+            store::red_flags::list_flags(&self.db, filter, after.as_ref(), page_size + 1).await?;
+        let next_page_token = page::next_page(&mut flags, page_size, |f| FlagAfter {
+            raised_at: f.raised_at,
+            flag_id: f.flag_id.clone(),
+        });
+        Ok((self.views(flags).await?, next_page_token))
+    }
+
+    /// One red flag, if it is raised now.
+    pub async fn red_flag(&self, flag_id: &str) -> Result<Option<FlagView>> {
+        let flag = store::red_flags::find_flag(&self.db, flag_id).await?;
+        Ok(self.views(flag.into_iter().collect()).await?.pop())
+    }
+
+    /// How many flags of each kind are raised now, every kind named.
+    pub async fn red_flag_counts(&self) -> Result<Vec<(FlagKind, i64)>> {
+        let counts = store::red_flags::flag_counts(&self.db).await?;
+        Ok(FlagKind::ALL
+            .into_iter()
+            .map(|kind| {
+                let n = counts
+                    .iter()
+                    .find(|(code, _)| code == kind.code())
+                    .map_or(0, |(_, n)| *n);
+                (kind, n)
+            })
+            .collect())
+    }
+
+    /// Flags with the names and words a reader needs.
+    async fn views(&self, flags: Vec<RedFlag>) -> Result<Vec<FlagView>> {
+        let vendors: Vec<String> = flags.iter().map(|f| f.vendor_id.clone()).collect();
+        let regencies: Vec<String> = flags.iter().map(|f| f.buyer_regency.clone()).collect();
+        let vendor_names = store::vendor_names(&self.db, &vendors).await?;
+        let regency_names = store::regency_names(&self.db, &regencies).await?;
+        Ok(flags
+            .into_iter()
+            .map(|flag| FlagView {
+                vendor_name: vendor_names
+                    .get(&flag.vendor_id)
+                    .cloned()
+                    .unwrap_or_default(),
+                regency_name: regency_names
+                    .get(&flag.buyer_regency)
+                    .cloned()
+                    .unwrap_or_default(),
+                explanation_id: flag.explain(&self.red_flag_rules, Lang::Id),
+                explanation_en: flag.explain(&self.red_flag_rules, Lang::En),
+                flag,
+            })
+            .collect())
     }
 
     /// Every headline figure, from one snapshot of the read model.

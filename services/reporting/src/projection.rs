@@ -12,8 +12,8 @@
 
 use std::collections::BTreeSet;
 
-use blangkon_domain::OrderStatus;
 use blangkon_domain::vendor_events::{self, VendorState};
+use blangkon_domain::{OrderStatus, VendorStatus};
 use blangkon_platform::inbox::{EventHandler, HandlerError, ReceivedEvent};
 use blangkon_platform::kafka::{TopicSpec, topics};
 use blangkon_platform::outbox::{self, NewRecord, RelayWaker};
@@ -24,7 +24,9 @@ use sea_orm::{DatabaseTransaction, DbErr};
 
 use crate::domain::checks;
 use crate::domain::figures::{self, ItemFacts, OrderFacts, top_category};
-use crate::domain::records::{SummaryRecord, TransactionFact};
+use crate::domain::records::{FlagNames, FlagState, RedFlagRecord, SummaryRecord, TransactionFact};
+use crate::domain::red_flags::{RedFlag, Scope, Thresholds};
+use crate::store::red_flags::{self, FlagChanges};
 use crate::store::{self, product, regency, training, vendor};
 
 /// The inbox name and consumer group of the projection.
@@ -41,6 +43,7 @@ pub const SOURCES: &[&str] = &[
 pub const TOPICS: &[TopicSpec<'static>] = &[
     topics::REPORTING_TRANSACTIONS_SPEC,
     topics::REPORTING_SUMMARY_SPEC,
+    topics::REPORTING_RED_FLAGS_SPEC,
 ];
 
 /// The reporting service's event handler.
@@ -50,22 +53,37 @@ pub struct Projection {
     /// analysts already received those facts.
     publish: bool,
     waker: Option<RelayWaker>,
+    /// The red flags' thresholds, when flags follow each event; a rebuild
+    /// computes them once at its end instead.
+    red_flags: Option<Thresholds>,
 }
 
 impl Projection {
-    /// The live projection: applies events and publishes analyst records.
-    pub fn new(waker: RelayWaker) -> Self {
+    /// The live projection: applies events, keeps the red flags, and
+    /// publishes analyst records.
+    pub fn new(waker: RelayWaker, red_flags: Thresholds) -> Self {
         Self {
             publish: true,
             waker: Some(waker),
+            red_flags: Some(red_flags),
         }
     }
 
-    /// The projection of a rebuild: the same rules, no analyst records.
+    /// The projection of a rebuild: the same rules, no analyst records,
+    /// the red flags left to the rebuild's end.
     pub fn replaying() -> Self {
         Self {
             publish: false,
             waker: None,
+            red_flags: None,
+        }
+    }
+
+    /// This projection keeping the red flags with `thresholds` as it goes.
+    pub fn with_red_flags(self, thresholds: Thresholds) -> Self {
+        Self {
+            red_flags: Some(thresholds),
+            ..self
         }
     }
 }
@@ -81,7 +99,13 @@ impl EventHandler for Projection {
         let mut out = Outgoing::default();
         if let Some(change) = vendor_events::change_of(&event.envelope) {
             let change = change.map_err(HandlerError::Unusable)?;
-            apply_vendor(txn, vendor_row(change, at), &mut out).await?;
+            apply_vendor(
+                txn,
+                vendor_row(change, at),
+                self.red_flags.as_ref(),
+                &mut out,
+            )
+            .await?;
             return self.finish(txn, at, out).await;
         }
         match event.envelope.event_type.as_str() {
@@ -108,7 +132,7 @@ impl EventHandler for Projection {
                         at,
                     )
                 };
-                apply_vendor(txn, registered, &mut out).await?;
+                apply_vendor(txn, registered, self.red_flags.as_ref(), &mut out).await?;
             }
             "blangkon.events.v1.TrainingRecorded" => {
                 let e: pb::TrainingRecorded = event.message()?;
@@ -142,11 +166,13 @@ impl EventHandler for Projection {
             }
             "blangkon.events.v1.OrderPlaced" => {
                 let e: pb::OrderPlaced = event.message()?;
-                apply_order(txn, &event.envelope.event_id, e.order, &mut out).await?;
+                self.apply_order(txn, &event.envelope.event_id, e.order, &mut out)
+                    .await?;
             }
             "blangkon.events.v1.OrderStatusChanged" => {
                 let e: pb::OrderStatusChanged = event.message()?;
-                apply_order(txn, &event.envelope.event_id, e.order, &mut out).await?;
+                self.apply_order(txn, &event.envelope.event_id, e.order, &mut out)
+                    .await?;
             }
             // Stock levels are no figure; events of newer kinds wait for a
             // newer reporting service (a rebuild then picks them up).
@@ -189,6 +215,55 @@ struct Outgoing {
 }
 
 impl Outgoing {
+    /// A record per flag raised, changed or cleared, with the names a
+    /// reader needs.
+    async fn red_flags(
+        &mut self,
+        txn: &DatabaseTransaction,
+        changes: FlagChanges,
+        t: &Thresholds,
+        at: DateTime<Utc>,
+    ) -> Result<(), DbErr> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let flags: Vec<(&RedFlag, FlagState)> = changes
+            .raised
+            .iter()
+            .map(|f| (f, FlagState::Raised))
+            .chain(changes.cleared.iter().map(|f| (f, FlagState::Cleared)))
+            .collect();
+        let vendors: Vec<String> = flags.iter().map(|(f, _)| f.vendor_id.clone()).collect();
+        let regencies: Vec<String> = flags.iter().map(|(f, _)| f.buyer_regency.clone()).collect();
+        let vendor_names = store::vendor_names(txn, &vendors).await?;
+        let regency_names = store::regency_names(txn, &regencies).await?;
+        for (flag, state) in flags {
+            let record = RedFlagRecord::new(
+                flag,
+                state,
+                FlagNames {
+                    vendor: vendor_names
+                        .get(&flag.vendor_id)
+                        .cloned()
+                        .unwrap_or_default(),
+                    regency: regency_names
+                        .get(&flag.buyer_regency)
+                        .cloned()
+                        .unwrap_or_default(),
+                },
+                t,
+                at,
+            );
+            self.records.push(NewRecord::json(
+                topics::REPORTING_RED_FLAGS,
+                &flag.flag_id,
+                record.schema,
+                &record,
+            )?);
+        }
+        Ok(())
+    }
+
     fn summary(&mut self, record: SummaryRecord) -> Result<(), DbErr> {
         self.records.push(NewRecord::json(
             topics::REPORTING_SUMMARY,
@@ -200,10 +275,149 @@ impl Outgoing {
     }
 }
 
+/// Recomputes every red flag when the thresholds in force are not the
+/// ones the stored flags were computed with (the first start after the
+/// migration that added them, or changed settings), publishing what
+/// changed. Answers the number of flags raised and cleared, or `None`
+/// when the stored flags stand.
+pub async fn refresh_red_flags(
+    db: &sea_orm::DatabaseConnection,
+    t: &Thresholds,
+) -> Result<Option<(usize, usize)>, DbErr> {
+    if red_flags::rules_in_force(db).await? == Some(red_flags::rules_text(t)) {
+        return Ok(None);
+    }
+    let txn = blangkon_platform::db::begin_write(db).await?;
+    // Another replica may have done it meanwhile.
+    if red_flags::rules_in_force(&txn).await? == Some(red_flags::rules_text(t)) {
+        txn.rollback().await?;
+        return Ok(None);
+    }
+    let changes = red_flags::recompute_all(&txn, t).await?;
+    let counts = (changes.raised.len(), changes.cleared.len());
+    let mut out = Outgoing::default();
+    out.red_flags(&txn, changes, t, Utc::now()).await?;
+    if !out.records.is_empty() {
+        outbox::enqueue_records(&txn, out.records).await?;
+    }
+    txn.commit().await?;
+    Ok(Some(counts))
+}
+
+/// Scopes one round of [`settle_red_flags`] recomputes at most.
+pub const SETTLE_BATCH: u64 = 500;
+
+/// The advisory lock a round holds: one replica computes at a time
+/// ("blankond").
+const SETTLE_LOCK: i64 = 0x626c_616e_6b6f_6e64;
+
+/// One round of the flags' task: recomputes the scopes events marked (at
+/// most [`SETTLE_BATCH`]), stores and streams what changed, and unmarks
+/// them. Answers how many scopes it computed (0 when none were marked, or
+/// another replica's round is under way).
+pub async fn settle_red_flags(
+    db: &sea_orm::DatabaseConnection,
+    t: &Thresholds,
+) -> Result<usize, DbErr> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let txn = blangkon_platform::db::begin_write(db).await?;
+    if txn.get_database_backend() == DbBackend::Postgres {
+        let row = txn
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_try_advisory_xact_lock($1) AS locked",
+                [SETTLE_LOCK.into()],
+            ))
+            .await?;
+        let locked: bool = match row {
+            Some(row) => row.try_get("", "locked")?,
+            None => false,
+        };
+        if !locked {
+            txn.rollback().await?;
+            return Ok(0);
+        }
+    }
+    match settle_round(&txn, t).await {
+        Ok(0) => {
+            txn.rollback().await?;
+            Ok(0)
+        }
+        Ok(n) => {
+            txn.commit().await?;
+            Ok(n)
+        }
+        Err(e) => {
+            // At once, not when the connection is next used: the round's
+            // lock must not outlive it.
+            txn.rollback().await.ok();
+            Err(e)
+        }
+    }
+}
+
+async fn settle_round(txn: &DatabaseTransaction, t: &Thresholds) -> Result<usize, DbErr> {
+    let marked = red_flags::dirty_scopes(txn, SETTLE_BATCH).await?;
+    if marked.is_empty() {
+        return Ok(0);
+    }
+    // A key this release cannot read (a newer replica's) is left to it.
+    let scopes: Vec<Scope> = marked
+        .iter()
+        .filter_map(|(key, _)| Scope::from_key(key))
+        .collect();
+    let changes = red_flags::recompute(txn, &scopes, t).await?;
+    let mut out = Outgoing::default();
+    out.red_flags(txn, changes, t, Utc::now()).await?;
+    if !out.records.is_empty() {
+        outbox::enqueue_records(txn, out.records).await?;
+    }
+    red_flags::unmark(txn, &marked).await?;
+    Ok(marked.len())
+}
+
+/// The flags' task: a round of [`settle_red_flags`] every half second, at
+/// once again while scopes wait, until `shutdown`.
+pub async fn keep_red_flags(
+    db: sea_orm::DatabaseConnection,
+    t: Thresholds,
+    waker: RelayWaker,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    let mut backoff = blangkon_platform::retry::Backoff::new(
+        std::time::Duration::from_millis(500),
+        std::time::Duration::from_secs(30),
+    );
+    loop {
+        let wait = match settle_red_flags(&db, &t).await {
+            Ok(n) => {
+                backoff.reset();
+                if n > 0 {
+                    waker.wake();
+                }
+                if n as u64 == SETTLE_BATCH {
+                    continue;
+                }
+                std::time::Duration::from_millis(500)
+            }
+            Err(e) => {
+                let wait = backoff.next_delay();
+                tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "recomputing the red flags failed");
+                wait
+            }
+        };
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
 /// Reporting's row of a vendor in `state` since `at`, without a name:
 /// status events carry none (the registration's is kept).
 fn vendor_row(state: VendorState, at: DateTime<Utc>) -> vendor::Model {
     vendor::Model {
+        verified_at: (state.status == VendorStatus::Verified).then_some(at),
         legal_form: state.legal_form_code().to_string(),
         scale: state.scale_code().to_string(),
         vendor_id: state.vendor_id,
@@ -234,30 +448,60 @@ fn vendor_key(row: &vendor::Model, column: vendor::Column) -> &str {
 async fn apply_vendor(
     txn: &DatabaseTransaction,
     mut incoming: vendor::Model,
+    red_flags: Option<&Thresholds>,
     out: &mut Outgoing,
 ) -> Result<(), HandlerError> {
     let stored = store::find_vendor(txn, &incoming.vendor_id).await?;
-    if let Some(stored) = &stored {
-        if incoming.name.is_empty() {
+    // The first verification whenever its event comes, even after a
+    // newer status: the earliest verified status seen.
+    let verified_at = [
+        stored.as_ref().and_then(|s| s.verified_at),
+        incoming.verified_at,
+    ]
+    .into_iter()
+    .flatten()
+    .min();
+    let verification_moved = stored.as_ref().and_then(|s| s.verified_at) != verified_at;
+    incoming.verified_at = verified_at;
+    let newer_applied = stored
+        .as_ref()
+        .is_some_and(|s| s.status_at > incoming.status_at);
+    if let Some(stored) = stored.as_ref().filter(|_| newer_applied) {
+        // A newer status is already applied: take only the name a late
+        // registration brings and the date of a late verification.
+        let late_name = stored.name.is_empty() && !incoming.name.is_empty();
+        if late_name || verification_moved {
+            store::save_vendor(
+                txn,
+                vendor::Model {
+                    name: if late_name {
+                        incoming.name.clone()
+                    } else {
+                        stored.name.clone()
+                    },
+                    verified_at,
+                    ..stored.clone()
+                },
+            )
+            .await?;
+        }
+    } else {
+        if let Some(stored) = &stored
+            && incoming.name.is_empty()
+        {
             incoming.name = stored.name.clone();
         }
-        if stored.status_at > incoming.status_at {
-            // A newer status is already applied: take only the name a late
-            // registration brings.
-            if stored.name.is_empty() && !incoming.name.is_empty() {
-                store::save_vendor(
-                    txn,
-                    vendor::Model {
-                        name: incoming.name,
-                        ..stored.clone()
-                    },
-                )
-                .await?;
-            }
-            return Ok(());
-        }
+        store::save_vendor(txn, incoming.clone()).await?;
     }
-    store::save_vendor(txn, incoming.clone()).await?;
+    // Orders to the vendor are new-vendor orders or not by its
+    // verification date: theirs are recomputed when it moves.
+    if verification_moved && red_flags.is_some() {
+        let scopes = red_flags::order_scopes_of_vendor(txn, &incoming.vendor_id).await?;
+        red_flags::mark_dirty(txn, &scopes).await?;
+    }
+    if newer_applied {
+        return Ok(());
+    }
     let at = incoming.status_at;
     for (column, dimension) in VENDOR_DIMENSIONS {
         let now = vendor_key(&incoming, column).to_string();
@@ -375,58 +619,70 @@ fn order_facts(snapshot: pb::OrderSnapshot) -> Result<OrderFacts, HandlerError> 
     })
 }
 
-async fn apply_order(
-    txn: &DatabaseTransaction,
-    event_id: &str,
-    snapshot: Option<pb::OrderSnapshot>,
-    out: &mut Outgoing,
-) -> Result<(), HandlerError> {
-    let snapshot =
-        snapshot.ok_or_else(|| HandlerError::Unusable("order event without order".into()))?;
-    let previous_status = snapshot.previous_status.clone();
-    let mut incoming = order_facts(snapshot)?;
-    checks::order(&incoming).map_err(HandlerError::Unusable)?;
-    let stored = store::find_order(txn, &incoming.order_id).await?;
-    // The moment of payment is kept from the `paid` event whenever it
-    // comes, even after `completed`.
-    let paid_at = stored.as_ref().and_then(|s| s.paid_at).or(incoming.paid_at);
-    match &stored {
-        Some(stored) if !incoming.supersedes(stored) => {
-            if stored.paid_at.is_none() && paid_at.is_some() {
-                let mut kept = stored.clone();
-                kept.paid_at = paid_at;
-                store::save_order(txn, &kept, false).await?;
+impl Projection {
+    async fn apply_order(
+        &self,
+        txn: &DatabaseTransaction,
+        event_id: &str,
+        snapshot: Option<pb::OrderSnapshot>,
+        out: &mut Outgoing,
+    ) -> Result<(), HandlerError> {
+        let snapshot =
+            snapshot.ok_or_else(|| HandlerError::Unusable("order event without order".into()))?;
+        let previous_status = snapshot.previous_status.clone();
+        let mut incoming = order_facts(snapshot)?;
+        checks::order(&incoming).map_err(HandlerError::Unusable)?;
+        let stored = store::find_order(txn, &incoming.order_id).await?;
+        // The moment of payment is kept from the `paid` event whenever it
+        // comes, even after `completed`.
+        let paid_at = stored.as_ref().and_then(|s| s.paid_at).or(incoming.paid_at);
+        match &stored {
+            Some(stored) if !incoming.supersedes(stored) => {
+                if stored.paid_at.is_none() && paid_at.is_some() {
+                    let mut kept = stored.clone();
+                    kept.paid_at = paid_at;
+                    store::save_order(txn, &kept, false).await?;
+                }
+            }
+            _ => {
+                incoming.paid_at = paid_at;
+                let change = figures::change(stored.as_ref(), &incoming);
+                store::save_order(txn, &incoming, stored.is_none()).await?;
+                for total in store::add_to_totals(txn, &change).await? {
+                    out.summary(SummaryRecord::orders(
+                        &total.dimension,
+                        &total.figure_key,
+                        total.orders,
+                        total.value,
+                        incoming.changed_at,
+                    ))?;
+                }
+                // The rules count transactions: their flags move only when an
+                // order becomes one or stops being one, not with each step.
+                let was = stored.as_ref().map(|s| s.status.is_transaction());
+                if was != Some(incoming.status.is_transaction()) && self.red_flags.is_some() {
+                    // Marked here, recomputed by the flags' task: a scope
+                    // many events touch is computed once per round, not
+                    // once per event.
+                    red_flags::mark_dirty(txn, &Scope::of_order(&incoming)).await?;
+                }
             }
         }
-        _ => {
-            incoming.paid_at = paid_at;
-            let change = figures::change(stored.as_ref(), &incoming);
-            store::save_order(txn, &incoming, stored.is_none()).await?;
-            for total in store::add_to_totals(txn, &change).await? {
-                out.summary(SummaryRecord::orders(
-                    &total.dimension,
-                    &total.figure_key,
-                    total.orders,
-                    total.value,
-                    incoming.changed_at,
-                ))?;
-            }
-        }
+        // Every version is an OCDS release, a late one too: kept once, as the
+        // order stood then.
+        store::save_order_version(txn, &incoming).await?;
+        // Every change is a fact, a late one too: analysts keep the highest
+        // version per order.
+        let names = store::names_for(txn, &incoming).await?;
+        let fact = TransactionFact::new(event_id, &previous_status, &incoming, names);
+        out.records.push(NewRecord::json(
+            topics::REPORTING_TRANSACTIONS,
+            &incoming.order_id,
+            fact.schema,
+            &fact,
+        )?);
+        Ok(())
     }
-    // Every version is an OCDS release, a late one too: kept once, as the
-    // order stood then.
-    store::save_order_version(txn, &incoming).await?;
-    // Every change is a fact, a late one too: analysts keep the highest
-    // version per order.
-    let names = store::names_for(txn, &incoming).await?;
-    let fact = TransactionFact::new(event_id, &previous_status, &incoming, names);
-    out.records.push(NewRecord::json(
-        topics::REPORTING_TRANSACTIONS,
-        &incoming.order_id,
-        fact.schema,
-        &fact,
-    )?);
-    Ok(())
 }
 
 /// Entry point for the event decoder's fuzz target (`fuzz/`): a record's

@@ -19,6 +19,7 @@ use rdkafka::consumer::Consumer;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
 
+use crate::domain::red_flags::Thresholds;
 use crate::projection::{CONSUMER, Projection, SOURCES};
 use crate::settings::Settings;
 use crate::store::{self, migrations::Migrator};
@@ -46,6 +47,8 @@ pub struct RebuildOutcome {
     /// Records nothing can apply: undecodable, or set aside as dead
     /// letters (of the rebuilt database) when the projection refused them.
     pub skipped: u64,
+    /// Red flags raised over the rebuilt read model.
+    pub red_flags: u64,
     pub elapsed: Duration,
 }
 
@@ -53,12 +56,13 @@ impl std::fmt::Display for RebuildOutcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "rebuilt the read model from {} records in {:.1} s: {} applied, {} duplicates, {} skipped",
+            "rebuilt the read model from {} records in {:.1} s: {} applied, {} duplicates, {} skipped; {} red flags",
             self.records,
             self.elapsed.as_secs_f64(),
             self.applied,
             self.duplicates,
-            self.skipped
+            self.skipped,
+            self.red_flags
         )
     }
 }
@@ -77,7 +81,7 @@ const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 pub async fn rebuild_configured(settings: &Settings) -> Result<RebuildOutcome, RebuildError> {
     let db = blangkon_platform::db::connect(&settings.platform.database).await?;
     blangkon_platform::db::migrate::<Migrator>(&db).await?;
-    let outcome = rebuild(&db, &settings.platform.kafka).await;
+    let outcome = rebuild(&db, &settings.platform.kafka, &settings.service.red_flags).await;
     db.close().await.ok();
     outcome
 }
@@ -85,6 +89,7 @@ pub async fn rebuild_configured(settings: &Settings) -> Result<RebuildOutcome, R
 pub async fn rebuild(
     db: &DatabaseConnection,
     settings: &KafkaSettings,
+    red_flags: &Thresholds,
 ) -> Result<RebuildOutcome, RebuildError> {
     let started = Instant::now();
     let txn = db.begin().await?;
@@ -170,6 +175,12 @@ pub async fn rebuild(
             }
         }
     }
+    // The red flags once, over the whole rebuilt read model: the same
+    // flags as following each event, without recomputing a scope per event.
+    let txn = blangkon_platform::db::begin_write(db).await?;
+    let flags = store::red_flags::recompute_all(&txn, red_flags).await?;
+    txn.commit().await?;
+    outcome.red_flags = flags.raised.len() as u64;
     outcome.elapsed = started.elapsed();
     tracing::info!(%outcome, "rebuild finished");
     Ok(outcome)

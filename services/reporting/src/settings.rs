@@ -5,6 +5,8 @@ use blangkon_platform::settings::{SettingsError, is_http_url, require};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::red_flags::Thresholds;
+
 /// The reporting service's settings (`BLANGKON_REPORTING__…`).
 pub type Settings = blangkon_platform::service::Settings<crate::ReportingService>;
 
@@ -24,6 +26,11 @@ pub struct ReportingSettings {
     /// go to the next page (one always goes). Below the 4 MiB a gRPC
     /// client reads by default.
     pub ocds_package_max_bytes: usize,
+    /// The auditors' red flags: thresholds and windows (defaults and their
+    /// sources in docs/red-flags.md). Changing one recomputes every flag
+    /// at the next start.
+    #[serde(default)]
+    pub red_flags: Thresholds,
 }
 
 impl Default for ReportingSettings {
@@ -33,6 +40,7 @@ impl Default for ReportingSettings {
             publisher_name: "Pemerintah Provinsi Jawa Tengah (Blangkon)".into(),
             package_uri_base: "https://blangkon.jatengprov.go.id/ocds".into(),
             ocds_package_max_bytes: 3 * 1024 * 1024,
+            red_flags: Thresholds::default(),
         }
     }
 }
@@ -67,7 +75,11 @@ impl Section for ReportingSettings {
             key,
             "ocds_package_max_bytes",
             "must be 1 KiB to 64 MiB",
-        )
+        )?;
+        match self.red_flags.check() {
+            Ok(()) => Ok(()),
+            Err((field, rule)) => require(false, key, &format!("red_flags.{field}"), rule),
+        }
     }
 }
 
@@ -84,5 +96,18 @@ mod tests {
         settings.service.ocid_prefix = "ocds-x".into();
         let err = settings.validate().err().map(|e| e.to_string());
         assert!(err.is_some_and(|e| e.contains("reporting.ocid_prefix")));
+    }
+
+    #[test]
+    fn a_red_flag_threshold_out_of_range_is_named() {
+        let mut settings = Settings::default();
+        settings.platform.auth.issuer = "https://sso.jatengprov.go.id/realms/jateng".into();
+        settings.service.red_flags.just_under_percent = 0;
+        let err = settings.validate().err().map(|e| e.to_string());
+        assert!(
+            err.as_deref()
+                .is_some_and(|e| e.contains("reporting.red_flags.just_under_percent")),
+            "{err:?}"
+        );
     }
 }

@@ -777,12 +777,40 @@ async fn figures_streams_and_open_data_after_a_scripted_scenario() {
         // Rebuild: with the service stopped, the topics replayed from their
         // start into an emptied read model give identical figures.
         s.stop(Member::Reporting).await;
-        let outcome = blangkon_reporting::rebuild::rebuild(&reporting_db, &s.services.config.kafka)
+        // What the flags' task had left to compute when the service stopped.
+        let defaults = blangkon_reporting::domain::red_flags::Thresholds::default();
+        while blangkon_reporting::projection::settle_red_flags(&reporting_db, &defaults)
             .await
-            .unwrap();
+            .unwrap()
+            > 0
+        {}
+        let flags_before = red_flags_of(&reporting_db).await;
+        assert!(!flags_before.is_empty());
+        let outcome = blangkon_reporting::rebuild::rebuild(
+            &reporting_db,
+            &s.services.config.kafka,
+            &blangkon_reporting::domain::red_flags::Thresholds::default(),
+        )
+        .await
+        .unwrap();
         assert_eq!(outcome.applied as usize, events.len(), "{outcome}");
         assert_eq!(figures(reporting_db.clone()).await, before);
+        // The red flags the live projection kept, computed once at the end.
+        assert_eq!(outcome.red_flags as usize, flags_before.len(), "{outcome}");
+        assert_eq!(red_flags_of(&reporting_db).await, flags_before);
     }
 
     s.close().await;
+}
+
+/// The red flags a reporting database holds, by id.
+async fn red_flags_of(
+    db: &DatabaseConnection,
+) -> Vec<blangkon_reporting::domain::red_flags::RedFlag> {
+    let mut flags =
+        blangkon_reporting::store::red_flags::list_flags(db, &Default::default(), None, 10_000)
+            .await
+            .unwrap();
+    flags.sort_by(|a, b| a.flag_id.cmp(&b.flag_id));
+    flags
 }

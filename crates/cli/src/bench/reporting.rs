@@ -15,6 +15,7 @@ use blangkon_platform::outbox::RelayWaker;
 use blangkon_proto::reporting as pb;
 use blangkon_proto::reporting::reporting_service_server::ReportingService;
 use blangkon_reporting::api::ReportingApi;
+use blangkon_reporting::domain::red_flags::Thresholds;
 use blangkon_reporting::projection::{CONSUMER, Projection};
 use blangkon_reporting::settings::ReportingSettings;
 use chrono::{Duration as Days, Utc};
@@ -61,9 +62,9 @@ pub async fn run(bench: ReportingBench) -> anyhow::Result<Vec<Figure>> {
         bench.orders,
         orders_events
     );
-    // The live projection: it writes analyst records to the outbox too (no
-    // relay runs; they stay there).
-    let projection = Projection::new(RelayWaker::default());
+    // The live projection: it keeps the red flags and writes analyst
+    // records to the outbox too (no relay runs; they stay there).
+    let projection = Projection::new(RelayWaker::default(), Thresholds::default());
     let mut latencies = Vec::with_capacity(events.len());
     let started = Instant::now();
     for event in &events {

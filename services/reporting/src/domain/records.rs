@@ -5,15 +5,20 @@
 //!   [`TransactionFact`] per order change, self-contained (no join needed).
 //! - `blangkon.reporting.summary.v1`, compacted, keyed by
 //!   `measure/dimension/key`: the running [`SummaryRecord`] of that key.
+//! - `blangkon.reporting.red-flags.v1`, compacted, keyed by flag id: a
+//!   [`RedFlagRecord`] when a flag is raised or changes, and one saying
+//!   `cleared` when it no longer holds.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use super::calendar;
 use super::figures::{INDIVIDUAL, OrderFacts, top_category};
+use super::red_flags::{Lang, RedFlag, Thresholds};
 
 pub const TRANSACTION_SCHEMA: &str = "blangkon.reporting.transaction.v1";
 pub const SUMMARY_SCHEMA: &str = "blangkon.reporting.summary.v1";
+pub const RED_FLAG_SCHEMA: &str = "blangkon.reporting.red-flag.v1";
 
 pub fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -194,5 +199,114 @@ impl SummaryRecord {
     /// The record's Kafka key: compaction keeps the latest per key.
     pub fn kafka_key(&self) -> String {
         format!("{}/{}/{}", self.measure, self.dimension, self.key)
+    }
+}
+
+/// Whether a flag holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlagState {
+    Raised,
+    Cleared,
+}
+
+/// The names a flag's reader needs beside its codes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlagNames {
+    pub vendor: String,
+    pub regency: String,
+}
+
+/// The same text in the public's two languages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Bilingual {
+    pub id: String,
+    pub en: String,
+}
+
+/// A red flag raised, changed or cleared: what it is about, the orders
+/// that raised it and why, in words.
+#[derive(Debug, Clone, Serialize)]
+pub struct RedFlagRecord {
+    pub schema: &'static str,
+    pub flag_id: String,
+    pub state: FlagState,
+    pub kind: &'static str,
+    pub label: Bilingual,
+    /// What a concentration or a price was measured against: `work-unit`,
+    /// `regency`, `category` or `own-history`; empty for the others.
+    pub basis: &'static str,
+    pub buyer: FlagBuyer,
+    pub vendor: FlagVendor,
+    pub category_code: String,
+    pub unit: String,
+    pub product_id: String,
+    pub order_ids: Vec<String>,
+    pub order_count: i64,
+    pub amount: i64,
+    pub reference: i64,
+    pub group_size: i64,
+    pub raised_at: String,
+    pub explanation: Bilingual,
+    /// When the event that changed the flag happened.
+    pub changed_at: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FlagBuyer {
+    /// Empty for a regency's concentration.
+    pub work_unit: String,
+    pub regency_code: String,
+    pub regency_name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FlagVendor {
+    pub id: String,
+    pub name: String,
+}
+
+impl RedFlagRecord {
+    pub fn new(
+        flag: &RedFlag,
+        state: FlagState,
+        names: FlagNames,
+        t: &Thresholds,
+        changed_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            schema: RED_FLAG_SCHEMA,
+            flag_id: flag.flag_id.clone(),
+            state,
+            kind: flag.kind.code(),
+            label: Bilingual {
+                id: flag.kind.label(Lang::Id).into(),
+                en: flag.kind.label(Lang::En).into(),
+            },
+            basis: flag.basis.code(),
+            buyer: FlagBuyer {
+                work_unit: flag.buyer_work_unit.clone(),
+                regency_code: flag.buyer_regency.clone(),
+                regency_name: names.regency,
+            },
+            vendor: FlagVendor {
+                id: flag.vendor_id.clone(),
+                name: names.vendor,
+            },
+            category_code: flag.category_code.clone(),
+            unit: flag.unit.clone(),
+            product_id: flag.product_id.clone(),
+            order_ids: flag.order_ids.clone(),
+            order_count: flag.order_count,
+            amount: flag.amount,
+            reference: flag.reference,
+            group_size: flag.group_size,
+            raised_at: rfc3339(flag.raised_at),
+            explanation: Bilingual {
+                id: flag.explain(t, Lang::Id),
+                en: flag.explain(t, Lang::En),
+            },
+            changed_at: rfc3339(changed_at),
+        }
     }
 }

@@ -5,7 +5,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use blangkon_platform::http::Problem;
 
-use super::json::{Breakdown, TransactionPage};
+use super::json::{Breakdown, RedFlagPage, TransactionPage};
 
 /// A breakdown's rows: key, label, orders, value.
 pub fn breakdown(doc: &Breakdown) -> Result<Response, Problem> {
@@ -80,6 +80,62 @@ pub fn transactions(page: &TransactionPage) -> Result<Response, Problem> {
         }
     }
     finish(out, "blangkon-transactions.csv")
+}
+
+/// A page of red flags, a row per flag, its orders joined by spaces.
+pub fn red_flags(page: &RedFlagPage) -> Result<Response, Problem> {
+    let mut out = writer();
+    write(
+        &mut out,
+        [
+            "flag_id",
+            "kind",
+            "basis",
+            "raised_at",
+            "buyer_work_unit",
+            "buyer_regency",
+            "buyer_regency_name",
+            "vendor_id",
+            "vendor_name",
+            "category_code",
+            "unit",
+            "product_id",
+            "order_count",
+            "order_ids",
+            "amount",
+            "reference",
+            "group_size",
+            "explanation_id",
+            "explanation_en",
+        ],
+    )?;
+    for f in &page.data {
+        write(
+            &mut out,
+            [
+                f.flag_id.as_str(),
+                &f.kind,
+                &f.basis,
+                &f.raised_at,
+                &f.buyer.work_unit,
+                &f.buyer.regency_code,
+                &f.buyer.regency_name,
+                &f.vendor.id,
+                &f.vendor.name,
+                &f.category_code,
+                &f.unit,
+                &f.product_id,
+                &f.order_count.to_string(),
+                &f.order_ids.join(" "),
+                &f.amount.to_string(),
+                &f.reference.to_string(),
+                &f.group_size.to_string(),
+                &f.explanation.id,
+                &f.explanation.en,
+            ],
+        )?;
+    }
+    finish(out, "blangkon-red-flags.csv")
 }
 
 fn writer() -> csv::Writer<Vec<u8>> {

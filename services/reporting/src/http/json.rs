@@ -6,6 +6,9 @@ use blangkon_proto::reporting as pb;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::red_flags::{FlagKind, Lang};
+use crate::open_data::FlagView;
+
 /// Where to go from this document.
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct Links {
@@ -131,6 +134,132 @@ pub struct Transaction {
 pub struct TransactionPage {
     pub data: Vec<Transaction>,
     pub links: Links,
+}
+
+/// The same words in Indonesian and English.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Words {
+    pub id: String,
+    pub en: String,
+}
+
+/// The buyer side of a red flag.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FlagBuyer {
+    /// Empty for a regency's concentration.
+    pub work_unit: String,
+    pub regency_code: String,
+    pub regency_name: String,
+}
+
+/// The vendor a red flag is about.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FlagVendor {
+    pub id: String,
+    pub name: String,
+}
+
+/// A red flag: a pattern auditors look at first, raised by the orders it
+/// lists. It asks a person to look; it is never a finding.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RedFlag {
+    pub flag_id: String,
+    /// split-purchase, just-under-ceiling, vendor-concentration,
+    /// price-outlier or new-vendor.
+    pub kind: String,
+    pub label: Words,
+    /// What a concentration or a price was measured against: work-unit,
+    /// regency, category or own-history; empty for the other kinds.
+    pub basis: String,
+    pub buyer: FlagBuyer,
+    pub vendor: FlagVendor,
+    /// Of a price outlier.
+    pub category_code: String,
+    pub unit: String,
+    pub product_id: String,
+    /// The orders that raised it, oldest first (at most 1000).
+    pub order_ids: Vec<String>,
+    pub order_count: i64,
+    /// What was measured: the sum of a split, an order's total, a
+    /// vendor's share in basis points, a unit price (rupiah).
+    pub amount: i64,
+    /// What it was measured against: the ceiling, the spending of the work
+    /// unit or regency, the upper fence, the median of the product's
+    /// earlier prices, the days since the vendor's verification.
+    pub reference: i64,
+    /// Orders in the work unit or regency, prices in the group.
+    pub group_size: i64,
+    /// When the newest of its orders was placed.
+    pub raised_at: String,
+    pub explanation: Words,
+}
+
+/// How many flags of one kind are raised now.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FlagCount {
+    pub kind: String,
+    pub label: Words,
+    pub count: i64,
+}
+
+/// A page of red flags, newest first, with the count of every kind.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RedFlagPage {
+    /// Flags raised now by kind, whatever the filters.
+    pub counts: Vec<FlagCount>,
+    pub data: Vec<RedFlag>,
+    pub links: Links,
+}
+
+impl From<FlagView> for RedFlag {
+    fn from(v: FlagView) -> Self {
+        let f = v.flag;
+        Self {
+            label: Words {
+                id: f.kind.label(Lang::Id).into(),
+                en: f.kind.label(Lang::En).into(),
+            },
+            kind: f.kind.code().into(),
+            basis: f.basis.code().into(),
+            buyer: FlagBuyer {
+                work_unit: f.buyer_work_unit,
+                regency_code: f.buyer_regency,
+                regency_name: v.regency_name,
+            },
+            vendor: FlagVendor {
+                id: f.vendor_id,
+                name: v.vendor_name,
+            },
+            category_code: f.category_code,
+            unit: f.unit,
+            product_id: f.product_id,
+            order_ids: f.order_ids,
+            order_count: f.order_count,
+            amount: f.amount,
+            reference: f.reference,
+            group_size: f.group_size,
+            raised_at: crate::domain::records::rfc3339(f.raised_at),
+            explanation: Words {
+                id: v.explanation_id,
+                en: v.explanation_en,
+            },
+            flag_id: f.flag_id,
+        }
+    }
+}
+
+pub fn flag_counts(counts: Vec<(FlagKind, i64)>) -> Vec<FlagCount> {
+    counts
+        .into_iter()
+        .map(|(kind, count)| FlagCount {
+            kind: kind.code().into(),
+            label: Words {
+                id: kind.label(Lang::Id).into(),
+                en: kind.label(Lang::En).into(),
+            },
+            count,
+        })
+        .collect()
 }
 
 fn time(t: Option<&prost_types::Timestamp>) -> Option<String> {

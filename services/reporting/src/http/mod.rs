@@ -23,8 +23,10 @@ use blangkon_platform::http::{
 use blangkon_proto::reporting as pb;
 use utoipa::OpenApi;
 
+use crate::domain::red_flags::FlagKind;
 use crate::error::ReportingError;
-use crate::open_data::OpenData;
+use crate::open_data::{FlagAfter, OpenData};
+use crate::store::red_flags::FlagFilter;
 
 /// What every handler reads.
 #[derive(Clone)]
@@ -45,6 +47,8 @@ pub fn routes(open_data: OpenData, http: HttpSettings) -> Router {
         .route("/api/v1/breakdowns/{dimension}", get(breakdown))
         .route("/api/v1/transactions", get(transactions))
         .route("/api/v1/transactions/{order_id}", get(transaction))
+        .route("/api/v1/red-flags", get(red_flags))
+        .route("/api/v1/red-flags/{flag_id}", get(red_flag))
         .route("/api/v1/openapi.json", json_document(openapi_json()))
         .route("/ocds/releases/{file}", get(ocds::releases))
         .route("/ocds/records/{file}", get(ocds::record))
@@ -74,6 +78,8 @@ pub fn routes(open_data: OpenData, http: HttpSettings) -> Router {
         breakdown,
         transactions,
         transaction,
+        red_flags,
+        red_flag,
         ocds::releases,
         ocds::record,
         ocds::bulk
@@ -82,6 +88,10 @@ pub fn routes(open_data: OpenData, http: HttpSettings) -> Router {
     tags(
         (name = "figures", description = "Headline figures and breakdowns"),
         (name = "ledger", description = "Every transaction, newest first"),
+        (name = "red-flags", description = "Patterns auditors look at first (split purchases, \
+            orders just under the direct-purchase ceiling, vendor concentration, price outliers, \
+            orders to new vendors), each with the orders that raised it and a plain explanation. \
+            A flag asks a person to look; it is never a finding."),
         (name = "ocds", description = "Open Contracting Data Standard 1.1: a release per change \
             of an order, release packages by day and month, a record per order, a year in bulk")
     )
@@ -330,6 +340,167 @@ async fn transaction(
     }
 }
 
+/// The query parameters of the red flags, for the document.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct RedFlagQuery {
+    /// split-purchase, just-under-ceiling, vendor-concentration,
+    /// price-outlier or new-vendor.
+    kind: Option<String>,
+    /// Flags of buyers in this regency (Kemendagri code, `33.74`).
+    regency: Option<String>,
+    /// Flags about this vendor (its id).
+    vendor: Option<String>,
+    /// Flags per page, 1 to 500 (50 by default).
+    page_size: Option<u32>,
+    /// Where the page starts: the `cursor` of the previous page's
+    /// `links.next`.
+    cursor: Option<String>,
+    /// `json` (the default) or `csv`.
+    format: Option<String>,
+}
+
+/// Most red flags one page holds, and how many when not asked.
+const FLAGS_PAGE_MAX: u64 = 500;
+const FLAGS_PAGE_DEFAULT: u64 = 50;
+
+/// The red flags raised now, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/red-flags",
+    tag = "red-flags",
+    params(RedFlagQuery),
+    responses(
+        (status = 200, description = "A page of red flags, newest first", content(
+            (json::RedFlagPage = "application/json"),
+            (String = "text/csv")
+        )),
+        (status = 400, description = "A parameter is wrong; `invalid-params` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this address: see Retry-After", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn red_flags(
+    State(web): State<Web>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let mut params = QueryParams::parse(uri.query());
+    let format = format(&mut params)?;
+    let kind = params.text("kind", 40)?;
+    let regency_code = params.text("regency", 40)?.unwrap_or_default();
+    let vendor_id = params.text("vendor", 100)?.unwrap_or_default();
+    let size = params.text("page_size", 20)?;
+    let cursor = params.text("cursor", 1_000)?;
+    params.finish()?;
+    // Every parameter checked before answering, so that one answer names
+    // all the wrong ones.
+    let mut wrong = Vec::new();
+    let kind = kind.and_then(|text| {
+        let parsed = FlagKind::parse(&text);
+        if parsed.is_none() {
+            let kinds = FlagKind::ALL.map(FlagKind::code).join(", ");
+            wrong.push(Violation::new("kind", format!("must be one of {kinds}")));
+        }
+        parsed
+    });
+    if !regency_code.is_empty()
+        && blangkon_domain::regency::RegencyCode::parse(&regency_code).is_err()
+    {
+        wrong.push(Violation::new(
+            "regency",
+            "must be a regency code such as 33.74",
+        ));
+    }
+    let size = match size.map(|text| text.parse::<u64>()) {
+        None => FLAGS_PAGE_DEFAULT,
+        Some(Ok(n)) if (1..=FLAGS_PAGE_MAX).contains(&n) => n,
+        Some(_) => {
+            wrong.push(Violation::new(
+                "page_size",
+                format!("must be a whole number from 1 to {FLAGS_PAGE_MAX}"),
+            ));
+            FLAGS_PAGE_DEFAULT
+        }
+    };
+    let after = cursor.and_then(|text| {
+        let read = blangkon_platform::page::read::<FlagAfter>(&text);
+        if read.is_none() {
+            wrong.push(Violation::new("cursor", "is not a cursor this API gave"));
+        }
+        read
+    });
+    if !wrong.is_empty() {
+        return Err(Problem::invalid_fields(&wrong, |field| field));
+    }
+    let filter = FlagFilter {
+        kind,
+        regency_code,
+        vendor_id,
+    };
+    let (flags, next_token) = web
+        .open_data
+        .red_flags(&filter, after.as_ref(), size)
+        .await
+        .map_err(problem)?;
+    let counts = web.open_data.red_flag_counts().await.map_err(problem)?;
+    let next = next_link(&web.http, &headers, &uri, &next_token);
+    let page = json::RedFlagPage {
+        counts: json::flag_counts(counts),
+        data: flags.into_iter().map(Into::into).collect(),
+        links: json::Links { next: next.clone() },
+    };
+    let response = match format {
+        Format::Json => axum::Json(page).into_response(),
+        Format::Csv => csv::red_flags(&page)?,
+    };
+    Ok(with_next_link(response, next.as_deref()))
+}
+
+/// One red flag, with the orders that raised it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/red-flags/{flag_id}",
+    tag = "red-flags",
+    params(("flag_id" = String, Path, description = "The flag's id, its kind and 16 hexadecimal digits")),
+    responses(
+        (status = 200, description = "The red flag", body = json::RedFlag),
+        (status = 400, description = "The id is not a flag id", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such flag is raised now (a flag whose orders changed may have been cleared)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this address: see Retry-After", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn red_flag(
+    State(web): State<Web>,
+    Path(flag_id): Path<String>,
+    uri: Uri,
+) -> Result<Response, Problem> {
+    QueryParams::parse(uri.query()).finish()?;
+    if !is_flag_id(&flag_id) {
+        return Err(Problem::invalid_param(
+            "flag_id",
+            "must be a flag id such as split-purchase-0123456789abcdef",
+        ));
+    }
+    match web.open_data.red_flag(&flag_id).await.map_err(problem)? {
+        Some(found) => Ok(axum::Json(json::RedFlag::from(found)).into_response()),
+        None => Err(Problem::not_found(
+            "no such flag is raised now: it may have been cleared when its orders changed",
+        )),
+    }
+}
+
+/// Whether `text` has the shape of a flag id: a kind, `-`, 16 hex digits.
+fn is_flag_id(text: &str) -> bool {
+    text.rsplit_once('-').is_some_and(|(kind, hex)| {
+        FlagKind::parse(kind).is_some()
+            && hex.len() == 16
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
 /// The dimensions by their URL names.
 const DIMENSIONS: [(&str, pb::Dimension); 10] = [
     ("category", pb::Dimension::Category),
@@ -410,6 +581,8 @@ mod tests {
             "/api/v1/breakdowns/{dimension}",
             "/api/v1/transactions",
             "/api/v1/transactions/{order_id}",
+            "/api/v1/red-flags",
+            "/api/v1/red-flags/{flag_id}",
         ] {
             assert!(doc["paths"][path]["get"].is_object(), "{path}");
         }
@@ -419,6 +592,8 @@ mod tests {
             "Breakdown",
             "TransactionPage",
             "Transaction",
+            "RedFlagPage",
+            "RedFlag",
         ] {
             assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
         }

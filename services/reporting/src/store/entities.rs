@@ -38,6 +38,9 @@ pub mod vendor {
         pub status: VendorStatus,
         /// When the status was set: an older status event changes nothing.
         pub status_at: DateTimeUtc,
+        /// When the vendor was first verified, as far as the events told
+        /// (the red flag of orders to new vendors).
+        pub verified_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -252,6 +255,78 @@ pub mod order_version {
         pub changed_day: String,
         pub bast_date: String,
         pub paid_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod red_flag {
+    use sea_orm::entity::prelude::*;
+
+    /// A raised red flag (see `domain::red_flags`): a row per flag, kept
+    /// as its scope's last evaluation left it.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "red_flags")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub flag_id: String,
+        pub kind: String,
+        pub basis: String,
+        pub scope: String,
+        pub buyer_work_unit: String,
+        pub buyer_regency: String,
+        pub vendor_id: String,
+        pub category_code: String,
+        pub unit: String,
+        pub product_id: String,
+        /// The order ids, oldest first: a JSON array.
+        pub order_ids: String,
+        pub order_count: i64,
+        pub amount: i64,
+        pub reference: i64,
+        pub group_size: i64,
+        pub raised_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod red_flag_rules {
+    use sea_orm::entity::prelude::*;
+
+    /// One row: the thresholds the stored flags were computed with (JSON),
+    /// so that a start with other settings recomputes them all.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "red_flag_rules")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: i32,
+        pub thresholds: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod red_flag_dirty {
+    use sea_orm::entity::prelude::*;
+
+    /// A scope whose flags an event may have changed, and how many times
+    /// it was marked (so that a round clears only what it computed).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "red_flag_dirty")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub scope: String,
+        pub marked: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,13 +1,13 @@
 //! Schema of the reporting database, platform tables first.
 
 use blangkon_platform::migration::columns::{
-    code, flag, id, money, number, optional_time, text, time,
+    code, flag, id, long_text, money, number, optional_time, text, time,
 };
 use blangkon_platform::migration::statements::{index, key};
 use blangkon_platform::{migration, migrator};
 use sea_orm_migration::prelude::*;
 
-migrator!(CreateReadModel, KeepOrderVersions);
+migrator!(CreateReadModel, KeepOrderVersions, KeepRedFlags);
 
 #[derive(DeriveIden)]
 enum Regencies {
@@ -346,6 +346,155 @@ impl MigrationTrait for KeepOrderVersions {
         // Existing orders keep their current version as their one release:
         // the versions before it were not kept before this migration.
         super::keep_current_versions(m.get_connection()).await?;
+        Ok(())
+    }
+}
+
+#[derive(DeriveIden)]
+enum RedFlags {
+    Table,
+    FlagId,
+    Kind,
+    Basis,
+    Scope,
+    BuyerWorkUnit,
+    BuyerRegency,
+    VendorId,
+    CategoryCode,
+    Unit,
+    ProductId,
+    OrderIds,
+    OrderCount,
+    Amount,
+    Reference,
+    GroupSize,
+    RaisedAt,
+}
+
+#[derive(DeriveIden)]
+enum RedFlagRules {
+    Table,
+    Id,
+    Thresholds,
+}
+
+#[derive(DeriveIden)]
+enum RedFlagDirty {
+    Table,
+    Scope,
+    Marked,
+}
+
+#[derive(DeriveIden)]
+enum RedFlagColumns {
+    VerifiedAt,
+}
+
+migration! {
+    /// The auditors' red flags, a row per flag, and the thresholds they
+    /// were computed with (none yet: the next start computes them all
+    /// over the orders already here); when each vendor was verified; the
+    /// indexes the rules' scopes are read by.
+    KeepRedFlags = "m20261207_000600_red_flags"
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for KeepRedFlags {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Vendors::Table)
+                .add_column(optional_time(RedFlagColumns::VerifiedAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(RedFlags::Table)
+                .col(text(RedFlags::FlagId).primary_key())
+                .col(text(RedFlags::Kind))
+                .col(text(RedFlags::Basis))
+                .col(long_text(RedFlags::Scope))
+                .col(text(RedFlags::BuyerWorkUnit))
+                .col(text(RedFlags::BuyerRegency))
+                .col(text(RedFlags::VendorId))
+                .col(text(RedFlags::CategoryCode))
+                .col(text(RedFlags::Unit))
+                .col(text(RedFlags::ProductId))
+                .col(long_text(RedFlags::OrderIds))
+                .col(money(RedFlags::OrderCount))
+                .col(money(RedFlags::Amount))
+                .col(money(RedFlags::Reference))
+                .col(money(RedFlags::GroupSize))
+                .col(time(RedFlags::RaisedAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(RedFlagRules::Table)
+                .col(number(RedFlagRules::Id).primary_key())
+                .col(long_text(RedFlagRules::Thresholds))
+                .to_owned(),
+        )
+        .await?;
+        // The scopes events changed since their flags were last computed,
+        // and how often: the flags' task recomputes each once per round.
+        m.create_table(
+            Table::create()
+                .table(RedFlagDirty::Table)
+                .col(long_text(RedFlagDirty::Scope).primary_key())
+                .col(
+                    ColumnDef::new(RedFlagDirty::Marked)
+                        .big_integer()
+                        .not_null(),
+                )
+                .to_owned(),
+        )
+        .await?;
+        for statement in [
+            // The public list, newest first, and its filters.
+            index(
+                "red_flags_raised",
+                RedFlags::Table,
+                [RedFlags::RaisedAt, RedFlags::FlagId],
+            ),
+            index("red_flags_scope", RedFlags::Table, [RedFlags::Scope]),
+            index(
+                "red_flags_vendor",
+                RedFlags::Table,
+                [RedFlags::VendorId, RedFlags::RaisedAt],
+            ),
+            // The rules' scopes: a regency's buyers', a work unit's (its
+            // name is unique within its regency), one work unit's to one
+            // vendor; a category's prices; a
+            // product's lines.
+            index(
+                "orders_buyer",
+                Orders::Table,
+                [
+                    Orders::BuyerRegency,
+                    Orders::BuyerWorkUnit,
+                    Orders::VendorId,
+                ],
+            ),
+            index(
+                "order_items_category_price",
+                OrderItems::Table,
+                [
+                    OrderItems::CategoryCode,
+                    OrderItems::Unit,
+                    OrderItems::UnitPrice,
+                ],
+            ),
+            index(
+                "order_items_product",
+                OrderItems::Table,
+                [OrderItems::ProductId],
+            ),
+        ] {
+            m.create_index(statement).await?;
+        }
         Ok(())
     }
 }

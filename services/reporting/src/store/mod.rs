@@ -1,6 +1,7 @@
 //! Persistence of the reporting service: [`projection`] (the projection's
 //! writes), [`figures`] (the queries behind the public figures), [`ledger`]
-//! (pages of orders) and [`names`] (regency and vendor names). Every
+//! (pages of orders), [`names`] (regency and vendor names) and [`red_flags`]
+//! (the auditors' flags, recomputed per scope). Every
 //! function takes `&impl ConnectionTrait`, so it runs on the pool or inside
 //! the inbox transaction.
 
@@ -11,10 +12,11 @@ pub mod migrations;
 mod names;
 mod ocds;
 mod projection;
+pub mod red_flags;
 
 pub use entities::{
-    listed_count, order, order_item, order_total, order_total_all, order_version, product, regency,
-    training, vendor, watermark,
+    listed_count, order, order_item, order_total, order_total_all, order_version, product,
+    red_flag, red_flag_dirty, red_flag_rules, regency, training, vendor, watermark,
 };
 pub use figures::*;
 pub use ledger::*;

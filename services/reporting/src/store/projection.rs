@@ -39,7 +39,15 @@ pub async fn find_vendor(
 
 pub async fn save_vendor(conn: &impl ConnectionTrait, row: vendor::Model) -> Result<(), DbErr> {
     use vendor::Column::*;
-    let update = [Name, RegencyCode, LegalForm, Scale, Status, StatusAt];
+    let update = [
+        Name,
+        RegencyCode,
+        LegalForm,
+        Scale,
+        Status,
+        StatusAt,
+        VerifiedAt,
+    ];
     db::upsert(conn, vendor::ActiveModel::from(row), [VendorId], update).await?;
     Ok(())
 }
@@ -238,6 +246,9 @@ pub async fn move_listed(
 /// rebuild.
 pub async fn clear(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
     for table in [
+        "red_flags",
+        "red_flag_rules",
+        "red_flag_dirty",
         "listed_counts",
         "order_totals",
         "order_totals_all",
