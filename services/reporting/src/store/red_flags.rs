@@ -1,15 +1,15 @@
-//! The red flags as stored: each scope's flags are recomputed from the
-//! read model whenever an order enters or leaves it (see
-//! `domain::red_flags`), and the difference to what was stored is written
-//! and answered, for the analysts' stream.
+//! The red flags as stored: events mark the scopes an order's coming or
+//! going touches ([`mark_dirty`]), the flags' task recomputes the marked
+//! scopes from the read model (see `domain::red_flags`) one round at a
+//! time, and the difference to what was stored is written and answered,
+//! for the analysts' stream.
 //!
-//! Two events of one scope may be applied at once (orders of one work unit
-//! sit on different partitions; replicas run side by side), and each would
-//! see only its own order: on PostgreSQL a scope is evaluated under a
-//! transaction-scoped advisory lock on it, taken in one order (sorted), so
-//! the second evaluation waits and then reads what the first committed. A
-//! recomputation of every flag takes the lock all scopes share exclusively.
-//! SQLite has one writer at a time.
+//! Rounds run one at a time (the task's lock); on PostgreSQL a round holds
+//! the lock of all flags shared, a recomputation of every flag holds it
+//! exclusively. A vendor's verification and a new order to it serialize on
+//! the vendor's lock, so the verification lists the order or the order is
+//! marked after the verification committed. SQLite has one writer at a
+//! time.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -47,67 +47,30 @@ impl FlagChanges {
     }
 }
 
-/// The advisory lock every scope's evaluation holds shared and a
-/// recomputation of all flags exclusively ("blankonf").
+/// The advisory lock a round holds shared and a recomputation of all flags
+/// exclusively ("blankonf").
 const ALL_FLAGS_LOCK: i64 = 0x626c_616e_6b6f_6e66;
 
-/// The advisory-lock key of a scope: the first eight bytes of its key's
-/// SHA-256 (a collision only makes two scopes wait for each other).
-fn lock_key(scope: &str) -> i64 {
-    let digest = Sha256::digest(scope.as_bytes());
+/// The advisory-lock key of a vendor's verification date (what a new
+/// order to it reads and a verification changes): the first eight bytes
+/// of a SHA-256 (a collision only makes two vendors wait for each other).
+fn vendor_lock(vendor_id: &str) -> i64 {
+    let digest = Sha256::new()
+        .chain_update(b"vendor\0")
+        .chain_update(vendor_id.as_bytes())
+        .finalize();
     i64::from_be_bytes(digest[..8].try_into().unwrap_or_default())
 }
 
-/// The lock key of a vendor's verification date: what a new order to it
-/// reads and a verification changes.
-fn vendor_lock(vendor_id: &str) -> String {
-    serde_json::to_string(&["vendor", vendor_id]).unwrap_or_default()
-}
-
-/// Takes the shared lock of all flags, then the locks of `vendors`, then
-/// those of `scopes`, each set sorted: every evaluation takes its locks in
-/// this one order, so two never wait for each other in a circle.
-async fn lock_scopes(
-    conn: &impl ConnectionTrait,
-    vendors: &BTreeSet<String>,
-    scopes: &BTreeSet<String>,
-) -> Result<(), DbErr> {
-    if conn.get_database_backend() != DbBackend::Postgres {
-        return Ok(());
-    }
-    lock_keys(conn, "pg_advisory_xact_lock_shared", [ALL_FLAGS_LOCK]).await?;
-    let vendors: BTreeSet<i64> = vendors.iter().map(|v| lock_key(&vendor_lock(v))).collect();
-    lock_keys(conn, "pg_advisory_xact_lock", vendors).await?;
-    let scopes: BTreeSet<i64> = scopes.iter().map(|s| lock_key(s)).collect();
-    lock_keys(conn, "pg_advisory_xact_lock", scopes).await
-}
-
-/// Takes `keys` with `function`, in their order, a statement per key:
-/// a vendor's scopes may be tens of thousands.
-async fn lock_keys(
-    conn: &impl ConnectionTrait,
-    function: &str,
-    keys: impl IntoIterator<Item = i64>,
-) -> Result<(), DbErr> {
-    for key in keys {
-        conn.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            format!("SELECT {function}($1)"),
-            [key.into()],
-        ))
-        .await?;
-    }
-    Ok(())
-}
-
-async fn lock_all(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+/// Takes advisory lock `key` with `function` until the transaction ends.
+async fn lock(conn: &impl ConnectionTrait, function: &str, key: i64) -> Result<(), DbErr> {
     if conn.get_database_backend() != DbBackend::Postgres {
         return Ok(());
     }
     conn.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "SELECT pg_advisory_xact_lock($1)",
-        [ALL_FLAGS_LOCK.into()],
+        format!("SELECT {function}($1)"),
+        [key.into()],
     ))
     .await?;
     Ok(())
@@ -354,14 +317,7 @@ pub async fn recompute(
     t: &Thresholds,
 ) -> Result<FlagChanges, DbErr> {
     let keys: BTreeSet<String> = scopes.iter().map(Scope::key).collect();
-    let vendors: BTreeSet<String> = scopes
-        .iter()
-        .filter_map(|scope| match scope {
-            Scope::BuyerVendor { vendor_id, .. } => Some(vendor_id.clone()),
-            _ => None,
-        })
-        .collect();
-    lock_scopes(conn, &vendors, &keys).await?;
+    lock(conn, "pg_advisory_xact_lock_shared", ALL_FLAGS_LOCK).await?;
     // A replica still running with other thresholds than those the
     // stored flags were computed with (a rolling update after a change)
     // waits to be replaced: its event is retried, not applied with them.
@@ -390,6 +346,18 @@ pub async fn recompute(
 /// Marks `scopes` for the flags' task to recompute: an event's part,
 /// cheap whatever the scopes hold.
 pub async fn mark_dirty(conn: &impl ConnectionTrait, scopes: &[Scope]) -> Result<(), DbErr> {
+    // An order's vendor: after a verification of it under way committed
+    // (which then listed this order), or before it lists.
+    let vendors: BTreeSet<&str> = scopes
+        .iter()
+        .filter_map(|scope| match scope {
+            Scope::BuyerVendor { vendor_id, .. } => Some(vendor_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    for vendor_id in vendors {
+        lock(conn, "pg_advisory_xact_lock", vendor_lock(vendor_id)).await?;
+    }
     let keys: BTreeSet<String> = scopes.iter().map(Scope::key).collect();
     let backend = conn.get_database_backend();
     for key in keys {
@@ -446,12 +414,7 @@ pub async fn order_scopes_of_vendor(
     // Before listing: an order to the vendor being placed meanwhile either
     // committed already (and is listed) or waits, and then reads the new
     // verification date.
-    lock_scopes(
-        conn,
-        &BTreeSet::from([vendor_id.to_string()]),
-        &BTreeSet::new(),
-    )
-    .await?;
+    lock(conn, "pg_advisory_xact_lock", vendor_lock(vendor_id)).await?;
     Ok(order::Entity::find()
         .select_only()
         .column(order::Column::OrderId)
@@ -471,7 +434,7 @@ pub async fn recompute_all(
     conn: &impl ConnectionTrait,
     t: &Thresholds,
 ) -> Result<FlagChanges, DbErr> {
-    lock_all(conn).await?;
+    lock(conn, "pg_advisory_xact_lock", ALL_FLAGS_LOCK).await?;
     let orders: Vec<FlagOrder> = order::Entity::find()
         .filter(order::Column::Status.is_not_in(NOT_TRANSACTIONS))
         .order_by_asc(order::Column::OrderId)
