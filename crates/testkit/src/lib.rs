@@ -15,6 +15,7 @@
 
 #![allow(clippy::expect_used, clippy::panic)]
 
+pub mod browser;
 pub mod fixtures;
 pub mod provider;
 mod suite;
