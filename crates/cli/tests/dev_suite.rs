@@ -16,6 +16,8 @@ use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+mod site;
+
 const BIN: &str = env!("CARGO_BIN_EXE_blangkon");
 
 /// `blangkon dev` running, and where its services listen.
@@ -620,6 +622,47 @@ async fn the_demo_fills_the_suite_and_a_second_run_adds_nothing() {
     suite.stop().await;
 }
 
+/// The public site after the demo, in a real browser: its figures are
+/// the API's, its filters work without script, every page passes axe's
+/// WCAG 2.1 AA check, on a laptop and on a phone (`site/`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_public_site_shows_the_demo_in_a_real_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path();
+    let (port, catalog_port) = (free_port(), free_port());
+    let suite = start(data_dir, port, catalog_port).await;
+    let output = Command::new(BIN)
+        .args([
+            "demo",
+            "--vendors",
+            "16",
+            "--products",
+            "48",
+            "--orders",
+            "40",
+        ])
+        .args(["--seed", "11", "--concurrency", "4"])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--vendor-endpoint", &suite.endpoint])
+        .args(["--catalog-endpoint", &suite.catalog_endpoint])
+        .args(["--order-endpoint", &suite.order_endpoint])
+        .args(["--reporting-endpoint", &suite.reporting_endpoint])
+        .output()
+        .await
+        .expect("run blangkon demo");
+    assert!(
+        output.status.success(),
+        "demo failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    suite
+        .summary_when(|s| s["products_listed"] == 48 && s["transactions"].as_i64() > Some(0))
+        .await;
+    site::walk(&suite.public_http[1]).await;
+    suite.stop().await;
+}
+
 /// Every value of a personal field (NIK, NPWP, bank account, address,
 /// telephone, e-mail) in `value`, as long as it says something.
 fn collect_private(value: &serde_json::Value, into: &mut Vec<String>) {
@@ -737,6 +780,20 @@ async fn walk_public_web(suite: &Suite) -> String {
         std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut lines)
             .unwrap();
         bulk.push_str(&lines);
+    }
+    // The site's pages, in both languages: the same data, as HTML.
+    for page in [
+        "/",
+        "/en",
+        "/transaksi",
+        "/en/transactions",
+        "/tanda-bahaya",
+        "/data-terbuka",
+    ] {
+        get(format!("{reporting}{page}")).await;
+    }
+    for (order, _) in &orders {
+        get(format!("{reporting}/transaksi/{order}")).await;
     }
     get(format!("{catalog}/api/v1/categories")).await;
     let mut next = Some(format!("{catalog}/api/v1/products?page_size=9"));

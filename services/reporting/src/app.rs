@@ -62,7 +62,8 @@ impl Service for ReportingService {
         });
         let api = ReportingApi::new(host.database().clone(), settings.service.clone());
         let open_data = OpenData::new(host.database().clone(), settings.service.clone());
-        let web = crate::http::routes(open_data, host.http_settings().clone());
+        let web = crate::http::routes(open_data.clone(), host.http_settings().clone())
+            .merge(crate::site::routes(open_data));
         host.publish(web);
         // Open data: no token needed, a sent one must be valid.
         Ok(Routes::new(host.open(

@@ -9,7 +9,8 @@
 //! - [`open_data`]: the reads (summary, breakdowns, ledger, OCDS export),
 //!   no gRPC; [`error`]: what can stop them;
 //! - [`api`]: the public gRPC adapter; [`http`]: the public HTTP adapter
-//!   (JSON, CSV, the OpenAPI document); [`rebuild`]: replays the topics from
+//!   (JSON, CSV, the OpenAPI document); [`site`]: the public site (HTML
+//!   pages in Indonesian and English over the same reads); [`rebuild`]: replays the topics from
 //!   the start into an empty read model; [`app`]: the service as the
 //!   platform's skeleton runs it.
 
@@ -22,6 +23,7 @@ pub mod open_data;
 pub mod projection;
 pub mod rebuild;
 pub mod settings;
+pub mod site;
 pub mod store;
 
 pub use settings::Settings;

@@ -376,6 +376,81 @@ impl OpenData {
     }
 }
 
+/// A vendor's public fields and its figures: business names, never a
+/// person's data (the read model holds none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VendorProfile {
+    pub vendor_id: String,
+    pub name: String,
+    pub regency_code: String,
+    pub regency_name: String,
+    pub legal_form: String,
+    pub scale: String,
+    pub status: String,
+    pub verified_at: Option<DateTime<Utc>>,
+    /// Its transactions (accepted and on) and their value, all time.
+    pub transactions: i64,
+    pub transaction_value: i64,
+}
+
+impl OpenData {
+    /// A vendor whose registration reporting has seen, with its figures.
+    pub async fn vendor_profile(&self, vendor_id: &str) -> Result<Option<VendorProfile>> {
+        use sea_orm::EntityTrait;
+        let Some(found) = vendor::Entity::find_by_id(vendor_id.to_string())
+            .one(&self.db)
+            .await?
+            .filter(|v| !v.name.is_empty())
+        else {
+            return Ok(None);
+        };
+        let (transactions, transaction_value) =
+            store::total_of(&self.db, Dimension::Vendor, vendor_id).await?;
+        let regency_name =
+            store::regency_names(&self.db, std::slice::from_ref(&found.regency_code))
+                .await?
+                .remove(&found.regency_code)
+                .unwrap_or_default();
+        Ok(Some(VendorProfile {
+            vendor_id: found.vendor_id,
+            name: found.name,
+            regency_name,
+            regency_code: found.regency_code,
+            legal_form: found.legal_form,
+            scale: found.scale,
+            status: found.status.to_string(),
+            verified_at: found.verified_at,
+            transactions,
+            transaction_value,
+        }))
+    }
+
+    /// Every regency that joined, by code, with its name.
+    pub async fn regencies(&self) -> Result<Vec<(String, String)>> {
+        use sea_orm::{EntityTrait, QueryOrder};
+        Ok(store::regency::Entity::find()
+            .order_by_asc(store::regency::Column::Code)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|r| (r.code, r.name))
+            .collect())
+    }
+
+    /// The names of regencies by code, for the codes given.
+    pub async fn regency_names(
+        &self,
+        codes: &[String],
+    ) -> Result<std::collections::HashMap<String, String>> {
+        Ok(store::regency_names(&self.db, codes).await?)
+    }
+
+    /// The publisher's ocid of an order.
+    pub fn ocid_of(&self, order_id: &str) -> String {
+        ocds::ocid(&self.publisher, order_id)
+    }
+}
+
 /// The days a release package covers: one day or one month (WIB).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReleaseDays {

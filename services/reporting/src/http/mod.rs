@@ -491,7 +491,7 @@ async fn red_flag(
 }
 
 /// Whether `text` has the shape of a flag id: a kind, `-`, 16 hex digits.
-fn is_flag_id(text: &str) -> bool {
+pub(crate) fn is_flag_id(text: &str) -> bool {
     text.rsplit_once('-').is_some_and(|(kind, hex)| {
         FlagKind::parse(kind).is_some()
             && hex.len() == 16
@@ -540,7 +540,7 @@ fn page_size(params: &mut QueryParams) -> Result<i32, Problem> {
 }
 
 /// The HTTP name of a gRPC request field the shared checks named.
-fn param_of(field: &str) -> &str {
+pub(crate) fn param_of(field: &str) -> &str {
     match field {
         "period.from_date" | "period" => "from",
         "period.until_date" => "until",
