@@ -341,6 +341,13 @@ async fn wait_for_signal() {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GrpcSettings {
+    /// Honour a replaying client's clock ([`crate::time::REPLAY_AT_HEADER`])
+    /// for the times of domain facts. Only the local suite sets it, in
+    /// code: no config file or variable can, so a deployed service never
+    /// lets a caller backdate an order.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub replay_clock: bool,
     /// Address the gRPC server binds; port 0 picks a free port (tests).
     pub listen: SocketAddr,
     /// How long in-flight calls may take to finish on shutdown.
@@ -398,6 +405,7 @@ pub struct GrpcSettings {
 impl GrpcSettings {
     pub fn with_port(port: u16) -> Self {
         Self {
+            replay_clock: false,
             listen: SocketAddr::from(([0, 0, 0, 0], port)),
             shutdown_grace_secs: 20,
             // A hundred order lines are 10 kB; a product's details a few.

@@ -227,13 +227,13 @@ impl ServiceHost {
 
     /// `service` with every call authenticated first.
     pub fn authenticated<S>(&self, service: S) -> Authenticated<S> {
-        Authenticated::new(service, self.verifier.clone())
+        Authenticated::new(service, self.verifier.clone()).replaying(self.grpc.replay_clock)
     }
 
     /// `service` as a public open-data service: tokens optional, checked
     /// when sent.
     pub fn open<S>(&self, service: S) -> Authenticated<S> {
-        Authenticated::open(service, self.verifier.clone())
+        Authenticated::open(service, self.verifier.clone()).replaying(self.grpc.replay_clock)
     }
 
     /// `service` with `methods` open to calls without a token (as
@@ -245,6 +245,7 @@ impl ServiceHost {
         methods: &'static [&'static str],
     ) -> Authenticated<S> {
         Authenticated::public_methods(service, self.verifier.clone(), S::NAME, methods)
+            .replaying(self.grpc.replay_clock)
     }
 
     /// A background task (a consumer, a feed) started by `serve` and told

@@ -73,6 +73,9 @@ impl Suite {
         // (`blangkon dev` sets its own).
         platform.http.listen = SocketAddr::new(self.host, 0);
         platform.grpc.shutdown_grace_secs = self.shutdown_grace_secs;
+        // The local suite replays histories (`blangkon demo`): a call may
+        // name the moment its facts happened.
+        platform.grpc.replay_clock = true;
         platform.database.url = database_url.into();
         platform.database.max_connections = self.max_connections;
         platform.kafka = KafkaSettings {

@@ -28,6 +28,52 @@ pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
+tokio::task_local! {
+    /// The moment a replaying client named for the call being served.
+    static REPLAYED_AT: DateTime<Utc>;
+}
+
+/// The metadata a replaying client names its moment in, RFC 3339
+/// (`2021-08-17T09:30:00+07:00`). Only the local suite honours it
+/// ([`crate::grpc::GrpcSettings::replay_clock`], which no setting or
+/// variable can turn on); a deployed service ignores it.
+pub const REPLAY_AT_HEADER: &str = "x-blangkon-replay-at";
+
+/// When a fact of the domain happens (an order placed or moved on, a
+/// vendor registered or verified, a product listed): now, or, while the
+/// local suite replays a history (`blangkon demo`), the moment the
+/// replaying client named for the call. Technical times (leases,
+/// reservations, retries, sweeps) keep [`now`]: a replayed order must not
+/// look abandoned to a sweeper that runs on the real clock.
+pub fn occurred_now() -> DateTime<Utc> {
+    REPLAYED_AT.try_with(|at| *at).unwrap_or_else(|_| now())
+}
+
+/// Runs `work` with [`occurred_now`] answering `at`.
+pub async fn replayed_at<F: std::future::Future>(at: DateTime<Utc>, work: F) -> F::Output {
+    use chrono::SubsecRound;
+    REPLAYED_AT.scope(at.trunc_subsecs(6), work).await
+}
+
+/// The moment a call's [`REPLAY_AT_HEADER`] names: none without one; why
+/// not, for one that is not an RFC 3339 time or lies in the future (a
+/// replay tells the past).
+pub fn replay_at_of(headers: &http::HeaderMap) -> Result<Option<DateTime<Utc>>, String> {
+    let Some(value) = headers.get(REPLAY_AT_HEADER) else {
+        return Ok(None);
+    };
+    let at = value
+        .to_str()
+        .ok()
+        .and_then(|text| DateTime::parse_from_rfc3339(text.trim()).ok())
+        .ok_or("must be an RFC 3339 time such as 2021-08-17T09:30:00+07:00")?
+        .with_timezone(&Utc);
+    if at > now() {
+        return Err("must not lie in the future: a replay tells the past".into());
+    }
+    Ok(Some(at))
+}
+
 /// Western Indonesia Time (WIB), Central Java's clock: a fixed UTC+7, no
 /// daylight saving. Days in requests and reports are WIB days.
 pub fn wib() -> FixedOffset {
@@ -48,6 +94,36 @@ pub fn wib_day_start(day: NaiveDate) -> DateTime<Utc> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_replay_names_a_moment_in_the_past_in_rfc_3339() {
+        let mut headers = http::HeaderMap::new();
+        assert_eq!(replay_at_of(&headers), Ok(None));
+        headers.insert(
+            REPLAY_AT_HEADER,
+            "2021-08-17T09:30:00+07:00".parse().unwrap(),
+        );
+        assert_eq!(
+            replay_at_of(&headers).unwrap().unwrap().to_rfc3339(),
+            "2021-08-17T02:30:00+00:00"
+        );
+        for wrong in ["17 August 2021", "2999-01-01T00:00:00Z", ""] {
+            headers.insert(REPLAY_AT_HEADER, wrong.parse().unwrap());
+            assert!(replay_at_of(&headers).is_err(), "{wrong}");
+        }
+    }
+
+    #[tokio::test]
+    async fn facts_take_the_replayed_moment_and_technical_times_the_real_one() {
+        let then = DateTime::parse_from_rfc3339("2021-08-17T09:30:00.1234567+07:00")
+            .unwrap()
+            .with_timezone(&Utc);
+        let (occurred, technical) = replayed_at(then, async { (occurred_now(), now()) }).await;
+        assert_eq!(occurred.to_rfc3339(), "2021-08-17T02:30:00.123456+00:00");
+        assert!(technical > then + chrono::Duration::days(365));
+        assert!(occurred_now() > then + chrono::Duration::days(365));
+    }
+
     use super::*;
 
     #[test]

@@ -42,7 +42,7 @@ impl Catalog {
         let vendor_id = self.verified_vendor(&self.db, actor).await?;
         let details = self.check_details(&self.db, command.details).await?;
         let key = command.key;
-        let now = time::now();
+        let now = time::occurred_now();
         let row = product::Model {
             creation_key: key.clone(),
             ..product_row(uuid::Uuid::now_v7().to_string(), vendor_id, details, now)
@@ -87,7 +87,7 @@ impl Catalog {
         let vendor_id = self.verified_vendor(&txn, actor).await?;
         let details = self.check_details(&txn, details).await?;
         let before = self.own_product(&txn, &vendor_id, &product_id).await?;
-        let now = time::now();
+        let now = time::occurred_now();
         let after = product::Model {
             status: before.status,
             version: before.version + 1,
@@ -273,7 +273,7 @@ impl Catalog {
         let after = product::Model {
             status: to,
             version: before.version + 1,
-            updated_at: time::now(),
+            updated_at: time::occurred_now(),
             ..before
         };
         if !store::update_product(txn, after.clone()).await? {

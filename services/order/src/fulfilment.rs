@@ -161,7 +161,7 @@ impl Orders {
                 self.peers.release(&key.reservation()).await?;
             }
         }
-        let at = time::now();
+        let at = time::occurred_now();
         let mut after = order::Model {
             status: to,
             version: before.version + 1,

@@ -485,7 +485,8 @@ fn new_order(
     let legal_form = LegalForm::from_proto(vendor.legal_form).map_or("", LegalForm::as_str);
     let scale = Scale::from_proto(vendor.scale).map_or("", Scale::as_str);
     let who = placing.who;
-    let at = now();
+    // When the order was placed: the replayed moment in a local replay.
+    let at = blangkon_platform::time::occurred_now();
     let row = order::Model {
         id: uuid::Uuid::now_v7().to_string(),
         buyer_work_unit: placing.buyer.name.clone(),

@@ -32,7 +32,7 @@ impl Vendors {
         let duplicate_of = store::taken_identifier(&txn, &registration)
             .await?
             .map(|(_, holder)| holder);
-        let now = time::now();
+        let now = time::occurred_now();
         let mut row = new_vendor(registration, actor, now);
         row.duplicate_of = duplicate_of;
         store::insert_vendor(&txn, vendor::ActiveModel::from(row.clone()))

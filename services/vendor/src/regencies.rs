@@ -71,7 +71,7 @@ impl Vendors {
     /// Lets a known regency join: from now on it onboards its vendors.
     pub async fn join_regency(&self, actor: &Actor, code: RegencyCode) -> Result<RegencyView> {
         policy::manage_regencies(actor, "let regencies join")?;
-        let now = time::now();
+        let now = time::occurred_now();
         let txn = db::begin_write(&self.db).await?;
         let mut row = store::find_regency(&txn, &code).await?.ok_or_else(|| {
             VendorError::NotFound(format!("regency {code} is not known; add it first"))

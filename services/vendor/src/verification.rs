@@ -83,7 +83,7 @@ impl Vendors {
                 field.to_uppercase()
             )));
         }
-        let now = time::now();
+        let now = time::occurred_now();
         let changed = store::change_status(&txn, &vendor_id, from, to, now)
             .await
             .map_err(verified_meanwhile)?;
@@ -139,7 +139,7 @@ impl Vendors {
             attended_on: record.attended_on,
             organizer: record.organizer,
             recorded_by: actor.subject.clone(),
-            recorded_at: time::now(),
+            recorded_at: time::occurred_now(),
         };
         store::insert_training(&txn, training::ActiveModel::from(row.clone())).await?;
         outbox::enqueue(

@@ -128,6 +128,9 @@ pub struct Authenticated<S> {
     /// (whose policy then decides); one that sends a token must send a
     /// good one.
     public: PublicMethods,
+    /// Whether a call's [`crate::time::REPLAY_AT_HEADER`] sets the clock
+    /// of its domain facts (the local suite only).
+    replay_clock: bool,
 }
 
 /// Which methods of a service take calls without a token.
@@ -164,6 +167,7 @@ impl<S> Authenticated<S> {
             inner,
             verifier,
             public: PublicMethods::None,
+            replay_clock: false,
         }
     }
 
@@ -174,6 +178,7 @@ impl<S> Authenticated<S> {
             inner,
             verifier,
             public: PublicMethods::All,
+            replay_clock: false,
         }
     }
 
@@ -191,7 +196,16 @@ impl<S> Authenticated<S> {
             inner,
             verifier,
             public: PublicMethods::Only { service, methods },
+            replay_clock: false,
         }
+    }
+
+    /// Lets a call's [`crate::time::REPLAY_AT_HEADER`] set the clock of the
+    /// domain facts it records ([`crate::time::occurred_now`]): the local
+    /// suite's replays only.
+    pub fn replaying(mut self, on: bool) -> Self {
+        self.replay_clock = on;
+        self
     }
 }
 
@@ -221,6 +235,7 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let verifier = self.verifier.clone();
         let public = self.public;
+        let replay_clock = self.replay_clock;
         Box::pin(async move {
             match verifier.caller(request.headers()).await {
                 Ok(Some(actor)) => {
@@ -240,7 +255,18 @@ where
                     return Ok(Status::from(reason).into_http());
                 }
             }
-            inner.call(request).await
+            if !replay_clock {
+                return inner.call(request).await;
+            }
+            match crate::time::replay_at_of(request.headers()) {
+                Ok(None) => inner.call(request).await,
+                Ok(Some(at)) => crate::time::replayed_at(at, inner.call(request)).await,
+                Err(reason) => Ok(Status::invalid_argument(format!(
+                    "{}: {reason}",
+                    crate::time::REPLAY_AT_HEADER
+                ))
+                .into_http()),
+            }
         })
     }
 }

@@ -568,3 +568,60 @@ async fn only_access_tokens_are_credentials() {
         .await
         .unwrap();
 }
+
+type Boxed = tower::util::BoxCloneService<http::Request<Body>, http::Response<Body>, Infallible>;
+
+/// A call of a service that answers with the moment its facts would be
+/// recorded at, behind `Authenticated` (open: no token needed).
+async fn occurred_at(replaying: bool, replay_at: Option<&str>) -> http::Response<Body> {
+    use tower::ServiceExt as _;
+    let inner: Boxed = tower::util::BoxCloneService::new(tower::service_fn(
+        |_request: http::Request<Body>| async {
+            let mut response = http::Response::new(Body::empty());
+            let at = crate::time::occurred_now().to_rfc3339();
+            response
+                .headers_mut()
+                .insert("x-occurred-at", at.parse().unwrap());
+            Ok::<_, Infallible>(response)
+        },
+    ));
+    let served = Served::start().await;
+    let service =
+        Authenticated::open(inner, Arc::new(served.verifier(VENDOR))).replaying(replaying);
+    let mut request = http::Request::builder().uri("/blangkon.test.v1.Test/Do");
+    if let Some(at) = replay_at {
+        request = request.header(crate::time::REPLAY_AT_HEADER, at);
+    }
+    service
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap()
+}
+
+fn moment_of(response: &http::Response<Body>) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(response.headers()["x-occurred-at"].to_str().unwrap())
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+}
+
+#[tokio::test]
+async fn a_replaying_call_names_when_its_facts_happen_where_the_suite_allows() {
+    let then = "2021-08-17T09:30:00+07:00";
+    let replayed = occurred_at(true, Some(then)).await;
+    assert_eq!(
+        moment_of(&replayed).to_rfc3339(),
+        "2021-08-17T02:30:00+00:00"
+    );
+    // Without the header, or where replays are not allowed (every deployed
+    // service), the facts happen now.
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    assert!(moment_of(&occurred_at(true, None).await) >= before);
+    assert!(moment_of(&occurred_at(false, Some(then)).await) >= before);
+    // A replay tells the past, in RFC 3339: anything else is refused.
+    for wrong in ["yesterday", "2999-01-01T00:00:00Z"] {
+        let refused = occurred_at(true, Some(wrong)).await;
+        let status = Status::from_header_map(refused.headers()).unwrap();
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{wrong}");
+        assert!(status.message().contains(crate::time::REPLAY_AT_HEADER));
+    }
+}

@@ -211,7 +211,7 @@ impl OrderService for OrderApi {
         &self,
         request: Request<pb::ReceiveOrderRequest>,
     ) -> Result<Response<pb::Order>, Status> {
-        let today = time::now().date_naive();
+        let today = time::occurred_now().date_naive();
         step!(self, request, |req| Step::receive(&req.bast_number, &req.bast_date, today), note: "")
     }
 
