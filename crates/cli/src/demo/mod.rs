@@ -8,6 +8,7 @@
 //! done already (idempotency keys, "already exists"), so a run that stopped
 //! is resumed by running it again.
 
+mod calendar;
 mod onboarding;
 mod ordering;
 pub mod plan;
@@ -131,6 +132,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         calls: AtomicU64::new(0),
     });
     let plan = Plan::new(&scale, args.seed, &Vocabulary::load()?);
+    let calendar = calendar::Calendar::new(&plan, args.seed);
     say!(
         "demo (seed {}): {} regencies ({} transacting), {} vendors, {} products, {} orders \
          worth {} ({} catering)",
@@ -147,54 +149,72 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let n = args.concurrency;
     let shared = &suite;
     let plan = &plan;
+    let calendar = &calendar;
 
-    for code in &plan.joined {
-        suite.join(code).await?;
+    for (code, moment) in plan.joined.iter().zip(&calendar.joined) {
+        suite.join(code, *moment).await?;
     }
     let vendor_ids: Vec<String> = in_phase("vendors", plan.vendors.len(), |bar| {
-        stream::iter(plan.vendors.iter().map(move |v| {
-            let (suite, bar) = (shared.clone(), bar.clone());
-            async move {
-                let id = suite.onboard(v).await?;
-                bar.inc(1);
-                anyhow::Ok(id)
-            }
-        }))
+        stream::iter(
+            plan.vendors
+                .iter()
+                .zip(&calendar.vendors)
+                .map(move |(v, days)| {
+                    let (suite, bar) = (shared.clone(), bar.clone());
+                    async move {
+                        let id = suite.onboard(v, days).await?;
+                        bar.inc(1);
+                        anyhow::Ok(id)
+                    }
+                }),
+        )
         .buffered(n)
         .try_collect()
     })
     .await?;
     let vendor_ids = &vendor_ids;
     let product_ids: Vec<String> = in_phase("products", plan.products.len(), |bar| {
-        stream::iter(plan.products.iter().map(move |p| {
-            let (suite, bar) = (shared.clone(), bar.clone());
-            let vendor_id = vendor_ids[p.vendor].clone();
-            async move {
-                let id = suite.list_product(&vendor_id, p).await?;
-                bar.inc(1);
-                anyhow::Ok(id)
-            }
-        }))
+        stream::iter(
+            plan.products
+                .iter()
+                .zip(&calendar.listed)
+                .map(move |(p, listed)| {
+                    let (suite, bar) = (shared.clone(), bar.clone());
+                    let vendor_id = vendor_ids[p.vendor].clone();
+                    async move {
+                        let id = suite.list_product(&vendor_id, p, *listed).await?;
+                        bar.inc(1);
+                        anyhow::Ok(id)
+                    }
+                }),
+        )
         .buffered(n)
         .try_collect()
     })
     .await?;
     let product_ids = &product_ids;
     let orders: Vec<()> = in_phase("orders", plan.orders.len(), |bar| {
-        stream::iter(plan.orders.iter().map(move |o| {
-            let (suite, bar) = (shared.clone(), bar.clone());
-            let product = &plan.products[o.product];
-            let regency = plan.vendors[product.vendor].regency.clone();
-            let (product_id, vendor_id) = (
-                product_ids[o.product].clone(),
-                vendor_ids[product.vendor].clone(),
-            );
-            async move {
-                suite.order(o, &regency, &product_id, &vendor_id).await?;
-                bar.inc(1);
-                anyhow::Ok(())
-            }
-        }))
+        stream::iter(
+            plan.orders
+                .iter()
+                .zip(&calendar.orders)
+                .map(move |(o, days)| {
+                    let (suite, bar) = (shared.clone(), bar.clone());
+                    let product = &plan.products[o.product];
+                    let regency = plan.vendors[product.vendor].regency.clone();
+                    let (product_id, vendor_id) = (
+                        product_ids[o.product].clone(),
+                        vendor_ids[product.vendor].clone(),
+                    );
+                    async move {
+                        suite
+                            .order(o, days, &regency, &product_id, &vendor_id)
+                            .await?;
+                        bar.inc(1);
+                        anyhow::Ok(())
+                    }
+                }),
+        )
         .buffer_unordered(n)
         .try_collect()
     })

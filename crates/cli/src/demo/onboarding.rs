@@ -6,12 +6,17 @@ use blangkon_proto::catalog as cat;
 use blangkon_proto::vendor as ven;
 use tonic::{Code, Status};
 
+use super::calendar::{VendorDays, at};
 use super::plan::VendorPlan;
 
 use super::*;
 
 impl Suite {
-    pub(super) async fn join(&self, code: &str) -> anyhow::Result<()> {
+    pub(super) async fn join(
+        &self,
+        code: &str,
+        moment: chrono::NaiveDateTime,
+    ) -> anyhow::Result<()> {
         let token = self.province()?;
         let joined = self
             .call(
@@ -21,7 +26,8 @@ impl Suite {
                     let mut client = self.vendor.clone();
                     let request = ven::JoinRegencyRequest { code: code.into() };
                     let token = token.clone();
-                    async move { client.join_regency(with_token(&token, request)).await }
+                    let request = at(with_token(&token, request), moment);
+                    async move { client.join_regency(request).await }
                 },
             )
             .await;
@@ -34,7 +40,11 @@ impl Suite {
 
     /// Registers and verifies `v` (or finds it registered by an earlier
     /// run), records its training; answers its id.
-    pub(super) async fn onboard(&self, v: &VendorPlan) -> anyhow::Result<String> {
+    pub(super) async fn onboard(
+        &self,
+        v: &VendorPlan,
+        days: &VendorDays,
+    ) -> anyhow::Result<String> {
         let admin = self.regency_admin(&v.regency)?;
         let registration = ven::RegisterVendorRequest {
             name: v.name.clone(),
@@ -65,7 +75,7 @@ impl Suite {
                     |_| false,
                     || {
                         let mut client = self.vendor.clone();
-                        let request = with_token(&admin, registration.clone());
+                        let request = at(with_token(&admin, registration.clone()), days.registered);
                         async move { client.register_vendor(request).await }
                     },
                 )
@@ -91,7 +101,7 @@ impl Suite {
                         vendor_id: vendor.id.clone(),
                         note: "berkas lengkap (demo)".into(),
                     };
-                    let request = with_token(&admin, request);
+                    let request = at(with_token(&admin, request), days.verified);
                     async move { client.verify_vendor(request).await }
                 },
             )
@@ -108,10 +118,10 @@ impl Suite {
                         vendor_id: vendor.id.clone(),
                         topic: "Mengunggah produk ke Blangkon".into(),
                         kind: ven::TrainingKind::Training as i32,
-                        attended_on: "2021-11-15".into(),
+                        attended_on: days.trained_on.format("%Y-%m-%d").to_string(),
                         organizer: "Dinas Koperasi dan UKM Provinsi Jawa Tengah".into(),
                     };
-                    let request = with_token(&admin, request);
+                    let request = at(with_token(&admin, request), days.training_recorded);
                     async move { client.record_training(request).await }
                 },
             )
@@ -180,6 +190,7 @@ impl Suite {
         &self,
         vendor_id: &str,
         p: &plan::ProductPlan,
+        listed: chrono::NaiveDateTime,
     ) -> anyhow::Result<String> {
         let token = self.vendor_token(vendor_id)?;
         let details = cat::ProductDetails {
@@ -205,7 +216,7 @@ impl Suite {
                     details: Some(details.clone()),
                     idempotency_key: p.key.clone(),
                 };
-                let request = with_token(&token, request);
+                let request = at(with_token(&token, request), listed);
                 async move { client.create_product(request).await }
             })
             .await
@@ -219,7 +230,7 @@ impl Suite {
                     let request = cat::PublishProductRequest {
                         product_id: product.id.clone(),
                     };
-                    let request = with_token(&token, request);
+                    let request = at(with_token(&token, request), listed);
                     async move { client.publish_product(request).await }
                 },
             )

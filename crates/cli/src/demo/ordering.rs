@@ -5,6 +5,7 @@ use anyhow::Context as _;
 use blangkon_proto::order as ord;
 use tonic::{Code, Status};
 
+use super::calendar::{OrderDays, at};
 use super::plan::{OrderPlan, Outcome};
 
 use super::*;
@@ -15,6 +16,7 @@ impl Suite {
     pub(super) async fn order(
         &self,
         o: &OrderPlan,
+        days: &OrderDays,
         regency: &str,
         product_id: &str,
         vendor_id: &str,
@@ -35,7 +37,7 @@ impl Suite {
                     }],
                     note: String::new(),
                 };
-                let request = with_token(&buyer, request);
+                let request = at(with_token(&buyer, request), days.placed);
                 async move { client.place_order(request).await }
             })
             .await
@@ -66,50 +68,71 @@ impl Suite {
                         };
                         let step = *step;
                         let key = o.key.clone();
+                        let moment = match step {
+                            Step::Accept | Step::Reject => days.decided,
+                            Step::Cancel => days.cancelled,
+                            Step::Ship => days.shipped,
+                            Step::Receive => days.received,
+                            Step::Pay => days.paid,
+                            Step::Complete => days.completed,
+                        };
+                        let bast_date = days.received.format("%Y-%m-%d").to_string();
                         async move {
                             match step {
                                 Step::Accept => {
                                     client
-                                        .accept_order(with_token(&token, transition("")))
+                                        .accept_order(at(
+                                            with_token(&token, transition("")),
+                                            moment,
+                                        ))
                                         .await
                                 }
                                 Step::Reject => {
                                     client
-                                        .reject_order(with_token(
-                                            &token,
-                                            transition("stok sedang kosong"),
+                                        .reject_order(at(
+                                            with_token(&token, transition("stok sedang kosong")),
+                                            moment,
                                         ))
                                         .await
                                 }
                                 Step::Cancel => {
                                     client
-                                        .cancel_order(with_token(
-                                            &token,
-                                            transition("kegiatan dibatalkan"),
+                                        .cancel_order(at(
+                                            with_token(&token, transition("kegiatan dibatalkan")),
+                                            moment,
                                         ))
                                         .await
                                 }
                                 Step::Ship => {
-                                    client.ship_order(with_token(&token, transition(""))).await
+                                    client
+                                        .ship_order(at(with_token(&token, transition("")), moment))
+                                        .await
                                 }
                                 Step::Receive => {
                                     let request = ord::ReceiveOrderRequest {
                                         order_id: id.clone(),
                                         bast_number: format!("BAST/{key}"),
-                                        bast_date: "2022-03-01".into(),
+                                        bast_date,
                                     };
-                                    client.receive_order(with_token(&token, request)).await
+                                    client
+                                        .receive_order(at(with_token(&token, request), moment))
+                                        .await
                                 }
                                 Step::Pay => {
                                     let request = ord::PayOrderRequest {
                                         order_id: id.clone(),
                                         payment_reference: format!("SP2D/{key}"),
                                     };
-                                    client.pay_order(with_token(&token, request)).await
+                                    client
+                                        .pay_order(at(with_token(&token, request), moment))
+                                        .await
                                 }
                                 Step::Complete => {
                                     client
-                                        .complete_order(with_token(&token, transition("")))
+                                        .complete_order(at(
+                                            with_token(&token, transition("")),
+                                            moment,
+                                        ))
                                         .await
                                 }
                             }

@@ -107,6 +107,32 @@ impl Scale {
     }
 }
 
+/// Central Java's regencies and cities as the vendor service seeds them:
+/// `code,kind,name` (`33.74,kota,Semarang`).
+const REGENCIES: &str = include_str!("../../../../services/vendor/data/regencies-jateng.csv");
+
+/// A regency's kind (`kabupaten` or `kota`) and name; the code itself for
+/// one not in Central Java's list.
+pub fn regency_name(code: &str) -> (&'static str, &str) {
+    REGENCIES
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.splitn(3, ',');
+            Some((fields.next()?, fields.next()?, fields.next()?))
+        })
+        .find(|(c, _, _)| *c == code)
+        .map_or(("", code), |(_, kind, name)| (kind, name.trim()))
+}
+
+/// How a work unit names its regency: `Kabupaten Blora`, `Kota Semarang`.
+pub fn regency_title(code: &str) -> String {
+    match regency_name(code) {
+        ("kota", name) => format!("Kota {name}"),
+        ("kabupaten", name) => format!("Kabupaten {name}"),
+        (_, name) => name.to_string(),
+    }
+}
+
 /// Central Java's 35 regency and city codes, as the vendor service seeds
 /// them.
 pub fn central_java() -> Vec<String> {
@@ -288,7 +314,8 @@ fn vendors(
         .map(|i| {
             let regency = joined[i % joined.len()].clone();
             let trade = &pick(rng, &vocabulary.templates).kinds[0];
-            let place = pick(rng, &vocabulary.places);
+            // A business is named after the town it is registered in.
+            let place = regency_name(&regency).1;
             let digits = regency.replace('.', "");
             let (name, legal_form, size, nik, nib, npwp) = if i < scale.individuals {
                 let first = pick(rng, FIRST_NAMES);
@@ -456,7 +483,7 @@ fn orders(
             key: format!("demo-{seed}-o{}", orders.len()),
             product,
             quantity,
-            work_unit: format!("{} {regency}", pick(rng, WORK_UNITS)),
+            work_unit: format!("{} {}", pick(rng, WORK_UNITS), regency_title(regency)),
             outcome,
         });
     };
@@ -511,6 +538,26 @@ mod tests {
 
     fn plan(scale: &Scale) -> Plan {
         Plan::new(scale, 2022, &Vocabulary::load().unwrap())
+    }
+
+    #[test]
+    fn vendors_and_work_units_are_named_after_their_own_regency() {
+        let plan = plan(&Scale::custom(40, 80, 200));
+        for v in &plan.vendors {
+            let (_, town) = regency_name(&v.regency);
+            assert!(v.name.ends_with(town), "{} in {}", v.name, v.regency);
+        }
+        for o in &plan.orders {
+            let vendor = &plan.vendors[plan.products[o.product].vendor];
+            assert!(
+                o.work_unit.ends_with(&regency_title(&vendor.regency)),
+                "{}",
+                o.work_unit
+            );
+        }
+        assert_eq!(regency_title("33.74"), "Kota Semarang");
+        assert_eq!(regency_title("33.01"), "Kabupaten Cilacap");
+        assert_eq!(regency_name("99.99"), ("", "99.99"));
     }
 
     #[test]

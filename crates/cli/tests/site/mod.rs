@@ -195,6 +195,15 @@ pub async fn walk(reporting: &str) {
         })
         .collect();
     by_month.sort();
+    // The demo's year, Blangkon Jateng's first (March 2021 to February
+    // 2022), spread over its months rather than one instant.
+    assert!(by_month.len() >= 8, "a year of purchasing: {by_month:?}");
+    assert!(
+        by_month
+            .iter()
+            .all(|(month, _)| ("2021-03"..="2022-02").contains(&month.as_str())),
+        "{by_month:?}"
+    );
     assert_eq!(
         column_values(&browser, "#by-month-table tbody data").await,
         by_month.iter().map(|(_, v)| *v).collect::<Vec<_>>()
