@@ -42,7 +42,8 @@ install_chromium() {
   if [ "$(id -u)" != 0 ]; then
     command -v sudo >/dev/null \
       || { echo "installing Chromium needs root or sudo: apt-get install ${PACKAGES[*]}" >&2; exit 1; }
-    SUDO=(sudo)
+    # -n: never wait for a password (tests run this unattended).
+    SUDO=(sudo -n)
   fi
   echo "installing ${PACKAGES[*]} with apt-get ..." >&2
   mkdir -p "$DIR"

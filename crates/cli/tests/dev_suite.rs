@@ -795,6 +795,19 @@ async fn walk_public_web(suite: &Suite) -> String {
     for (order, _) in &orders {
         get(format!("{reporting}/transaksi/{order}")).await;
     }
+    let vendors = get(format!(
+        "{reporting}/api/v1/breakdowns/vendor?page_size=1000"
+    ))
+    .await;
+    for vendor in vendors["rows"].as_array().unwrap() {
+        let id = vendor["key"].as_str().unwrap();
+        get(format!("{reporting}/penyedia/{id}")).await;
+    }
+    let flags = get(format!("{reporting}/api/v1/red-flags?page_size=500")).await;
+    for flag in flags["data"].as_array().unwrap() {
+        let id = flag["flag_id"].as_str().unwrap();
+        get(format!("{reporting}/tanda-bahaya/{id}")).await;
+    }
     get(format!("{catalog}/api/v1/categories")).await;
     let mut next = Some(format!("{catalog}/api/v1/products?page_size=9"));
     let mut products = Vec::new();

@@ -478,6 +478,16 @@ impl GrpcSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_config_can_turn_on_the_replay_clock() {
+        let settings = GrpcSettings::with_port(50051);
+        assert!(!settings.replay_clock);
+        let mut written = serde_json::to_value(&settings).unwrap();
+        assert!(written.get("replay_clock").is_none(), "{written}");
+        written["replay_clock"] = serde_json::Value::Bool(true);
+        assert!(serde_json::from_value::<GrpcSettings>(written).is_err());
+    }
     use opentelemetry::trace::TracerProvider as _;
     use tracing_subscriber::layer::SubscriberExt;
 

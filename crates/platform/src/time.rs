@@ -94,6 +94,7 @@ pub fn wib_day_start(day: NaiveDate) -> DateTime<Utc> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn a_replay_names_a_moment_in_the_past_in_rfc_3339() {
@@ -123,8 +124,6 @@ mod tests {
         assert!(technical > then + chrono::Duration::days(365));
         assert!(occurred_now() > then + chrono::Duration::days(365));
     }
-
-    use super::*;
 
     #[test]
     fn a_wib_day_begins_at_17_00_utc_the_day_before() {

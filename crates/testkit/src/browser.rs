@@ -213,14 +213,6 @@ impl Session {
             .to_string()
     }
 
-    pub async fn title(&self) -> String {
-        self.get("/title")
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    }
-
     /// Runs `script` (a function body; `arguments` are `args`) in the page.
     pub async fn script(&self, script: &str, args: Value) -> Value {
         self.post("/execute/sync", json!({"script": script, "args": args}))
@@ -274,6 +266,24 @@ impl Session {
             .await
             .unwrap_or_else(|| panic!("nothing to click at `{css}`"));
         self.post(&format!("/element/{id}/click"), json!({})).await;
+    }
+
+    /// Clicks the link or button at `css` and waits until the browser is
+    /// on the page it leads to and has loaded it (a click answers when the
+    /// navigation starts, not when it ends).
+    pub async fn follow(&self, css: &str) {
+        let from = self.current_url().await;
+        self.click(css).await;
+        for _ in 0..150 {
+            let loaded = self
+                .script("return document.readyState === 'complete'", json!([]))
+                .await;
+            if self.current_url().await != from && loaded == true {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("following `{css}` from {from} led nowhere within 15 s");
     }
 
     /// Chooses the option of the `<select>` at `css` whose value is
@@ -333,12 +343,10 @@ impl Session {
             .await;
         found
             .as_array()
-            .map(|v| {
-                v.iter()
-                    .filter_map(|s| s.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default()
+            .unwrap_or_else(|| panic!("axe-core answered no list of violations: {found}"))
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_string())
+            .collect()
     }
 
     /// Closes the window.

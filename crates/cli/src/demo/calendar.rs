@@ -1,5 +1,5 @@
 //! When the demo's facts happen: Blangkon Jateng's first year, from its
-//! launch in March 2021 to the report of March 2022. Regencies join first,
+//! launch in March 2021 to February 2022 (reported in March 2022). Regencies join first,
 //! vendors register from two months before the launch (most early), list their
 //! products once verified, and buyers order through the year as a
 //! government buys: slowly while the year's budgets are released, most in
@@ -83,8 +83,7 @@ fn later(rng: &mut StdRng, after: NaiveDateTime, min: i64, max: i64) -> NaiveDat
     }
 }
 
-/// A day of the year's month `index` (0 is March 2021), by the month
-/// weights.
+/// A day of the demo's year, its month drawn by the month weights.
 fn order_day(rng: &mut StdRng) -> NaiveDate {
     let first = first_day();
     let months: Vec<(NaiveDate, u32)> = (0..12)
@@ -160,7 +159,8 @@ impl Calendar {
             .iter()
             .map(|o| {
                 let day = order_day(&mut rng);
-                // Never before the product was listed, nor past the year.
+                // Never before the product was listed (a day to three
+                // after, at whatever hour that falls), nor past the year.
                 let placed = office(&mut rng, day)
                     .max(listed[o.product] + Duration::hours(rng.random_range(20..=72)))
                     .min(office(&mut rng, last));
@@ -169,6 +169,8 @@ impl Calendar {
                 let received = later(&mut rng, shipped, 1, 4);
                 let paid = later(&mut rng, received, 5, 20);
                 let completed = later(&mut rng, paid, 0, 2);
+                // Drawn for every order, cancelled or not, so that one
+                // order's outcome never shifts the moments of the next.
                 let cancelled = match o.outcome {
                     Outcome::Cancelled => later(&mut rng, placed, 0, 3),
                     _ => later(&mut rng, placed, 0, 1),

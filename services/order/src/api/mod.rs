@@ -211,7 +211,9 @@ impl OrderService for OrderApi {
         &self,
         request: Request<pb::ReceiveOrderRequest>,
     ) -> Result<Response<pb::Order>, Status> {
-        let today = time::occurred_now().date_naive();
+        let today = time::occurred_now()
+            .with_timezone(&time::wib())
+            .date_naive();
         step!(self, request, |req| Step::receive(&req.bast_number, &req.bast_date, today), note: "")
     }
 

@@ -23,8 +23,6 @@ pub struct Row {
     pub orders_text: String,
     /// The share of the chart's total, as the page writes it.
     pub share_text: String,
-    /// The ledger filtered to this row, where there is one.
-    pub href: Option<String>,
 }
 
 /// A drawn row: where its bar goes.
@@ -152,7 +150,6 @@ mod tests {
             value_text: value.to_string(),
             orders_text: "1".into(),
             share_text: String::new(),
-            href: None,
         }
     }
 

@@ -27,9 +27,10 @@ pub fn number(n: i64, lang: Lang) -> String {
     out
 }
 
-/// Whole rupiah.
+/// Whole rupiah; a negative amount as `-Rp1.000`.
 pub fn rupiah(n: i64, lang: Lang) -> String {
-    format!("Rp{}", number(n, lang))
+    let sign = if n < 0 { "-" } else { "" };
+    format!("{sign}Rp{}", number(n, lang).trim_start_matches('-'))
 }
 
 /// Rupiah rounded to a short figure for a headline: `Rp12,3 miliar`,
@@ -40,11 +41,17 @@ pub fn rupiah_short(n: i64, lang: Lang) -> String {
         (1_000_000_000, "miliar", "billion"),
         (1_000_000, "juta", "million"),
     ];
+    let size = i128::from(n.unsigned_abs());
+    let sign = if n < 0 { "-" } else { "" };
     for (step, id, en) in STEPS {
-        let size = i128::from(n.unsigned_abs());
-        if size >= i128::from(step) {
-            let tenths = (size * 10 + i128::from(step) / 2) / i128::from(step);
-            let sign = if n < 0 { "-" } else { "" };
+        let step = i128::from(step);
+        let tenths = (size * 10 + step / 2) / step;
+        // A unit is used from one of it, or from what the unit below
+        // would round up to a thousand of (Rp999,950,000 is "Rp1 miliar",
+        // not "Rp1.000 juta"); below a million the amount is written whole.
+        let below = step / 1_000;
+        let rounds_up = step > 1_000_000 && (size * 10 + below / 2) / below >= 10_000;
+        if size >= step || rounds_up {
             let whole = number(i64::try_from(tenths / 10).unwrap_or(i64::MAX), lang);
             let tenth = tenths % 10;
             let (mark, word) = match lang {
@@ -52,18 +59,19 @@ pub fn rupiah_short(n: i64, lang: Lang) -> String {
                 Lang::En => ('.', en),
             };
             return if tenth == 0 {
-                format!("Rp{sign}{whole} {word}")
+                format!("{sign}Rp{whole} {word}")
             } else {
-                format!("Rp{sign}{whole}{mark}{tenth} {word}")
+                format!("{sign}Rp{whole}{mark}{tenth} {word}")
             };
         }
     }
     rupiah(n, lang)
 }
 
-/// Basis points as a percentage with one decimal: `41,2%`, `41.2%`.
+/// Basis points as a percentage with one decimal: `41,2%`, `41.2%`. A
+/// share is never negative: one below zero is written as 0.
 pub fn percent_bp(bp: i64, lang: Lang) -> String {
-    let tenths = (bp + 5) / 10;
+    let tenths = (bp.max(0) + 5) / 10;
     let mark = match lang {
         Lang::Id => ',',
         Lang::En => '.',
@@ -206,7 +214,12 @@ mod tests {
         assert_eq!(rupiah_short(2_000_000, Lang::Id), "Rp2 juta");
         assert_eq!(rupiah_short(1_960_000, Lang::En), "Rp2 million");
         assert_eq!(rupiah_short(999_999, Lang::Id), "Rp999.999");
-        assert_eq!(rupiah_short(-3_500_000, Lang::Id), "Rp-3,5 juta");
+        assert_eq!(rupiah_short(-3_500_000, Lang::Id), "-Rp3,5 juta");
+        // What rounds up to the next unit is written in it.
+        assert_eq!(rupiah_short(999_950_000, Lang::Id), "Rp1 miliar");
+        assert_eq!(rupiah_short(999_949_999_999, Lang::En), "Rp999.9 billion");
+        assert_eq!(rupiah_short(949_000_000, Lang::Id), "Rp949 juta");
+        assert_eq!(rupiah(-1_000, Lang::Id), "-Rp1.000");
     }
 
     #[test]
@@ -215,6 +228,7 @@ mod tests {
         assert_eq!(percent_bp(4_126, Lang::En), "41.3%");
         assert_eq!(percent_bp(0, Lang::En), "0.0%");
         assert_eq!(percent_bp(10_000, Lang::Id), "100,0%");
+        assert_eq!(percent_bp(-15, Lang::Id), "0,0%");
     }
 
     #[test]

@@ -166,7 +166,9 @@ fn url_escape(text: &str) -> String {
 }
 
 /// What a page's frame shows: the title, the menu, the other language.
-fn layout(lang: Lang, section: Section, title: String, other_href: String) -> Layout {
+/// `current` is the section whose own page this is (none for a page
+/// within a section, such as one transaction, or an error).
+fn layout(lang: Lang, current: Option<Section>, title: String, other_href: String) -> Layout {
     let t = Text::of(lang);
     let paths = Paths(lang);
     let nav = [
@@ -179,7 +181,7 @@ fn layout(lang: Lang, section: Section, title: String, other_href: String) -> La
     .map(|(s, label)| NavItem {
         label,
         href: paths.of(s),
-        current: s == section,
+        current: Some(s) == current,
     })
     .collect();
     Layout {
@@ -227,7 +229,7 @@ fn error_page(lang: Lang, status: StatusCode, message: String) -> Response {
     let page = ErrorPage {
         l: layout(
             lang,
-            Section::Home,
+            None,
             t.error_title.into(),
             Paths(other(lang)).of(Section::Home),
         ),
@@ -302,7 +304,6 @@ fn chart_rows(
     rows: &[pb::KeyValue],
     total: i64,
     label: impl Fn(&pb::KeyValue) -> String,
-    href: impl Fn(&pb::KeyValue) -> Option<String>,
 ) -> Vec<Row> {
     rows.iter()
         .map(|r| Row {
@@ -311,20 +312,23 @@ fn chart_rows(
             value_text: format::rupiah_short(r.value, lang),
             orders_text: format::number(r.orders, lang),
             share_text: format::percent_bp(share_bp(r.value, total), lang),
-            href: href(r),
         })
         .collect()
 }
 
+/// What a screen reader hears for a chart: its largest rows, by value
+/// (the months' chart is drawn in calendar order).
 fn chart_description(lang: Lang, rows: &[Row]) -> String {
-    let parts: Vec<String> = rows
+    let mut largest: Vec<&Row> = rows.iter().collect();
+    largest.sort_by_key(|r| std::cmp::Reverse(r.value));
+    let parts: Vec<String> = largest
         .iter()
         .take(5)
         .map(|r| format!("{} {}", r.label, r.value_text))
         .collect();
     match lang {
-        Lang::Id => format!("Batang terpanjang: {}.", parts.join("; ")),
-        Lang::En => format!("Longest bars: {}.", parts.join("; ")),
+        Lang::Id => format!("Nilai terbesar: {}.", parts.join("; ")),
+        Lang::En => format!("Largest values: {}.", parts.join("; ")),
     }
 }
 
@@ -346,37 +350,22 @@ async fn home_page(site: &Site, lang: Lang) -> Result<HomePage, ReportingError> 
     let skip = by_month.rows.len().saturating_sub(CHART_MONTHS);
     by_month.rows.drain(..skip);
 
-    let ledger = |query: &[(&str, String)]| Some(paths.query(Section::Ledger, query));
-    let category_rows = chart_rows(
-        lang,
-        &by_category.rows,
-        by_category.value_total,
-        |r| format::category(&r.key),
-        |r| ledger(&[("category", r.key.clone())]),
-    );
-    let regency_rows = chart_rows(
-        lang,
-        &by_regency.rows,
-        by_regency.value_total,
-        |r| {
-            if r.label.is_empty() {
-                r.key.clone()
-            } else {
-                r.label.clone()
-            }
-        },
-        |r| ledger(&[("regency", r.key.clone())]),
-    );
-    let month_rows = chart_rows(
-        lang,
-        &by_month.rows,
-        by_month.value_total,
-        |r| format::month(&r.key, lang),
-        |r| {
-            let (from, until) = month_days(&r.key)?;
-            ledger(&[("from", from), ("until", until)])
-        },
-    );
+    // The charts count transactions (accepted and on) by the vendor's
+    // regency; the ledger lists every order by either side's regency, so
+    // a row does not link to a ledger that would not add up to it.
+    let category_rows = chart_rows(lang, &by_category.rows, by_category.value_total, |r| {
+        format::category(&r.key)
+    });
+    let regency_rows = chart_rows(lang, &by_regency.rows, by_regency.value_total, |r| {
+        if r.label.is_empty() {
+            r.key.clone()
+        } else {
+            r.label.clone()
+        }
+    });
+    let month_rows = chart_rows(lang, &by_month.rows, by_month.value_total, |r| {
+        format::month(&r.key, lang)
+    });
     let charts = vec![
         BarChart::new(
             "by-category",
@@ -417,7 +406,7 @@ async fn home_page(site: &Site, lang: Lang) -> Result<HomePage, ReportingError> 
     Ok(HomePage {
         l: layout(
             lang,
-            Section::Home,
+            Some(Section::Home),
             t.home_title.into(),
             Paths(other(lang)).of(Section::Home),
         ),
@@ -476,17 +465,6 @@ async fn home_page(site: &Site, lang: Lang) -> Result<HomePage, ReportingError> 
         flag_counts,
         flags_href: paths.of(Section::RedFlags),
     })
-}
-
-/// The first and last day of a `YYYY-MM` month.
-fn month_days(month: &str) -> Option<(String, String)> {
-    let first = chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").ok()?;
-    let next = first.checked_add_months(chrono::Months::new(1))?;
-    let last = next.pred_opt()?;
-    Some((
-        first.format("%Y-%m-%d").to_string(),
-        last.format("%Y-%m-%d").to_string(),
-    ))
 }
 
 /// The ledger's filters as the reader gave them.
@@ -643,8 +621,13 @@ async fn ledger_page(
     };
     let mut next_query = pairs.clone();
     next_query.push(("cursor", next_token.clone()));
+    // The downloads start at the first row, 500 to a page (the API's
+    // most), each page linking the next.
     let mut csv_query = pairs.clone();
     csv_query.push(("format", "csv".into()));
+    csv_query.push(("page_size", "500".into()));
+    let mut json_query = pairs.clone();
+    json_query.push(("page_size", "500".into()));
     let api = |query: &[(&str, String)]| {
         let pairs: Vec<String> = query
             .iter()
@@ -664,7 +647,7 @@ async fn ledger_page(
         LedgerPage {
             l: layout(
                 lang,
-                Section::Ledger,
+                Some(Section::Ledger),
                 t.ledger_title.into(),
                 Paths(other(lang)).query(Section::Ledger, &pairs),
             ),
@@ -676,7 +659,7 @@ async fn ledger_page(
             first_href: (!cursor.is_empty()).then(|| paths.query(Section::Ledger, &pairs)),
             clear_href: filtered.then(|| paths.of(Section::Ledger)),
             csv_href: api(&csv_query),
-            json_href: api(&pairs),
+            json_href: api(&json_query),
         },
     ))
 }
@@ -789,7 +772,7 @@ async fn transaction_page(
     Ok(Some(TransactionPage {
         l: layout(
             lang,
-            Section::Ledger,
+            None,
             format!("{} {}", t.transaction_title, short_id(id)),
             Paths(other(lang)).item(Section::Ledger, id),
         ),
@@ -856,6 +839,11 @@ async fn vendor_page(
     };
     let (filter, _, size) = crate::api::transactions_query(&request)?;
     let latest = site.open_data.transactions(&filter, None, size).await?;
+    // A vendor the public has no order of is nobody's business here: a
+    // registration still pending, or refused, may name a person.
+    if latest.transactions.is_empty() {
+        return Ok(None);
+    }
     let latest = transaction_rows(site, lang, latest.transactions).await?;
     let flag_filter = FlagFilter {
         vendor_id: id.to_string(),
@@ -865,7 +853,7 @@ async fn vendor_page(
     Ok(Some(VendorPage {
         l: layout(
             lang,
-            Section::Ledger,
+            None,
             profile.name.clone(),
             Paths(other(lang)).item(Section::Vendor, id),
         ),
@@ -1000,7 +988,7 @@ async fn red_flags_page(
         .iter()
         .filter(|(_, v)| !v.is_empty())
         .map(|(k, v)| format!("{k}={}", url_escape(v)))
-        .chain(std::iter::once("format=csv".to_string()))
+        .chain(["format=csv".to_string(), "page_size=500".to_string()])
         .collect();
     let status = if errors.is_empty() {
         StatusCode::OK
@@ -1013,7 +1001,7 @@ async fn red_flags_page(
         RedFlagsPage {
             l: layout(
                 lang,
-                Section::RedFlags,
+                Some(Section::RedFlags),
                 t.red_flags_title.into(),
                 Paths(other(lang)).query(Section::RedFlags, &pairs),
             ),
@@ -1073,7 +1061,7 @@ async fn red_flag(State(site): State<Site>, Path(id): Path<String>, lang: Lang) 
     let page = RedFlagPage {
         l: layout(
             lang,
-            Section::RedFlags,
+            None,
             format!("{}: {}", flag.kind.label(lang), view.vendor_name),
             Paths(other(lang)).item(Section::RedFlags, &id),
         ),
@@ -1125,7 +1113,7 @@ async fn open_data_page(State(site): State<Site>, lang: Lang) -> Response {
     let page = OpenDataPage {
         l: layout(
             lang,
-            Section::OpenData,
+            Some(Section::OpenData),
             t.open_data_title.into(),
             Paths(other(lang)).of(Section::OpenData),
         ),
@@ -1168,18 +1156,5 @@ mod tests {
             "/transaksi?from=2024-01-01"
         );
         assert_eq!(en.query(Section::RedFlags, &[]), "/en/red-flags");
-    }
-
-    #[test]
-    fn a_month_spans_its_days() {
-        assert_eq!(
-            month_days("2024-02"),
-            Some(("2024-02-01".into(), "2024-02-29".into()))
-        );
-        assert_eq!(
-            month_days("2024-12"),
-            Some(("2024-12-01".into(), "2024-12-31".into()))
-        );
-        assert_eq!(month_days("2024-13"), None);
     }
 }

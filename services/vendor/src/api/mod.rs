@@ -125,7 +125,9 @@ impl VendorApi {
                 attended_on: req.attended_on,
                 organizer: req.organizer,
             },
-            time::occurred_now().date_naive(),
+            time::occurred_now()
+                .with_timezone(&time::wib())
+                .date_naive(),
         )?;
         let row = self.vendors.record_training(who, vendor_id, record).await?;
         Ok(training_to_proto(row))
