@@ -102,6 +102,24 @@ impl Suite {
             .expect("run blangkon")
     }
 
+    /// `blangkon demo` at the scale `scale` gives, with `seed`, against
+    /// this suite.
+    async fn demo(&self, data_dir: &Path, scale: &[&str], seed: u64) -> Output {
+        Command::new(BIN)
+            .arg("demo")
+            .args(scale)
+            .args(["--seed", &seed.to_string(), "--concurrency", "4"])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--vendor-endpoint", &self.endpoint])
+            .args(["--catalog-endpoint", &self.catalog_endpoint])
+            .args(["--order-endpoint", &self.order_endpoint])
+            .args(["--reporting-endpoint", &self.reporting_endpoint])
+            .output()
+            .await
+            .expect("run blangkon demo")
+    }
+
     /// A command of the public: no token at all.
     async fn public(&self, args: &[&str]) -> Output {
         Command::new(BIN)
@@ -550,26 +568,13 @@ async fn the_demo_fills_the_suite_and_a_second_run_adds_nothing() {
     let (port, catalog_port) = (free_port(), free_port());
     let suite = start(data_dir, port, catalog_port).await;
     let demo = async || {
-        Command::new(BIN)
-            .args([
-                "demo",
-                "--vendors",
-                "12",
-                "--products",
-                "40",
-                "--orders",
-                "15",
-            ])
-            .args(["--seed", "9", "--concurrency", "4"])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args(["--vendor-endpoint", &suite.endpoint])
-            .args(["--catalog-endpoint", &suite.catalog_endpoint])
-            .args(["--order-endpoint", &suite.order_endpoint])
-            .args(["--reporting-endpoint", &suite.reporting_endpoint])
-            .output()
+        suite
+            .demo(
+                data_dir,
+                &["--vendors", "12", "--products", "40", "--orders", "15"],
+                9,
+            )
             .await
-            .expect("run blangkon demo")
     };
     let summary_line = |output: &Output| -> String {
         assert!(
@@ -631,26 +636,13 @@ async fn the_public_site_shows_the_demo_in_a_real_browser() {
     let data_dir = dir.path();
     let (port, catalog_port) = (free_port(), free_port());
     let suite = start(data_dir, port, catalog_port).await;
-    let output = Command::new(BIN)
-        .args([
-            "demo",
-            "--vendors",
-            "16",
-            "--products",
-            "48",
-            "--orders",
-            "40",
-        ])
-        .args(["--seed", "11", "--concurrency", "4"])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["--vendor-endpoint", &suite.endpoint])
-        .args(["--catalog-endpoint", &suite.catalog_endpoint])
-        .args(["--order-endpoint", &suite.order_endpoint])
-        .args(["--reporting-endpoint", &suite.reporting_endpoint])
-        .output()
-        .await
-        .expect("run blangkon demo");
+    let output = suite
+        .demo(
+            data_dir,
+            &["--vendors", "16", "--products", "48", "--orders", "40"],
+            11,
+        )
+        .await;
     assert!(
         output.status.success(),
         "demo failed: {}",

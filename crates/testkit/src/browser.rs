@@ -39,26 +39,13 @@ impl Drop for TestBrowser {
     }
 }
 
-/// Installs Chromium, ChromeDriver and axe-core (once per machine); the
-/// path of axe.min.js, or why they cannot be had.
-fn installed() -> Result<PathBuf, String> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/local/browser.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .arg("install")
-        .output()
-        .map_err(|e| format!("running {}: {e}", script.display()))?;
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().into())
-}
-
 impl TestBrowser {
     /// A ChromeDriver of `test`'s own; `None` (outside CI only) when the
     /// browser cannot be had.
     pub async fn start(test: &str) -> Option<Self> {
-        let axe_path = match installed() {
+        // Installs Chromium, ChromeDriver and axe-core once per machine;
+        // prints the path of axe.min.js.
+        let axe_path = match crate::installed_by("browser.sh").map(PathBuf::from) {
             Ok(path) => path,
             Err(why) => {
                 crate::missing_part(test, &format!("Chromium and ChromeDriver: {why}"));

@@ -108,6 +108,24 @@ pub fn missing_part(test: &str, part: &str) {
     eprintln!("{test} does not run here: it needs {part}");
 }
 
+/// Runs `deploy/local/<script> install`, which installs a real part the
+/// tests need once per machine and prints where it is; that line, or why
+/// the part cannot be had.
+pub fn installed_by(script: &str) -> Result<String, String> {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../deploy/local")
+        .join(script);
+    let out = std::process::Command::new("bash")
+        .arg(&script)
+        .arg("install")
+        .output()
+        .map_err(|e| format!("running {}: {e}", script.display()))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().into())
+}
+
 /// Environment variable naming a PostgreSQL server for tests, e.g.
 /// `postgres://postgres@127.0.0.1:5432`.
 pub const DATABASE_ENV: &str = "BLANGKON_TEST_DATABASE_URL";

@@ -58,27 +58,11 @@ impl Drop for TestProvider {
     }
 }
 
-/// Installs the provider (once per machine); the directory holding
-/// provider.mjs and its node_modules, or why it cannot be had.
-fn installed() -> Result<PathBuf, String> {
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../deploy/local/oidc-provider.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .arg("install")
-        .output()
-        .map_err(|e| format!("running {}: {e}", script.display()))?;
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().into())
-}
-
 impl TestProvider {
     /// A provider of `test`'s own; `None` (outside CI only) when Node or
     /// the package cannot be had.
     pub async fn start(test: &str) -> Option<Self> {
-        let dir = match installed() {
+        let dir = match crate::installed_by("oidc-provider.sh").map(PathBuf::from) {
             Ok(dir) => dir,
             Err(why) => {
                 crate::missing_part(test, &format!("the OpenID provider (Node, npm): {why}"));

@@ -138,16 +138,7 @@ impl Paths {
     }
 
     pub fn query(self, section: Section, query: &[(&str, String)]) -> String {
-        let pairs: Vec<String> = query
-            .iter()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| format!("{k}={}", url_escape(v)))
-            .collect();
-        if pairs.is_empty() {
-            self.of(section)
-        } else {
-            format!("{}?{}", self.of(section), pairs.join("&"))
-        }
+        with_query(&self.of(section), query)
     }
 }
 
@@ -159,6 +150,21 @@ pub(crate) enum Section {
     Vendor,
     RedFlags,
     OpenData,
+}
+
+/// `path?name=value&…`, its values escaped and the empty ones left out;
+/// `path` alone when none is left.
+fn with_query(path: &str, query: &[(&str, String)]) -> String {
+    let pairs: Vec<String> = query
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", url_escape(v)))
+        .collect();
+    if pairs.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{}", pairs.join("&"))
+    }
 }
 
 fn url_escape(text: &str) -> String {
@@ -288,6 +294,73 @@ fn filter_error(lang: Lang, violation: &Violation) -> (String, String) {
     (field, message)
 }
 
+/// The filters a page refused, by field, in the reader's words.
+struct Refusals(Vec<(String, String)>);
+
+impl Refusals {
+    fn of(lang: Lang, violations: &[Violation]) -> Self {
+        Self(violations.iter().map(|v| filter_error(lang, v)).collect())
+    }
+
+    fn at(&self, field: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(name, _)| name == field)
+            .map(|(_, message)| message.clone())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// 400 when a filter was refused: the page then shows the form again.
+    fn status(&self) -> StatusCode {
+        if self.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::BAD_REQUEST
+        }
+    }
+
+    fn messages(&self) -> Vec<String> {
+        self.0.iter().map(|(_, message)| message.clone()).collect()
+    }
+}
+
+/// A `<select>`'s options: "any" first, then `choices` (value, label),
+/// `chosen` selected. A value the list does not hold stays chosen, so the
+/// form shows what was asked (and its error).
+fn options(
+    any: &str,
+    choices: impl IntoIterator<Item = (String, String)>,
+    chosen: &str,
+) -> Vec<SelectOption> {
+    let mut options: Vec<SelectOption> = std::iter::once((String::new(), any.to_string()))
+        .chain(choices)
+        .map(|(value, label)| SelectOption {
+            selected: value == chosen,
+            value,
+            label,
+        })
+        .collect();
+    if !options.iter().any(|o| o.selected) {
+        options.push(SelectOption {
+            value: chosen.to_string(),
+            label: chosen.to_string(),
+            selected: true,
+        });
+    }
+    options
+}
+
+/// The regencies as a `<select>` offers them.
+fn regency_choices(regencies: &[(String, String)]) -> Vec<(String, String)> {
+    regencies
+        .iter()
+        .map(|(code, name)| (code.clone(), format!("{name} ({code})")))
+        .collect()
+}
+
 /// Breakdown rows of all time, the highest value first.
 async fn rows_of(
     site: &Site,
@@ -392,15 +465,7 @@ async fn home_page(site: &Site, lang: Lang) -> Result<HomePage, ReportingError> 
             "/api/v1/breakdowns/month?format=csv&page_size=1000".into(),
         ),
     ];
-    let counts = site.open_data.red_flag_counts().await?;
-    let flag_counts = counts
-        .into_iter()
-        .map(|(kind, n)| FlagCountView {
-            label: kind.label(lang).into(),
-            count_text: format::number(n, lang),
-            href: paths.query(Section::RedFlags, &[("kind", kind.code().into())]),
-        })
-        .collect();
+    let flag_counts = flag_count_views(lang, site.open_data.red_flag_counts().await?);
     let share = i64::from(summary.micro_small_share_bp);
     let as_of = format::from_timestamp(summary.as_of.as_ref()).map(|at| format::moment(at, lang));
     Ok(HomePage {
@@ -531,7 +596,7 @@ async fn ledger_page(
         page_size: LEDGER_PAGE,
         page_token: cursor.clone(),
     };
-    let mut errors = Vec::new();
+    let mut errors = Refusals(Vec::new());
     let (rows, next_token) = match crate::api::transactions_query(&request) {
         Ok((filter, after, size)) => {
             let answer = site
@@ -541,7 +606,7 @@ async fn ledger_page(
             (answer.transactions, answer.next_page_token)
         }
         Err(ReportingError::Invalid(violations)) => {
-            errors = violations.iter().map(|v| filter_error(lang, v)).collect();
+            errors = Refusals::of(lang, &violations);
             (Vec::new(), String::new())
         }
         Err(e) => return Err(e),
@@ -568,52 +633,26 @@ async fn ledger_page(
     };
 
     let pairs = filters.pairs();
-    let error_of = |name: &str| {
-        errors
-            .iter()
-            .find(|(field, _)| field == name)
-            .map(|(_, message)| message.clone())
-    };
-    let option = |value: &str, label: String, chosen: &str| SelectOption {
-        selected: value == chosen,
-        value: value.to_string(),
-        label,
-    };
-    let mut status_options = vec![option("", t.filter_any.into(), &filters.status)];
-    status_options.extend(
-        text::STATUSES
-            .iter()
-            .map(|s| option(s, text::status_label(s, lang).into(), &filters.status)),
+    let status_options = options(
+        t.filter_any,
+        text::STATUSES.map(|s| (s.to_string(), text::status_label(s, lang).to_string())),
+        &filters.status,
     );
-    let mut regency_options = vec![option("", t.filter_any.into(), &filters.regency)];
-    regency_options.extend(
-        regencies
-            .iter()
-            .map(|(code, name)| option(code, format!("{name} ({code})"), &filters.regency)),
-    );
-    let mut category_options = vec![option("", t.filter_any.into(), &filters.category)];
-    category_options.extend(
+    let regency_options = options(t.filter_any, regency_choices(&regencies), &filters.regency);
+    let category_options = options(
+        t.filter_any,
         categories
             .iter()
-            .map(|code| option(code, format::category(code), &filters.category)),
+            .map(|code| (code.clone(), format::category(code))),
+        &filters.category,
     );
-    // A value the lists do not hold stays chosen, so the form shows what
-    // was asked (and its error).
-    for (options, chosen) in [
-        (&mut regency_options, &filters.regency),
-        (&mut category_options, &filters.category),
-    ] {
-        if !chosen.is_empty() && !options.iter().any(|o| o.selected) {
-            options.push(option(chosen, chosen.clone(), chosen));
-        }
-    }
     let fields = LedgerFields {
-        from: Field::new("from", &filters.from, error_of("from")),
-        until: Field::new("until", &filters.until, error_of("until")),
-        status: Field::new("status", &filters.status, error_of("status")),
-        regency: Field::new("regency", &filters.regency, error_of("regency")),
-        category: Field::new("category", &filters.category, error_of("category")),
-        vendor: Field::new("vendor", &filters.vendor, error_of("vendor")),
+        from: Field::new("from", &filters.from, errors.at("from")),
+        until: Field::new("until", &filters.until, errors.at("until")),
+        status: Field::new("status", &filters.status, errors.at("status")),
+        regency: Field::new("regency", &filters.regency, errors.at("regency")),
+        category: Field::new("category", &filters.category, errors.at("category")),
+        vendor: Field::new("vendor", &filters.vendor, errors.at("vendor")),
         status_options,
         regency_options,
         category_options,
@@ -628,22 +667,9 @@ async fn ledger_page(
     csv_query.push(("page_size", "500".into()));
     let mut json_query = pairs.clone();
     json_query.push(("page_size", "500".into()));
-    let api = |query: &[(&str, String)]| {
-        let pairs: Vec<String> = query
-            .iter()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| format!("{k}={}", url_escape(v)))
-            .collect();
-        format!("/api/v1/transactions?{}", pairs.join("&"))
-    };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
     let filtered = pairs.iter().any(|(_, v)| !v.is_empty());
     Ok((
-        status,
+        errors.status(),
         LedgerPage {
             l: layout(
                 lang,
@@ -653,13 +679,13 @@ async fn ledger_page(
             ),
             action: paths.of(Section::Ledger),
             fields,
-            errors: errors.into_iter().map(|(_, m)| m).collect(),
+            errors: errors.messages(),
             rows,
             next_href: (!next_token.is_empty()).then(|| paths.query(Section::Ledger, &next_query)),
             first_href: (!cursor.is_empty()).then(|| paths.query(Section::Ledger, &pairs)),
             clear_href: filtered.then(|| paths.of(Section::Ledger)),
-            csv_href: api(&csv_query),
-            json_href: api(&json_query),
+            csv_href: with_query("/api/v1/transactions", &csv_query),
+            json_href: with_query("/api/v1/transactions", &json_query),
         },
     ))
 }
@@ -877,6 +903,18 @@ async fn vendor_page(
     }))
 }
 
+/// How many flags of each kind are raised, each linking to its list.
+fn flag_count_views(lang: Lang, counts: Vec<(FlagKind, i64)>) -> Vec<FlagCountView> {
+    counts
+        .into_iter()
+        .map(|(kind, n)| FlagCountView {
+            label: kind.label(lang).into(),
+            count_text: format::number(n, lang),
+            href: Paths(lang).query(Section::RedFlags, &[("kind", kind.code().into())]),
+        })
+        .collect()
+}
+
 fn flag_row(lang: Lang, f: crate::open_data::FlagView) -> FlagRow {
     let paths = Paths(lang);
     let explanation = match lang {
@@ -943,7 +981,7 @@ async fn red_flags_page(
             }
             read
         });
-    let errors: Vec<(String, String)> = violations.iter().map(|v| filter_error(lang, v)).collect();
+    let errors = Refusals::of(lang, &violations);
     let (flags, next_token) = if errors.is_empty() {
         let filter = FlagFilter {
             kind,
@@ -961,43 +999,18 @@ async fn red_flags_page(
     let pairs = vec![("kind", kind_text.clone()), ("regency", regency.clone())];
     let mut next_query = pairs.clone();
     next_query.push(("cursor", next_token.clone()));
-    let error_of = |name: &str| {
-        errors
-            .iter()
-            .find(|(field, _)| field == name)
-            .map(|(_, message)| message.clone())
-    };
-    let option = |value: &str, label: String, chosen: &str| SelectOption {
-        selected: value == chosen,
-        value: value.to_string(),
-        label,
-    };
-    let mut kind_options = vec![option("", t.filter_any.into(), &kind_text)];
-    kind_options.extend(
-        FlagKind::ALL
-            .iter()
-            .map(|k| option(k.code(), k.label(lang).into(), &kind_text)),
+    let kind_options = options(
+        t.filter_any,
+        FlagKind::ALL.map(|k| (k.code().to_string(), k.label(lang).to_string())),
+        &kind_text,
     );
-    let mut regency_options = vec![option("", t.filter_any.into(), &regency)];
-    regency_options.extend(
-        regencies
-            .iter()
-            .map(|(code, name)| option(code, format!("{name} ({code})"), &regency)),
-    );
-    let csv_pairs: Vec<String> = pairs
-        .iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", url_escape(v)))
-        .chain(["format=csv".to_string(), "page_size=500".to_string()])
-        .collect();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let regency_options = options(t.filter_any, regency_choices(&regencies), &regency);
+    let mut csv_query = pairs.clone();
+    csv_query.push(("format", "csv".into()));
+    csv_query.push(("page_size", "500".into()));
     let filtered = pairs.iter().any(|(_, v)| !v.is_empty());
     Ok((
-        status,
+        errors.status(),
         RedFlagsPage {
             l: layout(
                 lang,
@@ -1006,25 +1019,18 @@ async fn red_flags_page(
                 Paths(other(lang)).query(Section::RedFlags, &pairs),
             ),
             action: paths.of(Section::RedFlags),
-            counts: counts
-                .into_iter()
-                .map(|(k, n)| FlagCountView {
-                    label: k.label(lang).into(),
-                    count_text: format::number(n, lang),
-                    href: paths.query(Section::RedFlags, &[("kind", k.code().into())]),
-                })
-                .collect(),
-            kind: Field::new("kind", &kind_text, error_of("kind")),
-            regency: Field::new("regency", &regency, error_of("regency")),
+            counts: flag_count_views(lang, counts),
+            kind: Field::new("kind", &kind_text, errors.at("kind")),
+            regency: Field::new("regency", &regency, errors.at("regency")),
             kind_options,
             regency_options,
-            errors: errors.iter().map(|(_, m)| m.clone()).collect(),
+            errors: errors.messages(),
             flags: flags.into_iter().map(|f| flag_row(lang, f)).collect(),
             next_href: (!next_token.is_empty())
                 .then(|| paths.query(Section::RedFlags, &next_query)),
             first_href: (!cursor.is_empty()).then(|| paths.query(Section::RedFlags, &pairs)),
             clear_href: filtered.then(|| paths.of(Section::RedFlags)),
-            csv_href: format!("/api/v1/red-flags?{}", csv_pairs.join("&")),
+            csv_href: with_query("/api/v1/red-flags", &csv_query),
         },
     ))
 }
