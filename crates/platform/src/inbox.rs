@@ -1,16 +1,22 @@
 //! Inbox consumer: applies events from Kafka effectively once.
 //!
-//! For each record the consumer opens a transaction, records the event id in
-//! the `inbox` table and lets the handler change its read model in that same
-//! transaction. A redelivered event finds its id already recorded and is
-//! skipped. The Kafka offset is stored only after the commit, so a crash
-//! between the two redelivers the event instead of losing it.
+//! The consumer takes the records that wait for it (one, when it keeps up;
+//! up to [`MAX_BATCH`] when it falls behind), opens one transaction,
+//! records their event ids in the `inbox` table in one statement and lets
+//! the handler change its read model in that same transaction. A
+//! redelivered event finds its id already recorded and is skipped. The
+//! Kafka offsets are stored only after the commit, so a crash between the
+//! two redelivers the events instead of losing them. A batch the handler
+//! cannot apply as a whole (an event it refuses for good) is rolled back
+//! and applied again one event at a time, so that only the refused event
+//! is set aside as a dead letter.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use blangkon_proto::events::EventEnvelope;
 use chrono::{DateTime, Utc};
+use futures::FutureExt as _;
 use prost::Message as _;
 use rdkafka::Message;
 use rdkafka::consumer::{CommitMode, Consumer};
@@ -93,14 +99,33 @@ pub enum HandlerError {
     Unusable(String),
 }
 
-/// What a service does with one event, inside the inbox transaction.
+/// What a service does with the events it consumes, inside the inbox
+/// transaction.
 #[async_trait::async_trait]
 pub trait EventHandler: Send + Sync + 'static {
+    /// Applies one event.
     async fn handle(
         &self,
         txn: &DatabaseTransaction,
         event: &ReceivedEvent,
     ) -> Result<(), HandlerError>;
+
+    /// Applies `events`, each new to the inbox, in the order they were
+    /// delivered, in one transaction. The default handles each in turn; a
+    /// handler overrides it to write many rows a statement. Its result must
+    /// be what handling them one by one would give. An error leaves
+    /// nothing of the batch: the consumer then applies its events one at a
+    /// time, so that an event refused for good is set aside alone.
+    async fn handle_batch(
+        &self,
+        txn: &DatabaseTransaction,
+        events: &[ReceivedEvent],
+    ) -> Result<(), HandlerError> {
+        for event in events {
+            self.handle(txn, event).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Outcome of applying one event.
@@ -167,6 +192,80 @@ pub async fn apply(
             Ok(Applied::DeadLettered)
         }
     }
+}
+
+/// Applies `events` (in delivery order) each once, in one transaction:
+/// their ids recorded in the inbox in one statement, the new ones handed to
+/// [`EventHandler::handle_batch`] together, committed together. When the
+/// batch cannot be applied as a whole (an event not valid, refused by the
+/// handler or by the database for good) nothing of it is kept and each
+/// event goes through [`apply`] instead, so that exactly the events that
+/// cannot be applied become dead letters. An error that may pass is
+/// returned for the caller to retry the batch. Answers an outcome per
+/// event, in order.
+pub async fn apply_batch(
+    db: &DatabaseConnection,
+    consumer_name: &str,
+    handler: &dyn EventHandler,
+    events: &[ReceivedEvent],
+) -> Result<Vec<Applied>, DbErr> {
+    if events.len() > 1 && events.iter().all(|e| check(&e.envelope).is_ok()) {
+        match try_batch(db, consumer_name, handler, events).await {
+            Ok(applied) => return Ok(applied),
+            Err(HandlerError::Db(e)) if !db::refused_for_good(&e) => return Err(e),
+            Err(refused) => {
+                tracing::debug!(consumer = consumer_name, events = events.len(), reason = %refused, "batch refused; applying its events one by one");
+            }
+        }
+    }
+    let mut applied = Vec::with_capacity(events.len());
+    for event in events {
+        applied.push(apply(db, consumer_name, handler, event).await?);
+    }
+    Ok(applied)
+}
+
+async fn try_batch(
+    db: &DatabaseConnection,
+    consumer_name: &str,
+    handler: &dyn EventHandler,
+    events: &[ReceivedEvent],
+) -> Result<Vec<Applied>, HandlerError> {
+    let txn = db::begin_write(db).await?;
+    let new = match record_all(&txn, consumer_name, events).await {
+        Ok(new) => new,
+        Err(e) => {
+            txn.rollback().await.ok();
+            return Err(e.into());
+        }
+    };
+    let fresh: Vec<ReceivedEvent> = events
+        .iter()
+        .zip(&new)
+        .filter(|(_, new)| **new)
+        .map(|(event, _)| event.clone())
+        .collect();
+    if fresh.is_empty() {
+        txn.rollback().await?;
+    } else {
+        match handler.handle_batch(&txn, &fresh).await {
+            Ok(()) => txn.commit().await?,
+            Err(e) => {
+                txn.rollback().await?;
+                return Err(e);
+            }
+        }
+    }
+    Ok(new
+        .into_iter()
+        .map(|new| {
+            if new {
+                Applied::Handled
+            } else {
+                Applied::Duplicate
+            }
+        })
+        .collect())
 }
 
 /// One try: the event checked, recorded and handled in one transaction,
@@ -268,6 +367,77 @@ async fn record(
     let key = [entity::Column::Consumer, entity::Column::EventId];
     db::upsert(txn, row, key, []).await
 }
+
+/// Records `events` as consumed by `consumer_name` in one statement, and
+/// answers for each whether it is new: not recorded before, nor earlier in
+/// `events` (a broker may deliver a record twice).
+async fn record_all(
+    txn: &DatabaseTransaction,
+    consumer_name: &str,
+    events: &[ReceivedEvent],
+) -> Result<Vec<bool>, DbErr> {
+    use sea_orm::ConnectionTrait;
+    use sea_orm::sea_query::{OnConflict, Query};
+    use std::collections::HashSet;
+
+    let mut first = HashSet::with_capacity(events.len());
+    let is_first: Vec<bool> = events
+        .iter()
+        .map(|e| first.insert(e.envelope.event_id.as_str()))
+        .collect();
+    let now = Utc::now();
+    let mut inserted: HashSet<String> = HashSet::with_capacity(events.len());
+    let unique: Vec<&ReceivedEvent> = events
+        .iter()
+        .zip(&is_first)
+        .filter_map(|(event, first)| first.then_some(event))
+        .collect();
+    // Six values a row: well under PostgreSQL's 65,535 parameters.
+    for chunk in unique.chunks(MAX_BATCH) {
+        use entity::Column as C;
+        let mut insert = Query::insert();
+        insert
+            .into_table(entity::Entity)
+            .columns([
+                C::Consumer,
+                C::EventId,
+                C::Topic,
+                C::Partition,
+                C::Offset,
+                C::ProcessedAt,
+            ])
+            .on_conflict(
+                OnConflict::columns([C::Consumer, C::EventId])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .returning_col(C::EventId);
+        for event in chunk {
+            insert
+                .values([
+                    consumer_name.into(),
+                    event.envelope.event_id.clone().into(),
+                    event.topic.clone().into(),
+                    event.partition.into(),
+                    event.offset.into(),
+                    now.into(),
+                ])
+                .map_err(|e| DbErr::Custom(e.to_string()))?;
+        }
+        let statement = txn.get_database_backend().build(&insert);
+        for row in txn.query_all_raw(statement).await? {
+            inserted.insert(row.try_get("", "event_id")?);
+        }
+    }
+    Ok(events
+        .iter()
+        .zip(is_first)
+        .map(|(event, first)| first && inserted.contains(&event.envelope.event_id))
+        .collect())
+}
+
+/// The most records a consumer applies in one transaction.
+pub const MAX_BATCH: usize = 500;
 
 /// The wait after a first failed try to apply a record, and the longest.
 const RETRY_FIRST: Duration = Duration::from_millis(100);
@@ -388,7 +558,22 @@ impl InboxConsumer {
                         if std::mem::take(&mut rejoined) {
                             tracing::warn!(consumer = %self.name, "consumer receiving again after rejoining its group");
                         }
-                        if !self.process(&message, &shutdown).await {
+                        // What else waits already joins this record's
+                        // transaction: one when the consumer keeps up, up
+                        // to a batch when it has fallen behind. Nothing is
+                        // waited for.
+                        let mut batch = vec![message];
+                        while batch.len() < MAX_BATCH {
+                            match self.consumer.recv().now_or_never() {
+                                Some(Ok(next)) => batch.push(next),
+                                Some(Err(e)) => {
+                                    tracing::warn!(consumer = %self.name, error = %e, "kafka receive failed");
+                                    break;
+                                }
+                                None => break,
+                            }
+                        }
+                        if !self.process(&batch, &shutdown).await {
                             break;
                         }
                         None
@@ -492,81 +677,123 @@ impl InboxConsumer {
         true
     }
 
-    /// Applies one record, retrying failures that may pass until they do
-    /// or shutdown comes; a record that cannot be applied is set aside as
-    /// a dead letter. Returns false on shutdown.
-    async fn process(&self, message: &BorrowedMessage<'_>, shutdown: &CancellationToken) -> bool {
-        let envelope = match decode(message.payload()) {
-            Ok(envelope) => envelope,
-            Err(reason) => {
-                // Not an event the suite could have published: nothing
-                // can apply it.
-                tracing::error!(
-                    consumer = %self.name,
-                    topic = message.topic(),
-                    partition = message.partition(),
-                    offset = message.offset(),
-                    %reason,
-                    "undecodable record set aside as a dead letter"
-                );
-                let letter = SetAside {
-                    consumer: self.name.clone(),
+    /// Applies a batch of records, retrying failures that may pass until
+    /// they do or shutdown comes; a record that cannot be applied is set
+    /// aside as a dead letter. Stores the batch's offsets once it is
+    /// applied. Returns false on shutdown.
+    async fn process(
+        &self,
+        messages: &[BorrowedMessage<'_>],
+        shutdown: &CancellationToken,
+    ) -> bool {
+        let mut events = Vec::with_capacity(messages.len());
+        for message in messages {
+            match decode(message.payload()) {
+                Ok(envelope) => events.push(ReceivedEvent {
+                    envelope,
                     topic: message.topic().to_string(),
                     partition: message.partition(),
                     offset: message.offset(),
-                    event_id: String::new(),
-                    event_type: String::new(),
-                    record: message.payload().unwrap_or_default().to_vec(),
-                    reason,
-                };
-                let set_aside = self
-                    .retrying(shutdown, "record not set aside", || {
-                        dead_letters::set_aside(&self.db, letter.clone())
-                    })
-                    .await;
-                if set_aside.is_none() {
-                    return false;
+                }),
+                Err(reason) => {
+                    if !self.set_aside_undecodable(message, reason, shutdown).await {
+                        return false;
+                    }
                 }
-                self.count("dead_lettered");
-                self.store_offset(message);
-                return true;
             }
-        };
+        }
+        if !events.is_empty() {
+            let span = self.consume_span(messages, &events);
+            let applied = self
+                .retrying(shutdown, "events not applied", || {
+                    apply_batch(&self.db, &self.name, self.handler.as_ref(), &events)
+                        .instrument(span.clone())
+                })
+                .await;
+            let Some(applied) = applied else {
+                return false;
+            };
+            tracing::debug!(parent: &span, ?applied, "events applied");
+            for outcome in applied {
+                self.count(match outcome {
+                    Applied::Handled => "applied",
+                    Applied::Duplicate => "duplicate",
+                    Applied::DeadLettered => "dead_lettered",
+                });
+            }
+        }
+        for message in messages {
+            self.store_offset(message);
+        }
+        true
+    }
+
+    /// The span a batch is applied in: the event's own, for a batch of
+    /// one; the batch's size and first event otherwise. Either continues
+    /// the trace of the first record's producer.
+    fn consume_span(
+        &self,
+        messages: &[BorrowedMessage<'_>],
+        events: &[ReceivedEvent],
+    ) -> tracing::Span {
+        let first = &events[0].envelope;
         let span = tracing::info_span!(
             "consume",
             consumer = %self.name,
-            event_type = %envelope.event_type,
-            event_id = %envelope.event_id,
+            event_type = %first.event_type,
+            event_id = %first.event_id,
+            events = events.len(),
             otel.kind = "consumer",
         );
-        if let Some(headers) = message.headers() {
+        let producer = messages.iter().find(|m| {
+            (m.partition(), m.offset()) == (events[0].partition, events[0].offset)
+                && m.topic() == events[0].topic
+        });
+        if let Some(headers) = producer.and_then(|m| m.headers()) {
             let pairs: Vec<(&str, &str)> = headers
                 .iter()
                 .filter_map(|h| Some((h.key, std::str::from_utf8(h.value?).ok()?)))
                 .collect();
             crate::telemetry::set_parent_from(&span, pairs.into_iter());
         }
-        let event = ReceivedEvent {
-            envelope,
+        span
+    }
+
+    /// Sets aside a record that is no event the suite could have published:
+    /// nothing can apply it. Returns false on shutdown.
+    async fn set_aside_undecodable(
+        &self,
+        message: &BorrowedMessage<'_>,
+        reason: String,
+        shutdown: &CancellationToken,
+    ) -> bool {
+        tracing::error!(
+            consumer = %self.name,
+            topic = message.topic(),
+            partition = message.partition(),
+            offset = message.offset(),
+            %reason,
+            "undecodable record set aside as a dead letter"
+        );
+        let letter = SetAside {
+            consumer: self.name.clone(),
             topic: message.topic().to_string(),
             partition: message.partition(),
             offset: message.offset(),
+            event_id: String::new(),
+            event_type: String::new(),
+            record: message.payload().unwrap_or_default().to_vec(),
+            reason,
         };
-        let applied = self
-            .retrying(shutdown, "event not applied", || {
-                apply(&self.db, &self.name, self.handler.as_ref(), &event).instrument(span.clone())
+        let set_aside = self
+            .retrying(shutdown, "record not set aside", || {
+                dead_letters::set_aside(&self.db, letter.clone())
             })
             .await;
-        let Some(applied) = applied else {
+        if set_aside.is_none() {
             return false;
-        };
-        tracing::debug!(parent: &span, ?applied, "event applied");
-        self.count(match applied {
-            Applied::Handled => "applied",
-            Applied::Duplicate => "duplicate",
-            Applied::DeadLettered => "dead_lettered",
-        });
-        self.store_offset(message);
+        }
+        self.count("dead_lettered");
         true
     }
 

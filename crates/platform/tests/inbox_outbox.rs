@@ -697,3 +697,246 @@ async fn a_poison_event_does_not_hold_up_its_partition_and_is_replayed_once_fixe
     task.await.unwrap();
     assert_eq!(count_of(&conn, "33.74").await, 1);
 }
+
+/// Applies as [`CountJoins`] does, noting the size of each batch it is
+/// handed.
+#[derive(Default)]
+struct NotesBatches {
+    sizes: std::sync::Mutex<Vec<usize>>,
+}
+
+#[async_trait::async_trait]
+impl EventHandler for NotesBatches {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &ReceivedEvent,
+    ) -> Result<(), HandlerError> {
+        self.handle_batch(txn, std::slice::from_ref(event)).await
+    }
+
+    async fn handle_batch(
+        &self,
+        txn: &DatabaseTransaction,
+        events: &[ReceivedEvent],
+    ) -> Result<(), HandlerError> {
+        self.sizes.lock().unwrap().push(events.len());
+        for event in events {
+            CountJoins.handle(txn, event).await?;
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_batch_applies_each_new_event_once_in_one_transaction() {
+    for test_db in both_backends().await {
+        let conn = database(&test_db).await;
+        let before = received(joined("t", "33.74").envelope, 1);
+        assert_eq!(
+            inbox::apply(&conn, "c", &CountJoins, &before)
+                .await
+                .unwrap(),
+            Applied::Handled
+        );
+        let second = received(joined("t", "33.01").envelope, 2);
+        let third = received(joined("t", "33.02").envelope, 3);
+        let handler = NotesBatches::default();
+        // Applied before, new, the same again (a broker may deliver a
+        // record twice in a row), new.
+        let batch = [before.clone(), second.clone(), second.clone(), third];
+        let applied = inbox::apply_batch(&conn, "c", &handler, &batch)
+            .await
+            .unwrap();
+        assert_eq!(
+            applied,
+            [
+                Applied::Duplicate,
+                Applied::Handled,
+                Applied::Duplicate,
+                Applied::Handled
+            ],
+            "{}",
+            test_db.url
+        );
+        // The two new events reached the handler together, once.
+        assert_eq!(*handler.sizes.lock().unwrap(), [2]);
+        for regency in ["33.74", "33.01", "33.02"] {
+            assert_eq!(count_of(&conn, regency).await, 1, "{regency}");
+        }
+        assert_eq!(test_db.count("inbox").await, 3);
+        // Applied again, all of it is a duplicate and the handler is not
+        // called.
+        let again = inbox::apply_batch(&conn, "c", &handler, &batch)
+            .await
+            .unwrap();
+        assert!(again.iter().all(|a| *a == Applied::Duplicate), "{again:?}");
+        assert_eq!(handler.sizes.lock().unwrap().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_batch_with_an_event_refused_for_good_sets_aside_that_event_alone() {
+    for test_db in both_backends().await {
+        let conn = database(&test_db).await;
+        let refuses = RefusesUntilFixed {
+            fixed: false.into(),
+        };
+        // Refused by the handler (33.*) and by the database (too long for
+        // its column), each between events that apply.
+        let batch = [
+            received(joined("t", "34.71").envelope, 1),
+            received(joined("t", "33.74").envelope, 2),
+            received(joined("t", "34.72").envelope, 3),
+            received(joined("t", &"34.73".repeat(9)).envelope, 4),
+            received(joined("t", "34.74").envelope, 5),
+        ];
+        let applied = inbox::apply_batch(&conn, "c", &refuses, &batch)
+            .await
+            .unwrap();
+        assert_eq!(
+            applied,
+            [
+                Applied::Handled,
+                Applied::DeadLettered,
+                Applied::Handled,
+                Applied::DeadLettered,
+                Applied::Handled
+            ],
+            "{}",
+            test_db.url
+        );
+        for (regency, count) in [("34.71", 1), ("33.74", 0), ("34.72", 1), ("34.74", 1)] {
+            assert_eq!(count_of(&conn, regency).await, count, "{regency}");
+        }
+        let letters = dead_letters::list(&conn, Showing::Waiting, 10)
+            .await
+            .unwrap();
+        let offsets: Vec<i64> = letters.iter().map(|l| l.offset).collect();
+        assert_eq!(offsets.len(), 2);
+        assert!(offsets.contains(&2) && offsets.contains(&4), "{offsets:?}");
+        assert_eq!(test_db.count("inbox").await, 3);
+    }
+}
+
+/// Fails once as a restarting database does, on the regency 33.01, after
+/// applying what came before it.
+struct FlakyOnSecond {
+    failed: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl EventHandler for FlakyOnSecond {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &ReceivedEvent,
+    ) -> Result<(), HandlerError> {
+        let joined: RegencyJoined = event.message()?;
+        if joined.regency_code == "33.01"
+            && !self.failed.swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(HandlerError::Db(sea_orm::DbErr::ConnectionAcquire(
+                sea_orm::ConnAcquireErr::Timeout,
+            )));
+        }
+        CountJoins.handle(txn, event).await
+    }
+}
+
+#[tokio::test]
+async fn a_failure_that_may_pass_leaves_nothing_of_a_batch() {
+    for test_db in both_backends().await {
+        let conn = database(&test_db).await;
+        let flaky = FlakyOnSecond {
+            failed: false.into(),
+        };
+        let batch = [
+            received(joined("t", "33.74").envelope, 1),
+            received(joined("t", "33.01").envelope, 2),
+        ];
+        // The first event is applied, the second fails: nothing kept,
+        // nothing set aside, the batch is for the caller to retry.
+        assert!(
+            inbox::apply_batch(&conn, "c", &flaky, &batch)
+                .await
+                .is_err()
+        );
+        assert_eq!(test_db.count("inbox").await, 0);
+        assert_eq!(test_db.count("dead_letters").await, 0);
+        assert_eq!(count_of(&conn, "33.74").await, 0);
+        let applied = inbox::apply_batch(&conn, "c", &flaky, &batch)
+            .await
+            .unwrap();
+        assert_eq!(applied, [Applied::Handled, Applied::Handled]);
+        assert_eq!(count_of(&conn, "33.74").await, 1);
+    }
+}
+
+#[tokio::test]
+async fn a_consumer_behind_applies_what_waits_in_batches_each_event_once() {
+    let test_db = TestDatabase::new().await;
+    let kafka = TestKafka::new();
+    let conn = database(&test_db).await;
+    let topic = topic();
+    kafka.create_topic(&topic, 1).await;
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &kafka.bootstrap)
+        .set("broker.address.family", "v4")
+        .create()
+        .unwrap();
+    use prost::Message as _;
+    // A backlog: 300 events, each regency once, waiting before the
+    // consumer starts.
+    const EVENTS: usize = 300;
+    for n in 0..EVENTS {
+        let event = joined(&topic, &format!("r{n:03}"));
+        let payload = event.envelope.encode_to_vec();
+        producer
+            .send(
+                FutureRecord::to(&topic).key("one").payload(&payload),
+                Duration::from_secs(10),
+            )
+            .await
+            .map_err(|(e, _)| e)
+            .unwrap();
+    }
+    let handler = Arc::new(NotesBatches::default());
+    let group = format!("inbox-test-{}", uuid::Uuid::new_v4().simple());
+    let shutdown = CancellationToken::new();
+    let consumer = InboxConsumer::new(
+        &group,
+        conn.clone(),
+        &kafka_settings(&kafka.bootstrap),
+        &[topic.as_str()],
+        handler.clone(),
+    )
+    .unwrap();
+    let task = tokio::spawn(consumer.run(shutdown.clone()));
+    eventually("the backlog applied", Duration::from_secs(60), || async {
+        (test_db.count("inbox").await == EVENTS as i64).then_some(())
+    })
+    .await;
+    shutdown.cancel();
+    task.await.unwrap();
+    assert_eq!(test_db.count("joined_count").await, EVENTS as i64);
+    let sum: i64 = {
+        let row = conn
+            .query_one_raw(Statement::from_string(
+                conn.get_database_backend(),
+                "SELECT CAST(SUM(n) AS BIGINT) AS n FROM joined_count",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get("", "n").unwrap()
+    };
+    assert_eq!(sum, EVENTS as i64, "each event once");
+    let sizes = handler.sizes.lock().unwrap().clone();
+    assert_eq!(sizes.iter().sum::<usize>(), EVENTS);
+    assert!(
+        sizes.iter().any(|&n| n > 1),
+        "a consumer behind takes what waits together: {sizes:?}"
+    );
+    assert!(sizes.iter().all(|&n| n <= inbox::MAX_BATCH));
+}

@@ -10,7 +10,7 @@
 //! nothing joins across topics at write time: an order carries its
 //! vendor's legal form and scale itself; names are looked up when read.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use blangkon_domain::vendor_events::{self, VendorState};
 use blangkon_domain::{OrderStatus, VendorStatus};
@@ -95,18 +95,61 @@ impl EventHandler for Projection {
         txn: &DatabaseTransaction,
         event: &ReceivedEvent,
     ) -> Result<(), HandlerError> {
-        let at = event.occurred_at();
+        self.handle_batch(txn, std::slice::from_ref(event)).await
+    }
+
+    /// Order events, the bulk of what reporting reads, are applied a run at
+    /// a time: the run's orders read in one query, their changes worked out
+    /// in memory in delivery order, then written a statement per table.
+    /// Other events are applied one by one between the runs, so every event
+    /// still sees what came before it. The watermark moves and the analyst
+    /// records are written once for the whole batch.
+    async fn handle_batch(
+        &self,
+        txn: &DatabaseTransaction,
+        events: &[ReceivedEvent],
+    ) -> Result<(), HandlerError> {
         let mut out = Outgoing::default();
+        let mut latest: Option<DateTime<Utc>> = None;
+        let mut orders: Vec<OrderEvent> = Vec::new();
+        for event in events {
+            if let Some(order) = order_event(event)? {
+                latest = latest.max(Some(event.occurred_at()));
+                orders.push(order);
+                continue;
+            }
+            if !orders.is_empty() {
+                self.apply_orders(txn, std::mem::take(&mut orders), &mut out)
+                    .await?;
+            }
+            if self.apply_other(txn, event, &mut out).await? {
+                latest = latest.max(Some(event.occurred_at()));
+            }
+        }
+        if !orders.is_empty() {
+            self.apply_orders(txn, orders, &mut out).await?;
+        }
+        match latest {
+            Some(at) => self.finish(txn, at, out).await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Projection {
+    /// Applies an event that is not an order's; false when it is of a kind
+    /// reporting does not report on.
+    async fn apply_other(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &ReceivedEvent,
+        out: &mut Outgoing,
+    ) -> Result<bool, HandlerError> {
+        let at = event.occurred_at();
         if let Some(change) = vendor_events::change_of(&event.envelope) {
             let change = change.map_err(HandlerError::Unusable)?;
-            apply_vendor(
-                txn,
-                vendor_row(change, at),
-                self.red_flags.as_ref(),
-                &mut out,
-            )
-            .await?;
-            return self.finish(txn, at, out).await;
+            apply_vendor(txn, vendor_row(change, at), self.red_flags.as_ref(), out).await?;
+            return Ok(true);
         }
         match event.envelope.event_type.as_str() {
             "blangkon.events.v1.RegencyJoined" => {
@@ -132,7 +175,7 @@ impl EventHandler for Projection {
                         at,
                     )
                 };
-                apply_vendor(txn, registered, self.red_flags.as_ref(), &mut out).await?;
+                apply_vendor(txn, registered, self.red_flags.as_ref(), out).await?;
             }
             "blangkon.events.v1.TrainingRecorded" => {
                 let e: pb::TrainingRecorded = event.message()?;
@@ -154,34 +197,24 @@ impl EventHandler for Projection {
             }
             "blangkon.events.v1.ProductListed" => {
                 let e: pb::ProductListed = event.message()?;
-                apply_product(txn, e.product, Some(true), at, &mut out).await?;
+                apply_product(txn, e.product, Some(true), at, out).await?;
             }
             "blangkon.events.v1.ProductUpdated" => {
                 let e: pb::ProductUpdated = event.message()?;
-                apply_product(txn, e.product, None, at, &mut out).await?;
+                apply_product(txn, e.product, None, at, out).await?;
             }
             "blangkon.events.v1.ProductUnlisted" => {
                 let e: pb::ProductUnlisted = event.message()?;
-                apply_product(txn, e.product, Some(false), at, &mut out).await?;
-            }
-            "blangkon.events.v1.OrderPlaced" => {
-                let e: pb::OrderPlaced = event.message()?;
-                self.apply_order(txn, &event.envelope.event_id, e.order, &mut out)
-                    .await?;
-            }
-            "blangkon.events.v1.OrderStatusChanged" => {
-                let e: pb::OrderStatusChanged = event.message()?;
-                self.apply_order(txn, &event.envelope.event_id, e.order, &mut out)
-                    .await?;
+                apply_product(txn, e.product, Some(false), at, out).await?;
             }
             // Stock levels are no figure; events of newer kinds wait for a
             // newer reporting service (a rebuild then picks them up).
             other => {
                 tracing::debug!(event_type = other, "event not reported on");
-                return Ok(());
+                return Ok(false);
             }
         }
-        self.finish(txn, at, out).await
+        Ok(true)
     }
 }
 
@@ -208,10 +241,15 @@ impl Projection {
     }
 }
 
-/// Analyst records an event produced, written if the projection publishes.
+/// Analyst records a batch of events produced, written if the projection
+/// publishes.
 #[derive(Default)]
 struct Outgoing {
     records: Vec<NewRecord>,
+    /// Where each summary figure's record is in `records`: the summary
+    /// stream is compacted by figure, so a figure a batch moves twice is
+    /// written once, as it ends.
+    summaries: HashMap<String, usize>,
 }
 
 impl Outgoing {
@@ -265,12 +303,15 @@ impl Outgoing {
     }
 
     fn summary(&mut self, record: SummaryRecord) -> Result<(), DbErr> {
-        self.records.push(NewRecord::json(
-            topics::REPORTING_SUMMARY,
-            &record.kafka_key(),
-            record.schema,
-            &record,
-        )?);
+        let key = record.kafka_key();
+        let record = NewRecord::json(topics::REPORTING_SUMMARY, &key, record.schema, &record)?;
+        match self.summaries.get(&key) {
+            Some(&at) => self.records[at] = record,
+            None => {
+                self.summaries.insert(key, self.records.len());
+                self.records.push(record);
+            }
+        }
         Ok(())
     }
 }
@@ -619,68 +660,130 @@ fn order_facts(snapshot: pb::OrderSnapshot) -> Result<OrderFacts, HandlerError> 
     })
 }
 
+/// An order event as the projection applies it.
+struct OrderEvent {
+    event_id: String,
+    previous_status: String,
+    facts: OrderFacts,
+}
+
+/// `event` as an order event, checked; `None` for an event of another kind.
+fn order_event(event: &ReceivedEvent) -> Result<Option<OrderEvent>, HandlerError> {
+    let snapshot = match event.envelope.event_type.as_str() {
+        "blangkon.events.v1.OrderPlaced" => event.message::<pb::OrderPlaced>()?.order,
+        "blangkon.events.v1.OrderStatusChanged" => event.message::<pb::OrderStatusChanged>()?.order,
+        _ => return Ok(None),
+    };
+    let snapshot =
+        snapshot.ok_or_else(|| HandlerError::Unusable("order event without order".into()))?;
+    let previous_status = snapshot.previous_status.clone();
+    let facts = order_facts(snapshot)?;
+    checks::order(&facts).map_err(HandlerError::Unusable)?;
+    Ok(Some(OrderEvent {
+        event_id: event.envelope.event_id.clone(),
+        previous_status,
+        facts,
+    }))
+}
+
 impl Projection {
-    async fn apply_order(
+    /// Applies a run of order events, in order, as applying each alone
+    /// would: every order of the run read once, its states worked out in
+    /// memory, each table written once.
+    async fn apply_orders(
         &self,
         txn: &DatabaseTransaction,
-        event_id: &str,
-        snapshot: Option<pb::OrderSnapshot>,
+        run: Vec<OrderEvent>,
         out: &mut Outgoing,
     ) -> Result<(), HandlerError> {
-        let snapshot =
-            snapshot.ok_or_else(|| HandlerError::Unusable("order event without order".into()))?;
-        let previous_status = snapshot.previous_status.clone();
-        let mut incoming = order_facts(snapshot)?;
-        checks::order(&incoming).map_err(HandlerError::Unusable)?;
-        let stored = store::find_order(txn, &incoming.order_id).await?;
-        // The moment of payment is kept from the `paid` event whenever it
-        // comes, even after `completed`.
-        let paid_at = stored.as_ref().and_then(|s| s.paid_at).or(incoming.paid_at);
-        match &stored {
-            Some(stored) if !incoming.supersedes(stored) => {
-                if stored.paid_at.is_none() && paid_at.is_some() {
-                    let mut kept = stored.clone();
-                    kept.paid_at = paid_at;
-                    store::save_order(txn, &kept, false).await?;
+        let ids: BTreeSet<String> = run.iter().map(|e| e.facts.order_id.clone()).collect();
+        let ids: Vec<String> = ids.into_iter().collect();
+        let mut current = store::find_orders(txn, &ids).await?;
+        let stored_before: BTreeSet<String> = current.keys().cloned().collect();
+        // The state each order is left in, to be saved.
+        let mut changed: BTreeMap<String, OrderFacts> = BTreeMap::new();
+        let mut contributions = Vec::new();
+        // The time of the change that last moved each figure, for its
+        // summary record (as applying the events one by one would stamp it).
+        let mut moved_at: HashMap<(String, String), DateTime<Utc>> = HashMap::new();
+        let mut dirty = Vec::new();
+        let mut applied = Vec::with_capacity(run.len());
+        for OrderEvent {
+            event_id,
+            previous_status,
+            facts: mut incoming,
+        } in run
+        {
+            let stored = current.get(&incoming.order_id);
+            // The moment of payment is kept from the `paid` event whenever
+            // it comes, even after `completed`.
+            let paid_at = stored.and_then(|s| s.paid_at).or(incoming.paid_at);
+            match stored {
+                Some(stored) if !incoming.supersedes(stored) => {
+                    if stored.paid_at.is_none() && paid_at.is_some() {
+                        let mut kept = stored.clone();
+                        kept.paid_at = paid_at;
+                        changed.insert(kept.order_id.clone(), kept.clone());
+                        current.insert(kept.order_id.clone(), kept);
+                    }
+                }
+                _ => {
+                    incoming.paid_at = paid_at;
+                    for c in figures::change(stored, &incoming) {
+                        let key = (c.dimension.as_str().to_string(), c.key.clone());
+                        moved_at.insert(key, incoming.changed_at);
+                        contributions.push(c);
+                    }
+                    // The rules count transactions: their flags move only
+                    // when an order becomes one or stops being one, not
+                    // with each step. Marked here, recomputed by the flags'
+                    // task: a scope many events touch is computed once per
+                    // round, not once per event.
+                    let was = stored.map(|s| s.status.is_transaction());
+                    if was != Some(incoming.status.is_transaction()) && self.red_flags.is_some() {
+                        dirty.extend(Scope::of_order(&incoming));
+                    }
+                    changed.insert(incoming.order_id.clone(), incoming.clone());
+                    current.insert(incoming.order_id.clone(), incoming.clone());
                 }
             }
-            _ => {
-                incoming.paid_at = paid_at;
-                let change = figures::change(stored.as_ref(), &incoming);
-                store::save_order(txn, &incoming, stored.is_none()).await?;
-                for total in store::add_to_totals(txn, &change).await? {
-                    out.summary(SummaryRecord::orders(
-                        &total.dimension,
-                        &total.figure_key,
-                        total.orders,
-                        total.value,
-                        incoming.changed_at,
-                    ))?;
-                }
-                // The rules count transactions: their flags move only when an
-                // order becomes one or stops being one, not with each step.
-                let was = stored.as_ref().map(|s| s.status.is_transaction());
-                if was != Some(incoming.status.is_transaction()) && self.red_flags.is_some() {
-                    // Marked here, recomputed by the flags' task: a scope
-                    // many events touch is computed once per round, not
-                    // once per event.
-                    red_flags::mark_dirty(txn, &Scope::of_order(&incoming)).await?;
-                }
-            }
+            applied.push((event_id, previous_status, incoming));
         }
-        // Every version is an OCDS release, a late one too: kept once, as the
-        // order stood then.
-        store::save_order_version(txn, &incoming).await?;
+        let rows: Vec<(&OrderFacts, bool)> = changed
+            .values()
+            .map(|o| (o, !stored_before.contains(&o.order_id)))
+            .collect();
+        store::save_orders(txn, &rows).await?;
+        for total in store::add_to_totals(txn, &contributions).await? {
+            let at = moved_at
+                .get(&(total.dimension.clone(), total.figure_key.clone()))
+                .copied()
+                .unwrap_or_else(Utc::now);
+            out.summary(SummaryRecord::orders(
+                &total.dimension,
+                &total.figure_key,
+                total.orders,
+                total.value,
+                at,
+            ))?;
+        }
+        red_flags::mark_dirty(txn, &dirty).await?;
+        // Every version is an OCDS release, a late one too: kept once, as
+        // the order stood then.
+        let versions: Vec<&OrderFacts> = applied.iter().map(|(_, _, o)| o).collect();
+        store::save_order_versions(txn, &versions).await?;
         // Every change is a fact, a late one too: analysts keep the highest
         // version per order.
-        let names = store::names_for(txn, &incoming).await?;
-        let fact = TransactionFact::new(event_id, &previous_status, &incoming, names);
-        out.records.push(NewRecord::json(
-            topics::REPORTING_TRANSACTIONS,
-            &incoming.order_id,
-            fact.schema,
-            &fact,
-        )?);
+        let names = store::names_for_all(txn, &versions).await?;
+        for ((event_id, previous_status, order), names) in applied.iter().zip(names) {
+            let fact = TransactionFact::new(event_id, previous_status, order, names);
+            out.records.push(NewRecord::json(
+                topics::REPORTING_TRANSACTIONS,
+                &order.order_id,
+                fact.schema,
+                &fact,
+            )?);
+        }
         Ok(())
     }
 }

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use blangkon_platform::inbox::{self, Applied, ReceivedEvent};
 use blangkon_platform::kafka::{self, KafkaError};
 use blangkon_platform::settings::KafkaSettings;
+use futures::FutureExt as _;
 use rdkafka::consumer::Consumer;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
@@ -74,6 +75,8 @@ const STALL: Duration = Duration::from_secs(30);
 const SETTLE: Duration = Duration::from_secs(2);
 const SETTLE_AT_MOST: Duration = Duration::from_secs(30);
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a rebuild says how far it has got.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
 /// The whole command, as `blangkon-reporting rebuild` and `blangkon
 /// reporting rebuild` run it: connect to the configured database, bring its
@@ -106,6 +109,7 @@ pub async fn rebuild(
     // Where each partition ends now: the rebuild reads up to there.
     let mut assignment = TopicPartitionList::new();
     let mut remaining: HashMap<(String, i32), i64> = HashMap::new();
+    let mut records_noted = 0i64;
     for topic in SOURCES {
         let topic = settings.topic(topic);
         let topic = topic.as_str();
@@ -117,12 +121,15 @@ pub async fn rebuild(
                 assignment.add_partition_offset(topic, p.id(), Offset::Beginning)?;
                 if high > low {
                     remaining.insert((topic.to_string(), p.id()), high);
+                    records_noted += high - low;
                 }
             }
         }
     }
+    let total = records_noted;
     let mut outcome = RebuildOutcome::default();
     let projection = Projection::replaying();
+    let mut last_said = Instant::now();
     consumer.assign(&assignment)?;
     // Read to the ends noted above, then on until the topics are quiet for
     // a moment: some brokers (tansu) answer a high watermark short of the
@@ -146,33 +153,56 @@ pub async fn rebuild(
             Err(_) if settling_since.is_some() => break,
             Err(_) => return Err(RebuildError::Stalled(STALL, remaining.len())),
         };
-        let key = (message.topic().to_string(), message.partition());
-        if remaining
-            .get(&key)
-            .is_some_and(|&end| message.offset() + 1 >= end)
-        {
-            remaining.remove(&key);
+        // What else has arrived joins it: a transaction per batch, as the
+        // live consumer applies them.
+        let mut batch = vec![message];
+        while batch.len() < inbox::MAX_BATCH {
+            match consumer.recv().now_or_never() {
+                Some(message) => batch.push(message?),
+                None => break,
+            }
         }
-        outcome.records += 1;
-        match inbox::decode(message.payload()) {
-            Ok(envelope) => {
-                let event = ReceivedEvent {
+        let mut events = Vec::with_capacity(batch.len());
+        for message in &batch {
+            let key = (message.topic().to_string(), message.partition());
+            if remaining
+                .get(&key)
+                .is_some_and(|&end| message.offset() + 1 >= end)
+            {
+                remaining.remove(&key);
+            }
+            outcome.records += 1;
+            match inbox::decode(message.payload()) {
+                Ok(envelope) => events.push(ReceivedEvent {
                     envelope,
-                    topic: key.0.clone(),
+                    topic: key.0,
                     partition: key.1,
                     offset: message.offset(),
-                };
-                match inbox::apply(db, CONSUMER, &projection, &event).await? {
-                    Applied::Handled => outcome.applied += 1,
-                    Applied::Duplicate => outcome.duplicates += 1,
-                    Applied::DeadLettered => outcome.skipped += 1,
+                }),
+                Err(reason) => {
+                    // The live consumer set it aside as a dead letter already.
+                    tracing::error!(topic = %key.0, partition = key.1, offset = message.offset(), %reason, "undecodable record skipped");
+                    outcome.skipped += 1;
                 }
             }
-            Err(reason) => {
-                // The live consumer set it aside as a dead letter already.
-                tracing::error!(topic = %key.0, partition = key.1, offset = message.offset(), %reason, "undecodable record skipped");
-                outcome.skipped += 1;
+        }
+        for applied in inbox::apply_batch(db, CONSUMER, &projection, &events).await? {
+            match applied {
+                Applied::Handled => outcome.applied += 1,
+                Applied::Duplicate => outcome.duplicates += 1,
+                Applied::DeadLettered => outcome.skipped += 1,
             }
+        }
+        if last_said.elapsed() >= PROGRESS_EVERY {
+            last_said = Instant::now();
+            let rate = outcome.records as f64 / started.elapsed().as_secs_f64();
+            tracing::info!(
+                records = outcome.records,
+                of = total,
+                per_second = rate as u64,
+                "rebuilding: {} of about {total} records read ({rate:.0}/s)",
+                outcome.records
+            );
         }
     }
     // The red flags once, over the whole rebuilt read model: the same

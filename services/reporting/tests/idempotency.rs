@@ -1,10 +1,12 @@
 //! The projection's promise, as a property: however Kafka delivers the
 //! suite's events — in any order, some twice, some again under a new id
-//! (a producer's retry after a lost acknowledgement) — the read model ends
-//! with the same public figures and red flags as when each came once, in
-//! order.
+//! (a producer's retry after a lost acknowledgement), in batches of any
+//! size — the read model ends with the same public figures and red flags
+//! as when each came once, in order, one at a time.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
 
 use blangkon_platform::inbox::{self, ReceivedEvent};
 use blangkon_platform::outbox::NewEvent;
@@ -228,11 +230,13 @@ fn touchy() -> Thresholds {
     }
 }
 
-/// Everything the public reads: the summary, every breakdown, the ledger,
-/// the red flags; and whether recomputing every flag from the read model
-/// changes none (what followed each event is what the rules give).
+/// Everything the public reads once `events` are applied, `batch` a
+/// transaction: the summary, every breakdown, the ledger, the red flags;
+/// and whether recomputing every flag from the read model changes none
+/// (what followed each event is what the rules give).
 async fn figures(
     events: &[ReceivedEvent],
+    batch: usize,
 ) -> (
     pb::Summary,
     Vec<pb::Breakdown>,
@@ -246,10 +250,18 @@ async fn figures(
         .await
         .unwrap();
     let projection = Projection::replaying().with_red_flags(touchy());
-    for event in events {
-        inbox::apply(&db, CONSUMER, &projection, event)
-            .await
-            .unwrap();
+    if batch == 1 {
+        for event in events {
+            inbox::apply(&db, CONSUMER, &projection, event)
+                .await
+                .unwrap();
+        }
+    } else {
+        for events in events.chunks(batch) {
+            inbox::apply_batch(&db, CONSUMER, &projection, events)
+                .await
+                .unwrap();
+        }
     }
     while settle_red_flags(&db, &touchy()).await.unwrap() > 0 {}
     let mut flags = red_flags::list_flags(&db, &FlagFilter::default(), None, 10_000)
@@ -325,13 +337,14 @@ proptest! {
     })]
 
     #[test]
-    fn any_order_and_any_duplicates_give_the_same_figures(
-        (plan, order, again) in plans().prop_flat_map(|plan| {
+    fn any_order_duplicates_and_batches_give_the_same_figures(
+        (plan, order, again, batch) in plans().prop_flat_map(|plan| {
             let n = events_of(&plan).len();
             (
                 Just(plan),
                 Just((0..n).collect::<Vec<usize>>()).prop_shuffle(),
                 prop::collection::vec((any::<prop::sample::Index>(), any::<bool>()), 0..8),
+                1..=n + 8,
             )
         })
     ) {
@@ -341,11 +354,96 @@ proptest! {
             .build()
             .unwrap();
         let (once, delivered) = runtime.block_on(async {
-            let once = figures(&events).await;
-            let delivered = figures(&delivery(&events, &order, &again)).await;
+            let once = figures(&events, 1).await;
+            let delivered = figures(&delivery(&events, &order, &again), batch).await;
             (once, delivered)
         });
         prop_assert!(once.4, "the flags followed in order are the rules' flags");
         prop_assert_eq!(once, delivered);
+    }
+}
+
+/// The analyst records the live projection writes for `events`, applied
+/// `batch` a transaction: the transaction facts in order, and the last
+/// summary record of each figure (the summary stream is compacted by
+/// figure).
+async fn analyst_records(
+    events: &[ReceivedEvent],
+    batch: usize,
+) -> (Vec<serde_json::Value>, BTreeMap<String, serde_json::Value>) {
+    use blangkon_platform::outbox::RelayWaker;
+    use sea_orm::{ConnectionTrait, Statement};
+    let test_db = TestDatabase::sqlite();
+    let db = test_db.connect().await;
+    blangkon_platform::db::migrate::<Migrator>(&db)
+        .await
+        .unwrap();
+    let projection = Projection::new(RelayWaker::default(), touchy());
+    for events in events.chunks(batch) {
+        inbox::apply_batch(&db, CONSUMER, &projection, events)
+            .await
+            .unwrap();
+    }
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT topic, message_key, payload FROM outbox ORDER BY id",
+        ))
+        .await
+        .unwrap();
+    let (mut facts, mut summaries) = (Vec::new(), BTreeMap::new());
+    for row in rows {
+        let topic: String = row.try_get("", "topic").unwrap();
+        let key: String = row.try_get("", "message_key").unwrap();
+        let payload: Vec<u8> = row.try_get("", "payload").unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&payload)
+            .unwrap_or_else(|e| panic!("{topic}: {e}: {}", String::from_utf8_lossy(&payload)));
+        match topic.as_str() {
+            "blangkon.reporting.transactions.v1" => facts.push(value),
+            "blangkon.reporting.summary.v1" => {
+                summaries.insert(key, value);
+            }
+            other => panic!("unexpected record on {other}"),
+        }
+    }
+    (facts, summaries)
+}
+
+#[tokio::test]
+async fn a_batch_writes_the_analyst_records_applying_one_at_a_time_would() {
+    // Ten at most: the plans' order ids end in one hex digit.
+    let plan: Vec<OrderPlan> = (0..10)
+        .map(|n| {
+            (
+                n % PRODUCTS.len(),
+                1 + n as i64,
+                n % FATES.len(),
+                n as i64 % 4,
+            )
+        })
+        .collect();
+    let events = events_of(&plan);
+    let (one_by_one, batched) = (
+        analyst_records(&events, 1).await,
+        analyst_records(&events, events.len()).await,
+    );
+    let orders_events = events
+        .iter()
+        .filter(|e| {
+            e.envelope
+                .event_type
+                .starts_with("blangkon.events.v1.Order")
+        })
+        .count();
+    assert_eq!(one_by_one.0.len(), orders_events, "a fact per order event");
+    assert_eq!(batched.0, one_by_one.0, "the same facts in the same order");
+    assert!(!batched.1.is_empty());
+    assert_eq!(
+        batched.1.keys().collect::<Vec<_>>(),
+        one_by_one.1.keys().collect::<Vec<_>>()
+    );
+    // Each figure ends at the same value; its time is when it last moved.
+    for (key, last) in &one_by_one.1 {
+        assert_eq!(batched.1[key], *last, "{key}");
     }
 }

@@ -139,7 +139,7 @@ impl NewRecord {
 }
 
 /// Stores `records` for publishing, in the caller's transaction: one
-/// statement for all of them. Each gets a fresh id (its `event-id` header).
+/// statement a thousand of them. Each gets a fresh id (its `event-id` header).
 pub async fn enqueue_records(
     conn: &impl ConnectionTrait,
     records: Vec<NewRecord>,
@@ -151,9 +151,13 @@ pub async fn enqueue_records(
         .into_iter()
         .map(|record| outbox_row(record, uuid::Uuid::now_v7().to_string()))
         .collect::<Result<Vec<_>, DbErr>>()?;
-    entity::Entity::insert_many(rows)
-        .exec_without_returning(conn)
-        .await?;
+    // Ten values a row: a thousand rows stay well under PostgreSQL's
+    // 65,535 parameters a statement.
+    for chunk in rows.chunks(1_000) {
+        entity::Entity::insert_many(chunk.iter().cloned())
+            .exec_without_returning(conn)
+            .await?;
+    }
     Ok(())
 }
 

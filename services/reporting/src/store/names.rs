@@ -46,19 +46,13 @@ pub async fn vendor_names(
     .collect())
 }
 
-/// The names reporting knows for an order's vendor and regencies.
-pub async fn names_for(conn: &impl ConnectionTrait, order: &OrderFacts) -> Result<Names, DbErr> {
-    Ok(names_for_all(conn, std::slice::from_ref(order))
-        .await?
-        .pop()
-        .unwrap_or_default())
-}
-
-/// [`names_for`] each of `orders`, in two queries.
-pub async fn names_for_all(
+/// The names reporting knows for each of `orders`' vendor and regencies,
+/// in two queries.
+pub async fn names_for_all<O: std::borrow::Borrow<OrderFacts>>(
     conn: &impl ConnectionTrait,
-    orders: &[OrderFacts],
+    orders: &[O],
 ) -> Result<Vec<Names>, DbErr> {
+    let orders: Vec<&OrderFacts> = orders.iter().map(|o| o.borrow()).collect();
     let mut codes: Vec<String> = orders
         .iter()
         .flat_map(|o| [o.vendor_regency.clone(), o.buyer_regency.clone()])

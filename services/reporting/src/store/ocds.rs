@@ -26,30 +26,38 @@ pub struct ReleaseAfter {
     pub version: i64,
 }
 
-/// Keeps `facts` as one version of its order; a version kept before (a
-/// redelivered or replayed event) is left as it was: a release, once
-/// published, does not change.
-pub async fn save_order_version(
+/// Keeps each of `orders` as the version it is, once: a version seen
+/// before changes nothing. A statement per thousand versions.
+pub async fn save_order_versions(
     conn: &impl ConnectionTrait,
-    facts: &OrderFacts,
+    orders: &[&OrderFacts],
 ) -> Result<(), DbErr> {
-    // Microseconds, as PostgreSQL keeps them, on SQLite too: the release
-    // cursor is in microseconds, and a finer time would repeat its row.
-    let changed_at = facts.changed_at.trunc_subsecs(6);
-    let row = order_version::ActiveModel {
-        order_id: Set(facts.order_id.clone()),
-        version: Set(facts.version),
-        status: Set(facts.status),
-        changed_at: Set(changed_at),
-        changed_day: Set(calendar::day_of(facts.changed_at)),
-        bast_date: Set(facts.bast_date.clone()),
-        paid_at: Set(facts.paid_at),
-    };
-    let key = [
-        order_version::Column::OrderId,
-        order_version::Column::Version,
-    ];
-    db::upsert(conn, row, key, []).await?;
+    for chunk in orders.chunks(1_000) {
+        let rows = chunk.iter().map(|facts| order_version::ActiveModel {
+            order_id: Set(facts.order_id.clone()),
+            version: Set(facts.version),
+            status: Set(facts.status),
+            // Microseconds, as PostgreSQL keeps them, on SQLite too: the
+            // release cursor is in microseconds, and a finer time would
+            // repeat its row.
+            changed_at: Set(facts.changed_at.trunc_subsecs(6)),
+            changed_day: Set(calendar::day_of(facts.changed_at)),
+            bast_date: Set(facts.bast_date.clone()),
+            paid_at: Set(facts.paid_at),
+        });
+        // A version twice in one statement is kept once too.
+        order_version::Entity::insert_many(rows)
+            .on_conflict(
+                sea_orm::sea_query::OnConflict::columns([
+                    order_version::Column::OrderId,
+                    order_version::Column::Version,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(conn)
+            .await?;
+    }
     Ok(())
 }
 
@@ -280,7 +288,7 @@ mod tests {
 
     use super::*;
     use crate::domain::figures::tests::order;
-    use crate::store::{migrations::Migrator, save_order};
+    use crate::store::{migrations::Migrator, save_orders};
 
     #[tokio::test]
     async fn an_order_changed_without_its_version_kept_gets_it_once() {
@@ -288,10 +296,10 @@ mod tests {
         // As a replica of the release before versions were kept changes
         // an order: the order row, no version.
         let placed = order("placed", 0);
-        save_order(&db, &placed, true).await.unwrap();
-        save_order_version(&db, &placed).await.unwrap();
+        save_orders(&db, &[(&placed, true)]).await.unwrap();
+        save_order_versions(&db, &[&placed]).await.unwrap();
         let accepted = order("accepted", 1);
-        save_order(&db, &accepted, false).await.unwrap();
+        save_orders(&db, &[(&accepted, false)]).await.unwrap();
         assert_eq!(keep_current_versions(&db).await.unwrap(), 1);
         assert_eq!(keep_current_versions(&db).await.unwrap(), 0, "once");
         let versions = versions_of(&db, "o-1").await.unwrap();

@@ -2,6 +2,8 @@
 //! model, the order figures kept per dimension and day, the watermark, and
 //! emptying it all for a rebuild.
 
+use std::collections::{BTreeMap, HashMap};
+
 use blangkon_platform::db;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
@@ -78,71 +80,106 @@ pub async fn save_product(conn: &impl ConnectionTrait, row: product::Model) -> R
     Ok(())
 }
 
-pub async fn find_order(
+/// The stored state of each of `order_ids` that is stored, in two queries
+/// a chunk.
+pub async fn find_orders(
     conn: &impl ConnectionTrait,
-    order_id: &str,
-) -> Result<Option<OrderFacts>, DbErr> {
-    let Some(row) = order::Entity::find_by_id(order_id.to_string())
-        .one(conn)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let items = order_item::Entity::find()
-        .filter(order_item::Column::OrderId.eq(order_id))
-        .order_by_asc(order_item::Column::Line)
-        .all(conn)
-        .await?;
-    Ok(Some(facts_of(row, items)))
+    order_ids: &[String],
+) -> Result<HashMap<String, OrderFacts>, DbErr> {
+    let rows = db::in_chunks(order_ids, |chunk| {
+        order::Entity::find()
+            .filter(order::Column::OrderId.is_in(chunk.iter().cloned()))
+            .all(conn)
+    })
+    .await?;
+    if rows.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let found: Vec<String> = rows.iter().map(|r| r.order_id.clone()).collect();
+    let mut items: HashMap<String, Vec<order_item::Model>> = HashMap::new();
+    for item in db::in_chunks(&found, |chunk| {
+        order_item::Entity::find()
+            .filter(order_item::Column::OrderId.is_in(chunk.iter().cloned()))
+            .order_by_asc(order_item::Column::OrderId)
+            .order_by_asc(order_item::Column::Line)
+            .all(conn)
+    })
+    .await?
+    {
+        items.entry(item.order_id.clone()).or_default().push(item);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let lines = items.remove(&row.order_id).unwrap_or_default();
+            (row.order_id.clone(), facts_of(row, lines))
+        })
+        .collect())
 }
 
-/// Stores `facts` as the order's state; its items once, with the order's
-/// first state (an order's lines never change after placing).
-pub async fn save_order(
+/// Rows a multi-row statement writes at most: sixteen values a row stays
+/// well under PostgreSQL's 65,535 parameters.
+const ROWS_PER_STATEMENT: usize = 1_000;
+
+/// Stores each order's state, a statement per thousand orders, and the
+/// items of those marked first (an order's lines never change after
+/// placing, so they are written with its first state only).
+pub async fn save_orders(
     conn: &impl ConnectionTrait,
-    facts: &OrderFacts,
-    first: bool,
+    orders: &[(&OrderFacts, bool)],
 ) -> Result<(), DbErr> {
-    let row = order::ActiveModel {
-        order_id: Set(facts.order_id.clone()),
-        version: Set(facts.version),
-        status: Set(facts.status),
-        buyer_work_unit: Set(facts.buyer_work_unit.clone()),
-        buyer_regency: Set(facts.buyer_regency.clone()),
-        vendor_id: Set(facts.vendor_id.clone()),
-        vendor_name: Set(facts.vendor_name.clone()),
-        vendor_regency: Set(facts.vendor_regency.clone()),
-        legal_form: Set(facts.legal_form.clone()),
-        scale: Set(facts.scale.clone()),
-        total: Set(facts.total),
-        placed_at: Set(facts.placed_at),
-        placed_day: Set(facts.placed_day()),
-        changed_at: Set(facts.changed_at),
-        bast_date: Set(facts.bast_date.clone()),
-        paid_at: Set(facts.paid_at),
-    };
-    {
+    for chunk in orders.chunks(ROWS_PER_STATEMENT) {
+        let rows = chunk.iter().map(|(facts, _)| order::ActiveModel {
+            order_id: Set(facts.order_id.clone()),
+            version: Set(facts.version),
+            status: Set(facts.status),
+            buyer_work_unit: Set(facts.buyer_work_unit.clone()),
+            buyer_regency: Set(facts.buyer_regency.clone()),
+            vendor_id: Set(facts.vendor_id.clone()),
+            vendor_name: Set(facts.vendor_name.clone()),
+            vendor_regency: Set(facts.vendor_regency.clone()),
+            legal_form: Set(facts.legal_form.clone()),
+            scale: Set(facts.scale.clone()),
+            total: Set(facts.total),
+            placed_at: Set(facts.placed_at),
+            placed_day: Set(facts.placed_day()),
+            changed_at: Set(facts.changed_at),
+            bast_date: Set(facts.bast_date.clone()),
+            paid_at: Set(facts.paid_at),
+        });
         use order::Column::*;
-        let update = [Version, Status, ChangedAt, BastDate, PaidAt];
-        db::upsert(conn, row, [OrderId], update).await?;
+        order::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::column(OrderId)
+                    .update_columns([Version, Status, ChangedAt, BastDate, PaidAt])
+                    .to_owned(),
+            )
+            .exec_without_returning(conn)
+            .await?;
     }
-    if first && !facts.items.is_empty() {
-        let items = facts
-            .items
-            .iter()
-            .enumerate()
-            .map(|(line, i)| order_item::ActiveModel {
-                order_id: Set(facts.order_id.clone()),
-                line: Set(line as i32),
-                product_id: Set(i.product_id.clone()),
-                name: Set(i.name.clone()),
-                category_code: Set(i.category_code.clone()),
-                unit: Set(i.unit.clone()),
-                quantity: Set(i.quantity),
-                unit_price: Set(i.unit_price),
-                line_total: Set(i.line_total),
-            });
-        order_item::Entity::insert_many(items)
+    let items: Vec<order_item::ActiveModel> = orders
+        .iter()
+        .filter(|(_, first)| *first)
+        .flat_map(|(facts, _)| {
+            facts
+                .items
+                .iter()
+                .enumerate()
+                .map(|(line, i)| order_item::ActiveModel {
+                    order_id: Set(facts.order_id.clone()),
+                    line: Set(line as i32),
+                    product_id: Set(i.product_id.clone()),
+                    name: Set(i.name.clone()),
+                    category_code: Set(i.category_code.clone()),
+                    unit: Set(i.unit.clone()),
+                    quantity: Set(i.quantity),
+                    unit_price: Set(i.unit_price),
+                    line_total: Set(i.line_total),
+                })
+        })
+        .collect();
+    for chunk in items.chunks(ROWS_PER_STATEMENT) {
+        order_item::Entity::insert_many(chunk.iter().cloned())
             .exec_without_returning(conn)
             .await?;
     }
@@ -150,43 +187,74 @@ pub async fn save_order(
 }
 
 /// Adds each contribution to its running figure, by day and all-time, and
-/// answers the all-time figure of every key it touched: two statements
-/// whatever the number of keys.
+/// answers the all-time figure of every key it touched: two statements a
+/// thousand keys. Contributions to the same figure are summed first (a
+/// statement may change a row once).
 pub async fn add_to_totals(
     conn: &impl ConnectionTrait,
     changes: &[Contribution],
 ) -> Result<Vec<order_total_all::Model>, DbErr> {
-    if changes.is_empty() {
-        return Ok(Vec::new());
+    let mut by_day: BTreeMap<(&str, &str, &str), (i64, i64)> = BTreeMap::new();
+    let mut all_time: BTreeMap<(&str, &str), (i64, i64)> = BTreeMap::new();
+    for c in changes {
+        let dimension = c.dimension.as_str();
+        for sum in [
+            by_day.entry((dimension, &c.key, &c.day)).or_default(),
+            all_time.entry((dimension, &c.key)).or_default(),
+        ] {
+            sum.0 += c.orders;
+            sum.1 = sum.1.saturating_add(c.value);
+        }
     }
-    let by_day = changes.iter().map(|c| order_total::ActiveModel {
-        dimension: Set(c.dimension.as_str().to_string()),
-        figure_key: Set(c.key.clone()),
-        day: Set(c.day.clone()),
-        orders: Set(c.orders),
-        value: Set(c.value),
-    });
-    order_total::Entity::insert_many(by_day)
-        .on_conflict({
-            use order_total::Column::*;
-            db::add_on_conflict::<order_total::Entity>([Dimension, FigureKey, Day], [Orders, Value])
-        })
-        .exec_without_returning(conn)
-        .await?;
-    // One order has one placing day, so its changes touch each key once.
-    let all_time = changes.iter().map(|c| order_total_all::ActiveModel {
-        dimension: Set(c.dimension.as_str().to_string()),
-        figure_key: Set(c.key.clone()),
-        orders: Set(c.orders),
-        value: Set(c.value),
-    });
-    order_total_all::Entity::insert_many(all_time)
-        .on_conflict({
-            use order_total_all::Column::*;
-            db::add_on_conflict::<order_total_all::Entity>([Dimension, FigureKey], [Orders, Value])
-        })
-        .exec_with_returning(conn)
-        .await
+    let by_day: Vec<_> = by_day.into_iter().collect();
+    for chunk in by_day.chunks(ROWS_PER_STATEMENT) {
+        let rows =
+            chunk.iter().map(
+                |((dimension, key, day), (orders, value))| order_total::ActiveModel {
+                    dimension: Set(dimension.to_string()),
+                    figure_key: Set(key.to_string()),
+                    day: Set(day.to_string()),
+                    orders: Set(*orders),
+                    value: Set(*value),
+                },
+            );
+        order_total::Entity::insert_many(rows)
+            .on_conflict({
+                use order_total::Column::*;
+                db::add_on_conflict::<order_total::Entity>(
+                    [Dimension, FigureKey, Day],
+                    [Orders, Value],
+                )
+            })
+            .exec_without_returning(conn)
+            .await?;
+    }
+    let all_time: Vec<_> = all_time.into_iter().collect();
+    let mut figures = Vec::with_capacity(all_time.len());
+    for chunk in all_time.chunks(ROWS_PER_STATEMENT) {
+        let rows =
+            chunk.iter().map(
+                |((dimension, key), (orders, value))| order_total_all::ActiveModel {
+                    dimension: Set(dimension.to_string()),
+                    figure_key: Set(key.to_string()),
+                    orders: Set(*orders),
+                    value: Set(*value),
+                },
+            );
+        figures.extend(
+            order_total_all::Entity::insert_many(rows)
+                .on_conflict({
+                    use order_total_all::Column::*;
+                    db::add_on_conflict::<order_total_all::Entity>(
+                        [Dimension, FigureKey],
+                        [Orders, Value],
+                    )
+                })
+                .exec_with_returning(conn)
+                .await?,
+        );
+    }
+    Ok(figures)
 }
 
 /// Moves the watermark forward to `at`, never back: one statement.

@@ -358,20 +358,29 @@ pub async fn mark_dirty(conn: &impl ConnectionTrait, scopes: &[Scope]) -> Result
     for vendor_id in vendors {
         lock(conn, "pg_advisory_xact_lock", vendor_lock(vendor_id)).await?;
     }
-    let keys: BTreeSet<String> = scopes.iter().map(Scope::key).collect();
+    let keys: Vec<String> = scopes
+        .iter()
+        .map(Scope::key)
+        .collect::<BTreeSet<String>>()
+        .into_iter()
+        .collect();
     let backend = conn.get_database_backend();
-    for key in keys {
-        let sql = match backend {
-            DbBackend::Postgres => {
-                "INSERT INTO red_flag_dirty (scope, marked) VALUES ($1, 1) \
-                 ON CONFLICT (scope) DO UPDATE SET marked = red_flag_dirty.marked + 1"
-            }
-            _ => {
-                "INSERT INTO red_flag_dirty (scope, marked) VALUES (?, 1) \
-                 ON CONFLICT (scope) DO UPDATE SET marked = red_flag_dirty.marked + 1"
-            }
-        };
-        conn.execute_raw(Statement::from_sql_and_values(backend, sql, [key.into()]))
+    // A statement per thousand scopes, each in it once (a statement may
+    // change a row once).
+    for chunk in keys.chunks(1_000) {
+        let rows: Vec<String> = (1..=chunk.len())
+            .map(|n| match backend {
+                DbBackend::Postgres => format!("(${n}, 1)"),
+                _ => "(?, 1)".to_string(),
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO red_flag_dirty (scope, marked) VALUES {} \
+             ON CONFLICT (scope) DO UPDATE SET marked = red_flag_dirty.marked + 1",
+            rows.join(", ")
+        );
+        let values = chunk.iter().map(|key| key.clone().into());
+        conn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
             .await?;
     }
     Ok(())
