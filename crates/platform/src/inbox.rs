@@ -112,8 +112,10 @@ pub trait EventHandler: Send + Sync + 'static {
 
     /// Applies `events`, each new to the inbox, in the order they were
     /// delivered, in one transaction. The default handles each in turn; a
-    /// handler overrides it to write many rows a statement. Its result must
-    /// be what handling them one by one would give. An error leaves
+    /// handler overrides it to write many rows a statement. The state it
+    /// leaves must be what handling them one by one would leave (records
+    /// for a stream compacted by key may keep only each key's last). An
+    /// error leaves
     /// nothing of the batch: the consumer then applies its events one at a
     /// time, so that an event refused for good is set aside alone.
     async fn handle_batch(
@@ -218,6 +220,16 @@ pub async fn apply_batch(
             }
         }
     }
+    apply_each(db, consumer_name, handler, events).await
+}
+
+/// [`apply`] for each of `events` in turn.
+pub async fn apply_each(
+    db: &DatabaseConnection,
+    consumer_name: &str,
+    handler: &dyn EventHandler,
+    events: &[ReceivedEvent],
+) -> Result<Vec<Applied>, DbErr> {
     let mut applied = Vec::with_capacity(events.len());
     for event in events {
         applied.push(apply(db, consumer_name, handler, event).await?);
@@ -704,16 +716,28 @@ impl InboxConsumer {
         }
         if !events.is_empty() {
             let span = self.consume_span(messages, &events);
+            // A batch that failed is tried again one event at a time: the
+            // slower way, which no batch-sized limit can stop.
+            let mut tried = false;
             let applied = self
                 .retrying(shutdown, "events not applied", || {
-                    apply_batch(&self.db, &self.name, self.handler.as_ref(), &events)
-                        .instrument(span.clone())
+                    let one_by_one = std::mem::replace(&mut tried, true);
+                    let (db, name, handler) = (&self.db, &self.name, self.handler.as_ref());
+                    let events = &events;
+                    async move {
+                        if one_by_one {
+                            apply_each(db, name, handler, events).await
+                        } else {
+                            apply_batch(db, name, handler, events).await
+                        }
+                    }
+                    .instrument(span.clone())
                 })
                 .await;
             let Some(applied) = applied else {
                 return false;
             };
-            tracing::debug!(parent: &span, ?applied, "events applied");
+            tracing::debug!(parent: &span, events = applied.len(), "events applied");
             for outcome in applied {
                 self.count(match outcome {
                     Applied::Handled => "applied",

@@ -209,7 +209,7 @@ pub fn consumer(
         // How long the broker may hold a fetch that finds nothing new: at
         // librdkafka's default (500 ms) a quiet suite's events waited half
         // a second on a broker that does not answer a held fetch early.
-        .set("fetch.wait.max.ms", "50")
+        .set("fetch.wait.max.ms", settings.consumer_wait_ms.to_string())
         .set(
             "statistics.interval.ms",
             STATISTICS_INTERVAL.as_millis().to_string(),
@@ -326,6 +326,12 @@ pub struct KafkaSettings {
     /// for the outbox): every round costs a few statements whatever its
     /// size. 0 publishes at once.
     pub relay_linger_ms: u64,
+    /// How long the broker may hold a consumer's fetch that finds nothing
+    /// new (librdkafka's fetch.wait.max.ms). A broker that answers a held
+    /// fetch as soon as a record arrives (Apache Kafka) makes it the idle
+    /// consumers' polling interval only; one that holds it to the end
+    /// (tansu) adds up to this much to every event's way.
+    pub consumer_wait_ms: u64,
     /// When the oldest unpublished event is this old, the service logs at
     /// ERROR that its events are stuck (once, and once more when they flow
     /// again).
@@ -507,6 +513,12 @@ impl KafkaSettings {
             "relay_batch_size",
             "must be at least 1",
         )?;
+        require(
+            (1..=5_000).contains(&self.consumer_wait_ms),
+            section,
+            "consumer_wait_ms",
+            "must be 1 to 5000: 0 would fetch without pause, and a longer wait delays every event on a broker that holds fetches",
+        )?;
         require_positive(
             section,
             "relay_alert_after_secs",
@@ -544,6 +556,7 @@ impl Default for KafkaSettings {
             relay_poll_ms: 1000,
             relay_batch_size: 500,
             relay_linger_ms: 5,
+            consumer_wait_ms: 50,
             relay_alert_after_secs: 60,
             delivery_timeout_ms: 10_000,
             create_topics: true,

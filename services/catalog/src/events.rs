@@ -98,25 +98,55 @@ impl EventHandler for VendorProjection {
         txn: &DatabaseTransaction,
         event: &ReceivedEvent,
     ) -> Result<(), HandlerError> {
-        let at = event.occurred_at();
-        let change = if let Some(change) = vendor_events::change_of(&event.envelope) {
-            vendor_row(change.map_err(HandlerError::Unusable)?, at)
-        } else if event.envelope.event_type == pb::VendorRegistered::full_name() {
-            let e: pb::VendorRegistered = event.message()?;
-            vendor_row(
-                VendorState::registered(&e).map_err(HandlerError::Unusable)?,
-                at,
-            )
-        } else {
-            // Regencies joining and trainings do not concern the catalog.
+        self.handle_batch(txn, std::slice::from_ref(event)).await
+    }
+
+    /// A batch's vendors are written in one statement, each as its last
+    /// event left it (a vendor's events come in order, on one partition),
+    /// and their search entries noted for refreshing in one more.
+    async fn handle_batch(
+        &self,
+        txn: &DatabaseTransaction,
+        events: &[ReceivedEvent],
+    ) -> Result<(), HandlerError> {
+        let mut changed: Vec<vendor::Model> = Vec::new();
+        for event in events {
+            let Some(row) = vendor_change(event)? else {
+                continue;
+            };
+            tracing::info!(vendor_id = %row.vendor_id, status = %row.status, "vendor status projected");
+            match changed.iter_mut().find(|c| c.vendor_id == row.vendor_id) {
+                Some(earlier) => *earlier = row,
+                None => changed.push(row),
+            }
+        }
+        if changed.is_empty() {
             return Ok(());
-        };
-        tracing::info!(vendor_id = %change.vendor_id, status = %change.status, "vendor status projected");
-        let vendor_id = change.vendor_id.clone();
-        store::upsert_vendor(txn, change).await?;
-        store::record_search_change(txn, store::Changed::Vendor, &vendor_id).await?;
+        }
+        let ids: Vec<String> = changed.iter().map(|v| v.vendor_id.clone()).collect();
+        store::upsert_vendors(txn, changed).await?;
+        store::record_search_changes(txn, store::Changed::Vendor, &ids).await?;
         Ok(())
     }
+}
+
+/// The vendor row `event` leaves, if it is a vendor's registration or
+/// status change: regencies joining and trainings do not concern the
+/// catalog.
+fn vendor_change(event: &ReceivedEvent) -> Result<Option<vendor::Model>, HandlerError> {
+    let at = event.occurred_at();
+    if let Some(change) = vendor_events::change_of(&event.envelope) {
+        return Ok(Some(vendor_row(
+            change.map_err(HandlerError::Unusable)?,
+            at,
+        )));
+    }
+    if event.envelope.event_type == pb::VendorRegistered::full_name() {
+        let e: pb::VendorRegistered = event.message()?;
+        let state = VendorState::registered(&e).map_err(HandlerError::Unusable)?;
+        return Ok(Some(vendor_row(state, at)));
+    }
+    Ok(None)
 }
 
 /// The catalog's row of a vendor in `state` since `at`.

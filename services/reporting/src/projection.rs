@@ -102,37 +102,102 @@ impl EventHandler for Projection {
     /// a time: the run's orders read in one query, their changes worked out
     /// in memory in delivery order, then written a statement per table.
     /// Other events are applied one by one between the runs, so every event
-    /// still sees what came before it. The watermark moves and the analyst
-    /// records are written once for the whole batch.
+    /// still sees what came before it. The figures, the red-flag marks, the
+    /// watermark and the analyst records are written once for the whole
+    /// batch.
+    ///
+    /// Replicas apply batches side by side: each takes the advisory locks
+    /// of every vendor its batch concerns first, in one order, and writes
+    /// the shared figure rows in one sorted statement at its end, so that
+    /// two batches never wait for each other in a circle.
     async fn handle_batch(
         &self,
         txn: &DatabaseTransaction,
         events: &[ReceivedEvent],
     ) -> Result<(), HandlerError> {
-        let mut out = Outgoing::default();
-        let mut latest: Option<DateTime<Utc>> = None;
-        let mut orders: Vec<OrderEvent> = Vec::new();
+        let mut steps = Vec::with_capacity(events.len());
         for event in events {
-            if let Some(order) = order_event(event)? {
+            steps.push(order_event(event)?);
+        }
+        if self.red_flags.is_some() {
+            let vendors: BTreeSet<String> = steps
+                .iter()
+                .zip(events)
+                .filter_map(|(order, event)| match order {
+                    Some(order) => Some(order.facts.vendor_id.clone()),
+                    None => vendor_of(event),
+                })
+                .collect();
+            red_flags::lock_vendors(txn, &vendors).await?;
+        }
+        let mut out = Outgoing::default();
+        let mut moves = FigureMoves::default();
+        let mut latest: Option<DateTime<Utc>> = None;
+        let mut run: Vec<OrderEvent> = Vec::new();
+        for (step, event) in steps.into_iter().zip(events) {
+            if let Some(order) = step {
                 latest = latest.max(Some(event.occurred_at()));
-                orders.push(order);
+                run.push(order);
                 continue;
             }
-            if !orders.is_empty() {
-                self.apply_orders(txn, std::mem::take(&mut orders), &mut out)
+            if !run.is_empty() {
+                self.apply_orders(txn, std::mem::take(&mut run), &mut moves, &mut out)
                     .await?;
             }
             if self.apply_other(txn, event, &mut out).await? {
                 latest = latest.max(Some(event.occurred_at()));
             }
         }
-        if !orders.is_empty() {
-            self.apply_orders(txn, orders, &mut out).await?;
+        if !run.is_empty() {
+            self.apply_orders(txn, run, &mut moves, &mut out).await?;
         }
+        moves.write(txn, &mut out).await?;
         match latest {
             Some(at) => self.finish(txn, at, out).await,
             None => Ok(()),
         }
+    }
+}
+
+/// The vendor a vendor event is about, if it is one.
+fn vendor_of(event: &ReceivedEvent) -> Option<String> {
+    if let Some(change) = vendor_events::change_of(&event.envelope) {
+        return change.ok().map(|state| state.vendor_id);
+    }
+    (event.envelope.event_type == "blangkon.events.v1.VendorRegistered")
+        .then(|| event.message::<pb::VendorRegistered>().ok())
+        .flatten()
+        .map(|e| e.vendor_id)
+}
+
+/// What a batch's order events move, written once at its end.
+#[derive(Default)]
+struct FigureMoves {
+    contributions: Vec<figures::Contribution>,
+    /// The time of the change that last moved each figure, for its summary
+    /// record (as applying the events one by one would stamp it).
+    moved_at: HashMap<(String, String), DateTime<Utc>>,
+    /// Red-flag scopes to recompute.
+    dirty: Vec<Scope>,
+}
+
+impl FigureMoves {
+    /// Adds the contributions to their figures, streams each figure moved
+    /// as it now stands, and marks the scopes.
+    async fn write(self, txn: &DatabaseTransaction, out: &mut Outgoing) -> Result<(), DbErr> {
+        for total in store::add_to_totals(txn, &self.contributions).await? {
+            let key = (total.dimension, total.figure_key);
+            if let Some(&at) = self.moved_at.get(&key) {
+                out.summary(SummaryRecord::orders(
+                    &key.0,
+                    &key.1,
+                    total.orders,
+                    total.value,
+                    at,
+                ))?;
+            }
+        }
+        red_flags::mark_dirty(txn, &self.dirty).await
     }
 }
 
@@ -694,6 +759,7 @@ impl Projection {
         &self,
         txn: &DatabaseTransaction,
         run: Vec<OrderEvent>,
+        moves: &mut FigureMoves,
         out: &mut Outgoing,
     ) -> Result<(), HandlerError> {
         let ids: BTreeSet<String> = run.iter().map(|e| e.facts.order_id.clone()).collect();
@@ -702,11 +768,6 @@ impl Projection {
         let stored_before: BTreeSet<String> = current.keys().cloned().collect();
         // The state each order is left in, to be saved.
         let mut changed: BTreeMap<String, OrderFacts> = BTreeMap::new();
-        let mut contributions = Vec::new();
-        // The time of the change that last moved each figure, for its
-        // summary record (as applying the events one by one would stamp it).
-        let mut moved_at: HashMap<(String, String), DateTime<Utc>> = HashMap::new();
-        let mut dirty = Vec::new();
         let mut applied = Vec::with_capacity(run.len());
         for OrderEvent {
             event_id,
@@ -731,8 +792,8 @@ impl Projection {
                     incoming.paid_at = paid_at;
                     for c in figures::change(stored, &incoming) {
                         let key = (c.dimension.as_str().to_string(), c.key.clone());
-                        moved_at.insert(key, incoming.changed_at);
-                        contributions.push(c);
+                        moves.moved_at.insert(key, incoming.changed_at);
+                        moves.contributions.push(c);
                     }
                     // The rules count transactions: their flags move only
                     // when an order becomes one or stops being one, not
@@ -741,7 +802,7 @@ impl Projection {
                     // round, not once per event.
                     let was = stored.map(|s| s.status.is_transaction());
                     if was != Some(incoming.status.is_transaction()) && self.red_flags.is_some() {
-                        dirty.extend(Scope::of_order(&incoming));
+                        moves.dirty.extend(Scope::of_order(&incoming));
                     }
                     changed.insert(incoming.order_id.clone(), incoming.clone());
                     current.insert(incoming.order_id.clone(), incoming.clone());
@@ -754,20 +815,6 @@ impl Projection {
             .map(|o| (o, !stored_before.contains(&o.order_id)))
             .collect();
         store::save_orders(txn, &rows).await?;
-        for total in store::add_to_totals(txn, &contributions).await? {
-            let at = moved_at
-                .get(&(total.dimension.clone(), total.figure_key.clone()))
-                .copied()
-                .unwrap_or_else(Utc::now);
-            out.summary(SummaryRecord::orders(
-                &total.dimension,
-                &total.figure_key,
-                total.orders,
-                total.value,
-                at,
-            ))?;
-        }
-        red_flags::mark_dirty(txn, &dirty).await?;
         // Every version is an OCDS release, a late one too: kept once, as
         // the order stood then.
         let versions: Vec<&OrderFacts> = applied.iter().map(|(_, _, o)| o).collect();

@@ -373,7 +373,9 @@ async fn analyst_records(
 ) -> (Vec<serde_json::Value>, BTreeMap<String, serde_json::Value>) {
     use blangkon_platform::outbox::RelayWaker;
     use sea_orm::{ConnectionTrait, Statement};
-    let test_db = TestDatabase::sqlite();
+    // PostgreSQL where CI names one: its locks, placeholders and conflict
+    // rules, which the property's SQLite runs do not meet.
+    let test_db = TestDatabase::new().await;
     let db = test_db.connect().await;
     blangkon_platform::db::migrate::<Migrator>(&db)
         .await

@@ -47,6 +47,9 @@ pub struct LagBench {
     /// Follow every n-th order to the ledger and the stream.
     #[arg(long, default_value_t = 5)]
     pub(super) sample_every: u64,
+    /// The services' consumers' fetch wait (kafka.consumer_wait_ms).
+    #[arg(long, default_value_t = blangkon_platform::settings::KafkaSettings::default().consumer_wait_ms)]
+    pub(super) consumer_wait_ms: u64,
 }
 
 /// When each order id arrived on the analysts' stream.
@@ -58,6 +61,7 @@ pub async fn run(bench: LagBench) -> anyhow::Result<Vec<Figure>> {
     let mut suite = Suite::new(bootstrap.clone(), issuer()?);
     suite.kafka.create_topics = broker.is_real();
     suite.kafka.consumer_group_prefix = format!("bench-{}", uuid::Uuid::new_v4().simple());
+    suite.kafka.consumer_wait_ms = bench.consumer_wait_ms;
     suite.max_connections = 20;
     let server = bench.at.server.as_str();
     let database =

@@ -71,17 +71,23 @@ pub async fn run(bench: SuiteBench) -> anyhow::Result<()> {
         .await
         .context("the catalog benchmark")?,
     );
-    figures.extend(
-        lag::run(LagBench {
-            at: bench.at.clone(),
-            seconds: seconds.max(5),
-            buyers: 4,
-            rate: 50.0,
-            sample_every: 5,
-        })
-        .await
-        .context("the lag benchmark")?,
-    );
+    // A province's light load, then ten times it: the ledger should follow
+    // within p99 100 ms at the first and 1 s at the second.
+    for (rate, buyers, sample_every) in [(50.0, 4, 5), (500.0, 16, 25)] {
+        figures.extend(
+            lag::run(LagBench {
+                at: bench.at.clone(),
+                seconds: seconds.max(5),
+                buyers,
+                rate,
+                sample_every,
+                consumer_wait_ms: blangkon_platform::settings::KafkaSettings::default()
+                    .consumer_wait_ms,
+            })
+            .await
+            .with_context(|| format!("the lag benchmark at {rate} orders/s"))?,
+        );
+    }
     figures.extend(
         reporting::run(ReportingBench {
             at: bench.at.clone(),

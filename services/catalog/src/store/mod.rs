@@ -41,12 +41,25 @@ pub async fn find_vendor(
         .await
 }
 
-/// Sets a vendor's projected state from an event. Events of one vendor
-/// arrive in order (one key, one partition), so the last write wins.
-pub async fn upsert_vendor(conn: &impl ConnectionTrait, row: vendor::Model) -> Result<(), DbErr> {
+/// Sets each vendor's projected state from its events: `rows` holds one
+/// per vendor (a statement may change a row once), a statement per
+/// thousand. Events of one vendor arrive in order (one key, one
+/// partition), so the last write wins.
+pub async fn upsert_vendors(
+    conn: &impl ConnectionTrait,
+    rows: Vec<vendor::Model>,
+) -> Result<(), DbErr> {
     use vendor::Column::*;
-    let update = [RegencyCode, LegalForm, Scale, Status, StatusAt];
-    db::upsert(conn, vendor::ActiveModel::from(row), [VendorId], update).await?;
+    for chunk in rows.chunks(1_000) {
+        vendor::Entity::insert_many(chunk.iter().cloned().map(vendor::ActiveModel::from))
+            .on_conflict(
+                sea_orm::sea_query::OnConflict::column(VendorId)
+                    .update_columns([RegencyCode, LegalForm, Scale, Status, StatusAt])
+                    .to_owned(),
+            )
+            .exec_without_returning(conn)
+            .await?;
+    }
     Ok(())
 }
 
@@ -160,6 +173,26 @@ pub async fn record_search_change(
     })
     .exec_without_returning(conn)
     .await?;
+    Ok(())
+}
+
+/// [`record_search_change`] for each of `ids`, in one statement.
+pub async fn record_search_changes(
+    conn: &impl ConnectionTrait,
+    what: Changed,
+    ids: &[String],
+) -> Result<(), DbErr> {
+    let now = Utc::now();
+    for chunk in ids.chunks(1_000) {
+        search_change::Entity::insert_many(chunk.iter().map(|id| search_change::ActiveModel {
+            entity: Set(what.as_str().to_string()),
+            entity_id: Set(id.clone()),
+            changed_at: Set(now),
+            ..Default::default()
+        }))
+        .exec_without_returning(conn)
+        .await?;
+    }
     Ok(())
 }
 

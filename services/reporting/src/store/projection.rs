@@ -202,7 +202,7 @@ pub async fn add_to_totals(
             by_day.entry((dimension, &c.key, &c.day)).or_default(),
             all_time.entry((dimension, &c.key)).or_default(),
         ] {
-            sum.0 += c.orders;
+            sum.0 = sum.0.saturating_add(c.orders);
             sum.1 = sum.1.saturating_add(c.value);
         }
     }

@@ -343,21 +343,48 @@ pub async fn recompute(
     write_difference(conn, stored, fresh).await
 }
 
+/// Takes the advisory lock of each of `vendor_ids` (what a verification of
+/// the vendor and the marking of its orders' scopes take) until the
+/// transaction ends, in their order: a batch that may do both for many
+/// vendors takes them all first, so that two batches never wait for each
+/// other's. Nothing on SQLite, whose writers take turns anyway.
+pub async fn lock_vendors<S: AsRef<str>>(
+    conn: &impl ConnectionTrait,
+    vendor_ids: impl IntoIterator<Item = S>,
+) -> Result<(), DbErr> {
+    if conn.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    let keys: BTreeSet<i64> = vendor_ids
+        .into_iter()
+        .map(|id| vendor_lock(id.as_ref()))
+        .collect();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    // One statement, the keys in ascending order: the subquery is sorted
+    // and kept apart (OFFSET 0), so the locks are taken as its rows come.
+    // The keys are numbers this function computed, written out as such.
+    let keys: Vec<String> = keys.iter().map(i64::to_string).collect();
+    conn.execute_unprepared(&format!(
+        "SELECT pg_advisory_xact_lock(k) FROM \
+         (SELECT k FROM unnest(ARRAY[{}]::bigint[]) AS k ORDER BY k OFFSET 0) AS sorted",
+        keys.join(",")
+    ))
+    .await?;
+    Ok(())
+}
+
 /// Marks `scopes` for the flags' task to recompute: an event's part,
 /// cheap whatever the scopes hold.
 pub async fn mark_dirty(conn: &impl ConnectionTrait, scopes: &[Scope]) -> Result<(), DbErr> {
     // An order's vendor: after a verification of it under way committed
     // (which then listed this order), or before it lists.
-    let vendors: BTreeSet<&str> = scopes
-        .iter()
-        .filter_map(|scope| match scope {
-            Scope::BuyerVendor { vendor_id, .. } => Some(vendor_id.as_str()),
-            _ => None,
-        })
-        .collect();
-    for vendor_id in vendors {
-        lock(conn, "pg_advisory_xact_lock", vendor_lock(vendor_id)).await?;
-    }
+    let vendors = scopes.iter().filter_map(|scope| match scope {
+        Scope::BuyerVendor { vendor_id, .. } => Some(vendor_id.as_str()),
+        _ => None,
+    });
+    lock_vendors(conn, vendors).await?;
     let keys: Vec<String> = scopes
         .iter()
         .map(Scope::key)
