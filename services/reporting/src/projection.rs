@@ -152,6 +152,7 @@ impl EventHandler for Projection {
             self.apply_orders(txn, run, &mut moves, &mut out).await?;
         }
         moves.write(txn, &mut out).await?;
+        out.counted(txn).await?;
         match latest {
             Some(at) => self.finish(txn, at, out).await,
             None => Ok(()),
@@ -315,6 +316,10 @@ struct Outgoing {
     /// stream is compacted by figure, so a figure a batch moves twice is
     /// written once, as it ends.
     summaries: HashMap<String, usize>,
+    /// The vendor and product counts the batch moved (measure, dimension,
+    /// key), with the time of the change that last moved each: counted
+    /// once, at the batch's end, when they stand as that change left them.
+    counts: BTreeMap<(&'static str, &'static str, String), DateTime<Utc>>,
 }
 
 impl Outgoing {
@@ -363,6 +368,33 @@ impl Outgoing {
                 record.schema,
                 &record,
             )?);
+        }
+        Ok(())
+    }
+
+    fn count_moved(
+        &mut self,
+        measure: &'static str,
+        dimension: &'static str,
+        key: String,
+        at: DateTime<Utc>,
+    ) {
+        self.counts.insert((measure, dimension, key), at);
+    }
+
+    /// A summary record for each count the batch moved, as it now stands.
+    async fn counted(&mut self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+        for ((measure, dimension, key), at) in std::mem::take(&mut self.counts) {
+            let count = if measure == "products" {
+                store::products_listed_in(txn, &key).await?
+            } else {
+                let Some((column, _)) = VENDOR_DIMENSIONS.iter().find(|(_, d)| *d == dimension)
+                else {
+                    continue;
+                };
+                store::vendors_with(txn, *column, &key).await?
+            };
+            self.summary(SummaryRecord::count(measure, dimension, &key, count, at))?;
         }
         Ok(())
     }
@@ -619,8 +651,7 @@ async fn apply_vendor(
             Some(_) => BTreeSet::new(),
         };
         for key in keys {
-            let count = store::vendors_with(txn, column, &key).await?;
-            out.summary(SummaryRecord::count("vendors", dimension, &key, count, at))?;
+            out.count_moved("vendors", dimension, key, at);
         }
     }
     Ok(())
@@ -673,10 +704,7 @@ async fn apply_product(
             .map(|(_, category)| category.as_str())
             .collect();
         for category in categories {
-            let count = store::products_listed_in(txn, category).await?;
-            out.summary(SummaryRecord::count(
-                "products", "category", category, count, at,
-            ))?;
+            out.count_moved("products", "category", category.to_string(), at);
         }
     }
     Ok(())
