@@ -197,14 +197,15 @@ pub async fn apply(
 }
 
 /// Applies `events` (in delivery order) each once, in one transaction:
-/// their ids recorded in the inbox in one statement, the new ones handed to
+/// their ids recorded in the inbox a statement per [`MAX_BATCH`], the new
+/// ones handed to
 /// [`EventHandler::handle_batch`] together, committed together. When the
 /// batch cannot be applied as a whole (an event not valid, refused by the
 /// handler or by the database for good) nothing of it is kept and each
 /// event goes through [`apply`] instead, so that exactly the events that
 /// cannot be applied become dead letters. An error that may pass is
-/// returned for the caller to retry the batch. Answers an outcome per
-/// event, in order.
+/// returned for the caller to retry (the consumer retries one event at a
+/// time, with [`apply_each`]). Answers an outcome per event, in order.
 pub async fn apply_batch(
     db: &DatabaseConnection,
     consumer_name: &str,

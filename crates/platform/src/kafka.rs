@@ -330,7 +330,8 @@ pub struct KafkaSettings {
     /// new (librdkafka's fetch.wait.max.ms). A broker that answers a held
     /// fetch as soon as a record arrives (Apache Kafka) makes it the idle
     /// consumers' polling interval only; one that holds it to the end
-    /// (tansu) adds up to this much to every event's way.
+    /// (tansu) adds up to this much to every event's way. 1 to 5000.
+    #[schemars(range(min = 1, max = 5000))]
     pub consumer_wait_ms: u64,
     /// When the oldest unpublished event is this old, the service logs at
     /// ERROR that its events are stuck (once, and once more when they flow

@@ -1,6 +1,8 @@
 //! What the catalog publishes to `blangkon.catalog.events.v1`, and how it
 //! keeps its projection of vendor status from `blangkon.vendor.events.v1`.
 
+use std::collections::BTreeMap;
+
 use blangkon_domain::vendor_events::{self, VendorState};
 use blangkon_platform::inbox::{EventHandler, HandlerError, ReceivedEvent};
 use blangkon_platform::kafka::{TopicSpec, topics};
@@ -101,30 +103,27 @@ impl EventHandler for VendorProjection {
         self.handle_batch(txn, std::slice::from_ref(event)).await
     }
 
-    /// A batch's vendors are written in one statement, each as its last
-    /// event left it (a vendor's events come in order, on one partition),
-    /// and their search entries noted for refreshing in one more.
+    /// A batch's vendors are written together, each as its last event left
+    /// it (a vendor's events come in order, on one partition), in vendor
+    /// order, and their search entries noted for refreshing together.
     async fn handle_batch(
         &self,
         txn: &DatabaseTransaction,
         events: &[ReceivedEvent],
     ) -> Result<(), HandlerError> {
-        let mut changed: Vec<vendor::Model> = Vec::new();
+        let mut changed: BTreeMap<String, vendor::Model> = BTreeMap::new();
         for event in events {
             let Some(row) = vendor_change(event)? else {
                 continue;
             };
             tracing::info!(vendor_id = %row.vendor_id, status = %row.status, "vendor status projected");
-            match changed.iter_mut().find(|c| c.vendor_id == row.vendor_id) {
-                Some(earlier) => *earlier = row,
-                None => changed.push(row),
-            }
+            changed.insert(row.vendor_id.clone(), row);
         }
         if changed.is_empty() {
             return Ok(());
         }
-        let ids: Vec<String> = changed.iter().map(|v| v.vendor_id.clone()).collect();
-        store::upsert_vendors(txn, changed).await?;
+        let ids: Vec<String> = changed.keys().cloned().collect();
+        store::upsert_vendors(txn, changed.into_values().collect()).await?;
         store::record_search_changes(txn, store::Changed::Vendor, &ids).await?;
         Ok(())
     }

@@ -102,14 +102,16 @@ impl EventHandler for Projection {
     /// a time: the run's orders read in one query, their changes worked out
     /// in memory in delivery order, then written a statement per table.
     /// Other events are applied one by one between the runs, so every event
-    /// still sees what came before it. The figures, the red-flag marks, the
-    /// watermark and the analyst records are written once for the whole
-    /// batch.
+    /// still sees what came before it. The figures, the listed counts, the
+    /// red-flag marks, the watermark and the analyst records are written
+    /// once for the whole batch, at its end.
     ///
-    /// Replicas apply batches side by side: each takes the advisory locks
-    /// of every vendor its batch concerns first, in one order, and writes
-    /// the shared figure rows in one sorted statement at its end, so that
-    /// two batches never wait for each other in a circle.
+    /// Replicas apply batches side by side. Before its end a batch writes
+    /// only rows of its own partitions' aggregates (an order, a vendor, a
+    /// product); the rows replicas share (figures, listed counts, marks,
+    /// and the vendors' advisory locks) it takes at its end, each table in
+    /// ascending key order, so two batches never wait for each other in a
+    /// circle.
     async fn handle_batch(
         &self,
         txn: &DatabaseTransaction,
@@ -119,19 +121,8 @@ impl EventHandler for Projection {
         for event in events {
             steps.push(order_event(event)?);
         }
-        if self.red_flags.is_some() {
-            let vendors: BTreeSet<String> = steps
-                .iter()
-                .zip(events)
-                .filter_map(|(order, event)| match order {
-                    Some(order) => Some(order.facts.vendor_id.clone()),
-                    None => vendor_of(event),
-                })
-                .collect();
-            red_flags::lock_vendors(txn, &vendors).await?;
-        }
         let mut out = Outgoing::default();
-        let mut moves = FigureMoves::default();
+        let mut moves = SharedMoves::default();
         let mut latest: Option<DateTime<Utc>> = None;
         let mut run: Vec<OrderEvent> = Vec::new();
         for (step, event) in steps.into_iter().zip(events) {
@@ -144,7 +135,7 @@ impl EventHandler for Projection {
                 self.apply_orders(txn, std::mem::take(&mut run), &mut moves, &mut out)
                     .await?;
             }
-            if self.apply_other(txn, event, &mut out).await? {
+            if self.apply_other(txn, event, &mut moves, &mut out).await? {
                 latest = latest.max(Some(event.occurred_at()));
             }
         }
@@ -152,7 +143,9 @@ impl EventHandler for Projection {
             self.apply_orders(txn, run, &mut moves, &mut out).await?;
         }
         moves.write(txn, &mut out).await?;
-        out.counted(txn).await?;
+        if self.publish {
+            out.counted(txn).await?;
+        }
         match latest {
             Some(at) => self.finish(txn, at, out).await,
             None => Ok(()),
@@ -160,32 +153,31 @@ impl EventHandler for Projection {
     }
 }
 
-/// The vendor a vendor event is about, if it is one.
-fn vendor_of(event: &ReceivedEvent) -> Option<String> {
-    if let Some(change) = vendor_events::change_of(&event.envelope) {
-        return change.ok().map(|state| state.vendor_id);
-    }
-    (event.envelope.event_type == "blangkon.events.v1.VendorRegistered")
-        .then(|| event.message::<pb::VendorRegistered>().ok())
-        .flatten()
-        .map(|e| e.vendor_id)
-}
-
-/// What a batch's order events move, written once at its end.
+/// What a batch moves in rows other replicas' batches move too, written
+/// once at its end.
 #[derive(Default)]
-struct FigureMoves {
+struct SharedMoves {
     contributions: Vec<figures::Contribution>,
     /// The time of the change that last moved each figure, for its summary
     /// record (as applying the events one by one would stamp it).
     moved_at: HashMap<(String, String), DateTime<Utc>>,
+    /// Listed products to add to each (vendor, top-level category).
+    listed: BTreeMap<(String, String), i64>,
     /// Red-flag scopes to recompute.
     dirty: Vec<Scope>,
+    /// Vendors whose verification date moved: every order of theirs is
+    /// recomputed.
+    verified: BTreeSet<String>,
 }
 
-impl FigureMoves {
-    /// Adds the contributions to their figures, streams each figure moved
-    /// as it now stands, and marks the scopes.
-    async fn write(self, txn: &DatabaseTransaction, out: &mut Outgoing) -> Result<(), DbErr> {
+impl SharedMoves {
+    /// Adds the contributions to their figures (streaming each figure
+    /// moved as it now stands) and the listed counts, then marks the
+    /// scopes: under the advisory locks of their vendors and of those
+    /// whose verification moved, taken together in ascending order, and
+    /// held to the commit, so that an order's marking and a verification's
+    /// listing of the vendor's orders never miss each other.
+    async fn write(mut self, txn: &DatabaseTransaction, out: &mut Outgoing) -> Result<(), DbErr> {
         for total in store::add_to_totals(txn, &self.contributions).await? {
             let key = (total.dimension, total.figure_key);
             if let Some(&at) = self.moved_at.get(&key) {
@@ -198,6 +190,24 @@ impl FigureMoves {
                 ))?;
             }
         }
+        store::add_listed(txn, &self.listed).await?;
+        if self.dirty.is_empty() && self.verified.is_empty() {
+            return Ok(());
+        }
+        let vendors: BTreeSet<&str> = self
+            .dirty
+            .iter()
+            .filter_map(|scope| match scope {
+                Scope::BuyerVendor { vendor_id, .. } => Some(vendor_id.as_str()),
+                _ => None,
+            })
+            .chain(self.verified.iter().map(String::as_str))
+            .collect();
+        red_flags::lock_vendors(txn, vendors).await?;
+        for vendor_id in &self.verified {
+            self.dirty
+                .extend(red_flags::order_scopes_of_vendor(txn, vendor_id).await?);
+        }
         red_flags::mark_dirty(txn, &self.dirty).await
     }
 }
@@ -209,12 +219,20 @@ impl Projection {
         &self,
         txn: &DatabaseTransaction,
         event: &ReceivedEvent,
+        moves: &mut SharedMoves,
         out: &mut Outgoing,
     ) -> Result<bool, HandlerError> {
         let at = event.occurred_at();
         if let Some(change) = vendor_events::change_of(&event.envelope) {
             let change = change.map_err(HandlerError::Unusable)?;
-            apply_vendor(txn, vendor_row(change, at), self.red_flags.as_ref(), out).await?;
+            apply_vendor(
+                txn,
+                vendor_row(change, at),
+                self.red_flags.is_some(),
+                moves,
+                out,
+            )
+            .await?;
             return Ok(true);
         }
         match event.envelope.event_type.as_str() {
@@ -241,7 +259,7 @@ impl Projection {
                         at,
                     )
                 };
-                apply_vendor(txn, registered, self.red_flags.as_ref(), out).await?;
+                apply_vendor(txn, registered, self.red_flags.is_some(), moves, out).await?;
             }
             "blangkon.events.v1.TrainingRecorded" => {
                 let e: pb::TrainingRecorded = event.message()?;
@@ -263,15 +281,15 @@ impl Projection {
             }
             "blangkon.events.v1.ProductListed" => {
                 let e: pb::ProductListed = event.message()?;
-                apply_product(txn, e.product, Some(true), at, out).await?;
+                apply_product(txn, e.product, Some(true), at, moves, out).await?;
             }
             "blangkon.events.v1.ProductUpdated" => {
                 let e: pb::ProductUpdated = event.message()?;
-                apply_product(txn, e.product, None, at, out).await?;
+                apply_product(txn, e.product, None, at, moves, out).await?;
             }
             "blangkon.events.v1.ProductUnlisted" => {
                 let e: pb::ProductUnlisted = event.message()?;
-                apply_product(txn, e.product, Some(false), at, out).await?;
+                apply_product(txn, e.product, Some(false), at, moves, out).await?;
             }
             // Stock levels are no figure; events of newer kinds wait for a
             // newer reporting service (a rebuild then picks them up).
@@ -586,7 +604,8 @@ fn vendor_key(row: &vendor::Model, column: vendor::Column) -> &str {
 async fn apply_vendor(
     txn: &DatabaseTransaction,
     mut incoming: vendor::Model,
-    red_flags: Option<&Thresholds>,
+    keeps_red_flags: bool,
+    moves: &mut SharedMoves,
     out: &mut Outgoing,
 ) -> Result<(), HandlerError> {
     let stored = store::find_vendor(txn, &incoming.vendor_id).await?;
@@ -633,9 +652,8 @@ async fn apply_vendor(
     }
     // Orders to the vendor are new-vendor orders or not by its
     // verification date: theirs are recomputed when it moves.
-    if verification_moved && red_flags.is_some() {
-        let scopes = red_flags::order_scopes_of_vendor(txn, &incoming.vendor_id).await?;
-        red_flags::mark_dirty(txn, &scopes).await?;
+    if verification_moved && keeps_red_flags {
+        moves.verified.insert(incoming.vendor_id.clone());
     }
     if newer_applied {
         return Ok(());
@@ -662,6 +680,7 @@ async fn apply_product(
     product: Option<pb::CatalogProduct>,
     listed: Option<bool>,
     at: DateTime<Utc>,
+    moves: &mut SharedMoves,
     out: &mut Outgoing,
 ) -> Result<(), HandlerError> {
     let product =
@@ -692,12 +711,12 @@ async fn apply_product(
     };
     let (before, now) = (stored.as_ref().and_then(counted), counted(&row));
     if before != now {
-        store::move_listed(
-            txn,
-            before.as_ref().map(|(v, c)| (v.as_str(), c.as_str())),
-            now.as_ref().map(|(v, c)| (v.as_str(), c.as_str())),
-        )
-        .await?;
+        // -1 where it was counted, +1 where it is counted now.
+        for (key, delta) in [(&before, -1), (&now, 1)] {
+            if let Some(key) = key {
+                *moves.listed.entry(key.clone()).or_default() += delta;
+            }
+        }
         let categories: BTreeSet<&str> = [&before, &now]
             .into_iter()
             .flatten()
@@ -787,7 +806,7 @@ impl Projection {
         &self,
         txn: &DatabaseTransaction,
         run: Vec<OrderEvent>,
-        moves: &mut FigureMoves,
+        moves: &mut SharedMoves,
         out: &mut Outgoing,
     ) -> Result<(), HandlerError> {
         let ids: BTreeSet<String> = run.iter().map(|e| e.facts.order_id.clone()).collect();

@@ -176,7 +176,7 @@ pub async fn record_search_change(
     Ok(())
 }
 
-/// [`record_search_change`] for each of `ids`, in one statement.
+/// [`record_search_change`] for each of `ids`, a statement per thousand.
 pub async fn record_search_changes(
     conn: &impl ConnectionTrait,
     what: Changed,

@@ -280,33 +280,30 @@ pub async fn advance_watermark(
     Ok(())
 }
 
-/// Moves a product between the listed counts: `-1` from where it was
-/// counted, `+1` where it is counted now (a vendor and a top-level
-/// category each); nothing when both are the same.
-pub async fn move_listed(
+/// Adds each delta to its listed count (a vendor and a top-level
+/// category), in ascending key order, a statement per thousand; a delta of
+/// nothing writes nothing.
+pub async fn add_listed(
     conn: &impl ConnectionTrait,
-    from: Option<(&str, &str)>,
-    to: Option<(&str, &str)>,
+    deltas: &BTreeMap<(String, String), i64>,
 ) -> Result<(), DbErr> {
-    if from == to {
-        return Ok(());
+    let moved: Vec<_> = deltas.iter().filter(|(_, delta)| **delta != 0).collect();
+    for chunk in moved.chunks(ROWS_PER_STATEMENT) {
+        let rows = chunk
+            .iter()
+            .map(|((vendor_id, category), delta)| listed_count::ActiveModel {
+                vendor_id: Set(vendor_id.clone()),
+                category: Set(category.clone()),
+                listed: Set(**delta),
+            });
+        listed_count::Entity::insert_many(rows)
+            .on_conflict({
+                use listed_count::Column::*;
+                db::add_on_conflict::<listed_count::Entity>([VendorId, Category], [Listed])
+            })
+            .exec_without_returning(conn)
+            .await?;
     }
-    let changes = from
-        .map(|key| (key, -1))
-        .into_iter()
-        .chain(to.map(|key| (key, 1)))
-        .map(|((vendor_id, category), delta)| listed_count::ActiveModel {
-            vendor_id: Set(vendor_id.to_string()),
-            category: Set(category.to_string()),
-            listed: Set(delta),
-        });
-    listed_count::Entity::insert_many(changes)
-        .on_conflict({
-            use listed_count::Column::*;
-            db::add_on_conflict::<listed_count::Entity>([VendorId, Category], [Listed])
-        })
-        .exec_without_returning(conn)
-        .await?;
     Ok(())
 }
 

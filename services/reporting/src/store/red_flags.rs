@@ -345,9 +345,9 @@ pub async fn recompute(
 
 /// Takes the advisory lock of each of `vendor_ids` (what a verification of
 /// the vendor and the marking of its orders' scopes take) until the
-/// transaction ends, in their order: a batch that may do both for many
-/// vendors takes them all first, so that two batches never wait for each
-/// other's. Nothing on SQLite, whose writers take turns anyway.
+/// transaction ends, in ascending key order: a batch that does both for
+/// many vendors takes them all at once, so that two batches never wait for
+/// each other's. Nothing on SQLite, whose writers take turns anyway.
 pub async fn lock_vendors<S: AsRef<str>>(
     conn: &impl ConnectionTrait,
     vendor_ids: impl IntoIterator<Item = S>,
@@ -431,6 +431,10 @@ pub async fn dirty_scopes(
 /// Unmarks the scopes a round computed, unless an event marked one again
 /// meanwhile (then the next round computes it again).
 pub async fn unmark(conn: &impl ConnectionTrait, done: &[(String, i64)]) -> Result<(), DbErr> {
+    // In the byte order the projection's marks take them, whatever the
+    // database's collation sorted them by: the two never wait in a circle.
+    let mut done: Vec<&(String, i64)> = done.iter().collect();
+    done.sort();
     for (scope, marked) in done {
         red_flag_dirty::Entity::delete_many()
             .filter(red_flag_dirty::Column::Scope.eq(scope.as_str()))
