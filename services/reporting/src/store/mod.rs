@@ -24,7 +24,33 @@ pub use names::*;
 pub use ocds::*;
 pub use projection::*;
 
+use std::collections::HashMap;
+
+use blangkon_platform::db;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+
 use crate::domain::figures::{ItemFacts, OrderFacts};
+
+/// The items of each of `order_ids` that has any, in line order: a query
+/// per chunk of ids.
+async fn items_of(
+    conn: &impl ConnectionTrait,
+    order_ids: &[String],
+) -> Result<HashMap<String, Vec<order_item::Model>>, DbErr> {
+    let mut items: HashMap<String, Vec<order_item::Model>> = HashMap::new();
+    for item in db::in_chunks(order_ids, |chunk| {
+        order_item::Entity::find()
+            .filter(order_item::Column::OrderId.is_in(chunk.iter().cloned()))
+            .order_by_asc(order_item::Column::OrderId)
+            .order_by_asc(order_item::Column::Line)
+            .all(conn)
+    })
+    .await?
+    {
+        items.entry(item.order_id.clone()).or_default().push(item);
+    }
+    Ok(items)
+}
 
 /// An order as the read model stores it, with its items.
 fn facts_of(row: order::Model, items: Vec<order_item::Model>) -> OrderFacts {

@@ -12,7 +12,7 @@ use sea_orm::{
     QuerySelect,
 };
 
-use super::entities::{order, order_item, order_version};
+use super::entities::{order, order_version};
 use super::facts_of;
 use crate::domain::calendar;
 use crate::domain::figures::OrderFacts;
@@ -254,18 +254,7 @@ async fn as_orders_then(
     .into_iter()
     .map(|o| (o.order_id.clone(), o))
     .collect();
-    let mut items: HashMap<String, Vec<order_item::Model>> = HashMap::new();
-    for item in db::in_chunks(&ids, |chunk| {
-        order_item::Entity::find()
-            .filter(order_item::Column::OrderId.is_in(chunk.iter().cloned()))
-            .order_by_asc(order_item::Column::OrderId)
-            .order_by_asc(order_item::Column::Line)
-            .all(conn)
-    })
-    .await?
-    {
-        items.entry(item.order_id.clone()).or_default().push(item);
-    }
+    let items = super::items_of(conn, &ids).await?;
     Ok(versions
         .into_iter()
         .filter_map(|v| {

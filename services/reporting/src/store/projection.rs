@@ -7,9 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use blangkon_platform::db;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
 use super::entities::{
     listed_count, order, order_item, order_total, order_total_all, product, regency, training,
@@ -96,18 +94,7 @@ pub async fn find_orders(
         return Ok(HashMap::new());
     }
     let found: Vec<String> = rows.iter().map(|r| r.order_id.clone()).collect();
-    let mut items: HashMap<String, Vec<order_item::Model>> = HashMap::new();
-    for item in db::in_chunks(&found, |chunk| {
-        order_item::Entity::find()
-            .filter(order_item::Column::OrderId.is_in(chunk.iter().cloned()))
-            .order_by_asc(order_item::Column::OrderId)
-            .order_by_asc(order_item::Column::Line)
-            .all(conn)
-    })
-    .await?
-    {
-        items.entry(item.order_id.clone()).or_default().push(item);
-    }
+    let mut items = super::items_of(conn, &found).await?;
     Ok(rows
         .into_iter()
         .map(|row| {
