@@ -100,24 +100,38 @@ pub enum HandlerError {
 }
 
 /// What a service does with the events it consumes, inside the inbox
-/// transaction.
+/// transaction. A handler that applies events one at a time implements
+/// [`EachEvent`] instead, and is an `EventHandler` through it.
 #[async_trait::async_trait]
 pub trait EventHandler: Send + Sync + 'static {
+    /// Applies `events`, each new to the inbox, in the order they were
+    /// delivered, in one transaction (one event when the consumer keeps
+    /// up, or retries a batch one event at a time). The state it leaves
+    /// must be what handling them one by one would leave (records for a
+    /// stream compacted by key may keep only each key's last). An error
+    /// leaves nothing of the batch: the consumer then applies its events
+    /// one at a time, so that an event refused for good is set aside alone.
+    async fn handle_batch(
+        &self,
+        txn: &DatabaseTransaction,
+        events: &[ReceivedEvent],
+    ) -> Result<(), HandlerError>;
+}
+
+/// A handler that applies one event at a time: a batch is its events in
+/// turn.
+#[async_trait::async_trait]
+pub trait EachEvent: Send + Sync + 'static {
     /// Applies one event.
     async fn handle(
         &self,
         txn: &DatabaseTransaction,
         event: &ReceivedEvent,
     ) -> Result<(), HandlerError>;
+}
 
-    /// Applies `events`, each new to the inbox, in the order they were
-    /// delivered, in one transaction. The default handles each in turn; a
-    /// handler overrides it to write many rows a statement. The state it
-    /// leaves must be what handling them one by one would leave (records
-    /// for a stream compacted by key may keep only each key's last). An
-    /// error leaves
-    /// nothing of the batch: the consumer then applies its events one at a
-    /// time, so that an event refused for good is set aside alone.
+#[async_trait::async_trait]
+impl<T: EachEvent> EventHandler for T {
     async fn handle_batch(
         &self,
         txn: &DatabaseTransaction,
@@ -317,7 +331,10 @@ async fn try_once(
         txn.rollback().await?;
         return Ok(Attempt::Duplicate);
     }
-    match handler.handle(&txn, event).await {
+    match handler
+        .handle_batch(&txn, std::slice::from_ref(event))
+        .await
+    {
         Ok(()) => {
             if let Some(letter) = resolves {
                 dead_letters::resolved(&txn, letter).await?;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use blangkon_platform::dead_letters::{self, Showing};
 use blangkon_platform::inbox::{
-    self, Applied, EventHandler, HandlerError, InboxConsumer, ReceivedEvent,
+    self, Applied, EachEvent, EventHandler, HandlerError, InboxConsumer, ReceivedEvent,
 };
 use blangkon_platform::migration::{CreateDeadLetters, CreateInbox, CreateOutbox};
 use blangkon_platform::outbox::{self, NewEvent, Relay, RelayWaker};
@@ -95,7 +95,7 @@ fn joined(topic: &str, code: &str) -> NewEvent {
 struct CountJoins;
 
 #[async_trait::async_trait]
-impl EventHandler for CountJoins {
+impl EachEvent for CountJoins {
     async fn handle(
         &self,
         txn: &DatabaseTransaction,
@@ -357,7 +357,7 @@ async fn redelivered_events_are_applied_once() {
 struct Refuses;
 
 #[async_trait::async_trait]
-impl EventHandler for Refuses {
+impl EachEvent for Refuses {
     async fn handle(
         &self,
         txn: &DatabaseTransaction,
@@ -501,7 +501,7 @@ struct Flaky {
 }
 
 #[async_trait::async_trait]
-impl EventHandler for Flaky {
+impl EachEvent for Flaky {
     async fn handle(
         &self,
         txn: &DatabaseTransaction,
@@ -542,7 +542,7 @@ struct RefusesUntilFixed {
 }
 
 #[async_trait::async_trait]
-impl EventHandler for RefusesUntilFixed {
+impl EachEvent for RefusesUntilFixed {
     async fn handle(
         &self,
         txn: &DatabaseTransaction,
@@ -707,14 +707,6 @@ struct NotesBatches {
 
 #[async_trait::async_trait]
 impl EventHandler for NotesBatches {
-    async fn handle(
-        &self,
-        txn: &DatabaseTransaction,
-        event: &ReceivedEvent,
-    ) -> Result<(), HandlerError> {
-        self.handle_batch(txn, std::slice::from_ref(event)).await
-    }
-
     async fn handle_batch(
         &self,
         txn: &DatabaseTransaction,
@@ -826,7 +818,7 @@ struct FlakyOnSecond {
 }
 
 #[async_trait::async_trait]
-impl EventHandler for FlakyOnSecond {
+impl EachEvent for FlakyOnSecond {
     async fn handle(
         &self,
         txn: &DatabaseTransaction,

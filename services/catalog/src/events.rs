@@ -95,14 +95,6 @@ pub struct VendorProjection;
 
 #[async_trait::async_trait]
 impl EventHandler for VendorProjection {
-    async fn handle(
-        &self,
-        txn: &DatabaseTransaction,
-        event: &ReceivedEvent,
-    ) -> Result<(), HandlerError> {
-        self.handle_batch(txn, std::slice::from_ref(event)).await
-    }
-
     /// A batch's vendors are written together, each as its last event left
     /// it (a vendor's events come in order, on one partition), in vendor
     /// order, and their search entries noted for refreshing together.

@@ -90,14 +90,6 @@ impl Projection {
 
 #[async_trait::async_trait]
 impl EventHandler for Projection {
-    async fn handle(
-        &self,
-        txn: &DatabaseTransaction,
-        event: &ReceivedEvent,
-    ) -> Result<(), HandlerError> {
-        self.handle_batch(txn, std::slice::from_ref(event)).await
-    }
-
     /// Order events, the bulk of what reporting reads, are applied a run at
     /// a time: the run's orders read in one query, their changes worked out
     /// in memory in delivery order, then written a statement per table.
