@@ -1,11 +1,14 @@
 //! The order service as the platform's skeleton runs it: the gRPC API over
-//! its peers (vendor and catalog), and the sweeper of abandoned placings.
+//! its peers (vendor and catalog), the projection of vendor events, and the
+//! sweeper of abandoned placings.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use blangkon_platform::auth::ServiceCredentials;
 use blangkon_platform::host::ServiceHost;
+use blangkon_platform::kafka::topics;
 use blangkon_platform::metrics::StatusCounts;
 use blangkon_platform::service::{About, Service, StartError};
 use blangkon_proto::order::order_service_server::{OrderServiceServer, SERVICE_NAME};
@@ -25,6 +28,12 @@ impl Service for OrderService {
     type Migrator = crate::store::migrations::Migrator;
 
     async fn build(host: &mut ServiceHost, settings: &Settings) -> Result<Routes, StartError> {
+        // Placing checks vendors against this projection (crate::vendors).
+        host.consume(
+            crate::vendors::VENDOR_PROJECTION,
+            &[topics::VENDOR_EVENTS],
+            Arc::new(crate::vendors::VendorProjection),
+        )?;
         let order = &settings.service;
         let deadline = Duration::from_millis(order.call_timeout_ms);
         let connecting = |e| StartError::step("connecting to the vendor and catalog services", e);
@@ -76,6 +85,19 @@ impl Service for OrderService {
             order.placing_lease(),
         )
         .counting(counts.clone());
+        let checks = placer.vendor_checks();
+        host.metrics().counter_fn(
+            "order_vendor_checks_from_projection",
+            "Placings whose vendor check the order service's own vendor projection answered",
+            move || checks.by_projection.load(Ordering::Relaxed),
+        );
+        let checks = placer.vendor_checks();
+        host.metrics().counter_fn(
+            "order_vendor_checks_from_vendor_service",
+            "Placings whose vendor check asked the vendor service (a vendor the projection has not \
+             heard of, or does not hold verified)",
+            move || checks.by_vendor_service.load(Ordering::Relaxed),
+        );
         let orders =
             Orders::new(host.database().clone(), host.waker(), peers, placer).counting(counts);
         let api = OrderApi::new(orders);

@@ -13,7 +13,8 @@
 //! use case), [`domain`] (the lifecycle table and money arithmetic),
 //! [`store`] (orders, items, history, idempotency keys), [`api`] (the gRPC
 //! adapter), [`peers`] (calls to vendor and catalog), [`events`] (one event
-//! per step to `blangkon.order.events.v1`), [`sweeper`] (gives back stock
+//! per step to `blangkon.order.events.v1`), [`vendors`] (the projection of
+//! vendor events placing checks vendors with), [`sweeper`] (gives back stock
 //! that a placing reserved and never used) and [`app`] (the service as the
 //! platform's skeleton runs it).
 
@@ -30,6 +31,7 @@ pub mod policy;
 pub mod settings;
 pub mod store;
 pub mod sweeper;
+pub mod vendors;
 
 use blangkon_platform::metrics::StatusCounts;
 use blangkon_platform::outbox::RelayWaker;

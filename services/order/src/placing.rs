@@ -3,7 +3,9 @@
 //!
 //! Placing reserves the stock at the catalog, which answers the price and
 //! product details each line was taken at (one call prices and reserves),
-//! asks the vendor service whether the vendor is verified, then writes the
+//! checks that the vendor is verified (from the order service's own
+//! projection of vendor events, asking the vendor service only when that
+//! cannot say yes: [`crate::vendors`]), then writes the
 //! order, its items, its first history line, the idempotency key and the
 //! event in one statement. The reservation id is derived from the buyer's
 //! idempotency key, so a retry never reserves twice; whatever stops an order
@@ -13,7 +15,7 @@
 //! left behind.
 
 use blangkon_domain::validation::{Violation, product_lines};
-use blangkon_domain::{Actor, LegalForm, Scale, VendorStatus, WorkUnit};
+use blangkon_domain::{Actor, WorkUnit};
 use blangkon_platform::db;
 use blangkon_platform::metrics::StatusCounts;
 use blangkon_platform::outbox::{self, RelayWaker};
@@ -29,6 +31,7 @@ use crate::events::{self, Transition};
 use crate::peers::Peers;
 use crate::policy;
 use crate::store::{self, BuyerKey, idempotency, item, order};
+use crate::vendors::{self, Seller};
 
 /// An order as stored: its row, its items in product id order, its history.
 #[derive(Debug, Clone)]
@@ -189,6 +192,8 @@ pub struct Placer {
     placing_lease: chrono::Duration,
     /// Orders by the status they reached (here: placed).
     counts: StatusCounts,
+    /// Vendor checks by what answered them.
+    vendor_checks: std::sync::Arc<vendors::CheckCounts>,
 }
 
 impl Placer {
@@ -207,6 +212,7 @@ impl Placer {
             placing_lease: chrono::Duration::from_std(placing_lease)
                 .unwrap_or(chrono::Duration::MAX),
             counts: StatusCounts::default(),
+            vendor_checks: Default::default(),
         }
     }
 
@@ -214,6 +220,11 @@ impl Placer {
     pub fn counting(mut self, counts: StatusCounts) -> Self {
         self.counts = counts;
         self
+    }
+
+    /// The vendor checks it made, by what answered them.
+    pub fn vendor_checks(&self) -> std::sync::Arc<vendors::CheckCounts> {
+        self.vendor_checks.clone()
     }
 
     /// Places `request` for the buyer's work unit, or answers the order an
@@ -379,13 +390,10 @@ impl Placer {
         )?;
 
         // The vendor must be verified now, not only when it listed.
-        let vendor = self.peers.vendor(&vendor_id).await?;
-        if VendorStatus::from_proto(vendor.status) != Some(VendorStatus::Verified) {
-            return Err(OrderError::NotNow(format!(
-                "vendor {vendor_id} is not verified and cannot take orders"
-            )));
-        }
-        let (row, items, first) = new_order(placing, vendor_id, vendor, lines, line_totals, total);
+        let (seller, answered_by) =
+            vendors::verified_seller(&self.db, &self.peers, &vendor_id).await?;
+        self.vendor_checks.count(answered_by);
+        let (row, items, first) = new_order(placing, seller, lines, line_totals, total);
         let written = self
             .write_new_order(placing, row.clone(), items.clone(), first.clone())
             .await;
@@ -475,15 +483,11 @@ impl Placer {
 /// order, its items in product id order, its first history line.
 fn new_order(
     placing: &Placing<'_>,
-    vendor_id: String,
-    vendor: blangkon_proto::vendor::Vendor,
+    seller: Seller,
     lines: Vec<catalog_pb::ReservedLine>,
     line_totals: Vec<Rupiah>,
     total: Rupiah,
 ) -> (order::Model, Vec<item::Model>, store::history::Model) {
-    // Kept as codes: a form or scale this build does not know is empty.
-    let legal_form = LegalForm::from_proto(vendor.legal_form).map_or("", LegalForm::as_str);
-    let scale = Scale::from_proto(vendor.scale).map_or("", Scale::as_str);
     let who = placing.who;
     // When the order was placed: the replayed moment in a local replay.
     let at = blangkon_platform::time::occurred_now();
@@ -492,11 +496,11 @@ fn new_order(
         buyer_work_unit: placing.buyer.name.clone(),
         buyer_regency: placing.buyer.regency.to_string(),
         buyer_subject: who.subject.clone(),
-        vendor_id,
-        vendor_name: vendor.name,
-        vendor_regency: vendor.regency_code,
-        vendor_legal_form: legal_form.to_string(),
-        vendor_scale: scale.to_string(),
+        vendor_id: seller.vendor_id,
+        vendor_name: seller.name,
+        vendor_regency: seller.regency_code,
+        vendor_legal_form: seller.legal_form,
+        vendor_scale: seller.scale,
         total,
         status: OrderStatus::Placed,
         bast_number: None,
@@ -697,9 +701,15 @@ mod tests {
             // Placing refuses totals past its ceiling before this; the
             // prices are what is checked here, so no ceiling.
             let (line_totals, total) = money::totals(&priced, Rupiah::new(i64::MAX)).unwrap();
-            let vendor = blangkon_proto::vendor::Vendor::default();
+            let seller = Seller {
+                vendor_id: reserved[0].vendor_id.clone(),
+                name: "Katering Bu Sri".into(),
+                regency_code: "33.74".into(),
+                legal_form: "cv".into(),
+                scale: "micro".into(),
+            };
             let (row, items, _) =
-                new_order(&placing, reserved[0].vendor_id.clone(), vendor, reserved.clone(), line_totals, total);
+                new_order(&placing, seller, reserved.clone(), line_totals, total);
 
             let expected: std::collections::BTreeMap<&str, (i64, i64)> = reserved
                 .iter()

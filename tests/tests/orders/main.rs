@@ -10,6 +10,7 @@ mod placing;
 
 use std::time::Duration;
 
+use blangkon_domain::VendorStatus;
 use blangkon_platform::auth::{Role, TokenRequest};
 use blangkon_platform::kafka::topics;
 use blangkon_platform::validation::violations_of;
@@ -20,6 +21,7 @@ use blangkon_proto::vendor as ven;
 use blangkon_suite_tests::{Member, Suite, own_topics};
 use blangkon_testkit::fixtures::{self, token, with};
 use blangkon_testkit::{EventReader, eventually};
+use sea_orm::EntityTrait as _;
 use tonic::Code;
 
 const WORK_UNIT: &str = "Dinas Pendidikan Kota Semarang";
@@ -131,6 +133,36 @@ impl Orders {
     async fn close(self) {
         self.suite.close().await;
     }
+
+    /// Waits until the order service's projection holds the suite's
+    /// vendor in `status` (it hears over Kafka).
+    async fn order_service_holds_vendor(&self, status: VendorStatus) {
+        let db = self.order_db.connect().await;
+        eventually(
+            &format!("the order service holds the vendor {status}"),
+            Duration::from_secs(10),
+            || async {
+                match blangkon_order::store::find_vendor(&db, &self.vendor_id).await {
+                    Ok(Some(row)) if row.status == status => Ok(()),
+                    other => Err(format!("{other:?}")),
+                }
+            },
+        )
+        .await;
+    }
+
+    /// Makes the order service's projection as if it had never heard of
+    /// the suite's vendor (its registration older than the topic's
+    /// retention, say): once it has heard, its row is deleted.
+    async fn order_service_forgets_vendor(&self) {
+        self.order_service_holds_vendor(VendorStatus::Verified)
+            .await;
+        let db = self.order_db.connect().await;
+        blangkon_order::store::vendor::Entity::delete_by_id(self.vendor_id.clone())
+            .exec(&db)
+            .await
+            .unwrap();
+    }
     /// Lists a product of the suite's vendor, waiting until the catalog
     /// has heard over Kafka that the vendor is verified.
     async fn listed_product(&self, details: cat::ProductDetails) -> String {
@@ -184,11 +216,17 @@ fn key() -> String {
     format!("po-{}", uuid::Uuid::now_v7())
 }
 
-/// With `peer` down a placing fails UNAVAILABLE and leaves no order and
+/// With `peer` down (for the vendor service: with a vendor the order
+/// service has not heard of) a placing fails UNAVAILABLE and leaves no order and
 /// no stock taken; once `peer` is back, a retry with the same key places
 /// the order, and a second retry answers that same order.
 async fn a_placing_survives_an_outage_of(peer: Member) {
     let mut s = suite().await;
+    if peer == Member::Vendor {
+        // A vendor the order service knows needs no call (see
+        // `a_vendor_the_order_service_knows_takes_orders_with_the_vendor_service_down`).
+        s.order_service_forgets_vendor().await;
+    }
     s.stop(peer).await;
 
     let k = key();

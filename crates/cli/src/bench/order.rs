@@ -2,8 +2,11 @@
 //! vendor, catalog and order services on PostgreSQL; beside it, in the same
 //! run, the throughput of a plain single-row insert transaction on the same
 //! server — the limit no write path can beat — and the ratio of the two;
-//! then the two remote steps of a placing alone (the vendor check and the
-//! stock reservation) and the bound they set together with one raw write.
+//! then a placing's own steps alone (the stock reservation over gRPC, and
+//! for the vendor check, answered from the order service's projection, a
+//! raw primary-key read) and the bound they set together with one raw
+//! write. Last, how soon after a vendor's suspension its orders are
+//! refused, which the projection's lag decides.
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -39,6 +42,10 @@ pub struct OrderBench {
     /// Concurrent buyers.
     #[arg(long, value_delimiter = ',', default_value = "1,4,16")]
     pub(super) concurrency: Vec<usize>,
+    /// Times a vendor is suspended (and reinstated) to measure how soon
+    /// its orders are refused.
+    #[arg(long, default_value_t = 20)]
+    pub(super) suspensions: usize,
     /// The services' outbox relay linger (kafka.relay_linger_ms).
     #[arg(long, default_value_t = KafkaSettings::default().relay_linger_ms)]
     pub(super) relay_linger_ms: u64,
@@ -172,7 +179,7 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<Vec<Figure>> {
         let seconds = bench.seconds;
         let (orders, failed) = measure_orders(&at, workers, seconds, &products).await?;
         let raw_writes = measure_raw(&raw, workers, seconds).await?;
-        let lookups = measure_vendor_check(&at, workers, seconds, &vendor_id, &service).await?;
+        let lookups = measure_raw_read(&raw, workers, seconds).await?;
         let reservations = measure_reservation(&at, workers, seconds, &products, &service).await?;
         print_row(
             workers,
@@ -199,7 +206,7 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<Vec<Figure>> {
                 "orders/s",
             )
             .beside(
-                "its own steps' bound (vendor check, reservation, one raw insert)",
+                "its own steps' bound (reservation, one raw read, one raw insert)",
                 bound_per_second(&raw_writes, &lookups, &reservations),
             ),
         );
@@ -213,6 +220,28 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<Vec<Figure>> {
                 .beside(raw_tx.clone(), ms(percentile(raw, p))),
             );
         }
+    }
+    let refusals = measure_suspension(&at, &vendor_id, &products[0], bench.suspensions).await?;
+    println!();
+    println!(
+        "vendor suspended -> its orders refused ({} suspensions, placing every 2 ms): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        refusals.len(),
+        ms(percentile(&refusals, 50.0)),
+        ms(percentile(&refusals, 99.0)),
+        ms(refusals.last().copied().unwrap_or_default()),
+    );
+    for p in [50.0, 99.0] {
+        figures.push(
+            Figure::new(
+                format!("vendor suspended -> orders refused, p{p:.0}"),
+                ms(percentile(&refusals, p)),
+                "ms",
+            )
+            .beside(
+                "the time a suspension may take to stop orders (well under a second)",
+                1000.0,
+            ),
+        );
     }
     let within = Duration::from_secs(15);
     for stopped in [
@@ -371,16 +400,16 @@ fn print_header() {
         "failed",
         "raw tx/s",
         "ratio",
-        "vendor/s",
+        "read/s",
         "reserve/s",
         "bound/s",
         "bound"
     );
     println!(
-        "(vendor/s: the vendor check alone, GetVendor over gRPC; reserve/s: the stock reservation alone, ReserveStock over gRPC;"
+        "(read/s: a raw primary-key read, as the vendor check from the order service's own projection; reserve/s: the stock reservation alone, ReserveStock over gRPC;"
     );
     println!(
-        " each at the same concurrency. bound/s: orders/s if placing cost no more than those two steps and one raw transaction, as % of raw tx/s)"
+        " each at the same concurrency. bound/s: orders/s if placing cost no more than those two steps and one raw insert transaction, as % of raw tx/s)"
     );
 }
 
@@ -459,35 +488,129 @@ async fn measure_raw(
     Ok(raw_writes)
 }
 
-/// The vendor check of a placing alone (`GetVendor`, basic view), at the
-/// same concurrency.
-async fn measure_vendor_check(
-    at: &Endpoints,
+/// Raw primary-key reads of one row by `workers` tasks at once: what the
+/// vendor check costs at least, answered from the order service's own
+/// database.
+async fn measure_raw_read(
+    raw: &sea_orm::DatabaseConnection,
     workers: usize,
     seconds: u64,
-    vendor_id: &str,
-    service_token: &str,
 ) -> anyhow::Result<Measured> {
-    let service_token = service_token.to_string();
-    let vendor_clients =
-        connect_each(workers, || VendorServiceClient::connect(at.vendor.clone())).await?;
-    let vendor_id = vendor_id.to_string();
-    let lookups = measure(workers, seconds, move |w, _| {
-        let mut client = vendor_clients[w].clone();
-        let request = with(
-            &service_token,
-            ven::GetVendorRequest {
-                vendor_id: vendor_id.clone(),
-                view: ven::VendorView::Basic as i32,
-            },
-        );
+    let id = uuid::Uuid::now_v7();
+    raw.execute_raw(sea_orm::Statement::from_sql_and_values(
+        sea_orm::DbBackend::Postgres,
+        "INSERT INTO raw_orders (id, work_unit, total, placed_at) VALUES ($1, 'read', 0, now())",
+        [id.into()],
+    ))
+    .await?;
+    let raw_db = raw.clone();
+    measure(workers, seconds, move |_, _| {
+        let raw_db = raw_db.clone();
         async move {
-            client.get_vendor(request?).await?;
+            raw_db
+                .query_one_raw(sea_orm::Statement::from_sql_and_values(
+                    sea_orm::DbBackend::Postgres,
+                    "SELECT work_unit, total FROM raw_orders WHERE id = $1",
+                    [id.into()],
+                ))
+                .await?
+                .context("the row read back")?;
             Ok(())
         }
     })
-    .await?;
-    Ok(lookups)
+    .await
+}
+
+/// How soon after `SuspendVendor` answers the order service refuses the
+/// vendor's orders, `rounds` times: a buyer places every 2 ms until one
+/// is refused. After each, the vendor is reinstated and the buyer places
+/// until one is taken again. Sorted.
+async fn measure_suspension(
+    at: &Endpoints,
+    vendor_id: &str,
+    product: &str,
+    rounds: usize,
+) -> anyhow::Result<Vec<Duration>> {
+    let province = token(
+        Role::ProvinceAdmin,
+        TokenRequest {
+            subject: "bench".into(),
+            ..TokenRequest::default()
+        },
+    )?;
+    let buyer = buyer_token("bench-suspension")?;
+    let mut vendors = VendorServiceClient::connect(at.vendor.clone()).await?;
+    let mut orders = OrderServiceClient::connect(at.order.clone()).await?;
+    let run = uuid::Uuid::now_v7();
+    let mut n = 0u64;
+    let mut place = async || -> anyhow::Result<bool> {
+        n += 1;
+        let placed = orders
+            .place_order(with(
+                &buyer,
+                pb::PlaceOrderRequest {
+                    idempotency_key: format!("suspension-{run}-{n}"),
+                    lines: vec![pb::OrderLine {
+                        product_id: product.to_string(),
+                        quantity: 20,
+                    }],
+                    note: String::new(),
+                },
+            )?)
+            .await;
+        match placed {
+            Ok(_) => Ok(true),
+            Err(e)
+                if matches!(
+                    e.code(),
+                    tonic::Code::FailedPrecondition | tonic::Code::NotFound
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e).context("placing while the vendor's status changed"),
+        }
+    };
+    let mut refused_after = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        vendors
+            .suspend_vendor(with(
+                &province,
+                ven::SuspendVendorRequest {
+                    vendor_id: vendor_id.to_string(),
+                    reason: "benchmark".into(),
+                },
+            )?)
+            .await?;
+        let suspended = Instant::now();
+        while place().await? {
+            anyhow::ensure!(
+                suspended.elapsed() < Duration::from_secs(30),
+                "orders were still taken 30 s after the vendor's suspension"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        refused_after.push(suspended.elapsed());
+        vendors
+            .reinstate_vendor(with(
+                &province,
+                ven::ReinstateVendorRequest {
+                    vendor_id: vendor_id.to_string(),
+                    note: String::new(),
+                },
+            )?)
+            .await?;
+        let reinstated = Instant::now();
+        while !place().await? {
+            anyhow::ensure!(
+                reinstated.elapsed() < Duration::from_secs(30),
+                "orders were still refused 30 s after the vendor's reinstatement"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    refused_after.sort();
+    Ok(refused_after)
 }
 
 /// The stock reservation of a placing alone (`ReserveStock`), at the same

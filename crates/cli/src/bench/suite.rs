@@ -44,10 +44,10 @@ struct Machine {
 
 pub async fn run(bench: SuiteBench) -> anyhow::Result<()> {
     let machine = machine(&bench).await?;
-    let (seconds, products, orders) = if bench.quick {
-        (2, 50_000, 2_000)
+    let (seconds, products, orders, suspensions) = if bench.quick {
+        (2, 50_000, 2_000, 5)
     } else {
-        (10, 500_000, 20_000)
+        (10, 500_000, 20_000, 20)
     };
     let mut figures = Vec::new();
     figures.extend(
@@ -55,6 +55,7 @@ pub async fn run(bench: SuiteBench) -> anyhow::Result<()> {
             server: bench.at.server.clone(),
             seconds,
             concurrency: vec![1, 4, 16],
+            suspensions,
             relay_linger_ms: blangkon_platform::settings::KafkaSettings::default().relay_linger_ms,
         })
         .await

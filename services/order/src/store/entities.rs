@@ -159,3 +159,34 @@ pub mod attempt {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// What the order service knows of a vendor from the vendor service's
+/// events: enough to check it may take an order and to stamp the order
+/// with who sold, without a call per placing.
+pub mod vendor {
+    use blangkon_domain::VendorStatus;
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "vendors")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub vendor_id: String,
+        /// Empty while only a status change was heard (the registration
+        /// was before the topic's retention): placing then asks the vendor
+        /// service, as for a vendor never heard of.
+        pub name: String,
+        pub regency_code: String,
+        /// Stored codes; empty when this build does not know them.
+        pub legal_form: String,
+        pub scale: String,
+        pub status: VendorStatus,
+        /// When the event that set this state happened.
+        pub status_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

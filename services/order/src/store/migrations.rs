@@ -11,7 +11,8 @@ migrator!(
     CreateOrderTables,
     CreatePlacingAttempts,
     AddVendorName,
-    KeyByBuyerRegency
+    KeyByBuyerRegency,
+    CreateVendors
 );
 
 #[derive(DeriveIden)]
@@ -333,6 +334,43 @@ impl MigrationTrait for KeyByBuyerRegency {
             PlacingAttempts::Table,
             [PlacingAttempts::StartedAt],
         ))
+        .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum Vendors {
+    Table,
+    VendorId,
+    Name,
+    RegencyCode,
+    LegalForm,
+    Scale,
+    Status,
+    StatusAt,
+}
+
+migration! {
+    /// The order service's projection of vendors (from the vendor
+    /// service's events), so that placing checks a vendor without a call.
+    CreateVendors = "m20261207_000304_order_vendors"
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateVendors {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(Vendors::Table)
+                .col(id(Vendors::VendorId).primary_key())
+                .col(text(Vendors::Name))
+                .col(regency(Vendors::RegencyCode))
+                .col(text(Vendors::LegalForm))
+                .col(text(Vendors::Scale))
+                .col(text(Vendors::Status))
+                .col(time(Vendors::StatusAt))
+                .to_owned(),
+        )
         .await
     }
 }

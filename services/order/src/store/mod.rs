@@ -14,7 +14,7 @@ use sea_orm::{
     QuerySelect, QueryTrait,
 };
 
-pub use entities::{attempt, history, idempotency, item, order};
+pub use entities::{attempt, history, idempotency, item, order, vendor};
 
 /// An idempotency key as a buyer holds it: its work unit, named by regency
 /// and name together (two regencies may each have a "Dinas Pendidikan"),
@@ -177,6 +177,41 @@ pub async fn claim_attempt(
         .exec(conn)
         .await?;
     Ok(result.rows_affected == 1)
+}
+
+/// Writes each of `rows` as the vendor's state, a statement per thousand.
+/// A row without a name (a status change) keeps the name already held:
+/// names are given once, at registration. One row per vendor: a statement
+/// may change a row once.
+pub async fn upsert_vendors(
+    conn: &impl ConnectionTrait,
+    rows: Vec<vendor::Model>,
+) -> Result<(), DbErr> {
+    use vendor::Column::*;
+    for chunk in rows.chunks(1_000) {
+        vendor::Entity::insert_many(chunk.iter().cloned().map(vendor::ActiveModel::from))
+            .on_conflict(
+                OnConflict::column(VendorId)
+                    .update_columns([RegencyCode, LegalForm, Scale, Status, StatusAt])
+                    .value(
+                        Name,
+                        Expr::cust("COALESCE(NULLIF(excluded.name, ''), vendors.name)"),
+                    )
+                    .to_owned(),
+            )
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn find_vendor(
+    conn: &impl ConnectionTrait,
+    vendor_id: &str,
+) -> Result<Option<vendor::Model>, DbErr> {
+    vendor::Entity::find_by_id(vendor_id.to_string())
+        .one(conn)
+        .await
 }
 
 pub async fn find_order(
