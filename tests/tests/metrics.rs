@@ -104,6 +104,16 @@ async fn the_suite_reports_backlog_lag_and_search_freshness() {
         Some(1.0),
         "{order}"
     );
+    // Its vendor check was answered by the order service's projection, or
+    // (had it not heard of the vendor yet) by the vendor service.
+    let checks = ["projection", "vendor_service"].map(|by| {
+        sample(
+            &order,
+            &format!("blangkon_order_vendor_checks_from_{by}_total"),
+        )
+    });
+    assert!(checks.iter().all(Option::is_some), "{order}");
+    assert_eq!(checks.iter().flatten().sum::<f64>(), 1.0, "{order}");
 
     // The listed product went through the search feed.
     let catalog = metrics(Member::Catalog).await;

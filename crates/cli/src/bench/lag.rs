@@ -50,6 +50,17 @@ pub struct LagBench {
     /// The services' consumers' fetch wait (kafka.consumer_wait_ms).
     #[arg(long, default_value_t = blangkon_platform::settings::KafkaSettings::default().consumer_wait_ms)]
     pub(super) consumer_wait_ms: u64,
+    /// A librdkafka property for the services' clients, as KEY=VALUE
+    /// (kafka.properties; repeatable), to try a tuning.
+    #[arg(long = "kafka-property", value_parser = parse_property)]
+    pub(super) kafka_properties: Vec<(String, String)>,
+}
+
+fn parse_property(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not KEY=VALUE"))?;
+    Ok((key.trim().to_string(), value.trim().to_string()))
 }
 
 /// When each order id arrived on the analysts' stream.
@@ -62,6 +73,13 @@ pub async fn run(bench: LagBench) -> anyhow::Result<Vec<Figure>> {
     suite.kafka.create_topics = broker.is_real();
     suite.kafka.consumer_group_prefix = format!("bench-{}", uuid::Uuid::new_v4().simple());
     suite.kafka.consumer_wait_ms = bench.consumer_wait_ms;
+    for (key, value) in &bench.kafka_properties {
+        // Stored as an environment variable would carry it.
+        suite
+            .kafka
+            .properties
+            .insert(key.replace('.', "_"), value.clone());
+    }
     suite.max_connections = 20;
     let server = bench.at.server.as_str();
     let database =

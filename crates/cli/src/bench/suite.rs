@@ -84,6 +84,7 @@ pub async fn run(bench: SuiteBench) -> anyhow::Result<()> {
                 sample_every,
                 consumer_wait_ms: blangkon_platform::settings::KafkaSettings::default()
                     .consumer_wait_ms,
+                kafka_properties: Vec::new(),
             })
             .await
             .with_context(|| format!("the lag benchmark at {rate} orders/s"))?,
