@@ -523,8 +523,9 @@ async fn measure_raw_read(
 
 /// How soon after `SuspendVendor` answers the order service refuses the
 /// vendor's orders, `rounds` times: a buyer places every 2 ms until one
-/// is refused. After each, the vendor is reinstated and the buyer places
-/// until one is taken again. Sorted.
+/// is refused (a call answered UNAVAILABLE, retry, is tried again). After
+/// each, the vendor is reinstated and the buyer places until one is taken
+/// again. Sorted.
 async fn measure_suspension(
     at: &Endpoints,
     vendor_id: &str,
@@ -543,7 +544,7 @@ async fn measure_suspension(
     let mut orders = OrderServiceClient::connect(at.order.clone()).await?;
     let run = uuid::Uuid::now_v7();
     let mut n = 0u64;
-    let mut place = async || -> anyhow::Result<bool> {
+    let mut place = async || -> anyhow::Result<Option<bool>> {
         n += 1;
         let placed = orders
             .place_order(with(
@@ -559,15 +560,17 @@ async fn measure_suspension(
             )?)
             .await;
         match placed {
-            Ok(_) => Ok(true),
+            Ok(_) => Ok(Some(true)),
             Err(e)
                 if matches!(
                     e.code(),
                     tonic::Code::FailedPrecondition | tonic::Code::NotFound
                 ) =>
             {
-                Ok(false)
+                Ok(Some(false))
             }
+            // A conflict with the status change may ask for a retry.
+            Err(e) if e.code() == tonic::Code::Unavailable => Ok(None),
             Err(e) => Err(e).context("placing while the vendor's status changed"),
         }
     };
@@ -583,7 +586,7 @@ async fn measure_suspension(
             )?)
             .await?;
         let suspended = Instant::now();
-        while place().await? {
+        while place().await? != Some(false) {
             anyhow::ensure!(
                 suspended.elapsed() < Duration::from_secs(30),
                 "orders were still taken 30 s after the vendor's suspension"
@@ -601,7 +604,7 @@ async fn measure_suspension(
             )?)
             .await?;
         let reinstated = Instant::now();
-        while !place().await? {
+        while place().await? != Some(true) {
             anyhow::ensure!(
                 reinstated.elapsed() < Duration::from_secs(30),
                 "orders were still refused 30 s after the vendor's reinstatement"
