@@ -151,3 +151,76 @@ fn vendor_row(state: VendorState, at: DateTime<Utc>) -> vendor::Model {
         status_at: at,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use blangkon_domain::VendorStatus;
+    use blangkon_platform::inbox::{Applied, apply_batch};
+    use blangkon_proto::vendor as ven;
+    use chrono::TimeZone as _;
+    use sea_orm::EntityTrait as _;
+
+    const VENDOR: &str = "01934a1e-0000-7000-8000-000000000001";
+
+    fn status_event<M: prost::Name>(minute: u32, message: &M) -> ReceivedEvent {
+        let at = Utc.with_ymd_and_hms(2026, 3, 2, 1, minute, 0).unwrap();
+        let new = NewEvent::new(
+            topics::VENDOR_EVENTS,
+            "vendor",
+            "vendor",
+            VENDOR,
+            at,
+            message,
+        );
+        ReceivedEvent {
+            envelope: new.envelope,
+            topic: topics::VENDOR_EVENTS.into(),
+            partition: 0,
+            offset: i64::from(minute),
+        }
+    }
+
+    fn change(status: ven::VendorStatus) -> Option<pb::VendorStatusChange> {
+        Some(pb::VendorStatusChange {
+            vendor_id: VENDOR.into(),
+            regency_code: "33.74".into(),
+            status: status as i32,
+            ..Default::default()
+        })
+    }
+
+    #[tokio::test]
+    async fn an_older_state_applied_late_does_not_replace_a_newer_one() {
+        let db =
+            blangkon_testkit::fixtures::memory_database::<crate::store::migrations::Migrator>()
+                .await;
+        let suspended = status_event(
+            2,
+            &pb::VendorSuspended {
+                change: change(ven::VendorStatus::Suspended),
+            },
+        );
+        // The verification before it, replayed late (a dead letter).
+        let verified = status_event(
+            1,
+            &pb::VendorVerified {
+                change: change(ven::VendorStatus::Verified),
+            },
+        );
+        for event in [suspended, verified] {
+            let applied = apply_batch(&db, VENDOR_PROJECTION, &VendorProjection, &[event])
+                .await
+                .unwrap();
+            assert_eq!(applied, vec![Applied::Handled]);
+        }
+        let row = vendor::Entity::find_by_id(VENDOR.to_string())
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.status, VendorStatus::Suspended);
+    }
+}

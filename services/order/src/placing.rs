@@ -14,6 +14,8 @@
 //! attempt); the sweeper gives back the stock of attempts a stopped process
 //! left behind.
 
+use std::sync::Arc;
+
 use blangkon_domain::validation::{Violation, product_lines};
 use blangkon_domain::{Actor, WorkUnit};
 use blangkon_platform::db;
@@ -193,7 +195,7 @@ pub struct Placer {
     /// Orders by the status they reached (here: placed).
     counts: StatusCounts,
     /// Vendor checks by what answered them.
-    vendor_checks: std::sync::Arc<vendors::CheckCounts>,
+    vendor_checks: Arc<vendors::CheckCounts>,
 }
 
 impl Placer {
@@ -223,7 +225,7 @@ impl Placer {
     }
 
     /// The vendor checks it made, by what answered them.
-    pub fn vendor_checks(&self) -> std::sync::Arc<vendors::CheckCounts> {
+    pub fn vendor_checks(&self) -> Arc<vendors::CheckCounts> {
         self.vendor_checks.clone()
     }
 

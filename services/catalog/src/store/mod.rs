@@ -44,17 +44,24 @@ pub async fn find_vendor(
 /// Sets each vendor's projected state from its events: `rows` holds one
 /// per vendor (a statement may change a row once), a statement per
 /// thousand. Events of one vendor arrive in order (one key, one
-/// partition), so the last write wins.
+/// partition), so the last write wins; but never over a newer state, as a
+/// dead letter replayed late would.
 pub async fn upsert_vendors(
     conn: &impl ConnectionTrait,
     rows: Vec<vendor::Model>,
 ) -> Result<(), DbErr> {
+    use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
     use vendor::Column::*;
     for chunk in rows.chunks(1_000) {
         vendor::Entity::insert_many(chunk.iter().cloned().map(vendor::ActiveModel::from))
             .on_conflict(
-                sea_orm::sea_query::OnConflict::column(VendorId)
+                OnConflict::column(VendorId)
                     .update_columns([RegencyCode, LegalForm, Scale, Status, StatusAt])
+                    // Never back to an older state (a dead letter replayed
+                    // late).
+                    .action_and_where(
+                        Expr::col((vendor::Entity, StatusAt)).lte(Expr::cust("excluded.status_at")),
+                    )
                     .to_owned(),
             )
             .exec_without_returning(conn)

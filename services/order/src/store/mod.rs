@@ -7,7 +7,7 @@ pub mod migrations;
 use blangkon_domain::OrderStatus;
 use blangkon_platform::db;
 use sea_orm::sea_query::{
-    DeleteStatement, Expr, ExprTrait, InsertStatement, OnConflict, SubQueryStatement,
+    DeleteStatement, Expr, ExprTrait, Func, InsertStatement, OnConflict, SubQueryStatement,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
@@ -179,10 +179,12 @@ pub async fn claim_attempt(
     Ok(result.rows_affected == 1)
 }
 
-/// Writes each of `rows` as the vendor's state, a statement per thousand.
-/// A row without a name (a status change) keeps the name already held:
-/// names are given once, at registration. One row per vendor: a statement
-/// may change a row once.
+/// Writes each of `rows` as the vendor's state, a statement per thousand,
+/// unless the stored state is newer: a dead letter replayed late (an old
+/// `VendorVerified` after a `VendorSuspended`) must not bring back a
+/// status the vendor has left. A row without a name (a status change)
+/// keeps the name already held: names are given once, at registration.
+/// One row per vendor: a statement may change a row once.
 pub async fn upsert_vendors(
     conn: &impl ConnectionTrait,
     rows: Vec<vendor::Model>,
@@ -195,7 +197,13 @@ pub async fn upsert_vendors(
                     .update_columns([RegencyCode, LegalForm, Scale, Status, StatusAt])
                     .value(
                         Name,
-                        Expr::cust("COALESCE(NULLIF(excluded.name, ''), vendors.name)"),
+                        Func::coalesce([
+                            Expr::cust("NULLIF(excluded.name, '')"),
+                            Expr::col((vendor::Entity, Name)),
+                        ]),
+                    )
+                    .action_and_where(
+                        Expr::col((vendor::Entity, StatusAt)).lte(Expr::cust("excluded.status_at")),
                     )
                     .to_owned(),
             )
