@@ -90,6 +90,11 @@ impl TestProvider {
             _state: state,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
+                // Node closes a keep-alive connection idle for 5 s: a
+                // request sent on it as it closes is reset (seen in CI at
+                // the token endpoint). Connections idle longer than 2 s are
+                // not reused.
+                .pool_idle_timeout(Duration::from_secs(2))
                 .build()
                 .expect("an HTTP client"),
         };
