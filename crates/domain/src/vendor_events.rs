@@ -90,6 +90,36 @@ impl VendorState {
     }
 }
 
+/// What a vendor projection learns from one event: the vendor's state
+/// after it, and its name when the event is its registration (status
+/// changes do not carry it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Projected {
+    pub state: VendorState,
+    pub name: Option<String>,
+}
+
+/// What `envelope` tells a vendor projection if it is a vendor's
+/// registration or status change; `None` for other events (regencies
+/// joining, trainings); an error if it cannot be read or names no valid
+/// vendor.
+pub fn projected(envelope: &EventEnvelope) -> Option<Result<Projected, String>> {
+    if let Some(change) = change_of(envelope) {
+        return Some(change.map(|state| Projected { state, name: None }));
+    }
+    if envelope.event_type != VendorRegistered::full_name() {
+        return None;
+    }
+    Some(
+        decode::<VendorRegistered, _>(envelope, Some).and_then(|registered| {
+            Ok(Projected {
+                state: VendorState::registered(&registered)?,
+                name: Some(registered.name.trim().to_string()),
+            })
+        }),
+    )
+}
+
 /// The vendor's state `envelope` tells if it is a vendor status event;
 /// `None` for events of other types; an error if it cannot be read.
 pub fn change_of(envelope: &EventEnvelope) -> Option<Result<VendorState, String>> {
@@ -99,26 +129,27 @@ pub fn change_of(envelope: &EventEnvelope) -> Option<Result<VendorState, String>
 fn change_in(envelope: &EventEnvelope) -> Option<Result<VendorStatusChange, String>> {
     let t = envelope.event_type.as_str();
     let decoded = if t == VendorVerified::full_name() {
-        decode::<VendorVerified>(envelope, |e| e.change)
+        decode::<VendorVerified, _>(envelope, |e| e.change)
     } else if t == VendorRejected::full_name() {
-        decode::<VendorRejected>(envelope, |e| e.change)
+        decode::<VendorRejected, _>(envelope, |e| e.change)
     } else if t == VendorSuspended::full_name() {
-        decode::<VendorSuspended>(envelope, |e| e.change)
+        decode::<VendorSuspended, _>(envelope, |e| e.change)
     } else if t == VendorReinstated::full_name() {
-        decode::<VendorReinstated>(envelope, |e| e.change)
+        decode::<VendorReinstated, _>(envelope, |e| e.change)
     } else {
         return None;
     };
     Some(decoded)
 }
 
-fn decode<M: prost::Name + Default>(
+/// The `M` in `envelope`, and what `part` takes of it.
+fn decode<M: prost::Name + Default, T>(
     envelope: &EventEnvelope,
-    change: fn(M) -> Option<VendorStatusChange>,
-) -> Result<VendorStatusChange, String> {
+    part: fn(M) -> Option<T>,
+) -> Result<T, String> {
     let payload = envelope.payload.as_ref().ok_or("event without payload")?;
     let event: M = payload.to_msg().map_err(|e| e.to_string())?;
-    change(event).ok_or_else(|| "status event without its change".to_string())
+    part(event).ok_or_else(|| "status event without its change".to_string())
 }
 
 #[cfg(test)]
@@ -172,6 +203,41 @@ mod tests {
         assert!(matches!(change_of(&empty), Some(Err(_))));
         let registered = envelope(&VendorRegistered::default());
         assert_eq!(change_of(&registered), None);
+    }
+
+    #[test]
+    fn a_projection_learns_the_name_from_the_registration_only() {
+        let registered = envelope(&VendorRegistered {
+            vendor_id: VENDOR.into(),
+            name: "  Katering Bu Sri ".into(),
+            regency_code: "33.74".into(),
+            ..Default::default()
+        });
+        let learnt = projected_of(&registered);
+        assert_eq!(learnt.name.as_deref(), Some("Katering Bu Sri"));
+        assert_eq!(learnt.state.status, crate::VendorStatus::Pending);
+        let suspended = envelope(&VendorSuspended {
+            change: Some(VendorStatusChange {
+                vendor_id: VENDOR.into(),
+                regency_code: "33.74".into(),
+                status: pb::VendorStatus::Suspended as i32,
+                ..Default::default()
+            }),
+        });
+        let learnt = projected_of(&suspended);
+        assert_eq!(learnt.name, None);
+        assert_eq!(learnt.state.status, crate::VendorStatus::Suspended);
+        let nameless = envelope(&VendorRegistered {
+            regency_code: "33.74".into(),
+            ..Default::default()
+        });
+        assert!(matches!(projected(&nameless), Some(Err(e)) if e.contains("vendor_id")));
+        let training = envelope(&blangkon_proto::events::TrainingRecorded::default());
+        assert_eq!(projected(&training), None);
+    }
+
+    fn projected_of(envelope: &EventEnvelope) -> Projected {
+        projected(envelope).unwrap().unwrap()
     }
 
     #[test]

@@ -9,7 +9,6 @@ use blangkon_platform::kafka::{TopicSpec, topics};
 use blangkon_platform::outbox::NewEvent;
 use blangkon_proto::events as pb;
 use chrono::{DateTime, Utc};
-use prost::Name as _;
 use sea_orm::DatabaseTransaction;
 
 use crate::store::{self, product, vendor};
@@ -125,19 +124,11 @@ impl EventHandler for VendorProjection {
 /// status change: regencies joining and trainings do not concern the
 /// catalog.
 fn vendor_change(event: &ReceivedEvent) -> Result<Option<vendor::Model>, HandlerError> {
-    let at = event.occurred_at();
-    if let Some(change) = vendor_events::change_of(&event.envelope) {
-        return Ok(Some(vendor_row(
-            change.map_err(HandlerError::Unusable)?,
-            at,
-        )));
-    }
-    if event.envelope.event_type == pb::VendorRegistered::full_name() {
-        let e: pb::VendorRegistered = event.message()?;
-        let state = VendorState::registered(&e).map_err(HandlerError::Unusable)?;
-        return Ok(Some(vendor_row(state, at)));
-    }
-    Ok(None)
+    let Some(projected) = vendor_events::projected(&event.envelope) else {
+        return Ok(None);
+    };
+    let projected = projected.map_err(HandlerError::Unusable)?;
+    Ok(Some(vendor_row(projected.state, event.occurred_at())))
 }
 
 /// The catalog's row of a vendor in `state` since `at`.

@@ -9,9 +9,7 @@ use std::collections::BTreeMap;
 use blangkon_domain::vendor_events::{self, VendorState};
 use blangkon_domain::{LegalForm, Scale, VendorStatus};
 use blangkon_platform::inbox::{EventHandler, HandlerError, ReceivedEvent};
-use blangkon_proto::events as pb;
 use chrono::{DateTime, Utc};
-use prost::Name as _;
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
 
 use crate::error::OrderError;
@@ -153,20 +151,17 @@ impl EventHandler for VendorProjection {
 }
 
 /// The vendor row `event` leaves, if it is a vendor's registration or
-/// status change (without a name: status changes do not carry it);
-/// regencies joining and trainings do not concern orders.
+/// status change (without a name: status changes do not carry it).
 fn vendor_change(event: &ReceivedEvent) -> Result<Option<vendor::Model>, HandlerError> {
-    let at = event.occurred_at();
-    if let Some(change) = vendor_events::change_of(&event.envelope) {
-        let state = change.map_err(HandlerError::Unusable)?;
-        return Ok(Some(vendor_row(state, String::new(), at)));
-    }
-    if event.envelope.event_type == pb::VendorRegistered::full_name() {
-        let e: pb::VendorRegistered = event.message()?;
-        let state = VendorState::registered(&e).map_err(HandlerError::Unusable)?;
-        return Ok(Some(vendor_row(state, e.name.trim().to_string(), at)));
-    }
-    Ok(None)
+    let Some(projected) = vendor_events::projected(&event.envelope) else {
+        return Ok(None);
+    };
+    let projected = projected.map_err(HandlerError::Unusable)?;
+    Ok(Some(vendor_row(
+        projected.state,
+        projected.name.unwrap_or_default(),
+        event.occurred_at(),
+    )))
 }
 
 fn vendor_row(state: VendorState, name: String, at: DateTime<Utc>) -> vendor::Model {
@@ -189,6 +184,7 @@ mod tests {
     use blangkon_platform::inbox::{Applied, apply_batch};
     use blangkon_platform::kafka::topics;
     use blangkon_platform::outbox::NewEvent;
+    use blangkon_proto::events as pb;
     use blangkon_proto::vendor as ven;
     use chrono::TimeZone as _;
 
