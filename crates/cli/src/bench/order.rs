@@ -586,6 +586,20 @@ async fn measure_suspension(
             Err(e) => Err(e).context("placing while the vendor's status changed"),
         }
     };
+    // Places every `pause` until an order is taken (or refused), and
+    // answers how long that took.
+    let mut until = async |taken: bool, pause: Duration| -> anyhow::Result<Duration> {
+        let since = Instant::now();
+        while place().await? != Some(taken) {
+            anyhow::ensure!(
+                since.elapsed() < Duration::from_secs(30),
+                "orders were still {} 30 s after the vendor's status changed",
+                if taken { "refused" } else { "taken" }
+            );
+            tokio::time::sleep(pause).await;
+        }
+        Ok(since.elapsed())
+    };
     let mut refused_after = Vec::with_capacity(rounds);
     for _ in 0..rounds {
         vendors
@@ -597,15 +611,7 @@ async fn measure_suspension(
                 },
             )?)
             .await?;
-        let suspended = Instant::now();
-        while place().await? != Some(false) {
-            anyhow::ensure!(
-                suspended.elapsed() < Duration::from_secs(30),
-                "orders were still taken 30 s after the vendor's suspension"
-            );
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-        refused_after.push(suspended.elapsed());
+        refused_after.push(until(false, Duration::from_millis(2)).await?);
         vendors
             .reinstate_vendor(with(
                 &province,
@@ -615,14 +621,7 @@ async fn measure_suspension(
                 },
             )?)
             .await?;
-        let reinstated = Instant::now();
-        while place().await? != Some(true) {
-            anyhow::ensure!(
-                reinstated.elapsed() < Duration::from_secs(30),
-                "orders were still refused 30 s after the vendor's reinstatement"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        until(true, Duration::from_millis(20)).await?;
     }
     refused_after.sort();
     Ok(refused_after)
