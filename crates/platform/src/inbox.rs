@@ -380,6 +380,30 @@ fn check(envelope: &EventEnvelope) -> Result<(), String> {
     Ok(())
 }
 
+/// Records each of `events` as consumed by `consumer_name` with one COPY
+/// (PostgreSQL, see [`crate::bulk`]): for filling an inbox that holds none
+/// of them, as a rebuild into fresh tables does. An event recorded already
+/// fails the whole COPY, which records none.
+pub async fn record_copied<'a>(
+    pool: &sea_orm::sqlx::PgPool,
+    consumer_name: &str,
+    events: impl IntoIterator<Item = &'a ReceivedEvent>,
+) -> Result<u64, DbErr> {
+    let now = Utc::now();
+    let rows: Vec<entity::Model> = events
+        .into_iter()
+        .map(|event| entity::Model {
+            consumer: consumer_name.to_string(),
+            event_id: event.envelope.event_id.clone(),
+            topic: event.topic.clone(),
+            partition: event.partition,
+            offset: event.offset,
+            processed_at: now,
+        })
+        .collect();
+    crate::bulk::copy_models::<entity::Entity>(pool, rows).await
+}
+
 /// Records `event` as consumed by `consumer_name`; false if it already was.
 async fn record(
     txn: &DatabaseTransaction,

@@ -5,6 +5,7 @@
 //! Prometheus metrics and bearer token authentication.
 
 pub mod auth;
+pub mod bulk;
 pub mod caller_limit;
 pub mod db;
 pub mod dead_letters;
