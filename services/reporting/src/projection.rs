@@ -765,14 +765,45 @@ fn order_facts(snapshot: pb::OrderSnapshot) -> Result<OrderFacts, HandlerError> 
 }
 
 /// An order event as the projection applies it.
-struct OrderEvent {
-    event_id: String,
-    previous_status: String,
-    facts: OrderFacts,
+pub(crate) struct OrderEvent {
+    pub(crate) event_id: String,
+    pub(crate) previous_status: String,
+    pub(crate) facts: OrderFacts,
+}
+
+/// What an order event does to the order as the read model holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OrderStep {
+    /// The event's state is not newer than the stored one: nothing moves.
+    Unchanged,
+    /// Not newer, but it brings the moment of payment the stored state
+    /// lacks (a `paid` event delivered after `completed`).
+    Paid(DateTime<Utc>),
+    /// The event's state supersedes the stored one, or there was none: it
+    /// stands now.
+    Supersedes,
+}
+
+/// How `incoming` applies to the order as `stored`. When it supersedes,
+/// `incoming` takes the moment of payment already known: that moment is
+/// kept from the `paid` event whenever it comes, even after `completed`.
+/// The one rule of the live projection and of a rebuild's fold.
+pub(crate) fn order_step(stored: Option<&OrderFacts>, incoming: &mut OrderFacts) -> OrderStep {
+    let paid_at = stored.and_then(|s| s.paid_at).or(incoming.paid_at);
+    match stored {
+        Some(stored) if !incoming.supersedes(stored) => match paid_at {
+            Some(at) if stored.paid_at.is_none() => OrderStep::Paid(at),
+            _ => OrderStep::Unchanged,
+        },
+        _ => {
+            incoming.paid_at = paid_at;
+            OrderStep::Supersedes
+        }
+    }
 }
 
 /// `event` as an order event, checked; `None` for an event of another kind.
-fn order_event(event: &ReceivedEvent) -> Result<Option<OrderEvent>, HandlerError> {
+pub(crate) fn order_event(event: &ReceivedEvent) -> Result<Option<OrderEvent>, HandlerError> {
     let snapshot = match event.envelope.event_type.as_str() {
         "blangkon.events.v1.OrderPlaced" => event.message::<pb::OrderPlaced>()?.order,
         "blangkon.events.v1.OrderStatusChanged" => event.message::<pb::OrderStatusChanged>()?.order,
@@ -815,20 +846,17 @@ impl Projection {
         } in run
         {
             let stored = current.get(&incoming.order_id);
-            // The moment of payment is kept from the `paid` event whenever
-            // it comes, even after `completed`.
-            let paid_at = stored.and_then(|s| s.paid_at).or(incoming.paid_at);
-            match stored {
-                Some(stored) if !incoming.supersedes(stored) => {
-                    if stored.paid_at.is_none() && paid_at.is_some() {
+            match order_step(stored, &mut incoming) {
+                OrderStep::Unchanged => {}
+                OrderStep::Paid(at) => {
+                    if let Some(stored) = stored {
                         let mut kept = stored.clone();
-                        kept.paid_at = paid_at;
+                        kept.paid_at = Some(at);
                         changed.insert(kept.order_id.clone(), kept.clone());
                         current.insert(kept.order_id.clone(), kept);
                     }
                 }
-                _ => {
-                    incoming.paid_at = paid_at;
+                OrderStep::Supersedes => {
                     for c in figures::change(stored, &incoming) {
                         let key = (c.dimension.as_str().to_string(), c.key.clone());
                         moves.moved_at.insert(key, incoming.changed_at);

@@ -18,13 +18,14 @@ use blangkon_proto::vendor::{LegalForm, Scale, VendorStatus};
 use blangkon_reporting::api::ReportingApi;
 use blangkon_reporting::domain::red_flags::{RedFlag, Thresholds};
 use blangkon_reporting::projection::{CONSUMER, Projection, settle_red_flags};
+use blangkon_reporting::rebuild::{Rebuild, RebuildOutcome};
 use blangkon_reporting::settings::ReportingSettings;
 use blangkon_reporting::store::migrations::Migrator;
 use blangkon_reporting::store::red_flags::{self, FlagFilter};
 use blangkon_testkit::TestDatabase;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use proptest::prelude::*;
-use sea_orm::TransactionTrait;
+use sea_orm::{DatabaseConnection, TransactionTrait};
 use tonic::Request;
 
 const REGENCIES: [(&str, &str); 2] = [("33.74", "Kota Semarang"), ("33.22", "Kab. Semarang")];
@@ -230,20 +231,20 @@ fn touchy() -> Thresholds {
     }
 }
 
-/// Everything the public reads once `events` are applied, `batch` a
-/// transaction: the summary, every breakdown, the ledger, the red flags;
-/// and whether recomputing every flag from the read model changes none
-/// (what followed each event is what the rules give).
-async fn figures(
-    events: &[ReceivedEvent],
-    batch: usize,
-) -> (
+/// Everything the public reads from a read model: the summary, every
+/// breakdown, the ledger, the red flags; and whether recomputing every
+/// flag from the read model changes none (what followed each event is
+/// what the rules give).
+type Figures = (
     pb::Summary,
     Vec<pb::Breakdown>,
     pb::ListTransactionsResponse,
     Vec<RedFlag>,
     bool,
-) {
+);
+
+/// The [`Figures`] once `events` are applied, `batch` a transaction.
+async fn figures(events: &[ReceivedEvent], batch: usize) -> Figures {
     let test_db = TestDatabase::sqlite();
     let db = test_db.connect().await;
     blangkon_platform::db::migrate::<Migrator>(&db)
@@ -263,6 +264,34 @@ async fn figures(
                 .unwrap();
         }
     }
+    reads(db).await
+}
+
+/// The [`Figures`] after a rebuild from `events`, read `batch` at a time,
+/// of a read model that held something else (the first of them, applied
+/// live): on PostgreSQL (CI) fresh tables loaded with COPY and swapped in,
+/// on SQLite a replay in place.
+async fn rebuilt(events: &[ReceivedEvent], batch: usize) -> (Figures, RebuildOutcome) {
+    let test_db = TestDatabase::new().await;
+    let db = test_db.connect().await;
+    blangkon_platform::db::migrate::<Migrator>(&db)
+        .await
+        .unwrap();
+    let live = Projection::replaying().with_red_flags(touchy());
+    for events in events[..events.len() / 2].chunks(3) {
+        inbox::apply_batch(&db, CONSUMER, &live, events)
+            .await
+            .unwrap();
+    }
+    let mut rebuild = Rebuild::begin(&db).await.unwrap();
+    for events in events.chunks(batch) {
+        rebuild.take(events.to_vec()).await.unwrap();
+    }
+    let outcome = rebuild.finish(&touchy()).await.unwrap();
+    (reads(db).await, outcome)
+}
+
+async fn reads(db: DatabaseConnection) -> Figures {
     while settle_red_flags(&db, &touchy()).await.unwrap() > 0 {}
     let mut flags = red_flags::list_flags(&db, &FlagFilter::default(), None, 10_000)
         .await
@@ -330,6 +359,34 @@ fn plans() -> impl Strategy<Value = Vec<OrderPlan>> {
     )
 }
 
+/// A plan, and how Kafka delivers its events: their order, those
+/// delivered again (as they were or under a new id), and the batch size.
+type Delivery = (
+    Vec<OrderPlan>,
+    Vec<usize>,
+    Vec<(prop::sample::Index, bool)>,
+    usize,
+);
+
+fn deliveries() -> impl Strategy<Value = Delivery> {
+    plans().prop_flat_map(|plan| {
+        let n = events_of(&plan).len();
+        (
+            Just(plan),
+            Just((0..n).collect::<Vec<usize>>()).prop_shuffle(),
+            prop::collection::vec((any::<prop::sample::Index>(), any::<bool>()), 0..8),
+            1..=n + 8,
+        )
+    })
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: 24,
@@ -338,28 +395,42 @@ proptest! {
 
     #[test]
     fn any_order_duplicates_and_batches_give_the_same_figures(
-        (plan, order, again, batch) in plans().prop_flat_map(|plan| {
-            let n = events_of(&plan).len();
-            (
-                Just(plan),
-                Just((0..n).collect::<Vec<usize>>()).prop_shuffle(),
-                prop::collection::vec((any::<prop::sample::Index>(), any::<bool>()), 0..8),
-                1..=n + 8,
-            )
-        })
+        (plan, order, again, batch) in deliveries()
     ) {
         let events = events_of(&plan);
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let (once, delivered) = runtime.block_on(async {
+        let (once, delivered) = runtime().block_on(async {
             let once = figures(&events, 1).await;
             let delivered = figures(&delivery(&events, &order, &again), batch).await;
             (once, delivered)
         });
         prop_assert!(once.4, "the flags followed in order are the rules' flags");
         prop_assert_eq!(once, delivered);
+    }
+}
+
+proptest! {
+    // Each case makes a PostgreSQL database in CI, and rebuilds it.
+    #![proptest_config(ProptestConfig {
+        cases: 10,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn a_rebuild_from_any_delivery_gives_the_figures_of_the_live_projection(
+        (plan, order, again, batch) in deliveries()
+    ) {
+        let events = events_of(&plan);
+        let delivered = delivery(&events, &order, &again);
+        let (once, (rebuilt, outcome)) = runtime().block_on(async {
+            (figures(&events, 1).await, rebuilt(&delivered, batch).await)
+        });
+        prop_assert_eq!(outcome.records as usize, delivered.len());
+        prop_assert_eq!(
+            (outcome.applied + outcome.duplicates) as usize,
+            delivered.len(),
+            "{}", outcome
+        );
+        prop_assert_eq!(once, rebuilt);
     }
 }
 
@@ -448,4 +519,195 @@ async fn a_batch_writes_the_analyst_records_applying_one_at_a_time_would() {
     for (key, last) in &one_by_one.1 {
         assert_eq!(batched.1[key], *last, "{key}");
     }
+}
+
+/// `sql`'s rows on PostgreSQL, each as its JSON text, sorted.
+async fn rows_of(db: &DatabaseConnection, sql: &str) -> Vec<String> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let mut rows: Vec<String> = db
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!("SELECT row_to_json(t)::text AS row FROM ({sql}) t"),
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get("", "row").unwrap())
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// Every table a rebuild writes, as rows. Running totals and counts at
+/// zero are left out: the live projection keeps a figure it moved back to
+/// zero or not, by how its batches fell. The inbox without the time it
+/// applied each event.
+async fn read_model(db: &DatabaseConnection) -> BTreeMap<&'static str, Vec<String>> {
+    let mut tables = BTreeMap::new();
+    for (table, sql) in [
+        ("orders", "SELECT * FROM orders"),
+        ("order_items", "SELECT * FROM order_items"),
+        ("order_versions", "SELECT * FROM order_versions"),
+        (
+            "order_totals",
+            "SELECT * FROM order_totals WHERE orders <> 0 OR value <> 0",
+        ),
+        (
+            "order_totals_all",
+            "SELECT * FROM order_totals_all WHERE orders <> 0 OR value <> 0",
+        ),
+        (
+            "listed_counts",
+            "SELECT * FROM listed_counts WHERE listed <> 0",
+        ),
+        ("vendors", "SELECT * FROM vendors"),
+        ("products", "SELECT * FROM products"),
+        ("regencies", "SELECT * FROM regencies"),
+        ("trainings", "SELECT * FROM trainings"),
+        ("watermark", "SELECT * FROM watermark"),
+        (
+            "red_flags",
+            "SELECT flag_id, kind, basis, scope, order_ids, order_count, amount, reference, group_size \
+             FROM red_flags",
+        ),
+        (
+            "inbox",
+            "SELECT consumer, event_id, topic, partition, \"offset\" FROM inbox",
+        ),
+    ] {
+        tables.insert(table, rows_of(db, sql).await);
+    }
+    tables
+}
+
+/// Schemas a rebuild made and did not drop.
+async fn rebuild_schemas(db: &DatabaseConnection) -> Vec<String> {
+    rows_of(
+        db,
+        "SELECT nspname FROM pg_namespace WHERE nspname LIKE '%\\_rebuild' \
+         OR nspname LIKE '%\\_retired'",
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_rebuild_on_postgres_swaps_fresh_tables_in_whole_or_not_at_all() {
+    const TEST: &str = "a_rebuild_on_postgres_swaps_fresh_tables_in_whole_or_not_at_all";
+    let (Some(live_db), Some(rebuilt_db)) = (
+        TestDatabase::postgres(TEST).await,
+        TestDatabase::postgres(TEST).await,
+    ) else {
+        return;
+    };
+    let plan: Vec<OrderPlan> = (0..10)
+        .map(|n| {
+            (
+                n % PRODUCTS.len(),
+                1 + n as i64,
+                n % FATES.len(),
+                n as i64 % 4,
+            )
+        })
+        .collect();
+    // As Kafka may deliver them: newest first, some twice, one again
+    // under a new id (a producer's retry), and one the projection refuses.
+    let mut events = events_of(&plan);
+    events.reverse();
+    let again: Vec<ReceivedEvent> = events.iter().step_by(4).cloned().collect();
+    let mut retried = events[0].clone();
+    retried.envelope.event_id = uuid::Uuid::now_v7().to_string();
+    let refused = event(
+        "blangkon.order.events.v1",
+        "01934a1e-0000-7000-8000-0000000000ff",
+        start(),
+        &ev::OrderPlaced {
+            order: Some(ev::OrderSnapshot {
+                order_id: "01934a1e-0000-7000-8000-0000000000ff".into(),
+                status: "lost".into(),
+                placed_at: Some(to_timestamp(start())),
+                changed_at: Some(to_timestamp(start())),
+                ..Default::default()
+            }),
+        },
+    );
+    let duplicates = again.len();
+    events.extend(again);
+    events.push(retried);
+    events.push(refused.clone());
+
+    // The live projection, a batch of seven at a time.
+    let live = live_db.connect().await;
+    blangkon_platform::db::migrate::<Migrator>(&live)
+        .await
+        .unwrap();
+    let projection = Projection::replaying().with_red_flags(touchy());
+    for batch in events.chunks(7) {
+        inbox::apply_batch(&live, CONSUMER, &projection, batch)
+            .await
+            .unwrap();
+    }
+    while settle_red_flags(&live, &touchy()).await.unwrap() > 0 {}
+    let expected = read_model(&live).await;
+    assert!(!expected["order_versions"].is_empty());
+    assert!(!expected["red_flags"].is_empty());
+
+    // A read model that holds something else: a few of the orders, and
+    // what a killed rebuild left behind.
+    let db = rebuilt_db.connect().await;
+    blangkon_platform::db::migrate::<Migrator>(&db)
+        .await
+        .unwrap();
+    inbox::apply_batch(&db, CONSUMER, &projection, &events_of(&plan[..3]))
+        .await
+        .unwrap();
+    use sea_orm::ConnectionTrait as _;
+    db.execute_unprepared(
+        "CREATE SCHEMA public_rebuild; CREATE TABLE public_rebuild.orders (x int)",
+    )
+    .await
+    .unwrap();
+
+    // Abandoned half-way: the read model in use stands as it was.
+    let before = read_model(&db).await;
+    let mut rebuild = Rebuild::begin(&db).await.unwrap();
+    rebuild.take(events[..20].to_vec()).await.unwrap();
+    rebuild.abandon().await;
+    assert_eq!(read_model(&db).await, before);
+    assert_eq!(rebuild_schemas(&db).await, Vec::<String>::new());
+
+    // Rebuilt from the whole delivery, five records a read.
+    let mut rebuild = Rebuild::begin(&db).await.unwrap();
+    for batch in events.chunks(5) {
+        rebuild.take(batch.to_vec()).await.unwrap();
+    }
+    let outcome = rebuild.finish(&touchy()).await.unwrap();
+    assert_eq!(outcome.records as usize, events.len(), "{outcome}");
+    assert_eq!(outcome.duplicates as usize, duplicates, "{outcome}");
+    assert_eq!(outcome.skipped, 1, "the refused event: {outcome}");
+    assert_eq!(
+        outcome.applied as usize,
+        events.len() - duplicates - 1,
+        "{outcome}"
+    );
+    let rebuilt = read_model(&db).await;
+    for (table, rows) in &expected {
+        assert_eq!(rebuilt[table], *rows, "{table}");
+    }
+    assert_eq!(rebuild_schemas(&db).await, Vec::<String>::new());
+    // The refused event is set aside once, in the service's dead letters.
+    let letters = rows_of(
+        &db,
+        &format!(
+            "SELECT event_id FROM dead_letters WHERE event_id = '{}'",
+            refused.envelope.event_id
+        ),
+    )
+    .await;
+    assert_eq!(letters.len(), 1);
+    // The live projection goes on from the rebuilt read model: an event
+    // it applied is a duplicate.
+    let applied = inbox::apply(&db, CONSUMER, &projection, &events[0])
+        .await
+        .unwrap();
+    assert_eq!(applied, inbox::Applied::Duplicate);
 }

@@ -26,6 +26,22 @@ pub struct ReleaseAfter {
     pub version: i64,
 }
 
+/// The row that keeps an order's version as `facts` stand.
+pub fn version_row(facts: &OrderFacts) -> order_version::Model {
+    order_version::Model {
+        order_id: facts.order_id.clone(),
+        version: facts.version,
+        status: facts.status,
+        // Microseconds, as PostgreSQL keeps them, on SQLite too: the
+        // release cursor is in microseconds, and a finer time would
+        // repeat its row.
+        changed_at: facts.changed_at.trunc_subsecs(6),
+        changed_day: calendar::day_of(facts.changed_at),
+        bast_date: facts.bast_date.clone(),
+        paid_at: facts.paid_at,
+    }
+}
+
 /// Keeps each of `orders` as the version it is, once: a version seen
 /// before changes nothing. A statement per thousand versions.
 pub async fn save_order_versions(
@@ -33,18 +49,9 @@ pub async fn save_order_versions(
     orders: &[&OrderFacts],
 ) -> Result<(), DbErr> {
     for chunk in orders.chunks(1_000) {
-        let rows = chunk.iter().map(|facts| order_version::ActiveModel {
-            order_id: Set(facts.order_id.clone()),
-            version: Set(facts.version),
-            status: Set(facts.status),
-            // Microseconds, as PostgreSQL keeps them, on SQLite too: the
-            // release cursor is in microseconds, and a finer time would
-            // repeat its row.
-            changed_at: Set(facts.changed_at.trunc_subsecs(6)),
-            changed_day: Set(calendar::day_of(facts.changed_at)),
-            bast_date: Set(facts.bast_date.clone()),
-            paid_at: Set(facts.paid_at),
-        });
+        let rows = chunk
+            .iter()
+            .map(|facts| order_version::ActiveModel::from(version_row(facts)));
         // A version twice in one statement is kept once too.
         order_version::Entity::insert_many(rows)
             .on_conflict(

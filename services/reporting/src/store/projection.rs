@@ -108,6 +108,47 @@ pub async fn find_orders(
 /// well under PostgreSQL's 65,535 parameters.
 const ROWS_PER_STATEMENT: usize = 1_000;
 
+/// An order's row, as `facts` leave it.
+pub fn order_row(facts: &OrderFacts) -> order::Model {
+    order::Model {
+        order_id: facts.order_id.clone(),
+        version: facts.version,
+        status: facts.status,
+        buyer_work_unit: facts.buyer_work_unit.clone(),
+        buyer_regency: facts.buyer_regency.clone(),
+        vendor_id: facts.vendor_id.clone(),
+        vendor_name: facts.vendor_name.clone(),
+        vendor_regency: facts.vendor_regency.clone(),
+        legal_form: facts.legal_form.clone(),
+        scale: facts.scale.clone(),
+        total: facts.total,
+        placed_at: facts.placed_at,
+        placed_day: facts.placed_day(),
+        changed_at: facts.changed_at,
+        bast_date: facts.bast_date.clone(),
+        paid_at: facts.paid_at,
+    }
+}
+
+/// The rows of an order's items, in line order.
+pub fn item_rows(facts: &OrderFacts) -> impl Iterator<Item = order_item::Model> + '_ {
+    facts
+        .items
+        .iter()
+        .enumerate()
+        .map(|(line, i)| order_item::Model {
+            order_id: facts.order_id.clone(),
+            line: line as i32,
+            product_id: i.product_id.clone(),
+            name: i.name.clone(),
+            category_code: i.category_code.clone(),
+            unit: i.unit.clone(),
+            quantity: i.quantity,
+            unit_price: i.unit_price,
+            line_total: i.line_total,
+        })
+}
+
 /// Stores each order's state, a statement per thousand orders, and the
 /// items of those marked first (an order's lines never change after
 /// placing, so they are written with its first state only).
@@ -116,24 +157,9 @@ pub async fn save_orders(
     orders: &[(&OrderFacts, bool)],
 ) -> Result<(), DbErr> {
     for chunk in orders.chunks(ROWS_PER_STATEMENT) {
-        let rows = chunk.iter().map(|(facts, _)| order::ActiveModel {
-            order_id: Set(facts.order_id.clone()),
-            version: Set(facts.version),
-            status: Set(facts.status),
-            buyer_work_unit: Set(facts.buyer_work_unit.clone()),
-            buyer_regency: Set(facts.buyer_regency.clone()),
-            vendor_id: Set(facts.vendor_id.clone()),
-            vendor_name: Set(facts.vendor_name.clone()),
-            vendor_regency: Set(facts.vendor_regency.clone()),
-            legal_form: Set(facts.legal_form.clone()),
-            scale: Set(facts.scale.clone()),
-            total: Set(facts.total),
-            placed_at: Set(facts.placed_at),
-            placed_day: Set(facts.placed_day()),
-            changed_at: Set(facts.changed_at),
-            bast_date: Set(facts.bast_date.clone()),
-            paid_at: Set(facts.paid_at),
-        });
+        let rows = chunk
+            .iter()
+            .map(|(facts, _)| order::ActiveModel::from(order_row(facts)));
         use order::Column::*;
         order::Entity::insert_many(rows)
             .on_conflict(
@@ -147,23 +173,8 @@ pub async fn save_orders(
     let items: Vec<order_item::ActiveModel> = orders
         .iter()
         .filter(|(_, first)| *first)
-        .flat_map(|(facts, _)| {
-            facts
-                .items
-                .iter()
-                .enumerate()
-                .map(|(line, i)| order_item::ActiveModel {
-                    order_id: Set(facts.order_id.clone()),
-                    line: Set(line as i32),
-                    product_id: Set(i.product_id.clone()),
-                    name: Set(i.name.clone()),
-                    category_code: Set(i.category_code.clone()),
-                    unit: Set(i.unit.clone()),
-                    quantity: Set(i.quantity),
-                    unit_price: Set(i.unit_price),
-                    line_total: Set(i.line_total),
-                })
-        })
+        .flat_map(|(facts, _)| item_rows(facts))
+        .map(order_item::ActiveModel::from)
         .collect();
     for chunk in items.chunks(ROWS_PER_STATEMENT) {
         order_item::Entity::insert_many(chunk.iter().cloned())
@@ -294,26 +305,30 @@ pub async fn add_listed(
     Ok(())
 }
 
-/// Empties the read model, the inbox and the outbox: the start of a
-/// rebuild.
+/// The tables a rebuild builds anew: the read model and the inbox that
+/// records what it applied. The outbox, the dead letters and the
+/// migrations' record are the service's, not the read model's.
+pub const READ_MODEL_TABLES: [&str; 15] = [
+    "red_flags",
+    "red_flag_rules",
+    "red_flag_dirty",
+    "listed_counts",
+    "order_totals",
+    "order_totals_all",
+    "order_items",
+    "order_versions",
+    "orders",
+    "products",
+    "trainings",
+    "vendors",
+    "regencies",
+    "watermark",
+    "inbox",
+];
+
+/// Empties the read model and the inbox: the start of a rebuild in place.
 pub async fn clear(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
-    for table in [
-        "red_flags",
-        "red_flag_rules",
-        "red_flag_dirty",
-        "listed_counts",
-        "order_totals",
-        "order_totals_all",
-        "order_items",
-        "order_versions",
-        "orders",
-        "products",
-        "trainings",
-        "vendors",
-        "regencies",
-        "watermark",
-        "inbox",
-    ] {
+    for table in READ_MODEL_TABLES {
         conn.execute_unprepared(&format!("DELETE FROM {table}"))
             .await?;
     }
