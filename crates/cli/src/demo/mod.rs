@@ -378,6 +378,13 @@ impl Suite {
     async fn reported(&self, plan: &Plan) -> anyhow::Result<rep::Summary> {
         let counted = plan.orders.iter().filter(|o| o.outcome.counts()).count() as i64;
         let trained = plan.vendors.iter().filter(|v| v.trained).count() as i64;
+        // Every order in the status it ends in: a count of transactions
+        // alone is reached early by an order still placed that the plan
+        // rejects, while another's events are on their way.
+        let mut ending: std::collections::BTreeMap<&str, i64> = Default::default();
+        for order in &plan.orders {
+            *ending.entry(order.outcome.status()).or_default() += 1;
+        }
         let started = Instant::now();
         loop {
             let mut client = self.reporting.clone();
@@ -386,7 +393,23 @@ impl Suite {
                 .await
                 .map_err(|s| anyhow::anyhow!("reading the summary: {}", s.message()))?
                 .into_inner();
-            let complete = summary.transactions >= counted
+            let by_status = client
+                .get_breakdown(rep::GetBreakdownRequest {
+                    dimension: rep::Dimension::Status as i32,
+                    page_size: 100,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|s| anyhow::anyhow!("reading the orders by status: {}", s.message()))?
+                .into_inner();
+            let ended = ending.iter().all(|(status, n)| {
+                by_status
+                    .rows
+                    .iter()
+                    .any(|row| row.key == *status && row.orders >= *n)
+            });
+            let complete = ended
+                && summary.transactions >= counted
                 && summary.vendors_total >= plan.vendors.len() as i64
                 && summary.vendors_trained >= trained
                 && summary.products_listed >= plan.products.len() as i64;

@@ -194,6 +194,19 @@ impl Outcome {
     pub fn counts(self) -> bool {
         !matches!(self, Outcome::Rejected | Outcome::Cancelled)
     }
+
+    /// The status the order ends in, as reporting keys its breakdown by
+    /// status.
+    pub fn status(self) -> &'static str {
+        match self {
+            Outcome::Rejected => "rejected",
+            Outcome::Cancelled => "cancelled",
+            Outcome::Shipped => "shipped",
+            Outcome::Received => "received",
+            Outcome::Paid => "paid",
+            Outcome::Completed => "completed",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
