@@ -44,6 +44,12 @@ else
   done
 fi
 
+# FUZZ_BUILD_ONLY=1: the targets built, none run (CI builds them while
+# its tests run, and runs them after).
+if [ "${FUZZ_BUILD_ONLY:-0}" = 1 ]; then
+  exit 0
+fi
+
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 for target in "${targets[@]}"; do
