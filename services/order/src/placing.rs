@@ -32,7 +32,7 @@ use crate::error::{OrderError, Result};
 use crate::events::{self, Transition};
 use crate::peers::Peers;
 use crate::policy;
-use crate::store::{self, BuyerKey, idempotency, item, order};
+use crate::store::{self, BuyerKey, Leasing, idempotency, item, order};
 use crate::vendors::{self, Seller};
 
 /// An order as stored: its row, its items in product id order, its history.
@@ -235,33 +235,32 @@ impl Placer {
         let buyer = &policy::place_orders(who)?;
         let key = &buyer_key(buyer, &request.key);
         let hash = request.hash();
-        if let Some(existing) = store::find_key(&self.db, key).await? {
-            return self.replay(&existing, request, &hash).await;
-        }
-        // Calls with one key share one reservation, so only one of them at
-        // a time may reserve or give stock back: the others are told to
-        // retry (and then get the order). The lease is also the record that
-        // lets the sweeper give back the stock of a placing this process
-        // never finishes.
+        // A key an order was placed with answers that order. Otherwise calls
+        // with one key share one reservation, so only one of them at a time
+        // may reserve or give stock back: the others are told to retry (and
+        // then get the order). The lease is also the record that lets the
+        // sweeper give back the stock of a placing this process never
+        // finishes. Both in one statement (PostgreSQL).
         let reservation = reservation_id(key);
         let started = now();
-        let leased = store::lease_attempt(
-            &self.db,
-            store::attempt::Model {
-                buyer_regency: key.regency.clone(),
-                work_unit: key.work_unit.clone(),
-                key: key.key.clone(),
-                reservation_id: reservation.clone(),
-                started_at: started,
-            },
-            started - self.placing_lease,
-        )
-        .await?;
-        if !leased {
-            return Err(OrderError::InProgress(format!(
-                "an order with idempotency key {} is being placed by another call; retry",
-                key.key
-            )));
+        let attempt = store::attempt::Model {
+            buyer_regency: key.regency.clone(),
+            work_unit: key.work_unit.clone(),
+            key: key.key.clone(),
+            reservation_id: reservation.clone(),
+            started_at: started,
+        };
+        match store::lease_unless_placed(&self.db, key, attempt, started - self.placing_lease)
+            .await?
+        {
+            Leasing::Placed(existing) => return self.replay(&existing, request, &hash).await,
+            Leasing::Busy => {
+                return Err(OrderError::InProgress(format!(
+                    "an order with idempotency key {} is being placed by another call; retry",
+                    key.key
+                )));
+            }
+            Leasing::Leased => {}
         }
         let reserved = match self.peers.reserve(&reservation, &request.lines).await {
             Ok(reserved) => reserved,

@@ -118,6 +118,87 @@ pub async fn lease_attempt(
     Ok(conn.query_all(&upsert).await?.len() == 1)
 }
 
+/// What a placing found when it asked for its key's lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Leasing {
+    /// An order was placed with the key already.
+    Placed(idempotency::Model),
+    /// This call holds the lease.
+    Leased,
+    /// Another call with the key holds a lease that may still be running.
+    Busy,
+}
+
+/// The lookup of a key and its lease in one PostgreSQL statement: the
+/// attempt is recorded only if no order was placed with the key, and
+/// replaces a recorded one only if it started before the live leases.
+/// Answers one row: how many attempts it recorded (0 or 1) and the key's
+/// row, if an order was placed with it.
+const LEASE_UNLESS_PLACED: &str = "\
+WITH placed AS (\
+    SELECT * FROM idempotency_keys WHERE buyer_regency = $1 AND work_unit = $2 AND key = $3\
+), leased AS (\
+    INSERT INTO placing_attempts (buyer_regency, work_unit, key, reservation_id, started_at) \
+    SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM placed) \
+    ON CONFLICT (buyer_regency, work_unit, key) DO UPDATE \
+    SET reservation_id = excluded.reservation_id, started_at = excluded.started_at \
+    WHERE placing_attempts.started_at < $6 \
+    RETURNING 1\
+) \
+SELECT (SELECT count(*) FROM leased) AS leased, placed.* \
+FROM (SELECT 1) AS one LEFT JOIN placed ON true";
+
+/// The order placed with `key`, if one was; otherwise takes the key's
+/// placing lease as [`lease_attempt`] does, recording `row`. On PostgreSQL
+/// one statement, so a placing makes one round trip before it reserves;
+/// on SQLite the lookup, then the lease.
+pub async fn lease_unless_placed(
+    conn: &impl ConnectionTrait,
+    key: &BuyerKey,
+    row: attempt::Model,
+    live_since: chrono::DateTime<chrono::Utc>,
+) -> Result<Leasing, DbErr> {
+    use sea_orm::{DbBackend, FromQueryResult, Statement};
+    if conn.get_database_backend() != DbBackend::Postgres {
+        if let Some(placed) = find_key(conn, key).await? {
+            return Ok(Leasing::Placed(placed));
+        }
+        let leased = lease_attempt(conn, row, live_since).await?;
+        return Ok(if leased {
+            Leasing::Leased
+        } else {
+            Leasing::Busy
+        });
+    }
+    let answer = conn
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            LEASE_UNLESS_PLACED,
+            [
+                key.regency.clone().into(),
+                key.work_unit.clone().into(),
+                key.key.clone().into(),
+                row.reservation_id.into(),
+                row.started_at.into(),
+                live_since.into(),
+            ],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom("the placing lease statement answered no row".into()))?;
+    let placed: Option<String> = answer.try_get("", "order_id")?;
+    if placed.is_some() {
+        return Ok(Leasing::Placed(idempotency::Model::from_query_result(
+            &answer, "",
+        )?));
+    }
+    let leased: i64 = answer.try_get("", "leased")?;
+    Ok(if leased > 0 {
+        Leasing::Leased
+    } else {
+        Leasing::Busy
+    })
+}
+
 fn forget_attempt_statement(key: &BuyerKey) -> DeleteStatement {
     attempt::Entity::delete_many()
         .filter(attempt::Column::BuyerRegency.eq(key.regency.as_str()))
