@@ -139,7 +139,8 @@ impl Catalog {
         // The common case is one round of conditional writes; only a
         // refusal or a retry pays for the reads that explain it.
         let mut taking = self.take_stock(&reservation_id, &lines, Write::New).await?;
-        // Bounded: each round follows a concurrent change of the same id.
+        // Bounded: each round follows a concurrent change of the same id,
+        // or of a line's product or vendor.
         for _ in 0..3 {
             let existing = match taking {
                 Taking::Reserved(rows) => {
@@ -151,10 +152,20 @@ impl Catalog {
                 Taking::Refused(line) => {
                     // A retry may find its stock gone to its own first call.
                     let existing = store::reservation_lines(&self.db, &reservation_id).await?;
-                    if existing.is_empty()
-                        || existing.iter().all(|r| r.status != ReservationStatus::Held)
-                    {
-                        return Err(self.why_refused(line, &lines[line]).await?);
+                    if existing.iter().all(|r| r.status != ReservationStatus::Held) {
+                        match self.why_refused(line, &lines[line]).await? {
+                            // Nothing refuses the line now: a change came
+                            // in between (the vendor reinstated, the
+                            // product restocked): take the stock again.
+                            CatalogError::Busy(_) if existing.is_empty() => {
+                                taking =
+                                    self.take_stock(&reservation_id, &lines, Write::New).await?;
+                                continue;
+                            }
+                            // Released: held again below.
+                            CatalogError::Busy(_) => {}
+                            refused => return Err(refused),
+                        }
                     }
                     existing
                 }
@@ -178,7 +189,7 @@ impl Catalog {
                 .await?;
         }
         Err(CatalogError::Busy(format!(
-            "reservation {reservation_id} is being changed by concurrent calls; retry"
+            "reservation {reservation_id} or its products are being changed by concurrent calls; retry"
         )))
     }
 
