@@ -102,6 +102,13 @@ fn base_config(settings: &KafkaSettings, client_suffix: &str) -> ClientConfig {
     for (key, value) in settings.security.properties() {
         config.set(key, value);
     }
+    config
+}
+
+/// The operator's own librdkafka properties (`kafka.properties`), set last
+/// so that they override what the code chose for a client (a producer's
+/// `linger.ms`, a consumer's `fetch.wait.max.ms`).
+fn with_operator_properties(mut config: ClientConfig, settings: &KafkaSettings) -> ClientConfig {
     for (key, value) in settings.librdkafka_properties() {
         config.set(key, value);
     }
@@ -114,15 +121,20 @@ pub fn idempotent_producer(
     settings: &KafkaSettings,
     client_suffix: &str,
 ) -> Result<FutureProducer, KafkaError> {
-    base_config(settings, client_suffix)
+    producer_config(settings, client_suffix).create()
+}
+
+fn producer_config(settings: &KafkaSettings, client_suffix: &str) -> ClientConfig {
+    let mut config = base_config(settings, client_suffix);
+    config
         .set("enable.idempotence", "true")
         .set("acks", "all")
         .set("linger.ms", "5")
         .set(
             "message.timeout.ms",
             settings.delivery_timeout_ms.to_string(),
-        )
-        .create()
+        );
+    with_operator_properties(config, settings)
 }
 
 /// How often a consumer's client reports its statistics (and so its lag).
@@ -196,7 +208,12 @@ pub fn consumer(
     group_id: &str,
     lags: PartitionLags,
 ) -> Result<GroupConsumer, KafkaError> {
-    base_config(settings, group_id)
+    consumer_config(settings, group_id).create_with_context(lags)
+}
+
+fn consumer_config(settings: &KafkaSettings, group_id: &str) -> ClientConfig {
+    let mut config = base_config(settings, group_id);
+    config
         .set("group.id", group_id)
         .set("enable.auto.commit", "true")
         .set("auto.commit.interval.ms", "1000")
@@ -213,8 +230,8 @@ pub fn consumer(
         .set(
             "statistics.interval.ms",
             STATISTICS_INTERVAL.as_millis().to_string(),
-        )
-        .create_with_context(lags)
+        );
+    with_operator_properties(config, settings)
 }
 
 /// How far a consumer group has got through its topics.
@@ -277,7 +294,8 @@ pub async fn ensure_topics(
     settings: &KafkaSettings,
     specs: &[TopicSpec<'_>],
 ) -> Result<(), KafkaError> {
-    let admin: AdminClient<DefaultClientContext> = base_config(settings, "admin").create()?;
+    let admin: AdminClient<DefaultClientContext> =
+        with_operator_properties(base_config(settings, "admin"), settings).create()?;
     let names: Vec<String> = specs.iter().map(|s| settings.topic(s.name)).collect();
     let topics: Vec<NewTopic<'_>> = specs
         .iter()
@@ -355,8 +373,9 @@ pub struct KafkaSettings {
     /// How the clients authenticate and encrypt.
     #[serde(default)]
     pub security: KafkaSecurity,
-    /// Any other librdkafka property, for every client of the service
-    /// (`"socket.keepalive.enable" = "true"`). In the environment
+    /// Any other librdkafka property, for every client of the service,
+    /// over what the service sets itself (`"socket.keepalive.enable" =
+    /// "true"`, `"linger.ms" = "0"`). In the environment
     /// underscores stand for the dots: `…__KAFKA__PROPERTIES__SOCKET_KEEPALIVE_ENABLE`.
     #[serde(default)]
     pub properties: BTreeMap<String, String>,
@@ -573,6 +592,22 @@ impl Default for KafkaSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_operators_properties_override_the_clients_own() {
+        let mut settings = KafkaSettings::default();
+        for (key, value) in [("linger_ms", "0"), ("fetch_wait_max_ms", "10")] {
+            settings.properties.insert(key.into(), value.into());
+        }
+        let producer = producer_config(&settings, "test");
+        assert_eq!(producer.get("linger.ms"), Some("0"));
+        assert_eq!(producer.get("acks"), Some("all"));
+        let consumer = consumer_config(&settings, "test");
+        assert_eq!(consumer.get("fetch.wait.max.ms"), Some("10"));
+        assert_eq!(consumer.get("enable.auto.offset.store"), Some("false"));
+        let untouched = consumer_config(&KafkaSettings::default(), "test");
+        assert_eq!(untouched.get("fetch.wait.max.ms"), Some("50"));
+    }
 
     #[tokio::test]
     async fn clients_speak_tls_and_scram() {
