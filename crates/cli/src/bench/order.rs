@@ -5,7 +5,7 @@
 //! then a placing's own steps alone (the stock reservation over gRPC, and
 //! for the vendor check, answered from the order service's projection, a
 //! raw primary-key read) and the bound they set together with one raw
-//! write. Last, how soon after a vendor's suspension its orders are
+//! write, with and without the buyer's own authenticated call. Last, how soon after a vendor's suspension its orders are
 //! refused, which the projection's lag decides.
 
 use std::sync::{Arc, OnceLock};
@@ -181,6 +181,7 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<Vec<Figure>> {
         let raw_writes = measure_raw(&raw, workers, seconds).await?;
         let lookups = measure_raw_read(&raw, workers, seconds).await?;
         let reservations = measure_reservation(&at, workers, seconds, &products, &service).await?;
+        let calls = measure_call(&at, workers, seconds).await?;
         print_row(
             workers,
             &orders,
@@ -188,6 +189,7 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<Vec<Figure>> {
             &raw_writes,
             &lookups,
             &reservations,
+            &calls,
         );
         let (placed, raw) = (&orders.0, &raw_writes.0);
         let raw_tx = format!("raw insert transactions, {workers} at once");
@@ -208,6 +210,17 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<Vec<Figure>> {
             .beside(
                 "its own steps' bound (reservation, one raw read, one raw insert)",
                 bound_per_second(&raw_writes, &lookups, &reservations),
+            ),
+        );
+        figures.push(
+            Figure::new(
+                format!("order placement, {workers} buyers"),
+                per_second(&orders),
+                "orders/s",
+            )
+            .beside(
+                "its own steps' bound with the buyer's call (an authenticated call, reservation, one raw read, one raw insert)",
+                bound_with_call_per_second(&raw_writes, &lookups, &reservations, &calls),
             ),
         );
         for p in [50.0, 99.0] {
@@ -392,7 +405,7 @@ fn print_header() {
         "order placement over gRPC (stock reservation with its prices, vendor check, order write) vs a raw insert transaction, PostgreSQL"
     );
     println!(
-        "{:>8} {:>9} {:>9} {:>9} {:>9} {:>11} {:>9} {:>9} {:>7} {:>10} {:>10} {:>8} {:>7}",
+        "{:>8} {:>9} {:>9} {:>9} {:>7} {:>10} {:>8} {:>8} {:>6} {:>8} {:>10} {:>8} {:>8} {:>7} {:>8} {:>7}",
         "buyers",
         "orders/s",
         "p50 ms",
@@ -404,18 +417,23 @@ fn print_header() {
         "ratio",
         "read/s",
         "reserve/s",
+        "call/s",
         "bound/s",
-        "bound"
+        "reached",
+        "+call/s",
+        "reached"
     );
     println!(
         "(read/s: a raw primary-key read, as the vendor check from the order service's own projection; reserve/s: the stock reservation alone, ReserveStock over gRPC;"
     );
     println!(
-        " each at the same concurrency. bound/s: orders/s if placing cost no more than those two steps and one raw insert transaction, as % of raw tx/s)"
+        " call/s: the buyer's authenticated call answering at once; each at the same concurrency. bound/s: orders/s if placing cost no more than the read,"
+    );
+    println!(
+        " the reservation and one raw insert transaction; +call/s: those and the buyer's call. reached: orders/s as % of the bound)"
     );
 }
 
-/// Orders placed by `workers` buyers at once; and how many failed.
 async fn measure_orders(
     at: &Endpoints,
     workers: usize,
@@ -663,6 +681,55 @@ async fn measure_reservation(
     Ok(reservations)
 }
 
+/// The buyer's call itself: an authenticated call to the order service
+/// that does nothing after checking its token (`GetOrder` of an id that is
+/// none, answered INVALID_ARGUMENT), by `workers` buyers at once.
+async fn measure_call(at: &Endpoints, workers: usize, seconds: u64) -> anyhow::Result<Measured> {
+    let clients = connect_each(workers, || OrderServiceClient::connect(at.order.clone())).await?;
+    let buyers: Arc<Vec<String>> = Arc::new(
+        (0..workers)
+            .map(|w| {
+                token(
+                    Role::Buyer,
+                    TokenRequest {
+                        subject: format!("bench-call-{w}"),
+                        regency: Some("33.74".into()),
+                        work_unit: Some(format!("Satker {w}")),
+                        ..TokenRequest::default()
+                    },
+                )
+            })
+            .collect::<anyhow::Result<_>>()?,
+    );
+    measure(workers, seconds, move |w, _| {
+        let mut client = clients[w].clone();
+        let request = with(
+            &buyers[w],
+            pb::GetOrderRequest {
+                order_id: "none".into(),
+            },
+        );
+        async move {
+            match client.get_order(request?).await {
+                Err(status) if status.code() == tonic::Code::InvalidArgument => Ok(()),
+                Err(status) => Err(anyhow::anyhow!("the call was answered {status}")),
+                Ok(_) => Err(anyhow::anyhow!("an order with the id \"none\" was found")),
+            }
+        }
+    })
+    .await
+}
+
+/// [`bound_per_second`] with the buyer's own call to the order service.
+fn bound_with_call_per_second(
+    raw_writes: &Measured,
+    lookups: &Measured,
+    reservations: &Measured,
+    calls: &Measured,
+) -> f64 {
+    1.0 / (1.0 / bound_per_second(raw_writes, lookups, reservations) + 1.0 / per_second(calls))
+}
+
 /// The steps share the same two cores, so their costs add up: an order can
 /// go no faster than its vendor check, its reservation and one raw insert
 /// transaction (for its own write) one after another, even if the order
@@ -680,15 +747,15 @@ fn print_row(
     raw_writes: &Measured,
     lookups: &Measured,
     reservations: &Measured,
+    calls: &Measured,
 ) {
     let (latencies, _) = orders;
     let orders_per_s = per_second(orders);
     let raw_per_s = per_second(raw_writes);
-    let lookups_per_s = per_second(lookups);
-    let reservations_per_s = per_second(reservations);
     let bound_per_s = bound_per_second(raw_writes, lookups, reservations);
+    let with_call_per_s = bound_with_call_per_second(raw_writes, lookups, reservations, calls);
     println!(
-        "{:>8} {:>9.0} {:>9.2} {:>9.2} {:>9} {:>11.0} {:>9.2} {:>9.2} {:>6.0}% {:>10.0} {:>10.0} {:>8.0} {:>6.0}%",
+        "{:>8} {:>9.0} {:>9.2} {:>9.2} {:>7} {:>10.0} {:>8.2} {:>8.2} {:>5.0}% {:>8.0} {:>10.0} {:>8.0} {:>8.0} {:>6.0}% {:>8.0} {:>6.0}%",
         workers,
         orders_per_s,
         ms(percentile(latencies, 50.0)),
@@ -698,9 +765,12 @@ fn print_row(
         ms(percentile(&raw_writes.0, 50.0)),
         ms(percentile(&raw_writes.0, 99.0)),
         100.0 * orders_per_s / raw_per_s,
-        lookups_per_s,
-        reservations_per_s,
+        per_second(lookups),
+        per_second(reservations),
+        per_second(calls),
         bound_per_s,
-        100.0 * bound_per_s / raw_per_s,
+        100.0 * orders_per_s / bound_per_s,
+        with_call_per_s,
+        100.0 * orders_per_s / with_call_per_s,
     );
 }
