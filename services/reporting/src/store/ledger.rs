@@ -5,7 +5,9 @@ use blangkon_platform::db;
 use std::collections::HashMap;
 
 use blangkon_domain::OrderStatus;
-use chrono::{DateTime, Utc};
+use blangkon_platform::time::wib;
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order, QueryFilter, QueryOrder,
     QuerySelect,
@@ -14,6 +16,16 @@ use sea_orm::{
 use super::entities::{order, order_item};
 use super::facts_of;
 use crate::domain::figures::OrderFacts;
+
+/// The instant the WIB day `days` after `day` (`YYYY-MM-DD`) starts.
+fn wib_day_start(day: &str, days: u64) -> Option<DateTime<Utc>> {
+    let day = NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()? + Days::new(days);
+    let start = day
+        .and_hms_opt(0, 0, 0)?
+        .and_local_timezone(wib())
+        .single()?;
+    Some(start.with_timezone(&Utc))
+}
 
 /// Which orders a ledger page or an export reads.
 #[derive(Debug, Clone, Default)]
@@ -74,31 +86,38 @@ pub async fn orders_page(
             order::Column::OrderId.in_subquery(sea_orm::QueryTrait::into_query(with_category)),
         );
     }
+    // The same period as instants too: the page is read in placed_at
+    // order, and with bounds on it PostgreSQL walks that index from the
+    // period's edge instead of sorting all of the period's orders (a month
+    // deep in a national year: 80 ms a page, not 2).
     if let Some(from) = &filter.from_day {
         query = query.filter(order::Column::PlacedDay.gte(from.as_str()));
+        if let Some(start) = wib_day_start(from, 0) {
+            query = query.filter(order::Column::PlacedAt.gte(start));
+        }
     }
     if let Some(until) = &filter.until_day {
         query = query.filter(order::Column::PlacedDay.lte(until.as_str()));
+        if let Some(end) = wib_day_start(until, 1) {
+            query = query.filter(order::Column::PlacedAt.lt(end));
+        }
     }
     if let Some(after) = after {
-        let (placed_beyond, id_beyond) = if newest_first {
-            (
-                order::Column::PlacedAt.lt(after.placed_at),
-                order::Column::OrderId.lt(after.order_id.as_str()),
-            )
+        // A row comparison, which PostgreSQL takes as a bound of the index
+        // scan: a page deep in the ledger costs what the first one does.
+        let key = Expr::tuple([
+            Expr::col(order::Column::PlacedAt),
+            Expr::col(order::Column::OrderId),
+        ]);
+        let cursor = Expr::tuple([
+            Expr::val(after.placed_at),
+            Expr::val(after.order_id.as_str()),
+        ]);
+        query = query.filter(if newest_first {
+            key.lt(cursor)
         } else {
-            (
-                order::Column::PlacedAt.gt(after.placed_at),
-                order::Column::OrderId.gt(after.order_id.as_str()),
-            )
-        };
-        query = query.filter(
-            Condition::any().add(placed_beyond).add(
-                Condition::all()
-                    .add(order::Column::PlacedAt.eq(after.placed_at))
-                    .add(id_beyond),
-            ),
-        );
+            key.gt(cursor)
+        });
     }
     let direction = if newest_first {
         Order::Desc
@@ -133,4 +152,23 @@ pub async fn orders_page(
             facts_of(row, lines)
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wib_day_starts_at_five_in_the_afternoon_utc_the_day_before() {
+        let at = |s: &str| s.parse::<DateTime<Utc>>().ok();
+        assert_eq!(wib_day_start("2026-06-01", 0), at("2026-05-31T17:00:00Z"));
+        assert_eq!(wib_day_start("2026-06-28", 1), at("2026-06-28T17:00:00Z"));
+        assert_eq!(wib_day_start("2026-12-31", 1), at("2026-12-31T17:00:00Z"));
+        assert_eq!(wib_day_start("2026-13-01", 0), None);
+        // The day's instants all fall in [start, next start).
+        let placed = at("2026-06-01T16:59:59Z").unwrap_or_default();
+        assert_eq!(crate::domain::calendar::day_of(placed), "2026-06-01");
+        assert!(wib_day_start("2026-06-01", 0) <= Some(placed));
+        assert!(Some(placed) < wib_day_start("2026-06-01", 1));
+    }
 }
