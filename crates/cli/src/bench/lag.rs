@@ -50,6 +50,9 @@ pub struct LagBench {
     /// The services' consumers' fetch wait (kafka.consumer_wait_ms).
     #[arg(long, default_value_t = blangkon_platform::settings::KafkaSettings::default().consumer_wait_ms)]
     pub(super) consumer_wait_ms: u64,
+    /// The services' outbox relay linger (kafka.relay_linger_ms).
+    #[arg(long, default_value_t = blangkon_platform::settings::KafkaSettings::default().relay_linger_ms)]
+    pub(super) relay_linger_ms: u64,
     /// A librdkafka property for the services' clients, as KEY=VALUE
     /// (kafka.properties; repeatable), to try a tuning.
     #[arg(long = "kafka-property", value_parser = parse_property)]
@@ -73,6 +76,7 @@ pub async fn run(bench: LagBench) -> anyhow::Result<Vec<Figure>> {
     suite.kafka.create_topics = broker.is_real();
     suite.kafka.consumer_group_prefix = format!("bench-{}", uuid::Uuid::new_v4().simple());
     suite.kafka.consumer_wait_ms = bench.consumer_wait_ms;
+    suite.kafka.relay_linger_ms = bench.relay_linger_ms;
     for (key, value) in &bench.kafka_properties {
         // Stored as an environment variable would carry it.
         suite

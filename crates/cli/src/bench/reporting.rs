@@ -1,12 +1,15 @@
 //! `blangkon bench reporting`: how fast the reporting projection applies
 //! domain events on PostgreSQL (through the inbox, a batch of what waits a
 //! transaction, with their analyst records, as the live service applies a
-//! backlog), and
-//! how fast the public reads answer once the read model holds many orders.
+//! backlog), how fast a rebuild applies the same events (beside the
+//! broker's bare produce and consume of them), and how fast the public
+//! reads answer once the read model holds many orders.
 //!
 //! The events are generated (regencies, vendors, products, and orders that
 //! go through the lifecycle's outcomes) and applied in order by one task,
-//! as one consumer applies its partitions; no broker is involved.
+//! as one consumer applies its partitions. With `--rebuild-only` the read
+//! model is loaded by a rebuild alone, the orders' events made a batch at a
+//! time: a national year (`--orders 1000000`) without holding it in memory.
 
 use std::time::{Duration, Instant};
 
@@ -26,7 +29,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use sea_orm::Database;
 
-use super::reporting_data::history;
+use super::reporting_data::{Year, history};
 use super::{Figure, Infrastructure, fresh_database, ms, percentile};
 
 #[derive(Args)]
@@ -44,6 +47,11 @@ pub struct ReportingBench {
     /// Calls per read measured.
     #[arg(long, default_value_t = 100)]
     pub(super) reads: usize,
+    /// Load the read model by a rebuild alone, from the events made as it
+    /// takes them (a national year: `--orders 1000000`), then measure the
+    /// reads; the live projection and the broker are left out.
+    #[arg(long)]
+    pub(super) rebuild_only: bool,
 }
 
 pub async fn run(bench: ReportingBench) -> anyhow::Result<Vec<Figure>> {
@@ -51,7 +59,73 @@ pub async fn run(bench: ReportingBench) -> anyhow::Result<Vec<Figure>> {
     let db = blangkon_platform::db::connect(&settings).await?;
     blangkon_platform::db::migrate::<blangkon_reporting::store::migrations::Migrator>(&db).await?;
     let mut rng = StdRng::seed_from_u64(2026);
-    let events = history(&bench, &mut rng);
+    let mut figures = if bench.rebuild_only {
+        load_by_rebuild(&bench, &db, &mut rng).await?
+    } else {
+        project_and_rebuild(&bench, &db, &mut rng).await?
+    };
+    figures.extend(measure_reads(&bench, &settings).await?);
+    Ok(figures)
+}
+
+/// Loads a generated year by a rebuild, its orders made a batch at a time
+/// as the rebuild takes them.
+async fn load_by_rebuild(
+    bench: &ReportingBench,
+    db: &sea_orm::DatabaseConnection,
+    rng: &mut StdRng,
+) -> anyhow::Result<Vec<Figure>> {
+    let (year, before_orders) = Year::begin(bench, rng);
+    say!(
+        "loading a year of {} orders ({} vendors, {} products) by a rebuild, each batch of events made as it is taken",
+        year.orders,
+        bench.vendors,
+        bench.vendors * 3
+    );
+    let mut rebuild = Rebuild::begin(db).await?;
+    let mut events = 0usize;
+    for batch in before_orders.chunks(inbox::MAX_BATCH) {
+        events += batch.len();
+        rebuild.take(batch.to_vec()).await?;
+    }
+    let mut batch = Vec::with_capacity(inbox::MAX_BATCH + 8);
+    for i in 0..year.orders {
+        batch.extend(year.order(i, rng));
+        if batch.len() >= inbox::MAX_BATCH {
+            events += batch.len();
+            rebuild.take(std::mem::take(&mut batch)).await?;
+        }
+    }
+    if !batch.is_empty() {
+        events += batch.len();
+        rebuild.take(batch).await?;
+    }
+    let rebuilt = rebuild.finish(&Thresholds::default()).await?;
+    let rate = events as f64 / rebuilt.elapsed.as_secs_f64();
+    say!(
+        "rebuild: {rate:.0} events/s ({events} in {:.1} s, making them included; {} red flags)",
+        rebuilt.elapsed.as_secs_f64(),
+        rebuilt.red_flags
+    );
+    Ok(vec![Figure::new(
+        format!(
+            "reporting rebuild, {} orders ({events} events)",
+            year.orders
+        ),
+        rate,
+        "events/s",
+    )])
+}
+
+/// The live projection applying the generated year as a backlog, then a
+/// rebuild of the same events, beside the broker's bare produce and
+/// consume of them.
+async fn project_and_rebuild(
+    bench: &ReportingBench,
+    db: &sea_orm::DatabaseConnection,
+    rng: &mut StdRng,
+) -> anyhow::Result<Vec<Figure>> {
+    let events = history(bench, rng);
     let orders_events = events
         .iter()
         .filter(|e| e.topic == topics::ORDER_EVENTS)
@@ -74,7 +148,7 @@ pub async fn run(bench: ReportingBench) -> anyhow::Result<Vec<Figure>> {
     let started = Instant::now();
     for batch in events.chunks(inbox::MAX_BATCH) {
         let t = Instant::now();
-        inbox::apply_batch(&db, CONSUMER, &projection, batch).await?;
+        inbox::apply_batch(db, CONSUMER, &projection, batch).await?;
         latencies.push(t.elapsed());
     }
     let elapsed = started.elapsed();
@@ -92,7 +166,7 @@ pub async fn run(bench: ReportingBench) -> anyhow::Result<Vec<Figure>> {
     // A rebuild of the same read model from the same events, as `blangkon
     // reporting rebuild` applies what it reads (on PostgreSQL: fresh
     // tables, order events loaded with COPY, swapped in at the end).
-    let mut rebuild = Rebuild::begin(&db).await?;
+    let mut rebuild = Rebuild::begin(db).await?;
     for batch in events.chunks(inbox::MAX_BATCH) {
         rebuild.take(batch.to_vec()).await?;
     }
@@ -106,7 +180,7 @@ pub async fn run(bench: ReportingBench) -> anyhow::Result<Vec<Figure>> {
         rebuild_rate * elapsed.as_secs_f64() / events.len() as f64
     );
 
-    let raw = raw_rates(&bench, &events).await?;
+    let raw = raw_rates(bench, &events).await?;
     let per_second = events.len() as f64 / elapsed.as_secs_f64();
     say!(
         "beside it, the same {} records through the broker ({}): raw produce {:.0}/s, raw \
@@ -120,7 +194,7 @@ pub async fn run(bench: ReportingBench) -> anyhow::Result<Vec<Figure>> {
     );
 
     let broker = bench.at.kafka.as_deref().unwrap_or("embedded mock cluster");
-    let figures = vec![
+    Ok(vec![
         Figure::new("reporting projection", per_second, "events/s").beside(
             format!("bare consume of the same records ({broker})"),
             raw.consumed,
@@ -133,8 +207,16 @@ pub async fn run(bench: ReportingBench) -> anyhow::Result<Vec<Figure>> {
             format!("bare consume of the same records ({broker})"),
             raw.consumed,
         ),
-    ];
+    ])
+}
 
+/// The public reads over the loaded read model, each `bench.reads` times:
+/// p50 and p99 printed, the p99 a figure beside the time it may take.
+async fn measure_reads(
+    bench: &ReportingBench,
+    settings: &blangkon_platform::settings::DatabaseSettings,
+) -> anyhow::Result<Vec<Figure>> {
+    let mut figures = Vec::new();
     // Reads through the API's own code over a fresh pool.
     let api = ReportingApi::new(
         Database::connect(settings.url.expose()).await?,
@@ -152,10 +234,13 @@ pub async fn run(bench: ReportingBench) -> anyhow::Result<Vec<Figure>> {
         summary.vendors_total,
         summary.products_listed
     );
-    say!("{:<44} {:>9} {:>9}", "read", "p50 ms", "p99 ms");
+    say!("{:<52} {:>9} {:>9}", "read", "p50 ms", "p99 ms");
     let reads = bench.reads.max(1);
+    let orders = summary.transactions;
+    // Each read `reads` times; its p99 a figure beside the time it may
+    // take at a national year's size.
     macro_rules! time_read {
-        ($label:expr, $call:expr) => {{
+        ($label:expr, $limit_ms:expr, $call:expr) => {{
             let mut times = Vec::with_capacity(reads);
             for _ in 0..reads {
                 let t = Instant::now();
@@ -163,20 +248,35 @@ pub async fn run(bench: ReportingBench) -> anyhow::Result<Vec<Figure>> {
                 times.push(t.elapsed());
             }
             times.sort_unstable();
+            let label = $label;
             say!(
-                "{:<44} {:>9.2} {:>9.2}",
-                $label,
+                "{:<52} {:>9.2} {:>9.2}",
+                label,
                 ms(percentile(&times, 50.0)),
                 ms(percentile(&times, 99.0))
             );
+            figures.push(
+                Figure::new(
+                    format!("{label}, p99, {orders} transactions"),
+                    ms(percentile(&times, 99.0)),
+                    "ms",
+                )
+                .beside("the time it may take", $limit_ms),
+            );
         }};
     }
+    let period = Some(pb::Period {
+        from_date: format!("{month}-01"),
+        until_date: format!("{month}-28"),
+    });
     time_read!(
         "GetSummary",
+        20.0,
         api.get_summary(tonic::Request::new(pb::GetSummaryRequest {}))
     );
     time_read!(
         "GetBreakdown category, all time",
+        20.0,
         api.get_breakdown(tonic::Request::new(pb::GetBreakdownRequest {
             dimension: pb::Dimension::Category as i32,
             ..Default::default()
@@ -184,21 +284,46 @@ pub async fn run(bench: ReportingBench) -> anyhow::Result<Vec<Figure>> {
     );
     time_read!(
         format!("GetBreakdown vendor, month {month}, first page (100)"),
+        20.0,
         api.get_breakdown(tonic::Request::new(pb::GetBreakdownRequest {
             dimension: pb::Dimension::Vendor as i32,
-            period: Some(pb::Period {
-                from_date: format!("{month}-01"),
-                until_date: format!("{month}-28"),
-            }),
+            period: period.clone(),
             ..Default::default()
         }))
     );
     time_read!(
         "ListTransactions first page (50)",
+        20.0,
         api.list_transactions(tonic::Request::new(pb::ListTransactionsRequest::default()))
+    );
+    // Twenty pages into a month: a ledger read deep in the year.
+    let mut deep = String::new();
+    for _ in 0..19 {
+        deep = api
+            .list_transactions(tonic::Request::new(pb::ListTransactionsRequest {
+                period: period.clone(),
+                page_token: deep.clone(),
+                ..Default::default()
+            }))
+            .await?
+            .into_inner()
+            .next_page_token;
+        if deep.is_empty() {
+            break;
+        }
+    }
+    time_read!(
+        format!("ListTransactions month {month}, 20th page (50)"),
+        20.0,
+        api.list_transactions(tonic::Request::new(pb::ListTransactionsRequest {
+            period: period.clone(),
+            page_token: deep.clone(),
+            ..Default::default()
+        }))
     );
     time_read!(
         "ListTransactions category katering (50)",
+        20.0,
         api.list_transactions(tonic::Request::new(pb::ListTransactionsRequest {
             category_code: "katering".into(),
             ..Default::default()
@@ -206,11 +331,9 @@ pub async fn run(bench: ReportingBench) -> anyhow::Result<Vec<Figure>> {
     );
     time_read!(
         "ExportOcds one month (up to 1,000 releases)",
+        1_000.0,
         api.export_ocds(tonic::Request::new(pb::ExportOcdsRequest {
-            period: Some(pb::Period {
-                from_date: format!("{month}-01"),
-                until_date: format!("{month}-28"),
-            }),
+            period: period.clone(),
             ..Default::default()
         }))
     );

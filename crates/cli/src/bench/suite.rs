@@ -84,6 +84,8 @@ pub async fn run(bench: SuiteBench) -> anyhow::Result<()> {
                 sample_every,
                 consumer_wait_ms: blangkon_platform::settings::KafkaSettings::default()
                     .consumer_wait_ms,
+                relay_linger_ms: blangkon_platform::settings::KafkaSettings::default()
+                    .relay_linger_ms,
                 kafka_properties: Vec::new(),
             })
             .await
@@ -96,6 +98,7 @@ pub async fn run(bench: SuiteBench) -> anyhow::Result<()> {
             orders,
             vendors: orders / 10,
             reads: if bench.quick { 20 } else { 100 },
+            rebuild_only: false,
         })
         .await
         .context("the reporting benchmark")?,
