@@ -86,21 +86,24 @@ pub async fn orders_page(
             order::Column::OrderId.in_subquery(sea_orm::QueryTrait::into_query(with_category)),
         );
     }
-    // The same period as instants too: the page is read in placed_at
-    // order, and with bounds on it PostgreSQL walks that index from the
-    // period's edge instead of sorting all of the period's orders (a month
-    // deep in a national year: 80 ms a page, not 2).
+    // The period as instants (placed_day is the WIB day of placed_at, so
+    // the same orders): the page is read in placed_at order, and bounds on
+    // it let PostgreSQL walk that index from the period's edge instead of
+    // sorting the whole period's orders (a month deep in a national year:
+    // 80 ms a page, not 0.1). Bounds on placed_day as well tempted the
+    // generic plan of the prepared statement into the orders_day index
+    // and that sort (31 ms).
     if let Some(from) = &filter.from_day {
-        query = query.filter(order::Column::PlacedDay.gte(from.as_str()));
-        if let Some(start) = wib_day_start(from, 0) {
-            query = query.filter(order::Column::PlacedAt.gte(start));
-        }
+        query = match wib_day_start(from, 0) {
+            Some(start) => query.filter(order::Column::PlacedAt.gte(start)),
+            None => query.filter(order::Column::PlacedDay.gte(from.as_str())),
+        };
     }
     if let Some(until) = &filter.until_day {
-        query = query.filter(order::Column::PlacedDay.lte(until.as_str()));
-        if let Some(end) = wib_day_start(until, 1) {
-            query = query.filter(order::Column::PlacedAt.lt(end));
-        }
+        query = match wib_day_start(until, 1) {
+            Some(end) => query.filter(order::Column::PlacedAt.lt(end)),
+            None => query.filter(order::Column::PlacedDay.lte(until.as_str())),
+        };
     }
     if let Some(after) = after {
         // A row comparison, which PostgreSQL takes as a bound of the index
