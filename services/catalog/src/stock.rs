@@ -188,6 +188,11 @@ impl Catalog {
                 .take_stock(&reservation_id, &lines, Write::Rehold)
                 .await?;
         }
+        // The last round's take may have held the stock.
+        if let Taking::Reserved(rows) = taking {
+            self.relay.wake();
+            return Ok(Reservation { id, lines: rows });
+        }
         Err(CatalogError::Busy(format!(
             "reservation {reservation_id} or its products are being changed by concurrent calls; retry"
         )))
