@@ -15,6 +15,15 @@ pub fn month_of(day: &str) -> &str {
     day.get(..7).unwrap_or(day)
 }
 
+/// Whether `value` has the shape `YYYY-MM-DD`: four, two and two digits.
+fn written_yyyy_mm_dd(value: &str) -> bool {
+    value.len() == 10
+        && value.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        })
+}
+
 /// A checked period: each end a `YYYY-MM-DD` day or open.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Period {
@@ -32,9 +41,11 @@ impl Period {
             if value.is_empty() {
                 return None;
             }
+            // chrono's %Y also takes signed and longer years
+            // (`+262142-12-31`): only the written form is a day here.
             match NaiveDate::parse_from_str(value, "%Y-%m-%d") {
-                Ok(d) => Some(d),
-                Err(_) => {
+                Ok(d) if written_yyyy_mm_dd(value) => Some(d),
+                _ => {
                     violations.push(Violation::new(
                         format!("{field}.{name}"),
                         "must be a day written YYYY-MM-DD",
@@ -86,6 +97,22 @@ impl Period {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_day_is_written_yyyy_mm_dd_and_nothing_else() {
+        assert!(Period::parse("period", "2026-01-01", "2026-12-31").is_ok());
+        for bad in [
+            "+262142-12-31",
+            "+2026-01-01",
+            "20260-01-01",
+            "2026-1-01",
+            "2026/01/01",
+        ] {
+            let refused = Period::parse("period", "", bad).unwrap_err();
+            assert_eq!(refused.len(), 1, "{bad}");
+            assert_eq!(refused[0].field, "period.until_date", "{bad}");
+        }
+    }
 
     #[test]
     fn a_day_is_counted_in_wib() {

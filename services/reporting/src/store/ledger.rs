@@ -19,7 +19,9 @@ use crate::domain::figures::OrderFacts;
 
 /// The instant the WIB day `days` after `day` (`YYYY-MM-DD`) starts.
 fn wib_day_start(day: &str, days: u64) -> Option<DateTime<Utc>> {
-    let day = NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()? + Days::new(days);
+    let day = NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .ok()?
+        .checked_add_days(Days::new(days))?;
     let start = day
         .and_hms_opt(0, 0, 0)?
         .and_local_timezone(wib())
@@ -168,6 +170,8 @@ mod tests {
         assert_eq!(wib_day_start("2026-06-28", 1), at("2026-06-28T17:00:00Z"));
         assert_eq!(wib_day_start("2026-12-31", 1), at("2026-12-31T17:00:00Z"));
         assert_eq!(wib_day_start("2026-13-01", 0), None);
+        // The last day chrono knows has no next one: no bound, no panic.
+        assert_eq!(wib_day_start(&NaiveDate::MAX.to_string(), 1), None);
         // The day's instants all fall in [start, next start).
         let placed = at("2026-06-01T16:59:59Z").unwrap_or_default();
         assert_eq!(crate::domain::calendar::day_of(placed), "2026-06-01");
