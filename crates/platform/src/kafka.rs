@@ -105,6 +105,34 @@ fn base_config(settings: &KafkaSettings, client_suffix: &str) -> ClientConfig {
     config
 }
 
+/// Why a librdkafka property may not be set through `kafka.properties`,
+/// if it may not: the delivery guarantees rest on it, or a setting of its
+/// own carries it (and, for credentials, keeps it out of a plain map).
+fn guarded_property(key: &str) -> Option<&'static str> {
+    match key {
+        "enable.idempotence"
+        | "acks"
+        | "enable.auto.offset.store"
+        | "enable.auto.commit"
+        | "auto.offset.reset"
+        | "isolation.level" => {
+            Some("the outbox and inbox guarantees rest on the value the service sets")
+        }
+        "group.id" | "group.instance.id" => {
+            Some("consumer groups are named by consumer_group_prefix")
+        }
+        "statistics.interval.ms" => Some("the consumers' lag is read from these statistics"),
+        "bootstrap.servers" => Some("set bootstrap_servers"),
+        "client.id" => Some("set client_id"),
+        "fetch.wait.max.ms" => Some("set consumer_wait_ms"),
+        "message.timeout.ms" | "delivery.timeout.ms" => Some("set delivery_timeout_ms"),
+        _ if key == "security.protocol" || key.starts_with("sasl.") || key.starts_with("ssl.") => {
+            Some("set kafka.security")
+        }
+        _ => None,
+    }
+}
+
 /// The operator's own librdkafka properties (`kafka.properties`), set last
 /// so that they override what the code chose for a client (a producer's
 /// `linger.ms`, a consumer's `fetch.wait.max.ms`).
@@ -376,7 +404,9 @@ pub struct KafkaSettings {
     pub security: KafkaSecurity,
     /// Any other librdkafka property, for every client of the service,
     /// over what the service sets itself (`"socket.keepalive.enable" =
-    /// "true"`, `"linger.ms" = "0"`). In the environment
+    /// "true"`, `"linger.ms" = "0"`); those the delivery guarantees rest
+    /// on (`acks`, `enable.idempotence`, `group.id`, …) and those with a
+    /// setting of their own are refused. In the environment
     /// underscores stand for the dots: `…__KAFKA__PROPERTIES__SOCKET_KEEPALIVE_ENABLE`.
     #[serde(default)]
     pub properties: BTreeMap<String, String>,
@@ -557,6 +587,16 @@ impl KafkaSettings {
             "delivery_timeout_ms",
             "must be at least 1000",
         )?;
+        for (key, _) in self.librdkafka_properties() {
+            if let Some(why) = guarded_property(&key) {
+                require(
+                    false,
+                    section,
+                    "properties",
+                    format!("`{key}` cannot be set here: {why}"),
+                )?;
+            }
+        }
         self.security.validate(section)
     }
 
@@ -599,17 +639,41 @@ mod tests {
     #[test]
     fn the_operators_properties_override_the_clients_own() {
         let mut settings = KafkaSettings::default();
-        for (key, value) in [("linger_ms", "0"), ("fetch_wait_max_ms", "10")] {
+        for (key, value) in [("linger_ms", "0"), ("session_timeout_ms", "30000")] {
             settings.properties.insert(key.into(), value.into());
         }
+        assert!(settings.validate("demo.kafka").is_ok());
         let producer = producer_config(&settings, "test");
         assert_eq!(producer.get("linger.ms"), Some("0"));
         assert_eq!(producer.get("acks"), Some("all"));
         let consumer = consumer_config(&settings, "test");
-        assert_eq!(consumer.get("fetch.wait.max.ms"), Some("10"));
+        assert_eq!(consumer.get("session.timeout.ms"), Some("30000"));
         assert_eq!(consumer.get("enable.auto.offset.store"), Some("false"));
         let untouched = consumer_config(&KafkaSettings::default(), "test");
-        assert_eq!(untouched.get("fetch.wait.max.ms"), Some("10"));
+        assert_eq!(untouched.get("session.timeout.ms"), Some("10000"));
+    }
+
+    #[test]
+    fn properties_the_guarantees_rest_on_are_refused_by_name() {
+        for key in [
+            "acks",
+            "enable_idempotence",
+            "enable_auto_offset_store",
+            "group_id",
+            "fetch_wait_max_ms",
+            "sasl_password",
+        ] {
+            let mut settings = KafkaSettings::default();
+            settings.properties.insert(key.into(), "x".into());
+            let refused = settings
+                .validate("demo.kafka")
+                .expect_err("a guarded property is refused");
+            let dotted = key.replace('_', ".");
+            assert!(refused.to_string().contains("properties"), "{refused}");
+            assert!(refused.to_string().contains(&dotted), "{refused}");
+            // A value may be a secret: it is never repeated.
+            assert!(!refused.to_string().contains("`x`"), "{refused}");
+        }
     }
 
     #[tokio::test]
