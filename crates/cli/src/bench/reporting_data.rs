@@ -89,7 +89,9 @@ impl Year {
     /// The year, and the events before its orders: regencies joining,
     /// vendors registered and verified, their products listed.
     pub(super) fn begin(bench: &ReportingBench, rng: &mut StdRng) -> (Self, Vec<ReceivedEvent>) {
-        let start = Utc::now() - Days::days(365);
+        // To the microsecond, as the services' clock: the ledger's cursors
+        // carry microseconds.
+        let start = blangkon_platform::time::now() - Days::days(365);
         let mut events = Vec::new();
         let regencies = regency_codes();
         for code in &regencies {

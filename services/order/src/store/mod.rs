@@ -136,7 +136,8 @@ pub enum Leasing {
 /// row, if an order was placed with it.
 const LEASE_UNLESS_PLACED: &str = "\
 WITH placed AS (\
-    SELECT * FROM idempotency_keys WHERE buyer_regency = $1 AND work_unit = $2 AND key = $3\
+    SELECT buyer_regency, work_unit, key, request_hash, order_id, reservation_id, created_at \
+    FROM idempotency_keys WHERE buyer_regency = $1 AND work_unit = $2 AND key = $3\
 ), leased AS (\
     INSERT INTO placing_attempts (buyer_regency, work_unit, key, reservation_id, started_at) \
     SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM placed) \
