@@ -47,7 +47,10 @@ async fn start(data_dir: &Path, port: u16, catalog_port: u16) -> Suite {
         .arg("--data-dir")
         .arg(data_dir)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        // Kept, to say why when the suite ends before its banner.
+        .stderr(Stdio::from(
+            std::fs::File::create(data_dir.join("dev.stderr")).unwrap(),
+        ))
         .kill_on_drop(true)
         .spawn()
         .expect("start blangkon dev");
@@ -83,7 +86,14 @@ async fn start(data_dir: &Path, port: u16, catalog_port: u16) -> Suite {
         catalog_endpoint: format!("http://127.0.0.1:{catalog_port}"),
         order_endpoint: format!("http://127.0.0.1:{order_port}"),
         reporting_endpoint: format!("http://127.0.0.1:{reporting_port}"),
-        bootstrap: bootstrap.expect("banner names the kafka bootstrap"),
+        bootstrap: bootstrap.unwrap_or_else(|| {
+            let said = std::fs::read_to_string(data_dir.join("dev.stderr")).unwrap_or_default();
+            let tail: Vec<&str> = said.lines().rev().take(20).collect();
+            panic!(
+                "the banner names no kafka bootstrap; blangkon dev said last:\n{}",
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            )
+        }),
         public_http: public,
     }
 }
