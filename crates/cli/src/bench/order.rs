@@ -447,21 +447,7 @@ async fn measure_orders(
     let run = uuid::Uuid::now_v7();
     // Each buyer signs in once, as a buyer's token lasts the hour: signing
     // one per order cost the shared cores as much as verifying it.
-    let buyers: Arc<Vec<String>> = Arc::new(
-        (0..workers)
-            .map(|w| {
-                token(
-                    Role::Buyer,
-                    TokenRequest {
-                        subject: format!("bench-{w}"),
-                        regency: Some("33.74".into()),
-                        work_unit: Some(format!("Satker {w}")),
-                        ..TokenRequest::default()
-                    },
-                )
-            })
-            .collect::<anyhow::Result<_>>()?,
-    );
+    let buyers = buyer_tokens("bench", workers)?;
     let orders = measure(workers, seconds, move |w, n| {
         let mut client = clients[w].clone();
         let product = products_ref[(w + n as usize) % products_ref.len()].clone();
@@ -681,26 +667,31 @@ async fn measure_reservation(
     Ok(reservations)
 }
 
+/// One token for each of `workers` buyers (`<subject>-<w>`, work unit
+/// `Satker <w>` in Kota Semarang).
+fn buyer_tokens(subject: &str, workers: usize) -> anyhow::Result<Arc<Vec<String>>> {
+    let tokens = (0..workers)
+        .map(|w| {
+            token(
+                Role::Buyer,
+                TokenRequest {
+                    subject: format!("{subject}-{w}"),
+                    regency: Some("33.74".into()),
+                    work_unit: Some(format!("Satker {w}")),
+                    ..TokenRequest::default()
+                },
+            )
+        })
+        .collect::<anyhow::Result<_>>()?;
+    Ok(Arc::new(tokens))
+}
+
 /// The buyer's call itself: an authenticated call to the order service
 /// that does nothing after checking its token (`GetOrder` of an id that is
 /// none, answered INVALID_ARGUMENT), by `workers` buyers at once.
 async fn measure_call(at: &Endpoints, workers: usize, seconds: u64) -> anyhow::Result<Measured> {
     let clients = connect_each(workers, || OrderServiceClient::connect(at.order.clone())).await?;
-    let buyers: Arc<Vec<String>> = Arc::new(
-        (0..workers)
-            .map(|w| {
-                token(
-                    Role::Buyer,
-                    TokenRequest {
-                        subject: format!("bench-call-{w}"),
-                        regency: Some("33.74".into()),
-                        work_unit: Some(format!("Satker {w}")),
-                        ..TokenRequest::default()
-                    },
-                )
-            })
-            .collect::<anyhow::Result<_>>()?,
-    );
+    let buyers = buyer_tokens("bench-call", workers)?;
     measure(workers, seconds, move |w, _| {
         let mut client = clients[w].clone();
         let request = with(
