@@ -13,7 +13,9 @@ use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::domain::calendar::Period;
-use crate::domain::figures::{Dimension, INDIVIDUAL, MICRO_SMALL_COOPERATIVE, OrderFacts};
+use crate::domain::figures::{
+    Dimension, INDIVIDUAL, MICRO_SMALL_COOPERATIVE, OrderFacts, PRODUCTS, VENDORS,
+};
 use crate::domain::ocds::{self, Published, Publisher};
 use crate::domain::red_flags::{FlagKind, Lang, RedFlag, Thresholds};
 use crate::error::{ReportingError, Result};
@@ -158,13 +160,14 @@ impl OpenData {
                 .map(|(key, count)| pb::KeyCount { key, count })
                 .collect()
         };
-        let by_legal_form = store::vendors_by(db, vendor::Column::LegalForm).await?;
+        let by_legal_form = store::counts_by(db, VENDORS, "legal_form").await?;
         let vendors_total: i64 = by_legal_form.iter().map(|(_, n)| n).sum();
         let vendors_individual: i64 = by_legal_form
             .iter()
             .filter(|(form, _)| form == INDIVIDUAL)
             .map(|(_, n)| n)
             .sum();
+        let products_by_category = store::counts_by(db, PRODUCTS, "category").await?;
         let (transactions, transaction_value) = store::total_of(db, Dimension::All, "").await?;
         let (_, micro_small_value) =
             store::total_of(db, Dimension::TargetGroup, MICRO_SMALL_COOPERATIVE).await?;
@@ -174,9 +177,9 @@ impl OpenData {
         } else {
             0
         };
-        let mut top_categories = store::totals_by_key(db, Dimension::Category, None, None).await?;
+        let mut top_categories = store::totals_by_key(db, Dimension::Category).await?;
         top_categories.truncate(TOP_CATEGORIES);
-        let regencies_transacting = store::totals_by_key(db, Dimension::Regency, None, None)
+        let regencies_transacting = store::totals_by_key(db, Dimension::Regency)
             .await?
             .iter()
             .filter(|(_, orders, _)| *orders > 0)
@@ -186,24 +189,24 @@ impl OpenData {
             vendors_individual,
             vendors_business_entity: vendors_total - vendors_individual,
             vendors_by_legal_form: counts(by_legal_form),
-            vendors_by_status: counts(store::vendors_by(db, vendor::Column::Status).await?),
-            vendors_by_scale: counts(store::vendors_by(db, vendor::Column::Scale).await?),
-            products_listed: store::products_listed(db).await?,
-            vendors_by_regency: counts(store::vendors_by(db, vendor::Column::RegencyCode).await?),
-            products_by_category: counts(store::products_listed_by_category(db).await?),
-            products_by_regency: counts(store::products_listed_by_regency(db).await?),
+            vendors_by_status: counts(store::counts_by(db, VENDORS, "status").await?),
+            vendors_by_scale: counts(store::counts_by(db, VENDORS, "scale").await?),
+            products_listed: products_by_category.iter().map(|(_, n)| n).sum(),
+            vendors_by_regency: counts(store::counts_by(db, VENDORS, "regency").await?),
+            products_by_category: counts(products_by_category),
+            products_by_regency: counts(store::counts_by(db, PRODUCTS, "regency").await?),
             transactions,
             transaction_value,
             top_categories: self.rows(Dimension::Category, top_categories).await?,
             orders_by_status: self
                 .rows(
                     Dimension::Status,
-                    store::totals_by_key(db, Dimension::Status, None, None).await?,
+                    store::totals_by_key(db, Dimension::Status).await?,
                 )
                 .await?,
             regencies_joined: store::regencies_joined(db).await?,
             regencies_transacting,
-            vendors_trained: store::vendors_trained(db).await?,
+            vendors_trained: store::count_of(db, VENDORS, "trained", "").await?,
             micro_small_value,
             micro_small_share_bp: share_bp as i32,
             micro_small_target_met: transaction_value > 0 && share_bp >= TARGET_SHARE_BP,
@@ -248,10 +251,9 @@ impl OpenData {
         after: Option<&RowAfter>,
         page_size: u64,
     ) -> Result<pb::Breakdown> {
-        let (from, until) = (period.from_day(), period.until_day());
-        let (from, until) = (from.as_deref(), until.as_deref());
+        let spans = period.spans();
         let mut totals =
-            store::totals_page(&self.db, dimension, from, until, after, page_size + 1).await?;
+            store::totals_page(&self.db, dimension, &spans, after, page_size + 1).await?;
         let next_page_token = page::next_page(&mut totals, page_size, |(key, _, value)| RowAfter {
             value: *value,
             key: key.clone(),
@@ -263,7 +265,7 @@ impl OpenData {
         } else {
             Dimension::All
         };
-        let (orders_total, value_total) = store::totals_sum(&self.db, of, from, until).await?;
+        let (orders_total, value_total) = store::totals_sum(&self.db, of, &spans).await?;
         Ok(pb::Breakdown {
             rows: self.rows(dimension, totals).await?,
             orders_total,

@@ -9,6 +9,9 @@
 //! order's version, a vendor's status time, a product's change time), and
 //! nothing joins across topics at write time: an order carries its
 //! vendor's legal form and scale itself; names are looked up when read.
+//! The one count across topics, listed products by their vendor's regency,
+//! is moved at a batch's end under the vendor's lock (see
+//! `SharedMoves::write`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -23,7 +26,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseTransaction, DbErr};
 
 use crate::domain::checks;
-use crate::domain::figures::{self, ItemFacts, OrderFacts, top_category};
+use crate::domain::figures::{self, ItemFacts, OrderFacts, PRODUCTS, VENDORS, top_category};
 use crate::domain::records::{FlagNames, FlagState, RedFlagRecord, SummaryRecord, TransactionFact};
 use crate::domain::red_flags::{RedFlag, Scope, Thresholds};
 use crate::store::red_flags::{self, FlagChanges};
@@ -155,6 +158,12 @@ struct SharedMoves {
     moved_at: HashMap<(String, String), DateTime<Utc>>,
     /// Listed products to add to each (vendor, top-level category).
     listed: BTreeMap<(String, String), i64>,
+    /// Vendors to add to each (dimension, key) of the summary's counts.
+    vendors: BTreeMap<(&'static str, String), i64>,
+    /// Vendors whose regency the batch moved (a new vendor's from `""`),
+    /// with the regency each had before it: their listed products move
+    /// with them.
+    regency_from: BTreeMap<String, String>,
     /// Red-flag scopes to recompute.
     dirty: Vec<Scope>,
     /// Vendors whose verification date moved: every order of theirs is
@@ -164,12 +173,19 @@ struct SharedMoves {
 
 impl SharedMoves {
     /// Adds the contributions to their figures (streaming each figure
-    /// moved as it now stands) and the listed counts, then marks the
-    /// scopes: under the advisory locks of their vendors and of those
-    /// whose verification moved, taken together in ascending order, and
-    /// held to the commit, so that an order's marking and a verification's
-    /// listing of the vendor's orders never miss each other.
-    async fn write(mut self, txn: &DatabaseTransaction, out: &mut Outgoing) -> Result<(), DbErr> {
+    /// moved as it now stands); then, under the advisory locks of the
+    /// vendors whose listings, regency, orders' scopes or verification
+    /// moved (taken together in ascending order and held to the commit),
+    /// the listed counts and the summary's counts, and marks the scopes.
+    ///
+    /// The locks are what keep the listed products by regency true when a
+    /// vendor's products and its registration are applied by two replicas
+    /// at once: each batch reads the vendor's regency, or its listed
+    /// products, after the other's commit or before the other's writes, so
+    /// every product is counted where the vendor ends up. They also keep an
+    /// order's marking and a verification's listing of the vendor's orders
+    /// from missing each other.
+    async fn write(self, txn: &DatabaseTransaction, out: &mut Outgoing) -> Result<(), DbErr> {
         for total in store::add_to_totals(txn, &self.contributions).await? {
             let key = (total.dimension, total.figure_key);
             if let Some(&at) = self.moved_at.get(&key) {
@@ -182,10 +198,12 @@ impl SharedMoves {
                 ))?;
             }
         }
-        store::add_listed(txn, &self.listed).await?;
-        if self.dirty.is_empty() && self.verified.is_empty() {
-            return Ok(());
-        }
+        let listing: BTreeSet<&str> = self
+            .listed
+            .keys()
+            .map(|(vendor_id, _)| vendor_id.as_str())
+            .chain(self.regency_from.keys().map(String::as_str))
+            .collect();
         let vendors: BTreeSet<&str> = self
             .dirty
             .iter()
@@ -194,13 +212,62 @@ impl SharedMoves {
                 _ => None,
             })
             .chain(self.verified.iter().map(String::as_str))
+            .chain(listing.iter().copied())
             .collect();
         red_flags::lock_vendors(txn, vendors).await?;
-        for vendor_id in &self.verified {
-            self.dirty
-                .extend(red_flags::order_scopes_of_vendor(txn, vendor_id).await?);
+        if !listing.is_empty() || !self.vendors.is_empty() {
+            self.count(txn, &listing).await?;
         }
-        red_flags::mark_dirty(txn, &self.dirty).await
+        if self.dirty.is_empty() && self.verified.is_empty() {
+            return Ok(());
+        }
+        let mut dirty = self.dirty;
+        for vendor_id in &self.verified {
+            dirty.extend(red_flags::order_scopes_of_vendor(txn, vendor_id).await?);
+        }
+        red_flags::mark_dirty(txn, &dirty).await
+    }
+
+    /// Moves the listed counts and the summary's counts, under the locks of
+    /// the `listing` vendors.
+    async fn count(
+        &self,
+        txn: &DatabaseTransaction,
+        listing: &BTreeSet<&str>,
+    ) -> Result<(), DbErr> {
+        let regency_of = store::vendor_regencies(txn, listing).await?;
+        let regency = |vendor_id: &str| regency_of.get(vendor_id).cloned().unwrap_or_default();
+        let mut counts: BTreeMap<(&str, &str, String), i64> = BTreeMap::new();
+        for ((dimension, key), delta) in &self.vendors {
+            *counts
+                .entry((VENDORS, *dimension, key.clone()))
+                .or_default() += delta;
+        }
+        // What a vendor had listed before this batch moves with it, read
+        // before the batch's own listings are added.
+        let moved: Vec<&str> = self.regency_from.keys().map(String::as_str).collect();
+        for (vendor_id, listed) in store::listed_of(txn, &moved).await? {
+            let Some(from) = self.regency_from.get(&vendor_id) else {
+                continue;
+            };
+            let to = regency(&vendor_id);
+            if *from != to {
+                *counts
+                    .entry((PRODUCTS, "regency", from.clone()))
+                    .or_default() -= listed;
+                *counts.entry((PRODUCTS, "regency", to)).or_default() += listed;
+            }
+        }
+        for ((vendor_id, category), delta) in &self.listed {
+            *counts
+                .entry((PRODUCTS, "category", category.clone()))
+                .or_default() += delta;
+            *counts
+                .entry((PRODUCTS, "regency", regency(vendor_id)))
+                .or_default() += delta;
+        }
+        store::add_listed(txn, &self.listed).await?;
+        store::add_to_counts(txn, &counts).await
     }
 }
 
@@ -256,7 +323,8 @@ impl Projection {
             "blangkon.events.v1.TrainingRecorded" => {
                 let e: pb::TrainingRecorded = event.message()?;
                 checks::training(&e).map_err(HandlerError::Unusable)?;
-                store::insert_training(
+                let trained_before = store::has_training(txn, &e.vendor_id).await?;
+                let recorded = store::insert_training(
                     txn,
                     training::Model {
                         training_id: e.training_id,
@@ -270,6 +338,11 @@ impl Projection {
                     },
                 )
                 .await?;
+                // A vendor's trainings come in its own partition, one
+                // batch at a time: its first is seen as the first.
+                if recorded && !trained_before {
+                    *moves.vendors.entry(("trained", String::new())).or_default() += 1;
+                }
             }
             "blangkon.events.v1.ProductListed" => {
                 let e: pb::ProductListed = event.message()?;
@@ -395,15 +468,7 @@ impl Outgoing {
     /// A summary record for each count the batch moved, as it now stands.
     async fn counted(&mut self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
         for ((measure, dimension, key), at) in std::mem::take(&mut self.counts) {
-            let count = if measure == "products" {
-                store::products_listed_in(txn, &key).await?
-            } else {
-                let Some((column, _)) = VENDOR_DIMENSIONS.iter().find(|(_, d)| *d == dimension)
-                else {
-                    continue;
-                };
-                store::vendors_with(txn, *column, &key).await?
-            };
+            let count = store::count_of(txn, measure, dimension, &key).await?;
             self.summary(SummaryRecord::count(measure, dimension, &key, count, at))?;
         }
         Ok(())
@@ -655,14 +720,22 @@ async fn apply_vendor(
         let now = vendor_key(&incoming, column).to_string();
         let before = stored.as_ref().map(|s| vendor_key(s, column).to_string());
         // Only keys whose count moved: a new vendor's, or both ends of a change.
-        let keys: BTreeSet<String> = match before {
-            None => BTreeSet::from([now]),
-            Some(before) if before != now => BTreeSet::from([before, now]),
-            Some(_) => BTreeSet::new(),
+        let moved: Vec<(String, i64)> = match before {
+            None => vec![(now, 1)],
+            Some(before) if before != now => vec![(before, -1), (now, 1)],
+            Some(_) => Vec::new(),
         };
-        for key in keys {
-            out.count_moved("vendors", dimension, key, at);
+        for (key, delta) in moved {
+            *moves.vendors.entry((dimension, key.clone())).or_default() += delta;
+            out.count_moved(VENDORS, dimension, key, at);
         }
+    }
+    let regency_before = stored.as_ref().map(|s| s.regency_code.as_str());
+    if regency_before != Some(incoming.regency_code.as_str()) {
+        moves
+            .regency_from
+            .entry(incoming.vendor_id.clone())
+            .or_insert_with(|| regency_before.unwrap_or_default().to_string());
     }
     Ok(())
 }
@@ -715,7 +788,7 @@ async fn apply_product(
             .map(|(_, category)| category.as_str())
             .collect();
         for category in categories {
-            out.count_moved("products", "category", category.to_string(), at);
+            out.count_moved(PRODUCTS, "category", category.to_string(), at);
         }
     }
     Ok(())

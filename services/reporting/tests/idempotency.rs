@@ -133,6 +133,38 @@ fn events_of(orders: &[OrderPlan]) -> Vec<ReceivedEvent> {
         let at = t0 + Duration::minutes(2);
         events.push(event("blangkon.vendor.events.v1", vendor, at, &verified));
     }
+    // Vendor 0 is trained twice; vendor 1 is suspended, its record moved
+    // to the other regency (its listed products move with it).
+    for (n, training_id) in ["t-1", "t-2"].into_iter().enumerate() {
+        let trained = ev::TrainingRecorded {
+            vendor_id: VENDORS[0].into(),
+            regency_code: REGENCIES[0].0.into(),
+            training_id: training_id.into(),
+            kind: "training".into(),
+            attended_on: Some(to_timestamp(t0)),
+            ..Default::default()
+        };
+        let at = t0 + Duration::minutes(4 + n as i64);
+        events.push(event("blangkon.vendor.events.v1", VENDORS[0], at, &trained));
+    }
+    let suspended = ev::VendorSuspended {
+        change: Some(ev::VendorStatusChange {
+            vendor_id: VENDORS[1].into(),
+            regency_code: REGENCIES[0].0.into(),
+            previous_status: VendorStatus::Verified as i32,
+            status: VendorStatus::Suspended as i32,
+            legal_form: LegalForm::Cv as i32,
+            scale: Scale::Small as i32,
+            ..Default::default()
+        }),
+    };
+    let at = t0 + Duration::minutes(6);
+    events.push(event(
+        "blangkon.vendor.events.v1",
+        VENDORS[1],
+        at,
+        &suspended,
+    ));
     for (product_id, vendor, category, price) in PRODUCTS {
         let listed = ev::ProductListed {
             product: Some(ev::CatalogProduct {
@@ -148,6 +180,21 @@ fn events_of(orders: &[OrderPlan]) -> Vec<ReceivedEvent> {
         };
         let at = t0 + Duration::minutes(3);
         events.push(event("blangkon.catalog.events.v1", product_id, at, &listed));
+        if product_id == PRODUCTS[1].0 {
+            // Unlisted again: counted out where it was counted.
+            let unlisted = ev::ProductUnlisted {
+                product: listed.product.clone(),
+                reason: "habis musim".into(),
+                ..Default::default()
+            };
+            let at = t0 + Duration::minutes(7);
+            events.push(event(
+                "blangkon.catalog.events.v1",
+                product_id,
+                at,
+                &unlisted,
+            ));
+        }
     }
     for (n, &(product, quantity, fate, day)) in orders.iter().enumerate() {
         let (product_id, vendor, category, price) = PRODUCTS[product];
@@ -303,25 +350,57 @@ async fn reads(db: DatabaseConnection) -> Figures {
         .unwrap()
         .is_empty();
     txn.rollback().await.unwrap();
+    let recounted = recount(&db).await;
     let api = ReportingApi::new(db, ReportingSettings::default());
     let summary = api
         .get_summary(Request::new(pb::GetSummaryRequest {}))
         .await
         .unwrap()
         .into_inner();
+    assert_eq!(
+        summary_counts(&summary),
+        recounted,
+        "the summary's counts are a recount of what they count"
+    );
     let mut breakdowns = Vec::new();
-    for dimension in 1..=10 {
-        let breakdown = api
-            .get_breakdown(Request::new(pb::GetBreakdownRequest {
-                dimension,
-                page_size: 1_000,
-                ..Default::default()
-            }))
-            .await
-            .unwrap()
-            .into_inner();
-        breakdowns.push(breakdown);
+    // All time, a month, a year (every order here is of 2026, so it is
+    // all time again), days and a month, days of two months.
+    let periods = [
+        ("", ""),
+        ("2026-03-01", "2026-03-31"),
+        ("2026-01-01", "2026-12-31"),
+        ("2026-03-05", "2026-04-30"),
+        ("2026-03-10", "2026-04-05"),
+    ];
+    for (from_date, until_date) in periods {
+        for dimension in 1..=10 {
+            let breakdown = api
+                .get_breakdown(Request::new(pb::GetBreakdownRequest {
+                    dimension,
+                    period: Some(pb::Period {
+                        from_date: from_date.into(),
+                        until_date: until_date.into(),
+                    }),
+                    page_size: 1_000,
+                    ..Default::default()
+                }))
+                .await
+                .unwrap()
+                .into_inner();
+            breakdowns.push(breakdown);
+        }
     }
+    let figures_of = |breakdowns: &[pb::Breakdown]| -> Vec<_> {
+        breakdowns
+            .iter()
+            .map(|b| (b.rows.clone(), b.orders_total, b.value_total))
+            .collect()
+    };
+    assert_eq!(
+        figures_of(&breakdowns[..10]),
+        figures_of(&breakdowns[20..30]),
+        "a year of every order is all time"
+    );
     let ledger = api
         .list_transactions(Request::new(pb::ListTransactionsRequest {
             page_size: 500,
@@ -331,6 +410,53 @@ async fn reads(db: DatabaseConnection) -> Figures {
         .unwrap()
         .into_inner();
     (summary, breakdowns, ledger, flags, unchanged)
+}
+
+/// The summary's vendor and product counts: by legal form, status, scale
+/// and regency, products by category and regency, and vendors trained.
+fn summary_counts(summary: &pb::Summary) -> Vec<Vec<(String, i64)>> {
+    let pairs = |counts: &[pb::KeyCount]| -> Vec<(String, i64)> {
+        counts.iter().map(|c| (c.key.clone(), c.count)).collect()
+    };
+    vec![
+        pairs(&summary.vendors_by_legal_form),
+        pairs(&summary.vendors_by_status),
+        pairs(&summary.vendors_by_scale),
+        pairs(&summary.vendors_by_regency),
+        pairs(&summary.products_by_category),
+        pairs(&summary.products_by_regency),
+        vec![("trained".into(), summary.vendors_trained)],
+    ]
+}
+
+/// [`summary_counts`] counted from the vendors, trainings and listed
+/// counts as they stand.
+async fn recount(db: &DatabaseConnection) -> Vec<Vec<(String, i64)>> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let mut counts = Vec::new();
+    for sql in [
+        "SELECT legal_form AS k, COUNT(*) AS n FROM vendors GROUP BY 1 ORDER BY 1",
+        "SELECT status AS k, COUNT(*) AS n FROM vendors GROUP BY 1 ORDER BY 1",
+        "SELECT scale AS k, COUNT(*) AS n FROM vendors GROUP BY 1 ORDER BY 1",
+        "SELECT regency_code AS k, COUNT(*) AS n FROM vendors GROUP BY 1 ORDER BY 1",
+        "SELECT category AS k, CAST(SUM(listed) AS BIGINT) AS n FROM listed_counts \
+         GROUP BY 1 HAVING SUM(listed) <> 0 ORDER BY 1",
+        "SELECT COALESCE(v.regency_code, '') AS k, CAST(SUM(c.listed) AS BIGINT) AS n \
+         FROM listed_counts c LEFT JOIN vendors v ON v.vendor_id = c.vendor_id \
+         GROUP BY 1 HAVING SUM(c.listed) <> 0 ORDER BY 1",
+        "SELECT 'trained' AS k, COUNT(DISTINCT vendor_id) AS n FROM trainings",
+    ] {
+        let rows = db
+            .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+            .await
+            .unwrap();
+        counts.push(
+            rows.iter()
+                .map(|row| (row.try_get("", "k").unwrap(), row.try_get("", "n").unwrap()))
+                .collect(),
+        );
+    }
+    counts
 }
 
 /// A delivery of `events`: their order shuffled, and `again` of them
@@ -557,8 +683,16 @@ async fn read_model(db: &DatabaseConnection) -> BTreeMap<&'static str, Vec<Strin
             "SELECT * FROM order_totals_all WHERE orders <> 0 OR value <> 0",
         ),
         (
+            "order_totals_period",
+            "SELECT * FROM order_totals_period WHERE orders <> 0 OR value <> 0",
+        ),
+        (
             "listed_counts",
             "SELECT * FROM listed_counts WHERE listed <> 0",
+        ),
+        (
+            "summary_counts",
+            "SELECT * FROM summary_counts WHERE counted <> 0",
         ),
         ("vendors", "SELECT * FROM vendors"),
         ("products", "SELECT * FROM products"),
@@ -710,4 +844,89 @@ async fn a_rebuild_on_postgres_swaps_fresh_tables_in_whole_or_not_at_all() {
         .await
         .unwrap();
     assert_eq!(applied, inbox::Applied::Duplicate);
+}
+
+/// Two replicas: one applies vendors' registrations while the other applies
+/// their products' listings, each in batches, side by side on PostgreSQL.
+/// Each product ends counted under its vendor's regency, whichever batch
+/// committed first: without the vendors' locks a listing could read the
+/// vendor as unknown while its registration read no listing yet, and
+/// count the product under no regency for good.
+#[tokio::test]
+async fn replicas_count_each_listed_product_under_its_vendors_regency() {
+    const TEST: &str = "replicas_count_each_listed_product_under_its_vendors_regency";
+    let Some(test_db) = TestDatabase::postgres(TEST).await else {
+        return;
+    };
+    let db = test_db.connect().await;
+    blangkon_platform::db::migrate::<Migrator>(&db)
+        .await
+        .unwrap();
+    let t0 = start();
+    let (mut registrations, mut listings) = (Vec::new(), Vec::new());
+    for n in 0..300 {
+        let vendor_id = format!("01934a1e-0000-7000-8000-{n:012x}");
+        let registered = ev::VendorRegistered {
+            vendor_id: vendor_id.clone(),
+            name: format!("Vendor {n}"),
+            regency_code: REGENCIES[n % 2].0.into(),
+            legal_form: LegalForm::Cv as i32,
+            scale: Scale::Small as i32,
+            status: VendorStatus::Pending as i32,
+            actor: None,
+        };
+        registrations.push(event(
+            "blangkon.vendor.events.v1",
+            &vendor_id,
+            t0,
+            &registered,
+        ));
+        let product_id = format!("01934a1e-0000-7000-9000-{n:012x}");
+        let listed = ev::ProductListed {
+            product: Some(ev::CatalogProduct {
+                product_id: product_id.clone(),
+                vendor_id,
+                category_code: "katering.snack".into(),
+                name: "Snack".into(),
+                unit: "kotak".into(),
+                price: 10_000,
+                stock: 10,
+                ..Default::default()
+            }),
+        };
+        listings.push(event(
+            "blangkon.catalog.events.v1",
+            &product_id,
+            t0,
+            &listed,
+        ));
+    }
+    let projection = Projection::replaying();
+    let replica = |events: Vec<ReceivedEvent>| {
+        let (db, projection) = (db.clone(), &projection);
+        async move {
+            for batch in events.chunks(5) {
+                inbox::apply_batch(&db, CONSUMER, projection, batch)
+                    .await
+                    .unwrap();
+            }
+        }
+    };
+    tokio::join!(replica(registrations), replica(listings));
+    let api = ReportingApi::new(db.clone(), ReportingSettings::default());
+    let summary = api
+        .get_summary(Request::new(pb::GetSummaryRequest {}))
+        .await
+        .unwrap()
+        .into_inner();
+    let by_regency: Vec<(String, i64)> = summary
+        .products_by_regency
+        .iter()
+        .map(|c| (c.key.clone(), c.count))
+        .collect();
+    assert_eq!(
+        by_regency,
+        [("33.22".to_string(), 150), ("33.74".to_string(), 150)]
+    );
+    assert_eq!(summary_counts(&summary), recount(&db).await);
 }

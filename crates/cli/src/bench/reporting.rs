@@ -23,7 +23,7 @@ use blangkon_reporting::domain::red_flags::Thresholds;
 use blangkon_reporting::projection::{CONSUMER, Projection};
 use blangkon_reporting::rebuild::Rebuild;
 use blangkon_reporting::settings::ReportingSettings;
-use chrono::{Duration as Days, Utc};
+use chrono::{Datelike as _, Duration as Days, Utc};
 use clap::Args;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -222,7 +222,16 @@ async fn measure_reads(
         Database::connect(settings.url.expose()).await?,
         ReportingSettings::default(),
     );
-    let month = (Utc::now() - Days::days(180)).format("%Y-%m").to_string();
+    // A month half a year back, whole, and its calendar year: the periods
+    // a reader picks most.
+    let first = (Utc::now() - Days::days(180)).date_naive().with_day(1);
+    let first = first.ok_or_else(|| anyhow::anyhow!("no first day of the month"))?;
+    let last = first
+        .checked_add_months(chrono::Months::new(1))
+        .and_then(|next| next.pred_opt())
+        .ok_or_else(|| anyhow::anyhow!("no last day of the month"))?;
+    let month = first.format("%Y-%m").to_string();
+    let year = first.format("%Y").to_string();
     let summary = api
         .get_summary(tonic::Request::new(pb::GetSummaryRequest {}))
         .await?
@@ -266,8 +275,8 @@ async fn measure_reads(
         }};
     }
     let period = Some(pb::Period {
-        from_date: format!("{month}-01"),
-        until_date: format!("{month}-28"),
+        from_date: first.format("%Y-%m-%d").to_string(),
+        until_date: last.format("%Y-%m-%d").to_string(),
     });
     time_read!(
         "GetSummary",
@@ -288,6 +297,32 @@ async fn measure_reads(
         api.get_breakdown(tonic::Request::new(pb::GetBreakdownRequest {
             dimension: pb::Dimension::Vendor as i32,
             period: period.clone(),
+            ..Default::default()
+        }))
+    );
+    time_read!(
+        format!("GetBreakdown vendor, year {year}, first page (100)"),
+        20.0,
+        api.get_breakdown(tonic::Request::new(pb::GetBreakdownRequest {
+            dimension: pb::Dimension::Vendor as i32,
+            period: Some(pb::Period {
+                from_date: format!("{year}-01-01"),
+                until_date: format!("{year}-12-31"),
+            }),
+            ..Default::default()
+        }))
+    );
+    // Days of a month: summed per vendor and day, not read from the
+    // month's own figures.
+    time_read!(
+        format!("GetBreakdown vendor, {month}-01 to -15, first page (100)"),
+        20.0,
+        api.get_breakdown(tonic::Request::new(pb::GetBreakdownRequest {
+            dimension: pb::Dimension::Vendor as i32,
+            period: Some(pb::Period {
+                from_date: format!("{month}-01"),
+                until_date: format!("{month}-15"),
+            }),
             ..Default::default()
         }))
     );

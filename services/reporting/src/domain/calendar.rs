@@ -3,7 +3,7 @@
 
 use blangkon_platform::time::wib_day;
 use blangkon_platform::validation::Violation;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 /// The WIB calendar day of `at`, `YYYY-MM-DD`.
 pub fn day_of(at: DateTime<Utc>) -> String {
@@ -13,6 +13,11 @@ pub fn day_of(at: DateTime<Utc>) -> String {
 /// The month of a `YYYY-MM-DD` day, `YYYY-MM`.
 pub fn month_of(day: &str) -> &str {
     day.get(..7).unwrap_or(day)
+}
+
+/// The year of a `YYYY-MM-DD` day, `YYYY`.
+pub fn year_of(day: &str) -> &str {
+    day.get(..4).unwrap_or(day)
 }
 
 /// Whether `value` has the shape `YYYY-MM-DD`: four, two and two digits.
@@ -94,6 +99,123 @@ impl Period {
     }
 }
 
+/// A run of a period that figures are kept for: days (either end may be
+/// open), or whole months (`YYYY-MM`) or whole years (`YYYY`), both ends
+/// included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Span {
+    Days(Option<String>, Option<String>),
+    Months(String, String),
+    Years(String, String),
+}
+
+impl Period {
+    /// The runs the period's figures are summed from: its whole years and
+    /// months, and the days of the months it covers in part, so that a
+    /// breakdown over a month or a year reads a row per key, and one over
+    /// any other period at most a row per key and day of its two partial
+    /// months, per month of its two partial years, and per whole year. An
+    /// open end reads days. Empty for all time.
+    pub fn spans(&self) -> Vec<Span> {
+        let (from, until) = match (self.from, self.until) {
+            (None, None) => return Vec::new(),
+            (Some(from), Some(until)) if from <= until => (from, until),
+            _ => return vec![Span::Days(self.from_day(), self.until_day())],
+        };
+        let mut spans = Vec::new();
+        if from.year() == until.year() {
+            within_year(from, until, &mut spans);
+        } else {
+            within_year(from, last_of_year(from), &mut spans);
+            if until.year() - from.year() > 1 {
+                spans.push(Span::Years(
+                    format!("{:04}", from.year() + 1),
+                    format!("{:04}", until.year() - 1),
+                ));
+            }
+            within_year(first_of_year(until), until, &mut spans);
+        }
+        // Days of two neighbouring partial months are one run.
+        let mut merged: Vec<Span> = Vec::with_capacity(spans.len());
+        for span in spans {
+            if let (Some(Span::Days(_, Some(end))), Span::Days(Some(start), _)) =
+                (merged.last_mut(), &span)
+                && next_day(end).as_deref() == Some(start.as_str())
+            {
+                if let Span::Days(_, until) = span {
+                    *end = until.unwrap_or_default();
+                }
+                continue;
+            }
+            merged.push(span);
+        }
+        merged
+    }
+}
+
+/// The spans of `from..=until`, two days of one year.
+fn within_year(from: NaiveDate, until: NaiveDate, spans: &mut Vec<Span>) {
+    let day = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
+    let month = |d: NaiveDate| d.format("%Y-%m").to_string();
+    if from == first_of_year(from) && until == last_of_year(until) {
+        spans.push(Span::Years(
+            format!("{:04}", from.year()),
+            format!("{:04}", until.year()),
+        ));
+        return;
+    }
+    let whole_from = if from.day() == 1 {
+        Some(from)
+    } else {
+        last_of_month(from).succ_opt()
+    };
+    let whole_until = if until == last_of_month(until) {
+        Some(until)
+    } else {
+        until.with_day(1).and_then(|first| first.pred_opt())
+    };
+    match (whole_from, whole_until) {
+        (Some(a), Some(b)) if a <= b => {
+            if a > from {
+                spans.push(Span::Days(Some(day(from)), Some(day(last_of_month(from)))));
+            }
+            spans.push(Span::Months(month(a), month(b)));
+            if b < until {
+                spans.push(Span::Days(
+                    Some(day(until.with_day(1).unwrap_or(until))),
+                    Some(day(until)),
+                ));
+            }
+        }
+        _ => spans.push(Span::Days(Some(day(from)), Some(day(until)))),
+    }
+}
+
+fn first_of_year(d: NaiveDate) -> NaiveDate {
+    d.with_ordinal(1).unwrap_or(d)
+}
+
+fn last_of_year(d: NaiveDate) -> NaiveDate {
+    d.with_month(12).and_then(|d| d.with_day(31)).unwrap_or(d)
+}
+
+fn last_of_month(d: NaiveDate) -> NaiveDate {
+    let first = d.with_day(1).unwrap_or(d);
+    first
+        .checked_add_months(chrono::Months::new(1))
+        .and_then(|next| next.pred_opt())
+        // December of the last year chrono knows.
+        .unwrap_or_else(|| last_of_year(d))
+}
+
+/// The day after a `YYYY-MM-DD` day.
+fn next_day(day: &str) -> Option<String> {
+    NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .ok()?
+        .succ_opt()
+        .map(|d| d.format("%Y-%m-%d").to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,5 +255,131 @@ mod tests {
         assert_eq!(fields, ["period.from_date", "period.until_date"]);
         let reversed = Period::parse("period", "2026-02-01", "2026-01-01").unwrap_err();
         assert_eq!(reversed[0].field, "period.until_date");
+    }
+
+    fn spans(from: &str, until: &str) -> Vec<Span> {
+        Period::parse("period", from, until).unwrap().spans()
+    }
+
+    fn days(from: &str, until: &str) -> Span {
+        Span::Days(Some(from.into()), Some(until.into()))
+    }
+
+    #[test]
+    fn a_month_or_a_year_is_one_span() {
+        assert_eq!(spans("", ""), []);
+        assert_eq!(
+            spans("2026-02-01", "2026-02-28"),
+            [Span::Months("2026-02".into(), "2026-02".into())]
+        );
+        assert_eq!(
+            spans("2024-02-01", "2024-02-29"),
+            [Span::Months("2024-02".into(), "2024-02".into())],
+            "a leap February"
+        );
+        assert_eq!(
+            spans("2026-01-01", "2026-12-31"),
+            [Span::Years("2026".into(), "2026".into())]
+        );
+        assert_eq!(
+            spans("2026-04-01", "2026-06-30"),
+            [Span::Months("2026-04".into(), "2026-06".into())]
+        );
+    }
+
+    #[test]
+    fn partial_months_are_read_by_day() {
+        assert_eq!(
+            spans("2026-02-03", "2026-02-27"),
+            [days("2026-02-03", "2026-02-27")]
+        );
+        // Two partial neighbouring months are one run of days.
+        assert_eq!(
+            spans("2026-02-15", "2026-03-10"),
+            [days("2026-02-15", "2026-03-10")]
+        );
+        assert_eq!(
+            spans("2026-02-15", "2026-05-10"),
+            [
+                days("2026-02-15", "2026-02-28"),
+                Span::Months("2026-03".into(), "2026-04".into()),
+                days("2026-05-01", "2026-05-10"),
+            ]
+        );
+        assert_eq!(
+            spans("2025-12-31", "2026-01-01"),
+            [days("2025-12-31", "2026-01-01")]
+        );
+    }
+
+    #[test]
+    fn whole_years_between_partial_ones_are_one_span() {
+        assert_eq!(
+            spans("2023-11-15", "2026-02-28"),
+            [
+                days("2023-11-15", "2023-11-30"),
+                Span::Months("2023-12".into(), "2023-12".into()),
+                Span::Years("2024".into(), "2025".into()),
+                Span::Months("2026-01".into(), "2026-02".into()),
+            ]
+        );
+        assert_eq!(
+            spans("0001-01-01", "9999-12-31"),
+            [
+                Span::Years("0001".into(), "0001".into()),
+                Span::Years("0002".into(), "9998".into()),
+                Span::Years("9999".into(), "9999".into()),
+            ],
+            "the widest period is three spans, not ten thousand"
+        );
+    }
+
+    #[test]
+    fn an_open_end_reads_days() {
+        assert_eq!(
+            spans("2026-02-01", ""),
+            [Span::Days(Some("2026-02-01".into()), None)]
+        );
+        assert_eq!(
+            spans("", "2026-02-28"),
+            [Span::Days(None, Some("2026-02-28".into()))]
+        );
+    }
+
+    /// Every day of the period is in exactly one span, and no other day is.
+    #[test]
+    fn spans_cover_the_period_exactly() {
+        let start = NaiveDate::from_ymd_opt(2023, 12, 1).unwrap();
+        let covered = |span: &Span, d: NaiveDate| -> bool {
+            let (day, month, year) = (
+                d.format("%Y-%m-%d").to_string(),
+                d.format("%Y-%m").to_string(),
+                d.format("%Y").to_string(),
+            );
+            match span {
+                Span::Days(a, b) => {
+                    a.as_ref().is_none_or(|a| *a <= day) && b.as_ref().is_none_or(|b| day <= *b)
+                }
+                Span::Months(a, b) => *a <= month && month <= *b,
+                Span::Years(a, b) => *a <= year && year <= *b,
+            }
+        };
+        for (from_offset, until_offset) in
+            [(0, 0), (0, 30), (14, 45), (31, 425), (3, 800), (0, 396)]
+        {
+            let from = start + chrono::Days::new(from_offset);
+            let until = start + chrono::Days::new(until_offset);
+            let period = Period {
+                from: Some(from),
+                until: Some(until),
+            };
+            let spans = period.spans();
+            for offset in 0..900 {
+                let d = start + chrono::Days::new(offset);
+                let inside = from <= d && d <= until;
+                let times = spans.iter().filter(|s| covered(s, d)).count();
+                assert_eq!(times, usize::from(inside), "{d} in {period:?}: {spans:?}");
+            }
+        }
     }
 }

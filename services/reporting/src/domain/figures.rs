@@ -50,6 +50,15 @@ pub struct ItemFacts {
 /// Legal forms that are not business entities.
 pub const INDIVIDUAL: &str = "individual";
 
+/// What the summary counts, kept by dimension and key as vendors and
+/// products come and go (and streamed as `count` records under these
+/// measures): vendors by `legal_form`, `scale`, `status`, `regency` and
+/// `trained` (key `""`); listed products by top-level `category` and by
+/// their vendor's `regency` (`""` while reporting has not heard of the
+/// vendor).
+pub const VENDORS: &str = "vendors";
+pub const PRODUCTS: &str = "products";
+
 /// The key of the micro/small/cooperative group in [`Dimension::TargetGroup`].
 pub const MICRO_SMALL_COOPERATIVE: &str = "micro_small_cooperative";
 

@@ -218,6 +218,58 @@ pub mod order_total_all {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod order_total_period {
+    use sea_orm::entity::prelude::*;
+
+    /// The sum of a key's [`super::order_total`] rows over a calendar month
+    /// (`period` is `YYYY-MM`) or year (`YYYY`), kept beside them in the same
+    /// statement's transaction: a breakdown over whole months or years reads
+    /// a row per key and month or year instead of one per key and day.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "order_totals_period")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub dimension: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub figure_key: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub period: String,
+        pub orders: i64,
+        pub value: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod summary_count {
+    use sea_orm::entity::prelude::*;
+
+    /// A count of the summary kept as vendors and products come and go
+    /// (`vendors` by `legal_form`, `scale`, `status`, `regency` and
+    /// `trained`; `products` listed by `category` and by their vendor's
+    /// `regency`), so that the summary reads a few dozen rows however many
+    /// vendors and products there are.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "summary_counts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub measure: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub dimension: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub figure_key: String,
+        pub counted: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub mod watermark {
     use sea_orm::entity::prelude::*;
 

@@ -1,16 +1,17 @@
-//! The queries behind the public figures: order totals by key and day,
-//! vendors and listed products by what they are counted by.
+//! The queries behind the public figures: order totals by key over a
+//! period, and the summary's counts of vendors and listed products.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, UnionType};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Statement,
+    QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
 use super::entities::{
-    listed_count, order_total, order_total_all, regency, training, vendor, watermark,
+    order_total, order_total_all, order_total_period, regency, summary_count, watermark,
 };
+use crate::domain::calendar::Span;
 use crate::domain::figures::Dimension;
 
 /// `SUM` of a bigint column as a bigint (PostgreSQL would answer numeric),
@@ -27,166 +28,218 @@ pub struct RowAfter {
     pub key: String,
 }
 
-/// One page of [`totals_by_key`]: at most `limit` rows after `after`,
+/// One page of the figures of every key of `dimension` over `spans` (all
+/// time when there are none): at most `limit` rows after `after`,
 /// ordered, limited and resumed by the database, so that a dimension of a
-/// million keys (national vendors, work units) costs a page.
+/// million keys (national vendors, work units) costs a page. All time, a
+/// month or a year is a walk down an index of one row per key; other
+/// periods sum their spans' rows per key.
 pub async fn totals_page(
     conn: &impl ConnectionTrait,
     dimension: Dimension,
-    from_day: Option<&str>,
-    until_day: Option<&str>,
+    spans: &[Span],
     after: Option<&RowAfter>,
     limit: u64,
 ) -> Result<Vec<(String, i64, i64)>, DbErr> {
-    if from_day.is_none() && until_day.is_none() {
-        use order_total_all::Column as C;
-        let mut query = order_total_all::Entity::find()
-            .select_only()
-            .column(C::FigureKey)
-            .column(C::Orders)
-            .column(C::Value)
-            .filter(C::Dimension.eq(dimension.as_str()))
-            // A key whose orders all moved elsewhere keeps a zero row.
-            .filter(Condition::any().add(C::Orders.ne(0)).add(C::Value.ne(0)));
-        if let Some(after) = after {
-            query = query.filter(
-                Condition::any().add(C::Value.lt(after.value)).add(
-                    Condition::all()
-                        .add(C::Value.eq(after.value))
-                        .add(C::FigureKey.gt(after.key.as_str())),
-                ),
-            );
+    match spans {
+        [] => {
+            use order_total_all::Column as C;
+            let query = order_total_all::Entity::find()
+                .select_only()
+                .column(C::FigureKey)
+                .column(C::Orders)
+                .column(C::Value)
+                .filter(C::Dimension.eq(dimension.as_str()));
+            ranked_page(query, C::Orders, C::Value, C::FigureKey, after, limit)
+                .all(conn)
+                .await
         }
-        return query
-            .order_by_desc(C::Value)
-            .order_by_asc(C::FigureKey)
-            .limit(limit)
-            .into_tuple()
-            .all(conn)
-            .await;
+        [Span::Months(first, last) | Span::Years(first, last)] if first == last => {
+            use order_total_period::Column as C;
+            let query = order_total_period::Entity::find()
+                .select_only()
+                .column(C::FigureKey)
+                .column(C::Orders)
+                .column(C::Value)
+                .filter(C::Dimension.eq(dimension.as_str()))
+                .filter(C::Period.eq(first.as_str()));
+            ranked_page(query, C::Orders, C::Value, C::FigureKey, after, limit)
+                .all(conn)
+                .await
+        }
+        [first, rest @ ..] => {
+            let mut union = span_rows(dimension, first);
+            for span in rest {
+                union.union(UnionType::All, span_rows(dimension, span));
+            }
+            let key = Alias::new("figure_key");
+            let mut query = Query::select();
+            query
+                .column(key.clone())
+                .expr_as(sum("orders"), Alias::new("orders"))
+                .expr_as(sum("value"), Alias::new("value"))
+                .from_subquery(union, Alias::new("spans"))
+                .group_by_col(key.clone())
+                // A key whose orders all moved elsewhere sums to zero.
+                .cond_having(
+                    Condition::any()
+                        .add(sum("orders").ne(0))
+                        .add(sum("value").ne(0)),
+                );
+            if let Some(after) = after {
+                query.cond_having(
+                    Condition::any().add(sum("value").lt(after.value)).add(
+                        Condition::all()
+                            .add(sum("value").eq(after.value))
+                            .add(Expr::col(key.clone()).gt(after.key.as_str())),
+                    ),
+                );
+            }
+            query
+                .order_by_expr(sum("value"), Order::Desc)
+                .order_by(key, Order::Asc)
+                .limit(limit);
+            let rows = conn
+                .query_all_raw(conn.get_database_backend().build(&query))
+                .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok((
+                        row.try_get("", "figure_key")?,
+                        row.try_get("", "orders")?,
+                        row.try_get("", "value")?,
+                    ))
+                })
+                .collect()
+        }
     }
-    use order_total::Column as C;
-    let mut query = order_total::Entity::find()
-        .select_only()
-        .column(C::FigureKey)
-        .column_as(sum("orders"), "orders")
-        .column_as(sum("value"), "value")
-        .filter(C::Dimension.eq(dimension.as_str()));
-    if let Some(from) = from_day {
-        query = query.filter(C::Day.gte(from));
-    }
-    if let Some(until) = until_day {
-        query = query.filter(C::Day.lte(until));
-    }
-    query = query.group_by(C::FigureKey).having(
-        Condition::any()
-            .add(sum("orders").ne(0))
-            .add(sum("value").ne(0)),
-    );
+}
+
+/// `query` of one row per key, ranked: keys whose figures are not both
+/// zero, after `after`, highest value first then by key, `limit` of them.
+/// The bound `value <= after.value` lets the rank index start the walk
+/// where the last page ended.
+fn ranked_page<E: EntityTrait>(
+    query: Select<E>,
+    orders: E::Column,
+    value: E::Column,
+    key: E::Column,
+    after: Option<&RowAfter>,
+    limit: u64,
+) -> sea_orm::Selector<sea_orm::SelectGetableTuple<(String, i64, i64)>> {
+    // A key whose orders all moved elsewhere keeps a zero row.
+    let mut query = query.filter(Condition::any().add(orders.ne(0)).add(value.ne(0)));
     if let Some(after) = after {
-        query = query.having(
-            Condition::any().add(sum("value").lt(after.value)).add(
-                Condition::all()
-                    .add(sum("value").eq(after.value))
-                    .add(Expr::col(C::FigureKey).gt(after.key.as_str())),
-            ),
+        query = query.filter(value.lte(after.value)).filter(
+            Condition::any()
+                .add(value.lt(after.value))
+                .add(key.gt(after.key.as_str())),
         );
     }
     query
-        .order_by(sum("value"), Order::Desc)
-        .order_by(C::FigureKey, Order::Asc)
+        .order_by_desc(value)
+        .order_by_asc(key)
         .limit(limit)
         .into_tuple()
-        .all(conn)
-        .await
 }
 
-/// Orders and value over every key of `dimension` between the days given.
+/// The figure rows of one span: `figure_key`, `orders`, `value`.
+fn span_rows(dimension: Dimension, span: &Span) -> SelectStatement {
+    let mut query = Query::select();
+    match span {
+        Span::Days(from, until) => {
+            use order_total::Column as C;
+            query
+                .columns([C::FigureKey, C::Orders, C::Value])
+                .from(order_total::Entity)
+                .and_where(C::Dimension.eq(dimension.as_str()));
+            if let Some(from) = from {
+                query.and_where(C::Day.gte(from.as_str()));
+            }
+            if let Some(until) = until {
+                query.and_where(C::Day.lte(until.as_str()));
+            }
+        }
+        Span::Months(first, last) | Span::Years(first, last) => {
+            use order_total_period::Column as C;
+            query
+                .columns([C::FigureKey, C::Orders, C::Value])
+                .from(order_total_period::Entity)
+                .and_where(C::Dimension.eq(dimension.as_str()))
+                .and_where(C::Period.between(first.as_str(), last.as_str()));
+            if matches!(span, Span::Years(..)) {
+                // Between two years lie their months too (`2024` <
+                // `2024-05` < `2025`); a month's period never falls
+                // between two months of one year.
+                query.and_where(Expr::cust("LENGTH(period) = 4"));
+            }
+        }
+    }
+    query
+}
+
+/// Orders and value over every key of `dimension` over `spans` (all time
+/// when there are none).
 pub async fn totals_sum(
     conn: &impl ConnectionTrait,
     dimension: Dimension,
-    from_day: Option<&str>,
-    until_day: Option<&str>,
+    spans: &[Span],
 ) -> Result<(i64, i64), DbErr> {
-    let sums: Option<(i64, i64)> = if from_day.is_none() && until_day.is_none() {
-        order_total_all::Entity::find()
+    if spans.is_empty() {
+        let sums: Option<(i64, i64)> = order_total_all::Entity::find()
             .select_only()
             .column_as(sum("orders"), "orders")
             .column_as(sum("value"), "value")
             .filter(order_total_all::Column::Dimension.eq(dimension.as_str()))
             .into_tuple()
             .one(conn)
+            .await?;
+        return Ok(sums.unwrap_or((0, 0)));
+    }
+    let mut total = (0i64, 0i64);
+    for span in spans {
+        let mut query = Query::select();
+        query
+            .expr_as(sum("orders"), Alias::new("orders"))
+            .expr_as(sum("value"), Alias::new("value"))
+            .from_subquery(span_rows(dimension, span), Alias::new("span"));
+        if let Some(row) = conn
+            .query_one_raw(conn.get_database_backend().build(&query))
             .await?
-    } else {
-        let mut query = order_total::Entity::find()
-            .select_only()
-            .column_as(sum("orders"), "orders")
-            .column_as(sum("value"), "value")
-            .filter(order_total::Column::Dimension.eq(dimension.as_str()));
-        if let Some(from) = from_day {
-            query = query.filter(order_total::Column::Day.gte(from));
+        {
+            let (orders, value): (i64, i64) =
+                (row.try_get("", "orders")?, row.try_get("", "value")?);
+            total = (
+                total.0.saturating_add(orders),
+                total.1.saturating_add(value),
+            );
         }
-        if let Some(until) = until_day {
-            query = query.filter(order_total::Column::Day.lte(until));
-        }
-        query.into_tuple().one(conn).await?
-    };
-    Ok(sums.unwrap_or((0, 0)))
+    }
+    Ok(total)
 }
 
-/// Orders and value of every key of `dimension` whose orders were placed
-/// between the days given (inclusive; `None` is open), highest value first.
+/// All-time orders and value of every key of `dimension`, highest value
+/// first.
 pub async fn totals_by_key(
     conn: &impl ConnectionTrait,
     dimension: Dimension,
-    from_day: Option<&str>,
-    until_day: Option<&str>,
 ) -> Result<Vec<(String, i64, i64)>, DbErr> {
-    let rows: Vec<(String, i64, i64)> = if from_day.is_none() && until_day.is_none() {
-        order_total_all::Entity::find()
-            .select_only()
-            .column(order_total_all::Column::FigureKey)
-            .column(order_total_all::Column::Orders)
-            .column(order_total_all::Column::Value)
-            .filter(order_total_all::Column::Dimension.eq(dimension.as_str()))
-            .into_tuple()
-            .all(conn)
-            .await?
-    } else {
-        by_day(conn, dimension, from_day, until_day).await?
-    };
-    // A key whose orders all moved elsewhere keeps rows summing to zero.
+    let rows: Vec<(String, i64, i64)> = order_total_all::Entity::find()
+        .select_only()
+        .column(order_total_all::Column::FigureKey)
+        .column(order_total_all::Column::Orders)
+        .column(order_total_all::Column::Value)
+        .filter(order_total_all::Column::Dimension.eq(dimension.as_str()))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    // A key whose orders all moved elsewhere keeps a zero row.
     let mut rows: Vec<_> = rows
         .into_iter()
         .filter(|(_, orders, value)| *orders != 0 || *value != 0)
         .collect();
     rows.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
     Ok(rows)
-}
-
-async fn by_day(
-    conn: &impl ConnectionTrait,
-    dimension: Dimension,
-    from_day: Option<&str>,
-    until_day: Option<&str>,
-) -> Result<Vec<(String, i64, i64)>, DbErr> {
-    let mut query = order_total::Entity::find()
-        .select_only()
-        .column(order_total::Column::FigureKey)
-        .column_as(sum("orders"), "orders")
-        .column_as(sum("value"), "value")
-        .filter(order_total::Column::Dimension.eq(dimension.as_str()));
-    if let Some(from) = from_day {
-        query = query.filter(order_total::Column::Day.gte(from));
-    }
-    if let Some(until) = until_day {
-        query = query.filter(order_total::Column::Day.lte(until));
-    }
-    query
-        .group_by(order_total::Column::FigureKey)
-        .into_tuple()
-        .all(conn)
-        .await
 }
 
 /// All-time orders and value of one key of one dimension.
@@ -203,106 +256,45 @@ pub async fn total_of(
     )
 }
 
-/// Vendors by one of their columns (`legal_form`, `scale`, `status`,
-/// `regency_code`).
-pub async fn vendors_by(
+/// The summary's counts of `measure` (`vendors`, `products`) by
+/// `dimension` (see [`summary_count`]), by key, leaving out keys counted
+/// down to nothing.
+pub async fn counts_by(
     conn: &impl ConnectionTrait,
-    column: vendor::Column,
+    measure: &str,
+    dimension: &str,
 ) -> Result<Vec<(String, i64)>, DbErr> {
-    vendor::Entity::find()
+    use summary_count::Column as C;
+    summary_count::Entity::find()
         .select_only()
-        .column(column)
-        .column_as(Expr::cust("COUNT(*)"), "n")
-        .group_by(column)
-        .order_by(column, Order::Asc)
+        .column(C::FigureKey)
+        .column(C::Counted)
+        .filter(C::Measure.eq(measure))
+        .filter(C::Dimension.eq(dimension))
+        .filter(C::Counted.ne(0))
+        .order_by_asc(C::FigureKey)
         .into_tuple()
         .all(conn)
         .await
 }
 
-/// Vendors whose `column` is `key`.
-pub async fn vendors_with(
+/// One of the summary's counts; 0 when nothing was ever counted there.
+pub async fn count_of(
     conn: &impl ConnectionTrait,
-    column: vendor::Column,
+    measure: &str,
+    dimension: &str,
     key: &str,
 ) -> Result<i64, DbErr> {
-    Ok(vendor::Entity::find()
-        .filter(column.eq(key))
-        .count(conn)
-        .await? as i64)
-}
-
-pub async fn products_listed(conn: &impl ConnectionTrait) -> Result<i64, DbErr> {
-    let n: Option<i64> = listed_count::Entity::find()
-        .select_only()
-        .column_as(sum("listed"), "n")
-        .into_tuple()
-        .one(conn)
-        .await?;
-    Ok(n.unwrap_or(0))
-}
-
-/// Listed products by top-level category.
-pub async fn products_listed_by_category(
-    conn: &impl ConnectionTrait,
-) -> Result<Vec<(String, i64)>, DbErr> {
-    let rows: Vec<(String, i64)> = listed_count::Entity::find()
-        .select_only()
-        .column(listed_count::Column::Category)
-        .column_as(sum("listed"), "n")
-        .group_by(listed_count::Column::Category)
-        .order_by(listed_count::Column::Category, Order::Asc)
-        .into_tuple()
-        .all(conn)
-        .await?;
-    Ok(rows.into_iter().filter(|(_, n)| *n != 0).collect())
-}
-
-/// Listed products by their vendor's regency; `""` for products whose
-/// vendor reporting has not heard of yet.
-pub async fn products_listed_by_regency(
-    conn: &impl ConnectionTrait,
-) -> Result<Vec<(String, i64)>, DbErr> {
-    let rows = conn
-        .query_all_raw(Statement::from_string(
-            conn.get_database_backend(),
-            "SELECT COALESCE(v.regency_code, '') AS regency, \
-             CAST(SUM(c.listed) AS BIGINT) AS n \
-             FROM listed_counts c LEFT JOIN vendors v ON v.vendor_id = c.vendor_id \
-             GROUP BY COALESCE(v.regency_code, '') ORDER BY 1",
-        ))
-        .await?;
-    let rows: Vec<(String, i64)> = rows
-        .iter()
-        .map(|row| Ok((row.try_get("", "regency")?, row.try_get("", "n")?)))
-        .collect::<Result<_, DbErr>>()?;
-    Ok(rows.into_iter().filter(|(_, n)| *n != 0).collect())
-}
-
-/// Listed products in one top-level category.
-pub async fn products_listed_in(conn: &impl ConnectionTrait, category: &str) -> Result<i64, DbErr> {
-    let n: Option<i64> = listed_count::Entity::find()
-        .select_only()
-        .column_as(sum("listed"), "n")
-        .filter(listed_count::Column::Category.eq(category))
-        .into_tuple()
-        .one(conn)
-        .await?;
-    Ok(n.unwrap_or(0))
+    Ok(
+        summary_count::Entity::find_by_id((measure.into(), dimension.into(), key.into()))
+            .one(conn)
+            .await?
+            .map_or(0, |row| row.counted),
+    )
 }
 
 pub async fn regencies_joined(conn: &impl ConnectionTrait) -> Result<i64, DbErr> {
     Ok(regency::Entity::find().count(conn).await? as i64)
-}
-
-pub async fn vendors_trained(conn: &impl ConnectionTrait) -> Result<i64, DbErr> {
-    let n: Option<i64> = training::Entity::find()
-        .select_only()
-        .column_as(Expr::cust("COUNT(DISTINCT vendor_id)"), "n")
-        .into_tuple()
-        .one(conn)
-        .await?;
-    Ok(n.unwrap_or(0))
 }
 
 pub async fn last_event_at(conn: &impl ConnectionTrait) -> Result<Option<DateTime<Utc>>, DbErr> {
@@ -310,4 +302,130 @@ pub async fn last_event_at(conn: &impl ConnectionTrait) -> Result<Option<DateTim
         .one(conn)
         .await?
         .map(|w| w.last_event_at))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use blangkon_testkit::fixtures::memory_database;
+    use chrono::NaiveDate;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::domain::calendar::Period;
+    use crate::domain::figures::Contribution;
+    use crate::store::{add_to_totals, migrations::Migrator};
+
+    /// Days from 2025-11-01 on: a period may span whole years.
+    fn day(offset: u64) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2025, 11, 1).unwrap() + chrono::Days::new(offset)
+    }
+
+    /// Orders and value by key of the contributions of days in `period`,
+    /// ranked as a breakdown ranks them: counted one by one.
+    fn recount(contributions: &[Contribution], period: &Period) -> Vec<(String, i64, i64)> {
+        let mut by_key: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+        for c in contributions {
+            let d = NaiveDate::parse_from_str(&c.day, "%Y-%m-%d").unwrap();
+            if period.from.is_none_or(|f| f <= d) && period.until.is_none_or(|u| d <= u) {
+                let sum = by_key.entry(c.key.clone()).or_default();
+                sum.0 += c.orders;
+                sum.1 += c.value;
+            }
+        }
+        let mut rows: Vec<_> = by_key
+            .into_iter()
+            .filter(|(_, (orders, value))| *orders != 0 || *value != 0)
+            .map(|(key, (orders, value))| (key, orders, value))
+            .collect();
+        rows.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+        rows
+    }
+
+    fn contributions() -> impl Strategy<Value = Vec<Contribution>> {
+        prop::collection::vec((0..6usize, 0..1300u64, -1..3i64, -50..400i64), 1..80).prop_map(
+            |rows| {
+                rows.into_iter()
+                    .map(|(key, offset, orders, value)| Contribution {
+                        dimension: Dimension::Vendor,
+                        key: format!("v{key}"),
+                        day: day(offset).format("%Y-%m-%d").to_string(),
+                        orders,
+                        value,
+                    })
+                    .collect()
+            },
+        )
+    }
+
+    /// A period whose ends fall on the months' and years' edges often.
+    fn periods() -> impl Strategy<Value = Period> {
+        let end = prop_oneof![
+            Just(None),
+            (0..1300u64).prop_map(|o| Some(day(o))),
+            (0..44u32).prop_map(|m| {
+                let first = NaiveDate::from_ymd_opt(2025, 11, 1).unwrap();
+                first.checked_add_months(chrono::Months::new(m))
+            }),
+            (1..44u32).prop_map(|m| {
+                let first = NaiveDate::from_ymd_opt(2025, 11, 1).unwrap();
+                first
+                    .checked_add_months(chrono::Months::new(m))
+                    .and_then(|d| d.pred_opt())
+            }),
+        ];
+        (end.clone(), end).prop_map(|(a, b)| match (a, b) {
+            (Some(a), Some(b)) if a > b => Period {
+                from: Some(b),
+                until: Some(a),
+            },
+            (from, until) => Period { from, until },
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Whatever the period, its breakdown read a page of two at a time
+        /// and its totals are those of the days in it, counted one by one.
+        #[test]
+        fn a_breakdown_over_any_period_sums_its_days(
+            contributions in contributions(),
+            period in periods(),
+        ) {
+            let (pages, sum) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(async {
+                    let db = memory_database::<Migrator>().await;
+                    for chunk in contributions.chunks(7) {
+                        add_to_totals(&db, chunk).await.unwrap();
+                    }
+                    let spans = period.spans();
+                    let mut rows = Vec::new();
+                    let mut after: Option<RowAfter> = None;
+                    loop {
+                        let page =
+                            totals_page(&db, Dimension::Vendor, &spans, after.as_ref(), 2)
+                                .await
+                                .unwrap();
+                        let Some((key, _, value)) = page.last() else { break };
+                        after = Some(RowAfter { value: *value, key: key.clone() });
+                        rows.extend(page);
+                    }
+                    let sum = totals_sum(&db, Dimension::Vendor, &spans).await.unwrap();
+                    (rows, sum)
+                });
+            let expected = recount(&contributions, &period);
+            prop_assert_eq!(&pages, &expected, "{:?}", period.spans());
+            let orders: i64 = contributions.iter().filter(|c| {
+                let d = NaiveDate::parse_from_str(&c.day, "%Y-%m-%d").unwrap();
+                period.from.is_none_or(|f| f <= d) && period.until.is_none_or(|u| d <= u)
+            }).map(|c| c.orders).sum();
+            prop_assert_eq!(sum.0, orders);
+            prop_assert_eq!(sum.1, expected.iter().map(|r| r.2).sum::<i64>());
+        }
+    }
 }

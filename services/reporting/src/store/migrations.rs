@@ -7,7 +7,12 @@ use blangkon_platform::migration::statements::{index, key};
 use blangkon_platform::{migration, migrator};
 use sea_orm_migration::prelude::*;
 
-migrator!(CreateReadModel, KeepOrderVersions, KeepRedFlags);
+migrator!(
+    CreateReadModel,
+    KeepOrderVersions,
+    KeepRedFlags,
+    KeepPeriodTotalsAndCounts
+);
 
 #[derive(DeriveIden)]
 enum Regencies {
@@ -496,5 +501,211 @@ impl MigrationTrait for KeepRedFlags {
             m.create_index(statement).await?;
         }
         Ok(())
+    }
+}
+
+#[derive(DeriveIden)]
+enum OrderTotalsPeriod {
+    Table,
+    Dimension,
+    FigureKey,
+    Period,
+    Orders,
+    Value,
+}
+
+#[derive(DeriveIden)]
+enum SummaryCounts {
+    Table,
+    Measure,
+    Dimension,
+    FigureKey,
+    Counted,
+}
+
+migration! {
+    /// Order figures by month and year beside those by day, and the
+    /// summary's vendor and product counts kept as they move, so that a
+    /// breakdown over a month or a year and the summary read a row per key
+    /// at a national year's size (twenty thousand vendors, a million
+    /// orders). Both are filled from what is already here.
+    KeepPeriodTotalsAndCounts = "m20261208_000700_period_totals_and_counts"
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for KeepPeriodTotalsAndCounts {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(OrderTotalsPeriod::Table)
+                .col(text(OrderTotalsPeriod::Dimension))
+                .col(text(OrderTotalsPeriod::FigureKey))
+                .col(code(OrderTotalsPeriod::Period, 7))
+                .col(money(OrderTotalsPeriod::Orders))
+                .col(money(OrderTotalsPeriod::Value))
+                .primary_key(&mut key([
+                    OrderTotalsPeriod::Dimension,
+                    OrderTotalsPeriod::FigureKey,
+                    OrderTotalsPeriod::Period,
+                ]))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(SummaryCounts::Table)
+                .col(text(SummaryCounts::Measure))
+                .col(text(SummaryCounts::Dimension))
+                .col(text(SummaryCounts::FigureKey))
+                .col(money(SummaryCounts::Counted))
+                .primary_key(&mut key([
+                    SummaryCounts::Measure,
+                    SummaryCounts::Dimension,
+                    SummaryCounts::FigureKey,
+                ]))
+                .to_owned(),
+        )
+        .await?;
+        let conn = m.get_connection();
+        for statement in [
+            // A breakdown's page, highest value first, walked in index
+            // order: over a month or a year, and over all time.
+            "CREATE INDEX order_totals_period_rank ON order_totals_period \
+             (dimension, period, value DESC, figure_key)",
+            "CREATE INDEX order_totals_all_rank ON order_totals_all \
+             (dimension, value DESC, figure_key)",
+            // What the figures by day already hold, by month and by year.
+            "INSERT INTO order_totals_period (dimension, figure_key, period, orders, value) \
+             SELECT dimension, figure_key, substr(day, 1, 7), SUM(orders), SUM(value) \
+             FROM order_totals GROUP BY dimension, figure_key, substr(day, 1, 7)",
+            "INSERT INTO order_totals_period (dimension, figure_key, period, orders, value) \
+             SELECT dimension, figure_key, substr(day, 1, 4), SUM(orders), SUM(value) \
+             FROM order_totals GROUP BY dimension, figure_key, substr(day, 1, 4)",
+            // The counts as the vendors and listed products stand.
+            "INSERT INTO summary_counts (measure, dimension, figure_key, counted) \
+             SELECT 'vendors', 'legal_form', legal_form, COUNT(*) FROM vendors GROUP BY legal_form",
+            "INSERT INTO summary_counts (measure, dimension, figure_key, counted) \
+             SELECT 'vendors', 'scale', scale, COUNT(*) FROM vendors GROUP BY scale",
+            "INSERT INTO summary_counts (measure, dimension, figure_key, counted) \
+             SELECT 'vendors', 'status', status, COUNT(*) FROM vendors GROUP BY status",
+            "INSERT INTO summary_counts (measure, dimension, figure_key, counted) \
+             SELECT 'vendors', 'regency', regency_code, COUNT(*) FROM vendors \
+             GROUP BY regency_code",
+            "INSERT INTO summary_counts (measure, dimension, figure_key, counted) \
+             SELECT 'vendors', 'trained', '', COUNT(DISTINCT vendor_id) FROM trainings \
+             HAVING COUNT(*) > 0",
+            "INSERT INTO summary_counts (measure, dimension, figure_key, counted) \
+             SELECT 'products', 'category', category, SUM(listed) FROM listed_counts \
+             GROUP BY category",
+            "INSERT INTO summary_counts (measure, dimension, figure_key, counted) \
+             SELECT 'products', 'regency', COALESCE(v.regency_code, ''), SUM(c.listed) \
+             FROM listed_counts c LEFT JOIN vendors v ON v.vendor_id = c.vendor_id \
+             GROUP BY COALESCE(v.regency_code, '')",
+        ] {
+            conn.execute_unprepared(statement).await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use blangkon_platform::settings::DatabaseSettings;
+    use sea_orm::{ConnectionTrait, Statement};
+
+    use super::*;
+
+    async fn rows(db: &impl ConnectionTrait, sql: &str) -> Vec<(String, i64)> {
+        db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| (row.try_get("", "k").unwrap(), row.try_get("", "n").unwrap()))
+            .collect()
+    }
+
+    /// A read model of the release before: its figures by month and year
+    /// and its counts are there once the migration has run.
+    #[tokio::test]
+    async fn the_figures_by_period_and_the_counts_are_filled_from_what_is_there() {
+        let db = blangkon_platform::db::connect(&DatabaseSettings::new("sqlite::memory:", 1))
+            .await
+            .unwrap();
+        // The platform's three and the read model's three before this one.
+        <Migrator as MigratorTrait>::up(&db, Some(6)).await.unwrap();
+        for statement in [
+            "INSERT INTO vendors (vendor_id, name, regency_code, legal_form, scale, status, \
+             status_at) VALUES \
+             ('v1', 'A', '33.74', 'cv', 'small', 'verified', '2026-01-01T00:00:00Z'), \
+             ('v2', 'B', '33.74', 'individual', 'micro', 'pending', '2026-01-01T00:00:00Z'), \
+             ('v3', 'C', '33.22', 'cv', 'micro', 'verified', '2026-01-01T00:00:00Z')",
+            "INSERT INTO trainings (training_id, vendor_id, kind, attended_at) VALUES \
+             ('t1', 'v1', 'training', '2026-01-01T00:00:00Z'), \
+             ('t2', 'v1', 'mentoring', '2026-01-02T00:00:00Z'), \
+             ('t3', 'v3', 'training', '2026-01-02T00:00:00Z')",
+            // v9: a vendor reporting has not heard of yet.
+            "INSERT INTO listed_counts (vendor_id, category, listed) VALUES \
+             ('v1', 'katering', 3), ('v3', 'katering', 1), ('v3', 'mebel', 2), \
+             ('v9', 'mebel', 4)",
+            "INSERT INTO order_totals (dimension, figure_key, day, orders, value) VALUES \
+             ('vendor', 'v1', '2025-12-31', 1, 100), ('vendor', 'v1', '2026-01-05', 2, 50), \
+             ('vendor', 'v1', '2026-01-20', 1, 10), ('vendor', 'v3', '2026-02-01', 1, 7)",
+        ] {
+            db.execute_unprepared(statement).await.unwrap();
+        }
+        <Migrator as MigratorTrait>::up(&db, None).await.unwrap();
+        let counts = |measure: &str, dimension: &str| {
+            format!(
+                "SELECT figure_key AS k, counted AS n FROM summary_counts \
+                 WHERE measure = '{measure}' AND dimension = '{dimension}' ORDER BY 1"
+            )
+        };
+        let s = |rows: &[(&str, i64)]| -> Vec<(String, i64)> {
+            rows.iter().map(|(k, n)| (String::from(*k), *n)).collect()
+        };
+        assert_eq!(
+            rows(&db, &counts("vendors", "legal_form")).await,
+            s(&[("cv", 2), ("individual", 1)])
+        );
+        assert_eq!(
+            rows(&db, &counts("vendors", "status")).await,
+            s(&[("pending", 1), ("verified", 2)])
+        );
+        assert_eq!(
+            rows(&db, &counts("vendors", "scale")).await,
+            s(&[("micro", 2), ("small", 1)])
+        );
+        assert_eq!(
+            rows(&db, &counts("vendors", "regency")).await,
+            s(&[("33.22", 1), ("33.74", 2)])
+        );
+        assert_eq!(
+            rows(&db, &counts("vendors", "trained")).await,
+            s(&[("", 2)])
+        );
+        assert_eq!(
+            rows(&db, &counts("products", "category")).await,
+            s(&[("katering", 4), ("mebel", 6)])
+        );
+        assert_eq!(
+            rows(&db, &counts("products", "regency")).await,
+            s(&[("", 4), ("33.22", 3), ("33.74", 3)])
+        );
+        assert_eq!(
+            rows(
+                &db,
+                "SELECT figure_key || ' ' || period AS k, value AS n FROM order_totals_period \
+                 ORDER BY 1"
+            )
+            .await,
+            s(&[
+                ("v1 2025", 100),
+                ("v1 2025-12", 100),
+                ("v1 2026", 60),
+                ("v1 2026-01", 60),
+                ("v3 2026", 7),
+                ("v3 2026-02", 7),
+            ])
+        );
     }
 }

@@ -15,8 +15,9 @@ mod projection;
 pub mod red_flags;
 
 pub use entities::{
-    listed_count, order, order_item, order_total, order_total_all, order_version, product,
-    red_flag, red_flag_dirty, red_flag_rules, regency, training, vendor, watermark,
+    listed_count, order, order_item, order_total, order_total_all, order_total_period,
+    order_version, product, red_flag, red_flag_dirty, red_flag_rules, regency, summary_count,
+    training, vendor, watermark,
 };
 pub use figures::*;
 pub use ledger::*;

@@ -1,19 +1,23 @@
 //! The projection's writes: what each applied event changes in the read
-//! model, the order figures kept per dimension and day, the watermark, and
-//! emptying it all for a rebuild.
+//! model, the order figures kept per dimension and day, month, year and all
+//! time, the summary's counts, the watermark, and emptying it all for a
+//! rebuild.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use blangkon_platform::db;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
+};
 
 use super::entities::{
-    listed_count, order, order_item, order_total, order_total_all, product, regency, training,
-    vendor, watermark,
+    listed_count, order, order_item, order_total, order_total_all, order_total_period, product,
+    regency, summary_count, training, vendor, watermark,
 };
 use super::facts_of;
+use crate::domain::calendar;
 use crate::domain::figures::{Contribution, OrderFacts};
 
 pub async fn upsert_regency(conn: &impl ConnectionTrait, row: regency::Model) -> Result<(), DbErr> {
@@ -52,14 +56,65 @@ pub async fn save_vendor(conn: &impl ConnectionTrait, row: vendor::Model) -> Res
     Ok(())
 }
 
-/// Records a training; one seen before changes nothing.
+/// Records a training; one seen before changes nothing (false).
 pub async fn insert_training(
     conn: &impl ConnectionTrait,
     row: training::Model,
-) -> Result<(), DbErr> {
+) -> Result<bool, DbErr> {
     let key = [training::Column::TrainingId];
-    db::upsert(conn, training::ActiveModel::from(row), key, []).await?;
-    Ok(())
+    db::upsert(conn, training::ActiveModel::from(row), key, []).await
+}
+
+/// Whether any training of the vendor is recorded.
+pub async fn has_training(conn: &impl ConnectionTrait, vendor_id: &str) -> Result<bool, DbErr> {
+    Ok(training::Entity::find()
+        .filter(training::Column::VendorId.eq(vendor_id))
+        .one(conn)
+        .await?
+        .is_some())
+}
+
+/// The regency of each of `vendor_ids` reporting has heard of.
+pub async fn vendor_regencies(
+    conn: &impl ConnectionTrait,
+    vendor_ids: &BTreeSet<&str>,
+) -> Result<HashMap<String, String>, DbErr> {
+    let ids: Vec<String> = vendor_ids.iter().map(|id| id.to_string()).collect();
+    let rows: Vec<(String, String)> = db::in_chunks(&ids, |chunk| {
+        vendor::Entity::find()
+            .select_only()
+            .column(vendor::Column::VendorId)
+            .column(vendor::Column::RegencyCode)
+            .filter(vendor::Column::VendorId.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(conn)
+    })
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// How many products each of `vendor_ids` has listed, as stored; vendors
+/// with none are left out.
+pub async fn listed_of(
+    conn: &impl ConnectionTrait,
+    vendor_ids: &[&str],
+) -> Result<Vec<(String, i64)>, DbErr> {
+    let ids: Vec<String> = vendor_ids.iter().map(|id| id.to_string()).collect();
+    let rows: Vec<(String, i64)> = db::in_chunks(&ids, |chunk| {
+        listed_count::Entity::find()
+            .select_only()
+            .column(listed_count::Column::VendorId)
+            .column_as(
+                Expr::cust("CAST(COALESCE(SUM(listed), 0) AS BIGINT)"),
+                "listed",
+            )
+            .filter(listed_count::Column::VendorId.is_in(chunk.iter().cloned()))
+            .group_by(listed_count::Column::VendorId)
+            .into_tuple()
+            .all(conn)
+    })
+    .await?;
+    Ok(rows.into_iter().filter(|(_, n)| *n != 0).collect())
 }
 
 pub async fn find_product(
@@ -184,25 +239,28 @@ pub async fn save_orders(
     Ok(())
 }
 
-/// Adds each contribution to its running figure, by day and all-time, and
-/// answers the all-time figure of every key it touched: two statements a
-/// thousand keys. Contributions to the same figure are summed first (a
-/// statement may change a row once).
+/// Adds each contribution to its running figure, by day, by month, by year
+/// and all-time, and answers the all-time figure of every key it touched:
+/// a statement a thousand rows of each. Contributions to the same figure
+/// are summed first (a statement may change a row once).
 pub async fn add_to_totals(
     conn: &impl ConnectionTrait,
     changes: &[Contribution],
 ) -> Result<Vec<order_total_all::Model>, DbErr> {
     let mut by_day: BTreeMap<(&str, &str, &str), (i64, i64)> = BTreeMap::new();
+    let mut by_period: BTreeMap<(&str, &str, &str), (i64, i64)> = BTreeMap::new();
     let mut all_time: BTreeMap<(&str, &str), (i64, i64)> = BTreeMap::new();
     for c in changes {
         let dimension = c.dimension.as_str();
-        for sum in [
-            by_day.entry((dimension, &c.key, &c.day)).or_default(),
-            all_time.entry((dimension, &c.key)).or_default(),
-        ] {
+        let (month, year) = (calendar::month_of(&c.day), calendar::year_of(&c.day));
+        let add = |sum: &mut (i64, i64)| {
             sum.0 = sum.0.saturating_add(c.orders);
             sum.1 = sum.1.saturating_add(c.value);
-        }
+        };
+        add(by_day.entry((dimension, &c.key, &c.day)).or_default());
+        add(by_period.entry((dimension, &c.key, month)).or_default());
+        add(by_period.entry((dimension, &c.key, year)).or_default());
+        add(all_time.entry((dimension, &c.key)).or_default());
     }
     let by_day: Vec<_> = by_day.into_iter().collect();
     for chunk in by_day.chunks(ROWS_PER_STATEMENT) {
@@ -221,6 +279,30 @@ pub async fn add_to_totals(
                 use order_total::Column::*;
                 db::add_on_conflict::<order_total::Entity>(
                     [Dimension, FigureKey, Day],
+                    [Orders, Value],
+                )
+            })
+            .exec_without_returning(conn)
+            .await?;
+    }
+    let by_period: Vec<_> = by_period.into_iter().collect();
+    for chunk in by_period.chunks(ROWS_PER_STATEMENT) {
+        let rows = chunk
+            .iter()
+            .map(
+                |((dimension, key, period), (orders, value))| order_total_period::ActiveModel {
+                    dimension: Set(dimension.to_string()),
+                    figure_key: Set(key.to_string()),
+                    period: Set(period.to_string()),
+                    orders: Set(*orders),
+                    value: Set(*value),
+                },
+            );
+        order_total_period::Entity::insert_many(rows)
+            .on_conflict({
+                use order_total_period::Column::*;
+                db::add_on_conflict::<order_total_period::Entity>(
+                    [Dimension, FigureKey, Period],
                     [Orders, Value],
                 )
             })
@@ -305,15 +387,49 @@ pub async fn add_listed(
     Ok(())
 }
 
+/// Adds each delta to its summary count (measure, dimension, key), in
+/// ascending key order, a statement per thousand; a delta of nothing
+/// writes nothing.
+pub async fn add_to_counts(
+    conn: &impl ConnectionTrait,
+    deltas: &BTreeMap<(&str, &str, String), i64>,
+) -> Result<(), DbErr> {
+    let moved: Vec<_> = deltas.iter().filter(|(_, delta)| **delta != 0).collect();
+    for chunk in moved.chunks(ROWS_PER_STATEMENT) {
+        let rows =
+            chunk.iter().map(
+                |((measure, dimension, key), delta)| summary_count::ActiveModel {
+                    measure: Set(measure.to_string()),
+                    dimension: Set(dimension.to_string()),
+                    figure_key: Set(key.clone()),
+                    counted: Set(**delta),
+                },
+            );
+        summary_count::Entity::insert_many(rows)
+            .on_conflict({
+                use summary_count::Column::*;
+                db::add_on_conflict::<summary_count::Entity>(
+                    [Measure, Dimension, FigureKey],
+                    [Counted],
+                )
+            })
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// The tables a rebuild builds anew: the read model and the inbox that
 /// records what it applied. The outbox, the dead letters and the
 /// migrations' record are the service's, not the read model's.
-pub const READ_MODEL_TABLES: [&str; 15] = [
+pub const READ_MODEL_TABLES: [&str; 17] = [
     "red_flags",
     "red_flag_rules",
     "red_flag_dirty",
+    "summary_counts",
     "listed_counts",
     "order_totals",
+    "order_totals_period",
     "order_totals_all",
     "order_items",
     "order_versions",
