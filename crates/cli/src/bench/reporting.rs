@@ -162,6 +162,8 @@ async fn project_and_rebuild(
         ms(percentile(&latencies, 50.0)),
         ms(percentile(&latencies, 99.0)),
     );
+    let one_replica = public_figures(db).await?;
+    let two_replicas = two_replicas(bench, &events).await?;
 
     // A rebuild of the same read model from the same events, as `blangkon
     // reporting rebuild` applies what it reads (on PostgreSQL: fresh
@@ -193,8 +195,27 @@ async fn project_and_rebuild(
         raw.consumed / per_second
     );
 
+    if two_replicas.figures != one_replica {
+        anyhow::bail!(
+            "two replicas' read model differs from one replica's: an event was applied twice or \
+             lost"
+        );
+    }
+    say!(
+        "two replicas side by side (a partition each of every topic): {:.0} events/s, {:.2} times \
+         one replica's; the same public figures as one replica",
+        two_replicas.rate,
+        two_replicas.rate / per_second
+    );
+
     let broker = bench.at.kafka.as_deref().unwrap_or("embedded mock cluster");
     Ok(vec![
+        Figure::new(
+            "reporting projection, two replicas",
+            two_replicas.rate,
+            "events/s",
+        )
+        .beside("one replica in the same run", per_second),
         Figure::new("reporting projection", per_second, "events/s").beside(
             format!("bare consume of the same records ({broker})"),
             raw.consumed,
@@ -208,6 +229,87 @@ async fn project_and_rebuild(
             raw.consumed,
         ),
     ])
+}
+
+/// Two replicas' projection of the same events into a fresh database.
+struct TwoReplicas {
+    rate: f64,
+    figures: PublicFigures,
+}
+
+/// The events applied by two replicas side by side, as two processes of
+/// one consumer group would apply them: each aggregate's events on one
+/// replica, in order (a topic's partition is chosen by its key), the two
+/// streams interleaving freely, each replica a batch of what waits a
+/// transaction.
+async fn two_replicas(
+    bench: &ReportingBench,
+    events: &[ReceivedEvent],
+) -> anyhow::Result<TwoReplicas> {
+    let settings = fresh_database(&bench.at.server, "blangkon_bench_reporting_replicas").await?;
+    let db = blangkon_platform::db::connect(&settings).await?;
+    blangkon_platform::db::migrate::<blangkon_reporting::store::migrations::Migrator>(&db).await?;
+    let mut shares: [Vec<ReceivedEvent>; 2] = [Vec::new(), Vec::new()];
+    for event in events {
+        let share = usize::from(partition_of(&event.envelope.aggregate_id) % 2 == 1);
+        shares[share].push(event.clone());
+    }
+    say!(
+        "two replicas: {} and {} events",
+        shares[0].len(),
+        shares[1].len()
+    );
+    let started = Instant::now();
+    let replicas = shares.map(|share| {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let projection = Projection::new(RelayWaker::default(), Thresholds::default());
+            for batch in share.chunks(inbox::MAX_BATCH) {
+                inbox::apply_batch(&db, CONSUMER, &projection, batch).await?;
+            }
+            anyhow::Ok(())
+        })
+    });
+    for replica in replicas {
+        replica.await??;
+    }
+    let rate = events.len() as f64 / started.elapsed().as_secs_f64();
+    let figures = public_figures(&db).await?;
+    db.close().await.ok();
+    Ok(TwoReplicas { rate, figures })
+}
+
+/// A stable partition of an aggregate (FNV-1a of its key), as a keyed
+/// producer spreads aggregates over partitions.
+fn partition_of(key: &str) -> u64 {
+    key.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// What the public reads of a read model: the summary and the all-time
+/// breakdowns by every dimension.
+type PublicFigures = (pb::Summary, Vec<pb::Breakdown>);
+
+async fn public_figures(db: &sea_orm::DatabaseConnection) -> anyhow::Result<PublicFigures> {
+    let api = ReportingApi::new(db.clone(), ReportingSettings::default());
+    let summary = api
+        .get_summary(tonic::Request::new(pb::GetSummaryRequest {}))
+        .await?
+        .into_inner();
+    let mut breakdowns = Vec::new();
+    for dimension in 1..=10 {
+        breakdowns.push(
+            api.get_breakdown(tonic::Request::new(pb::GetBreakdownRequest {
+                dimension,
+                page_size: 1_000,
+                ..Default::default()
+            }))
+            .await?
+            .into_inner(),
+        );
+    }
+    Ok((summary, breakdowns))
 }
 
 /// The public reads over the loaded read model, each `bench.reads` times:
@@ -315,7 +417,7 @@ async fn measure_reads(
     // Days of a month: summed per vendor and day, not read from the
     // month's own figures.
     time_read!(
-        format!("GetBreakdown vendor, {month}-01 to -15, first page (100)"),
+        format!("GetBreakdown vendor, days 1-15 of {month} (100)"),
         20.0,
         api.get_breakdown(tonic::Request::new(pb::GetBreakdownRequest {
             dimension: pb::Dimension::Vendor as i32,
