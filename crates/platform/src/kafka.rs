@@ -380,9 +380,10 @@ pub struct KafkaSettings {
     /// consumer asks the broker every this many ms. 1 to 5000.
     #[schemars(range(min = 1, max = 5000))]
     pub consumer_wait_ms: u64,
-    /// When the oldest unpublished event is this old, the service logs at
-    /// ERROR that its events are stuck (once, and once more when they flow
-    /// again).
+    /// When events wait and the relay has published nothing for this
+    /// long, the service logs at ERROR that its events are stuck (once,
+    /// and once more when they flow again). A backlog the relay is
+    /// publishing (after downtime) is reported at start, not as stuck.
     pub relay_alert_after_secs: u64,
     /// How long the producer keeps trying one message before the relay gives
     /// the round up and retries later.

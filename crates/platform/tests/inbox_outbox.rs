@@ -169,6 +169,8 @@ async fn the_relay_publishes_committed_events_in_order_and_marks_them() {
         }
     }
     assert_eq!(outbox::pending_count(&conn).await.unwrap(), 25);
+    let oldest = outbox::oldest_pending(&conn).await.unwrap().unwrap();
+    assert!(oldest <= chrono::Utc::now());
 
     let relay = Relay::new(
         "platform-test",
@@ -179,6 +181,7 @@ async fn the_relay_publishes_committed_events_in_order_and_marks_them() {
     .unwrap();
     assert_eq!(relay.publish_pending().await.unwrap(), 25);
     assert_eq!(outbox::pending_count(&conn).await.unwrap(), 0);
+    assert_eq!(outbox::oldest_pending(&conn).await.unwrap(), None);
     assert_eq!(
         relay.publish_pending().await.unwrap(),
         0,

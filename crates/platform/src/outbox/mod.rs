@@ -192,6 +192,18 @@ pub async fn pending_count(conn: &impl ConnectionTrait) -> Result<u64, DbErr> {
         .await
 }
 
+/// When the oldest event not yet acknowledged by the broker was written;
+/// `None` when none waits.
+pub async fn oldest_pending(conn: &impl ConnectionTrait) -> Result<Option<DateTime<Utc>>, DbErr> {
+    use sea_orm::QueryOrder;
+    Ok(entity::Entity::find()
+        .filter(entity::Column::PublishedAt.is_null())
+        .order_by_asc(entity::Column::Id)
+        .one(conn)
+        .await?
+        .map(|row| row.created_at))
+}
+
 /// Marks every stored event unpublished, so the relay sends the whole
 /// history again. The local suite does this at start because its embedded
 /// broker keeps nothing across restarts; consumers deduplicate by event id.

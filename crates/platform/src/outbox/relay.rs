@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use rdkafka::message::{Header, OwnedHeaders};
@@ -201,7 +201,8 @@ impl Relay {
     /// row, is replaced by a new one.
     pub async fn run(mut self, shutdown: CancellationToken) {
         let mut backoff = crate::retry::Backoff::new(RETRY_FIRST, RETRY_LONGEST);
-        let mut alerted = false;
+        let mut alarm = StuckAlarm::new(self.alert_after, Instant::now());
+        let mut backlog = self.backlog_at_start().await;
         loop {
             let outcome = self.publish_pending().await;
             let wait = match &outcome {
@@ -224,7 +225,36 @@ impl Relay {
                     wait
                 }
             };
-            alerted = self.alert(alerted, outcome.is_ok());
+            let waiting = self.health.oldest_unpublished_age();
+            let round = match &outcome {
+                Ok(published) => Round::Published(*published),
+                Err(_) => Round::Failed,
+            };
+            match alarm.after(round, waiting, Instant::now()) {
+                Some(Alarm::Raised { since_progress }) => tracing::error!(
+                    secs_since_last_published = since_progress.as_secs(),
+                    oldest_unpublished_secs = waiting.as_secs(),
+                    consecutive_failures = self.health.consecutive_failures(),
+                    "outbox events are stuck: the relay has published nothing for too long \
+                     while events wait; check the broker and this service's Kafka settings"
+                ),
+                Some(Alarm::Cleared) => tracing::warn!(
+                    oldest_unpublished_secs = waiting.as_secs(),
+                    "outbox events are flowing again"
+                ),
+                None => {}
+            }
+            if let Some(started) = &backlog
+                && waiting.is_zero()
+                && outcome.is_ok()
+            {
+                tracing::info!(
+                    events = started.events,
+                    secs = started.at.elapsed().as_secs_f64(),
+                    "outbox backlog published"
+                );
+                backlog = None;
+            }
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = self.waker.0.notified() => {
@@ -247,30 +277,45 @@ impl Relay {
         }
     }
 
-    /// Logs at ERROR once when events have waited longer than
-    /// `relay_alert_after_secs`, and once more when they flow again.
-    /// Answers whether the alert stands.
-    fn alert(&self, alerted: bool, round_ok: bool) -> bool {
-        let age = self.health.oldest_unpublished_age();
-        let failures = self.health.consecutive_failures();
-        let stuck = age >= self.alert_after;
-        if stuck && !alerted {
-            tracing::error!(
-                oldest_unpublished_secs = age.as_secs(),
-                consecutive_failures = failures,
-                "outbox events are stuck: the relay has not published for too long; \
-                 check the broker and this service's Kafka settings"
-            );
-            return true;
-        }
-        if alerted && round_ok && !stuck {
+    /// Says what waits in the outbox as the relay starts (after downtime,
+    /// events committed while the broker or this relay was away): how
+    /// many and how old, at WARN when the oldest waited longer than the
+    /// stuck alarm's limit, else at INFO. A backlog is no alarm: the
+    /// relay publishes it next.
+    async fn backlog_at_start(&self) -> Option<Backlog> {
+        let found = async {
+            match super::oldest_pending(&self.db).await? {
+                Some(oldest) => Ok(Some((super::pending_count(&self.db).await?, oldest))),
+                None => Ok(None),
+            }
+        };
+        let (events, oldest) = match found.await {
+            Ok(found) => found?,
+            Err(e) => {
+                let e: DbErr = e;
+                tracing::warn!(error = %e, "could not read the outbox's backlog at start");
+                return None;
+            }
+        };
+        let age = (Utc::now() - oldest).to_std().unwrap_or_default();
+        if age >= self.alert_after {
             tracing::warn!(
+                events,
                 oldest_unpublished_secs = age.as_secs(),
-                "outbox events are flowing again"
+                "outbox backlog at start: events committed while they could not be published; \
+                 publishing them now"
             );
-            return false;
+        } else {
+            tracing::info!(
+                events,
+                oldest_unpublished_secs = age.as_secs(),
+                "outbox backlog at start; publishing it now"
+            );
         }
-        alerted
+        Some(Backlog {
+            events,
+            at: Instant::now(),
+        })
     }
 
     /// After a failed round: replaces the producer when librdkafka says it
@@ -327,7 +372,12 @@ impl Relay {
         let lease = match self.db.get_database_backend() {
             DbBackend::Postgres => match self.lease().await? {
                 Some(txn) => Some(txn),
-                None => return Ok(0),
+                None => {
+                    // The publishing replica reports the backlog; this one
+                    // holds no reading of its own that could age.
+                    self.health.waiting_since(None);
+                    return Ok(0);
+                }
             },
             _ => None,
         };
@@ -472,6 +522,70 @@ impl Relay {
     }
 }
 
+/// A backlog found at start, until it is published.
+struct Backlog {
+    events: u64,
+    at: Instant,
+}
+
+/// What a round of the relay came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Round {
+    Published(usize),
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Alarm {
+    Raised { since_progress: Duration },
+    Cleared,
+}
+
+/// The stuck alarm: raised once when events wait and the relay has
+/// published nothing for `after` (its rounds fail, or it cannot take the
+/// events), cleared once when it publishes again. Old events alone raise
+/// nothing: after downtime the relay publishes a backlog whose oldest
+/// events are hours old, and that is a backlog (reported at start), not a
+/// relay that fails.
+#[derive(Debug)]
+struct StuckAlarm {
+    after: Duration,
+    /// When the relay last published something or found nothing waiting.
+    progress: Instant,
+    raised: bool,
+}
+
+impl StuckAlarm {
+    fn new(after: Duration, now: Instant) -> Self {
+        Self {
+            after,
+            progress: now,
+            raised: false,
+        }
+    }
+
+    /// Takes a round's outcome and the age of the oldest event still
+    /// waiting after it (zero when none waits).
+    fn after(&mut self, round: Round, waiting: Duration, now: Instant) -> Option<Alarm> {
+        if waiting.is_zero() || matches!(round, Round::Published(n) if n > 0) {
+            self.progress = now;
+        }
+        let since_progress = now.saturating_duration_since(self.progress);
+        let stuck = since_progress >= self.after;
+        match (stuck, self.raised) {
+            (true, false) => {
+                self.raised = true;
+                Some(Alarm::Raised { since_progress })
+            }
+            (false, true) => {
+                self.raised = false;
+                Some(Alarm::Cleared)
+            }
+            _ => None,
+        }
+    }
+}
+
 fn lock_key_for(service: &str) -> i64 {
     // FNV-1a: stable across builds and platforms, unlike std's hasher.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
@@ -525,5 +639,62 @@ mod tests {
         );
         health.waiting_since(None);
         assert_eq!(health.oldest_unpublished_age(), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_backlog_of_old_events_that_is_being_published_raises_no_alarm() {
+        let minute = Duration::from_secs(60);
+        let start = Instant::now();
+        let mut alarm = StuckAlarm::new(minute, start);
+        let hours_old = Duration::from_secs(3 * 3600);
+        // After downtime: full batches of events hours old, each round
+        // publishing, for longer than the alarm's limit.
+        for second in 0..120 {
+            let now = start + Duration::from_secs(second);
+            assert_eq!(alarm.after(Round::Published(500), hours_old, now), None);
+        }
+        // Drained: nothing waits.
+        let drained = start + Duration::from_secs(121);
+        assert_eq!(
+            alarm.after(Round::Published(12), Duration::ZERO, drained),
+            None
+        );
+    }
+
+    #[test]
+    fn events_waiting_while_rounds_fail_raise_the_alarm_once_and_clear_it_once() {
+        let minute = Duration::from_secs(60);
+        let start = Instant::now();
+        let mut alarm = StuckAlarm::new(minute, start);
+        let at = |s: u64| start + Duration::from_secs(s);
+        assert_eq!(
+            alarm.after(Round::Published(3), Duration::ZERO, at(0)),
+            None
+        );
+        let waiting = |s: u64| Duration::from_secs(s);
+        assert_eq!(alarm.after(Round::Failed, waiting(10), at(10)), None);
+        assert_eq!(alarm.after(Round::Failed, waiting(59), at(59)), None);
+        assert_eq!(
+            alarm.after(Round::Failed, waiting(61), at(61)),
+            Some(Alarm::Raised {
+                since_progress: Duration::from_secs(61)
+            })
+        );
+        assert_eq!(
+            alarm.after(Round::Failed, waiting(90), at(90)),
+            None,
+            "once"
+        );
+        // A round that takes nothing while events wait (another replica
+        // publishes, or none can be taken) is no progress either.
+        assert_eq!(alarm.after(Round::Published(0), waiting(95), at(95)), None);
+        assert_eq!(
+            alarm.after(Round::Published(500), waiting(96), at(96)),
+            Some(Alarm::Cleared)
+        );
+        assert_eq!(
+            alarm.after(Round::Published(1), Duration::ZERO, at(97)),
+            None
+        );
     }
 }
