@@ -4,6 +4,10 @@
 //! `BLANGKON_TOKEN`), else one for that service's audience from the
 //! `blangkon login` session.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use anyhow::bail;
@@ -38,7 +42,55 @@ impl Interceptor for Bearer {
 }
 
 /// A channel to a service, carrying the caller's token for it.
-pub type Authorized = InterceptedService<Channel, Bearer>;
+pub type Authorized = InterceptedService<Reach, Bearer>;
+
+/// A channel to one service that says, when the service cannot be
+/// reached, which service and address it tried and what to do: the
+/// failure is answered as `UNAVAILABLE` with that message, so a command
+/// reports it as any refused call (and exits as unreachable).
+#[derive(Clone)]
+pub struct Reach {
+    channel: Channel,
+    service: &'static str,
+    endpoint: Arc<str>,
+}
+
+impl tower::Service<http::Request<tonic::body::Body>> for Reach {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Status;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Status>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Status>> {
+        self.channel
+            .poll_ready(cx)
+            .map_err(|e| unreachable(self.service, &self.endpoint, &e))
+    }
+
+    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
+        let (service, endpoint) = (self.service, self.endpoint.clone());
+        let call = self.channel.call(request);
+        Box::pin(async move { call.await.map_err(|e| unreachable(service, &endpoint, &e)) })
+    }
+}
+
+/// Why `service` at `endpoint` could not be reached, and what to do.
+fn unreachable(service: &str, endpoint: &str, e: &tonic::transport::Error) -> Status {
+    // The transport error's own text is only "transport error"; its
+    // sources say what failed (connection refused, no such host, TLS).
+    let mut why = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        why.push_str(": ");
+        why.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    Status::unavailable(format!(
+        "could not reach the {service} service at {endpoint} ({why}). Is the suite running? \
+         `blangkon dev` starts it on this machine; --{service}-endpoint or \
+         BLANGKON_{}_ENDPOINT names another address",
+        service.to_uppercase()
+    ))
+}
 
 #[derive(Args)]
 pub struct Connection {
@@ -102,15 +154,22 @@ pub struct TlsOptions {
 }
 
 impl Connection {
-    fn channel(&self, endpoint: &str, deadline: Duration) -> anyhow::Result<Channel> {
+    fn channel(
+        &self,
+        service: &'static str,
+        endpoint: &str,
+        deadline: Duration,
+    ) -> anyhow::Result<Reach> {
         let tls = blangkon_platform::tls::ClientTls {
             ca_file: self.tls.ca_file.clone(),
             cert_file: self.tls.cert_file.clone(),
             key_file: self.tls.key_file.clone(),
         };
-        Ok(blangkon_platform::grpc::channel(
-            endpoint, deadline, &tls, "tls",
-        )?)
+        Ok(Reach {
+            channel: blangkon_platform::grpc::channel(endpoint, deadline, &tls, "tls")?,
+            service,
+            endpoint: endpoint.into(),
+        })
     }
 
     /// The caller's token for `service`: the one given, else one from
@@ -127,7 +186,7 @@ impl Connection {
     }
 
     pub(crate) async fn vendor_client(&self) -> anyhow::Result<VendorServiceClient<Authorized>> {
-        let channel = self.channel(&self.vendor_endpoint, Duration::from_secs(15))?;
+        let channel = self.channel("vendor", &self.vendor_endpoint, Duration::from_secs(15))?;
         Ok(VendorServiceClient::with_interceptor(
             channel,
             self.bearer_for("vendor").await?,
@@ -135,7 +194,7 @@ impl Connection {
     }
 
     pub async fn catalog_client(&self) -> anyhow::Result<CatalogServiceClient<Authorized>> {
-        let channel = self.channel(&self.catalog_endpoint, Duration::from_secs(15))?;
+        let channel = self.channel("catalog", &self.catalog_endpoint, Duration::from_secs(15))?;
         Ok(CatalogServiceClient::with_interceptor(
             channel,
             self.bearer_for("catalog").await?,
@@ -143,7 +202,7 @@ impl Connection {
     }
 
     pub async fn order_client(&self) -> anyhow::Result<OrderServiceClient<Authorized>> {
-        let channel = self.channel(&self.order_endpoint, Duration::from_secs(15))?;
+        let channel = self.channel("order", &self.order_endpoint, Duration::from_secs(15))?;
         Ok(OrderServiceClient::with_interceptor(
             channel,
             self.bearer_for("order").await?,
@@ -153,7 +212,11 @@ impl Connection {
     /// Open data needs no token: one goes along when there is one, and a
     /// sign-in that cannot give one is not an error here.
     pub async fn reporting_client(&self) -> anyhow::Result<ReportingServiceClient<Authorized>> {
-        let channel = self.channel(&self.reporting_endpoint, Duration::from_secs(60))?;
+        let channel = self.channel(
+            "reporting",
+            &self.reporting_endpoint,
+            Duration::from_secs(60),
+        )?;
         let bearer = match self.bearer_for("reporting").await {
             Ok(bearer) => bearer,
             Err(e) => {

@@ -199,6 +199,23 @@ pub fn print_regency(r: &pb::Regency) {
     );
 }
 
+/// A call a service refused (or could not take), as the CLI reports it:
+/// the status's code and message, every bad field, and what to do where
+/// the CLI knows.
+#[derive(Debug)]
+pub struct Refused {
+    pub code: tonic::Code,
+    message: String,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Refused {}
+
 /// Turns a gRPC status into an error message that lists every bad field.
 pub fn status_error(status: tonic::Status) -> anyhow::Error {
     let mut message = format!("{:?}: {}", status.code(), status.message());
@@ -207,12 +224,71 @@ pub fn status_error(status: tonic::Status) -> anyhow::Error {
             message.push_str(&format!("\n  {}: {}", v.field, v.description));
         }
     }
-    anyhow::anyhow!(message)
+    if status.code() == tonic::Code::Unauthenticated {
+        message.push_str(
+            "\n  the service did not accept the token. A token from `blangkon token` is signed \
+             with the key in the data directory it ran in (--data-dir, BLANGKON_DATA_DIR; \
+             .blangkon by default): mint it in the directory `blangkon dev` runs in, or sign \
+             in with `blangkon login`",
+        );
+    }
+    anyhow::Error::new(Refused {
+        code: status.code(),
+        message,
+    })
 }
+
+/// How a command failed, as its exit code for scripts: 3 when a service
+/// could not be reached, 4 when a call was refused for who asked or what
+/// stands (not signed in, not allowed, not found, already done, busy), 5
+/// when input was refused as invalid, 1 for anything else (clap answers 2
+/// for a command line it cannot read).
+pub fn exit_code(error: &anyhow::Error) -> u8 {
+    use tonic::Code;
+    let code = error.chain().find_map(|cause| {
+        cause.downcast_ref::<Refused>().map(|r| r.code).or_else(|| {
+            cause
+                .downcast_ref::<tonic::Status>()
+                .map(tonic::Status::code)
+        })
+    });
+    match code {
+        Some(Code::Unavailable | Code::DeadlineExceeded) => UNREACHABLE,
+        Some(
+            Code::Unauthenticated
+            | Code::PermissionDenied
+            | Code::NotFound
+            | Code::AlreadyExists
+            | Code::FailedPrecondition
+            | Code::Aborted
+            | Code::ResourceExhausted,
+        ) => REFUSED,
+        Some(Code::InvalidArgument | Code::OutOfRange) => INVALID,
+        _ => 1,
+    }
+}
+
+pub const UNREACHABLE: u8 = 3;
+pub const REFUSED: u8 = 4;
+pub const INVALID: u8 = 5;
 
 #[cfg(test)]
 mod tests {
-    use super::rupiah;
+    use super::*;
+
+    #[test]
+    fn each_class_of_failure_has_its_exit_code() {
+        let refused = |code| exit_code(&status_error(tonic::Status::new(code, "no")));
+        assert_eq!(refused(tonic::Code::Unavailable), UNREACHABLE);
+        assert_eq!(refused(tonic::Code::PermissionDenied), REFUSED);
+        assert_eq!(refused(tonic::Code::Unauthenticated), REFUSED);
+        assert_eq!(refused(tonic::Code::InvalidArgument), INVALID);
+        assert_eq!(refused(tonic::Code::Internal), 1);
+        let wrapped =
+            anyhow::Error::new(tonic::Status::invalid_argument("bad")).context("placing the order");
+        assert_eq!(exit_code(&wrapped), INVALID, "found under context too");
+        assert_eq!(exit_code(&anyhow::anyhow!("no file")), 1);
+    }
 
     #[test]
     fn rupiah_groups_thousands_with_dots() {

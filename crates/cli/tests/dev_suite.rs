@@ -213,6 +213,30 @@ async fn a_regency_onboards_a_vendor_through_the_local_suite() {
     assert_eq!(joined["joined"], true);
     assert_eq!(joined["name"], "Semarang");
 
+    // Refused input names the field and exits 5; a token signed in
+    // another data directory is refused with what to do, and exits 4.
+    let invalid = suite
+        .cli(data_dir, PROVINCE, &["regency", "join", "33.7"])
+        .await;
+    let stderr = String::from_utf8_lossy(&invalid.stderr);
+    assert_eq!(invalid.status.code(), Some(5), "{stderr}");
+    assert!(stderr.contains("  code: must be a regency code"), "{stderr}");
+    let elsewhere = tempfile::tempdir().unwrap();
+    LocalIssuer::load_or_create(
+        &elsewhere.path().join("dev-signing-key.json"),
+        "http://127.0.0.1:1",
+    )
+    .unwrap();
+    let foreign = suite
+        .cli(elsewhere.path(), PROVINCE, &["regency", "list"])
+        .await;
+    let stderr = String::from_utf8_lossy(&foreign.stderr);
+    assert_eq!(foreign.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("Unauthenticated") && stderr.contains("mint it in the directory"),
+        "{stderr}"
+    );
+
     let registered = json(
         &suite
             .cli(
@@ -555,6 +579,24 @@ fn a_token_needs_the_suites_signing_key() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&output.stderr).contains("--role"));
+}
+
+#[test]
+fn a_command_with_no_suite_running_names_the_address_it_tried_and_what_to_do() {
+    let endpoint = format!("http://127.0.0.1:{}", free_port());
+    let output = std::process::Command::new(BIN)
+        .args(["report", "summary", "--reporting-endpoint", &endpoint])
+        .env_remove("BLANGKON_TOKEN")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "could not reach the reporting service at {endpoint}"
+        )) && stderr.contains("`blangkon dev` starts it"),
+        "{stderr}"
+    );
 }
 
 #[test]
