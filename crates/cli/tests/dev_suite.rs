@@ -220,7 +220,10 @@ async fn a_regency_onboards_a_vendor_through_the_local_suite() {
         .await;
     let stderr = String::from_utf8_lossy(&invalid.stderr);
     assert_eq!(invalid.status.code(), Some(5), "{stderr}");
-    assert!(stderr.contains("  code: must be a regency code"), "{stderr}");
+    assert!(
+        stderr.contains("  code: must be a regency code"),
+        "{stderr}"
+    );
     let elsewhere = tempfile::tempdir().unwrap();
     LocalIssuer::load_or_create(
         &elsewhere.path().join("dev-signing-key.json"),

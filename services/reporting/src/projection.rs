@@ -103,8 +103,9 @@ impl EventHandler for Projection {
     ///
     /// Replicas apply batches side by side. Before its end a batch writes
     /// only rows of its own partitions' aggregates (an order, a vendor, a
-    /// product); the rows replicas share (figures, listed counts, marks,
-    /// and the vendors' advisory locks) it takes at its end, each table in
+    /// product); the rows replicas share it takes at its end, in one order
+    /// (the figures; the vendors' advisory locks; the listed counts; the
+    /// summary's counts; the red-flag marks; the watermark), each in
     /// ascending key order, so two batches never wait for each other in a
     /// circle.
     async fn handle_batch(

@@ -148,6 +148,18 @@ pub(super) async fn fresh_database(server: &str, name: &str) -> anyhow::Result<D
     Ok(DatabaseSettings::new(format!("{server}/{name}"), 20))
 }
 
+/// Drops the benchmark's database `name` on `server`.
+pub(super) async fn drop_database(server: &str, name: &str) -> anyhow::Result<()> {
+    let admin = Database::connect(format!("{server}/postgres"))
+        .await
+        .with_context(|| format!("connecting to {server}"))?;
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await?;
+    admin.close().await.ok();
+    Ok(())
+}
+
 /// A fresh topic of one partition for raw measurements on the broker at
 /// `bootstrap`, made first where the broker does not make topics on first
 /// use (`create`: a real broker; librdkafka's mock cluster makes them).

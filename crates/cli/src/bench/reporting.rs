@@ -30,7 +30,7 @@ use rand::rngs::StdRng;
 use sea_orm::Database;
 
 use super::reporting_data::{Year, history};
-use super::{Figure, Infrastructure, fresh_database, ms, percentile};
+use super::{Figure, Infrastructure, drop_database, fresh_database, ms, percentile};
 
 #[derive(Args)]
 pub struct ReportingBench {
@@ -276,6 +276,7 @@ async fn two_replicas(
     let rate = events.len() as f64 / started.elapsed().as_secs_f64();
     let figures = public_figures(&db).await?;
     db.close().await.ok();
+    drop_database(&bench.at.server, "blangkon_bench_reporting_replicas").await?;
     Ok(TwoReplicas { rate, figures })
 }
 
@@ -287,8 +288,9 @@ fn partition_of(key: &str) -> u64 {
     })
 }
 
-/// What the public reads of a read model: the summary and the all-time
-/// breakdowns by every dimension.
+/// What the public reads of a read model: the summary and the
+/// breakdowns by every dimension over all time, a year, a month and part
+/// of a month (each kept in tables of its own).
 type PublicFigures = (pb::Summary, Vec<pb::Breakdown>);
 
 async fn public_figures(db: &sea_orm::DatabaseConnection) -> anyhow::Result<PublicFigures> {
@@ -297,17 +299,37 @@ async fn public_figures(db: &sea_orm::DatabaseConnection) -> anyhow::Result<Publ
         .get_summary(tonic::Request::new(pb::GetSummaryRequest {}))
         .await?
         .into_inner();
+    let first = (Utc::now() - Days::days(180)).date_naive().with_day(1);
+    let last = first
+        .and_then(|first| first.checked_add_months(chrono::Months::new(1)))
+        .and_then(|next| next.pred_opt());
+    let (Some(first), Some(last)) = (first, last) else {
+        anyhow::bail!("no month half a year back");
+    };
+    let (year, month) = (first.format("%Y"), first.format("%Y-%m"));
+    let periods = [
+        (String::new(), String::new()),
+        (format!("{year}-01-01"), format!("{year}-12-31")),
+        (format!("{month}-01"), last.format("%Y-%m-%d").to_string()),
+        (format!("{month}-01"), format!("{month}-15")),
+    ];
     let mut breakdowns = Vec::new();
-    for dimension in 1..=10 {
-        breakdowns.push(
-            api.get_breakdown(tonic::Request::new(pb::GetBreakdownRequest {
-                dimension,
-                page_size: 1_000,
-                ..Default::default()
-            }))
-            .await?
-            .into_inner(),
-        );
+    for (from_date, until_date) in periods {
+        for dimension in 1..=10 {
+            breakdowns.push(
+                api.get_breakdown(tonic::Request::new(pb::GetBreakdownRequest {
+                    dimension,
+                    period: Some(pb::Period {
+                        from_date: from_date.clone(),
+                        until_date: until_date.clone(),
+                    }),
+                    page_size: 1_000,
+                    ..Default::default()
+                }))
+                .await?
+                .into_inner(),
+            );
+        }
     }
     Ok((summary, breakdowns))
 }
@@ -417,7 +439,7 @@ async fn measure_reads(
     // Days of a month: summed per vendor and day, not read from the
     // month's own figures.
     time_read!(
-        format!("GetBreakdown vendor, days 1-15 of {month} (100)"),
+        format!("GetBreakdown vendor, {month}-01 to 15, first page (100)"),
         20.0,
         api.get_breakdown(tonic::Request::new(pb::GetBreakdownRequest {
             dimension: pb::Dimension::Vendor as i32,

@@ -99,12 +99,11 @@ impl Period {
     }
 }
 
-/// A run of a period that figures are kept for: days (either end may be
-/// open), or whole months (`YYYY-MM`) or whole years (`YYYY`), both ends
-/// included.
+/// A run of a period that figures are kept for: days, whole months
+/// (`YYYY-MM`) or whole years (`YYYY`), both ends included.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Span {
-    Days(Option<String>, Option<String>),
+    Days(String, String),
     Months(String, String),
     Years(String, String),
 }
@@ -115,13 +114,21 @@ impl Period {
     /// breakdown over a month or a year reads a row per key, and one over
     /// any other period at most a row per key and day of its two partial
     /// months, per month of its two partial years, and per whole year. An
-    /// open end reads days. Empty for all time.
+    /// open end reaches the first or last day written `YYYY-MM-DD`. Empty
+    /// for all time.
     pub fn spans(&self) -> Vec<Span> {
-        let (from, until) = match (self.from, self.until) {
-            (None, None) => return Vec::new(),
-            (Some(from), Some(until)) if from <= until => (from, until),
-            _ => return vec![Span::Days(self.from_day(), self.until_day())],
+        if self.from.is_none() && self.until.is_none() {
+            return Vec::new();
+        }
+        let from = self.from.or(NaiveDate::from_ymd_opt(0, 1, 1));
+        let until = self.until.or(NaiveDate::from_ymd_opt(9999, 12, 31));
+        let (Some(from), Some(until)) = (from, until) else {
+            return Vec::new();
         };
+        if from > until {
+            // Refused by `parse`; nothing lies in it.
+            return vec![Span::Days(day(from), day(until))];
+        }
         let mut spans = Vec::new();
         if from.year() == until.year() {
             within_year(from, until, &mut spans);
@@ -135,27 +142,34 @@ impl Period {
             }
             within_year(first_of_year(until), until, &mut spans);
         }
-        // Days of two neighbouring partial months are one run.
+        // Neighbouring runs of days (two partial months) or of years are
+        // one run.
         let mut merged: Vec<Span> = Vec::with_capacity(spans.len());
         for span in spans {
-            if let (Some(Span::Days(_, Some(end))), Span::Days(Some(start), _)) =
-                (merged.last_mut(), &span)
-                && next_day(end).as_deref() == Some(start.as_str())
-            {
-                if let Span::Days(_, until) = span {
-                    *end = until.unwrap_or_default();
+            match (merged.last_mut(), span) {
+                (Some(Span::Days(_, end)), Span::Days(start, until))
+                    if next_day(end).as_deref() == Some(start.as_str()) =>
+                {
+                    *end = until;
                 }
-                continue;
+                (Some(Span::Years(_, end)), Span::Years(start, until))
+                    if next_year(end).as_deref() == Some(start.as_str()) =>
+                {
+                    *end = until;
+                }
+                (_, span) => merged.push(span),
             }
-            merged.push(span);
         }
         merged
     }
 }
 
+fn day(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
 /// The spans of `from..=until`, two days of one year.
 fn within_year(from: NaiveDate, until: NaiveDate, spans: &mut Vec<Span>) {
-    let day = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
     let month = |d: NaiveDate| d.format("%Y-%m").to_string();
     if from == first_of_year(from) && until == last_of_year(until) {
         spans.push(Span::Years(
@@ -177,17 +191,17 @@ fn within_year(from: NaiveDate, until: NaiveDate, spans: &mut Vec<Span>) {
     match (whole_from, whole_until) {
         (Some(a), Some(b)) if a <= b => {
             if a > from {
-                spans.push(Span::Days(Some(day(from)), Some(day(last_of_month(from)))));
+                spans.push(Span::Days(day(from), day(last_of_month(from))));
             }
             spans.push(Span::Months(month(a), month(b)));
             if b < until {
                 spans.push(Span::Days(
-                    Some(day(until.with_day(1).unwrap_or(until))),
-                    Some(day(until)),
+                    day(until.with_day(1).unwrap_or(until)),
+                    day(until),
                 ));
             }
         }
-        _ => spans.push(Span::Days(Some(day(from)), Some(day(until)))),
+        _ => spans.push(Span::Days(day(from), day(until))),
     }
 }
 
@@ -206,6 +220,12 @@ fn last_of_month(d: NaiveDate) -> NaiveDate {
         .and_then(|next| next.pred_opt())
         // December of the last year chrono knows.
         .unwrap_or_else(|| last_of_year(d))
+}
+
+/// The year after a `YYYY` year, if it is written with four digits.
+fn next_year(year: &str) -> Option<String> {
+    let next = year.parse::<u16>().ok()? + 1;
+    (next <= 9999).then(|| format!("{next:04}"))
 }
 
 /// The day after a `YYYY-MM-DD` day.
@@ -262,7 +282,7 @@ mod tests {
     }
 
     fn days(from: &str, until: &str) -> Span {
-        Span::Days(Some(from.into()), Some(until.into()))
+        Span::Days(from.into(), until.into())
     }
 
     #[test]
@@ -325,24 +345,31 @@ mod tests {
         );
         assert_eq!(
             spans("0001-01-01", "9999-12-31"),
-            [
-                Span::Years("0001".into(), "0001".into()),
-                Span::Years("0002".into(), "9998".into()),
-                Span::Years("9999".into(), "9999".into()),
-            ],
-            "the widest period is three spans, not ten thousand"
+            [Span::Years("0001".into(), "9999".into())],
+            "the widest period is one span, not ten thousand"
+        );
+        assert_eq!(
+            spans("2024-01-01", "2026-12-31"),
+            [Span::Years("2024".into(), "2026".into())]
         );
     }
 
     #[test]
-    fn an_open_end_reads_days() {
+    fn an_open_end_reaches_the_first_or_last_day_there_is() {
         assert_eq!(
             spans("2026-02-01", ""),
-            [Span::Days(Some("2026-02-01".into()), None)]
+            [
+                Span::Months("2026-02".into(), "2026-12".into()),
+                Span::Years("2027".into(), "9999".into()),
+            ]
         );
         assert_eq!(
-            spans("", "2026-02-28"),
-            [Span::Days(None, Some("2026-02-28".into()))]
+            spans("", "2026-02-14"),
+            [
+                Span::Years("0000".into(), "2025".into()),
+                Span::Months("2026-01".into(), "2026-01".into()),
+                days("2026-02-01", "2026-02-14"),
+            ]
         );
     }
 
@@ -357,9 +384,7 @@ mod tests {
                 d.format("%Y").to_string(),
             );
             match span {
-                Span::Days(a, b) => {
-                    a.as_ref().is_none_or(|a| *a <= day) && b.as_ref().is_none_or(|b| day <= *b)
-                }
+                Span::Days(a, b) => *a <= day && day <= *b,
                 Span::Months(a, b) => *a <= month && month <= *b,
                 Span::Years(a, b) => *a <= year && year <= *b,
             }

@@ -152,27 +152,24 @@ fn span_rows(dimension: Dimension, span: &Span) -> SelectStatement {
             query
                 .columns([C::FigureKey, C::Orders, C::Value])
                 .from(order_total::Entity)
-                .and_where(C::Dimension.eq(dimension.as_str()));
-            if let Some(from) = from {
-                query.and_where(C::Day.gte(from.as_str()));
-            }
-            if let Some(until) = until {
-                query.and_where(C::Day.lte(until.as_str()));
-            }
+                .and_where(C::Dimension.eq(dimension.as_str()))
+                .and_where(C::Day.between(from.as_str(), until.as_str()));
         }
         Span::Months(first, last) | Span::Years(first, last) => {
             use order_total_period::Column as C;
+            // Months and years share the column, and sort among each other
+            // (`2024` < `2024-05` < `2025`): the length tells them apart.
+            let length = if matches!(span, Span::Years(..)) {
+                "LENGTH(period) = 4"
+            } else {
+                "LENGTH(period) = 7"
+            };
             query
                 .columns([C::FigureKey, C::Orders, C::Value])
                 .from(order_total_period::Entity)
                 .and_where(C::Dimension.eq(dimension.as_str()))
-                .and_where(C::Period.between(first.as_str(), last.as_str()));
-            if matches!(span, Span::Years(..)) {
-                // Between two years lie their months too (`2024` <
-                // `2024-05` < `2025`); a month's period never falls
-                // between two months of one year.
-                query.and_where(Expr::cust("LENGTH(period) = 4"));
-            }
+                .and_where(C::Period.between(first.as_str(), last.as_str()))
+                .and_where(Expr::cust(length));
         }
     }
     query

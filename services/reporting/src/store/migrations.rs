@@ -610,7 +610,6 @@ impl MigrationTrait for KeepPeriodTotalsAndCounts {
 
 #[cfg(test)]
 mod tests {
-    use blangkon_platform::settings::DatabaseSettings;
     use sea_orm::{ConnectionTrait, Statement};
 
     use super::*;
@@ -625,12 +624,12 @@ mod tests {
     }
 
     /// A read model of the release before: its figures by month and year
-    /// and its counts are there once the migration has run.
+    /// and its counts are there once the migration has run (on
+    /// PostgreSQL in CI, SQLite without it).
     #[tokio::test]
     async fn the_figures_by_period_and_the_counts_are_filled_from_what_is_there() {
-        let db = blangkon_platform::db::connect(&DatabaseSettings::new("sqlite::memory:", 1))
-            .await
-            .unwrap();
+        let test_db = blangkon_testkit::TestDatabase::new().await;
+        let db = test_db.connect().await;
         // The platform's three and the read model's three before this one.
         <Migrator as MigratorTrait>::up(&db, Some(6)).await.unwrap();
         for statement in [
