@@ -122,8 +122,37 @@ enum ReportCommand {
 
 fn key_value_json(rows: &[pb::KeyValue]) -> Vec<serde_json::Value> {
     rows.iter()
-        .map(|r| json!({"key": r.key, "label": r.label, "orders": r.orders, "value": r.value}))
+        .map(|r| {
+            json!({
+                "key": r.key,
+                "label": r.label,
+                "label_en": r.label_en,
+                "orders": r.orders,
+                "value": r.value,
+            })
+        })
         .collect()
+}
+
+/// The names of counts' keys, Indonesian and English, where there are
+/// any: `{"33.74": {"id": "Kota Semarang", "en": "Kota Semarang"}}`.
+fn labels_json(rows: &[pb::KeyCount]) -> serde_json::Value {
+    rows.iter()
+        .filter(|r| !r.label.is_empty() || !r.label_en.is_empty())
+        .map(|r| (r.key.clone(), json!({"id": r.label, "en": r.label_en})))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// A key as a person reads it beside its code: `Kota Semarang (33.74)`,
+/// or the code alone where there is no name.
+fn named(key: &str, label: &str) -> String {
+    match (key, label) {
+        ("", "") => "(unknown)".to_string(),
+        (key, "") => key.to_string(),
+        (key, label) if label.eq_ignore_ascii_case(key) => label.to_string(),
+        (key, label) => format!("{label} ({key})"),
+    }
 }
 
 fn counts_json(rows: &[pb::KeyCount]) -> serde_json::Value {
@@ -249,6 +278,14 @@ fn summary_json(s: &pb::Summary) -> serde_json::Value {
         "micro_small_share_bp": s.micro_small_share_bp,
         "micro_small_target_met": s.micro_small_target_met,
         "as_of": time(&s.as_of),
+        // The counts above are by code; their names, where there are any.
+        "labels": {
+            "vendors_by_legal_form": labels_json(&s.vendors_by_legal_form),
+            "vendors_by_status": labels_json(&s.vendors_by_status),
+            "vendors_by_scale": labels_json(&s.vendors_by_scale),
+            "vendors_by_regency": labels_json(&s.vendors_by_regency),
+            "products_by_regency": labels_json(&s.products_by_regency),
+        },
     })
 }
 
@@ -261,10 +298,11 @@ fn print_summary(s: &pb::Summary) {
     );
     let line = |rows: &[pb::KeyCount]| {
         rows.iter()
-            .map(|r| format!("{} {}", r.key, r.count))
+            .map(|r| format!("{} {}", named(&r.key, &r.label_en), r.count))
             .collect::<Vec<_>>()
             .join(", ")
     };
+    say!("  by legal form   {}", line(&s.vendors_by_legal_form));
     say!("  by status       {}", line(&s.vendors_by_status));
     say!("  by scale        {}", line(&s.vendors_by_scale));
     say!("  by regency      {}", line(&s.vendors_by_regency));
@@ -290,7 +328,7 @@ fn print_summary(s: &pb::Summary) {
         "Orders by status  {}",
         s.orders_by_status
             .iter()
-            .map(|r| format!("{} {}", r.key, r.orders))
+            .map(|r| format!("{} {}", named(&r.key, &r.label_en), r.orders))
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -323,11 +361,7 @@ fn breakdown_json(b: &pb::Breakdown) -> serde_json::Value {
 
 fn print_breakdown(b: &pb::Breakdown) {
     for r in &b.rows {
-        let name = if r.label.is_empty() {
-            r.key.clone()
-        } else {
-            format!("{} {}", r.key, r.label)
-        };
+        let name = named(&r.key, &r.label_en);
         say!("{name:<40} {:>6} orders  {:>22}", r.orders, rupiah(r.value));
     }
     say!(

@@ -212,6 +212,7 @@ async fn a_regency_onboards_a_vendor_through_the_local_suite() {
     );
     assert_eq!(joined["joined"], true);
     assert_eq!(joined["name"], "Semarang");
+    let joined_name = joined["name"].as_str().unwrap().to_string();
 
     // Refused input names the field and exits 5; a token signed in
     // another data directory is refused with what to do, and exits 4.
@@ -414,6 +415,39 @@ async fn a_regency_onboards_a_vendor_through_the_local_suite() {
     assert_eq!(summary["vendors_total"], 1);
     assert_eq!(summary["products_listed"], 1);
     assert_eq!(summary["micro_small_share_bp"], 10_000);
+    // Codes stay codes in JSON; names come beside them.
+    assert_eq!(summary["vendors_by_regency"]["33.74"], 1);
+    assert_eq!(
+        summary["labels"]["vendors_by_regency"]["33.74"]["id"],
+        joined_name.as_str()
+    );
+    assert_eq!(
+        summary["labels"]["vendors_by_status"]["verified"],
+        serde_json::json!({"id": "Terverifikasi", "en": "Verified"})
+    );
+    let by_status = json(
+        &suite
+            .public(&["report", "breakdown", "status", "--json"])
+            .await,
+    );
+    let row = &by_status["rows"][0];
+    let labelled = (
+        row["key"].as_str(),
+        row["label"].as_str(),
+        row["label_en"].as_str(),
+    );
+    assert!(
+        matches!(
+            labelled,
+            (Some("placed"), Some("Dipesan"), Some("Placed"))
+                | (
+                    Some("accepted"),
+                    Some("Disetujui penyedia"),
+                    Some("Accepted")
+                )
+        ),
+        "{by_status}"
+    );
     let ledger = json(&suite.public(&["report", "transactions", "--json"]).await);
     assert_eq!(ledger["transactions"][0]["order_id"], order_id.as_str());
     assert_eq!(ledger["transactions"][0]["vendor_name"], "Katering Bu Sri");

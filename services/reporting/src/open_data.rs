@@ -16,6 +16,7 @@ use crate::domain::calendar::Period;
 use crate::domain::figures::{
     Dimension, INDIVIDUAL, MICRO_SMALL_COOPERATIVE, OrderFacts, PRODUCTS, VENDORS,
 };
+use crate::domain::labels;
 use crate::domain::ocds::{self, Published, Publisher};
 use crate::domain::red_flags::{FlagKind, Lang, RedFlag, Thresholds};
 use crate::error::{ReportingError, Result};
@@ -32,6 +33,24 @@ pub struct FlagView {
     pub regency_name: String,
     pub explanation_id: String,
     pub explanation_en: String,
+}
+
+/// `rows` as counts whose keys `label` names (Indonesian, English).
+fn key_counts(
+    rows: Vec<(String, i64)>,
+    label: impl Fn(&str) -> (String, String),
+) -> Vec<pb::KeyCount> {
+    rows.into_iter()
+        .map(|(key, count)| {
+            let (label, label_en) = label(&key);
+            pb::KeyCount {
+                key,
+                count,
+                label,
+                label_en,
+            }
+        })
+        .collect()
 }
 
 /// Where a page of red flags ended: after this flag, newest first.
@@ -155,11 +174,6 @@ impl OpenData {
         // transaction count does not yet would contradict itself.
         let snapshot = db::begin_snapshot(&self.db).await?;
         let db = &snapshot;
-        let counts = |rows: Vec<(String, i64)>| -> Vec<pb::KeyCount> {
-            rows.into_iter()
-                .map(|(key, count)| pb::KeyCount { key, count })
-                .collect()
-        };
         let by_legal_form = store::counts_by(db, VENDORS, "legal_form").await?;
         let vendors_total: i64 = by_legal_form.iter().map(|(_, n)| n).sum();
         let vendors_individual: i64 = by_legal_form
@@ -184,17 +198,38 @@ impl OpenData {
             .iter()
             .filter(|(_, orders, _)| *orders > 0)
             .count() as i64;
+        let vendors_by_regency = store::counts_by(db, VENDORS, "regency").await?;
+        let products_by_regency = store::counts_by(db, PRODUCTS, "regency").await?;
+        let regencies: Vec<String> = vendors_by_regency
+            .iter()
+            .chain(&products_by_regency)
+            .map(|(key, _)| key.clone())
+            .collect();
+        let regency_names = store::regency_names(db, &regencies).await?;
+        let regency = |key: &str| {
+            let name = regency_names.get(key).cloned().unwrap_or_default();
+            (name.clone(), name)
+        };
+        let in_both = |label: fn(&str, Lang) -> String| {
+            move |key: &str| (label(key, Lang::Id), label(key, Lang::En))
+        };
         let summary = pb::Summary {
             vendors_total,
             vendors_individual,
             vendors_business_entity: vendors_total - vendors_individual,
-            vendors_by_legal_form: counts(by_legal_form),
-            vendors_by_status: counts(store::counts_by(db, VENDORS, "status").await?),
-            vendors_by_scale: counts(store::counts_by(db, VENDORS, "scale").await?),
+            vendors_by_legal_form: key_counts(by_legal_form, in_both(labels::legal_form_label)),
+            vendors_by_status: key_counts(
+                store::counts_by(db, VENDORS, "status").await?,
+                in_both(labels::vendor_status_label),
+            ),
+            vendors_by_scale: key_counts(
+                store::counts_by(db, VENDORS, "scale").await?,
+                in_both(labels::scale_label),
+            ),
             products_listed: products_by_category.iter().map(|(_, n)| n).sum(),
-            vendors_by_regency: counts(store::counts_by(db, VENDORS, "regency").await?),
-            products_by_category: counts(products_by_category),
-            products_by_regency: counts(store::counts_by(db, PRODUCTS, "regency").await?),
+            vendors_by_regency: key_counts(vendors_by_regency, regency),
+            products_by_category: key_counts(products_by_category, |_| Default::default()),
+            products_by_regency: key_counts(products_by_regency, regency),
             transactions,
             transaction_value,
             top_categories: self.rows(Dimension::Category, top_categories).await?,
@@ -216,24 +251,34 @@ impl OpenData {
         Ok(summary)
     }
 
-    /// Rows with the names reporting knows for their keys.
+    /// Rows with the names reporting knows for their keys, in Indonesian
+    /// and English.
     async fn rows(
         &self,
         dimension: Dimension,
         totals: Vec<(String, i64, i64)>,
     ) -> Result<Vec<pb::KeyValue>, DbErr> {
         let keys: Vec<String> = totals.iter().map(|(k, _, _)| k.clone()).collect();
-        let labels = match dimension {
+        let names = match dimension {
             Dimension::Regency | Dimension::BuyerRegency => {
                 store::regency_names(&self.db, &keys).await?
             }
             Dimension::Vendor => store::vendor_names(&self.db, &keys).await?,
             _ => Default::default(),
         };
+        let label = |key: &str, lang: Lang| -> String {
+            match dimension {
+                Dimension::Status => labels::status_label(key, lang).to_string(),
+                Dimension::LegalForm => labels::legal_form_label(key, lang),
+                Dimension::Scale => labels::scale_label(key, lang),
+                _ => names.get(key).cloned().unwrap_or_default(),
+            }
+        };
         Ok(totals
             .into_iter()
             .map(|(key, orders, value)| pb::KeyValue {
-                label: labels.get(&key).cloned().unwrap_or_default(),
+                label: label(&key, Lang::Id),
+                label_en: label(&key, Lang::En),
                 key,
                 orders,
                 value,
