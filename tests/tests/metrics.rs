@@ -33,6 +33,7 @@ async fn a_service_serves_its_metrics_in_the_openmetrics_format() {
     assert!(answer.contains("application/openmetrics-text"), "{answer}");
     for name in [
         "blangkon_outbox_oldest_unpublished_age_seconds",
+        "blangkon_outbox_relay_stalled_seconds 0",
         "blangkon_outbox_relay_consecutive_failures",
         "blangkon_outbox_producers_replaced_total",
         "blangkon_outbox_unpublished_events 0",

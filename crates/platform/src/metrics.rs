@@ -270,6 +270,7 @@ impl Metrics {
     /// The outbox relay's figures.
     pub fn watch_relay(&self, health: Arc<RelayHealth>) {
         let age = Gauge::<f64, AtomicU64>::default();
+        let stalled = Gauge::<f64, AtomicU64>::default();
         let failures = Gauge::<i64>::default();
         let replaced = Counter::<u64>::default();
         let failed = Counter::<u64>::default();
@@ -284,6 +285,11 @@ impl Metrics {
             age.clone(),
         );
         self.register(
+            "outbox_relay_stalled_seconds",
+            "How long events have waited while the relay published nothing (0: it publishes, or none waits)",
+            stalled.clone(),
+        );
+        self.register(
             "outbox_relay_consecutive_failures",
             "Relay rounds failed in a row (0: the last round delivered)",
             failures.clone(),
@@ -295,6 +301,7 @@ impl Metrics {
         );
         self.on_scrape(move || {
             age.set(health.oldest_unpublished_age().as_secs_f64());
+            stalled.set(health.stalled_for().as_secs_f64());
             failures.set(i64::try_from(health.consecutive_failures()).unwrap_or(i64::MAX));
             let more = health.producers_replaced().saturating_sub(replaced.get());
             replaced.inc_by(more);

@@ -135,12 +135,7 @@ pub(super) fn percentile(sorted: &[Duration], p: f64) -> Duration {
 /// A new, empty database `name` on the PostgreSQL `server` (dropped first
 /// if a previous run left it).
 pub(super) async fn fresh_database(server: &str, name: &str) -> anyhow::Result<DatabaseSettings> {
-    let admin = Database::connect(format!("{server}/postgres"))
-        .await
-        .with_context(|| format!("connecting to {server}"))?;
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await?;
+    let admin = drop_database(server, name).await?;
     admin
         .execute_unprepared(&format!("CREATE DATABASE {name}"))
         .await?;
@@ -148,16 +143,19 @@ pub(super) async fn fresh_database(server: &str, name: &str) -> anyhow::Result<D
     Ok(DatabaseSettings::new(format!("{server}/{name}"), 20))
 }
 
-/// Drops the benchmark's database `name` on `server`.
-pub(super) async fn drop_database(server: &str, name: &str) -> anyhow::Result<()> {
+/// Drops the benchmark's database `name` on `server`; answers the
+/// connection to the server's `postgres` database it used.
+pub(super) async fn drop_database(
+    server: &str,
+    name: &str,
+) -> anyhow::Result<sea_orm::DatabaseConnection> {
     let admin = Database::connect(format!("{server}/postgres"))
         .await
         .with_context(|| format!("connecting to {server}"))?;
     admin
         .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .await?;
-    admin.close().await.ok();
-    Ok(())
+    Ok(admin)
 }
 
 /// A fresh topic of one partition for raw measurements on the broker at

@@ -276,7 +276,11 @@ async fn two_replicas(
     let rate = events.len() as f64 / started.elapsed().as_secs_f64();
     let figures = public_figures(&db).await?;
     db.close().await.ok();
-    drop_database(&bench.at.server, "blangkon_bench_reporting_replicas").await?;
+    drop_database(&bench.at.server, "blangkon_bench_reporting_replicas")
+        .await?
+        .close()
+        .await
+        .ok();
     Ok(TwoReplicas { rate, figures })
 }
 

@@ -68,6 +68,9 @@ pub struct RelayHealth {
     /// When the oldest event still waiting was written, in Unix
     /// milliseconds; 0 while none waits.
     oldest_unpublished_ms: AtomicI64,
+    /// When the relay last published something or found nothing waiting,
+    /// in Unix milliseconds; 0 before it started.
+    last_progress_ms: AtomicI64,
     producers_replaced: AtomicU64,
 }
 
@@ -97,6 +100,24 @@ impl RelayHealth {
     /// How many times the relay gave up a producer for a new one.
     pub fn producers_replaced(&self) -> u64 {
         self.producers_replaced.load(Ordering::Relaxed)
+    }
+
+    /// How long events have waited while the relay published nothing (its
+    /// rounds failing, or taking nothing); zero while it publishes or none
+    /// waits. The stuck alarm's measure: a backlog being published is not
+    /// stalled, however old its events.
+    pub fn stalled_for(&self) -> Duration {
+        let progress = self.last_progress_ms.load(Ordering::Relaxed);
+        if self.oldest_unpublished_ms.load(Ordering::Relaxed) == 0 || progress == 0 {
+            return Duration::ZERO;
+        }
+        let stalled = Utc::now().timestamp_millis().saturating_sub(progress);
+        Duration::from_millis(u64::try_from(stalled).unwrap_or(0))
+    }
+
+    pub(crate) fn progressed(&self) {
+        self.last_progress_ms
+            .store(Utc::now().timestamp_millis().max(1), Ordering::Relaxed);
     }
 
     pub(crate) fn waiting_since(&self, oldest: Option<DateTime<Utc>>) {
@@ -202,6 +223,7 @@ impl Relay {
     pub async fn run(mut self, shutdown: CancellationToken) {
         let mut backoff = crate::retry::Backoff::new(RETRY_FIRST, RETRY_LONGEST);
         let mut alarm = StuckAlarm::new(self.alert_after, Instant::now());
+        self.health.progressed();
         let mut backlog = self.backlog_at_start().await;
         loop {
             let outcome = self.publish_pending().await;
@@ -230,6 +252,9 @@ impl Relay {
                 Ok(published) => Round::Published(*published),
                 Err(_) => Round::Failed,
             };
+            if StuckAlarm::progress(round, waiting) {
+                self.health.progressed();
+            }
             match alarm.after(round, waiting, Instant::now()) {
                 Some(Alarm::Raised { since_progress }) => tracing::error!(
                     secs_since_last_published = since_progress.as_secs(),
@@ -566,8 +591,14 @@ impl StuckAlarm {
 
     /// Takes a round's outcome and the age of the oldest event still
     /// waiting after it (zero when none waits).
+    /// Whether a round is progress: it published something, or nothing
+    /// waits after it.
+    fn progress(round: Round, waiting: Duration) -> bool {
+        waiting.is_zero() || matches!(round, Round::Published(n) if n > 0)
+    }
+
     fn after(&mut self, round: Round, waiting: Duration, now: Instant) -> Option<Alarm> {
-        if waiting.is_zero() || matches!(round, Round::Published(n) if n > 0) {
+        if Self::progress(round, waiting) {
             self.progress = now;
         }
         let since_progress = now.saturating_duration_since(self.progress);
@@ -696,5 +727,27 @@ mod tests {
             alarm.after(Round::Published(1), Duration::ZERO, at(97)),
             None
         );
+    }
+
+    #[test]
+    fn the_relay_is_stalled_only_while_events_wait_without_progress() {
+        let health = RelayHealth::default();
+        assert_eq!(health.stalled_for(), Duration::ZERO, "not started");
+        health.progressed();
+        health.waiting_since(Some(Utc::now() - chrono::Duration::hours(3)));
+        assert!(
+            health.stalled_for() < Duration::from_secs(5),
+            "a backlog it just published from"
+        );
+        health
+            .last_progress_ms
+            .store(Utc::now().timestamp_millis() - 90_000, Ordering::Relaxed);
+        let stalled = health.stalled_for();
+        assert!(
+            stalled >= Duration::from_secs(89) && stalled < Duration::from_secs(120),
+            "{stalled:?}"
+        );
+        health.waiting_since(None);
+        assert_eq!(health.stalled_for(), Duration::ZERO, "nothing waits");
     }
 }
