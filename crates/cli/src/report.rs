@@ -377,11 +377,14 @@ fn transactions_json(page: &pb::ListTransactionsResponse) -> serde_json::Value {
         "transactions": page.transactions.iter().map(|t| json!({
             "order_id": t.order_id,
             "status": t.status,
+            "status_label": {"id": t.status_label, "en": t.status_label_en},
             "buyer_work_unit": t.buyer_work_unit,
             "buyer_regency": t.buyer_regency,
+            "buyer_regency_name": t.buyer_regency_name,
             "vendor_id": t.vendor_id,
             "vendor_name": t.vendor_name,
             "vendor_regency": t.vendor_regency,
+            "vendor_regency_name": t.vendor_regency_name,
             "vendor_legal_form": t.vendor_legal_form,
             "vendor_scale": t.vendor_scale,
             "total": t.total,
@@ -406,17 +409,18 @@ fn transactions_json(page: &pb::ListTransactionsResponse) -> serde_json::Value {
 fn print_transactions(page: &pb::ListTransactionsResponse) {
     for t in &page.transactions {
         say!(
-            "{}  {:<10} {:>18}  {} → {} ({})  {}",
+            "{}  {:<16} {:>18}  {}, {} → {} ({})  {}",
             t.order_id,
-            t.status,
+            named(&t.status, &t.status_label_en),
             rupiah(t.total),
             t.buyer_work_unit,
+            named(&t.buyer_regency, &t.buyer_regency_name),
             if t.vendor_name.is_empty() {
                 &t.vendor_id
             } else {
                 &t.vendor_name
             },
-            t.vendor_regency,
+            named(&t.vendor_regency, &t.vendor_regency_name),
             time(&t.placed_at)
         );
     }

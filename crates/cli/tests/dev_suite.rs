@@ -451,6 +451,14 @@ async fn a_regency_onboards_a_vendor_through_the_local_suite() {
     let ledger = json(&suite.public(&["report", "transactions", "--json"]).await);
     assert_eq!(ledger["transactions"][0]["order_id"], order_id.as_str());
     assert_eq!(ledger["transactions"][0]["vendor_name"], "Katering Bu Sri");
+    assert_eq!(
+        ledger["transactions"][0]["vendor_regency_name"],
+        joined_name.as_str()
+    );
+    assert_eq!(
+        ledger["transactions"][0]["buyer_regency_name"],
+        joined_name.as_str()
+    );
     let by_category = json(
         &suite
             .public(&["report", "breakdown", "category", "--json"])

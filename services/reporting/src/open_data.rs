@@ -18,6 +18,7 @@ use crate::domain::figures::{
 };
 use crate::domain::labels;
 use crate::domain::ocds::{self, Published, Publisher};
+use crate::domain::records::Names;
 use crate::domain::red_flags::{FlagKind, Lang, RedFlag, Thresholds};
 use crate::error::{ReportingError, Result};
 use crate::settings::ReportingSettings;
@@ -334,7 +335,7 @@ impl OpenData {
             transactions: rows
                 .into_iter()
                 .zip(names)
-                .map(|(o, names)| transaction(names.vendor, o))
+                .map(|(o, names)| transaction(names, o))
                 .collect(),
             next_page_token,
         })
@@ -351,7 +352,7 @@ impl OpenData {
         Ok(rows
             .into_iter()
             .zip(names)
-            .map(|(o, names)| transaction(names.vendor, o))
+            .map(|(o, names)| transaction(names, o))
             .next())
     }
 
@@ -729,14 +730,19 @@ fn position_after(last: &OrderFacts) -> After {
     }
 }
 
-fn transaction(vendor_name: String, o: OrderFacts) -> pb::Transaction {
+fn transaction(names: Names, o: OrderFacts) -> pb::Transaction {
+    let status = o.status.as_str();
     pb::Transaction {
         order_id: o.order_id,
-        status: o.status.as_str().to_string(),
+        status: status.to_string(),
+        status_label: labels::status_label(status, Lang::Id).to_string(),
+        status_label_en: labels::status_label(status, Lang::En).to_string(),
         buyer_work_unit: o.buyer_work_unit,
         buyer_regency: o.buyer_regency,
+        buyer_regency_name: names.buyer_regency,
         vendor_id: o.vendor_id,
-        vendor_name,
+        vendor_name: names.vendor,
+        vendor_regency_name: names.vendor_regency,
         vendor_regency: o.vendor_regency,
         vendor_legal_form: o.legal_form,
         vendor_scale: o.scale,
