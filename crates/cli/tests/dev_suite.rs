@@ -645,6 +645,27 @@ fn a_command_with_no_suite_running_names_the_address_it_tried_and_what_to_do() {
 }
 
 #[test]
+fn the_whole_suite_benchmark_without_a_broker_refuses_before_measuring() {
+    // Refused before it connects to anything: the server given answers
+    // nothing, and the refusal names the broker, not the server.
+    let output = std::process::Command::new(BIN)
+        .args([
+            "bench",
+            "suite",
+            "--server",
+            "postgres://nobody@127.0.0.1:1",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("needs a Kafka-protocol broker") && stderr.contains("make bench"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_client_command_without_a_token_says_how_to_get_one() {
     let output = std::process::Command::new(BIN)
         .args(["regency", "list", "--vendor-endpoint", "http://127.0.0.1:1"])

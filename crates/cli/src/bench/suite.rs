@@ -43,6 +43,16 @@ struct Machine {
 }
 
 pub async fn run(bench: SuiteBench) -> anyhow::Result<()> {
+    // Refused before anything is measured: on librdkafka's embedded mock
+    // cluster the reporting part's raw consume stalls, after the minutes
+    // the other parts take.
+    if bench.at.kafka.is_none() {
+        anyhow::bail!(
+            "the whole-suite benchmark needs a Kafka-protocol broker: `make bench` starts tansu \
+             (deploy/local/tansu.sh start) and passes it, or pass --kafka <bootstrap>; the parts \
+             that need none run alone (make bench-order, bench-catalog, bench-overload)"
+        );
+    }
     let machine = machine(&bench).await?;
     let (seconds, products, orders, suspensions) = if bench.quick {
         (2, 50_000, 2_000, 5)
