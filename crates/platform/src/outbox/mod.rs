@@ -195,13 +195,16 @@ pub async fn pending_count(conn: &impl ConnectionTrait) -> Result<u64, DbErr> {
 /// When the oldest event not yet acknowledged by the broker was written;
 /// `None` when none waits.
 pub async fn oldest_pending(conn: &impl ConnectionTrait) -> Result<Option<DateTime<Utc>>, DbErr> {
-    use sea_orm::QueryOrder;
-    Ok(entity::Entity::find()
+    use sea_orm::{QueryOrder, QuerySelect};
+    // The time alone: the row's payload may be large.
+    entity::Entity::find()
+        .select_only()
+        .column(entity::Column::CreatedAt)
         .filter(entity::Column::PublishedAt.is_null())
         .order_by_asc(entity::Column::Id)
+        .into_tuple()
         .one(conn)
-        .await?
-        .map(|row| row.created_at))
+        .await
 }
 
 /// Marks every stored event unpublished, so the relay sends the whole

@@ -308,20 +308,11 @@ impl Relay {
     /// stuck alarm's limit, else at INFO. A backlog is no alarm: the
     /// relay publishes it next.
     async fn backlog_at_start(&self) -> Option<Backlog> {
-        let found = async {
-            match super::oldest_pending(&self.db).await? {
-                Some(oldest) => Ok(Some((super::pending_count(&self.db).await?, oldest))),
-                None => Ok(None),
-            }
+        let read = |e: DbErr| {
+            tracing::warn!(error = %e, "could not read the outbox's backlog at start");
         };
-        let (events, oldest) = match found.await {
-            Ok(found) => found?,
-            Err(e) => {
-                let e: DbErr = e;
-                tracing::warn!(error = %e, "could not read the outbox's backlog at start");
-                return None;
-            }
-        };
+        let oldest = super::oldest_pending(&self.db).await.map_err(read).ok()??;
+        let events = super::pending_count(&self.db).await.map_err(read).ok()?;
         let age = (Utc::now() - oldest).to_std().unwrap_or_default();
         if age >= self.alert_after {
             tracing::warn!(
