@@ -11,18 +11,26 @@ set -euo pipefail
 PORT="${TANSU_PORT:-19092}"
 STATE_DIR="${TANSU_STATE_DIR:-${TMPDIR:-/tmp}/blangkon-tansu}"
 TANSU="${CARGO_HOME:-$HOME/.cargo}/bin/tansu"
+# The version and storage engines the tests need: in-memory storage for
+# the broker the tests share, SQLite (libsql) for the SCRAM test, whose
+# users must outlive the broker that created them. A different build
+# already installed is replaced.
+VERSION=0.6.0
+FEATURES=dynostore,libsql
+STAMP="$TANSU.blangkon"
 
 install() {
-  if [ -x "$TANSU" ]; then
+  if [ -x "$TANSU" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$VERSION $FEATURES" ]; then
     return
   fi
-  echo "installing tansu (first time only, about 6 minutes)..." >&2
+  echo "installing tansu (first time only, about 8 minutes)..." >&2
   # A test broker needs no more than opt-level 1: it builds in about half
   # the time of the default release profile (10 min 16 s on 2 cores) and
   # moves the tests' traffic with room to spare. Its own target directory
   # keeps it apart from ours and is dropped once installed.
   CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=0 \
-    cargo install tansu --version 0.6.0 --locked --features dynostore
+    cargo install tansu --version "$VERSION" --locked --force --features "$FEATURES"
+  echo "$VERSION $FEATURES" >"$STAMP"
 }
 
 port_open() {

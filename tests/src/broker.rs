@@ -4,7 +4,6 @@
 use blangkon_testkit::{TestKafka, eventually};
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::process::{Child, Command};
@@ -102,14 +101,4 @@ pub(crate) fn signal(id: Option<u32>, signal: Signal) {
     nix::sys::signal::kill(pid, signal).unwrap_or_else(|e| panic!("{signal} to {id}: {e}"));
 }
 
-pub(crate) fn tansu_binary() -> Option<PathBuf> {
-    let home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
-    let tansu = std::env::var_os("TANSU")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| home.join("bin/tansu"));
-    tansu.exists().then_some(tansu)
-}
-
-pub use blangkon_testkit::free_port;
+pub use blangkon_testkit::{free_port, tansu_binary};

@@ -23,6 +23,7 @@ mod onboarding;
 mod order;
 mod output;
 mod report;
+mod stream;
 mod token;
 mod vocabulary;
 
@@ -63,7 +64,7 @@ enum Command {
     /// Open data: summary, breakdowns, the public ledger, OCDS (no token needed).
     Report(report::ReportArgs),
     /// Follow an analyst stream from Kafka and print its JSON records.
-    Stream(report::StreamArgs),
+    Stream(stream::StreamArgs),
     /// Operate the reporting service: rebuild its read model.
     Reporting(report::ReportingArgs),
     /// Benchmarks against the real service code (see `make bench`).
@@ -97,7 +98,7 @@ fn main() -> std::process::ExitCode {
             Command::Catalog(args) => catalog::catalog(args).await,
             Command::Order(args) => order::order(args).await,
             Command::Report(args) => report::report(args).await,
-            Command::Stream(args) => report::stream(args).await,
+            Command::Stream(args) => stream::stream(args).await,
             Command::Reporting(args) => report::reporting(args).await,
             Command::Bench(args) => bench::run(args).await,
             Command::Demo(args) => demo::run(args).await,

@@ -202,10 +202,20 @@ pub fn print_regency(r: &pb::Regency) {
 /// A call a service refused (or could not take), as the CLI reports it:
 /// the status's code and message, every bad field, and what to do where
 /// the CLI knows.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Refused {
     pub code: tonic::Code,
     message: String,
+}
+
+impl Refused {
+    /// A refusal the CLI itself found, classed as the gRPC `code` would be.
+    pub fn new(code: tonic::Code, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
 }
 
 impl std::fmt::Display for Refused {

@@ -1,21 +1,15 @@
 //! Open data from the reporting service: `blangkon report ...` (no token
-//! needed), `blangkon stream ...` (the analyst streams from Kafka) and
-//! `blangkon reporting rebuild`.
+//! needed) and `blangkon reporting rebuild`.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Context;
-use blangkon_platform::kafka::topics;
 use blangkon_proto::reporting as pb;
 use clap::{Args, Subcommand, ValueEnum};
-use rdkafka::Message;
-use rdkafka::consumer::{Consumer, StreamConsumer};
 use serde_json::json;
 
 use crate::connection::Connection;
 use crate::output::{rupiah, status_error, time};
-use crate::token;
 
 #[derive(Args)]
 pub struct ReportArgs {
@@ -426,95 +420,6 @@ fn print_transactions(page: &pb::ListTransactionsResponse) {
     }
     if !page.next_page_token.is_empty() {
         say!("next page: --page-token {}", page.next_page_token);
-    }
-}
-
-#[derive(Args)]
-pub struct StreamArgs {
-    /// Kafka bootstrap servers; by default the running `blangkon dev`
-    /// suite's embedded broker.
-    #[arg(long, env = "BLANGKON_KAFKA", global = true)]
-    bootstrap: Option<String>,
-    /// Where `blangkon dev` keeps its data (and notes its broker).
-    #[arg(long, env = "BLANGKON_DATA_DIR", default_value = token::DEFAULT_DATA_DIR, global = true)]
-    data_dir: PathBuf,
-    /// Start at the beginning of the stream instead of its end.
-    #[arg(long, global = true)]
-    from_beginning: bool,
-    /// Stop after this many records.
-    #[arg(long, global = true)]
-    count: Option<u64>,
-    /// The install's `kafka.topic_prefix`, if it has one.
-    #[arg(long, default_value = "", global = true)]
-    topic_prefix: String,
-    #[command(subcommand)]
-    stream: StreamName,
-}
-
-#[derive(Subcommand, Clone, Copy)]
-enum StreamName {
-    /// `blangkon.reporting.transactions.v1`: one fact per order change.
-    Transactions,
-    /// `blangkon.reporting.summary.v1`: running figures by dimension.
-    Summary,
-    /// `blangkon.reporting.red-flags.v1`: red flags raised and cleared.
-    RedFlags,
-}
-
-/// Follows an analyst stream and prints each record as one line of JSON,
-/// as `kcat -C -t <topic>` would.
-pub async fn stream(args: StreamArgs) -> anyhow::Result<()> {
-    let bootstrap = match args.bootstrap {
-        Some(b) => b,
-        None => crate::dev::read_bootstrap(&args.data_dir)?,
-    };
-    let topic = match args.stream {
-        StreamName::Transactions => topics::REPORTING_TRANSACTIONS,
-        StreamName::Summary => topics::REPORTING_SUMMARY,
-        StreamName::RedFlags => topics::REPORTING_RED_FLAGS,
-    };
-    let topic = format!("{}{topic}", args.topic_prefix);
-    // A group of its own each time: a reader, not a member of anyone's group.
-    let group = format!("blangkon-stream-{}", uuid::Uuid::new_v4());
-    let consumer: StreamConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", &bootstrap)
-        .set("group.id", &group)
-        .set("enable.auto.commit", "false")
-        .set("broker.address.family", "v4")
-        .set(
-            "auto.offset.reset",
-            if args.from_beginning {
-                "earliest"
-            } else {
-                "latest"
-            },
-        )
-        .create()
-        .context("creating the Kafka consumer")?;
-    consumer.subscribe(&[&topic])?;
-    eprintln!("following {topic} on {bootstrap} (Ctrl-C stops)");
-    let stop = tokio::signal::ctrl_c();
-    tokio::pin!(stop);
-    let mut seen = 0u64;
-    loop {
-        let message = tokio::select! {
-            m = consumer.recv() => m,
-            _ = &mut stop => return Ok(()),
-        };
-        match message {
-            Ok(m) => {
-                let value = m.payload().map(String::from_utf8_lossy).unwrap_or_default();
-                say!("{value}");
-                seen += 1;
-                if args.count.is_some_and(|n| seen >= n) {
-                    return Ok(());
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "kafka receive failed");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-        }
     }
 }
 

@@ -488,7 +488,9 @@ impl KafkaSecurity {
         properties
     }
 
-    fn validate(&self, section: &str) -> Result<(), SettingsError> {
+    /// Checks the settings as a service's `section` (or the CLI) holds them;
+    /// an error names the field.
+    pub fn validate(&self, section: &str) -> Result<(), SettingsError> {
         let field = format!("{section}.security");
         if self.protocol.uses_sasl() {
             require(
@@ -498,10 +500,16 @@ impl KafkaSecurity {
                 "must be SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN with a sasl_ protocol",
             )?;
             require(
-                !self.sasl_username.is_empty() && !self.sasl_password.is_empty(),
+                !self.sasl_username.is_empty(),
                 &field,
                 "sasl_username",
-                "and sasl_password are required with a sasl_ protocol",
+                "is required with a sasl_ protocol",
+            )?;
+            require(
+                !self.sasl_password.is_empty(),
+                &field,
+                "sasl_password",
+                "is required with a sasl_ protocol",
             )?;
         }
         require(

@@ -224,6 +224,19 @@ impl TestDatabase {
     }
 }
 
+/// The tansu broker `deploy/local/tansu.sh install` put in `~/.cargo/bin`
+/// (or `$TANSU`), where it is installed.
+pub fn tansu_binary() -> Option<std::path::PathBuf> {
+    use std::path::PathBuf;
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
+    let tansu = std::env::var_os("TANSU")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home.join("bin/tansu"));
+    tansu.exists().then_some(tansu)
+}
+
 /// The bin directory of the project's Python tools (the OCDS validator,
 /// confluent-kafka, the Helm SDK and Kubernetes' schemas), installed on
 /// first use by deploy/local/python-tools.sh.
