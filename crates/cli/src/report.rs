@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use blangkon_domain::category::category_name;
 use blangkon_proto::reporting as pb;
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
@@ -278,6 +279,7 @@ fn summary_json(s: &pb::Summary) -> serde_json::Value {
             "vendors_by_status": labels_json(&s.vendors_by_status),
             "vendors_by_scale": labels_json(&s.vendors_by_scale),
             "vendors_by_regency": labels_json(&s.vendors_by_regency),
+            "products_by_category": labels_json(&s.products_by_category),
             "products_by_regency": labels_json(&s.products_by_regency),
         },
     })
@@ -311,9 +313,9 @@ fn print_summary(s: &pb::Summary) {
     );
     for (i, c) in s.top_categories.iter().enumerate() {
         say!(
-            "  {}. {:<14} {} ({} orders)",
+            "  {}. {:<30} {} ({} orders)",
             i + 1,
-            c.key,
+            named(&c.key, &c.label_en),
             rupiah(c.value),
             c.orders
         );
@@ -390,6 +392,7 @@ fn transactions_json(page: &pb::ListTransactionsResponse) -> serde_json::Value {
                 "product_id": i.product_id,
                 "name": i.name,
                 "category_code": i.category_code,
+                "category_name": category_name(&i.category_code),
                 "unit": i.unit,
                 "quantity": i.quantity,
                 "unit_price": i.unit_price,

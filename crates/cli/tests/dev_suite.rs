@@ -465,6 +465,29 @@ async fn a_regency_onboards_a_vendor_through_the_local_suite() {
             .await,
     );
     assert_eq!(by_category["rows"][0]["key"], "katering");
+    // Categories are named from the catalog's taxonomy, in the breakdown,
+    // the summary and the ledger's items.
+    assert_eq!(by_category["rows"][0]["label"], "Katering Makanan");
+    assert_eq!(by_category["rows"][0]["label_en"], "Katering Makanan");
+    let products_by_category = summary["products_by_category"].as_object().unwrap();
+    assert!(!products_by_category.is_empty(), "{summary}");
+    for category in products_by_category.keys() {
+        assert_eq!(
+            summary["labels"]["products_by_category"][category]["id"].as_str(),
+            blangkon_domain::category::category_name(category).as_deref(),
+            "{summary}"
+        );
+    }
+    assert_eq!(
+        ledger["transactions"][0]["items"][0]["category_name"],
+        "Katering Makanan › Nasi Kotak"
+    );
+    let people = suite.public(&["report", "summary"]).await;
+    let said = String::from_utf8_lossy(&people.stdout);
+    assert!(
+        said.contains("Katering Makanan (katering)"),
+        "top categories by name: {said}"
+    );
     let package = data_dir.join("ocds.json");
     let exported = suite
         .public(&["report", "ocds", "--output", package.to_str().unwrap()])

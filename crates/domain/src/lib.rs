@@ -10,6 +10,7 @@
 //!   of a vendor;
 //! - [`OrderStatus`]: where an order is in its lifecycle;
 //! - [`ProductStatus`]: whether buyers see a product;
+//! - [`category`]: the category taxonomy and its names;
 //! - [`vendor_events`]: a vendor's state as its status events tell it;
 //! - [`validation`]: violations, refusals and the request rules services
 //!   share;
@@ -33,6 +34,7 @@ macro_rules! stored_code {
 }
 
 pub mod actor;
+pub mod category;
 pub mod ids;
 pub mod money;
 pub mod order;

@@ -5,6 +5,7 @@
 //! JSON too), and nothing needs a token: every figure is open data, and
 //! nothing in the read model is personal.
 
+use blangkon_domain::category::category_name;
 use blangkon_platform::db;
 use blangkon_platform::page::{self, Position};
 use blangkon_platform::time::{now, to_timestamp};
@@ -211,6 +212,11 @@ impl OpenData {
             let name = regency_names.get(key).cloned().unwrap_or_default();
             (name.clone(), name)
         };
+        // The catalog's taxonomy has Indonesian names only.
+        let category = |key: &str| {
+            let name = category_name(key).unwrap_or_default();
+            (name.clone(), name)
+        };
         let in_both = |label: fn(&str, Lang) -> String| {
             move |key: &str| (label(key, Lang::Id), label(key, Lang::En))
         };
@@ -229,7 +235,7 @@ impl OpenData {
             ),
             products_listed: products_by_category.iter().map(|(_, n)| n).sum(),
             vendors_by_regency: key_counts(vendors_by_regency, regency),
-            products_by_category: key_counts(products_by_category, |_| Default::default()),
+            products_by_category: key_counts(products_by_category, category),
             products_by_regency: key_counts(products_by_regency, regency),
             transactions,
             transaction_value,
@@ -272,6 +278,9 @@ impl OpenData {
                 Dimension::Status => labels::status_label(key, lang).to_string(),
                 Dimension::LegalForm => labels::legal_form_label(key, lang),
                 Dimension::Scale => labels::scale_label(key, lang),
+                Dimension::Category | Dimension::Subcategory => {
+                    category_name(key).unwrap_or_default()
+                }
                 _ => names.get(key).cloned().unwrap_or_default(),
             }
         };

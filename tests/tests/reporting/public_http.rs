@@ -130,6 +130,35 @@ pub async fn walk(s: &Suite, summary: &pb::Summary, order: &str, listed: &str, u
     assert_eq!(figures["transaction_value"], summary.transaction_value);
     assert_eq!(figures["micro_small_value"], summary.micro_small_value);
     assert_eq!(figures["vendors_total"], summary.vendors_total);
+    // Names beside codes, as the gRPC answer gives them.
+    for (field, rows) in [
+        ("vendors_by_status", &summary.vendors_by_status),
+        ("products_by_category", &summary.products_by_category),
+        ("vendors_by_regency", &summary.vendors_by_regency),
+    ] {
+        let named: Vec<(String, String, String)> = figures[field]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let text = |f: &str| r[f].as_str().unwrap().to_string();
+                (text("key"), text("label"), text("label_en"))
+            })
+            .collect();
+        let expected: Vec<(String, String, String)> = rows
+            .iter()
+            .map(|r| (r.key.clone(), r.label.clone(), r.label_en.clone()))
+            .collect();
+        assert_eq!(named, expected, "{field}");
+        assert!(
+            named.iter().all(|(_, label, _)| !label.is_empty()),
+            "{field}: {named:?}"
+        );
+    }
+    assert_eq!(
+        figures["top_categories"][0]["label"],
+        summary.top_categories[0].label
+    );
 
     for dimension in [
         "category",

@@ -17,20 +17,30 @@ pub struct Links {
     pub next: Option<String>,
 }
 
-/// A count under a key (a legal form, a regency code, ...).
+/// A count under a key (a legal form, a regency code, ...), with the
+/// key's name where reporting knows one.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct KeyCount {
     pub key: String,
+    /// Indonesian (`Kota Semarang`, `Perorangan`, `Katering Makanan`);
+    /// empty where the key is its own name.
+    pub label: String,
+    /// English (`Individual`); a regency's or category's name as in
+    /// Indonesian.
+    pub label_en: String,
     pub count: i64,
 }
 
 /// Orders and their value under a key, with the key's name where
-/// reporting knows one (a regency's, a vendor's business name).
+/// reporting knows one (a regency's, a category's, a status's, a vendor's
+/// business name).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct KeyValue {
     pub key: String,
-    /// Empty where the key is its own name.
+    /// Indonesian; empty where the key is its own name.
     pub label: String,
+    /// English; names without a translation are as in Indonesian.
+    pub label_en: String,
     pub orders: i64,
     /// Rupiah.
     pub value: i64,
@@ -270,6 +280,8 @@ fn counts(rows: Vec<pb::KeyCount>) -> Vec<KeyCount> {
     rows.into_iter()
         .map(|r| KeyCount {
             key: r.key,
+            label: r.label,
+            label_en: r.label_en,
             count: r.count,
         })
         .collect()
@@ -280,6 +292,7 @@ pub fn key_values(rows: Vec<pb::KeyValue>) -> Vec<KeyValue> {
         .map(|r| KeyValue {
             key: r.key,
             label: r.label,
+            label_en: r.label_en,
             orders: r.orders,
             value: r.value,
         })

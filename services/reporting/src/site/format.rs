@@ -175,10 +175,14 @@ pub fn month(text: &str, lang: Lang) -> String {
     }
 }
 
-/// A category code as words: `katering.nasi-kotak` → `Katering › Nasi
-/// kotak`. (Category codes are the catalog's own slugs; the site shows
-/// them readable rather than inventing names the catalog does not have.)
+/// A category as a person reads it: its name in the catalog's taxonomy
+/// (`katering.nasi-kotak` → `Katering Makanan › Nasi Kotak`), or, for a
+/// code the shipped taxonomy does not hold, the code as words
+/// (`Katering › Nasi kotak`) rather than a name the catalog did not give.
 pub fn category(code: &str) -> String {
+    if let Some(name) = blangkon_domain::category::category_name(code) {
+        return name;
+    }
     code.split('.')
         .map(|part| {
             let words = part.replace('-', " ");
@@ -248,8 +252,12 @@ mod tests {
 
     #[test]
     fn category_codes_read_as_words() {
-        assert_eq!(category("katering.nasi-kotak"), "Katering › Nasi kotak");
-        assert_eq!(category("atk"), "Atk");
+        assert_eq!(
+            category("katering.nasi-kotak"),
+            "Katering Makanan › Nasi Kotak"
+        );
+        assert_eq!(category("katering.lain-lain"), "Katering › Lain lain");
+        assert_eq!(category("zzz"), "Zzz");
         assert_eq!(category(""), "");
     }
 }

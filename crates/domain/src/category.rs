@@ -1,11 +1,16 @@
 //! The category taxonomy: what governments buy from UMKM, two levels deep.
 //! Codes are stable identifiers; names are the Indonesian names buyers use.
+//! The catalog owns it (its first migration loads it); reporting, the
+//! site and the CLI name categories from the same file.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
 
 /// The taxonomy the catalog's first migration loads, as `code,name` lines
 /// under a header. A top-level code is one word; a subcategory's is its
 /// parent's code, a dot and a word. Add categories in a new migration,
 /// never by editing codes here: products refer to them.
-pub const TAXONOMY_CSV: &str = include_str!("../../data/categories.csv");
+pub const TAXONOMY_CSV: &str = include_str!("../data/categories.csv");
 
 /// A category of the taxonomy.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +62,30 @@ pub fn parse_taxonomy(csv: &str) -> Result<Vec<Category>, String> {
     Ok(taxonomy)
 }
 
+/// The shipped taxonomy's names by code.
+static NAMES: LazyLock<HashMap<String, String>> = LazyLock::new(|| {
+    parse_taxonomy(TAXONOMY_CSV)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| (c.code, c.name))
+        .collect()
+});
+
+/// A category's name as a person reads it: its own for a top-level code
+/// (`Katering Makanan`), its parent's and its own for a subcategory
+/// (`Katering Makanan › Nasi Kotak`); `None` for a code the shipped
+/// taxonomy does not hold.
+pub fn category_name(code: &str) -> Option<String> {
+    let own = NAMES.get(code)?;
+    Some(match code.split_once('.') {
+        Some((parent, _)) => match NAMES.get(parent) {
+            Some(parent) => format!("{parent} › {own}"),
+            None => own.clone(),
+        },
+        None => own.clone(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,6 +106,20 @@ mod tests {
                 assert!(c.code.starts_with(&format!("{parent}.")), "{}", c.code);
             }
         }
+    }
+
+    #[test]
+    fn a_category_is_named_with_its_parent() {
+        assert_eq!(
+            category_name("katering").as_deref(),
+            Some("Katering Makanan")
+        );
+        assert_eq!(
+            category_name("katering.nasi-kotak").as_deref(),
+            Some("Katering Makanan › Nasi Kotak")
+        );
+        assert_eq!(category_name("katering.unknown"), None);
+        assert_eq!(category_name(""), None);
     }
 
     #[test]
