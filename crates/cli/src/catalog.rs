@@ -1,11 +1,16 @@
 //! Client commands for vendors and buyers: `blangkon product ...` and
 //! `blangkon catalog ...`.
 
+use std::time::{Duration, Instant};
+
+use blangkon_platform::validation::refusals_of;
 use blangkon_proto::catalog as pb;
+use blangkon_proto::catalog::catalog_service_client::CatalogServiceClient;
 use clap::{Args, Subcommand};
 use serde_json::json;
+use tonic::Status;
 
-use crate::connection::Connection;
+use crate::connection::{Authorized, Connection};
 
 #[derive(Args)]
 pub struct ProductArgs {
@@ -16,7 +21,7 @@ pub struct ProductArgs {
 }
 
 /// Every detail of a product, as flags.
-#[derive(Args)]
+#[derive(Args, Clone)]
 struct DetailsArgs {
     #[arg(long)]
     name: String,
@@ -63,7 +68,7 @@ impl DetailsArgs {
     }
 }
 
-#[derive(Subcommand)]
+#[derive(Subcommand, Clone)]
 enum ProductCommand {
     /// Create a product as a draft (vendor token with --vendor-id).
     Create {
@@ -153,8 +158,20 @@ fn print_product(p: &pb::Product) {
 
 pub async fn product(args: ProductArgs) -> anyhow::Result<()> {
     let conn = &args.connection;
-    let mut client = conn.catalog_client().await?;
-    let reply = match args.command {
+    let client = conn.catalog_client().await?;
+    let reply = once_the_catalog_knows_the_vendor(conn, || {
+        call_product(conn, client.clone(), args.command.clone())
+    })
+    .await?;
+    conn.show(reply, product_json, print_product)
+}
+
+async fn call_product(
+    conn: &Connection,
+    mut client: CatalogServiceClient<Authorized>,
+    command: ProductCommand,
+) -> anyhow::Result<Result<tonic::Response<pb::Product>, Status>> {
+    Ok(match command {
         ProductCommand::Create {
             details,
             idempotency_key,
@@ -192,8 +209,79 @@ pub async fn product(args: ProductArgs) -> anyhow::Result<()> {
                 .get_product(conn.request(pb::GetProductRequest { product_id })?)
                 .await
         }
+    })
+}
+
+/// How long a command waits for the catalog to hear of a verification the
+/// vendor service has recorded.
+const VENDOR_WAIT: Duration = Duration::from_secs(30);
+
+/// Calls `call` again while the catalog refuses the vendor as not verified
+/// but the vendor service says it is: the catalog learns of a verification
+/// from the vendor service's events, so one recorded a moment ago (the
+/// first hour's `vendor verify`, then at once `product create`) reaches it
+/// a moment later. Says so once, and gives up after [`VENDOR_WAIT`]. A
+/// vendor the vendor service does not hold verified is refused at once.
+async fn once_the_catalog_knows_the_vendor<T, F, Fut>(
+    conn: &Connection,
+    mut call: F,
+) -> anyhow::Result<Result<tonic::Response<T>, Status>>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<Result<tonic::Response<T>, Status>>>,
+{
+    let deadline = Instant::now() + VENDOR_WAIT;
+    let mut waiting = false;
+    loop {
+        let reply = call().await?;
+        let Err(status) = &reply else {
+            return Ok(reply);
+        };
+        let Some(vendor_id) = vendor_not_verified(status) else {
+            return Ok(reply);
+        };
+        if Instant::now() >= deadline {
+            return Ok(reply);
+        }
+        if !waiting {
+            if !verified_at_the_vendor_service(conn, &vendor_id).await {
+                return Ok(reply);
+            }
+            eprintln!(
+                "the catalog has not heard yet that vendor {vendor_id} is verified (it follows \
+                 the vendor service's events); waiting up to {} s",
+                VENDOR_WAIT.as_secs()
+            );
+            waiting = true;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The vendor a `VENDOR_NOT_VERIFIED` refusal of the catalog names.
+fn vendor_not_verified(status: &Status) -> Option<String> {
+    if status.code() != tonic::Code::FailedPrecondition {
+        return None;
+    }
+    refusals_of(status)
+        .into_iter()
+        .find(|r| r.kind == "VENDOR_NOT_VERIFIED")
+        .and_then(|r| r.subject.strip_prefix("vendors/").map(String::from))
+}
+
+async fn verified_at_the_vendor_service(conn: &Connection, vendor_id: &str) -> bool {
+    let Ok(mut vendors) = conn.vendor_client().await else {
+        return false;
     };
-    conn.show(reply, product_json, print_product)
+    let Ok(request) = conn.request(blangkon_proto::vendor::GetVendorRequest {
+        vendor_id: vendor_id.to_string(),
+        ..Default::default()
+    }) else {
+        return false;
+    };
+    vendors.get_vendor(request).await.is_ok_and(|v| {
+        v.into_inner().status == blangkon_proto::vendor::VendorStatus::Verified as i32
+    })
 }
 
 #[derive(Args)]
@@ -327,5 +415,31 @@ fn print_search(response: &pb::SearchProductsResponse) {
     }
     if !response.next_page_token.is_empty() {
         say!("more: --page-token {}", response.next_page_token);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use blangkon_domain::validation::Refusal;
+    use blangkon_platform::validation::failed_precondition;
+
+    #[test]
+    fn only_the_catalogs_refusal_of_a_vendor_not_verified_is_waited_out() {
+        let refused = |kind: &str, subject: &str| {
+            failed_precondition(&[Refusal::new(kind, subject, "not verified")])
+        };
+        assert_eq!(
+            vendor_not_verified(&refused("VENDOR_NOT_VERIFIED", "vendors/01a2")).as_deref(),
+            Some("01a2")
+        );
+        assert_eq!(
+            vendor_not_verified(&refused("NOT_LISTED", "lines[0]")),
+            None
+        );
+        assert_eq!(
+            vendor_not_verified(&Status::not_found("vendors/01a2")),
+            None
+        );
     }
 }

@@ -23,13 +23,11 @@ pub enum CatalogError {
         field: &'static str,
         message: String,
     },
-    /// The state of things refuses it now (a vendor not verified).
-    #[error("{0}")]
-    NotNow(String),
     /// The product's status does not allow the listing step.
     #[error(transparent)]
     Listing(#[from] ListingError),
-    /// The stock or listing of named lines refuses the request.
+    /// What stands refuses the request: the stock or listing of named
+    /// lines, a vendor the catalog does not know as verified.
     #[error("refused: {}", describe_refusals(.0))]
     Refused(Vec<Refusal>),
     /// A concurrent change came first: reload and try again.

@@ -2,12 +2,15 @@
 //! them, lists them for buyers (publish) and takes them down (unlist); the
 //! province may take any product down. Reading one product is here too.
 
+use blangkon_domain::validation::Refusal;
 use blangkon_domain::{Actor, ProductId, VendorId, VendorStatus};
 use blangkon_platform::{db, outbox, time};
 use sea_orm::ConnectionTrait;
 
 use crate::Catalog;
-use crate::domain::product::{self as rules, DetailsInput, ProductDetails, ProductStatus};
+use crate::domain::product::{
+    self as rules, DetailsInput, ProductDetails, ProductStatus, Unavailable,
+};
 use crate::error::{CatalogError, Result};
 use crate::events;
 use crate::policy::{self, Unlister};
@@ -213,16 +216,25 @@ impl Catalog {
         actor: &Actor,
     ) -> Result<VendorId> {
         let vendor_id = policy::manage_products(actor)?;
+        // The catalog knows vendors from the vendor service's events: a
+        // verification recorded a moment ago reaches it within seconds.
+        let refused = |standing: String| {
+            CatalogError::Refused(vec![Refusal::new(
+                Unavailable::VendorNotVerified.kind(),
+                format!("vendors/{vendor_id}"),
+                format!(
+                    "{standing}; only verified vendors manage products. The catalog hears of a \
+                     verification from the vendor service within seconds: if it was just \
+                     recorded, try again in a moment"
+                ),
+            )])
+        };
         let vendor = store::find_vendor(conn, &vendor_id.to_string())
             .await?
-            .ok_or_else(|| {
-                CatalogError::NotNow(format!(
-                    "vendor {vendor_id} is not known to the catalog; it must be registered and verified first"
-                ))
-            })?;
+            .ok_or_else(|| refused("the catalog knows of no such vendor yet".into()))?;
         if vendor.status != VendorStatus::Verified {
-            return Err(CatalogError::NotNow(format!(
-                "vendor {vendor_id} is {}; only verified vendors manage products",
+            return Err(refused(format!(
+                "the catalog knows it as {}",
                 vendor.status
             )));
         }

@@ -110,10 +110,14 @@ async fn only_verified_vendors_manage_products_and_suspension_hides_them() {
         .unwrap_err();
     assert_eq!(refused.code(), Code::FailedPrecondition);
     assert!(
-        refused.message().contains("is pending"),
+        refused.message().contains("knows it as pending"),
         "{}",
         refused.message()
     );
+    // A refusal a client can recognise, naming the vendor.
+    let refusals = blangkon_platform::validation::refusals_of(&refused);
+    assert_eq!(refusals[0].kind, "VENDOR_NOT_VERIFIED");
+    assert_eq!(refusals[0].subject, format!("vendors/{pending}"));
 
     let unknown = uuid::Uuid::now_v7().to_string();
     let refused = app
@@ -121,7 +125,11 @@ async fn only_verified_vendors_manage_products_and_suspension_hides_them() {
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::FailedPrecondition);
-    assert!(refused.message().contains("not known"));
+    assert!(
+        refused.message().contains("knows of no such vendor yet"),
+        "{}",
+        refused.message()
+    );
 
     let vendor = app.vendor_with_status(VendorStatus::Verified).await;
     let product = app.create_product(&vendor, nasi_kotak()).await.unwrap();

@@ -13,7 +13,6 @@ impl From<CatalogError> for Status {
             CatalogError::Denied(denied) => Status::permission_denied(denied.0),
             CatalogError::NotFound(what) => Status::not_found(what),
             CatalogError::AlreadyExists { field, message } => already_exists(field, &message),
-            CatalogError::NotNow(message) => Status::failed_precondition(message),
             CatalogError::Listing(e) => Status::failed_precondition(e.to_string()),
             CatalogError::Refused(refusals) => failed_precondition(&refusals),
             e @ CatalogError::Changed(_) => Status::failed_precondition(e.to_string()),
