@@ -136,6 +136,11 @@ pub struct Connection {
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Print only the id of what the command created, changed or listed
+    /// (a regency's code), one a line, for scripts:
+    /// `VENDOR=$(blangkon vendor register ... --quiet)`.
+    #[arg(short, long, global = true, conflicts_with = "json")]
+    pub quiet: bool,
 }
 
 /// How the CLI reaches services at `https://` endpoints.
@@ -253,6 +258,10 @@ impl Connection {
         let answer = reply.map_err(output::status_error)?.into_inner();
         if self.json {
             output::print_json(&to_json(&answer));
+        } else if self.quiet {
+            for id in output::ids(&to_json(&answer)) {
+                say!("{id}");
+            }
         } else {
             for_people(&answer);
         }

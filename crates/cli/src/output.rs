@@ -104,6 +104,31 @@ pub fn rupiah(value: i64) -> String {
     blangkon_domain::money::grouped_rupiah(value, '.')
 }
 
+/// The ids in a command's JSON answer, for `--quiet`: its `id` (a
+/// regency's `code`), or each listed item's.
+pub fn ids(value: &Value) -> Vec<String> {
+    let id = |item: &Value| {
+        item.get("id")
+            .or_else(|| item.get("code"))
+            .and_then(Value::as_str)
+            .map(String::from)
+    };
+    match value {
+        Value::Array(items) => items.iter().filter_map(id).collect(),
+        Value::Object(object) => match id(value) {
+            Some(id) => vec![id],
+            // A page: the ids of its items.
+            None => object
+                .values()
+                .filter_map(Value::as_array)
+                .flatten()
+                .filter_map(id)
+                .collect(),
+        },
+        _ => Vec::new(),
+    }
+}
+
 pub fn print_json(value: &Value) {
     say!(
         "{}",
@@ -285,6 +310,25 @@ pub const INVALID: u8 = 5;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quiet_prints_the_ids_of_an_answer_its_list_or_its_page() {
+        use serde_json::json;
+        assert_eq!(ids(&json!({"id": "v-1", "name": "Bu Sri"})), ["v-1"]);
+        assert_eq!(
+            ids(&json!({"code": "33.74", "name": "Kota Semarang"})),
+            ["33.74"]
+        );
+        assert_eq!(
+            ids(&json!([{"code": "33.74"}, {"code": "33.71"}])),
+            ["33.74", "33.71"]
+        );
+        assert_eq!(
+            ids(&json!({"orders": [{"id": "o-1"}, {"id": "o-2"}], "next_page_token": ""})),
+            ["o-1", "o-2"]
+        );
+        assert!(ids(&json!({"total": 3})).is_empty());
+    }
 
     #[test]
     fn each_class_of_failure_has_its_exit_code() {

@@ -986,3 +986,84 @@ fn the_demo_names_the_service_that_does_not_answer() {
         "{stderr}"
     );
 }
+
+/// The README's first-hour block: the lines between its marker and the
+/// end of the fenced block that follows.
+fn first_hour_block() -> String {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    let (_, after) = readme
+        .split_once("<!-- first-hour:")
+        .expect("the README marks its first hour");
+    let (_, block) = after.split_once("```sh\n").expect("a shell block follows");
+    let (block, _) = block.split_once("\n```").expect("the block ends");
+    block.to_string()
+}
+
+/// The README's first hour, run by bash as it is written: only the
+/// environment says where this test's suite listens (the commands'
+/// default addresses are those of a `blangkon dev` with default ports)
+/// and where its data directory is. A failing command fails the run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_hour_runs_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("suite");
+    std::fs::create_dir(&data_dir).unwrap();
+    let suite = start(&data_dir, free_port(), free_port()).await;
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let walk = Command::new("bash")
+        .args(["-e", "-o", "pipefail", "-c", &first_hour_block()])
+        .current_dir(dir.path())
+        .env("PATH", path)
+        .env("BLANGKON_DATA_DIR", &data_dir)
+        .env("BLANGKON_VENDOR_ENDPOINT", &suite.endpoint)
+        .env("BLANGKON_CATALOG_ENDPOINT", &suite.catalog_endpoint)
+        .env("BLANGKON_ORDER_ENDPOINT", &suite.order_endpoint)
+        .env("BLANGKON_REPORTING_ENDPOINT", &suite.reporting_endpoint)
+        .env_remove("BLANGKON_TOKEN")
+        .env_remove("BLANGKON_KAFKA")
+        .output();
+    let walk = tokio::time::timeout(Duration::from_secs(120), walk)
+        .await
+        .expect("the first hour takes less than two minutes here")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&walk.stdout);
+    let stderr = String::from_utf8_lossy(&walk.stderr);
+    assert!(walk.status.success(), "{stderr}\n{stdout}");
+
+    // What the reader is promised to see: the joined regency by name, the
+    // product found, the order's fact on the stream, the ledger with
+    // names beside codes, and an OCDS package holding the order.
+    assert!(stdout.contains("Semarang"), "{stdout}");
+    assert!(stdout.contains("Nasi Kotak Ayam Bakar"), "{stdout}");
+    let fact = stdout
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .expect("the stream printed a fact");
+    let fact: serde_json::Value = serde_json::from_str(fact).unwrap();
+    let order = fact["order_id"].as_str().unwrap().to_string();
+    // The order's last line is the ledger's (those before, its steps').
+    let ledger_line = stdout
+        .lines()
+        .rfind(|l| l.starts_with(&order))
+        .unwrap_or_else(|| panic!("the ledger lists {order}: {stdout}"));
+    assert!(ledger_line.contains("Katering Bu Sri"), "{ledger_line}");
+    assert!(ledger_line.contains("Semarang (33.74)"), "{ledger_line}");
+    let ocds: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("ocds.json")).unwrap()).unwrap();
+    assert!(
+        ocds["releases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["ocid"].as_str().is_some_and(|id| id.ends_with(&order))),
+        "{ocds}"
+    );
+    suite.stop().await;
+}
