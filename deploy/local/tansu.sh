@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A throwaway Apache-Kafka-compatible broker (tansu, in-memory storage) for
-# end-to-end tests on machines without Kafka.
+# end-to-end tests on machines without Kafka; the SCRAM test runs its own
+# on SQLite storage.
 #
-#   deploy/local/tansu.sh install   build tansu once into ~/.cargo/bin (~6 min)
+#   deploy/local/tansu.sh install   build tansu once into ~/.cargo/bin (~8 min)
 #   deploy/local/tansu.sh start     start it; prints the bootstrap address
 #   deploy/local/tansu.sh running   exit 0 if the broker this script started runs
 #   deploy/local/tansu.sh stop      stop the broker this script started

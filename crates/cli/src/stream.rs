@@ -51,7 +51,13 @@ struct SecurityArgs {
     /// How to reach the brokers: `ssl` and `sasl_ssl` encrypt, `sasl_`
     /// protocols sign in (a Strimzi listener with `tls: true` and
     /// `scram-sha-512` authentication: `sasl_ssl`).
-    #[arg(long, value_enum, default_value = "plaintext", global = true)]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "plaintext",
+        ignore_case = true,
+        global = true
+    )]
     security_protocol: Protocol,
     /// With a `sasl_` protocol: SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN.
     #[arg(long, default_value = "", global = true)]
@@ -124,6 +130,40 @@ impl SecurityArgs {
             ssl_key_location: self.ssl_key_location.clone(),
             ssl_key_password: Secret::new(from_env(SSL_KEY_PASSWORD_VAR)),
         };
+        // Options the protocol would not use are a mistake to point out,
+        // not to ignore.
+        let unused = |option: &str, wanted: &str| {
+            anyhow::Error::new(Refused::new(
+                tonic::Code::InvalidArgument,
+                format!("{option}: needs --security-protocol {wanted}"),
+            ))
+        };
+        let sasl = matches!(
+            self.security_protocol,
+            Protocol::SaslPlaintext | Protocol::SaslSsl
+        );
+        let tls = matches!(self.security_protocol, Protocol::Ssl | Protocol::SaslSsl);
+        for (option, given) in [
+            ("--sasl-mechanism", !self.sasl_mechanism.is_empty()),
+            ("--sasl-username", !self.sasl_username.is_empty()),
+            ("--sasl-password-file", self.sasl_password_file.is_some()),
+        ] {
+            if given && !sasl {
+                return Err(unused(option, "sasl_plaintext or sasl_ssl"));
+            }
+        }
+        for (option, given) in [
+            ("--ssl-ca-location", !self.ssl_ca_location.is_empty()),
+            (
+                "--ssl-certificate-location",
+                !self.ssl_certificate_location.is_empty(),
+            ),
+            ("--ssl-key-location", !self.ssl_key_location.is_empty()),
+        ] {
+            if given && !tls {
+                return Err(unused(option, "ssl or sasl_ssl"));
+            }
+        }
         security.validate("stream").map_err(|e| match e {
             SettingsError::Invalid { key, problem } => {
                 let field = key.rsplit('.').next().unwrap_or(&key);
@@ -131,6 +171,10 @@ impl SecurityArgs {
                     "sasl_password" => format!("{SASL_PASSWORD_VAR} (or --sasl-password-file)"),
                     field => format!("--{}", field.replace('_', "-")),
                 };
+                // The settings' names in the problem read as the options'.
+                let problem = problem
+                    .replace("ssl_certificate_location", "--ssl-certificate-location")
+                    .replace("sasl_password", SASL_PASSWORD_VAR);
                 anyhow::Error::new(Refused::new(
                     tonic::Code::InvalidArgument,
                     format!("{option}: {problem}"),
@@ -191,6 +235,7 @@ pub async fn stream(args: StreamArgs) -> anyhow::Result<()> {
     let stop = tokio::signal::ctrl_c();
     tokio::pin!(stop);
     let mut seen = 0u64;
+    let mut said = std::collections::HashSet::new();
     loop {
         let message = tokio::select! {
             m = consumer.recv() => m,
@@ -206,10 +251,18 @@ pub async fn stream(args: StreamArgs) -> anyhow::Result<()> {
                 }
             }
             Err(e) => {
-                if let Some(fatal) = fatal(&e, &bootstrap, &security, seen > 0) {
+                // Assigned partitions: the stream had joined, and a broker
+                // down now is a restart to wait out.
+                let joined = consumer
+                    .assignment()
+                    .is_ok_and(|assigned| assigned.count() > 0);
+                if let Some(fatal) = fatal(&e, &bootstrap, &topic, &security, joined) {
                     return Err(fatal.into());
                 }
-                tracing::warn!(error = %e, "kafka receive failed");
+                // Said once per kind, so that a wait is never silent.
+                if said.insert(e.rdkafka_error_code().map(|code| code as i32)) {
+                    eprintln!("waiting: {e}");
+                }
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
         }
@@ -218,14 +271,17 @@ pub async fn stream(args: StreamArgs) -> anyhow::Result<()> {
 
 /// The failures no retry mends, as what to do about them; `None` for
 /// those worth waiting out. Brokers all down end the command only before
-/// any record came: later it is a restart to wait for.
+/// it `joined` (had partitions assigned): later it is a restart to wait
+/// for. An error librdkafka calls fatal always ends it.
 fn fatal(
     error: &KafkaError,
     bootstrap: &str,
+    topic: &str,
     security: &KafkaSecurity,
-    received: bool,
+    joined: bool,
 ) -> Option<Refused> {
-    let refused = match error.rdkafka_error_code()? {
+    let code = error.rdkafka_error_code()?;
+    let refused = match code {
         RDKafkaErrorCode::Authentication | RDKafkaErrorCode::SaslAuthenticationFailed => {
             Refused::new(
                 tonic::Code::Unauthenticated,
@@ -242,16 +298,34 @@ fn fatal(
             format!(
                 "no TLS connection to the brokers at {bootstrap}: name the CA that signed \
                  their certificates with --ssl-ca-location (Strimzi: the cluster CA, \
-                 `blangkon-kafka-cluster-ca-cert`), or check --security-protocol"
+                 `blangkon-kafka-cluster-ca-cert`); a listener asking for a client \
+                 certificate takes --ssl-certificate-location and --ssl-key-location; or \
+                 check --security-protocol"
             ),
         ),
-        RDKafkaErrorCode::AllBrokersDown if !received => Refused::new(
+        RDKafkaErrorCode::GroupAuthorizationFailed | RDKafkaErrorCode::TopicAuthorizationFailed => {
+            Refused::new(
+                tonic::Code::PermissionDenied,
+                format!(
+                    "the brokers at {bootstrap} do not let `{}` read {topic} in a consumer \
+                     group of this name: the cluster's ACLs name the groups a user may use \
+                     (the examples' analyst: --group-prefix analyst-) and the topics it may \
+                     read (--topic-prefix, if the install has one)",
+                    security.sasl_username
+                ),
+            )
+        }
+        RDKafkaErrorCode::AllBrokersDown if !joined => Refused::new(
             tonic::Code::Unavailable,
             format!(
                 "no Kafka broker answers at {bootstrap}: `blangkon dev` runs the local \
                  suite's; --bootstrap (BLANGKON_KAFKA) names others, and \
                  --security-protocol says how they are reached"
             ),
+        ),
+        _ if matches!(error, KafkaError::MessageConsumptionFatal(_)) => Refused::new(
+            tonic::Code::Unavailable,
+            format!("the Kafka client gave up on the brokers at {bootstrap}: {error}"),
         ),
         _ => return None,
     };
@@ -362,6 +436,21 @@ mod tests {
                 ],
                 "--ssl-key-location",
             ),
+            // Options the protocol would not use.
+            (vec!["--sasl-username", "analyst"], "--sasl-username"),
+            (
+                vec![
+                    "--security-protocol",
+                    "SASL_PLAINTEXT",
+                    "--sasl-mechanism",
+                    "PLAIN",
+                    "--sasl-username",
+                    "a",
+                    "--ssl-ca-location",
+                    "/etc/hostname",
+                ],
+                "--ssl-ca-location",
+            ),
         ] {
             let error = parse(&args).security.security().unwrap_err();
             assert!(error.to_string().starts_with(named), "{args:?}: {error}");
@@ -377,12 +466,13 @@ mod tests {
             sasl_password: "never-shown".into(),
             ..KafkaSecurity::default()
         };
-        let class = |code, received| {
+        let class = |code, joined| {
             fatal(
                 &KafkaError::MessageConsumption(code),
                 "kafka:9094",
+                "blangkon.reporting.transactions.v1",
                 &security,
-                received,
+                joined,
             )
             .map(|refused| (exit_code(&anyhow::Error::new(refused.clone())), refused))
         };
@@ -399,8 +489,21 @@ mod tests {
         let (code, refused) = class(RDKafkaErrorCode::AllBrokersDown, false).unwrap();
         assert_eq!(code, UNREACHABLE);
         assert!(refused.to_string().contains("kafka:9094"), "{refused}");
-        // Once records came, brokers down is a restart to wait out.
+        // Once it joined, brokers down is a restart to wait out.
         assert!(class(RDKafkaErrorCode::AllBrokersDown, true).is_none());
         assert!(class(RDKafkaErrorCode::UnknownTopicOrPartition, false).is_none());
+        // A group the ACLs do not allow: refused, with the prefix to use.
+        let (code, refused) = class(RDKafkaErrorCode::GroupAuthorizationFailed, true).unwrap();
+        assert_eq!(code, REFUSED);
+        assert!(refused.to_string().contains("--group-prefix"), "{refused}");
+        // Whatever librdkafka gives up on ends the stream.
+        let gave_up = fatal(
+            &KafkaError::MessageConsumptionFatal(RDKafkaErrorCode::Fenced),
+            "kafka:9094",
+            "t",
+            &security,
+            true,
+        );
+        assert!(gave_up.is_some());
     }
 }

@@ -50,10 +50,15 @@ impl Listener {
     /// to give the users their SCRAM credentials (as Strimzi's User
     /// Operator does), then again on the same state asking for it.
     async fn start(dir: &Path) -> Option<Self> {
-        let Some(tansu) = tansu_binary() else {
+        // deploy/local/tansu.sh notes the features it built tansu with.
+        let with_sqlite = |tansu: &PathBuf| {
+            let stamp = tansu.with_extension("blangkon");
+            std::fs::read_to_string(stamp).is_ok_and(|s| s.contains("libsql"))
+        };
+        let Some(tansu) = tansu_binary().filter(with_sqlite) else {
             missing_part(
                 "the stream over TLS and SCRAM",
-                "tansu (deploy/local/tansu.sh install)",
+                "tansu with SQLite storage (deploy/local/tansu.sh install)",
             );
             return None;
         };
