@@ -256,14 +256,32 @@ impl Connection {
         for_people: impl FnOnce(&T),
     ) -> anyhow::Result<()> {
         let answer = reply.map_err(output::status_error)?.into_inner();
+        self.print(|| to_json(&answer), || for_people(&answer))
+    }
+
+    /// Prints an answer: `to_json` with `--json`, its ids with `--quiet`
+    /// (refused for an answer that holds none), else `for_people`.
+    pub fn print(
+        &self,
+        to_json: impl FnOnce() -> serde_json::Value,
+        for_people: impl FnOnce(),
+    ) -> anyhow::Result<()> {
         if self.json {
-            output::print_json(&to_json(&answer));
+            output::print_json(&to_json());
         } else if self.quiet {
-            for id in output::ids(&to_json(&answer)) {
+            let Some(ids) = output::ids(&to_json()) else {
+                return Err(output::Refused::new(
+                    tonic::Code::InvalidArgument,
+                    "--quiet prints the ids of what a command answers, and this one answers \
+                     none: --json shows all of it",
+                )
+                .into());
+            };
+            for id in ids {
                 say!("{id}");
             }
         } else {
-            for_people(&answer);
+            for_people();
         }
         Ok(())
     }

@@ -337,17 +337,20 @@ pub async fn vendor(args: VendorArgs) -> anyhow::Result<()> {
                     break;
                 }
             }
-            if conn.json {
-                output::print_json(&serde_json::json!({
-                    "vendors": found.iter().map(output::vendor_json).collect::<Vec<_>>(),
-                    "next_page_token": page_token,
-                }));
-            } else {
-                found.iter().for_each(output::print_vendor_row);
-                if !page_token.is_empty() {
-                    say!("more: --page-token {page_token}");
-                }
-            }
+            conn.print(
+                || {
+                    serde_json::json!({
+                        "vendors": found.iter().map(output::vendor_json).collect::<Vec<_>>(),
+                        "next_page_token": page_token,
+                    })
+                },
+                || {
+                    found.iter().for_each(output::print_vendor_row);
+                    if !page_token.is_empty() {
+                        say!("more: --page-token {page_token}");
+                    }
+                },
+            )?;
         }
         VendorCommand::Verify { vendor_id, note } => {
             let request = conn.request(pb::VerifyVendorRequest { vendor_id, note })?;

@@ -105,27 +105,31 @@ pub fn rupiah(value: i64) -> String {
 }
 
 /// The ids in a command's JSON answer, for `--quiet`: its `id` (a
-/// regency's `code`), or each listed item's.
-pub fn ids(value: &Value) -> Vec<String> {
+/// regency's `code`, a ledger row's `order_id`), or those of each item of
+/// its list or of its page's one list; `None` when it holds none (figures,
+/// a breakdown).
+pub fn ids(value: &Value) -> Option<Vec<String>> {
     let id = |item: &Value| {
-        item.get("id")
-            .or_else(|| item.get("code"))
+        ["id", "code", "order_id"]
+            .iter()
+            .find_map(|key| item.get(key))
             .and_then(Value::as_str)
             .map(String::from)
     };
     match value {
-        Value::Array(items) => items.iter().filter_map(id).collect(),
+        Value::Array(items) => items.iter().map(id).collect(),
         Value::Object(object) => match id(value) {
-            Some(id) => vec![id],
-            // A page: the ids of its items.
-            None => object
+            Some(id) => Some(vec![id]),
+            None => match object
                 .values()
                 .filter_map(Value::as_array)
-                .flatten()
-                .filter_map(id)
-                .collect(),
+                .collect::<Vec<_>>()[..]
+            {
+                [items] => items.iter().map(id).collect(),
+                _ => None,
+            },
         },
-        _ => Vec::new(),
+        _ => None,
     }
 }
 
@@ -314,20 +318,42 @@ mod tests {
     #[test]
     fn quiet_prints_the_ids_of_an_answer_its_list_or_its_page() {
         use serde_json::json;
-        assert_eq!(ids(&json!({"id": "v-1", "name": "Bu Sri"})), ["v-1"]);
+        let ids = |value: Value| ids(&value);
         assert_eq!(
-            ids(&json!({"code": "33.74", "name": "Kota Semarang"})),
+            ids(json!({"id": "v-1", "name": "Bu Sri"})).unwrap(),
+            ["v-1"]
+        );
+        assert_eq!(
+            ids(json!({"code": "33.74", "name": "Kota Semarang"})).unwrap(),
             ["33.74"]
         );
         assert_eq!(
-            ids(&json!([{"code": "33.74"}, {"code": "33.71"}])),
+            ids(json!([{"code": "33.74"}, {"code": "33.71"}])).unwrap(),
             ["33.74", "33.71"]
         );
         assert_eq!(
-            ids(&json!({"orders": [{"id": "o-1"}, {"id": "o-2"}], "next_page_token": ""})),
+            ids(json!({"orders": [{"id": "o-1"}, {"id": "o-2"}], "next_page_token": ""})).unwrap(),
             ["o-1", "o-2"]
         );
-        assert!(ids(&json!({"total": 3})).is_empty());
+        assert_eq!(
+            ids(json!({"transactions": [{"order_id": "o-1"}], "next_page_token": ""})).unwrap(),
+            ["o-1"]
+        );
+        assert!(
+            ids(json!({"vendors": [], "next_page_token": ""}))
+                .unwrap()
+                .is_empty()
+        );
+        // Figures and breakdowns hold no ids.
+        assert_eq!(
+            ids(json!({"rows": [{"key": "katering"}], "value_total": 3})),
+            None
+        );
+        assert_eq!(
+            ids(json!({"top_categories": [], "orders_by_status": []})),
+            None
+        );
+        assert_eq!(ids(json!({"total": 3})), None);
     }
 
     #[test]

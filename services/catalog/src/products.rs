@@ -222,16 +222,19 @@ impl Catalog {
             CatalogError::Refused(vec![Refusal::new(
                 Unavailable::VendorNotVerified.kind(),
                 format!("vendors/{vendor_id}"),
-                format!(
-                    "{standing}; only verified vendors manage products. The catalog hears of a \
-                     verification from the vendor service within seconds: if it was just \
-                     recorded, try again in a moment"
-                ),
+                format!("{standing}; only verified vendors manage products"),
             )])
         };
         let vendor = store::find_vendor(conn, &vendor_id.to_string())
             .await?
-            .ok_or_else(|| refused("the catalog knows of no such vendor yet".into()))?;
+            .ok_or_else(|| {
+                refused(
+                    "the catalog knows of no such vendor yet (it hears of a registration and \
+                     a verification from the vendor service within seconds: if they were just \
+                     recorded, try again in a moment)"
+                        .into(),
+                )
+            })?;
         if vendor.status != VendorStatus::Verified {
             return Err(refused(format!(
                 "the catalog knows it as {}",
