@@ -207,6 +207,46 @@ pub(super) fn queries() -> Vec<pb::SearchProductsRequest> {
     ]
 }
 
+/// Browses without words, as buyers walk the catalog: a category (a top
+/// level or a leaf), often a delivery regency or a price ceiling, in any
+/// order, a first page or a later one. Varied enough that few repeat, so
+/// that they measure the index and not the answers it keeps for repeated
+/// browses.
+pub(super) fn browses(count: usize) -> anyhow::Result<Vec<pb::SearchProductsRequest>> {
+    use rand::Rng;
+    use rand::seq::IndexedRandom;
+    let taxonomy =
+        blangkon_domain::category::parse_taxonomy(blangkon_domain::category::TAXONOMY_CSV)
+            .map_err(anyhow::Error::msg)?;
+    let categories: Vec<String> = taxonomy.into_iter().map(|c| c.code).collect();
+    let regencies = regency_codes();
+    let sorts = [
+        pb::SortOrder::Unspecified,
+        pb::SortOrder::PriceAscending,
+        pb::SortOrder::PriceDescending,
+        pb::SortOrder::Newest,
+    ];
+    let mut rng = StdRng::seed_from_u64(7);
+    Ok((0..count)
+        .map(|_| pb::SearchProductsRequest {
+            category_code: categories.choose(&mut rng).cloned().unwrap_or_default(),
+            delivery_regency: if rng.random_bool(0.5) {
+                regencies.choose(&mut rng).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            },
+            max_price: if rng.random_bool(0.5) {
+                rng.random_range(1..=200) * 5_000
+            } else {
+                0
+            },
+            sort: sorts.choose(&mut rng).map_or(0, |s| *s as i32),
+            page_size: 20,
+            ..Default::default()
+        })
+        .collect())
+}
+
 fn rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
@@ -238,15 +278,27 @@ pub async fn run(bench: CatalogBench) -> anyhow::Result<Vec<Figure>> {
         rss_after.map_or("?".into(), |m| format!("{m:.0}")),
     );
     let endpoint = catalog.endpoint();
+    let mut figures = vec![
+        Figure::new(
+            format!(
+                "catalog start, search index built, {} products",
+                bench.products
+            ),
+            build.as_secs_f64(),
+            "s",
+        )
+        .beside("the time it may take", 10.0),
+    ];
 
     let token = buyer_token("bench")?;
     let queries = Arc::new(queries());
+    let browses = Arc::new(browses(4096)?);
 
     println!();
     println!(
-        "search over gRPC, {} products, typical queries with filters, page size 20; beside \
-         it the limit of the transport: an empty call (gRPC health check) to the same \
-         server the same way",
+        "search over gRPC, {} products, typical queries with filters, page size 20, and \
+         browses without words (a category, filters, an order); beside them the limit of \
+         the transport: an empty call (gRPC health check) to the same server the same way",
         bench.products
     );
     println!(
@@ -261,17 +313,19 @@ pub async fn run(bench: CatalogBench) -> anyhow::Result<Vec<Figure>> {
         "max ms",
         "p50 / empty"
     );
-    let mut figures = Vec::new();
     for &workers in &bench.concurrency {
         let mut empty_p50 = None;
         let mut empty: Vec<Duration> = Vec::new();
-        for call in [Call::Empty, Call::Search] {
+        for call in [Call::Empty, Call::Search, Call::Browse] {
             let calls = Calls {
                 call,
                 workers,
                 endpoint: endpoint.clone(),
                 token: token.clone(),
-                queries: queries.clone(),
+                queries: match call {
+                    Call::Browse => browses.clone(),
+                    _ => queries.clone(),
+                },
             };
             // Warm up the connections, then measure.
             calls.run(2).await?;
@@ -289,6 +343,18 @@ pub async fn run(bench: CatalogBench) -> anyhow::Result<Vec<Figure>> {
             if call == Call::Empty {
                 empty_p50 = Some(p50);
                 empty = latencies.clone();
+            } else if call == Call::Browse {
+                figures.push(
+                    Figure::new(
+                        format!(
+                            "browse without words, {} products, {workers} callers, p99",
+                            bench.products
+                        ),
+                        ms(percentile(&latencies, 99.0)),
+                        "ms",
+                    )
+                    .beside("the time it may take", 5.0),
+                );
             } else {
                 for p in [50.0, 99.0] {
                     figures.push(
@@ -352,6 +418,8 @@ pub async fn run(bench: CatalogBench) -> anyhow::Result<Vec<Figure>> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Call {
     Search,
+    /// A search without words: a category and filters only.
+    Browse,
     /// A gRPC health check: the least a call to the server costs.
     Empty,
 }
@@ -360,6 +428,7 @@ impl Call {
     fn name(self) -> &'static str {
         match self {
             Call::Search => "search",
+            Call::Browse => "browse",
             Call::Empty => "empty",
         }
     }
@@ -393,7 +462,7 @@ impl Calls {
                 while Instant::now() < deadline {
                     let t = Instant::now();
                     match call {
-                        Call::Search => {
+                        Call::Search | Call::Browse => {
                             let mut request =
                                 tonic::Request::new(queries[i % queries.len()].clone());
                             request
