@@ -320,7 +320,18 @@ fn fatal(
             format!(
                 "no Kafka broker answers at {bootstrap}: `blangkon dev` runs the local \
                  suite's; --bootstrap (BLANGKON_KAFKA) names others, and \
-                 --security-protocol says how they are reached"
+                 --security-protocol says how they are reached{}",
+                // librdkafka does not always say that a handshake failed on
+                // the certificate before it says the brokers are all down.
+                if matches!(
+                    security.protocol,
+                    SecurityProtocol::Ssl | SecurityProtocol::SaslSsl
+                ) {
+                    "; over TLS, --ssl-ca-location names the CA that signed their \
+                     certificates (Strimzi: the cluster CA, `blangkon-kafka-cluster-ca-cert`)"
+                } else {
+                    ""
+                }
             ),
         ),
         _ if matches!(error, KafkaError::MessageConsumptionFatal(_)) => Refused::new(
@@ -489,6 +500,27 @@ mod tests {
         let (code, refused) = class(RDKafkaErrorCode::AllBrokersDown, false).unwrap();
         assert_eq!(code, UNREACHABLE);
         assert!(refused.to_string().contains("kafka:9094"), "{refused}");
+        assert!(
+            !refused.to_string().contains("--ssl-ca-location"),
+            "{refused}"
+        );
+        // Over TLS the brokers may be "down" for a certificate not trusted.
+        let over_tls = KafkaSecurity {
+            protocol: SecurityProtocol::SaslSsl,
+            ..security.clone()
+        };
+        let refused = fatal(
+            &KafkaError::MessageConsumption(RDKafkaErrorCode::AllBrokersDown),
+            "kafka:9094",
+            "t",
+            &over_tls,
+            false,
+        )
+        .unwrap();
+        assert!(
+            refused.to_string().contains("--ssl-ca-location"),
+            "{refused}"
+        );
         // Once it joined, brokers down is a restart to wait out.
         assert!(class(RDKafkaErrorCode::AllBrokersDown, true).is_none());
         assert!(class(RDKafkaErrorCode::UnknownTopicOrPartition, false).is_none());
