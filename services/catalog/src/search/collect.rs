@@ -74,6 +74,11 @@ impl IdOrder {
         Ok(Self { by_id, place })
     }
 
+    /// The document's place in the id order.
+    pub(super) fn place_of(&self, doc: DocId) -> u32 {
+        self.place.get(doc as usize).copied().unwrap_or(u32::MAX)
+    }
+
     /// How many documents of the segment have an id below `id` (or, with
     /// `or_equal`, not above it).
     fn count_below(
@@ -211,19 +216,7 @@ impl Collector for PageCollector {
         let columns = reader.fast_fields();
         let u64s = |name: &str| columns.u64(name);
         let id_order = self.id_orders.of(reader)?;
-        // The cursor in this segment's id places: a hit with place + 1 =
-        // `id` compares with it as the real ids would.
-        let after = match self.after {
-            None => None,
-            Some(after) => Some(Rank {
-                id: match self.sort {
-                    // Newest: after the cursor means a lower id.
-                    SortOrder::Newest => id_order.count_below(reader, after.id, false)? + 1,
-                    _ => id_order.count_below(reader, after.id, true)?,
-                },
-                ..after
-            }),
-        };
+        let after = cursor_in_segment(self.sort, self.after, &id_order, reader)?;
         Ok(SegmentPage {
             sort: self.sort,
             keep: self.page + 1,
@@ -292,25 +285,60 @@ impl Collector for PageCollector {
 
     /// Every segment's best, with their real ids.
     fn merge_fruits(&self, segments: Vec<Found>) -> tantivy::Result<Found> {
-        let mut all = Found::default();
-        for found in segments {
-            all.matches += found.matches;
-            if all.facets.len() < found.facets.len() {
-                all.facets.resize(found.facets.len(), 0);
-            }
-            for (total, n) in all.facets.iter_mut().zip(found.facets) {
-                *total += n;
-            }
-            all.best.extend(found.best);
-        }
-        keep_best(self.sort, &mut all.best, self.page + 1);
-        all.best.sort_unstable_by(|a, b| order(self.sort, a, b));
-        Ok(all)
+        Ok(merge(self.sort, self.page + 1, segments))
     }
 }
 
+/// The cursor in a segment's id places: a hit with place + 1 = `id`
+/// compares with it as the real ids would.
+pub(super) fn cursor_in_segment(
+    sort: SortOrder,
+    after: Option<Rank>,
+    id_order: &IdOrder,
+    reader: &SegmentReader,
+) -> tantivy::Result<Option<Rank>> {
+    let Some(after) = after else {
+        return Ok(None);
+    };
+    let id = match sort {
+        // Newest: after the cursor means a lower id.
+        SortOrder::Newest => id_order.count_below(reader, after.id, false)? + 1,
+        _ => id_order.count_below(reader, after.id, true)?,
+    };
+    Ok(Some(Rank { id, ..after }))
+}
+
+/// Gives hits numbered by id place their real product ids.
+pub(super) fn give_real_ids(reader: &SegmentReader, ranks: &mut [Rank]) -> tantivy::Result<()> {
+    let columns = reader.fast_fields();
+    let (high, low) = (columns.u64(fast::ID_HIGH)?, columns.u64(fast::ID_LOW)?);
+    for rank in ranks {
+        rank.id = product_id(&high, &low, rank.doc);
+    }
+    Ok(())
+}
+
+/// Every segment's findings as one: totals and facets added up, the
+/// `keep` best hits in order.
+pub(super) fn merge(sort: SortOrder, keep: usize, segments: Vec<Found>) -> Found {
+    let mut all = Found::default();
+    for found in segments {
+        all.matches += found.matches;
+        if all.facets.len() < found.facets.len() {
+            all.facets.resize(found.facets.len(), 0);
+        }
+        for (total, n) in all.facets.iter_mut().zip(found.facets) {
+            *total += n;
+        }
+        all.best.extend(found.best);
+    }
+    keep_best(sort, &mut all.best, keep);
+    all.best.sort_unstable_by(|a, b| order(sort, a, b));
+    all
+}
+
 /// Keeps the `keep` first of `ranks` in `sort` order, in no order.
-fn keep_best(sort: SortOrder, ranks: &mut Vec<Rank>, keep: usize) {
+pub(super) fn keep_best(sort: SortOrder, ranks: &mut Vec<Rank>, keep: usize) {
     if ranks.len() > keep {
         ranks.select_nth_unstable_by(keep - 1, |a, b| order(sort, a, b));
         ranks.truncate(keep);
@@ -421,8 +449,7 @@ impl SegmentPage {
         {
             return;
         }
-        let place = self.id_order.place.get(doc as usize).copied();
-        rank.id = u128::from(place.unwrap_or(u32::MAX)) + 1;
+        rank.id = u128::from(self.id_order.place_of(doc)) + 1;
         if self
             .worst_kept
             .is_some_and(|worst| order(self.sort, &rank, &worst) == Ordering::Greater)

@@ -17,12 +17,13 @@ use tantivy::query::TermQuery;
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, Schema, TextFieldIndexing, TextOptions,
 };
-use tantivy::tokenizer::TextAnalyzer;
+use tantivy::tokenizer::{PreTokenizedString, TextAnalyzer};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use super::analyzer;
 use super::attributes::Attributes;
-use super::collect::{Filters, IdOrders, PageCollector, UNKNOWN};
+use super::browse::{Browse, BrowseOrders};
+use super::collect::{Filters, Found, IdOrders, PageCollector, UNKNOWN};
 use super::directory::{DirectoryError, IndexDirectory};
 use super::documents::Vendor;
 pub use super::documents::{Cursor, Hit, ProductDoc, Query, SearchResult, SortOrder, VendorDoc};
@@ -30,9 +31,10 @@ use super::query;
 
 /// Field weights: a word in the name counts three times one in the
 /// description, a word of the category twice. The three go into one
-/// field, each as many times as its weight: BM25 over the weighted term
-/// frequencies and lengths (BM25F), with one posting list per word, so a
-/// query walks one list per word instead of a union of three.
+/// field, their words each as many times as its weight: BM25 over the
+/// weighted term frequencies and lengths (BM25F), with one posting list per
+/// word, so a query walks one list per word instead of a union of three.
+/// Each text is analysed once and its words repeated.
 const NAME_WEIGHT: usize = 3;
 const CATEGORY_WEIGHT: usize = 2;
 const DESCRIPTION_WEIGHT: usize = 1;
@@ -128,8 +130,10 @@ pub struct SearchIndex {
     /// None only while the build writer gives way to the feed's.
     writer: Mutex<Option<IndexWriter>>,
     reader: IndexReader,
-    /// Each segment's product id order; also the reader's warmer.
+    /// Each segment's product id order; also one of the reader's warmers.
     id_orders: Arc<IdOrders>,
+    /// Each segment's browsing order; the other warmer.
+    browse_orders: Arc<BrowseOrders>,
     analyzer: TextAnalyzer,
     attributes: RwLock<Arc<Attributes>>,
     /// Changes written since the last commit.
@@ -152,6 +156,15 @@ impl std::fmt::Debug for SearchIndex {
             .field("products", &self.len())
             .finish()
     }
+}
+
+/// How long the end of a build took, by step.
+#[derive(Debug, Clone, Copy)]
+pub struct BuildFinish {
+    pub commit: std::time::Duration,
+    pub merge: std::time::Duration,
+    /// Computing the new segment's id and browsing orders.
+    pub warm: std::time::Duration,
 }
 
 /// Why the index failed.
@@ -185,11 +198,12 @@ impl SearchIndex {
         // the way would take segments from under that one.
         writer.set_merge_policy(Box::new(tantivy::merge_policy::NoMergePolicy));
         let id_orders = Arc::new(IdOrders::default());
-        let warmer: Arc<dyn tantivy::Warmer> = id_orders.clone();
+        let browse_orders = Arc::new(BrowseOrders::new(id_orders.clone()));
+        let warmers: [Arc<dyn tantivy::Warmer>; 2] = [id_orders.clone(), browse_orders.clone()];
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
-            .warmers(vec![Arc::downgrade(&warmer)])
+            .warmers(warmers.iter().map(Arc::downgrade).collect())
             .try_into()?;
         Ok(Self {
             index,
@@ -197,6 +211,7 @@ impl SearchIndex {
             writer: Mutex::new(Some(writer)),
             reader,
             id_orders,
+            browse_orders,
             analyzer,
             stemmer,
             browsed: Mutex::new(None),
@@ -211,20 +226,30 @@ impl SearchIndex {
     /// one segment (fewer, larger segments answer faster), and hands over
     /// to a single-threaded writer with tantivy's least memory for the
     /// trickle of changes that follows.
-    pub fn finish_build(&self) -> Result<(), IndexError> {
+    pub fn finish_build(&self) -> Result<BuildFinish, IndexError> {
         let mut slot = self.writer();
+        let started = std::time::Instant::now();
+        let (mut committed, mut merged) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
         if let Some(mut writer) = slot.take() {
             writer.commit()?;
+            committed = started.elapsed();
             let segments = self.index.searchable_segment_ids()?;
             if segments.len() > 1 {
                 writer.merge(&segments).wait()?;
             }
             writer.wait_merging_threads()?;
+            merged = started.elapsed() - committed;
         }
         *slot = Some(self.index.writer_with_num_threads(1, FEED_WRITER_BYTES)?);
         self.uncommitted.store(0, Ordering::Relaxed);
+        let reloading = std::time::Instant::now();
+        // Reloading warms the segment: its id and browsing orders.
         self.reader.reload()?;
-        Ok(())
+        Ok(BuildFinish {
+            commit: committed,
+            merge: merged,
+            warm: reloading.elapsed(),
+        })
     }
 
     fn writer(&self) -> MutexGuard<'_, Option<IndexWriter>> {
@@ -302,20 +327,34 @@ impl SearchIndex {
         }
     }
 
+    /// A copy of the analyzer, for [`SearchIndex::insert`]: one per thread
+    /// that inserts.
+    pub fn analyzer(&self) -> TextAnalyzer {
+        self.analyzer.clone()
+    }
+
     /// Adds a product the index does not hold yet (the build): no delete
-    /// goes before it. A product that is not listed is skipped.
-    pub fn insert(&self, product: &ProductDoc) -> Result<(), IndexError> {
+    /// goes before it. A product that is not listed is skipped. Its words
+    /// go through `analyzer` on the calling thread, so threads that insert
+    /// at once analyse at once.
+    pub fn insert(
+        &self,
+        product: &ProductDoc,
+        analyzer: &mut TextAnalyzer,
+    ) -> Result<(), IndexError> {
         if !product.listed {
             return Ok(());
         }
-        let doc = self.document(product);
+        let doc = self.document(product, analyzer);
         self.write(|writer| writer.add_document(doc).map(|_| ()))
     }
 
     /// Adds or replaces a product; one that is not listed is only removed:
     /// buyers never see it. Searches see it after the next commit.
     pub fn upsert(&self, product: &ProductDoc) -> Result<(), IndexError> {
-        let document = product.listed.then(|| self.document(product));
+        let document = product
+            .listed
+            .then(|| self.document(product, &mut self.analyzer.clone()));
         let id = self.id_term(&product.product_id);
         self.write(|writer| {
             // A delete applies to what was added before it, so the new
@@ -328,21 +367,13 @@ impl SearchIndex {
         })
     }
 
-    fn document(&self, product: &ProductDoc) -> TantivyDocument {
+    fn document(&self, product: &ProductDoc, analyzer: &mut TextAnalyzer) -> TantivyDocument {
         let id = uuid_number(&product.product_id);
         let (vendor, category, parent) = self.numbers(product);
         let f = self.fields;
         let mut doc = TantivyDocument::default();
         doc.add_bytes(f.id, &id.to_be_bytes());
-        for (text, weight) in [
-            (&product.name, NAME_WEIGHT),
-            (&product.category_name, CATEGORY_WEIGHT),
-            (&product.description, DESCRIPTION_WEIGHT),
-        ] {
-            for _ in 0..weight {
-                doc.add_text(f.words, text);
-            }
-        }
+        doc.add_pre_tokenized_text(f.words, weighted_words(analyzer, product));
         doc.add_u64(f.id_high, (id >> 64) as u64);
         doc.add_u64(f.id_low, id as u64);
         doc.add_u64(f.vendor, u64::from(vendor));
@@ -427,7 +458,7 @@ impl SearchIndex {
         {
             return Ok(answer);
         }
-        let answer = self.search_in(&searcher, query, attributes.clone())?;
+        let answer = self.search_in(&searcher, query, attributes.clone(), true)?;
         if let Some(key) = browsing {
             self.remember_browsed(generation, attributes, key, answer.clone());
         }
@@ -474,37 +505,41 @@ impl SearchIndex {
         }
     }
 
+    /// Searches the searcher's commit; a search without words goes by the
+    /// browsing order unless `by_browsing` is false (the tests compare the
+    /// two ways).
     fn search_in(
         &self,
         searcher: &tantivy::Searcher,
         query: &Query,
         attributes: Arc<Attributes>,
+        by_browsing: bool,
     ) -> Result<SearchResult, IndexError> {
         self.scans.fetch_add(1, Ordering::Relaxed);
         let mut terms = analyzer::terms(&mut self.analyzer.clone(), &query.text);
         terms.sort();
         terms.dedup();
-        // The delivery filter joins the query, so that tantivy skips what
-        // does not deliver there.
-        let delivery: Vec<Box<dyn tantivy::query::Query>> = match &query.delivery_regency {
-            None => Vec::new(),
-            Some(code) => vec![Box::new(TermQuery::new(
-                Term::from_field_u64(self.fields.regency, regency_number(code).unwrap_or(UNKNOWN)),
-                IndexRecordOption::Basic,
-            ))],
+        let page = query.page_size.max(1);
+        let regency = query
+            .delivery_regency
+            .as_deref()
+            .map(|code| regency_number(code).unwrap_or(UNKNOWN));
+        let found = if terms.is_empty() && by_browsing {
+            self.browse_orders.browse(
+                searcher,
+                &Browse {
+                    sort: query.sort,
+                    keep: page + 1,
+                    after: query.after.as_ref().map(Cursor::rank),
+                    filters: filters(query, &attributes),
+                    attributes: &attributes,
+                    regency,
+                    regency_field: self.fields.regency,
+                },
+            )?
+        } else {
+            self.walk(searcher, query, &terms, regency, attributes.clone())?
         };
-        let plan = query::plan(searcher, self.fields.words, &terms, delivery)?;
-        let collector = PageCollector {
-            id_orders: self.id_orders.clone(),
-            sort: query.sort,
-            page: query.page_size.max(1),
-            after: query.after.as_ref().map(Cursor::rank),
-            filters: filters(query, &attributes),
-            attributes: attributes.clone(),
-            scored: plan.scored,
-            partial: plan.partial,
-        };
-        let found = searcher.search(&*plan.matching, &collector)?;
         let mut hits: Vec<Hit> = found
             .best
             .iter()
@@ -515,8 +550,8 @@ impl SearchIndex {
                 partial: rank.partial,
             })
             .collect();
-        let next = if hits.len() > collector.page {
-            hits.truncate(collector.page);
+        let next = if hits.len() > page {
+            hits.truncate(page);
             hits.last().map(|hit| Cursor::after(query.sort, hit))
         } else {
             None
@@ -535,6 +570,70 @@ impl SearchIndex {
             total_matches: found.matches,
             facets,
         })
+    }
+}
+
+impl SearchIndex {
+    /// Walks every document the query matches (with words, or a regency
+    /// to deliver to), collecting the page, total and facets.
+    fn walk(
+        &self,
+        searcher: &tantivy::Searcher,
+        query: &Query,
+        terms: &[String],
+        regency: Option<u64>,
+        attributes: Arc<Attributes>,
+    ) -> Result<Found, IndexError> {
+        // The delivery filter joins the query, so that tantivy skips what
+        // does not deliver there.
+        let delivery: Vec<Box<dyn tantivy::query::Query>> = match regency {
+            None => Vec::new(),
+            Some(number) => vec![Box::new(TermQuery::new(
+                Term::from_field_u64(self.fields.regency, number),
+                IndexRecordOption::Basic,
+            ))],
+        };
+        let plan = query::plan(searcher, self.fields.words, terms, delivery)?;
+        let collector = PageCollector {
+            id_orders: self.id_orders.clone(),
+            sort: query.sort,
+            page: query.page_size.max(1),
+            after: query.after.as_ref().map(Cursor::rank),
+            filters: filters(query, &attributes),
+            attributes,
+            scored: plan.scored,
+            partial: plan.partial,
+        };
+        Ok(searcher.search(&*plan.matching, &collector)?)
+    }
+}
+
+/// A product's words, each text's as many times as its weight: the term
+/// frequencies and length BM25 reads are those of the texts added that
+/// many times, for a third of the analysis.
+fn weighted_words(analyzer: &mut TextAnalyzer, product: &ProductDoc) -> PreTokenizedString {
+    let mut tokens = Vec::new();
+    for (text, weight) in [
+        (&product.name, NAME_WEIGHT),
+        (&product.category_name, CATEGORY_WEIGHT),
+        (&product.description, DESCRIPTION_WEIGHT),
+    ] {
+        let from = tokens.len();
+        let mut stream = analyzer.token_stream(text);
+        while stream.advance() {
+            tokens.push(stream.token().clone());
+        }
+        let to = tokens.len();
+        for _ in 1..weight {
+            tokens.extend_from_within(from..to);
+        }
+    }
+    for (position, token) in tokens.iter_mut().enumerate() {
+        token.position = position;
+    }
+    PreTokenizedString {
+        text: String::new(),
+        tokens,
     }
 }
 
@@ -592,7 +691,10 @@ mod tests {
         verified(&index, true);
         for i in 0..n {
             index
-                .insert(&doc(i, &format!("Kertas HVS nomor {i}"), 1000 + i as i64))
+                .insert(
+                    &doc(i, &format!("Kertas HVS nomor {i}"), 1000 + i as i64),
+                    &mut index.analyzer(),
+                )
                 .unwrap();
         }
         index.finish_build().unwrap();
@@ -780,5 +882,145 @@ mod tests {
             err.to_string().contains(&file.path().display().to_string()),
             "{err}"
         );
+    }
+
+    /// A small random number generator: the same catalog every run.
+    struct Dice(u64);
+
+    impl Dice {
+        fn roll(&mut self, sides: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % sides
+        }
+
+        fn pick<'a>(&mut self, of: &[&'a str]) -> &'a str {
+            of[self.roll(of.len() as u64) as usize]
+        }
+    }
+
+    #[test]
+    fn browsing_answers_what_walking_the_documents_answers() {
+        const CATEGORIES: [(&str, &str); 5] = [
+            ("atk.kertas", "atk"),
+            ("atk.pena", "atk"),
+            ("atk", "atk"),
+            ("mebel.kursi", "mebel"),
+            ("mebel.meja", "mebel"),
+        ];
+        const REGENCIES: [&str; 3] = ["33.74", "33.01", "33.02"];
+        let mut dice = Dice(0x9e37_79b9_7f4a_7c15);
+        let index = SearchIndex::create(None, 2).unwrap();
+        let set_vendor = |index: &SearchIndex, dice: &mut Dice, v: u64| {
+            index.set_vendor(
+                &format!("v{v}"),
+                VendorDoc {
+                    verified: dice.roll(5) != 0,
+                    legal_form: dice.pick(&["cv", "pt"]).into(),
+                    scale: dice.pick(&["small", "micro"]).into(),
+                },
+            )
+        };
+        for v in 0..6 {
+            set_vendor(&index, &mut dice, v);
+        }
+        let product = |dice: &mut Dice, i: u64| {
+            let (category, parent) = CATEGORIES[dice.roll(5) as usize];
+            ProductDoc {
+                product_id: format!("00000000-0000-7000-8000-{i:012}"),
+                // v6 is never heard of: its products stay hidden.
+                vendor_id: format!("v{}", dice.roll(7)),
+                category_code: category.into(),
+                parent_category: parent.into(),
+                category_name: String::new(),
+                name: "Barang".into(),
+                description: String::new(),
+                // Few prices: many ties, broken by id.
+                price: 1000 * (1 + dice.roll(10) as i64),
+                delivery_regencies: REGENCIES
+                    .iter()
+                    .filter(|_| dice.roll(2) == 0)
+                    .map(|r| r.to_string())
+                    .collect(),
+                listed: dice.roll(10) != 0,
+            }
+        };
+        for i in 0..400 {
+            index
+                .insert(&product(&mut dice, i), &mut index.analyzer())
+                .unwrap();
+        }
+        index.finish_build().unwrap();
+        // Two more commits: replaced and removed products (deletes in the
+        // segments before) and new ones (segments of their own).
+        for round in 0..2 {
+            for _ in 0..60 {
+                let i = dice.roll(450 + 50 * round);
+                if dice.roll(4) == 0 {
+                    index
+                        .remove(&format!("00000000-0000-7000-8000-{i:012}"))
+                        .unwrap();
+                } else {
+                    index.upsert(&product(&mut dice, i)).unwrap();
+                }
+            }
+            index.commit().unwrap();
+        }
+        set_vendor(&index, &mut dice, 2);
+        let searcher = index.reader.searcher();
+        assert!(searcher.segment_readers().len() > 1);
+        let attributes = index.attributes();
+        let answer = |query: &Query, by_browsing: bool| {
+            index
+                .search_in(&searcher, query, attributes.clone(), by_browsing)
+                .unwrap()
+        };
+        let sorts = [
+            SortOrder::Relevance,
+            SortOrder::PriceAscending,
+            SortOrder::PriceDescending,
+            SortOrder::Newest,
+        ];
+        let (mut pages, mut hits) = (0, 0);
+        for _ in 0..300 {
+            let maybe = |dice: &mut Dice, value: &str| (dice.roll(2) == 0).then(|| value.into());
+            let category = dice.pick(&["atk", "atk.kertas", "atk", "mebel.meja", "senjata"]);
+            let regency = dice.pick(&["33.74", "33.01", "33.99"]);
+            let mut query = Query {
+                category: maybe(&mut dice, category),
+                delivery_regency: maybe(&mut dice, regency),
+                min_price: (dice.roll(3) == 0).then_some(3000),
+                max_price: (dice.roll(3) == 0).then(|| 4000 + 1000 * dice.roll(5) as i64),
+                legal_form: maybe(&mut dice, "cv"),
+                scale: maybe(&mut dice, "small"),
+                sort: sorts[dice.roll(4) as usize],
+                page_size: 1 + dice.roll(12) as usize,
+                ..Query::default()
+            };
+            // Now and then a cursor of another order, or made up.
+            if dice.roll(8) == 0 {
+                query.after = Some(Cursor::Price {
+                    partial: false,
+                    price: 1000 * dice.roll(12) as i64,
+                    product_id: format!("00000000-0000-7000-8000-{:012}", dice.roll(500)),
+                });
+            }
+            loop {
+                let (browsed, walked) = (answer(&query, true), answer(&query, false));
+                assert_eq!(browsed.hits, walked.hits, "{query:?}");
+                assert_eq!(browsed.next, walked.next, "{query:?}");
+                assert_eq!(browsed.total_matches, walked.total_matches, "{query:?}");
+                assert_eq!(browsed.facets, walked.facets, "{query:?}");
+                pages += 1;
+                hits += browsed.hits.len();
+                match browsed.next {
+                    Some(next) => query.after = Some(next),
+                    None => break,
+                }
+            }
+        }
+        // The catalog is not so filtered that the comparison is empty.
+        assert!(pages > 1000 && hits > 5000, "{pages} pages, {hits} hits");
     }
 }

@@ -12,10 +12,12 @@
 //! - `directory`: the directory of this replica's own an index lives in;
 //! - [`query`]: a buyer's words as a query (typos, partial matches);
 //! - [`collect`]: filters, facets and the page after a cursor;
+//! - `browse`: the same without words, from each segment's browsing order;
 //! - here: building from the tables and tailing the change log.
 
 pub mod analyzer;
 mod attributes;
+mod browse;
 mod collect;
 mod directory;
 mod documents;
@@ -121,36 +123,87 @@ impl Search {
             caught_up_ms: AtomicI64::new(started.timestamp_millis()),
             queries: tokio::sync::Semaphore::new(query_threads.max(1)),
         };
-        let mut after: Option<String> = None;
-        loop {
-            let page =
-                store::listed_products_after(db, after.as_deref(), PRODUCTS_PER_READ).await?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.id.clone());
-            for row in page {
-                // Each product once, in id order: nothing to replace.
-                search.index.insert(&search.doc(row))?;
-            }
+        let search = Arc::new(search);
+        // Each page is indexed on `threads` threads while the next one is
+        // read: the database, the analysis and tantivy's writer threads
+        // work at once.
+        let mut page = store::listed_products_after(db, None, PRODUCTS_PER_READ).await?;
+        let mut indexing = Duration::ZERO;
+        while let Some(last) = page.last() {
+            let after = last.id.clone();
+            let indexer = search.clone();
+            let indexed = tokio::task::spawn_blocking(move || {
+                let started = std::time::Instant::now();
+                indexer
+                    .insert_page(page, threads)
+                    .map(|()| started.elapsed())
+            });
+            let (next, indexed) = tokio::join!(
+                store::listed_products_after(db, Some(&after), PRODUCTS_PER_READ),
+                indexed
+            );
+            indexing += indexed.map_err(|e| {
+                IndexError::Tantivy(tantivy::TantivyError::SystemError(e.to_string()))
+            })??;
+            page = next?;
         }
+        let loaded = Utc::now();
         // Committing and merging take seconds at national scale: off the
         // async threads.
-        let search =
-            tokio::task::spawn_blocking(move || search.index.finish_build().map(|()| search))
-                .await
-                .map_err(|e| {
-                    IndexError::Tantivy(tantivy::TantivyError::SystemError(e.to_string()))
-                })??;
+        let finishing = search.clone();
+        let finish = tokio::task::spawn_blocking(move || finishing.index.finish_build())
+            .await
+            .map_err(|e| {
+                IndexError::Tantivy(tantivy::TantivyError::SystemError(e.to_string()))
+            })??;
         tracing::info!(
             products = search.index.len(),
             segments = search.index.segments(),
             seconds = (Utc::now() - started).as_seconds_f64(),
+            read_and_index_seconds = (loaded - started).as_seconds_f64(),
+            index_seconds = indexing.as_secs_f64(),
+            commit_seconds = finish.commit.as_secs_f64(),
+            merge_seconds = finish.merge.as_secs_f64(),
+            warm_seconds = finish.warm.as_secs_f64(),
             "search index built"
         );
-        Ok((Arc::new(search), from))
+        Ok((search, from))
     }
 
     pub fn search(&self, query: &Query) -> Result<SearchResult, IndexError> {
         self.index.search(query)
+    }
+
+    /// Inserts a page of products (the build) on `threads` threads, each
+    /// analysing its share.
+    fn insert_page(&self, rows: Vec<product::Model>, threads: usize) -> Result<(), IndexError> {
+        let share = rows.len().div_ceil(threads.max(1)).max(1);
+        let mut shares: Vec<Vec<product::Model>> = Vec::new();
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            shares.push(rows.by_ref().take(share).collect());
+        }
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = shares
+                .into_iter()
+                .map(|share| {
+                    scope.spawn(move || {
+                        let mut analyzer = self.index.analyzer();
+                        // Each product comes once: nothing to replace.
+                        share
+                            .into_iter()
+                            .try_for_each(|row| self.index.insert(&self.doc(row), &mut analyzer))
+                    })
+                })
+                .collect();
+            workers.into_iter().try_for_each(|worker| {
+                worker.join().unwrap_or_else(|_| {
+                    Err(IndexError::Tantivy(tantivy::TantivyError::SystemError(
+                        "a thread indexing products panicked".into(),
+                    )))
+                })
+            })
+        })
     }
 
     /// [`Search::search`] on a blocking thread, at most `query_threads` at
