@@ -247,11 +247,32 @@ pub(super) fn browses(count: usize) -> anyhow::Result<Vec<pb::SearchProductsRequ
         .collect())
 }
 
-fn rss_mib() -> Option<f64> {
+/// This process's resident memory (MiB): all of it, and its anonymous
+/// part (the heap, without the memory-mapped index files the kernel may
+/// drop and read again).
+#[derive(Debug, Clone, Copy)]
+struct Resident {
+    all: f64,
+    heap: f64,
+}
+
+fn resident() -> Option<Resident> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
+    let mib = |field: &str| -> Option<f64> {
+        let line = status.lines().find(|l| l.starts_with(field))?;
+        let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib / 1024.0)
+    };
+    Some(Resident {
+        all: mib("VmRSS:")?,
+        heap: mib("RssAnon:")?,
+    })
+}
+
+fn shown(resident: Option<Resident>) -> String {
+    resident.map_or("?".into(), |r| {
+        format!("{:.0} MiB (heap {:.0} MiB)", r.all, r.heap)
+    })
 }
 
 pub async fn run(bench: CatalogBench) -> anyhow::Result<Vec<Figure>> {
@@ -259,9 +280,18 @@ pub async fn run(bench: CatalogBench) -> anyhow::Result<Vec<Figure>> {
     prepare(&bench.database_url).await?;
     load(&bench, &database).await?;
 
+    // The catalog's own account of its start: the build's steps.
+    let _telemetry = blangkon_platform::telemetry::init(
+        "bench",
+        &blangkon_platform::telemetry::TelemetrySettings {
+            log_filter: "warn,blangkon_catalog::search=info".into(),
+            ..Default::default()
+        },
+    )
+    .ok();
     let kafka = MockCluster::new(1).context("starting the embedded broker")?;
     crate::dev::create_embedded_topics(&kafka)?;
-    let rss_before = rss_mib();
+    let rss_before = resident();
     let started = Instant::now();
     let mut suite = Suite::new(kafka.bootstrap_servers(), issuer()?);
     suite.kafka.create_topics = false;
@@ -270,12 +300,12 @@ pub async fn run(bench: CatalogBench) -> anyhow::Result<Vec<Figure>> {
         .start::<CatalogService>(suite.settings(database.url, 0))
         .await?;
     let build = started.elapsed();
-    let rss_after = rss_mib();
+    let rss_after = resident();
     println!(
-        "catalog service started, search index built in {:.1} s; process memory {} -> {} MiB",
+        "catalog service started, search index built in {:.1} s; process memory {} -> {}",
         build.as_secs_f64(),
-        rss_before.map_or("?".into(), |m| format!("{m:.0}")),
-        rss_after.map_or("?".into(), |m| format!("{m:.0}")),
+        shown(rss_before),
+        shown(rss_after),
     );
     let endpoint = catalog.endpoint();
     let mut figures = vec![
@@ -388,26 +418,25 @@ pub async fn run(bench: CatalogBench) -> anyhow::Result<Vec<Figure>> {
         }
     }
     // The index is memory-mapped: what the searches touched is resident now.
-    let rss_searched = rss_mib();
-    println!(
-        "process memory after the searches: {} MiB",
-        rss_searched.map_or("?".into(), |m| format!("{m:.0}"))
-    );
+    let rss_searched = resident();
+    println!("process memory after the searches: {}", shown(rss_searched));
     if let Some(searched) = rss_searched {
-        figures.push(
-            Figure::new(
-                format!(
-                    "catalog and callers' process memory after the searches, {} products",
-                    bench.products
+        for (what, mib) in [("", searched.all), (", heap", searched.heap)] {
+            figures.push(
+                Figure::new(
+                    format!(
+                        "catalog and callers' process memory after the searches{what}, {} products",
+                        bench.products
+                    ),
+                    mib,
+                    "MiB",
+                )
+                .beside(
+                    "the machine's memory (MemTotal)",
+                    super::memory::machine_mib()?,
                 ),
-                searched,
-                "MiB",
-            )
-            .beside(
-                "the machine's memory (MemTotal)",
-                super::memory::machine_mib()?,
-            ),
-        );
+            );
+        }
     }
     catalog.stop(Duration::from_secs(15)).await?;
     drop(kafka);
