@@ -71,7 +71,7 @@ impl Service for CatalogService {
         let scanning = search.clone();
         host.metrics().counter_fn(
             "catalog_search_scans",
-            "Searches that walked this replica's index (a repeated browse without words is \
+            "Searches that ran over this replica's index (a repeated browse without words is \
              answered from memory until the index or a vendor changes)",
             move || scanning.scans(),
         );

@@ -13,12 +13,16 @@ use lru::LruCache;
 
 use sastrawi::{Dictionary, Stemmer};
 use tantivy::tokenizer::{
-    LowerCaser, SimpleTokenizer, StopWordFilter, TextAnalyzer, Token, TokenFilter, TokenStream,
-    Tokenizer,
+    BoxTokenStream, LowerCaser, SimpleTokenizer, StopWordFilter, TextAnalyzer, Token, TokenFilter,
+    TokenStream, Tokenizer,
 };
 
-/// The name the chain is registered under in the index.
+/// The name the chain is registered under in the index, repeating each
+/// word as its text's weight asks ([`weighted`]).
 pub const NAME: &str = "indonesian";
+
+/// Marks a text's weight, before one digit, at its start.
+const WEIGHT_MARK: char = '\u{1}';
 
 /// Words that carry no meaning for finding a product.
 const STOPWORDS: &[&str] = &[
@@ -36,6 +40,79 @@ pub fn analyzer(stemmer: SastrawiStemmer) -> TextAnalyzer {
         ))
         .filter(stemmer)
         .build()
+}
+
+/// `text` marked to count `weight` times (1 to 9) where [`weighted`]
+/// analyses it.
+pub fn with_weight(text: &str, weight: u8) -> String {
+    let weight = char::from(b'0' + weight.clamp(1, 9));
+    let mut marked = String::with_capacity(text.len() + 2);
+    marked.push(WEIGHT_MARK);
+    marked.push(weight);
+    marked.push_str(text);
+    marked
+}
+
+/// `analyzer`, giving each word of a text marked [`with_weight`] as many
+/// times as its weight: a weighted text counts in term frequencies and in
+/// the field's length as if added that many times, analysed once.
+/// Unmarked text (and a mark a product's own words might carry after the
+/// first) counts once.
+pub fn weighted(analyzer: TextAnalyzer) -> TextAnalyzer {
+    TextAnalyzer::from(Weighted { inner: analyzer })
+}
+
+#[derive(Clone)]
+struct Weighted {
+    inner: TextAnalyzer,
+}
+
+impl Tokenizer for Weighted {
+    type TokenStream<'a> = WeightedTokenStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> WeightedTokenStream<'a> {
+        let mut chars = text.chars();
+        let (weight, rest) = match (chars.next(), chars.next()) {
+            (Some(WEIGHT_MARK), Some(digit @ '1'..='9')) => {
+                (usize::from(digit as u8 - b'0'), chars.as_str())
+            }
+            _ => (1, text),
+        };
+        WeightedTokenStream {
+            inner: self.inner.token_stream(rest),
+            weight,
+            left: 0,
+        }
+    }
+}
+
+struct WeightedTokenStream<'a> {
+    inner: BoxTokenStream<'a>,
+    weight: usize,
+    /// Repeats of the current word still to give.
+    left: usize,
+}
+
+impl TokenStream for WeightedTokenStream<'_> {
+    fn advance(&mut self) -> bool {
+        if self.left > 0 {
+            self.left -= 1;
+            return true;
+        }
+        if !self.inner.advance() {
+            return false;
+        }
+        self.left = self.weight - 1;
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.inner.token()
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.inner.token_mut()
+    }
 }
 
 /// The terms `analyzer` makes of `text`, in order.
@@ -217,6 +294,23 @@ mod tests {
         stream.token_mut().text.push('!');
         assert_eq!(stream.token().text, "makan!");
         assert!(!stream.advance());
+    }
+
+    #[test]
+    fn a_weighted_text_gives_each_word_as_often_as_its_weight() {
+        let mut chain = weighted(analyzer(SastrawiStemmer::default()));
+        assert_eq!(
+            terms(&mut chain, &with_weight("Makanan ringan", 3)),
+            ["makan", "makan", "makan", "ringan", "ringan", "ringan"]
+        );
+        assert_eq!(terms(&mut chain, &with_weight("kue", 1)), ["kue"]);
+        assert_eq!(terms(&mut chain, "kue basah"), ["kue", "basah"]);
+        // Only the first mark weighs; one in a product's own words does not.
+        assert_eq!(
+            terms(&mut chain, &with_weight("\u{1}5kue", 2)),
+            ["5kue", "5kue"]
+        );
+        assert!(terms(&mut chain, &with_weight("", 3)).is_empty());
     }
 
     #[test]

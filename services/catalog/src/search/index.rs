@@ -17,7 +17,7 @@ use tantivy::query::TermQuery;
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, Schema, TextFieldIndexing, TextOptions,
 };
-use tantivy::tokenizer::{PreTokenizedString, TextAnalyzer};
+use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use super::analyzer;
@@ -34,14 +34,19 @@ use super::query;
 /// field, their words each as many times as its weight: BM25 over the
 /// weighted term frequencies and lengths (BM25F), with one posting list per
 /// word, so a query walks one list per word instead of a union of three.
-/// Each text is analysed once and its words repeated.
-const NAME_WEIGHT: usize = 3;
-const CATEGORY_WEIGHT: usize = 2;
-const DESCRIPTION_WEIGHT: usize = 1;
+/// Each text is analysed once and its words repeated
+/// ([`analyzer::weighted`]).
+const NAME_WEIGHT: u8 = 3;
+const CATEGORY_WEIGHT: u8 = 2;
+const DESCRIPTION_WEIGHT: u8 = 1;
 /// Memory for the writer that keeps the index current: tantivy's least.
 const FEED_WRITER_BYTES: usize = 15_000_000;
-/// Memory per thread for the writer that builds the index at start.
-const BUILD_WRITER_BYTES_PER_THREAD: usize = 20_000_000;
+/// Memory per thread for the writer that builds the index at start: at
+/// 1.5 million products, a few segments per thread.
+const BUILD_WRITER_BYTES_PER_THREAD: usize = 64_000_000;
+/// Segments a build may leave unmerged: merging them into one took 4 s
+/// of a 1.5 million product build and saved searches little.
+const BUILD_SEGMENTS_KEPT: usize = 8;
 
 /// The fast fields' names.
 pub(super) mod fast {
@@ -161,6 +166,8 @@ impl std::fmt::Debug for SearchIndex {
 /// How long the end of a build took, by step.
 #[derive(Debug, Clone, Copy)]
 pub struct BuildFinish {
+    /// The segments the build's threads wrote.
+    pub segments: usize,
     pub commit: std::time::Duration,
     pub merge: std::time::Duration,
     /// Computing the new segment's id and browsing orders.
@@ -190,12 +197,12 @@ impl SearchIndex {
         let analyzer = analyzer::analyzer(stemmer.clone());
         index
             .tokenizers()
-            .register(analyzer::NAME, analyzer.clone());
+            .register(analyzer::NAME, analyzer::weighted(analyzer.clone()));
         let threads = threads.max(1);
         let writer: IndexWriter =
             index.writer_with_num_threads(threads, threads * BUILD_WRITER_BYTES_PER_THREAD)?;
-        // The build merges everything once at its end; a merge started on
-        // the way would take segments from under that one.
+        // The build merges at its end if it must; a merge started on the way
+        // would take segments from under that one.
         writer.set_merge_policy(Box::new(tantivy::merge_policy::NoMergePolicy));
         let id_orders = Arc::new(IdOrders::default());
         let browse_orders = Arc::new(BrowseOrders::new(id_orders.clone()));
@@ -223,18 +230,21 @@ impl SearchIndex {
     }
 
     /// Ends the build: commits, merges what the build threads wrote into
-    /// one segment (fewer, larger segments answer faster), and hands over
+    /// one segment if they wrote many (fewer, larger segments answer
+    /// faster), and hands over
     /// to a single-threaded writer with tantivy's least memory for the
     /// trickle of changes that follows.
     pub fn finish_build(&self) -> Result<BuildFinish, IndexError> {
         let mut slot = self.writer();
         let started = std::time::Instant::now();
         let (mut committed, mut merged) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+        let mut built_segments = 0;
         if let Some(mut writer) = slot.take() {
             writer.commit()?;
             committed = started.elapsed();
             let segments = self.index.searchable_segment_ids()?;
-            if segments.len() > 1 {
+            built_segments = segments.len();
+            if segments.len() > BUILD_SEGMENTS_KEPT {
                 writer.merge(&segments).wait()?;
             }
             writer.wait_merging_threads()?;
@@ -246,6 +256,7 @@ impl SearchIndex {
         // Reloading warms the segment: its id and browsing orders.
         self.reader.reload()?;
         Ok(BuildFinish {
+            segments: built_segments,
             commit: committed,
             merge: merged,
             warm: reloading.elapsed(),
@@ -327,34 +338,20 @@ impl SearchIndex {
         }
     }
 
-    /// A copy of the analyzer, for [`SearchIndex::insert`]: one per thread
-    /// that inserts.
-    pub fn analyzer(&self) -> TextAnalyzer {
-        self.analyzer.clone()
-    }
-
     /// Adds a product the index does not hold yet (the build): no delete
-    /// goes before it. A product that is not listed is skipped. Its words
-    /// go through `analyzer` on the calling thread, so threads that insert
-    /// at once analyse at once.
-    pub fn insert(
-        &self,
-        product: &ProductDoc,
-        analyzer: &mut TextAnalyzer,
-    ) -> Result<(), IndexError> {
+    /// goes before it. A product that is not listed is skipped.
+    pub fn insert(&self, product: &ProductDoc) -> Result<(), IndexError> {
         if !product.listed {
             return Ok(());
         }
-        let doc = self.document(product, analyzer);
+        let doc = self.document(product);
         self.write(|writer| writer.add_document(doc).map(|_| ()))
     }
 
     /// Adds or replaces a product; one that is not listed is only removed:
     /// buyers never see it. Searches see it after the next commit.
     pub fn upsert(&self, product: &ProductDoc) -> Result<(), IndexError> {
-        let document = product
-            .listed
-            .then(|| self.document(product, &mut self.analyzer.clone()));
+        let document = product.listed.then(|| self.document(product));
         let id = self.id_term(&product.product_id);
         self.write(|writer| {
             // A delete applies to what was added before it, so the new
@@ -367,13 +364,21 @@ impl SearchIndex {
         })
     }
 
-    fn document(&self, product: &ProductDoc, analyzer: &mut TextAnalyzer) -> TantivyDocument {
+    fn document(&self, product: &ProductDoc) -> TantivyDocument {
         let id = uuid_number(&product.product_id);
         let (vendor, category, parent) = self.numbers(product);
         let f = self.fields;
         let mut doc = TantivyDocument::default();
         doc.add_bytes(f.id, &id.to_be_bytes());
-        doc.add_pre_tokenized_text(f.words, weighted_words(analyzer, product));
+        // Marked with their weights: the writer's threads analyse each
+        // once (a pre-tokenized value would cross to them as JSON).
+        for (text, weight) in [
+            (&product.name, NAME_WEIGHT),
+            (&product.category_name, CATEGORY_WEIGHT),
+            (&product.description, DESCRIPTION_WEIGHT),
+        ] {
+            doc.add_text(f.words, analyzer::with_weight(text, weight));
+        }
         doc.add_u64(f.id_high, (id >> 64) as u64);
         doc.add_u64(f.id_low, id as u64);
         doc.add_u64(f.vendor, u64::from(vendor));
@@ -608,35 +613,6 @@ impl SearchIndex {
     }
 }
 
-/// A product's words, each text's as many times as its weight: the term
-/// frequencies and length BM25 reads are those of the texts added that
-/// many times, for a third of the analysis.
-fn weighted_words(analyzer: &mut TextAnalyzer, product: &ProductDoc) -> PreTokenizedString {
-    let mut tokens = Vec::new();
-    for (text, weight) in [
-        (&product.name, NAME_WEIGHT),
-        (&product.category_name, CATEGORY_WEIGHT),
-        (&product.description, DESCRIPTION_WEIGHT),
-    ] {
-        let from = tokens.len();
-        let mut stream = analyzer.token_stream(text);
-        while stream.advance() {
-            tokens.push(stream.token().clone());
-        }
-        let to = tokens.len();
-        for _ in 1..weight {
-            tokens.extend_from_within(from..to);
-        }
-    }
-    for (position, token) in tokens.iter_mut().enumerate() {
-        token.position = position;
-    }
-    PreTokenizedString {
-        text: String::new(),
-        tokens,
-    }
-}
-
 /// The query's filters as numbers; a name the index has never seen
 /// becomes a number nothing has.
 fn filters(query: &Query, attributes: &Attributes) -> Filters {
@@ -691,10 +667,7 @@ mod tests {
         verified(&index, true);
         for i in 0..n {
             index
-                .insert(
-                    &doc(i, &format!("Kertas HVS nomor {i}"), 1000 + i as i64),
-                    &mut index.analyzer(),
-                )
+                .insert(&doc(i, &format!("Kertas HVS nomor {i}"), 1000 + i as i64))
                 .unwrap();
         }
         index.finish_build().unwrap();
@@ -725,6 +698,27 @@ mod tests {
         assert_eq!(total(&index, "pulpen"), 1);
         assert_eq!(total(&index, "hvs"), 1, "only the untouched product");
         assert_eq!(index.len(), 2);
+    }
+
+    #[test]
+    fn a_word_of_the_name_weighs_more_than_one_of_the_description() {
+        let index = SearchIndex::create(None, 1).unwrap();
+        verified(&index, true);
+        // Unweighted, both would hold "kursi" once in as many words.
+        for (i, name, description) in [(1, "Meja Kayu", "kursi"), (2, "Kursi Kayu", "")] {
+            index
+                .insert(&ProductDoc {
+                    description: description.into(),
+                    category_name: String::new(),
+                    ..doc(i, name, 1000)
+                })
+                .unwrap();
+        }
+        index.finish_build().unwrap();
+        let hits = index.search(&query("kursi")).unwrap().hits;
+        assert_eq!(hits.len(), 2);
+        assert_eq!(hits[0].product_id, doc(2, "", 0).product_id);
+        assert!(hits[0].score > hits[1].score * 1.5, "{hits:?}");
     }
 
     #[test]
@@ -947,9 +941,7 @@ mod tests {
             }
         };
         for i in 0..400 {
-            index
-                .insert(&product(&mut dice, i), &mut index.analyzer())
-                .unwrap();
+            index.insert(&product(&mut dice, i)).unwrap();
         }
         index.finish_build().unwrap();
         // Two more commits: replaced and removed products (deletes in the

@@ -37,7 +37,7 @@ use chrono::Utc;
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::Notify;
 
-use crate::store::{self, product, vendor};
+use crate::store::{self, vendor};
 pub use index::{
     Cursor, Hit, IndexError, ProductDoc, Query, SearchIndex, SearchResult, SortOrder, VendorDoc,
 };
@@ -124,9 +124,8 @@ impl Search {
             queries: tokio::sync::Semaphore::new(query_threads.max(1)),
         };
         let search = Arc::new(search);
-        // Each page is indexed on `threads` threads while the next one is
-        // read: the database, the analysis and tantivy's writer threads
-        // work at once.
+        // Each page goes to the writer while the next one is read: the
+        // database and the writer's threads work at once.
         let mut page = store::listed_products_after(db, None, PRODUCTS_PER_READ).await?;
         let mut indexing = Duration::ZERO;
         while let Some(last) = page.last() {
@@ -134,9 +133,7 @@ impl Search {
             let indexer = search.clone();
             let indexed = tokio::task::spawn_blocking(move || {
                 let started = std::time::Instant::now();
-                indexer
-                    .insert_page(page, threads)
-                    .map(|()| started.elapsed())
+                indexer.insert_page(page).map(|()| started.elapsed())
             });
             let (next, indexed) = tokio::join!(
                 store::listed_products_after(db, Some(&after), PRODUCTS_PER_READ),
@@ -162,6 +159,7 @@ impl Search {
             seconds = (Utc::now() - started).as_seconds_f64(),
             read_and_index_seconds = (loaded - started).as_seconds_f64(),
             index_seconds = indexing.as_secs_f64(),
+            built_segments = finish.segments,
             commit_seconds = finish.commit.as_secs_f64(),
             merge_seconds = finish.merge.as_secs_f64(),
             warm_seconds = finish.warm.as_secs_f64(),
@@ -174,36 +172,11 @@ impl Search {
         self.index.search(query)
     }
 
-    /// Inserts a page of products (the build) on `threads` threads, each
-    /// analysing its share.
-    fn insert_page(&self, rows: Vec<product::Model>, threads: usize) -> Result<(), IndexError> {
-        let share = rows.len().div_ceil(threads.max(1)).max(1);
-        let mut shares: Vec<Vec<product::Model>> = Vec::new();
-        let mut rows = rows.into_iter().peekable();
-        while rows.peek().is_some() {
-            shares.push(rows.by_ref().take(share).collect());
-        }
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = shares
-                .into_iter()
-                .map(|share| {
-                    scope.spawn(move || {
-                        let mut analyzer = self.index.analyzer();
-                        // Each product comes once: nothing to replace.
-                        share
-                            .into_iter()
-                            .try_for_each(|row| self.index.insert(&self.doc(row), &mut analyzer))
-                    })
-                })
-                .collect();
-            workers.into_iter().try_for_each(|worker| {
-                worker.join().unwrap_or_else(|_| {
-                    Err(IndexError::Tantivy(tantivy::TantivyError::SystemError(
-                        "a thread indexing products panicked".into(),
-                    )))
-                })
-            })
-        })
+    /// Inserts a page of products (the build): each comes once, nothing
+    /// to replace. The writer's threads analyse them.
+    fn insert_page(&self, rows: Vec<store::SearchedProduct>) -> Result<(), IndexError> {
+        rows.into_iter()
+            .try_for_each(|row| self.index.insert(&self.doc(row, true)))
     }
 
     /// [`Search::search`] on a blocking thread, at most `query_threads` at
@@ -257,14 +230,14 @@ impl Search {
         self.categories.contains_key(code)
     }
 
-    fn doc(&self, row: product::Model) -> ProductDoc {
+    fn doc(&self, row: store::SearchedProduct, listed: bool) -> ProductDoc {
         let (category_name, parent) = self
             .categories
             .get(&row.category_code)
             .cloned()
             .unwrap_or_else(|| (String::new(), row.category_code.clone()));
         ProductDoc {
-            listed: row.status == ProductStatus::Listed,
+            listed,
             delivery_regencies: row.delivery_regencies.0,
             product_id: row.id,
             vendor_id: row.vendor_id,
@@ -284,7 +257,10 @@ impl Search {
     ) -> Result<(), LoadError> {
         match change.entity.as_str() {
             "product" => match store::find_product(db, &change.entity_id).await? {
-                Some(row) => self.index.upsert(&self.doc(row))?,
+                Some(row) => {
+                    let listed = row.status == ProductStatus::Listed;
+                    self.index.upsert(&self.doc(row.into(), listed))?
+                }
                 None => self.index.remove(&change.entity_id)?,
             },
             "vendor" => {

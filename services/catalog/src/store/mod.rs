@@ -258,21 +258,60 @@ pub async fn products_of_vendor(
         .await
 }
 
-/// Up to `limit` listed products with ids after `after`, in id order: a
-/// page of a walk through the whole catalog.
+/// What the search index reads of a listed product: no more, as the
+/// build reads every one.
+#[derive(Debug, Clone, sea_orm::FromQueryResult)]
+pub struct SearchedProduct {
+    pub id: String,
+    pub vendor_id: String,
+    pub category_code: String,
+    pub name: String,
+    pub description: String,
+    pub price: i64,
+    pub delivery_regencies: db::StringList,
+}
+
+impl From<product::Model> for SearchedProduct {
+    fn from(row: product::Model) -> Self {
+        Self {
+            id: row.id,
+            vendor_id: row.vendor_id,
+            category_code: row.category_code,
+            name: row.name,
+            description: row.description,
+            price: row.price,
+            delivery_regencies: row.delivery_regencies,
+        }
+    }
+}
+
+/// Listed products in id order, `limit` after the id `after`: what the
+/// search index needs of them.
 pub async fn listed_products_after(
     conn: &impl ConnectionTrait,
     after: Option<&str>,
     limit: u64,
-) -> Result<Vec<product::Model>, DbErr> {
-    let mut query =
-        product::Entity::find().filter(product::Column::Status.eq(ProductStatus::Listed));
+) -> Result<Vec<SearchedProduct>, DbErr> {
+    use product::Column;
+    let mut query = product::Entity::find()
+        .select_only()
+        .columns([
+            Column::Id,
+            Column::VendorId,
+            Column::CategoryCode,
+            Column::Name,
+            Column::Description,
+            Column::Price,
+            Column::DeliveryRegencies,
+        ])
+        .filter(Column::Status.eq(ProductStatus::Listed));
     if let Some(after) = after {
-        query = query.filter(product::Column::Id.gt(after));
+        query = query.filter(Column::Id.gt(after));
     }
     query
-        .order_by_asc(product::Column::Id)
+        .order_by_asc(Column::Id)
         .limit(limit)
+        .into_model::<SearchedProduct>()
         .all(conn)
         .await
 }
