@@ -74,6 +74,10 @@ enum Command {
     Demo(demo::DemoArgs),
 }
 
+/// mimalloc, as the services use: see the workspace's Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
