@@ -16,7 +16,7 @@ use blangkon_catalog::CatalogService;
 use blangkon_order::OrderService;
 use blangkon_platform::auth::{LocalIssuer, Role, TokenRequest, bearer};
 use blangkon_platform::db;
-use blangkon_platform::settings::KafkaSettings;
+use blangkon_platform::settings::{KafkaSettings, Secret};
 use blangkon_platform::suite::Suite;
 use blangkon_proto::catalog as cat;
 use blangkon_proto::catalog::catalog_service_client::CatalogServiceClient;
@@ -89,12 +89,12 @@ pub(super) fn with<T>(token: &str, message: T) -> anyhow::Result<tonic::Request<
 /// One client (one connection) per worker.
 async fn connect_each<C, F, Fut>(workers: usize, connect: F) -> anyhow::Result<Arc<Vec<C>>>
 where
-    F: Fn() -> Fut,
+    F: Fn(usize) -> Fut,
     Fut: std::future::Future<Output = Result<C, tonic::transport::Error>>,
 {
     let mut clients = Vec::with_capacity(workers);
-    for _ in 0..workers {
-        clients.push(connect().await?);
+    for worker in 0..workers {
+        clients.push(connect(worker).await?);
     }
     Ok(Arc::new(clients))
 }
@@ -152,8 +152,8 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<Vec<Figure>> {
     let catalog = suite
         .start::<CatalogService>(suite.settings(database("blangkon_bench_order_catalog").await?, 0))
         .await?;
-    let mut order_settings =
-        suite.settings::<OrderService>(database("blangkon_bench_order").await?, 0);
+    let order_database = database("blangkon_bench_order").await?;
+    let mut order_settings = suite.settings::<OrderService>(order_database.clone(), 0);
     order_settings.service.vendor_endpoint = vendor.endpoint();
     order_settings.service.catalog_endpoint = catalog.endpoint();
     let order = suite.start(order_settings).await?;
@@ -175,9 +175,13 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<Vec<Figure>> {
     )?;
     print_header();
     let mut figures = Vec::new();
+    // Placings per second of one replica at the last concurrency.
+    let mut one_replica = None;
     for &workers in &bench.concurrency {
         let seconds = bench.seconds;
-        let (orders, failed) = measure_orders(&at, workers, seconds, &products).await?;
+        let (orders, failed) =
+            measure_orders(std::slice::from_ref(&at.order), workers, seconds, &products).await?;
+        one_replica = Some((workers, per_second(&orders)));
         let raw_writes = measure_raw(&raw, workers, seconds).await?;
         let lookups = measure_raw_read(&raw, workers, seconds).await?;
         let reservations = measure_reservation(&at, workers, seconds, &products, &service).await?;
@@ -234,6 +238,20 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<Vec<Figure>> {
             );
         }
     }
+    if let Some((workers, alone)) = one_replica {
+        figures.push(
+            two_replicas(
+                &suite,
+                &at,
+                &order_database,
+                workers,
+                bench.seconds,
+                &products,
+                alone,
+            )
+            .await?,
+        );
+    }
     let refusals = measure_suspension(&at, &vendor_id, &products[0], bench.suspensions).await?;
     println!();
     println!(
@@ -268,6 +286,60 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<Vec<Figure>> {
     }
     drop(kafka);
     Ok(figures)
+}
+
+/// Placing with a second order service replica beside the first, on the
+/// same database and broker, buyers taking turns over the two: orders/s
+/// beside `alone` (one replica, as many buyers), after checking that the
+/// database holds exactly one order per placing answered.
+async fn two_replicas(
+    suite: &Suite,
+    at: &Endpoints,
+    order_database: &Secret,
+    workers: usize,
+    seconds: u64,
+    products: &Arc<Vec<String>>,
+    alone: f64,
+) -> anyhow::Result<Figure> {
+    let mut settings = suite.settings::<OrderService>(order_database.clone(), 0);
+    settings.service.vendor_endpoint = at.vendor.clone();
+    settings.service.catalog_endpoint = at.catalog.clone();
+    let second = suite.start(settings).await?;
+    let orders_db = sea_orm::Database::connect(order_database.expose()).await?;
+    let count = || async {
+        let row = orders_db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT count(*) AS n FROM orders",
+            ))
+            .await?
+            .context("counting orders")?;
+        anyhow::Ok(row.try_get::<i64>("", "n")?)
+    };
+    let before = count().await?;
+    let replicas = [at.order.clone(), second.endpoint()];
+    let (orders, failed) = measure_orders(&replicas, workers, seconds, products).await?;
+    let placed = orders.0.len() as u64 - failed;
+    let held = u64::try_from(count().await? - before)?;
+    let both = per_second(&orders);
+    println!(
+        "two order replicas, {workers} buyers: {both:.0} orders/s ({failed} failed), one replica \
+         {alone:.0}/s: {:.2}; {placed} placed, {held} orders written",
+        both / alone
+    );
+    anyhow::ensure!(
+        held == placed,
+        "two replicas answered {placed} placings but wrote {held} orders"
+    );
+    if let Err(e) = second.stop(Duration::from_secs(15)).await {
+        eprintln!("{e}");
+    }
+    Ok(Figure::new(
+        format!("order placement, two replicas, {workers} buyers"),
+        both,
+        "orders/s",
+    )
+    .beside(format!("one replica, {workers} buyers"), alone))
 }
 
 /// Where the three services under test answer.
@@ -435,13 +507,17 @@ fn print_header() {
 }
 
 async fn measure_orders(
-    at: &Endpoints,
+    replicas: &[String],
     workers: usize,
     seconds: u64,
     products: &Arc<Vec<String>>,
 ) -> anyhow::Result<(Measured, u64)> {
     let products_ref = products.clone();
-    let clients = connect_each(workers, || OrderServiceClient::connect(at.order.clone())).await?;
+    // Buyers take turns over the replicas, a connection each.
+    let clients = connect_each(workers, |worker| {
+        OrderServiceClient::connect(replicas[worker % replicas.len()].clone())
+    })
+    .await?;
     let failed = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let failed_ref = failed.clone();
     let run = uuid::Uuid::now_v7();
@@ -641,7 +717,7 @@ async fn measure_reservation(
     service_token: &str,
 ) -> anyhow::Result<Measured> {
     let service_token = service_token.to_string();
-    let catalog_clients = connect_each(workers, || {
+    let catalog_clients = connect_each(workers, |_| {
         CatalogServiceClient::connect(at.catalog.clone())
     })
     .await?;
@@ -690,7 +766,7 @@ fn buyer_tokens(subject: &str, workers: usize) -> anyhow::Result<Arc<Vec<String>
 /// that does nothing after checking its token (`GetOrder` of an id that is
 /// none, answered INVALID_ARGUMENT), by `workers` buyers at once.
 async fn measure_call(at: &Endpoints, workers: usize, seconds: u64) -> anyhow::Result<Measured> {
-    let clients = connect_each(workers, || OrderServiceClient::connect(at.order.clone())).await?;
+    let clients = connect_each(workers, |_| OrderServiceClient::connect(at.order.clone())).await?;
     let buyers = buyer_tokens("bench-call", workers)?;
     measure(workers, seconds, move |w, _| {
         let mut client = clients[w].clone();
