@@ -208,6 +208,45 @@ async fn the_algorithm_comes_from_the_key_never_from_the_token() {
 }
 
 #[tokio::test]
+async fn a_token_verified_once_is_remembered_until_it_expires() {
+    let served = Served::start().await;
+    let verifier = TokenVerifier::new(&AuthSettings {
+        clock_skew_secs: 0,
+        ..served.settings(VENDOR)
+    })
+    .unwrap();
+    let sign = |claims: &Value| served.issuer.sign(claims).unwrap();
+    let good = sign(&claims_of(&served.issuer, VENDOR));
+    let actor = verifier.verify(&good).await.unwrap();
+    for _ in 0..10 {
+        assert_eq!(verifier.verify(&good).await.as_ref(), Ok(&actor));
+    }
+    assert_eq!(
+        verifier.signatures_checked(),
+        1,
+        "its signature checked once"
+    );
+    // Another token of the same caller is checked on its own, and one
+    // changed by a byte is not taken for the one remembered.
+    let at = good.len() - 10;
+    let flipped = if &good[at..=at] == "A" { "B" } else { "A" };
+    let tampered = format!("{}{flipped}{}", &good[..at], &good[at + 1..]);
+    assert_eq!(
+        verifier.verify(&tampered).await,
+        Err(AuthError::BadSignature)
+    );
+    assert_eq!(verifier.signatures_checked(), 2);
+    // A token remembered is refused once its expiry passes.
+    let mut brief = claims_of(&served.issuer, VENDOR);
+    brief["exp"] = json!(jsonwebtoken::get_current_timestamp() + 1);
+    let brief = sign(&brief);
+    verifier.verify(&brief).await.unwrap();
+    verifier.verify(&brief).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(verifier.verify(&brief).await, Err(AuthError::Expired));
+}
+
+#[tokio::test]
 async fn a_withdrawn_key_is_refused_and_a_new_one_fetched_when_named() {
     let dir = tempfile::tempdir().unwrap();
     let jwks = dir.path().join("jwks.json");

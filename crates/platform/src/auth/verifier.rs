@@ -2,16 +2,43 @@
 //! issuer's key set (its algorithm from the key), `iss`, `aud`, `exp` and
 //! `sub` required, `nbf` honoured, a bounded clock skew; then the claims
 //! the configured mapping names become an [`Actor`].
+//!
+//! A token verified once is remembered (by its SHA-256, never as text)
+//! until it expires, for at most [`VERIFIED_FOR`]: a buyer's token serves
+//! an hour of calls, and its Ed25519 signature cost each call more CPU
+//! than the rest of the check. The key a remembered token names is still
+//! looked up every time, so a key the issuer withdraws refuses its tokens
+//! at once.
+
+use std::num::NonZeroUsize;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Validation, decode};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use super::AuthError;
 use super::keys::{KeyError, Keys};
 use super::oidc::Http;
 use super::settings::{AuthSettings, ClaimMapping};
 use blangkon_domain::{Actor, RegencyCode, Role, Standing, VendorId, WorkUnit};
+
+/// Most tokens remembered as verified: the callers of an hour.
+const VERIFIED_TOKENS: usize = 10_000;
+/// Longest a token is remembered as verified, whatever its expiry.
+pub const VERIFIED_FOR: Duration = Duration::from_secs(300);
+
+/// A token verified before: what it named and until when it holds.
+#[derive(Clone)]
+struct Verified {
+    actor: Actor,
+    /// Its `exp` (Unix seconds).
+    expires: u64,
+    at: Instant,
+}
 
 /// Checks tokens against the identity provider's keys.
 pub struct TokenVerifier {
@@ -20,6 +47,10 @@ pub struct TokenVerifier {
     skew: u64,
     claims: ClaimMapping,
     keys: Keys,
+    /// By the token's SHA-256.
+    verified: Mutex<lru::LruCache<[u8; 32], Verified>>,
+    /// Signatures checked (tokens not remembered).
+    signatures: AtomicU64,
 }
 
 impl std::fmt::Debug for TokenVerifier {
@@ -50,7 +81,38 @@ impl TokenVerifier {
             skew: settings.clock_skew_secs,
             claims: settings.claims.clone(),
             keys: Keys::new(settings, http),
+            verified: Mutex::new(lru::LruCache::new(
+                NonZeroUsize::new(VERIFIED_TOKENS).unwrap_or(NonZeroUsize::MIN),
+            )),
+            signatures: AtomicU64::new(0),
         }
+    }
+
+    /// Signatures checked so far: tokens not answered from memory.
+    pub fn signatures_checked(&self) -> u64 {
+        self.signatures.load(Ordering::Relaxed)
+    }
+
+    fn verified(&self) -> std::sync::MutexGuard<'_, lru::LruCache<[u8; 32], Verified>> {
+        self.verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The actor of a token verified before, if it still holds.
+    fn remembered(&self, digest: &[u8; 32]) -> Option<Result<Actor, AuthError>> {
+        let mut verified = self.verified();
+        let entry = verified.get(digest)?.clone();
+        if entry.at.elapsed() > VERIFIED_FOR {
+            verified.pop(digest);
+            return None;
+        }
+        // As the full check reads `exp`: past it by more than the skew.
+        if entry.expires.saturating_add(self.skew) < jsonwebtoken::get_current_timestamp() {
+            verified.pop(digest);
+            return Some(Err(AuthError::Expired));
+        }
+        Some(Ok(entry.actor))
     }
 
     /// The caller `token` names, if the token is good.
@@ -70,6 +132,11 @@ impl TokenVerifier {
         if header.alg.parse::<jsonwebtoken::Algorithm>().ok() != Some(key.algorithm) {
             return Err(AuthError::AlgorithmMismatch);
         }
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        if let Some(known) = self.remembered(&digest) {
+            return known;
+        }
+        self.signatures.fetch_add(1, Ordering::Relaxed);
         let mut validation = Validation::new(key.algorithm);
         validation.leeway = self.skew;
         validation.validate_nbf = true;
@@ -100,7 +167,18 @@ impl TokenVerifier {
         {
             return Err(AuthError::NotAnAccessToken);
         }
-        actor_of(&data.claims, &self.claims)
+        let actor = actor_of(&data.claims, &self.claims)?;
+        if let Some(expires) = data.claims.get("exp").and_then(Value::as_u64) {
+            self.verified().put(
+                digest,
+                Verified {
+                    actor: actor.clone(),
+                    expires,
+                    at: Instant::now(),
+                },
+            );
+        }
+        Ok(actor)
     }
 }
 
