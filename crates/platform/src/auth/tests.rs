@@ -247,6 +247,40 @@ async fn a_token_verified_once_is_remembered_until_it_expires() {
 }
 
 #[tokio::test]
+async fn a_key_replaced_under_its_id_refuses_the_tokens_remembered() {
+    let dir = tempfile::tempdir().unwrap();
+    let jwks = dir.path().join("jwks.json");
+    let issuer = "https://sso.example/realms/jateng";
+    let (old, new) = (LocalIssuer::generate(issuer), LocalIssuer::generate(issuer));
+    std::fs::write(&jwks, old.jwks().to_string()).unwrap();
+    let verifier = TokenVerifier::new(&AuthSettings {
+        issuer: issuer.into(),
+        audience: VENDOR.into(),
+        jwks_file: jwks.display().to_string(),
+        keys_refresh_min_secs: 0,
+        keys_max_age_secs: 1,
+        ..AuthSettings::default()
+    })
+    .unwrap();
+    let token = old
+        .issue(Role::Analyst, &analyst(), &for_vendor(), HOUR)
+        .unwrap();
+    verifier.verify(&token).await.unwrap();
+    verifier.verify(&token).await.unwrap();
+    assert_eq!(verifier.signatures_checked(), 1);
+    // The provider replaces the key and keeps its id (after a leak, say).
+    let mut replaced = new.jwks();
+    replaced["keys"][0]["kid"] = old.jwks()["keys"][0]["kid"].clone();
+    std::fs::write(&jwks, replaced.to_string()).unwrap();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // The keys are old now: this call is served the held ones while the
+    // set is fetched again; once it is, the remembered token is refused.
+    let _ = verifier.verify(&token).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(verifier.verify(&token).await, Err(AuthError::BadSignature));
+}
+
+#[tokio::test]
 async fn a_withdrawn_key_is_refused_and_a_new_one_fetched_when_named() {
     let dir = tempfile::tempdir().unwrap();
     let jwks = dir.path().join("jwks.json");

@@ -7,8 +7,9 @@
 //! until it expires, for at most [`VERIFIED_FOR`]: a buyer's token serves
 //! an hour of calls, and its Ed25519 signature cost each call more CPU
 //! than the rest of the check. The key a remembered token names is still
-//! looked up every time, so a key the issuer withdraws refuses its tokens
-//! at once.
+//! looked up every time and must be the very key it was verified with, so
+//! a key the issuer withdraws or replaces (even under the same id)
+//! refuses its tokens as soon as the key set is fetched again.
 
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
@@ -35,6 +36,9 @@ pub const VERIFIED_FOR: Duration = Duration::from_secs(300);
 #[derive(Clone)]
 struct Verified {
     actor: Actor,
+    /// The key its signature was checked with, held so that its address
+    /// stays its own.
+    key: std::sync::Arc<jsonwebtoken::DecodingKey>,
     /// Its `exp` (Unix seconds).
     expires: u64,
     at: Instant,
@@ -100,10 +104,14 @@ impl TokenVerifier {
     }
 
     /// The actor of a token verified before, if it still holds.
-    fn remembered(&self, digest: &[u8; 32]) -> Option<Result<Actor, AuthError>> {
+    fn remembered(
+        &self,
+        digest: &[u8; 32],
+        key: &std::sync::Arc<jsonwebtoken::DecodingKey>,
+    ) -> Option<Result<Actor, AuthError>> {
         let mut verified = self.verified();
         let entry = verified.get(digest)?.clone();
-        if entry.at.elapsed() > VERIFIED_FOR {
+        if entry.at.elapsed() > VERIFIED_FOR || !std::sync::Arc::ptr_eq(&entry.key, key) {
             verified.pop(digest);
             return None;
         }
@@ -133,7 +141,7 @@ impl TokenVerifier {
             return Err(AuthError::AlgorithmMismatch);
         }
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        if let Some(known) = self.remembered(&digest) {
+        if let Some(known) = self.remembered(&digest, &key.key) {
             return known;
         }
         self.signatures.fetch_add(1, Ordering::Relaxed);
@@ -173,6 +181,7 @@ impl TokenVerifier {
                 digest,
                 Verified {
                     actor: actor.clone(),
+                    key: key.key.clone(),
                     expires,
                     at: Instant::now(),
                 },

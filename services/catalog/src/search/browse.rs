@@ -32,6 +32,9 @@ use super::index::{SortOrder, fast};
 /// Vendor masks a segment keeps: one per recent (vendors, legal form,
 /// scale) asked.
 const VENDOR_MASKS: usize = 4;
+/// Regency masks a segment keeps, the least recently used going first:
+/// every regency of a province, while anyone may ask for any code.
+const REGENCY_MASKS: usize = 64;
 
 /// Bits by place.
 #[derive(Debug, Clone)]
@@ -104,6 +107,26 @@ impl Bits {
             as usize
     }
 
+    /// The last bit set in `from..to`.
+    fn prev(&self, from: usize, to: usize) -> Option<usize> {
+        if from >= to {
+            return None;
+        }
+        let mut word = (to - 1) / 64;
+        let mut bits = self.words[word] & through_bit((to - 1) % 64);
+        loop {
+            if bits != 0 {
+                let at = word * 64 + 63 - bits.leading_zeros() as usize;
+                return (at >= from).then_some(at);
+            }
+            if word * 64 <= from {
+                return None;
+            }
+            word -= 1;
+            bits = self.words[word];
+        }
+    }
+
     /// The first bit set in `from..to`.
     fn next(&self, from: usize, to: usize) -> Option<usize> {
         if from >= to {
@@ -155,8 +178,10 @@ struct Masks {
     /// With the count of deleted documents they were computed at: deletes
     /// only add up, so an equal count means the same documents.
     alive: Option<(u32, Arc<Bits>)>,
-    /// By regency number.
-    regencies: HashMap<u64, Arc<Bits>>,
+    /// By regency number; a regency no product delivers to is not kept.
+    regencies: Option<lru::LruCache<u64, Arc<Bits>>>,
+    /// No place: what every such regency gets.
+    none: Option<Arc<Bits>>,
     /// The most recent first.
     vendors: VecDeque<VendorMask>,
 }
@@ -331,20 +356,31 @@ impl BrowseOrder {
         field: Field,
         regency: u64,
     ) -> tantivy::Result<Arc<Bits>> {
-        if let Some(bits) = self.masks().regencies.get(&regency) {
+        if let Some(bits) = self
+            .masks()
+            .regencies
+            .as_mut()
+            .and_then(|kept| kept.get(&regency))
+        {
             return Ok(bits.clone());
         }
         let mut by_doc = Bits::zeros(reader.max_doc() as usize);
         let term = Term::from_field_u64(field, regency);
-        if let Some(mut postings) = reader
+        let Some(mut postings) = reader
             .inverted_index(field)?
             .read_postings(&term, IndexRecordOption::Basic)?
-        {
-            let mut doc = postings.doc();
-            while doc != TERMINATED {
-                by_doc.set(doc as usize);
-                doc = postings.advance();
-            }
+        else {
+            let len = self.len();
+            return Ok(self
+                .masks()
+                .none
+                .get_or_insert_with(|| Arc::new(Bits::zeros(len)))
+                .clone());
+        };
+        let mut doc = postings.doc();
+        while doc != TERMINATED {
+            by_doc.set(doc as usize);
+            doc = postings.advance();
         }
         let mut bits = Bits::zeros(self.len());
         for (at, doc) in self.doc_at.iter().enumerate() {
@@ -353,7 +389,15 @@ impl BrowseOrder {
             }
         }
         let bits = Arc::new(bits);
-        self.masks().regencies.insert(regency, bits.clone());
+        self.masks()
+            .regencies
+            .get_or_insert_with(|| {
+                lru::LruCache::new(
+                    std::num::NonZeroUsize::new(REGENCY_MASKS)
+                        .unwrap_or(std::num::NonZeroUsize::MIN),
+                )
+            })
+            .put(regency, bits.clone());
         Ok(bits)
     }
 
@@ -454,7 +498,8 @@ impl BrowseOrder {
                 }
             }
             // Prices from the highest, each price's places (in id order)
-            // from the lowest id.
+            // from the lowest id; prices without a place shown are
+            // passed over whole.
             SortOrder::PriceDescending => {
                 let mut high = match after {
                     Some(after) => first_where(priced.start, priced.end, |at| {
@@ -462,11 +507,11 @@ impl BrowseOrder {
                     }),
                     None => priced.end,
                 };
-                'prices: while high > priced.start {
-                    let price = self.price_at[high - 1];
-                    let low = first_where(priced.start, high, |at| self.price_at[at] >= price);
+                'prices: while let Some(top) = shown.prev(priced.start, high) {
+                    let price = self.price_at[top];
+                    let low = first_where(priced.start, top, |at| self.price_at[at] >= price);
                     let mut at = low;
-                    while let Some(next) = shown.next(at, high) {
+                    while let Some(next) = shown.next(at, top + 1) {
                         if past_cursor(next) && !take(next) {
                             break 'prices;
                         }
@@ -596,6 +641,7 @@ mod tests {
                         .collect();
                     assert_eq!(bits.count(from, to), expected.len(), "{len} {from}..{to}");
                     assert_eq!(bits.next(from, to), expected.first().copied());
+                    assert_eq!(bits.prev(from, to), expected.last().copied());
                 }
             }
             let ones = Bits::ones(len);

@@ -44,9 +44,14 @@ const FEED_WRITER_BYTES: usize = 15_000_000;
 /// Memory per thread for the writer that builds the index at start: at
 /// 1.5 million products, a few segments per thread.
 const BUILD_WRITER_BYTES_PER_THREAD: usize = 64_000_000;
+/// The build writer's memory in all, whatever the threads: the chart
+/// gives a replica 512 MiB.
+const BUILD_WRITER_BYTES: usize = 128_000_000;
 /// Segments a build may leave unmerged: merging them into one took 4 s
-/// of a 1.5 million product build and saved searches little.
-const BUILD_SEGMENTS_KEPT: usize = 8;
+/// of a 1.5 million product build and saved searches little. Fewer than
+/// the 8 of one size the feed writer's merge policy would merge at its
+/// first commit.
+const BUILD_SEGMENTS_KEPT: usize = 7;
 
 /// The fast fields' names.
 pub(super) mod fast {
@@ -199,8 +204,10 @@ impl SearchIndex {
             .tokenizers()
             .register(analyzer::NAME, analyzer::weighted(analyzer.clone()));
         let threads = threads.max(1);
-        let writer: IndexWriter =
-            index.writer_with_num_threads(threads, threads * BUILD_WRITER_BYTES_PER_THREAD)?;
+        let writer: IndexWriter = index.writer_with_num_threads(
+            threads,
+            (threads * BUILD_WRITER_BYTES_PER_THREAD).min(BUILD_WRITER_BYTES),
+        )?;
         // The build merges at its end if it must; a merge started on the way
         // would take segments from under that one.
         writer.set_merge_policy(Box::new(tantivy::merge_policy::NoMergePolicy));
