@@ -16,17 +16,14 @@
 //! It answers exactly what the walk answers (the tests compare the two on
 //! random catalogs, pages and cursors).
 
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex, RwLock};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 
-use tantivy::index::SegmentId;
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{
-    DocId, DocSet, Searcher, SearcherGeneration, SegmentReader, TERMINATED, Term, Warmer,
-};
+use tantivy::{DocId, DocSet, Searcher, SegmentReader, TERMINATED, Term, Warmer};
 
 use super::attributes::Attributes;
-use super::collect::{self, Filters, Found, IdOrder, IdOrders, Rank, UNKNOWN};
+use super::collect::{self, Filters, Found, IdOrder, IdOrders, PerSegment, Rank, UNKNOWN};
 use super::index::{SortOrder, fast};
 
 /// Vendor masks a segment keeps: one per recent (vendors, legal form,
@@ -555,38 +552,28 @@ fn add_facet(facets: &mut Vec<usize>, category: u64, count: usize) {
     facets[slot] += count;
 }
 
-/// The browsing order of every segment searches can see, kept current by
-/// tantivy as a warmer beside the id orders it is made from.
+/// The browsing order of every segment searches can see, made from the
+/// id orders.
 pub(super) struct BrowseOrders {
     id_orders: Arc<IdOrders>,
-    segments: RwLock<HashMap<SegmentId, Arc<BrowseOrder>>>,
+    orders: Arc<PerSegment<BrowseOrder>>,
 }
 
 impl BrowseOrders {
     pub fn new(id_orders: Arc<IdOrders>) -> Self {
+        let ids = id_orders.clone();
         Self {
             id_orders,
-            segments: RwLock::default(),
+            orders: Arc::new(PerSegment::new(move |reader: &SegmentReader| {
+                let id_order = ids.of(reader)?;
+                BrowseOrder::of(reader, &id_order)
+            })),
         }
     }
 
-    fn of(&self, reader: &SegmentReader) -> tantivy::Result<Arc<BrowseOrder>> {
-        let id = reader.segment_id();
-        if let Some(order) = self
-            .segments
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&id)
-        {
-            return Ok(order.clone());
-        }
-        let id_order = self.id_orders.of(reader)?;
-        let order = Arc::new(BrowseOrder::of(reader, &id_order)?);
-        self.segments
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, order.clone());
-        Ok(order)
+    /// What keeps the orders current: the reader's warmer.
+    pub fn warmer(&self) -> Arc<dyn Warmer> {
+        self.orders.clone()
     }
 
     /// Browses every segment of the searcher.
@@ -595,28 +582,11 @@ impl BrowseOrders {
         for reader in searcher.segment_readers() {
             let id_order = self.id_orders.of(reader)?;
             let after = collect::cursor_in_segment(browse.sort, browse.after, &id_order, reader)?;
-            let mut found = self.of(reader)?.browse(reader, browse, after)?;
+            let mut found = self.orders.of(reader)?.browse(reader, browse, after)?;
             collect::give_real_ids(reader, &mut found.best)?;
             segments.push(found);
         }
         Ok(collect::merge(browse.sort, browse.keep, segments))
-    }
-}
-
-impl Warmer for BrowseOrders {
-    fn warm(&self, searcher: &Searcher) -> tantivy::Result<()> {
-        for reader in searcher.segment_readers() {
-            self.of(reader)?;
-        }
-        Ok(())
-    }
-
-    fn garbage_collect(&self, live: &[&SearcherGeneration]) {
-        let live: HashSet<&SegmentId> = live.iter().flat_map(|g| g.segments().keys()).collect();
-        self.segments
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|id, _| live.contains(id));
     }
 }
 

@@ -97,35 +97,57 @@ impl IdOrder {
     }
 }
 
-/// The id order of every segment searches can see, kept current by
-/// tantivy as a warmer: computed when a segment appears (after a commit or
-/// a merge), dropped when no searcher holds it.
-#[derive(Default)]
-pub(super) struct IdOrders {
-    segments: RwLock<HashMap<SegmentId, Arc<IdOrder>>>,
+/// What is computed once per segment (its id order, its browsing order)
+/// for every segment searches can see, kept current by tantivy as a
+/// warmer: computed when a segment appears (after a commit or a merge),
+/// dropped when no searcher holds it.
+pub(super) struct PerSegment<T> {
+    make: Box<Make<T>>,
+    segments: RwLock<HashMap<SegmentId, Arc<T>>>,
 }
 
-impl IdOrders {
-    pub fn of(&self, reader: &SegmentReader) -> tantivy::Result<Arc<IdOrder>> {
+/// How a segment's value is computed.
+type Make<T> = dyn Fn(&SegmentReader) -> tantivy::Result<T> + Send + Sync;
+
+/// Each segment's id order.
+pub(super) type IdOrders = PerSegment<IdOrder>;
+
+impl<T> PerSegment<T> {
+    pub fn new(
+        make: impl Fn(&SegmentReader) -> tantivy::Result<T> + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            make: Box::new(make),
+            segments: RwLock::default(),
+        }
+    }
+
+    pub fn of(&self, reader: &SegmentReader) -> tantivy::Result<Arc<T>> {
         let id = reader.segment_id();
-        if let Some(order) = self
+        if let Some(made) = self
             .segments
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(&id)
         {
-            return Ok(order.clone());
+            return Ok(made.clone());
         }
-        let order = Arc::new(IdOrder::of(reader)?);
+        let made = Arc::new((self.make)(reader)?);
         self.segments
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(id, order.clone());
-        Ok(order)
+            .insert(id, made.clone());
+        Ok(made)
     }
 }
 
-impl Warmer for IdOrders {
+impl IdOrders {
+    pub fn id_orders() -> Self {
+        Self::new(IdOrder::of)
+    }
+}
+
+impl<T: Send + Sync + 'static> Warmer for PerSegment<T> {
     fn warm(&self, searcher: &Searcher) -> tantivy::Result<()> {
         for reader in searcher.segment_readers() {
             self.of(reader)?;

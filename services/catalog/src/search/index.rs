@@ -211,9 +211,9 @@ impl SearchIndex {
         // The build merges at its end if it must; a merge started on the way
         // would take segments from under that one.
         writer.set_merge_policy(Box::new(tantivy::merge_policy::NoMergePolicy));
-        let id_orders = Arc::new(IdOrders::default());
+        let id_orders = Arc::new(IdOrders::id_orders());
         let browse_orders = Arc::new(BrowseOrders::new(id_orders.clone()));
-        let warmers: [Arc<dyn tantivy::Warmer>; 2] = [id_orders.clone(), browse_orders.clone()];
+        let warmers: [Arc<dyn tantivy::Warmer>; 2] = [id_orders.clone(), browse_orders.warmer()];
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
