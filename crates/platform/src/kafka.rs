@@ -1,14 +1,14 @@
 //! Kafka clients configured the way every Blangkon service needs them, the
 //! topic names, and topic creation.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::{ClientContext, DefaultClientContext};
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{Consumer, ConsumerContext, StreamConsumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::producer::FutureProducer;
 use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaErrorCode;
@@ -177,18 +177,33 @@ pub type GroupConsumer = StreamConsumer<PartitionLags>;
 /// the partition's start), from librdkafka's statistics, which it gathers
 /// from the fetches it makes anyway (no extra broker round trips).
 /// Partitions another member of the group holds are not here: that member
-/// reports them. Clones share the figures, so a consumer that replaces its
-/// client keeps reporting into the same place.
+/// reports them. Which partitions a member holds comes from its rebalances
+/// (the statistics' `desired` flag outlived a revoke: a replica kept
+/// reporting all six partitions after the group gave three to a second
+/// one). Clones share the figures, so a consumer that replaces its client
+/// keeps reporting into the same place.
 #[derive(Debug, Clone, Default)]
-pub struct PartitionLags(Arc<Mutex<BTreeMap<(String, i32), i64>>>);
+pub struct PartitionLags(Arc<Mutex<Holding>>);
+
+#[derive(Debug, Default)]
+struct Holding {
+    /// `(topic, partition)` the group assigned to this member.
+    assigned: BTreeSet<(String, i32)>,
+    /// Records behind on each partition, as of the last statistics.
+    lags: BTreeMap<(String, i32), i64>,
+}
 
 impl PartitionLags {
-    /// `(topic, partition)` to records behind, as of the last statistics.
+    /// `(topic, partition)` to records behind, for the partitions this
+    /// member holds now, as of the last statistics.
     pub fn current(&self) -> BTreeMap<(String, i32), i64> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        let holding = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        holding
+            .lags
+            .iter()
+            .filter(|(partition, _)| holding.assigned.contains(*partition))
+            .map(|(partition, lag)| (partition.clone(), *lag))
+            .collect()
     }
 
     /// Takes the lags out of one statistics report.
@@ -201,7 +216,30 @@ impl PartitionLags {
                 }
             }
         }
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = lags;
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).lags = lags;
+    }
+
+    /// Follows a rebalance: an eager one revokes everything held and then
+    /// assigns the new share; a cooperative one names only what moves.
+    fn rebalanced(&self, rebalance: &Rebalance<'_>) {
+        let mut holding = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match rebalance {
+            Rebalance::Assign(partitions) => {
+                for p in partitions.elements() {
+                    holding
+                        .assigned
+                        .insert((p.topic().to_string(), p.partition()));
+                }
+            }
+            Rebalance::Revoke(partitions) => {
+                for p in partitions.elements() {
+                    holding
+                        .assigned
+                        .remove(&(p.topic().to_string(), p.partition()));
+                }
+            }
+            Rebalance::Error(_) => {}
+        }
     }
 }
 
@@ -227,7 +265,11 @@ impl ClientContext for PartitionLags {
     }
 }
 
-impl ConsumerContext for PartitionLags {}
+impl ConsumerContext for PartitionLags {
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        self.rebalanced(rebalance);
+    }
+}
 
 /// A consumer-group member that commits only offsets the application has
 /// stored, i.e. after its work is durable; it reports its lag into `lags`.
@@ -726,6 +768,30 @@ mod tests {
         assert_eq!(lag_of(0, &held(-1001, -1001, 40, 100)), Some(60));
         // Caught up.
         assert_eq!(lag_of(3, &held(100, 100, 0, 100)), Some(0));
+    }
+
+    #[test]
+    fn only_the_partitions_a_rebalance_left_this_member_are_reported() {
+        let lags = PartitionLags::default();
+        let topic = "blangkon.vendor.events.v1";
+        let list = |partitions: &[i32]| {
+            let mut list = TopicPartitionList::new();
+            for p in partitions {
+                list.add_partition(topic, *p);
+            }
+            list
+        };
+        let everything = list(&[0, 1, 2, 3, 4, 5]);
+        lags.rebalanced(&Rebalance::Assign(&everything));
+        // The statistics go on listing every partition as desired.
+        lags.0.lock().unwrap().lags = (0..6).map(|p| ((topic.to_string(), p), 0)).collect();
+        assert_eq!(lags.current().len(), 6);
+        // A second member joins: everything is revoked, half comes back.
+        lags.rebalanced(&Rebalance::Revoke(&everything));
+        assert!(lags.current().is_empty());
+        lags.rebalanced(&Rebalance::Assign(&list(&[0, 1, 2])));
+        let held: Vec<i32> = lags.current().into_keys().map(|(_, p)| p).collect();
+        assert_eq!(held, vec![0, 1, 2]);
     }
 
     #[test]
