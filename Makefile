@@ -60,14 +60,16 @@ image-%:
 	  --tag $(REGISTRY)/blangkon-$*:$(VERSION) $(IMAGE_BUILD_FLAGS) .
 
 ## bench-catalog: load 500,000 products into PostgreSQL and measure search
-## over gRPC (p50/p99, throughput at several concurrency levels)
+## over gRPC (p50/p99, throughput at several concurrency levels), then with
+## a second replica beside the first (the test broker carries their group)
 bench-catalog:
-	$(CARGO) run --release -p blangkon -- bench catalog $(BENCH_ARGS)
+	$(CARGO) run --release -p blangkon -- bench catalog --kafka "$$(deploy/local/tansu.sh start)" $(BENCH_ARGS)
 
 ## bench-order: many buyers placing orders on PostgreSQL, against the raw
-## single-row insert transaction rate of the same server
+## single-row insert transaction rate of the same server, then on two
+## order replicas (the test broker carries their group)
 bench-order:
-	$(CARGO) run --release -p blangkon -- bench order $(BENCH_ARGS)
+	$(CARGO) run --release -p blangkon -- bench order --kafka "$$(deploy/local/tansu.sh start)" $(BENCH_ARGS)
 
 ## bench-reporting: a year of generated events through the reporting
 ## projection on PostgreSQL (events/s) beside a raw produce and consume of

@@ -13,18 +13,17 @@ use blangkon_catalog::store::{product, vendor};
 use blangkon_platform::auth::bearer;
 use blangkon_platform::db;
 use blangkon_platform::settings::DatabaseSettings;
-use blangkon_platform::suite::Suite;
+use blangkon_platform::suite::{Running, Suite};
 use blangkon_proto::catalog as pb;
 use blangkon_proto::catalog::catalog_service_client::CatalogServiceClient;
 use clap::Args;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rdkafka::mocking::MockCluster;
 use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait};
 
 use super::catalog_data::{VENDORS, product_row, regency_codes, vendor_row};
-use super::order::{buyer_token, issuer};
-use super::{Figure, ms, percentile};
+use super::order::{buyer_token, with};
+use super::{Broker, Figure, ms, percentile};
 use crate::vocabulary::Vocabulary;
 
 #[derive(Args)]
@@ -48,6 +47,11 @@ pub struct CatalogBench {
     /// Concurrency levels (parallel gRPC callers).
     #[arg(long, value_delimiter = ',', default_value = "1,4,16")]
     pub(super) concurrency: Vec<usize>,
+    /// Kafka bootstrap servers (the test broker: deploy/local/tansu.sh
+    /// start, which `make bench-catalog` runs); without it, librdkafka's
+    /// embedded mock cluster.
+    #[arg(long)]
+    pub(super) kafka: Option<String>,
 }
 
 /// Makes the PostgreSQL database `database_url` names if it is not there.
@@ -289,12 +293,10 @@ pub async fn run(bench: CatalogBench) -> anyhow::Result<Vec<Figure>> {
         },
     )
     .ok();
-    let kafka = MockCluster::new(1).context("starting the embedded broker")?;
-    crate::dev::create_embedded_topics(&kafka)?;
+    let broker = Broker::new(bench.kafka.as_deref())?;
+    let mut suite = broker.suite().await?;
     let rss_before = resident();
     let started = Instant::now();
-    let mut suite = Suite::new(kafka.bootstrap_servers(), issuer()?);
-    suite.kafka.create_topics = false;
     suite.max_connections = database.max_connections;
     let catalog = suite
         .start::<CatalogService>(suite.settings(database.url, 0))
@@ -343,14 +345,17 @@ pub async fn run(bench: CatalogBench) -> anyhow::Result<Vec<Figure>> {
         "max ms",
         "p50 / empty"
     );
+    // Each call's rate at the last concurrency, for the two replicas.
+    let mut alone = Vec::new();
     for &workers in &bench.concurrency {
+        alone.clear();
         let mut empty_p50 = None;
         let mut empty: Vec<Duration> = Vec::new();
         for call in [Call::Empty, Call::Search, Call::Browse] {
             let calls = Calls {
                 call,
                 workers,
-                endpoint: endpoint.clone(),
+                endpoints: vec![endpoint.clone()],
                 token: token.clone(),
                 queries: match call {
                     Call::Browse => browses.clone(),
@@ -363,6 +368,7 @@ pub async fn run(bench: CatalogBench) -> anyhow::Result<Vec<Figure>> {
             let mut latencies = calls.run(bench.seconds).await?;
             let elapsed = started.elapsed().as_secs_f64();
             latencies.sort();
+            alone.push((call, latencies.len() as f64 / elapsed));
             let p50 = percentile(&latencies, 50.0);
             let ratio = match empty_p50 {
                 Some(empty) if empty > Duration::ZERO => {
@@ -438,9 +444,168 @@ pub async fn run(bench: CatalogBench) -> anyhow::Result<Vec<Figure>> {
             );
         }
     }
-    catalog.stop(Duration::from_secs(15)).await?;
-    drop(kafka);
+    if let Some(&workers) = bench.concurrency.last() {
+        let replicas = Replicas {
+            first: &catalog,
+            database_url: &bench.database_url,
+            products: bench.products,
+            workers,
+            seconds: bench.seconds,
+            token: &token,
+            queries: &queries,
+            browses: &browses,
+            alone: &alone,
+        };
+        let two = replicas.measure(&suite).await;
+        catalog.stop(Duration::from_secs(15)).await?;
+        figures.extend(two?);
+    } else {
+        catalog.stop(Duration::from_secs(15)).await?;
+    }
+    drop(broker);
     Ok(figures)
+}
+
+/// A second catalog replica beside the first, on the same database and
+/// broker, building its index of its own: its answers the same as the
+/// first's, the callers' rate over the two beside one replica's, and the
+/// vendor projection's partitions spread over the two.
+struct Replicas<'a> {
+    first: &'a Running<CatalogService>,
+    database_url: &'a str,
+    products: u64,
+    workers: usize,
+    seconds: u64,
+    token: &'a str,
+    queries: &'a Arc<Vec<pb::SearchProductsRequest>>,
+    browses: &'a Arc<Vec<pb::SearchProductsRequest>>,
+    /// Each call's rate on the first replica alone, `workers` callers.
+    alone: &'a [(Call, f64)],
+}
+
+/// Browses compared between the two replicas, beside every query.
+const COMPARED_BROWSES: usize = 200;
+
+impl Replicas<'_> {
+    async fn measure(&self, suite: &Suite) -> anyhow::Result<Vec<Figure>> {
+        let settings = suite.settings::<CatalogService>(self.database_url.to_string(), 0);
+        let started = Instant::now();
+        let second = suite.start::<CatalogService>(settings).await?;
+        let build = started.elapsed();
+        println!(
+            "second catalog replica started, its own index built in {:.1} s",
+            build.as_secs_f64()
+        );
+        let measured = self.beside(&second).await;
+        // Stopped whatever the measurement found.
+        if let Err(e) = second.stop(Duration::from_secs(15)).await {
+            eprintln!("{e}");
+        }
+        measured
+    }
+
+    /// What the two replicas answer and serve together.
+    async fn beside(&self, second: &Running<CatalogService>) -> anyhow::Result<Vec<Figure>> {
+        let endpoints = vec![self.first.endpoint(), second.endpoint()];
+        let compared = self.same_answers(&endpoints).await?;
+        println!("the two catalog replicas answered {compared} searches and browses alike");
+        // The two are one consumer group of the vendor projection.
+        for line in super::partitions::balanced(
+            &[
+                ("first", self.first.metrics_address()),
+                ("second", second.metrics_address()),
+            ],
+            blangkon_platform::kafka::topics::VENDOR_EVENTS_SPEC.partitions,
+            Duration::from_secs(30),
+        )
+        .await?
+        {
+            println!("two catalog replicas' partitions: {line}");
+        }
+        let mut figures = Vec::new();
+        for call in [Call::Search, Call::Browse] {
+            let calls = Calls {
+                call,
+                workers: self.workers,
+                endpoints: endpoints.clone(),
+                token: self.token.to_string(),
+                queries: match call {
+                    Call::Browse => self.browses.clone(),
+                    _ => self.queries.clone(),
+                },
+            };
+            calls.run(2).await?;
+            let started = Instant::now();
+            let both =
+                calls.run(self.seconds).await?.len() as f64 / started.elapsed().as_secs_f64();
+            let alone = self
+                .alone
+                .iter()
+                .find(|(c, _)| *c == call)
+                .map_or(0.0, |(_, rate)| *rate);
+            println!(
+                "two catalog replicas, {} callers, {}: {both:.0}/s, one replica {alone:.0}/s: {:.2}",
+                self.workers,
+                call.name(),
+                both / alone
+            );
+            figures.push(
+                Figure::new(
+                    format!(
+                        "{}, two catalog replicas, {} products, {} callers",
+                        call.name(),
+                        self.products,
+                        self.workers
+                    ),
+                    both,
+                    "calls/s",
+                )
+                .beside(format!("one replica, {} callers", self.workers), alone),
+            );
+        }
+        Ok(figures)
+    }
+
+    /// Every query and the first browses, asked of each replica: the same
+    /// products in the same order, the same totals and facets. Answers how
+    /// many were compared.
+    async fn same_answers(&self, endpoints: &[String]) -> anyhow::Result<usize> {
+        let mut clients = Vec::new();
+        for endpoint in endpoints {
+            clients.push(CatalogServiceClient::connect(endpoint.clone()).await?);
+        }
+        let asked = self
+            .queries
+            .iter()
+            .chain(self.browses.iter().take(COMPARED_BROWSES));
+        let mut compared = 0;
+        for request in asked {
+            let mut answers = Vec::new();
+            for client in &mut clients {
+                let answer = client
+                    .search_products(with(self.token, request.clone())?)
+                    .await?
+                    .into_inner();
+                let ids: Vec<String> = answer
+                    .hits
+                    .iter()
+                    .map(|hit| {
+                        hit.product
+                            .as_ref()
+                            .map(|p| p.id.clone())
+                            .unwrap_or_default()
+                    })
+                    .collect();
+                answers.push((ids, answer.total_matches, answer.facets));
+            }
+            anyhow::ensure!(
+                answers.windows(2).all(|pair| pair[0] == pair[1]),
+                "the two catalog replicas answered {request:?} differently"
+            );
+            compared += 1;
+        }
+        Ok(compared)
+    }
 }
 
 /// What the measured callers call.
@@ -463,11 +628,12 @@ impl Call {
     }
 }
 
-/// `workers` callers, one connection each, making `call` in a loop.
+/// `workers` callers, one connection each, making `call` in a loop; the
+/// callers take turns over the replicas at `endpoints`.
 struct Calls {
     call: Call,
     workers: usize,
-    endpoint: String,
+    endpoints: Vec<String>,
     token: String,
     queries: Arc<Vec<pb::SearchProductsRequest>>,
 }
@@ -479,7 +645,8 @@ impl Calls {
         let mut tasks = Vec::new();
         for w in 0..self.workers {
             let (call, queries) = (self.call, self.queries.clone());
-            let (endpoint, token) = (self.endpoint.clone(), self.token.clone());
+            let endpoint = self.endpoints[w % self.endpoints.len()].clone();
+            let token = self.token.clone();
             tasks.push(tokio::spawn(async move {
                 let channel = tonic::transport::Endpoint::from_shared(endpoint)?
                     .connect()

@@ -13,6 +13,7 @@ mod lag;
 mod memory;
 mod order;
 mod overload;
+mod partitions;
 mod reporting;
 mod reporting_data;
 mod suite;
@@ -201,6 +202,26 @@ impl Broker {
     /// A real broker, which makes topics on request (not on first use).
     pub(super) fn is_real(&self) -> bool {
         self.mock.is_none()
+    }
+
+    /// A suite of services on this broker. On a real broker its topics
+    /// and consumer groups are this run's own, the topics made now, so
+    /// that earlier runs' records and members stay out and every consumer
+    /// finds its topics; the mock cluster holds the suite's topics already.
+    pub(super) async fn suite(&self) -> anyhow::Result<blangkon_platform::suite::Suite> {
+        use blangkon_platform::kafka::{ensure_topics, topics};
+        let mut suite =
+            blangkon_platform::suite::Suite::new(self.bootstrap.clone(), order::issuer()?);
+        if self.is_real() {
+            let run = uuid::Uuid::new_v4().simple();
+            suite.kafka.topic_prefix = format!("bench-{run}.");
+            // Groups of this run's own too: a member an earlier run left
+            // behind must not share this run's partitions.
+            suite.kafka.consumer_group_prefix = format!("bench-{run}");
+            ensure_topics(&suite.kafka, topics::ALL).await?;
+        }
+        suite.kafka.create_topics = false;
+        Ok(suite)
     }
 
     /// What the tables name it.

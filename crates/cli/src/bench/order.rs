@@ -26,10 +26,9 @@ use blangkon_proto::vendor as ven;
 use blangkon_proto::vendor::vendor_service_client::VendorServiceClient;
 use blangkon_vendor::VendorService;
 use clap::Args;
-use rdkafka::mocking::MockCluster;
 use sea_orm::{ConnectionTrait, TransactionTrait};
 
-use super::{Figure, fresh_database, ms, percentile};
+use super::{Broker, Figure, fresh_database, ms, percentile};
 
 #[derive(Args)]
 pub struct OrderBench {
@@ -49,6 +48,11 @@ pub struct OrderBench {
     /// The services' outbox relay linger (kafka.relay_linger_ms).
     #[arg(long, default_value_t = KafkaSettings::default().relay_linger_ms)]
     pub(super) relay_linger_ms: u64,
+    /// Kafka bootstrap servers (the test broker: deploy/local/tansu.sh
+    /// start, which `make bench-order` runs); without it, librdkafka's
+    /// embedded mock cluster.
+    #[arg(long)]
+    pub(super) kafka: Option<String>,
 }
 
 /// The benchmarks' issuer: one per run, served on loopback.
@@ -137,10 +141,8 @@ where
 }
 
 pub async fn run(bench: OrderBench) -> anyhow::Result<Vec<Figure>> {
-    let kafka = MockCluster::new(1).context("starting the embedded broker")?;
-    crate::dev::create_embedded_topics(&kafka)?;
-    let mut suite = Suite::new(kafka.bootstrap_servers(), issuer()?);
-    suite.kafka.create_topics = false;
+    let broker = Broker::new(bench.kafka.as_deref())?;
+    let mut suite = broker.suite().await?;
     suite.kafka.relay_linger_ms = bench.relay_linger_ms;
     suite.max_connections = 20;
     let server = bench.server.as_str();
@@ -238,16 +240,18 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<Vec<Figure>> {
             );
         }
     }
-    if let Some((workers, alone)) = one_replica {
+    if let Some(one_replica) = one_replica {
         figures.push(
             two_replicas(
-                &suite,
+                &FirstReplica {
+                    suite: &suite,
+                    metrics: order.metrics_address(),
+                    database: &order_database,
+                },
                 &at,
-                &order_database,
-                workers,
+                one_replica,
                 bench.seconds,
                 &products,
-                alone,
             )
             .await?,
         );
@@ -284,23 +288,27 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<Vec<Figure>> {
             eprintln!("{e}");
         }
     }
-    drop(kafka);
+    drop(broker);
     Ok(figures)
 }
 
 /// Placing with a second order service replica beside the first, on the
 /// same database and broker, buyers taking turns over the two: orders/s
 /// beside `alone` (one replica, as many buyers), after checking that the
-/// database holds exactly one order per placing answered.
+/// database holds exactly one order per placing answered and that the two
+/// share the vendor projection's partitions.
 async fn two_replicas(
-    suite: &Suite,
+    first: &FirstReplica<'_>,
     at: &Endpoints,
-    order_database: &Secret,
-    workers: usize,
+    (workers, alone): (usize, f64),
     seconds: u64,
     products: &Arc<Vec<String>>,
-    alone: f64,
 ) -> anyhow::Result<Figure> {
+    let FirstReplica {
+        suite,
+        metrics: first_metrics,
+        database: order_database,
+    } = *first;
     let mut settings = suite.settings::<OrderService>(order_database.clone(), 0);
     settings.service.vendor_endpoint = at.vendor.clone();
     settings.service.catalog_endpoint = at.catalog.clone();
@@ -314,11 +322,31 @@ async fn two_replicas(
         products,
     )
     .await;
+    // The two are one consumer group of the vendor projection: each must
+    // hold its share of the partitions, and none twice.
+    let shares = if measured.is_ok() {
+        Some(
+            super::partitions::balanced(
+                &[
+                    ("first", first_metrics),
+                    ("second", second.metrics_address()),
+                ],
+                blangkon_platform::kafka::topics::VENDOR_EVENTS_SPEC.partitions,
+                Duration::from_secs(30),
+            )
+            .await,
+        )
+    } else {
+        None
+    };
     // Stopped whatever the measurement found.
     if let Err(e) = second.stop(Duration::from_secs(15)).await {
         eprintln!("{e}");
     }
     let both = measured?;
+    for line in shares.transpose()?.unwrap_or_default() {
+        println!("two order replicas' partitions: {line}");
+    }
     println!(
         "two order replicas, {workers} buyers: {both:.0} orders/s, one replica {alone:.0}/s: {:.2}",
         both / alone
@@ -329,6 +357,15 @@ async fn two_replicas(
         "orders/s",
     )
     .beside(format!("one replica, {workers} buyers"), alone))
+}
+
+/// The order replica the benchmark started with, and where it runs.
+#[derive(Clone, Copy)]
+struct FirstReplica<'a> {
+    suite: &'a Suite,
+    /// Where it serves its metrics.
+    metrics: Option<std::net::SocketAddr>,
+    database: &'a Secret,
 }
 
 /// Orders/s placed by `workers` buyers taking turns over the first order

@@ -16,8 +16,10 @@ use std::time::{Duration, Instant};
 use blangkon_platform::inbox::{self, ReceivedEvent};
 use blangkon_platform::kafka::topics;
 use blangkon_platform::outbox::RelayWaker;
+use blangkon_platform::settings::KafkaSettings;
 use blangkon_proto::reporting as pb;
-use blangkon_proto::reporting::reporting_service_server::ReportingService;
+use blangkon_proto::reporting::reporting_service_server::ReportingService as _;
+use blangkon_reporting::ReportingService;
 use blangkon_reporting::api::ReportingApi;
 use blangkon_reporting::domain::red_flags::Thresholds;
 use blangkon_reporting::projection::{CONSUMER, Projection};
@@ -201,9 +203,13 @@ async fn project_and_rebuild(
              lost"
         );
     }
+    for line in &two_replicas.partitions {
+        say!("two reporting replicas' partitions: {line}");
+    }
     say!(
-        "two replicas side by side (a partition each of every topic): {:.0} events/s, {:.2} times \
-         one replica's; the same public figures as one replica",
+        "two reporting services side by side, one consumer group: {:.0} events/s from the first \
+         record produced to the last applied, {:.2} times one replica's; the same public \
+         figures as one replica",
         two_replicas.rate,
         two_replicas.rate / per_second
     );
@@ -235,61 +241,139 @@ async fn project_and_rebuild(
 struct TwoReplicas {
     rate: f64,
     figures: PublicFigures,
+    /// Who held which partitions, a line per topic.
+    partitions: Vec<String>,
 }
 
-/// The events applied by two replicas side by side, as two processes of
-/// one consumer group would apply them: each aggregate's events on one
-/// replica, in order (a topic's partition is chosen by its key), the two
-/// streams interleaving freely, each replica a batch of what waits a
-/// transaction.
+const REPLICAS_DATABASE: &str = "blangkon_bench_reporting_replicas";
+
+/// The events applied by two reporting services side by side, one consumer
+/// group on the broker: both join and share the source topics'
+/// partitions, then the events are produced, keyed by aggregate as the
+/// services publish them, and each service applies what its partitions
+/// carry. The rate runs from the first record produced to the last event
+/// in the database's inbox.
 async fn two_replicas(
     bench: &ReportingBench,
     events: &[ReceivedEvent],
 ) -> anyhow::Result<TwoReplicas> {
-    let settings = fresh_database(&bench.at.server, "blangkon_bench_reporting_replicas").await?;
-    let db = blangkon_platform::db::connect(&settings).await?;
-    blangkon_platform::db::migrate::<blangkon_reporting::store::migrations::Migrator>(&db).await?;
-    let mut shares: [Vec<ReceivedEvent>; 2] = [Vec::new(), Vec::new()];
-    for event in events {
-        let share = usize::from(partition_of(&event.envelope.aggregate_id) % 2 == 1);
-        shares[share].push(event.clone());
+    let broker = super::Broker::new(bench.at.kafka.as_deref())?;
+    let mut suite = broker.suite().await?;
+    suite.max_connections = 10;
+    let database = fresh_database(&bench.at.server, REPLICAS_DATABASE).await?;
+    let first = suite
+        .start::<ReportingService>(suite.settings(database.url.clone(), 0))
+        .await?;
+    let second = suite
+        .start::<ReportingService>(suite.settings(database.url.clone(), 0))
+        .await;
+    let measured = match &second {
+        Ok(second) => {
+            let replicas = [
+                ("first", first.metrics_address()),
+                ("second", second.metrics_address()),
+            ];
+            apply_on_two(&suite.kafka, &database, &replicas, events).await
+        }
+        Err(_) => Err(anyhow::anyhow!(
+            "the second reporting replica did not start"
+        )),
+    };
+    // Stopped whatever the measurement found.
+    let within = Duration::from_secs(15);
+    if let Err(e) = first.stop(within).await {
+        eprintln!("{e}");
     }
-    say!(
-        "two replicas: {} and {} events",
-        shares[0].len(),
-        shares[1].len()
-    );
-    let started = Instant::now();
-    let replicas = shares.map(|share| {
-        let db = db.clone();
-        tokio::spawn(async move {
-            let projection = Projection::new(RelayWaker::default(), Thresholds::default());
-            for batch in share.chunks(inbox::MAX_BATCH) {
-                inbox::apply_batch(&db, CONSUMER, &projection, batch).await?;
-            }
-            anyhow::Ok(())
-        })
-    });
-    for replica in replicas {
-        replica.await??;
+    if let Err(e) = second?.stop(within).await {
+        eprintln!("{e}");
     }
-    let rate = events.len() as f64 / started.elapsed().as_secs_f64();
-    let figures = public_figures(&db).await?;
-    db.close().await.ok();
-    drop_database(&bench.at.server, "blangkon_bench_reporting_replicas")
+    drop_database(&bench.at.server, REPLICAS_DATABASE)
         .await?
         .close()
         .await
         .ok();
-    Ok(TwoReplicas { rate, figures })
+    measured
 }
 
-/// A stable partition of an aggregate (FNV-1a of its key), as a keyed
-/// producer spreads aggregates over partitions.
-fn partition_of(key: &str) -> u64 {
-    key.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+async fn apply_on_two(
+    kafka: &KafkaSettings,
+    database: &blangkon_platform::settings::DatabaseSettings,
+    replicas: &[(&str, Option<std::net::SocketAddr>)],
+    events: &[ReceivedEvent],
+) -> anyhow::Result<TwoReplicas> {
+    use prost::Message as _;
+    use rdkafka::producer::FutureRecord;
+    // Both members of the group, each with its share, before any record.
+    let partitions = super::partitions::balanced(
+        replicas,
+        topics::ORDER_EVENTS_SPEC.partitions,
+        Duration::from_secs(60),
+    )
+    .await?;
+    let db = blangkon_platform::db::connect(database).await?;
+    let producer = blangkon_platform::kafka::idempotent_producer(kafka, "bench")?;
+    let started = Instant::now();
+    let sends: Vec<_> = events
+        .iter()
+        .map(|e| {
+            let (topic, payload) = (kafka.topic(&e.topic), e.envelope.encode_to_vec());
+            let producer = producer.clone();
+            let key = e.envelope.aggregate_id.clone();
+            async move {
+                producer
+                    .send(
+                        FutureRecord::to(&topic).key(&key).payload(&payload),
+                        Duration::from_secs(30),
+                    )
+                    .await
+            }
+        })
+        .collect();
+    for sent in futures::future::join_all(sends).await {
+        sent.map_err(|(e, _)| e)?;
+    }
+    // Every event in the inbox once (its key is the event id), or the
+    // replicas stopped taking them.
+    let (mut applied, mut last_change) = (0, Instant::now());
+    while applied < events.len() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = inbox_count(&db).await?;
+        if now != applied {
+            (applied, last_change) = (now, Instant::now());
+        }
+        anyhow::ensure!(
+            last_change.elapsed() < Duration::from_secs(60),
+            "two reporting replicas applied {applied} of {} events, then nothing for a minute",
+            events.len()
+        );
+    }
+    let rate = events.len() as f64 / started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        applied == events.len(),
+        "two reporting replicas recorded {applied} events of {}",
+        events.len()
+    );
+    let figures = public_figures(&db).await?;
+    db.close().await.ok();
+    Ok(TwoReplicas {
+        rate,
+        figures,
+        partitions,
     })
+}
+
+/// Events the reporting projection's inbox holds.
+async fn inbox_count(db: &sea_orm::DatabaseConnection) -> anyhow::Result<usize> {
+    use sea_orm::ConnectionTrait as _;
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT count(*) AS n FROM inbox WHERE consumer = $1",
+            [CONSUMER.into()],
+        ))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("counting the inbox answered no row"))?;
+    Ok(usize::try_from(row.try_get::<i64>("", "n")?)?)
 }
 
 /// What the public reads of a read model: the summary and the

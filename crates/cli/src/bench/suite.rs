@@ -67,6 +67,7 @@ pub async fn run(bench: SuiteBench) -> anyhow::Result<()> {
             concurrency: vec![1, 4, 16],
             suspensions,
             relay_linger_ms: blangkon_platform::settings::KafkaSettings::default().relay_linger_ms,
+            kafka: bench.at.kafka.clone(),
         })
         .await
         .context("the order benchmark")?,
@@ -78,6 +79,7 @@ pub async fn run(bench: SuiteBench) -> anyhow::Result<()> {
             reuse: true,
             seconds,
             concurrency: vec![1, 4, 16],
+            kafka: bench.at.kafka.clone(),
         })
         .await
         .context("the catalog benchmark")?,
