@@ -181,23 +181,54 @@ pub type GroupConsumer = StreamConsumer<PartitionLags>;
 /// (the statistics' `desired` flag outlived a revoke: a replica kept
 /// reporting all six partitions after the group gave three to a second
 /// one). Clones share the figures, so a consumer that replaces its client
-/// keeps reporting into the same place.
+/// keeps reporting into the same place; only the newest client's reports
+/// count, so an old client closing after its replacement joined cannot
+/// take back what the new one holds.
 #[derive(Debug, Clone, Default)]
-pub struct PartitionLags(Arc<Mutex<Holding>>);
+pub struct PartitionLags {
+    shared: Arc<Mutex<Holding>>,
+    /// Which client reports through this handle (see [`Self::for_new_client`]).
+    client: u64,
+}
 
 #[derive(Debug, Default)]
 struct Holding {
-    /// `(topic, partition)` the group assigned to this member.
+    /// The newest client's number: the only one whose reports count.
+    newest: u64,
+    /// `(topic, partition)` the group assigned to that client.
     assigned: BTreeSet<(String, i32)>,
-    /// Records behind on each partition, as of the last statistics.
+    /// Records behind on each partition, as of its last statistics.
     lags: BTreeMap<(String, i32), i64>,
 }
 
 impl PartitionLags {
+    /// A handle for a new client, which from now on is the only one
+    /// reported: it holds nothing until its first assignment.
+    fn for_new_client(&self) -> Self {
+        let mut holding = self.holding();
+        holding.newest += 1;
+        holding.assigned.clear();
+        holding.lags.clear();
+        Self {
+            shared: self.shared.clone(),
+            client: holding.newest,
+        }
+    }
+
+    fn holding(&self) -> std::sync::MutexGuard<'_, Holding> {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The figures, if this handle's client is the newest.
+    fn newest(&self) -> Option<std::sync::MutexGuard<'_, Holding>> {
+        let holding = self.holding();
+        (holding.newest == self.client).then_some(holding)
+    }
+
     /// `(topic, partition)` to records behind, for the partitions this
     /// member holds now, as of the last statistics.
     pub fn current(&self) -> BTreeMap<(String, i32), i64> {
-        let holding = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let holding = self.holding();
         holding
             .lags
             .iter()
@@ -216,13 +247,17 @@ impl PartitionLags {
                 }
             }
         }
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).lags = lags;
+        if let Some(mut holding) = self.newest() {
+            holding.lags = lags;
+        }
     }
 
     /// Follows a rebalance: an eager one revokes everything held and then
     /// assigns the new share; a cooperative one names only what moves.
     fn rebalanced(&self, rebalance: &Rebalance<'_>) {
-        let mut holding = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(mut holding) = self.newest() else {
+            return;
+        };
         match rebalance {
             Rebalance::Assign(partitions) => {
                 for p in partitions.elements() {
@@ -238,7 +273,8 @@ impl PartitionLags {
                         .remove(&(p.topic().to_string(), p.partition()));
                 }
             }
-            Rebalance::Error(_) => {}
+            // rdkafka gives up the whole assignment on a rebalance error.
+            Rebalance::Error(_) => holding.assigned.clear(),
         }
     }
 }
@@ -247,7 +283,8 @@ impl PartitionLags {
 /// this consumer holds it and its end is known.
 fn lag_of(id: i32, partition: &rdkafka::statistics::Partition) -> Option<i64> {
     // -1 is librdkafka's internal partition for unassigned messages;
-    // `desired` marks the partitions of this member's assignment.
+    // `desired` marks partitions the member fetches or did (which of them
+    // it holds now, its rebalances tell: PartitionLags::current).
     if id < 0 || !partition.desired || partition.unknown || partition.hi_offset < 0 {
         return None;
     }
@@ -272,13 +309,15 @@ impl ConsumerContext for PartitionLags {
 }
 
 /// A consumer-group member that commits only offsets the application has
-/// stored, i.e. after its work is durable; it reports its lag into `lags`.
+/// stored, i.e. after its work is durable; it reports its lag into `lags`,
+/// from now on the only client that does. A consumer given partitions by
+/// hand (`assign`) has no rebalances and reports none.
 pub fn consumer(
     settings: &KafkaSettings,
     group_id: &str,
     lags: PartitionLags,
 ) -> Result<GroupConsumer, KafkaError> {
-    consumer_config(settings, group_id).create_with_context(lags)
+    consumer_config(settings, group_id).create_with_context(lags.for_new_client())
 }
 
 fn consumer_config(settings: &KafkaSettings, group_id: &str) -> ClientConfig {
@@ -782,9 +821,10 @@ mod tests {
             list
         };
         let everything = list(&[0, 1, 2, 3, 4, 5]);
+        let lags = lags.for_new_client();
         lags.rebalanced(&Rebalance::Assign(&everything));
         // The statistics go on listing every partition as desired.
-        lags.0.lock().unwrap().lags = (0..6).map(|p| ((topic.to_string(), p), 0)).collect();
+        lags.holding().lags = (0..6).map(|p| ((topic.to_string(), p), 0)).collect();
         assert_eq!(lags.current().len(), 6);
         // A second member joins: everything is revoked, half comes back.
         lags.rebalanced(&Rebalance::Revoke(&everything));
@@ -792,6 +832,29 @@ mod tests {
         lags.rebalanced(&Rebalance::Assign(&list(&[0, 1, 2])));
         let held: Vec<i32> = lags.current().into_keys().map(|(_, p)| p).collect();
         assert_eq!(held, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn a_replaced_client_closing_late_takes_nothing_from_its_successor() {
+        let shared = PartitionLags::default();
+        let topic = "blangkon.order.events.v1";
+        let mut all = TopicPartitionList::new();
+        for p in 0..6 {
+            all.add_partition(topic, p);
+        }
+        let old = shared.for_new_client();
+        old.rebalanced(&Rebalance::Assign(&all));
+        // The consumer rejoins with a new client, which is assigned the
+        // same partitions before the old one has closed.
+        let new = shared.for_new_client();
+        new.rebalanced(&Rebalance::Assign(&all));
+        new.holding().lags = (0..6).map(|p| ((topic.to_string(), p), 3)).collect();
+        // The old client's close revokes what it held, and its last
+        // statistics arrive.
+        old.rebalanced(&Rebalance::Revoke(&all));
+        old.record(&Statistics::default());
+        assert_eq!(shared.current().len(), 6);
+        assert!(shared.current().values().all(|lag| *lag == 3));
     }
 
     #[test]
