@@ -444,8 +444,17 @@ pub async fn run(bench: CatalogBench) -> anyhow::Result<Vec<Figure>> {
             );
         }
     }
-    if let Some(&workers) = bench.concurrency.last() {
-        let replicas = Replicas {
+    // Callers take turns over the replicas: it takes two to reach both.
+    let last = bench
+        .concurrency
+        .last()
+        .copied()
+        .filter(|&workers| workers >= 2);
+    if last.is_none() {
+        println!("no second catalog replica: its callers need a concurrency of 2 or more");
+    }
+    if let Some(workers) = last {
+        let replicas = SecondReplica {
             first: &catalog,
             database_url: &bench.database_url,
             products: bench.products,
@@ -470,7 +479,7 @@ pub async fn run(bench: CatalogBench) -> anyhow::Result<Vec<Figure>> {
 /// broker, building its index of its own: its answers the same as the
 /// first's, the callers' rate over the two beside one replica's, and the
 /// vendor projection's partitions spread over the two.
-struct Replicas<'a> {
+struct SecondReplica<'a> {
     first: &'a Running<CatalogService>,
     database_url: &'a str,
     products: u64,
@@ -486,7 +495,7 @@ struct Replicas<'a> {
 /// Browses compared between the two replicas, beside every query.
 const COMPARED_BROWSES: usize = 200;
 
-impl Replicas<'_> {
+impl SecondReplica<'_> {
     async fn measure(&self, suite: &Suite) -> anyhow::Result<Vec<Figure>> {
         let settings = suite.settings::<CatalogService>(self.database_url.to_string(), 0);
         let started = Instant::now();
@@ -496,7 +505,7 @@ impl Replicas<'_> {
             "second catalog replica started, its own index built in {:.1} s",
             build.as_secs_f64()
         );
-        let measured = self.beside(&second).await;
+        let measured = self.beside(suite, &second).await;
         // Stopped whatever the measurement found.
         if let Err(e) = second.stop(Duration::from_secs(15)).await {
             eprintln!("{e}");
@@ -505,7 +514,11 @@ impl Replicas<'_> {
     }
 
     /// What the two replicas answer and serve together.
-    async fn beside(&self, second: &Running<CatalogService>) -> anyhow::Result<Vec<Figure>> {
+    async fn beside(
+        &self,
+        suite: &Suite,
+        second: &Running<CatalogService>,
+    ) -> anyhow::Result<Vec<Figure>> {
         let endpoints = vec![self.first.endpoint(), second.endpoint()];
         let compared = self.same_answers(&endpoints).await?;
         println!("the two catalog replicas answered {compared} searches and browses alike");
@@ -515,7 +528,10 @@ impl Replicas<'_> {
                 ("first", self.first.metrics_address()),
                 ("second", second.metrics_address()),
             ],
-            blangkon_platform::kafka::topics::VENDOR_EVENTS_SPEC.partitions,
+            &super::partitions::topics(
+                &suite.kafka,
+                &[blangkon_platform::kafka::topics::VENDOR_EVENTS],
+            ),
             Duration::from_secs(30),
         )
         .await?
@@ -560,7 +576,14 @@ impl Replicas<'_> {
                     both,
                     "calls/s",
                 )
-                .beside(format!("one replica, {} callers", self.workers), alone),
+                .beside(
+                    format!(
+                        "one replica, {} callers (both replicas, the callers and the database \
+                         share the same cores)",
+                        self.workers
+                    ),
+                    alone,
+                ),
             );
         }
         Ok(figures)

@@ -220,7 +220,9 @@ impl Broker {
             suite.kafka.consumer_group_prefix = format!("bench-{run}");
             ensure_topics(&suite.kafka, topics::ALL).await?;
         }
-        suite.kafka.create_topics = false;
+        // A real broker makes each service's dead-letter topics as it
+        // starts; the mock cluster takes topics on first use.
+        suite.kafka.create_topics = self.is_real();
         Ok(suite)
     }
 

@@ -243,7 +243,7 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<Vec<Figure>> {
     if let Some(one_replica) = one_replica {
         figures.push(
             two_replicas(
-                &FirstReplica {
+                FirstReplica {
                     suite: &suite,
                     metrics: order.metrics_address(),
                     database: &order_database,
@@ -298,7 +298,7 @@ pub async fn run(bench: OrderBench) -> anyhow::Result<Vec<Figure>> {
 /// database holds exactly one order per placing answered and that the two
 /// share the vendor projection's partitions.
 async fn two_replicas(
-    first: &FirstReplica<'_>,
+    first: FirstReplica<'_>,
     at: &Endpoints,
     (workers, alone): (usize, f64),
     seconds: u64,
@@ -308,7 +308,7 @@ async fn two_replicas(
         suite,
         metrics: first_metrics,
         database: order_database,
-    } = *first;
+    } = first;
     let mut settings = suite.settings::<OrderService>(order_database.clone(), 0);
     settings.service.vendor_endpoint = at.vendor.clone();
     settings.service.catalog_endpoint = at.catalog.clone();
@@ -331,7 +331,10 @@ async fn two_replicas(
                     ("first", first_metrics),
                     ("second", second.metrics_address()),
                 ],
-                blangkon_platform::kafka::topics::VENDOR_EVENTS_SPEC.partitions,
+                &super::partitions::topics(
+                    &suite.kafka,
+                    &[blangkon_platform::kafka::topics::VENDOR_EVENTS],
+                ),
                 Duration::from_secs(30),
             )
             .await,
@@ -360,7 +363,6 @@ async fn two_replicas(
 }
 
 /// The order replica the benchmark started with, and where it runs.
-#[derive(Clone, Copy)]
 struct FirstReplica<'a> {
     suite: &'a Suite,
     /// Where it serves its metrics.

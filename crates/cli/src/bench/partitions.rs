@@ -9,62 +9,90 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use blangkon_platform::kafka::topics;
+use blangkon_platform::settings::KafkaSettings;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A consumer's partitions of one topic, by replica.
 type Holdings = BTreeMap<(String, String), BTreeMap<String, BTreeSet<i32>>>;
 
-/// Waits, `within` at most, until on every (consumer, topic) the replicas
-/// report, each of the topic's `partitions` is held by exactly one replica
-/// and no replica holds more than one partition more than another. Answers
-/// a line per consumer and topic saying who holds what; fails with what
-/// the replicas last reported if that does not come. The replicas' client
-/// statistics arrive every 5 s, so a group settled a moment ago shows
-/// within that.
+/// Waits, `within` at most, until each of `topics` (its name on the
+/// cluster and its partitions) is reported by the replicas, and on every
+/// (consumer, topic) they report each partition is held by exactly one
+/// replica and no replica holds more than one partition more than
+/// another. Answers a line per consumer and topic saying who holds what;
+/// fails with what the replicas last reported if that does not come. The
+/// replicas' client statistics arrive every 5 s, so a group settled a
+/// moment ago shows within that.
 pub(super) async fn balanced(
     replicas: &[(&str, Option<SocketAddr>)],
-    partitions: i32,
+    topics: &[(String, i32)],
     within: Duration,
 ) -> anyhow::Result<Vec<String>> {
     let deadline = Instant::now() + within;
+    let names: Vec<&str> = replicas.iter().map(|(name, _)| *name).collect();
     loop {
-        let mut holdings = Holdings::new();
-        for (replica, metrics) in replicas {
-            let metrics =
-                metrics.with_context(|| format!("replica {replica} serves no metrics"))?;
-            let text = scrape(metrics)
-                .await
-                .with_context(|| format!("reading replica {replica}'s metrics at {metrics}"))?;
-            for (consumer, topic, partition) in held(&text) {
-                holdings
-                    .entry((consumer, topic))
-                    .or_default()
-                    .entry(replica.to_string())
-                    .or_default()
-                    .insert(partition);
-            }
-        }
-        let names: Vec<&str> = replicas.iter().map(|(name, _)| *name).collect();
-        match unbalanced(&holdings, &names, partitions) {
-            None => return Ok(describe(&holdings, &names)),
-            Some(why) if Instant::now() >= deadline => {
-                anyhow::bail!(
-                    "the replicas' partitions are not balanced after {within:?}: {why}; they hold: {}",
+        let why = match holdings(replicas).await {
+            Ok(holdings) => match unbalanced(&holdings, &names, topics) {
+                None => return Ok(describe(&holdings, &names)),
+                Some(why) => format!(
+                    "{why}; they hold: {}",
                     describe(&holdings, &names).join("; ")
-                )
-            }
-            Some(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+                ),
+            },
+            Err(e) => format!("{e:#}"),
+        };
+        if Instant::now() >= deadline {
+            anyhow::bail!("the replicas' partitions are not balanced after {within:?}: {why}");
         }
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 
-/// Why `holdings` is not one group's balanced assignment over `replicas`,
-/// if it is not.
-fn unbalanced(holdings: &Holdings, replicas: &[&str], partitions: i32) -> Option<String> {
-    if holdings.is_empty() {
-        return Some("no replica reports a partition yet".into());
+/// What each replica reports holding.
+async fn holdings(replicas: &[(&str, Option<SocketAddr>)]) -> anyhow::Result<Holdings> {
+    let mut holdings = Holdings::new();
+    for (replica, metrics) in replicas {
+        let metrics = metrics.with_context(|| format!("replica {replica} serves no metrics"))?;
+        let text = scrape(metrics)
+            .await
+            .with_context(|| format!("reading replica {replica}'s metrics at {metrics}"))?;
+        for (consumer, topic, partition) in held(&text) {
+            holdings
+                .entry((consumer, topic))
+                .or_default()
+                .entry(replica.to_string())
+                .or_default()
+                .insert(partition);
+        }
+    }
+    Ok(holdings)
+}
+
+/// The names on the cluster and partitions of the suite's topics `names`.
+pub(super) fn topics(kafka: &KafkaSettings, names: &[&str]) -> Vec<(String, i32)> {
+    names
+        .iter()
+        .map(|name| {
+            let partitions = topics::spec(name).map_or(1, |spec| spec.partitions);
+            (kafka.topic(name), partitions)
+        })
+        .collect()
+}
+
+/// Why `holdings` is not a balanced assignment of `topics` over
+/// `replicas`, if it is not.
+fn unbalanced(holdings: &Holdings, replicas: &[&str], topics: &[(String, i32)]) -> Option<String> {
+    for (topic, _) in topics {
+        if !holdings.keys().any(|(_, held)| held == topic) {
+            return Some(format!("no replica reports {topic} yet"));
+        }
     }
     for ((consumer, topic), by_replica) in holdings {
+        let Some((_, partitions)) = topics.iter().find(|(name, _)| name == topic) else {
+            continue;
+        };
+        let partitions = *partitions;
         let counts: Vec<usize> = replicas
             .iter()
             .map(|r| by_replica.get(*r).map_or(0, BTreeSet::len))
@@ -138,16 +166,22 @@ fn held(metrics: &str) -> Vec<(String, String, i32)> {
         .collect()
 }
 
-/// The text a replica serves at `/metrics`.
+/// The text a replica serves at `/metrics` (a body of known length: the
+/// exporter sends one, and a chunked one is refused rather than misread).
 async fn scrape(at: SocketAddr) -> anyhow::Result<String> {
-    let mut stream = tokio::net::TcpStream::connect(at).await?;
-    stream
-        .write_all(
-            format!("GET /metrics HTTP/1.1\r\nHost: {at}\r\nConnection: close\r\n\r\n").as_bytes(),
-        )
-        .await?;
-    let mut response = String::new();
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_string(&mut response))
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(at).await?;
+        stream
+            .write_all(
+                format!("GET /metrics HTTP/1.1\r\nHost: {at}\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            )
+            .await?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await?;
+        anyhow::Ok(response)
+    };
+    let response = tokio::time::timeout(Duration::from_secs(5), exchange)
         .await
         .context("no answer within 5 s")??;
     let (head, body) = response
@@ -157,6 +191,12 @@ async fn scrape(at: SocketAddr) -> anyhow::Result<String> {
         head.starts_with("HTTP/1.1 200"),
         "answered {}",
         head.lines().next().unwrap_or_default()
+    );
+    anyhow::ensure!(
+        !head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "answered in chunks"
     );
     Ok(body.to_string())
 }
@@ -171,6 +211,10 @@ blangkon_consumer_lag{consumer=\"order-vendors\",topic=\"blangkon.vendor.events\
 blangkon_consumer_lag{consumer=\"order-vendors\",topic=\"blangkon.vendor.events\",partition=\"2\"} 4
 blangkon_consumer_events_total{consumer=\"order-vendors\",outcome=\"applied\"} 9
 ";
+
+    fn six() -> Vec<(String, i32)> {
+        vec![("t".to_string(), 6)]
+    }
 
     fn holdings(shares: &[(&str, &[i32])]) -> Holdings {
         let mut holdings = Holdings::new();
@@ -199,7 +243,7 @@ blangkon_consumer_events_total{consumer=\"order-vendors\",outcome=\"applied\"} 9
     fn a_group_split_three_and_three_is_balanced() {
         let replicas = ["first", "second"];
         let even = holdings(&[("first", &[0, 1, 2]), ("second", &[3, 4, 5])]);
-        assert_eq!(unbalanced(&even, &replicas, 6), None);
+        assert_eq!(unbalanced(&even, &replicas, &six()), None);
         assert_eq!(
             describe(&even, &replicas),
             vec!["c on t: first [0,1,2], second [3,4,5]".to_string()]
@@ -216,10 +260,14 @@ blangkon_consumer_events_total{consumer=\"order-vendors\",outcome=\"applied\"} 9
             &[("first", &[0, 1, 2, 3][..]), ("second", &[3, 4, 5][..])],
         ] {
             assert!(
-                unbalanced(&holdings(shares), &replicas, 6).is_some(),
+                unbalanced(&holdings(shares), &replicas, &six()).is_some(),
                 "{shares:?}"
             );
         }
-        assert!(unbalanced(&Holdings::new(), &replicas, 6).is_some());
+        assert!(unbalanced(&Holdings::new(), &replicas, &six()).is_some());
+        // A topic expected but reported by nobody.
+        let even = holdings(&[("first", &[0, 1, 2]), ("second", &[3, 4, 5])]);
+        let more = [six(), vec![("u".to_string(), 6)]].concat();
+        assert!(unbalanced(&even, &replicas, &more).is_some());
     }
 }
