@@ -50,7 +50,7 @@ const RETENTION: chrono::TimeDelta = chrono::TimeDelta::minutes(30);
 const CHANGES_PER_READ: u64 = 5000;
 /// Products read from the database at once while building: the build's
 /// memory stays that of one page, whatever the catalog's size.
-const PRODUCTS_PER_READ: u64 = 5000;
+const PRODUCTS_PER_READ: usize = 5000;
 
 /// Why the search index could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -126,19 +126,16 @@ impl Search {
         let search = Arc::new(search);
         // Each page goes to the writer while the next one is read: the
         // database and the writer's threads work at once.
-        let mut page = store::listed_products_after(db, None, PRODUCTS_PER_READ).await?;
+        let mut listed = store::ListedProducts::open(db, PRODUCTS_PER_READ).await?;
+        let mut page = listed.next_page().await?;
         let mut indexing = Duration::ZERO;
-        while let Some(last) = page.last() {
-            let after = last.id.clone();
+        while let Some(rows) = page {
             let indexer = search.clone();
             let indexed = tokio::task::spawn_blocking(move || {
                 let started = std::time::Instant::now();
-                indexer.insert_page(page).map(|()| started.elapsed())
+                indexer.insert_page(rows).map(|()| started.elapsed())
             });
-            let (next, indexed) = tokio::join!(
-                store::listed_products_after(db, Some(&after), PRODUCTS_PER_READ),
-                indexed
-            );
+            let (next, indexed) = tokio::join!(listed.next_page(), indexed);
             indexing += indexed.map_err(|e| {
                 IndexError::Tantivy(tantivy::TantivyError::SystemError(e.to_string()))
             })??;
