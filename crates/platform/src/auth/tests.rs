@@ -15,6 +15,50 @@ use blangkon_domain::RegencyCode;
 const VENDOR: &str = "urn:blangkon:vendor";
 const HOUR: Duration = Duration::from_secs(3600);
 
+/// A provider's key set in a file, first holding `old`'s key, which a
+/// test rotates to `new`'s (or replaces) under a verifier reading it.
+struct RotatingKeys {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    old: LocalIssuer,
+    new: LocalIssuer,
+}
+
+impl RotatingKeys {
+    const ISSUER: &'static str = "https://sso.example/realms/jateng";
+
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jwks.json");
+        let (old, new) = (
+            LocalIssuer::generate(Self::ISSUER),
+            LocalIssuer::generate(Self::ISSUER),
+        );
+        std::fs::write(&path, old.jwks().to_string()).unwrap();
+        Self {
+            _dir: dir,
+            path,
+            old,
+            new,
+        }
+    }
+
+    /// A verifier of the file's keys, fetching them again at most every
+    /// `refresh_min_secs`, holding them `max_age_secs` (the default if none).
+    fn verifier(&self, refresh_min_secs: u64, max_age_secs: Option<u64>) -> TokenVerifier {
+        let defaults = AuthSettings::default();
+        TokenVerifier::new(&AuthSettings {
+            issuer: Self::ISSUER.into(),
+            audience: VENDOR.into(),
+            jwks_file: self.path.display().to_string(),
+            keys_refresh_min_secs: refresh_min_secs,
+            keys_max_age_secs: max_age_secs.unwrap_or(defaults.keys_max_age_secs),
+            ..defaults
+        })
+        .unwrap()
+    }
+}
+
 /// An issuer served on loopback, and verifiers that discover it.
 struct Served {
     issuer: Arc<LocalIssuer>,
@@ -248,20 +292,9 @@ async fn a_token_verified_once_is_remembered_until_it_expires() {
 
 #[tokio::test]
 async fn a_key_replaced_under_its_id_refuses_the_tokens_remembered() {
-    let dir = tempfile::tempdir().unwrap();
-    let jwks = dir.path().join("jwks.json");
-    let issuer = "https://sso.example/realms/jateng";
-    let (old, new) = (LocalIssuer::generate(issuer), LocalIssuer::generate(issuer));
-    std::fs::write(&jwks, old.jwks().to_string()).unwrap();
-    let verifier = TokenVerifier::new(&AuthSettings {
-        issuer: issuer.into(),
-        audience: VENDOR.into(),
-        jwks_file: jwks.display().to_string(),
-        keys_refresh_min_secs: 0,
-        keys_max_age_secs: 1,
-        ..AuthSettings::default()
-    })
-    .unwrap();
+    let keys = RotatingKeys::new();
+    let verifier = keys.verifier(0, Some(1));
+    let (old, new, jwks) = (&keys.old, &keys.new, &keys.path);
     let token = old
         .issue(Role::Analyst, &analyst(), &for_vendor(), HOUR)
         .unwrap();
@@ -271,7 +304,7 @@ async fn a_key_replaced_under_its_id_refuses_the_tokens_remembered() {
     // The provider replaces the key and keeps its id (after a leak, say).
     let mut replaced = new.jwks();
     replaced["keys"][0]["kid"] = old.jwks()["keys"][0]["kid"].clone();
-    std::fs::write(&jwks, replaced.to_string()).unwrap();
+    std::fs::write(jwks, replaced.to_string()).unwrap();
     tokio::time::sleep(Duration::from_millis(1200)).await;
     // The keys are old now: this call is served the held ones while the
     // set is fetched again; once it is, the remembered token is refused.
@@ -282,20 +315,9 @@ async fn a_key_replaced_under_its_id_refuses_the_tokens_remembered() {
 
 #[tokio::test]
 async fn a_withdrawn_key_is_refused_and_a_new_one_fetched_when_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let jwks = dir.path().join("jwks.json");
-    let issuer = "https://sso.example/realms/jateng";
-    let old = LocalIssuer::generate(issuer);
-    let new = LocalIssuer::generate(issuer);
-    std::fs::write(&jwks, old.jwks().to_string()).unwrap();
-    let verifier = TokenVerifier::new(&AuthSettings {
-        issuer: issuer.into(),
-        audience: VENDOR.into(),
-        jwks_file: jwks.display().to_string(),
-        keys_refresh_min_secs: 0,
-        ..AuthSettings::default()
-    })
-    .unwrap();
+    let keys = RotatingKeys::new();
+    let verifier = keys.verifier(0, None);
+    let (old, new, jwks) = (&keys.old, &keys.new, &keys.path);
     let by_old = old
         .issue(Role::Analyst, &analyst(), &for_vendor(), HOUR)
         .unwrap();
@@ -305,33 +327,21 @@ async fn a_withdrawn_key_is_refused_and_a_new_one_fetched_when_named() {
     verifier.verify(&by_old).await.unwrap();
     assert_eq!(verifier.verify(&by_new).await, Err(AuthError::UnknownKey));
     // The provider rotates: the new key published, the old withdrawn.
-    std::fs::write(&jwks, new.jwks().to_string()).unwrap();
+    std::fs::write(jwks, new.jwks().to_string()).unwrap();
     verifier.verify(&by_new).await.unwrap();
     assert_eq!(verifier.verify(&by_old).await, Err(AuthError::UnknownKey));
 }
 
 #[tokio::test]
 async fn unknown_keys_fetch_the_key_set_at_most_once_per_interval() {
-    let dir = tempfile::tempdir().unwrap();
-    let jwks = dir.path().join("jwks.json");
-    let issuer = "https://sso.example/realms/jateng";
-    let old = LocalIssuer::generate(issuer);
-    let new = LocalIssuer::generate(issuer);
-    std::fs::write(&jwks, old.jwks().to_string()).unwrap();
-    let verifier = TokenVerifier::new(&AuthSettings {
-        issuer: issuer.into(),
-        audience: VENDOR.into(),
-        jwks_file: jwks.display().to_string(),
-        keys_refresh_min_secs: 3600,
-        keys_max_age_secs: 3600,
-        ..AuthSettings::default()
-    })
-    .unwrap();
+    let keys = RotatingKeys::new();
+    let verifier = keys.verifier(3600, Some(3600));
+    let (old, new, jwks) = (&keys.old, &keys.new, &keys.path);
     let by_old = old
         .issue(Role::Analyst, &analyst(), &for_vendor(), HOUR)
         .unwrap();
     verifier.verify(&by_old).await.unwrap();
-    std::fs::write(&jwks, new.jwks().to_string()).unwrap();
+    std::fs::write(jwks, new.jwks().to_string()).unwrap();
     let by_new = new
         .issue(Role::Analyst, &analyst(), &for_vendor(), HOUR)
         .unwrap();
