@@ -155,6 +155,13 @@ fn check_config(image: &Image, name: &str) {
         r#"["/usr/local/bin/blangkon-service"]"#
     );
     assert_eq!(image.inspect("{{json .Config.Cmd}}"), r#"["serve"]"#);
+    // The allocator commits its arenas on demand (README, Benchmark).
+    assert!(
+        image
+            .inspect("{{json .Config.Env}}")
+            .contains("\"MIMALLOC_ARENA_EAGER_COMMIT=0\""),
+        "the image does not set MIMALLOC_ARENA_EAGER_COMMIT=0"
+    );
     let label = |key: &str| image.inspect(&format!("{{{{index .Labels \"{key}\"}}}}"));
     assert_eq!(label("org.opencontainers.image.version"), VERSION);
     assert_eq!(label("org.opencontainers.image.revision"), "test");

@@ -166,8 +166,15 @@ fn binary(name: &str) -> anyhow::Result<PathBuf> {
     Ok(binary)
 }
 
+/// The allocator's setting the images ship (deploy/docker/Dockerfile):
+/// arenas committed on demand. Set in the environment, it is measured as
+/// given instead (`2` for mimalloc's default).
+const ARENA_EAGER_COMMIT: &str = "MIMALLOC_ARENA_EAGER_COMMIT";
+
 fn spawn(name: &str, env: &[(String, String)]) -> anyhow::Result<Child> {
+    let eager_commit = std::env::var(ARENA_EAGER_COMMIT).unwrap_or_else(|_| "0".into());
     Command::new(binary(name)?)
+        .env(ARENA_EAGER_COMMIT, eager_commit)
         .envs(env.iter().cloned())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
