@@ -205,10 +205,13 @@ impl FreshLoad {
         let flags = store::red_flags::recompute_all(&txn, red_flags).await?;
         txn.commit().await?;
         outcome.red_flags = flags.raised.len() as u64;
-        // The planner's statistics, before the first read needs them.
+        // The planner's statistics, before the first read needs them; and
+        // a vacuum, so that the first reads neither set every copied row's
+        // hint bits (writing each page they touch) nor visit the table for
+        // what an index holds. Outside a transaction, as VACUUM must be.
         for table in store::READ_MODEL_TABLES {
             self.db
-                .execute_unprepared(&format!("ANALYZE {}", quoted(table)))
+                .execute_unprepared(&format!("VACUUM (ANALYZE) {}", quoted(table)))
                 .await?;
         }
         self.swap().await?;
