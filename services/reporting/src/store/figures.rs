@@ -381,6 +381,60 @@ mod tests {
         })
     }
 
+    /// New figures by day go to the table a day at a time, whatever order
+    /// they come in, each figure once.
+    #[tokio::test]
+    async fn figures_are_written_a_day_at_a_time() {
+        let db = memory_database::<Migrator>().await;
+        let contribution = |key: &str, day: &str, value: i64| Contribution {
+            dimension: Dimension::Vendor,
+            key: key.into(),
+            day: day.into(),
+            orders: 1,
+            value,
+        };
+        add_to_totals(
+            &db,
+            &[
+                contribution("v1", "2026-06-02", 10),
+                contribution("v1", "2026-06-01", 20),
+                contribution("v2", "2026-06-02", 30),
+                contribution("v2", "2026-06-01", 40),
+                contribution("v1", "2026-06-02", 5),
+            ],
+        )
+        .await
+        .unwrap();
+        // SQLite's rowid: the order rows were inserted in.
+        let written: Vec<(String, String, i64, i64)> = db
+            .query_all_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Sqlite,
+                "SELECT day, figure_key, orders, value FROM order_totals \
+                 WHERE dimension = 'vendor' ORDER BY rowid",
+            ))
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| {
+                (
+                    row.try_get("", "day").unwrap(),
+                    row.try_get("", "figure_key").unwrap(),
+                    row.try_get("", "orders").unwrap(),
+                    row.try_get("", "value").unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            written,
+            [
+                ("2026-06-01".into(), "v1".into(), 1, 20),
+                ("2026-06-01".into(), "v2".into(), 1, 40),
+                ("2026-06-02".into(), "v1".into(), 2, 15),
+                ("2026-06-02".into(), "v2".into(), 1, 30),
+            ]
+        );
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
