@@ -155,8 +155,8 @@ pub async fn run(bench: LagBench) -> anyhow::Result<Vec<Figure>> {
 
     println!();
     println!(
-        "event to report: {} buyers placing for {:.0} s ({:.0} orders/s{}), every {}th order \
-         followed; broker: {}",
+        "event to report: {} buyers placing for {:.0} s ({:.0} orders/s{}), {} followed; \
+         broker: {}",
         bench.buyers,
         load_seconds,
         placed as f64 / load_seconds,
@@ -165,7 +165,10 @@ pub async fn run(bench: LagBench) -> anyhow::Result<Vec<Figure>> {
         } else {
             String::new()
         },
-        bench.sample_every,
+        match bench.sample_every {
+            0 | 1 => "every order".to_string(),
+            n => format!("every {n}th order"),
+        },
         broker.name()
     );
     let raw_p50 = percentile(&raw, 50.0);

@@ -171,10 +171,14 @@ fn binary(name: &str) -> anyhow::Result<PathBuf> {
 /// given instead (`2` for mimalloc's default).
 const ARENA_EAGER_COMMIT: &str = "MIMALLOC_ARENA_EAGER_COMMIT";
 
+/// The value of [`ARENA_EAGER_COMMIT`] the services run with.
+fn arena_eager_commit() -> std::ffi::OsString {
+    std::env::var_os(ARENA_EAGER_COMMIT).unwrap_or_else(|| "0".into())
+}
+
 fn spawn(name: &str, env: &[(String, String)]) -> anyhow::Result<Child> {
-    let eager_commit = std::env::var(ARENA_EAGER_COMMIT).unwrap_or_else(|_| "0".into());
     Command::new(binary(name)?)
-        .env(ARENA_EAGER_COMMIT, eager_commit)
+        .env(ARENA_EAGER_COMMIT, arena_eager_commit())
         .envs(env.iter().cloned())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -312,8 +316,9 @@ pub async fn run(bench: MemoryBench) -> anyhow::Result<Vec<Figure>> {
 
     println!();
     println!(
-        "resident memory (VmRSS) of each service as its own process; load: {} buyers for {:.0} s \
-         ({} orders, {:.0}/s); broker: {}",
+        "resident memory (VmRSS) of each service as its own process ({ARENA_EAGER_COMMIT}={}); \
+         load: {} buyers for {:.0} s ({} orders, {:.0}/s); broker: {}",
+        arena_eager_commit().to_string_lossy(),
         bench.buyers,
         seconds,
         placed,
