@@ -388,7 +388,7 @@ impl ListedProducts {
                 while rows.len() < self.page {
                     if let Some(end) = pending[*start..].iter().position(|b| *b == b'\n') {
                         let line = &pending[*start..*start + end];
-                        rows.push(searched_product(&copy_text_row(line)?)?);
+                        rows.push(searched_product(copy_text_row(line)?)?);
                         *start += end + 1;
                         continue;
                     }
@@ -403,6 +403,8 @@ impl ListedProducts {
                     pending.drain(..*start);
                     *start = 0;
                     match chunks.next().await {
+                        // Taken whole when no row was left half read.
+                        Some(chunk) if pending.is_empty() => *pending = chunk?,
                         Some(chunk) => pending.extend_from_slice(&chunk?),
                         None => *ended = true,
                     }
@@ -457,8 +459,8 @@ fn copy_text_row(line: &[u8]) -> Result<Vec<Option<String>>, DbErr> {
         .collect()
 }
 
-/// A product from its [`SEARCHED`] columns.
-fn searched_product(columns: &[Option<String>]) -> Result<SearchedProduct, DbErr> {
+/// A product from its [`SEARCHED`] columns, each moved into its field.
+fn searched_product(mut columns: Vec<Option<String>>) -> Result<SearchedProduct, DbErr> {
     if columns.len() != SEARCHED.len() {
         return Err(DbErr::Custom(format!(
             "a COPY row of {} columns, not {}",
@@ -466,9 +468,9 @@ fn searched_product(columns: &[Option<String>]) -> Result<SearchedProduct, DbErr
             SEARCHED.len()
         )));
     }
-    let text = |i: usize| {
+    let mut text = |i: usize| {
         columns[i]
-            .clone()
+            .take()
             .ok_or_else(|| DbErr::Custom(format!("products.{} is NULL", SEARCHED[i].as_str())))
     };
     Ok(SearchedProduct {
@@ -670,7 +672,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            searched_product(&row).unwrap(),
+            searched_product(row.clone()).unwrap(),
             SearchedProduct {
                 id: "0190-id".into(),
                 vendor_id: "v-1".into(),
@@ -683,11 +685,11 @@ mod tests {
         );
         let mut missing = row.clone();
         missing[3] = None;
-        let e = searched_product(&missing).unwrap_err().to_string();
+        let e = searched_product(missing).unwrap_err().to_string();
         assert!(e.contains("products.name is NULL"), "{e}");
         let mut price = row.clone();
         price[5] = Some("12.5".into());
-        assert!(searched_product(&price).is_err());
-        assert!(searched_product(&row[..6]).is_err());
+        assert!(searched_product(price).is_err());
+        assert!(searched_product(row[..6].to_vec()).is_err());
     }
 }
