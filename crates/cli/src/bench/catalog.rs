@@ -523,16 +523,10 @@ impl SecondReplica<'_> {
         let compared = self.same_answers(&endpoints).await?;
         println!("the two catalog replicas answered {compared} searches and browses alike");
         // The two are one consumer group of the vendor projection.
-        for line in super::partitions::balanced(
-            &[
-                ("first", self.first.metrics_address()),
-                ("second", second.metrics_address()),
-            ],
-            &super::partitions::topics(
-                &suite.kafka,
-                &[blangkon_platform::kafka::topics::VENDOR_EVENTS],
-            ),
-            Duration::from_secs(30),
+        for line in super::partitions::vendor_events_balanced(
+            &suite.kafka,
+            self.first.metrics_address(),
+            second.metrics_address(),
         )
         .await?
         {

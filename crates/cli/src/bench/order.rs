@@ -326,16 +326,10 @@ async fn two_replicas(
     // hold its share of the partitions, and none twice.
     let shares = if measured.is_ok() {
         Some(
-            super::partitions::balanced(
-                &[
-                    ("first", first_metrics),
-                    ("second", second.metrics_address()),
-                ],
-                &super::partitions::topics(
-                    &suite.kafka,
-                    &[blangkon_platform::kafka::topics::VENDOR_EVENTS],
-                ),
-                Duration::from_secs(30),
+            super::partitions::vendor_events_balanced(
+                &suite.kafka,
+                first_metrics,
+                second.metrics_address(),
             )
             .await,
         )

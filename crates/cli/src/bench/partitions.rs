@@ -69,6 +69,21 @@ async fn holdings(replicas: &[(&str, Option<SocketAddr>)]) -> anyhow::Result<Hol
     Ok(holdings)
 }
 
+/// [`balanced`] for two replicas, `first` and `second`, of a service
+/// whose one consumer group is its projection of vendor events.
+pub(super) async fn vendor_events_balanced(
+    kafka: &KafkaSettings,
+    first: Option<SocketAddr>,
+    second: Option<SocketAddr>,
+) -> anyhow::Result<Vec<String>> {
+    balanced(
+        &[("first", first), ("second", second)],
+        &topics(kafka, &[topics::VENDOR_EVENTS]),
+        Duration::from_secs(30),
+    )
+    .await
+}
+
 /// The names on the cluster and partitions of the suite's topics `names`.
 pub(super) fn topics(kafka: &KafkaSettings, names: &[&str]) -> Vec<(String, i32)> {
     names
