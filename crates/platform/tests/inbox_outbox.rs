@@ -62,9 +62,10 @@ async fn database(test_db: &TestDatabase) -> DatabaseConnection {
     conn
 }
 
-fn kafka_settings(bootstrap: &str) -> KafkaSettings {
+fn kafka_settings(kafka: &TestKafka) -> KafkaSettings {
     KafkaSettings {
-        bootstrap_servers: bootstrap.into(),
+        bootstrap_servers: kafka.bootstrap.clone(),
+        properties: kafka.client_properties(),
         client_id: "platform-test".into(),
         relay_poll_ms: 100,
         delivery_timeout_ms: 3000,
@@ -175,7 +176,7 @@ async fn the_relay_publishes_committed_events_in_order_and_marks_them() {
     let relay = Relay::new(
         "platform-test",
         conn.clone(),
-        &kafka_settings(&kafka.bootstrap),
+        &kafka_settings(&kafka),
         RelayWaker::default(),
     )
     .unwrap();
@@ -197,6 +198,75 @@ async fn the_relay_publishes_committed_events_in_order_and_marks_them() {
     assert!(events.iter().all(|e| e.key == "33.74"));
 }
 
+/// A consumer that resumes inside what the relay published in one round
+/// (after a rebalance, a rejoin of its group or a restart it fetches from
+/// its committed offset) reads every record from there on. On the tests'
+/// tansu this holds because their clients send one record a batch
+/// (`TestKafka::client_properties`); without that, a fetch from inside a
+/// batch answers nothing of it.
+#[tokio::test]
+async fn a_consumer_resuming_inside_a_published_round_reads_every_later_record() {
+    const EVENTS: i64 = 30;
+    let test_db = TestDatabase::new().await;
+    let kafka = TestKafka::new();
+    let conn = database(&test_db).await;
+    let topic = topic();
+    kafka.create_topic(&topic, 1).await;
+    for _ in 0..EVENTS {
+        outbox::enqueue(&conn, joined(&topic, "33.74"))
+            .await
+            .unwrap();
+    }
+    let relay = Relay::new(
+        "platform-test",
+        conn.clone(),
+        &kafka_settings(&kafka),
+        RelayWaker::default(),
+    )
+    .unwrap();
+    // One round: the producer is handed all of them at once.
+    assert_eq!(relay.publish_pending().await.unwrap(), EVENTS as usize);
+
+    for resume_at in [0, 1, 12, EVENTS - 1] {
+        let read = offsets_from(&kafka, &topic, resume_at, EVENTS - resume_at).await;
+        assert_eq!(
+            read,
+            (resume_at..EVENTS).collect::<Vec<_>>(),
+            "resuming at offset {resume_at}"
+        );
+    }
+}
+
+/// The offsets a consumer reads from partition 0 of `topic`, starting at
+/// `offset`, until it has `count` of them or 10 s passed.
+async fn offsets_from(kafka: &TestKafka, topic: &str, offset: i64, count: i64) -> Vec<i64> {
+    use rdkafka::consumer::{Consumer, StreamConsumer};
+    use rdkafka::{Message, Offset, TopicPartitionList};
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &kafka.bootstrap)
+        .set(
+            "group.id",
+            format!("resume-{}", uuid::Uuid::new_v4().simple()),
+        )
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut assignment = TopicPartitionList::new();
+    assignment
+        .add_partition_offset(topic, 0, Offset::Offset(offset))
+        .unwrap();
+    consumer.assign(&assignment).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut offsets = Vec::new();
+    while (offsets.len() as i64) < count && tokio::time::Instant::now() < deadline {
+        let wait = tokio::time::timeout(Duration::from_millis(500), consumer.recv()).await;
+        if let Ok(Ok(message)) = wait {
+            offsets.push(message.offset());
+        }
+    }
+    offsets
+}
+
 #[tokio::test]
 async fn a_fatally_failed_producer_is_replaced_and_every_event_still_goes_out_once_in_order() {
     let test_db = TestDatabase::new().await;
@@ -215,7 +285,7 @@ async fn a_fatally_failed_producer_is_replaced_and_every_event_still_goes_out_on
     let relay = Relay::new(
         "platform-test",
         conn.clone(),
-        &kafka_settings(&kafka.bootstrap),
+        &kafka_settings(&kafka),
         RelayWaker::default(),
     )
     .unwrap();
@@ -299,7 +369,7 @@ async fn redelivered_events_are_applied_once() {
     let consumer = InboxConsumer::new(
         &group,
         conn.clone(),
-        &kafka_settings(&kafka.bootstrap),
+        &kafka_settings(&kafka),
         &[topic.as_str()],
         Arc::new(CountJoins),
     )
@@ -603,7 +673,7 @@ async fn a_poison_event_does_not_hold_up_its_partition_and_is_replayed_once_fixe
     let consumer = InboxConsumer::new(
         &group,
         conn.clone(),
-        &kafka_settings(&kafka.bootstrap),
+        &kafka_settings(&kafka),
         &[topic.as_str()],
         handler.clone(),
     )
@@ -642,7 +712,7 @@ async fn a_poison_event_does_not_hold_up_its_partition_and_is_replayed_once_fixe
     let relay = Relay::new(
         "platform-test",
         conn.clone(),
-        &kafka_settings(&kafka.bootstrap),
+        &kafka_settings(&kafka),
         RelayWaker::default(),
     )
     .unwrap();
@@ -902,7 +972,7 @@ async fn a_consumer_behind_applies_what_waits_in_batches_each_event_once() {
     let consumer = InboxConsumer::new(
         &group,
         conn.clone(),
-        &kafka_settings(&kafka.bootstrap),
+        &kafka_settings(&kafka),
         &[topic.as_str()],
         handler.clone(),
     )

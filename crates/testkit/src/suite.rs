@@ -36,6 +36,7 @@ impl TestSuite {
         suite.kafka.create_topics = !kafka.is_mock();
         // Tests sharing one broker must not share consumer groups.
         suite.kafka.consumer_group_prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
+        suite.kafka.properties.extend(kafka.client_properties());
         Self {
             kafka,
             config: suite,
