@@ -6,6 +6,7 @@ use crate::*;
 use blangkon_platform::kafka::topics;
 use blangkon_proto::catalog as cat;
 use blangkon_proto::catalog::catalog_service_client::CatalogServiceClient;
+use blangkon_proto::events::EventEnvelope;
 use blangkon_proto::order as ord;
 use blangkon_proto::order::order_service_client::OrderServiceClient;
 use blangkon_proto::reporting as rep;
@@ -16,7 +17,9 @@ use blangkon_testkit::fixtures::{
     individual_vendor, listed_product, province_admin, vendor_account, with,
 };
 use blangkon_testkit::{EventReader, TestDatabase, TestSuite, eventually};
+use prost::Message as _;
 use sea_orm::{ConnectionTrait, Statement};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 /// Units of stock the shop's one product starts with.
@@ -241,6 +244,86 @@ impl Shop {
     pub async fn close(self) {
         self.suite.close().await;
     }
+
+    /// Where the orders that reporting lacks were lost, for a scenario
+    /// that did not balance: their events in the order outbox (published
+    /// or not), on the order topic, and in reporting's inbox. Events on the
+    /// topic but not in the inbox were lost by the consumer; events the
+    /// outbox says were acknowledged but that are not on the topic, by the
+    /// producer or the broker.
+    pub async fn trace_missing_orders(&self) -> String {
+        let placed = texts(&self.order_db, "SELECT id FROM orders").await;
+        let projected = texts(&self.reporting_db, "SELECT order_id FROM orders").await;
+        let missing: BTreeSet<&String> = placed.difference(&projected).collect();
+        let Some(first) = missing.first() else {
+            return "every order is in reporting's read model".to_string();
+        };
+        // (event id, outbox row id, published) of the missing orders' events.
+        let conn = self.order_db.connect().await;
+        let rows = conn
+            .query_all_raw(Statement::from_string(
+                conn.get_database_backend(),
+                "SELECT event_id, message_key, id, published_at IS NOT NULL FROM outbox",
+            ))
+            .await
+            .unwrap();
+        conn.close().await.ok();
+        let events: Vec<(String, i64, bool)> = rows
+            .iter()
+            .filter(|row| missing.contains(&row.try_get_by_index::<String>(1).unwrap()))
+            .map(|row| {
+                (
+                    row.try_get_by_index(0).unwrap(),
+                    row.try_get_by_index(2).unwrap(),
+                    row.try_get_by_index(3).unwrap(),
+                )
+            })
+            .collect();
+        let published = events.iter().filter(|(_, _, published)| *published).count();
+        let outbox_rows = events.iter().map(|(_, id, _)| *id);
+        let (low, high) = (outbox_rows.clone().min(), outbox_rows.max());
+        let inbox = texts(&self.reporting_db, "SELECT event_id FROM inbox").await;
+        let topic = self.services.config.kafka.topic(topics::ORDER_EVENTS);
+        let on_topic: BTreeMap<String, (i32, i64)> =
+            EventReader::new(&self.services.kafka.bootstrap, &topic)
+                .read_records_until(Duration::from_secs(10), |_| false)
+                .await
+                .into_iter()
+                .filter_map(|record| {
+                    let envelope = EventEnvelope::decode(record.value.as_slice()).ok()?;
+                    Some((envelope.event_id, (record.partition, record.offset)))
+                })
+                .collect();
+        let found: Vec<(i32, i64)> = events
+            .iter()
+            .filter_map(|(event_id, _, _)| on_topic.get(event_id).copied())
+            .collect();
+        let received = events
+            .iter()
+            .filter(|(event_id, _, _)| inbox.contains(event_id))
+            .count();
+        format!(
+            "{} orders missing from reporting (the first {first}); their {} events, outbox rows \
+             {low:?}..{high:?}: {published} acknowledged by the broker per the outbox, {} on \
+             the order topic (partition, offset: {found:?}), {received} in reporting's inbox",
+            missing.len(),
+            events.len(),
+            found.len(),
+        )
+    }
+}
+
+/// The first column of every row `sql` answers, as text.
+async fn texts(db: &TestDatabase, sql: &str) -> BTreeSet<String> {
+    let conn = db.connect().await;
+    let rows = conn
+        .query_all_raw(Statement::from_string(conn.get_database_backend(), sql))
+        .await
+        .unwrap();
+    conn.close().await.ok();
+    rows.iter()
+        .map(|row| row.try_get_by_index::<String>(0).unwrap())
+        .collect()
 }
 
 /// The outboxes of the suite's databases, through the test's own

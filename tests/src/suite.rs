@@ -180,6 +180,7 @@ impl Suite {
     }
 
     fn from_parts(services: TestSuite, dbs: Databases, hosts: Hosts, ports: [u16; 4]) -> Self {
+        exit_if_a_failed_test_hangs();
         Self {
             services,
             vendor_db: dbs.vendor,
@@ -442,4 +443,47 @@ impl Databases {
     fn urls(&self) -> [String; 4] {
         [&self.vendor, &self.catalog, &self.order, &self.reporting].map(|db| db.url.clone())
     }
+}
+
+/// How long a test binary may live on after one of its tests failed.
+const AFTER_A_FAILURE: Duration = Duration::from_secs(120);
+
+/// Makes a failed suite test fail the run promptly: its panic is printed
+/// at once, past the harness's capture, and the test binary exits
+/// [`AFTER_A_FAILURE`] later if it has not ended by then. A test that
+/// panics drops its suite without closing it, and its runtime may then
+/// never finish dropping the services' tasks: a Kafka consumer dropped
+/// with its task polls until it has left its group (rdkafka's
+/// `BaseConsumer::drop`), which the test's broker, killed by then, never
+/// lets it (seen in gdb). The broker-hang test once kept CI waiting so
+/// after its assertion failed, with the panic still captured.
+/// The run has failed by then; what the binary's other tests would have
+/// said is lost, which the printed panic names. Panics on the runtime's
+/// worker threads are left to the harness: a task's panic fails the test, if it
+/// should, through the task's handle on the test's own thread.
+fn exit_if_a_failed_test_hangs() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let harness = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |panic| {
+            harness(panic);
+            // A task's panic reaches the test through its handle, if it
+            // matters: only the test's own thread fails the test.
+            let thread = std::thread::current();
+            if thread.name() == Some("tokio-rt-worker") {
+                return;
+            }
+            report(format_args!(
+                "a suite test failed: {panic}; the test binary exits in \
+                 {AFTER_A_FAILURE:?} if it has not ended"
+            ));
+            std::thread::spawn(|| {
+                std::thread::sleep(AFTER_A_FAILURE);
+                report(format_args!(
+                    "the test binary did not end {AFTER_A_FAILURE:?} after a test failed: exiting"
+                ));
+                std::process::exit(101);
+            });
+        }));
+    });
 }

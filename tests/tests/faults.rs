@@ -68,8 +68,16 @@ impl Aftermath {
         }
     }
 
-    /// Every order placed is in every figure, and nothing else is.
-    fn assert_balanced(&self) {
+    /// Closes the shop, then fails the test unless every order placed is
+    /// in every figure and nothing else is; if reporting lacks orders, the
+    /// test first prints where their events were lost. The shop is closed
+    /// first: a test that fails with its services running does not end
+    /// (see `Suite`'s fail-fast hook).
+    async fn close_and_check(self, shop: Shop) {
+        if self.figures.orders > self.figures.reporting_orders {
+            report(format_args!("{}", shop.trace_missing_orders().await));
+        }
+        shop.close().await;
         let figures = &self.figures;
         assert!(self.orders > 0, "the buyers placed nothing");
         assert_eq!(figures.orders, self.orders, "{figures}");
@@ -103,8 +111,7 @@ async fn after_the_broker_hangs_under_load_events_flow_again_without_a_restart()
         after.recovered_in.as_secs_f64(),
         after.figures,
     ));
-    after.assert_balanced();
-    shop.close().await;
+    after.close_and_check(shop).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -134,8 +141,7 @@ async fn each_service_killed_under_load_and_started_again_loses_nothing() {
         after.recovered_in.as_secs_f64(),
         after.figures,
     ));
-    after.assert_balanced();
-    shop.close().await;
+    after.close_and_check(shop).await;
 }
 
 /// How long PostgreSQL stays away: a restart's worth.
@@ -177,6 +183,5 @@ async fn after_postgresql_restarts_under_load_every_call_was_retryable_and_nothi
         after.recovered_in.as_secs_f64(),
         after.figures,
     ));
-    after.assert_balanced();
-    shop.close().await;
+    after.close_and_check(shop).await;
 }
