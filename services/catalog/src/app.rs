@@ -37,10 +37,12 @@ impl Service for CatalogService {
             0 => std::thread::available_parallelism().map_or(2, usize::from),
             n => n,
         };
+        let poll = Duration::from_millis(settings.service.search_poll_ms);
         let (search, from) = Search::load(
             &db,
             settings.service.search_index_dir.as_deref(),
             query_threads,
+            poll,
         )
         .await
         .map_err(|e| StartError::step("building the search index", e))?;
@@ -86,7 +88,6 @@ impl Service for CatalogService {
             "From a product or vendor change's commit to this replica's search index applying it",
             exponential_buckets(0.001, 2.0, 16),
         );
-        let poll = Duration::from_millis(settings.service.search_poll_ms);
         let feed = search.clone();
         let feed_db = db.clone();
         host.run_beside("search feed", move |shutdown| {

@@ -43,11 +43,17 @@ impl Catalog {
             .await
             .map_err(|e| CatalogError::Search(e.to_string()))?;
         let ids: Vec<String> = result.hits.iter().map(|h| h.product_id.clone()).collect();
-        let mut rows: HashMap<String, product::Model> = store::products_by_ids(&self.db, &ids)
-            .await?
-            .into_iter()
-            .map(|r| (r.id.clone(), r))
-            .collect();
+        // Rows read for a page within the last poll answer again (a page
+        // many buyers browse at once); the others are read now.
+        let recent = self.search.recent_rows();
+        let (fresh, unread) = recent.fresh(&ids);
+        let mut rows: HashMap<String, product::Model> =
+            fresh.into_iter().map(|r| (r.id.clone(), r)).collect();
+        if !unread.is_empty() {
+            let read = store::products_by_ids(&self.db, &unread).await?;
+            recent.keep(&read);
+            rows.extend(read.into_iter().map(|r| (r.id.clone(), r)));
+        }
         // A product the index still holds but the table no longer does is
         // left out of this page rather than failing it; so is one unlisted
         // since the index last heard of it, for those who see only what is

@@ -120,6 +120,12 @@ pub(super) fn uuid_number(id: &str) -> u128 {
 /// sorts buyers browse.
 const BROWSED_ANSWERS: usize = 256;
 
+/// What a browse without words is remembered by (`None` for a search
+/// with words): the query's debug form, which holds all it asks.
+fn browsing_key(query: &Query) -> Option<String> {
+    query.text.trim().is_empty().then(|| format!("{query:?}"))
+}
+
 /// The answers of searches without words — browsing the catalog by
 /// category, price or newest, which match every listed product of a
 /// verified vendor and would walk the whole index each time — kept for as
@@ -459,12 +465,20 @@ impl SearchIndex {
         self.scans.load(Ordering::Relaxed)
     }
 
+    /// The answer a browse without words was last given on the index as
+    /// it is now, if it is remembered: a lookup, cheap enough for the
+    /// caller's own thread.
+    pub fn remembered(&self, query: &Query) -> Option<SearchResult> {
+        let key = browsing_key(query)?;
+        let generation = self.reader.searcher().generation().generation_id();
+        self.browsed_answer(generation, &self.attributes(), &key)
+    }
+
     pub fn search(&self, query: &Query) -> Result<SearchResult, IndexError> {
         let searcher = self.reader.searcher();
         let generation = searcher.generation().generation_id();
         let attributes = self.attributes();
-        // Queries are compared by what they ask, their debug form.
-        let browsing = query.text.trim().is_empty().then(|| format!("{query:?}"));
+        let browsing = browsing_key(query);
         if let Some(key) = &browsing
             && let Some(answer) = self.browsed_answer(generation, &attributes, key)
         {

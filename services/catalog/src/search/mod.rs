@@ -13,6 +13,7 @@
 //! - [`query`]: a buyer's words as a query (typos, partial matches);
 //! - [`collect`]: filters, facets and the page after a cursor;
 //! - `browse`: the same without words, from each segment's browsing order;
+//! - [`recent_rows`]: the product rows pages were answered with, for a poll;
 //! - here: building from the tables and tailing the change log.
 
 pub mod analyzer;
@@ -23,6 +24,7 @@ mod directory;
 mod documents;
 pub mod index;
 mod query;
+pub mod recent_rows;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -75,6 +77,8 @@ pub struct Search {
     /// core for its length, which would stall the async threads (and the
     /// calls they carry) if it ran on them.
     queries: tokio::sync::Semaphore,
+    /// The rows pages were answered with, dropped at every change applied.
+    recent_rows: recent_rows::RecentRows,
 }
 
 fn vendor_doc(row: &vendor::Model) -> VendorDoc {
@@ -88,11 +92,13 @@ fn vendor_doc(row: &vendor::Model) -> VendorDoc {
 impl Search {
     /// Builds the index from the database, in `directory` (a temporary
     /// one when none). Returns it with the change sequence number to tail
-    /// from.
+    /// from. `poll` is how often the feed will read the change log: how
+    /// long the rows a page was answered with may answer again.
     pub async fn load(
         db: &DatabaseConnection,
         directory: Option<&Path>,
         query_threads: usize,
+        poll: Duration,
     ) -> Result<(Arc<Self>, i64), LoadError> {
         // Read the log position first: changes made while loading are then
         // applied again, which is harmless, rather than missed.
@@ -122,6 +128,7 @@ impl Search {
             wake: Notify::new(),
             caught_up_ms: AtomicI64::new(started.timestamp_millis()),
             queries: tokio::sync::Semaphore::new(query_threads.max(1)),
+            recent_rows: recent_rows::RecentRows::new(poll),
         };
         let search = Arc::new(search);
         // Each page goes to the writer while the next one is read: the
@@ -178,11 +185,15 @@ impl Search {
 
     /// [`Search::search`] on a blocking thread, at most `query_threads` at
     /// once; the others wait their turn (the server's concurrency limit
-    /// bounds how many).
+    /// bounds how many). A browse answered from memory is answered here,
+    /// without the hop to a blocking thread and back.
     pub async fn search_off_the_runtime(
         self: &Arc<Self>,
         query: Query,
     ) -> Result<SearchResult, IndexError> {
+        if let Some(answer) = self.index.remembered(&query) {
+            return Ok(answer);
+        }
         let _turn = self.queries.acquire().await.map_err(|_| {
             IndexError::Tantivy(tantivy::TantivyError::SystemError(
                 "the search pool is closed".into(),
@@ -192,6 +203,11 @@ impl Search {
         tokio::task::spawn_blocking(move || search.index.search(&query))
             .await
             .map_err(|e| IndexError::Tantivy(tantivy::TantivyError::SystemError(e.to_string())))?
+    }
+
+    /// The product rows pages were answered with within the last poll.
+    pub fn recent_rows(&self) -> &recent_rows::RecentRows {
+        &self.recent_rows
     }
 
     /// What the stem cache holds and how well it serves.
@@ -252,6 +268,8 @@ impl Search {
         db: &DatabaseConnection,
         change: &store::search_change::Model,
     ) -> Result<(), LoadError> {
+        // Whatever changed, no page answers from the rows read before.
+        self.recent_rows.clear();
         match change.entity.as_str() {
             "product" => match store::find_product(db, &change.entity_id).await? {
                 Some(row) => {

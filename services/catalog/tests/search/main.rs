@@ -388,3 +388,78 @@ impl Fixture {
         seen
     }
 }
+
+/// A page asked again within a poll is answered from the rows read for it:
+/// stock an order takes (which the change log does not carry) may show up
+/// to a poll late, while a change the feed applies shows as soon as it is
+/// applied, long before the poll ends.
+#[tokio::test]
+async fn a_page_asked_again_within_a_poll_answers_from_its_rows_until_the_feed_applies_a_change() {
+    const POLL: Duration = Duration::from_secs(30);
+    let app = spawn_app_polling(POLL).await;
+    let vendor = app.vendor_with_status(VendorStatus::Verified).await;
+    let product = app.create_product(&vendor, nasi_kotak()).await.unwrap();
+    app.publish_product(&vendor, &product.id).await.unwrap();
+    // The fixture's helpers, on this catalog of one product.
+    let fixture = Fixture {
+        app,
+        micro: vendor.clone(),
+        cv: vendor.clone(),
+        ids: vec![product.id.clone()],
+    };
+    let shown = |page: &pb::SearchProductsResponse| {
+        let product = page.hits.first()?.product.as_ref()?;
+        let details = product.details.as_ref()?;
+        Some((details.price, details.stock))
+    };
+    let first = fixture
+        .eventually(
+            Duration::from_secs(10),
+            "the product indexed",
+            |page| page.hits.len() == 1,
+            browse(),
+        )
+        .await;
+    let (price, stock) = shown(&first).unwrap();
+
+    // As a reservation does: the stock changes, the change log does not.
+    use sea_orm::ConnectionTrait as _;
+    let db = fixture.app.database().await;
+    db.execute_unprepared(&format!(
+        "UPDATE products SET stock = stock - 7 WHERE id = '{}'",
+        product.id
+    ))
+    .await
+    .unwrap();
+    let again = fixture.search(browse()).await;
+    assert_eq!(shown(&again), Some((price, stock)), "answered from memory");
+
+    // A change through the API reaches the feed, which drops the rows: the
+    // next page reads them again, stock and all.
+    fixture
+        .app
+        .client()
+        .await
+        .update_product(fixture.app.as_vendor(
+            &vendor,
+            pb::UpdateProductRequest {
+                product_id: product.id.clone(),
+                details: Some(pb::ProductDetails {
+                    price: price + 1_000,
+                    stock: stock - 7,
+                    ..nasi_kotak()
+                }),
+            },
+        ))
+        .await
+        .unwrap();
+    let changed = fixture
+        .eventually(
+            POLL / 2,
+            "the new price shown",
+            |page| shown(page).is_some_and(|(p, _)| p == price + 1_000),
+            browse(),
+        )
+        .await;
+    assert_eq!(shown(&changed), Some((price + 1_000, stock - 7)));
+}

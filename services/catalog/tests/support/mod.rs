@@ -32,11 +32,17 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_polling(Duration::from_millis(100)).await
+}
+
+/// The catalog with its search feed reading the change log every `poll`
+/// (a local change wakes it at once).
+pub async fn spawn_app_polling(poll: Duration) -> TestApp {
     let db = TestDatabase::new().await;
     let suite = TestSuite::new();
     suite.kafka.create_topic(topics::VENDOR_EVENTS, 6).await;
     let mut settings = suite.settings::<CatalogService>(&db);
-    settings.service.search_poll_ms = 100;
+    settings.service.search_poll_ms = u64::try_from(poll.as_millis()).unwrap();
     let running = suite.start(settings).await;
     let producer = ClientConfig::new()
         .set("bootstrap.servers", &suite.kafka.bootstrap)
