@@ -46,12 +46,12 @@ impl Catalog {
         // Rows read for a page within the last poll answer again (a page
         // many buyers browse at once); the others are read now.
         let recent = self.search.recent_rows();
-        let (fresh, unread) = recent.fresh(&ids);
+        let (fresh, unread, began) = recent.fresh(&ids);
         let mut rows: HashMap<String, product::Model> =
             fresh.into_iter().map(|r| (r.id.clone(), r)).collect();
         if !unread.is_empty() {
             let read = store::products_by_ids(&self.db, &unread).await?;
-            recent.keep(&read);
+            recent.keep(began, &read);
             rows.extend(read.into_iter().map(|r| (r.id.clone(), r)));
         }
         // A product the index still holds but the table no longer does is

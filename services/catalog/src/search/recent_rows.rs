@@ -1,13 +1,16 @@
 //! The product rows search pages were answered with, kept for one poll of
 //! the change feed, so that a page many buyers ask at once (the first
-//! page of a category) is answered without reading its rows again.
+//! page of a category) is read from the table about once a poll while
+//! nothing changes. Rows are kept by product: they answer any page or
+//! search that holds the product.
 //!
 //! Search answers are already as old as one poll may leave them: the
-//! index learns of a change from the change log within a poll. The rows
-//! are kept no longer than that, and all are dropped whenever the feed
-//! applies a change, so a page is never staler than its index. Stock that
-//! orders take is not in the change log: a page may show it up to one
-//! poll late, never longer (reserving reads the table itself).
+//! index learns of a change from the change log within a poll. A row
+//! answers for at most a poll from the moment its read began, and all are
+//! dropped whenever the feed applies a change; a read that began before a
+//! drop is not kept. Stock that orders take or give back is not in the
+//! change log: a page may show it up to one poll late, never longer
+//! (reserving reads the table itself).
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -22,56 +25,82 @@ const ROWS: usize = 4096;
 pub struct RecentRows {
     /// How long a row read from the table may answer: the feed's poll.
     fresh_for: Duration,
-    /// Each product's row and when it was read.
-    rows: Mutex<lru::LruCache<String, (Instant, product::Model)>>,
+    kept: Mutex<Kept>,
+}
+
+#[derive(Debug)]
+struct Kept {
+    /// Drops so far: a read that began before the last one is not kept.
+    drops: u64,
+    /// Each product's row and when its read began.
+    rows: lru::LruCache<String, (Instant, product::Model)>,
+}
+
+/// What [`RecentRows::keep`] needs of the moment a read began.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadBegan {
+    at: Instant,
+    drops: u64,
 }
 
 impl RecentRows {
     pub fn new(fresh_for: Duration) -> Self {
         Self {
             fresh_for,
-            rows: Mutex::new(lru::LruCache::new(
-                std::num::NonZeroUsize::new(ROWS).unwrap_or(std::num::NonZeroUsize::MIN),
-            )),
+            kept: Mutex::new(Kept {
+                drops: 0,
+                rows: lru::LruCache::new(
+                    std::num::NonZeroUsize::new(ROWS).unwrap_or(std::num::NonZeroUsize::MIN),
+                ),
+            }),
         }
     }
 
-    /// The rows of `ids` read within the last poll, and the ids whose row
-    /// must be read from the table.
-    pub fn fresh(&self, ids: &[String]) -> (Vec<product::Model>, Vec<String>) {
-        let mut rows = self.lock();
+    /// The rows of `ids` read within the last poll, the ids whose row must
+    /// be read from the table, and the moment that read begins.
+    pub fn fresh(&self, ids: &[String]) -> (Vec<product::Model>, Vec<String>, ReadBegan) {
+        let mut kept = self.lock();
         let now = Instant::now();
         let (mut fresh, mut missing) = (Vec::with_capacity(ids.len()), Vec::new());
         for id in ids {
-            match rows.get(id) {
+            match kept.rows.get(id) {
                 Some((read, row)) if now.duration_since(*read) < self.fresh_for => {
                     fresh.push(row.clone());
                 }
                 _ => missing.push(id.clone()),
             }
         }
-        (fresh, missing)
+        let began = ReadBegan {
+            at: now,
+            drops: kept.drops,
+        };
+        (fresh, missing, began)
     }
 
-    /// Keeps `rows`, just read from the table.
-    pub fn keep(&self, rows: &[product::Model]) {
+    /// Keeps `rows`, whose read from the table began at `began`, unless
+    /// the rows were dropped since: they may predate the change that was.
+    pub fn keep(&self, began: ReadBegan, rows: &[product::Model]) {
         if self.fresh_for.is_zero() {
             return;
         }
         let mut kept = self.lock();
-        let now = Instant::now();
+        if kept.drops != began.drops {
+            return;
+        }
         for row in rows {
-            kept.put(row.id.clone(), (now, row.clone()));
+            kept.rows.put(row.id.clone(), (began.at, row.clone()));
         }
     }
 
     /// Drops every row: the feed applied a change.
     pub fn clear(&self) {
-        self.lock().clear();
+        let mut kept = self.lock();
+        kept.drops += 1;
+        kept.rows.clear();
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, lru::LruCache<String, (Instant, product::Model)>> {
-        self.rows.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, Kept> {
+        self.kept.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -113,8 +142,9 @@ mod tests {
     #[test]
     fn rows_read_within_a_poll_answer_and_the_others_are_named() {
         let recent = RecentRows::new(Duration::from_secs(60));
-        recent.keep(&[row("a", 5), row("b", 6)]);
-        let (fresh, missing) = recent.fresh(&ids(&["a", "x", "b"]));
+        let (_, _, began) = recent.fresh(&ids(&["a", "b"]));
+        recent.keep(began, &[row("a", 5), row("b", 6)]);
+        let (fresh, missing, _) = recent.fresh(&ids(&["a", "x", "b"]));
         assert_eq!(fresh, [row("a", 5), row("b", 6)]);
         assert_eq!(missing, ["x"]);
     }
@@ -122,9 +152,10 @@ mod tests {
     #[test]
     fn a_row_older_than_a_poll_is_read_again() {
         let recent = RecentRows::new(Duration::from_millis(20));
-        recent.keep(&[row("a", 5)]);
+        let (_, _, began) = recent.fresh(&ids(&["a"]));
+        recent.keep(began, &[row("a", 5)]);
         std::thread::sleep(Duration::from_millis(30));
-        let (fresh, missing) = recent.fresh(&ids(&["a"]));
+        let (fresh, missing, _) = recent.fresh(&ids(&["a"]));
         assert!(fresh.is_empty());
         assert_eq!(missing, ["a"]);
     }
@@ -132,15 +163,26 @@ mod tests {
     #[test]
     fn a_change_the_feed_applied_drops_every_row() {
         let recent = RecentRows::new(Duration::from_secs(60));
-        recent.keep(&[row("a", 5)]);
+        let (_, _, began) = recent.fresh(&ids(&["a"]));
+        recent.keep(began, &[row("a", 5)]);
         recent.clear();
+        assert_eq!(recent.fresh(&ids(&["a"])).1, ["a"]);
+    }
+
+    #[test]
+    fn rows_whose_read_began_before_a_drop_are_not_kept() {
+        let recent = RecentRows::new(Duration::from_secs(60));
+        let (_, _, began) = recent.fresh(&ids(&["a"]));
+        recent.clear();
+        recent.keep(began, &[row("a", 5)]);
         assert_eq!(recent.fresh(&ids(&["a"])).1, ["a"]);
     }
 
     #[test]
     fn without_a_poll_nothing_is_kept() {
         let recent = RecentRows::new(Duration::ZERO);
-        recent.keep(&[row("a", 5)]);
+        let (_, _, began) = recent.fresh(&ids(&["a"]));
+        recent.keep(began, &[row("a", 5)]);
         assert_eq!(recent.fresh(&ids(&["a"])).1, ["a"]);
     }
 }
