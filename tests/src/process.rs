@@ -113,8 +113,11 @@ pub fn service_env(
         (key("KAFKA__DELIVERY_TIMEOUT_MS"), "3000".into()),
     ];
     for (property, value) in &kafka.properties {
-        let name = property.replace('.', "_").to_uppercase();
-        env.push((key(&format!("KAFKA__PROPERTIES__{name}")), value.clone()));
+        let variable = property.replace('.', "_").to_uppercase();
+        env.push((
+            key(&format!("KAFKA__PROPERTIES__{variable}")),
+            value.clone(),
+        ));
     }
     // The test issuer, and the order service's client of it.
     env.extend(services.config.auth_of(&about(name)).environment(name));

@@ -458,19 +458,19 @@ const AFTER_A_FAILURE: Duration = Duration::from_secs(120);
 /// lets it (seen in gdb). The broker-hang test once kept CI waiting so
 /// after its assertion failed, with the panic still captured.
 /// The run has failed by then; what the binary's other tests would have
-/// said is lost, which the printed panic names. Panics on the runtime's
-/// worker threads are left to the harness: a task's panic fails the test, if it
-/// should, through the task's handle on the test's own thread.
+/// said is lost, which the printed panic names. Panics in tasks are left
+/// to the harness: a task's panic fails the test, if it should, through
+/// the task's handle in the test's body.
 fn exit_if_a_failed_test_hangs() {
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     INSTALLED.call_once(|| {
-        let harness = std::panic::take_hook();
+        let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |panic| {
-            harness(panic);
+            previous(panic);
             // A task's panic reaches the test through its handle, if it
-            // matters: only the test's own thread fails the test.
-            let thread = std::thread::current();
-            if thread.name() == Some("tokio-rt-worker") {
+            // matters: only the test's own body (no task, on any runtime
+            // flavour) fails the test.
+            if tokio::task::try_id().is_some() {
                 return;
             }
             report(format_args!(

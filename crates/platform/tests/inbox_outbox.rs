@@ -244,6 +244,7 @@ async fn offsets_from(kafka: &TestKafka, topic: &str, offset: i64, count: i64) -
     use rdkafka::{Message, Offset, TopicPartitionList};
     let consumer: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", &kafka.bootstrap)
+        .set("broker.address.family", "v4")
         .set(
             "group.id",
             format!("resume-{}", uuid::Uuid::new_v4().simple()),

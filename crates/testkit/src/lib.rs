@@ -354,6 +354,9 @@ impl TestKafka {
     /// offset starts a batch. The broker-hang fault test once ended with 64
     /// orders' events acknowledged and never applied; this is the one way
     /// found, reading tansu's and librdkafka's sources, that loses them.
+    /// The cost: on tansu the tests no longer send batches of several
+    /// records, and the services run as processes log that consumers
+    /// ignore this producer property.
     pub fn client_properties(&self) -> std::collections::BTreeMap<String, String> {
         let mut properties = std::collections::BTreeMap::new();
         if !self.is_mock() {
