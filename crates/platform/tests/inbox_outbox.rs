@@ -73,6 +73,17 @@ fn kafka_settings(kafka: &TestKafka) -> KafkaSettings {
     }
 }
 
+/// The relay of the outbox in `conn`, publishing to `kafka`.
+fn relay(conn: &DatabaseConnection, kafka: &TestKafka) -> Relay {
+    Relay::new(
+        "platform-test",
+        conn.clone(),
+        &kafka_settings(kafka),
+        RelayWaker::default(),
+    )
+    .unwrap()
+}
+
 fn joined(topic: &str, code: &str) -> NewEvent {
     NewEvent::new(
         topic,
@@ -173,13 +184,7 @@ async fn the_relay_publishes_committed_events_in_order_and_marks_them() {
     let oldest = outbox::oldest_pending(&conn).await.unwrap().unwrap();
     assert!(oldest <= chrono::Utc::now());
 
-    let relay = Relay::new(
-        "platform-test",
-        conn.clone(),
-        &kafka_settings(&kafka),
-        RelayWaker::default(),
-    )
-    .unwrap();
+    let relay = relay(&conn, &kafka);
     assert_eq!(relay.publish_pending().await.unwrap(), 25);
     assert_eq!(outbox::pending_count(&conn).await.unwrap(), 0);
     assert_eq!(outbox::oldest_pending(&conn).await.unwrap(), None);
@@ -217,13 +222,7 @@ async fn a_consumer_resuming_inside_a_published_round_reads_every_later_record()
             .await
             .unwrap();
     }
-    let relay = Relay::new(
-        "platform-test",
-        conn.clone(),
-        &kafka_settings(&kafka),
-        RelayWaker::default(),
-    )
-    .unwrap();
+    let relay = relay(&conn, &kafka);
     // One round: the producer is handed all of them at once.
     assert_eq!(relay.publish_pending().await.unwrap(), EVENTS as usize);
 
@@ -283,13 +282,7 @@ async fn a_fatally_failed_producer_is_replaced_and_every_event_still_goes_out_on
                 .unwrap(),
         );
     }
-    let relay = Relay::new(
-        "platform-test",
-        conn.clone(),
-        &kafka_settings(&kafka),
-        RelayWaker::default(),
-    )
-    .unwrap();
+    let relay = relay(&conn, &kafka);
     let health = relay.health();
 
     // The broker fences the producer: librdkafka declares an idempotent
@@ -710,13 +703,7 @@ async fn a_poison_event_does_not_hold_up_its_partition_and_is_replayed_once_fixe
     );
 
     // The DeadLettered event goes out on the consumer's dead-letter topic.
-    let relay = Relay::new(
-        "platform-test",
-        conn.clone(),
-        &kafka_settings(&kafka),
-        RelayWaker::default(),
-    )
-    .unwrap();
+    let relay = relay(&conn, &kafka);
     assert_eq!(relay.publish_pending().await.unwrap(), 1);
     let reader = EventReader::new(&kafka.bootstrap, &dead_letters::topic(&group));
     let published = reader
